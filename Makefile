@@ -1,0 +1,187 @@
+# mapguard: gomap (src/), the preloaded detector (shim/), the CLI (cli/),
+# tests (tests/), demos (demo/).
+#
+#   make demo        build everything and run the pitfall demos
+#   make test        build and run the test suite
+#   make test-asan   the suite rebuilt with -fsanitize=address,undefined
+#   make test-tsan   the concurrent-reader guarantee under ThreadSanitizer
+#   make bench       benchmarks; writes docs/performance.md sections
+#   make install PREFIX=/usr/local
+#
+# Sanitizer builds go to their own build directory (BUILD=...), so they
+# never mix objects with the normal build.
+
+CC      ?= cc
+BUILD   ?= build
+PREFIX  ?= /usr/local
+OPT     ?= -O2 -g
+SAN     ?=
+WARN    := -Wall -Wextra -Werror
+CSTD    := -std=c11 -D_GNU_SOURCE
+CFLAGS  ?=
+ALL_CFLAGS = $(CSTD) $(WARN) $(OPT) $(SAN) $(CFLAGS)
+LDFLAGS ?=
+
+LIB      := $(BUILD)/lib
+BIN      := $(BUILD)/bin
+OBJ      := $(BUILD)/obj
+TESTBIN  := $(BUILD)/tests
+
+PKGS_SHIM := libunwind libdw jansson
+
+.PHONY: all lib shim cli tests deps test test-unit test-asan test-tsan \
+        bench bench-compare demo install clean
+
+all: lib shim cli
+
+deps:
+	@sh tools/deps.sh
+
+# ---------------------------------------------------------------- gomap
+GOMAP_SRC := $(wildcard src/*.c)
+GOMAP_OBJ := $(GOMAP_SRC:src/%.c=$(OBJ)/src/%.o)
+# Hidden visibility plus -fno-semantic-interposition: the library never
+# calls its own exported symbols through the PLT, so the shim sees exactly
+# the user's calls.
+GOMAP_CFLAGS := -fPIC -fvisibility=hidden -fno-semantic-interposition
+
+lib: $(LIB)/libgomap.so
+
+$(OBJ)/src/%.o: src/%.c $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(GOMAP_CFLAGS) -c $< -o $@
+
+$(LIB)/libgomap.so: $(GOMAP_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libgomap.so -o $@ $^ $(LDFLAGS)
+
+# ---------------------------------------------------------------- shim
+SHIM_SRC := $(wildcard shim/*.c)
+SHIM_OBJ := $(SHIM_SRC:shim/%.c=$(OBJ)/shim/%.o)
+SHIM_LIBS = $(shell pkg-config --libs $(PKGS_SHIM) 2>/dev/null) -ldl -lpthread
+SHIM_INC  = $(shell pkg-config --cflags $(PKGS_SHIM) 2>/dev/null)
+
+ifneq ($(SHIM_SRC),)
+shim: $(LIB)/libmapguard.so
+else
+shim:
+endif
+
+$(OBJ)/shim/%.o: shim/%.c $(wildcard shim/*.h) src/gomap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -Isrc $(SHIM_INC) -c $< -o $@
+
+$(LIB)/libmapguard.so: $(SHIM_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libmapguard.so -o $@ $^ $(SHIM_LIBS) $(LDFLAGS)
+
+# ---------------------------------------------------------------- CLI
+CLI_SRC := $(wildcard cli/*.c)
+ifneq ($(CLI_SRC),)
+cli: $(BIN)/mapguard
+else
+cli:
+endif
+
+$(BIN)/mapguard: $(CLI_SRC) $(wildcard cli/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc -Icli $(shell pkg-config --cflags jansson) -o $@ $(CLI_SRC) \
+	    $(shell pkg-config --libs jansson) $(LDFLAGS)
+
+# ---------------------------------------------------------------- tests
+# tests/gomap/*.c      -> one Criterion binary for the library
+# tests/shim/*.c       -> one Criterion binary for the detector
+# tests/cli/*.c        -> one Criterion binary for the CLI
+# tests/progs/*.c      -> programs the shim and CLI tests run (built -O0 -g,
+#                         plus -O2 and stripped variants where named *_o2)
+CRIT_CFLAGS = $(shell pkg-config --cflags criterion)
+CRIT_LIBS   = $(shell pkg-config --libs criterion)
+RPATH       = -Wl,-rpath,$(abspath $(LIB))
+
+GOMAP_TEST_SRC := $(wildcard tests/gomap/*.c)
+SHIM_TEST_SRC  := $(wildcard tests/shim/*.c)
+CLI_TEST_SRC   := $(wildcard tests/cli/*.c)
+PROG_SRC       := $(wildcard tests/progs/*.c)
+PROGS          := $(PROG_SRC:tests/progs/%.c=$(TESTBIN)/progs/%)
+
+TEST_BINS := $(if $(GOMAP_TEST_SRC),$(TESTBIN)/gomap_tests) \
+             $(if $(SHIM_TEST_SRC),$(TESTBIN)/shim_tests) \
+             $(if $(CLI_TEST_SRC),$(TESTBIN)/cli_tests)
+
+tests: all $(TEST_BINS) $(PROGS)
+
+$(TESTBIN)/gomap_tests: $(GOMAP_TEST_SRC) $(wildcard tests/gomap/*.h) $(LIB)/libgomap.so
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc -Itests/gomap $(CRIT_CFLAGS) -o $@ $(GOMAP_TEST_SRC) \
+	    -L$(LIB) -lgomap $(RPATH) $(CRIT_LIBS) -lpthread -lm $(LDFLAGS)
+
+$(TESTBIN)/shim_tests: $(SHIM_TEST_SRC) $(wildcard tests/shim/*.h) $(LIB)/libgomap.so
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc -Itests/shim $(CRIT_CFLAGS) $(shell pkg-config --cflags jansson) \
+	    -DBUILD_DIR='"$(abspath $(BUILD))"' -DSRC_DIR='"$(abspath .)"' \
+	    -o $@ $(SHIM_TEST_SRC) $(CRIT_LIBS) $(shell pkg-config --libs jansson) -lpthread $(LDFLAGS)
+
+$(TESTBIN)/cli_tests: $(CLI_TEST_SRC) $(wildcard tests/cli/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc -Itests/cli $(CRIT_CFLAGS) $(shell pkg-config --cflags jansson) \
+	    -DBUILD_DIR='"$(abspath $(BUILD))"' -DSRC_DIR='"$(abspath .)"' \
+	    -o $@ $(CLI_TEST_SRC) $(CRIT_LIBS) $(shell pkg-config --libs jansson) -lpthread $(LDFLAGS)
+
+# Test programs are built as a user would build them: -O0 -g by default;
+# a name ending in _o2 is built -O2 -g, one ending in _strip is stripped.
+$(TESTBIN)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) $(LIB)/libgomap.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(SAN) $(if $(findstring _o2,$*),-O2 -g,-O0 -g) -Isrc -o $@ $< \
+	    -L$(LIB) -lgomap $(RPATH) -lpthread -lm $(LDFLAGS)
+	$(if $(findstring _strip,$*),strip $@)
+
+test: deps
+	@$(MAKE) --no-print-directory tests
+	@$(MAKE) --no-print-directory test-unit
+
+# Runs every suite that exists, plus the PLT check, and fails if any fails.
+test-unit:
+	@sh tests/check_plt.sh $(LIB)/libgomap.so
+	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t --jobs=2; done
+
+test-asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	    build-asan/lib/libgomap.so build-asan/tests/gomap_tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-asan/tests/gomap_tests --jobs=2
+
+test-tsan: deps
+	@$(MAKE) --no-print-directory BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
+	    build-tsan/lib/libgomap.so build-tsan/tests/progs/tsan_readers
+	TSAN_OPTIONS=halt_on_error=1:exitcode=66 build-tsan/tests/progs/tsan_readers
+
+# ---------------------------------------------------------------- bench
+BENCH_SRC := $(wildcard tests/bench/*.c)
+BENCHES   := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+BENCH_PKGS := glib-2.0 htslib
+
+$(BUILD)/bench/%: tests/bench/%.c $(wildcard tests/bench/*.h) $(LIB)/libgomap.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -g -Isrc -Itests/bench $(shell pkg-config --cflags $(BENCH_PKGS)) \
+	    -o $@ $< -L$(LIB) -lgomap $(RPATH) $(shell pkg-config --libs $(BENCH_PKGS)) -lpthread -lm
+
+bench: deps all $(BENCHES)
+	@sh tests/bench/run.sh $(BUILD)
+
+# ---------------------------------------------------------------- demo
+demo: deps all
+	@if [ -f demo/Makefile ]; then $(MAKE) --no-print-directory -C demo BUILD=$(abspath $(BUILD)); \
+	 else sh tools/demo-basic.sh $(BUILD); fi
+
+# ---------------------------------------------------------------- install
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0755 $(LIB)/libgomap.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 src/gomap.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' tools/gomap.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gomap.pc
+	@if [ -f $(LIB)/libmapguard.so ]; then install -m 0755 $(LIB)/libmapguard.so $(DESTDIR)$(PREFIX)/lib/; fi
+	@if [ -f $(BIN)/mapguard ]; then install -d $(DESTDIR)$(PREFIX)/bin && \
+	    install -m 0755 $(BIN)/mapguard $(DESTDIR)$(PREFIX)/bin/; fi
+
+clean:
+	rm -rf build build-asan build-tsan
