@@ -85,7 +85,8 @@ GOMAP_API void gomap_clear(gomap *m);
  * iteration comes exactly once, an entry deleted before it is reached never
  * comes, an entry inserted meanwhile comes at most once, values are current. */
 typedef struct gomap_iter {
-    void *opaque_[16]; /* private */
+    void *opaque_[16];  /* private to the library */
+    uint64_t tool_[4];  /* reserved for instrumentation, see below */
 } gomap_iter;
 
 GOMAP_API void gomap_iter_init(gomap_iter *it, gomap *m);
@@ -98,6 +99,18 @@ GOMAP_API bool gomap_iter_next(gomap_iter *it, const void **key, void **val);
 GOMAP_API bool gomap_iter_delete(gomap_iter *it);
 
 GOMAP_API const char *gomap_strerror(int err);
+
+/*
+ * Instrumentation words. A tool that wraps this API, such as the mapguard
+ * detector, keeps its per-map and per-iterator state here, so it needs no
+ * side table and no allocation per call: the first GOMAP_TOOL_WORDS 64-bit
+ * words of every map object (8-byte aligned) and an iterator's tool_ words.
+ * The library zeroes a new map's words and never reads or writes them
+ * afterwards; it never touches an iterator's tool_ words at all.
+ */
+#define GOMAP_TOOL_WORDS 8
+#define GOMAP_MAP_TOOL_WORDS(m) ((uint64_t *)(void *)(m))
+#define GOMAP_ITER_TOOL_WORDS(it) ((it)->tool_)
 
 #ifdef __cplusplus
 }
