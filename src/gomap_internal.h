@@ -1,0 +1,261 @@
+/*
+ * gomap internals shared by map.c (lookup, assign, delete, growth),
+ * iter.c (iteration) and hash.c (hash functions, randomness).
+ *
+ * The structure is Go's runtime/map.go: an hmap header (struct gomap)
+ * pointing at a power-of-two array of buckets (struct barray). Each bucket
+ * holds 8 slots: 8 tophash bytes, an overflow pointer, 8 keys, 8 values.
+ * During growth the previous array stays as `oldbuckets` and is evacuated a
+ * bucket or two per write. docs/design.md has the pictures.
+ */
+#ifndef GOMAP_INTERNAL_H
+#define GOMAP_INTERNAL_H
+
+#include "gomap.h"
+#include "gomap_debug.h"
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#define GM_HIDDEN __attribute__((visibility("hidden")))
+#define GM_INLINE static inline __attribute__((always_inline))
+
+enum {
+    BUCKET_CNT = 8,
+    MAX_INLINE = 128, /* larger keys and values are stored by pointer, as in Go */
+};
+
+/* Go's tophash values. A slot's tophash is either one of these markers or
+ * the top 8 bits of the key's hash, pushed up to at least MIN_TOPHASH. */
+enum {
+    EMPTY_REST = 0,   /* this slot and every later one in the chain is empty */
+    EMPTY_ONE = 1,    /* this slot is empty */
+    EVAC_X = 2,       /* evacuated to the first half of the larger array */
+    EVAC_Y = 3,       /* evacuated to the second half */
+    EVAC_EMPTY = 4,   /* empty, and the bucket is evacuated */
+    MIN_TOPHASH = 5,
+};
+
+/* Key kinds with specialised code paths, like Go's mapaccess1_fast64. */
+enum { KIND_GENERIC = 0, KIND_K64 = 1, KIND_K32 = 2 };
+
+enum { FLAG_SAME_SIZE_GROW = 1 };
+
+/* A bucket header; keys start at offset 16, values at gomap.voff. */
+typedef struct bmap {
+    uint8_t tophash[BUCKET_CNT];
+    struct bmap *overflow;
+} bmap;
+
+/* Extra overflow buckets beyond the array's preallocated tail. */
+typedef struct ovf_slab {
+    struct ovf_slab *next;
+    size_t bytes;
+    alignas(16) unsigned char data[];
+} ovf_slab;
+
+/* One bucket array with the overflow buckets it owns. Overflow buckets
+ * belong to the array they were taken for and die with it, so an iterator
+ * holding a pointer into a retired array can still walk its chains. */
+typedef struct barray {
+    uint64_t serial;            /* unique per map: identifies the array for iterators */
+    size_t nbuckets;            /* 2^B */
+    size_t bytes;               /* everything this array owns, slabs included */
+    atomic_uchar iterated;      /* an iterator may hold pointers into it */
+    bmap *free_ovf;             /* free overflow buckets, linked through ->overflow */
+    unsigned char *pre_next;    /* unused part of the preallocated tail */
+    unsigned char *pre_end;
+    size_t avail;               /* free overflow buckets in all of the above */
+    ovf_slab *slabs;
+    alignas(16) unsigned char data[];
+} barray;
+
+struct gomap {
+    uint64_t tool[GOMAP_TOOL_WORDS]; /* first: see GOMAP_MAP_TOOL_WORDS */
+    size_t count;
+    uint8_t B;
+    uint8_t flags;
+    uint8_t kind;
+    bool ikey, ival;              /* stored by pointer */
+    uint32_t clear_seq;           /* bumped by clear: iterators drop their chain */
+    size_t noverflow;             /* overflow buckets taken since the last growth */
+    uint64_t seed;                /* the hash seed handed to custom hash functions */
+    uint64_t hseed;               /* the seed premixed for the default hash */
+    barray *buckets;              /* NULL until the first write when B == 0 */
+    barray *oldbuckets;           /* non-NULL while growing */
+    size_t nevacuate;             /* old buckets below this are evacuated */
+    uint64_t wseq;                /* bumped by every write; iterators revalidate on change */
+    uint64_t next_serial;
+    /* the type */
+    size_t ks, vs;                /* user key and value sizes */
+    size_t kslot, vslot;          /* bytes per slot: the size, or a pointer */
+    size_t voff;                  /* offset of the values in a bucket */
+    size_t bsize;                 /* bytes per bucket */
+    gomap_hash_fn hash;           /* NULL: default */
+    gomap_equal_fn equal;         /* NULL: bytes */
+    /* retired arrays kept alive for iterators, oldest first */
+    barray **retained;
+    size_t nretained, retained_cap;
+    size_t retained_bytes;
+};
+
+/* ---- hashing (hash.c) ---- */
+
+GM_INLINE uint64_t gm_mix(uint64_t a, uint64_t b)
+{
+    __uint128_t r = (__uint128_t)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+#define GM_P0 0x9E3779B97F4A7C15ull
+#define GM_P1 0xC2B2AE3D27D4EB4Full
+#define GM_P2 0x165667B19E3779F9ull
+#define GM_P3 0xD6E8FEB86659FD93ull
+
+GM_INLINE uint64_t gm_rd64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+GM_INLINE uint64_t gm_rd32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+
+/* A seed premixed once per map, so the per-key hash does not redo it. */
+GM_INLINE uint64_t gm_premix(uint64_t seed) { return gm_mix(seed ^ GM_P0, GM_P1) ^ seed; }
+
+/* The default hash: multiply-fold rounds in the style of wyhash. Short
+ * keys take one or two overlapping reads; an 8-byte key costs two 64x64
+ * multiplies. Inlined with a constant n, it becomes the fast path's hash. */
+GM_INLINE uint64_t gm_hash_premixed(const void *key, size_t n, uint64_t hs)
+{
+    const unsigned char *p = key;
+    uint64_t a, b;
+    if (n <= 16) {
+        if (n >= 8) {
+            a = gm_rd64(p);
+            b = gm_rd64(p + n - 8);
+        } else if (n >= 4) {
+            a = gm_rd32(p) << 32 | gm_rd32(p + n - 4);
+            b = 0;
+        } else if (n > 0) {
+            a = (uint64_t)p[0] << 16 | (uint64_t)p[n >> 1] << 8 | p[n - 1];
+            b = 0;
+        } else {
+            a = b = 0;
+        }
+    } else {
+        size_t left = n;
+        while (left > 16) {
+            hs = gm_mix(gm_rd64(p) ^ GM_P1, gm_rd64(p + 8) ^ hs);
+            p += 16;
+            left -= 16;
+        }
+        a = gm_rd64(p + left - 16);
+        b = gm_rd64(p + left - 8);
+    }
+    return gm_mix(GM_P1 ^ n, gm_mix(a ^ GM_P2, b ^ hs));
+}
+
+GM_HIDDEN uint64_t gm_rand64(void);
+
+/* ---- layout helpers ---- */
+
+GM_INLINE bmap *gm_bucket(const barray *a, size_t i, size_t bsize)
+{
+    return (bmap *)(void *)((unsigned char *)a->data + i * bsize);
+}
+
+GM_INLINE bool gm_is_empty(uint8_t top) { return top <= EMPTY_ONE; }
+
+GM_INLINE bool gm_evacuated(const bmap *b)
+{
+    uint8_t h = b->tophash[0];
+    return h > EMPTY_ONE && h < MIN_TOPHASH;
+}
+
+GM_INLINE uint8_t gm_tophash(uint64_t hash)
+{
+    uint8_t top = (uint8_t)(hash >> 56);
+    return top < MIN_TOPHASH ? (uint8_t)(top + MIN_TOPHASH) : top;
+}
+
+GM_INLINE size_t gm_mask(unsigned B) { return ((size_t)1 << B) - 1; }
+
+GM_INLINE bool gm_growing(const gomap *m) { return m->oldbuckets != NULL; }
+
+GM_INLINE size_t gm_oldmask(const gomap *m)
+{
+    return (m->flags & FLAG_SAME_SIZE_GROW) ? gm_mask(m->B) : gm_mask(m->B - 1u);
+}
+
+/* Address of slot i's key or value storage (the pointer cell when stored
+ * indirectly). kind lets the fast paths fold the sizes to constants. */
+GM_INLINE unsigned char *gm_kslot(const gomap *m, bmap *b, unsigned i, int kind)
+{
+    size_t ks = kind == KIND_K64 ? 8 : kind == KIND_K32 ? 4 : m->kslot;
+    return (unsigned char *)b + sizeof(bmap) + i * ks;
+}
+
+GM_INLINE unsigned char *gm_vslot(const gomap *m, bmap *b, unsigned i, int kind)
+{
+    size_t voff = kind == KIND_K64 ? 80 : kind == KIND_K32 ? 48 : m->voff;
+    return (unsigned char *)b + voff + i * m->vslot;
+}
+
+/* The key or value itself (NULL only for an indirect slot whose storage
+ * moved to a newer array). */
+GM_INLINE void *gm_key(const gomap *m, bmap *b, unsigned i, int kind)
+{
+    unsigned char *k = gm_kslot(m, b, i, kind);
+    if (kind == KIND_GENERIC && m->ikey) {
+        void *p;
+        memcpy(&p, k, sizeof p);
+        return p;
+    }
+    return k;
+}
+
+GM_INLINE void *gm_val(const gomap *m, bmap *b, unsigned i, int kind)
+{
+    unsigned char *v = gm_vslot(m, b, i, kind);
+    if (m->ival) {
+        void *p;
+        memcpy(&p, v, sizeof p);
+        return p;
+    }
+    return v;
+}
+
+GM_INLINE uint64_t gm_key_hash(const gomap *m, const void *key, int kind)
+{
+    if (kind == KIND_K64)
+        return gm_hash_premixed(key, 8, m->hseed);
+    if (kind == KIND_K32)
+        return gm_hash_premixed(key, 4, m->hseed);
+    if (m->hash)
+        return m->hash(key, m->ks, m->seed);
+    return gm_hash_premixed(key, m->ks, m->hseed);
+}
+
+GM_INLINE bool gm_key_equal(const gomap *m, const void *a, const void *b, int kind)
+{
+    if (kind == KIND_K64)
+        return gm_rd64(a) == gm_rd64(b);
+    if (kind == KIND_K32)
+        return gm_rd32(a) == gm_rd32(b);
+    if (m->equal)
+        return m->equal(a, b, m->ks);
+    return memcmp(a, b, m->ks) == 0;
+}
+
+/* k == k holds for every key unless a custom equal says otherwise (NaN). */
+GM_INLINE bool gm_reflexive(const gomap *m, const void *k, int kind)
+{
+    return kind != KIND_GENERIC || !m->equal || m->equal(k, k, m->ks);
+}
+
+/* ---- shared between map.c and iter.c ---- */
+
+/* The current entry for key, or NULL; *kout gets the stored key. */
+GM_HIDDEN void *gm_access_k(const gomap *m, const void *key, const void **kout);
+GM_HIDDEN bool gm_delete(gomap *m, const void *key);
+/* Is the array with this serial still allocated? */
+GM_HIDDEN bool gm_array_alive(const gomap *m, uint64_t serial);
+
+#endif

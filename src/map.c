@@ -1,0 +1,901 @@
+/*
+ * The map proper: creation, lookup, assignment, deletion, clear, and growth
+ * by incremental evacuation. The logic follows Go's runtime/map.go (1.19 to
+ * 1.21) function by function; the names in comments (mapassign, evacuate,
+ * ...) are Go's.
+ *
+ * Two things Go gets from its garbage collector are done by hand here:
+ *  - A retired bucket array may still be walked by an iterator. Arrays an
+ *    iterator has touched are kept ("retained") instead of freed, within a
+ *    bound; see retain().
+ *  - Keys and values over 128 bytes live in their own allocations. An
+ *    array owns the allocations its slots point to; evacuation moves the
+ *    pointer, or copies the data when an iterator may still read the old
+ *    slot.
+ */
+#include "gomap_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+/* Retired arrays kept for iterators may total this much beyond twice the
+ * current array (a doubling chain alone is below one current array). */
+#define RETAIN_SLACK (64u * 1024u)
+#define RETAIN_MAX 32u
+
+/* Key and value copies up to this size go on the stack. */
+#define STACK_COPY 256u
+
+/* ------------------------------------------------------------ growth rules */
+
+/* overLoadFactor: more than 6.5 entries per bucket on average, in Go's
+ * exact integer form: count > 8 && count > 13 * (2^B / 2). */
+static bool over_load_factor(size_t count, unsigned B)
+{
+    if (count <= BUCKET_CNT)
+        return false;
+    if (B >= sizeof(size_t) * 8 - 5)
+        return false;
+    return count > 13 * (((size_t)1 << B) / 2);
+}
+
+/* tooManyOverflowBuckets: as many overflow buckets as regular ones (capped
+ * at 2^15), the sign of many deletes; a same-size growth compacts them. */
+static bool too_many_overflow(size_t noverflow, unsigned B)
+{
+    if (B > 15)
+        B = 15;
+    return noverflow >= ((size_t)1 << B);
+}
+
+/* ------------------------------------------------------------ arrays */
+
+static barray *barray_new(gomap *m, unsigned B)
+{
+    if (B >= sizeof(size_t) * 8 - 8)
+        return NULL;
+    size_t nb = (size_t)1 << B;
+    size_t npre = B >= 4 ? (size_t)1 << (B - 4) : 0; /* Go's preallocated overflow */
+    size_t n = nb + npre;
+    if (n > (SIZE_MAX - sizeof(barray)) / m->bsize)
+        return NULL;
+    size_t bytes = sizeof(barray) + n * m->bsize;
+    barray *a = calloc(1, bytes);
+    if (!a)
+        return NULL;
+    a->serial = ++m->next_serial;
+    a->nbuckets = nb;
+    a->bytes = bytes;
+    a->pre_next = a->data + nb * m->bsize;
+    a->pre_end = a->data + n * m->bsize;
+    a->avail = npre;
+    return a;
+}
+
+/* Frees the out-of-line keys and values an array owns: those of live
+ * slots, and of evacuated slots that kept a copy for iterators. */
+static void barray_free_blobs(const gomap *m, barray *a)
+{
+    for (size_t i = 0; i < a->nbuckets; i++) {
+        for (bmap *b = gm_bucket(a, i, m->bsize); b; b = b->overflow) {
+            for (unsigned j = 0; j < BUCKET_CNT; j++) {
+                uint8_t top = b->tophash[j];
+                if (top < EVAC_X || top == EVAC_EMPTY)
+                    continue;
+                if (m->ikey) {
+                    free(gm_key(m, b, j, KIND_GENERIC));
+                    memset(gm_kslot(m, b, j, KIND_GENERIC), 0, sizeof(void *));
+                }
+                if (m->ival) {
+                    free(gm_val(m, b, j, KIND_GENERIC));
+                    memset(gm_vslot(m, b, j, KIND_GENERIC), 0, sizeof(void *));
+                }
+            }
+        }
+    }
+}
+
+static void barray_free(const gomap *m, barray *a)
+{
+    if (!a)
+        return;
+    if (m->ikey || m->ival)
+        barray_free_blobs(m, a);
+    for (ovf_slab *s = a->slabs, *next; s; s = next) {
+        next = s->next;
+        free(s);
+    }
+    free(a);
+}
+
+/* Makes sure n overflow buckets can be taken without failing, so that
+ * evacuation either completes or changes nothing. */
+static bool ovf_reserve(const gomap *m, barray *a, size_t n)
+{
+    if (a->avail >= n)
+        return true;
+    size_t k = n - a->avail;
+    size_t want = a->nbuckets / 16;
+    if (k < want)
+        k = want;
+    if (k < 4)
+        k = 4;
+    size_t bytes = sizeof(ovf_slab) + k * m->bsize;
+    ovf_slab *s = malloc(bytes);
+    if (!s)
+        return false;
+    s->bytes = bytes;
+    s->next = a->slabs;
+    a->slabs = s;
+    a->bytes += bytes;
+    for (size_t i = 0; i < k; i++) {
+        bmap *b = (bmap *)(void *)(s->data + i * m->bsize);
+        b->overflow = a->free_ovf;
+        a->free_ovf = b;
+    }
+    a->avail += k;
+    return true;
+}
+
+/* newoverflow: chains a fresh overflow bucket after b. The caller has
+ * reserved it. */
+static bmap *ovf_take(gomap *m, barray *a, bmap *b)
+{
+    bmap *o;
+    if (a->free_ovf) {
+        o = a->free_ovf;
+        a->free_ovf = o->overflow;
+    } else {
+        o = (bmap *)(void *)a->pre_next;
+        a->pre_next += m->bsize;
+    }
+    a->avail--;
+    memset(o->tophash, EMPTY_REST, sizeof o->tophash);
+    o->overflow = NULL;
+    b->overflow = o;
+    m->noverflow++;
+    return o;
+}
+
+/* Returns every overflow bucket of a to its free pool (clear keeps the
+ * storage). The caller has already cut the chains. */
+static void ovf_reset(const gomap *m, barray *a)
+{
+    size_t npre = (size_t)(a->pre_end - (a->data + a->nbuckets * m->bsize)) / m->bsize;
+    a->pre_next = a->data + a->nbuckets * m->bsize;
+    a->free_ovf = NULL;
+    a->avail = npre;
+    for (ovf_slab *s = a->slabs; s; s = s->next) {
+        size_t k = (s->bytes - sizeof(ovf_slab)) / m->bsize;
+        for (size_t i = 0; i < k; i++) {
+            bmap *b = (bmap *)(void *)(s->data + i * m->bsize);
+            b->overflow = a->free_ovf;
+            a->free_ovf = b;
+        }
+        a->avail += k;
+    }
+}
+
+/* ------------------------------------------------------------ retention */
+
+/* An iterator keeps walking the array that was current when it started
+ * (Go's it.buckets), even after the map has moved on. Go's GC keeps such
+ * arrays alive; here an array an iterator has touched is retained when it
+ * retires. Since an iterator has no destroy call, nobody can say when the
+ * last one is done with it, so retention is bounded instead: at most about
+ * twice the current array in bytes, and RETAIN_MAX arrays. A doubling
+ * chain of retired arrays always fits (it sums to less than one current
+ * array); only iterators left open across several same-size growths can
+ * lose their array, and they then end (gm_array_alive, iter.c). */
+static void retained_drop_oldest(gomap *m)
+{
+    barray *a = m->retained[0];
+    m->retained_bytes -= a->bytes;
+    memmove(m->retained, m->retained + 1, (m->nretained - 1) * sizeof *m->retained);
+    m->nretained--;
+    barray_free(m, a);
+}
+
+static void retained_free_all(gomap *m)
+{
+    for (size_t i = 0; i < m->nretained; i++)
+        barray_free(m, m->retained[i]);
+    m->nretained = 0;
+    m->retained_bytes = 0;
+}
+
+static void retire(gomap *m, barray *a)
+{
+    if (!atomic_load_explicit(&a->iterated, memory_order_relaxed)) {
+        barray_free(m, a);
+        return;
+    }
+    size_t cap = 2 * m->buckets->bytes + RETAIN_SLACK;
+    if (a->bytes > cap) {
+        barray_free(m, a);
+        return;
+    }
+    while (m->nretained > 0 && (m->retained_bytes + a->bytes > cap || m->nretained >= RETAIN_MAX))
+        retained_drop_oldest(m);
+    if (m->nretained == m->retained_cap) {
+        size_t ncap = m->retained_cap ? m->retained_cap * 2 : 4;
+        barray **r = realloc(m->retained, ncap * sizeof *r);
+        if (!r) {
+            barray_free(m, a);
+            return;
+        }
+        m->retained = r;
+        m->retained_cap = ncap;
+    }
+    m->retained[m->nretained++] = a;
+    m->retained_bytes += a->bytes;
+}
+
+bool gm_array_alive(const gomap *m, uint64_t serial)
+{
+    if (m->buckets && m->buckets->serial == serial)
+        return true;
+    if (m->oldbuckets && m->oldbuckets->serial == serial)
+        return true;
+    for (size_t i = 0; i < m->nretained; i++)
+        if (m->retained[i]->serial == serial)
+            return true;
+    return false;
+}
+
+/* ------------------------------------------------------------ evacuation */
+
+/* evacuate: moves every entry of old bucket `oldbucket` to the new array,
+ * to the same index (X) or, when doubling, possibly to index + 2^oldB (Y)
+ * depending on the next hash bit. The old slots are marked EVAC_X/EVAC_Y;
+ * their keys stay readable, since an iterator may still look there. */
+GM_INLINE int evacuate_impl(gomap *m, size_t oldbucket, int kind)
+{
+    barray *old = m->oldbuckets, *nw = m->buckets;
+    size_t newbit = old->nbuckets;
+    bool same = m->flags & FLAG_SAME_SIZE_GROW;
+    bmap *b = gm_bucket(old, oldbucket, m->bsize);
+    if (gm_evacuated(b))
+        return 0;
+
+    /* Reserve first: from here on nothing may fail half-way. */
+    size_t live = 0;
+    for (bmap *c = b; c; c = c->overflow)
+        for (unsigned i = 0; i < BUCKET_CNT; i++)
+            live += !gm_is_empty(c->tophash[i]);
+    if (!ovf_reserve(m, nw, live / BUCKET_CNT + 2))
+        return GOMAP_ENOMEM;
+    bool copy_blobs = (m->ikey || m->ival) &&
+                      atomic_load_explicit(&old->iterated, memory_order_relaxed);
+    void **blobs = NULL;
+    size_t nblobs = 0, used = 0;
+    if (copy_blobs && live > 0) {
+        nblobs = live * ((size_t)m->ikey + m->ival);
+        blobs = malloc(nblobs * sizeof *blobs);
+        if (!blobs)
+            return GOMAP_ENOMEM;
+        for (size_t i = 0; i < nblobs; i++) {
+            bool is_key = m->ikey && (!m->ival || i % 2 == 0);
+            blobs[i] = malloc(is_key ? m->ks : m->vs ? m->vs : 1);
+            if (!blobs[i]) {
+                while (i > 0)
+                    free(blobs[--i]);
+                free(blobs);
+                return GOMAP_ENOMEM;
+            }
+        }
+    }
+
+    struct dst { bmap *b; unsigned i; } d[2];
+    d[0].b = gm_bucket(nw, oldbucket, m->bsize);
+    d[0].i = 0;
+    d[1].b = same ? NULL : gm_bucket(nw, oldbucket + newbit, m->bsize);
+    d[1].i = 0;
+
+    for (; b; b = b->overflow) {
+        for (unsigned i = 0; i < BUCKET_CNT; i++) {
+            uint8_t top = b->tophash[i];
+            if (gm_is_empty(top)) {
+                b->tophash[i] = EVAC_EMPTY;
+                continue;
+            }
+            void *k = gm_key(m, b, i, kind);
+            unsigned use_y = 0;
+            if (!same) {
+                uint64_t hash = gm_key_hash(m, k, kind);
+                if (!gm_reflexive(m, k, kind)) {
+                    /* NaN-like key: its hash is not repeatable, so the
+                     * direction comes from the old tophash's low bit, which
+                     * an iterator can recompute (see iter.c). */
+                    use_y = top & 1;
+                    top = gm_tophash(hash);
+                } else {
+                    use_y = (hash & newbit) != 0;
+                }
+            }
+            b->tophash[i] = (uint8_t)(EVAC_X + use_y);
+            struct dst *dst = &d[use_y];
+            if (dst->i == BUCKET_CNT) {
+                dst->b = ovf_take(m, nw, dst->b);
+                dst->i = 0;
+            }
+            dst->b->tophash[dst->i] = top;
+            unsigned char *dk = gm_kslot(m, dst->b, dst->i, kind);
+            unsigned char *sk = gm_kslot(m, b, i, kind);
+            unsigned char *dv = gm_vslot(m, dst->b, dst->i, kind);
+            unsigned char *sv = gm_vslot(m, b, i, kind);
+            if (kind == KIND_GENERIC && m->ikey) {
+                if (copy_blobs) {
+                    void *nk = blobs[used++];
+                    memcpy(nk, k, m->ks);
+                    memcpy(dk, &nk, sizeof nk);
+                } else {
+                    memcpy(dk, sk, sizeof(void *));
+                    memset(sk, 0, sizeof(void *)); /* ownership moved */
+                }
+            } else {
+                memcpy(dk, sk, kind == KIND_K64 ? 8 : kind == KIND_K32 ? 4 : m->ks);
+            }
+            if (m->ival) {
+                if (copy_blobs) {
+                    void *nv = blobs[used++];
+                    memcpy(nv, gm_val(m, b, i, kind), m->vs);
+                    memcpy(dv, &nv, sizeof nv);
+                } else {
+                    memcpy(dv, sv, sizeof(void *));
+                    memset(sv, 0, sizeof(void *));
+                }
+            } else if (m->vs) {
+                memcpy(dv, sv, m->vs);
+            }
+            dst->i++;
+        }
+    }
+    if (blobs) {
+        while (used < nblobs) /* a key reported live that was not: cannot happen */
+            free(blobs[used++]);
+        free(blobs);
+    }
+    return 0;
+}
+
+static int evacuate(gomap *m, size_t oldbucket)
+{
+    switch (m->kind) {
+    case KIND_K64: return evacuate_impl(m, oldbucket, KIND_K64);
+    case KIND_K32: return evacuate_impl(m, oldbucket, KIND_K32);
+    default: return evacuate_impl(m, oldbucket, KIND_GENERIC);
+    }
+}
+
+/* advanceEvacuationMark: moves nevacuate past evacuated buckets and ends
+ * the growth when every old bucket is done. */
+static void advance_evacuation_mark(gomap *m)
+{
+    barray *old = m->oldbuckets;
+    size_t newbit = old->nbuckets;
+    m->nevacuate++;
+    size_t stop = m->nevacuate + 1024;
+    if (stop > newbit)
+        stop = newbit;
+    while (m->nevacuate != stop && gm_evacuated(gm_bucket(old, m->nevacuate, m->bsize)))
+        m->nevacuate++;
+    if (m->nevacuate == newbit) {
+        m->oldbuckets = NULL;
+        m->flags &= (uint8_t)~FLAG_SAME_SIZE_GROW;
+        retire(m, old);
+    }
+}
+
+/* growWork: evacuate the old bucket the caller is about to use, and one
+ * more, so that growth finishes after at most 2^oldB writes. */
+static int grow_work(gomap *m, size_t bucket)
+{
+    size_t ob = bucket & gm_oldmask(m);
+    int err = evacuate(m, ob);
+    if (err)
+        return err;
+    if (ob == m->nevacuate)
+        advance_evacuation_mark(m);
+    if (gm_growing(m)) {
+        ob = m->nevacuate;
+        err = evacuate(m, ob);
+        if (err)
+            return err;
+        advance_evacuation_mark(m);
+    }
+    return 0;
+}
+
+/* hashGrow: start a growth. Double the array when over the load factor,
+ * otherwise (too many overflow buckets) rebuild it at the same size. The
+ * entries move later, a bucket or two per write. */
+static int hash_grow(gomap *m)
+{
+    unsigned bigger = over_load_factor(m->count + 1, m->B) ? 1 : 0;
+    barray *nw = barray_new(m, m->B + bigger);
+    if (!nw)
+        return GOMAP_ENOMEM;
+    m->oldbuckets = m->buckets;
+    m->buckets = nw;
+    m->B = (uint8_t)(m->B + bigger);
+    m->flags = bigger ? 0 : FLAG_SAME_SIZE_GROW;
+    m->nevacuate = 0;
+    m->noverflow = 0;
+    return 0;
+}
+
+/* ------------------------------------------------------------ access */
+
+/* mapaccess: read-only, never writes the map (concurrent readers). */
+GM_INLINE bmap *access_impl(const gomap *m, const void *key, unsigned *slot, int kind)
+{
+    uint64_t hash = gm_key_hash(m, key, kind);
+    size_t mask = gm_mask(m->B);
+    bmap *b = gm_bucket(m->buckets, hash & mask, m->bsize);
+    if (m->oldbuckets) {
+        bmap *ob = gm_bucket(m->oldbuckets, hash & gm_oldmask(m), m->bsize);
+        if (!gm_evacuated(ob))
+            b = ob;
+    }
+    uint8_t top = gm_tophash(hash);
+    for (; b; b = b->overflow) {
+        for (unsigned i = 0; i < BUCKET_CNT; i++) {
+            if (b->tophash[i] != top) {
+                if (b->tophash[i] == EMPTY_REST)
+                    return NULL;
+                continue;
+            }
+            if (gm_key_equal(m, key, gm_key(m, b, i, kind), kind)) {
+                *slot = i;
+                return b;
+            }
+        }
+    }
+    return NULL;
+}
+
+static bmap *access(const gomap *m, const void *key, unsigned *slot)
+{
+    if (m->count == 0)
+        return NULL;
+    switch (m->kind) {
+    case KIND_K64: return access_impl(m, key, slot, KIND_K64);
+    case KIND_K32: return access_impl(m, key, slot, KIND_K32);
+    default: return access_impl(m, key, slot, KIND_GENERIC);
+    }
+}
+
+/* For a set, the "value" is a non-NULL address that must not be read. */
+static void *val_ptr(const gomap *m, bmap *b, unsigned i)
+{
+    return m->vs ? gm_val(m, b, i, KIND_GENERIC) : (void *)gm_vslot(m, b, i, KIND_GENERIC);
+}
+
+void *gm_access_k(const gomap *m, const void *key, const void **kout)
+{
+    unsigned i;
+    bmap *b = access(m, key, &i);
+    if (!b)
+        return NULL;
+    *kout = gm_key(m, b, i, KIND_GENERIC);
+    return val_ptr(m, b, i);
+}
+
+void *gomap_get(const gomap *m, const void *key)
+{
+    if (!m || !key)
+        return NULL;
+    unsigned i;
+    bmap *b = access(m, key, &i);
+    return b ? val_ptr(m, b, i) : NULL;
+}
+
+bool gomap_lookup(const gomap *m, const void *key, void *val_out)
+{
+    if (!m || !key)
+        return false; /* the nil map has no value type: leave val_out alone */
+    unsigned i;
+    bmap *b = access(m, key, &i);
+    if (val_out && m->vs) {
+        if (b)
+            memcpy(val_out, gm_val(m, b, i, KIND_GENERIC), m->vs);
+        else
+            memset(val_out, 0, m->vs);
+    }
+    return b != NULL;
+}
+
+size_t gomap_len(const gomap *m)
+{
+    return m ? m->count : 0;
+}
+
+/* ------------------------------------------------------------ assign */
+
+/* mapassign: the value slot for key, inserting a zeroed entry if absent.
+ * The key has already been copied out of any map memory by the caller. */
+GM_INLINE void *assign_impl(gomap *m, const void *key, int *err, int kind)
+{
+    uint64_t hash = gm_key_hash(m, key, kind);
+    m->wseq++;
+    if (!m->buckets) {
+        m->buckets = barray_new(m, m->B);
+        if (!m->buckets) {
+            *err = GOMAP_ENOMEM;
+            return NULL;
+        }
+    }
+    bool grew = false;
+again:;
+    size_t bucket = hash & gm_mask(m->B);
+    if (gm_growing(m)) {
+        int e = grow_work(m, bucket);
+        if (e) {
+            *err = e;
+            return NULL;
+        }
+    }
+    bmap *b = gm_bucket(m->buckets, bucket, m->bsize);
+    uint8_t top = gm_tophash(hash);
+    bmap *insb = NULL, *last = b;
+    unsigned insi = 0;
+    for (;;) {
+        for (unsigned i = 0; i < BUCKET_CNT; i++) {
+            if (b->tophash[i] != top) {
+                if (gm_is_empty(b->tophash[i]) && !insb) {
+                    insb = b;
+                    insi = i;
+                }
+                if (b->tophash[i] == EMPTY_REST)
+                    goto absent;
+                continue;
+            }
+            void *k = gm_key(m, b, i, kind);
+            if (!gm_key_equal(m, key, k, kind))
+                continue;
+            /* Present. Like Go for string and float keys, store the new key:
+             * equal keys may differ in bytes (a cstr's pointer, -0 vs +0). */
+            if (kind == KIND_GENERIC && k != key)
+                memcpy(k, key, m->ks);
+            return gm_val(m, b, i, kind);
+        }
+        last = b;
+        if (!b->overflow)
+            break;
+        b = b->overflow;
+    }
+absent:
+    if (!grew && !gm_growing(m) &&
+        (over_load_factor(m->count + 1, m->B) || too_many_overflow(m->noverflow, m->B))) {
+        /* If the larger array cannot be had, insert without growing. */
+        if (hash_grow(m) == 0)
+            goto again;
+        grew = true;
+    }
+    if (!insb) {
+        if (!ovf_reserve(m, m->buckets, 1)) {
+            *err = GOMAP_ENOMEM;
+            return NULL;
+        }
+        insb = ovf_take(m, m->buckets, last);
+        insi = 0;
+    }
+    unsigned char *ks = gm_kslot(m, insb, insi, kind);
+    unsigned char *vs = gm_vslot(m, insb, insi, kind);
+    if (kind == KIND_GENERIC && m->ikey) {
+        void *kb = malloc(m->ks);
+        if (!kb) {
+            *err = GOMAP_ENOMEM;
+            return NULL;
+        }
+        memcpy(kb, key, m->ks);
+        memcpy(ks, &kb, sizeof kb);
+    } else {
+        memcpy(ks, key, kind == KIND_K64 ? 8 : kind == KIND_K32 ? 4 : m->ks);
+    }
+    void *val;
+    if (m->ival) {
+        val = calloc(1, m->vs);
+        if (!val) {
+            if (kind == KIND_GENERIC && m->ikey) {
+                void *kb;
+                memcpy(&kb, ks, sizeof kb);
+                free(kb);
+            }
+            *err = GOMAP_ENOMEM;
+            return NULL;
+        }
+        memcpy(vs, &val, sizeof val);
+    } else {
+        val = vs;
+        memset(val, 0, m->vs);
+    }
+    insb->tophash[insi] = top;
+    m->count++;
+    return val;
+}
+
+static void *assign(gomap *m, const void *key, int *err)
+{
+    switch (m->kind) {
+    case KIND_K64: return assign_impl(m, key, err, KIND_K64);
+    case KIND_K32: return assign_impl(m, key, err, KIND_K32);
+    default: return assign_impl(m, key, err, KIND_GENERIC);
+    }
+}
+
+/* Keys and values handed to a write may point into the map itself (a key
+ * from an iteration, a value from gomap_get); growth can move or free that
+ * memory mid-call, so writes work on a private copy. */
+typedef struct copybuf {
+    alignas(16) unsigned char stack[STACK_COPY];
+    void *heap;
+} copybuf;
+
+static const void *copy_in(copybuf *c, const void *p, size_t n)
+{
+    c->heap = NULL;
+    if (n <= STACK_COPY) {
+        memcpy(c->stack, p, n);
+        return c->stack;
+    }
+    c->heap = malloc(n);
+    if (c->heap)
+        memcpy(c->heap, p, n);
+    return c->heap;
+}
+
+int gomap_set(gomap *m, const void *key, const void *val)
+{
+    if (!m)
+        return GOMAP_ENIL;
+    if (!key || (m->vs && !val))
+        return GOMAP_EINVAL;
+    copybuf kc, vc;
+    const void *k = copy_in(&kc, key, m->ks);
+    const void *v = m->vs ? copy_in(&vc, val, m->vs) : NULL;
+    int err = GOMAP_ENOMEM;
+    if (k && (v || !m->vs)) {
+        void *slot = assign(m, k, &err);
+        if (slot) {
+            if (m->vs)
+                memcpy(slot, v, m->vs);
+            err = GOMAP_OK;
+        }
+    }
+    free(kc.heap);
+    if (m->vs)
+        free(vc.heap);
+    return err;
+}
+
+void *gomap_assign(gomap *m, const void *key)
+{
+    if (!m || !key)
+        return NULL;
+    copybuf kc;
+    const void *k = copy_in(&kc, key, m->ks);
+    int err = 0;
+    void *slot = k ? assign(m, k, &err) : NULL;
+    free(kc.heap);
+    return slot;
+}
+
+/* ------------------------------------------------------------ delete */
+
+/* mapdelete. After marking the slot empty, turns a run of trailing empty
+ * slots into EMPTY_REST so lookups can stop early. */
+GM_INLINE bool delete_impl(gomap *m, const void *key, int kind)
+{
+    uint64_t hash = gm_key_hash(m, key, kind);
+    m->wseq++;
+    size_t bucket = hash & gm_mask(m->B);
+    if (gm_growing(m))
+        (void)grow_work(m, bucket); /* on ENOMEM, delete in the old bucket below */
+    bmap *b = gm_bucket(m->buckets, bucket, m->bsize);
+    if (m->oldbuckets) {
+        bmap *ob = gm_bucket(m->oldbuckets, hash & gm_oldmask(m), m->bsize);
+        if (!gm_evacuated(ob))
+            b = ob;
+    }
+    bmap *first = b;
+    uint8_t top = gm_tophash(hash);
+    for (; b; b = b->overflow) {
+        for (unsigned i = 0; i < BUCKET_CNT; i++) {
+            if (b->tophash[i] != top) {
+                if (b->tophash[i] == EMPTY_REST)
+                    return false;
+                continue;
+            }
+            void *k = gm_key(m, b, i, kind);
+            if (!gm_key_equal(m, key, k, kind))
+                continue;
+            if (kind == KIND_GENERIC && m->ikey) {
+                free(k);
+                memset(gm_kslot(m, b, i, kind), 0, sizeof(void *));
+            }
+            if (m->ival) {
+                free(gm_val(m, b, i, kind));
+                memset(gm_vslot(m, b, i, kind), 0, sizeof(void *));
+            }
+            b->tophash[i] = EMPTY_ONE;
+            bool last = i == BUCKET_CNT - 1
+                            ? (!b->overflow || b->overflow->tophash[0] == EMPTY_REST)
+                            : b->tophash[i + 1] == EMPTY_REST;
+            if (last) {
+                for (;;) {
+                    b->tophash[i] = EMPTY_REST;
+                    if (i == 0) {
+                        if (b == first)
+                            break;
+                        bmap *c = b;
+                        for (b = first; b->overflow != c; b = b->overflow)
+                            ;
+                        i = BUCKET_CNT - 1;
+                    } else {
+                        i--;
+                    }
+                    if (b->tophash[i] != EMPTY_ONE)
+                        break;
+                }
+            }
+            if (--m->count == 0) {
+                /* As in Go: a fresh seed makes repeated collision attacks
+                 * harder. Nothing is stored under the old one. */
+                m->seed = gm_rand64();
+                m->hseed = gm_premix(m->seed);
+            }
+            return true;
+        }
+    }
+    return false;
+}
+
+bool gm_delete(gomap *m, const void *key)
+{
+    switch (m->kind) {
+    case KIND_K64: return delete_impl(m, key, KIND_K64);
+    case KIND_K32: return delete_impl(m, key, KIND_K32);
+    default: return delete_impl(m, key, KIND_GENERIC);
+    }
+}
+
+bool gomap_delete(gomap *m, const void *key)
+{
+    if (!m || !key || m->count == 0)
+        return false;
+    copybuf kc;
+    const void *k = copy_in(&kc, key, m->ks);
+    bool found = k && gm_delete(m, k);
+    free(kc.heap);
+    return found;
+}
+
+/* ------------------------------------------------------------ clear */
+
+void gomap_clear(gomap *m)
+{
+    if (!m || m->count == 0)
+        return;
+    m->wseq++;
+    m->clear_seq++;
+    barray_free(m, m->oldbuckets);
+    m->oldbuckets = NULL;
+    retained_free_all(m);
+    barray *a = m->buckets;
+    if (m->ikey || m->ival)
+        barray_free_blobs(m, a);
+    for (size_t i = 0; i < a->nbuckets; i++) {
+        bmap *b = gm_bucket(a, i, m->bsize);
+        memset(b->tophash, EMPTY_REST, sizeof b->tophash);
+        b->overflow = NULL;
+    }
+    ovf_reset(m, a);
+    m->count = 0;
+    m->flags = 0;
+    m->nevacuate = 0;
+    m->noverflow = 0;
+    m->seed = gm_rand64();
+    m->hseed = gm_premix(m->seed);
+}
+
+/* ------------------------------------------------------------ lifetime */
+
+gomap *gomap_new(const gomap_type *type, size_t hint)
+{
+    if (!type || type->key_size == 0 || type->key_size > ((size_t)1 << 30) ||
+        type->val_size > ((size_t)1 << 30)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    gomap *m = calloc(1, sizeof *m);
+    if (!m) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    m->ks = type->key_size;
+    m->vs = type->val_size;
+    m->hash = type->hash;
+    m->equal = type->equal;
+    m->ikey = m->ks > MAX_INLINE;
+    m->ival = m->vs > MAX_INLINE;
+    m->kslot = m->ikey ? sizeof(void *) : m->ks;
+    m->vslot = m->ival ? sizeof(void *) : m->vs;
+    /* Keys and values start 16-byte aligned, so a key_size or val_size of
+     * sizeof(T) gives every slot T's alignment. */
+    m->voff = (sizeof(bmap) + BUCKET_CNT * m->kslot + 15) & ~(size_t)15;
+    m->bsize = (m->voff + BUCKET_CNT * m->vslot + 15) & ~(size_t)15;
+    if (!m->hash && !m->equal && m->ks == 8)
+        m->kind = KIND_K64;
+    else if (!m->hash && !m->equal && m->ks == 4)
+        m->kind = KIND_K32;
+    else
+        m->kind = KIND_GENERIC;
+    m->seed = gm_rand64();
+    m->hseed = gm_premix(m->seed);
+
+    /* makemap: the smallest B that holds hint entries under the load factor. */
+    unsigned B = 0;
+    while (over_load_factor(hint, B)) {
+        B++;
+        if (B >= sizeof(size_t) * 8 - 8) {
+            free(m);
+            errno = ENOMEM;
+            return NULL;
+        }
+    }
+    m->B = (uint8_t)B;
+    if (B > 0) {
+        m->buckets = barray_new(m, B);
+        if (!m->buckets) {
+            free(m);
+            errno = ENOMEM;
+            return NULL;
+        }
+    }
+    return m;
+}
+
+void gomap_free(gomap *m)
+{
+    if (!m)
+        return;
+    barray_free(m, m->buckets);
+    barray_free(m, m->oldbuckets);
+    retained_free_all(m);
+    free(m->retained);
+    free(m);
+}
+
+const char *gomap_strerror(int err)
+{
+    switch (err) {
+    case GOMAP_OK: return "success";
+    case GOMAP_ENIL: return "assignment to entry in nil map";
+    case GOMAP_ENOMEM: return "out of memory";
+    case GOMAP_EINVAL: return "invalid argument";
+    default: return "unknown gomap error";
+    }
+}
+
+bool gomapdebug_stats_get(const gomap *m, gomapdebug_stats *out)
+{
+    if (!m || !out)
+        return false;
+    memset(out, 0, sizeof *out);
+    out->count = m->count;
+    out->B = m->B;
+    out->growing = gm_growing(m);
+    out->same_size_grow = gm_growing(m) && (m->flags & FLAG_SAME_SIZE_GROW);
+    out->nevacuate = m->nevacuate;
+    out->noverflow = m->noverflow;
+    out->nretained = m->nretained;
+    out->retained_bytes = m->retained_bytes;
+    out->bucket_bytes = m->bsize;
+    out->array_bytes = m->buckets ? m->buckets->bytes : 0;
+    out->indirect_key = m->ikey;
+    out->indirect_val = m->ival;
+    out->seed = m->seed;
+    return true;
+}
