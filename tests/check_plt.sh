@@ -12,6 +12,6 @@ if [ -n "$bad" ]; then
     echo "$bad" >&2
     exit 1
 fi
-n=$(readelf -sW --dyn-syms "$lib" | awk '$5=="GLOBAL" && $7!="UND" && $8 ~ /^gomap_/' | wc -l)
+n=$(readelf -W --dyn-syms "$lib" | awk '$5=="GLOBAL" && $7!="UND" && $8 ~ /^gomap_/' | wc -l)
 [ "$n" -ge 18 ] || { echo "check_plt: FAIL: only $n exported gomap_* symbols" >&2; exit 1; }
 echo "check_plt: ok: $n exported gomap_* symbols, none called through the PLT"
