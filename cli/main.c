@@ -1,0 +1,215 @@
+/*
+ * mapguard: the command line. Parses the subcommand and its options, then
+ * hands over to run.c (run a program under the detector) or renders saved
+ * reports (report). Every problem with the command line itself exits 2, the
+ * status that means "mapguard could not work", so a typo in a CI script can
+ * never be mistaken for a clean run or for a finding.
+ */
+#include "mapguard.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: mapguard run [options] [--] PROGRAM [ARGS...]\n"
+    "       mapguard report [--text] [--json OUT] [--sarif OUT] [options] FILE...\n"
+    "       mapguard --help | --version\n"
+    "\n"
+    "run: runs PROGRAM with the map detector (libmapguard.so) preloaded into it and into\n"
+    "every process it forks or execs, prints a report of each finding on stderr (in the\n"
+    "style of ThreadSanitizer) and a one-line summary, and exits with:\n"
+    "  the program's own status   no findings (128+N if it was killed by signal N)\n"
+    "  --exitcode (default 66)    findings\n"
+    "  124                        --timeout expired and nothing was found\n"
+    "  2                          mapguard could not work: the detector cannot load into\n"
+    "                             the program (static or setuid binary), the command\n"
+    "                             does not exist, bad options\n"
+    "\n"
+    "report: renders saved JSON Lines reports (from --json or the detector's log_path),\n"
+    "merging many files and removing duplicates. Text goes to stdout when --text is\n"
+    "given or no other output is asked for. Exits --exitcode when there are findings,\n"
+    "0 when there are none, 2 on errors.\n"
+    "\n"
+    "options:\n"
+    "  --json FILE           write the reports as JSON Lines (run: every record from every\n"
+    "                        process; report: each unique finding once)\n"
+    "  --sarif FILE          write the findings as SARIF 2.1.0 for code scanning\n"
+    "  --source-root DIR     SARIF paths are relative to DIR (default: the git top above\n"
+    "                        the current directory, else the current directory)\n"
+    "  --exitcode N          exit status when something was found (default 66)\n"
+    "  -q, --quiet           no per-finding report; only the summary line, and only if\n"
+    "                        something was found\n"
+    "  --text                (report) print the text report\n"
+    "run only:\n"
+    "  --halt-on-error       stop the program at its first finding\n"
+    "  --suppressions FILE   kind:pattern lines, matched against stack frames\n"
+    "  --detect-leaks        report maps still allocated at exit\n"
+    "  --options \"k=v:...\"   more detector options (MAPGUARD_OPTIONS syntax), e.g.\n"
+    "                        stack_depth=64:dedup=0; see docs/options.md\n"
+    "  --timeout SECONDS     kill the program (and its children) after SECONDS and report\n"
+    "                        what was found so far\n"
+    "\n"
+    "environment: MAPGUARD_SHIM overrides the detector's path (default ../lib/libmapguard.so\n"
+    "next to this binary); MAPGUARD_OPTIONS is merged under --options.\n";
+
+enum {
+    OPT_JSON = 256, OPT_SARIF, OPT_HALT, OPT_SUPP, OPT_OPTIONS, OPT_LEAKS, OPT_TIMEOUT,
+    OPT_ROOT, OPT_EXITCODE, OPT_TEXT, OPT_HELP, OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+    {"json", required_argument, NULL, OPT_JSON},
+    {"sarif", required_argument, NULL, OPT_SARIF},
+    {"halt-on-error", no_argument, NULL, OPT_HALT},
+    {"suppressions", required_argument, NULL, OPT_SUPP},
+    {"options", required_argument, NULL, OPT_OPTIONS},
+    {"detect-leaks", no_argument, NULL, OPT_LEAKS},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"source-root", required_argument, NULL, OPT_ROOT},
+    {"exitcode", required_argument, NULL, OPT_EXITCODE},
+    {"text", no_argument, NULL, OPT_TEXT},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static int bad_usage(const char *fmt, const char *arg)
+{
+    fputs("mapguard: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\nmapguard: try 'mapguard --help'\n", stderr);
+    return MG_EXIT_TOOL;
+}
+
+int mg_emit(const mg_options *o, const mg_reports *r, FILE *text_out, const char *note)
+{
+    int rc = 0;
+    if (text_out) {
+        if (!o->quiet)
+            mg_render_text(text_out, r);
+        if (!o->quiet || r->nfindings > 0)
+            mg_render_summary(text_out, r, note);
+        fflush(text_out);
+    }
+    if (o->json_out && mg_write_jsonl(o->json_out, r, o->json_all) != 0)
+        rc = -1;
+    if (o->sarif_out && mg_write_sarif(o->sarif_out, r, o->source_root) != 0)
+        rc = -1;
+    return rc;
+}
+
+static int cmd_report(const mg_options *o, int nfiles, char **files)
+{
+    if (nfiles == 0)
+        return bad_usage("report: no report files given%s", "");
+    mg_reports r;
+    mg_reports_init(&r);
+    int rc = 0;
+    for (int i = 0; i < nfiles; i++) {
+        if (mg_reports_load(&r, files[i]) != 0) {
+            fprintf(stderr, "mapguard: cannot read %s: %s\n", files[i], strerror(errno));
+            rc = MG_EXIT_TOOL;
+        }
+    }
+    mg_reports_apply_summaries(&r);
+    bool text = o->text || (!o->json_out && !o->sarif_out);
+    char note[64];
+    snprintf(note, sizeof note, "%d file%s", nfiles, nfiles == 1 ? "" : "s");
+    if (mg_emit(o, &r, text ? stdout : NULL, note) != 0)
+        rc = MG_EXIT_TOOL;
+    if (rc == 0 && r.nfindings > 0)
+        rc = o->exitcode;
+    mg_reports_free(&r);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return bad_usage("no command given (run or report)%s", "");
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("mapguard %s\n", MG_VERSION);
+        return 0;
+    }
+    bool run = strcmp(cmd, "run") == 0;
+    if (!run && strcmp(cmd, "report") != 0)
+        return bad_usage("unknown command '%s' (expected run or report)", cmd);
+
+    mg_options o = {.exitcode = MG_EXIT_FINDINGS_DEFAULT, .json_all = run};
+    /* '+': stop at PROGRAM, so its own options are left alone. */
+    optind = 2;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+:qh", long_opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case OPT_JSON: o.json_out = optarg; break;
+        case OPT_SARIF: o.sarif_out = optarg; break;
+        case OPT_ROOT: o.source_root = optarg; break;
+        case 'q': o.quiet = true; break;
+        case OPT_TEXT:
+            if (run)
+                return bad_usage("--text is an option of 'report'; run always prints text%s", "");
+            o.text = true;
+            break;
+        case OPT_EXITCODE: {
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || v < 1 || v > 255)
+                return bad_usage("--exitcode '%s': expected a number from 1 to 255", optarg);
+            o.exitcode = (int)v;
+            break;
+        }
+        case OPT_HALT:
+        case OPT_SUPP:
+        case OPT_OPTIONS:
+        case OPT_LEAKS:
+        case OPT_TIMEOUT:
+            if (!run)
+                return bad_usage("%s is an option of 'mapguard run'", argv[optind - 1]);
+            if (c == OPT_HALT) {
+                o.halt_on_error = true;
+            } else if (c == OPT_SUPP) {
+                o.suppressions = optarg;
+            } else if (c == OPT_OPTIONS) {
+                o.shim_options = optarg;
+            } else if (c == OPT_LEAKS) {
+                o.detect_leaks = true;
+            } else {
+                errno = 0;
+                double v = strtod(optarg, &end);
+                if (errno || end == optarg || *end || !(v > 0) || !isfinite(v) || v > 1e7)
+                    return bad_usage("--timeout '%s': expected a positive number of seconds",
+                                     optarg);
+                o.timeout = v;
+            }
+            break;
+        case OPT_HELP:
+        case 'h':
+            fputs(usage_text, stdout);
+            return 0;
+        case OPT_VERSION:
+            printf("mapguard %s\n", MG_VERSION);
+            return 0;
+        case ':':
+            return bad_usage("%s needs an argument", argv[optind - 1]);
+        default:
+            return bad_usage("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (!run)
+        return cmd_report(&o, argc - optind, argv + optind);
+    if (optind >= argc)
+        return bad_usage("run: no program given (mapguard run [options] -- PROGRAM [ARGS...])%s",
+                         "");
+    return mg_run(&o, argv + optind);
+}

@@ -1,0 +1,161 @@
+/*
+ * mapguard CLI: what the command's source files share.
+ *
+ *   main.c         argument parsing, the `run` and `report` subcommands
+ *   run.c          spawning the program under libmapguard.so, timeout, signals
+ *   preload.c      up-front checks that the shim can load (static, setuid, ABI)
+ *   shimopts.c     building MAPGUARD_OPTIONS and LD_PRELOAD for the child
+ *   reports.c      loading JSON Lines reports, merging and deduplicating them
+ *   record.c       shape-tolerant accessors for one report record
+ *   render_text.c  the TSan-style text report and the one-line summary
+ *   sarif.c        SARIF 2.1.0 for GitHub code scanning
+ *   rules.c        the rule (kind) catalogue: names, descriptions, fixes
+ *   paths.c        source root discovery, relative paths, file URIs
+ *
+ * The report format is the detector's (issue 3, docs/report-format.md); every
+ * JSON byte is read and written with jansson.
+ */
+#ifndef MAPGUARD_CLI_H
+#define MAPGUARD_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define MG_VERSION "0.1.0"
+
+/* Exit statuses of the command itself. */
+#define MG_EXIT_TOOL 2             /* mapguard could not do its job */
+#define MG_EXIT_FINDINGS_DEFAULT 66
+#define MG_EXIT_TIMEOUT 124        /* --timeout fired and nothing was found (timeout(1)) */
+
+/* ------------------------------------------------------------ options */
+typedef struct mg_options {
+    const char *json_out;      /* --json FILE */
+    const char *sarif_out;     /* --sarif FILE */
+    const char *suppressions;  /* --suppressions FILE */
+    const char *shim_options;  /* --options "k=v:..." */
+    const char *source_root;   /* --source-root DIR (NULL: git top, else cwd) */
+    bool halt_on_error;
+    bool detect_leaks;
+    bool quiet;                /* -q */
+    bool text;                 /* report --text */
+    bool json_all;             /* --json gets every record (run), not one per finding */
+    int exitcode;              /* --exitcode N */
+    double timeout;            /* --timeout SECONDS, 0 = none */
+} mg_options;
+
+/* ------------------------------------------------------------ reports.c */
+typedef struct mg_finding {
+    json_t *rec;               /* the first record of this finding (own ref) */
+    char *key;                 /* deduplication key */
+    unsigned long count;       /* records merged into it */
+    unsigned long recurred;    /* repeats the detector counted but did not print */
+    long pids[8];              /* the first few processes that reported it */
+    size_t npids;
+} mg_finding;
+
+typedef struct mg_reports {
+    json_t *records;           /* every record read, in order (array, own ref) */
+    mg_finding *findings;      /* unique findings in order of first appearance */
+    size_t nfindings, cap;
+    size_t nreports;           /* finding records before deduplication */
+    size_t nbad;               /* lines that were not JSON objects with a kind */
+    json_t *pids;              /* object: pid (string) -> true, for every record */
+} mg_reports;
+
+void mg_reports_init(mg_reports *r);
+void mg_reports_free(mg_reports *r);
+/* Loads one JSON Lines file; -1 with errno when it cannot be opened. Bad
+ * lines are counted in nbad and named on stderr, never fatal: a crashing
+ * program can leave a truncated last line. */
+int mg_reports_load(mg_reports *r, const char *path);
+/* Adds one record (steals the reference). */
+void mg_reports_add(mg_reports *r, json_t *rec);
+/* The detector's per-process summary records carry recurrence counts; this
+ * folds them into the findings once every file is loaded. */
+void mg_reports_apply_summaries(mg_reports *r);
+size_t mg_reports_npids(const mg_reports *r);
+bool mg_reports_has_pid(const mg_reports *r, long pid);
+/* Writes records as JSON Lines: every record (all = true) or each unique
+ * finding once. 0, or -1 with a message on stderr. */
+int mg_write_jsonl(const char *path, const mg_reports *r, bool all);
+
+/* ------------------------------------------------------------ record.c */
+bool mg_record_is_finding(json_t *rec);
+bool mg_kind_is_concurrency(const char *kind);
+const char *mg_str(json_t *obj, const char *key);     /* NULL if absent */
+long long mg_int(json_t *obj, const char *key, long long dflt);
+/* A "party" is access, conflict, modification, iterator, freed, map_created
+ * or a thread's created: an object with a stack (possibly under "created"),
+ * or a bare array of frames. These accept all of those shapes. */
+json_t *mg_party_stack(json_t *party);
+json_t *mg_party_thread(json_t *party);
+const char *mg_party_op(json_t *party);
+/* "function file:line" of a frame, or "module+0xoffset" without debug info. */
+void mg_frame_site(json_t *frame, char *buf, size_t n);
+/* The frame's offset/pc as text, whatever JSON type the detector used. */
+void mg_hex_field(json_t *frame, const char *key, char *buf, size_t n);
+/* What a gomap op does to the map, for prose: "read", "write", ... */
+const char *mg_op_class(const char *op);
+
+/* ------------------------------------------------------------ rules.c */
+typedef struct mg_rule {
+    const char *kind;          /* the ruleId */
+    const char *name;          /* PascalCase, SARIF rule name */
+    const char *message;       /* the detector's message for the kind */
+    const char *short_desc;
+    const char *full_desc;
+    const char *help_text;     /* the fix, plain text */
+    const char *help_md;       /* the fix, Markdown */
+    const char *fix;           /* the fix in one line, for the text report */
+} mg_rule;
+
+extern const mg_rule mg_rules[];
+extern const size_t mg_nrules;
+const mg_rule *mg_rule_for(const char *kind);   /* NULL for an unknown kind */
+
+/* ------------------------------------------------------------ render_text.c */
+void mg_render_text(FILE *out, const mg_reports *r);
+/* One line: how many findings of which kinds, from how many processes, and
+ * the note (e.g. how the program ended). */
+void mg_render_summary(FILE *out, const mg_reports *r, const char *note);
+
+/* ------------------------------------------------------------ sarif.c */
+json_t *mg_sarif_build(const mg_reports *r, const char *source_root);
+int mg_write_sarif(const char *path, const mg_reports *r, const char *source_root);
+
+/* ------------------------------------------------------------ paths.c */
+/* The git top above the current directory, else the current directory. */
+char *mg_default_source_root(void);
+/* Lexically normalized absolute path; relative ones are taken from base. */
+char *mg_normalize_path(const char *path, const char *base);
+/* file relative to root when it lies inside it, else NULL. */
+char *mg_relative_to(const char *root, const char *file);
+/* RFC 3986 percent-encoding of a path for a URI (slashes kept). */
+char *mg_uri_path(const char *path);
+
+/* ------------------------------------------------------------ preload.c */
+/* Can the dynamic loader preload the shim into this program? 0 yes; 1 no,
+ * with the reason in why; -1 the file could not be examined (errno). */
+int mg_check_preloadable(const char *prog, const char *shim, char *why, size_t n);
+
+/* ------------------------------------------------------------ shimopts.c */
+/* MAPGUARD_OPTIONS for the child: the inherited variable, then --options,
+ * then what mapguard itself needs (log_path, format) last so it wins.
+ * NULL with a message in err when a value cannot be expressed. */
+char *mg_build_shim_options(const mg_options *o, const char *inherited,
+                            const char *log_path, char *err, size_t n);
+char *mg_build_ld_preload(const char *inherited, const char *shim);
+
+/* ------------------------------------------------------------ run.c */
+int mg_run(const mg_options *o, char **argv);
+
+/* ------------------------------------------------------------ main.c */
+/* Renders and writes everything the options ask for; 0 or -1 when an output
+ * file could not be written. */
+int mg_emit(const mg_options *o, const mg_reports *r, FILE *text_out, const char *note);
+
+#endif

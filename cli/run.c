@@ -1,0 +1,574 @@
+/*
+ * mapguard run: the program under the detector, and its reports collected.
+ *
+ * How the pieces fit, and why:
+ *  - Every report goes to a private directory (mkdtemp) through the shim's
+ *    log_path; the shim appends ".<pid>", so the program and everything it
+ *    forks or execs (LD_PRELOAD is exported, so exec'd children load the shim
+ *    too) write their own files, and the runner reads them all at the end. No
+ *    pipes to keep open, nothing lost when a child outlives its parent's
+ *    stderr, and a crash still leaves whatever was written (the shim writes
+ *    each report with one write(2)).
+ *  - The program runs in its own process group, so --timeout and forwarded
+ *    signals reach every process it started, not just the first. When our
+ *    stdin is the foreground terminal, the terminal is handed to that group so
+ *    an interactive program still reads it and gets ^C.
+ *  - mapguard becomes a child subreaper: orphaned grandchildren are reparented
+ *    to it, so it can tell when the whole tree has finished writing.
+ *  - Signals are blocked and taken synchronously with sigtimedwait: no async
+ *    handlers, and the timeout is the same wait.
+ *  - The shim not loading must never look like a clean run: preload.c rejects
+ *    the known cases first, and after the run the program's process must have
+ *    reported in (see check_shim_loaded).
+ */
+#include "mapguard.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* After SIGTERM on timeout, how long the program gets to exit before SIGKILL. */
+#define KILL_GRACE_S 2.0
+/* After the program exits, how long its remaining descendants get to finish. */
+#define LINGER_S 2.0
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ------------------------------------------------------------ locating */
+
+/* The shim: $MAPGUARD_SHIM, else ../lib/libmapguard.so next to this binary
+ * (build/bin -> build/lib, and PREFIX/bin -> PREFIX/lib after install). */
+static int find_shim(char *out, size_t n)
+{
+    const char *env = getenv("MAPGUARD_SHIM");
+    char cand[PATH_MAX];
+    if (env && *env) {
+        snprintf(cand, sizeof cand, "%s", env);
+    } else {
+        char self[PATH_MAX];
+        ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (len < 0) {
+            fprintf(stderr, "mapguard: cannot locate myself (/proc/self/exe): %s\n",
+                    strerror(errno));
+            return -1;
+        }
+        self[len] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash)
+            *slash = '\0';
+        if (snprintf(cand, sizeof cand, "%s/../lib/libmapguard.so", self) >= (int)sizeof cand) {
+            fprintf(stderr, "mapguard: path too long: %s\n", self);
+            return -1;
+        }
+    }
+    if (!realpath(cand, out) || access(out, R_OK) != 0) {
+        fprintf(stderr,
+                "mapguard: cannot find the detector libmapguard.so at %s%s%s\n"
+                "mapguard: build it (make shim) or point MAPGUARD_SHIM at it\n",
+                cand, errno ? ": " : "", errno ? strerror(errno) : "");
+        return -1;
+    }
+    (void)n;
+    /* ld.so splits LD_PRELOAD on ':' and whitespace. */
+    if (strpbrk(out, ": \t\n")) {
+        fprintf(stderr, "mapguard: the detector's path %s contains ':' or whitespace, which "
+                        "LD_PRELOAD cannot carry\n", out);
+        return -1;
+    }
+    return 0;
+}
+
+/* PROGRAM as execvp would find it; the name is needed up front to inspect the
+ * file (static? setuid?) and to say "command not found" precisely. */
+static int resolve_program(const char *name, char *out, size_t n)
+{
+    struct stat st;
+    if (strchr(name, '/')) {
+        if (stat(name, &st) != 0) {
+            fprintf(stderr, "mapguard: %s: %s\n", name, strerror(errno));
+            return -1;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "mapguard: %s: is a directory\n", name);
+            return -1;
+        }
+        if (access(name, X_OK) != 0) {
+            fprintf(stderr, "mapguard: %s: %s\n", name, strerror(errno));
+            return -1;
+        }
+        snprintf(out, n, "%s", name);
+        return 0;
+    }
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    bool denied = false;
+    for (const char *p = path;;) {
+        size_t len = strcspn(p, ":");
+        char cand[PATH_MAX];
+        if (len == 0)
+            snprintf(cand, sizeof cand, "%s", name); /* empty entry = cwd */
+        else
+            snprintf(cand, sizeof cand, "%.*s/%s", (int)len, p, name);
+        if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
+            if (access(cand, X_OK) == 0) {
+                snprintf(out, n, "%s", cand);
+                return 0;
+            }
+            denied = true;
+        }
+        if (p[len] == '\0')
+            break;
+        p += len + 1;
+    }
+    if (denied)
+        fprintf(stderr, "mapguard: %s: permission denied\n", name);
+    else
+        fprintf(stderr, "mapguard: %s: command not found\n", name);
+    return -1;
+}
+
+/* ------------------------------------------------------------ environment */
+
+static char **child_environ(const char *opts, const char *preload)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = calloc(n + 3, sizeof *env);
+    if (!env)
+        return NULL;
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(environ[i], "MAPGUARD_OPTIONS=", 17) == 0 ||
+            strncmp(environ[i], "LD_PRELOAD=", 11) == 0)
+            continue;
+        env[j++] = environ[i];
+    }
+    size_t ol = strlen(opts) + 18, pl = strlen(preload) + 12;
+    env[j] = malloc(ol);
+    env[j + 1] = malloc(pl);
+    if (!env[j] || !env[j + 1])
+        return NULL;
+    snprintf(env[j], ol, "MAPGUARD_OPTIONS=%s", opts);
+    snprintf(env[j + 1], pl, "LD_PRELOAD=%s", preload);
+    env[j + 2] = NULL;
+    return env;
+}
+
+/* A temp directory whose path MAPGUARD_OPTIONS can carry. */
+static int make_report_dir(char *out, size_t n)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || tmp[0] != '/' || strpbrk(tmp, ": ,\t\n\r") || strlen(tmp) > 200)
+        tmp = "/tmp";
+    snprintf(out, n, "%s/mapguard.XXXXXX", tmp);
+    if (!mkdtemp(out)) {
+        if (strcmp(tmp, "/tmp") != 0) {
+            snprintf(out, n, "/tmp/mapguard.XXXXXX");
+            if (mkdtemp(out))
+                return 0;
+        }
+        fprintf(stderr, "mapguard: cannot create a temporary directory in %s: %s\n", tmp,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void remove_report_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            unlinkat(dirfd(d), e->d_name, 0);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+/* ------------------------------------------------------------ spawning */
+
+typedef struct child {
+    pid_t pid;
+    int status;          /* waitpid status once exited */
+    bool exited;
+    bool timed_out;
+    int forwarded;       /* last signal we forwarded, 0 if none */
+    bool tty;            /* the terminal was handed to the child's group */
+} child;
+
+static const int waited_signals[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+static void waited_set(sigset_t *s)
+{
+    sigemptyset(s);
+    for (size_t i = 0; i < sizeof waited_signals / sizeof *waited_signals; i++)
+        sigaddset(s, waited_signals[i]);
+}
+
+/* Runs in the child between fork and exec: only async-signal-safe calls. */
+static void child_exec(const char *prog, char **argv, char **envp, const sigset_t *oldmask,
+                       bool tty, int errfd)
+{
+    setpgid(0, 0);
+    if (tty) {
+        /* A background group may only take the terminal with SIGTTOU ignored. */
+        signal(SIGTTOU, SIG_IGN);
+        tcsetpgrp(STDIN_FILENO, getpid());
+        signal(SIGTTOU, SIG_DFL);
+    }
+    sigprocmask(SIG_SETMASK, oldmask, NULL);
+    execve(prog, argv, envp);
+    int err = errno;
+    if (err == ENOEXEC) {
+        /* No #! line: run it with the shell, as execvp and shells do. */
+        size_t n = 0;
+        while (argv[n])
+            n++;
+        char *sh_argv[n + 2];
+        sh_argv[0] = (char *)"sh";
+        sh_argv[1] = (char *)prog;
+        for (size_t i = 1; i <= n; i++)
+            sh_argv[i + 1] = argv[i];
+        execve("/bin/sh", sh_argv, envp);
+        err = errno;
+    }
+    ssize_t w = write(errfd, &err, sizeof err);
+    (void)w;
+    _exit(127);
+}
+
+/* Takes every exited child (the program, and orphans we adopted as subreaper);
+ * records the program's status. */
+static void reap(child *c)
+{
+    for (;;) {
+        int st;
+        pid_t p = waitpid(-1, &st, WNOHANG | WUNTRACED);
+        if (p <= 0)
+            return;
+        if (p != c->pid)
+            continue;
+        if (WIFSTOPPED(st)) {
+            if (c->tty) {
+                /* ^Z: give the terminal back, stop like a job, resume it on fg. */
+                signal(SIGTTOU, SIG_IGN);
+                tcsetpgrp(STDIN_FILENO, getpgrp());
+                kill(getpid(), SIGSTOP);
+                tcsetpgrp(STDIN_FILENO, c->pid);
+                signal(SIGTTOU, SIG_DFL);
+                kill(-c->pid, SIGCONT);
+            }
+            continue;
+        }
+        c->status = st;
+        c->exited = true;
+    }
+}
+
+static void wait_for_program(child *c, double timeout)
+{
+    sigset_t set;
+    waited_set(&set);
+    double deadline = timeout > 0 ? now_s() + timeout : 0;
+    double kill_at = 0;
+    while (!c->exited) {
+        reap(c);
+        if (c->exited)
+            break;
+        double wait = 3600;
+        double t = now_s();
+        if (deadline > 0 && !c->timed_out) {
+            if (t >= deadline) {
+                c->timed_out = true;
+                kill(-c->pid, SIGTERM);
+                kill(-c->pid, SIGCONT); /* a stopped process cannot die of SIGTERM */
+                kill_at = t + KILL_GRACE_S;
+                continue;
+            }
+            wait = deadline - t;
+        } else if (kill_at > 0) {
+            if (t >= kill_at) {
+                kill(-c->pid, SIGKILL);
+                kill_at = 0;
+                continue;
+            }
+            wait = kill_at - t;
+        }
+        struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+        siginfo_t si;
+        int sig = sigtimedwait(&set, &si, &ts);
+        if (sig > 0 && sig != SIGCHLD) {
+            /* Someone is stopping us (CI cancel, ^C without a tty handoff):
+             * pass it on to the whole program, then report what was found. */
+            c->forwarded = sig;
+            kill(-c->pid, sig);
+        }
+    }
+}
+
+/* After the program exits, its descendants may still be writing reports
+ * (a forked child's exit summary). Wait a little for the process group to
+ * empty; never kill it after a normal exit. With --timeout it is killed. */
+static void wait_for_descendants(child *c, bool kill_them)
+{
+    if (kill_them) {
+        kill(-c->pid, SIGKILL);
+    }
+    double end = now_s() + LINGER_S;
+    while (kill(-c->pid, 0) == 0 && now_s() < end) {
+        reap(c);
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    reap(c);
+    if (kill(-c->pid, 0) == 0)
+        fprintf(stderr,
+                "mapguard: note: processes started by the program are still running; reports "
+                "they write from now on are not included\n");
+}
+
+/* ------------------------------------------------------------ collecting */
+
+typedef struct collected {
+    long *pids;          /* pids that left a log file */
+    size_t npids;
+} collected;
+
+static int load_dir(const char *dir, mg_reports *r, collected *col)
+{
+    struct dirent **ents = NULL;
+    int n = scandir(dir, &ents, NULL, versionsort);
+    if (n < 0) {
+        fprintf(stderr, "mapguard: cannot read %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    col->pids = calloc((size_t)n + 1, sizeof *col->pids);
+    for (int i = 0; i < n; i++) {
+        const char *name = ents[i]->d_name;
+        if (name[0] != '.') {
+            char path[PATH_MAX];
+            if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
+                free(ents[i]);
+                continue;
+            }
+            const char *dot = strrchr(name, '.');
+            if (dot && col->pids)
+                col->pids[col->npids++] = strtol(dot + 1, NULL, 10);
+            if (mg_reports_load(r, path) != 0)
+                fprintf(stderr, "mapguard: cannot read %s: %s\n", path, strerror(errno));
+        }
+        free(ents[i]);
+    }
+    free(ents);
+    mg_reports_apply_summaries(r);
+    return 0;
+}
+
+/*
+ * Did the shim load into the program? Evidence is a log file named for the
+ * program's pid or a record carrying its pid. The shim writes a record or
+ * creates its log at start-up (its "hello"), so a dynamically linked program
+ * always leaves one, even a clean program that never touches a map. A
+ * program killed before it could start, or one that exec'd a static binary,
+ * leaves none: then the run proves nothing and must not pass.
+ */
+static bool shim_loaded(const mg_reports *r, const collected *col, pid_t pid)
+{
+    for (size_t i = 0; i < col->npids; i++)
+        if (col->pids[i] == (long)pid)
+            return true;
+    return mg_reports_has_pid(r, (long)pid);
+}
+
+/* ------------------------------------------------------------ run */
+
+static void describe_status(const child *c, const char *prog, char *note, size_t n)
+{
+    if (c->timed_out) {
+        snprintf(note, n, "%s was killed when --timeout expired", prog);
+    } else if (WIFEXITED(c->status)) {
+        snprintf(note, n, "%s exited with status %d", prog, WEXITSTATUS(c->status));
+    } else if (WIFSIGNALED(c->status)) {
+        int sig = WTERMSIG(c->status);
+        const char *abbrev = sigabbrev_np(sig);
+        snprintf(note, n, "%s was killed by signal %d (SIG%s: %s)%s", prog, sig,
+                 abbrev ? abbrev : "?", strsignal(sig),
+                 WCOREDUMP(c->status) ? ", core dumped" : "");
+    } else {
+        snprintf(note, n, "%s ended with wait status 0x%x", prog, (unsigned)c->status);
+    }
+}
+
+int mg_run(const mg_options *o, char **argv)
+{
+    char shim[PATH_MAX], prog[PATH_MAX], dir[PATH_MAX], why[1024];
+    if (find_shim(shim, sizeof shim) != 0)
+        return MG_EXIT_TOOL;
+    if (resolve_program(argv[0], prog, sizeof prog) != 0)
+        return MG_EXIT_TOOL;
+    int pre = mg_check_preloadable(prog, shim, why, sizeof why);
+    if (pre < 0) {
+        fprintf(stderr, "mapguard: cannot examine %s: %s\n", prog, strerror(errno));
+        return MG_EXIT_TOOL;
+    }
+    if (pre > 0) {
+        fprintf(stderr, "mapguard: cannot watch %s: %s\n", prog, why);
+        return MG_EXIT_TOOL;
+    }
+    if (make_report_dir(dir, sizeof dir) != 0)
+        return MG_EXIT_TOOL;
+
+    int rc = MG_EXIT_TOOL;
+    char **envp = NULL;
+    char *opts = NULL, *preload = NULL;
+    char log_path[PATH_MAX + 16], err[1024] = "";
+    snprintf(log_path, sizeof log_path, "%s/report", dir);
+    opts = mg_build_shim_options(o, getenv("MAPGUARD_OPTIONS"), log_path, err, sizeof err);
+    if (!opts) {
+        fprintf(stderr, "mapguard: %s\n", err[0] ? err : "out of memory");
+        goto out;
+    }
+    preload = mg_build_ld_preload(getenv("LD_PRELOAD"), shim);
+    envp = preload ? child_environ(opts, preload) : NULL;
+    if (!envp) {
+        fprintf(stderr, "mapguard: out of memory\n");
+        goto out;
+    }
+
+    /* Orphans come to us, so we know when the whole tree is done. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    /* An inherited SIG_IGN for SIGCHLD would make the kernel reap for us. */
+    struct sigaction old_chld, dfl = {.sa_handler = SIG_DFL};
+    sigemptyset(&dfl.sa_mask);
+    sigaction(SIGCHLD, &dfl, &old_chld);
+    sigset_t set, oldmask;
+    waited_set(&set);
+    sigprocmask(SIG_BLOCK, &set, &oldmask);
+
+    child c = {0};
+    c.tty = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
+    int errpipe[2];
+    if (pipe2(errpipe, O_CLOEXEC) != 0) {
+        fprintf(stderr, "mapguard: pipe: %s\n", strerror(errno));
+        goto out_sig;
+    }
+    fflush(NULL);
+    c.pid = fork();
+    if (c.pid < 0) {
+        fprintf(stderr, "mapguard: fork: %s\n", strerror(errno));
+        close(errpipe[0]);
+        close(errpipe[1]);
+        goto out_sig;
+    }
+    if (c.pid == 0) {
+        close(errpipe[0]);
+        if (old_chld.sa_handler == SIG_IGN)
+            signal(SIGCHLD, SIG_IGN);
+        child_exec(prog, argv, envp, &oldmask, c.tty, errpipe[1]);
+    }
+    setpgid(c.pid, c.pid); /* also here: whichever runs first, the group exists */
+    close(errpipe[1]);
+    int exec_err = 0;
+    ssize_t got;
+    do
+        got = read(errpipe[0], &exec_err, sizeof exec_err);
+    while (got < 0 && errno == EINTR);
+    close(errpipe[0]);
+
+    wait_for_program(&c, o->timeout);
+    if (got == (ssize_t)sizeof exec_err) {
+        fprintf(stderr, "mapguard: cannot execute %s: %s\n", prog, strerror(exec_err));
+        goto out_tty;
+    }
+    wait_for_descendants(&c, c.timed_out);
+
+    mg_reports r;
+    mg_reports_init(&r);
+    collected col = {0};
+    if (load_dir(dir, &r, &col) != 0) {
+        mg_reports_free(&r);
+        goto out_tty;
+    }
+    char note[512];
+    describe_status(&c, argv[0], note, sizeof note);
+
+    if (!shim_loaded(&r, &col, c.pid) && r.nfindings == 0) {
+        fprintf(stderr,
+                "mapguard: the detector did not load into %s (pid %ld): no report, not even its "
+                "start-up record, came from the program, so this run proves nothing (%s)\n",
+                argv[0], (long)c.pid, note);
+        rc = MG_EXIT_TOOL;
+    } else {
+        if (c.timed_out)
+            fprintf(stderr, "mapguard: %s did not finish within %g seconds; killed it\n",
+                    argv[0], o->timeout);
+        else if (WIFSIGNALED(c.status))
+            fprintf(stderr, "mapguard: %s\n", note);
+        if (c.forwarded)
+            fprintf(stderr, "mapguard: forwarded signal %d (SIG%s) to the program\n", c.forwarded,
+                    sigabbrev_np(c.forwarded) ? sigabbrev_np(c.forwarded) : "?");
+        int emit = mg_emit(o, &r, stderr, note);
+        if (r.nfindings > 0)
+            rc = o->exitcode;
+        else if (c.timed_out)
+            rc = MG_EXIT_TIMEOUT;
+        else if (WIFEXITED(c.status))
+            rc = WEXITSTATUS(c.status);
+        else if (WIFSIGNALED(c.status))
+            rc = 128 + WTERMSIG(c.status);
+        if (emit != 0 && r.nfindings == 0)
+            rc = MG_EXIT_TOOL; /* an output the user asked for is missing */
+    }
+    free(col.pids);
+    mg_reports_free(&r);
+
+out_tty:
+    if (c.tty) {
+        signal(SIGTTOU, SIG_IGN);
+        tcsetpgrp(STDIN_FILENO, getpgrp());
+        signal(SIGTTOU, SIG_DFL);
+    }
+out_sig:
+    sigprocmask(SIG_SETMASK, &oldmask, NULL);
+    sigaction(SIGCHLD, &old_chld, NULL);
+out:
+    remove_report_dir(dir);
+    if (envp) {
+        size_t n = 0;
+        while (envp[n])
+            n++;
+        if (n >= 2) {
+            free(envp[n - 1]);
+            free(envp[n - 2]);
+        }
+        free(envp);
+    }
+    free(opts);
+    free(preload);
+    return rc;
+}

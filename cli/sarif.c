@@ -1,0 +1,448 @@
+/*
+ * SARIF 2.1.0 for GitHub code scanning.
+ *
+ * What code scanning needs, and why each piece is here:
+ *  - one result per unique finding (reports.c merged them), level error, so
+ *    the alert count is the bug count;
+ *  - ruleId = the kind, with a rule per kind whose help is the fix (rules.c);
+ *  - locations[0] in the user's code: the first frame inside the source root,
+ *    relative to it, because an alert pointing into libc or the detector is
+ *    useless and an absolute path does not map to the repository;
+ *  - codeFlows with a threadFlow per thread involved (the access, the
+ *    conflicting call, the modification, the iterator's creation), outermost
+ *    frame first, so the alert shows how each thread got there;
+ *  - partialFingerprints from the kind and function names only: addresses,
+ *    pids, tids and line numbers change between runs, and a fingerprint that
+ *    changes makes code scanning close and reopen the same alert every run.
+ */
+#include "mapguard.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SRCROOT "%SRCROOT%"
+
+typedef struct ctx {
+    const char *root;    /* normalized absolute source root */
+    json_t *rule_ids;    /* array of kinds, index = ruleIndex */
+} ctx;
+
+static char *file_uri(const char *abs)
+{
+    char *enc = mg_uri_path(abs);
+    if (!enc)
+        return NULL;
+    size_t n = strlen(enc) + 8;
+    char *u = malloc(n);
+    if (u)
+        snprintf(u, n, "file://%s", enc);
+    free(enc);
+    return u;
+}
+
+/* The artifactLocation for a file: relative under %SRCROOT% when inside the
+ * root, else an absolute file URI. *in_root tells which. */
+static json_t *artifact(const ctx *c, const char *file, bool *in_root)
+{
+    char *rel = mg_relative_to(c->root, file);
+    json_t *a;
+    if (rel) {
+        char *enc = mg_uri_path(rel);
+        a = json_pack("{s:s, s:s}", "uri", enc ? enc : rel, "uriBaseId", SRCROOT);
+        free(enc);
+        free(rel);
+        if (in_root)
+            *in_root = true;
+        return a;
+    }
+    if (in_root)
+        *in_root = false;
+    char *abs = mg_normalize_path(file, c->root);
+    char *u = abs ? file_uri(abs) : NULL;
+    a = json_pack("{s:s}", "uri", u ? u : file);
+    free(u);
+    free(abs);
+    return a;
+}
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+/* A frame as a SARIF location: file, line and function. A frame with no
+ * source file (libc without debug info) points at its module instead, so
+ * every location in a flow still has a physicalLocation. */
+static json_t *frame_location(const ctx *c, json_t *fr, const char *msg, bool *in_root)
+{
+    const char *fn = mg_str(fr, "function");
+    const char *file = mg_str(fr, "file");
+    const char *mod = mg_str(fr, "module");
+    long long line = mg_int(fr, "line", 0);
+    long long col = mg_int(fr, "column", 0);
+    json_t *loc = json_object();
+    bool inr = false;
+
+    if (file && line > 0) {
+        json_t *region = json_pack("{s:I}", "startLine", (json_int_t)line);
+        if (col > 0)
+            json_object_set_new(region, "startColumn", json_integer(col));
+        json_object_set_new(loc, "physicalLocation",
+                            json_pack("{s:o, s:o}", "artifactLocation", artifact(c, file, &inr),
+                                      "region", region));
+    } else if (mod || file) {
+        json_object_set_new(loc, "physicalLocation",
+                            json_pack("{s:o}", "artifactLocation",
+                                      artifact(c, file ? file : mod, &inr)));
+    }
+    if (fn)
+        json_object_set_new(loc, "logicalLocations",
+                            json_pack("[{s:s, s:s}]", "name", fn, "kind", "function"));
+
+    char text[1024];
+    if (msg) {
+        snprintf(text, sizeof text, "%s", msg);
+    } else if (file && line > 0) {
+        snprintf(text, sizeof text, "%s (%s:%lld)", fn ? fn : "<unknown>", base_name(file), line);
+    } else {
+        char off[32];
+        mg_hex_field(fr, "offset", off, sizeof off);
+        snprintf(text, sizeof text, "%s (%s+%s)", fn ? fn : "<unknown>",
+                 mod ? base_name(mod) : "?", off);
+    }
+    json_object_set_new(loc, "message", json_pack("{s:s}", "text", text));
+    if (in_root)
+        *in_root = inr && file && line > 0;
+    return loc;
+}
+
+static bool frame_in_root(const ctx *c, json_t *fr)
+{
+    const char *file = mg_str(fr, "file");
+    if (!file || mg_int(fr, "line", 0) <= 0)
+        return false;
+    char *rel = mg_relative_to(c->root, file);
+    free(rel);
+    return rel != NULL;
+}
+
+static const char *const party_names[] = {"access", "conflict", "modification", "iterator",
+                                          "freed", "map_created"};
+
+/* The first frame inside the root, searching the access stack first. */
+static json_t *primary_frame(const ctx *c, json_t *rec)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t p = 0; p < sizeof party_names / sizeof *party_names; p++) {
+            json_t *stack = mg_party_stack(json_object_get(rec, party_names[p]));
+            size_t i;
+            json_t *fr;
+            json_array_foreach(stack, i, fr) {
+                if (pass == 0 ? frame_in_root(c, fr)
+                              : (mg_str(fr, "file") && mg_int(fr, "line", 0) > 0))
+                    return fr;
+            }
+        }
+    }
+    /* No source line anywhere (a stripped program): the innermost frame. */
+    return json_array_get(mg_party_stack(json_object_get(rec, "access")), 0);
+}
+
+static void thread_text(json_t *party, long pid, char *buf, size_t n)
+{
+    json_t *th = mg_party_thread(party);
+    if (!th) {
+        snprintf(buf, n, "an unknown thread");
+        return;
+    }
+    long long tid = mg_int(th, "tid", -1);
+    const char *name = mg_str(th, "name");
+    snprintf(buf, n, "%sthread %lld%s%s%s", tid == pid ? "main " : "", tid,
+             name && *name ? " \"" : "", name && *name ? name : "", name && *name ? "\"" : "");
+}
+
+/* "gomap_get in reader (race.c:42)" for a party's call site. */
+static void party_call(json_t *party, char *buf, size_t n)
+{
+    const char *op = mg_party_op(party);
+    json_t *f0 = json_array_get(mg_party_stack(party), 0);
+    char site[512];
+    if (f0)
+        mg_frame_site(f0, site, sizeof site);
+    else
+        snprintf(site, sizeof site, "an unknown place");
+    const char *fn = mg_str(f0, "function");
+    const char *file = mg_str(f0, "file");
+    long long line = mg_int(f0, "line", 0);
+    if (fn && file && line > 0)
+        snprintf(site, sizeof site, "%s (%s:%lld)", fn, base_name(file), line);
+    if (op)
+        snprintf(buf, n, "gomap_%s in %s", op, site);
+    else
+        snprintf(buf, n, "%s", site);
+}
+
+static json_t *thread_flow(const ctx *c, json_t *party, const char *role, const char *what,
+                           long pid)
+{
+    json_t *stack = mg_party_stack(party);
+    if (!stack || json_array_size(stack) == 0)
+        return NULL;
+    char th[256], text[512];
+    thread_text(party, pid, th, sizeof th);
+    const char *op = mg_party_op(party);
+    if (op)
+        snprintf(text, sizeof text, "%s: gomap_%s by %s", what, op, th);
+    else
+        snprintf(text, sizeof text, "%s by %s", what, th);
+
+    json_t *locs = json_array();
+    size_t n = json_array_size(stack);
+    /* Execution order: the outermost caller first, the map call last. */
+    for (size_t i = n; i-- > 0;) {
+        json_t *fr = json_array_get(stack, i);
+        const char *msg = i == 0 ? text : NULL;
+        json_t *tfl = json_pack("{s:o, s:I}", "location", frame_location(c, fr, msg, NULL),
+                                "nestingLevel", (json_int_t)(n - 1 - i));
+        json_array_append_new(locs, tfl);
+    }
+    return json_pack("{s:s, s:{s:s}, s:o}", "id", role, "message", "text", text, "locations",
+                     locs);
+}
+
+static uint64_t fnv1a(const char *s, uint64_t h)
+{
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static const char *party_fn(json_t *rec, const char *party)
+{
+    json_t *f0 = json_array_get(mg_party_stack(json_object_get(rec, party)), 0);
+    const char *fn = mg_str(f0, "function");
+    return fn ? fn : "";
+}
+
+/* kind + the function of each party's call site; the racing pair in a fixed
+ * order, since either thread may be the one that detects the race. */
+static char *fingerprint(json_t *rec)
+{
+    const char *kind = mg_str(rec, "kind");
+    const char *a = party_fn(rec, "access"), *b = party_fn(rec, "conflict");
+    if (mg_kind_is_concurrency(kind) && strcmp(a, b) > 0) {
+        const char *t = a;
+        a = b;
+        b = t;
+    }
+    const char *parts[] = {kind, a, b, party_fn(rec, "modification"), party_fn(rec, "iterator"),
+                           party_fn(rec, "freed"),
+                           strcmp(kind, "leaked-map") == 0 ? party_fn(rec, "map_created") : ""};
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+        h = fnv1a(parts[i], h);
+        h = fnv1a("\x1f", h);
+    }
+    char *out = malloc(24);
+    if (out)
+        snprintf(out, 24, "%016" PRIx64, h);
+    return out;
+}
+
+static size_t rule_index(ctx *c, const char *kind)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(c->rule_ids, i, v) {
+        if (strcmp(json_string_value(v), kind) == 0)
+            return i;
+    }
+    json_array_append_new(c->rule_ids, json_string(kind));
+    return json_array_size(c->rule_ids) - 1;
+}
+
+static json_t *rule_json(const char *kind)
+{
+    const mg_rule *r = mg_rule_for(kind);
+    if (r) {
+        return json_pack("{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s, s:s}, s:{s:s}, "
+                         "s:{s:[s, s], s:s, s:s}}",
+                         "id", r->kind, "name", r->name, "shortDescription", "text",
+                         r->short_desc, "fullDescription", "text", r->full_desc, "help", "text",
+                         r->help_text, "markdown", r->help_md, "defaultConfiguration", "level",
+                         "error", "properties", "tags", "correctness", "concurrency",
+                         "precision", "high", "problem.severity", "error");
+    }
+    /* A kind this version does not know: still a rule, so the result is valid. */
+    return json_pack("{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}", "id", kind, "name",
+                     "MapguardFinding", "shortDescription", "text",
+                     "A map misuse found by mapguard.", "fullDescription", "text",
+                     "A map misuse found by a newer mapguard detector than this command knows.",
+                     "help", "text", "See the report's message and stacks.",
+                     "defaultConfiguration", "level", "error");
+}
+
+static json_t *result_json(ctx *c, const mg_finding *f)
+{
+    json_t *rec = f->rec;
+    const char *kind = mg_str(rec, "kind");
+    const char *msg = mg_str(rec, "message");
+    const mg_rule *rule = mg_rule_for(kind);
+    long pid = (long)mg_int(rec, "pid", -1);
+    json_t *access = json_object_get(rec, "access");
+
+    /* Message: what happened, where, and links to the related locations. */
+    char call[700], text[4096];
+    party_call(access, call, sizeof call);
+    int len = snprintf(text, sizeof text, "%s: %s", msg ? msg : rule ? rule->message : kind, call);
+
+    json_t *related = json_array();
+    int next_id = 1;
+    struct { const char *party, *label; } rel[] = {
+        {"conflict", "the conflicting call"}, {"modification", "the modification"},
+        {"iterator", "the iterator's creation"}, {"freed", "the free"},
+        {"map_created", "the map's creation"},
+    };
+    for (size_t i = 0; i < sizeof rel / sizeof *rel; i++) {
+        json_t *party = json_object_get(rec, rel[i].party);
+        json_t *stack = mg_party_stack(party);
+        if (!stack || json_array_size(stack) == 0)
+            continue;
+        /* The related location is the party's first frame in the user's code. */
+        json_t *fr = json_array_get(stack, 0);
+        size_t j;
+        json_t *cand;
+        json_array_foreach(stack, j, cand) {
+            if (frame_in_root(c, cand)) {
+                fr = cand;
+                break;
+            }
+        }
+        char pc[700];
+        party_call(party, pc, sizeof pc);
+        json_t *loc = frame_location(c, fr, pc, NULL);
+        json_object_set_new(loc, "id", json_integer(next_id));
+        json_array_append_new(related, loc);
+        if (len > 0 && (size_t)len < sizeof text)
+            len += snprintf(text + len, sizeof text - (size_t)len, "; [%s](%d): %s", rel[i].label,
+                            next_id, pc);
+        next_id++;
+    }
+    if (len > 0 && (size_t)len < sizeof text - 1)
+        snprintf(text + len, sizeof text - (size_t)len, ".");
+
+    json_t *primary = frame_location(c, primary_frame(c, rec), NULL, NULL);
+    json_object_del(primary, "message");
+    /* Code scanning wants a region on the primary location; with no source
+     * line known (a program without debug info) the whole artifact is meant. */
+    json_t *ppl = json_object_get(primary, "physicalLocation");
+    if (ppl && !json_object_get(ppl, "region"))
+        json_object_set_new(ppl, "region", json_pack("{s:i}", "startLine", 1));
+
+    json_t *flows = json_array();
+    struct { const char *party, *what; } tf[] = {
+        {"access", "access"}, {"conflict", "conflicting call"},
+        {"modification", "modification"}, {"iterator", "iterator creation"},
+    };
+    for (size_t i = 0; i < sizeof tf / sizeof *tf; i++) {
+        json_t *t = thread_flow(c, json_object_get(rec, tf[i].party), tf[i].party, tf[i].what, pid);
+        if (t)
+            json_array_append_new(flows, t);
+    }
+    json_t *freed_flow = thread_flow(c, json_object_get(rec, "freed"), "freed", "free", pid);
+    if (freed_flow)
+        json_array_append_new(flows, freed_flow);
+
+    char *fp = fingerprint(rec);
+    json_t *pids = json_array();
+    for (size_t i = 0; i < f->npids; i++)
+        json_array_append_new(pids, json_integer(f->pids[i]));
+
+    json_t *res = json_pack("{s:s, s:I, s:s, s:{s:s}, s:[o]}", "ruleId", kind, "ruleIndex",
+                            (json_int_t)rule_index(c, kind), "level", "error", "message", "text",
+                            text, "locations", primary);
+    if (json_array_size(related) > 0)
+        json_object_set_new(res, "relatedLocations", related);
+    else
+        json_decref(related);
+    if (json_array_size(flows) > 0)
+        json_object_set_new(res, "codeFlows",
+                            json_pack("[{s:{s:s}, s:o}]", "message", "text",
+                                      msg ? msg : kind, "threadFlows", flows));
+    else
+        json_decref(flows);
+    json_object_set_new(res, "partialFingerprints",
+                        json_pack("{s:s}", "mapguardFindingHash/v1", fp ? fp : ""));
+    json_object_set_new(res, "properties",
+                        json_pack("{s:I, s:o}", "occurrences",
+                                  (json_int_t)(f->count + f->recurred), "pids", pids));
+    free(fp);
+    return res;
+}
+
+json_t *mg_sarif_build(const mg_reports *r, const char *source_root)
+{
+    char *root = NULL;
+    if (source_root) {
+        char cwd[4096];
+        root = mg_normalize_path(source_root, getcwd(cwd, sizeof cwd) ? cwd : "/");
+    } else {
+        char *d = mg_default_source_root();
+        root = d ? mg_normalize_path(d, NULL) : NULL;
+        free(d);
+    }
+    ctx c = {root ? root : "/", json_array()};
+    /* Every known kind is a rule, so ruleIndex values never shift between
+     * runs that found different kinds. */
+    for (size_t i = 0; i < mg_nrules; i++)
+        json_array_append_new(c.rule_ids, json_string(mg_rules[i].kind));
+
+    json_t *results = json_array();
+    for (size_t i = 0; i < r->nfindings; i++)
+        json_array_append_new(results, result_json(&c, &r->findings[i]));
+
+    json_t *rules = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(c.rule_ids, i, v) json_array_append_new(rules, rule_json(json_string_value(v)));
+
+    char *root_uri_path = mg_uri_path(c.root);
+    size_t n = strlen(root_uri_path ? root_uri_path : "/") + 16;
+    char *root_uri = malloc(n);
+    snprintf(root_uri, n, "file://%s%s", root_uri_path ? root_uri_path : "/",
+             strcmp(c.root, "/") == 0 ? "" : "/");
+
+    json_t *sarif = json_pack(
+        "{s:s, s:s, s:[{s:{s:{s:s, s:s, s:s, s:o}}, s:{s:{s:s}}, s:o, s:s}]}",
+        "$schema", "https://json.schemastore.org/sarif-2.1.0.json", "version", "2.1.0", "runs",
+        "tool", "driver", "name", "mapguard", "version", MG_VERSION, "semanticVersion",
+        MG_VERSION, "rules", rules, "originalUriBaseIds", SRCROOT, "uri", root_uri, "results",
+        results, "columnKind", "utf16CodeUnits");
+    free(root_uri);
+    free(root_uri_path);
+    json_decref(c.rule_ids);
+    free(root);
+    return sarif;
+}
+
+int mg_write_sarif(const char *path, const mg_reports *r, const char *source_root)
+{
+    json_t *s = mg_sarif_build(r, source_root);
+    if (!s) {
+        fprintf(stderr, "mapguard: internal error building SARIF\n");
+        return -1;
+    }
+    int rc = json_dump_file(s, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(s);
+    if (rc != 0) {
+        fprintf(stderr, "mapguard: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}

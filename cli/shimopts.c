@@ -1,0 +1,163 @@
+/*
+ * The two environment variables that put the detector into the program.
+ *
+ * MAPGUARD_OPTIONS: the detector splits on ':', ',' and whitespace and takes
+ * k=v pairs (issue 3). mapguard merges the user's inherited variable, then
+ * --options, then its own flags, last one winning per key, and writes the
+ * result back with ':' so the detector sees each key once. log_path and
+ * format belong to mapguard: reports must land, as JSON, in the private
+ * directory the runner reads afterwards.
+ *
+ * LD_PRELOAD: the shim is appended to whatever the user already preloads
+ * (an allocator, a sanitizer runtime that insists on coming first), and the
+ * variable is exported so every exec'd child inherits it.
+ */
+#include "mapguard.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEPS ": ,\t\n\r"
+
+typedef struct kv { char *k, *v; } kv;
+typedef struct kvlist { kv *a; size_t n, cap; } kvlist;
+
+static void kv_set(kvlist *l, const char *k, size_t kl, const char *v, size_t vl)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (strlen(l->a[i].k) == kl && strncmp(l->a[i].k, k, kl) == 0) {
+            free(l->a[i].v);
+            l->a[i].v = strndup(v, vl);
+            return;
+        }
+    }
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 16;
+        kv *p = realloc(l->a, l->cap * sizeof *p);
+        if (!p)
+            abort();
+        l->a = p;
+    }
+    l->a[l->n].k = strndup(k, kl);
+    l->a[l->n].v = strndup(v, vl);
+    l->n++;
+}
+
+static void kv_free(kvlist *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->a[i].k);
+        free(l->a[i].v);
+    }
+    free(l->a);
+}
+
+/* Splits "k=v:k=v" into the list; -1 with err for a token without '='. */
+static int parse_into(kvlist *l, const char *s, const char *origin, bool user, char *err, size_t n)
+{
+    while (s && *s) {
+        s += strspn(s, SEPS);
+        size_t len = strcspn(s, SEPS);
+        if (len == 0)
+            break;
+        const char *eq = memchr(s, '=', len);
+        if (!eq || eq == s) {
+            snprintf(err, n, "%s: \"%.*s\" is not key=value", origin, (int)len, s);
+            return -1;
+        }
+        size_t kl = (size_t)(eq - s);
+        if (user && ((kl == 8 && strncmp(s, "log_path", 8) == 0) ||
+                     (kl == 6 && strncmp(s, "format", 6) == 0))) {
+            fprintf(stderr,
+                    "mapguard: warning: %s: %.*s is managed by mapguard run (reports are "
+                    "collected as JSON); ignored\n",
+                    origin, (int)kl, s);
+        } else {
+            kv_set(l, s, kl, eq + 1, len - kl - 1);
+        }
+        s += len;
+    }
+    return 0;
+}
+
+static bool has_sep(const char *s)
+{
+    return strpbrk(s, SEPS) != NULL;
+}
+
+char *mg_build_shim_options(const mg_options *o, const char *inherited, const char *log_path,
+                            char *err, size_t n)
+{
+    kvlist l = {0};
+    char *out = NULL;
+    if (parse_into(&l, inherited, "MAPGUARD_OPTIONS", true, err, n) != 0 ||
+        parse_into(&l, o->shim_options, "--options", true, err, n) != 0)
+        goto done;
+    if (o->halt_on_error)
+        kv_set(&l, "halt_on_error", 13, "1", 1);
+    if (o->detect_leaks)
+        kv_set(&l, "detect_leaks", 12, "1", 1);
+    if (o->suppressions) {
+        char abs[PATH_MAX];
+        if (!realpath(o->suppressions, abs)) {
+            snprintf(err, n, "--suppressions %s: cannot read it", o->suppressions);
+            goto done;
+        }
+        if (has_sep(abs)) {
+            snprintf(err, n,
+                     "--suppressions %s: the path contains ':', ',' or whitespace, which "
+                     "MAPGUARD_OPTIONS cannot carry; move or link the file",
+                     abs);
+            goto done;
+        }
+        kv_set(&l, "suppressions", 12, abs, strlen(abs));
+    }
+    if (has_sep(log_path)) {
+        snprintf(err, n, "internal: temporary path %s contains a separator", log_path);
+        goto done;
+    }
+    kv_set(&l, "log_path", 8, log_path, strlen(log_path));
+    kv_set(&l, "format", 6, "json", 4);
+
+    size_t total = 1;
+    for (size_t i = 0; i < l.n; i++)
+        total += strlen(l.a[i].k) + strlen(l.a[i].v) + 2;
+    out = malloc(total);
+    if (!out)
+        goto done;
+    size_t pos = 0;
+    for (size_t i = 0; i < l.n; i++)
+        pos += (size_t)snprintf(out + pos, total - pos, "%s%s=%s", i ? ":" : "", l.a[i].k,
+                                l.a[i].v);
+    out[pos] = '\0';
+done:
+    kv_free(&l);
+    return out;
+}
+
+char *mg_build_ld_preload(const char *inherited, const char *shim)
+{
+    size_t n = (inherited ? strlen(inherited) : 0) + strlen(shim) + 2;
+    char *out = malloc(n);
+    if (!out)
+        return NULL;
+    /* Already there (mapguard run inside mapguard run, say): leave it once. */
+    if (inherited && *inherited) {
+        const char *p = inherited;
+        size_t sl = strlen(shim);
+        while ((p = strstr(p, shim)) != NULL) {
+            bool start = p == inherited || p[-1] == ':' || p[-1] == ' ';
+            bool end = p[sl] == '\0' || p[sl] == ':' || p[sl] == ' ';
+            if (start && end) {
+                snprintf(out, n, "%s", inherited);
+                return out;
+            }
+            p += sl;
+        }
+        snprintf(out, n, "%s:%s", inherited, shim);
+    } else {
+        snprintf(out, n, "%s", shim);
+    }
+    return out;
+}
