@@ -222,36 +222,74 @@ static inline void gt_track_clear(gt_track *t)
     t->count = 0;
 }
 
-static inline void gt_track_begin(gt_track *t)
+/* One iteration's view: the epochs at its start and the epochs it has
+ * returned. Several views over one tracker check interleaved iterators. */
+typedef struct gt_view {
+    uint64_t *start;
+    uint64_t *ret;
+} gt_view;
+
+static inline void gt_view_init(gt_view *v, const gt_track *t)
 {
-    memcpy(t->start, t->epoch, t->n * sizeof *t->start);
-    memset(t->ret, 0, t->n * sizeof *t->ret);
+    v->start = calloc(t->n, sizeof *v->start);
+    v->ret = calloc(t->n, sizeof *v->ret);
+    cr_assert(v->start && v->ret, "out of memory");
+}
+
+static inline void gt_view_free(gt_view *v)
+{
+    free(v->start);
+    free(v->ret);
+}
+
+static inline void gt_view_begin(const gt_track *t, gt_view *v)
+{
+    memcpy(v->start, t->epoch, t->n * sizeof *v->start);
+    memset(v->ret, 0, t->n * sizeof *v->ret);
 }
 
 /* The iteration returned id: check it against the rules. */
-static inline void gt_track_returned(gt_track *t, size_t id, const char *what)
+static inline void gt_view_returned(const gt_track *t, gt_view *v, size_t id, const char *what)
 {
     GT_CHECK(id < t->n, "%s: iteration returned an unknown key (id %zu)", what, id);
     GT_CHECK(t->epoch[id] != 0,
              "%s: iteration returned key id %zu, which is not in the map (deleted "
              "before it was reached, or never inserted)",
              what, id);
-    GT_CHECK(t->ret[id] != t->epoch[id],
+    GT_CHECK(v->ret[id] != t->epoch[id],
              "%s: iteration returned the same entry twice (key id %zu, epoch %llu)", what, id,
              (unsigned long long)t->epoch[id]);
-    t->ret[id] = t->epoch[id];
+    v->ret[id] = t->epoch[id];
 }
 
 /* The iteration ended: every entry live throughout came exactly once. */
-static inline void gt_track_end(const gt_track *t, const char *what)
+static inline void gt_view_end(const gt_track *t, const gt_view *v, const char *what)
 {
     for (size_t id = 0; id < t->n; id++) {
-        if (t->start[id] && t->epoch[id] == t->start[id])
-            GT_CHECK(t->ret[id] == t->start[id],
+        if (v->start[id] && t->epoch[id] == v->start[id])
+            GT_CHECK(v->ret[id] == v->start[id],
                      "%s: key id %zu was in the map for the whole iteration but "
                      "never came",
                      what, id);
     }
+}
+
+static inline void gt_track_begin(gt_track *t)
+{
+    gt_view v = {t->start, t->ret};
+    gt_view_begin(t, &v);
+}
+
+static inline void gt_track_returned(gt_track *t, size_t id, const char *what)
+{
+    gt_view v = {t->start, t->ret};
+    gt_view_returned(t, &v, id, what);
+}
+
+static inline void gt_track_end(const gt_track *t, const char *what)
+{
+    gt_view v = {t->start, t->ret};
+    gt_view_end(t, &v, what);
 }
 
 #endif
