@@ -30,9 +30,9 @@ TESTBIN  := $(BUILD)/tests
 PKGS_SHIM := libunwind libdw jansson
 
 .PHONY: all lib shim cli tests deps test test-unit test-asan test-tsan \
-        bench bench-compare demo install clean
+        bench bench-compare demo install clean shard
 
-all: lib shim cli
+all: lib shard shim cli
 
 deps:
 	@sh tools/deps.sh
@@ -88,6 +88,43 @@ $(BIN)/mapguard: $(CLI_SRC) $(wildcard cli/*.h)
 	$(CC) $(ALL_CFLAGS) -Isrc -Icli $(shell pkg-config --cflags jansson) -o $@ $(CLI_SRC) \
 	    $(shell pkg-config --libs jansson) $(LDFLAGS)
 
+# ---------------------------------------------------------------- shard
+# gomap_shard (shard/): N gomaps under rwlocks. A library of its own, linked
+# with -lgomap, so its map calls go through the PLT where the shim sees them.
+SHARD_SRC := $(wildcard shard/*.c)
+SHARD_OBJ := $(SHARD_SRC:shard/%.c=$(OBJ)/shard/%.o)
+SHARD_TEST_SRC := $(wildcard tests/shard/*.c)
+
+shard: $(LIB)/libgomapshard.so
+
+$(OBJ)/shard/%.o: shard/%.c shard/gomap_shard.h src/gomap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -Isrc -c $< -o $@
+
+# $$ORIGIN: finds libgomap.so beside it, in the build tree and once installed.
+$(LIB)/libgomapshard.so: $(SHARD_OBJ) $(LIB)/libgomap.so
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libgomapshard.so -Wl,-rpath,'$$ORIGIN' -o $@ \
+	    $(SHARD_OBJ) -L$(LIB) -lgomap -lpthread $(LDFLAGS)
+
+# The stress test spawns tests/progs/demo_shard_* under the shim.
+$(TESTBIN)/shard_tests: $(SHARD_TEST_SRC) $(wildcard tests/shard/*.h) $(LIB)/libgomapshard.so \
+                        $(TESTBIN)/progs/demo_shard_stress
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc -Ishard -Itests/shard $(CRIT_CFLAGS) $(shell pkg-config --cflags jansson) \
+	    -DBUILD_DIR='"$(abspath $(BUILD))"' -o $@ $(SHARD_TEST_SRC) \
+	    -L$(LIB) -lgomapshard -lgomap $(RPATH) $(CRIT_LIBS) $(shell pkg-config --libs jansson) \
+	    -lpthread $(LDFLAGS)
+
+# More specific than the generic progs rule below, which links -lgomap only.
+$(TESTBIN)/progs/demo_shard_%: tests/progs/demo_shard_%.c $(wildcard tests/shard/*.h) \
+                               $(LIB)/libgomapshard.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -Isrc -Ishard -Itests/shard -o $@ $< \
+	    -L$(LIB) -lgomapshard -lgomap $(RPATH) -lpthread $(LDFLAGS)
+
+$(BUILD)/bench/shard_bench: $(LIB)/libgomapshard.so
+
 # ---------------------------------------------------------------- tests
 # tests/gomap/*.c      -> one Criterion binary for the library
 # tests/shim/*.c       -> one Criterion binary for the detector
@@ -106,7 +143,8 @@ PROGS          := $(PROG_SRC:tests/progs/%.c=$(TESTBIN)/progs/%)
 
 TEST_BINS := $(if $(GOMAP_TEST_SRC),$(TESTBIN)/gomap_tests) \
              $(if $(SHIM_TEST_SRC),$(TESTBIN)/shim_tests) \
-             $(if $(CLI_TEST_SRC),$(TESTBIN)/cli_tests)
+             $(if $(CLI_TEST_SRC),$(TESTBIN)/cli_tests) \
+             $(if $(SHARD_TEST_SRC),$(TESTBIN)/shard_tests)
 
 tests: all $(TEST_BINS) $(PROGS)
 
@@ -162,8 +200,8 @@ BENCH_PKGS := glib-2.0 htslib
 
 $(BUILD)/bench/%: tests/bench/%.c $(wildcard tests/bench/*.h) $(LIB)/libgomap.so
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) -O2 -g -Isrc -Itests/bench $(shell pkg-config --cflags $(BENCH_PKGS)) \
-	    -o $@ $< -L$(LIB) -lgomap $(RPATH) $(shell pkg-config --libs $(BENCH_PKGS)) -lpthread -lm
+	$(CC) $(CSTD) $(WARN) -O2 -g -Isrc -Ishard -Itests/bench $(shell pkg-config --cflags $(BENCH_PKGS)) \
+	    -o $@ $< -L$(LIB) $(if $(filter shard_%,$*),-lgomapshard) -lgomap $(RPATH) $(shell pkg-config --libs $(BENCH_PKGS)) -lpthread -lm
 
 bench: deps all $(BENCHES)
 	@sh tests/bench/run.sh $(BUILD)

@@ -236,15 +236,19 @@ int gomap_shard_load_or_store(gomap_shard *s, const void *key, const void *val, 
     shard *sh = shard_of(s, key);
 
     /* Most calls in a cache find the key: try under the shared lock first,
-     * so loads from many threads don't serialize on the write lock. */
+     * so loads from many threads don't serialize on the write lock. Not
+     * gomap_lookup: its zeroing on a miss would clobber val when actual_out
+     * is the same buffer. */
     rd_lock(sh);
-    bool found = gomap_lookup(sh->m, key, actual_out);
+    const void *cur = gomap_get(sh->m, key);
+    if (cur && actual_out && vs > 0)
+        memcpy(actual_out, cur, vs);
     un_lock(sh);
-    if (found)
+    if (cur)
         return 1;
 
     wr_lock(sh);
-    const void *cur = gomap_get(sh->m, key); /* another thread may have stored it meanwhile */
+    cur = gomap_get(sh->m, key); /* another thread may have stored it meanwhile */
     int rc;
     if (cur) {
         if (actual_out && vs > 0)
