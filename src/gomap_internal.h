@@ -62,6 +62,7 @@ typedef struct barray {
     uint64_t serial;            /* unique per map: identifies the array for iterators */
     size_t nbuckets;            /* 2^B */
     size_t bytes;               /* everything this array owns, slabs included */
+    size_t mapped;              /* length of its own mmap, or 0 if malloc'd */
     atomic_uchar iterated;      /* an iterator may hold pointers into it */
     bmap *free_ovf;             /* free overflow buckets, linked through ->overflow */
     unsigned char *pre_next;    /* unused part of the preallocated tail */
@@ -126,6 +127,12 @@ GM_INLINE uint64_t gm_hash_premixed(const void *key, size_t n, uint64_t hs)
 {
     const unsigned char *p = key;
     uint64_t a, b;
+    /* The sizes the fast paths use get a single folded multiply: its high
+     * half depends on every key bit, and its low half feeds the bucket. */
+    if (n == 8)
+        return gm_mix(gm_rd64(p) ^ hs, GM_P1);
+    if (n == 4)
+        return gm_mix(gm_rd32(p) ^ hs, GM_P1 ^ 4);
     if (n <= 16) {
         if (n >= 8) {
             a = gm_rd64(p);
@@ -174,6 +181,55 @@ GM_INLINE uint8_t gm_tophash(uint64_t hash)
     uint8_t top = (uint8_t)(hash >> 56);
     return top < MIN_TOPHASH ? (uint8_t)(top + MIN_TOPHASH) : top;
 }
+
+/* Word-at-a-time tophash scans. The 8 tophash bytes are read as one
+ * little-endian word, so "which slots hold tophash t" is a few ALU ops and
+ * a bit scan instead of 8 unpredictable branches. This is what keeps
+ * lookups of random keys from stalling on mispredicted slot loops. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "gomap's tophash scans assume a little-endian machine"
+#endif
+#define GM_LSB 0x0101010101010101ull
+#define GM_MSB 0x8080808080808080ull
+#define GM_LOW7 0x7F7F7F7F7F7F7F7Full
+
+GM_INLINE uint64_t gm_topword(const bmap *b)
+{
+    uint64_t w;
+    memcpy(&w, b->tophash, sizeof w);
+    return w;
+}
+
+/* High bit of each byte of w that equals c, exactly. */
+GM_INLINE uint64_t gm_bytes_eq(uint64_t w, uint8_t c)
+{
+    uint64_t x = w ^ (GM_LSB * c);
+    return ~(((x & GM_LOW7) + GM_LOW7) | x) & GM_MSB;
+}
+
+/* Like gm_bytes_eq, in three operations, but a byte just above a real
+ * match may be flagged too: fine where each candidate's key is compared
+ * anyway, and exact for "is there any such byte". */
+GM_INLINE uint64_t gm_bytes_maybe_eq(uint64_t w, uint8_t c)
+{
+    uint64_t x = w ^ (GM_LSB * c);
+    return (x - GM_LSB) & ~x & GM_MSB;
+}
+
+/* Slots that may hold key material: everything but EMPTY_*, EVAC_EMPTY. */
+GM_INLINE uint64_t gm_bytes_used(uint64_t w)
+{
+    return ~(gm_bytes_eq(w, EMPTY_REST) | gm_bytes_eq(w, EMPTY_ONE) | gm_bytes_eq(w, EVAC_EMPTY)) &
+           GM_MSB;
+}
+
+/* Slots that are free to insert into (EMPTY_REST or EMPTY_ONE). */
+GM_INLINE uint64_t gm_bytes_empty(uint64_t w)
+{
+    return gm_bytes_eq(w & ~GM_LSB, 0);
+}
+
+GM_INLINE unsigned gm_slot_of(uint64_t bit) { return (unsigned)__builtin_ctzll(bit) >> 3; }
 
 GM_INLINE size_t gm_mask(unsigned B) { return ((size_t)1 << B) - 1; }
 
@@ -252,9 +308,18 @@ GM_INLINE bool gm_reflexive(const gomap *m, const void *k, int kind)
 
 /* ---- shared between map.c and iter.c ---- */
 
-/* The current entry for key, or NULL; *kout gets the stored key. */
-GM_HIDDEN void *gm_access_k(const gomap *m, const void *key, const void **kout);
+/* Where an entry lives: its slot, and the head of its bucket chain. */
+typedef struct gm_loc {
+    bmap *first, *b;
+    unsigned i;
+} gm_loc;
+
+/* The current entry for key, or NULL; *kout gets the stored key and *loc
+ * (if not NULL) its location. */
+GM_HIDDEN void *gm_access_k(const gomap *m, const void *key, const void **kout, gm_loc *loc);
 GM_HIDDEN bool gm_delete(gomap *m, const void *key);
+/* Deletes the entry at loc, found since the last write. */
+GM_HIDDEN void gm_delete_at(gomap *m, const gm_loc *loc);
 /* Is the array with this serial still allocated? */
 GM_HIDDEN bool gm_array_alive(const gomap *m, uint64_t serial);
 

@@ -18,7 +18,6 @@
  */
 #include "gomap_internal.h"
 
-#include <stdlib.h>
 
 #define NO_CHECK SIZE_MAX
 
@@ -26,14 +25,15 @@ typedef struct iter {
     gomap *m;               /* NULL: nothing (more) to return */
     barray *arr;            /* the array the iteration walks (Go's it.buckets) */
     bmap *bptr;             /* bucket in progress, or NULL to start the next */
+    bmap *bhead;            /* head of bptr's chain */
     uint64_t arr_serial;
     uint64_t bptr_serial;   /* serial of the array bptr lies in */
     size_t bucket;          /* next bucket index to start */
     size_t start_bucket;
     size_t check_bucket;    /* filter for a not-yet-split old bucket */
     uint64_t wseq;          /* m->wseq when pointers were last known good */
-    const void *last_key;   /* for gomap_iter_delete */
-    uint64_t last_wseq;
+    uint64_t last_wseq;     /* m->wseq when `last` was returned */
+    gm_loc last;            /* for gomap_iter_delete */
     uint32_t clear_seq;
     uint8_t B, offset, i;
     bool wrapped, have_last;
@@ -115,7 +115,7 @@ bool gomap_iter_next(gomap_iter *git, const void **key, void **val)
     if (it->wseq != m->wseq && !revalidate(it))
         return finish(it);
 
-    bmap *b = it->bptr;
+    bmap *b = it->bptr, *head = it->bhead;
     size_t bucket = it->bucket;
     unsigned i = it->i;
     size_t check = it->check_bucket;
@@ -143,51 +143,63 @@ bool gomap_iter_next(gomap_iter *git, const void **key, void **val)
                 check = NO_CHECK;
                 bser = it->arr_serial;
             }
+            head = b;
             if (++bucket == nb) {
                 bucket = 0;
                 it->wrapped = true;
             }
             i = 0;
         }
-        for (; i < BUCKET_CNT; i++) {
-            unsigned offi = (i + it->offset) & (BUCKET_CNT - 1);
+        /* Slots still to visit, in visiting order: position p is slot
+         * (p + offset) % 8, so rotate the used-slot mask by the offset. */
+        uint64_t used = gm_bytes_used(gm_topword(b));
+        unsigned rot = 8u * it->offset;
+        used = rot ? (used >> rot | used << (64 - rot)) : used;
+        used &= i < BUCKET_CNT ? ~0ull << (8 * i) : 0;
+        for (; used; used &= used - 1) {
+            unsigned p = gm_slot_of(used);
+            unsigned offi = (p + it->offset) & (BUCKET_CNT - 1);
             uint8_t top = b->tophash[offi];
-            if (gm_is_empty(top) || top == EVAC_EMPTY)
-                continue;
             const void *k = gm_key(m, b, offi, KIND_GENERIC);
             if (!k)
                 continue; /* indirect storage moved on; only in arrays no iterator saw */
-            bool reflexive = gm_reflexive(m, k, KIND_GENERIC);
+            bool evacuated = top == EVAC_X || top == EVAC_Y;
+            bool reflexive = true;
             if (check != NO_CHECK && !(m->flags & FLAG_SAME_SIZE_GROW)) {
                 /* This old bucket splits in two; keep the entries bound
                  * for the new bucket being visited. */
+                reflexive = gm_reflexive(m, k, KIND_GENERIC);
                 if (reflexive) {
                     if ((gm_key_hash(m, k, KIND_GENERIC) & gm_mask(it->B)) != check)
                         continue;
                 } else if ((check >> (it->B - 1)) != (size_t)(top & 1)) {
                     continue;
                 }
+            } else if (evacuated) {
+                reflexive = gm_reflexive(m, k, KIND_GENERIC);
             }
             void *v;
-            if ((top != EVAC_X && top != EVAC_Y) || !reflexive) {
+            gm_loc loc = {head, b, offi};
+            if (!evacuated || !reflexive) {
                 /* Golden data; or a NaN-like key, which cannot be deleted
                  * or updated, so the copy here is as good as any. */
-                v = m->vs ? gm_val(m, b, offi, KIND_GENERIC) : (void *)gm_vslot(m, b, offi, KIND_GENERIC);
+                v = gm_val(m, b, offi, KIND_GENERIC);
             } else {
                 /* Evacuated since the iteration began: the live entry is
                  * elsewhere, or gone. */
                 const void *rk;
-                v = gm_access_k(m, k, &rk);
+                v = gm_access_k(m, k, &rk, &loc);
                 if (!v)
                     continue;
                 k = rk;
             }
             it->bucket = bucket;
             it->bptr = b;
+            it->bhead = head;
             it->bptr_serial = bser;
-            it->i = (uint8_t)(i + 1);
+            it->i = (uint8_t)(p + 1);
             it->check_bucket = check;
-            it->last_key = k;
+            it->last = loc;
             it->last_wseq = m->wseq;
             it->have_last = true;
             if (key)
@@ -208,14 +220,8 @@ bool gomap_iter_delete(gomap_iter *git)
     if (!m || !it->have_last || it->last_wseq != m->wseq)
         return false;
     it->have_last = false;
-    /* The key lives in the map; growth during the delete may move it. */
-    unsigned char stack[256];
-    void *copy = m->ks <= sizeof stack ? stack : malloc(m->ks);
-    if (!copy)
-        return false;
-    memcpy(copy, it->last_key, m->ks);
-    bool found = gm_delete(m, copy);
-    if (copy != stack)
-        free(copy);
-    return found;
+    /* By location, not by key: a NaN-like key could never be found again,
+     * yet the entry the iteration just returned can always be removed. */
+    gm_delete_at(m, &it->last);
+    return true;
 }

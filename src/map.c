@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 /* Retired arrays kept for iterators may total this much beyond twice the
  * current array (a doubling chain alone is below one current array). */
@@ -50,6 +51,42 @@ static bool too_many_overflow(size_t noverflow, unsigned B)
 
 /* ------------------------------------------------------------ arrays */
 
+/* Large arrays come straight from mmap, 2 MiB aligned and marked for
+ * transparent huge pages: a lookup in a big map is one random access, and
+ * with 4 KiB pages each one is also a TLB miss and a page walk. Fresh
+ * anonymous memory is already zero, like calloc's. */
+#define HUGE_PAGE (2u * 1024u * 1024u)
+#define MMAP_MIN (4u * 1024u * 1024u)
+
+static void *array_alloc(size_t bytes, size_t *mapped)
+{
+    *mapped = 0;
+    if (bytes < MMAP_MIN)
+        return calloc(1, bytes);
+    size_t len = (bytes + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+    unsigned char *p = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    size_t lead = (HUGE_PAGE - ((uintptr_t)p & (HUGE_PAGE - 1))) & (HUGE_PAGE - 1);
+    if (lead)
+        munmap(p, lead);
+    if (HUGE_PAGE - lead)
+        munmap(p + lead + len, HUGE_PAGE - lead);
+    p += lead;
+    (void)madvise(p, len, MADV_HUGEPAGE); /* advice only: fine if refused */
+    *mapped = len;
+    return p;
+}
+
+static void array_release(barray *a)
+{
+    if (a->mapped)
+        munmap(a, a->mapped);
+    else
+        free(a);
+}
+
 static barray *barray_new(gomap *m, unsigned B)
 {
     if (B >= sizeof(size_t) * 8 - 8)
@@ -60,9 +97,11 @@ static barray *barray_new(gomap *m, unsigned B)
     if (n > (SIZE_MAX - sizeof(barray)) / m->bsize)
         return NULL;
     size_t bytes = sizeof(barray) + n * m->bsize;
-    barray *a = calloc(1, bytes);
+    size_t mapped;
+    barray *a = array_alloc(bytes, &mapped);
     if (!a)
         return NULL;
+    a->mapped = mapped;
     a->serial = ++m->next_serial;
     a->nbuckets = nb;
     a->bytes = bytes;
@@ -105,7 +144,7 @@ static void barray_free(const gomap *m, barray *a)
         next = s->next;
         free(s);
     }
-    free(a);
+    array_release(a);
 }
 
 /* Makes sure n overflow buckets can be taken without failing, so that
@@ -427,83 +466,104 @@ static int hash_grow(gomap *m)
 
 /* ------------------------------------------------------------ access */
 
-/* mapaccess: read-only, never writes the map (concurrent readers). */
-GM_INLINE bmap *access_impl(const gomap *m, const void *key, unsigned *slot, int kind)
+/* mapaccess: the value for key, or NULL; *kout (if asked) gets the stored
+ * key. Read-only: it never writes the map, so readers may run in parallel.
+ * Always inlined into each public entry point with a constant kind, so
+ * the 8-byte-key path is straight-line code with no calls. */
+GM_INLINE void *access_impl(const gomap *m, const void *key, const void **kout, gm_loc *loc,
+                            int kind)
 {
     uint64_t hash = gm_key_hash(m, key, kind);
-    size_t mask = gm_mask(m->B);
-    bmap *b = gm_bucket(m->buckets, hash & mask, m->bsize);
-    if (m->oldbuckets) {
+    bmap *b = gm_bucket(m->buckets, hash & gm_mask(m->B), m->bsize);
+    if (__builtin_expect(m->oldbuckets != NULL, 0)) {
         bmap *ob = gm_bucket(m->oldbuckets, hash & gm_oldmask(m), m->bsize);
         if (!gm_evacuated(ob))
             b = ob;
     }
+    /* Tophash, key and value sit in different cache lines of a bucket;
+     * asking for the later lines now turns dependent misses into one.
+     * (A prefetch past the bucket is harmless: it cannot fault.) */
+    __builtin_prefetch((const char *)b + 64);
+    __builtin_prefetch((const char *)b + 128);
     uint8_t top = gm_tophash(hash);
-    for (; b; b = b->overflow) {
-        for (unsigned i = 0; i < BUCKET_CNT; i++) {
-            if (b->tophash[i] != top) {
-                if (b->tophash[i] == EMPTY_REST)
-                    return NULL;
-                continue;
-            }
-            if (gm_key_equal(m, key, gm_key(m, b, i, kind), kind)) {
-                *slot = i;
-                return b;
+    bmap *first = b;
+    do {
+        uint64_t w = gm_topword(b);
+        for (uint64_t c = gm_bytes_maybe_eq(w, top); c; c &= c - 1) {
+            unsigned i = gm_slot_of(c);
+            const void *k = gm_key(m, b, i, kind);
+            if (b->tophash[i] == top && gm_key_equal(m, key, k, kind)) {
+                if (kout)
+                    *kout = k;
+                if (loc)
+                    *loc = (gm_loc){first, b, i};
+                /* For a set this is a non-NULL address not to be read. */
+                return gm_val(m, b, i, kind);
             }
         }
-    }
+        if (gm_bytes_maybe_eq(w, EMPTY_REST))
+            return NULL; /* nothing after an EMPTY_REST slot */
+        b = b->overflow;
+    } while (b);
     return NULL;
 }
 
-static bmap *access(const gomap *m, const void *key, unsigned *slot)
+GM_INLINE void *access(const gomap *m, const void *key, const void **kout, gm_loc *loc)
 {
     if (m->count == 0)
         return NULL;
     switch (m->kind) {
-    case KIND_K64: return access_impl(m, key, slot, KIND_K64);
-    case KIND_K32: return access_impl(m, key, slot, KIND_K32);
-    default: return access_impl(m, key, slot, KIND_GENERIC);
+    case KIND_K64: return access_impl(m, key, kout, loc, KIND_K64);
+    case KIND_K32: return access_impl(m, key, kout, loc, KIND_K32);
+    default: return access_impl(m, key, kout, loc, KIND_GENERIC);
     }
 }
 
-/* For a set, the "value" is a non-NULL address that must not be read. */
-static void *val_ptr(const gomap *m, bmap *b, unsigned i)
+void *gm_access_k(const gomap *m, const void *key, const void **kout, gm_loc *loc)
 {
-    return m->vs ? gm_val(m, b, i, KIND_GENERIC) : (void *)gm_vslot(m, b, i, KIND_GENERIC);
+    return access(m, key, kout, loc);
 }
 
-void *gm_access_k(const gomap *m, const void *key, const void **kout)
+/* One function per key kind, reached by a tail call, so the 8-byte path
+ * uses few enough registers to need no stack frame. */
+__attribute__((noinline)) static void *get_k64(const gomap *m, const void *key)
 {
-    unsigned i;
-    bmap *b = access(m, key, &i);
-    if (!b)
-        return NULL;
-    *kout = gm_key(m, b, i, KIND_GENERIC);
-    return val_ptr(m, b, i);
+    return access_impl(m, key, NULL, NULL, KIND_K64);
+}
+
+__attribute__((noinline)) static void *get_k32(const gomap *m, const void *key)
+{
+    return access_impl(m, key, NULL, NULL, KIND_K32);
+}
+
+__attribute__((noinline)) static void *get_generic(const gomap *m, const void *key)
+{
+    return access_impl(m, key, NULL, NULL, KIND_GENERIC);
 }
 
 void *gomap_get(const gomap *m, const void *key)
 {
-    if (!m || !key)
+    if (!m || !key || m->count == 0)
         return NULL;
-    unsigned i;
-    bmap *b = access(m, key, &i);
-    return b ? val_ptr(m, b, i) : NULL;
+    switch (m->kind) {
+    case KIND_K64: return get_k64(m, key);
+    case KIND_K32: return get_k32(m, key);
+    default: return get_generic(m, key);
+    }
 }
 
 bool gomap_lookup(const gomap *m, const void *key, void *val_out)
 {
     if (!m || !key)
         return false; /* the nil map has no value type: leave val_out alone */
-    unsigned i;
-    bmap *b = access(m, key, &i);
+    void *v = access(m, key, NULL, NULL);
     if (val_out && m->vs) {
-        if (b)
-            memcpy(val_out, gm_val(m, b, i, KIND_GENERIC), m->vs);
+        if (v)
+            memcpy(val_out, v, m->vs);
         else
             memset(val_out, 0, m->vs);
     }
-    return b != NULL;
+    return v != NULL;
 }
 
 size_t gomap_len(const gomap *m)
@@ -541,18 +601,11 @@ again:;
     bmap *insb = NULL, *last = b;
     unsigned insi = 0;
     for (;;) {
-        for (unsigned i = 0; i < BUCKET_CNT; i++) {
-            if (b->tophash[i] != top) {
-                if (gm_is_empty(b->tophash[i]) && !insb) {
-                    insb = b;
-                    insi = i;
-                }
-                if (b->tophash[i] == EMPTY_REST)
-                    goto absent;
-                continue;
-            }
+        uint64_t w = gm_topword(b);
+        for (uint64_t c = gm_bytes_maybe_eq(w, top); c; c &= c - 1) {
+            unsigned i = gm_slot_of(c);
             void *k = gm_key(m, b, i, kind);
-            if (!gm_key_equal(m, key, k, kind))
+            if (b->tophash[i] != top || !gm_key_equal(m, key, k, kind))
                 continue;
             /* Present. Like Go for string and float keys, store the new key:
              * equal keys may differ in bytes (a cstr's pointer, -0 vs +0). */
@@ -560,6 +613,15 @@ again:;
                 memcpy(k, key, m->ks);
             return gm_val(m, b, i, kind);
         }
+        if (!insb) {
+            uint64_t e = gm_bytes_empty(w);
+            if (e) {
+                insb = b;
+                insi = gm_slot_of(e);
+            }
+        }
+        if (gm_bytes_maybe_eq(w, EMPTY_REST))
+            goto absent;
         last = b;
         if (!b->overflow)
             break;
@@ -686,6 +748,51 @@ void *gomap_assign(gomap *m, const void *key)
 
 /* mapdelete. After marking the slot empty, turns a run of trailing empty
  * slots into EMPTY_REST so lookups can stop early. */
+/* Removes the entry in slot i of bucket b, whose chain starts at first. */
+GM_INLINE void delete_slot(gomap *m, bmap *first, bmap *b, unsigned i, int kind)
+{
+    if (kind == KIND_GENERIC && m->ikey) {
+        free(gm_key(m, b, i, kind));
+        memset(gm_kslot(m, b, i, kind), 0, sizeof(void *));
+    }
+    if (m->ival) {
+        free(gm_val(m, b, i, kind));
+        memset(gm_vslot(m, b, i, kind), 0, sizeof(void *));
+    }
+    b->tophash[i] = EMPTY_ONE;
+    bool last = i == BUCKET_CNT - 1 ? (!b->overflow || b->overflow->tophash[0] == EMPTY_REST)
+                                    : b->tophash[i + 1] == EMPTY_REST;
+    if (last) {
+        for (;;) {
+            b->tophash[i] = EMPTY_REST;
+            if (i == 0) {
+                if (b == first)
+                    break;
+                bmap *c = b;
+                for (b = first; b->overflow != c; b = b->overflow)
+                    ;
+                i = BUCKET_CNT - 1;
+            } else {
+                i--;
+            }
+            if (b->tophash[i] != EMPTY_ONE)
+                break;
+        }
+    }
+    if (--m->count == 0) {
+        /* As in Go: a fresh seed makes repeated collision attacks harder.
+         * Nothing is stored under the old one. */
+        m->seed = gm_rand64();
+        m->hseed = gm_premix(m->seed);
+    }
+}
+
+void gm_delete_at(gomap *m, const gm_loc *loc)
+{
+    m->wseq++;
+    delete_slot(m, loc->first, loc->b, loc->i, KIND_GENERIC);
+}
+
 GM_INLINE bool delete_impl(gomap *m, const void *key, int kind)
 {
     uint64_t hash = gm_key_hash(m, key, kind);
@@ -702,52 +809,17 @@ GM_INLINE bool delete_impl(gomap *m, const void *key, int kind)
     bmap *first = b;
     uint8_t top = gm_tophash(hash);
     for (; b; b = b->overflow) {
-        for (unsigned i = 0; i < BUCKET_CNT; i++) {
-            if (b->tophash[i] != top) {
-                if (b->tophash[i] == EMPTY_REST)
-                    return false;
-                continue;
-            }
+        uint64_t w = gm_topword(b);
+        for (uint64_t c = gm_bytes_maybe_eq(w, top); c; c &= c - 1) {
+            unsigned i = gm_slot_of(c);
             void *k = gm_key(m, b, i, kind);
-            if (!gm_key_equal(m, key, k, kind))
+            if (b->tophash[i] != top || !gm_key_equal(m, key, k, kind))
                 continue;
-            if (kind == KIND_GENERIC && m->ikey) {
-                free(k);
-                memset(gm_kslot(m, b, i, kind), 0, sizeof(void *));
-            }
-            if (m->ival) {
-                free(gm_val(m, b, i, kind));
-                memset(gm_vslot(m, b, i, kind), 0, sizeof(void *));
-            }
-            b->tophash[i] = EMPTY_ONE;
-            bool last = i == BUCKET_CNT - 1
-                            ? (!b->overflow || b->overflow->tophash[0] == EMPTY_REST)
-                            : b->tophash[i + 1] == EMPTY_REST;
-            if (last) {
-                for (;;) {
-                    b->tophash[i] = EMPTY_REST;
-                    if (i == 0) {
-                        if (b == first)
-                            break;
-                        bmap *c = b;
-                        for (b = first; b->overflow != c; b = b->overflow)
-                            ;
-                        i = BUCKET_CNT - 1;
-                    } else {
-                        i--;
-                    }
-                    if (b->tophash[i] != EMPTY_ONE)
-                        break;
-                }
-            }
-            if (--m->count == 0) {
-                /* As in Go: a fresh seed makes repeated collision attacks
-                 * harder. Nothing is stored under the old one. */
-                m->seed = gm_rand64();
-                m->hseed = gm_premix(m->seed);
-            }
+            delete_slot(m, first, b, i, kind);
             return true;
         }
+        if (gm_bytes_maybe_eq(w, EMPTY_REST))
+            return false;
     }
     return false;
 }
