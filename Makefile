@@ -30,7 +30,7 @@ TESTBIN  := $(BUILD)/tests
 PKGS_SHIM := libunwind libdw jansson
 
 .PHONY: all lib shim cli tests deps test test-unit test-asan test-tsan \
-        bench bench-compare demo install clean shard
+        bench bench-compare demo install clean shard bench-shard
 
 all: lib shard shim cli
 
@@ -125,6 +125,9 @@ $(TESTBIN)/progs/demo_shard_%: tests/progs/demo_shard_%.c $(wildcard tests/shard
 
 $(BUILD)/bench/shard_bench: $(LIB)/libgomapshard.so
 
+bench-shard: deps all $(BUILD)/bench/shard_bench
+	@sh tests/bench/shard_bench.sh $(BUILD)
+
 # ---------------------------------------------------------------- tests
 # tests/gomap/*.c      -> one Criterion binary for the library
 # tests/shim/*.c       -> one Criterion binary for the detector
@@ -205,6 +208,7 @@ $(BUILD)/bench/%: tests/bench/%.c $(wildcard tests/bench/*.h) $(LIB)/libgomap.so
 
 bench: deps all $(BENCHES)
 	@sh tests/bench/run.sh $(BUILD)
+	@sh tests/bench/shard_bench.sh $(BUILD)
 
 # ---------------------------------------------------------------- demo
 demo: deps all
