@@ -1,0 +1,158 @@
+/*
+ * The detectors' hooks, called by the wrappers in interpose.c around the
+ * real gomap call. The fast paths are inline here; everything that only
+ * runs when something is wrong lives out of line in detect_*.c.
+ *
+ *   detect_race.c   overlapping calls from different threads
+ *   detect_iter.c   structural changes seen by iterators, irreflexive keys
+ *   detect_free.c   use after free, double free, the quarantine, nil writes
+ *   detect_leak.c   maps alive at exit (detect_leaks=1)
+ *
+ * Races are found by comparing what a call sees of the map's sync word at
+ * entry and at exit (a seqlock): a writer marks itself in the word and
+ * bumps its generation; a reader writes nothing shared, and reports if a
+ * writer was there when it came in, or if the generation moved while it
+ * was inside. Both orders of overlap are caught: the writer first (the
+ * reader sees the mark) and the reader first (the reader sees the
+ * generation move, or the writer still there, on its way out).
+ */
+#ifndef MAPGUARD_DETECT_H
+#define MAPGUARD_DETECT_H
+
+#include "mapguard.h"
+#include "mapstate.h"
+
+/* One intercepted call on a map, from entry to exit. */
+struct mg_call {
+    gomap *m;
+    uint64_t *w;    /* the map's tool words */
+    uintptr_t pc;   /* the application's call site (return address) */
+    uint32_t self;  /* this thread's index */
+    unsigned op;
+    uint64_t s0;    /* sync word: seen at entry (reader), installed (writer) */
+    bool owned;     /* this writer holds the writer mark */
+    bool flagged;   /* a conflict found at entry, reported at exit */
+    int slot;       /* its dedup slot */
+    uint64_t seen;  /* the sync word that showed the conflict */
+    uint64_t other; /* the other writer's call site word */
+};
+
+enum { MG_PASS, MG_CHECK, MG_FREED };
+
+/* Decides how a call on m is handled: MG_PASS straight to the library
+ * (nil map, shim busy, a map the shim never saw made), MG_FREED (the map
+ * is in quarantine), MG_CHECK (checked). */
+static inline int mg_begin(struct mg_call *c, const gomap *m, unsigned op, uintptr_t pc)
+{
+    mg_init();
+    if (MG_UNLIKELY(mg_self.busy) || !m)
+        return MG_PASS;
+    c->m = (gomap *)m;
+    c->w = mg_words(m);
+    c->pc = pc;
+    c->op = op;
+    c->self = mg_self_idx();
+    c->flagged = false;
+    c->owned = false;
+    unsigned st = hdr_state(MG_RD(c->w[MW_HDR]));
+    if (MG_LIKELY(st == MS_LIVE))
+        return MG_CHECK;
+    return st == MS_FREED ? MG_FREED : MG_PASS;
+}
+
+/* ---- races (detect_race.c) ---- */
+
+void mg_read_enter_slow(struct mg_call *c, uint64_t s);
+void mg_read_exit_slow(struct mg_call *c, uint64_t s);
+void mg_write_enter_slow(struct mg_call *c, uint64_t s);
+void mg_write_exit_slow(struct mg_call *c);
+
+static inline void mg_read_enter(struct mg_call *c)
+{
+    uint64_t s = __atomic_load_n(&c->w[MW_SYNC], __ATOMIC_ACQUIRE);
+    c->s0 = s;
+    uint32_t wr = sy_writer(s);
+    if (MG_UNLIKELY(wr != 0 && wr != c->self))
+        mg_read_enter_slow(c, s);
+}
+
+static inline void mg_read_exit(struct mg_call *c)
+{
+    /* the map reads above must be done before the word is looked at again */
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    uint64_t s = MG_RD(c->w[MW_SYNC]);
+    if (MG_UNLIKELY(c->flagged || ((s ^ c->s0) & ~SY_REQ)))
+        mg_read_exit_slow(c, s);
+}
+
+static inline void mg_write_enter(struct mg_call *c)
+{
+    uint64_t s = MG_RD(c->w[MW_SYNC]);
+    if (MG_LIKELY(sy_writer(s) == 0)) {
+        uint64_t n = sy_enter(s, c->self, c->op);
+        if (MG_LIKELY(__atomic_compare_exchange_n(&c->w[MW_SYNC], &s, n, false, __ATOMIC_ACQUIRE,
+                                                  __ATOMIC_RELAXED))) {
+            c->s0 = n;
+            c->owned = true;
+            MG_WR(c->w[MW_LASTW], site_make(c->pc, c->self));
+            return;
+        }
+    }
+    mg_write_enter_slow(c, s);
+}
+
+static inline void mg_write_exit(struct mg_call *c)
+{
+    if (MG_LIKELY(c->owned && !c->flagged)) {
+        uint64_t s = c->s0;
+        if (MG_LIKELY(__atomic_compare_exchange_n(&c->w[MW_SYNC], &s, sy_leave(s), false, __ATOMIC_RELEASE,
+                                                  __ATOMIC_RELAXED)))
+            return;
+    }
+    mg_write_exit_slow(c);
+}
+
+/* ---- iteration and keys (detect_iter.c) ---- */
+
+/* A structural change (new key, deleted key, clear) by this call. */
+static inline void mg_structural(struct mg_call *c)
+{
+    uint64_t sh = MG_RD(c->w[MW_SHAPE]);
+    MG_WR(c->w[MW_SHAPE], shape_make(shape_gen(sh) + 1, c->op, shape_ksize(sh)));
+    MG_WR(c->w[MW_LASTMOD], site_make(c->pc, c->self));
+}
+
+void mg_check_key_slow(struct mg_call *c, const void *key, gomap_equal_fn eq);
+/* After a new key went in: is it equal to itself? Only maps whose equal
+ * function can say no (set up at gomap_new) pay for the call. */
+static inline void mg_inserted(struct mg_call *c, const void *key)
+{
+    mg_structural(c);
+    gomap_equal_fn eq = (gomap_equal_fn)(uintptr_t)MG_RD(c->w[MW_EQUAL]);
+    if (MG_UNLIKELY(eq != NULL))
+        mg_check_key_slow(c, key, eq);
+}
+
+void mg_iter_modified(struct mg_call *c, gomap_iter *it, uint32_t now);
+void mg_map_created(gomap *m, const gomap_type *type, uintptr_t pc);
+
+/* ---- free, use after free, nil writes (detect_free.c) ---- */
+
+void mg_nil_write(unsigned op, uintptr_t pc);
+void mg_use_after_free(struct mg_call *c);
+void mg_double_free(struct mg_call *c);
+/* Marks the map freed (inside the write section of gomap_free). */
+void mg_free_mark(struct mg_call *c);
+/* Puts the map in quarantine; the real free happens when it falls out. */
+void mg_quarantine(gomap *m);
+
+/* ---- leaks (detect_leak.c) ---- */
+
+void mg_leak_track(gomap *m);
+void mg_leak_untrack(gomap *m);
+void mg_leak_report(void);
+void mg_leak_lock(void);
+void mg_leak_unlock(void);
+void mg_leak_atfork_child(void);
+
+#endif

@@ -1,0 +1,207 @@
+/*
+ * Concurrent calls on one map: concurrent-read-write, concurrent-writes,
+ * concurrent-iteration-write. The fast paths are in detect.h; this file
+ * runs only when the sync word shows another thread.
+ *
+ * The other thread's full stack. The detecting thread knows the other
+ * thread only from the sync word (its index and op) and the map's last
+ * write call site. When the other thread is still inside its call, the
+ * detector sets the REQ bit in the sync word; the other thread, on its way
+ * out (its exit CAS fails because the word changed), captures its own
+ * stack, stores the depot id in the map's pub word, then clears its mark.
+ * The detector waits for that, at most conflict_wait_ms, and only after
+ * its own call into the library is done, so that a writer parked until the
+ * detector's call returns cannot deadlock anyone. When the other call has
+ * already left, or does not leave in time, the report carries its call
+ * site only, with stack_complete false.
+ */
+#include "detect.h"
+#include "report.h"
+#include "stack.h"
+
+#include <sched.h>
+#include <time.h>
+
+static int kind_of(const struct mg_call *c)
+{
+    switch (c->op) {
+    case MG_OP_GET:
+    case MG_OP_LOOKUP:
+    case MG_OP_LEN:
+        return MK_READ_WRITE;
+    case MG_OP_ITER_INIT:
+    case MG_OP_ITER_NEXT:
+        return MK_ITER_WRITE;
+    default:
+        return MK_WRITES;
+    }
+}
+
+/* Asks writer wr, if still inside, to hand over its stack on exit. */
+static void request_stack(struct mg_call *c, uint32_t wr)
+{
+    __atomic_store_n(&c->w[MW_PUB], 0, __ATOMIC_RELAXED);
+    uint64_t s = MG_RD(c->w[MW_SYNC]);
+    while (sy_writer(s) == wr && !(s & SY_REQ))
+        if (__atomic_compare_exchange_n(&c->w[MW_SYNC], &s, s | SY_REQ, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            break;
+}
+
+static uint32_t published(struct mg_call *c, uint32_t wr)
+{
+    uint64_t p = __atomic_load_n(&c->w[MW_PUB], __ATOMIC_ACQUIRE);
+    return (p & PUB_VALID) && pub_thread(p) == wr ? (uint32_t)p : 0;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The stack writer wr published, or 0 if it left without one or took
+ * longer than conflict_wait_ms. */
+static uint32_t await_stack(struct mg_call *c, uint32_t wr)
+{
+    uint64_t deadline = now_ms() + (uint64_t)mg_opt.conflict_wait_ms;
+    for (unsigned spins = 0;; spins++) {
+        uint32_t id = published(c, wr);
+        if (id)
+            return id;
+        uint64_t s = MG_RD(c->w[MW_SYNC]);
+        if (sy_writer(s) != wr || !(s & SY_REQ))
+            return published(c, wr); /* it left: published by now, or never asked */
+        if (now_ms() >= deadline)
+            return 0;
+        if (spins < 64) {
+            sched_yield();
+        } else {
+            struct timespec ts = {0, 100 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+/* The conflict found at entry or exit, reported once the call is done. */
+static MG_COLD void finish(struct mg_call *c)
+{
+    uint32_t inside = sy_writer(c->seen);
+    uint32_t wr = inside ? inside : site_thread(c->other);
+    struct mg_finding f = {.kind = kind_of(c), .map = c->m};
+    mg_self.busy++;
+    uint32_t stack = inside ? await_stack(c, wr) : 0;
+    f.access = (struct mg_party){
+        .present = true, .op = c->op, .thread = c->self, .stack = mg_stack_capture_id(), .pc = c->pc,
+        .complete = true,
+    };
+    f.other = (struct mg_party){
+        .present = true,
+        .op = inside ? sy_op(c->seen) : sy_lastop(c->seen),
+        .thread = wr,
+        .stack = stack,
+        .pc = site_thread(c->other) == wr ? site_pc(c->other) : 0,
+        .complete = stack != 0,
+    };
+    mg_party_made(&f.made, c->m);
+    mg_self.busy--;
+    mg_report(&f, c->slot);
+}
+
+/* Claims a dedup slot for the conflict with writer wr; asks for its stack
+ * if it is inside. False for a repeat. */
+static bool note(struct mg_call *c, int kind, uint64_t s, uint32_t wr)
+{
+    uint64_t lw = MG_RD(c->w[MW_LASTW]);
+    c->other = site_thread(lw) == wr ? lw : 0;
+    c->seen = s;
+    c->slot = mg_report_claim(kind, c->pc, site_pc(c->other));
+    c->flagged = true;
+    if (c->slot < 0)
+        return false;
+    if (sy_writer(s) == wr)
+        request_stack(c, wr);
+    return true;
+}
+
+/* A reader came in while another thread was writing. */
+void mg_read_enter_slow(struct mg_call *c, uint64_t s)
+{
+    note(c, kind_of(c), s, sy_writer(s));
+}
+
+/* A reader leaves: flagged at entry, or the word moved while it was in. */
+void mg_read_exit_slow(struct mg_call *c, uint64_t s)
+{
+    if (c->flagged) {
+        if (c->slot >= 0)
+            finish(c);
+        return;
+    }
+    uint32_t wr = sy_writer(s);
+    if (wr == 0) {
+        /* The writer came and went while we were inside. */
+        wr = site_thread(MG_RD(c->w[MW_LASTW]));
+        s &= ~(SY_WIDX_MASK | SY_REQ);
+    }
+    /* Our own callback writing the map is nesting, not concurrency. */
+    if (wr == 0 || wr == c->self)
+        return;
+    if (note(c, kind_of(c), s, wr))
+        finish(c);
+}
+
+void mg_write_enter_slow(struct mg_call *c, uint64_t s)
+{
+    for (;;) {
+        uint32_t wr = sy_writer(s);
+        if (wr == 0) {
+            uint64_t n = sy_enter(s, c->self, c->op);
+            if (__atomic_compare_exchange_n(&c->w[MW_SYNC], &s, n, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+                c->s0 = n;
+                c->owned = true;
+                MG_WR(c->w[MW_LASTW], site_make(c->pc, c->self));
+                return;
+            }
+            continue;
+        }
+        if (wr == c->self) {
+            /* A callback of this thread's own write: nesting, and the
+             * outer call keeps the mark. */
+            MG_WR(c->w[MW_LASTW], site_make(c->pc, c->self));
+            return;
+        }
+        /* Another thread is inside a write. Bump the generation so readers
+         * that overlap only this call still see a write went by. */
+        note(c, MK_WRITES, s, wr);
+        __atomic_fetch_add(&c->w[MW_SYNC], SY_GEN1, __ATOMIC_RELAXED);
+        MG_WR(c->w[MW_LASTW], site_make(c->pc, c->self));
+        return;
+    }
+}
+
+void mg_write_exit_slow(struct mg_call *c)
+{
+    if (c->owned) {
+        bool published_once = false;
+        uint64_t s = MG_RD(c->w[MW_SYNC]);
+        for (;;) {
+            if (sy_writer(s) != c->self)
+                break;
+            if ((s & SY_REQ) && !published_once) {
+                /* Someone found us overlapping their call: hand over the
+                 * stack before leaving. */
+                mg_self.busy++;
+                uint32_t id = mg_stack_capture_id();
+                mg_self.busy--;
+                __atomic_store_n(&c->w[MW_PUB], pub_make(c->self, id), __ATOMIC_RELEASE);
+                published_once = true;
+            }
+            if (__atomic_compare_exchange_n(&c->w[MW_SYNC], &s, sy_leave(s), false, __ATOMIC_RELEASE,
+                                            __ATOMIC_RELAXED))
+                break;
+        }
+    }
+    if (c->flagged && c->slot >= 0)
+        finish(c);
+}

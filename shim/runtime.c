@@ -1,0 +1,134 @@
+/*
+ * The shim's life cycle: lazy start, fork, exit.
+ *
+ * Start is lazy and happens in whichever comes first, the constructor or
+ * the first wrapper call: another library's constructor may call gomap
+ * before ours has run. The constructor still starts it early so that our
+ * atexit handler is registered before the application's and therefore
+ * runs after them, when maps freed by those handlers are gone.
+ *
+ * Fork: the prepare handler takes the shim's locks so no child inherits
+ * one held mid-update; the child re-creates them, learns its new tid and
+ * starts a log file of its own (log_path gets ".<pid>").
+ *
+ * Exit: leak report (detect_leaks=1), summary record, and, as TSan does,
+ * the exit status becomes exitcode if anything was reported.
+ */
+#include "detect.h"
+#include "report.h"
+#include "stack.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int mg_ready;
+static uint32_t init_tid;
+
+const char *mg_op_name(unsigned op)
+{
+    static const char *const names[] = {
+        [MG_OP_NONE] = "none",         [MG_OP_GET] = "get",
+        [MG_OP_LOOKUP] = "lookup",     [MG_OP_LEN] = "len",
+        [MG_OP_SET] = "set",           [MG_OP_ASSIGN] = "assign",
+        [MG_OP_DELETE] = "delete",     [MG_OP_CLEAR] = "clear",
+        [MG_OP_ITER_INIT] = "iter_init", [MG_OP_ITER_NEXT] = "iter_next",
+        [MG_OP_ITER_DELETE] = "iter_delete", [MG_OP_FREE] = "free",
+        [MG_OP_NEW] = "new",
+    };
+    return op < sizeof names / sizeof names[0] && names[op] ? names[op] : "none";
+}
+
+void mg_log(int level, const char *fmt, ...)
+{
+    if (mg_opt.verbosity < level)
+        return;
+    char line[1024];
+    int n = snprintf(line, sizeof line, "mapguard[%d]: ", (int)getpid());
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    if (m < 0)
+        return;
+    size_t len = strlen(line);
+    line[len++] = '\n';
+    (void)!write(2, line, len);
+}
+
+static void at_exit(void)
+{
+    mg_self.busy++;
+    if (mg_opt.detect_leaks)
+        mg_leak_report();
+    mg_report_summary();
+    if (mg_report_count() > 0 && mg_opt.exitcode != 0) {
+        fflush(NULL);
+        _exit(mg_opt.exitcode);
+    }
+    mg_self.busy--;
+}
+
+void mg_halt(void)
+{
+    mg_report_summary();
+    fflush(NULL);
+    _exit(mg_opt.exitcode);
+}
+
+static void fork_prepare(void)
+{
+    mg_report_lock();
+    mg_symbolize_lock();
+    mg_depot_lock();
+    mg_leak_lock();
+}
+
+static void fork_parent(void)
+{
+    mg_leak_unlock();
+    mg_depot_unlock();
+    mg_symbolize_unlock();
+    mg_report_unlock();
+}
+
+static void fork_child(void)
+{
+    mg_leak_atfork_child();
+    mg_depot_atfork_child();
+    mg_symbolize_atfork_child();
+    mg_report_atfork_child();
+    mg_threads_atfork_child();
+}
+
+void mg_init_slow(void)
+{
+    int expected = 0;
+    if (!__atomic_compare_exchange_n(&mg_ready, &expected, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        /* Being started: by this thread (a call made while starting goes
+         * straight through, mg_self.busy is set) or by another one. */
+        if (init_tid == (uint32_t)gettid())
+            return;
+        while (__atomic_load_n(&mg_ready, __ATOMIC_ACQUIRE) != 2)
+            sched_yield();
+        return;
+    }
+    init_tid = (uint32_t)gettid();
+    mg_self.busy++;
+    mg_options_parse(getenv("MAPGUARD_OPTIONS"));
+    if (!mg_resolve_real())
+        mg_log(1, "libgomap is not loaded; nothing to check");
+    mg_stack_init();
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    atexit(at_exit);
+    mg_log(1, "started: log_path=%s format=%s halt_on_error=%d", mg_opt.log_path[0] ? mg_opt.log_path : "stderr",
+           mg_opt.format == MG_FORMAT_TEXT ? "text" : "json", mg_opt.halt_on_error);
+    mg_self.busy--;
+    __atomic_store_n(&mg_ready, 2, __ATOMIC_RELEASE);
+}
+
+__attribute__((constructor)) static void mg_constructor(void) { mg_init(); }

@@ -1,0 +1,56 @@
+/*
+ * Stacks: capture (stack.c), a deduplicated store (depot.c) and
+ * symbolization (symbolize.c). Stacks are plain arrays of return addresses
+ * until a report needs them; only then are they turned into frames.
+ */
+#ifndef MAPGUARD_STACK_H
+#define MAPGUARD_STACK_H
+
+#include "mapguard.h"
+
+#define MG_MAX_DEPTH 256
+
+/* ---- capture (stack.c) ---- */
+
+/* Learns where the shim and libgomap are mapped, so their frames can be
+ * dropped: stack[0] must be the application's call into the map API. */
+void mg_stack_init(void);
+/* Return addresses of the calling thread, outermost last, without the
+ * shim's and libgomap's frames; at most max. */
+int mg_stack_capture(uintptr_t *pcs, int max);
+/* The same, stored in the depot; 0 when nothing could be captured. */
+uint32_t mg_stack_capture_id(void);
+
+/* ---- depot (depot.c) ---- */
+
+/* Stores a stack once and returns its id (never 0 for a stored stack).
+ * Lock-free for stacks already stored; inserts take a lock. */
+uint32_t mg_depot_put(const uintptr_t *pcs, int n);
+/* The stack for an id; false for 0 or an id the depot never gave out. */
+bool mg_depot_get(uint32_t id, const uintptr_t **pcs, int *n);
+void mg_depot_lock(void);
+void mg_depot_unlock(void);
+void mg_depot_atfork_child(void);
+
+/* ---- symbolization (symbolize.c) ---- */
+
+struct mg_frame {
+    uintptr_t pc;         /* the call instruction: return address - 1 */
+    const char *module;   /* path of the ELF object, or NULL */
+    uintptr_t offset;     /* pc relative to the module's load bias */
+    const char *function; /* NULL when unknown */
+    const char *file;     /* NULL without debug info */
+    int line;             /* 0 when unknown */
+    int column;           /* 0 when unknown */
+    bool inlined;         /* this frame was inlined into the next one */
+};
+
+/* Frames for one return address: one, or more when inlined functions sit at
+ * that address (innermost first). The frames stay valid until
+ * mg_symbolize_unlock. Call with the lock held. */
+int mg_symbolize(uintptr_t ret_addr, const struct mg_frame **frames);
+void mg_symbolize_lock(void);
+void mg_symbolize_unlock(void);
+void mg_symbolize_atfork_child(void);
+
+#endif

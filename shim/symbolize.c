@@ -1,0 +1,253 @@
+/*
+ * Symbolization with elfutils' libdwfl, only when a report needs it.
+ *
+ * The process's modules come from /proc/self/maps (dwfl_linux_proc_report).
+ * A return address becomes one frame per function active at that address:
+ * DWARF scopes (dwarf_getscopes) give the inlined subroutines, each of
+ * which becomes a frame of its own located at its caller's DW_AT_call_file
+ * and DW_AT_call_line, as addr2line -i does. Without debug info the frame
+ * falls back to the ELF symbol table (for a stripped binary, .dynsym), plus
+ * module and offset, which is what a user can feed to addr2line later.
+ *
+ * Results are cached per address. The module list is reread when the
+ * loader's load/unload counters (dl_phdr_info.dlpi_adds/subs) have moved
+ * since the last look, i.e. after a dlopen or dlclose.
+ */
+#include "stack.h"
+
+#include <dwarf.h>
+#include <elfutils/libdwfl.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct cached {
+    struct cached *next;
+    uintptr_t addr;
+    int n;
+    struct mg_frame frames[];
+};
+
+#define NCACHE 1024u
+#define MAX_INLINE 16
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static Dwfl *dwfl;
+static struct cached *cache[NCACHE];
+static unsigned long long seen_adds, seen_subs;
+static char *debuginfo_path;
+static const Dwfl_Callbacks callbacks = {
+    .find_elf = dwfl_linux_proc_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .debuginfo_path = &debuginfo_path,
+};
+
+void mg_symbolize_lock(void) { pthread_mutex_lock(&lock); }
+void mg_symbolize_unlock(void) { pthread_mutex_unlock(&lock); }
+void mg_symbolize_atfork_child(void) { pthread_mutex_init(&lock, NULL); }
+
+static void free_frame_strings(struct cached *c)
+{
+    for (int i = 0; i < c->n; i++) {
+        free((char *)c->frames[i].module);
+        free((char *)c->frames[i].function);
+        free((char *)c->frames[i].file);
+    }
+}
+
+static void drop_cache(void)
+{
+    for (unsigned i = 0; i < NCACHE; i++) {
+        struct cached *c = cache[i];
+        while (c) {
+            struct cached *next = c->next;
+            free_frame_strings(c);
+            free(c);
+            c = next;
+        }
+        cache[i] = NULL;
+    }
+}
+
+static int counters(struct dl_phdr_info *info, size_t size, void *data)
+{
+    unsigned long long *out = data;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+        out[0] = info->dlpi_adds;
+        out[1] = info->dlpi_subs;
+    }
+    return 1;
+}
+
+/* (Re)reads the module list when it is missing or the loader changed. */
+static bool refresh(void)
+{
+    unsigned long long c[2] = {0, 0};
+    dl_iterate_phdr(counters, c);
+    if (dwfl && c[0] == seen_adds && c[1] == seen_subs)
+        return true;
+    if (!dwfl) {
+        dwfl = dwfl_begin(&callbacks);
+        if (!dwfl)
+            return false;
+    }
+    dwfl_report_begin(dwfl);
+    int err = dwfl_linux_proc_report(dwfl, getpid());
+    dwfl_report_end(dwfl, NULL, NULL);
+    if (err != 0) {
+        dwfl_end(dwfl);
+        dwfl = NULL;
+        return false;
+    }
+    seen_adds = c[0];
+    seen_subs = c[1];
+    drop_cache();
+    return true;
+}
+
+static char *dupstr(const char *s) { return s ? strdup(s) : NULL; }
+
+/* DW_AT_comp_dir + name, when the line table gives a relative name. */
+static char *full_path(Dwarf_Die *cu, const char *name)
+{
+    if (!name)
+        return NULL;
+    if (name[0] == '/' || !cu)
+        return strdup(name);
+    Dwarf_Attribute a;
+    const char *dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &a));
+    if (!dir)
+        return strdup(name);
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static const char *die_name(Dwarf_Die *die)
+{
+    Dwarf_Attribute a;
+    const char *n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &a));
+    if (!n)
+        n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
+    return n;
+}
+
+static int udata(Dwarf_Die *die, int at)
+{
+    Dwarf_Attribute a;
+    Dwarf_Word w;
+    if (dwarf_formudata(dwarf_attr(die, at, &a), &w) != 0)
+        return 0;
+    return (int)w;
+}
+
+static const char *call_file(Dwarf_Die *cu, Dwarf_Die *die)
+{
+    Dwarf_Attribute a;
+    Dwarf_Word idx;
+    Dwarf_Files *files;
+    size_t nfiles;
+    if (dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &a), &idx) != 0)
+        return NULL;
+    if (dwarf_getsrcfiles(cu, &files, &nfiles) != 0 || idx >= nfiles)
+        return NULL;
+    return dwarf_filesrc(files, idx, NULL, NULL);
+}
+
+/* Fills out[] for addr (already moved back into the call instruction). */
+static int resolve(uintptr_t addr, struct mg_frame *out, int max)
+{
+    struct mg_frame base = {.pc = addr, .offset = addr};
+    Dwfl_Module *mod = dwfl ? dwfl_addrmodule(dwfl, addr) : NULL;
+    if (!mod) {
+        out[0] = base;
+        return 1;
+    }
+    const char *mainfile = NULL;
+    const char *mname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
+    GElf_Addr bias = 0;
+    dwfl_module_getelf(mod, &bias);
+    base.module = mainfile ? mainfile : mname;
+    base.offset = addr - bias;
+
+    GElf_Off soff;
+    GElf_Sym sym;
+    base.function = dwfl_module_addrinfo(mod, addr, &soff, &sym, NULL, NULL, NULL);
+
+    Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
+    if (line) {
+        base.file = dwfl_lineinfo(line, NULL, &base.line, &base.column, NULL, NULL);
+    }
+
+    Dwarf_Addr dbias;
+    Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &dbias);
+    Dwarf_Die *scopes = NULL;
+    int nscopes = cu ? dwarf_getscopes(cu, addr - dbias, &scopes) : 0;
+    int n = 0;
+    const char *file = base.file;
+    int lineno = base.line, col = base.column;
+    for (int i = 0; i < nscopes && n < max; i++) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine)
+            continue;
+        struct mg_frame f = base;
+        const char *fn = die_name(&scopes[i]);
+        if (fn)
+            f.function = fn;
+        f.file = file;
+        f.line = lineno;
+        f.column = col;
+        f.inlined = tag == DW_TAG_inlined_subroutine;
+        out[n++] = f;
+        if (!f.inlined)
+            break;
+        /* The caller's frame sits where this inlined body was called. */
+        file = call_file(cu, &scopes[i]);
+        lineno = udata(&scopes[i], DW_AT_call_line);
+        col = udata(&scopes[i], DW_AT_call_column);
+    }
+    free(scopes);
+    if (n == 0)
+        out[n++] = base;
+    /* The strings belong to libdwfl until the next refresh: copy them. */
+    for (int i = 0; i < n; i++) {
+        out[i].module = dupstr(out[i].module);
+        out[i].function = dupstr(out[i].function);
+        out[i].file = full_path(cu, out[i].file);
+    }
+    return n;
+}
+
+int mg_symbolize(uintptr_t ret_addr, const struct mg_frame **frames)
+{
+    /* A return address points after the call; the call is one byte back. */
+    uintptr_t addr = ret_addr ? ret_addr - 1 : 0;
+    static struct mg_frame unknown;
+    refresh();
+    unsigned b = (unsigned)((addr >> 4) ^ (addr >> 16)) % NCACHE;
+    for (struct cached *c = cache[b]; c; c = c->next)
+        if (c->addr == addr) {
+            *frames = c->frames;
+            return c->n;
+        }
+    struct mg_frame tmp[MAX_INLINE];
+    int n = resolve(addr, tmp, MAX_INLINE);
+    struct cached *c = malloc(sizeof *c + (size_t)n * sizeof tmp[0]);
+    if (!c) {
+        unknown = (struct mg_frame){.pc = addr, .offset = addr};
+        *frames = &unknown;
+        return 1;
+    }
+    c->addr = addr;
+    c->n = n;
+    memcpy(c->frames, tmp, (size_t)n * sizeof tmp[0]);
+    c->next = cache[b];
+    cache[b] = c;
+    *frames = c->frames;
+    return n;
+}

@@ -1,0 +1,197 @@
+/*
+ * Threads: a small index per thread, where each thread was created, and
+ * its name.
+ *
+ * Map words have 16 bits for a thread (mapstate.h), so each thread that
+ * touches a map gets an index into a table holding its tid and the depot
+ * id of the pthread_create or thrd_create call that started it. Indexes
+ * are recycled when threads exit (a pthread key destructor), so a program
+ * that starts threads all day long does not run out.
+ *
+ * pthread_create and thrd_create are interposed to capture the creating
+ * stack: TSan prints it with every thread in a report, and users need it
+ * to tell workers apart. glibc's thrd_create does not go through
+ * pthread_create's PLT entry, hence both.
+ */
+#include "mapguard.h"
+#include "stack.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <threads.h>
+#include <unistd.h>
+
+__thread struct mg_thread mg_self __attribute__((tls_model("initial-exec")));
+
+struct slot {
+    uint32_t tid;
+    uint32_t created;
+};
+
+static struct slot table[MG_MAX_THREADS];
+static uint32_t next_idx = 1;
+static uint16_t free_idx[MG_MAX_THREADS];
+static uint32_t nfree;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_key_t exit_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+
+static void thread_exit(void *p)
+{
+    uint32_t idx = (uint32_t)(uintptr_t)p;
+    mg_self.idx = 0;
+    if (idx == 0 || idx >= MG_THREAD_OVERFLOW)
+        return;
+    pthread_mutex_lock(&lock);
+    __atomic_store_n(&table[idx].tid, 0, __ATOMIC_RELAXED);
+    free_idx[nfree++] = (uint16_t)idx;
+    pthread_mutex_unlock(&lock);
+}
+
+static void make_key(void) { pthread_key_create(&exit_key, thread_exit); }
+
+uint32_t mg_thread_register(void)
+{
+    if (!mg_self.tid)
+        mg_self.tid = (uint32_t)gettid();
+    pthread_once(&key_once, make_key);
+    pthread_mutex_lock(&lock);
+    uint32_t idx;
+    if (nfree)
+        idx = free_idx[--nfree];
+    else if (next_idx < MG_THREAD_OVERFLOW)
+        idx = next_idx++;
+    else
+        idx = MG_THREAD_OVERFLOW;
+    table[idx].tid = mg_self.tid;
+    table[idx].created = mg_self.created_stack;
+    pthread_mutex_unlock(&lock);
+    mg_self.idx = idx;
+    pthread_setspecific(exit_key, (void *)(uintptr_t)idx);
+    return idx;
+}
+
+uint32_t mg_thread_tid(uint32_t idx)
+{
+    return idx && idx < MG_MAX_THREADS ? __atomic_load_n(&table[idx].tid, __ATOMIC_RELAXED) : 0;
+}
+
+uint32_t mg_thread_created(uint32_t idx)
+{
+    return idx && idx < MG_MAX_THREADS ? __atomic_load_n(&table[idx].created, __ATOMIC_RELAXED) : 0;
+}
+
+void mg_thread_name(uint32_t tid, char *buf, size_t len)
+{
+    buf[0] = 0;
+    if (len < 17 || tid == 0)
+        return;
+    if (tid == mg_self.tid) {
+        prctl(PR_GET_NAME, buf, 0, 0, 0);
+        buf[16] = 0;
+        return;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%u/comm", tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, buf, len - 1);
+    close(fd);
+    if (n <= 0) {
+        buf[0] = 0;
+        return;
+    }
+    buf[n] = 0;
+    char *nl = strchr(buf, '\n');
+    if (nl)
+        *nl = 0;
+}
+
+/* In a forked child only the forking thread exists, under a new tid. */
+void mg_threads_atfork_child(void)
+{
+    pthread_mutex_init(&lock, NULL);
+    mg_self.tid = (uint32_t)gettid();
+    if (mg_self.idx && mg_self.idx < MG_MAX_THREADS)
+        table[mg_self.idx].tid = mg_self.tid;
+}
+
+/* ---- thread creation ---- */
+
+struct start {
+    void *(*fn)(void *);
+    int (*cfn)(void *);
+    void *arg;
+    uint32_t created;
+};
+
+static uint32_t creation_stack(void)
+{
+    mg_init();
+    if (mg_self.busy)
+        return 0;
+    mg_self.busy++;
+    uint32_t id = mg_stack_capture_id();
+    mg_self.busy--;
+    return id;
+}
+
+static void *start_posix(void *p)
+{
+    struct start s = *(struct start *)p;
+    free(p);
+    mg_self.created_stack = s.created;
+    return s.fn(s.arg);
+}
+
+static int start_c11(void *p)
+{
+    struct start s = *(struct start *)p;
+    free(p);
+    mg_self.created_stack = s.created;
+    return s.cfn(s.arg);
+}
+
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+typedef int (*thrd_create_fn)(thrd_t *, thrd_start_t, void *);
+
+MG_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+    static pthread_create_fn real;
+    if (!real)
+        real = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+    if (!real)
+        return EAGAIN;
+    struct start *s = mg_self.busy ? NULL : malloc(sizeof *s);
+    if (!s)
+        return real(th, attr, fn, arg);
+    *s = (struct start){.fn = fn, .arg = arg, .created = creation_stack()};
+    int r = real(th, attr, start_posix, s);
+    if (r != 0)
+        free(s);
+    return r;
+}
+
+MG_EXPORT int thrd_create(thrd_t *th, thrd_start_t fn, void *arg)
+{
+    static thrd_create_fn real;
+    if (!real)
+        real = (thrd_create_fn)dlsym(RTLD_NEXT, "thrd_create");
+    if (!real)
+        return thrd_error;
+    struct start *s = mg_self.busy ? NULL : malloc(sizeof *s);
+    if (!s)
+        return real(th, fn, arg);
+    *s = (struct start){.cfn = fn, .arg = arg, .created = creation_stack()};
+    int r = real(th, start_c11, s);
+    if (r != thrd_success)
+        free(s);
+    return r;
+}
