@@ -161,6 +161,36 @@ GM_INLINE uint64_t gm_hash_premixed(const void *key, size_t n, uint64_t hs)
 
 GM_HIDDEN uint64_t gm_rand64(void);
 
+/* memcpy for the common small sizes inline; a call for the rest. */
+GM_INLINE void gm_copy(void *d, const void *s, size_t n)
+{
+    if (n == 8) {
+        uint64_t x;
+        memcpy(&x, s, 8);
+        memcpy(d, &x, 8);
+    } else if (n == 4) {
+        uint32_t x;
+        memcpy(&x, s, 4);
+        memcpy(d, &x, 4);
+    } else if (n == 16) {
+        uint64_t x[2];
+        memcpy(x, s, 16);
+        memcpy(d, x, 16);
+    } else {
+        memcpy(d, s, n);
+    }
+}
+
+GM_INLINE void gm_zero(void *d, size_t n)
+{
+    if (n == 8)
+        memset(d, 0, 8);
+    else if (n == 4)
+        memset(d, 0, 4);
+    else
+        memset(d, 0, n);
+}
+
 /* ---- layout helpers ---- */
 
 GM_INLINE bmap *gm_bucket(const barray *a, size_t i, size_t bsize)

@@ -32,10 +32,10 @@ typedef struct iter {
     size_t start_bucket;
     size_t check_bucket;    /* filter for a not-yet-split old bucket */
     uint64_t wseq;          /* m->wseq when pointers were last known good */
-    uint64_t last_wseq;     /* m->wseq when `last` was returned */
-    gm_loc last;            /* for gomap_iter_delete */
+    uint64_t pending;       /* used slots of bptr not yet visited, valid while wseq holds */
+    bmap *last_head, *last_b; /* the entry last returned, for gomap_iter_delete */
     uint32_t clear_seq;
-    uint8_t B, offset, i;
+    uint8_t B, offset, i, last_i;
     bool wrapped, have_last;
 } iter;
 
@@ -105,13 +105,46 @@ static bool finish(iter *it)
     return false;
 }
 
+static bool next_slow(iter *it, const void **key, void **val);
+
 bool gomap_iter_next(gomap_iter *git, const void **key, void **val)
 {
     iter *it = as_iter(git);
     gomap *m = it->m;
     if (!m)
         return false;
+    if (it->wseq == m->wseq && it->pending && it->check_bucket == NO_CHECK) {
+        /* Fast path: nothing written since the last call, and the bucket
+         * in hand has more used slots. Golden entries are returned as
+         * they are; anything else takes the general path below. */
+        bmap *b = it->bptr;
+        unsigned p = gm_slot_of(it->pending);
+        unsigned offi = (p + it->offset) & (BUCKET_CNT - 1);
+        if (b->tophash[offi] >= MIN_TOPHASH) {
+            it->pending &= it->pending - 1;
+            it->i = (uint8_t)(p + 1);
+            it->last_head = it->bhead;
+            it->last_b = b;
+            it->last_i = (uint8_t)offi;
+            it->have_last = true;
+            if (key)
+                *key = gm_key(m, b, offi, KIND_GENERIC);
+            if (val)
+                *val = gm_val(m, b, offi, KIND_GENERIC);
+            return true;
+        }
+    }
+    return next_slow(it, key, val);
+}
+
+/* Go's mapiternext: a new bucket, a write since the last call, or an
+ * entry that is not plain golden data. Kept out of line so that the fast
+ * path above needs no stack frame. */
+__attribute__((noinline)) static bool next_slow(iter *it, const void **key, void **val)
+{
+    gomap *m = it->m;
     it->have_last = false;
+    it->pending = 0;
     if (it->wseq != m->wseq && !revalidate(it))
         return finish(it);
 
@@ -198,9 +231,11 @@ bool gomap_iter_next(gomap_iter *git, const void **key, void **val)
             it->bhead = head;
             it->bptr_serial = bser;
             it->i = (uint8_t)(p + 1);
+            it->pending = used & (used - 1);
             it->check_bucket = check;
-            it->last = loc;
-            it->last_wseq = m->wseq;
+            it->last_head = loc.first;
+            it->last_b = loc.b;
+            it->last_i = (uint8_t)loc.i;
             it->have_last = true;
             if (key)
                 *key = k;
@@ -217,11 +252,12 @@ bool gomap_iter_delete(gomap_iter *git)
 {
     iter *it = as_iter(git);
     gomap *m = it->m;
-    if (!m || !it->have_last || it->last_wseq != m->wseq)
+    if (!m || !it->have_last || it->wseq != m->wseq)
         return false;
     it->have_last = false;
     /* By location, not by key: a NaN-like key could never be found again,
      * yet the entry the iteration just returned can always be removed. */
-    gm_delete_at(m, &it->last);
+    gm_loc loc = {it->last_head, it->last_b, it->last_i};
+    gm_delete_at(m, &loc);
     return true;
 }

@@ -297,15 +297,19 @@ GM_INLINE int evacuate_impl(gomap *m, size_t oldbucket, int kind)
     if (gm_evacuated(b))
         return 0;
 
-    /* Reserve first: from here on nothing may fail half-way. */
-    size_t live = 0;
+    /* Reserve first: from here on nothing may fail half-way. A chain of
+     * n buckets fills at most n + 1 destination buckets, X and Y together. */
+    size_t chain = 0;
     for (bmap *c = b; c; c = c->overflow)
-        for (unsigned i = 0; i < BUCKET_CNT; i++)
-            live += !gm_is_empty(c->tophash[i]);
-    if (!ovf_reserve(m, nw, live / BUCKET_CNT + 2))
+        chain++;
+    if (!ovf_reserve(m, nw, chain + 1))
         return GOMAP_ENOMEM;
     bool copy_blobs = (m->ikey || m->ival) &&
                       atomic_load_explicit(&old->iterated, memory_order_relaxed);
+    size_t live = 0;
+    if (copy_blobs)
+        for (bmap *c = b; c; c = c->overflow)
+            live += (size_t)__builtin_popcountll(gm_bytes_used(gm_topword(c)));
     void **blobs = NULL;
     size_t nblobs = 0, used = 0;
     if (copy_blobs && live > 0) {
@@ -373,7 +377,7 @@ GM_INLINE int evacuate_impl(gomap *m, size_t oldbucket, int kind)
                     memset(sk, 0, sizeof(void *)); /* ownership moved */
                 }
             } else {
-                memcpy(dk, sk, kind == KIND_K64 ? 8 : kind == KIND_K32 ? 4 : m->ks);
+                gm_copy(dk, sk, kind == KIND_K64 ? 8 : kind == KIND_K32 ? 4 : m->ks);
             }
             if (m->ival) {
                 if (copy_blobs) {
@@ -384,8 +388,8 @@ GM_INLINE int evacuate_impl(gomap *m, size_t oldbucket, int kind)
                     memcpy(dv, sv, sizeof(void *));
                     memset(sv, 0, sizeof(void *));
                 }
-            } else if (m->vs) {
-                memcpy(dv, sv, m->vs);
+            } else {
+                gm_copy(dv, sv, m->vs);
             }
             dst->i++;
         }
@@ -559,9 +563,9 @@ bool gomap_lookup(const gomap *m, const void *key, void *val_out)
     void *v = access(m, key, NULL, NULL);
     if (val_out && m->vs) {
         if (v)
-            memcpy(val_out, v, m->vs);
+            gm_copy(val_out, v, m->vs);
         else
-            memset(val_out, 0, m->vs);
+            gm_zero(val_out, m->vs);
     }
     return v != NULL;
 }
@@ -573,9 +577,10 @@ size_t gomap_len(const gomap *m)
 
 /* ------------------------------------------------------------ assign */
 
-/* mapassign: the value slot for key, inserting a zeroed entry if absent.
- * The key has already been copied out of any map memory by the caller. */
-GM_INLINE void *assign_impl(gomap *m, const void *key, int *err, int kind)
+/* mapassign: the value slot for key, inserting the entry if absent, with
+ * the value copied from val, or zeroed if val is NULL. The caller has
+ * copied key and val out of any map memory. */
+GM_INLINE void *assign_impl(gomap *m, const void *key, const void *val, int *err, int kind)
 {
     uint64_t hash = gm_key_hash(m, key, kind);
     m->wseq++;
@@ -611,7 +616,10 @@ again:;
              * equal keys may differ in bytes (a cstr's pointer, -0 vs +0). */
             if (kind == KIND_GENERIC && k != key)
                 memcpy(k, key, m->ks);
-            return gm_val(m, b, i, kind);
+            void *v = gm_val(m, b, i, kind);
+            if (val)
+                gm_copy(v, val, m->vs);
+            return v;
         }
         if (!insb) {
             uint64_t e = gm_bytes_empty(w);
@@ -645,45 +653,44 @@ absent:
     }
     unsigned char *ks = gm_kslot(m, insb, insi, kind);
     unsigned char *vs = gm_vslot(m, insb, insi, kind);
+    void *v = vs;
+    if (m->ival) {
+        v = val ? malloc(m->vs) : calloc(1, m->vs);
+        if (!v) {
+            *err = GOMAP_ENOMEM;
+            return NULL;
+        }
+    }
     if (kind == KIND_GENERIC && m->ikey) {
         void *kb = malloc(m->ks);
         if (!kb) {
+            if (m->ival)
+                free(v);
             *err = GOMAP_ENOMEM;
             return NULL;
         }
         memcpy(kb, key, m->ks);
         memcpy(ks, &kb, sizeof kb);
     } else {
-        memcpy(ks, key, kind == KIND_K64 ? 8 : kind == KIND_K32 ? 4 : m->ks);
+        gm_copy(ks, key, kind == KIND_K64 ? 8 : kind == KIND_K32 ? 4 : m->ks);
     }
-    void *val;
-    if (m->ival) {
-        val = calloc(1, m->vs);
-        if (!val) {
-            if (kind == KIND_GENERIC && m->ikey) {
-                void *kb;
-                memcpy(&kb, ks, sizeof kb);
-                free(kb);
-            }
-            *err = GOMAP_ENOMEM;
-            return NULL;
-        }
-        memcpy(vs, &val, sizeof val);
-    } else {
-        val = vs;
-        memset(val, 0, m->vs);
-    }
+    if (m->ival)
+        memcpy(vs, &v, sizeof v);
+    if (val)
+        gm_copy(v, val, m->vs);
+    else if (!m->ival)
+        gm_zero(v, m->vs);
     insb->tophash[insi] = top;
     m->count++;
-    return val;
+    return v;
 }
 
-static void *assign(gomap *m, const void *key, int *err)
+static void *assign(gomap *m, const void *key, const void *val, int *err)
 {
     switch (m->kind) {
-    case KIND_K64: return assign_impl(m, key, err, KIND_K64);
-    case KIND_K32: return assign_impl(m, key, err, KIND_K32);
-    default: return assign_impl(m, key, err, KIND_GENERIC);
+    case KIND_K64: return assign_impl(m, key, val, err, KIND_K64);
+    case KIND_K32: return assign_impl(m, key, val, err, KIND_K32);
+    default: return assign_impl(m, key, val, err, KIND_GENERIC);
     }
 }
 
@@ -699,7 +706,7 @@ static const void *copy_in(copybuf *c, const void *p, size_t n)
 {
     c->heap = NULL;
     if (n <= STACK_COPY) {
-        memcpy(c->stack, p, n);
+        gm_copy(c->stack, p, n);
         return c->stack;
     }
     c->heap = malloc(n);
@@ -714,18 +721,20 @@ int gomap_set(gomap *m, const void *key, const void *val)
         return GOMAP_ENIL;
     if (!key || (m->vs && !val))
         return GOMAP_EINVAL;
+    if (m->ks <= 16 && m->vs <= 16) {
+        /* Small keys and values: copy through registers, no buffers. */
+        uint64_t k[2], v[2];
+        gm_copy(k, key, m->ks);
+        gm_copy(v, val ? val : (const void *)v, m->vs);
+        int err = GOMAP_ENOMEM;
+        return assign(m, k, v, &err) ? GOMAP_OK : err;
+    }
     copybuf kc, vc;
     const void *k = copy_in(&kc, key, m->ks);
     const void *v = m->vs ? copy_in(&vc, val, m->vs) : NULL;
     int err = GOMAP_ENOMEM;
-    if (k && (v || !m->vs)) {
-        void *slot = assign(m, k, &err);
-        if (slot) {
-            if (m->vs)
-                memcpy(slot, v, m->vs);
-            err = GOMAP_OK;
-        }
-    }
+    if (k && (v || !m->vs) && assign(m, k, v, &err))
+        err = GOMAP_OK;
     free(kc.heap);
     if (m->vs)
         free(vc.heap);
@@ -739,7 +748,7 @@ void *gomap_assign(gomap *m, const void *key)
     copybuf kc;
     const void *k = copy_in(&kc, key, m->ks);
     int err = 0;
-    void *slot = k ? assign(m, k, &err) : NULL;
+    void *slot = k ? assign(m, k, NULL, &err) : NULL;
     free(kc.heap);
     return slot;
 }
