@@ -45,6 +45,8 @@ builtby=$(readelf -p .comment "$bin" 2>/dev/null |
     true)
 libs="GLib $(pkg-config --modversion glib-2.0 2>/dev/null || echo '?'), htslib $(pkg-config --modversion htslib 2>/dev/null || echo '?')"
 load=$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo '?')
+thp=$(sed -n 's/.*\[\(.*\)\].*/\1/p' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || true)
+[ -n "$thp" ] || thp='?'
 rev=$(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?')
 if [ "$rev" != '?' ] && [ -n "$(cd "$root" && git status --porcelain --untracked-files=no -- src 2>/dev/null)" ]; then
     rev="$rev, with uncommitted changes in src/"
@@ -69,7 +71,7 @@ fi
 # ---------------------------------------------------------------- section
 awk -F '\t' \
     -v date_utc="$date_utc" -v ncpu="$ncpu" -v cpu="$cpu" -v kernel="$kernel" \
-    -v gccv="$gccv" -v builtby="$builtby" -v libs="$libs" -v load="$load" \
+    -v gccv="$gccv" -v builtby="$builtby" -v libs="$libs" -v load="$load" -v thp="$thp" \
     -v rev="$rev" -v cmd="$cmd" -v quick="$quick" -v target="$target" -v vfile="$sec.verdict" -v benchargs="${BENCH_ARGS:-}" '
 function name(i) {
     return i == "ghash" ? "GHashTable" : i == "ghash_direct" ? "GHashTable direct" : i
@@ -109,7 +111,7 @@ END {
     print "gomap-bench markers is replaced on each run._"
     print ""
     print "- Date: " date_utc
-    print "- Machine: " ncpu " CPUs, " cpu ", " kernel "; load average at start " load
+    print "- Machine: " ncpu " CPUs, " cpu ", " kernel ", transparent huge pages: " thp "; load average at start " load
     print "- Compiler: " gccv (builtby != "" ? " (bench binary: " builtby ")" : "")
     print "- Libraries: " libs "; gomap at commit " rev
     print "- Command: `" cmd "`" (benchargs != "" ? " (`make bench BENCH_ARGS=\"" benchargs "\"`)" : "")
