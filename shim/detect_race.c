@@ -192,6 +192,7 @@ void mg_write_exit_slow(struct mg_call *c)
                 /* Someone found us overlapping their call: hand over the
                  * stack before leaving. */
                 mg_self.busy++;
+                mg_thread_remember_name();
                 uint32_t id = mg_stack_capture_id();
                 mg_self.busy--;
                 __atomic_store_n(&c->w[MW_PUB], pub_make(c->self, id), __ATOMIC_RELEASE);

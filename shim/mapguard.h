@@ -123,8 +123,10 @@ static inline uint32_t mg_self_idx(void)
 /* What the table remembers about a thread index. */
 uint32_t mg_thread_tid(uint32_t idx);
 uint32_t mg_thread_created(uint32_t idx);
-/* The thread's name into buf (may be empty). */
-void mg_thread_name(uint32_t tid, char *buf, size_t len);
+/* The thread's name into buf (may be empty); len >= 17. */
+void mg_thread_name(uint32_t idx, char *buf, size_t len);
+/* Stores the calling thread's current name in its slot. */
+void mg_thread_remember_name(void);
 void mg_threads_atfork_child(void);
 
 #endif

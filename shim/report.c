@@ -171,7 +171,7 @@ static json_t *thread_json(uint32_t idx)
     uint32_t tid = idx == mg_self.idx ? mg_self.tid : mg_thread_tid(idx);
     uint32_t created = idx == mg_self.idx ? mg_self.created_stack : mg_thread_created(idx);
     char name[64];
-    mg_thread_name(tid, name, sizeof name);
+    mg_thread_name(idx, name, sizeof name);
     json_t *o = json_object();
     json_object_set_new(o, "tid", tid ? json_integer(tid) : json_null());
     json_object_set_new(o, "name", json_string(name));

@@ -29,9 +29,13 @@
 
 __thread struct mg_thread mg_self __attribute__((tls_model("initial-exec")));
 
+/* A slot keeps its thread's tid and last known name after the thread
+ * exits, until the index is reused: a report often names a thread that has
+ * finished by the time the report is written. */
 struct slot {
     uint32_t tid;
     uint32_t created;
+    char name[16];
 };
 
 static struct slot table[MG_MAX_THREADS];
@@ -48,8 +52,8 @@ static void thread_exit(void *p)
     mg_self.idx = 0;
     if (idx == 0 || idx >= MG_THREAD_OVERFLOW)
         return;
+    mg_thread_remember_name();
     pthread_mutex_lock(&lock);
-    __atomic_store_n(&table[idx].tid, 0, __ATOMIC_RELAXED);
     free_idx[nfree++] = (uint16_t)idx;
     pthread_mutex_unlock(&lock);
 }
@@ -73,6 +77,7 @@ uint32_t mg_thread_register(void)
     table[idx].created = mg_self.created_stack;
     pthread_mutex_unlock(&lock);
     mg_self.idx = idx;
+    mg_thread_remember_name();
     pthread_setspecific(exit_key, (void *)(uintptr_t)idx);
     return idx;
 }
@@ -87,25 +92,36 @@ uint32_t mg_thread_created(uint32_t idx)
     return idx && idx < MG_MAX_THREADS ? __atomic_load_n(&table[idx].created, __ATOMIC_RELAXED) : 0;
 }
 
-void mg_thread_name(uint32_t tid, char *buf, size_t len)
+void mg_thread_remember_name(void)
+{
+    uint32_t idx = mg_self.idx;
+    if (idx == 0 || idx >= MG_THREAD_OVERFLOW)
+        return;
+    char name[17] = "";
+    prctl(PR_GET_NAME, name, 0, 0, 0);
+    memcpy(table[idx].name, name, sizeof table[idx].name);
+}
+
+void mg_thread_name(uint32_t idx, char *buf, size_t len)
 {
     buf[0] = 0;
-    if (len < 17 || tid == 0)
+    if (len < 17 || idx == 0 || idx >= MG_MAX_THREADS)
         return;
-    if (tid == mg_self.tid) {
+    if (idx == mg_self.idx) {
         prctl(PR_GET_NAME, buf, 0, 0, 0);
         buf[16] = 0;
         return;
     }
+    /* Live threads may have renamed themselves since we last looked. */
     char path[64];
-    snprintf(path, sizeof path, "/proc/self/task/%u/comm", tid);
+    snprintf(path, sizeof path, "/proc/self/task/%u/comm", mg_thread_tid(idx));
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ssize_t n = read(fd, buf, len - 1);
-    close(fd);
+    ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
+    if (fd >= 0)
+        close(fd);
     if (n <= 0) {
-        buf[0] = 0;
+        memcpy(buf, table[idx].name, sizeof table[idx].name);
+        buf[sizeof table[idx].name] = 0;
         return;
     }
     buf[n] = 0;
