@@ -174,8 +174,15 @@ int main(int argc, char **argv)
         case OPT_OPTIONS:
         case OPT_LEAKS:
         case OPT_TIMEOUT:
-            if (!run)
-                return bad_usage("%s is an option of 'mapguard run'", argv[optind - 1]);
+            if (!run) {
+                const char *name = "?";
+                for (const struct option *lo = long_opts; lo->name; lo++)
+                    if (lo->val == c)
+                        name = lo->name;
+                fprintf(stderr, "mapguard: --%s is an option of 'mapguard run'\n", name);
+                return bad_usage("report takes --text, --json, --sarif, --source-root, "
+                                 "--exitcode and -q%s", "");
+            }
             if (c == OPT_HALT) {
                 o.halt_on_error = true;
             } else if (c == OPT_SUPP) {

@@ -91,7 +91,7 @@ static void print_party(FILE *out, json_t *party, const char *what, long pid)
     print_stack(out, mg_party_stack(party));
     json_t *complete = json_object_get(party, "stack_complete");
     if (json_is_false(complete))
-        fputs("    (only the call site was captured: the other thread had left the map)\n", out);
+        fputs("    (only the call site was captured: the full stack was not available in time)\n", out);
 }
 
 /* Threads are printed once each, TSan's "Thread T2 created at:" section. */
@@ -117,7 +117,7 @@ static void print_thread_creation(FILE *out, json_t *party, long pid, long long 
 
 static const char *const known_fields[] = {
     "kind", "message", "pid", "map", "access", "conflict", "modification",
-    "iterator", "freed", "map_created", "tid", "time", "ts", "version",
+    "iterator", "freed", "map_created", "tid", "time", "ts", "version", "id",
 };
 
 static bool is_known(const char *k)

@@ -179,48 +179,47 @@ int mg_reports_load(mg_reports *r, const char *path)
 
 /*
  * With dedup=1 the detector prints a finding once per process and counts the
- * repeats in its exit summary. The summary's exact shape is the detector's;
- * this reads any array of objects in it that carry a kind and a count and
- * matches them to findings by kind and access call site when they name one.
+ * repeats in its exit summary: {"kind":"summary", "pid", "recurrences":
+ * [{"id", "kind", "count", "where"}]}, where id is the "id" of the finding
+ * record from the same process. The repeats are folded into the finding that
+ * record was merged into, so the text can say how often a bug fired.
  */
+static mg_finding *finding_of_record(mg_reports *r, json_t *rec)
+{
+    char *key = finding_key(rec);
+    mg_finding *hit = NULL;
+    for (size_t i = 0; i < r->nfindings && !hit; i++)
+        if (strcmp(r->findings[i].key, key) == 0)
+            hit = &r->findings[i];
+    free(key);
+    return hit;
+}
+
 void mg_reports_apply_summaries(mg_reports *r)
 {
     size_t i;
-    json_t *rec;
-    json_array_foreach(r->records, i, rec) {
-        const char *kind = mg_str(rec, "kind");
+    json_t *sum;
+    json_array_foreach(r->records, i, sum) {
+        const char *kind = mg_str(sum, "kind");
         if (!kind || strcmp(kind, "summary") != 0)
             continue;
-        const char *key;
-        json_t *arr;
-        json_object_foreach(rec, key, arr) {
-            if (!json_is_array(arr))
+        long long pid = mg_int(sum, "pid", -1);
+        json_t *arr = json_object_get(sum, "recurrences");
+        size_t j;
+        json_t *ent;
+        json_array_foreach(arr, j, ent) {
+            long long id = mg_int(ent, "id", -1);
+            long long n = mg_int(ent, "count", 0);
+            if (id < 0 || n <= 1)
                 continue;
-            size_t j;
-            json_t *ent;
-            json_array_foreach(arr, j, ent) {
-                const char *ek = mg_str(ent, "kind");
-                long long n = mg_int(ent, "count", -1);
-                if (n < 0)
-                    n = mg_int(ent, "occurrences", -1);
-                if (!ek || n <= 1)
-                    continue;
-                /* The site, when the entry names one, picks the finding. */
-                char site[1024] = "";
-                json_t *acc = json_object_get(ent, "access");
-                if (acc)
-                    party_site(acc, site, sizeof site);
-                for (size_t k = 0; k < r->nfindings; k++) {
-                    mg_finding *f = &r->findings[k];
-                    if (strcmp(mg_str(f->rec, "kind"), ek) != 0)
-                        continue;
-                    if (site[0]) {
-                        char fs[1024];
-                        party_site(json_object_get(f->rec, "access"), fs, sizeof fs);
-                        if (strcmp(fs, site) != 0)
-                            continue;
-                    }
-                    f->recurred += (unsigned long)(n - 1);
+            size_t k;
+            json_t *rec;
+            json_array_foreach(r->records, k, rec) {
+                if (mg_int(rec, "pid", -2) == pid && mg_int(rec, "id", -2) == id &&
+                    mg_record_is_finding(rec)) {
+                    mg_finding *f = finding_of_record(r, rec);
+                    if (f)
+                        f->recurred += (unsigned long)(n - 1);
                     break;
                 }
             }

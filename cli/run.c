@@ -390,19 +390,51 @@ static int load_dir(const char *dir, mg_reports *r, collected *col)
 }
 
 /*
- * Did the shim load into the program? Evidence is a log file named for the
- * program's pid or a record carrying its pid. The shim writes a record or
- * creates its log at start-up (its "hello"), so a dynamically linked program
- * always leaves one, even a clean program that never touches a map. A
- * program killed before it could start, or one that exec'd a static binary,
- * leaves none: then the run proves nothing and must not pass.
+ * Did the shim load into the program, and was it still there when the
+ * program ended? A run the detector did not watch reports nothing, exactly
+ * like a clean run, so this must be proved, not assumed.
+ *
+ * Evidence that the shim loaded into a process is its log file or any record
+ * with its pid. A detector that announces itself (a "hello"/"start" record at
+ * start-up, and a summary at every exit) makes this exact: the program's own
+ * process must have announced itself, and if it exited normally it must have
+ * written its exit summary; when the summary is missing, the process image
+ * that exited was not watched: the program exec'd something the loader would
+ * not preload into (a static or setuid binary), or ended with _exit().
+ * A detector that writes nothing for clean processes cannot prove it ran:
+ * then mapguard can only warn.
  */
-static bool shim_loaded(const mg_reports *r, const collected *col, pid_t pid)
+typedef enum { SHIM_OK, SHIM_ABSENT, SHIM_LOST_AT_EXIT, SHIM_UNCONFIRMED } shim_verdict;
+
+static bool is_announcement(json_t *rec)
 {
-    for (size_t i = 0; i < col->npids; i++)
-        if (col->pids[i] == (long)pid)
-            return true;
-    return mg_reports_has_pid(r, (long)pid);
+    const char *k = mg_str(rec, "kind");
+    return k && (strcmp(k, "hello") == 0 || strcmp(k, "start") == 0 || strcmp(k, "init") == 0);
+}
+
+static shim_verdict check_shim(const mg_reports *r, const collected *col, const child *c)
+{
+    long pid = (long)c->pid;
+    bool evidence = mg_reports_has_pid(r, pid), announces = false, summary = false;
+    for (size_t i = 0; i < col->npids && !evidence; i++)
+        evidence = col->pids[i] == pid;
+    size_t i;
+    json_t *rec;
+    json_array_foreach(r->records, i, rec) {
+        if (is_announcement(rec))
+            announces = true;
+        const char *k = mg_str(rec, "kind");
+        if (k && strcmp(k, "summary") == 0 && mg_int(rec, "pid", -1) == pid)
+            summary = true;
+    }
+    bool normal_exit = !c->timed_out && c->exited && WIFEXITED(c->status);
+    if (!announces)
+        return evidence ? SHIM_OK : SHIM_UNCONFIRMED;
+    if (!evidence)
+        return SHIM_ABSENT;
+    if (normal_exit && !summary)
+        return SHIM_LOST_AT_EXIT;
+    return SHIM_OK;
 }
 
 /* ------------------------------------------------------------ run */
@@ -517,16 +549,29 @@ int mg_run(const mg_options *o, char **argv)
     char note[512];
     describe_status(&c, argv[0], note, sizeof note);
 
-    if (!shim_loaded(&r, &col, c.pid) && r.nfindings == 0) {
-        fprintf(stderr,
-                "mapguard: the detector did not load into %s (pid %ld): no report, not even its "
-                "start-up record, came from the program, so this run proves nothing (%s)\n",
-                argv[0], (long)c.pid, note);
+    shim_verdict v = check_shim(&r, &col, &c);
+    if (r.nfindings == 0 && (v == SHIM_ABSENT || v == SHIM_LOST_AT_EXIT)) {
+        if (v == SHIM_ABSENT)
+            fprintf(stderr,
+                    "mapguard: the detector did not load into %s (pid %ld): the program's process "
+                    "never reported in, so this run proves nothing (%s)\n",
+                    argv[0], (long)c.pid, note);
+        else
+            fprintf(stderr,
+                    "mapguard: the detector was not running in %s (pid %ld) when it exited: it "
+                    "exec'd a program the detector cannot load into (static or setuid), or ended "
+                    "with _exit(); this run proves nothing (%s)\n",
+                    argv[0], (long)c.pid, note);
         rc = MG_EXIT_TOOL;
     } else {
+        if (v == SHIM_UNCONFIRMED && !o->quiet)
+            fprintf(stderr,
+                    "mapguard: warning: nothing came from %s (pid %ld), and this detector does not "
+                    "announce itself, so mapguard cannot confirm it was watched\n",
+                    argv[0], (long)c.pid);
         if (c.timed_out)
-            fprintf(stderr, "mapguard: %s did not finish within %g seconds; killed it\n",
-                    argv[0], o->timeout);
+            fprintf(stderr, "mapguard: %s did not finish within %g second%s; killed it\n",
+                    argv[0], o->timeout, o->timeout == 1 ? "" : "s");
         else if (WIFSIGNALED(c.status))
             fprintf(stderr, "mapguard: %s\n", note);
         if (c.forwarded)

@@ -1,0 +1,69 @@
+/*
+ * The command line: every way mapguard itself cannot work exits 2 with a
+ * message that says why, so a CI script with a typo never passes as clean.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "cli_helpers.h"
+
+static void expect_2(const char *const argv[], const char *const env[], const char *msg)
+{
+    cmd_result r = run_cmd(argv, env);
+    cr_assert_eq(r.status, 2, "%s: want exit 2, got %d\nstderr: %s", argv[1], r.status, r.err);
+    cr_assert(strstr(r.err, msg), "stderr should say \"%s\":\n%s", msg, r.err);
+    cmd_result_free(&r);
+}
+
+Test(args, help_exits_zero)
+{
+    const char *argv[] = {MAPGUARD, "--help", NULL};
+    cmd_result r = run_cmd(argv, NULL);
+    cr_assert_eq(r.status, 0);
+    cr_assert(strstr(r.out, "mapguard run [options] [--] PROGRAM"), "%s", r.out);
+    cmd_result_free(&r);
+}
+
+Test(args, bad_options_exit_2)
+{
+    const char *a1[] = {MAPGUARD, NULL};
+    expect_2(a1, NULL, "no command given");
+    const char *a2[] = {MAPGUARD, "frobnicate", NULL};
+    expect_2(a2, NULL, "unknown command 'frobnicate'");
+    const char *a3[] = {MAPGUARD, "run", "--bogus", "--", "true", NULL};
+    expect_2(a3, NULL, "unknown option '--bogus'");
+    const char *a4[] = {MAPGUARD, "run", "--timeout", "soon", "--", "true", NULL};
+    expect_2(a4, NULL, "--timeout 'soon'");
+    const char *a5[] = {MAPGUARD, "run", "--exitcode", "0", "--", "true", NULL};
+    expect_2(a5, NULL, "--exitcode '0'");
+    const char *a6[] = {MAPGUARD, "run", NULL};
+    expect_2(a6, NULL, "no program given");
+    const char *a7[] = {MAPGUARD, "run", "--json", NULL};
+    expect_2(a7, NULL, "--json needs an argument");
+    const char *a8[] = {MAPGUARD, "report", "--timeout", "3", "x.jsonl", NULL};
+    expect_2(a8, NULL, "--timeout is an option of 'mapguard run'");
+}
+
+Test(args, bad_shim_options_exit_2)
+{
+    const char *argv[] = {MAPGUARD, "run", "--options", "stack_depth", "--", "true", NULL};
+    const char *env[] = {"MAPGUARD_SHIM=" SHIM_PATH, NULL};
+    require_shim();
+    expect_2(argv, env, "\"stack_depth\" is not key=value");
+}
+
+Test(args, missing_shim_exit_2)
+{
+    const char *argv[] = {MAPGUARD, "run", "--", "true", NULL};
+    const char *env[] = {"MAPGUARD_SHIM=/nonexistent/libmapguard.so", NULL};
+    expect_2(argv, env, "cannot find the detector libmapguard.so");
+}
+
+Test(args, command_not_found_exit_2)
+{
+    require_shim();
+    const char *argv[] = {MAPGUARD, "run", "--", "mapguard-no-such-command", NULL};
+    expect_2(argv, NULL, "mapguard-no-such-command: command not found");
+    const char *argv2[] = {MAPGUARD, "run", "--", "/nonexistent/prog", NULL};
+    expect_2(argv2, NULL, "/nonexistent/prog: No such file or directory");
+}
