@@ -135,7 +135,7 @@ static void run_under_shim(const char *opts, char *const argv[], result *r)
 Test(shard_shim, stress_run_has_zero_reports, .timeout = 300)
 {
     skip_without_shim();
-    char *argv[] = {PROG, "16", "20000", NULL};
+    char *argv[] = {PROG, "16", "100000", NULL};
     result r;
     run_under_shim("detect_leaks=1", argv, &r);
     cr_assert_eq(r.nreports, 0, "%zu report(s) for correctly locked use: %s", r.nreports,
