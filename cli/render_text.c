@@ -62,7 +62,9 @@ static void thread_label(json_t *th, long pid, char *buf, size_t n)
     long long tid = mg_int(th, "tid", -1);
     const char *name = mg_str(th, "name");
     const char *main = tid >= 0 && tid == pid ? "main " : "";
-    if (name && *name)
+    if (tid < 0) /* the detector could not tell which thread */
+        snprintf(buf, n, "thread ? \"%s\"", name ? name : "");
+    else if (name && *name)
         snprintf(buf, n, "%sthread %lld \"%s\"", main, tid, name);
     else
         snprintf(buf, n, "%sthread %lld", main, tid);

@@ -86,18 +86,27 @@ static json_t *frame_location(const ctx *c, json_t *fr, const char *msg, bool *i
     long long col = mg_int(fr, "column", 0);
     json_t *loc = json_object();
     bool inr = false;
+    /* A relative file name that is not under the root (glibc's own
+     * "./csu/../sysdeps/..." paths) names no file anyone has: point at the
+     * module and keep the source line in the message. */
+    bool usable = file && line > 0;
+    if (usable && file[0] != '/') {
+        char *rel = mg_relative_to(c->root, file);
+        usable = rel != NULL;
+        free(rel);
+    }
 
-    if (file && line > 0) {
+    if (usable) {
         json_t *region = json_pack("{s:I}", "startLine", (json_int_t)line);
         if (col > 0)
             json_object_set_new(region, "startColumn", json_integer(col));
         json_object_set_new(loc, "physicalLocation",
                             json_pack("{s:o, s:o}", "artifactLocation", artifact(c, file, &inr),
                                       "region", region));
-    } else if (mod || file) {
+    } else if (mod || (file && file[0] == '/')) {
         json_object_set_new(loc, "physicalLocation",
                             json_pack("{s:o}", "artifactLocation",
-                                      artifact(c, file ? file : mod, &inr)));
+                                      artifact(c, mod ? mod : file, &inr)));
     }
     if (fn)
         json_object_set_new(loc, "logicalLocations",
@@ -116,7 +125,7 @@ static json_t *frame_location(const ctx *c, json_t *fr, const char *msg, bool *i
     }
     json_object_set_new(loc, "message", json_pack("{s:s}", "text", text));
     if (in_root)
-        *in_root = inr && file && line > 0;
+        *in_root = inr && usable;
     return loc;
 }
 
