@@ -1,0 +1,251 @@
+/*
+ * See harness.h.
+ */
+#include "harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define TIMEOUT_MS 60000
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return strdup("");
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            buf = realloc(buf, cap);
+        }
+        size_t got = fread(buf + n, 1, 4096, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b) { return strcmp((*a)->d_name, (*b)->d_name); }
+
+static void collect(struct run *r)
+{
+    r->lines = json_array();
+    struct dirent **names;
+    int n = scandir(r->dir, &names, NULL, by_name);
+    for (int i = 0; i < n; i++) {
+        if (!strncmp(names[i]->d_name, "log.", 4)) {
+            char path[512];
+            snprintf(path, sizeof path, "%s/%s", r->dir, names[i]->d_name);
+            r->nfiles++;
+            char *text = slurp(path);
+            int lineno = 0;
+            for (char *save, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                lineno++;
+                json_error_t je;
+                json_t *o = json_loads(line, 0, &je);
+                cr_assert(o, "%s:%d is not JSON (%s): %.200s", path, lineno, je.text, line);
+                char err[1024];
+                cr_assert(schema_validate(o, err, sizeof err), "%s:%d violates the schema: %s\n%.2000s", path,
+                          lineno, err, line);
+                json_array_append_new(r->lines, o);
+            }
+            free(text);
+        }
+        free(names[i]);
+    }
+    free(names);
+}
+
+/* with_log: MAPGUARD_OPTIONS is log_path=<dir>/log, then mgopts. */
+static void spawn(struct run *r, const char *prog, const char *scenario, const char *mgopts, bool with_log)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->dir, sizeof r->dir, "/tmp/mgtest.XXXXXX");
+    cr_assert(mkdtemp(r->dir), "mkdtemp: %s", strerror(errno));
+
+    char path[512], outp[256], errp[256];
+    snprintf(path, sizeof path, "%s/tests/progs/%s", BUILD_DIR, prog);
+    snprintf(outp, sizeof outp, "%s/stdout", r->dir);
+    snprintf(errp, sizeof errp, "%s/stderr", r->dir);
+
+    size_t nenv = 0;
+    while (environ[nenv])
+        nenv++;
+    char **env = calloc(nenv + 3, sizeof *env);
+    size_t k = 0;
+    for (size_t i = 0; i < nenv; i++)
+        if (strncmp(environ[i], "LD_PRELOAD=", 11) && strncmp(environ[i], "MAPGUARD_OPTIONS=", 17))
+            env[k++] = environ[i];
+    char preload[512], opts[4096];
+    snprintf(preload, sizeof preload, "LD_PRELOAD=%s/lib/libmapguard.so", BUILD_DIR);
+    env[k++] = preload;
+    if (with_log) {
+        snprintf(opts, sizeof opts, "MAPGUARD_OPTIONS=log_path=%s/log%s%s", r->dir, mgopts ? ":" : "",
+                 mgopts ? mgopts : "");
+        env[k++] = opts;
+    } else if (mgopts) {
+        snprintf(opts, sizeof opts, "MAPGUARD_OPTIONS=%s", mgopts);
+        env[k++] = opts;
+    }
+    env[k] = NULL;
+
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    char *argv[] = {path, (char *)scenario, NULL};
+    pid_t pid;
+    int e = posix_spawn(&pid, path, &fa, NULL, argv, env);
+    posix_spawn_file_actions_destroy(&fa);
+    free(env);
+    cr_assert(e == 0, "posix_spawn %s: %s", path, strerror(e));
+
+    int status = 0;
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        if (ms > TIMEOUT_MS) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            cr_assert_fail("%s %s did not finish in %d ms", prog, scenario ? scenario : "", TIMEOUT_MS);
+        }
+        usleep(2000);
+    }
+    r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r->out = slurp(outp);
+    r->err = slurp(errp);
+    collect(r);
+}
+
+void run_prog(struct run *r, const char *prog, const char *scenario, const char *options)
+{
+    spawn(r, prog, scenario, options, true);
+}
+
+void run_prog_raw(struct run *r, const char *prog, const char *scenario, const char *opts_raw)
+{
+    spawn(r, prog, scenario, opts_raw, false);
+}
+
+void run_free(struct run *r)
+{
+    json_decref(r->lines);
+    free(r->out);
+    free(r->err);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", r->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", r->dir);
+}
+
+static bool is_kind(json_t *o, const char *kind)
+{
+    const char *k = json_string_value(json_object_get(o, "kind"));
+    if (!k)
+        return false;
+    if (!kind)
+        return strcmp(k, "summary") != 0;
+    return !strcmp(k, kind);
+}
+
+size_t count_kind(const struct run *r, const char *kind)
+{
+    size_t n = 0, i;
+    json_t *o;
+    json_array_foreach(r->lines, i, o) n += is_kind(o, kind);
+    return n;
+}
+
+json_t *find_kind(const struct run *r, const char *kind, size_t nth)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(r->lines, i, o) if (is_kind(o, kind) && nth-- == 0) return o;
+    return NULL;
+}
+
+json_t *find_summary(const struct run *r, size_t nth) { return find_kind(r, "summary", nth); }
+size_t count_summaries(const struct run *r) { return count_kind(r, "summary"); }
+
+int site_line(const char *src, const char *name)
+{
+    char path[512], tag[128];
+    snprintf(path, sizeof path, "%s/tests/progs/%s.c", SRC_DIR, src);
+    snprintf(tag, sizeof tag, "@site:%s */", name);
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "cannot open %s", path);
+    char line[1024];
+    int n = 0, found = 0, hits = 0;
+    while (fgets(line, sizeof line, f)) {
+        n++;
+        if (strstr(line, tag)) {
+            found = n;
+            hits++;
+        }
+    }
+    fclose(f);
+    cr_assert(hits == 1, "%s: @site:%s found %d times", path, name, hits);
+    return found;
+}
+
+void assert_frame_at(json_t *stack, size_t idx, const char *src, const char *site)
+{
+    cr_assert(json_is_array(stack), "no stack");
+    json_t *fr = json_array_get(stack, idx);
+    cr_assert(fr, "stack has no frame %zu (has %zu)", idx, json_array_size(stack));
+    const char *file = json_string_value(json_object_get(fr, "file"));
+    char want[256];
+    snprintf(want, sizeof want, "tests/progs/%s.c", src);
+    cr_assert(file, "frame %zu has no file: %s", idx, json_dumps(fr, JSON_COMPACT));
+    size_t fl = strlen(file), wl = strlen(want);
+    cr_assert(fl >= wl && !strcmp(file + fl - wl, want), "frame %zu file %s, want ...%s", idx, file, want);
+    int line = (int)json_integer_value(json_object_get(fr, "line"));
+    int expect = site_line(src, site);
+    cr_assert_eq(line, expect, "frame %zu of %s is line %d, want %d (@site:%s)", idx, src, line, expect, site);
+}
+
+json_t *frame_with_function(json_t *stack, const char *fn)
+{
+    size_t i;
+    json_t *fr;
+    json_array_foreach(stack, i, fr) {
+        const char *f = json_string_value(json_object_get(fr, "function"));
+        if (f && !strcmp(f, fn))
+            return fr;
+    }
+    return NULL;
+}
+
+const char *write_temp(const char *name, const char *text)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "/tmp/mgtest-%d-%s", (int)getpid(), name);
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}

@@ -1,0 +1,200 @@
+/*
+ * Concurrency findings, each order of overlap, against mg_races.c.
+ */
+#include "harness.h"
+
+#include <string.h>
+
+#define PROG "mg_races"
+/* generous: a parked thread is let go only after the detector asked */
+#define OPTS "conflict_wait_ms=10000"
+
+static json_t *one_finding(struct run *r, const char *kind)
+{
+    cr_assert_eq(count_kind(r, NULL), 1, "want exactly one finding, got %zu:\n%s", count_kind(r, NULL), r->err);
+    json_t *f = find_kind(r, kind, 0);
+    cr_assert(f, "no %s finding", kind);
+    cr_assert_eq(r->status, 66, "exit status %d, want 66", r->status);
+    return f;
+}
+
+static void assert_op(json_t *party, const char *op)
+{
+    const char *got = json_string_value(json_object_get(party, "op"));
+    cr_assert(got && !strcmp(got, op), "op %s, want %s", got ? got : "(none)", op);
+}
+
+static void assert_thread_name(json_t *party, const char *name)
+{
+    const char *got = json_string_value(json_object_get(json_object_get(party, "thread"), "name"));
+    cr_assert(got && !strcmp(got, name), "thread name %s, want %s", got ? got : "(none)", name);
+}
+
+/* Threads made by the program were created at @site:create. */
+static void assert_created_by_start(json_t *party)
+{
+    json_t *created = json_object_get(json_object_get(party, "thread"), "created");
+    cr_assert(created, "thread has no creation stack");
+    assert_frame_at(created, 0, PROG, "create");
+}
+
+static void assert_conflict(json_t *f, const char *op, const char *site, bool complete)
+{
+    json_t *c = json_object_get(f, "conflict");
+    assert_op(c, op);
+    assert_frame_at(json_object_get(c, "stack"), 0, PROG, site);
+    cr_assert_eq(json_is_true(json_object_get(c, "stack_complete")), complete, "stack_complete is not %d",
+                 complete);
+    if (complete)
+        cr_assert(json_array_size(json_object_get(c, "stack")) > 1, "a complete stack has more than the call site");
+}
+
+static void assert_map_created(json_t *f)
+{
+    assert_frame_at(json_object_get(json_object_get(f, "map_created"), "stack"), 0, PROG, "made");
+}
+
+Test(races, read_while_writer_inside)
+{
+    struct run r;
+    run_prog(&r, PROG, "rw_writer_first", OPTS);
+    json_t *f = one_finding(&r, "concurrent-read-write");
+    json_t *a = json_object_get(f, "access");
+    assert_op(a, "get");
+    assert_frame_at(json_object_get(a, "stack"), 0, PROG, "get_signal");
+    assert_thread_name(a, "reader");
+    assert_created_by_start(a);
+    assert_conflict(f, "set", "set_park1", true);
+    assert_thread_name(json_object_get(f, "conflict"), "writer");
+    assert_created_by_start(json_object_get(f, "conflict"));
+    assert_map_created(f);
+    run_free(&r);
+}
+
+Test(races, lookup_while_writer_inside)
+{
+    struct run r;
+    run_prog(&r, PROG, "rw_lookup", OPTS);
+    json_t *f = one_finding(&r, "concurrent-read-write");
+    assert_op(json_object_get(f, "access"), "lookup");
+    assert_frame_at(json_object_get(json_object_get(f, "access"), "stack"), 0, PROG, "lookup_signal");
+    assert_conflict(f, "set", "set_park1", true);
+    run_free(&r);
+}
+
+Test(races, write_while_reader_inside)
+{
+    struct run r;
+    run_prog(&r, PROG, "rw_reader_first", OPTS);
+    json_t *f = one_finding(&r, "concurrent-read-write");
+    json_t *a = json_object_get(f, "access");
+    assert_op(a, "get");
+    assert_frame_at(json_object_get(a, "stack"), 0, PROG, "get_park1");
+    assert_conflict(f, "set", "set_park2", true);
+    assert_thread_name(json_object_get(f, "conflict"), "writer");
+    run_free(&r);
+}
+
+Test(races, write_came_and_went_while_reader_inside)
+{
+    struct run r;
+    run_prog(&r, PROG, "rw_reader_first_gone", OPTS);
+    json_t *f = one_finding(&r, "concurrent-read-write");
+    assert_frame_at(json_object_get(json_object_get(f, "access"), "stack"), 0, PROG, "get_park1");
+    /* the writer left before the reader looked: its call site only */
+    assert_conflict(f, "set", "main_set", false);
+    run_free(&r);
+}
+
+Test(races, two_writers)
+{
+    struct run r;
+    run_prog(&r, PROG, "ww", OPTS);
+    json_t *f = one_finding(&r, "concurrent-writes");
+    json_t *a = json_object_get(f, "access");
+    assert_op(a, "set");
+    assert_frame_at(json_object_get(a, "stack"), 0, PROG, "set_signal");
+    assert_thread_name(a, "writer2");
+    assert_conflict(f, "set", "set_park1", true);
+    assert_thread_name(json_object_get(f, "conflict"), "writer1");
+    assert_map_created(f);
+    run_free(&r);
+}
+
+Test(races, two_writers_other_ops)
+{
+    struct run r;
+    run_prog(&r, PROG, "ww_ops", OPTS);
+    json_t *f = one_finding(&r, "concurrent-writes");
+    assert_op(json_object_get(f, "access"), "assign");
+    assert_frame_at(json_object_get(json_object_get(f, "access"), "stack"), 0, PROG, "assign_signal");
+    assert_conflict(f, "delete", "delete_park1", true);
+    run_free(&r);
+}
+
+Test(races, iteration_while_writer_inside)
+{
+    struct run r;
+    run_prog(&r, PROG, "iter_writer_first", OPTS);
+    json_t *f = one_finding(&r, "concurrent-iteration-write");
+    json_t *a = json_object_get(f, "access");
+    assert_op(a, "iter_next");
+    assert_frame_at(json_object_get(a, "stack"), 0, PROG, "iter_next");
+    assert_conflict(f, "set", "set_park1", true);
+    run_free(&r);
+}
+
+Test(races, write_while_iteration_inside)
+{
+    struct run r;
+    run_prog(&r, PROG, "iter_first", OPTS);
+    json_t *f = one_finding(&r, "concurrent-iteration-write");
+    json_t *a = json_object_get(f, "access");
+    assert_op(a, "iter_next");
+    assert_frame_at(json_object_get(a, "stack"), 0, PROG, "iter_next_grow");
+    assert_conflict(f, "set", "set_park2", true);
+    run_free(&r);
+}
+
+Test(races, free_while_reader_inside)
+{
+    struct run r;
+    run_prog(&r, PROG, "free_during_read", OPTS);
+    json_t *f = one_finding(&r, "concurrent-read-write");
+    assert_frame_at(json_object_get(json_object_get(f, "access"), "stack"), 0, PROG, "get_park1");
+    assert_conflict(f, "free", "main_free", false);
+    run_free(&r);
+}
+
+Test(races, overlapping_readers_are_fine)
+{
+    struct run r;
+    run_prog(&r, PROG, "readers_overlap", OPTS);
+    cr_assert_eq(json_array_size(r.lines), 0, "reports for readers only:\n%s",
+                 json_dumps(r.lines, JSON_INDENT(1)));
+    cr_assert_eq(r.status, 0);
+    run_free(&r);
+}
+
+Test(races, repeats_fold_into_one_report)
+{
+    struct run r;
+    run_prog(&r, PROG, "ww_repeat", OPTS);
+    json_t *f = one_finding(&r, "concurrent-writes");
+    json_t *s = find_summary(&r, 0);
+    cr_assert(s, "no summary");
+    json_t *rec = json_array_get(json_object_get(s, "recurrences"), 0);
+    cr_assert_eq(json_integer_value(json_object_get(rec, "count")), 4);
+    cr_assert_eq(json_integer_value(json_object_get(rec, "id")), json_integer_value(json_object_get(f, "id")));
+    cr_assert_eq(json_integer_value(json_object_get(s, "findings")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(s, "repeats")), 3);
+    run_free(&r);
+}
+
+Test(races, dedup_off_reports_every_time)
+{
+    struct run r;
+    run_prog(&r, PROG, "ww_repeat", OPTS ":dedup=0");
+    cr_assert_eq(count_kind(&r, "concurrent-writes"), 4);
+    run_free(&r);
+}
