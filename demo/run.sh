@@ -58,15 +58,18 @@ run() {
         status=$?
         ;;
     preload)
-        opts="format=text:log_path=$tmp/$name.log"
+        opts="format=text:log_path=$tmp/$name.log" next=''
         for f in $flags; do
-            case $f in
+            case $next$f in
             --halt-on-error) opts="$opts:halt_on_error=1" ;;
             --detect-leaks) opts="$opts:detect_leaks=1" ;;
+            --options) next=--options= ;;
+            --options=*) opts="$opts:${f}" next='' ;;
             esac
         done
         echo "\$ LD_PRELOAD=libmapguard.so MAPGUARD_OPTIONS=$opts $name${*:+ $*}"
-        LD_PRELOAD=$shim MAPGUARD_OPTIONS=$opts timeout 60 "$bin/$name" "$@" >"$out" 2>&1
+        # env after timeout, so that only the demo gets the shim
+        timeout 60 env LD_PRELOAD="$shim" MAPGUARD_OPTIONS="$opts" "$bin/$name" "$@" >"$out" 2>&1
         status=$?
         cat "$tmp/$name.log".* >>"$out" 2>/dev/null
         ;;
@@ -81,16 +84,26 @@ run() {
 
 # Did the last run report KIND?
 reported() {
-    if [ $mode = cli ]; then
+    if [ "$mode" = cli ]; then
         grep -Eq "\"kind\" *: *\"$1\"" "$json" 2>/dev/null
     else
         grep -q -- "$1" "$out"
     fi
 }
 
+# Did the detector provably run in the last run's process? With
+# verbosity=1 it writes its summary even when it has nothing to report.
+watched() {
+    if [ "$mode" = cli ]; then
+        grep -Eq '"kind" *: *"summary"' "$json" 2>/dev/null
+    else
+        ls "$tmp/$name.log".* >/dev/null 2>&1
+    fi
+}
+
 # Did the last run report anything at all?
 reported_any() {
-    if [ $mode = cli ]; then
+    if [ "$mode" = cli ]; then
         grep -E '"kind" *:' "$json" 2>/dev/null | grep -Evq '"kind" *: *"summary"'
         return $?
     fi
@@ -116,7 +129,7 @@ pitfall() {
     name=$1 kind=$2
     shift 2
     npit=$((npit + 1))
-    if [ $mode = none ]; then
+    if [ "$mode" = none ]; then
         echo ">> NOT CHECKED: the detector is not built (make shim)"
         failed="$failed $name"
         return
@@ -134,7 +147,7 @@ pitfall() {
 # again NAME KIND FLAGS [ARGS...]: the same pitfall run another way; a
 # miss fails the demo, a catch is not counted twice.
 again() {
-    [ $mode = none ] && return
+    [ "$mode" = none ] && return
     name=$1 kind=$2
     shift 2
     run "$name" "$@"
@@ -151,8 +164,9 @@ again() {
 shown() {
     name=$1 text=$2
     npit=$((npit + 1))
-    run "$name" -
-    if [ "$status" -eq 0 ] && grep -q -- "$text" "$out" && ! reported_any; then
+    run "$name" "--options verbosity=1"
+    if [ "$status" -eq 0 ] && grep -q -- "$text" "$out" && ! reported_any &&
+        { [ "$mode" = none ] || watched; }; then
         echo ">> shown by the program itself; mapguard rightly has nothing to say"
         ncaught=$((ncaught + 1))
     else
@@ -161,16 +175,24 @@ shown() {
     fi
 }
 
-# fix NAME WHAT FLAGS: runs a fixed version, expects exit 0 and no report.
+# fix NAME WHAT FLAGS: runs a fixed version, expects exit 0, no report,
+# and the detector's summary (verbosity=1), which proves it was there.
 fix() {
     name=$1 what=$2 flags=$3
+    [ "$flags" = - ] && flags=''
     nfix=$((nfix + 1))
     echo "$thin"
     echo "fix: demo/$name.c - $what"
-    run "$name" "$flags"
-    if [ "$status" -eq 0 ] && ! reported_any; then
+    run "$name" "${flags:+$flags }--options verbosity=1"
+    if [ "$mode" = none ]; then
+        echo ">> ran (exit status $status), but with no detector this proves nothing"
+        failed="$failed $name"
+    elif [ "$status" -eq 0 ] && ! reported_any && watched; then
         echo ">> clean"
         nclean=$((nclean + 1))
+    elif [ "$status" -eq 0 ] && ! reported_any; then
+        echo ">> NOT PROVEN CLEAN: no summary came from the detector, so it may not have run"
+        failed="$failed $name"
     else
         echo ">> NOT CLEAN (exit status $status)"
         failed="$failed $name"
