@@ -27,8 +27,8 @@ static void iter_insert(void)
     gomap_iter it;
     const void *k;
     int64_t extra = 100;
-    gomap_iter_init(&it, m); /* @site:iter_init */
-    while (gomap_iter_next(&it, &k, NULL)) { /* @site:iter_next */
+    gomap_iter_init(&it, m); /* @site:ins_init */
+    while (gomap_iter_next(&it, &k, NULL)) { /* @site:ins_next */
         if (extra < 103) {
             gomap_set(m, &extra, &extra); /* @site:mod_insert */
             extra++;
@@ -42,9 +42,9 @@ static void iter_delete_other(void)
     gomap *m = filled(8);
     gomap_iter it;
     const void *k;
-    gomap_iter_init(&it, m); /* @site:iter_init */
+    gomap_iter_init(&it, m); /* @site:del_init */
     int64_t victim = -1;
-    while (gomap_iter_next(&it, &k, NULL)) { /* @site:iter_next */
+    while (gomap_iter_next(&it, &k, NULL)) { /* @site:del_next */
         int64_t cur;
         memcpy(&cur, k, 8);
         if (victim < 0) {
@@ -59,13 +59,11 @@ static void iter_clear(void)
 {
     gomap *m = filled(8);
     gomap_iter it;
-    gomap_iter_init(&it, m); /* @site:iter_init */
+    gomap_iter_init(&it, m); /* @site:clr_init */
     int steps = 0;
-    while (gomap_iter_next(&it, NULL, NULL)) { /* @site:iter_next */
+    while (gomap_iter_next(&it, NULL, NULL)) { /* @site:clr_next */
         if (steps++ == 0) {
             gomap_clear(m); /* @site:mod_clear */
-            int64_t k = 7;
-            gomap_set(m, &k, &k);
         }
     }
     gomap_free(m);
@@ -90,7 +88,7 @@ static void nil_assign(void)
 static void use_after_free(void)
 {
     gomap *m = filled(4);
-    gomap_free(m); /* @site:free */
+    gomap_free(m); /* @site:uaf_free */
     int64_t k = 1, v = 5;
     void *p = gomap_get(m, &k); /* @site:uaf_get */
     bool ok = gomap_lookup(m, &k, &v); /* @site:uaf_lookup */
@@ -111,7 +109,7 @@ static void iter_after_free(void)
     gomap *m = filled(4);
     gomap_iter it;
     gomap_iter_init(&it, m);
-    gomap_free(m); /* @site:free */
+    gomap_free(m); /* @site:iaf_free */
     bool nx = gomap_iter_next(&it, NULL, NULL); /* @site:uaf_iter_next */
     printf("next=%d\n", nx);
 }
@@ -119,7 +117,7 @@ static void iter_after_free(void)
 static void double_free(void)
 {
     gomap *m = filled(2);
-    gomap_free(m); /* @site:free */
+    gomap_free(m); /* @site:df_free */
     gomap_free(m); /* @site:double_free */
 }
 
