@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char usage_text[] =
     "usage: mapguard run [options] [--] PROGRAM [ARGS...]\n"
@@ -154,7 +155,13 @@ int main(int argc, char **argv)
         switch (c) {
         case OPT_JSON: o.json_out = optarg; break;
         case OPT_SARIF: o.sarif_out = optarg; break;
-        case OPT_ROOT: o.source_root = optarg; break;
+        case OPT_ROOT: {
+            struct stat st;
+            if (stat(optarg, &st) != 0 || !S_ISDIR(st.st_mode))
+                return bad_usage("--source-root '%s': not a directory", optarg);
+            o.source_root = optarg;
+            break;
+        }
         case 'q': o.quiet = true; break;
         case OPT_TEXT:
             if (run)

@@ -40,6 +40,8 @@ Test(args, bad_options_exit_2)
     expect_2(a6, NULL, "no program given");
     const char *a7[] = {MAPGUARD, "run", "--json", NULL};
     expect_2(a7, NULL, "--json needs an argument");
+    const char *a9[] = {MAPGUARD, "report", "--source-root", "/nonexistent", "x.jsonl", NULL};
+    expect_2(a9, NULL, "--source-root '/nonexistent': not a directory");
     const char *a8[] = {MAPGUARD, "report", "--timeout", "3", "x.jsonl", NULL};
     expect_2(a8, NULL, "--timeout is an option of 'mapguard run'");
 }

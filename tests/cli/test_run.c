@@ -4,12 +4,17 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include "cli_helpers.h"
 
@@ -319,5 +324,46 @@ Test(run, options_reach_the_detector, .timeout = 60)
     rm_rf(dir);
     free(supp);
     free(json);
+    free(dir);
+}
+
+Test(run, sigterm_is_forwarded_to_the_program, .timeout = 60)
+{
+    /* A CI runner cancelling the job signals mapguard; the program and its
+     * children must get it too, and the status must say what happened. */
+    require_shim();
+    char *dir = test_tmpdir();
+    char *out = path_join(dir, "out"), *err = path_join(dir, "err");
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    char *argv[] = {MAPGUARD, "run", "--", PROG("cli_hang"), NULL};
+    pid_t pid;
+    cr_assert_eq(posix_spawn(&pid, MAPGUARD, &fa, NULL, argv, environ), 0);
+    /* cli_hang prints its child's pid once it is running. */
+    long child = 0;
+    for (int i = 0; i < 1000 && child <= 0; i++) {
+        char *text = slurp(out);
+        if (text)
+            child = strtol(text, NULL, 10);
+        free(text);
+        if (child <= 0)
+            usleep(10000);
+    }
+    cr_assert_gt(child, 0, "cli_hang never started");
+    kill(pid, SIGTERM);
+    int st;
+    waitpid(pid, &st, 0);
+    char *e = slurp(err);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 128 + SIGTERM, "want 143, wait status 0x%x\n%s",
+              st, e);
+    cr_assert(strstr(e, "forwarded signal 15 (SIGTERM)"), "%s", e);
+    cr_assert(kill((pid_t)child, 0) != 0 && errno == ESRCH, "the program's child survived");
+    posix_spawn_file_actions_destroy(&fa);
+    free(e);
+    rm_rf(dir);
+    free(out);
+    free(err);
     free(dir);
 }
