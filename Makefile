@@ -210,6 +210,24 @@ bench: deps all $(BENCHES)
 	@sh tests/bench/run.sh $(BUILD)
 	@sh tests/bench/shard_bench.sh $(BUILD)
 
+# bench-compare (issue 6): the compare_* workloads plain, under
+# libmapguard.so, rebuilt with -fsanitize=thread (libgomap too, into
+# $(BUILD)/tsan at the same -O2), under helgrind and drd; and the §2.2 race
+# under each tool and Go's. Writes its section of docs/performance.md.
+#   make bench-compare COMPARE_ARGS=--quick     (a smoke run)
+COMPARE_BINS := $(patsubst tests/bench/%.c,%,$(wildcard tests/bench/compare_*.c))
+
+$(BUILD)/bench/compare_%: tests/bench/compare_%.c $(wildcard tests/bench/compare_*.h) $(LIB)/libgomap.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -g $(SAN) -Isrc -Itests/bench -o $@ $< -L$(LIB) -lgomap $(RPATH) -lpthread
+
+bench-compare:
+	@sh tools/deps.sh valgrind:valgrind go:golang-go
+	@$(MAKE) --no-print-directory all $(COMPARE_BINS:%=$(BUILD)/bench/%)
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan OPT="-O2 -g" SAN="-fsanitize=thread" \
+	    $(BUILD)/tsan/lib/libgomap.so $(filter-out %_runner,$(COMPARE_BINS:%=$(BUILD)/tsan/bench/%))
+	@sh tests/bench/compare.sh $(BUILD) $(BUILD)/tsan $(COMPARE_ARGS)
+
 # ---------------------------------------------------------------- demo
 demo: deps all
 	@if [ -f demo/Makefile ]; then $(MAKE) --no-print-directory -C demo BUILD=$(abspath $(BUILD)); \
