@@ -29,6 +29,7 @@ static const char *const key = "key";
 static void *writer(void *arg)
 {
     (void)arg;
+    pthread_setname_np(pthread_self(), "writer"); /* the name reports show */
     for (;;) {
         long *v = gomap_assign(m, &key); /* m["key"]++ */
         if (!v)
@@ -41,6 +42,7 @@ static void *writer(void *arg)
 static void *reader(void *arg)
 {
     (void)arg;
+    pthread_setname_np(pthread_self(), "reader"); /* the name reports show */
     for (;;)
         (void)gomap_get(m, &key); /* _ = m["key"] */
     return NULL;
@@ -57,8 +59,6 @@ int main(int argc, char **argv)
     pthread_t w, r;
     pthread_create(&w, NULL, writer, NULL);
     pthread_create(&r, NULL, reader, NULL);
-    pthread_setname_np(w, "writer"); /* names the reports use */
-    pthread_setname_np(r, "reader");
     sleep(seconds);
     printf("after %u s nothing had stopped the two loops\n", seconds);
     return 0; /* ends both threads mid-loop */

@@ -33,6 +33,7 @@ static void start_line(void)
 static void *reader(void *arg)
 {
     (void)arg;
+    pthread_setname_np(pthread_self(), "reader"); /* the name reports show */
     start_line();
     for (long i = 0; i < 1000; i++)
         (void)gomap_get(m, &i); /* _ = m[i] */
@@ -42,6 +43,7 @@ static void *reader(void *arg)
 static void *writer(void *arg)
 {
     (void)arg;
+    pthread_setname_np(pthread_self(), "writer"); /* the name reports show */
     start_line();
     for (long i = 0; i < 1000; i++)
         gomap_set(m, &i, &i); /* m[i] = i */
@@ -57,8 +59,6 @@ int main(void)
         pthread_t r, w;
         pthread_create(&r, NULL, reader, NULL);
         pthread_create(&w, NULL, writer, NULL);
-        pthread_setname_np(r, "reader"); /* names the reports use */
-        pthread_setname_np(w, "writer");
         pthread_join(r, NULL); /* wg.Wait() */
         pthread_join(w, NULL);
         gomap_free(m);
