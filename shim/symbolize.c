@@ -3,7 +3,7 @@
  *
  * The process's modules come from /proc/self/maps (dwfl_linux_proc_report).
  * A return address becomes one frame per function active at that address:
- * DWARF scopes (dwarf_getscopes) give the inlined subroutines, each of
+ * DWARF scopes (dwarf_getscopes_die) give the inlined subroutines, each of
  * which becomes a frame of its own located at its caller's DW_AT_call_file
  * and DW_AT_call_line, as addr2line -i does. Without debug info the frame
  * falls back to the ELF symbol table (for a stripped binary, .dynsym), plus
@@ -186,8 +186,14 @@ static int resolve(uintptr_t addr, struct mg_frame *out, int max)
 
     Dwarf_Addr dbias;
     Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &dbias);
-    Dwarf_Die *scopes = NULL;
-    int nscopes = cu ? dwarf_getscopes(cu, addr - dbias, &scopes) : 0;
+    /* dwarf_getscopes gives the innermost scope at addr; its concrete
+     * parents (an inlined body inside its caller, and so on up to the real
+     * function) come from dwarf_getscopes_die on that scope. */
+    Dwarf_Die *inner = NULL, *scopes = NULL;
+    int nscopes = 0;
+    if (cu && dwarf_getscopes(cu, addr - dbias, &inner) > 0)
+        nscopes = dwarf_getscopes_die(&inner[0], &scopes);
+    free(inner);
     int n = 0;
     const char *file = base.file;
     int lineno = base.line, col = base.column;
