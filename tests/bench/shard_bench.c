@@ -16,7 +16,8 @@
  *
  * ns/op is wall time / total operations of all threads (throughput, as Go's
  * b.RunParallel reports it), thread creation excluded: every thread waits on
- * a barrier and the clock starts when it opens. Each (way, mix, threads) is
+ * a barrier; the wall time runs from the first thread's start after it to
+ * the last thread's end. Each (way, mix, threads) is
  * measured --reps times (default 5), the three ways interleaved in each
  * repetition so machine noise hits them alike; the median is reported.
  *
@@ -57,7 +58,15 @@ typedef struct worker {
     uint64_t rng;
     uint64_t sum;             /* keeps the reads observable */
     int failed;
+    double t_start, t_end;    /* this thread's own clock readings */
 } worker;
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
 
 static uint64_t next_rand(uint64_t *s)
 {
@@ -72,6 +81,7 @@ static void *work(void *arg)
     worker *w = arg;
     shared *sh = w->sh;
     pthread_barrier_wait(&sh->start);
+    w->t_start = now_ns();
     for (long i = 0; i < sh->ops; i++) {
         uint64_t r = next_rand(&w->rng);
         uint64_t k = (r >> 32) % NKEYS, v = r;
@@ -105,14 +115,8 @@ static void *work(void *arg)
         }
         w->sum += v;
     }
+    w->t_end = now_ns();
     return NULL;
-}
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
 static volatile uint64_t sink;
@@ -149,7 +153,7 @@ static double measure(enum impl impl, unsigned read_pct, int threads, long total
             exit(1);
         }
     }
-    pthread_barrier_init(&sh.start, NULL, (unsigned)threads + 1);
+    pthread_barrier_init(&sh.start, NULL, (unsigned)threads);
     pthread_t th[MAX_THREADS];
     for (int i = 0; i < threads; i++) {
         ws[i] = (worker){.sh = &sh, .rng = (uint64_t)i * 0x1234567 + 1};
@@ -159,11 +163,17 @@ static double measure(enum impl impl, unsigned read_pct, int threads, long total
             exit(1);
         }
     }
-    pthread_barrier_wait(&sh.start);
-    double t0 = now_ns();
-    for (int i = 0; i < threads; i++)
+    /* From the first thread's start to the last one's end, by the workers'
+     * own clocks: a main thread taking the time after the barrier can be
+     * descheduled on a busy machine and start its clock late. */
+    double t0 = 0, t1 = 0;
+    for (int i = 0; i < threads; i++) {
         pthread_join(th[i], NULL);
-    double t1 = now_ns();
+        if (i == 0 || ws[i].t_start < t0)
+            t0 = ws[i].t_start;
+        if (i == 0 || ws[i].t_end > t1)
+            t1 = ws[i].t_end;
+    }
     for (int i = 0; i < threads; i++) {
         if (ws[i].failed) {
             fprintf(stderr, "shard_bench: %s: a map call failed\n", impl_name[impl]);
@@ -192,7 +202,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: shard_bench [--reps N] [--ops N] [--threads 2,4,16] [--quick]\n"
                     "  --ops N   operations per measurement, all threads together "
-                    "(default 1000000)\n"
+                    "(default 2000000)\n"
                     "  --quick   3 reps of 100000 operations: a smoke test\n");
     exit(2);
 }
@@ -212,7 +222,7 @@ static long parse_long(const char *s, long lo, long hi)
 int main(int argc, char **argv)
 {
     int reps = 5;
-    long ops = 1000000;
+    long ops = 2000000;
     int threads[16] = {2, 4, 16}, nthreads = 3;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
