@@ -77,13 +77,16 @@ static void cap_first(char *s)
 }
 
 /* One party's heading and stack: "<what> (gomap_<op>) by <thread>:". */
-static void print_party(FILE *out, json_t *party, const char *what, long pid)
+static void print_party_op(FILE *out, json_t *party, const char *what, const char *dflt_op,
+                           long pid)
 {
     if (!party)
         return;
     char th[256], head[512];
     thread_label(mg_party_thread(party), pid, th, sizeof th);
     const char *op = mg_party_op(party);
+    if (!op)
+        op = dflt_op;
     if (op)
         snprintf(head, sizeof head, "%s (gomap_%s) by %s", what, op, th);
     else
@@ -94,6 +97,11 @@ static void print_party(FILE *out, json_t *party, const char *what, long pid)
     json_t *complete = json_object_get(party, "stack_complete");
     if (json_is_false(complete))
         fputs("    (only the call site was captured: the full stack was not available in time)\n", out);
+}
+
+static void print_party(FILE *out, json_t *party, const char *what, long pid)
+{
+    print_party_op(out, party, what, NULL, pid);
 }
 
 /* Threads are printed once each, TSan's "Thread T2 created at:" section. */
@@ -168,8 +176,8 @@ static void print_finding(FILE *out, const mg_finding *f)
         print_party(out, conflict, cw, pid);
     }
     print_party(out, json_object_get(rec, "modification"), "map modified", pid);
-    print_party(out, json_object_get(rec, "iterator"), "iterator created", pid);
-    print_party(out, json_object_get(rec, "freed"), "map freed", pid);
+    print_party_op(out, json_object_get(rec, "iterator"), "iterator created", "iter_init", pid);
+    print_party_op(out, json_object_get(rec, "freed"), "map freed", "free", pid);
 
     long long seen[8];
     size_t nseen = 0;
@@ -190,12 +198,17 @@ static void print_finding(FILE *out, const mg_finding *f)
         print_stack(out, mg_party_stack(mc));
     }
 
-    /* Scalars the detector adds (a leak's count and entries, say) are shown
-     * as they are rather than dropped. */
+    bool leak = kind && strcmp(kind, "leaked-map") == 0;
+    if (leak && json_is_integer(json_object_get(rec, "count"))) {
+        long long cnt = mg_int(rec, "count", 0), ent = mg_int(rec, "entries", 0);
+        fprintf(out, "  %lld map%s made here %s still allocated at exit, holding %lld entr%s\n",
+                cnt, cnt == 1 ? "" : "s", cnt == 1 ? "was" : "were", ent, ent == 1 ? "y" : "ies");
+    }
+    /* Other scalars the detector adds are shown as they are, not dropped. */
     const char *k;
     json_t *v;
     json_object_foreach(rec, k, v) {
-        if (is_known(k))
+        if (is_known(k) || (leak && (!strcmp(k, "count") || !strcmp(k, "entries"))))
             continue;
         if (json_is_integer(v))
             fprintf(out, "  %s: %lld\n", k, (long long)json_integer_value(v));
