@@ -12,7 +12,7 @@
  * key's value out under the read lock (gomap_lookup / gomap_shard_get), a
  * write stores a random key (gomap_set / gomap_shard_set; all keys exist, so
  * the map size stays 10,000). Mixes: 90% reads / 10% writes, and 50/50.
- * Threads: 2, 4 and 16 by default.
+ * Threads: 2, 4 and 16 by default, after 1 as the uncontended baseline.
  *
  * ns/op is wall time / total operations of all threads (throughput, as Go's
  * b.RunParallel reports it), thread creation excluded: every thread waits on
@@ -200,7 +200,7 @@ static int cmp_double(const void *a, const void *b)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: shard_bench [--reps N] [--ops N] [--threads 2,4,16] [--quick]\n"
+    fprintf(stderr, "usage: shard_bench [--reps N] [--ops N] [--threads 1,2,4,16] [--quick]\n"
                     "  --ops N   operations per measurement, all threads together "
                     "(default 2000000)\n"
                     "  --quick   3 reps of 100000 operations: a smoke test\n");
@@ -223,7 +223,7 @@ int main(int argc, char **argv)
 {
     int reps = 5;
     long ops = 2000000;
-    int threads[16] = {2, 4, 16}, nthreads = 3;
+    int threads[16] = {1, 2, 4, 16}, nthreads = 4;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
             reps = (int)parse_long(argv[++i], 1, MAX_REPS);

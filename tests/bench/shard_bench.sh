@@ -77,6 +77,13 @@ END {
     print "- mutex: one gomap under a `pthread_mutex`; rwlock: one gomap under a"
     print "  `pthread_rwlock` (glibc default, reader-preferring); shard: `gomap_shard`,"
     print "  32 gomaps each under its own rwlock."
+    split(load, la, " ")
+    if (la[1] + 0 >= 0.75 * ncpu) {
+        print "- The machine was busy (load average " la[1] " on " ncpu " cores): other"
+        print "  work took CPU time, so the threads often ran in turns rather than at"
+        print "  once, and the rows compare each way'"'"'s per-operation cost (1 thread is"
+        print "  the uncontended baseline) more than how it scales."
+    }
     if (ncpu + 0 < 16) {
         print "- With " ncpu " cores, 16 threads mostly measure time-slicing and lock"
         print "  hand-off between descheduled threads, not 16-way parallelism; rerun on a"
