@@ -141,6 +141,9 @@ char *mg_uri_path(const char *path);
 /* Can the dynamic loader preload the shim into this program? 0 yes; 1 no,
  * with the reason in why; -1 the file could not be examined (errno). */
 int mg_check_preloadable(const char *prog, const char *shim, char *why, size_t n);
+/* Does the shim itself load (its own dependencies present)? 0 yes; 1 no,
+ * with the loader's reason in why. */
+int mg_check_shim_loads(const char *shim, char *why, size_t n);
 
 /* ------------------------------------------------------------ shimopts.c */
 /* MAPGUARD_OPTIONS for the child: the inherited variable, then --options,

@@ -12,11 +12,15 @@
  *    our ids, or file capabilities for a non-root user, makes ld.so ignore
  *    LD_PRELOAD paths containing a slash, which ours always does.
  *
- * Scripts are checked through their #! interpreter. The run itself then
- * double-checks that the shim reported in from the program (run.c).
+ * Scripts are checked through their #! interpreter. The shim itself must
+ * load too: ld.so only warns and carries on when a preloaded library's own
+ * dependencies (libdw, libunwind, jansson) are missing, so mapguard loads it
+ * once in a throwaway child first. The run then double-checks that the shim
+ * reported in from the program (run.c).
  */
 #include "mapguard.h"
 
+#include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +30,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -190,4 +195,50 @@ int mg_check_preloadable(const char *prog, const char *shim, char *why, size_t n
         memset(&si, 0, sizeof si);
     why[0] = '\0';
     return check_one(prog, &si, why, n, 0);
+}
+
+int mg_check_shim_loads(const char *shim, char *why, size_t n)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return 0; /* cannot check; the run's own checks remain */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return 0;
+    }
+    if (pid == 0) {
+        /* The shim's constructor runs here; whatever it would say about
+         * options is said again, where it belongs, in the real run. */
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, 2);
+        void *h = dlopen(shim, RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+            const char *e = dlerror();
+            ssize_t w = write(p[1], e ? e : "dlopen failed", e ? strlen(e) : 13);
+            (void)w;
+            _exit(1);
+        }
+        _exit(0); /* no atexit handlers: the shim's exit summary stays unwritten */
+    }
+    close(p[1]);
+    char buf[1024];
+    ssize_t len = 0, r;
+    while ((r = read(p[0], buf + len, sizeof buf - 1 - (size_t)len)) > 0)
+        len += r;
+    buf[len > 0 ? len : 0] = '\0';
+    close(p[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return 0;
+    if (WIFSIGNALED(st))
+        snprintf(why, n, "the detector %s crashed while loading (signal %d)", shim, WTERMSIG(st));
+    else
+        snprintf(why, n, "the detector cannot be loaded: %s", buf[0] ? buf : "unknown error");
+    return 1;
 }

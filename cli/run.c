@@ -463,6 +463,10 @@ int mg_run(const mg_options *o, char **argv)
         return MG_EXIT_TOOL;
     if (resolve_program(argv[0], prog, sizeof prog) != 0)
         return MG_EXIT_TOOL;
+    if (mg_check_shim_loads(shim, why, sizeof why) != 0) {
+        fprintf(stderr, "mapguard: %s\n", why);
+        return MG_EXIT_TOOL;
+    }
     int pre = mg_check_preloadable(prog, shim, why, sizeof why);
     if (pre < 0) {
         fprintf(stderr, "mapguard: cannot examine %s: %s\n", prog, strerror(errno));

@@ -3,6 +3,8 @@
  * message that says why, so a CI script with a typo never passes as clean.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli_helpers.h"
@@ -68,4 +70,22 @@ Test(args, command_not_found_exit_2)
     expect_2(argv, NULL, "mapguard-no-such-command: command not found");
     const char *argv2[] = {MAPGUARD, "run", "--", "/nonexistent/prog", NULL};
     expect_2(argv2, NULL, "/nonexistent/prog: No such file or directory");
+}
+
+Test(args, shim_that_cannot_load_exit_2)
+{
+    /* ld.so would only warn and run the program unwatched. */
+    char *dir = test_tmpdir();
+    char *fake = path_join(dir, "libmapguard.so");
+    FILE *fp = fopen(fake, "w");
+    fputs("not a shared library\n", fp);
+    fclose(fp);
+    char env0[4200];
+    snprintf(env0, sizeof env0, "MAPGUARD_SHIM=%s", fake);
+    const char *env[] = {env0, NULL};
+    const char *argv[] = {MAPGUARD, "run", "--", "true", NULL};
+    expect_2(argv, env, "the detector cannot be loaded");
+    rm_rf(dir);
+    free(fake);
+    free(dir);
 }
