@@ -401,8 +401,8 @@ static int load_dir(const char *dir, mg_reports *r, collected *col)
  * written its exit summary; when the summary is missing, the process image
  * that exited was not watched: the program exec'd something the loader would
  * not preload into (a static or setuid binary), or ended with _exit().
- * A detector that writes nothing for clean processes cannot prove it ran:
- * then mapguard can only warn.
+ * A detector that writes nothing for clean processes cannot prove it ran;
+ * then the up-front checks in preload.c are all there is.
  */
 typedef enum { SHIM_OK, SHIM_ABSENT, SHIM_LOST_AT_EXIT, SHIM_UNCONFIRMED } shim_verdict;
 
@@ -568,11 +568,10 @@ int mg_run(const mg_options *o, char **argv)
                     argv[0], (long)c.pid, note);
         rc = MG_EXIT_TOOL;
     } else {
-        if (v == SHIM_UNCONFIRMED && !o->quiet)
-            fprintf(stderr,
-                    "mapguard: warning: nothing came from %s (pid %ld), and this detector does not "
-                    "announce itself, so mapguard cannot confirm it was watched\n",
-                    argv[0], (long)c.pid);
+        /* SHIM_UNCONFIRMED passes: the up-front checks (ELF, set-id, the
+         * shim loading in a throwaway child) leave ld.so no reason to skip
+         * the preload into the program itself; only what it execs later
+         * stays unproven until the detector announces itself. */
         if (c.timed_out)
             fprintf(stderr, "mapguard: %s did not finish within %g second%s; killed it\n",
                     argv[0], o->timeout, o->timeout == 1 ? "" : "s");
