@@ -58,5 +58,9 @@ rm -f "$out"
 export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 cd "$root"
-# The npm wrapper passes its arguments through a shell: quote the ';' list.
-exec npx --no-install "$pkg" validate --rule-kind "'Gh;Sarif'" -o "'$out'" "'$in'"
+# The npm wrapper passes its arguments through a shell: quote the ';' list
+# and the paths.
+if command -v npx >/dev/null 2>&1; then
+    exec npx --no-install "$pkg" validate --rule-kind "'Gh;Sarif'" -o "'$out'" "'$in'"
+fi
+exec "$bin" validate --rule-kind "'Gh;Sarif'" -o "'$out'" "'$in'"
