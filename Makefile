@@ -234,10 +234,10 @@ demo: deps all
 	 else sh tools/demo-basic.sh $(BUILD); fi
 
 # ---------------------------------------------------------------- install
-install: lib
+install: lib shard
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 0755 $(LIB)/libgomap.so $(DESTDIR)$(PREFIX)/lib/
-	install -m 0644 src/gomap.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0755 $(LIB)/libgomap.so $(LIB)/libgomapshard.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 src/gomap.h shard/gomap_shard.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' tools/gomap.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gomap.pc
 	@if [ -f $(LIB)/libmapguard.so ]; then install -m 0755 $(LIB)/libmapguard.so $(DESTDIR)$(PREFIX)/lib/; fi
 	@if [ -f $(BIN)/mapguard ]; then install -d $(DESTDIR)$(PREFIX)/bin && \
