@@ -20,7 +20,8 @@ static const char *const finding_kinds[] = {
 
 /* Records that describe the run rather than a problem. */
 static const char *const meta_kinds[] = {
-    "summary", "hello", "init", "start", "exit", "marker", "info", "warning", "error",
+    "summary", "hello", "init", "start", "exit", "exec", "exec-failed", "marker", "info",
+    "warning", "error",
 };
 
 bool mg_record_is_finding(json_t *rec)

@@ -19,7 +19,7 @@
  *    handlers, and the timeout is the same wait.
  *  - The shim not loading must never look like a clean run: preload.c rejects
  *    the known cases first, and after the run the program's process must have
- *    reported in (see check_shim_loaded).
+ *    reported in (see check_shim).
  */
 #include "mapguard.h"
 
@@ -390,51 +390,76 @@ static int load_dir(const char *dir, mg_reports *r, collected *col)
 }
 
 /*
- * Did the shim load into the program, and was it still there when the
- * program ended? A run the detector did not watch reports nothing, exactly
- * like a clean run, so this must be proved, not assumed.
+ * Did the shim load into the program, and into what it exec'd? A run the
+ * detector did not watch reports nothing, exactly like a clean run, so this
+ * must be proved, not assumed.
  *
- * Evidence that the shim loaded into a process is its log file or any record
- * with its pid. A detector that announces itself (a "hello"/"start" record at
- * start-up, and a summary at every exit) makes this exact: the program's own
- * process must have announced itself, and if it exited normally it must have
- * written its exit summary; when the summary is missing, the process image
- * that exited was not watched: the program exec'd something the loader would
- * not preload into (a static or setuid binary), or ended with _exit().
- * A detector that writes nothing for clean processes cannot prove it ran;
- * then the up-front checks in preload.c are all there is.
+ * Up front, preload.c proves ld.so will preload the shim into the program.
+ * After the run the records can prove more, when the detector provides them:
+ *  - a start record ("hello") from every process image it loads into: then
+ *    the program's own pid must have one, else the preload did not happen;
+ *  - an "exec" record written just before the process execs: when no record
+ *    from the same pid follows it, the new image did not load the shim (a
+ *    static or setuid program). For the program itself the run proves
+ *    nothing (exit 2); for a descendant it is a warning naming the program.
+ * The exit summary cannot serve: shells and forked children leave with
+ * _exit() and never write one.
  */
-typedef enum { SHIM_OK, SHIM_ABSENT, SHIM_LOST_AT_EXIT, SHIM_UNCONFIRMED } shim_verdict;
+typedef enum { SHIM_OK, SHIM_ABSENT, SHIM_LOST_BY_EXEC } shim_verdict;
 
-static bool is_announcement(json_t *rec)
+static bool kind_is(json_t *rec, const char *a, const char *b)
 {
     const char *k = mg_str(rec, "kind");
-    return k && (strcmp(k, "hello") == 0 || strcmp(k, "start") == 0 || strcmp(k, "init") == 0);
+    return k && (strcmp(k, a) == 0 || (b && strcmp(k, b) == 0));
 }
 
-static shim_verdict check_shim(const mg_reports *r, const collected *col, const child *c)
+static const char *exec_target(json_t *rec)
+{
+    const char *t = mg_str(rec, "path");
+    if (!t)
+        t = mg_str(rec, "file");
+    if (!t)
+        t = mg_str(rec, "exe");
+    return t ? t : "a program";
+}
+
+static shim_verdict check_shim(const mg_reports *r, const collected *col, const child *c,
+                               char *lost, size_t n)
 {
     long pid = (long)c->pid;
-    bool evidence = mg_reports_has_pid(r, pid), announces = false, summary = false;
+    bool evidence = mg_reports_has_pid(r, pid), announces = false;
     for (size_t i = 0; i < col->npids && !evidence; i++)
         evidence = col->pids[i] == pid;
+    shim_verdict v = SHIM_OK;
     size_t i;
     json_t *rec;
     json_array_foreach(r->records, i, rec) {
-        if (is_announcement(rec))
+        if (kind_is(rec, "hello", "start"))
             announces = true;
-        const char *k = mg_str(rec, "kind");
-        if (k && strcmp(k, "summary") == 0 && mg_int(rec, "pid", -1) == pid)
-            summary = true;
+        if (!kind_is(rec, "exec", NULL))
+            continue;
+        /* Records of one pid are in its file in write order: anything after
+         * the exec record means the new image (or, on a failed exec, the old
+         * one) is still being watched. */
+        long long epid = mg_int(rec, "pid", -1);
+        bool followed = false;
+        for (size_t j = i + 1; j < json_array_size(r->records) && !followed; j++)
+            followed = mg_int(json_array_get(r->records, j), "pid", -2) == epid;
+        if (followed)
+            continue;
+        if (epid == pid) {
+            v = SHIM_LOST_BY_EXEC;
+            snprintf(lost, n, "%s", exec_target(rec));
+        } else {
+            fprintf(stderr,
+                    "mapguard: warning: process %lld exec'd %s, which the detector could not load "
+                    "into (static or setuid?); it was not watched\n",
+                    epid, exec_target(rec));
+        }
     }
-    bool normal_exit = !c->timed_out && c->exited && WIFEXITED(c->status);
-    if (!announces)
-        return evidence ? SHIM_OK : SHIM_UNCONFIRMED;
-    if (!evidence)
+    if (announces && !evidence)
         return SHIM_ABSENT;
-    if (normal_exit && !summary)
-        return SHIM_LOST_AT_EXIT;
-    return SHIM_OK;
+    return v;
 }
 
 /* ------------------------------------------------------------ run */
@@ -553,8 +578,9 @@ int mg_run(const mg_options *o, char **argv)
     char note[512];
     describe_status(&c, argv[0], note, sizeof note);
 
-    shim_verdict v = check_shim(&r, &col, &c);
-    if (r.nfindings == 0 && (v == SHIM_ABSENT || v == SHIM_LOST_AT_EXIT)) {
+    char lost[1024] = "";
+    shim_verdict v = check_shim(&r, &col, &c, lost, sizeof lost);
+    if (r.nfindings == 0 && v != SHIM_OK) {
         if (v == SHIM_ABSENT)
             fprintf(stderr,
                     "mapguard: the detector did not load into %s (pid %ld): the program's process "
@@ -562,16 +588,11 @@ int mg_run(const mg_options *o, char **argv)
                     argv[0], (long)c.pid, note);
         else
             fprintf(stderr,
-                    "mapguard: the detector was not running in %s (pid %ld) when it exited: it "
-                    "exec'd a program the detector cannot load into (static or setuid), or ended "
-                    "with _exit(); this run proves nothing (%s)\n",
-                    argv[0], (long)c.pid, note);
+                    "mapguard: %s (pid %ld) exec'd %s, which the detector could not load into "
+                    "(static or setuid?), so this run proves nothing (%s)\n",
+                    argv[0], (long)c.pid, lost, note);
         rc = MG_EXIT_TOOL;
     } else {
-        /* SHIM_UNCONFIRMED passes: the up-front checks (ELF, set-id, the
-         * shim loading in a throwaway child) leave ld.so no reason to skip
-         * the preload into the program itself; only what it execs later
-         * stays unproven until the detector announces itself. */
         if (c.timed_out)
             fprintf(stderr, "mapguard: %s did not finish within %g second%s; killed it\n",
                     argv[0], o->timeout, o->timeout == 1 ? "" : "s");
