@@ -10,7 +10,8 @@
  *
  * Races are found by comparing what a call sees of the map's sync word at
  * entry and at exit (a seqlock): a writer marks itself in the word and
- * bumps its generation; a reader writes nothing shared, and reports if a
+ * bumps its generation, with plain stores; a reader writes nothing shared,
+ * and reports if a
  * writer was there when it came in, or if the generation moved while it
  * was inside. Both orders of overlap are caught: the writer first (the
  * reader sees the mark) and the reader first (the reader sees the
@@ -85,18 +86,24 @@ static inline void mg_read_exit(struct mg_call *c)
         mg_read_exit_slow(c, s);
 }
 
+/* Writers mark themselves with plain stores, not compare-and-swap: a
+ * locked instruction is a full barrier, and on a large map it stops the
+ * CPU from overlapping one call's cache misses with the next one's. Two
+ * writers that come in at the same instant may both store; the one whose
+ * mark was overwritten sees a different word on its way out and reports
+ * then (mg_write_exit_slow). */
 static inline void mg_write_enter(struct mg_call *c)
 {
     uint64_t s = MG_RD(c->w[MW_SYNC]);
     if (MG_LIKELY(sy_writer(s) == 0)) {
         uint64_t n = sy_enter(s, c->self, c->op);
-        if (MG_LIKELY(__atomic_compare_exchange_n(&c->w[MW_SYNC], &s, n, false, __ATOMIC_ACQUIRE,
-                                                  __ATOMIC_RELAXED))) {
-            c->s0 = n;
-            c->owned = true;
-            MG_WR(c->w[MW_LASTW], site_make(c->pc, c->self));
-            return;
-        }
+        MG_WR(c->w[MW_SYNC], n);
+        /* the mark goes out before any of the call's writes to the map */
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        c->s0 = n;
+        c->owned = true;
+        MG_WR(c->w[MW_LASTW], site_make(c->pc, c->self));
+        return;
     }
     mg_write_enter_slow(c, s);
 }
@@ -104,10 +111,11 @@ static inline void mg_write_enter(struct mg_call *c)
 static inline void mg_write_exit(struct mg_call *c)
 {
     if (MG_LIKELY(c->owned && !c->flagged)) {
-        uint64_t s = c->s0;
-        if (MG_LIKELY(__atomic_compare_exchange_n(&c->w[MW_SYNC], &s, sy_leave(s), false, __ATOMIC_RELEASE,
-                                                  __ATOMIC_RELAXED)))
+        uint64_t s = MG_RD(c->w[MW_SYNC]);
+        if (MG_LIKELY(s == c->s0)) {
+            __atomic_store_n(&c->w[MW_SYNC], sy_leave(s), __ATOMIC_RELEASE);
             return;
+        }
     }
     mg_write_exit_slow(c);
 }
@@ -118,8 +126,23 @@ static inline void mg_write_exit(struct mg_call *c)
 static inline void mg_structural(struct mg_call *c)
 {
     uint64_t sh = MG_RD(c->w[MW_SHAPE]);
-    MG_WR(c->w[MW_SHAPE], shape_make(shape_gen(sh) + 1, c->op, shape_ksize(sh)));
+    MG_WR(c->w[MW_SHAPE], shape_make(shape_gen(sh) + 1, c->op, shape_ksize(sh)) | (sh & SH_ITERATED));
     MG_WR(c->w[MW_LASTMOD], site_make(c->pc, c->self));
+}
+
+/* Does a set or assign need to learn whether it inserted? Only when an
+ * iterator may be watching (the map was ever iterated) or the key may be
+ * irreflexive; other maps skip the two gomap_len calls. */
+static inline bool mg_wants_inserts(const struct mg_call *c)
+{
+    return (MG_RD(c->w[MW_SHAPE]) & SH_ITERATED) || MG_RD(c->w[MW_EQUAL]);
+}
+
+/* The first iterator marks the map: a single write, once per map. */
+static inline void mg_mark_iterated(struct mg_call *c)
+{
+    if (MG_UNLIKELY(!(MG_RD(c->w[MW_SHAPE]) & SH_ITERATED)))
+        __atomic_fetch_or(&c->w[MW_SHAPE], SH_ITERATED, __ATOMIC_RELAXED);
 }
 
 void mg_check_key_slow(struct mg_call *c, const void *key, gomap_equal_fn eq);

@@ -7,7 +7,7 @@
  * thread only from the sync word (its index and op) and the map's last
  * write call site. When the other thread is still inside its call, the
  * detector sets the REQ bit in the sync word; the other thread, on its way
- * out (its exit CAS fails because the word changed), captures its own
+ * out (it finds the word changed), captures its own
  * stack, stores the depot id in the map's pub word, then clears its mark.
  * The detector waits for that, at most conflict_wait_ms, and only after
  * its own call into the library is done, so that a writer parked until the
@@ -186,8 +186,20 @@ void mg_write_exit_slow(struct mg_call *c)
         bool published_once = false;
         uint64_t s = MG_RD(c->w[MW_SYNC]);
         for (;;) {
-            if (sy_writer(s) != c->self)
+            uint32_t wr = sy_writer(s);
+            if (wr != c->self) {
+                /* Another writer came in at the same instant as we did and
+                 * overwrote our mark: it never saw us, so we report. */
+                if (!c->flagged) {
+                    if (wr == 0) {
+                        wr = site_thread(MG_RD(c->w[MW_LASTW]));
+                        s &= ~(SY_WIDX_MASK | SY_REQ);
+                    }
+                    if (wr != 0 && wr != c->self)
+                        note(c, MK_WRITES, s, wr);
+                }
                 break;
+            }
             if ((s & SY_REQ) && !published_once) {
                 /* Someone found us overlapping their call: hand over the
                  * stack before leaving. */

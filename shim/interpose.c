@@ -212,9 +212,10 @@ MG_EXPORT int gomap_set(gomap *m, const void *key, const void *val)
         return GOMAP_ENIL;
     }
     mg_write_enter(&c);
-    size_t n0 = mg_real.len(m);
+    bool watch = mg_wants_inserts(&c);
+    size_t n0 = watch ? mg_real.len(m) : 0;
     int r = mg_real.set(m, key, val);
-    if (mg_real.len(m) > n0)
+    if (watch && mg_real.len(m) > n0)
         mg_inserted(&c, key);
     mg_write_exit(&c);
     return r;
@@ -234,9 +235,10 @@ MG_EXPORT void *gomap_assign(gomap *m, const void *key)
         return NULL;
     }
     mg_write_enter(&c);
-    size_t n0 = mg_real.len(m);
+    bool watch = mg_wants_inserts(&c);
+    size_t n0 = watch ? mg_real.len(m) : 0;
     void *r = mg_real.assign(m, key);
-    if (mg_real.len(m) > n0)
+    if (watch && mg_real.len(m) > n0)
         mg_inserted(&c, key);
     mg_write_exit(&c);
     return r;
@@ -302,6 +304,7 @@ MG_EXPORT void gomap_iter_init(gomap_iter *it, gomap *m)
         iter_untracked(it);
         return;
     }
+    mg_mark_iterated(&c);
     mg_read_enter(&c);
     uint32_t gen = shape_gen(MG_RD(c.w[MW_SHAPE]));
     mg_real.iter_init(it, m);

@@ -13,7 +13,8 @@
  *   3 lastw   call site of the latest write: pc:48 | thread:16
  *   4 lastmod call site of the latest structural change: pc:48 | thread:16;
  *             after gomap_free: the free's stack id
- *   5 shape   structural generation:32 | last structural op:8 | key size:24
+ *   5 shape   structural generation:32 | ever iterated:1 | last structural op:7 |
+ *             key size:24
  *   6 made    call site of gomap_new: pc:48 | thread:16
  *   7 pub     a stack handed over on request: 1:1 | thread:16 | ... | stack id:32
  *
@@ -86,12 +87,13 @@ static inline uintptr_t site_pc(uint64_t s) { return (uintptr_t)(s >> 16); }
 static inline uint32_t site_thread(uint64_t s) { return (uint32_t)(s & 0xffff); }
 
 /* ---- shape ---- */
+#define SH_ITERATED (1ull << 31)
 static inline uint32_t shape_gen(uint64_t s) { return (uint32_t)(s >> 32); }
-static inline unsigned shape_op(uint64_t s) { return (unsigned)(s >> 24) & 0xff; }
+static inline unsigned shape_op(uint64_t s) { return (unsigned)(s >> 24) & 0x7f; }
 static inline size_t shape_ksize(uint64_t s) { return (size_t)(s & 0xffffff); }
 static inline uint64_t shape_make(uint32_t gen, unsigned op, size_t ksize)
 {
-    return (uint64_t)gen << 32 | (uint64_t)(op & 0xff) << 24 | (ksize & 0xffffff);
+    return (uint64_t)gen << 32 | (uint64_t)(op & 0x7f) << 24 | (ksize & 0xffffff);
 }
 
 /* ---- pub ---- */
