@@ -57,7 +57,7 @@ static double now_s(void)
 
 /* The shim: $MAPGUARD_SHIM, else ../lib/libmapguard.so next to this binary
  * (build/bin -> build/lib, and PREFIX/bin -> PREFIX/lib after install). */
-static int find_shim(char *out, size_t n)
+static int find_shim(char out[PATH_MAX])
 {
     const char *env = getenv("MAPGUARD_SHIM");
     char cand[PATH_MAX];
@@ -80,6 +80,7 @@ static int find_shim(char *out, size_t n)
             return -1;
         }
     }
+    errno = 0;
     if (!realpath(cand, out) || access(out, R_OK) != 0) {
         fprintf(stderr,
                 "mapguard: cannot find the detector libmapguard.so at %s%s%s\n"
@@ -87,7 +88,6 @@ static int find_shim(char *out, size_t n)
                 cand, errno ? ": " : "", errno ? strerror(errno) : "");
         return -1;
     }
-    (void)n;
     /* ld.so splits LD_PRELOAD on ':' and whitespace. */
     if (strpbrk(out, ": \t\n")) {
         fprintf(stderr, "mapguard: the detector's path %s contains ':' or whitespace, which "
@@ -484,7 +484,7 @@ static void describe_status(const child *c, const char *prog, char *note, size_t
 int mg_run(const mg_options *o, char **argv)
 {
     char shim[PATH_MAX], prog[PATH_MAX], dir[PATH_MAX], why[1024];
-    if (find_shim(shim, sizeof shim) != 0)
+    if (find_shim(shim) != 0)
         return MG_EXIT_TOOL;
     if (resolve_program(argv[0], prog, sizeof prog) != 0)
         return MG_EXIT_TOOL;
