@@ -5,8 +5,9 @@
  * read-mostly maps, a mutex with a preallocated map for stable keys, sharded
  * maps for dynamic keys, sync.Map only for read-mostly sparse keys; collect
  * then delete instead of deleting inside range; make before writing;
- * comparable, reflexive key types), translated to gomap's C API. Code
- * scanning shows the help next to each alert, so it says what to change.
+ * comparable, reflexive key types), translated to gomap's C API and to this
+ * project's sharded map (gomap_shard). Code scanning shows the help next to
+ * each alert, so it says what to change.
  */
 #include "mapguard.h"
 
@@ -20,7 +21,8 @@
     "gomap_clear/gomap_free); maps with a stable, predictable key set take a "              \
     "pthread_mutex_t and are preallocated with gomap_new's hint; maps with dynamic keys "  \
     "under heavy contention are sharded (N maps, each with its own lock, chosen by key "   \
-    "hash). A lock-free concurrent map (Go's sync.Map) only pays off for read-mostly, "    \
+    "hash: gomap_shard in shard/gomap_shard.h does this). A lock-free concurrent map "    \
+    "(Go's sync.Map) only pays off for read-mostly, "                                      \
     "sparse keys. Never do slow I/O while holding the lock."
 
 #define LOCK_FIX_MD                                                                          \
@@ -32,8 +34,8 @@
     "`gomap_assign`, `gomap_delete`, `gomap_clear`, `gomap_free` |\n"                      \
     "| stable, predictable keys | `pthread_mutex_t` + gomap | preallocate: "                \
     "`gomap_new(&type, 1024)` |\n"                                                         \
-    "| dynamic keys, heavy contention | sharded map | N maps each with its own lock, "       \
-    "picked by key hash |\n\n"                                                             \
+    "| dynamic keys, heavy contention | sharded map: `gomap_shard` "                         \
+    "(`shard/gomap_shard.h`) | N maps each under its own rwlock, picked by key hash |\n\n"  \
     "A lock-free concurrent map (Go's `sync.Map`) only pays off for read-mostly, sparse "  \
     "keys. Never do slow I/O while holding the lock."
 
@@ -49,7 +51,7 @@ const mg_rule mg_rules[] = {
         "bucket, return a wrong value or crash. Go's runtime aborts with \"concurrent map "
         "read and map write\".",
         LOCK_FIX_TEXT, LOCK_FIX_MD,
-        "guard every call on this map with one lock: a pthread_rwlock_t (read lock for reads) if reads dominate, else a pthread_mutex_t; or shard the map.",
+        "guard every call on this map with one lock: a pthread_rwlock_t (read lock for reads) if reads dominate, else a pthread_mutex_t; or use the sharded gomap_shard.",
     },
     {
         "concurrent-writes", "ConcurrentMapWrites",
@@ -60,7 +62,7 @@ const mg_rule mg_rules[] = {
         "writers corrupt the buckets, lose entries and can loop forever during growth. "
         "Go's runtime aborts with \"concurrent map writes\".",
         LOCK_FIX_TEXT, LOCK_FIX_MD,
-        "guard every call on this map with one lock (pthread_mutex_t, or a pthread_rwlock_t write lock); or shard the map.",
+        "guard every call on this map with one lock (pthread_mutex_t, or a pthread_rwlock_t write lock); or use the sharded gomap_shard.",
     },
     {
         "concurrent-iteration-write", "ConcurrentMapIterationWrite",
@@ -73,7 +75,7 @@ const mg_rule mg_rules[] = {
         "to the last gomap_iter_next, not per step.",
         LOCK_FIX_MD "\n\nHold the read lock for the **whole** iteration, from "
         "`gomap_iter_init` to the last `gomap_iter_next`, not per step.",
-        "hold a read lock for the whole iteration and the write lock for every write; or shard the map.",
+        "hold a read lock for the whole iteration and the write lock for every write; or use the sharded gomap_shard.",
     },
     {
         "modified-during-iteration", "MapModifiedDuringIteration",
