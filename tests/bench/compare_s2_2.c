@@ -14,19 +14,27 @@
  * A plain port: the goroutines become pthread_create, wg.Wait becomes
  * pthread_join. Nothing holds either thread inside the map to force the
  * overlap, so every detector gets the same, unaided chance.
+ *
+ *   compare_s2_2 [N]
+ *
+ * N (default 1000, the document's count) is the number of reads and of
+ * writes; compare.sh also runs N = 100000 to show how detection that
+ * needs the calls to overlap in time depends on how long they run.
  */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "gomap.h"
 
 static gomap *m;
+static int64_t n = 1000;
 
 static void *reader(void *arg)
 {
     (void)arg;
-    for (int64_t i = 0; i < 1000; i++)
+    for (int64_t i = 0; i < n; i++)
         (void)gomap_get(m, &i); /* _ = m[i] */
     return NULL;
 }
@@ -34,13 +42,17 @@ static void *reader(void *arg)
 static void *writer(void *arg)
 {
     (void)arg;
-    for (int64_t i = 0; i < 1000; i++)
+    for (int64_t i = 0; i < n; i++)
         gomap_set(m, &i, &i); /* m[i] = i */
     return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1 && (n = atoll(argv[1])) <= 0) {
+        fprintf(stderr, "usage: %s [N]\n", argv[0]);
+        return 2;
+    }
     const gomap_type int_int = {sizeof(int64_t), sizeof(int64_t), NULL, NULL};
     m = gomap_new(&int_int, 0); /* make(map[int]int) */
     if (!m) {
