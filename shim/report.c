@@ -558,6 +558,12 @@ void mg_report(struct mg_finding *f, int slot)
     errno = saved;
 }
 
+static int by_id(const void *a, const void *b)
+{
+    unsigned x = slots[*(const int *)a].id, y = slots[*(const int *)b].id;
+    return x < y ? -1 : x > y;
+}
+
 void mg_report_summary(void)
 {
     pthread_mutex_lock(&lock);
@@ -577,10 +583,14 @@ void mg_report_summary(void)
     json_object_set_new(o, "repeats", json_integer(nrepeats));
     json_object_set_new(o, "suppressed", json_integer(nsuppressed));
     json_t *rec = json_array();
-    for (int i = 0; i < NSLOTS; i++) {
-        struct slot *s = &slots[i];
-        if (!s->used || !s->reported)
-            continue;
+    /* in report order: slots sit in hash order */
+    int order[NSLOTS], n = 0;
+    for (int i = 0; i < NSLOTS; i++)
+        if (slots[i].used && slots[i].reported)
+            order[n++] = i;
+    qsort(order, (size_t)n, sizeof order[0], by_id);
+    for (int j = 0; j < n; j++) {
+        struct slot *s = &slots[order[j]];
         json_t *r = json_object();
         json_object_set_new(r, "id", json_integer(s->id));
         json_object_set_new(r, "kind", json_string(kinds[s->kind].name));

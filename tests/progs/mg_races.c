@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 #include <unistd.h>
 
 enum { PARK1 = 1000001, PARK2 = 1000002, SIGNAL = 1000003 };
@@ -310,6 +311,33 @@ static void free_during_read(void)
     M = NULL;
 }
 
+/* The same race between C11 threads. */
+static int set_park1_c11(void *a)
+{
+    set_park1(a);
+    return 0;
+}
+
+static int set_signal_c11(void *a)
+{
+    set_signal(a);
+    return 0;
+}
+
+static void ww_c11(void)
+{
+    thrd_t w1, w2;
+    atomic_store(&arm_p1, 1);
+    thrd_create(&w1, set_park1_c11, "c11writer1"); /* @site:thrd_create1 */
+    sem_wait(&parked1);
+    atomic_store(&arm_sig, 1);
+    thrd_create(&w2, set_signal_c11, "c11writer2"); /* @site:thrd_create2 */
+    sem_wait(&inside);
+    sem_post(&release1);
+    thrd_join(w1, NULL);
+    thrd_join(w2, NULL);
+}
+
 /* Overlapping readers only: nothing to report. */
 static void readers_overlap(void)
 {
@@ -355,7 +383,7 @@ int main(int argc, char **argv)
         {"ww", ww},                           {"ww_ops", ww_ops},
         {"iter_writer_first", iter_writer_first}, {"iter_first", iter_first},
         {"free_during_read", free_during_read}, {"readers_overlap", readers_overlap},
-        {"ww_repeat", ww_repeat},
+        {"ww_repeat", ww_repeat},             {"ww_c11", ww_c11},
     };
     sem_t *sems[] = {&parked1, &release1, &parked2, &release2, &inside, &ready, &go};
     for (size_t i = 0; i < sizeof sems / sizeof sems[0]; i++)

@@ -198,3 +198,16 @@ Test(races, dedup_off_reports_every_time)
     cr_assert_eq(count_kind(&r, "concurrent-writes"), 4);
     run_free(&r);
 }
+
+Test(races, c11_threads_carry_their_creation_stacks)
+{
+    struct run r;
+    run_prog(&r, PROG, "ww_c11", OPTS);
+    json_t *f = one_finding(&r, "concurrent-writes");
+    json_t *a = json_object_get(f, "access"), *c = json_object_get(f, "conflict");
+    assert_frame_at(json_object_get(json_object_get(a, "thread"), "created"), 0, PROG, "thrd_create2");
+    assert_frame_at(json_object_get(json_object_get(c, "thread"), "created"), 0, PROG, "thrd_create1");
+    assert_frame_at(json_object_get(c, "stack"), 0, PROG, "set_park1");
+    assert_thread_name(c, "c11writer1");
+    run_free(&r);
+}
