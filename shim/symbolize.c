@@ -159,6 +159,19 @@ static const char *call_file(Dwarf_Die *cu, Dwarf_Die *die)
     return dwarf_filesrc(files, idx, NULL, NULL);
 }
 
+/* The compile unit holding addr. libdw looks it up in .debug_aranges,
+ * which clang does not emit; then the units' own ranges are searched. */
+static Dwarf_Die *find_cu(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bias)
+{
+    Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, bias);
+    if (cu)
+        return cu;
+    while ((cu = dwfl_module_nextcu(mod, cu, bias)) != NULL)
+        if (dwarf_haspc(cu, addr - *bias) == 1)
+            return cu;
+    return NULL;
+}
+
 /* Fills out[] for addr (already moved back into the call instruction). */
 static int resolve(uintptr_t addr, struct mg_frame *out, int max)
 {
@@ -179,13 +192,15 @@ static int resolve(uintptr_t addr, struct mg_frame *out, int max)
     GElf_Sym sym;
     base.function = dwfl_module_addrinfo(mod, addr, &soff, &sym, NULL, NULL, NULL);
 
-    Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
+    Dwarf_Addr dbias = 0;
+    Dwarf_Die *cu = find_cu(mod, addr, &dbias);
+    Dwarf_Line *line = cu ? dwarf_getsrc_die(cu, addr - dbias) : NULL;
     if (line) {
-        base.file = dwfl_lineinfo(line, NULL, &base.line, &base.column, NULL, NULL);
+        base.file = dwarf_linesrc(line, NULL, NULL);
+        dwarf_lineno(line, &base.line);
+        dwarf_linecol(line, &base.column);
     }
 
-    Dwarf_Addr dbias;
-    Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &dbias);
     /* dwarf_getscopes gives the innermost scope at addr; its concrete
      * parents (an inlined body inside its caller, and so on up to the real
      * function) come from dwarf_getscopes_die on that scope. */
