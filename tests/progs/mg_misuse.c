@@ -170,6 +170,28 @@ static void two_findings(void)
     printf("after second\n");
 }
 
+/* Calls made from a hash callback, inside the library: one on the same
+ * map by the same thread (nesting, not a race), one on another map (the
+ * nil map here), which is checked like any other call. */
+static gomap *nested_self, *nested_other;
+
+static uint64_t nesting_hash(const void *k, size_t n, uint64_t seed)
+{
+    (void)gomap_len(nested_self);
+    gomap_set(nested_other, k, k); /* @site:nested_nil */
+    return gomap_hash_bytes(k, n, seed);
+}
+
+static void nested(void)
+{
+    gomap_type t = {.key_size = 8, .val_size = 8, .hash = nesting_hash};
+    nested_self = gomap_new(&t, 0);
+    int64_t k = 1;
+    gomap_set(nested_self, &k, &k); /* @site:nested_outer */
+    printf("len=%zu\n", gomap_len(nested_self));
+    gomap_free(nested_self);
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
@@ -182,6 +204,7 @@ int main(int argc, char **argv)
         {"iter_after_free", iter_after_free}, {"double_free", double_free},
         {"irreflexive", irreflexive},       {"leak", leak},
         {"dedup", dedup},                   {"two_findings", two_findings},
+        {"nested", nested},
     };
     for (size_t i = 0; argc > 1 && i < sizeof scenarios / sizeof scenarios[0]; i++)
         if (!strcmp(argv[1], scenarios[i].name)) {

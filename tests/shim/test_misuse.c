@@ -158,3 +158,19 @@ Test(misuse, leaks_unreported_by_default)
     cr_assert_eq(r.status, 0);
     run_free(&r);
 }
+
+Test(misuse, calls_from_a_hash_callback)
+{
+    struct run r;
+    run_prog(&r, PROG, "nested", NULL);
+    /* the same map read by its own writer's callback is no race; the nil
+     * map written from the callback is found, with the callback first and
+     * the application's outer call next (library and shim frames dropped) */
+    cr_assert_eq(count_kind(&r, NULL), 1, "%s", json_dumps(r.lines, JSON_INDENT(1)));
+    json_t *f = find_kind(&r, "nil-map-write", 0);
+    cr_assert(f);
+    assert_frame_at(access_stack(f), 0, PROG, "nested_nil");
+    assert_frame_at(access_stack(f), 1, PROG, "nested_outer");
+    cr_assert(strstr(r.out, "len=1"), "%s", r.out);
+    run_free(&r);
+}
