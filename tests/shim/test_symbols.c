@@ -80,3 +80,25 @@ Test(symbols, forked_child_writes_its_own_log)
     cr_assert_eq(r.status, 66);
     run_free(&r);
 }
+
+Test(symbols, library_loaded_after_the_first_report)
+{
+    struct run r;
+    run_prog(&r, "mg_dlopen", NULL, NULL);
+    cr_assert_eq(count_kind(&r, "nil-map-write"), 2, "%s%s", r.out, r.err);
+    json_t *st = access_stack(find_kind(&r, "nil-map-write", 1));
+    assert_frame_at(st, 0, "mg_dlopen", "in_callback");
+    json_t *lib = json_array_get(st, 1);
+    const char *mod = json_string_value(json_object_get(lib, "module"));
+    cr_assert(mod && strstr(mod, "libglib-2.0.so"), "frame 1 module %s", mod ? mod : "(null)");
+    cr_assert(json_string_value(json_object_get(lib, "function")), "frame 1 has no function");
+    json_t *app = NULL;
+    for (size_t i = 1; i < json_array_size(st) && !app; i++) {
+        const char *m = json_string_value(json_object_get(json_array_get(st, i), "module"));
+        if (m && strstr(m, "/mg_dlopen"))
+            app = json_array_get(st, i);
+    }
+    cr_assert(app, "no frame back in the program");
+    cr_assert_eq(json_integer_value(json_object_get(app, "line")), site_line("mg_dlopen", "foreach"));
+    run_free(&r);
+}
