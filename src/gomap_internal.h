@@ -81,6 +81,8 @@ struct gomap {
     bool ikey, ival;              /* stored by pointer */
     uint32_t clear_seq;           /* bumped by clear: iterators drop their chain */
     size_t noverflow;             /* overflow buckets taken since the last growth */
+    size_t load_limit;            /* entries B holds before growing (see set_B) */
+    size_t ovf_limit;             /* overflow buckets that trigger a same-size growth */
     uint64_t seed;                /* the hash seed handed to custom hash functions */
     uint64_t hseed;               /* the seed premixed for the default hash */
     barray *buckets;              /* NULL until the first write when B == 0 */

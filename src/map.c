@@ -49,6 +49,17 @@ static bool too_many_overflow(size_t noverflow, unsigned B)
     return noverflow >= ((size_t)1 << B);
 }
 
+/* B, with the two growth thresholds precomputed for the fast path:
+ * over_load_factor(n, B) is n > load_limit, too_many_overflow is
+ * noverflow >= ovf_limit. */
+static void set_B(gomap *m, unsigned B)
+{
+    m->B = (uint8_t)B;
+    size_t lf = B >= sizeof(size_t) * 8 - 5 ? SIZE_MAX : 13 * (((size_t)1 << B) / 2);
+    m->load_limit = lf > BUCKET_CNT ? lf : BUCKET_CNT;
+    m->ovf_limit = (size_t)1 << (B > 15 ? 15 : B);
+}
+
 /* ------------------------------------------------------------ arrays */
 
 /* Large arrays come straight from mmap, 2 MiB aligned and marked for
@@ -461,7 +472,7 @@ static int hash_grow(gomap *m)
         return GOMAP_ENOMEM;
     m->oldbuckets = m->buckets;
     m->buckets = nw;
-    m->B = (uint8_t)(m->B + bigger);
+    set_B(m, m->B + bigger);
     m->flags = bigger ? 0 : FLAG_SAME_SIZE_GROW;
     m->nevacuate = 0;
     m->noverflow = 0;
@@ -685,12 +696,86 @@ absent:
     return v;
 }
 
-static void *assign(gomap *m, const void *key, const void *val, int *err)
+/* The common case of mapassign_fast64/32, on its own so that it stays
+ * small: no growth in progress, no out-of-line values, and either the key
+ * is present or its chain has a free slot and the insert starts no growth.
+ * NULL means "not this case": nothing was changed, take assign_impl. */
+GM_INLINE void *assign_fast(gomap *m, const void *key, const void *val, int kind)
+{
+    if (m->oldbuckets || !m->buckets || m->ival)
+        return NULL;
+    uint64_t hash = gm_key_hash(m, key, kind);
+    bmap *b = gm_bucket(m->buckets, hash & gm_mask(m->B), m->bsize);
+    __builtin_prefetch((const char *)b + 64, 1); /* see access_impl */
+    __builtin_prefetch((const char *)b + 128, 1);
+    uint8_t top = gm_tophash(hash);
+    bmap *insb = NULL;
+    unsigned insi = 0;
+    for (;;) {
+        uint64_t w = gm_topword(b);
+        for (uint64_t c = gm_bytes_maybe_eq(w, top); c; c &= c - 1) {
+            unsigned i = gm_slot_of(c);
+            if (b->tophash[i] != top || !gm_key_equal(m, key, gm_key(m, b, i, kind), kind))
+                continue;
+            m->wseq++;
+            void *v = gm_vslot(m, b, i, kind);
+            if (val)
+                gm_copy(v, val, m->vs);
+            return v;
+        }
+        if (!insb) {
+            uint64_t e = gm_bytes_empty(w);
+            if (e) {
+                insb = b;
+                insi = gm_slot_of(e);
+            }
+        }
+        if (gm_bytes_maybe_eq(w, EMPTY_REST) || !b->overflow)
+            break;
+        b = b->overflow;
+    }
+    if (!insb || m->count + 1 > m->load_limit || m->noverflow >= m->ovf_limit)
+        return NULL;
+    m->wseq++;
+    gm_copy(gm_kslot(m, insb, insi, kind), key, kind == KIND_K64 ? 8 : 4);
+    void *v = gm_vslot(m, insb, insi, kind);
+    if (val)
+        gm_copy(v, val, m->vs);
+    else
+        gm_zero(v, m->vs);
+    insb->tophash[insi] = top;
+    m->count++;
+    return v;
+}
+
+__attribute__((noinline)) static void *assign(gomap *m, const void *key, const void *val, int *err)
 {
     switch (m->kind) {
     case KIND_K64: return assign_impl(m, key, val, err, KIND_K64);
     case KIND_K32: return assign_impl(m, key, val, err, KIND_K32);
     default: return assign_impl(m, key, val, err, KIND_GENERIC);
+    }
+}
+
+__attribute__((noinline)) static void *assign_k64(gomap *m, const void *key, const void *val, int *err)
+{
+    void *v = assign_fast(m, key, val, KIND_K64);
+    return v ? v : assign(m, key, val, err);
+}
+
+__attribute__((noinline)) static void *assign_k32(gomap *m, const void *key, const void *val, int *err)
+{
+    void *v = assign_fast(m, key, val, KIND_K32);
+    return v ? v : assign(m, key, val, err);
+}
+
+/* Every write enters here: the fixed-size key kinds try their fast path. */
+static void *assign_any(gomap *m, const void *key, const void *val, int *err)
+{
+    switch (m->kind) {
+    case KIND_K64: return assign_k64(m, key, val, err);
+    case KIND_K32: return assign_k32(m, key, val, err);
+    default: return assign(m, key, val, err);
     }
 }
 
@@ -727,13 +812,13 @@ int gomap_set(gomap *m, const void *key, const void *val)
         gm_copy(k, key, m->ks);
         gm_copy(v, val ? val : (const void *)v, m->vs);
         int err = GOMAP_ENOMEM;
-        return assign(m, k, v, &err) ? GOMAP_OK : err;
+        return assign_any(m, k, v, &err) ? GOMAP_OK : err;
     }
     copybuf kc, vc;
     const void *k = copy_in(&kc, key, m->ks);
     const void *v = m->vs ? copy_in(&vc, val, m->vs) : NULL;
     int err = GOMAP_ENOMEM;
-    if (k && (v || !m->vs) && assign(m, k, v, &err))
+    if (k && (v || !m->vs) && assign_any(m, k, v, &err))
         err = GOMAP_OK;
     free(kc.heap);
     if (m->vs)
@@ -748,7 +833,7 @@ void *gomap_assign(gomap *m, const void *key)
     copybuf kc;
     const void *k = copy_in(&kc, key, m->ks);
     int err = 0;
-    void *slot = k ? assign(m, k, NULL, &err) : NULL;
+    void *slot = k ? assign_any(m, k, NULL, &err) : NULL;
     free(kc.heap);
     return slot;
 }
@@ -926,7 +1011,7 @@ gomap *gomap_new(const gomap_type *type, size_t hint)
             return NULL;
         }
     }
-    m->B = (uint8_t)B;
+    set_B(m, B);
     if (B > 0) {
         m->buckets = barray_new(m, B);
         if (!m->buckets) {
