@@ -122,10 +122,14 @@ static inline void mg_write_exit(struct mg_call *c)
 
 /* ---- iteration and keys (detect_iter.c) ---- */
 
-/* A structural change (new key, deleted key, clear) by this call. */
+/* A structural change (new key, deleted key, clear) by this call. Only
+ * iterators look at it, so a map never iterated skips the bookkeeping; the
+ * first gomap_iter_init takes the generation as it finds it. */
 static inline void mg_structural(struct mg_call *c)
 {
     uint64_t sh = MG_RD(c->w[MW_SHAPE]);
+    if (!(sh & SH_ITERATED))
+        return;
     MG_WR(c->w[MW_SHAPE], shape_make(shape_gen(sh) + 1, c->op, shape_ksize(sh)) | (sh & SH_ITERATED));
     MG_WR(c->w[MW_LASTMOD], site_make(c->pc, c->self));
 }
