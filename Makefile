@@ -189,7 +189,13 @@ test-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	    build-asan/lib/libgomap.so build-asan/tests/gomap_tests
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-asan/tests/gomap_tests --jobs=2
+	@# Criterion counts a test whose process leaks as passed, so the log is
+	@# checked for sanitizer reports as well as the exit status.
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    build-asan/tests/gomap_tests --jobs=2 > build-asan/gomap_tests.log 2>&1; \
+	    rc=$$?; cat build-asan/gomap_tests.log; \
+	    if grep -qE 'ERROR: (Leak|Address)Sanitizer|runtime error:' build-asan/gomap_tests.log; then \
+	        echo "test-asan: sanitizer reports above" >&2; exit 1; fi; exit $$rc
 
 test-tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread" \

@@ -83,7 +83,15 @@ GOMAP_API void gomap_clear(gomap *m);
  * and may be abandoned at any point. Go's rules hold even if the map is
  * written or grows during the iteration: each entry present for the whole
  * iteration comes exactly once, an entry deleted before it is reached never
- * comes, an entry inserted meanwhile comes at most once, values are current. */
+ * comes, an entry inserted meanwhile comes at most once, values are current.
+ *
+ * One limit, the price of bounded memory without a GC: the bucket arrays
+ * that open iterators walk are kept after a growth, up to about twice the
+ * map's own array. Any number of doubling growths fit. An iteration left
+ * open across several same-size growths (heavy delete-and-insert churn)
+ * while other iterations were started and abandoned may find its array
+ * released; it then ends early, never touching freed memory and never
+ * returning an entry twice. See docs/design.md, "Keeping old arrays valid". */
 typedef struct gomap_iter {
     void *opaque_[16];  /* private to the library */
     uint64_t tool_[4];  /* reserved for instrumentation, see below */
