@@ -446,18 +446,36 @@ static void advance_evacuation_mark(gomap *m)
 static int grow_work(gomap *m, size_t bucket)
 {
     size_t ob = bucket & gm_oldmask(m);
+    /* The bucket about to be used is a random one, cold in cache, as are
+     * its destinations; the "one more" is the next in order. Ask for the
+     * cold lines first and do the sequential bucket while they arrive: the
+     * order of the two evacuations does not matter, only that both happen
+     * before the write. */
+    const barray *old = m->oldbuckets;
+    const char *src = (const char *)gm_bucket(old, ob, m->bsize);
+    const char *x = (const char *)gm_bucket(m->buckets, ob, m->bsize);
+    const char *y = (m->flags & FLAG_SAME_SIZE_GROW)
+                        ? NULL
+                        : (const char *)gm_bucket(m->buckets, ob + old->nbuckets, m->bsize);
+    for (size_t off = 0; off < m->bsize && off < 256; off += 64) {
+        __builtin_prefetch(src + off);
+        __builtin_prefetch(x + off, 1);
+        if (y)
+            __builtin_prefetch(y + off, 1);
+    }
+    if (m->nevacuate != ob) {
+        int err = evacuate(m, m->nevacuate);
+        if (err)
+            return err;
+        advance_evacuation_mark(m);
+        if (!gm_growing(m))
+            return 0;
+    }
     int err = evacuate(m, ob);
     if (err)
         return err;
     if (ob == m->nevacuate)
         advance_evacuation_mark(m);
-    if (gm_growing(m)) {
-        ob = m->nevacuate;
-        err = evacuate(m, ob);
-        if (err)
-            return err;
-        advance_evacuation_mark(m);
-    }
     return 0;
 }
 
