@@ -37,7 +37,8 @@ enum {
     MIN_TOPHASH = 5,
 };
 
-/* Key kinds with specialised code paths, like Go's mapaccess1_fast64. */
+/* Key kinds with specialised code paths, like Go's mapaccess1_fast64:
+ * 8- or 4-byte keys with the default hash and equality, values inline. */
 enum { KIND_GENERIC = 0, KIND_K64 = 1, KIND_K32 = 2 };
 
 enum { FLAG_SAME_SIZE_GROW = 1 };
@@ -302,7 +303,7 @@ GM_INLINE void *gm_key(const gomap *m, bmap *b, unsigned i, int kind)
 GM_INLINE void *gm_val(const gomap *m, bmap *b, unsigned i, int kind)
 {
     unsigned char *v = gm_vslot(m, b, i, kind);
-    if (m->ival) {
+    if (kind == KIND_GENERIC && m->ival) { /* the fast kinds store values inline */
         void *p;
         memcpy(&p, v, sizeof p);
         return p;

@@ -1010,9 +1010,9 @@ gomap *gomap_new(const gomap_type *type, size_t hint)
      * sizeof(T) gives every slot T's alignment. */
     m->voff = (sizeof(bmap) + BUCKET_CNT * m->kslot + 15) & ~(size_t)15;
     m->bsize = (m->voff + BUCKET_CNT * m->vslot + 15) & ~(size_t)15;
-    if (!m->hash && !m->equal && m->ks == 8)
+    if (!m->hash && !m->equal && !m->ival && m->ks == 8)
         m->kind = KIND_K64;
-    else if (!m->hash && !m->equal && m->ks == 4)
+    else if (!m->hash && !m->equal && !m->ival && m->ks == 4)
         m->kind = KIND_K32;
     else
         m->kind = KIND_GENERIC;
