@@ -26,7 +26,7 @@ static void report_simple(int kind, struct mg_call *c, const gomap *m, unsigned 
     if (slot < 0)
         return;
     struct mg_finding f = {.kind = kind, .map = m};
-    mg_self.busy++;
+    mg_busy_enter();
     f.access = (struct mg_party){
         .present = true, .op = op, .thread = self, .stack = mg_stack_capture_id(), .pc = pc, .complete = true,
     };
@@ -42,7 +42,7 @@ static void report_simple(int kind, struct mg_call *c, const gomap *m, unsigned 
         f.other.complete = f.other.stack != 0;
         mg_party_made(&f.made, m);
     }
-    mg_self.busy--;
+    mg_busy_leave();
     mg_report(&f, slot);
 }
 
@@ -68,9 +68,9 @@ void mg_free_mark(struct mg_call *c)
     uint32_t stack = 0;
     if (mg_opt.quarantine_size > 0) {
         /* Only a quarantined map can be caught in use later. */
-        mg_self.busy++;
+        mg_busy_enter();
         stack = mg_stack_capture_id();
-        mg_self.busy--;
+        mg_busy_leave();
     }
     if (mg_opt.detect_leaks)
         mg_leak_untrack(c->m);

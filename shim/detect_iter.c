@@ -34,9 +34,9 @@ void mg_map_created(gomap *m, const gomap_type *type, uintptr_t pc)
     uint32_t stack = 0;
     if (mg_opt.detect_leaks) {
         /* Leaks are grouped by creation stack. */
-        mg_self.busy++;
+        mg_busy_enter();
         stack = mg_stack_capture_id();
-        mg_self.busy--;
+        mg_busy_leave();
     }
     size_t ks = type->key_size < (1u << 24) ? type->key_size : 0;
     MG_WR(w[MW_EQUAL], always_reflexive(type->equal) ? 0 : (uint64_t)(uintptr_t)type->equal);
@@ -56,12 +56,12 @@ void mg_check_key_slow(struct mg_call *c, const void *key, gomap_equal_fn eq)
     if (slot < 0)
         return;
     struct mg_finding f = {.kind = MK_IRREFLEXIVE, .map = c->m};
-    mg_self.busy++;
+    mg_busy_enter();
     f.access = (struct mg_party){
         .present = true, .op = c->op, .thread = c->self, .stack = mg_stack_capture_id(), .pc = c->pc, .complete = true,
     };
     mg_party_made(&f.made, c->m);
-    mg_self.busy--;
+    mg_busy_leave();
     mg_report(&f, slot);
 }
 
@@ -74,7 +74,7 @@ void mg_iter_modified(struct mg_call *c, gomap_iter *it, uint32_t now)
     if (slot < 0)
         return;
     struct mg_finding f = {.kind = MK_MOD_ITER, .map = c->m};
-    mg_self.busy++;
+    mg_busy_enter();
     f.access = (struct mg_party){
         .present = true, .op = c->op, .thread = c->self, .stack = mg_stack_capture_id(), .pc = c->pc, .complete = true,
     };
@@ -91,6 +91,6 @@ void mg_iter_modified(struct mg_call *c, gomap_iter *it, uint32_t now)
         .pc = (uintptr_t)it->tool_[IW_SITE],
     };
     mg_party_made(&f.made, c->m);
-    mg_self.busy--;
+    mg_busy_leave();
     mg_report(&f, slot);
 }

@@ -89,7 +89,7 @@ static MG_COLD void finish(struct mg_call *c)
     uint32_t inside = sy_writer(c->seen);
     uint32_t wr = inside ? inside : site_thread(c->other);
     struct mg_finding f = {.kind = kind_of(c), .map = c->m};
-    mg_self.busy++;
+    mg_busy_enter();
     uint32_t stack = inside ? await_stack(c, wr) : 0;
     f.access = (struct mg_party){
         .present = true, .op = c->op, .thread = c->self, .stack = mg_stack_capture_id(), .pc = c->pc,
@@ -104,7 +104,7 @@ static MG_COLD void finish(struct mg_call *c)
         .complete = stack != 0,
     };
     mg_party_made(&f.made, c->m);
-    mg_self.busy--;
+    mg_busy_leave();
     mg_report(&f, c->slot);
 }
 
@@ -203,10 +203,10 @@ void mg_write_exit_slow(struct mg_call *c)
             if ((s & SY_REQ) && !published_once) {
                 /* Someone found us overlapping their call: hand over the
                  * stack before leaving. */
-                mg_self.busy++;
+                mg_busy_enter();
                 mg_thread_remember_name();
                 uint32_t id = mg_stack_capture_id();
-                mg_self.busy--;
+                mg_busy_leave();
                 __atomic_store_n(&c->w[MW_PUB], pub_make(c->self, id), __ATOMIC_RELEASE);
                 published_once = true;
             }
@@ -217,4 +217,23 @@ void mg_write_exit_slow(struct mg_call *c)
     }
     if (c->flagged && c->slot >= 0)
         finish(c);
+}
+
+/* A fast-path reader found the word moved on its way out. */
+void mg_read_late(const gomap *m, unsigned op, uintptr_t pc, const struct mg_fast *f, uint64_t now)
+{
+    struct mg_call c = {
+        .m = (gomap *)m, .w = f->w, .pc = pc, .self = f->self, .op = op, .s0 = f->s,
+    };
+    mg_read_exit_slow(&c, now);
+}
+
+/* A fast-path writer found the word changed on its way out: a request for
+ * its stack, or another writer. */
+void mg_write_late(gomap *m, unsigned op, uintptr_t pc, const struct mg_fast *f)
+{
+    struct mg_call c = {
+        .m = m, .w = f->w, .pc = pc, .self = f->self, .op = op, .s0 = f->s, .owned = true,
+    };
+    mg_write_exit_slow(&c);
 }

@@ -8,9 +8,10 @@
  * from a callback the application gave the library (a hash or equal
  * function calling into another map), which is checked like any other.
  *
- * Each wrapper: mg_begin decides whether to check; reads go through the
- * read hooks, writes through the write hooks, with the real call in
- * between. A call on a map that was freed is reported and then behaves as
+ * Each wrapper: get, lookup, len, set, assign and delete first try the
+ * register-only fast path (detect.h); otherwise, and for the other calls,
+ * mg_begin decides whether to check, and reads go through the read hooks,
+ * writes through the write hooks, with the real call in between. A call on a map that was freed is reported and then behaves as
  * on the nil map, without calling the library. The key helpers and
  * strerror only pass through.
  */
@@ -148,10 +149,10 @@ MG_EXPORT void gomap_free(gomap *m)
 
 /* ---- reads ---- */
 
-MG_EXPORT size_t gomap_len(const gomap *m)
+static MG_NOINLINE size_t len_checked(const gomap *m, uintptr_t pc)
 {
     struct mg_call c;
-    switch (mg_begin(&c, m, MG_OP_LEN, CALLER())) {
+    switch (mg_begin(&c, m, MG_OP_LEN, pc)) {
     case MG_PASS:
         return mg_real.len(m);
     case MG_FREED:
@@ -164,10 +165,21 @@ MG_EXPORT size_t gomap_len(const gomap *m)
     return r;
 }
 
-MG_EXPORT void *gomap_get(const gomap *m, const void *key)
+MG_EXPORT size_t gomap_len(const gomap *m)
+{
+    struct mg_fast f;
+    if (MG_LIKELY(mg_fast_read(m, &f))) {
+        size_t r = mg_real.len(m);
+        mg_fast_read_done(&f, m, MG_OP_LEN, CALLER());
+        return r;
+    }
+    return len_checked(m, CALLER());
+}
+
+static MG_NOINLINE void *get_checked(const gomap *m, const void *key, uintptr_t pc)
 {
     struct mg_call c;
-    switch (mg_begin(&c, m, MG_OP_GET, CALLER())) {
+    switch (mg_begin(&c, m, MG_OP_GET, pc)) {
     case MG_PASS:
         return mg_real.get(m, key);
     case MG_FREED:
@@ -180,10 +192,21 @@ MG_EXPORT void *gomap_get(const gomap *m, const void *key)
     return r;
 }
 
-MG_EXPORT bool gomap_lookup(const gomap *m, const void *key, void *val_out)
+MG_EXPORT void *gomap_get(const gomap *m, const void *key)
+{
+    struct mg_fast f;
+    if (MG_LIKELY(mg_fast_read(m, &f))) {
+        void *r = mg_real.get(m, key);
+        mg_fast_read_done(&f, m, MG_OP_GET, CALLER());
+        return r;
+    }
+    return get_checked(m, key, CALLER());
+}
+
+static MG_NOINLINE bool lookup_checked(const gomap *m, const void *key, void *val_out, uintptr_t pc)
 {
     struct mg_call c;
-    switch (mg_begin(&c, m, MG_OP_LOOKUP, CALLER())) {
+    switch (mg_begin(&c, m, MG_OP_LOOKUP, pc)) {
     case MG_PASS:
         return mg_real.lookup(m, key, val_out);
     case MG_FREED:
@@ -196,11 +219,21 @@ MG_EXPORT bool gomap_lookup(const gomap *m, const void *key, void *val_out)
     return r;
 }
 
+MG_EXPORT bool gomap_lookup(const gomap *m, const void *key, void *val_out)
+{
+    struct mg_fast f;
+    if (MG_LIKELY(mg_fast_read(m, &f))) {
+        bool r = mg_real.lookup(m, key, val_out);
+        mg_fast_read_done(&f, m, MG_OP_LOOKUP, CALLER());
+        return r;
+    }
+    return lookup_checked(m, key, val_out, CALLER());
+}
+
 /* ---- writes ---- */
 
-MG_EXPORT int gomap_set(gomap *m, const void *key, const void *val)
+static MG_NOINLINE int set_checked(gomap *m, const void *key, const void *val, uintptr_t pc)
 {
-    uintptr_t pc = CALLER();
     struct mg_call c;
     switch (mg_begin(&c, m, MG_OP_SET, pc)) {
     case MG_PASS:
@@ -221,9 +254,20 @@ MG_EXPORT int gomap_set(gomap *m, const void *key, const void *val)
     return r;
 }
 
-MG_EXPORT void *gomap_assign(gomap *m, const void *key)
+MG_EXPORT int gomap_set(gomap *m, const void *key, const void *val)
 {
+    struct mg_fast f;
     uintptr_t pc = CALLER();
+    if (MG_LIKELY(mg_fast_write(m, MG_OP_SET, pc, &f))) {
+        int r = mg_real.set(m, key, val);
+        mg_fast_write_done(&f, m, MG_OP_SET, pc);
+        return r;
+    }
+    return set_checked(m, key, val, pc);
+}
+
+static MG_NOINLINE void *assign_checked(gomap *m, const void *key, uintptr_t pc)
+{
     struct mg_call c;
     switch (mg_begin(&c, m, MG_OP_ASSIGN, pc)) {
     case MG_PASS:
@@ -244,10 +288,22 @@ MG_EXPORT void *gomap_assign(gomap *m, const void *key)
     return r;
 }
 
-MG_EXPORT bool gomap_delete(gomap *m, const void *key)
+MG_EXPORT void *gomap_assign(gomap *m, const void *key)
+{
+    struct mg_fast f;
+    uintptr_t pc = CALLER();
+    if (MG_LIKELY(mg_fast_write(m, MG_OP_ASSIGN, pc, &f))) {
+        void *r = mg_real.assign(m, key);
+        mg_fast_write_done(&f, m, MG_OP_ASSIGN, pc);
+        return r;
+    }
+    return assign_checked(m, key, pc);
+}
+
+static MG_NOINLINE bool delete_checked(gomap *m, const void *key, uintptr_t pc)
 {
     struct mg_call c;
-    switch (mg_begin(&c, m, MG_OP_DELETE, CALLER())) {
+    switch (mg_begin(&c, m, MG_OP_DELETE, pc)) {
     case MG_PASS:
         return mg_real.delete_(m, key);
     case MG_FREED:
@@ -260,6 +316,18 @@ MG_EXPORT bool gomap_delete(gomap *m, const void *key)
         mg_structural(&c);
     mg_write_exit(&c);
     return r;
+}
+
+MG_EXPORT bool gomap_delete(gomap *m, const void *key)
+{
+    struct mg_fast f;
+    uintptr_t pc = CALLER();
+    if (MG_LIKELY(mg_fast_write(m, MG_OP_DELETE, pc, &f))) {
+        bool r = mg_real.delete_(m, key);
+        mg_fast_write_done(&f, m, MG_OP_DELETE, pc);
+        return r;
+    }
+    return delete_checked(m, key, pc);
 }
 
 MG_EXPORT void gomap_clear(gomap *m)

@@ -104,12 +104,26 @@ void mg_halt(void) __attribute__((noreturn));
  * call made underneath, e.g. by an allocator the application replaced,
  * goes straight to the library instead of re-entering the detector. */
 struct mg_thread {
+    uint32_t fast;          /* idx when started, registered and not busy, else 0:
+                               the one word the wrappers' fast paths test */
     uint32_t idx;           /* index in the thread table, 0: not yet registered */
     uint32_t tid;
     uint32_t created_stack; /* depot id of the pthread_create/thrd_create call */
     uint32_t busy;
 };
 extern __thread struct mg_thread mg_self __attribute__((tls_model("initial-exec")));
+
+/* Brackets the shim's own slow work (see busy above). */
+static inline void mg_busy_enter(void)
+{
+    mg_self.busy++;
+    mg_self.fast = 0;
+}
+static inline void mg_busy_leave(void)
+{
+    if (--mg_self.busy == 0 && __atomic_load_n(&mg_ready, __ATOMIC_ACQUIRE) == 2)
+        mg_self.fast = mg_self.idx;
+}
 
 #define MG_MAX_THREADS 65536u
 #define MG_THREAD_OVERFLOW 0xffffu /* shared index once the table is full */

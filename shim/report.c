@@ -528,7 +528,7 @@ static char *where_of(json_t *o)
 void mg_report(struct mg_finding *f, int slot)
 {
     int saved = errno;
-    mg_self.busy++;
+    mg_busy_enter();
     json_t *o = build(f);
     bool halt = false;
     pthread_mutex_lock(&lock);
@@ -554,7 +554,7 @@ void mg_report(struct mg_finding *f, int slot)
     json_decref(o);
     if (halt)
         mg_halt();
-    mg_self.busy--;
+    mg_busy_leave();
     errno = saved;
 }
 

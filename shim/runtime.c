@@ -62,7 +62,7 @@ void mg_log(int level, const char *fmt, ...)
 
 static void at_exit(void)
 {
-    mg_self.busy++;
+    mg_busy_enter();
     if (mg_opt.detect_leaks)
         mg_leak_report();
     mg_report_summary();
@@ -70,7 +70,7 @@ static void at_exit(void)
         fflush(NULL);
         _exit(mg_opt.exitcode);
     }
-    mg_self.busy--;
+    mg_busy_leave();
 }
 
 void mg_halt(void)
@@ -118,7 +118,7 @@ void mg_init_slow(void)
         return;
     }
     init_tid = (uint32_t)gettid();
-    mg_self.busy++;
+    mg_busy_enter();
     mg_options_parse(getenv("MAPGUARD_OPTIONS"));
     if (!mg_resolve_real())
         mg_log(1, "libgomap is not loaded; nothing to check");
@@ -127,7 +127,7 @@ void mg_init_slow(void)
     atexit(at_exit);
     mg_log(1, "started: log_path=%s format=%s halt_on_error=%d", mg_opt.log_path[0] ? mg_opt.log_path : "stderr",
            mg_opt.format == MG_FORMAT_TEXT ? "text" : "json", mg_opt.halt_on_error);
-    mg_self.busy--;
+    mg_busy_leave();
     __atomic_store_n(&mg_ready, 2, __ATOMIC_RELEASE);
 }
 

@@ -50,6 +50,7 @@ static void thread_exit(void *p)
 {
     uint32_t idx = (uint32_t)(uintptr_t)p;
     mg_self.idx = 0;
+    mg_self.fast = 0;
     if (idx == 0 || idx >= MG_THREAD_OVERFLOW)
         return;
     mg_thread_remember_name();
@@ -153,9 +154,9 @@ static uint32_t creation_stack(void)
     mg_init();
     if (mg_self.busy)
         return 0;
-    mg_self.busy++;
+    mg_busy_enter();
     uint32_t id = mg_stack_capture_id();
-    mg_self.busy--;
+    mg_busy_leave();
     return id;
 }
 

@@ -111,7 +111,15 @@ static void spawn(struct run *r, const char *prog, const char *scenario, const c
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_addopen(&fa, 2, errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    char *argv[] = {path, (char *)scenario, NULL};
+    /* "scenario arg" passes two arguments */
+    char scen[256] = "", *extra = NULL;
+    if (scenario) {
+        snprintf(scen, sizeof scen, "%s", scenario);
+        extra = strchr(scen, ' ');
+        if (extra)
+            *extra++ = 0;
+    }
+    char *argv[] = {path, scenario ? scen : NULL, extra, NULL};
     pid_t pid;
     int e = posix_spawn(&pid, path, &fa, NULL, argv, env);
     posix_spawn_file_actions_destroy(&fa);

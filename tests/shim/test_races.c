@@ -211,3 +211,35 @@ Test(races, c11_threads_carry_their_creation_stacks)
     assert_thread_name(c, "c11writer1");
     run_free(&r);
 }
+
+/* The same orders on a map with an equal callback, whose writes go the
+ * shim's full path rather than the fast one. */
+Test(races, full_path_read_while_writer_inside)
+{
+    struct run r;
+    run_prog(&r, PROG, "rw_writer_first equal", OPTS);
+    json_t *f = one_finding(&r, "concurrent-read-write");
+    assert_frame_at(json_object_get(json_object_get(f, "access"), "stack"), 0, PROG, "get_signal");
+    assert_conflict(f, "set", "set_park1", true);
+    run_free(&r);
+}
+
+Test(races, full_path_write_while_reader_inside)
+{
+    struct run r;
+    run_prog(&r, PROG, "rw_reader_first equal", OPTS);
+    json_t *f = one_finding(&r, "concurrent-read-write");
+    assert_frame_at(json_object_get(json_object_get(f, "access"), "stack"), 0, PROG, "get_park1");
+    assert_conflict(f, "set", "set_park2", true);
+    run_free(&r);
+}
+
+Test(races, full_path_two_writers)
+{
+    struct run r;
+    run_prog(&r, PROG, "ww_ops equal", OPTS);
+    json_t *f = one_finding(&r, "concurrent-writes");
+    assert_frame_at(json_object_get(json_object_get(f, "access"), "stack"), 0, PROG, "assign_signal");
+    assert_conflict(f, "delete", "delete_park1", true);
+    run_free(&r);
+}
