@@ -180,7 +180,17 @@ static void *iterate_until_parked(void *a)
 }
 
 static void join(pthread_t t) { pthread_join(t, NULL); }
-static void pause_ms(int ms) { usleep((useconds_t)ms * 1000); }
+
+/* Waits until mapguard has asked the writer inside M for its stack: the
+ * REQ bit of the map's sync word (tool word 1, bit 24; see shim/mapstate.h).
+ * Releasing the writer only then makes "stack_complete": true certain
+ * rather than a matter of timing. Gives up after 10 s. */
+static void wait_for_stack_request(void)
+{
+    const volatile uint64_t *sync = &GOMAP_MAP_TOOL_WORDS(M)[1];
+    for (int i = 0; i < 10000 && !(*sync & (1ull << 24)); i++)
+        usleep(1000);
+}
 
 /* ---- scenarios ---- */
 
@@ -223,7 +233,7 @@ static void rw_reader_first(void)
     pthread_t w = start(set_park2, "writer");
     sem_wait(&parked2);
     sem_post(&release1);
-    pause_ms(300); /* the reader finds the writer inside and waits for its stack */
+    wait_for_stack_request(); /* the reader found the writer inside */
     sem_post(&release2);
     join(r);
     join(w);
@@ -270,7 +280,7 @@ static void ww_ops(void)
 }
 
 /* A writer is inside; an iterator steps. iter_next has no callback here
- * to say it is in, so the writer is let go after a pause. */
+ * to say it is in, so the writer is let go once the stack was asked for. */
 static void iter_writer_first(void)
 {
     pthread_t it = start(iterate_once, "ranger");
@@ -279,7 +289,7 @@ static void iter_writer_first(void)
     pthread_t w = start(set_park1, "writer");
     sem_wait(&parked1);
     sem_post(&go);
-    pause_ms(300);
+    wait_for_stack_request();
     sem_post(&release1);
     join(w);
     join(it);
@@ -297,7 +307,7 @@ static void iter_first(void)
     pthread_t w = start(set_park2, "writer");
     sem_wait(&parked2);
     sem_post(&release1);
-    pause_ms(300);
+    wait_for_stack_request();
     sem_post(&release2);
     join(it);
     join(w);
