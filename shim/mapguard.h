@@ -82,6 +82,8 @@ extern struct mg_options mg_opt;
 /* Parses the string (MAPGUARD_OPTIONS); complains on stderr about what it
  * cannot use and keeps the default for it. */
 void mg_options_parse(const char *s);
+/* MAPGUARD_OPTIONS, also before libc has set up environ. */
+const char *mg_options_env(void);
 
 /* ---- runtime (runtime.c) ---- */
 

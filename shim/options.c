@@ -9,6 +9,7 @@
 #include "mapguard.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,4 +140,33 @@ void mg_options_parse(const char *s)
         if (!apply(k, kn, v, vn))
             complain("bad value for option", k, kn, v, vn);
     }
+}
+
+/* Before libc's own initializer has run (a call from an executable's
+ * .preinit_array) environ is not set up yet and getenv finds nothing; the
+ * kernel's copy in /proc/self/environ is there from the start. */
+static const char *from_proc(const char *name)
+{
+    static char buf[1 << 17];
+    int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof buf - 1 && (r = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)r;
+    close(fd);
+    buf[n] = 0;
+    size_t len = strlen(name);
+    for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
+        if (!strncmp(buf + i, name, len) && buf[i + len] == '=')
+            return buf + i + len + 1;
+    return NULL;
+}
+
+const char *mg_options_env(void)
+{
+    extern char **environ;
+    const char *s = getenv("MAPGUARD_OPTIONS");
+    return s || environ ? s : from_proc("MAPGUARD_OPTIONS");
 }

@@ -119,7 +119,7 @@ void mg_init_slow(void)
     }
     init_tid = (uint32_t)gettid();
     mg_busy_enter();
-    mg_options_parse(getenv("MAPGUARD_OPTIONS"));
+    mg_options_parse(mg_options_env());
     if (!mg_resolve_real())
         mg_log(1, "libgomap is not loaded; nothing to check");
     mg_stack_init();

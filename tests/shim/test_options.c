@@ -132,3 +132,18 @@ Test(options, suppressions)
     suppressed("mg_races", "ww", "race:set_park1\n", 0);               /* the conflict's stack */
     suppressed("mg_races", "ww", "concurrent-read-write:set_park1\n", 1);
 }
+
+Test(options, started_lazily_before_any_constructor)
+{
+    /* the first call comes from .preinit_array, before the shim's own
+     * constructor and before libc has set up environ: the options must
+     * still apply (the log goes to log_path) and the call be checked */
+    struct run r;
+    run_prog(&r, "mg_preinit", NULL, NULL);
+    cr_assert_eq(count_kind(&r, "nil-map-write"), 2, "%s", r.err);
+    json_t *st = json_object_get(json_object_get(find_kind(&r, NULL, 0), "access"), "stack");
+    assert_frame_at(st, 0, "mg_preinit", "preinit_nil");
+    cr_assert(strstr(r.out, "early=-1"), "the nil map still refused the write: %s", r.out);
+    cr_assert_eq(r.status, 66);
+    run_free(&r);
+}
