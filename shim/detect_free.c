@@ -14,6 +14,7 @@
 #include "report.h"
 #include "stack.h"
 
+#include <errno.h>
 #include <stdlib.h>
 
 static gomap **ring;
@@ -68,9 +69,11 @@ void mg_free_mark(struct mg_call *c)
     uint32_t stack = 0;
     if (mg_opt.quarantine_size > 0) {
         /* Only a quarantined map can be caught in use later. */
+        int saved = errno;
         mg_busy_enter();
         stack = mg_stack_capture_id();
         mg_busy_leave();
+        errno = saved;
     }
     if (mg_opt.detect_leaks)
         mg_leak_untrack(c->m);

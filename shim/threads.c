@@ -154,9 +154,11 @@ static uint32_t creation_stack(void)
     mg_init();
     if (mg_self.busy)
         return 0;
+    int saved = errno;
     mg_busy_enter();
     uint32_t id = mg_stack_capture_id();
     mg_busy_leave();
+    errno = saved;
     return id;
 }
 
