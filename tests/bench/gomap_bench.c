@@ -41,7 +41,8 @@
  * (default 5); every measurement runs the phase enough times to take about
  * --target-ms (default 100 ms): many fresh tables for insert and delete,
  * many passes over one table for hit, miss and iter. Tables are interleaved
- * within each repetition so that machine noise hits all of them alike. One
+ * within each repetition so that machine noise hits all of them alike, and
+ * the first table rotates from one repetition to the next. One
  * unrecorded warm-up repetition calibrates the pass counts. Table teardown
  * and the untimed rebuilds that feed the delete phase are outside the clock;
  * table creation is inside the insert clock.
@@ -633,8 +634,12 @@ static void bench_keyset(const opts *o, const char *ktname, const impl *impls, i
         }
     }
 
+    /* The starting table rotates each repetition: a table that always ran
+     * right after another one's teardown would always find the allocator
+     * in the same state (warm freed memory, or fresh pages to fault in). */
     for (int r = 0; r < o->reps; r++)
-        for (int i = 0; i < nimpls; i++) {
+        for (int j = 0; j < nimpls; j++) {
+            int i = (j + r) % nimpls;
             if (!sel[i])
                 continue;
             double ns[NPHASES];
