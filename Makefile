@@ -220,12 +220,14 @@ bench: deps all $(BENCHES)
 # libmapguard.so, rebuilt with -fsanitize=thread (libgomap too, into
 # $(BUILD)/tsan at the same -O2), under helgrind and drd; and the §2.2 race
 # under each tool and Go's. Writes its section of docs/performance.md.
+# $ORIGIN/../lib: compare.sh runs a snapshot of the binaries and libraries,
+# so a rebuild of build/lib during the run cannot change what is measured.
 #   make bench-compare COMPARE_ARGS=--quick     (a smoke run)
 COMPARE_BINS := $(patsubst tests/bench/%.c,%,$(wildcard tests/bench/compare_*.c))
 
 $(BUILD)/bench/compare_%: tests/bench/compare_%.c $(wildcard tests/bench/compare_*.h) $(LIB)/libgomap.so
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) -O2 -g $(SAN) -Isrc -Itests/bench -o $@ $< -L$(LIB) -lgomap $(RPATH) -lpthread
+	$(CC) $(CSTD) $(WARN) -O2 -g $(SAN) -Isrc -Itests/bench -o $@ $< -L$(LIB) -lgomap -Wl,-rpath,'$$ORIGIN/../lib' -lpthread
 
 bench-compare:
 	@sh tools/deps.sh valgrind:valgrind go:golang-go

@@ -66,15 +66,22 @@ doc=$root/docs/performance.md
 b=$(cd "$build" && pwd)
 tb=$(cd "$tsbuild" && pwd)
 work=$b/bench-compare
-runner=$b/bench/compare_runner
-shim=$b/lib/libmapguard.so
 start_s=$(date +%s)
+progs="compare_mixed compare_own compare_shared compare_iter compare_create compare_s2_2"
 
-for f in "$runner" "$shim" "$b/bench/compare_s2_2" "$tb/bench/compare_s2_2" "$tb/lib/libgomap.so"; do
+for f in "$b/bench/compare_runner" "$b/lib/libmapguard.so" "$b/lib/libgomap.so" "$tb/lib/libgomap.so"; do
     if [ ! -e "$f" ]; then
         echo "compare.sh: $f is missing; run: make bench-compare" >&2
         exit 1
     fi
+done
+for p in $progs; do
+    for f in "$b/bench/$p" "$tb/bench/$p"; do
+        if [ ! -e "$f" ]; then
+            echo "compare.sh: $f is missing; run: make bench-compare" >&2
+            exit 1
+        fi
+    done
 done
 command -v valgrind >/dev/null 2>&1 || { echo "compare.sh: valgrind not found; run: make bench-compare" >&2; exit 1; }
 
@@ -84,6 +91,45 @@ unset LD_PRELOAD MAPGUARD_OPTIONS TSAN_OPTIONS GORACE GOTRACEBACK VALGRIND_OPTS 
 rm -rf "$work"
 mkdir -p "$work/perf" "$work/det"
 log() { echo "compare.sh: $*" >&2; }
+
+# A snapshot of the binaries and libraries: everything runs from here, so a
+# rebuild of BUILD/lib while this runs (the tree is shared) cannot change
+# what is measured. The workloads find libgomap.so through $ORIGIN/../lib.
+pb=$work/plain ptb=$work/tsan
+snapshot() {
+    rm -rf "$pb" "$ptb"
+    mkdir -p "$pb/bench" "$pb/lib" "$ptb/bench" "$ptb/lib"
+    cp "$b/lib/libgomap.so" "$b/lib/libmapguard.so" "$pb/lib/"
+    cp "$tb/lib/libgomap.so" "$ptb/lib/"
+    cp "$b/bench/compare_runner" "$pb/bench/"
+    for p in $progs; do
+        cp "$b/bench/$p" "$pb/bench/"
+        cp "$tb/bench/$p" "$ptb/bench/"
+    done
+    # Each copy must load its own libgomap.so and run.
+    for d in "$pb" "$ptb"; do
+        lib=$(LD_TRACE_LOADED_OBJECTS=1 "$d/bench/compare_mixed" 2>/dev/null | awk '/libgomap/ { print $3 }')
+        case $lib in "$d"/*) lib_ok=yes ;; *) lib_ok=no ;; esac
+        if [ $lib_ok = no ]; then
+            echo "compare.sh: $d/bench/compare_mixed loads libgomap.so from '$lib', not from $d/lib;" >&2
+            echo "  it was built before its rule used \$ORIGIN/../lib: rm -f $b/bench/compare_* $tb/bench/compare_*; make bench-compare" >&2
+            exit 1
+        fi
+        "$d/bench/compare_mixed" 100 100 > /dev/null 2>&1 || return 1
+    done
+    env LD_PRELOAD="$pb/lib/libmapguard.so" "$pb/bench/compare_mixed" 100 100 > /dev/null 2>&1 || return 1
+}
+tries=0
+until snapshot; do
+    tries=$((tries + 1))
+    if [ $tries -ge 5 ]; then
+        echo "compare.sh: the snapshot of $b and $tb does not run (a rebuild in progress?)" >&2
+        exit 1
+    fi
+    sleep 3
+done
+runner=$pb/bench/compare_runner
+shim=$pb/lib/libmapguard.so
 
 # ---------------------------------------------------------------- workloads
 # name: binary, full arguments, reduced arguments (helgrind, drd, plain_r)
@@ -136,11 +182,11 @@ vg_flags="-q --error-exitcode=66"
 perf_cmd() { # workload tool
     bin=$(wl_bin "$1")
     case $2 in
-    plain) echo "$b/bench/$bin $(wl_args "$1" full)" ;;
-    shim) echo "env LD_PRELOAD=$shim $b/bench/$bin $(wl_args "$1" full)" ;;
-    tsan) echo "$tb/bench/$bin $(wl_args "$1" full)" ;;
-    helgrind | drd) echo "valgrind --tool=$2 $vg_flags $b/bench/$bin $(wl_args "$1" reduced)" ;;
-    plain_r) echo "$b/bench/$bin $(wl_args "$1" reduced)" ;;
+    plain) echo "$pb/bench/$bin $(wl_args "$1" full)" ;;
+    shim) echo "env LD_PRELOAD=$shim $pb/bench/$bin $(wl_args "$1" full)" ;;
+    tsan) echo "$ptb/bench/$bin $(wl_args "$1" full)" ;;
+    helgrind | drd) echo "valgrind --tool=$2 $vg_flags $pb/bench/$bin $(wl_args "$1" reduced)" ;;
+    plain_r) echo "$pb/bench/$bin $(wl_args "$1" reduced)" ;;
     esac
 }
 
@@ -174,7 +220,7 @@ glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null || echo 'glibc ?')
 memtotal=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null || echo '?')
 ccv=$(cc --version 2>/dev/null | head -n 1 || echo '?')
 clangv=$(clang --version 2>/dev/null | head -n 1 || echo 'clang not installed')
-tsanlib=$(ldd "$tb/bench/compare_mixed" 2>/dev/null | awk '/libtsan/ { print $3; exit }')
+tsanlib=$(ldd "$ptb/bench/compare_mixed" 2>/dev/null | awk '/libtsan/ { print $3; exit }')
 tsanpkg=$(dpkg -S "$(readlink -f "${tsanlib:-/nonexistent}")" 2>/dev/null | cut -d: -f 1 | head -n 1 || true)
 [ -n "$tsanpkg" ] && tsanpkg="$tsanpkg $(dpkg-query -W -f '${Version}' "$tsanpkg" 2>/dev/null || true)"
 vgv=$(valgrind --version 2>/dev/null || echo '?')
@@ -232,10 +278,10 @@ if [ $do_detect = yes ]; then
         case $1 in
         go) echo "$gobin/s2_2" ;;
         go_race) echo "$gobin/s2_2_race" ;;
-        mapguard) echo "env LD_PRELOAD=$shim $b/bench/compare_s2_2" ;;
-        mapguard_1m) echo "env LD_PRELOAD=$shim $b/bench/compare_s2_2 1000000" ;;
-        tsan) echo "$tb/bench/compare_s2_2" ;;
-        helgrind | drd) echo "valgrind --tool=$1 --error-exitcode=66 $b/bench/compare_s2_2" ;;
+        mapguard) echo "env LD_PRELOAD=$shim $pb/bench/compare_s2_2" ;;
+        mapguard_1m) echo "env LD_PRELOAD=$shim $pb/bench/compare_s2_2 1000000" ;;
+        tsan) echo "$ptb/bench/compare_s2_2" ;;
+        helgrind | drd) echo "valgrind --tool=$1 --error-exitcode=66 $pb/bench/compare_s2_2" ;;
         esac
     }
     # caught, both stacks, map creation site, both threads' creation sites:
@@ -324,30 +370,49 @@ load1=$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo '?')
 elapsed=$(($(date +%s) - start_s))
 
 # ---------------------------------------------------------------- summaries
-# perf-summary.tsv: workload tool n status_nonzero med_ns_per_op med_rss_kb med_wall_ms
+# perf-summary.tsv: workload tool n status_nonzero med_ns_per_op med_rss_kb
+# med_wall_ms med_phase_ms ops time_ratio time_ratio_min time_ratio_max rss_ratio
+# A ratio is the median, over the repetitions, of the ratio between the two
+# runs of that repetition (seconds apart), which cancels slow load drifts.
+# Time: against plain (helgrind and drd per operation, so scaled to the full
+# count); memory: against plain, for helgrind and drd against plain_r.
 awk -F '\t' '
-function med(key,   n, i, j, x, a) {
-    n = split(vals[key], a, " ")
-    for (i = 2; i <= n; i++) { x = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
+function med(list,   n, i, j, x, a) {
+    n = split(list, a, " ")
     if (n == 0) return ""
+    for (i = 2; i <= n; i++) { x = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
+    lo = a[1]; hi = a[n]
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 $7 > 0 {
     k = $2 SUBSEP $3
     if (!(k in seen)) { seen[k] = 1; keys[++nk] = k }
+    if (!($1 in repseen)) { repseen[$1] = 1; reps[++nr] = $1 }
     cnt[k]++
     if ($4 != 0) bad[k]++
-    vals[k "n"] = vals[k "n"] " " ($8 / $7)
-    vals[k "r"] = vals[k "r"] " " $6
-    vals[k "w"] = vals[k "w"] " " ($5 / 1e6)
-    vals[k "t"] = vals[k "t"] " " ($8 / 1e6)
+    vals[k, "n"] = vals[k, "n"] " " ($8 / $7)
+    vals[k, "r"] = vals[k, "r"] " " $6
+    vals[k, "w"] = vals[k, "w"] " " ($5 / 1e6)
+    vals[k, "t"] = vals[k, "t"] " " ($8 / 1e6)
+    nsop[$2, $3, $1] = $8 / $7; rss[$2, $3, $1] = $6
     ops[k] = $7
 }
 END {
     for (i = 1; i <= nk; i++) {
-        k = keys[i]; split(k, p, SUBSEP)
-        printf "%s\t%s\t%d\t%d\t%.3f\t%.0f\t%.1f\t%.1f\t%d\n", p[1], p[2], cnt[k], bad[k] + 0,
-            med(k "n"), med(k "r"), med(k "w"), med(k "t"), ops[k]
+        k = keys[i]; split(k, p, SUBSEP); w = p[1]; t = p[2]
+        rb = (t == "helgrind" || t == "drd") ? "plain_r" : "plain"
+        tl = rl = ""
+        for (j = 1; j <= nr; j++) {
+            r = reps[j]
+            if ((w, t, r) in nsop && (w, "plain", r) in nsop && nsop[w, "plain", r] > 0) tl = tl " " nsop[w, t, r] / nsop[w, "plain", r]
+            if ((w, t, r) in rss && (w, rb, r) in rss && rss[w, rb, r] > 0) rl = rl " " rss[w, t, r] / rss[w, rb, r]
+        }
+        tm = med(tl); tlo = lo; thi = hi
+        rm = med(rl)
+        printf "%s\t%s\t%d\t%d\t%.3f\t%.0f\t%.1f\t%.1f\t%d\t%s\t%s\t%s\t%s\n", w, t, cnt[k], bad[k] + 0,
+            med(vals[k, "n"]), med(vals[k, "r"]), med(vals[k, "w"]), med(vals[k, "t"]), ops[k],
+            tm == "" ? "" : sprintf("%.4f", tm), tm == "" ? "" : sprintf("%.4f", tlo), tm == "" ? "" : sprintf("%.4f", thi),
+            rm == "" ? "" : sprintf("%.4f", rm)
     }
 }' "$work/perf.tsv" > "$work/perf-summary.tsv"
 
@@ -363,11 +428,18 @@ rel_b=${b#"$root"/} rel_tb=${tb#"$root"/}
 {
     for w in $workloads; do
         for t in plain shim tsan helgrind drd; do
-            printf 'cmd\t%s\t%s\t%s\n' "$w" "$t" "$(perf_cmd "$w" "$t" | sed "s|$tb/|$rel_tb/|g; s|$b/|$rel_b/|g")"
+            printf 'cmd\t%s\t%s\t%s\n' "$w" "$t" "$(perf_cmd "$w" "$t")"
         done
         printf 'title\t%s\t%s\n' "$w" "$(wl_title "$w")"
     done
-} > "$work/meta.tsv"
+    if [ $do_detect = yes ]; then
+        printf 'dcmd\tgo build -o %s tests/bench/go/s2_2/main.go\n' "$gobin/s2_2"
+        printf 'dcmd\tgo build -race -o %s tests/bench/go/s2_2/main.go\n' "$gobin/s2_2_race"
+        for s in $setups; do
+            printf 'dcmd\t%s\n' "$(det_cmd "$s")"
+        done
+    fi
+} | sed "s|$b/|$rel_b/|g" > "$work/meta.tsv"
 
 awk -F '\t' \
     -v date_utc="$date_utc" -v ncpu="$ncpu" -v cpu="$cpu" -v kernel="$kernel" -v glibc="$glibc" \
@@ -382,11 +454,12 @@ function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "" : a / b }
 function has(w, t) { return ((w, t) in nsop) }
 FILENAME ~ /perf-summary/ {
     nsop[$1, $2] = $5; rss[$1, $2] = $6; wall[$1, $2] = $7; phase[$1, $2] = $8; bad[$1, $2] = $4; n[$1, $2] = $3; ops[$1, $2] = $9
+    tr[$1, $2] = $10; trlo[$1, $2] = $11; trhi[$1, $2] = $12; rr[$1, $2] = $13
     next
 }
 FILENAME ~ /detect-summary/ { d[$1] = $0; next }
 FILENAME ~ /perf\.tsv$/ { if ($7 + 0 == 0) failed[$2, $3]++; next }
-FILENAME ~ /meta/ { if ($1 == "cmd") cmd[$2, $3] = $4; else title[$2] = $3; next }
+FILENAME ~ /meta/ { if ($1 == "cmd") cmd[$2, $3] = $4; else if ($1 == "dcmd") dcmds = dcmds $2 "\n"; else title[$2] = $3; next }
 END {
     nw = split(workloads, W, " ")
     tools = "shim tsan helgrind drd"; nt = split(tools, T, " ")
@@ -412,10 +485,12 @@ END {
     if (do_perf == "yes") {
         print "### Cost: time and peak memory against the plain run"
         print ""
-        print "Ratios are medians of " reps " runs of each (lower is better; 1.00x = no cost). The runs were"
-        print "interleaved in one session: for each repetition, each workload ran plain, under"
-        print "mapguard, TSan, helgrind and drd, one after another, so load changes hit every"
-        print "column alike."
+        print "Lower is better; 1.00x = no cost. The runs were interleaved in one session: in"
+        print (reps == 1 ? "its one repetition" : "each of " reps " repetitions") ", each workload ran plain, under mapguard, TSan, helgrind"
+        print "and drd, then plain at helgrind'"'"'s size, one right after another. Each ratio is the"
+        print "median over the repetitions of the ratio between a tool'"'"'s run and the plain run of"
+        print "the same repetition, so a change in machine load between repetitions cancels out;"
+        print "the mapguard time column also gives the lowest and highest of those ratios."
         print ""
         print "**Time** (the workload'"'"'s measured phase, per operation, as a multiple of plain):"
         print ""
@@ -424,8 +499,12 @@ END {
         for (i = 1; i <= nw; i++) {
             w = W[i]; if (!has(w, "plain")) continue
             row = "| " title[w] " | " nsfmt(nsop[w, "plain"]) " | " sprintf("%.0f ms", phase[w, "plain"])
-            for (j = 1; j <= nt; j++) { t = T[j]; row = row " | " (has(w, t) ? r2(ratio(nsop[w, t], nsop[w, "plain"])) : "–") }
-            x = has(w, "shim") ? ratio(nsop[w, "shim"], nsop[w, "plain"]) : ""
+            for (j = 1; j <= nt; j++) {
+                t = T[j]; c = r2(tr[w, t])
+                if (t == "shim" && tr[w, t] != "" && n[w, t] > 1) c = c sprintf(" (%.2f–%.2f)", trlo[w, t], trhi[w, t])
+                row = row " | " c
+            }
+            x = tr[w, "shim"]
             res = x == "" ? "–" : (x <= 1.5 ? "PASS" : "**FAIL**")
             if (x != "") { nbar++; if (x > 1.5) nfail++ }
             trow[w] = x
@@ -441,9 +520,9 @@ END {
             row = "| " title[w] " | " sprintf("%.1f MB", rss[w, "plain"] / 1024)
             for (j = 1; j <= nt; j++) {
                 t = T[j]; base = (t == "helgrind" || t == "drd") ? "plain_r" : "plain"
-                row = row " | " (has(w, t) && has(w, base) ? r2(ratio(rss[w, t], rss[w, base])) : "–")
+                row = row " | " r2(rr[w, t])
             }
-            x = has(w, "shim") ? ratio(rss[w, "shim"], rss[w, "plain"]) : ""
+            x = rr[w, "shim"]
             res = x == "" ? "–" : (x <= 1.5 ? "PASS" : "**FAIL**")
             if (x != "") { nbar++; if (x > 1.5) nfail++ }
             mrow[w] = x
@@ -514,8 +593,10 @@ END {
         print "with a previous ...\" with frames; drd: an \"Other segment\" stack that is still"
         print "available; Go'"'"'s runtime prints every goroutine, and is counted when the other"
         print "goroutine appears, although only at its current line, not at its map call)."
-        print "*Map creation site*: a stack through `gomap_new` (mapguard: `map_created`; TSan,"
-        print "helgrind, drd: the allocation stack of the heap block). Go prints none."
+        print "*Map creation site*: where `gomap_new` was called (mapguard: `map_created`, the"
+        print "call site only, a full stack with `detect_leaks=1`; TSan, helgrind, drd: the"
+        print "allocation stack of the heap block the race touched, counted when it goes"
+        print "through `gomap_new` rather than a later bucket allocation). Go prints none."
         print ""
         print "Why the counts differ. TSan, helgrind, drd and Go'"'"'s race detector track"
         print "happens-before: the reader and writer are never ordered by any synchronization, so"
@@ -561,9 +642,11 @@ END {
     print "installs valgrind and golang-go when missing (`sh tools/deps.sh valgrind:valgrind"
     print "go:golang-go`), builds the workloads plain into `" rb "/bench` and, with"
     print "`-fsanitize=thread` (libgomap too), into `" rtb "/bench`, then runs"
-    print "`sh tests/bench/compare.sh " rb " " rtb "`. Each run goes through"
-    print "`" rb "/bench/compare_runner OUT ERR CMD...` (fork, exec, `wait4`: wall time and the"
-    print "child'"'"'s `ru_maxrss`). The commands, in interleaved order:"
+    print "`sh tests/bench/compare.sh " rb " " rtb "`. That copies the binaries and libraries"
+    print "to `" rb "/bench-compare/plain` and `" rb "/bench-compare/tsan` and runs everything from"
+    print "the copies, so a rebuild of `" rb "/lib` during the run cannot change what is measured."
+    print "Each run goes through `compare_runner OUT ERR CMD...` (fork, exec, `wait4`: wall time"
+    print "and the child'"'"'s `ru_maxrss`). The commands, in interleaved order:"
     print ""
     print "```"
     for (i = 1; i <= nw; i++) for (j = 0; j <= nt; j++) {
@@ -573,19 +656,11 @@ END {
     print "```"
     print ""
     if (do_detect == "yes") {
-        print "Detection (the Go binaries are built in GOPATH mode, `GO111MODULE=off`, GOCACHE"
-        print "and GOPATH under `" rb "/go`, no network):"
+        print "Detection (the Go binaries are built in GOPATH mode, `GO111MODULE=off`, with GOCACHE"
+        print "and GOPATH under `" rb "/go`: no module download, no network):"
         print ""
         print "```"
-        print "go build -o " rb "/bench-compare/go/s2_2 tests/bench/go/s2_2/main.go"
-        print "go build -race -o " rb "/bench-compare/go/s2_2_race tests/bench/go/s2_2/main.go"
-        print rb "/bench-compare/go/s2_2"
-        print rb "/bench-compare/go/s2_2_race"
-        print "env LD_PRELOAD=" rb "/lib/libmapguard.so " rb "/bench/compare_s2_2"
-        print rtb "/bench/compare_s2_2"
-        print "valgrind --tool=helgrind --error-exitcode=66 " rb "/bench/compare_s2_2"
-        print "valgrind --tool=drd --error-exitcode=66 " rb "/bench/compare_s2_2"
-        print "env LD_PRELOAD=" rb "/lib/libmapguard.so " rb "/bench/compare_s2_2 1000000"
+        printf "%s", dcmds
         print "```"
         print ""
     }
@@ -607,9 +682,11 @@ END {
     print "  shared libraries mapguard loads (libdw, libunwind, jansson) add about a megabyte"
     print "  to every process, which is a large ratio on a 2 MB workload and nothing on a"
     print "  large one; TSan'"'"'s shadow memory and valgrind'"'"'s own heap scale with the program."
-    print "- *mapguard* checks each map call (a few atomic operations on the map'"'"'s own"
-    print "  instrumentation words) and captures a stack only when it reports, or at map"
-    print "  creation; *TSan* instruments every memory access of the program and libgomap;"
+    print "- *mapguard* checks each map call with a few loads and stores on words kept"
+    print "  inside the map (no lock, no allocation), records the call site of `gomap_new`"
+    print "  (a full stack only with `detect_leaks=1`) and each thread'"'"'s creating stack at"
+    print "  `pthread_create`, and unwinds a call'"'"'s stack only when it reports; *TSan*"
+    print "  instruments every memory access of the program and of libgomap;"
     print "  *helgrind* and *drd* run the program on valgrind'"'"'s synthetic CPU, one thread at a"
     print "  time, which is why the two-thread rows cost them even more."
     print "- The bar is issue 6'"'"'s: mapguard at most 1.5x plain on every row, in time and in"
@@ -629,9 +706,9 @@ END {
         for (i = 1; i <= nw; i++) {
             w = W[i]; if (!has(w, "plain")) continue
             line = sprintf("  %-12s", w)
-            for (j = 1; j <= nt; j++) line = line sprintf(" %7s", has(W[i], T[j]) ? r2(ratio(nsop[w, T[j]], nsop[w, "plain"])) : "-")
+            for (j = 1; j <= nt; j++) line = line sprintf(" %7s", r2(tr[w, T[j]]))
             line = line "  "
-            for (j = 1; j <= nt; j++) { t = T[j]; base = (t == "helgrind" || t == "drd") ? "plain_r" : "plain"; line = line sprintf(" %7s", has(w, t) && has(w, base) ? r2(ratio(rss[w, t], rss[w, base])) : "-") }
+            for (j = 1; j <= nt; j++) line = line sprintf(" %7s", r2(rr[w, T[j]]))
             ok = (trow[w] != "" && trow[w] <= 1.5 && mrow[w] != "" && mrow[w] <= 1.5) ? "PASS" : "FAIL"
             print line "  " ok > summary
         }
