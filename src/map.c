@@ -609,6 +609,42 @@ size_t gomap_len(const gomap *m)
 
 /* ------------------------------------------------------------ assign */
 
+/* The chain walk of mapassign: the key's slot if present (hit), else the
+ * first free slot, if any, and the last bucket looked at. */
+typedef struct chain_pos {
+    bmap *hit, *free, *last;
+    unsigned hit_i, free_i;
+} chain_pos;
+
+GM_INLINE void scan_chain(const gomap *m, bmap *b, const void *key, uint8_t top, chain_pos *p,
+                          int kind)
+{
+    p->hit = p->free = NULL;
+    p->hit_i = p->free_i = 0;
+    for (;;) {
+        uint64_t w = gm_topword(b);
+        for (uint64_t c = gm_bytes_maybe_eq(w, top); c; c &= c - 1) {
+            unsigned i = gm_slot_of(c);
+            if (b->tophash[i] == top && gm_key_equal(m, key, gm_key(m, b, i, kind), kind)) {
+                p->hit = b;
+                p->hit_i = i;
+                return;
+            }
+        }
+        if (!p->free) {
+            uint64_t e = gm_bytes_empty(w);
+            if (e) {
+                p->free = b;
+                p->free_i = gm_slot_of(e);
+            }
+        }
+        p->last = b;
+        if (gm_bytes_maybe_eq(w, EMPTY_REST) || !b->overflow)
+            return; /* nothing after an EMPTY_REST slot */
+        b = b->overflow;
+    }
+}
+
 /* mapassign: the value slot for key, inserting the entry if absent, with
  * the value copied from val, or zeroed if val is NULL. The caller has
  * copied key and val out of any map memory. */
@@ -635,39 +671,21 @@ again:;
     }
     bmap *b = gm_bucket(m->buckets, bucket, m->bsize);
     uint8_t top = gm_tophash(hash);
-    bmap *insb = NULL, *last = b;
-    unsigned insi = 0;
-    for (;;) {
-        uint64_t w = gm_topword(b);
-        for (uint64_t c = gm_bytes_maybe_eq(w, top); c; c &= c - 1) {
-            unsigned i = gm_slot_of(c);
-            void *k = gm_key(m, b, i, kind);
-            if (b->tophash[i] != top || !gm_key_equal(m, key, k, kind))
-                continue;
-            /* Present. Like Go for string and float keys, store the new key:
-             * equal keys may differ in bytes (a cstr's pointer, -0 vs +0). */
-            if (kind == KIND_GENERIC && k != key)
-                memcpy(k, key, m->ks);
-            void *v = gm_val(m, b, i, kind);
-            if (val)
-                gm_copy(v, val, m->vs);
-            return v;
-        }
-        if (!insb) {
-            uint64_t e = gm_bytes_empty(w);
-            if (e) {
-                insb = b;
-                insi = gm_slot_of(e);
-            }
-        }
-        if (gm_bytes_maybe_eq(w, EMPTY_REST))
-            goto absent;
-        last = b;
-        if (!b->overflow)
-            break;
-        b = b->overflow;
+    chain_pos p;
+    scan_chain(m, b, key, top, &p, kind);
+    if (p.hit) {
+        /* Present. Like Go for string and float keys, store the new key:
+         * equal keys may differ in bytes (a cstr's pointer, -0 vs +0). */
+        void *k = gm_key(m, p.hit, p.hit_i, kind);
+        if (kind == KIND_GENERIC && k != key)
+            memcpy(k, key, m->ks);
+        void *v = gm_val(m, p.hit, p.hit_i, kind);
+        if (val)
+            gm_copy(v, val, m->vs);
+        return v;
     }
-absent:
+    bmap *insb = p.free;
+    unsigned insi = p.free_i;
     if (!grew && !gm_growing(m) &&
         (over_load_factor(m->count + 1, m->B) || too_many_overflow(m->noverflow, m->B))) {
         /* If the larger array cannot be had, insert without growing. */
@@ -680,7 +698,7 @@ absent:
             *err = GOMAP_ENOMEM;
             return NULL;
         }
-        insb = ovf_take(m, m->buckets, last);
+        insb = ovf_take(m, m->buckets, p.last);
         insi = 0;
     }
     unsigned char *ks = gm_kslot(m, insb, insi, kind);
@@ -730,31 +748,17 @@ GM_INLINE void *assign_fast(gomap *m, const void *key, const void *val, int kind
     __builtin_prefetch((const char *)b + 64, 1); /* see access_impl */
     __builtin_prefetch((const char *)b + 128, 1);
     uint8_t top = gm_tophash(hash);
-    bmap *insb = NULL;
-    unsigned insi = 0;
-    for (;;) {
-        uint64_t w = gm_topword(b);
-        for (uint64_t c = gm_bytes_maybe_eq(w, top); c; c &= c - 1) {
-            unsigned i = gm_slot_of(c);
-            if (b->tophash[i] != top || !gm_key_equal(m, key, gm_key(m, b, i, kind), kind))
-                continue;
-            m->wseq++;
-            void *v = gm_vslot(m, b, i, kind);
-            if (val)
-                gm_copy(v, val, m->vs);
-            return v;
-        }
-        if (!insb) {
-            uint64_t e = gm_bytes_empty(w);
-            if (e) {
-                insb = b;
-                insi = gm_slot_of(e);
-            }
-        }
-        if (gm_bytes_maybe_eq(w, EMPTY_REST) || !b->overflow)
-            break;
-        b = b->overflow;
+    chain_pos p;
+    scan_chain(m, b, key, top, &p, kind);
+    if (p.hit) {
+        m->wseq++;
+        void *v = gm_vslot(m, p.hit, p.hit_i, kind);
+        if (val)
+            gm_copy(v, val, m->vs);
+        return v;
     }
+    bmap *insb = p.free;
+    unsigned insi = p.free_i;
     if (!insb || m->count + 1 > m->load_limit || m->noverflow >= m->ovf_limit)
         return NULL;
     m->wseq++;
