@@ -64,7 +64,7 @@ static inline int mg_begin(struct mg_call *c, const gomap *m, unsigned op, uintp
 
 /* ---- the fast paths ----
  *
- * get, lookup, len, set, assign and delete first try a path that keeps
+ * get, lookup, len, set, assign, delete and iter_next first try a path that keeps
  * everything in registers: one thread-local word, the map's header and its
  * sync word. Anything unusual (shim not started or busy, nil or freed map,
  * another thread's mark, a map that iterators or an irreflexive key check

@@ -8,7 +8,7 @@
  * from a callback the application gave the library (a hash or equal
  * function calling into another map), which is checked like any other.
  *
- * Each wrapper: get, lookup, len, set, assign and delete first try the
+ * Each wrapper: get, lookup, len, set, assign, delete and iter_next first try the
  * register-only fast path (detect.h); otherwise, and for the other calls,
  * mg_begin decides whether to check, and reads go through the read hooks,
  * writes through the write hooks, with the real call in between. A call on a map that was freed is reported and then behaves as
@@ -388,12 +388,12 @@ static gomap *iter_map(const gomap_iter *it)
     return it_valid(it->tool_[IW_GEN]) ? (gomap *)(uintptr_t)it->tool_[IW_MAP] : NULL;
 }
 
-MG_EXPORT bool gomap_iter_next(gomap_iter *it, const void **key, void **val)
+static MG_NOINLINE bool iter_next_checked(gomap_iter *it, const void **key, void **val, uintptr_t pc)
 {
     struct mg_call c;
     mg_init();
     gomap *m = mg_self.busy ? NULL : iter_map(it);
-    switch (mg_begin(&c, m, MG_OP_ITER_NEXT, CALLER())) {
+    switch (mg_begin(&c, m, MG_OP_ITER_NEXT, pc)) {
     case MG_PASS:
         return mg_real.iter_next(it, key, val);
     case MG_FREED:
@@ -408,6 +408,19 @@ MG_EXPORT bool gomap_iter_next(gomap_iter *it, const void **key, void **val)
     mg_read_exit(&c);
     it->tool_[IW_GEN] = it_gen_make(gen, it_thread(it->tool_[IW_GEN]));
     return r;
+}
+
+/* The fast path: a checked iterator whose map has not changed shape. */
+MG_EXPORT bool gomap_iter_next(gomap_iter *it, const void **key, void **val)
+{
+    struct mg_fast f;
+    gomap *m = iter_map(it);
+    if (MG_LIKELY(mg_fast_read(m, &f) && shape_gen(MG_RD(f.w[MW_SHAPE])) == it_gen(it->tool_[IW_GEN]))) {
+        bool r = mg_real.iter_next(it, key, val);
+        mg_fast_read_done(&f, m, MG_OP_ITER_NEXT, CALLER());
+        return r;
+    }
+    return iter_next_checked(it, key, val, CALLER());
 }
 
 MG_EXPORT bool gomap_iter_delete(gomap_iter *it)
