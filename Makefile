@@ -149,7 +149,7 @@ TEST_BINS := $(if $(GOMAP_TEST_SRC),$(TESTBIN)/gomap_tests) \
              $(if $(CLI_TEST_SRC),$(TESTBIN)/cli_tests) \
              $(if $(SHARD_TEST_SRC),$(TESTBIN)/shard_tests)
 
-tests: all $(TEST_BINS) $(PROGS)
+tests: all $(TEST_BINS) $(PROGS) $(BUILD)/examples/wordcount
 
 $(TESTBIN)/gomap_tests: $(GOMAP_TEST_SRC) $(wildcard tests/gomap/*.h) $(LIB)/libgomap.so
 	@mkdir -p $(dir $@)
@@ -183,6 +183,7 @@ test: deps
 # Runs every suite that exists, plus the PLT check, and fails if any fails.
 test-unit:
 	@sh tests/check_plt.sh $(LIB)/libgomap.so
+	@sh tests/check_example.sh $(BUILD)/examples/wordcount
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t --jobs=2; done
 
 test-asan: deps
@@ -238,8 +239,13 @@ bench-compare:
 
 # ---------------------------------------------------------------- demo
 demo: deps all
-	@if [ -f demo/Makefile ]; then $(MAKE) --no-print-directory -C demo BUILD=$(abspath $(BUILD)); \
-	 else sh tools/demo-basic.sh $(BUILD); fi
+	@$(MAKE) --no-print-directory -C demo BUILD=$(abspath $(BUILD))
+
+# The README's example, built as a user would and checked by `make test`,
+# so the example cannot rot.
+$(BUILD)/examples/%: examples/%.c src/gomap.h $(LIB)/libgomap.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -g -Isrc -o $@ $< -L$(LIB) -lgomap $(RPATH)
 
 # ---------------------------------------------------------------- install
 install: lib shard
