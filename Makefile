@@ -5,7 +5,8 @@
 #   make test        build and run the test suite
 #   make test-asan   the suite rebuilt with -fsanitize=address,undefined
 #   make test-tsan   the concurrent-reader guarantee under ThreadSanitizer
-#   make bench       benchmarks; writes docs/performance.md sections
+#   make bench       benchmarks (gomap, shard, the shim's overhead); writes
+#                    docs/performance.md sections
 #   make install PREFIX=/usr/local
 #
 # Sanitizer builds go to their own build directory (BUILD=...), so they
@@ -216,6 +217,7 @@ $(BUILD)/bench/%: tests/bench/%.c $(wildcard tests/bench/*.h) $(LIB)/libgomap.so
 bench: deps all $(BENCHES)
 	@sh tests/bench/run.sh $(BUILD)
 	@sh tests/bench/shard_bench.sh $(BUILD)
+	@WRITE=1 sh tests/bench/shim_overhead.sh $(BUILD)
 
 # bench-compare (issue 6): the compare_* workloads plain, under
 # libmapguard.so, rebuilt with -fsanitize=thread (libgomap too, into
