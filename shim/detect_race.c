@@ -124,10 +124,28 @@ static bool note(struct mg_call *c, int kind, uint64_t s, uint32_t wr)
     return true;
 }
 
+/* In a forked child, a mark left by a thread that did not come along is
+ * no writer: nobody is left to finish that write. Clears it (keeping the
+ * generation) and returns the word as it now is. Runs only when a sync word
+ * shows another thread, so the fast paths pay nothing for it. */
+static uint64_t drop_gone_writer(struct mg_call *c, uint64_t s)
+{
+    while (sy_writer(s) != 0 && mg_thread_gone(sy_writer(s)))
+        if (__atomic_compare_exchange_n(&c->w[MW_SYNC], &s, sy_leave(s), false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            return sy_leave(s);
+    return s;
+}
+
 /* A reader came in while another thread was writing. */
 void mg_read_enter_slow(struct mg_call *c, uint64_t s)
 {
-    note(c, kind_of(c), s, sy_writer(s));
+    s = drop_gone_writer(c, s);
+    c->s0 = s;
+    uint32_t wr = sy_writer(s);
+    if (wr == 0 || wr == c->self)
+        return;
+    note(c, kind_of(c), s, wr);
 }
 
 /* A reader leaves: flagged at entry, or the word moved while it was in. */
@@ -144,8 +162,9 @@ void mg_read_exit_slow(struct mg_call *c, uint64_t s)
         wr = site_thread(MG_RD(c->w[MW_LASTW]));
         s &= ~(SY_WIDX_MASK | SY_REQ);
     }
-    /* Our own callback writing the map is nesting, not concurrency. */
-    if (wr == 0 || wr == c->self)
+    /* Our own callback writing the map is nesting, not concurrency; a
+     * thread gone at a fork only had its mark cleared (drop_gone_writer). */
+    if (wr == 0 || wr == c->self || mg_thread_gone(wr))
         return;
     if (note(c, kind_of(c), s, wr))
         finish(c);
@@ -155,7 +174,8 @@ void mg_write_enter_slow(struct mg_call *c, uint64_t s)
 {
     for (;;) {
         uint32_t wr = sy_writer(s);
-        if (wr == 0) {
+        /* sy_enter replaces a gone thread's mark with ours */
+        if (wr == 0 || mg_thread_gone(wr)) {
             uint64_t n = sy_enter(s, c->self, c->op);
             if (__atomic_compare_exchange_n(&c->w[MW_SYNC], &s, n, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
                 c->s0 = n;
@@ -195,7 +215,7 @@ void mg_write_exit_slow(struct mg_call *c)
                         wr = site_thread(MG_RD(c->w[MW_LASTW]));
                         s &= ~(SY_WIDX_MASK | SY_REQ);
                     }
-                    if (wr != 0 && wr != c->self)
+                    if (wr != 0 && wr != c->self && !mg_thread_gone(wr))
                         note(c, MK_WRITES, s, wr);
                 }
                 break;

@@ -143,6 +143,11 @@ uint32_t mg_thread_created(uint32_t idx);
 void mg_thread_name(uint32_t idx, char *buf, size_t len);
 /* Stores the calling thread's current name in its slot. */
 void mg_thread_remember_name(void);
+/* Did the index belong to a thread that did not survive a fork into this
+ * process? Its writer marks may still sit on maps (threads.c). */
+bool mg_thread_gone(uint32_t idx);
+void mg_threads_lock(void);
+void mg_threads_unlock(void);
 void mg_threads_atfork_child(void);
 
 #endif

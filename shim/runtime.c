@@ -8,8 +8,10 @@
  * runs after them, when maps freed by those handlers are gone.
  *
  * Fork: the prepare handler takes the shim's locks so no child inherits
- * one held mid-update; the child re-creates them, learns its new tid and
- * starts a log file of its own (log_path gets ".<pid>").
+ * one held mid-update; the child re-creates them, learns its new tid,
+ * starts a log file of its own (log_path gets ".<pid>"), and remembers the
+ * threads that did not come along, whose writer marks may still be on maps
+ * (threads.c).
  *
  * Exit: leak report (detect_leaks=1), summary record, and, as TSan does,
  * the exit status becomes exitcode if anything was reported.
@@ -86,10 +88,13 @@ static void fork_prepare(void)
     mg_symbolize_lock();
     mg_depot_lock();
     mg_leak_lock();
+    /* last: no thread holds it while taking any of the others */
+    mg_threads_lock();
 }
 
 static void fork_parent(void)
 {
+    mg_threads_unlock();
     mg_leak_unlock();
     mg_depot_unlock();
     mg_symbolize_unlock();

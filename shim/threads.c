@@ -42,6 +42,8 @@ static struct slot table[MG_MAX_THREADS];
 static uint32_t next_idx = 1;
 static uint16_t free_idx[MG_MAX_THREADS];
 static uint32_t nfree;
+/* Indexes of threads left behind by a fork (see mg_threads_atfork_child). */
+static uint64_t gone[MG_MAX_THREADS / 64];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t exit_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
@@ -131,13 +133,43 @@ void mg_thread_name(uint32_t idx, char *buf, size_t len)
         *nl = 0;
 }
 
-/* In a forked child only the forking thread exists, under a new tid. */
+void mg_threads_lock(void) { pthread_mutex_lock(&lock); }
+void mg_threads_unlock(void) { pthread_mutex_unlock(&lock); }
+
+bool mg_thread_gone(uint32_t idx)
+{
+    return idx < MG_MAX_THREADS && (gone[idx / 64] >> (idx % 64) & 1);
+}
+
+/*
+ * In a forked child only the forking thread exists, under a new tid.
+ *
+ * Every other index in use at the fork names a thread that is not here. One
+ * of them may have been inside a map write, and its writer mark is still in
+ * that map's sync word: without more, the child's next call on the map
+ * would be reported as racing with it. Rather than find those maps now
+ * (which would need each thread to publish the map it writes, a cost on
+ * every write's fast path), the indexes are remembered as gone, and the
+ * race checks, which only run when a sync word shows another thread, treat
+ * a gone writer's mark as no writer and clear it. A gone index is never
+ * handed out again here: it is not on the free list, and its thread will
+ * never exit to put it there.
+ */
 void mg_threads_atfork_child(void)
 {
     pthread_mutex_init(&lock, NULL);
     mg_self.tid = (uint32_t)gettid();
     if (mg_self.idx && mg_self.idx < MG_MAX_THREADS)
         table[mg_self.idx].tid = mg_self.tid;
+    uint32_t end = next_idx < MG_MAX_THREADS ? next_idx : MG_MAX_THREADS;
+    for (uint32_t i = 1; i < end; i++)
+        gone[i / 64] |= 1ull << (i % 64);
+    for (uint32_t i = 0; i < nfree; i++)
+        gone[free_idx[i] / 64] &= ~(1ull << (free_idx[i] % 64));
+    /* The overflow index, shared by threads past the table's end, stays
+     * out: it may be this thread's, or a new thread's here. */
+    if (mg_self.idx && mg_self.idx < MG_THREAD_OVERFLOW)
+        gone[mg_self.idx / 64] &= ~(1ull << (mg_self.idx % 64));
 }
 
 /* ---- thread creation ---- */
