@@ -62,6 +62,7 @@ else
 fi
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/tests/bench/lib.sh"
 doc=$root/docs/performance.md
 b=$(cd "$build" && pwd)
 tb=$(cd "$tsbuild" && pwd)
@@ -211,12 +212,7 @@ run_perf() { # rep workload tool
 }
 
 # ---------------------------------------------------------------- machine
-date_utc=$(date -u '+%Y-%m-%d %H:%M UTC')
-ncpu=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?')
-cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
-[ -n "$cpu" ] || cpu=$(uname -p)
-kernel=$(uname -srm)
-glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null || echo 'glibc ?')
+bench_machine
 memtotal=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null || echo '?')
 ccv=$(cc --version 2>/dev/null | head -n 1 || echo '?')
 clangv=$(clang --version 2>/dev/null | head -n 1 || echo 'clang not installed')
@@ -723,26 +719,7 @@ END {
 
 # ---------------------------------------------------------------- doc
 if [ $do_doc = yes ]; then
-    mkdir -p "$(dirname "$doc")"
-    if [ ! -f "$doc" ]; then
-        cat > "$doc" <<'EOF'
-# Performance
-
-Benchmark results for mapguard. Each section between `<!-- BEGIN name -->`
-and `<!-- END name -->` markers is written by a script and replaced on every
-run; edit only outside the markers.
-EOF
-    fi
-    awk -v secfile="$sec" '
-    BEGIN { while ((getline l < secfile) > 0) s = s l "\n"; close(secfile) }
-    $0 == "<!-- BEGIN bench-compare -->" { printf "%s", s; skip = 1; done = 1; next }
-    skip && $0 == "<!-- END bench-compare -->" { skip = 0; next }
-    !skip { print }
-    END {
-        if (skip) { print "compare.sh: no END bench-compare marker after BEGIN" > "/dev/stderr"; exit 1 }
-        if (!done) { print ""; printf "%s", s }
-    }' "$doc" > "$doc.tmp.$$"
-    mv "$doc.tmp.$$" "$doc"
+    bench_write_section bench-compare "$sec" "$doc"
     log "wrote the bench-compare section of $doc"
 else
     log "section written to $sec (docs/performance.md untouched)"

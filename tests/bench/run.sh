@@ -22,6 +22,7 @@ shift
 set -- ${BENCH_ARGS:-} "$@"
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/tests/bench/lib.sh"
 doc=$root/docs/performance.md
 bin=$build/bench/gomap_bench
 out=$build/bench/gomap_bench.tsv
@@ -33,18 +34,13 @@ if [ ! -x "$bin" ]; then
 fi
 
 # ---------------------------------------------------------------- machine
-date_utc=$(date -u '+%Y-%m-%d %H:%M UTC')
-ncpu=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?')
-cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
-[ -n "$cpu" ] || cpu=$(uname -p)
-kernel=$(uname -srm)
+bench_machine
 gccv=$(gcc --version 2>/dev/null | head -n 1 || true)
 [ -n "$gccv" ] || gccv="gcc not found"
 builtby=$(readelf -p .comment "$bin" 2>/dev/null |
     awk '/\]/ { sub(/^[^]]*\][ \t]*/, ""); if (!seen[$0]++) s = s (s ? "; " : "") $0 } END { print s }' ||
     true)
 libs="GLib $(pkg-config --modversion glib-2.0 2>/dev/null || echo '?'), htslib $(pkg-config --modversion htslib 2>/dev/null || echo '?')"
-load=$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo '?')
 thp=$(sed -n 's/.*\[\(.*\)\].*/\1/p' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || true)
 [ -n "$thp" ] || thp='?'
 rev=$(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?')
@@ -227,29 +223,7 @@ END {
 verdict=$(cat "$sec.verdict")
 
 # ---------------------------------------------------------------- splice
-mkdir -p "$(dirname "$doc")"
-if [ ! -f "$doc" ]; then
-    cat > "$doc" <<'EOF'
-# Performance
-
-Benchmark results for mapguard. Each section between `<!-- BEGIN name -->`
-and `<!-- END name -->` markers is written by a script and replaced on every
-run; edit only outside the markers.
-
-- `make bench`: gomap against GLib's GHashTable and htslib's khash
-  (`tests/bench/run.sh`).
-EOF
-fi
-awk -v secfile="$sec" '
-BEGIN { while ((getline l < secfile) > 0) s = s l "\n"; close(secfile) }
-$0 == "<!-- BEGIN gomap-bench -->" { printf "%s", s; skip = 1; done = 1; next }
-skip && $0 == "<!-- END gomap-bench -->" { skip = 0; next }
-!skip { print }
-END {
-    if (skip) { print "run.sh: no END gomap-bench marker after BEGIN" > "/dev/stderr"; exit 1 }
-    if (!done) { print ""; printf "%s", s }
-}' "$doc" > "$doc.tmp"
-mv "$doc.tmp" "$doc"
+bench_write_section gomap-bench "$sec" "$doc"
 rm -f "$sec" "$sec.verdict"
 
 echo "run.sh: wrote $doc; bar at 1M int64 keys: $verdict" >&2

@@ -21,6 +21,7 @@ shift
 set -- ${SHARD_BENCH_ARGS:-} "$@"
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/tests/bench/lib.sh"
 doc=$root/docs/performance.md
 bin=$build/bench/shard_bench
 out=$build/bench/shard_bench.tsv
@@ -31,13 +32,7 @@ if [ ! -x "$bin" ]; then
     exit 1
 fi
 
-date_utc=$(date -u '+%Y-%m-%d %H:%M UTC')
-ncpu=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?')
-cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
-[ -n "$cpu" ] || cpu=$(uname -p)
-kernel=$(uname -srm)
-glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null || echo 'libc ?')
-load=$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo '?')
+bench_machine
 rev=$(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?')
 cmd="$bin${*:+ $*}"
 quick=no
@@ -146,25 +141,6 @@ END {
     print "<!-- END shard-bench -->"
 }' "$out" > "$sec"
 
-mkdir -p "$(dirname "$doc")"
-if [ ! -f "$doc" ]; then
-    cat > "$doc" <<'EOF'
-# Performance
-
-Benchmark results for mapguard. Each section between `<!-- BEGIN name -->`
-and `<!-- END name -->` markers is written by a script and replaced on every
-run; edit only outside the markers.
-EOF
-fi
-awk -v secfile="$sec" '
-BEGIN { while ((getline l < secfile) > 0) s = s l "\n"; close(secfile) }
-$0 == "<!-- BEGIN shard-bench -->" { printf "%s", s; skip = 1; done = 1; next }
-skip && $0 == "<!-- END shard-bench -->" { skip = 0; next }
-!skip { print }
-END {
-    if (skip) { print "shard_bench.sh: no END shard-bench marker after BEGIN" > "/dev/stderr"; exit 1 }
-    if (!done) { print ""; printf "%s", s }
-}' "$doc" > "$doc.tmp"
-mv "$doc.tmp" "$doc"
+bench_write_section shard-bench "$sec" "$doc"
 rm -f "$sec"
 echo "shard_bench.sh: wrote $doc" >&2
