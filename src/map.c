@@ -74,6 +74,8 @@ static void *array_alloc(size_t bytes, size_t *mapped)
     *mapped = 0;
     if (bytes < MMAP_MIN)
         return calloc(1, bytes);
+    if (bytes > SIZE_MAX - 2 * (size_t)HUGE_PAGE)
+        return NULL; /* the rounding below would wrap */
     size_t len = (bytes + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
     unsigned char *p = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE,
                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -164,12 +166,12 @@ static bool ovf_reserve(const gomap *m, barray *a, size_t n)
 {
     if (a->avail >= n)
         return true;
+    /* Beyond the preallocated tail, overflow is the exception (Go
+     * allocates such buckets one by one): small slabs, so a big map that
+     * needs a few more does not pay for many. */
     size_t k = n - a->avail;
-    size_t want = a->nbuckets / 16;
-    if (k < want)
-        k = want;
-    if (k < 4)
-        k = 4;
+    if (k < 8)
+        k = 8;
     size_t bytes = sizeof(ovf_slab) + k * m->bsize;
     ovf_slab *s = malloc(bytes);
     if (!s)
