@@ -91,20 +91,24 @@ reported() {
     fi
 }
 
-# Did the detector provably run in the last run's process? With
-# verbosity=1 it writes its summary even when it has nothing to report.
+# Did the detector provably run in the last run's process? With a log
+# file it always leaves a record: in JSON a "hello" when each process image
+# starts (mapguard run itself exits 2 when the program's is missing), in
+# text the summary line at exit.
 watched() {
     if [ "$mode" = cli ]; then
-        grep -Eq '"kind" *: *"summary"' "$json" 2>/dev/null
+        grep -Eq '"kind" *: *"hello"' "$json" 2>/dev/null
     else
         ls "$tmp/$name.log".* >/dev/null 2>&1
     fi
 }
 
-# Did the last run report anything at all?
+# Did the last run report anything at all? Records about the run itself
+# (hello, exec, exec-failed, spawn, summary) are not reports.
 reported_any() {
     if [ "$mode" = cli ]; then
-        grep -E '"kind" *:' "$json" 2>/dev/null | grep -Evq '"kind" *: *"summary"'
+        grep -E '"kind" *:' "$json" 2>/dev/null |
+            grep -Evq '"kind" *: *"(summary|hello|exec|exec-failed|spawn)"'
         return $?
     fi
     for k in $KINDS; do
@@ -164,7 +168,7 @@ again() {
 shown() {
     name=$1 text=$2
     npit=$((npit + 1))
-    run "$name" "--options verbosity=1"
+    run "$name" -
     if [ "$status" -eq 0 ] && grep -q -- "$text" "$out" && ! reported_any &&
         { [ "$mode" = none ] || watched; }; then
         echo ">> shown by the program itself; mapguard rightly has nothing to say"
@@ -176,14 +180,13 @@ shown() {
 }
 
 # fix NAME WHAT FLAGS: runs a fixed version, expects exit 0, no report,
-# and the detector's summary (verbosity=1), which proves it was there.
+# and the detector's record that it watched the program (see watched).
 fix() {
     name=$1 what=$2 flags=$3
-    [ "$flags" = - ] && flags=''
     nfix=$((nfix + 1))
     echo "$thin"
     echo "fix: demo/$name.c - $what"
-    run "$name" "${flags:+$flags }--options verbosity=1"
+    run "$name" "$flags"
     if [ "$mode" = none ]; then
         echo ">> ran (exit status $status), but with no detector this proves nothing"
         failed="$failed $name"
@@ -191,7 +194,7 @@ fix() {
         echo ">> clean"
         nclean=$((nclean + 1))
     elif [ "$status" -eq 0 ] && ! reported_any; then
-        echo ">> NOT PROVEN CLEAN: no summary came from the detector, so it may not have run"
+        echo ">> NOT PROVEN CLEAN: the detector left no record of the program, so it may not have run"
         failed="$failed $name"
     else
         echo ">> NOT CLEAN (exit status $status)"

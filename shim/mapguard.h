@@ -19,6 +19,9 @@
 
 #include "gomap.h"
 
+/* In the hello record; the same as the mapguard command's. */
+#define MG_SHIM_VERSION "0.1.0"
+
 #define MG_EXPORT __attribute__((visibility("default")))
 #define MG_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MG_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -84,6 +87,16 @@ extern struct mg_options mg_opt;
 void mg_options_parse(const char *s);
 /* MAPGUARD_OPTIONS, also before libc has set up environ. */
 const char *mg_options_env(void);
+/* Does log_path name a file (not stderr, not stdout)? Only then does the
+ * shim write the records that describe the run rather than a finding
+ * (hello, exec, a summary with nothing found): nobody reads them on a
+ * terminal. Async-signal-safe. */
+bool mg_log_to_file(void);
+
+/* ---- exec and posix_spawn (exec.c) ---- */
+
+/* Looks up the real exec functions while that is still safe (at start). */
+void mg_exec_resolve(void);
 
 /* ---- runtime (runtime.c) ---- */
 

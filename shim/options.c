@@ -114,7 +114,31 @@ static bool apply(const char *k, size_t kn, const char *v, size_t vn)
     return true; /* already reported */
 }
 
+bool mg_log_to_file(void)
+{
+    const char *p = mg_opt.log_path;
+    return p[0] && strcmp(p, "stderr") != 0 && strcmp(p, "stdout") != 0;
+}
+
 static bool is_sep(char c) { return c == ':' || c == ' ' || c == ',' || c == '\t' || c == '\n'; }
+
+/* A relative log_path is taken from the directory the process started in:
+ * a later chdir must not split one process's records (its hello and an
+ * exec record, say) over two files. */
+static void anchor_log_path(void)
+{
+    if (!mg_log_to_file() || mg_opt.log_path[0] == '/')
+        return;
+    char cwd[sizeof mg_opt.log_path];
+    if (!getcwd(cwd, sizeof cwd))
+        return;
+    size_t c = strlen(cwd), p = strlen(mg_opt.log_path);
+    if (c + 1 + p >= sizeof mg_opt.log_path - 32)
+        return;
+    memmove(mg_opt.log_path + c + 1, mg_opt.log_path, p + 1);
+    memcpy(mg_opt.log_path, cwd, c);
+    mg_opt.log_path[c] = '/';
+}
 
 void mg_options_parse(const char *s)
 {
@@ -140,6 +164,7 @@ void mg_options_parse(const char *s)
         if (!apply(k, kn, v, vn))
             complain("bad value for option", k, kn, v, vn);
     }
+    anchor_log_path();
 }
 
 /* Before libc's own initializer has run (a call from an executable's

@@ -59,6 +59,7 @@ struct slot {
 static struct slot slots[NSLOTS];
 static unsigned nreports, nsuppressed, noccur, nrepeats;
 static int fd = -1;
+static bool fd_is_file; /* fd is log_path.<pid>, not stderr or stdout */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct rule {
@@ -78,9 +79,10 @@ unsigned mg_report_count(void) { return __atomic_load_n(&nreports, __ATOMIC_RELA
 void mg_report_atfork_child(void)
 {
     pthread_mutex_init(&lock, NULL);
-    if (fd > 2)
+    if (fd_is_file)
         close(fd);
     fd = -1;
+    fd_is_file = false;
     for (int i = 0; i < NSLOTS; i++) {
         free(slots[i].where);
         slots[i] = (struct slot){0};
@@ -388,7 +390,19 @@ static int out_fd(void)
         mg_log(0, "cannot open log_path '%s': %s; reporting to stderr", path, strerror(errno));
         fd = 2;
     }
+    fd_is_file = fd != 2;
     return fd;
+}
+
+/* Records that only prove the process was watched go to a log file, never
+ * to the terminal, not even when the file could not be opened. Call with
+ * the lock held. */
+static bool logging_to_file(void)
+{
+    if (!mg_log_to_file())
+        return false;
+    out_fd();
+    return fd_is_file;
 }
 
 static void write_all(const char *buf, size_t n)
@@ -567,7 +581,9 @@ static int by_id(const void *a, const void *b)
 void mg_report_summary(void)
 {
     pthread_mutex_lock(&lock);
-    if (nreports == 0 && mg_opt.verbosity < 1) {
+    /* With nothing found, stderr stays the program's own; a log file gets
+     * the summary anyway, so "watched, and clean" is on record. */
+    if (nreports == 0 && mg_opt.verbosity < 1 && !logging_to_file()) {
         pthread_mutex_unlock(&lock);
         return;
     }
@@ -610,6 +626,32 @@ void mg_report_summary(void)
     }
     json_decref(o);
     pthread_mutex_unlock(&lock);
+}
+
+/* JSON only: in a text log meant for people the summary line says enough. */
+void mg_report_hello(void)
+{
+    if (mg_opt.format != MG_FORMAT_JSON)
+        return;
+    pthread_mutex_lock(&lock);
+    bool to_file = logging_to_file();
+    pthread_mutex_unlock(&lock);
+    if (!to_file)
+        return;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    json_t *prog = n > 0 ? json_string(exe) : NULL; /* NULL too when not UTF-8 */
+    json_t *o = json_object();
+    json_object_set_new(o, "kind", json_string("hello"));
+    json_object_set_new(o, "pid", json_integer(getpid()));
+    json_object_set_new(o, "ppid", json_integer(getppid()));
+    json_object_set_new(o, "program", prog ? prog : json_null());
+    json_object_set_new(o, "version", json_string(MG_SHIM_VERSION));
+    pthread_mutex_lock(&lock);
+    emit(o);
+    pthread_mutex_unlock(&lock);
+    json_decref(o);
 }
 
 void mg_party_made(struct mg_party *p, const gomap *m)

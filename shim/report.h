@@ -47,8 +47,12 @@ int mg_report_claim(int kind, uintptr_t site, uintptr_t other_site);
 /* Symbolizes, applies suppressions, writes one line with one write(2),
  * and halts if halt_on_error. */
 void mg_report(struct mg_finding *f, int slot);
-/* The summary record, at exit or before halting. */
+/* The summary record, at exit or before halting: always when the log is a
+ * file, otherwise only when something was found (or verbosity >= 1). */
 void mg_report_summary(void);
+/* The hello record a process image writes at start when the log is a file:
+ * proof for a tool reading the logs that this image was watched. */
+void mg_report_hello(void);
 /* Reports written so far (suppressed ones excluded). */
 unsigned mg_report_count(void);
 

@@ -13,6 +13,9 @@
  * threads that did not come along, whose writer marks may still be on maps
  * (threads.c).
  *
+ * Start, when the log is a file: a hello record, so that whoever reads the
+ * logs knows this process image was watched even if it finds nothing.
+ *
  * Exit: leak report (detect_leaks=1), summary record, and, as TSan does,
  * the exit status becomes exitcode if anything was reported.
  */
@@ -127,11 +130,13 @@ void mg_init_slow(void)
     mg_options_parse(mg_options_env());
     if (!mg_resolve_real())
         mg_log(1, "libgomap is not loaded; nothing to check");
+    mg_exec_resolve();
     mg_stack_init();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     atexit(at_exit);
     mg_log(1, "started: log_path=%s format=%s halt_on_error=%d", mg_opt.log_path[0] ? mg_opt.log_path : "stderr",
            mg_opt.format == MG_FORMAT_TEXT ? "text" : "json", mg_opt.halt_on_error);
+    mg_report_hello();
     mg_busy_leave();
     __atomic_store_n(&mg_ready, 2, __ATOMIC_RELEASE);
 }

@@ -31,9 +31,10 @@ extern char **environ;
 typedef struct result {
     int status;           /* exit status, or 128 + signal */
     char out[4096];       /* the program's stdout */
-    size_t nreports;      /* finding records (kind other than "summary") */
+    size_t nreports;      /* finding records (not summary, hello, exec...) */
     char kinds[512];      /* their kinds, space-separated */
-    size_t nlines;        /* every JSON line, summaries included */
+    size_t nlines;        /* every JSON line, summaries and hellos included */
+    size_t nhello, nsummary;
 } result;
 
 static void skip_without_shim(void)
@@ -50,6 +51,16 @@ static void read_file(const char *path, char *buf, size_t n)
     buf[got] = '\0';
     if (f)
         fclose(f);
+}
+
+/* Records that describe the run rather than a finding. */
+static bool about_the_run(const char *kind)
+{
+    static const char *const kinds[] = {"summary", "hello", "exec", "exec-failed", "spawn"};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(kind, kinds[i]) == 0)
+            return true;
+    return false;
 }
 
 /* Every log file the shim wrote into dir (log_path gets ".<pid>"). */
@@ -75,7 +86,9 @@ static void collect_reports(const char *dir, result *r)
             r->nlines++;
             const char *kind = json_string_value(json_object_get(rec, "kind"));
             cr_assert_not_null(kind, "%s: a record without a kind: %.200s", path, line);
-            if (strcmp(kind, "summary") != 0) {
+            r->nhello += strcmp(kind, "hello") == 0;
+            r->nsummary += strcmp(kind, "summary") == 0;
+            if (!about_the_run(kind)) {
                 r->nreports++;
                 size_t used = strlen(r->kinds);
                 snprintf(r->kinds + used, sizeof r->kinds - used, "%s%s", used ? " " : "", kind);
@@ -140,6 +153,8 @@ Test(shard_shim, stress_run_has_zero_reports, .timeout = 300)
     run_under_shim("detect_leaks=1", argv, &r);
     cr_assert_eq(r.nreports, 0, "%zu report(s) for correctly locked use: %s", r.nreports,
                  r.kinds);
+    cr_assert(r.nhello == 1 && r.nsummary == 1,
+              "a watched clean run leaves its hello and summary (%zu, %zu)", r.nhello, r.nsummary);
     cr_assert_eq(r.status, 0, "exit status %d; output:\n%s", r.status, r.out);
     cr_assert(strstr(r.out, "ok: 16 threads"), "output:\n%s", r.out);
 }

@@ -125,6 +125,7 @@ static void spawn(struct run *r, const char *prog, const char *scenario, const c
     posix_spawn_file_actions_destroy(&fa);
     free(env);
     cr_assert(e == 0, "posix_spawn %s: %s", path, strerror(e));
+    r->pid = (int)pid;
 
     int status = 0;
     struct timespec t0, now;
@@ -171,12 +172,16 @@ void run_free(struct run *r)
 
 static bool is_kind(json_t *o, const char *kind)
 {
+    static const char *const about_the_run[] = {"summary", "hello", "exec", "exec-failed", "spawn"};
     const char *k = json_string_value(json_object_get(o, "kind"));
     if (!k)
         return false;
-    if (!kind)
-        return strcmp(k, "summary") != 0;
-    return !strcmp(k, kind);
+    if (kind)
+        return !strcmp(k, kind);
+    for (size_t i = 0; i < sizeof about_the_run / sizeof about_the_run[0]; i++)
+        if (!strcmp(k, about_the_run[i]))
+            return false;
+    return true;
 }
 
 size_t count_kind(const struct run *r, const char *kind)
@@ -197,6 +202,35 @@ json_t *find_kind(const struct run *r, const char *kind, size_t nth)
 
 json_t *find_summary(const struct run *r, size_t nth) { return find_kind(r, "summary", nth); }
 size_t count_summaries(const struct run *r) { return count_kind(r, "summary"); }
+
+json_t *find_kind_of_pid(const struct run *r, const char *kind, long pid)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(r->lines, i, o) if (is_kind(o, kind) && json_integer_value(json_object_get(o, "pid")) == pid)
+        return o;
+    return NULL;
+}
+
+void assert_watched_and_clean(const struct run *r, const char *what)
+{
+    cr_assert_eq(count_kind(r, NULL), 0, "%s: unexpected finding(s):\n%.4000s", what,
+                 json_dumps(r->lines, JSON_INDENT(1)));
+    cr_assert(find_kind_of_pid(r, "hello", r->pid), "%s: no hello from the program (pid %d): was it watched?\n%.4000s",
+              what, r->pid, json_dumps(r->lines, JSON_INDENT(1)));
+    cr_assert(find_kind_of_pid(r, "summary", r->pid), "%s: no summary from the program (pid %d)", what, r->pid);
+    size_t i;
+    json_t *s;
+    json_array_foreach(r->lines, i, s) {
+        if (!is_kind(s, "summary"))
+            continue;
+        cr_assert_eq(json_integer_value(json_object_get(s, "findings")), 0, "%s: %s", what,
+                     json_dumps(s, JSON_COMPACT));
+        cr_assert_eq(json_integer_value(json_object_get(s, "occurrences")), 0, "%s: detections: %s", what,
+                     json_dumps(s, JSON_COMPACT));
+        cr_assert_eq(json_array_size(json_object_get(s, "recurrences")), 0, "%s", what);
+    }
+}
 
 int site_line(const char *src, const char *name)
 {

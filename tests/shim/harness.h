@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 struct run {
+    int pid;          /* the program's process */
     int status;       /* exit status, or 128 + signal */
     char dir[128];    /* the run's temporary directory */
     char *out, *err;  /* the program's stdout and stderr */
@@ -34,11 +35,19 @@ void run_prog(struct run *r, const char *prog, const char *scenario, const char 
 void run_prog_raw(struct run *r, const char *prog, const char *scenario, const char *opts_raw);
 void run_free(struct run *r);
 
-/* Findings (summary records excluded) of a kind, or of any kind for NULL. */
+/* Records of a kind, or for NULL every finding: every record but those
+ * about the run itself (summary, hello, exec, exec-failed, spawn). */
 size_t count_kind(const struct run *r, const char *kind);
 json_t *find_kind(const struct run *r, const char *kind, size_t nth);
 json_t *find_summary(const struct run *r, size_t nth);
 size_t count_summaries(const struct run *r);
+/* The record of a kind written by process pid, or NULL. */
+json_t *find_kind_of_pid(const struct run *r, const char *kind, long pid);
+
+/* A run with a log file that found nothing, and can prove it watched: no
+ * finding, not even a suppressed or repeated detection, and the program's
+ * own process said hello and wrote its summary. */
+void assert_watched_and_clean(const struct run *r, const char *what);
 
 /* The line of "@site:name" in tests/progs/<src>.c. */
 int site_line(const char *src, const char *name);
