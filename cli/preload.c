@@ -215,6 +215,8 @@ int mg_check_shim_loads(const char *shim, char *why, size_t n)
         int devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0)
             dup2(devnull, 2);
+        /* A log_path inherited from the user would get this probe's hello. */
+        unsetenv("MAPGUARD_OPTIONS");
         void *h = dlopen(shim, RTLD_NOW | RTLD_LOCAL);
         if (!h) {
             const char *e = dlerror();

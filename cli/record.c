@@ -20,7 +20,7 @@ static const char *const finding_kinds[] = {
 
 /* Records that describe the run rather than a problem. */
 static const char *const meta_kinds[] = {
-    "summary", "hello", "init", "start", "exit", "exec", "exec-failed", "marker", "info",
+    "summary", "hello", "init", "start", "exit", "exec", "exec-failed", "spawn", "marker", "info",
     "warning", "error",
 };
 

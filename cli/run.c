@@ -390,18 +390,23 @@ static int load_dir(const char *dir, mg_reports *r, collected *col)
 }
 
 /*
- * Did the shim load into the program, and into what it exec'd? A run the
- * detector did not watch reports nothing, exactly like a clean run, so this
- * must be proved, not assumed.
+ * Did the shim load into the program, and into what it exec'd or spawned? A
+ * run the detector did not watch reports nothing, exactly like a clean run,
+ * so this must be proved, not assumed.
  *
  * Up front, preload.c proves ld.so will preload the shim into the program.
- * After the run the records can prove more, when the detector provides them:
- *  - a start record ("hello") from every process image it loads into: then
- *    the program's own pid must have one, else the preload did not happen;
- *  - an "exec" record written just before the process execs: when no record
+ * After the run the records prove the rest (the shim writes them because
+ * log_path is a file):
+ *  - a start record ("hello") from every process image it loads into: the
+ *    program's own pid must have reported in, else the preload did not
+ *    happen (exit 2);
+ *  - an "exec" record written just before a process execs: when no record
  *    from the same pid follows it, the new image did not load the shim (a
- *    static or setuid program). For the program itself the run proves
- *    nothing (exit 2); for a descendant it is a warning naming the program.
+ *    static or setuid program, or an environment without LD_PRELOAD). For
+ *    the program itself the run proves nothing (exit 2); for a descendant
+ *    it is a warning naming the program;
+ *  - a "spawn" record after posix_spawn started a child: the child's pid
+ *    must have reported in, else the same warning.
  * The exit summary cannot serve: shells and forked children leave with
  * _exit() and never write one.
  */
@@ -423,19 +428,35 @@ static const char *exec_target(json_t *rec)
     return t ? t : "a program";
 }
 
+/* Did process pid leave a record, or at least a log file? */
+static bool reported_in(const mg_reports *r, const collected *col, long pid)
+{
+    if (mg_reports_has_pid(r, pid))
+        return true;
+    for (size_t i = 0; i < col->npids; i++)
+        if (col->pids[i] == pid)
+            return true;
+    return false;
+}
+
 static shim_verdict check_shim(const mg_reports *r, const collected *col, const child *c,
                                char *lost, size_t n)
 {
     long pid = (long)c->pid;
-    bool evidence = mg_reports_has_pid(r, pid), announces = false;
-    for (size_t i = 0; i < col->npids && !evidence; i++)
-        evidence = col->pids[i] == pid;
     shim_verdict v = SHIM_OK;
     size_t i;
     json_t *rec;
     json_array_foreach(r->records, i, rec) {
-        if (kind_is(rec, "hello", "start"))
-            announces = true;
+        if (kind_is(rec, "spawn", NULL)) {
+            long long cpid = mg_int(rec, "child", -1);
+            if (cpid > 0 && !reported_in(r, col, (long)cpid))
+                fprintf(stderr,
+                        "mapguard: warning: process %lld started %s (pid %lld), which the detector "
+                        "could not load into (static or setuid, or LD_PRELOAD dropped from its "
+                        "environment?); it was not watched\n",
+                        mg_int(rec, "pid", -1), exec_target(rec), cpid);
+            continue;
+        }
         if (!kind_is(rec, "exec", NULL))
             continue;
         /* Records of one pid are in its file in write order: anything after
@@ -453,11 +474,12 @@ static shim_verdict check_shim(const mg_reports *r, const collected *col, const 
         } else {
             fprintf(stderr,
                     "mapguard: warning: process %lld exec'd %s, which the detector could not load "
-                    "into (static or setuid?); it was not watched\n",
+                    "into (static or setuid, or LD_PRELOAD dropped from its environment?); it was "
+                    "not watched\n",
                     epid, exec_target(rec));
         }
     }
-    if (announces && !evidence)
+    if (!reported_in(r, col, pid))
         return SHIM_ABSENT;
     return v;
 }
@@ -589,7 +611,8 @@ int mg_run(const mg_options *o, char **argv)
         else
             fprintf(stderr,
                     "mapguard: %s (pid %ld) exec'd %s, which the detector could not load into "
-                    "(static or setuid?), so this run proves nothing (%s)\n",
+                    "(static or setuid, or LD_PRELOAD dropped from its environment?), so this run "
+                    "proves nothing (%s)\n",
                     argv[0], (long)c.pid, lost, note);
         rc = MG_EXIT_TOOL;
     } else {

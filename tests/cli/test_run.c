@@ -30,25 +30,6 @@ static json_t *first_of_kind(json_t *recs, const char *kind)
     return NULL;
 }
 
-/* Does the detector record each exec (an "exec" record before the call)?
- * Then mapguard can tell when a process became a program it cannot watch. */
-static bool shim_records_exec(void)
-{
-    char *dir = test_tmpdir();
-    char *json = path_join(dir, "exec.jsonl");
-    const char *argv[] = {MAPGUARD, "run", "-q", "--json", json, "--", "sh", "-c",
-                          "exec " PROG("cli_clean") " 0", NULL};
-    cmd_result r = run_cmd(argv, NULL);
-    char *text = slurp(json);
-    bool yes = text && strstr(text, "\"kind\":\"exec\"");
-    free(text);
-    cmd_result_free(&r);
-    rm_rf(dir);
-    free(json);
-    free(dir);
-    return yes;
-}
-
 static bool ends_with(const char *s, const char *suffix)
 {
     size_t a = s ? strlen(s) : 0, b = strlen(suffix);
@@ -157,22 +138,26 @@ Test(run, static_binary_is_refused, .timeout = 120)
     free(dir);
 }
 
-Test(run, exec_of_static_binary_is_refused, .timeout = 120)
+/* Links tests/progs/cli_static.c statically into dir. */
+static char *static_program(const char *dir)
 {
-    require_shim();
-    /* Through a shell that execs it: the shell is watched, the static
-     * program it becomes is not, and that must not pass as clean either.
-     * Only a detector that records its exec calls can show it. */
-    if (!shim_records_exec())
-        cr_skip_test("exec of a static program: the detector writes no \"exec\" record yet, so "
-                     "mapguard cannot tell (requested from the detector in issue 4's notes)");
-    char *dir = test_tmpdir();
     char *bin = path_join(dir, "cli_static");
     const char *cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
     const char *ccv[] = {cc, "-static", "-o", bin, SRC_DIR "/tests/progs/cli_static.c", NULL};
     cmd_result c = run_cmd(ccv, NULL);
     cr_assert_eq(c.status, 0, "cannot link a static test program:\n%s", c.err);
     cmd_result_free(&c);
+    return bin;
+}
+
+Test(run, exec_of_static_binary_is_refused, .timeout = 120)
+{
+    require_shim();
+    /* Through a shell that execs it: the shell is watched, the static
+     * program it becomes is not, and that must not pass as clean either.
+     * The detector's "exec" record, with no record after it, shows it. */
+    char *dir = test_tmpdir();
+    char *bin = static_program(dir);
     char script[4096];
     snprintf(script, sizeof script, "exec %s", bin);
     const char *argv2[] = {MAPGUARD, "run", "--", "sh", "-c", script, NULL};
@@ -184,6 +169,49 @@ Test(run, exec_of_static_binary_is_refused, .timeout = 120)
     rm_rf(dir);
     free(bin);
     free(dir);
+}
+
+Test(run, exec_without_ld_preload_is_refused, .timeout = 60)
+{
+    require_shim();
+    /* env is watched; the program it execs with LD_PRELOAD removed is not. */
+    const char *argv[] = {MAPGUARD, "run", "--", "env", "-u", "LD_PRELOAD", PROG("cli_clean"), "0", NULL};
+    cmd_result r = run_cmd(argv, NULL);
+    cr_assert_eq(r.status, 2, "an unwatched exec must give 2, got %d\n%s", r.status, r.err);
+    cr_assert(strstr(r.err, "exec'd " PROG("cli_clean") ", which the detector could not load into"),
+              "%s", r.err);
+    cmd_result_free(&r);
+}
+
+Test(run, spawned_static_child_is_named, .timeout = 120)
+{
+    require_shim();
+    char *dir = test_tmpdir();
+    char *bin = static_program(dir);
+    /* The program is watched and clean; the child it posix_spawns is not
+     * watched, which a descendant's warning says. */
+    const char *argv[] = {MAPGUARD, "run", "--", PROG("cli_spawn"), bin, NULL};
+    cmd_result r = run_cmd(argv, NULL);
+    cr_assert_eq(r.status, 0, "the program's own status, got %d\n%s", r.status, r.err);
+    cr_assert(strstr(r.out, "static program ran"), "%s", r.out);
+    cr_assert(strstr(r.err, "warning: process ") && strstr(r.err, "started ") &&
+                  strstr(r.err, "cli_static (pid ") && strstr(r.err, "which the detector could not load into"),
+              "%s", r.err);
+    cmd_result_free(&r);
+    rm_rf(dir);
+    free(bin);
+    free(dir);
+}
+
+Test(run, race_in_spawned_child_is_reported, .timeout = 60)
+{
+    require_shim();
+    const char *argv[] = {MAPGUARD, "run", "--", PROG("cli_spawn"), PROG("cli_race"), NULL};
+    cmd_result r = run_cmd(argv, NULL);
+    cr_assert_eq(r.status, 66, "got %d\n%s", r.status, r.err);
+    cr_assert(strstr(r.err, "concurrent-read-write"), "%s", r.err);
+    cr_assert_null(strstr(r.err, "could not load"), "%s", r.err);
+    cmd_result_free(&r);
 }
 
 Test(run, setuid_binary_is_refused, .timeout = 60)
