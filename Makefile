@@ -28,7 +28,8 @@ BIN      := $(BUILD)/bin
 OBJ      := $(BUILD)/obj
 TESTBIN  := $(BUILD)/tests
 
-PKGS_SHIM := libunwind libdw jansson
+PKGS_SHIM := libunwind jansson
+PKGS_SYM  := libdw libelf
 
 .PHONY: all lib shim cli tests deps test test-unit test-asan test-tsan \
         bench bench-compare demo install clean shard bench-shard
@@ -57,13 +58,22 @@ $(LIB)/libgomap.so: $(GOMAP_OBJ)
 	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libgomap.so -o $@ $^ $(LDFLAGS)
 
 # ---------------------------------------------------------------- shim
-SHIM_SRC := $(wildcard shim/*.c)
+# Two objects. libmapguard.so is what LD_PRELOAD puts into every process.
+# libmapguard-symbolize.so (shim/symbolize.c, linked with libdw) is dlopen'd
+# from the same directory by the first report that needs symbols
+# (shim/symbolize_load.c): libdw and the libraries it pulls in would
+# otherwise add about 0.5 MB of resident memory to every process, most of
+# which never report. Install and copy the two together.
+SYM_SRC  := shim/symbolize.c
+SYM_OBJ  := $(SYM_SRC:shim/%.c=$(OBJ)/shim/%.o)
+SHIM_SRC := $(filter-out $(SYM_SRC),$(wildcard shim/*.c))
 SHIM_OBJ := $(SHIM_SRC:shim/%.c=$(OBJ)/shim/%.o)
 SHIM_LIBS = $(shell pkg-config --libs $(PKGS_SHIM) 2>/dev/null) -ldl -lpthread
-SHIM_INC  = $(shell pkg-config --cflags $(PKGS_SHIM) 2>/dev/null)
+SYM_LIBS  = $(shell pkg-config --libs $(PKGS_SYM) 2>/dev/null)
+SHIM_INC  = $(shell pkg-config --cflags $(PKGS_SHIM) $(PKGS_SYM) 2>/dev/null)
 
 ifneq ($(SHIM_SRC),)
-shim: $(LIB)/libmapguard.so
+shim: $(LIB)/libmapguard.so $(LIB)/libmapguard-symbolize.so
 else
 shim:
 endif
@@ -75,6 +85,10 @@ $(OBJ)/shim/%.o: shim/%.c $(wildcard shim/*.h) src/gomap.h
 $(LIB)/libmapguard.so: $(SHIM_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libmapguard.so -o $@ $^ $(SHIM_LIBS) $(LDFLAGS)
+
+$(LIB)/libmapguard-symbolize.so: $(SYM_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libmapguard-symbolize.so -o $@ $^ $(SYM_LIBS) $(LDFLAGS)
 
 # ---------------------------------------------------------------- CLI
 CLI_SRC := $(wildcard cli/*.c)
@@ -135,6 +149,7 @@ bench-shard: deps all $(BUILD)/bench/shard_bench
 # tests/cli/*.c        -> one Criterion binary for the CLI
 # tests/progs/*.c      -> programs the shim and CLI tests run (built -O0 -g,
 #                         plus -O2 and stripped variants where named *_o2)
+# tests/progs/lib/*.c  -> libraries those programs dlopen
 CRIT_CFLAGS = $(shell pkg-config --cflags criterion)
 CRIT_LIBS   = $(shell pkg-config --libs criterion)
 RPATH       = -Wl,-rpath,$(abspath $(LIB))
@@ -150,7 +165,12 @@ TEST_BINS := $(if $(GOMAP_TEST_SRC),$(TESTBIN)/gomap_tests) \
              $(if $(CLI_TEST_SRC),$(TESTBIN)/cli_tests) \
              $(if $(SHARD_TEST_SRC),$(TESTBIN)/shard_tests)
 
-tests: all $(TEST_BINS) $(PROGS) $(BUILD)/examples/wordcount
+# Libraries the test programs dlopen: tests/progs/lib/NAME.c becomes
+# libNAME.so beside the programs.
+PROG_LIB_SRC   := $(wildcard tests/progs/lib/*.c)
+PROG_LIBS      := $(PROG_LIB_SRC:tests/progs/lib/%.c=$(TESTBIN)/progs/lib%.so)
+
+tests: all $(TEST_BINS) $(PROGS) $(PROG_LIBS) $(BUILD)/examples/wordcount
 
 $(TESTBIN)/gomap_tests: $(GOMAP_TEST_SRC) $(wildcard tests/gomap/*.h) $(LIB)/libgomap.so
 	@mkdir -p $(dir $@)
@@ -176,6 +196,10 @@ $(TESTBIN)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) $(LIB)/libgomap.
 	$(CC) $(CSTD) $(WARN) $(SAN) $(if $(findstring _o2,$*),-O2 -g,-O0 -g) -Isrc -o $@ $< \
 	    -L$(LIB) -lgomap $(RPATH) -lpthread -lm $(LDFLAGS)
 	$(if $(findstring _strip,$*),strip $@)
+
+$(TESTBIN)/progs/lib%.so: tests/progs/lib/%.c $(LIB)/libgomap.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -fPIC -shared -Isrc -o $@ $< -L$(LIB) -lgomap $(RPATH) -lpthread $(LDFLAGS)
 
 test: deps
 	@$(MAKE) --no-print-directory tests
@@ -255,7 +279,8 @@ install: lib shard
 	install -m 0755 $(LIB)/libgomap.so $(LIB)/libgomapshard.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 src/gomap.h shard/gomap_shard.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' tools/gomap.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gomap.pc
-	@if [ -f $(LIB)/libmapguard.so ]; then install -m 0755 $(LIB)/libmapguard.so $(DESTDIR)$(PREFIX)/lib/; fi
+	@if [ -f $(LIB)/libmapguard.so ]; then install -m 0755 $(LIB)/libmapguard.so \
+	    $(LIB)/libmapguard-symbolize.so $(DESTDIR)$(PREFIX)/lib/; fi
 	@if [ -f $(BIN)/mapguard ]; then install -d $(DESTDIR)$(PREFIX)/bin && \
 	    install -m 0755 $(BIN)/mapguard $(DESTDIR)$(PREFIX)/bin/; fi
 

@@ -1,7 +1,8 @@
 /*
  * Stacks: capture (stack.c), a deduplicated store (depot.c) and
- * symbolization (symbolize.c). Stacks are plain arrays of return addresses
- * until a report needs them; only then are they turned into frames.
+ * symbolization (symbolize_load.c, which loads symbolize.c's object).
+ * Stacks are plain arrays of return addresses until a report needs them;
+ * only then are they turned into frames.
  */
 #ifndef MAPGUARD_STACK_H
 #define MAPGUARD_STACK_H
@@ -32,7 +33,7 @@ void mg_depot_lock(void);
 void mg_depot_unlock(void);
 void mg_depot_atfork_child(void);
 
-/* ---- symbolization (symbolize.c) ---- */
+/* ---- symbolization (symbolize_load.c; symbolize.c) ---- */
 
 struct mg_frame {
     uintptr_t pc;         /* the call instruction: return address - 1 */
@@ -46,11 +47,26 @@ struct mg_frame {
 };
 
 /* Frames for one return address: one, or more when inlined functions sit at
- * that address (innermost first). The frames stay valid until
- * mg_symbolize_unlock. Call with the lock held. */
+ * that address (innermost first). Call with the lock held; the frames stay
+ * valid until the next call or mg_symbolize_unlock, whichever comes first.
+ * The first call loads libmapguard-symbolize.so; without it, each address
+ * gets one frame with module and offset only. */
 int mg_symbolize(uintptr_t ret_addr, const struct mg_frame **frames);
 void mg_symbolize_lock(void);
 void mg_symbolize_unlock(void);
 void mg_symbolize_atfork_child(void);
+
+/* What libmapguard-symbolize.so exports, as the data symbol
+ * MG_SYMBOLIZER_ENTRY. The version is in the name: change it whenever
+ * struct mg_frame or this struct change, so that a symbolizer left over
+ * from another build is refused rather than misread. */
+#define MG_SYMBOLIZER_SO "libmapguard-symbolize.so"
+#define MG_SYMBOLIZER_ENTRY "mg_symbolizer_v1"
+struct mg_symbolizer {
+    size_t frame_size; /* sizeof(struct mg_frame) where it was built */
+    /* mg_symbolize, minus the loading; the frames stay valid until the
+     * module list changes (a dlopen or dlclose), the cache with them. */
+    int (*symbolize)(uintptr_t ret_addr, const struct mg_frame **frames);
+};
 
 #endif

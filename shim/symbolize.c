@@ -1,5 +1,10 @@
 /*
- * Symbolization with elfutils' libdwfl, only when a report needs it.
+ * Symbolization with elfutils' libdwfl, built as libmapguard-symbolize.so:
+ * not part of libmapguard.so, which dlopen()s it the first time a report
+ * needs symbols (symbolize_load.c says why and how). Its one export is
+ * mg_symbolizer_v1 (stack.h); the caller holds the symbolization lock, which
+ * lives in libmapguard.so so that fork can take it whether or not this
+ * object was ever loaded.
  *
  * The process's modules come from /proc/self/maps (dwfl_linux_proc_report).
  * A return address becomes one frame per function active at that address:
@@ -18,7 +23,6 @@
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <link.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +38,6 @@ struct cached {
 #define NCACHE 1024u
 #define MAX_INLINE 16
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static Dwfl *dwfl;
 static struct cached *cache[NCACHE];
 static unsigned long long seen_adds, seen_subs;
@@ -44,10 +47,6 @@ static const Dwfl_Callbacks callbacks = {
     .find_debuginfo = dwfl_standard_find_debuginfo,
     .debuginfo_path = &debuginfo_path,
 };
-
-void mg_symbolize_lock(void) { pthread_mutex_lock(&lock); }
-void mg_symbolize_unlock(void) { pthread_mutex_unlock(&lock); }
-void mg_symbolize_atfork_child(void) { pthread_mutex_init(&lock, NULL); }
 
 static void free_frame_strings(struct cached *c)
 {
@@ -244,7 +243,7 @@ static int resolve(uintptr_t addr, struct mg_frame *out, int max)
     return n;
 }
 
-int mg_symbolize(uintptr_t ret_addr, const struct mg_frame **frames)
+static int symbolize(uintptr_t ret_addr, const struct mg_frame **frames)
 {
     /* A return address points after the call; the call is one byte back. */
     uintptr_t addr = ret_addr ? ret_addr - 1 : 0;
@@ -272,3 +271,8 @@ int mg_symbolize(uintptr_t ret_addr, const struct mg_frame **frames)
     *frames = c->frames;
     return n;
 }
+
+MG_EXPORT const struct mg_symbolizer mg_symbolizer_v1 = {
+    .frame_size = sizeof(struct mg_frame),
+    .symbolize = symbolize,
+};

@@ -14,9 +14,10 @@
 #   COMPARE_ARGS in the environment is read first, so make can pass options.
 #
 # Expects (make bench-compare builds them): BUILD/bench/compare_*,
-# BUILD/lib/libgomap.so and libmapguard.so, TSAN_BUILD/bench/compare_*
-# built with -fsanitize=thread against TSAN_BUILD/lib/libgomap.so (also
-# TSan-instrumented), valgrind, and go (Debian golang-go) for the Go rows.
+# BUILD/lib/libgomap.so, libmapguard.so and libmapguard-symbolize.so,
+# TSAN_BUILD/bench/compare_* built with -fsanitize=thread against
+# TSAN_BUILD/lib/libgomap.so (also TSan-instrumented), valgrind, and go
+# (Debian golang-go) for the Go rows.
 #
 # Performance: each workload runs as plain, shim (LD_PRELOAD
 # libmapguard.so), tsan, helgrind and drd, interleaved: for each
@@ -70,7 +71,8 @@ work=$b/bench-compare
 start_s=$(date +%s)
 progs="compare_mixed compare_own compare_shared compare_iter compare_create compare_s2_2"
 
-for f in "$b/bench/compare_runner" "$b/lib/libmapguard.so" "$b/lib/libgomap.so" "$tb/lib/libgomap.so"; do
+for f in "$b/bench/compare_runner" "$b/lib/libmapguard.so" "$b/lib/libmapguard-symbolize.so" "$b/lib/libgomap.so" \
+    "$tb/lib/libgomap.so"; do
     if [ ! -e "$f" ]; then
         echo "compare.sh: $f is missing; run: make bench-compare" >&2
         exit 1
@@ -100,7 +102,8 @@ pb=$work/plain ptb=$work/tsan
 snapshot() {
     rm -rf "$pb" "$ptb"
     mkdir -p "$pb/bench" "$pb/lib" "$ptb/bench" "$ptb/lib"
-    cp "$b/lib/libgomap.so" "$b/lib/libmapguard.so" "$pb/lib/"
+    # the symbolizer beside the shim, where the shim looks for it
+    cp "$b/lib/libgomap.so" "$b/lib/libmapguard.so" "$b/lib/libmapguard-symbolize.so" "$pb/lib/"
     cp "$tb/lib/libgomap.so" "$ptb/lib/"
     cp "$b/bench/compare_runner" "$pb/bench/"
     for p in $progs; do

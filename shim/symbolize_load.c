@@ -1,0 +1,311 @@
+/*
+ * Symbolization, loaded when the first report needs it.
+ *
+ * Why the symbolizer is an object of its own: libdw and the libraries it
+ * pulls in (libelf, libz, liblzma, libbz2) cost every process the shim is
+ * preloaded into about half a megabyte of resident memory, for relocations
+ * and constructors that touch their pages, and most processes never report
+ * anything. So symbolize.c is built as libmapguard-symbolize.so, and the
+ * first mg_symbolize call dlopen()s it from the directory libmapguard.so
+ * was loaded from.
+ *
+ * Why a helper thread makes that dlopen call: dlopen takes the loader's
+ * lock, and another thread may hold it for as long as a library
+ * constructor runs. If that constructor waits for the reporting thread
+ * (joins it, wants a mutex the application holds around its map call, or
+ * reports too and wants the symbolization lock held here), a dlopen made by
+ * the reporting thread would never return. The reporting thread therefore
+ * waits for the helper at most LOAD_WAIT_MS; past that, its report goes out
+ * with module+offset frames, and the helper finishes whenever the loader
+ * lets it. Creating the helper takes no loader lock. A thread that is
+ * itself inside the loader (a constructor run by dlopen, a destructor run by
+ * dlclose) may hold that lock, which would keep the helper waiting until the
+ * report is done; it calls dlopen itself, and the lock lets it in again.
+ *
+ * Without the symbolizer (missing, not loadable, from another build, or not
+ * loaded in time) every address gets one frame with module and offset,
+ * found with dl_iterate_phdr: it takes only the lock that guards the list
+ * of objects, which no constructor runs under. dladdr would add a name from
+ * .dynsym, but takes the loader's lock, the one that may be held.
+ */
+#include "stack.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <sys/auxv.h>
+#include <link.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Loading takes a few milliseconds; the limit only matters when the loader
+ * lock is held by someone who will not let go before we do. Once a report
+ * has waited that long in vain, later ones wait a tenth of it: enough for a
+ * helper that has just got the lock, not a second per report for one that
+ * never will. */
+#define LOAD_WAIT_MS 1000
+
+enum { SYM_NONE, SYM_LOADING, SYM_READY, SYM_FAILED };
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int state; /* SYM_*, written by the loader, read under the lock */
+static const struct mg_symbolizer *sym; /* published before SYM_READY */
+static bool gave_up; /* a report has waited LOAD_WAIT_MS in vain */
+static bool waited; /* ... and so has the holder of the lock: no more waits */
+static int warned; /* the failure has been told on stderr */
+
+void mg_symbolize_lock(void)
+{
+    pthread_mutex_lock(&lock);
+    waited = false;
+}
+void mg_symbolize_unlock(void) { pthread_mutex_unlock(&lock); }
+
+void mg_symbolize_atfork_child(void)
+{
+    pthread_mutex_init(&lock, NULL);
+    /* A helper still loading did not come along: the child tries afresh. */
+    if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == SYM_LOADING) {
+        __atomic_store_n(&state, SYM_NONE, __ATOMIC_RELEASE);
+        gave_up = false;
+    }
+}
+
+/* ---- finding and loading the object ---- */
+
+/* The absolute path of the file mapped at addr, from /proc/self/maps: the
+ * name the loader keeps may be relative to a directory we have left. */
+static bool mapped_path(uintptr_t addr, char *out, size_t len)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (!f)
+        return false;
+    char *line = NULL;
+    size_t cap = 0;
+    bool found = false;
+    while (!found && getline(&line, &cap, f) > 0) {
+        unsigned long lo, hi;
+        int pos = 0;
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &pos) < 2 || pos == 0)
+            continue;
+        if (addr < lo || addr >= hi || line[pos] != '/')
+            continue;
+        line[strcspn(line, "\n")] = 0;
+        found = strlen(line + pos) < len;
+        if (found)
+            strcpy(out, line + pos);
+    }
+    free(line);
+    fclose(f);
+    return found;
+}
+
+/* MG_SYMBOLIZER_SO in the directory libmapguard.so came from. */
+static bool symbolizer_path(char *out, size_t len)
+{
+    Dl_info info;
+    char self[PATH_MAX];
+    if (!dladdr((const void *)(uintptr_t)mg_symbolize, &info) || !info.dli_fname)
+        return false;
+    if (info.dli_fname[0] == '/' || !mapped_path((uintptr_t)mg_symbolize, self, sizeof self)) {
+        if (strlen(info.dli_fname) >= sizeof self)
+            return false;
+        strcpy(self, info.dli_fname);
+    }
+    char *slash = strrchr(self, '/');
+    int n = slash ? snprintf(out, len, "%.*s/%s", (int)(slash - self), self, MG_SYMBOLIZER_SO)
+                  : snprintf(out, len, "%s", MG_SYMBOLIZER_SO);
+    return n > 0 && (size_t)n < len;
+}
+
+static void load(void)
+{
+    char path[PATH_MAX] = MG_SYMBOLIZER_SO;
+    const char *why = NULL;
+    const struct mg_symbolizer *s = NULL;
+    void *h = NULL;
+    if (!symbolizer_path(path, sizeof path))
+        why = "cannot tell which directory libmapguard.so was loaded from";
+    else if (!(h = dlopen(path, RTLD_NOW | RTLD_LOCAL)))
+        why = dlerror();
+    else if (!(s = dlsym(h, MG_SYMBOLIZER_ENTRY)) || s->frame_size != sizeof(struct mg_frame))
+        why = "it is from another build of mapguard";
+    if (why) {
+        if (h)
+            dlclose(h);
+        if (!__atomic_exchange_n(&warned, 1, __ATOMIC_ACQ_REL))
+            mg_log(0, "cannot load the symbolizer %s: %s; stack frames will have module and offset only", path,
+                   why);
+        __atomic_store_n(&state, SYM_FAILED, __ATOMIC_RELEASE);
+        return;
+    }
+    __atomic_store_n(&sym, s, __ATOMIC_RELEASE);
+    __atomic_store_n(&state, SYM_READY, __ATOMIC_RELEASE);
+}
+
+static void *load_thread(void *arg)
+{
+    (void)arg;
+    load();
+    return NULL;
+}
+
+static void start_loading(void)
+{
+    __atomic_store_n(&state, SYM_LOADING, __ATOMIC_RELEASE);
+    /* The helper must take none of the program's signals. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t attr;
+    pthread_t t;
+    int err = pthread_attr_init(&attr);
+    if (err == 0) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        /* busy: our own pthread_create wrapper passes this straight on. */
+        mg_busy_enter();
+        err = pthread_create(&t, &attr, load_thread, NULL);
+        mg_busy_leave();
+        pthread_attr_destroy(&attr);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* No thread to spare: load here, unbounded, rather than not at all. */
+    if (err != 0)
+        load();
+}
+
+struct range {
+    uintptr_t base, lo, hi;
+};
+
+static int find_loader(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    struct range *r = data;
+    if (info->dlpi_addr != r->base)
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+            r->lo = info->dlpi_addr + ph->p_vaddr;
+            r->hi = r->lo + ph->p_memsz;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Does the calling thread have a frame in the dynamic loader? */
+static bool in_loader(void)
+{
+    struct range r = {.base = getauxval(AT_BASE)};
+    if (!r.base)
+        return false;
+    dl_iterate_phdr(find_loader, &r);
+    uintptr_t pcs[MG_MAX_DEPTH];
+    int n = mg_stack_capture(pcs, MG_MAX_DEPTH);
+    for (int i = 0; i < n; i++)
+        if (pcs[i] >= r.lo && pcs[i] < r.hi)
+            return true;
+    return false;
+}
+
+static long ms_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* The symbolizer, or NULL to fall back. Called with the lock held. */
+static const struct mg_symbolizer *symbolizer(void)
+{
+    int st = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
+    if (st == SYM_NONE || st == SYM_LOADING) {
+        if (in_loader()) {
+            /* Even with a helper at work: it may be waiting for us. */
+            __atomic_store_n(&state, SYM_LOADING, __ATOMIC_RELEASE);
+            load();
+        } else if (st == SYM_NONE) {
+            start_loading();
+        }
+        st = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
+    }
+    if (st == SYM_LOADING && !waited) {
+        long limit = gave_up ? LOAD_WAIT_MS / 10 : LOAD_WAIT_MS;
+        struct timespec t0, pause = {0, 200 * 1000};
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        while ((st = __atomic_load_n(&state, __ATOMIC_ACQUIRE)) == SYM_LOADING && ms_since(&t0) < limit)
+            nanosleep(&pause, NULL);
+        waited = st == SYM_LOADING;
+        if (st == SYM_LOADING && !gave_up) {
+            gave_up = true;
+            mg_log(0, "the symbolizer is still loading after %d ms (is the loader busy in a library "
+                      "constructor?); stack frames have module and offset until it is loaded",
+                   LOAD_WAIT_MS);
+        }
+    }
+    return st == SYM_READY ? __atomic_load_n(&sym, __ATOMIC_ACQUIRE) : NULL;
+}
+
+/* ---- module and offset only ---- */
+
+struct where {
+    uintptr_t addr;
+    bool found;
+    uintptr_t bias;
+    char name[PATH_MAX];
+};
+
+static int find_module(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    struct where *w = data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type != PT_LOAD || w->addr < lo || w->addr - lo >= ph->p_memsz)
+            continue;
+        w->found = true;
+        w->bias = info->dlpi_addr;
+        /* copied: the loader frees its name when the object is unloaded */
+        const char *name = info->dlpi_name ? info->dlpi_name : "";
+        if (!name[0]) {
+            ssize_t n = readlink("/proc/self/exe", w->name, sizeof w->name - 1);
+            w->name[n > 0 ? n : 0] = 0;
+        } else {
+            snprintf(w->name, sizeof w->name, "%s", name);
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static int module_and_offset(uintptr_t addr, const struct mg_frame **frames)
+{
+    static struct where w;
+    static struct mg_frame f;
+    w = (struct where){.addr = addr};
+    f = (struct mg_frame){.pc = addr, .offset = addr};
+    if (addr)
+        dl_iterate_phdr(find_module, &w);
+    if (w.found) {
+        f.offset = addr - w.bias;
+        f.module = w.name[0] ? w.name : NULL;
+    }
+    *frames = &f;
+    return 1;
+}
+
+int mg_symbolize(uintptr_t ret_addr, const struct mg_frame **frames)
+{
+    const struct mg_symbolizer *s = symbolizer();
+    if (s)
+        return s->symbolize(ret_addr, frames);
+    /* A return address points after the call; the call is one byte back. */
+    return module_and_offset(ret_addr ? ret_addr - 1 : 0, frames);
+}
