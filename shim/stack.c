@@ -1,8 +1,18 @@
 /*
- * Stack capture with libunwind's unw_backtrace, which unwinds the calling
- * thread from a cache of unwind info and costs well under a microsecond:
- * cheap enough for every finding and every thread creation, not for every
- * map call.
+ * Stack capture with libunwind: raw return addresses into a fixed buffer,
+ * nothing else (no symbols, no allocation); the caller stores them in the
+ * depot.
+ *
+ * A thread's first WALK_CAPTURES captures step through the frames with
+ * unw_step (about 0.5 us a frame); later ones use unw_backtrace, which
+ * replays frame layouts from a cache and costs well under a microsecond
+ * for a whole stack. That cache is per thread, 256 KiB, and zeroed on the
+ * thread's first unw_backtrace: 64 page faults (about 100 us) and 256 KiB
+ * of resident memory. A thread that captures a few times -- the one that
+ * starts the workers (pthread_create), one that frees a few maps -- would
+ * pay both for nothing, and the wait would delay the very thread it
+ * creates; a thread that frees maps in a loop pays it once and then needs
+ * the speed (every gomap_free captures while the quarantine is on).
  *
  * Frames inside the shim and inside libgomap are dropped wherever they
  * appear, so stack[0] is the application's own call into the map API, and
@@ -74,13 +84,30 @@ static bool is_hidden(uintptr_t pc)
     return false;
 }
 
+#define WALK_CAPTURES 32
+
+static __thread unsigned captures __attribute__((tls_model("initial-exec")));
+
+static int walk(void **raw, int max)
+{
+    unw_context_t uc;
+    unw_cursor_t cur;
+    if (unw_getcontext(&uc) != 0 || unw_init_local(&cur, &uc) != 0)
+        return 0;
+    int n = 0;
+    unw_word_t ip;
+    while (n < max && unw_step(&cur) > 0 && unw_get_reg(&cur, UNW_REG_IP, &ip) == 0)
+        raw[n++] = (void *)(uintptr_t)ip;
+    return n;
+}
+
 int mg_stack_capture(uintptr_t *pcs, int max)
 {
     void *raw[MG_MAX_DEPTH + 64];
     int want = max + 64;
     if (want > (int)(sizeof raw / sizeof raw[0]))
         want = (int)(sizeof raw / sizeof raw[0]);
-    int n = unw_backtrace(raw, want);
+    int n = captures < WALK_CAPTURES ? (captures++, walk(raw, want)) : unw_backtrace(raw, want);
     int k = 0;
     for (int i = 0; i < n && k < max; i++) {
         uintptr_t pc = (uintptr_t)raw[i];
