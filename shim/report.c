@@ -83,7 +83,12 @@ void mg_report_atfork_child(void)
         close(fd);
     fd = -1;
     fd_is_file = false;
+    /* Only used slots are written: the table is 160 KiB, mostly pages
+     * never touched, and zeroing them would make every forked child pay
+     * for all of it. */
     for (int i = 0; i < NSLOTS; i++) {
+        if (!slots[i].used)
+            continue;
         free(slots[i].where);
         slots[i] = (struct slot){0};
     }
