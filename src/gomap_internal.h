@@ -86,7 +86,9 @@ struct gomap {
     size_t ovf_limit;             /* overflow buckets that trigger a same-size growth */
     uint64_t seed;                /* the hash seed handed to custom hash functions */
     uint64_t hseed;               /* the seed premixed for the default hash */
-    barray *buckets;              /* NULL until the first write when B == 0 */
+    size_t mask;                  /* 2^B - 1 */
+    unsigned char *bdata;         /* buckets->data: the first bucket */
+    barray *buckets;              /* NULL until the first write when B == 0; see set_buckets */
     barray *oldbuckets;           /* non-NULL while growing */
     size_t nevacuate;             /* old buckets below this are evacuated */
     uint64_t wseq;                /* bumped by every write; iterators revalidate on change */
@@ -211,8 +213,8 @@ GM_INLINE bool gm_evacuated(const bmap *b)
 
 GM_INLINE uint8_t gm_tophash(uint64_t hash)
 {
-    uint8_t top = (uint8_t)(hash >> 56);
-    return top < MIN_TOPHASH ? (uint8_t)(top + MIN_TOPHASH) : top;
+    unsigned top = (unsigned)(hash >> 56);
+    return (uint8_t)(top + MIN_TOPHASH * (top < MIN_TOPHASH)); /* branch-free */
 }
 
 /* Word-at-a-time tophash scans. The 8 tophash bytes are read as one

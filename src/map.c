@@ -55,9 +55,18 @@ static bool too_many_overflow(size_t noverflow, unsigned B)
 static void set_B(gomap *m, unsigned B)
 {
     m->B = (uint8_t)B;
+    m->mask = gm_mask(B);
     size_t lf = B >= sizeof(size_t) * 8 - 5 ? SIZE_MAX : 13 * (((size_t)1 << B) / 2);
     m->load_limit = lf > BUCKET_CNT ? lf : BUCKET_CNT;
     m->ovf_limit = (size_t)1 << (B > 15 ? 15 : B);
+}
+
+/* The current array, with the address of its first bucket cached for
+ * the lookup path. */
+static void set_buckets(gomap *m, barray *a)
+{
+    m->buckets = a;
+    m->bdata = a ? a->data : NULL;
 }
 
 /* ------------------------------------------------------------ arrays */
@@ -494,7 +503,7 @@ static int hash_grow(gomap *m)
     if (!nw)
         return GOMAP_ENOMEM;
     m->oldbuckets = m->buckets;
-    m->buckets = nw;
+    set_buckets(m, nw);
     set_B(m, m->B + bigger);
     m->flags = bigger ? 0 : FLAG_SAME_SIZE_GROW;
     m->nevacuate = 0;
@@ -512,7 +521,7 @@ GM_INLINE void *access_impl(const gomap *m, const void *key, const void **kout, 
                             int kind)
 {
     uint64_t hash = gm_key_hash(m, key, kind);
-    bmap *b = gm_bucket(m->buckets, hash & gm_mask(m->B), m->bsize);
+    bmap *b = (bmap *)(void *)(m->bdata + (hash & m->mask) * m->bsize);
     if (__builtin_expect(m->oldbuckets != NULL, 0)) {
         bmap *ob = gm_bucket(m->oldbuckets, hash & gm_oldmask(m), m->bsize);
         if (!gm_evacuated(ob))
@@ -655,7 +664,7 @@ GM_INLINE void *assign_impl(gomap *m, const void *key, const void *val, int *err
     uint64_t hash = gm_key_hash(m, key, kind);
     m->wseq++;
     if (!m->buckets) {
-        m->buckets = barray_new(m, m->B);
+        set_buckets(m, barray_new(m, m->B));
         if (!m->buckets) {
             *err = GOMAP_ENOMEM;
             return NULL;
@@ -746,7 +755,7 @@ GM_INLINE void *assign_fast(gomap *m, const void *key, const void *val, int kind
     if (m->oldbuckets || !m->buckets || m->ival)
         return NULL;
     uint64_t hash = gm_key_hash(m, key, kind);
-    bmap *b = gm_bucket(m->buckets, hash & gm_mask(m->B), m->bsize);
+    bmap *b = (bmap *)(void *)(m->bdata + (hash & m->mask) * m->bsize);
     __builtin_prefetch((const char *)b + 64, 1); /* see access_impl */
     __builtin_prefetch((const char *)b + 128, 1);
     uint8_t top = gm_tophash(hash);
@@ -1040,7 +1049,7 @@ gomap *gomap_new(const gomap_type *type, size_t hint)
     }
     set_B(m, B);
     if (B > 0) {
-        m->buckets = barray_new(m, B);
+        set_buckets(m, barray_new(m, B));
         if (!m->buckets) {
             free(m);
             errno = ENOMEM;
