@@ -279,8 +279,10 @@ install: lib shard
 	install -m 0755 $(LIB)/libgomap.so $(LIB)/libgomapshard.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 src/gomap.h shard/gomap_shard.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' tools/gomap.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gomap.pc
-	@if [ -f $(LIB)/libmapguard.so ]; then install -m 0755 $(LIB)/libmapguard.so \
-	    $(LIB)/libmapguard-symbolize.so $(DESTDIR)$(PREFIX)/lib/; fi
+	@if [ -f $(LIB)/libmapguard.so ]; then install -m 0755 $(LIB)/libmapguard.so $(DESTDIR)$(PREFIX)/lib/; fi
+	@# beside the shim: that is where it looks for it
+	@if [ -f $(LIB)/libmapguard-symbolize.so ]; then \
+	    install -m 0755 $(LIB)/libmapguard-symbolize.so $(DESTDIR)$(PREFIX)/lib/; fi
 	@if [ -f $(BIN)/mapguard ]; then install -d $(DESTDIR)$(PREFIX)/bin && \
 	    install -m 0755 $(BIN)/mapguard $(DESTDIR)$(PREFIX)/bin/; fi
 
