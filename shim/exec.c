@@ -25,7 +25,7 @@
  * have held malloc's or jansson's or the shim's lock at the fork, and a
  * vfork child that allocates corrupts its parent's heap. POSIX allows only
  * async-signal-safe calls there, so each record is formatted by hand into
- * a stack buffer (with the JSON escaping done here) and written with one
+ * a stack buffer (jsonline.c, with the JSON escaping) and written with one
  * write(2) to a file opened for this record alone: the shim's own report
  * descriptor belongs to whichever process opened it, which in a vfork
  * child is the parent. The real functions are looked up once at start-up
@@ -35,6 +35,7 @@
  * errno as the real call left it, and, for execl/execle/execlp, the
  * argument list gathered into an array on the stack, as glibc does.
  */
+#include "jsonline.h"
 #include "mapguard.h"
 
 #include <dlfcn.h>
@@ -85,130 +86,19 @@ void mg_exec_resolve(void)
 #define REAL(field)                                                                                                \
     (__atomic_load_n((void **)(void *)&real.field, __ATOMIC_ACQUIRE) ? real.field : (mg_exec_resolve(), real.field))
 
-/* ---- one JSON line, by hand ---- */
-
-#define LINE_CAP 4096
-/* room kept for the fields after "path" and the closing brace */
-#define TAIL_ROOM 256
-
-struct line {
-    char buf[LINE_CAP];
-    size_t n;
-};
-
-/* Keeps two bytes free for the closing "}\n" (emit). */
-static void put(struct line *l, const char *s)
-{
-    size_t k = strlen(s), room = LINE_CAP - 2 - l->n;
-    if (k > room)
-        k = room;
-    memcpy(l->buf + l->n, s, k);
-    l->n += k;
-}
-
-/* v in decimal, in d (24 bytes); returns where it starts. */
-static const char *decimal(char d[24], long long v)
-{
-    int i = 23;
-    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-    d[i] = 0;
-    do
-        d[--i] = (char)('0' + u % 10);
-    while ((u /= 10) != 0);
-    if (v < 0)
-        d[--i] = '-';
-    return d + i;
-}
-
-static void put_int(struct line *l, long long v)
-{
-    char d[24];
-    put(l, decimal(d, v));
-}
-
-/* Length of the valid UTF-8 sequence at s, or 0 (JSON text must be UTF-8,
- * and a path is any bytes but '/' and NUL). */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned c = s[0];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        if (c == 0xe0)
-            lo = 0xa0; /* overlong */
-        if (c == 0xed)
-            hi = 0x9f; /* surrogates */
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        if (c == 0xf4)
-            hi = 0x8f;
-    } else
-        return 0;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return n;
-}
-
-/* A JSON string. Bytes that are not UTF-8 become U+FFFD. Returns false
- * when the string had to be cut to leave room for the rest of the line. */
-static bool put_str(struct line *l, const char *str)
-{
-    static const char hexd[] = "0123456789abcdef";
-    const unsigned char *s = (const unsigned char *)str;
-    bool whole = true;
-    l->buf[l->n++] = '"';
-    while (*s) {
-        char esc[6];
-        const char *piece = esc;
-        size_t k, adv = 1;
-        if (*s == '"' || *s == '\\') {
-            esc[0] = '\\', esc[1] = (char)*s, k = 2;
-        } else if (*s < 0x20) {
-            esc[0] = '\\', esc[1] = 'u', esc[2] = '0', esc[3] = '0';
-            esc[4] = hexd[*s >> 4], esc[5] = hexd[*s & 15], k = 6;
-        } else if (*s < 0x80) {
-            piece = (const char *)s, k = 1;
-        } else if ((adv = utf8_len(s)) != 0) {
-            piece = (const char *)s, k = adv;
-        } else {
-            piece = "\\ufffd", k = 6, adv = 1;
-        }
-        if (l->n + k + TAIL_ROOM > LINE_CAP) {
-            whole = false;
-            break;
-        }
-        memcpy(l->buf + l->n, piece, k);
-        l->n += k;
-        s += adv;
-    }
-    l->buf[l->n++] = '"';
-    return whole;
-}
+/* ---- one JSON line, by hand (jsonline.c) ---- */
 
 /* Appends the record to log_path.<pid>: opened for this record alone, one
  * write(2), closed. Nothing when the log is not a file, or the shim has not
  * read its options yet. */
-static void emit(struct line *l)
+static void emit(struct mg_line *l)
 {
     if (__atomic_load_n(&mg_ready, __ATOMIC_ACQUIRE) != 2 || !mg_log_to_file() ||
         mg_opt.format != MG_FORMAT_JSON)
         return;
-    l->buf[l->n++] = '}';
-    l->buf[l->n++] = '\n';
-    size_t plen = strlen(mg_opt.log_path);
-    char path[plen + 26], d[24];
-    const char *pid = decimal(d, (long long)getpid());
-    memcpy(path, mg_opt.log_path, plen);
-    path[plen] = '.';
-    memcpy(path + plen + 1, pid, strlen(pid) + 1);
+    mg_line_end(l);
+    char path[strlen(mg_opt.log_path) + 26];
+    mg_log_file_name(path, (long long)getpid());
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return;
@@ -219,18 +109,18 @@ static void emit(struct line *l)
     close(fd);
 }
 
-static void begin(struct line *l, const char *kind, const char *call, const char *path)
+static void begin(struct mg_line *l, const char *kind, const char *call, const char *path)
 {
     l->n = 0;
-    put(l, "{\"kind\":\"");
-    put(l, kind);
-    put(l, "\",\"pid\":");
-    put_int(l, (long long)getpid());
-    put(l, ",\"call\":\"");
-    put(l, call);
-    put(l, "\",\"path\":");
-    if (!put_str(l, path ? path : ""))
-        put(l, ",\"path_truncated\":true");
+    mg_put(l, "{\"kind\":\"");
+    mg_put(l, kind);
+    mg_put(l, "\",\"pid\":");
+    mg_put_int(l, (long long)getpid());
+    mg_put(l, ",\"call\":\"");
+    mg_put(l, call);
+    mg_put(l, "\",\"path\":");
+    if (!mg_put_str(l, path ? path : ""))
+        mg_put(l, ",\"path_truncated\":true");
 }
 
 /* Before an exec call. Keeps errno as it was. */
@@ -239,7 +129,7 @@ static void record_exec(const char *call, const char *path)
     if (!mg_log_to_file())
         return;
     int saved = errno;
-    struct line l;
+    struct mg_line l;
     begin(&l, "exec", call, path);
     emit(&l);
     errno = saved;
@@ -251,14 +141,14 @@ static void record_failed(const char *call, const char *path, int err)
     if (!mg_log_to_file())
         return;
     int saved = errno;
-    struct line l;
+    struct mg_line l;
     begin(&l, "exec-failed", call, path);
-    put(&l, ",\"errno\":");
-    put_int(&l, err);
+    mg_put(&l, ",\"errno\":");
+    mg_put_int(&l, err);
     const char *name = strerrorname_np(err);
     if (name) {
-        put(&l, ",\"error\":");
-        put_str(&l, name);
+        mg_put(&l, ",\"error\":");
+        mg_put_str(&l, name);
     }
     emit(&l);
     errno = saved;
@@ -269,10 +159,10 @@ static void record_spawn(const char *call, const char *path, pid_t child)
     if (!mg_log_to_file())
         return;
     int saved = errno;
-    struct line l;
+    struct mg_line l;
     begin(&l, "spawn", call, path);
-    put(&l, ",\"child\":");
-    put_int(&l, (long long)child);
+    mg_put(&l, ",\"child\":");
+    mg_put_int(&l, (long long)child);
     emit(&l);
     errno = saved;
 }
@@ -343,7 +233,7 @@ MG_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
     char target[PATH_MAX] = "", link[64] = "/proc/self/fd/", d[24];
     if (mg_log_to_file()) {
         int saved = errno;
-        const char *num = decimal(d, fd);
+        const char *num = mg_decimal(d, fd);
         memcpy(link + 14, num, strlen(num) + 1);
         ssize_t n = readlink(link, target, sizeof target - 1);
         target[n > 0 ? n : 0] = 0;
