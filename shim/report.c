@@ -14,6 +14,7 @@
  * frame's function, file and module in the finished object.
  */
 #include "report.h"
+#include "jsonline.h"
 #include "mapstate.h"
 #include "stack.h"
 
@@ -388,8 +389,10 @@ static int out_fd(void)
         return fd = 2;
     if (!strcmp(p, "stdout"))
         return fd = 1;
+    /* not snprintf: a clean run would pay for libc's printf machinery
+     * just to name its file (jsonline.c) */
     char path[sizeof mg_opt.log_path + 32];
-    snprintf(path, sizeof path, "%s.%d", p, (int)getpid());
+    mg_log_file_name(path, (long long)getpid());
     fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         mg_log(0, "cannot open log_path '%s': %s; reporting to stderr", path, strerror(errno));
@@ -583,12 +586,57 @@ static int by_id(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* "mapguard: N finding(s) reported, R repeat(s), S suppressed" */
+static void put_counts(struct mg_line *l, const char *reported, const char *repeats, const char *suppressed)
+{
+    mg_put_int(l, nreports);
+    mg_put(l, reported);
+    mg_put_int(l, nrepeats);
+    mg_put(l, repeats);
+    mg_put_int(l, nsuppressed);
+    mg_put(l, suppressed);
+}
+
+/* The summary with no recurrences, written by hand (jsonline.c): most
+ * processes end this way, and would otherwise load jansson at exit for it.
+ * Text format too, for the same reason. */
+static void summary_by_hand(void)
+{
+    struct mg_line l = {.n = 0};
+    if (mg_opt.format == MG_FORMAT_TEXT) {
+        mg_put(&l, "mapguard: reported ");
+        put_counts(&l, " warning(s) (", " repeat(s) folded, ", " suppressed)\n");
+        write_all(l.buf, l.n);
+        return;
+    }
+    mg_put(&l, "{\"kind\":\"summary\",\"message\":\"mapguard: ");
+    put_counts(&l, " finding(s) reported, ", " repeat(s), ", " suppressed\"");
+    mg_put(&l, ",\"pid\":");
+    mg_put_int(&l, getpid());
+    mg_put(&l, ",\"findings\":");
+    mg_put_int(&l, nreports);
+    mg_put(&l, ",\"occurrences\":");
+    mg_put_int(&l, noccur);
+    mg_put(&l, ",\"repeats\":");
+    mg_put_int(&l, nrepeats);
+    mg_put(&l, ",\"suppressed\":");
+    mg_put_int(&l, nsuppressed);
+    mg_put(&l, ",\"recurrences\":[]");
+    mg_line_end(&l);
+    write_all(l.buf, l.n);
+}
+
 void mg_report_summary(void)
 {
     pthread_mutex_lock(&lock);
     /* With nothing found, stderr stays the program's own; a log file gets
      * the summary anyway, so "watched, and clean" is on record. */
     if (nreports == 0 && mg_opt.verbosity < 1 && !logging_to_file()) {
+        pthread_mutex_unlock(&lock);
+        return;
+    }
+    if (nreports == 0 || mg_opt.format == MG_FORMAT_TEXT) {
+        summary_by_hand();
         pthread_mutex_unlock(&lock);
         return;
     }
@@ -620,20 +668,14 @@ void mg_report_summary(void)
         json_array_append_new(rec, r);
     }
     json_object_set_new(o, "recurrences", rec);
-    if (mg_opt.format == MG_FORMAT_TEXT) {
-        char line[256];
-        int n = snprintf(line, sizeof line, "mapguard: reported %u warning(s) (%u repeat(s) folded, %u suppressed)\n",
-                         nreports, nrepeats, nsuppressed);
-        if (n > 0)
-            write_all(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-    } else {
-        emit(o);
-    }
+    emit(o);
     json_decref(o);
     pthread_mutex_unlock(&lock);
 }
 
-/* JSON only: in a text log meant for people the summary line says enough. */
+/* JSON only: in a text log meant for people the summary line says enough.
+ * Written by hand (jsonline.c): every watched image writes one, and most
+ * never report anything, so jansson would be loaded for this line alone. */
 void mg_report_hello(void)
 {
     if (mg_opt.format != MG_FORMAT_JSON)
@@ -646,17 +688,24 @@ void mg_report_hello(void)
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[n > 0 ? n : 0] = 0;
-    json_t *prog = n > 0 ? json_string(exe) : NULL; /* NULL too when not UTF-8 */
-    json_t *o = json_object();
-    json_object_set_new(o, "kind", json_string("hello"));
-    json_object_set_new(o, "pid", json_integer(getpid()));
-    json_object_set_new(o, "ppid", json_integer(getppid()));
-    json_object_set_new(o, "program", prog ? prog : json_null());
-    json_object_set_new(o, "version", json_string(MG_SHIM_VERSION));
+    struct mg_line l = {.n = 0};
+    mg_put(&l, "{\"kind\":\"hello\",\"pid\":");
+    mg_put_int(&l, getpid());
+    mg_put(&l, ",\"ppid\":");
+    mg_put_int(&l, getppid());
+    mg_put(&l, ",\"program\":");
+    /* The format says null, not a path with U+FFFD in it or cut short,
+     * when the program's real name cannot be given. */
+    size_t before = l.n;
+    if (n <= 0 || !mg_utf8_valid(exe) || !mg_put_str(&l, exe)) {
+        l.n = before;
+        mg_put(&l, "null");
+    }
+    mg_put(&l, ",\"version\":\"" MG_SHIM_VERSION "\"");
+    mg_line_end(&l);
     pthread_mutex_lock(&lock);
-    emit(o);
+    write_all(l.buf, l.n);
     pthread_mutex_unlock(&lock);
-    json_decref(o);
 }
 
 void mg_party_made(struct mg_party *p, const gomap *m)

@@ -128,6 +128,46 @@ static int odd_paths(void)
     return 0;
 }
 
+/* A copy of this program under each name, started and waited for: the
+ * hello record's "program" (from /proc/self/exe, which resolves links,
+ * hence copies) must escape the first name and be null for the second,
+ * which is not UTF-8. Prints the children's pids and the names. */
+static int odd_images(void)
+{
+    static const char *const names[] = {"q\"b\\s\nn\tt\x01" "c" "x\xc3\xa9", "bad\xff" "x"};
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", self);
+    char *slash = strrchr(dir, '/');
+    snprintf(slash ? slash + 1 : dir, sizeof dir - (size_t)(slash ? slash + 1 - dir : 0), "odd.XXXXXX");
+    if (!mkdtemp(dir)) {
+        printf("mkdtemp: %s\n", strerror(errno));
+        return 1;
+    }
+    for (int i = 0; i < 2; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        int in = open(self, O_RDONLY), out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0700);
+        char buf[65536];
+        ssize_t n;
+        while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+            if (write(out, buf, (size_t)n) != n)
+                break;
+        close(in);
+        close(out);
+        char *const argv[] = {path, "image", NULL};
+        pid_t pid = 0;
+        int st = -1;
+        fflush(stdout);
+        if (posix_spawn(&pid, path, NULL, NULL, argv, environ) == 0)
+            waitpid(pid, &st, 0);
+        unlink(path);
+        printf("odd_image%d=%d status=%d\n", i, (int)pid, st);
+    }
+    printf("dir=%s\n", dir);
+    rmdir(dir);
+    return 0;
+}
+
 static int spawn(void)
 {
     char *const argv[] = {(char *)self, "image", "spawned", NULL};
@@ -186,6 +226,8 @@ int main(int argc, char **argv)
         return fail();
     if (!strcmp(argv[1], "odd_paths"))
         return odd_paths();
+    if (!strcmp(argv[1], "odd_images"))
+        return odd_images();
     if (!strcmp(argv[1], "spawn"))
         return spawn();
     if (!strcmp(argv[1], "vfork"))

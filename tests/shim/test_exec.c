@@ -117,6 +117,29 @@ Test(exec, paths_are_escaped_and_long_ones_cut)
     run_free(&r);
 }
 
+/* hello's program is written by hand too (report.c): escaped like exec's
+ * paths, but null, not U+FFFD, when the name is not UTF-8. */
+Test(exec, hello_escapes_the_program_or_gives_null)
+{
+    struct run r;
+    run_prog(&r, PROG, "odd_images", NULL);
+    int pid[2] = {0, 0}, st[2] = {-1, -1};
+    const char *d = strstr(r.out, "dir="), *o0 = strstr(r.out, "odd_image0="), *o1 = strstr(r.out, "odd_image1=");
+    cr_assert(d && o0 && o1 && sscanf(o0, "odd_image0=%d status=%d", &pid[0], &st[0]) == 2 &&
+                  sscanf(o1, "odd_image1=%d status=%d", &pid[1], &st[1]) == 2,
+              "%s%s", r.out, r.err);
+    cr_assert(st[0] == 0 && st[1] == 0, "%s", r.out);
+    char want[4200];
+    snprintf(want, sizeof want, "%.*s/q\"b\\s\nn\tt\x01" "c" "x\xc3\xa9", (int)strcspn(d + 4, "\n"), d + 4);
+    json_t *h0 = find_kind_of_pid(&r, "hello", pid[0]), *h1 = find_kind_of_pid(&r, "hello", pid[1]);
+    cr_assert(h0 && h1, "a hello from each copy");
+    cr_assert_str_eq(str(h0, "program"), want);
+    cr_assert(json_is_null(json_object_get(h1, "program")), "not UTF-8: null");
+    cr_assert_str_eq(str(h1, "version"), "0.1.0");
+    cr_assert_eq(num(h1, "ppid"), r.pid);
+    run_free(&r);
+}
+
 Test(exec, posix_spawn_records_the_child)
 {
     struct run r;
