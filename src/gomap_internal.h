@@ -19,6 +19,10 @@
 #include <string.h>
 
 #define GM_HIDDEN __attribute__((visibility("hidden")))
+/* The per-call entry points of lookups and iteration start on a cache
+ * line: measured, an unrelated change that shifted gomap_iter_next by a
+ * few bytes cost iteration 12% at 1M keys. */
+#define GM_HOT __attribute__((aligned(64)))
 #define GM_INLINE static inline __attribute__((always_inline))
 
 enum {

@@ -107,7 +107,7 @@ static bool finish(iter *it)
 
 static bool next_slow(iter *it, const void **key, void **val);
 
-bool gomap_iter_next(gomap_iter *git, const void **key, void **val)
+GM_HOT bool gomap_iter_next(gomap_iter *git, const void **key, void **val)
 {
     iter *it = as_iter(git);
     gomap *m = it->m;

@@ -573,12 +573,12 @@ void *gm_access_k(const gomap *m, const void *key, const void **kout, gm_loc *lo
 
 /* One function per key kind, reached by a tail call, so the 8-byte path
  * uses few enough registers to need no stack frame. */
-__attribute__((noinline)) static void *get_k64(const gomap *m, const void *key)
+GM_HOT __attribute__((noinline)) static void *get_k64(const gomap *m, const void *key)
 {
     return access_impl(m, key, NULL, NULL, KIND_K64);
 }
 
-__attribute__((noinline)) static void *get_k32(const gomap *m, const void *key)
+GM_HOT __attribute__((noinline)) static void *get_k32(const gomap *m, const void *key)
 {
     return access_impl(m, key, NULL, NULL, KIND_K32);
 }
@@ -588,15 +588,13 @@ __attribute__((noinline)) static void *get_generic(const gomap *m, const void *k
     return access_impl(m, key, NULL, NULL, KIND_GENERIC);
 }
 
-void *gomap_get(const gomap *m, const void *key)
+GM_HOT void *gomap_get(const gomap *m, const void *key)
 {
     if (!m || !key || m->count == 0)
         return NULL;
-    switch (m->kind) {
-    case KIND_K64: return get_k64(m, key);
-    case KIND_K32: return get_k32(m, key);
-    default: return get_generic(m, key);
-    }
+    if (__builtin_expect(m->kind == KIND_K64, 1))
+        return get_k64(m, key);
+    return m->kind == KIND_K32 ? get_k32(m, key) : get_generic(m, key);
 }
 
 bool gomap_lookup(const gomap *m, const void *key, void *val_out)
