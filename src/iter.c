@@ -18,7 +18,6 @@
  */
 #include "gomap_internal.h"
 
-
 #define NO_CHECK SIZE_MAX
 
 typedef struct iter {
