@@ -28,8 +28,8 @@ BIN      := $(BUILD)/bin
 OBJ      := $(BUILD)/obj
 TESTBIN  := $(BUILD)/tests
 
-PKGS_SHIM := libunwind jansson
-PKGS_SYM  := libdw libelf
+PKGS_SHIM := libunwind
+PKGS_SYM  := libdw libelf jansson
 
 .PHONY: all lib shim cli tests deps test test-unit test-asan test-tsan \
         bench bench-compare demo install clean shard bench-shard
@@ -59,12 +59,12 @@ $(LIB)/libgomap.so: $(GOMAP_OBJ)
 
 # ---------------------------------------------------------------- shim
 # Two objects. libmapguard.so is what LD_PRELOAD puts into every process.
-# libmapguard-symbolize.so (shim/symbolize.c, linked with libdw) is dlopen'd
-# from the same directory by the first report that needs symbols
-# (shim/symbolize_load.c): libdw and the libraries it pulls in would
-# otherwise add about 0.5 MB of resident memory to every process, most of
-# which never report. Install and copy the two together.
-SYM_SRC  := shim/symbolize.c
+# libmapguard-symbolize.so (shim/symbolize.c, linked with libdw, and
+# shim/render.c, linked with jansson) is dlopen'd from the same directory by
+# the first report (shim/symbolize_load.c): libdw, jansson and what they
+# pull in would otherwise add over 0.5 MB of resident memory to every
+# process, most of which never report. Install and copy the two together.
+SYM_SRC  := shim/symbolize.c shim/render.c
 SYM_OBJ  := $(SYM_SRC:shim/%.c=$(OBJ)/shim/%.o)
 SHIM_SRC := $(filter-out $(SYM_SRC),$(wildcard shim/*.c))
 SHIM_OBJ := $(SHIM_SRC:shim/%.c=$(OBJ)/shim/%.o)

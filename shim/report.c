@@ -14,6 +14,7 @@
  * frame's function, file and module in the finished object.
  */
 #include "report.h"
+#include "render.h"
 #include "jsonline.h"
 #include "mapstate.h"
 #include "stack.h"
@@ -21,7 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,11 +64,7 @@ static int fd = -1;
 static bool fd_is_file; /* fd is log_path.<pid>, not stderr or stdout */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-struct rule {
-    char *kind, *pattern;
-    unsigned hits;
-};
-static struct rule *rules;
+static struct mg_rule *rules;
 static size_t nrules;
 static bool rules_loaded;
 
@@ -127,126 +124,6 @@ int mg_report_claim(int kind, uintptr_t site, uintptr_t other)
 
 /* ---- building the object ---- */
 
-static json_t *hex(uintptr_t v)
-{
-    char b[32];
-    snprintf(b, sizeof b, "0x%" PRIxPTR, v);
-    return json_string(b);
-}
-
-static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
-
-static json_t *frame_json(const struct mg_frame *f)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "pc", hex(f->pc));
-    json_object_set_new(o, "module", str_or_null(f->module));
-    json_object_set_new(o, "offset", hex(f->offset));
-    json_object_set_new(o, "function", str_or_null(f->function));
-    json_object_set_new(o, "file", str_or_null(f->file));
-    json_object_set_new(o, "line", f->file && f->line > 0 ? json_integer(f->line) : json_null());
-    if (f->file && f->column > 0)
-        json_object_set_new(o, "column", json_integer(f->column));
-    if (f->inlined)
-        json_object_set_new(o, "inlined", json_true());
-    return o;
-}
-
-/* Call with the symbolizer lock held. */
-static json_t *stack_json(uint32_t stack, uintptr_t pc)
-{
-    json_t *a = json_array();
-    const uintptr_t *pcs;
-    int n;
-    uintptr_t one[1] = {pc};
-    if (!stack || !mg_depot_get(stack, &pcs, &n)) {
-        if (!pc)
-            return a;
-        pcs = one;
-        n = 1;
-    }
-    for (int i = 0; i < n; i++) {
-        const struct mg_frame *fr;
-        int k = mg_symbolize(pcs[i], &fr);
-        for (int j = 0; j < k; j++)
-            json_array_append_new(a, frame_json(&fr[j]));
-    }
-    return a;
-}
-
-static json_t *thread_json(uint32_t idx)
-{
-    uint32_t tid = idx == mg_self.idx ? mg_self.tid : mg_thread_tid(idx);
-    uint32_t created = idx == mg_self.idx ? mg_self.created_stack : mg_thread_created(idx);
-    char name[64];
-    mg_thread_name(idx, name, sizeof name);
-    json_t *o = json_object();
-    json_object_set_new(o, "tid", tid ? json_integer(tid) : json_null());
-    json_object_set_new(o, "name", json_string(name));
-    if (created)
-        json_object_set_new(o, "created", stack_json(created, 0));
-    return o;
-}
-
-/* {op?, thread, stack, stack_complete?} */
-static json_t *party_json(const struct mg_party *p, bool with_op, bool with_complete)
-{
-    json_t *o = json_object();
-    if (with_op && p->op != MG_OP_NONE)
-        json_object_set_new(o, "op", json_string(mg_op_name(p->op)));
-    json_object_set_new(o, "thread", thread_json(p->thread));
-    json_object_set_new(o, "stack", stack_json(p->stack, p->pc));
-    if (with_complete)
-        json_object_set_new(o, "stack_complete", json_boolean(p->complete && p->stack));
-    return o;
-}
-
-static json_t *created_json(const struct mg_party *p)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "created", party_json(p, false, false));
-    return o;
-}
-
-static json_t *build(const struct mg_finding *f)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "kind", json_string(kinds[f->kind].name));
-    json_object_set_new(o, "message", json_string(kinds[f->kind].message));
-    json_object_set_new(o, "pid", json_integer(getpid()));
-    json_object_set_new(o, "map", hex((uintptr_t)f->map));
-    mg_symbolize_lock();
-    json_object_set_new(o, "access", party_json(&f->access, true, false));
-    switch (f->kind) {
-    case MK_READ_WRITE:
-    case MK_WRITES:
-    case MK_ITER_WRITE:
-        json_object_set_new(o, "conflict", party_json(&f->other, true, true));
-        break;
-    case MK_MOD_ITER: {
-        json_t *mod = created_json(&f->other);
-        json_object_set_new(mod, "op", json_string(mg_op_name(f->other.op)));
-        json_object_set_new(o, "modification", mod);
-        json_object_set_new(o, "iterator", created_json(&f->iter));
-        break;
-    }
-    case MK_USE_AFTER_FREE:
-    case MK_DOUBLE_FREE:
-        json_object_set_new(o, "freed", party_json(&f->other, false, false));
-        break;
-    case MK_LEAK:
-        json_object_set_new(o, "count", json_integer((json_int_t)f->count));
-        json_object_set_new(o, "entries", json_integer((json_int_t)f->entries));
-        break;
-    default:
-        break;
-    }
-    if (f->made.present)
-        json_object_set_new(o, "map_created", party_json(&f->made, false, false));
-    mg_symbolize_unlock();
-    return o;
-}
-
 /* ---- suppressions ---- */
 
 static void load_rules(void)
@@ -279,7 +156,7 @@ static void load_rules(void)
         *colon = 0;
         if (nrules == cap) {
             cap = cap ? cap * 2 : 16;
-            struct rule *r = realloc(rules, cap * sizeof *r);
+            struct mg_rule *r = realloc(rules, cap * sizeof *r);
             if (!r)
                 break;
             rules = r;
@@ -291,91 +168,6 @@ static void load_rules(void)
             nrules++;
     }
     fclose(fp);
-}
-
-/* '*' matches any run of characters. A pattern matches anywhere in the
- * text unless anchored with a leading '^' or a trailing '$'. */
-static bool glob_prefix(const char *p, const char *t)
-{
-    for (;; p++, t++) {
-        if (!*p)
-            return true;
-        if (*p == '$' && !p[1])
-            return !*t;
-        if (*p == '*') {
-            for (;; t++) {
-                if (glob_prefix(p + 1, t))
-                    return true;
-                if (!*t)
-                    return false;
-            }
-        }
-        if (!*t || *p != *t)
-            return false;
-    }
-}
-
-static bool pattern_match(const char *pat, const char *text)
-{
-    if (!text)
-        return false;
-    if (pat[0] == '^')
-        return glob_prefix(pat + 1, text);
-    for (const char *t = text;; t++) {
-        if (glob_prefix(pat, t))
-            return true;
-        if (!*t)
-            return false;
-    }
-}
-
-static bool kind_match(const char *rule, int kind)
-{
-    if (!strcmp(rule, "*") || !strcmp(rule, kinds[kind].name))
-        return true;
-    /* TSan's word for all three concurrency kinds */
-    return !strcmp(rule, "race") && (kind == MK_READ_WRITE || kind == MK_WRITES || kind == MK_ITER_WRITE);
-}
-
-static bool stack_matches(json_t *stack, const char *pat)
-{
-    size_t i;
-    json_t *fr;
-    json_array_foreach(stack, i, fr) {
-        const char *keys[] = {"function", "file", "module"};
-        for (int k = 0; k < 3; k++)
-            if (pattern_match(pat, json_string_value(json_object_get(fr, keys[k]))))
-                return true;
-    }
-    return false;
-}
-
-static bool any_stack_matches(json_t *o, const char *pat)
-{
-    /* every "stack" array anywhere in the object, thread creation included */
-    const char *key;
-    json_t *v;
-    json_object_foreach(o, key, v) {
-        if (!strcmp(key, "stack") || !strcmp(key, "created")) {
-            if (json_is_array(v) && stack_matches(v, pat))
-                return true;
-        }
-        if (json_is_object(v) && any_stack_matches(v, pat))
-            return true;
-    }
-    return false;
-}
-
-static bool suppressed(json_t *o, int kind)
-{
-    if (!rules_loaded)
-        load_rules();
-    for (size_t i = 0; i < nrules; i++)
-        if (kind_match(rules[i].kind, kind) && any_stack_matches(o, rules[i].pattern)) {
-            rules[i].hits++;
-            return true;
-        }
-    return false;
 }
 
 /* ---- output ---- */
@@ -427,153 +219,263 @@ static void write_all(const char *buf, size_t n)
     }
 }
 
-static void emit_frames(FILE *out, json_t *stack)
+/* ---- what the renderer needs from the shim (render.h) ---- */
+
+static const char *kind_message(int kind) { return kind >= 0 && kind < MK_COUNT ? kinds[kind].message : "?"; }
+
+static void thread_info(uint32_t idx, uint32_t *tid, uint32_t *created, char *name, size_t len)
 {
-    size_t i;
-    json_t *fr;
-    json_array_foreach(stack, i, fr) {
-        const char *fn = json_string_value(json_object_get(fr, "function"));
-        const char *file = json_string_value(json_object_get(fr, "file"));
-        const char *mod = json_string_value(json_object_get(fr, "module"));
-        const char *base = mod ? strrchr(mod, '/') : NULL;
-        fprintf(out, "    #%zu %s", i, fn ? fn : "<unknown>");
-        if (file)
-            fprintf(out, " %s:%" JSON_INTEGER_FORMAT, file, json_integer_value(json_object_get(fr, "line")));
-        fprintf(out, " (%s+%s)%s\n", base ? base + 1 : mod ? mod : "?",
-                json_string_value(json_object_get(fr, "offset")),
-                json_is_true(json_object_get(fr, "inlined")) ? " [inlined]" : "");
+    *tid = idx == mg_self.idx ? mg_self.tid : mg_thread_tid(idx);
+    *created = idx == mg_self.idx ? mg_self.created_stack : mg_thread_created(idx);
+    mg_thread_name(idx, name, len);
+}
+
+static const struct mg_render_host host = {
+    .kind_name = mg_kind_name,
+    .kind_message = kind_message,
+    .op_name = mg_op_name,
+    .depot_get = mg_depot_get,
+    .thread = thread_info,
+    .symbolize = mg_symbolize,
+};
+
+/* ---- without the renderer: a plainer record by hand ---- */
+
+static void put_hex(struct mg_line *l, uintptr_t v)
+{
+    char b[2 + 2 * sizeof v + 1], *p = b + sizeof b;
+    *--p = 0;
+    do
+        *--p = "0123456789abcdef"[v & 15];
+    while (v >>= 4);
+    *--p = 'x';
+    *--p = '0';
+    mg_put(l, "\"");
+    mg_put(l, p);
+    mg_put(l, "\"");
+}
+
+/* Frames with module and offset only (what mg_symbolize gives without the
+ * symbolizer), as many as leave room for the rest of the line; the first
+ * always. Call with the symbolization lock held. */
+static void put_stack(struct mg_line *l, uint32_t stack, uintptr_t pc, bool text)
+{
+    const uintptr_t *pcs;
+    int n;
+    uintptr_t one[1] = {pc};
+    if (!stack || !mg_depot_get(stack, &pcs, &n)) {
+        pcs = one;
+        n = pc ? 1 : 0;
     }
-}
-
-static void emit_thread(FILE *out, json_t *t)
-{
-    const char *name = json_string_value(json_object_get(t, "name"));
-    fprintf(out, "thread tid=%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(t, "tid")));
-    if (name && *name)
-        fprintf(out, " (%s)", name);
-}
-
-static void emit_party(FILE *out, const char *title, json_t *p)
-{
-    if (!p)
-        return;
-    json_t *t = json_object_get(p, "thread");
-    const char *op = json_string_value(json_object_get(p, "op"));
-    fprintf(out, "  %s%s%s by ", title, op ? " " : "", op ? op : "");
-    emit_thread(out, t);
-    if (json_is_false(json_object_get(p, "stack_complete")))
-        fprintf(out, " [call site only]");
-    fprintf(out, ":\n");
-    emit_frames(out, json_object_get(p, "stack"));
-    json_t *c = json_object_get(t, "created");
-    if (c) {
-        fprintf(out, "  (tid=%" JSON_INTEGER_FORMAT " created at:)\n", json_integer_value(json_object_get(t, "tid")));
-        emit_frames(out, c);
-    }
-    fprintf(out, "\n");
-}
-
-static char *render_text(json_t *o)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    if (!out)
-        return NULL;
-    fprintf(out, "==================\nWARNING: mapguard: %s (%s) on map %s (pid=%" JSON_INTEGER_FORMAT ")\n",
-            json_string_value(json_object_get(o, "message")), json_string_value(json_object_get(o, "kind")),
-            json_string_value(json_object_get(o, "map")), json_integer_value(json_object_get(o, "pid")));
-    emit_party(out, "", json_object_get(o, "access"));
-    emit_party(out, "Concurrent", json_object_get(o, "conflict"));
-    json_t *mod = json_object_get(o, "modification");
-    if (mod) {
-        fprintf(out, "  Modified (%s) ", json_string_value(json_object_get(mod, "op")));
-        emit_party(out, "", json_object_get(mod, "created"));
-    }
-    json_t *it = json_object_get(o, "iterator");
-    if (it)
-        emit_party(out, "Iterator initialized", json_object_get(it, "created"));
-    emit_party(out, "Freed", json_object_get(o, "freed"));
-    emit_party(out, "Map created", json_object_get(o, "map_created"));
-    if (json_object_get(o, "count"))
-        fprintf(out, "  %" JSON_INTEGER_FORMAT " map(s) with %" JSON_INTEGER_FORMAT " entries in total\n\n",
-                json_integer_value(json_object_get(o, "count")), json_integer_value(json_object_get(o, "entries")));
-    json_t *top = json_array_get(json_object_get(json_object_get(o, "access"), "stack"), 0);
-    const char *fn = json_string_value(json_object_get(top, "function"));
-    const char *file = json_string_value(json_object_get(top, "file"));
-    fprintf(out, "SUMMARY: mapguard: %s", json_string_value(json_object_get(o, "kind")));
-    if (file)
-        fprintf(out, " %s:%" JSON_INTEGER_FORMAT, file, json_integer_value(json_object_get(top, "line")));
-    if (fn)
-        fprintf(out, " in %s", fn);
-    fprintf(out, "\n==================\n");
-    fclose(out);
-    return buf;
-}
-
-static void emit(json_t *o)
-{
-    char *s = mg_opt.format == MG_FORMAT_TEXT ? render_text(o) : json_dumps(o, JSON_COMPACT);
-    if (!s)
-        return;
-    size_t n = strlen(s);
-    if (mg_opt.format == MG_FORMAT_JSON) {
-        char *t = realloc(s, n + 2);
-        if (!t) {
-            free(s);
-            return;
+    if (!text)
+        mg_put(l, "[");
+    for (int i = 0; i < n && (i == 0 || l->n < MG_LINE_CAP / 2); i++) {
+        const struct mg_frame *fr;
+        mg_symbolize(pcs[i], &fr);
+        if (text) {
+            mg_put(l, "    #");
+            mg_put_int(l, i);
+            mg_put(l, " <unknown> (");
+            mg_put(l, fr->module ? fr->module : "?");
+            mg_put(l, "+");
+            char b[24];
+            mg_put(l, "0x");
+            size_t k = sizeof b;
+            uintptr_t v = fr->offset;
+            b[--k] = 0;
+            do
+                b[--k] = "0123456789abcdef"[v & 15];
+            while (v >>= 4);
+            mg_put(l, b + k);
+            mg_put(l, ")\n");
+            continue;
         }
-        s = t;
-        s[n++] = '\n';
-        s[n] = 0;
+        mg_put(l, i ? ",{\"pc\":" : "{\"pc\":");
+        put_hex(l, fr->pc);
+        mg_put(l, ",\"module\":");
+        size_t before = l->n;
+        if (!fr->module || !mg_utf8_valid(fr->module) || !mg_put_str(l, fr->module)) {
+            l->n = before;
+            mg_put(l, "null");
+        }
+        mg_put(l, ",\"offset\":");
+        put_hex(l, fr->offset);
+        mg_put(l, ",\"function\":null,\"file\":null,\"line\":null}");
     }
-    write_all(s, n);
-    free(s);
+    if (!text)
+        mg_put(l, "]");
 }
 
-static char *where_of(json_t *o)
+/* {op?, thread, stack, stack_complete?}, thread creation left out */
+static void put_party(struct mg_line *l, const char *key, const struct mg_party *p, bool with_op, bool with_complete)
 {
-    json_t *top = json_array_get(json_object_get(json_object_get(o, "access"), "stack"), 0);
-    const char *fn = json_string_value(json_object_get(top, "function"));
-    const char *file = json_string_value(json_object_get(top, "file"));
-    char buf[1024];
-    if (file)
-        snprintf(buf, sizeof buf, "%s %s:%" JSON_INTEGER_FORMAT, fn ? fn : "?", file,
-                 json_integer_value(json_object_get(top, "line")));
+    uint32_t tid, created;
+    char name[64];
+    thread_info(p->thread, &tid, &created, name, sizeof name);
+    mg_put(l, key);
+    mg_put(l, "{");
+    if (with_op && p->op != MG_OP_NONE) {
+        mg_put(l, "\"op\":\"");
+        mg_put(l, mg_op_name(p->op));
+        mg_put(l, "\",");
+    }
+    mg_put(l, "\"thread\":{\"tid\":");
+    if (tid)
+        mg_put_int(l, tid);
     else
-        snprintf(buf, sizeof buf, "%s (%s+%s)", fn ? fn : "?",
-                 json_string_value(json_object_get(top, "module")) ? json_string_value(json_object_get(top, "module")) : "?",
-                 json_string_value(json_object_get(top, "offset")) ? json_string_value(json_object_get(top, "offset")) : "?");
-    return strdup(buf);
+        mg_put(l, "null");
+    mg_put(l, ",\"name\":");
+    size_t before = l->n;
+    if (!mg_put_str(l, name)) {
+        l->n = before;
+        mg_put(l, "\"\"");
+    }
+    mg_put(l, "},\"stack\":");
+    put_stack(l, p->stack, p->pc, false);
+    if (with_complete)
+        mg_put(l, p->complete && p->stack ? ",\"stack_complete\":true" : ",\"stack_complete\":false");
+    mg_put(l, "}");
+}
+
+/* The finding without "id", as render.h's finding() gives it. Call with the
+ * symbolization lock held. */
+static void finding_by_hand(struct mg_line *l, const struct mg_finding *f, bool text)
+{
+    if (text) {
+        mg_put(l, "==================\nWARNING: mapguard: ");
+        mg_put(l, kinds[f->kind].message);
+        mg_put(l, " (");
+        mg_put(l, kinds[f->kind].name);
+        mg_put(l, ") (pid=");
+        mg_put_int(l, getpid());
+        mg_put(l, ")\n  ");
+        mg_put(l, f->access.op != MG_OP_NONE ? mg_op_name(f->access.op) : "access");
+        mg_put(l, ":\n");
+        put_stack(l, f->access.stack, f->access.pc, true);
+        mg_put(l, "\nSUMMARY: mapguard: ");
+        mg_put(l, kinds[f->kind].name);
+        mg_put(l, "\n==================\n");
+        return;
+    }
+    mg_put(l, "{\"kind\":\"");
+    mg_put(l, kinds[f->kind].name);
+    mg_put(l, "\",\"message\":\"");
+    mg_put(l, kinds[f->kind].message);
+    mg_put(l, "\",\"pid\":");
+    mg_put_int(l, getpid());
+    mg_put(l, ",\"map\":");
+    put_hex(l, (uintptr_t)f->map);
+    put_party(l, ",\"access\":", &f->access, true, false);
+    switch (f->kind) {
+    case MK_READ_WRITE:
+    case MK_WRITES:
+    case MK_ITER_WRITE:
+        put_party(l, ",\"conflict\":", &f->other, true, true);
+        break;
+    case MK_MOD_ITER:
+        mg_put(l, ",\"modification\":{\"op\":\"");
+        mg_put(l, mg_op_name(f->other.op));
+        put_party(l, "\",\"created\":", &f->other, false, false);
+        put_party(l, "},\"iterator\":{\"created\":", &f->iter, false, false);
+        mg_put(l, "}");
+        break;
+    case MK_USE_AFTER_FREE:
+    case MK_DOUBLE_FREE:
+        put_party(l, ",\"freed\":", &f->other, false, false);
+        break;
+    case MK_LEAK:
+        mg_put(l, ",\"count\":");
+        mg_put_int(l, (long long)f->count);
+        mg_put(l, ",\"entries\":");
+        mg_put_int(l, (long long)f->entries);
+        break;
+    default:
+        break;
+    }
+    mg_line_end(l);
 }
 
 void mg_report(struct mg_finding *f, int slot)
 {
     int saved = errno;
     mg_busy_enter();
-    json_t *o = build(f);
+    pthread_mutex_lock(&lock);
+    if (!rules_loaded)
+        load_rules();
+    pthread_mutex_unlock(&lock);
+    bool text = mg_opt.format == MG_FORMAT_TEXT;
+    char *where = NULL, *out = NULL;
+    size_t rule = (size_t)-1;
+    static struct mg_line by_hand; /* under the symbolization lock */
+    mg_symbolize_lock();
+    const struct mg_renderer *r = mg_renderer();
+    if (r) {
+        out = r->finding(&host, f, text, rules, nrules, &rule, &where);
+    } else {
+        by_hand.n = 0;
+        finding_by_hand(&by_hand, f, text);
+        out = malloc(by_hand.n + 1);
+        if (out) {
+            memcpy(out, by_hand.buf, by_hand.n);
+            out[by_hand.n] = 0;
+        }
+        /* "? (module+offset)" of the access, as render.c's where_of says
+         * it without symbols */
+        const uintptr_t *pcs;
+        int n;
+        uintptr_t pc = f->access.pc;
+        if (f->access.stack && mg_depot_get(f->access.stack, &pcs, &n) && n > 0)
+            pc = pcs[0];
+        const struct mg_frame *fr;
+        if (pc && mg_symbolize(pc, &fr) > 0) {
+            char b[PATH_MAX + 64];
+            snprintf(b, sizeof b, "? (%s+0x%" PRIxPTR ")", fr->module ? fr->module : "?", fr->offset);
+            where = strdup(b);
+        }
+    }
+    mg_symbolize_unlock();
     bool halt = false;
     pthread_mutex_lock(&lock);
     struct slot *s = slot >= 0 && slot < NSLOTS ? &slots[slot] : NULL;
-    if (suppressed(o, f->kind)) {
+    if (rule != (size_t)-1) {
+        rules[rule].hits++;
         nsuppressed++;
         if (s)
             s->suppressed = true;
     } else {
         unsigned id = ++nreports;
-        json_object_set_new(o, "id", json_integer(id));
         if (s) {
             s->reported = true;
             if (!s->id) {
                 s->id = id;
-                s->where = where_of(o);
+                s->where = where;
+                where = NULL;
             }
         }
-        emit(o);
+        if (out) {
+            size_t n = strlen(out);
+            if (text || n < 2) {
+                write_all(out, n);
+            } else {
+                /* ",\"id\":N" before the closing "}\n", one write */
+                char d[24], *t = malloc(n + 32);
+                if (t) {
+                    const char *num = mg_decimal(d, id);
+                    size_t k = n - 2, m = strlen(num);
+                    memcpy(t, out, k);
+                    memcpy(t + k, ",\"id\":", 6);
+                    memcpy(t + k + 6, num, m);
+                    memcpy(t + k + 6 + m, "}\n", 2);
+                    write_all(t, k + 8 + m);
+                    free(t);
+                }
+            }
+        }
         halt = mg_opt.halt_on_error;
     }
     pthread_mutex_unlock(&lock);
-    json_decref(o);
+    free(out);
+    free(where);
     if (halt)
         mg_halt();
     mg_busy_leave();
@@ -600,7 +502,7 @@ static void put_counts(struct mg_line *l, const char *reported, const char *repe
 /* The summary with no recurrences, written by hand (jsonline.c): most
  * processes end this way, and would otherwise load jansson at exit for it.
  * Text format too, for the same reason. */
-static void summary_by_hand(void)
+static void summary_by_hand(const struct mg_recurrence *rec, size_t nrec)
 {
     struct mg_line l = {.n = 0};
     if (mg_opt.format == MG_FORMAT_TEXT) {
@@ -621,7 +523,25 @@ static void summary_by_hand(void)
     mg_put_int(&l, nrepeats);
     mg_put(&l, ",\"suppressed\":");
     mg_put_int(&l, nsuppressed);
-    mg_put(&l, ",\"recurrences\":[]");
+    /* as many recurrences as the line has room for: this is also the
+     * fallback when the renderer could not be loaded */
+    mg_put(&l, ",\"recurrences\":[");
+    for (size_t j = 0; j < nrec && l.n < MG_LINE_CAP - 2 * MG_LINE_TAIL_ROOM; j++) {
+        size_t before = l.n;
+        mg_put(&l, j ? ",{\"id\":" : "{\"id\":");
+        mg_put_int(&l, rec[j].id);
+        mg_put(&l, ",\"kind\":\"");
+        mg_put(&l, rec[j].kind);
+        mg_put(&l, "\",\"count\":");
+        mg_put_int(&l, rec[j].count);
+        mg_put(&l, ",\"where\":");
+        if (!mg_put_str(&l, rec[j].where ? rec[j].where : "?")) {
+            l.n = before;
+            break;
+        }
+        mg_put(&l, "}");
+    }
+    mg_put(&l, "]");
     mg_line_end(&l);
     write_all(l.buf, l.n);
 }
@@ -636,40 +556,33 @@ void mg_report_summary(void)
         return;
     }
     if (nreports == 0 || mg_opt.format == MG_FORMAT_TEXT) {
-        summary_by_hand();
+        summary_by_hand(NULL, 0);
         pthread_mutex_unlock(&lock);
         return;
     }
-    json_t *o = json_object();
-    char msg[128];
-    snprintf(msg, sizeof msg, "mapguard: %u finding(s) reported, %u repeat(s), %u suppressed", nreports, nrepeats,
-             nsuppressed);
-    json_object_set_new(o, "kind", json_string("summary"));
-    json_object_set_new(o, "message", json_string(msg));
-    json_object_set_new(o, "pid", json_integer(getpid()));
-    json_object_set_new(o, "findings", json_integer(nreports));
-    json_object_set_new(o, "occurrences", json_integer(noccur));
-    json_object_set_new(o, "repeats", json_integer(nrepeats));
-    json_object_set_new(o, "suppressed", json_integer(nsuppressed));
-    json_t *rec = json_array();
     /* in report order: slots sit in hash order */
-    int order[NSLOTS], n = 0;
+    static int order[NSLOTS];
+    static struct mg_recurrence rec[NSLOTS];
+    int n = 0;
     for (int i = 0; i < NSLOTS; i++)
         if (slots[i].used && slots[i].reported)
             order[n++] = i;
     qsort(order, (size_t)n, sizeof order[0], by_id);
     for (int j = 0; j < n; j++) {
-        struct slot *s = &slots[order[j]];
-        json_t *r = json_object();
-        json_object_set_new(r, "id", json_integer(s->id));
-        json_object_set_new(r, "kind", json_string(kinds[s->kind].name));
-        json_object_set_new(r, "count", json_integer(s->count));
-        json_object_set_new(r, "where", json_string(s->where ? s->where : "?"));
-        json_array_append_new(rec, r);
+        struct slot *sl = &slots[order[j]];
+        rec[j] = (struct mg_recurrence){
+            .id = sl->id, .count = sl->count, .kind = kinds[sl->kind].name, .where = sl->where};
     }
-    json_object_set_new(o, "recurrences", rec);
-    emit(o);
-    json_decref(o);
+    mg_symbolize_lock();
+    const struct mg_renderer *r = mg_renderer();
+    char *text = r ? r->summary(getpid(), nreports, noccur, nrepeats, nsuppressed, rec, (size_t)n) : NULL;
+    mg_symbolize_unlock();
+    if (text) {
+        write_all(text, strlen(text));
+        free(text);
+    } else {
+        summary_by_hand(rec, (size_t)n);
+    }
     pthread_mutex_unlock(&lock);
 }
 

@@ -28,6 +28,7 @@
  * of objects, which no constructor runs under. dladdr would add a name from
  * .dynsym, but takes the loader's lock, the one that may be held.
  */
+#include "render.h"
 #include "stack.h"
 
 #include <dlfcn.h>
@@ -54,6 +55,7 @@ enum { SYM_NONE, SYM_LOADING, SYM_READY, SYM_FAILED };
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int state; /* SYM_*, written by the loader, read under the lock */
 static const struct mg_symbolizer *sym; /* published before SYM_READY */
+static const struct mg_renderer *rend; /* the same object's renderer, likewise */
 static bool gave_up; /* a report has waited LOAD_WAIT_MS in vain */
 static bool waited; /* ... and so has the holder of the lock: no more waits */
 static int warned; /* the failure has been told on stderr */
@@ -127,23 +129,28 @@ static void load(void)
     char path[PATH_MAX] = MG_SYMBOLIZER_SO;
     const char *why = NULL;
     const struct mg_symbolizer *s = NULL;
+    const struct mg_renderer *r = NULL;
     void *h = NULL;
     if (!symbolizer_path(path, sizeof path))
         why = "cannot tell which directory libmapguard.so was loaded from";
     else if (!(h = dlopen(path, RTLD_NOW | RTLD_LOCAL)))
         why = dlerror();
-    else if (!(s = dlsym(h, MG_SYMBOLIZER_ENTRY)) || s->frame_size != sizeof(struct mg_frame))
+    else if (!(s = dlsym(h, MG_SYMBOLIZER_ENTRY)) || s->frame_size != sizeof(struct mg_frame) ||
+             !(r = dlsym(h, MG_RENDERER_ENTRY)))
         why = "it is from another build of mapguard";
     if (why) {
         if (h)
             dlclose(h);
         if (!__atomic_exchange_n(&warned, 1, __ATOMIC_ACQ_REL))
-            mg_log(0, "cannot load the symbolizer %s: %s; stack frames will have module and offset only", path,
-                   why);
+            mg_log(0,
+                   "cannot load the symbolizer %s: %s; findings will be plainer records with module and offset "
+                   "frames only",
+                   path, why);
         __atomic_store_n(&state, SYM_FAILED, __ATOMIC_RELEASE);
         return;
     }
     __atomic_store_n(&sym, s, __ATOMIC_RELEASE);
+    __atomic_store_n(&rend, r, __ATOMIC_RELEASE);
     __atomic_store_n(&state, SYM_READY, __ATOMIC_RELEASE);
 }
 
@@ -311,4 +318,9 @@ int mg_symbolize(uintptr_t ret_addr, const struct mg_frame **frames)
         return s->symbolize(ret_addr, frames);
     /* A return address points after the call; the call is one byte back. */
     return module_and_offset(ret_addr ? ret_addr - 1 : 0, frames);
+}
+
+const struct mg_renderer *mg_renderer(void)
+{
+    return symbolizer() ? __atomic_load_n(&rend, __ATOMIC_ACQUIRE) : NULL;
 }
