@@ -1,7 +1,7 @@
 /*
- * The symbolizer (libmapguard-symbolize.so, and libdw with it) is loaded by
- * the first report, not at start. The program prints whether either is
- * mapped before and after a nil-map write, and the offset of the writing
+ * The symbolizer (libmapguard-symbolize.so, and libdw and jansson with it)
+ * is loaded by the first report, not at start. The program prints whether
+ * each is mapped before and after a nil-map write, and the offset of the writing
  * function in the executable, so that a test can check a frame that has
  * only module and offset.
  *
@@ -57,10 +57,12 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "chdir") && chdir("/") != 0)
         return 3;
-    printf("before: symbolizer=%d libdw=%d\n", mapped("libmapguard-symbolize.so"), mapped("libdw.so"));
+    printf("before: symbolizer=%d libdw=%d jansson=%d\n", mapped("libmapguard-symbolize.so"), mapped("libdw.so"),
+           mapped("libjansson.so"));
     fflush(stdout);
     nil_write();
-    printf("after: symbolizer=%d libdw=%d\n", mapped("libmapguard-symbolize.so"), mapped("libdw.so"));
+    printf("after: symbolizer=%d libdw=%d jansson=%d\n", mapped("libmapguard-symbolize.so"), mapped("libdw.so"),
+           mapped("libjansson.so"));
     uintptr_t bias = 0;
     dl_iterate_phdr(first_object, &bias);
     printf("nil_write=0x%lx\n", (unsigned long)((uintptr_t)nil_write - bias));

@@ -199,8 +199,8 @@ Test(symbols, symbolizer_is_loaded_by_the_first_report)
 {
     struct run r;
     run_prog(&r, "mg_symload", NULL, NULL);
-    cr_assert(strstr(r.out, "before: symbolizer=0 libdw=0\n"), "loaded before any report:\n%s", r.out);
-    cr_assert(strstr(r.out, "after: symbolizer=1 libdw=1\n"), "not loaded by the report:\n%s%s", r.out, r.err);
+    cr_assert(strstr(r.out, "before: symbolizer=0 libdw=0 jansson=0\n"), "loaded before any report:\n%s", r.out);
+    cr_assert(strstr(r.out, "after: symbolizer=1 libdw=1 jansson=1\n"), "not loaded by the report:\n%s%s", r.out, r.err);
     json_t *f = find_kind(&r, "nil-map-write", 0);
     cr_assert(f);
     assert_frame_at(access_stack(f), 0, "mg_symload", "nil");
@@ -233,7 +233,7 @@ Test(symbols, without_the_symbolizer_frames_have_module_and_offset)
     cr_assert_eq(system(cmd), 0);
 
     cr_assert_eq(r.status, 66, "status %d; stderr:\n%s", r.status, r.err);
-    cr_assert(strstr(r.out, "after: symbolizer=0 libdw=0\n"), "%s", r.out);
+    cr_assert(strstr(r.out, "after: symbolizer=0 libdw=0 jansson=0\n"), "%s", r.out);
     cr_assert_eq(count_lines_with(r.err, "\n"), 1, "want one warning line, got:\n%s", r.err);
     cr_assert(strstr(r.err, "cannot load the symbolizer"), "stderr: %s", r.err);
     json_t *f = find_kind(&r, "nil-map-write", 0);
