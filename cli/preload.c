@@ -14,7 +14,7 @@
  *
  * Scripts are checked through their #! interpreter. The shim itself must
  * load too: ld.so only warns and carries on when a preloaded library's own
- * dependencies (libdw, libunwind, jansson) are missing, so mapguard loads it
+ * dependencies (libunwind) are missing, so mapguard loads it
  * once in a throwaway child first. The run then double-checks that the shim
  * reported in from the program (run.c).
  */
