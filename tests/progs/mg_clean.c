@@ -3,6 +3,7 @@
  * named by argv[1]. Each exits 0 and must leave no report at all.
  */
 #include <gomap.h>
+#include "scenario.h"
 
 #include <pthread.h>
 #include <semaphore.h>
@@ -279,10 +280,7 @@ static void churn(void)
 
 int main(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        void (*fn)(void);
-    } scenarios[] = {
+    static const struct scenario scenarios[] = {
         {"mutex", with_mutex},         {"rwlock", with_rwlock},
         {"c11", with_c11},             {"fork", with_fork},
         {"threads64", with_64_threads}, {"handoff", handoff},
@@ -290,11 +288,9 @@ int main(int argc, char **argv)
         {"break_then_modify", break_then_modify}, {"nil_reads", nil_reads},
         {"helpers", helpers},          {"churn", churn},
     };
-    for (size_t i = 0; argc > 1 && i < sizeof scenarios / sizeof scenarios[0]; i++)
-        if (!strcmp(argv[1], scenarios[i].name)) {
-            scenarios[i].fn();
-            return 0;
-        }
-    fprintf(stderr, "usage: %s scenario\n", argv[0]);
-    return 2;
+    void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
+    if (!fn)
+        return 2;
+    fn();
+    return 0;
 }

@@ -4,6 +4,7 @@
  * tests find their numbers by scanning this file, so lines may move.
  */
 #include <gomap.h>
+#include "scenario.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -194,10 +195,7 @@ static void nested(void)
 
 int main(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        void (*fn)(void);
-    } scenarios[] = {
+    static const struct scenario scenarios[] = {
         {"iter_insert", iter_insert},       {"iter_delete_other", iter_delete_other},
         {"iter_clear", iter_clear},         {"nil_set", nil_set},
         {"nil_assign", nil_assign},         {"use_after_free", use_after_free},
@@ -206,11 +204,9 @@ int main(int argc, char **argv)
         {"dedup", dedup},                   {"two_findings", two_findings},
         {"nested", nested},
     };
-    for (size_t i = 0; argc > 1 && i < sizeof scenarios / sizeof scenarios[0]; i++)
-        if (!strcmp(argv[1], scenarios[i].name)) {
-            scenarios[i].fn();
-            return 0;
-        }
-    fprintf(stderr, "usage: %s scenario\n", argv[0]);
-    return 2;
+    void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
+    if (!fn)
+        return 2;
+    fn();
+    return 0;
 }

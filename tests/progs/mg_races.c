@@ -8,6 +8,7 @@
  * Lines the tests look for carry an @site comment.
  */
 #include <gomap.h>
+#include "scenario.h"
 #include <gomap_debug.h>
 
 #include <pthread.h>
@@ -388,10 +389,7 @@ static void ww_repeat(void)
 
 int main(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        void (*fn)(void);
-    } scenarios[] = {
+    static const struct scenario scenarios[] = {
         {"rw_writer_first", rw_writer_first}, {"rw_lookup", rw_lookup},
         {"rw_reader_first", rw_reader_first}, {"rw_reader_first_gone", rw_reader_first_gone},
         {"ww", ww},                           {"ww_ops", ww_ops},
@@ -403,13 +401,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof sems / sizeof sems[0]; i++)
         sem_init(sems[i], 0, 0);
     M = make_map(argc > 2 && !strcmp(argv[2], "equal"));
-    for (size_t i = 0; argc > 1 && i < sizeof scenarios / sizeof scenarios[0]; i++)
-        if (!strcmp(argv[1], scenarios[i].name)) {
-            scenarios[i].fn();
-            if (M)
-                gomap_free(M);
-            return 0;
-        }
-    fprintf(stderr, "usage: %s scenario\n", argv[0]);
-    return 2;
+    void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
+    if (!fn)
+        return 2;
+    fn();
+    if (M)
+        gomap_free(M);
+    return 0;
 }
