@@ -207,8 +207,6 @@ GM_INLINE bmap *gm_bucket(const barray *a, size_t i, size_t bsize)
     return (bmap *)(void *)((unsigned char *)a->data + i * bsize);
 }
 
-GM_INLINE bool gm_is_empty(uint8_t top) { return top <= EMPTY_ONE; }
-
 GM_INLINE bool gm_evacuated(const bmap *b)
 {
     uint8_t h = b->tophash[0];
