@@ -750,7 +750,7 @@ again:;
  * NULL means "not this case": nothing was changed, take assign_impl. */
 GM_INLINE void *assign_fast(gomap *m, const void *key, const void *val, int kind)
 {
-    if (m->oldbuckets || !m->buckets || m->ival)
+    if (m->oldbuckets || !m->buckets) /* the fast kinds never store values out of line */
         return NULL;
     uint64_t hash = gm_key_hash(m, key, kind);
     bmap *b = (bmap *)(void *)(m->bdata + (hash & m->mask) * m->bsize);
