@@ -28,4 +28,9 @@ typedef struct gomapdebug_stats {
 /* Fills *out; false for the nil map. */
 GOMAP_API bool gomapdebug_stats_get(const gomap *m, gomapdebug_stats *out);
 
+/* Checks the invariants that are cheap to state and costly to check
+ * (a pass over every bucket): that the tophash index agrees with the
+ * buckets of the current and the old array. True for the nil map. */
+GOMAP_API bool gomapdebug_check(const gomap *m);
+
 #endif

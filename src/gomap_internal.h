@@ -42,8 +42,14 @@ enum {
 };
 
 /* Key kinds with specialised code paths, like Go's mapaccess1_fast64:
- * 8- or 4-byte keys with the default hash and equality, values inline. */
-enum { KIND_GENERIC = 0, KIND_K64 = 1, KIND_K32 = 2 };
+ * 8- or 4-byte keys with the default hash and equality, values inline.
+ * KIND_KV64 is never stored in gomap.kind: it is KIND_K64 with 8-byte
+ * values (gomap.kv64), the 144-byte bucket of a map[int64]int64, passed
+ * to the inlined paths so that every bucket offset is a constant. */
+enum { KIND_GENERIC = 0, KIND_K64 = 1, KIND_K32 = 2, KIND_KV64 = 3 };
+enum { KV64_VOFF = 80, KV64_BSIZE = 144 };
+
+GM_INLINE bool gm_kind_k64(int kind) { return kind == KIND_K64 || kind == KIND_KV64; }
 
 enum { FLAG_SAME_SIZE_GROW = 1 };
 
@@ -60,6 +66,19 @@ typedef struct ovf_slab {
     alignas(16) unsigned char data[];
 } ovf_slab;
 
+/* The tophash index. Go's bucket keeps its 8 tophash bytes in the first
+ * cache line of a bucket that, for 8-byte keys and values, is 144 bytes
+ * long; at a million keys the array is 40 MB, larger than a typical L3,
+ * so every lookup of an absent key paid a memory access just to read 8
+ * bytes. Each array therefore also keeps a dense copy of the tophash word
+ * of the first bucket of every chain, 8 bytes per bucket (2 MB at a
+ * million keys), which stays in cache. Lookups and writes decide from the
+ * copy which slots to look at, and touch the bucket only for a key they
+ * must compare, a slot they write, or an overflow pointer. The buckets
+ * keep their own tophash bytes, Go's layout unchanged; every write that
+ * changes a chain's first bucket refreshes the copy, and
+ * gomapdebug_check() verifies that the two agree. */
+
 /* One bucket array with the overflow buckets it owns. Overflow buckets
  * belong to the array they were taken for and die with it, so an iterator
  * holding a pointer into a retired array can still walk its chains. */
@@ -74,6 +93,7 @@ typedef struct barray {
     unsigned char *pre_end;
     size_t avail;               /* free overflow buckets in all of the above */
     ovf_slab *slabs;
+    uint64_t *tops;             /* nbuckets words: bucket i's tophash bytes (see below) */
     alignas(16) unsigned char data[];
 } barray;
 
@@ -83,6 +103,7 @@ struct gomap {
     uint8_t B;
     uint8_t flags;
     uint8_t kind;
+    bool kv64;                    /* KIND_K64 with 8-byte values: see KIND_KV64 */
     bool ikey, ival;              /* stored by pointer */
     uint32_t clear_seq;           /* bumped by clear: iterators drop their chain */
     size_t noverflow;             /* overflow buckets taken since the last growth */
@@ -92,6 +113,7 @@ struct gomap {
     uint64_t hseed;               /* the seed premixed for the default hash */
     size_t mask;                  /* 2^B - 1 */
     unsigned char *bdata;         /* buckets->data: the first bucket */
+    uint64_t *tops;               /* buckets->tops */
     barray *buckets;              /* NULL until the first write when B == 0; see set_buckets */
     barray *oldbuckets;           /* non-NULL while growing */
     size_t nevacuate;             /* old buckets below this are evacuated */
@@ -281,14 +303,20 @@ GM_INLINE size_t gm_oldmask(const gomap *m)
  * indirectly). kind lets the fast paths fold the sizes to constants. */
 GM_INLINE unsigned char *gm_kslot(const gomap *m, bmap *b, unsigned i, int kind)
 {
-    size_t ks = kind == KIND_K64 ? 8 : kind == KIND_K32 ? 4 : m->kslot;
+    size_t ks = gm_kind_k64(kind) ? 8 : kind == KIND_K32 ? 4 : m->kslot;
     return (unsigned char *)b + sizeof(bmap) + i * ks;
 }
 
 GM_INLINE unsigned char *gm_vslot(const gomap *m, bmap *b, unsigned i, int kind)
 {
-    size_t voff = kind == KIND_K64 ? 80 : kind == KIND_K32 ? 48 : m->voff;
-    return (unsigned char *)b + voff + i * m->vslot;
+    size_t voff = gm_kind_k64(kind) ? KV64_VOFF : kind == KIND_K32 ? 48 : m->voff;
+    size_t vslot = kind == KIND_KV64 ? 8 : m->vslot;
+    return (unsigned char *)b + voff + i * vslot;
+}
+
+GM_INLINE size_t gm_bsize(const gomap *m, int kind)
+{
+    return kind == KIND_KV64 ? KV64_BSIZE : m->bsize;
 }
 
 /* The key or value itself (NULL only for an indirect slot whose storage
@@ -317,7 +345,7 @@ GM_INLINE void *gm_val(const gomap *m, bmap *b, unsigned i, int kind)
 
 GM_INLINE uint64_t gm_key_hash(const gomap *m, const void *key, int kind)
 {
-    if (kind == KIND_K64)
+    if (gm_kind_k64(kind))
         return gm_hash_premixed(key, 8, m->hseed);
     if (kind == KIND_K32)
         return gm_hash_premixed(key, 4, m->hseed);
@@ -328,7 +356,7 @@ GM_INLINE uint64_t gm_key_hash(const gomap *m, const void *key, int kind)
 
 GM_INLINE bool gm_key_equal(const gomap *m, const void *a, const void *b, int kind)
 {
-    if (kind == KIND_K64)
+    if (gm_kind_k64(kind))
         return gm_rd64(a) == gm_rd64(b);
     if (kind == KIND_K32)
         return gm_rd32(a) == gm_rd32(b);
@@ -350,6 +378,16 @@ typedef struct gm_loc {
     bmap *first, *b;
     unsigned i;
 } gm_loc;
+
+/* The byte of a tophash word for slot i. */
+GM_INLINE uint8_t gm_word_top(uint64_t w, unsigned i) { return (uint8_t)(w >> (8 * i)); }
+
+/* evacuated() on a first bucket's tophash word. */
+GM_INLINE bool gm_word_evacuated(uint64_t w)
+{
+    uint8_t h = (uint8_t)w;
+    return h > EMPTY_ONE && h < MIN_TOPHASH;
+}
 
 /* The current entry for key, or NULL; *kout gets the stored key and *loc
  * (if not NULL) its location. */

@@ -67,6 +67,7 @@ static void set_buckets(gomap *m, barray *a)
 {
     m->buckets = a;
     m->bdata = a ? a->data : NULL;
+    m->tops = a ? a->tops : NULL;
 }
 
 /* ------------------------------------------------------------ arrays */
@@ -116,13 +117,17 @@ static barray *barray_new(gomap *m, unsigned B)
     size_t nb = (size_t)1 << B;
     size_t npre = B >= 4 ? (size_t)1 << (B - 4) : 0; /* Go's preallocated overflow */
     size_t n = nb + npre;
-    if (n > (SIZE_MAX - sizeof(barray)) / m->bsize)
+    /* buckets, then the tophash index; bsize is a multiple of 16, so the
+     * index is aligned */
+    if (n > (SIZE_MAX - sizeof(barray)) / (m->bsize + sizeof(uint64_t)))
         return NULL;
-    size_t bytes = sizeof(barray) + n * m->bsize;
+    size_t bytes = sizeof(barray) + n * m->bsize + nb * sizeof(uint64_t);
     size_t mapped;
     barray *a = array_alloc(bytes, &mapped);
     if (!a)
         return NULL;
+    /* Zeroed memory: every bucket and every index word is EMPTY_REST. */
+    a->tops = (uint64_t *)(void *)(a->data + n * m->bsize);
     a->mapped = mapped;
     a->serial = ++m->next_serial;
     a->nbuckets = nb;
@@ -315,9 +320,10 @@ GM_INLINE int evacuate_impl(gomap *m, size_t oldbucket, int kind)
     barray *old = m->oldbuckets, *nw = m->buckets;
     size_t newbit = old->nbuckets;
     bool same = m->flags & FLAG_SAME_SIZE_GROW;
-    bmap *b = gm_bucket(old, oldbucket, m->bsize);
-    if (gm_evacuated(b))
+    const size_t bsize = gm_bsize(m, kind);
+    if (gm_word_evacuated(old->tops[oldbucket]))
         return 0;
+    bmap *b = gm_bucket(old, oldbucket, bsize);
 
     /* Reserve first: from here on nothing may fail half-way. A chain of
      * n buckets fills at most n + 1 destination buckets, X and Y together. */
@@ -326,7 +332,7 @@ GM_INLINE int evacuate_impl(gomap *m, size_t oldbucket, int kind)
         chain++;
     if (!ovf_reserve(m, nw, chain + 1))
         return GOMAP_ENOMEM;
-    bool copy_blobs = (m->ikey || m->ival) &&
+    bool copy_blobs = kind == KIND_GENERIC && (m->ikey || m->ival) &&
                       atomic_load_explicit(&old->iterated, memory_order_relaxed);
     size_t live = 0;
     if (copy_blobs)
@@ -352,9 +358,12 @@ GM_INLINE int evacuate_impl(gomap *m, size_t oldbucket, int kind)
     }
 
     struct dst { bmap *b; unsigned i; } d[2];
-    d[0].b = gm_bucket(nw, oldbucket, m->bsize);
+    bmap *const first = b;
+    bmap *const x = gm_bucket(nw, oldbucket, bsize);
+    bmap *const y = same ? NULL : gm_bucket(nw, oldbucket + newbit, bsize);
+    d[0].b = x;
     d[0].i = 0;
-    d[1].b = same ? NULL : gm_bucket(nw, oldbucket + newbit, m->bsize);
+    d[1].b = y;
     d[1].i = 0;
 
     for (; b; b = b->overflow) {
@@ -401,9 +410,9 @@ GM_INLINE int evacuate_impl(gomap *m, size_t oldbucket, int kind)
                     memset(sk, 0, sizeof(void *)); /* ownership moved */
                 }
             } else {
-                gm_copy(dk, sk, kind == KIND_K64 ? 8 : kind == KIND_K32 ? 4 : m->ks);
+                gm_copy(dk, sk, gm_kind_k64(kind) ? 8 : kind == KIND_K32 ? 4 : m->ks);
             }
-            if (m->ival) {
+            if (kind == KIND_GENERIC && m->ival) {
                 if (copy_blobs) {
                     void *nv = blobs[used++];
                     memcpy(nv, gm_val(m, b, i, kind), m->vs);
@@ -413,12 +422,16 @@ GM_INLINE int evacuate_impl(gomap *m, size_t oldbucket, int kind)
                     memset(sv, 0, sizeof(void *));
                 }
             } else {
-                gm_copy(dv, sv, m->vs);
+                gm_copy(dv, sv, kind == KIND_KV64 ? 8 : m->vs);
             }
             dst->i++;
         }
         memcpy(b->tophash, &marks, sizeof marks);
     }
+    old->tops[oldbucket] = gm_topword(first);
+    nw->tops[oldbucket] = gm_topword(x);
+    if (y)
+        nw->tops[oldbucket + newbit] = gm_topword(y);
     if (blobs) {
         while (used < nblobs) /* a key reported live that was not: cannot happen */
             free(blobs[used++]);
@@ -429,6 +442,8 @@ GM_INLINE int evacuate_impl(gomap *m, size_t oldbucket, int kind)
 
 static int evacuate(gomap *m, size_t oldbucket)
 {
+    if (m->kv64)
+        return evacuate_impl(m, oldbucket, KIND_KV64);
     switch (m->kind) {
     case KIND_K64: return evacuate_impl(m, oldbucket, KIND_K64);
     case KIND_K32: return evacuate_impl(m, oldbucket, KIND_K32);
@@ -446,7 +461,7 @@ static void advance_evacuation_mark(gomap *m)
     size_t stop = m->nevacuate + 1024;
     if (stop > newbit)
         stop = newbit;
-    while (m->nevacuate != stop && gm_evacuated(gm_bucket(old, m->nevacuate, m->bsize)))
+    while (m->nevacuate != stop && gm_word_evacuated(old->tops[m->nevacuate]))
         m->nevacuate++;
     if (m->nevacuate == newbit) {
         m->oldbuckets = NULL;
@@ -521,25 +536,37 @@ GM_INLINE void *access_impl(const gomap *m, const void *key, const void **kout, 
                             int kind)
 {
     uint64_t hash = gm_key_hash(m, key, kind);
-    bmap *b = (bmap *)(void *)(m->bdata + (hash & m->mask) * m->bsize);
+    size_t idx = hash & m->mask;
+    const unsigned char *data = m->bdata;
+    uint64_t w = m->tops[idx];
     if (__builtin_expect(m->oldbuckets != NULL, 0)) {
-        bmap *ob = gm_bucket(m->oldbuckets, hash & gm_oldmask(m), m->bsize);
-        if (!gm_evacuated(ob))
-            b = ob;
+        const barray *old = m->oldbuckets;
+        size_t oi = hash & gm_oldmask(m);
+        if (!gm_word_evacuated(old->tops[oi])) {
+            idx = oi;
+            data = old->data;
+            w = old->tops[oi];
+        }
     }
-    /* Tophash, key and value sit in different cache lines of a bucket;
-     * asking for the later lines now turns dependent misses into one.
-     * (A prefetch past the bucket is harmless: it cannot fault.) */
+    /* The first bucket's tophash word comes from the index, which stays in
+     * cache: an absent key usually costs no access to the bucket at all. */
+    bmap *first = (bmap *)(void *)(data + idx * gm_bsize(m, kind));
+    bmap *b = first;
+    /* A hit needs the slot's key and value, in the bucket's later lines;
+     * which slot is known only once the index word arrives, so ask for
+     * the whole bucket now. A miss mostly never reads these lines, and an
+     * unused prefetch costs little. */
+    __builtin_prefetch((const char *)b);
     __builtin_prefetch((const char *)b + 64);
     __builtin_prefetch((const char *)b + 128);
     uint8_t top = gm_tophash(hash);
-    bmap *first = b;
-    do {
-        uint64_t w = gm_topword(b);
+    for (;;) {
         for (uint64_t c = gm_bytes_maybe_eq(w, top); c; c &= c - 1) {
             unsigned i = gm_slot_of(c);
+            if (gm_word_top(w, i) != top)
+                continue;
             const void *k = gm_key(m, b, i, kind);
-            if (b->tophash[i] == top && gm_key_equal(m, key, k, kind)) {
+            if (gm_key_equal(m, key, k, kind)) {
                 if (kout)
                     *kout = k;
                 if (loc)
@@ -551,14 +578,18 @@ GM_INLINE void *access_impl(const gomap *m, const void *key, const void **kout, 
         if (gm_bytes_maybe_eq(w, EMPTY_REST))
             return NULL; /* nothing after an EMPTY_REST slot */
         b = b->overflow;
-    } while (b);
-    return NULL;
+        if (!b)
+            return NULL;
+        w = gm_topword(b);
+    }
 }
 
 GM_INLINE void *access(const gomap *m, const void *key, const void **kout, gm_loc *loc)
 {
     if (m->count == 0)
         return NULL;
+    if (m->kv64)
+        return access_impl(m, key, kout, loc, KIND_KV64);
     switch (m->kind) {
     case KIND_K64: return access_impl(m, key, kout, loc, KIND_K64);
     case KIND_K32: return access_impl(m, key, kout, loc, KIND_K32);
@@ -573,6 +604,11 @@ void *gm_access_k(const gomap *m, const void *key, const void **kout, gm_loc *lo
 
 /* One function per key kind, reached by a tail call, so the 8-byte path
  * uses few enough registers to need no stack frame. */
+GM_HOT __attribute__((noinline)) static void *get_kv64(const gomap *m, const void *key)
+{
+    return access_impl(m, key, NULL, NULL, KIND_KV64);
+}
+
 GM_HOT __attribute__((noinline)) static void *get_k64(const gomap *m, const void *key)
 {
     return access_impl(m, key, NULL, NULL, KIND_K64);
@@ -592,7 +628,9 @@ GM_HOT void *gomap_get(const gomap *m, const void *key)
 {
     if (!m || !key || m->count == 0)
         return NULL;
-    if (__builtin_expect(m->kind == KIND_K64, 1))
+    if (__builtin_expect(m->kv64, 1))
+        return get_kv64(m, key);
+    if (m->kind == KIND_K64)
         return get_k64(m, key);
     return m->kind == KIND_K32 ? get_k32(m, key) : get_generic(m, key);
 }
@@ -619,22 +657,22 @@ size_t gomap_len(const gomap *m)
 /* ------------------------------------------------------------ assign */
 
 /* The chain walk of mapassign: the key's slot if present (hit), else the
- * first free slot, if any, and the last bucket looked at. */
+ * first free slot, if any, and the last bucket looked at. w is the first
+ * bucket's tophash word, from the index. */
 typedef struct chain_pos {
     bmap *hit, *free, *last;
     unsigned hit_i, free_i;
 } chain_pos;
 
-GM_INLINE void scan_chain(const gomap *m, bmap *b, const void *key, uint8_t top, chain_pos *p,
-                          int kind)
+GM_INLINE void scan_chain(const gomap *m, bmap *b, uint64_t w, const void *key, uint8_t top,
+                          chain_pos *p, int kind)
 {
     p->hit = p->free = NULL;
     p->hit_i = p->free_i = 0;
     for (;;) {
-        uint64_t w = gm_topword(b);
         for (uint64_t c = gm_bytes_maybe_eq(w, top); c; c &= c - 1) {
             unsigned i = gm_slot_of(c);
-            if (b->tophash[i] == top && gm_key_equal(m, key, gm_key(m, b, i, kind), kind)) {
+            if (gm_word_top(w, i) == top && gm_key_equal(m, key, gm_key(m, b, i, kind), kind)) {
                 p->hit = b;
                 p->hit_i = i;
                 return;
@@ -651,6 +689,7 @@ GM_INLINE void scan_chain(const gomap *m, bmap *b, const void *key, uint8_t top,
         if (gm_bytes_maybe_eq(w, EMPTY_REST) || !b->overflow)
             return; /* nothing after an EMPTY_REST slot */
         b = b->overflow;
+        w = gm_topword(b);
     }
 }
 
@@ -678,10 +717,11 @@ again:;
             return NULL;
         }
     }
-    bmap *b = gm_bucket(m->buckets, bucket, m->bsize);
+    bmap *b = gm_bucket(m->buckets, bucket, gm_bsize(m, kind));
     uint8_t top = gm_tophash(hash);
     chain_pos p;
-    scan_chain(m, b, key, top, &p, kind);
+    uint64_t w0 = m->tops[bucket];
+    scan_chain(m, b, w0, key, top, &p, kind);
     if (p.hit) {
         /* Present. Like Go for string and float keys, store the new key:
          * equal keys may differ in bytes (a cstr's pointer, -0 vs +0). */
@@ -740,6 +780,8 @@ again:;
     else if (!m->ival)
         gm_zero(v, m->vs);
     insb->tophash[insi] = top;
+    if (insb == b) /* the index word is the bucket's word, with the slot filled */
+        m->tops[bucket] = (w0 & ~(0xFFull << (8 * insi))) | (uint64_t)top << (8 * insi);
     m->count++;
     return v;
 }
@@ -753,12 +795,17 @@ GM_INLINE void *assign_fast(gomap *m, const void *key, const void *val, int kind
     if (m->oldbuckets || !m->buckets) /* the fast kinds never store values out of line */
         return NULL;
     uint64_t hash = gm_key_hash(m, key, kind);
-    bmap *b = (bmap *)(void *)(m->bdata + (hash & m->mask) * m->bsize);
-    __builtin_prefetch((const char *)b + 64, 1); /* see access_impl */
+    size_t bucket = hash & m->mask;
+    bmap *b = (bmap *)(void *)(m->bdata + bucket * m->bsize);
+    /* The write goes to lines not read yet (the index says where): have
+     * them on the way before the stores queue up behind the misses. */
+    __builtin_prefetch((const char *)b, 1);
+    __builtin_prefetch((const char *)b + 64, 1);
     __builtin_prefetch((const char *)b + 128, 1);
     uint8_t top = gm_tophash(hash);
     chain_pos p;
-    scan_chain(m, b, key, top, &p, kind);
+    uint64_t w0 = m->tops[bucket];
+    scan_chain(m, b, w0, key, top, &p, kind);
     if (p.hit) {
         m->wseq++;
         void *v = gm_vslot(m, p.hit, p.hit_i, kind);
@@ -778,12 +825,16 @@ GM_INLINE void *assign_fast(gomap *m, const void *key, const void *val, int kind
     else
         gm_zero(v, m->vs);
     insb->tophash[insi] = top;
+    if (insb == b) /* the index word is the bucket's word, with the slot filled */
+        m->tops[bucket] = (w0 & ~(0xFFull << (8 * insi))) | (uint64_t)top << (8 * insi);
     m->count++;
     return v;
 }
 
 __attribute__((noinline)) static void *assign(gomap *m, const void *key, const void *val, int *err)
 {
+    if (m->kv64)
+        return assign_impl(m, key, val, err, KIND_KV64);
     switch (m->kind) {
     case KIND_K64: return assign_impl(m, key, val, err, KIND_K64);
     case KIND_K32: return assign_impl(m, key, val, err, KIND_K32);
@@ -801,6 +852,56 @@ __attribute__((noinline)) static void *assign_k32(gomap *m, const void *key, con
 {
     void *v = assign_fast(m, key, val, KIND_K32);
     return v ? v : assign(m, key, val, err);
+}
+
+/* mapassign_fast64 for the 144-byte bucket of 8-byte keys and values.
+ * Key and value arrive in registers, so they are already copied out of
+ * any map memory, and the two common cases are straight-line code: an
+ * update in place, and an insert into the first bucket of a chain that
+ * ends there, with no growth in progress or to start. Anything else takes
+ * the general path. */
+GM_HOT __attribute__((noinline)) static int set_kv64(gomap *m, uint64_t k, uint64_t v)
+{
+    if (__builtin_expect(m->buckets != NULL, 1)) {
+        uint64_t hash = gm_hash_premixed(&k, 8, m->hseed);
+        size_t bucket = hash & m->mask;
+        bmap *b = (bmap *)(void *)(m->bdata + bucket * KV64_BSIZE);
+        unsigned char *keys = (unsigned char *)b + sizeof(bmap);
+        unsigned char *vals = (unsigned char *)b + KV64_VOFF;
+        __builtin_prefetch((const char *)b, 1);
+        __builtin_prefetch((const char *)b + 64, 1);
+        __builtin_prefetch((const char *)b + 128, 1);
+        /* growWork first, as in mapassign; then bucket b is the key's
+         * only home. On ENOMEM the general path retries and reports. */
+        if (m->oldbuckets && grow_work(m, bucket) != 0)
+            goto general;
+        uint8_t top = gm_tophash(hash);
+        uint64_t w = m->tops[bucket];
+        for (uint64_t c = gm_bytes_eq(w, top); c; c &= c - 1) {
+            unsigned i = gm_slot_of(c);
+            if (gm_rd64(keys + 8 * i) == k) {
+                m->wseq++;
+                memcpy(vals + 8 * i, &v, 8);
+                return GOMAP_OK;
+            }
+        }
+        /* An EMPTY_REST slot means the chain ends in this bucket, so the
+         * key is absent, and the first free slot is Go's choice too. */
+        if (gm_bytes_maybe_eq(w, EMPTY_REST) && m->count < m->load_limit &&
+            m->noverflow < m->ovf_limit) {
+            unsigned i = gm_slot_of(gm_bytes_empty(w));
+            m->wseq++;
+            memcpy(keys + 8 * i, &k, 8);
+            memcpy(vals + 8 * i, &v, 8);
+            b->tophash[i] = top;
+            m->tops[bucket] = (w & ~(0xFFull << (8 * i))) | (uint64_t)top << (8 * i);
+            m->count++;
+            return GOMAP_OK;
+        }
+    }
+general:;
+    int err = GOMAP_ENOMEM;
+    return assign(m, &k, &v, &err) ? GOMAP_OK : err;
 }
 
 /* Every write enters here: the fixed-size key kinds try their fast path. */
@@ -834,8 +935,10 @@ static const void *copy_in(copybuf *c, const void *p, size_t n)
     return c->heap;
 }
 
-int gomap_set(gomap *m, const void *key, const void *val)
+GM_HOT int gomap_set(gomap *m, const void *key, const void *val)
 {
+    if (__builtin_expect(m && m->kv64 && key && val, 1))
+        return set_kv64(m, gm_rd64(key), gm_rd64(val));
     if (!m)
         return GOMAP_ENIL;
     if (!key || (m->vs && !val))
@@ -876,14 +979,15 @@ void *gomap_assign(gomap *m, const void *key)
 
 /* mapdelete. After marking the slot empty, turns a run of trailing empty
  * slots into EMPTY_REST so lookups can stop early. */
-/* Removes the entry in slot i of bucket b, whose chain starts at first. */
-GM_INLINE void delete_slot(gomap *m, bmap *first, bmap *b, unsigned i, int kind)
+/* Removes the entry in slot i of bucket b, whose chain starts at first
+ * and has the tophash index word *word. */
+GM_INLINE void delete_slot(gomap *m, bmap *first, uint64_t *word, bmap *b, unsigned i, int kind)
 {
     if (kind == KIND_GENERIC && m->ikey) {
         free(gm_key(m, b, i, kind));
         memset(gm_kslot(m, b, i, kind), 0, sizeof(void *));
     }
-    if (m->ival) {
+    if (kind == KIND_GENERIC && m->ival) {
         free(gm_val(m, b, i, kind));
         memset(gm_vslot(m, b, i, kind), 0, sizeof(void *));
     }
@@ -907,6 +1011,7 @@ GM_INLINE void delete_slot(gomap *m, bmap *first, bmap *b, unsigned i, int kind)
                 break;
         }
     }
+    *word = gm_topword(first);
     if (--m->count == 0) {
         /* As in Go: a fresh seed makes repeated collision attacks harder.
          * Nothing is stored under the old one. */
@@ -915,10 +1020,29 @@ GM_INLINE void delete_slot(gomap *m, bmap *first, bmap *b, unsigned i, int kind)
     }
 }
 
+/* The index word of the chain that starts at first, a bucket of the
+ * current or the old array (what a lookup since the last write returns). */
+static uint64_t *index_word(const gomap *m, const bmap *first)
+{
+    barray *arrays[2] = {m->buckets, m->oldbuckets};
+    for (int j = 0; j < 2; j++) {
+        barray *a = arrays[j];
+        if (!a)
+            continue;
+        uintptr_t lo = (uintptr_t)a->data, p = (uintptr_t)first;
+        if (p >= lo && p < lo + a->nbuckets * m->bsize)
+            return &a->tops[(p - lo) / m->bsize];
+    }
+    return NULL;
+}
+
 void gm_delete_at(gomap *m, const gm_loc *loc)
 {
+    uint64_t *word = index_word(m, loc->first);
+    if (!word)
+        return; /* not an entry of this map: cannot happen (see iter.c) */
     m->wseq++;
-    delete_slot(m, loc->first, loc->b, loc->i, KIND_GENERIC);
+    delete_slot(m, loc->first, word, loc->b, loc->i, KIND_GENERIC);
 }
 
 GM_INLINE bool delete_impl(gomap *m, const void *key, int kind)
@@ -928,32 +1052,39 @@ GM_INLINE bool delete_impl(gomap *m, const void *key, int kind)
     size_t bucket = hash & gm_mask(m->B);
     if (gm_growing(m))
         (void)grow_work(m, bucket); /* on ENOMEM, delete in the old bucket below */
-    bmap *b = gm_bucket(m->buckets, bucket, m->bsize);
+    bmap *b = gm_bucket(m->buckets, bucket, gm_bsize(m, kind));
+    uint64_t *word = &m->tops[bucket];
     if (m->oldbuckets) {
-        bmap *ob = gm_bucket(m->oldbuckets, hash & gm_oldmask(m), m->bsize);
-        if (!gm_evacuated(ob))
-            b = ob;
+        size_t oi = hash & gm_oldmask(m);
+        if (!gm_word_evacuated(m->oldbuckets->tops[oi])) {
+            b = gm_bucket(m->oldbuckets, oi, gm_bsize(m, kind));
+            word = &m->oldbuckets->tops[oi];
+        }
     }
     bmap *first = b;
     uint8_t top = gm_tophash(hash);
-    for (; b; b = b->overflow) {
-        uint64_t w = gm_topword(b);
+    uint64_t w = *word;
+    for (;;) {
         for (uint64_t c = gm_bytes_maybe_eq(w, top); c; c &= c - 1) {
             unsigned i = gm_slot_of(c);
-            void *k = gm_key(m, b, i, kind);
-            if (b->tophash[i] != top || !gm_key_equal(m, key, k, kind))
+            if (gm_word_top(w, i) != top || !gm_key_equal(m, key, gm_key(m, b, i, kind), kind))
                 continue;
-            delete_slot(m, first, b, i, kind);
+            delete_slot(m, first, word, b, i, kind);
             return true;
         }
         if (gm_bytes_maybe_eq(w, EMPTY_REST))
             return false;
+        b = b->overflow;
+        if (!b)
+            return false;
+        w = gm_topword(b);
     }
-    return false;
 }
 
 bool gm_delete(gomap *m, const void *key)
 {
+    if (m->kv64)
+        return delete_impl(m, key, KIND_KV64);
     switch (m->kind) {
     case KIND_K64: return delete_impl(m, key, KIND_K64);
     case KIND_K32: return delete_impl(m, key, KIND_K32);
@@ -991,6 +1122,7 @@ void gomap_clear(gomap *m)
         memset(b->tophash, EMPTY_REST, sizeof b->tophash);
         b->overflow = NULL;
     }
+    memset(a->tops, EMPTY_REST, a->nbuckets * sizeof *a->tops);
     ovf_reset(m, a);
     m->count = 0;
     m->flags = 0;
@@ -1032,6 +1164,8 @@ gomap *gomap_new(const gomap_type *type, size_t hint)
         m->kind = KIND_K32;
     else
         m->kind = KIND_GENERIC;
+    m->kv64 = m->kind == KIND_K64 && m->vs == 8 && m->voff == KV64_VOFF &&
+              m->bsize == KV64_BSIZE;
     m->seed = gm_rand64();
     m->hseed = gm_premix(m->seed);
 
@@ -1097,5 +1231,24 @@ bool gomapdebug_stats_get(const gomap *m, gomapdebug_stats *out)
     out->indirect_key = m->ikey;
     out->indirect_val = m->ival;
     out->seed = m->seed;
+    return true;
+}
+
+static bool array_consistent(const gomap *m, const barray *a)
+{
+    for (size_t i = 0; i < a->nbuckets; i++)
+        if (a->tops[i] != gm_topword(gm_bucket(a, i, m->bsize)))
+            return false;
+    return true;
+}
+
+bool gomapdebug_check(const gomap *m)
+{
+    if (!m)
+        return true;
+    if (m->buckets && (m->tops != m->buckets->tops || !array_consistent(m, m->buckets)))
+        return false;
+    if (m->oldbuckets && !array_consistent(m, m->oldbuckets))
+        return false;
     return true;
 }

@@ -104,6 +104,7 @@ static inline gomapdebug_stats gt_stats(const gomap *m)
     memset(&s, 0, sizeof s);
     bool ok = gomapdebug_stats_get(m, &s);
     GT_CHECK(ok, "gomapdebug_stats_get failed on a real map");
+    GT_CHECK(gomapdebug_check(m), "the tophash index disagrees with the buckets");
     return s;
 }
 
