@@ -604,9 +604,34 @@ void *gm_access_k(const gomap *m, const void *key, const void **kout, gm_loc *lo
 
 /* One function per key kind, reached by a tail call, so the 8-byte path
  * uses few enough registers to need no stack frame. */
-GM_HOT __attribute__((noinline)) static void *get_kv64(const gomap *m, const void *key)
+__attribute__((noinline)) static void *get_kv64_slow(const gomap *m, uint64_t k)
 {
-    return access_impl(m, key, NULL, NULL, KIND_KV64);
+    return access_impl(m, &k, NULL, NULL, KIND_KV64);
+}
+
+/* mapaccess1_fast64 for the 144-byte bucket: the path of a big
+ * map[int64]int64 lookup, kept to the few registers that need no stack
+ * frame. A growth in progress or a full first bucket (the chain may go
+ * on) leaves for the general code. */
+GM_HOT __attribute__((noinline)) static void *get_kv64(const gomap *m, uint64_t k)
+{
+    uint64_t hash = gm_hash_premixed(&k, 8, m->hseed);
+    size_t idx = hash & m->mask;
+    const unsigned char *b = m->bdata + idx * KV64_BSIZE;
+    uint64_t w = m->tops[idx];
+    if (__builtin_expect(m->oldbuckets != NULL, 0))
+        return get_kv64_slow(m, k);
+    __builtin_prefetch(b); /* see access_impl */
+    __builtin_prefetch(b + 64);
+    __builtin_prefetch(b + 128);
+    for (uint64_t c = gm_bytes_eq(w, gm_tophash(hash)); c; c &= c - 1) {
+        unsigned i = gm_slot_of(c);
+        if (gm_rd64(b + sizeof(bmap) + 8 * i) == k)
+            return (void *)(uintptr_t)(b + KV64_VOFF + 8 * i);
+    }
+    if (__builtin_expect(gm_bytes_maybe_eq(w, EMPTY_REST) != 0, 1))
+        return NULL;
+    return get_kv64_slow(m, k);
 }
 
 GM_HOT __attribute__((noinline)) static void *get_k64(const gomap *m, const void *key)
@@ -629,7 +654,7 @@ GM_HOT void *gomap_get(const gomap *m, const void *key)
     if (!m || !key || m->count == 0)
         return NULL;
     if (__builtin_expect(m->kv64, 1))
-        return get_kv64(m, key);
+        return get_kv64(m, gm_rd64(key));
     if (m->kind == KIND_K64)
         return get_k64(m, key);
     return m->kind == KIND_K32 ? get_k32(m, key) : get_generic(m, key);
