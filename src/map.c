@@ -721,8 +721,11 @@ GM_INLINE void scan_chain(const gomap *m, bmap *b, uint64_t w, const void *key, 
 /* mapassign: the value slot for key, inserting the entry if absent, with
  * the value copied from val, or zeroed if val is NULL. The caller has
  * copied key and val out of any map memory. */
-GM_INLINE void *assign_impl(gomap *m, const void *key, const void *val, int *err, int kind)
+/* worked: the caller has already done this write's growWork. */
+GM_INLINE void *assign_impl(gomap *m, const void *key, const void *val, int *err, int kind,
+                            bool worked)
 {
+    const size_t vsize = kind == KIND_KV64 ? 8 : m->vs;
     uint64_t hash = gm_key_hash(m, key, kind);
     m->wseq++;
     if (!m->buckets) {
@@ -735,13 +738,14 @@ GM_INLINE void *assign_impl(gomap *m, const void *key, const void *val, int *err
     bool grew = false;
 again:;
     size_t bucket = hash & gm_mask(m->B);
-    if (gm_growing(m)) {
+    if (gm_growing(m) && !worked) {
         int e = grow_work(m, bucket);
         if (e) {
             *err = e;
             return NULL;
         }
     }
+    worked = false; /* a growth started below needs its own */
     bmap *b = gm_bucket(m->buckets, bucket, gm_bsize(m, kind));
     uint8_t top = gm_tophash(hash);
     chain_pos p;
@@ -755,7 +759,7 @@ again:;
             memcpy(k, key, m->ks);
         void *v = gm_val(m, p.hit, p.hit_i, kind);
         if (val)
-            gm_copy(v, val, m->vs);
+            gm_copy(v, val, vsize);
         return v;
     }
     bmap *insb = p.free;
@@ -796,14 +800,14 @@ again:;
         memcpy(kb, key, m->ks);
         memcpy(ks, &kb, sizeof kb);
     } else {
-        gm_copy(ks, key, kind == KIND_K64 ? 8 : kind == KIND_K32 ? 4 : m->ks);
+        gm_copy(ks, key, gm_kind_k64(kind) ? 8 : kind == KIND_K32 ? 4 : m->ks);
     }
     if (m->ival)
         memcpy(vs, &v, sizeof v);
     if (val)
-        gm_copy(v, val, m->vs);
+        gm_copy(v, val, vsize);
     else if (!m->ival)
-        gm_zero(v, m->vs);
+        gm_zero(v, vsize);
     insb->tophash[insi] = top;
     if (insb == b) /* the index word is the bucket's word, with the slot filled */
         m->tops[bucket] = (w0 & ~(0xFFull << (8 * insi))) | (uint64_t)top << (8 * insi);
@@ -859,11 +863,11 @@ GM_INLINE void *assign_fast(gomap *m, const void *key, const void *val, int kind
 __attribute__((noinline)) static void *assign(gomap *m, const void *key, const void *val, int *err)
 {
     if (m->kv64)
-        return assign_impl(m, key, val, err, KIND_KV64);
+        return assign_impl(m, key, val, err, KIND_KV64, false);
     switch (m->kind) {
-    case KIND_K64: return assign_impl(m, key, val, err, KIND_K64);
-    case KIND_K32: return assign_impl(m, key, val, err, KIND_K32);
-    default: return assign_impl(m, key, val, err, KIND_GENERIC);
+    case KIND_K64: return assign_impl(m, key, val, err, KIND_K64, false);
+    case KIND_K32: return assign_impl(m, key, val, err, KIND_K32, false);
+    default: return assign_impl(m, key, val, err, KIND_GENERIC, false);
     }
 }
 
@@ -881,52 +885,75 @@ __attribute__((noinline)) static void *assign_k32(gomap *m, const void *key, con
 
 /* mapassign_fast64 for the 144-byte bucket of 8-byte keys and values.
  * Key and value arrive in registers, so they are already copied out of
- * any map memory, and the two common cases are straight-line code: an
- * update in place, and an insert into the first bucket of a chain that
- * ends there, with no growth in progress or to start. Anything else takes
- * the general path. */
-GM_HOT __attribute__((noinline)) static int set_kv64(gomap *m, uint64_t k, uint64_t v)
+ * any map memory. kv64_put is the common case once growWork is done: an
+ * update in place, or an insert into the first bucket of a chain that ends
+ * there, with no growth to start. It returns GOMAP_OK, or 1 having
+ * changed nothing, for the general path to take over. */
+GM_INLINE int kv64_put(gomap *m, size_t bucket, uint64_t hash, uint64_t k, uint64_t v)
 {
-    if (__builtin_expect(m->buckets != NULL, 1)) {
-        uint64_t hash = gm_hash_premixed(&k, 8, m->hseed);
-        size_t bucket = hash & m->mask;
-        bmap *b = (bmap *)(void *)(m->bdata + bucket * KV64_BSIZE);
-        unsigned char *keys = (unsigned char *)b + sizeof(bmap);
-        unsigned char *vals = (unsigned char *)b + KV64_VOFF;
-        __builtin_prefetch((const char *)b, 1);
-        __builtin_prefetch((const char *)b + 64, 1);
-        __builtin_prefetch((const char *)b + 128, 1);
-        /* growWork first, as in mapassign; then bucket b is the key's
-         * only home. On ENOMEM the general path retries and reports. */
-        if (m->oldbuckets && grow_work(m, bucket) != 0)
-            goto general;
-        uint8_t top = gm_tophash(hash);
-        uint64_t w = m->tops[bucket];
-        for (uint64_t c = gm_bytes_eq(w, top); c; c &= c - 1) {
-            unsigned i = gm_slot_of(c);
-            if (gm_rd64(keys + 8 * i) == k) {
-                m->wseq++;
-                memcpy(vals + 8 * i, &v, 8);
-                return GOMAP_OK;
-            }
-        }
-        /* An EMPTY_REST slot means the chain ends in this bucket, so the
-         * key is absent, and the first free slot is Go's choice too. */
-        if (gm_bytes_maybe_eq(w, EMPTY_REST) && m->count < m->load_limit &&
-            m->noverflow < m->ovf_limit) {
-            unsigned i = gm_slot_of(gm_bytes_empty(w));
+    bmap *b = (bmap *)(void *)(m->bdata + bucket * KV64_BSIZE);
+    unsigned char *keys = (unsigned char *)b + sizeof(bmap);
+    unsigned char *vals = (unsigned char *)b + KV64_VOFF;
+    uint8_t top = gm_tophash(hash);
+    uint64_t w = m->tops[bucket];
+    for (uint64_t c = gm_bytes_eq(w, top); c; c &= c - 1) {
+        unsigned i = gm_slot_of(c);
+        if (gm_rd64(keys + 8 * i) == k) {
             m->wseq++;
-            memcpy(keys + 8 * i, &k, 8);
             memcpy(vals + 8 * i, &v, 8);
-            b->tophash[i] = top;
-            m->tops[bucket] = (w & ~(0xFFull << (8 * i))) | (uint64_t)top << (8 * i);
-            m->count++;
             return GOMAP_OK;
         }
     }
-general:;
+    /* An EMPTY_REST slot means the chain ends in this bucket, so the key
+     * is absent, and the first free slot is Go's choice too. */
+    if (!gm_bytes_maybe_eq(w, EMPTY_REST) || m->count >= m->load_limit ||
+        m->noverflow >= m->ovf_limit)
+        return 1;
+    unsigned i = gm_slot_of(gm_bytes_empty(w));
+    m->wseq++;
+    memcpy(keys + 8 * i, &k, 8);
+    memcpy(vals + 8 * i, &v, 8);
+    b->tophash[i] = top;
+    m->tops[bucket] = (w & ~(0xFFull << (8 * i))) | (uint64_t)top << (8 * i);
+    m->count++;
+    return GOMAP_OK;
+}
+
+/* The rest of set_kv64: growWork, then kv64_put or the general path. */
+__attribute__((noinline)) static int set_kv64_slow(gomap *m, uint64_t k, uint64_t v)
+{
+    bool worked = false;
+    if (m->buckets && m->oldbuckets) {
+        uint64_t hash = gm_hash_premixed(&k, 8, m->hseed);
+        size_t bucket = hash & m->mask;
+        m->wseq++; /* evacuation moves entries even if the write fails */
+        int err = grow_work(m, bucket);
+        if (err)
+            return err;
+        if (kv64_put(m, bucket, hash, k, v) == GOMAP_OK)
+            return GOMAP_OK;
+        worked = true;
+    }
     int err = GOMAP_ENOMEM;
-    return assign(m, &k, &v, &err) ? GOMAP_OK : err;
+    return assign_impl(m, &k, &v, &err, KIND_KV64, worked) ? GOMAP_OK : err;
+}
+
+/* Small enough to need no stack frame; see get_kv64. */
+GM_HOT __attribute__((noinline)) static int set_kv64(gomap *m, uint64_t k, uint64_t v)
+{
+    if (__builtin_expect(!m->buckets || m->oldbuckets, 0))
+        return set_kv64_slow(m, k, v);
+    uint64_t hash = gm_hash_premixed(&k, 8, m->hseed);
+    size_t bucket = hash & m->mask;
+    /* The write goes to lines not read yet (the index says where): have
+     * them on the way before the stores queue up behind the misses. */
+    const char *b = (const char *)m->bdata + bucket * KV64_BSIZE;
+    __builtin_prefetch(b, 1);
+    __builtin_prefetch(b + 64, 1);
+    __builtin_prefetch(b + 128, 1);
+    if (kv64_put(m, bucket, hash, k, v) == GOMAP_OK)
+        return GOMAP_OK;
+    return set_kv64_slow(m, k, v);
 }
 
 /* Every write enters here: the fixed-size key kinds try their fast path. */
@@ -960,10 +987,8 @@ static const void *copy_in(copybuf *c, const void *p, size_t n)
     return c->heap;
 }
 
-GM_HOT int gomap_set(gomap *m, const void *key, const void *val)
+__attribute__((noinline)) static int set_general(gomap *m, const void *key, const void *val)
 {
-    if (__builtin_expect(m && m->kv64 && key && val, 1))
-        return set_kv64(m, gm_rd64(key), gm_rd64(val));
     if (!m)
         return GOMAP_ENIL;
     if (!key || (m->vs && !val))
@@ -986,6 +1011,13 @@ GM_HOT int gomap_set(gomap *m, const void *key, const void *val)
     if (m->vs)
         free(vc.heap);
     return err;
+}
+
+GM_HOT int gomap_set(gomap *m, const void *key, const void *val)
+{
+    if (__builtin_expect(m && m->kv64 && key && val, 1))
+        return set_kv64(m, gm_rd64(key), gm_rd64(val));
+    return set_general(m, key, val);
 }
 
 void *gomap_assign(gomap *m, const void *key)
