@@ -103,7 +103,11 @@ GOMAP_API bool gomap_iter_next(gomap_iter *it, const void **key, void **val);
 /* Deletes the entry the last gomap_iter_next returned. False when there is
  * none, when it was already deleted, or when the map was written by any
  * other call since that gomap_iter_next (the entry's address is then no
- * longer known; use gomap_delete with the key). */
+ * longer known; use gomap_delete with the key). Also false for an entry
+ * whose key is not equal to itself (a NaN) and that a growth moved after
+ * the iteration began: the iteration returns the copy it started from,
+ * and the moved entry cannot be told from other NaN-keyed ones, so only
+ * gomap_clear removes it. */
 GOMAP_API bool gomap_iter_delete(gomap_iter *it);
 
 GOMAP_API const char *gomap_strerror(int err);

@@ -393,8 +393,9 @@ GM_INLINE bool gm_word_evacuated(uint64_t w)
  * (if not NULL) its location. */
 GM_HIDDEN void *gm_access_k(const gomap *m, const void *key, const void **kout, gm_loc *loc);
 GM_HIDDEN bool gm_delete(gomap *m, const void *key);
-/* Deletes the entry at loc, found since the last write. */
-GM_HIDDEN void gm_delete_at(gomap *m, const gm_loc *loc);
+/* Deletes the entry at loc, found since the last write; false if that
+ * slot no longer holds it (a NaN-like key moved by growth). */
+GM_HIDDEN bool gm_delete_at(gomap *m, const gm_loc *loc);
 /* Is the array with this serial still allocated? */
 GM_HIDDEN bool gm_array_alive(const gomap *m, uint64_t serial);
 

@@ -257,6 +257,5 @@ bool gomap_iter_delete(gomap_iter *git)
     /* By location, not by key: a NaN-like key could never be found again,
      * yet the entry the iteration just returned can always be removed. */
     gm_loc loc = {it->last_head, it->last_b, it->last_i};
-    gm_delete_at(m, &loc);
-    return true;
+    return gm_delete_at(m, &loc);
 }

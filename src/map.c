@@ -1093,13 +1093,19 @@ static uint64_t *index_word(const gomap *m, const bmap *first)
     return NULL;
 }
 
-void gm_delete_at(gomap *m, const gm_loc *loc)
+bool gm_delete_at(gomap *m, const gm_loc *loc)
 {
+    /* An iteration hands out a NaN-like key that growth has moved from the
+     * old slot's copy (see iter.c): its live copy cannot be told apart from
+     * other NaN entries, so it cannot be deleted by location either. */
+    if (loc->b->tophash[loc->i] < MIN_TOPHASH)
+        return false;
     uint64_t *word = index_word(m, loc->first);
     if (!word)
-        return; /* not an entry of this map: cannot happen (see iter.c) */
+        return false; /* not in the current or old array: see above */
     m->wseq++;
     delete_slot(m, loc->first, word, loc->b, loc->i, KIND_GENERIC);
+    return true;
 }
 
 GM_INLINE bool delete_impl(gomap *m, const void *key, int kind)

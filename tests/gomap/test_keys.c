@@ -352,6 +352,63 @@ Test(keys, f64_nan_entries_survive_growth_and_iterate_once)
     gomap_free(m);
 }
 
+/* gomap_iter_delete on NaN-keyed entries while growth moves them: a
+ * delete either removes the entry (true, and the map shrinks by one) or
+ * refuses (false, the entry is still there); it never claims a delete it
+ * did not do, and the count always matches what an iteration finds. */
+Test(keys, f64_nan_iter_delete_across_growth)
+{
+    enum { NANS = 50, NORMAL = 400 };
+    size_t refused_total = 0;
+    for (int trial = 0; trial < 40; trial++) {
+        gomap *m = new_f64_map(0);
+        double nan = NAN;
+        for (uint64_t i = 0; i < NANS; i++)
+            cr_assert_eq(set_f64(m, nan, i), GOMAP_OK);
+        for (uint64_t i = 0; i < 40; i++)
+            cr_assert_eq(set_f64(m, (double)(i + 1), i), GOMAP_OK);
+        gomap_iter it;
+        gomap_iter_init(&it, m);
+        const void *kp;
+        size_t steps = 0, deleted = 0, refused = 0;
+        while (gomap_iter_next(&it, &kp, NULL)) {
+            double k;
+            memcpy(&k, kp, sizeof k);
+            if (++steps == 3) /* grow under the iteration */
+                for (uint64_t i = 40; i < NORMAL; i++)
+                    cr_assert_eq(set_f64(m, (double)(i + 1), i), GOMAP_OK);
+            if (!isnan(k))
+                continue;
+            size_t before = gomap_len(m);
+            if (gomap_iter_delete(&it)) {
+                deleted++;
+                cr_assert_eq(gomap_len(m), before - 1, "a delete that succeeded must remove");
+            } else {
+                refused++;
+                cr_assert_eq(gomap_len(m), before, "a refused delete must change nothing");
+            }
+        }
+        size_t nans = 0, total = 0;
+        gomap_iter_init(&it, m);
+        while (gomap_iter_next(&it, &kp, NULL)) {
+            double k;
+            memcpy(&k, kp, sizeof k);
+            nans += isnan(k) != 0;
+            total++;
+        }
+        cr_assert_eq(total, gomap_len(m), "count and iteration disagree");
+        cr_assert_eq(deleted + nans, NANS, "trial %d: %zu deleted, %zu NaN entries left", trial,
+                     deleted, nans);
+        cr_assert_eq(refused, nans, "every NaN entry left is one whose delete was refused");
+        cr_assert(gomapdebug_check(m));
+        refused_total += refused;
+        gomap_clear(m);
+        cr_assert_eq(gomap_len(m), 0, "clear removes what iter_delete could not");
+        gomap_free(m);
+    }
+    cr_assert_gt(refused_total, 0, "no trial moved a NaN entry under the iteration");
+}
+
 Test(keys, f64_ordinary_keys)
 {
     gomap *m = new_f64_map(0);
