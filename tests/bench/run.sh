@@ -64,11 +64,22 @@ if [ -z "$target" ]; then
     if [ $quick = yes ]; then target=10; else target=100; fi
 fi
 
+# The same 1M int64 tables once more without the heap trim, to show what
+# inheriting another table's freed memory does (see gomap_bench.c).
+ntargs="--sizes 1M --keytypes int64 --no-trim"
+[ $quick = yes ] && ntargs="$ntargs --quick"
+echo "run.sh: $bin $ntargs > $out.notrim" >&2
+# shellcheck disable=SC2086  # ntargs is a word list on purpose
+"$bin" $ntargs > "$out.notrim"
+nt=$(awk -F '\t' '$1 == 1000000 && $2 == "int64" && ($3 == "gomap" || $3 == "khash") &&
+    ($4 == "insert" || $4 == "hit") { printf "%s%s_%s=%s", (n++ ? " " : ""), $3, $4, $5 }' "$out.notrim")
+
 # ---------------------------------------------------------------- section
 awk -F '\t' \
     -v date_utc="$date_utc" -v ncpu="$ncpu" -v cpu="$cpu" -v kernel="$kernel" \
     -v gccv="$gccv" -v builtby="$builtby" -v libs="$libs" -v load="$load" -v thp="$thp" \
-    -v rev="$rev" -v cmd="$cmd" -v quick="$quick" -v target="$target" -v vfile="$sec.verdict" -v benchargs="${BENCH_ARGS:-}" '
+    -v rev="$rev" -v cmd="$cmd" -v quick="$quick" -v target="$target" -v vfile="$sec.verdict" -v benchargs="${BENCH_ARGS:-}" \
+    -v nt="$nt" -v ntcmd="$bin $ntargs" '
 function name(i) {
     return i == "ghash" ? "GHashTable" : i == "ghash_direct" ? "GHashTable direct" : i
 }
@@ -149,6 +160,21 @@ END {
     }
     print (first ? "not measured." : ".")
     print ""
+    # ---- the same tables with the heap not trimmed
+    split(nt, ntkv, " ")
+    for (j in ntkv) { split(ntkv[j], kv, "="); ntv[kv[1]] = kv[2] }
+    print "Each table starts from a trimmed heap (`malloc_trim`), so none inherits"
+    print "pages another one freed. Without the trim (`" ntcmd "`, run"
+    print "right after), khash, which always follows a GLib table, lands on GLib'"'"'s"
+    print "freed pages:"
+    print ""
+    print "| phase | gomap | khash | gomap/khash |"
+    print "|---|---:|---:|---:|"
+    split("insert hit", ntph, " ")
+    for (p = 1; p <= 2; p++)
+        printf "| %s | %s | %s | %s |\n", ntph[p], fmt(ntv["gomap_" ntph[p]]), fmt(ntv["khash_" ntph[p]]),
+            fmtr(ratio(ntv["gomap_" ntph[p]], ntv["khash_" ntph[p]]))
+    print ""
 
     # ---- one table per key type
     for (t = 1; t <= nkt; t++) {
@@ -186,7 +212,8 @@ END {
     print "  miss looks up n absent keys; iter walks the whole table summing values;"
     print "  delete removes all n keys in shuffled order. Small tables repeat the"
     print "  phase over many fresh tables or many passes; the tables are interleaved"
-    print "  within each repetition. Every phase'"'"'s result is checked."
+    print "  within each repetition, and the heap is trimmed before each table'"'"'s"
+    print "  turn. Every phase'"'"'s result is checked."
     print "- gomap: `gomap_type {8 or 16, 8, NULL, NULL}` (default hash and equality);"
     print "  `gomap_set`, `gomap_get`, `gomap_delete`, `gomap_iter_next`."
     print "- GHashTable (GLib): keys are pointers into a preallocated key array, as"
@@ -221,6 +248,7 @@ END {
     print verdict > vfile
 }' "$out" > "$sec"
 verdict=$(cat "$sec.verdict")
+rm -f "$out.notrim"
 
 # ---------------------------------------------------------------- splice
 bench_write_section gomap-bench "$sec" "$doc"
