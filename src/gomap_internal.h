@@ -93,7 +93,7 @@ typedef struct barray {
     unsigned char *pre_end;
     size_t avail;               /* free overflow buckets in all of the above */
     ovf_slab *slabs;
-    uint64_t *tops;             /* nbuckets words: bucket i's tophash bytes (see below) */
+    uint64_t *tops;             /* the tophash index: nbuckets words (see above) */
     alignas(16) unsigned char data[];
 } barray;
 
