@@ -67,33 +67,33 @@ static void run(const shape *sh, size_t steps, uint64_t seed)
         bool growing_phase = (step / (steps / 4)) % 2 == 0;
         uint64_t id = gt_below(&r, sh->hash ? UNIVERSE / 6 : UNIVERSE);
         key_of(sh, id, k);
-        uint64_t op = gt_below(&r, 100);
-        if (op < (growing_phase ? 60u : 25u)) {
+        uint64_t op = gt_below(&r, 1000);
+        if (op < (growing_phase ? 600u : 250u)) {
             memcpy(v, &id, 8);
             GT_CHECK(gomap_set(m, k, v) == GOMAP_OK, "%s: set failed", sh->name);
             count += !present[id];
             present[id] = true;
             check_index(m, sh->name, step, "set");
-        } else if (op < 70) {
+        } else if (op < 700) {
             GT_CHECK(gomap_assign(m, k) != NULL, "%s: assign failed", sh->name);
             count += !present[id];
             present[id] = true;
             check_index(m, sh->name, step, "assign");
-        } else if (op < 97) {
+        } else if (op < 995) {
             bool was = gomap_delete(m, k);
             GT_CHECK(was == present[id], "%s step %zu: delete of key %llu said %d, expected %d",
                      sh->name, step, (unsigned long long)id, was, present[id]);
             count -= present[id];
             present[id] = false;
             check_index(m, sh->name, step, "delete");
-        } else if (op < 99) {
-            /* Range and delete every other entry, writing nothing else. */
+        } else if (op < 998) {
+            /* Range and delete every third entry, writing nothing else. */
             gomap_iter it;
             const void *kp;
             gomap_iter_init(&it, m);
-            bool odd = false;
+            unsigned nth = 0;
             while (gomap_iter_next(&it, &kp, NULL)) {
-                if (!(odd = !odd))
+                if (++nth % 3)
                     continue;
                 uint64_t kid = 0;
                 memcpy(&kid, kp, sh->key_size < 8 ? sh->key_size : 8);
@@ -105,7 +105,7 @@ static void run(const shape *sh, size_t steps, uint64_t seed)
                 count--;
                 check_index(m, sh->name, step, "iter_delete");
             }
-        } else if (gt_one_in(&r, 8)) {
+        } else if (gt_one_in(&r, 4)) {
             gomap_clear(m);
             memset(present, 0, sizeof present);
             count = 0;
