@@ -549,7 +549,8 @@ GM_INLINE void *access_impl(const gomap *m, const void *key, const void **kout, 
         }
     }
     /* The first bucket's tophash word comes from the index, which stays in
-     * cache: an absent key usually costs no access to the bucket at all. */
+     * cache: an absent key is usually settled without waiting for the
+     * bucket (the prefetches below cost bandwidth, not latency). */
     bmap *first = (bmap *)(void *)(data + idx * gm_bsize(m, kind));
     bmap *b = first;
     /* A hit needs the slot's key and value, in the bucket's later lines;
@@ -602,8 +603,6 @@ void *gm_access_k(const gomap *m, const void *key, const void **kout, gm_loc *lo
     return access(m, key, kout, loc);
 }
 
-/* One function per key kind, reached by a tail call, so the 8-byte path
- * uses few enough registers to need no stack frame. */
 __attribute__((noinline)) static void *get_kv64_slow(const gomap *m, uint64_t k)
 {
     return access_impl(m, &k, NULL, NULL, KIND_KV64);
@@ -634,6 +633,8 @@ GM_HOT __attribute__((noinline)) static void *get_kv64(const gomap *m, uint64_t 
     return get_kv64_slow(m, k);
 }
 
+/* One function per key kind, reached by a tail call, so the 8-byte path
+ * uses few enough registers to need no stack frame. */
 GM_HOT __attribute__((noinline)) static void *get_k64(const gomap *m, const void *key)
 {
     return access_impl(m, key, NULL, NULL, KIND_K64);
