@@ -382,6 +382,14 @@ typedef struct gm_loc {
 /* The byte of a tophash word for slot i. */
 GM_INLINE uint8_t gm_word_top(uint64_t w, unsigned i) { return (uint8_t)(w >> (8 * i)); }
 
+/* Sets slot i's byte of an index word, as an insert sets the bucket's
+ * tophash byte: one byte store (the machine is little-endian, see the
+ * tophash scans above). */
+GM_INLINE void gm_index_set(uint64_t *word, unsigned i, uint8_t top)
+{
+    memcpy((unsigned char *)word + i, &top, 1);
+}
+
 /* evacuated() on a first bucket's tophash word. */
 GM_INLINE bool gm_word_evacuated(uint64_t w)
 {

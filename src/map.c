@@ -750,8 +750,7 @@ again:;
     bmap *b = gm_bucket(m->buckets, bucket, gm_bsize(m, kind));
     uint8_t top = gm_tophash(hash);
     chain_pos p;
-    uint64_t w0 = m->tops[bucket];
-    scan_chain(m, b, w0, key, top, &p, kind);
+    scan_chain(m, b, m->tops[bucket], key, top, &p, kind);
     if (p.hit) {
         /* Present. Like Go for string and float keys, store the new key:
          * equal keys may differ in bytes (a cstr's pointer, -0 vs +0). */
@@ -810,8 +809,8 @@ again:;
     else if (!m->ival)
         gm_zero(v, vsize);
     insb->tophash[insi] = top;
-    if (insb == b) /* the index word is the bucket's word, with the slot filled */
-        m->tops[bucket] = (w0 & ~(0xFFull << (8 * insi))) | (uint64_t)top << (8 * insi);
+    if (insb == b)
+        gm_index_set(&m->tops[bucket], insi, top);
     m->count++;
     return v;
 }
@@ -834,8 +833,7 @@ GM_INLINE void *assign_fast(gomap *m, const void *key, const void *val, int kind
     __builtin_prefetch((const char *)b + 128, 1);
     uint8_t top = gm_tophash(hash);
     chain_pos p;
-    uint64_t w0 = m->tops[bucket];
-    scan_chain(m, b, w0, key, top, &p, kind);
+    scan_chain(m, b, m->tops[bucket], key, top, &p, kind);
     if (p.hit) {
         m->wseq++;
         void *v = gm_vslot(m, p.hit, p.hit_i, kind);
@@ -855,8 +853,8 @@ GM_INLINE void *assign_fast(gomap *m, const void *key, const void *val, int kind
     else
         gm_zero(v, m->vs);
     insb->tophash[insi] = top;
-    if (insb == b) /* the index word is the bucket's word, with the slot filled */
-        m->tops[bucket] = (w0 & ~(0xFFull << (8 * insi))) | (uint64_t)top << (8 * insi);
+    if (insb == b)
+        gm_index_set(&m->tops[bucket], insi, top);
     m->count++;
     return v;
 }
@@ -915,7 +913,7 @@ GM_INLINE int kv64_put(gomap *m, size_t bucket, uint64_t hash, uint64_t k, uint6
     memcpy(keys + 8 * i, &k, 8);
     memcpy(vals + 8 * i, &v, 8);
     b->tophash[i] = top;
-    m->tops[bucket] = (w & ~(0xFFull << (8 * i))) | (uint64_t)top << (8 * i);
+    gm_index_set(&m->tops[bucket], i, top);
     m->count++;
     return GOMAP_OK;
 }
