@@ -609,10 +609,10 @@ __attribute__((noinline)) static void *get_kv64_slow(const gomap *m, uint64_t k)
 }
 
 /* mapaccess1_fast64 for the 144-byte bucket: the path of a big
- * map[int64]int64 lookup, kept to the few registers that need no stack
- * frame. A growth in progress or a full first bucket (the chain may go
- * on) leaves for the general code. */
-GM_HOT __attribute__((noinline)) static void *get_kv64(const gomap *m, uint64_t k)
+ * map[int64]int64 lookup, inlined into gomap_get and kept to the few
+ * registers that need no stack frame. A growth in progress or a full
+ * first bucket (the chain may go on) leaves for the general code. */
+GM_INLINE void *get_kv64(const gomap *m, uint64_t k)
 {
     uint64_t hash = gm_hash_premixed(&k, 8, m->hseed);
     size_t idx = hash & m->mask;
