@@ -937,8 +937,8 @@ __attribute__((noinline)) static int set_kv64_slow(gomap *m, uint64_t k, uint64_
     return assign_impl(m, &k, &v, &err, KIND_KV64, worked) ? GOMAP_OK : err;
 }
 
-/* Small enough to need no stack frame; see get_kv64. */
-GM_HOT __attribute__((noinline)) static int set_kv64(gomap *m, uint64_t k, uint64_t v)
+/* The map[8]8 write path, inlined into gomap_set; see get_kv64. */
+GM_INLINE int set_kv64(gomap *m, uint64_t k, uint64_t v)
 {
     if (__builtin_expect(!m->buckets || m->oldbuckets, 0))
         return set_kv64_slow(m, k, v);
