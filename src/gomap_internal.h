@@ -43,9 +43,9 @@ enum {
 
 /* Key kinds with specialised code paths, like Go's mapaccess1_fast64:
  * 8- or 4-byte keys with the default hash and equality, values inline.
- * KIND_KV64 is never stored in gomap.kind: it is KIND_K64 with 8-byte
- * values (gomap.kv64), the 144-byte bucket of a map[int64]int64, passed
- * to the inlined paths so that every bucket offset is a constant. */
+ * KIND_KV64 is KIND_K64 with 8-byte values, the 144-byte bucket of a
+ * map[int64]int64, where every bucket offset is a constant; wherever
+ * only the key matters, gm_kind_k64() covers both. */
 enum { KIND_GENERIC = 0, KIND_K64 = 1, KIND_K32 = 2, KIND_KV64 = 3 };
 enum { KV64_VOFF = 80, KV64_BSIZE = 144 };
 
@@ -103,7 +103,6 @@ struct gomap {
     uint8_t B;
     uint8_t flags;
     uint8_t kind;
-    bool kv64;                    /* KIND_K64 with 8-byte values: see KIND_KV64 */
     bool ikey, ival;              /* stored by pointer */
     uint32_t clear_seq;           /* bumped by clear: iterators drop their chain */
     size_t noverflow;             /* overflow buckets taken since the last growth */

@@ -442,9 +442,8 @@ GM_INLINE int evacuate_impl(gomap *m, size_t oldbucket, int kind)
 
 static int evacuate(gomap *m, size_t oldbucket)
 {
-    if (m->kv64)
-        return evacuate_impl(m, oldbucket, KIND_KV64);
     switch (m->kind) {
+    case KIND_KV64: return evacuate_impl(m, oldbucket, KIND_KV64);
     case KIND_K64: return evacuate_impl(m, oldbucket, KIND_K64);
     case KIND_K32: return evacuate_impl(m, oldbucket, KIND_K32);
     default: return evacuate_impl(m, oldbucket, KIND_GENERIC);
@@ -542,10 +541,11 @@ GM_INLINE void *access_impl(const gomap *m, const void *key, const void **kout, 
     if (__builtin_expect(m->oldbuckets != NULL, 0)) {
         const barray *old = m->oldbuckets;
         size_t oi = hash & gm_oldmask(m);
-        if (!gm_word_evacuated(old->tops[oi])) {
+        uint64_t ow = old->tops[oi];
+        if (!gm_word_evacuated(ow)) {
             idx = oi;
             data = old->data;
-            w = old->tops[oi];
+            w = ow;
         }
     }
     /* The first bucket's tophash word comes from the index, which stays in
@@ -589,9 +589,8 @@ GM_INLINE void *access(const gomap *m, const void *key, const void **kout, gm_lo
 {
     if (m->count == 0)
         return NULL;
-    if (m->kv64)
-        return access_impl(m, key, kout, loc, KIND_KV64);
     switch (m->kind) {
+    case KIND_KV64: return access_impl(m, key, kout, loc, KIND_KV64);
     case KIND_K64: return access_impl(m, key, kout, loc, KIND_K64);
     case KIND_K32: return access_impl(m, key, kout, loc, KIND_K32);
     default: return access_impl(m, key, kout, loc, KIND_GENERIC);
@@ -654,7 +653,7 @@ GM_HOT void *gomap_get(const gomap *m, const void *key)
 {
     if (!m || !key || m->count == 0)
         return NULL;
-    if (__builtin_expect(m->kv64, 1))
+    if (__builtin_expect(m->kind == KIND_KV64, 1))
         return get_kv64(m, gm_rd64(key));
     if (m->kind == KIND_K64)
         return get_k64(m, key);
@@ -861,9 +860,8 @@ GM_INLINE void *assign_fast(gomap *m, const void *key, const void *val, int kind
 
 __attribute__((noinline)) static void *assign(gomap *m, const void *key, const void *val, int *err)
 {
-    if (m->kv64)
-        return assign_impl(m, key, val, err, KIND_KV64, false);
     switch (m->kind) {
+    case KIND_KV64: return assign_impl(m, key, val, err, KIND_KV64, false);
     case KIND_K64: return assign_impl(m, key, val, err, KIND_K64, false);
     case KIND_K32: return assign_impl(m, key, val, err, KIND_K32, false);
     default: return assign_impl(m, key, val, err, KIND_GENERIC, false);
@@ -959,6 +957,7 @@ GM_INLINE int set_kv64(gomap *m, uint64_t k, uint64_t v)
 static void *assign_any(gomap *m, const void *key, const void *val, int *err)
 {
     switch (m->kind) {
+    case KIND_KV64: /* gomap_assign: the 8-byte key path serves */
     case KIND_K64: return assign_k64(m, key, val, err);
     case KIND_K32: return assign_k32(m, key, val, err);
     default: return assign(m, key, val, err);
@@ -1014,7 +1013,7 @@ __attribute__((noinline)) static int set_general(gomap *m, const void *key, cons
 
 GM_HOT int gomap_set(gomap *m, const void *key, const void *val)
 {
-    if (__builtin_expect(m && m->kv64 && key && val, 1))
+    if (__builtin_expect(m && m->kind == KIND_KV64 && key && val, 1))
         return set_kv64(m, gm_rd64(key), gm_rd64(val));
     return set_general(m, key, val);
 }
@@ -1145,9 +1144,8 @@ GM_INLINE bool delete_impl(gomap *m, const void *key, int kind)
 
 bool gm_delete(gomap *m, const void *key)
 {
-    if (m->kv64)
-        return delete_impl(m, key, KIND_KV64);
     switch (m->kind) {
+    case KIND_KV64: return delete_impl(m, key, KIND_KV64);
     case KIND_K64: return delete_impl(m, key, KIND_K64);
     case KIND_K32: return delete_impl(m, key, KIND_K32);
     default: return delete_impl(m, key, KIND_GENERIC);
@@ -1221,13 +1219,12 @@ gomap *gomap_new(const gomap_type *type, size_t hint)
     m->voff = (sizeof(bmap) + BUCKET_CNT * m->kslot + 15) & ~(size_t)15;
     m->bsize = (m->voff + BUCKET_CNT * m->vslot + 15) & ~(size_t)15;
     if (!m->hash && !m->equal && !m->ival && m->ks == 8)
-        m->kind = KIND_K64;
+        m->kind = m->vs == 8 && m->voff == KV64_VOFF && m->bsize == KV64_BSIZE ? KIND_KV64
+                                                                               : KIND_K64;
     else if (!m->hash && !m->equal && !m->ival && m->ks == 4)
         m->kind = KIND_K32;
     else
         m->kind = KIND_GENERIC;
-    m->kv64 = m->kind == KIND_K64 && m->vs == 8 && m->voff == KV64_VOFF &&
-              m->bsize == KV64_BSIZE;
     m->seed = gm_rand64();
     m->hseed = gm_premix(m->seed);
 
