@@ -80,13 +80,26 @@ struct mg_fast {
     uint32_t self;
 };
 
-static inline bool mg_fast_read(const gomap *m, struct mg_fast *f)
+/* The tool words of m if the fast path may take this call (shim started,
+ * this thread registered and not busy, a live map), with the thread's
+ * index in *self; NULL otherwise. */
+static inline uint64_t *mg_fast_words(const gomap *m, uint32_t *self)
 {
-    uint32_t self = mg_self.fast;
-    if (MG_UNLIKELY(!self) || !m)
-        return false;
+    uint32_t me = mg_self.fast;
+    if (MG_UNLIKELY(!me) || !m)
+        return NULL;
     uint64_t *w = mg_words(m);
     if (MG_UNLIKELY(MG_RD(w[MW_HDR]) >> 32 != HDR_LIVE_TAG))
+        return NULL;
+    *self = me;
+    return w;
+}
+
+static inline bool mg_fast_read(const gomap *m, struct mg_fast *f)
+{
+    uint32_t self;
+    uint64_t *w = mg_fast_words(m, &self);
+    if (!w)
         return false;
     uint64_t s = __atomic_load_n(&w[MW_SYNC], __ATOMIC_ACQUIRE);
     uint32_t wr = sy_writer(s);
@@ -110,11 +123,9 @@ static inline void mg_fast_read_done(const struct mg_fast *f, const gomap *m, un
 
 static inline bool mg_fast_write(gomap *m, unsigned op, uintptr_t pc, struct mg_fast *f)
 {
-    uint32_t self = mg_self.fast;
-    if (MG_UNLIKELY(!self) || !m)
-        return false;
-    uint64_t *w = mg_words(m);
-    if (MG_UNLIKELY(MG_RD(w[MW_HDR]) >> 32 != HDR_LIVE_TAG))
+    uint32_t self;
+    uint64_t *w = mg_fast_words(m, &self);
+    if (!w)
         return false;
     uint64_t s = MG_RD(w[MW_SYNC]);
     if (MG_UNLIKELY(sy_writer(s) != 0 || (MG_RD(w[MW_SHAPE]) & SH_ITERATED) || MG_RD(w[MW_EQUAL])))
