@@ -38,6 +38,14 @@ static void assert_created_by_start(json_t *party)
     assert_frame_at(created, 0, PROG, "create");
 }
 
+static void assert_access(json_t *f, const char *op, const char *site)
+{
+    json_t *a = json_object_get(f, "access");
+    if (op)
+        assert_op(a, op);
+    assert_frame_at(json_object_get(a, "stack"), 0, PROG, site);
+}
+
 static void assert_conflict(json_t *f, const char *op, const char *site, bool complete)
 {
     json_t *c = json_object_get(f, "conflict");
@@ -60,8 +68,7 @@ Test(races, read_while_writer_inside)
     run_prog(&r, PROG, "rw_writer_first", OPTS);
     json_t *f = one_finding(&r, "concurrent-read-write");
     json_t *a = json_object_get(f, "access");
-    assert_op(a, "get");
-    assert_frame_at(json_object_get(a, "stack"), 0, PROG, "get_signal");
+    assert_access(f, "get", "get_signal");
     assert_thread_name(a, "reader");
     assert_created_by_start(a);
     assert_conflict(f, "set", "set_park1", true);
@@ -76,8 +83,7 @@ Test(races, lookup_while_writer_inside)
     struct run r;
     run_prog(&r, PROG, "rw_lookup", OPTS);
     json_t *f = one_finding(&r, "concurrent-read-write");
-    assert_op(json_object_get(f, "access"), "lookup");
-    assert_frame_at(json_object_get(json_object_get(f, "access"), "stack"), 0, PROG, "lookup_signal");
+    assert_access(f, "lookup", "lookup_signal");
     assert_conflict(f, "set", "set_park1", true);
     run_free(&r);
 }
@@ -87,9 +93,7 @@ Test(races, write_while_reader_inside)
     struct run r;
     run_prog(&r, PROG, "rw_reader_first", OPTS);
     json_t *f = one_finding(&r, "concurrent-read-write");
-    json_t *a = json_object_get(f, "access");
-    assert_op(a, "get");
-    assert_frame_at(json_object_get(a, "stack"), 0, PROG, "get_park1");
+    assert_access(f, "get", "get_park1");
     assert_conflict(f, "set", "set_park2", true);
     assert_thread_name(json_object_get(f, "conflict"), "writer");
     run_free(&r);
@@ -100,7 +104,7 @@ Test(races, write_came_and_went_while_reader_inside)
     struct run r;
     run_prog(&r, PROG, "rw_reader_first_gone", OPTS);
     json_t *f = one_finding(&r, "concurrent-read-write");
-    assert_frame_at(json_object_get(json_object_get(f, "access"), "stack"), 0, PROG, "get_park1");
+    assert_access(f, NULL, "get_park1");
     /* the writer left before the reader looked: its call site only */
     assert_conflict(f, "set", "main_set", false);
     run_free(&r);
@@ -112,8 +116,7 @@ Test(races, two_writers)
     run_prog(&r, PROG, "ww", OPTS);
     json_t *f = one_finding(&r, "concurrent-writes");
     json_t *a = json_object_get(f, "access");
-    assert_op(a, "set");
-    assert_frame_at(json_object_get(a, "stack"), 0, PROG, "set_signal");
+    assert_access(f, "set", "set_signal");
     assert_thread_name(a, "writer2");
     assert_conflict(f, "set", "set_park1", true);
     assert_thread_name(json_object_get(f, "conflict"), "writer1");
@@ -126,8 +129,7 @@ Test(races, two_writers_other_ops)
     struct run r;
     run_prog(&r, PROG, "ww_ops", OPTS);
     json_t *f = one_finding(&r, "concurrent-writes");
-    assert_op(json_object_get(f, "access"), "assign");
-    assert_frame_at(json_object_get(json_object_get(f, "access"), "stack"), 0, PROG, "assign_signal");
+    assert_access(f, "assign", "assign_signal");
     assert_conflict(f, "delete", "delete_park1", true);
     run_free(&r);
 }
@@ -137,9 +139,7 @@ Test(races, iteration_while_writer_inside)
     struct run r;
     run_prog(&r, PROG, "iter_writer_first", OPTS);
     json_t *f = one_finding(&r, "concurrent-iteration-write");
-    json_t *a = json_object_get(f, "access");
-    assert_op(a, "iter_next");
-    assert_frame_at(json_object_get(a, "stack"), 0, PROG, "iter_next");
+    assert_access(f, "iter_next", "iter_next");
     assert_conflict(f, "set", "set_park1", true);
     run_free(&r);
 }
@@ -149,9 +149,7 @@ Test(races, write_while_iteration_inside)
     struct run r;
     run_prog(&r, PROG, "iter_first", OPTS);
     json_t *f = one_finding(&r, "concurrent-iteration-write");
-    json_t *a = json_object_get(f, "access");
-    assert_op(a, "iter_next");
-    assert_frame_at(json_object_get(a, "stack"), 0, PROG, "iter_next_grow");
+    assert_access(f, "iter_next", "iter_next_grow");
     assert_conflict(f, "set", "set_park2", true);
     run_free(&r);
 }
@@ -161,7 +159,7 @@ Test(races, free_while_reader_inside)
     struct run r;
     run_prog(&r, PROG, "free_during_read", OPTS);
     json_t *f = one_finding(&r, "concurrent-read-write");
-    assert_frame_at(json_object_get(json_object_get(f, "access"), "stack"), 0, PROG, "get_park1");
+    assert_access(f, NULL, "get_park1");
     assert_conflict(f, "free", "main_free", false);
     run_free(&r);
 }
@@ -218,7 +216,7 @@ Test(races, full_path_read_while_writer_inside)
     struct run r;
     run_prog(&r, PROG, "rw_writer_first equal", OPTS);
     json_t *f = one_finding(&r, "concurrent-read-write");
-    assert_frame_at(json_object_get(json_object_get(f, "access"), "stack"), 0, PROG, "get_signal");
+    assert_access(f, NULL, "get_signal");
     assert_conflict(f, "set", "set_park1", true);
     run_free(&r);
 }
@@ -228,7 +226,7 @@ Test(races, full_path_write_while_reader_inside)
     struct run r;
     run_prog(&r, PROG, "rw_reader_first equal", OPTS);
     json_t *f = one_finding(&r, "concurrent-read-write");
-    assert_frame_at(json_object_get(json_object_get(f, "access"), "stack"), 0, PROG, "get_park1");
+    assert_access(f, NULL, "get_park1");
     assert_conflict(f, "set", "set_park2", true);
     run_free(&r);
 }
@@ -238,7 +236,7 @@ Test(races, full_path_two_writers)
     struct run r;
     run_prog(&r, PROG, "ww_ops equal", OPTS);
     json_t *f = one_finding(&r, "concurrent-writes");
-    assert_frame_at(json_object_get(json_object_get(f, "access"), "stack"), 0, PROG, "assign_signal");
+    assert_access(f, NULL, "assign_signal");
     assert_conflict(f, "delete", "delete_park1", true);
     run_free(&r);
 }
