@@ -32,15 +32,6 @@ typedef struct shape {
     uint64_t seed;
 } shape;
 
-static uint64_t mod7_hash(const void *k, size_t ks, uint64_t seed)
-{
-    (void)ks;
-    (void)seed;
-    uint64_t x;
-    memcpy(&x, k, 8);
-    return x % 7;
-}
-
 /* A custom pair over plain bytes, to run the generic path with callbacks. */
 static uint64_t cb_hash(const void *k, size_t ks, uint64_t seed)
 {
@@ -61,7 +52,7 @@ static const shape shapes[] = {
     {"b200_v8", K_BYTES, 200, 8, NULL, NULL, 8000, 200000, 6},
     {"u64_v200", K_U64, 8, 200, NULL, NULL, 20000, 250000, 7},
     {"set_u64", K_U64, 8, 0, NULL, NULL, 60000, 700000, 8},
-    {"collide_mod7", K_U64, 8, 8, mod7_hash, NULL, 2500, 400000, 9},
+    {"collide_mod7", K_U64, 8, 8, gt_mod7_hash, NULL, 2500, 400000, 9},
     {"f64", K_F64, 8, 8, gomap_hash_f64, gomap_equal_f64, 30000, 600000, 10},
 };
 

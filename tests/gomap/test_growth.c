@@ -384,18 +384,9 @@ Test(growth, same_size_growth_on_too_many_overflow_buckets)
     gomap_free(m);
 }
 
-static uint64_t mod7_hash(const void *k, size_t ks, uint64_t seed)
-{
-    (void)ks;
-    (void)seed;
-    uint64_t x;
-    memcpy(&x, k, 8);
-    return x % 7;
-}
-
 Test(growth, colliding_hash_builds_long_chains)
 {
-    gomap_type t = {.key_size = 8, .val_size = 8, .hash = mod7_hash};
+    gomap_type t = {.key_size = 8, .val_size = 8, .hash = gt_mod7_hash};
     gomap *m = gomap_new(&t, 0);
     cr_assert_not_null(m);
     enum { N = 3000 };

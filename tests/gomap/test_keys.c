@@ -298,6 +298,24 @@ Test(keys, f64_nan_keys_never_match)
     gomap_free(m);
 }
 
+/* Iterates an f64-keyed map: how many keys are NaN, and (*total) how many
+ * entries there are. */
+static size_t count_nan_keys(gomap *m, size_t *total)
+{
+    gomap_iter it;
+    const void *kp;
+    size_t nans = 0;
+    *total = 0;
+    gomap_iter_init(&it, m);
+    while (gomap_iter_next(&it, &kp, NULL)) {
+        double k;
+        memcpy(&k, kp, sizeof k);
+        nans += isnan(k) != 0;
+        (*total)++;
+    }
+    return nans;
+}
+
 Test(keys, f64_nan_entries_survive_growth_and_iterate_once)
 {
     gomap *m = new_f64_map(0);
@@ -338,14 +356,8 @@ Test(keys, f64_nan_entries_survive_growth_and_iterate_once)
                   (unsigned long long)i);
     cr_assert(gt_stats(m).B >= 7, "the map should have grown under the iteration");
     /* And a fresh iteration still sees all NaN entries. */
-    size_t nans = 0, total = 0;
-    gomap_iter_init(&it, m);
-    while (gomap_iter_next(&it, &kp, NULL)) {
-        double k;
-        memcpy(&k, kp, sizeof k);
-        nans += isnan(k) != 0;
-        total++;
-    }
+    size_t total;
+    size_t nans = count_nan_keys(m, &total);
     cr_assert_eq(nans, NANS, "NaN entries lost in evacuation: %zu of %d", nans, NANS);
     cr_assert_eq(total, (size_t)NANS + next_num);
     cr_assert_eq(gomap_len(m), total);
@@ -388,14 +400,8 @@ Test(keys, f64_nan_iter_delete_across_growth)
                 cr_assert_eq(gomap_len(m), before, "a refused delete must change nothing");
             }
         }
-        size_t nans = 0, total = 0;
-        gomap_iter_init(&it, m);
-        while (gomap_iter_next(&it, &kp, NULL)) {
-            double k;
-            memcpy(&k, kp, sizeof k);
-            nans += isnan(k) != 0;
-            total++;
-        }
+        size_t total;
+        size_t nans = count_nan_keys(m, &total);
         cr_assert_eq(total, gomap_len(m), "count and iteration disagree");
         cr_assert_eq(deleted + nans, NANS, "trial %d: %zu deleted, %zu NaN entries left", trial,
                      deleted, nans);
