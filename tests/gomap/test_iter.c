@@ -301,6 +301,16 @@ Test(iter, iter_delete_after_clear_is_false)
 
 /* ------------------------------------------------------- Go's rules */
 
+/* Inserts keys [*next, end) with value = key into m and t; *next = end. */
+static void put_tracked(gomap *m, gt_track *t, uint64_t *next, uint64_t end)
+{
+    for (; *next < end; ++*next) {
+        gt_set_u64(m, *next, *next);
+        gt_track_put(t, *next);
+    }
+}
+
+
 Test(iter, values_are_current)
 {
     enum { N = 2000 };
@@ -338,10 +348,8 @@ Test(iter, deleted_before_reached_never_comes)
     gomap *m = gt_new_u64(0);
     gt_track t;
     gt_track_init(&t, N);
-    for (uint64_t k = 0; k < N; k++) {
-        gt_set_u64(m, k, k);
-        gt_track_put(&t, k);
-    }
+    uint64_t next = 0;
+    put_tracked(m, &t, &next, N);
     gt_track_begin(&t);
     gomap_iter it;
     gomap_iter_init(&it, m);
@@ -398,10 +406,7 @@ Test(iter, inserts_during_iteration_come_at_most_once)
         gt_track t;
         gt_track_init(&t, 40000);
         uint64_t next = 0;
-        for (; next < 100; next++) {
-            gt_set_u64(m, next, next);
-            gt_track_put(&t, next);
-        }
+        put_tracked(m, &t, &next, 100);
         unsigned B0 = gt_stats(m).B;
         iterate_while_inserting(m, &t, &next, per_step, "inserting");
         if (per_step >= 16)
@@ -421,10 +426,7 @@ Test(iter, started_during_growth)
     gt_track t;
     gt_track_init(&t, 30000);
     uint64_t next = 0;
-    for (; next < 418; next++) {
-        gt_set_u64(m, next, next);
-        gt_track_put(&t, next);
-    }
+    put_tracked(m, &t, &next, 418);
     cr_assert(gt_stats(m).growing);
     iterate_while_inserting(m, &t, &next, 3, "started during growth");
     /* Once more, with the map not growing at the start. */
@@ -441,10 +443,8 @@ Test(iter, delete_and_reinsert_is_a_new_entry)
     gomap *m = gt_new_u64(0);
     gt_track t;
     gt_track_init(&t, N);
-    for (uint64_t k = 0; k < N; k++) {
-        gt_set_u64(m, k, k);
-        gt_track_put(&t, k);
-    }
+    uint64_t next = 0;
+    put_tracked(m, &t, &next, N);
     gt_track_begin(&t);
     gomap_iter it;
     gomap_iter_init(&it, m);
@@ -483,10 +483,7 @@ Test(iter, growth_from_before_the_iteration_with_deletes)
     gt_track t;
     gt_track_init(&t, N);
     uint64_t next = 0;
-    for (; next < 50; next++) {
-        gt_set_u64(m, next, next);
-        gt_track_put(&t, next);
-    }
+    put_tracked(m, &t, &next, 50);
     gt_track_begin(&t);
     gomap_iter it;
     gomap_iter_init(&it, m);
@@ -597,10 +594,7 @@ Test(iter, interleaved_iterators_with_writes)
     gt_track_init(&t, N);
     gt_rng r = {99};
     uint64_t next = 0;
-    for (; next < 200; next++) {
-        gt_set_u64(m, next, next);
-        gt_track_put(&t, next);
-    }
+    put_tracked(m, &t, &next, 200);
     gomap_iter its[ITS];
     gt_view views[ITS];
     bool live[ITS];
