@@ -20,6 +20,12 @@ SAN     ?=
 WARN    := -Wall -Wextra -Werror
 CSTD    := -std=c11 -D_GNU_SOURCE
 CFLAGS  ?=
+# The one version string: the shim's hello record, `mapguard --version`,
+# gomap.pc. Change VERSION, nothing else.
+VERSION := $(shell cat VERSION)
+# -MMD -MP: each object gets a .d file naming the headers it included, so a
+# header change rebuilds exactly what includes it.
+DEPFLAGS = -MMD -MP
 ALL_CFLAGS = $(CSTD) $(WARN) $(OPT) $(SAN) $(CFLAGS)
 LDFLAGS ?=
 
@@ -49,9 +55,9 @@ GOMAP_CFLAGS := -fPIC -fvisibility=hidden -fno-semantic-interposition
 
 lib: $(LIB)/libgomap.so
 
-$(OBJ)/src/%.o: src/%.c $(wildcard src/*.h)
+$(OBJ)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(GOMAP_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(GOMAP_CFLAGS) -c $< -o $@
 
 $(LIB)/libgomap.so: $(GOMAP_OBJ)
 	@mkdir -p $(dir $@)
@@ -78,9 +84,11 @@ else
 shim:
 endif
 
-$(OBJ)/shim/%.o: shim/%.c $(wildcard shim/*.h) src/gomap.h
+# VERSION too: a new version must reach the hello record.
+$(OBJ)/shim/%.o: shim/%.c VERSION
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -Isrc $(SHIM_INC) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -DMG_VERSION='"$(VERSION)"' -fPIC -fvisibility=hidden -Isrc \
+	    $(SHIM_INC) -c $< -o $@
 
 $(LIB)/libmapguard.so: $(SHIM_OBJ)
 	@mkdir -p $(dir $@)
@@ -98,10 +106,18 @@ else
 cli:
 endif
 
-$(BIN)/mapguard: $(CLI_SRC) $(wildcard cli/*.h)
+CLI_OBJ := $(CLI_SRC:cli/%.c=$(OBJ)/cli/%.o)
+
+# -Ishim: shimopts.c reads the shim's options.inc (through options_syntax.h)
+# to check flags and --options as the shim will.
+$(OBJ)/cli/%.o: cli/%.c VERSION
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isrc -Icli $(shell pkg-config --cflags jansson) -o $@ $(CLI_SRC) \
-	    $(shell pkg-config --libs jansson) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -DMG_VERSION='"$(VERSION)"' -Isrc -Icli -Ishim \
+	    $(shell pkg-config --cflags jansson) -c $< -o $@
+
+$(BIN)/mapguard: $(CLI_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(shell pkg-config --libs jansson) $(LDFLAGS)
 
 # ---------------------------------------------------------------- shard
 # gomap_shard (shard/): N gomaps under rwlocks. A library of its own, linked
@@ -112,9 +128,9 @@ SHARD_TEST_SRC := $(wildcard tests/shard/*.c)
 
 shard: $(LIB)/libgomapshard.so
 
-$(OBJ)/shard/%.o: shard/%.c shard/gomap_shard.h src/gomap.h
+$(OBJ)/shard/%.o: shard/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -Isrc -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -fPIC -fvisibility=hidden -Isrc -c $< -o $@
 
 # $$ORIGIN: finds libgomap.so beside it, in the build tree and once installed.
 $(LIB)/libgomapshard.so: $(SHARD_OBJ) $(LIB)/libgomap.so
@@ -177,15 +193,15 @@ $(TESTBIN)/gomap_tests: $(GOMAP_TEST_SRC) $(wildcard tests/gomap/*.h) $(LIB)/lib
 	$(CC) $(ALL_CFLAGS) -Isrc -Itests/gomap $(CRIT_CFLAGS) -o $@ $(GOMAP_TEST_SRC) \
 	    -L$(LIB) -lgomap $(RPATH) $(CRIT_LIBS) -lpthread -lm $(LDFLAGS)
 
-$(TESTBIN)/shim_tests: $(SHIM_TEST_SRC) $(wildcard tests/shim/*.h) $(LIB)/libgomap.so
+$(TESTBIN)/shim_tests: $(SHIM_TEST_SRC) $(wildcard tests/shim/*.h) $(LIB)/libgomap.so VERSION
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc -Itests/shim $(CRIT_CFLAGS) $(shell pkg-config --cflags jansson) \
-	    -DBUILD_DIR='"$(abspath $(BUILD))"' -DSRC_DIR='"$(abspath .)"' \
+	    -DBUILD_DIR='"$(abspath $(BUILD))"' -DSRC_DIR='"$(abspath .)"' -DMG_VERSION='"$(VERSION)"' \
 	    -o $@ $(SHIM_TEST_SRC) $(CRIT_LIBS) $(shell pkg-config --libs jansson) -lpthread $(LDFLAGS)
 
-$(TESTBIN)/cli_tests: $(CLI_TEST_SRC) $(wildcard tests/cli/*.h)
+$(TESTBIN)/cli_tests: $(CLI_TEST_SRC) $(wildcard tests/cli/*.h) shim/options.inc shim/options_syntax.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isrc -Itests/cli $(CRIT_CFLAGS) $(shell pkg-config --cflags jansson) \
+	$(CC) $(ALL_CFLAGS) -Isrc -Itests/cli -Ishim $(CRIT_CFLAGS) $(shell pkg-config --cflags jansson) \
 	    -DBUILD_DIR='"$(abspath $(BUILD))"' -DSRC_DIR='"$(abspath .)"' \
 	    -o $@ $(CLI_TEST_SRC) $(CRIT_LIBS) $(shell pkg-config --libs jansson) -lpthread $(LDFLAGS)
 
@@ -278,7 +294,7 @@ install: lib shard
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0755 $(LIB)/libgomap.so $(LIB)/libgomapshard.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 src/gomap.h shard/gomap_shard.h $(DESTDIR)$(PREFIX)/include/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' tools/gomap.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gomap.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' tools/gomap.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gomap.pc
 	@if [ -f $(LIB)/libmapguard.so ]; then install -m 0755 $(LIB)/libmapguard.so $(DESTDIR)$(PREFIX)/lib/; fi
 	@# beside the shim: that is where it looks for it
 	@if [ -f $(LIB)/libmapguard-symbolize.so ]; then \
@@ -288,3 +304,7 @@ install: lib shard
 
 clean:
 	rm -rf build build-asan build-tsan
+
+# The headers each object was built from (-MMD above); absent before the
+# first build, when everything is built anyway.
+-include $(wildcard $(OBJ)/*/*.d)

@@ -40,7 +40,8 @@ static const char usage_text[] =
     "  --sarif FILE          write the findings as SARIF 2.1.0 for code scanning\n"
     "  --source-root DIR     SARIF paths are relative to DIR (default: the git top above\n"
     "                        the current directory, else the current directory)\n"
-    "  --exitcode N          exit status when something was found (default 66)\n"
+    "  --exitcode N          exit status when something was found (default 66); 0: the\n"
+    "                        program's own status even then\n"
     "  -q, --quiet           no per-finding report; only the summary line, and only if\n"
     "                        something was found\n"
     "  --text                (report) print the text report\n"
@@ -169,10 +170,10 @@ int main(int argc, char **argv)
             o.text = true;
             break;
         case OPT_EXITCODE: {
-            errno = 0;
-            long v = strtol(optarg, &end, 10);
-            if (errno || end == optarg || *end || v < 1 || v > 255)
-                return bad_usage("--exitcode '%s': expected a number from 1 to 255", optarg);
+            long v;
+            char why[256];
+            if (mg_check_flag_value("--exitcode", optarg, &v, why, sizeof why) != 0)
+                return bad_usage("%s", why);
             o.exitcode = (int)v;
             break;
         }

@@ -24,7 +24,10 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#define MG_VERSION "0.1.0"
+/* From the file VERSION, passed by the Makefile (-DMG_VERSION). */
+#ifndef MG_VERSION
+#error "MG_VERSION is not defined: build with make, which reads it from VERSION"
+#endif
 
 /* Exit statuses of the command itself. */
 #define MG_EXIT_TOOL 2             /* mapguard could not do its job */
@@ -152,6 +155,11 @@ int mg_check_shim_loads(const char *shim, char *why, size_t n);
 char *mg_build_shim_options(const mg_options *o, const char *inherited,
                             const char *log_path, char *err, size_t n);
 char *mg_build_ld_preload(const char *inherited, const char *shim);
+/* Checks a flag's value (flag: "--exitcode", ...) with the type and range
+ * of the detector option it stands for (shim/options.inc), so the command
+ * and the detector accept the same values. 0 with the number in *num (may
+ * be NULL), or -1 with a message naming the flag and what it takes. */
+int mg_check_flag_value(const char *flag, const char *value, long *num, char *err, size_t n);
 
 /* ------------------------------------------------------------ run.c */
 int mg_run(const mg_options *o, char **argv);

@@ -22,6 +22,7 @@
  *    reported in (see check_shim).
  */
 #include "mapguard.h"
+#include "options_syntax.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -179,7 +180,7 @@ static char **child_environ(const char *opts, const char *preload)
 static int make_report_dir(char *out, size_t n)
 {
     const char *tmp = getenv("TMPDIR");
-    if (!tmp || tmp[0] != '/' || strpbrk(tmp, ": ,\t\n\r") || strlen(tmp) > 200)
+    if (!tmp || tmp[0] != '/' || strpbrk(tmp, MG_OPTION_SEPARATORS) || strlen(tmp) > 200)
         tmp = "/tmp";
     snprintf(out, n, "%s/mapguard.XXXXXX", tmp);
     if (!mkdtemp(out)) {
@@ -625,7 +626,7 @@ int mg_run(const mg_options *o, char **argv)
             fprintf(stderr, "mapguard: forwarded signal %d (SIG%s) to the program\n", c.forwarded,
                     sigabbrev_np(c.forwarded) ? sigabbrev_np(c.forwarded) : "?");
         int emit = mg_emit(o, &r, stderr, note);
-        if (r.nfindings > 0)
+        if (r.nfindings > 0 && o->exitcode != 0)
             rc = o->exitcode;
         else if (c.timed_out)
             rc = MG_EXIT_TIMEOUT;

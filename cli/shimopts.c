@@ -1,24 +1,78 @@
 /*
  * The two environment variables that put the detector into the program.
  *
- * MAPGUARD_OPTIONS: the detector splits on ':', ',' and whitespace and takes
- * k=v pairs (issue 3). mapguard merges the user's inherited variable, then
- * --options, then its own flags, last one winning per key, and writes the
- * result back with ':' so the detector sees each key once. log_path and
- * format belong to mapguard: reports must land, as JSON, in the private
- * directory the runner reads afterwards.
+ * MAPGUARD_OPTIONS: k=v pairs between the detector's separators
+ * (MG_OPTION_SEPARATORS). mapguard merges the user's inherited variable,
+ * then --options, then its own flags, last one winning per key, and writes
+ * the result back with ':' so the detector sees each key once. Every key
+ * and value is checked first with the detector's own table and parser
+ * (shim/options_syntax.h, expanded from shim/options.inc): what the
+ * detector would refuse, and only that, is refused here, up front, as a
+ * command-line error. log_path and format belong to mapguard: reports must
+ * land, as JSON, in the private directory the runner reads afterwards.
  *
  * LD_PRELOAD: the shim is appended to whatever the user already preloads
  * (an allocator, a sanitizer runtime that insists on coming first), and the
  * variable is exported so every exec'd child inherits it.
  */
 #include "mapguard.h"
+#include "options_syntax.h"
 
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SEPS ": ,\t\n\r"
+#define SEPS MG_OPTION_SEPARATORS
+
+/* The flags of mapguard run that stand for a detector option. */
+static const struct {
+    const char *flag, *option;
+} flag_options[] = {
+    {"--halt-on-error", "halt_on_error"},
+    {"--detect-leaks", "detect_leaks"},
+    {"--suppressions", "suppressions"},
+    {"--exitcode", "exitcode"},
+};
+
+/* What the option takes, in words, for an error message. */
+static void expected(const struct mg_option_spec *s, char *buf, size_t n)
+{
+    switch (s->type) {
+    case MG_OPTION_TYPE_BOOL:
+        snprintf(buf, n, "0, 1, false or true");
+        break;
+    case MG_OPTION_TYPE_INT:
+        snprintf(buf, n, "a number from %ld to %ld", s->lo, s->hi);
+        break;
+    case MG_OPTION_TYPE_STR:
+        snprintf(buf, n, "at most %ld bytes without ':', ',' or whitespace", s->hi);
+        break;
+    case MG_OPTION_TYPE_CHOICE:
+        snprintf(buf, n, "one of %s", s->choices);
+        break;
+    }
+}
+
+int mg_check_flag_value(const char *flag, const char *value, long *num, char *err, size_t n)
+{
+    const char *option = NULL;
+    for (size_t i = 0; i < sizeof flag_options / sizeof flag_options[0]; i++)
+        if (strcmp(flag_options[i].flag, flag) == 0)
+            option = flag_options[i].option;
+    const struct mg_option_spec *s = option ? mg_option_find(option, strlen(option)) : NULL;
+    if (!s) {
+        snprintf(err, n, "internal: %s stands for no detector option", flag);
+        return -1;
+    }
+    long dummy;
+    if (strpbrk(value, SEPS) || !mg_option_value(s, value, strlen(value), num ? num : &dummy)) {
+        char what[128];
+        expected(s, what, sizeof what);
+        snprintf(err, n, "%s '%s': expected %s", flag, value, what);
+        return -1;
+    }
+    return 0;
+}
 
 typedef struct kv { char *k, *v; } kv;
 typedef struct kvlist { kv *a; size_t n, cap; } kvlist;
@@ -67,6 +121,19 @@ static int parse_into(kvlist *l, const char *s, const char *origin, bool user, c
             return -1;
         }
         size_t kl = (size_t)(eq - s);
+        const struct mg_option_spec *spec = mg_option_find(s, kl);
+        long num;
+        if (!spec) {
+            snprintf(err, n, "%s: unknown option \"%.*s\" (see docs/options.md)", origin, (int)kl, s);
+            return -1;
+        }
+        if (!mg_option_value(spec, eq + 1, len - kl - 1, &num)) {
+            char what[128];
+            expected(spec, what, sizeof what);
+            snprintf(err, n, "%s: bad value \"%.*s\": %.*s takes %s", origin, (int)len, s, (int)kl, s,
+                     what);
+            return -1;
+        }
         if (user && ((kl == 8 && strncmp(s, "log_path", 8) == 0) ||
                      (kl == 6 && strncmp(s, "format", 6) == 0))) {
             fprintf(stderr,
@@ -117,6 +184,9 @@ char *mg_build_shim_options(const mg_options *o, const char *inherited, const ch
         snprintf(err, n, "internal: temporary path %s contains a separator", log_path);
         goto done;
     }
+    char code[16];
+    snprintf(code, sizeof code, "%d", o->exitcode);
+    kv_set(&l, "exitcode", 8, code, strlen(code));
     kv_set(&l, "log_path", 8, log_path, strlen(log_path));
     kv_set(&l, "format", 6, "json", 4);
 

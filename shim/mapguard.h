@@ -18,9 +18,11 @@
 #include <stdint.h>
 
 #include "gomap.h"
+#include "options_syntax.h"
 
-/* In the hello record; the same as the mapguard command's. */
-#define MG_SHIM_VERSION "0.1.0"
+/* In the hello record; the same as the mapguard command's: both come from
+ * the file VERSION, passed by the Makefile. */
+#define MG_SHIM_VERSION MG_VERSION
 
 #define MG_EXPORT __attribute__((visibility("default")))
 #define MG_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -66,24 +68,26 @@ bool mg_resolve_real(void);
 
 /* ---- options (options.c) ---- */
 
+/* format's values, in the order of its choices in options.inc. */
 enum mg_format { MG_FORMAT_JSON, MG_FORMAT_TEXT };
 
+/* One field per line of options.inc; bool, int and choice options are
+ * ints, string options char[MG_OPTION_STR_CAP]. */
 struct mg_options {
-    int halt_on_error;
-    int exitcode;
-    char log_path[4096]; /* empty: stderr */
-    int format;
-    int dedup;
-    int stack_depth;
-    int detect_leaks;
-    char suppressions[4096];
-    int quarantine_size;
-    int verbosity;
-    int conflict_wait_ms;
+#define MG_OPTION_BOOL(n, d, h) int n;
+#define MG_OPTION_INT(n, d, lo, hi, h) int n;
+#define MG_OPTION_STR(n, d, max, h) char n[MG_OPTION_STR_CAP];
+#define MG_OPTION_CHOICE(n, d, c, h) int n;
+#include "options.inc"
+#undef MG_OPTION_BOOL
+#undef MG_OPTION_INT
+#undef MG_OPTION_STR
+#undef MG_OPTION_CHOICE
 };
 extern struct mg_options mg_opt;
 /* Parses the string (MAPGUARD_OPTIONS); complains on stderr about what it
- * cannot use and keeps the default for it. */
+ * cannot use and keeps the default for it. With help=1 it then prints
+ * every option on stderr, and with verbosity>=1 the options in effect. */
 void mg_options_parse(const char *s);
 /* MAPGUARD_OPTIONS, also before libc has set up environ. */
 const char *mg_options_env(void);

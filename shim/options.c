@@ -1,10 +1,14 @@
 /*
  * MAPGUARD_OPTIONS, in the sanitizers' "key=value:key=value" form; spaces,
- * commas, tabs and newlines separate too. docs/options.md lists them.
+ * commas, tabs, carriage returns and newlines separate too
+ * (MG_OPTION_SEPARATORS). The options themselves are declared in
+ * options.inc; docs/options.md lists them.
  *
  * A tool preloaded into someone else's program must not be the reason it
  * fails: an unknown key or a bad value gets one line on stderr naming it,
- * that option keeps its default, and the rest still apply.
+ * that option keeps its default, and the rest still apply. help=1, for
+ * the same reason, prints the options and lets the program run, as the
+ * sanitizers' help=1 does.
  */
 #include "mapguard.h"
 
@@ -16,18 +20,43 @@
 #include <unistd.h>
 
 struct mg_options mg_opt = {
-    .halt_on_error = 0,
-    .exitcode = 66,
-    .log_path = "",
-    .format = MG_FORMAT_JSON,
-    .dedup = 1,
-    .stack_depth = 32,
-    .detect_leaks = 0,
-    .suppressions = "",
-    .quarantine_size = 256,
-    .verbosity = 0,
-    .conflict_wait_ms = 1000,
+#define MG_OPTION_BOOL(n, d, h) .n = d,
+#define MG_OPTION_INT(n, d, lo, hi, h) .n = d,
+#define MG_OPTION_STR(n, d, max, h) .n = d,
+#define MG_OPTION_CHOICE(n, d, c, h) .n = d,
+#include "options.inc"
+#undef MG_OPTION_BOOL
+#undef MG_OPTION_INT
+#undef MG_OPTION_STR
+#undef MG_OPTION_CHOICE
 };
+
+/* Where each option of mg_option_specs lives in mg_opt, in the same order. */
+static const size_t field_offset[] = {
+#define MG_OPTION_BOOL(n, d, h) offsetof(struct mg_options, n),
+#define MG_OPTION_INT(n, d, lo, hi, h) offsetof(struct mg_options, n),
+#define MG_OPTION_STR(n, d, max, h) offsetof(struct mg_options, n),
+#define MG_OPTION_CHOICE(n, d, c, h) offsetof(struct mg_options, n),
+#include "options.inc"
+#undef MG_OPTION_BOOL
+#undef MG_OPTION_INT
+#undef MG_OPTION_STR
+#undef MG_OPTION_CHOICE
+};
+_Static_assert(sizeof field_offset / sizeof field_offset[0] == MG_OPTION_COUNT, "one offset per option");
+
+/* A string option's maxlen must leave room for its terminator. */
+#define MG_OPTION_BOOL(n, d, h)
+#define MG_OPTION_INT(n, d, lo, hi, h)
+#define MG_OPTION_STR(n, d, max, h) _Static_assert((max) < MG_OPTION_STR_CAP, #n " fits");
+#define MG_OPTION_CHOICE(n, d, c, h)
+#include "options.inc"
+#undef MG_OPTION_BOOL
+#undef MG_OPTION_INT
+#undef MG_OPTION_STR
+#undef MG_OPTION_CHOICE
+
+static void *field(size_t i) { return (char *)&mg_opt + field_offset[i]; }
 
 static void complain(const char *what, const char *key, size_t klen, const char *val, size_t vlen)
 {
@@ -39,79 +68,86 @@ static void complain(const char *what, const char *key, size_t klen, const char 
         (void)!write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
-static bool parse_int(const char *v, size_t n, long lo, long hi, int *out)
+static void apply(const char *k, size_t kn, const char *v, size_t vn)
 {
-    char buf[32];
-    if (n == 0 || n >= sizeof buf)
-        return false;
-    memcpy(buf, v, n);
-    buf[n] = 0;
-    char *end;
-    errno = 0;
-    long x = strtol(buf, &end, 10);
-    if (errno || *end || x < lo || x > hi)
-        return false;
-    *out = (int)x;
-    return true;
-}
-
-static bool parse_bool(const char *v, size_t n, int *out)
-{
-    if ((n == 1 && v[0] == '1') || (n == 4 && !strncmp(v, "true", 4))) {
-        *out = 1;
-        return true;
+    const struct mg_option_spec *s = mg_option_find(k, kn);
+    if (!s) {
+        complain("unknown option", k, kn, NULL, 0);
+        return;
     }
-    if ((n == 1 && v[0] == '0') || (n == 5 && !strncmp(v, "false", 5))) {
-        *out = 0;
-        return true;
+    long num;
+    if (!mg_option_value(s, v, vn, &num)) {
+        complain("bad value for option", k, kn, v, vn);
+        return;
     }
-    return false;
+    void *f = field((size_t)(s - mg_option_specs));
+    if (s->type == MG_OPTION_TYPE_STR) {
+        memcpy(f, v, vn);
+        ((char *)f)[vn] = 0;
+    } else {
+        *(int *)f = (int)num;
+    }
 }
 
-static bool parse_str(const char *v, size_t n, char *out, size_t cap)
+/* Option i's value as MAPGUARD_OPTIONS would write it; an empty string as
+ * "none", so that every value is one word. dflt: the default rather than
+ * the value in effect. */
+static void value_text(size_t i, bool dflt, char *buf, size_t cap)
 {
-    if (n >= cap)
-        return false;
-    memcpy(out, v, n);
-    out[n] = 0;
-    return true;
-}
-
-static bool apply(const char *k, size_t kn, const char *v, size_t vn)
-{
-#define IS(name) (kn == sizeof(name) - 1 && !strncmp(k, name, kn))
-    if (IS("halt_on_error"))
-        return parse_bool(v, vn, &mg_opt.halt_on_error);
-    if (IS("exitcode"))
-        return parse_int(v, vn, 0, 255, &mg_opt.exitcode);
-    if (IS("log_path"))
-        return parse_str(v, vn, mg_opt.log_path, sizeof mg_opt.log_path - 32);
-    if (IS("format")) {
-        if (vn == 4 && !strncmp(v, "json", 4))
-            mg_opt.format = MG_FORMAT_JSON;
-        else if (vn == 4 && !strncmp(v, "text", 4))
-            mg_opt.format = MG_FORMAT_TEXT;
+    const struct mg_option_spec *s = &mg_option_specs[i];
+    const char *w;
+    size_t wn;
+    switch (s->type) {
+    case MG_OPTION_TYPE_BOOL:
+    case MG_OPTION_TYPE_INT:
+        snprintf(buf, cap, "%ld", dflt ? s->dflt : (long)*(int *)field(i));
+        break;
+    case MG_OPTION_TYPE_STR: {
+        const char *v = dflt ? s->dflt_str : (const char *)field(i);
+        snprintf(buf, cap, "%s", v[0] ? v : "none");
+        break;
+    }
+    case MG_OPTION_TYPE_CHOICE:
+        if (mg_option_choice(s->choices, dflt ? s->dflt : *(int *)field(i), &w, &wn))
+            snprintf(buf, cap, "%.*s", (int)wn, w);
         else
-            return false;
-        return true;
+            snprintf(buf, cap, "?");
+        break;
     }
-    if (IS("dedup"))
-        return parse_bool(v, vn, &mg_opt.dedup);
-    if (IS("stack_depth"))
-        return parse_int(v, vn, 1, 256, &mg_opt.stack_depth);
-    if (IS("detect_leaks"))
-        return parse_bool(v, vn, &mg_opt.detect_leaks);
-    if (IS("suppressions"))
-        return parse_str(v, vn, mg_opt.suppressions, sizeof mg_opt.suppressions);
-    if (IS("quarantine_size"))
-        return parse_int(v, vn, 0, 1 << 20, &mg_opt.quarantine_size);
-    if (IS("verbosity"))
-        return parse_int(v, vn, 0, 3, &mg_opt.verbosity);
-    if (IS("conflict_wait_ms"))
-        return parse_int(v, vn, 0, 60000, &mg_opt.conflict_wait_ms);
-#undef IS
-    complain("unknown option", k, kn, NULL, 0);
-    return true; /* already reported */
+}
+
+/* help=1: one line per option, "name default help", on stderr. */
+static void print_help(void)
+{
+    char line[512];
+    int n = snprintf(line, sizeof line, "mapguard: MAPGUARD_OPTIONS=name=value:..., "
+                     "separated by any of ':', ',' or whitespace; name, default, meaning:\n");
+    (void)!write(2, line, (size_t)n);
+    for (size_t i = 0; i < MG_OPTION_COUNT; i++) {
+        char d[64];
+        value_text(i, true, d, sizeof d);
+        n = snprintf(line, sizeof line, "  %-17s %-7s %s\n", mg_option_specs[i].name, d,
+                     mg_option_specs[i].help);
+        if (n > 0)
+            (void)!write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    }
+}
+
+/* verbosity>=1: every option's value in effect, on one line. */
+static void log_in_effect(void)
+{
+    if (mg_opt.verbosity < 1)
+        return;
+    char line[900];
+    size_t n = 0;
+    for (size_t i = 0; i < MG_OPTION_COUNT && n < sizeof line; i++) {
+        char v[200];
+        value_text(i, false, v, sizeof v);
+        int m = snprintf(line + n, sizeof line - n, "%s%s=%s", i ? ":" : "", mg_option_specs[i].name, v);
+        if (m > 0)
+            n += (size_t)m;
+    }
+    mg_log(1, "options in effect: %s", line);
 }
 
 bool mg_log_to_file(void)
@@ -119,8 +155,6 @@ bool mg_log_to_file(void)
     const char *p = mg_opt.log_path;
     return p[0] && strcmp(p, "stderr") != 0 && strcmp(p, "stdout") != 0;
 }
-
-static bool is_sep(char c) { return c == ':' || c == ' ' || c == ',' || c == '\t' || c == '\n'; }
 
 /* A relative log_path is taken from the directory the process started in:
  * a later chdir must not split one process's records (its hello and an
@@ -145,12 +179,12 @@ void mg_options_parse(const char *s)
     if (!s)
         return;
     while (*s) {
-        while (*s && is_sep(*s))
+        while (*s && mg_option_is_sep(*s))
             s++;
         if (!*s)
             break;
         const char *k = s;
-        while (*s && !is_sep(*s) && *s != '=')
+        while (*s && !mg_option_is_sep(*s) && *s != '=')
             s++;
         size_t kn = (size_t)(s - k);
         if (*s != '=') {
@@ -158,13 +192,15 @@ void mg_options_parse(const char *s)
             continue;
         }
         const char *v = ++s;
-        while (*s && !is_sep(*s))
+        while (*s && !mg_option_is_sep(*s))
             s++;
         size_t vn = (size_t)(s - v);
-        if (!apply(k, kn, v, vn))
-            complain("bad value for option", k, kn, v, vn);
+        apply(k, kn, v, vn);
     }
     anchor_log_path();
+    if (mg_opt.help)
+        print_help();
+    log_in_effect();
 }
 
 /* Before libc's own initializer has run (a call from an executable's

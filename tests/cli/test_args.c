@@ -36,8 +36,8 @@ Test(args, bad_options_exit_2)
     expect_2(a3, NULL, "unknown option '--bogus'");
     const char *a4[] = {MAPGUARD, "run", "--timeout", "soon", "--", "true", NULL};
     expect_2(a4, NULL, "--timeout 'soon'");
-    const char *a5[] = {MAPGUARD, "run", "--exitcode", "0", "--", "true", NULL};
-    expect_2(a5, NULL, "--exitcode '0'");
+    const char *a5[] = {MAPGUARD, "run", "--exitcode", "256", "--", "true", NULL};
+    expect_2(a5, NULL, "--exitcode '256': expected a number from 0 to 255");
     const char *a6[] = {MAPGUARD, "run", NULL};
     expect_2(a6, NULL, "no program given");
     const char *a7[] = {MAPGUARD, "run", "--json", NULL};

@@ -50,7 +50,7 @@ static void assert_replaced(const char *call, const char *path_suffix, const cha
     cr_assert(ends_with(str(e, "path"), path_suffix), "%s: path %s", call, str(e, "path"));
     json_t *h = find_kind(&r, "hello", 1);
     cr_assert(ends_with(str(h, "program"), "/tests/progs/" PROG), "program %s", str(h, "program"));
-    cr_assert_str_eq(str(h, "version"), "0.1.0");
+    cr_assert_str_eq(str(h, "version"), MG_VERSION);
     cr_assert_gt(num(h, "ppid"), 0);
     assert_watched_and_clean(&r, call);
     run_free(&r);
@@ -135,7 +135,7 @@ Test(exec, hello_escapes_the_program_or_gives_null)
     cr_assert(h0 && h1, "a hello from each copy");
     cr_assert_str_eq(str(h0, "program"), want);
     cr_assert(json_is_null(json_object_get(h1, "program")), "not UTF-8: null");
-    cr_assert_str_eq(str(h1, "version"), "0.1.0");
+    cr_assert_str_eq(str(h1, "version"), MG_VERSION);
     cr_assert_eq(num(h1, "ppid"), r.pid);
     run_free(&r);
 }
