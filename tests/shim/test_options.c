@@ -1,10 +1,14 @@
 /*
  * MAPGUARD_OPTIONS: halt_on_error, exitcode, format, log_path, dedup,
- * stack_depth, suppressions, and what happens with bad ones.
+ * stack_depth, suppressions, and what happens with bad ones; help=1, and
+ * docs/options.md's table checked against the shim: names, defaults (as
+ * help=1 prints them and as they are in effect) and ranges.
  */
 #include "harness.h"
+#include "../docs_options.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define PROG "mg_misuse"
@@ -149,5 +153,152 @@ Test(options, started_lazily_before_any_constructor)
     assert_frame_at(st, 0, "mg_preinit", "preinit_nil");
     cr_assert(strstr(r.out, "early=-1"), "the nil map still refused the write: %s", r.out);
     cr_assert_eq(r.status, 66);
+    run_free(&r);
+}
+
+/* ---------------------------------------------- docs/options.md vs the shim */
+
+#define MAX_OPTS 64
+
+/* help=1's lines "  name default help" after its heading. */
+static size_t help_lines(const char *err, struct doc_option *out, size_t max)
+{
+    const char *p = strstr(err, "mapguard: MAPGUARD_OPTIONS=name=value");
+    cr_assert(p, "no help heading on stderr: %s", err);
+    size_t n = 0;
+    for (p = strchr(p, '\n'); p && !strncmp(p, "\n  ", 3); p = strchr(p + 1, '\n')) {
+        cr_assert(n < max);
+        int used = 0;
+        cr_assert_eq(sscanf(p + 3, "%63s %63s%n", out[n].name, out[n].dflt, &used), 2, "help line: %.80s", p + 3);
+        const char *help = p + 3 + used;
+        cr_assert(*help == ' ' && help[strspn(help, " ")] != '\n', "%s has no help text", out[n].name);
+        n++;
+    }
+    return n;
+}
+
+Test(options, help_prints_the_documented_names_and_defaults)
+{
+    struct doc_option doc[MAX_OPTS], help[MAX_OPTS];
+    size_t nd = doc_options(doc, MAX_OPTS);
+    struct run r;
+    run_prog_raw(&r, "mg_clean", "nil_reads", "help=1");
+    size_t nh = help_lines(r.err, help, MAX_OPTS);
+    for (size_t i = 0; i < nh; i++)
+        cr_expect_str_eq(doc_option(doc, nd, help[i].name)->dflt, help[i].dflt,
+                         "%s: docs/options.md says %s, help=1 says %s", help[i].name,
+                         doc_option(doc, nd, help[i].name)->dflt, help[i].dflt);
+    for (size_t i = 0; i < nd; i++)
+        cr_expect(doc_option(help, nh, doc[i].name), "help=1 lacks %s", doc[i].name);
+    cr_assert_eq(nh, nd, "help=1 has %zu options, the table %zu", nh, nd);
+    cr_assert_eq(r.status, 0, "the program ran on and exited 0: %d", r.status);
+    cr_assert_null(strstr(r.err, "in MAPGUARD_OPTIONS"), "help is an option, not a complaint: %s", r.err);
+    run_free(&r);
+}
+
+Test(options, help_lets_the_program_run_as_usual)
+{
+    struct run r;
+    run_prog(&r, "mg_defaults", "deep 3", "help=1");
+    cr_assert(strstr(r.err, "\n  help "), "help printed: %s", r.err);
+    cr_assert(strstr(r.out, "deep=2\n"), "the program ran to its end: %s", r.out);
+    cr_assert_eq(count_kind(&r, "nil-map-write"), 1, "and was checked");
+    cr_assert_eq(r.status, 66, "its status is what it is without help=1");
+    run_free(&r);
+}
+
+Test(options, documented_defaults_are_in_effect)
+{
+    /* verbosity=1 logs every option's value after parsing: with nothing
+     * else set, each must be the table's default */
+    struct doc_option doc[MAX_OPTS];
+    size_t nd = doc_options(doc, MAX_OPTS);
+    struct run r;
+    run_prog_raw(&r, "mg_clean", "nil_reads", "verbosity=1");
+    const char *p = strstr(r.err, "options in effect: ");
+    cr_assert(p, "%s", r.err);
+    p += strlen("options in effect: ");
+    size_t seen = 0;
+    while (*p && *p != '\n') {
+        size_t len = strcspn(p, ":\n");
+        char pair[256];
+        snprintf(pair, sizeof pair, "%.*s", (int)len, p);
+        char *eq = strchr(pair, '=');
+        cr_assert(eq, "%s", pair);
+        *eq = 0;
+        const char *want = strcmp(pair, "verbosity") ? doc_option(doc, nd, pair)->dflt : "1";
+        cr_expect_str_eq(eq + 1, want, "%s in effect is %s, docs/options.md says %s", pair, eq + 1, want);
+        seen++;
+        p += len + (p[len] == ':');
+    }
+    cr_assert_eq(seen, nd, "%zu options in effect, %zu documented", seen, nd);
+    cr_assert_eq(r.status, 0);
+    run_free(&r);
+}
+
+Test(options, documented_stack_depth_caps_the_stack)
+{
+    struct doc_option doc[MAX_OPTS];
+    long depth = strtol(doc_option(doc, doc_options(doc, MAX_OPTS), "stack_depth")->dflt, NULL, 10);
+    char scen[64];
+    snprintf(scen, sizeof scen, "deep %ld", depth + 8); /* deeper than the cap */
+    struct run r;
+    run_prog(&r, "mg_defaults", scen, NULL);
+    json_t *st = json_object_get(json_object_get(find_kind(&r, "nil-map-write", 0), "access"), "stack");
+    cr_assert_eq((long)json_array_size(st), depth, "stack of %zu frames, stack_depth's default is %ld",
+                 json_array_size(st), depth);
+    assert_frame_at(st, 0, "mg_defaults", "deep_set");
+    run_free(&r);
+}
+
+Test(options, documented_quarantine_size_is_kept)
+{
+    /* the first freed map is still in the quarantine after default - 1
+     * more frees, so its second free is caught (past the default it would
+     * really be freed, and the program's second free undefined) */
+    struct doc_option doc[MAX_OPTS];
+    long q = strtol(doc_option(doc, doc_options(doc, MAX_OPTS), "quarantine_size")->dflt, NULL, 10);
+    char scen[64];
+    snprintf(scen, sizeof scen, "quarantine %ld", q - 1);
+    struct run r;
+    run_prog(&r, "mg_defaults", scen, NULL);
+    cr_assert_eq(count_kind(&r, "double-free"), 1, "%s", r.err);
+    assert_frame_at(json_object_get(json_object_get(find_kind(&r, "double-free", 0), "access"), "stack"), 0,
+                    "mg_defaults", "q_double_free");
+    run_free(&r);
+}
+
+Test(options, documented_ranges_are_enforced)
+{
+    /* every "lo–hi" of the table: lo and hi accepted, lo-1 and hi+1 named
+     * and refused (the CLI's twin is in tests/cli/test_options.c) */
+    struct doc_option doc[MAX_OPTS];
+    size_t nd = doc_options(doc, MAX_OPTS), nr = 0;
+    char opts[4096] = "";
+    size_t o = 0;
+    for (size_t i = 0; i < nd; i++) {
+        if (!doc[i].has_range)
+            continue;
+        nr++;
+        o += (size_t)snprintf(opts + o, sizeof opts - o, "%s=%ld:%s=%ld:%s=%ld:%s=%ld:", doc[i].name,
+                              doc[i].lo - 1, doc[i].name, doc[i].hi + 1, doc[i].name, doc[i].lo,
+                              doc[i].name, doc[i].hi);
+    }
+    cr_assert_geq(nr, 5, "exitcode, stack_depth, quarantine_size, verbosity, conflict_wait_ms");
+    struct run r;
+    run_prog_raw(&r, "mg_clean", "nil_reads", opts);
+    for (size_t i = 0; i < nd; i++) {
+        if (!doc[i].has_range)
+            continue;
+        long v[4] = {doc[i].lo - 1, doc[i].hi + 1, doc[i].lo, doc[i].hi};
+        for (int j = 0; j < 4; j++) {
+            char want[128];
+            snprintf(want, sizeof want, "bad value for option '%.63s=%ld'", doc[i].name, v[j]);
+            if (j < 2)
+                cr_expect(strstr(r.err, want), "%s=%ld accepted: %s", doc[i].name, v[j], r.err);
+            else
+                cr_expect_null(strstr(r.err, want), "%s=%ld refused", doc[i].name, v[j]);
+        }
+    }
     run_free(&r);
 }
