@@ -302,3 +302,18 @@ Test(options, documented_ranges_are_enforced)
     }
     run_free(&r);
 }
+
+Test(options, every_separator_separates)
+{
+    /* MG_OPTION_SEPARATORS, which mapguard run splits --options on too */
+    const char seps[] = ": ,\t\n\r";
+    for (const char *s = seps; *s; s++) {
+        char opts[64];
+        snprintf(opts, sizeof opts, "dedup=0%cexitcode=5", *s);
+        struct run r;
+        run_prog(&r, PROG, "dedup", opts);
+        cr_assert_eq(count_kind(&r, NULL), 6, "separator 0x%02x: %s", *s, r.err);
+        cr_assert_eq(r.status, 5, "separator 0x%02x: %s", *s, r.err);
+        run_free(&r);
+    }
+}
