@@ -572,18 +572,45 @@ Test(iter, clear_then_regrow_inside_loop)
 
 Test(iter, abandoned_iterations_leak_nothing)
 {
+    /* An iteration dropped after one step must leave the map whole: every
+     * key written under it is there, once, with its value, and a clear
+     * after it empties the map. LeakSanitizer (make test-asan) checks
+     * besides that the abandoned iterators hold nothing. */
     gomap *m = gt_new_u64(0);
-    uint64_t next = 0;
+    uint64_t next = 0, first_live = 0; /* the live keys: first_live..next-1 */
+    static bool seen[500 * 20];
     for (int round = 0; round < 2000; round++) {
         gomap_iter it;
+        const void *kp;
         gomap_iter_init(&it, m);
-        gomap_iter_next(&it, NULL, NULL); /* then break */
+        bool got = gomap_iter_next(&it, &kp, NULL); /* then break */
+        cr_assert_eq(got, next > first_live, "round %d: a step iff the map has keys", round);
+        if (got)
+            cr_assert(kid(kp) >= first_live && kid(kp) < next, "round %d: key %llu is not live", round,
+                      (unsigned long long)kid(kp));
         for (int j = 0; j < 20; j++, next++)
             gt_set_u64(m, next, next); /* the map grows under abandoned iterators */
-        if (round % 500 == 499)
+        if (round % 500 == 499) {
+            cr_assert_eq(gomap_len(m), next - first_live);
+            memset(seen, 0, sizeof seen);
+            size_t n = 0;
+            void *vp;
+            gomap_iter_init(&it, m);
+            while (gomap_iter_next(&it, &kp, &vp)) {
+                uint64_t k = kid(kp), v;
+                memcpy(&v, vp, sizeof v);
+                cr_assert(k >= first_live && k < next && !seen[k - first_live], "key %llu", (unsigned long long)k);
+                cr_assert_eq(v, k, "key %llu has value %llu", (unsigned long long)k, (unsigned long long)v);
+                seen[k - first_live] = true;
+                n++;
+            }
+            cr_assert_eq(n, next - first_live, "a full iteration sees every key");
             gomap_clear(m);
+            cr_assert_eq(gomap_len(m), 0);
+            first_live = next;
+        }
     }
-    gomap_free(m); /* LeakSanitizer (make test-asan) checks nothing is left */
+    gomap_free(m);
 }
 
 Test(iter, interleaved_iterators_with_writes)
