@@ -119,3 +119,17 @@ Test(cli_options, the_shims_separators)
         cmd_result_free(&r);
     }
 }
+
+Test(cli_options, version_is_the_VERSION_file)
+{
+    char *want = slurp(SRC_DIR "/VERSION");
+    cr_assert(want);
+    want[strcspn(want, "\n")] = 0;
+    const char *argv[] = {MAPGUARD, "--version", NULL};
+    cmd_result r = run_cmd(argv, NULL);
+    char line[128];
+    snprintf(line, sizeof line, "mapguard %s\n", want);
+    cr_assert_str_eq(r.out, line);
+    cmd_result_free(&r);
+    free(want);
+}
