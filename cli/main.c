@@ -146,7 +146,7 @@ int main(int argc, char **argv)
     if (!run && strcmp(cmd, "report") != 0)
         return bad_usage("unknown command '%s' (expected run or report)", cmd);
 
-    mg_options o = {.exitcode = MG_EXIT_FINDINGS_DEFAULT, .json_all = run};
+    mg_options o = {.exitcode = (int)mg_option_default("exitcode"), .json_all = run};
     /* '+': stop at PROGRAM, so its own options are left alone. */
     optind = 2;
     opterr = 0;

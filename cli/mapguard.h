@@ -31,7 +31,6 @@
 
 /* Exit statuses of the command itself. */
 #define MG_EXIT_TOOL 2             /* mapguard could not do its job */
-#define MG_EXIT_FINDINGS_DEFAULT 66
 #define MG_EXIT_TIMEOUT 124        /* --timeout fired and nothing was found (timeout(1)) */
 
 /* ------------------------------------------------------------ options */
@@ -160,6 +159,9 @@ char *mg_build_ld_preload(const char *inherited, const char *shim);
  * and the detector accept the same values. 0 with the number in *num (may
  * be NULL), or -1 with a message naming the flag and what it takes. */
 int mg_check_flag_value(const char *flag, const char *value, long *num, char *err, size_t n);
+/* A bool, int or choice option's default, from shim/options.inc (--exitcode's
+ * default is exitcode's). */
+long mg_option_default(const char *option);
 
 /* ------------------------------------------------------------ run.c */
 int mg_run(const mg_options *o, char **argv);

@@ -53,6 +53,14 @@ static void expected(const struct mg_option_spec *s, char *buf, size_t n)
     }
 }
 
+long mg_option_default(const char *option)
+{
+    const struct mg_option_spec *s = mg_option_find(option, strlen(option));
+    if (!s)
+        abort(); /* a name in mapguard's own code, not the user's */
+    return s->dflt;
+}
+
 int mg_check_flag_value(const char *flag, const char *value, long *num, char *err, size_t n)
 {
     const char *option = NULL;
@@ -178,12 +186,16 @@ char *mg_build_shim_options(const mg_options *o, const char *inherited, const ch
                      abs);
             goto done;
         }
+        if (mg_check_flag_value("--suppressions", abs, NULL, err, n) != 0)
+            goto done; /* longer than the detector keeps */
         kv_set(&l, "suppressions", 12, abs, strlen(abs));
     }
     if (has_sep(log_path)) {
         snprintf(err, n, "internal: temporary path %s contains a separator", log_path);
         goto done;
     }
+    /* --exitcode is the detector's exitcode too: with 0 the program's
+     * processes keep their own status, which mapguard then returns. */
     char code[16];
     snprintf(code, sizeof code, "%d", o->exitcode);
     kv_set(&l, "exitcode", 8, code, strlen(code));
