@@ -3,28 +3,33 @@
  *
  * Preloaded, these definitions come first in symbol lookup, so the
  * application's calls land here; the real functions are found behind us
- * with dlsym(RTLD_NEXT). libgomap never calls its own exports through the
- * PLT, so every call seen here is one the application made, or one made
- * from a callback the application gave the library (a hash or equal
- * function calling into another map), which is checked like any other.
+ * (intercept.h: dlsym(RTLD_NEXT) at start, or later, when a dlopen brings
+ * libgomap in). libgomap never calls its own exports through the PLT, so
+ * every call seen here is one the application made, or one made from a
+ * callback the application gave the library (a hash or equal function
+ * calling into another map), which is checked like any other.
  *
- * Each wrapper: get, lookup, len, set, assign, delete and iter_next first try the
- * register-only fast path (detect.h); otherwise, and for the other calls,
- * mg_begin decides whether to check, and reads go through the read hooks,
- * writes through the write hooks, with the real call in between. A call on a map that was freed is reported and then behaves as
- * on the nil map, without calling the library. The key helpers and
- * strerror only pass through.
+ * The API is listed in gomap_api.inc; from it come, here, the pointers to
+ * the real functions with their nil stubs, the table that resolves them,
+ * the op names and the pass-through wrappers of the key helpers and
+ * strerror. The map operations' wrappers are written out below, one
+ * MG_WRAPPER each: get, lookup, len, set, assign, delete and iter_next
+ * first try the register-only fast path (detect.h); otherwise, and for the
+ * other calls, mg_begin decides whether to check, and reads go through the
+ * read hooks, writes through the write hooks, with the real call in
+ * between. Both paths enter and leave through mg_hook_enter/mg_hook_leave.
+ * A call on a map that was freed is reported and then behaves as on the
+ * nil map, without calling the library.
  */
 #include "detect.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 
 /* ---- the real functions, from gomap_api.inc ---- */
 
 /* Until the library is found, the pointers lead to these stubs. Each
  * looks for the library first: a dlopen may have brought it in since
- * start (mg_gomap_find_late). Without it, the call behaves as on the nil
+ * start (found_late). Without it, the call behaves as on the nil
  * map. So the search costs nothing once the library is found, and no
  * wrapper tests for it. */
 static bool found_late(void *const *real, const void *stub);

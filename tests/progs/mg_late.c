@@ -9,6 +9,8 @@
  *   mg_late ctor_thread  ... on a thread the constructor joins
  *   mg_late handle       libgomap itself dlopen'ed, its functions taken with
  *                        dlsym(handle): these bypass the shim, unchecked
+ *   mg_late default      ... taken with dlsym(RTLD_DEFAULT): the wrappers,
+ *                        checked (a use after free)
  */
 #include <gomap.h>
 #include "scenario.h"
@@ -92,8 +94,30 @@ static void handle(void)
     free_(m);
 }
 
+static void by_default(void)
+{
+    if (!dlopen("libgomap.so", RTLD_NOW | RTLD_LOCAL)) {
+        printf("dlopen: %s\n", dlerror());
+        exit(3);
+    }
+    gomap *(*new_)(const gomap_type *, size_t) =
+        (gomap * (*)(const gomap_type *, size_t)) sym(RTLD_DEFAULT, "gomap_new");
+    int (*set)(gomap *, const void *, const void *) =
+        (int (*)(gomap *, const void *, const void *))sym(RTLD_DEFAULT, "gomap_set");
+    size_t (*len)(const gomap *) = (size_t(*)(const gomap *))sym(RTLD_DEFAULT, "gomap_len");
+    void (*free_)(gomap *) = (void (*)(gomap *))sym(RTLD_DEFAULT, "gomap_free");
+    static const gomap_type I64 = {.key_size = 8, .val_size = 8};
+    gomap *m = new_(&I64, 0);
+    for (int64_t i = 0; i < 100; i++)
+        set(m, &i, &i);
+    printf("default map=%s len=%zu\n", m ? "ok" : "NULL", len(m));
+    free_(m);
+    printf("len after free=%zu\n", len(m)); /* @site:default_uaf */
+}
+
 static const struct scenario scenarios[] = {
     {"fill", fill}, {"uaf", uaf}, {"ctor_self", ctor_self}, {"ctor_thread", ctor_thread}, {"handle", handle},
+    {"default", by_default},
 };
 
 int main(int argc, char **argv)

@@ -2,9 +2,9 @@
  * libgomap loaded with dlopen after the shim started (mg_late.c): the
  * wrappers find the real functions when the library appears, a correct
  * program runs as it does without the shim, and calls through the PLT of
- * the library that brought libgomap in are checked. Calls through
- * dlsym(handle, ...) go straight to libgomap, unchecked, as
- * docs/design-detector.md says.
+ * the library that brought libgomap in are checked, as are calls through
+ * dlsym(RTLD_DEFAULT, ...). Calls through dlsym(handle, ...) go straight
+ * to libgomap, unchecked, as docs/design-detector.md says.
  */
 #include "harness.h"
 
@@ -57,4 +57,19 @@ Test(late_dlopen, calls_from_the_loaded_library_are_checked)
 Test(late_dlopen, calls_through_dlsym_handle_are_not_checked)
 {
     assert_correct_and_clean("handle", "handle map=ok len=100 nil_set=ENIL\n");
+}
+
+/* RTLD_DEFAULT finds the wrappers first: libgomap itself dlopen'ed, and
+ * the calls checked. */
+Test(late_dlopen, calls_through_dlsym_default_are_checked)
+{
+    struct run r;
+    run_prog(&r, PROG, "default", NULL);
+    cr_assert_eq(r.status, 66, "status %d\n%s%s", r.status, r.out, r.err);
+    cr_assert(strstr(r.out, "default map=ok len=100\n"), "%s", r.out);
+    cr_assert_eq(count_kind(&r, NULL), 1);
+    json_t *f = find_kind(&r, "use-after-free", 0);
+    cr_assert(f, "no use-after-free:\n%s", r.err);
+    assert_frame_at(json_object_get(json_object_get(f, "access"), "stack"), 0, PROG, "default_uaf");
+    run_free(&r);
 }
