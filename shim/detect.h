@@ -76,9 +76,9 @@ static inline int mg_begin(struct mg_call *c, const gomap *m, unsigned op, uintp
  * never saw made, a freed map) do not come here, nor does gomap_new
  * (mg_map_created sets a new map's words up).
  *
- * They do nothing yet beyond what each path already does, and must stay
- * cheap: the fast paths inline them. Arguments the body does not use cost
- * nothing once inlined. */
+ * Empty today: the race checks around them are path-specific (the fast
+ * paths fall back instead of reporting). They must stay cheap, since the
+ * fast paths inline them; arguments a body does not use cost nothing. */
 static inline void mg_hook_enter(const gomap *m, uint64_t *w, unsigned op, uint32_t self, uintptr_t pc)
 {
     (void)m, (void)w, (void)op, (void)self, (void)pc;

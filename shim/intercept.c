@@ -40,7 +40,7 @@ size_t mg_intercept_resolve(const struct mg_intercept *t, size_t n)
 void mg_intercept_start(void)
 {
     if (!mg_resolve_real())
-        mg_log(1, "libgomap is not loaded yet; calls before it is are passed to nil stubs");
+        mg_log(1, "libgomap is not loaded (yet): looked for again by the first call that needs it");
     mg_exec_resolve();
     mg_threads_resolve();
 }
