@@ -205,6 +205,12 @@ $(TESTBIN)/cli_tests: $(CLI_TEST_SRC) $(wildcard tests/cli/*.h) shim/options.inc
 	    -DBUILD_DIR='"$(abspath $(BUILD))"' -DSRC_DIR='"$(abspath .)"' \
 	    -o $@ $(CLI_TEST_SRC) $(CRIT_LIBS) $(shell pkg-config --libs jansson) -lpthread $(LDFLAGS)
 
+# mg_late loads libgomap with dlopen after start, so it must not be linked
+# with it (the rule below would give it a DT_NEEDED entry).
+$(TESTBIN)/progs/mg_late: tests/progs/mg_late.c $(wildcard tests/progs/*.h) $(LIB)/libgomap.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -Isrc -o $@ $< $(RPATH) -ldl -lpthread $(LDFLAGS)
+
 # Test programs are built as a user would build them: -O0 -g by default;
 # a name ending in _o2 is built -O2 -g, one ending in _strip is stripped.
 $(TESTBIN)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) $(LIB)/libgomap.so

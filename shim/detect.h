@@ -62,6 +62,33 @@ static inline int mg_begin(struct mg_call *c, const gomap *m, unsigned op, uintp
     return st == MS_FREED ? MG_FREED : MG_PASS;
 }
 
+/* ---- the per-call hooks ----
+ *
+ * Every checked call on a live map, whichever path takes it (the fast
+ * paths below or the full path through struct mg_call), passes through
+ * this pair exactly once: mg_hook_enter once the call is admitted (the
+ * race check at entry done, a writer's mark set) and before the real
+ * function runs; mg_hook_leave after it returned, before the race check at
+ * exit (a writer still holds its mark). A detector that must see every
+ * call (happens-before, issue 12) adds its work here and nowhere else;
+ * mg_op_access(op) tells a read from an iteration step from a write.
+ * Calls that are not checked (the nil map, the shim busy, a map the shim
+ * never saw made, a freed map) do not come here, nor does gomap_new
+ * (mg_map_created sets a new map's words up).
+ *
+ * Empty today: the race checks around them are path-specific (the fast
+ * paths fall back instead of reporting). They must stay cheap, since the
+ * fast paths inline them; arguments a body does not use cost nothing. */
+static inline void mg_hook_enter(const gomap *m, uint64_t *w, unsigned op, uint32_t self, uintptr_t pc)
+{
+    (void)m, (void)w, (void)op, (void)self, (void)pc;
+}
+
+static inline void mg_hook_leave(const gomap *m, uint64_t *w, unsigned op, uint32_t self, uintptr_t pc)
+{
+    (void)m, (void)w, (void)op, (void)self, (void)pc;
+}
+
 /* ---- the fast paths ----
  *
  * get, lookup, len, set, assign, delete and iter_next first try a path that keeps
@@ -95,7 +122,9 @@ static inline uint64_t *mg_fast_words(const gomap *m, uint32_t *self)
     return w;
 }
 
-static inline bool mg_fast_read(const gomap *m, struct mg_fast *f)
+/* it: the iterator of an iteration step, which may take the fast path only
+ * while the map has the shape the iterator last saw; NULL otherwise. */
+static inline bool mg_fast_read(const gomap *m, const gomap_iter *it, unsigned op, uintptr_t pc, struct mg_fast *f)
 {
     uint32_t self;
     uint64_t *w = mg_fast_words(m, &self);
@@ -105,9 +134,12 @@ static inline bool mg_fast_read(const gomap *m, struct mg_fast *f)
     uint32_t wr = sy_writer(s);
     if (MG_UNLIKELY(wr != 0 && wr != self))
         return false;
+    if (it && shape_gen(MG_RD(w[MW_SHAPE])) != it_gen(it->tool_[IW_GEN]))
+        return false;
     f->w = w;
     f->s = s;
     f->self = self;
+    mg_hook_enter(m, w, op, self, pc);
     return true;
 }
 
@@ -115,6 +147,7 @@ void mg_read_late(const gomap *m, unsigned op, uintptr_t pc, const struct mg_fas
 
 static inline void mg_fast_read_done(const struct mg_fast *f, const gomap *m, unsigned op, uintptr_t pc)
 {
+    mg_hook_leave(m, f->w, op, f->self, pc);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     uint64_t s = MG_RD(f->w[MW_SYNC]);
     if (MG_UNLIKELY((s ^ f->s) & ~SY_REQ))
@@ -137,6 +170,7 @@ static inline bool mg_fast_write(gomap *m, unsigned op, uintptr_t pc, struct mg_
     f->w = w;
     f->s = n;
     f->self = self;
+    mg_hook_enter(m, w, op, self, pc);
     return true;
 }
 
@@ -144,6 +178,7 @@ void mg_write_late(gomap *m, unsigned op, uintptr_t pc, const struct mg_fast *f)
 
 static inline void mg_fast_write_done(const struct mg_fast *f, gomap *m, unsigned op, uintptr_t pc)
 {
+    mg_hook_leave(m, f->w, op, f->self, pc);
     uint64_t s = MG_RD(f->w[MW_SYNC]);
     if (MG_LIKELY(s == f->s))
         __atomic_store_n(&f->w[MW_SYNC], sy_leave(s), __ATOMIC_RELEASE);
@@ -165,10 +200,12 @@ static inline void mg_read_enter(struct mg_call *c)
     uint32_t wr = sy_writer(s);
     if (MG_UNLIKELY(wr != 0 && wr != c->self))
         mg_read_enter_slow(c, s);
+    mg_hook_enter(c->m, c->w, c->op, c->self, c->pc);
 }
 
 static inline void mg_read_exit(struct mg_call *c)
 {
+    mg_hook_leave(c->m, c->w, c->op, c->self, c->pc);
     /* the map reads above must be done before the word is looked at again */
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     uint64_t s = MG_RD(c->w[MW_SYNC]);
@@ -193,13 +230,15 @@ static inline void mg_write_enter(struct mg_call *c)
         c->s0 = n;
         c->owned = true;
         MG_WR(c->w[MW_LASTW], site_make(c->pc, c->self));
-        return;
+    } else {
+        mg_write_enter_slow(c, s);
     }
-    mg_write_enter_slow(c, s);
+    mg_hook_enter(c->m, c->w, c->op, c->self, c->pc);
 }
 
 static inline void mg_write_exit(struct mg_call *c)
 {
+    mg_hook_leave(c->m, c->w, c->op, c->self, c->pc);
     if (MG_LIKELY(c->owned && !c->flagged)) {
         uint64_t s = MG_RD(c->w[MW_SYNC]);
         if (MG_LIKELY(s == c->s0)) {

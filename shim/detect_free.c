@@ -86,7 +86,7 @@ void mg_free_mark(struct mg_call *c)
 static void really_free(gomap *m)
 {
     __atomic_store_n(&mg_words(m)[MW_HDR], 0, __ATOMIC_RELEASE);
-    mg_real.free_(m);
+    MG_REAL(gomap_free)(m);
 }
 
 void mg_quarantine(gomap *m)

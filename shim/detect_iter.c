@@ -22,7 +22,7 @@ static bool always_reflexive(gomap_equal_fn eq)
 {
     if (!eq)
         return true;
-    if (eq == mg_real.equal_cstr || eq == gomap_equal_cstr)
+    if (eq == MG_REAL(gomap_equal_cstr) || eq == gomap_equal_cstr)
         return true;
     return false;
 }

@@ -126,7 +126,7 @@ void mg_leak_report(void)
         size_t j = i;
         size_t entries = 0;
         while (j < n && v[j].stack == v[i].stack && v[j].site == v[i].site)
-            entries += mg_real.len(v[j++].m);
+            entries += MG_REAL(gomap_len)(v[j++].m);
         int slot = mg_report_claim(MK_LEAK, v[i].site, v[i].stack);
         if (slot >= 0) {
             struct mg_finding f = {.kind = MK_LEAK, .map = v[i].m, .count = j - i, .entries = entries};

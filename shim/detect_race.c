@@ -24,13 +24,10 @@
 
 static int kind_of(const struct mg_call *c)
 {
-    switch (c->op) {
-    case MG_OP_GET:
-    case MG_OP_LOOKUP:
-    case MG_OP_LEN:
+    switch (mg_op_access(c->op)) {
+    case MG_ACCESS_READ:
         return MK_READ_WRITE;
-    case MG_OP_ITER_INIT:
-    case MG_OP_ITER_NEXT:
+    case MG_ACCESS_ITER:
         return MK_ITER_WRITE;
     default:
         return MK_WRITES;

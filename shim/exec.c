@@ -29,7 +29,7 @@
  * write(2) to a file opened for this record alone: the shim's own report
  * descriptor belongs to whichever process opened it, which in a vfork
  * child is the parent. The real functions are looked up once at start-up
- * (mg_exec_resolve), since dlsym takes the loader's lock.
+ * (mg_exec_resolve, intercept.h), since dlsym takes the loader's lock.
  *
  * The wrappers are otherwise transparent: same arguments to the real call,
  * errno as the real call left it, and, for execl/execle/execlp, the
@@ -38,7 +38,6 @@
 #include "jsonline.h"
 #include "mapguard.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -49,42 +48,11 @@
 
 extern char **environ;
 
-typedef int (*execve_fn)(const char *, char *const[], char *const[]);
-typedef int (*execv_fn)(const char *, char *const[]);
-typedef int (*fexecve_fn)(int, char *const[], char *const[]);
-typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
-                        char *const[], char *const[]);
-
-static struct {
-    execve_fn execve, execvpe;
-    execv_fn execv, execvp;
-    fexecve_fn fexecve;
-    spawn_fn posix_spawn, posix_spawnp;
-} real;
-
-#define RESOLVE(field, name)                                                                                       \
-    do {                                                                                                           \
-        void *p = dlsym(RTLD_NEXT, name);                                                                          \
-        if (p)                                                                                                     \
-            __atomic_store_n((void **)(void *)&real.field, p, __ATOMIC_RELEASE);                                   \
-    } while (0)
-
-void mg_exec_resolve(void)
-{
-    RESOLVE(execve, "execve");
-    RESOLVE(execvpe, "execvpe");
-    RESOLVE(execv, "execv");
-    RESOLVE(execvp, "execvp");
-    RESOLVE(fexecve, "fexecve");
-    RESOLVE(posix_spawn, "posix_spawn");
-    RESOLVE(posix_spawnp, "posix_spawnp");
-}
-
-/* Only a call made before the shim started (another library's constructor)
- * finds a pointer unset; the process is then still single-threaded in
- * practice, and dlsym is safe enough. */
-#define REAL(field)                                                                                                \
-    (__atomic_load_n((void **)(void *)&real.field, __ATOMIC_ACQUIRE) ? real.field : (mg_exec_resolve(), real.field))
+/* The real functions, looked up at start (mg_exec_resolve). Only a call
+ * made before the shim started (another library's constructor) finds one
+ * unset; the process is then still single-threaded in practice, and dlsym
+ * is safe enough. */
+#define REAL(fn) (MG_REAL_LOAD(fn) ? MG_REAL(fn) : (mg_exec_resolve(), MG_REAL(fn)))
 
 /* ---- one JSON line, by hand (jsonline.c) ---- */
 
@@ -178,9 +146,9 @@ static int failed(const char *call, const char *path, int r)
 
 /* ---- the exec family ---- */
 
-MG_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+MG_INTERCEPTOR(int, execve, (const char *path, char *const argv[], char *const envp[]))
 {
-    execve_fn f = REAL(execve);
+    __typeof__(MG_REAL(execve)) f = REAL(execve);
     if (!f) {
         errno = ENOSYS;
         return -1;
@@ -189,9 +157,9 @@ MG_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
     return failed("execve", path, f(path, argv, envp));
 }
 
-MG_EXPORT int execv(const char *path, char *const argv[])
+MG_INTERCEPTOR(int, execv, (const char *path, char *const argv[]))
 {
-    execv_fn f = REAL(execv);
+    __typeof__(MG_REAL(execv)) f = REAL(execv);
     if (!f) {
         errno = ENOSYS;
         return -1;
@@ -200,9 +168,9 @@ MG_EXPORT int execv(const char *path, char *const argv[])
     return failed("execv", path, f(path, argv));
 }
 
-MG_EXPORT int execvp(const char *file, char *const argv[])
+MG_INTERCEPTOR(int, execvp, (const char *file, char *const argv[]))
 {
-    execv_fn f = REAL(execvp);
+    __typeof__(MG_REAL(execvp)) f = REAL(execvp);
     if (!f) {
         errno = ENOSYS;
         return -1;
@@ -211,9 +179,9 @@ MG_EXPORT int execvp(const char *file, char *const argv[])
     return failed("execvp", file, f(file, argv));
 }
 
-MG_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+MG_INTERCEPTOR(int, execvpe, (const char *file, char *const argv[], char *const envp[]))
 {
-    execve_fn f = REAL(execvpe);
+    __typeof__(MG_REAL(execvpe)) f = REAL(execvpe);
     if (!f) {
         errno = ENOSYS;
         return -1;
@@ -223,9 +191,9 @@ MG_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 }
 
 /* "/proc/self/fd/N" names what the descriptor was opened as. */
-MG_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+MG_INTERCEPTOR(int, fexecve, (int fd, char *const argv[], char *const envp[]))
 {
-    fexecve_fn f = REAL(fexecve);
+    __typeof__(MG_REAL(fexecve)) f = REAL(fexecve);
     if (!f) {
         errno = ENOSYS;
         return -1;
@@ -259,12 +227,12 @@ MG_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
     for (size_t i_ = 1; i_ <= argc_; i_++)                                                                         \
         argv[i_] = va_arg(ap, char *)
 
-MG_EXPORT int execl(const char *path, const char *arg, ...)
+MG_WRAPPER(int, execl, (const char *path, const char *arg, ...))
 {
     va_list ap;
     GATHER(arg, ap, argv);
     va_end(ap);
-    execve_fn f = REAL(execve);
+    __typeof__(MG_REAL(execve)) f = REAL(execve);
     if (!f) {
         errno = ENOSYS;
         return -1;
@@ -273,13 +241,13 @@ MG_EXPORT int execl(const char *path, const char *arg, ...)
     return failed("execl", path, f(path, argv, environ));
 }
 
-MG_EXPORT int execle(const char *path, const char *arg, ...)
+MG_WRAPPER(int, execle, (const char *path, const char *arg, ...))
 {
     va_list ap;
     GATHER(arg, ap, argv);
     char *const *envp = va_arg(ap, char *const *);
     va_end(ap);
-    execve_fn f = REAL(execve);
+    __typeof__(MG_REAL(execve)) f = REAL(execve);
     if (!f) {
         errno = ENOSYS;
         return -1;
@@ -288,12 +256,12 @@ MG_EXPORT int execle(const char *path, const char *arg, ...)
     return failed("execle", path, f(path, argv, envp));
 }
 
-MG_EXPORT int execlp(const char *file, const char *arg, ...)
+MG_WRAPPER(int, execlp, (const char *file, const char *arg, ...))
 {
     va_list ap;
     GATHER(arg, ap, argv);
     va_end(ap);
-    execv_fn f = REAL(execvp);
+    __typeof__(MG_REAL(execvp)) f = REAL(execvp);
     if (!f) {
         errno = ENOSYS;
         return -1;
@@ -316,11 +284,11 @@ static int spawned(const char *call, const char *path, int r, pid_t child, pid_t
     return r;
 }
 
-MG_EXPORT int posix_spawn(pid_t *restrict pid, const char *restrict path,
-                          const posix_spawn_file_actions_t *file_actions, const posix_spawnattr_t *restrict attrp,
-                          char *const argv[restrict], char *const envp[restrict])
+MG_INTERCEPTOR(int, posix_spawn,
+               (pid_t *restrict pid, const char *restrict path, const posix_spawn_file_actions_t *file_actions,
+                const posix_spawnattr_t *restrict attrp, char *const argv[restrict], char *const envp[restrict]))
 {
-    spawn_fn f = REAL(posix_spawn);
+    __typeof__(MG_REAL(posix_spawn)) f = REAL(posix_spawn);
     if (!f)
         return ENOSYS;
     pid_t child = 0;
@@ -328,14 +296,23 @@ MG_EXPORT int posix_spawn(pid_t *restrict pid, const char *restrict path,
     return spawned("posix_spawn", path, r, child, pid);
 }
 
-MG_EXPORT int posix_spawnp(pid_t *restrict pid, const char *restrict file,
-                           const posix_spawn_file_actions_t *file_actions, const posix_spawnattr_t *restrict attrp,
-                           char *const argv[restrict], char *const envp[restrict])
+MG_INTERCEPTOR(int, posix_spawnp,
+               (pid_t *restrict pid, const char *restrict file, const posix_spawn_file_actions_t *file_actions,
+                const posix_spawnattr_t *restrict attrp, char *const argv[restrict], char *const envp[restrict]))
 {
-    spawn_fn f = REAL(posix_spawnp);
+    __typeof__(MG_REAL(posix_spawnp)) f = REAL(posix_spawnp);
     if (!f)
         return ENOSYS;
     pid_t child = 0;
     int r = f(&child, file, file_actions, attrp, argv, envp);
     return spawned("posix_spawnp", file, r, child, pid);
+}
+
+void mg_exec_resolve(void)
+{
+    static const struct mg_intercept table[] = {
+        MG_INTERCEPT(execve),  MG_INTERCEPT(execvpe),     MG_INTERCEPT(execv),        MG_INTERCEPT(execvp),
+        MG_INTERCEPT(fexecve), MG_INTERCEPT(posix_spawn), MG_INTERCEPT(posix_spawnp),
+    };
+    mg_intercept_resolve(table, MG_INTERCEPT_COUNT(table));
 }

@@ -3,125 +3,110 @@
  *
  * Preloaded, these definitions come first in symbol lookup, so the
  * application's calls land here; the real functions are found behind us
- * with dlsym(RTLD_NEXT). libgomap never calls its own exports through the
- * PLT, so every call seen here is one the application made, or one made
- * from a callback the application gave the library (a hash or equal
- * function calling into another map), which is checked like any other.
+ * (intercept.h: dlsym(RTLD_NEXT) at start, or later, when a dlopen brings
+ * libgomap in). libgomap never calls its own exports through the PLT, so
+ * every call seen here is one the application made, or one made from a
+ * callback the application gave the library (a hash or equal function
+ * calling into another map), which is checked like any other.
  *
- * Each wrapper: get, lookup, len, set, assign, delete and iter_next first try the
- * register-only fast path (detect.h); otherwise, and for the other calls,
- * mg_begin decides whether to check, and reads go through the read hooks,
- * writes through the write hooks, with the real call in between. A call on a map that was freed is reported and then behaves as
- * on the nil map, without calling the library. The key helpers and
- * strerror only pass through.
+ * The API is listed in gomap_api.inc; from it come, here, the pointers to
+ * the real functions with their nil stubs, the table that resolves them,
+ * the op names and the pass-through wrappers of the key helpers and
+ * strerror. The map operations' wrappers are written out below, one
+ * MG_WRAPPER each: get, lookup, len, set, assign, delete and iter_next
+ * first try the register-only fast path (detect.h); otherwise, and for the
+ * other calls, mg_begin decides whether to check, and reads go through the
+ * read hooks, writes through the write hooks, with the real call in
+ * between. Both paths enter and leave through mg_hook_enter/mg_hook_leave.
+ * A call on a map that was freed is reported and then behaves as on the
+ * nil map, without calling the library.
  */
 #include "detect.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 
-/* Until the library is found, calls behave as on the nil map. */
-static uint64_t nil_hash(const void *k, size_t n, uint64_t s) { (void)k, (void)n; return s; }
-static bool nil_equal(const void *a, const void *b, size_t n) { (void)a, (void)b, (void)n; return false; }
-static gomap *nil_new(const gomap_type *t, size_t h) { (void)t, (void)h; errno = ENOMEM; return NULL; }
-static void nil_free(gomap *m) { (void)m; }
-static size_t nil_len(const gomap *m) { (void)m; return 0; }
-static void *nil_get(const gomap *m, const void *k) { (void)m, (void)k; return NULL; }
-static bool nil_lookup(const gomap *m, const void *k, void *v) { (void)m, (void)k, (void)v; return false; }
-static int nil_set(gomap *m, const void *k, const void *v) { (void)m, (void)k, (void)v; return GOMAP_ENIL; }
-static void *nil_assign(gomap *m, const void *k) { (void)m, (void)k; return NULL; }
-static bool nil_delete(gomap *m, const void *k) { (void)m, (void)k; return false; }
-static void nil_clear(gomap *m) { (void)m; }
-static void nil_iter_init(gomap_iter *it, gomap *m) { (void)it, (void)m; }
-static bool nil_iter_next(gomap_iter *it, const void **k, void **v) { (void)it, (void)k, (void)v; return false; }
-static bool nil_iter_delete(gomap_iter *it) { (void)it; return false; }
-static const char *nil_strerror(int e) { (void)e; return "unknown error"; }
+/* ---- the real functions, from gomap_api.inc ---- */
 
-struct mg_real mg_real = {
-    nil_hash, nil_hash, nil_equal, nil_hash, nil_equal, nil_new, nil_free, nil_len, nil_get, nil_lookup,
-    nil_set, nil_assign, nil_delete, nil_clear, nil_iter_init, nil_iter_next, nil_iter_delete, nil_strerror,
+/* Until the library is found, the pointers lead to these stubs. Each
+ * looks for the library first: a dlopen may have brought it in since
+ * start (found_late). Without it, the call behaves as on the nil
+ * map. So the search costs nothing once the library is found, and no
+ * wrapper tests for it. */
+static bool found_late(void *const *real, const void *stub);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#define GOMAP_OP(OP, access, ret, name, params, args, nil)                                                         \
+    static ret nil_##name params;                                                                                  \
+    MG_HIDDEN ret(*MG_REAL(gomap_##name)) params = nil_##name;                                                     \
+    static ret nil_##name params                                                                                   \
+    {                                                                                                              \
+        if (found_late((void *const *)(void *)&MG_REAL(gomap_##name), (const void *)(uintptr_t)nil_##name))       \
+            return MG_REAL(gomap_##name) args;                                                                     \
+        nil;                                                                                                       \
+    }                                                                                                              \
+    /* the list and gomap.h must agree, or a call would go through a                                            \
+     * pointer of the wrong type */                                                                                \
+    _Static_assert(__builtin_types_compatible_p(__typeof__(&gomap_##name), ret(*) params),                         \
+                   "gomap_api.inc and gomap.h disagree on gomap_" #name);
+#define GOMAP_HELPER(ret, name, params, args, nil) GOMAP_OP(, , ret, name, params, args, nil)
+#include "gomap_api.inc"
+#pragma GCC diagnostic pop
+
+static const struct mg_intercept gomap_intercepts[] = {
+#define GOMAP_OP(OP, access, ret, name, params, args, nil) MG_INTERCEPT(gomap_##name),
+#define GOMAP_HELPER(ret, name, params, args, nil) MG_INTERCEPT(gomap_##name),
+#include "gomap_api.inc"
 };
 
-#define RESOLVE(field, name)                                   \
-    do {                                                       \
-        void *p = dlsym(RTLD_NEXT, name);                      \
-        if (p)                                                 \
-            *(void **)(void *)&mg_real.field = p;              \
-        else                                                   \
-            ok = false;                                        \
-    } while (0)
+const char *mg_op_name(unsigned op)
+{
+    static const char *const names[] = {
+        [MG_OP_NONE] = "none",
+#define GOMAP_OP(OP, access, ret, name, params, args, nil) [MG_OP_##OP] = #name,
+#include "gomap_api.inc"
+    };
+    return op < sizeof names / sizeof names[0] ? names[op] : "none";
+}
 
 bool mg_resolve_real(void)
 {
-    bool ok = true;
-    RESOLVE(hash_bytes, "gomap_hash_bytes");
-    RESOLVE(hash_cstr, "gomap_hash_cstr");
-    RESOLVE(equal_cstr, "gomap_equal_cstr");
-    RESOLVE(hash_f64, "gomap_hash_f64");
-    RESOLVE(equal_f64, "gomap_equal_f64");
-    RESOLVE(new_, "gomap_new");
-    RESOLVE(free_, "gomap_free");
-    RESOLVE(len, "gomap_len");
-    RESOLVE(get, "gomap_get");
-    RESOLVE(lookup, "gomap_lookup");
-    RESOLVE(set, "gomap_set");
-    RESOLVE(assign, "gomap_assign");
-    RESOLVE(delete_, "gomap_delete");
-    RESOLVE(clear, "gomap_clear");
-    RESOLVE(iter_init, "gomap_iter_init");
-    RESOLVE(iter_next, "gomap_iter_next");
-    RESOLVE(iter_delete, "gomap_iter_delete");
-    RESOLVE(strerror_, "gomap_strerror");
-    return ok;
+    mg_intercept_resolve(gomap_intercepts, MG_INTERCEPT_COUNT(gomap_intercepts));
+    return MG_REAL_LOAD(gomap_new) != nil_new;
 }
+
+/* libgomap arrived after start, brought in by a library that dlopen
+ * loaded (its calls reach us through its PLT), or not yet. Looked up
+ * without the loader's lock (intercept.c): this may run on a thread that a
+ * constructor, holding that lock, waits for. Several threads may look at
+ * once; they store the same addresses. The fast paths never get here: they
+ * run only on maps made through the wrapper, after the library was found.
+ * True when the stub's own function is now found. */
+static bool found_late(void *const *real, const void *stub)
+{
+    mg_intercept_resolve_loaded(gomap_intercepts, MG_INTERCEPT_COUNT(gomap_intercepts), "gomap_new");
+    return __atomic_load_n(real, __ATOMIC_ACQUIRE) != stub;
+}
+
+/* ---- pass-through helpers, from gomap_api.inc ---- */
+
+#define GOMAP_OP(OP, access, ret, name, params, args, nil)
+#define GOMAP_HELPER(ret, name, params, args, nil)                                                                 \
+    MG_WRAPPER(ret, gomap_##name, params)                                                                          \
+    {                                                                                                              \
+        mg_init();                                                                                                 \
+        return MG_REAL(gomap_##name) args;                                                                         \
+    }
+#include "gomap_api.inc"
 
 #define CALLER() ((uintptr_t)__builtin_return_address(0))
 
-/* ---- pass-through helpers ---- */
-
-MG_EXPORT uint64_t gomap_hash_bytes(const void *key, size_t key_size, uint64_t seed)
-{
-    mg_init();
-    return mg_real.hash_bytes(key, key_size, seed);
-}
-
-MG_EXPORT uint64_t gomap_hash_cstr(const void *key, size_t key_size, uint64_t seed)
-{
-    mg_init();
-    return mg_real.hash_cstr(key, key_size, seed);
-}
-
-MG_EXPORT bool gomap_equal_cstr(const void *a, const void *b, size_t key_size)
-{
-    mg_init();
-    return mg_real.equal_cstr(a, b, key_size);
-}
-
-MG_EXPORT uint64_t gomap_hash_f64(const void *key, size_t key_size, uint64_t seed)
-{
-    mg_init();
-    return mg_real.hash_f64(key, key_size, seed);
-}
-
-MG_EXPORT bool gomap_equal_f64(const void *a, const void *b, size_t key_size)
-{
-    mg_init();
-    return mg_real.equal_f64(a, b, key_size);
-}
-
-MG_EXPORT const char *gomap_strerror(int err)
-{
-    mg_init();
-    return mg_real.strerror_(err);
-}
-
 /* ---- lifetime ---- */
 
-MG_EXPORT gomap *gomap_new(const gomap_type *type, size_t hint)
+MG_WRAPPER(gomap *, gomap_new, (const gomap_type *type, size_t hint))
 {
     uintptr_t pc = CALLER();
     mg_init();
-    gomap *m = mg_real.new_(type, hint);
+    gomap *m = MG_REAL(gomap_new)(type, hint);
     if (m && !mg_self.busy) {
         int saved = errno;
         mg_map_created(m, type, pc);
@@ -130,12 +115,12 @@ MG_EXPORT gomap *gomap_new(const gomap_type *type, size_t hint)
     return m;
 }
 
-MG_EXPORT void gomap_free(gomap *m)
+MG_WRAPPER(void, gomap_free, (gomap *m))
 {
     struct mg_call c;
     switch (mg_begin(&c, m, MG_OP_FREE, CALLER())) {
     case MG_PASS:
-        mg_real.free_(m);
+        MG_REAL(gomap_free)(m);
         return;
     case MG_FREED:
         mg_double_free(&c);
@@ -154,22 +139,22 @@ static MG_NOINLINE size_t len_checked(const gomap *m, uintptr_t pc)
     struct mg_call c;
     switch (mg_begin(&c, m, MG_OP_LEN, pc)) {
     case MG_PASS:
-        return mg_real.len(m);
+        return MG_REAL(gomap_len)(m);
     case MG_FREED:
         mg_use_after_free(&c);
         return 0;
     }
     mg_read_enter(&c);
-    size_t r = mg_real.len(m);
+    size_t r = MG_REAL(gomap_len)(m);
     mg_read_exit(&c);
     return r;
 }
 
-MG_EXPORT size_t gomap_len(const gomap *m)
+MG_WRAPPER(size_t, gomap_len, (const gomap *m))
 {
     struct mg_fast f;
-    if (MG_LIKELY(mg_fast_read(m, &f))) {
-        size_t r = mg_real.len(m);
+    if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_LEN, CALLER(), &f))) {
+        size_t r = MG_REAL(gomap_len)(m);
         mg_fast_read_done(&f, m, MG_OP_LEN, CALLER());
         return r;
     }
@@ -181,22 +166,22 @@ static MG_NOINLINE void *get_checked(const gomap *m, const void *key, uintptr_t 
     struct mg_call c;
     switch (mg_begin(&c, m, MG_OP_GET, pc)) {
     case MG_PASS:
-        return mg_real.get(m, key);
+        return MG_REAL(gomap_get)(m, key);
     case MG_FREED:
         mg_use_after_free(&c);
         return NULL;
     }
     mg_read_enter(&c);
-    void *r = mg_real.get(m, key);
+    void *r = MG_REAL(gomap_get)(m, key);
     mg_read_exit(&c);
     return r;
 }
 
-MG_EXPORT void *gomap_get(const gomap *m, const void *key)
+MG_WRAPPER(void *, gomap_get, (const gomap *m, const void *key))
 {
     struct mg_fast f;
-    if (MG_LIKELY(mg_fast_read(m, &f))) {
-        void *r = mg_real.get(m, key);
+    if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_GET, CALLER(), &f))) {
+        void *r = MG_REAL(gomap_get)(m, key);
         mg_fast_read_done(&f, m, MG_OP_GET, CALLER());
         return r;
     }
@@ -208,22 +193,22 @@ static MG_NOINLINE bool lookup_checked(const gomap *m, const void *key, void *va
     struct mg_call c;
     switch (mg_begin(&c, m, MG_OP_LOOKUP, pc)) {
     case MG_PASS:
-        return mg_real.lookup(m, key, val_out);
+        return MG_REAL(gomap_lookup)(m, key, val_out);
     case MG_FREED:
         mg_use_after_free(&c);
         return false; /* the nil map leaves val_out alone */
     }
     mg_read_enter(&c);
-    bool r = mg_real.lookup(m, key, val_out);
+    bool r = MG_REAL(gomap_lookup)(m, key, val_out);
     mg_read_exit(&c);
     return r;
 }
 
-MG_EXPORT bool gomap_lookup(const gomap *m, const void *key, void *val_out)
+MG_WRAPPER(bool, gomap_lookup, (const gomap *m, const void *key, void *val_out))
 {
     struct mg_fast f;
-    if (MG_LIKELY(mg_fast_read(m, &f))) {
-        bool r = mg_real.lookup(m, key, val_out);
+    if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_LOOKUP, CALLER(), &f))) {
+        bool r = MG_REAL(gomap_lookup)(m, key, val_out);
         mg_fast_read_done(&f, m, MG_OP_LOOKUP, CALLER());
         return r;
     }
@@ -239,27 +224,27 @@ static MG_NOINLINE int set_checked(gomap *m, const void *key, const void *val, u
     case MG_PASS:
         if (!m)
             mg_nil_write(MG_OP_SET, pc);
-        return mg_real.set(m, key, val);
+        return MG_REAL(gomap_set)(m, key, val);
     case MG_FREED:
         mg_use_after_free(&c);
         return GOMAP_ENIL;
     }
     mg_write_enter(&c);
     bool watch = mg_wants_inserts(&c);
-    size_t n0 = watch ? mg_real.len(m) : 0;
-    int r = mg_real.set(m, key, val);
-    if (watch && mg_real.len(m) > n0)
+    size_t n0 = watch ? MG_REAL(gomap_len)(m) : 0;
+    int r = MG_REAL(gomap_set)(m, key, val);
+    if (watch && MG_REAL(gomap_len)(m) > n0)
         mg_inserted(&c, key);
     mg_write_exit(&c);
     return r;
 }
 
-MG_EXPORT int gomap_set(gomap *m, const void *key, const void *val)
+MG_WRAPPER(int, gomap_set, (gomap *m, const void *key, const void *val))
 {
     struct mg_fast f;
     uintptr_t pc = CALLER();
     if (MG_LIKELY(mg_fast_write(m, MG_OP_SET, pc, &f))) {
-        int r = mg_real.set(m, key, val);
+        int r = MG_REAL(gomap_set)(m, key, val);
         mg_fast_write_done(&f, m, MG_OP_SET, pc);
         return r;
     }
@@ -273,27 +258,27 @@ static MG_NOINLINE void *assign_checked(gomap *m, const void *key, uintptr_t pc)
     case MG_PASS:
         if (!m)
             mg_nil_write(MG_OP_ASSIGN, pc);
-        return mg_real.assign(m, key);
+        return MG_REAL(gomap_assign)(m, key);
     case MG_FREED:
         mg_use_after_free(&c);
         return NULL;
     }
     mg_write_enter(&c);
     bool watch = mg_wants_inserts(&c);
-    size_t n0 = watch ? mg_real.len(m) : 0;
-    void *r = mg_real.assign(m, key);
-    if (watch && mg_real.len(m) > n0)
+    size_t n0 = watch ? MG_REAL(gomap_len)(m) : 0;
+    void *r = MG_REAL(gomap_assign)(m, key);
+    if (watch && MG_REAL(gomap_len)(m) > n0)
         mg_inserted(&c, key);
     mg_write_exit(&c);
     return r;
 }
 
-MG_EXPORT void *gomap_assign(gomap *m, const void *key)
+MG_WRAPPER(void *, gomap_assign, (gomap *m, const void *key))
 {
     struct mg_fast f;
     uintptr_t pc = CALLER();
     if (MG_LIKELY(mg_fast_write(m, MG_OP_ASSIGN, pc, &f))) {
-        void *r = mg_real.assign(m, key);
+        void *r = MG_REAL(gomap_assign)(m, key);
         mg_fast_write_done(&f, m, MG_OP_ASSIGN, pc);
         return r;
     }
@@ -305,45 +290,45 @@ static MG_NOINLINE bool delete_checked(gomap *m, const void *key, uintptr_t pc)
     struct mg_call c;
     switch (mg_begin(&c, m, MG_OP_DELETE, pc)) {
     case MG_PASS:
-        return mg_real.delete_(m, key);
+        return MG_REAL(gomap_delete)(m, key);
     case MG_FREED:
         mg_use_after_free(&c);
         return false;
     }
     mg_write_enter(&c);
-    bool r = mg_real.delete_(m, key);
+    bool r = MG_REAL(gomap_delete)(m, key);
     if (r)
         mg_structural(&c);
     mg_write_exit(&c);
     return r;
 }
 
-MG_EXPORT bool gomap_delete(gomap *m, const void *key)
+MG_WRAPPER(bool, gomap_delete, (gomap *m, const void *key))
 {
     struct mg_fast f;
     uintptr_t pc = CALLER();
     if (MG_LIKELY(mg_fast_write(m, MG_OP_DELETE, pc, &f))) {
-        bool r = mg_real.delete_(m, key);
+        bool r = MG_REAL(gomap_delete)(m, key);
         mg_fast_write_done(&f, m, MG_OP_DELETE, pc);
         return r;
     }
     return delete_checked(m, key, pc);
 }
 
-MG_EXPORT void gomap_clear(gomap *m)
+MG_WRAPPER(void, gomap_clear, (gomap *m))
 {
     struct mg_call c;
     switch (mg_begin(&c, m, MG_OP_CLEAR, CALLER())) {
     case MG_PASS:
-        mg_real.clear(m);
+        MG_REAL(gomap_clear)(m);
         return;
     case MG_FREED:
         mg_use_after_free(&c);
         return;
     }
     mg_write_enter(&c);
-    size_t n0 = mg_real.len(m);
-    mg_real.clear(m);
+    size_t n0 = MG_REAL(gomap_len)(m);
+    MG_REAL(gomap_clear)(m);
     if (n0)
         mg_structural(&c);
     mg_write_exit(&c);
@@ -358,24 +343,24 @@ static void iter_untracked(gomap_iter *it)
     it->tool_[IW_SITE] = 0;
 }
 
-MG_EXPORT void gomap_iter_init(gomap_iter *it, gomap *m)
+MG_WRAPPER(void, gomap_iter_init, (gomap_iter *it, gomap *m))
 {
     struct mg_call c;
     switch (mg_begin(&c, m, MG_OP_ITER_INIT, CALLER())) {
     case MG_PASS:
-        mg_real.iter_init(it, m);
+        MG_REAL(gomap_iter_init)(it, m);
         iter_untracked(it);
         return;
     case MG_FREED:
         mg_use_after_free(&c);
-        mg_real.iter_init(it, NULL);
+        MG_REAL(gomap_iter_init)(it, NULL);
         iter_untracked(it);
         return;
     }
     mg_mark_iterated(&c);
     mg_read_enter(&c);
     uint32_t gen = shape_gen(MG_RD(c.w[MW_SHAPE]));
-    mg_real.iter_init(it, m);
+    MG_REAL(gomap_iter_init)(it, m);
     mg_read_exit(&c);
     it->tool_[IW_MAP] = (uint64_t)(uintptr_t)m;
     it->tool_[IW_GEN] = it_gen_make(gen, c.self);
@@ -395,7 +380,7 @@ static MG_NOINLINE bool iter_next_checked(gomap_iter *it, const void **key, void
     gomap *m = mg_self.busy ? NULL : iter_map(it);
     switch (mg_begin(&c, m, MG_OP_ITER_NEXT, pc)) {
     case MG_PASS:
-        return mg_real.iter_next(it, key, val);
+        return MG_REAL(gomap_iter_next)(it, key, val);
     case MG_FREED:
         mg_use_after_free(&c);
         return false;
@@ -404,40 +389,40 @@ static MG_NOINLINE bool iter_next_checked(gomap_iter *it, const void **key, void
     uint32_t gen = shape_gen(MG_RD(c.w[MW_SHAPE]));
     if (MG_UNLIKELY(gen != it_gen(it->tool_[IW_GEN])))
         mg_iter_modified(&c, it, gen);
-    bool r = mg_real.iter_next(it, key, val);
+    bool r = MG_REAL(gomap_iter_next)(it, key, val);
     mg_read_exit(&c);
     it->tool_[IW_GEN] = it_gen_make(gen, it_thread(it->tool_[IW_GEN]));
     return r;
 }
 
 /* The fast path: a checked iterator whose map has not changed shape. */
-MG_EXPORT bool gomap_iter_next(gomap_iter *it, const void **key, void **val)
+MG_WRAPPER(bool, gomap_iter_next, (gomap_iter *it, const void **key, void **val))
 {
     struct mg_fast f;
     gomap *m = iter_map(it);
-    if (MG_LIKELY(mg_fast_read(m, &f) && shape_gen(MG_RD(f.w[MW_SHAPE])) == it_gen(it->tool_[IW_GEN]))) {
-        bool r = mg_real.iter_next(it, key, val);
+    if (MG_LIKELY(mg_fast_read(m, it, MG_OP_ITER_NEXT, CALLER(), &f))) {
+        bool r = MG_REAL(gomap_iter_next)(it, key, val);
         mg_fast_read_done(&f, m, MG_OP_ITER_NEXT, CALLER());
         return r;
     }
     return iter_next_checked(it, key, val, CALLER());
 }
 
-MG_EXPORT bool gomap_iter_delete(gomap_iter *it)
+MG_WRAPPER(bool, gomap_iter_delete, (gomap_iter *it))
 {
     struct mg_call c;
     mg_init();
     gomap *m = mg_self.busy ? NULL : iter_map(it);
     switch (mg_begin(&c, m, MG_OP_ITER_DELETE, CALLER())) {
     case MG_PASS:
-        return mg_real.iter_delete(it);
+        return MG_REAL(gomap_iter_delete)(it);
     case MG_FREED:
         mg_use_after_free(&c);
         return false;
     }
     mg_write_enter(&c);
     uint32_t before = shape_gen(MG_RD(c.w[MW_SHAPE]));
-    bool r = mg_real.iter_delete(it);
+    bool r = MG_REAL(gomap_iter_delete)(it);
     if (r) {
         mg_structural(&c);
         /* The iterator's own deletion does not count against it. */

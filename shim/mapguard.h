@@ -30,41 +30,8 @@
 #define MG_NOINLINE __attribute__((noinline))
 #define MG_COLD __attribute__((cold, noinline))
 
-/* The map operations, as reports name them. Fits in 4 bits (mapstate.h). */
-enum mg_op {
-    MG_OP_NONE = 0,
-    MG_OP_GET, MG_OP_LOOKUP, MG_OP_LEN,
-    MG_OP_SET, MG_OP_ASSIGN, MG_OP_DELETE, MG_OP_CLEAR,
-    MG_OP_ITER_INIT, MG_OP_ITER_NEXT, MG_OP_ITER_DELETE,
-    MG_OP_FREE, MG_OP_NEW,
-};
-const char *mg_op_name(unsigned op);
-
-/* ---- the real library (interpose.c) ---- */
-
-struct mg_real {
-    uint64_t (*hash_bytes)(const void *, size_t, uint64_t);
-    uint64_t (*hash_cstr)(const void *, size_t, uint64_t);
-    bool (*equal_cstr)(const void *, const void *, size_t);
-    uint64_t (*hash_f64)(const void *, size_t, uint64_t);
-    bool (*equal_f64)(const void *, const void *, size_t);
-    gomap *(*new_)(const gomap_type *, size_t);
-    void (*free_)(gomap *);
-    size_t (*len)(const gomap *);
-    void *(*get)(const gomap *, const void *);
-    bool (*lookup)(const gomap *, const void *, void *);
-    int (*set)(gomap *, const void *, const void *);
-    void *(*assign)(gomap *, const void *);
-    bool (*delete_)(gomap *, const void *);
-    void (*clear)(gomap *);
-    void (*iter_init)(gomap_iter *, gomap *);
-    bool (*iter_next)(gomap_iter *, const void **, void **);
-    bool (*iter_delete)(gomap_iter *);
-    const char *(*strerror_)(int);
-};
-extern struct mg_real mg_real;
-/* Fills mg_real; false when libgomap is not loaded. */
-bool mg_resolve_real(void);
+/* enum mg_op, op names, the real gomap functions (gomap_api.inc) */
+#include "gomap_api.h"
 
 /* ---- options (options.c) ---- */
 

@@ -4,11 +4,14 @@
  * libgomap reserves 8 zeroed words at the start of every map and 4 words in
  * every iterator for a tool (gomap.h). Keeping all state there means the
  * fast path needs no side table, no allocation and no lock: a read is two
- * loads of the sync word, a write two compare-and-swaps.
+ * loads of the sync word; a write is plain stores, no locked instruction:
+ * the sync word on entry (its mark) and on exit (the mark cleared), and
+ * lastw. Compare-and-swap is left to the slow paths (detect_race.c), run
+ * only when the word shows another thread.
  *
  * Map words:
  *   0 hdr     magic:24 | state:8 | created stack id:32
- *   1 sync    gen:32 | spare:3 | REQ:1 | last write op:4 | writer op:4 | writer thread:16
+ *   1 sync    gen:32 | spare:7 | REQ:1 | last write op:4 | writer op:4 | writer thread:16
  *   2 equal   the type's equal function when it may be irreflexive, else 0
  *   3 lastw   call site of the latest write: pc:48 | thread:16
  *   4 lastmod call site of the latest structural change: pc:48 | thread:16;

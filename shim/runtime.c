@@ -34,20 +34,6 @@
 int mg_ready;
 static uint32_t init_tid;
 
-const char *mg_op_name(unsigned op)
-{
-    static const char *const names[] = {
-        [MG_OP_NONE] = "none",         [MG_OP_GET] = "get",
-        [MG_OP_LOOKUP] = "lookup",     [MG_OP_LEN] = "len",
-        [MG_OP_SET] = "set",           [MG_OP_ASSIGN] = "assign",
-        [MG_OP_DELETE] = "delete",     [MG_OP_CLEAR] = "clear",
-        [MG_OP_ITER_INIT] = "iter_init", [MG_OP_ITER_NEXT] = "iter_next",
-        [MG_OP_ITER_DELETE] = "iter_delete", [MG_OP_FREE] = "free",
-        [MG_OP_NEW] = "new",
-    };
-    return op < sizeof names / sizeof names[0] && names[op] ? names[op] : "none";
-}
-
 void mg_log(int level, const char *fmt, ...)
 {
     if (mg_opt.verbosity < level)
@@ -128,9 +114,7 @@ void mg_init_slow(void)
     init_tid = (uint32_t)gettid();
     mg_busy_enter();
     mg_options_parse(mg_options_env());
-    if (!mg_resolve_real())
-        mg_log(1, "libgomap is not loaded; nothing to check");
-    mg_exec_resolve();
+    mg_intercept_start();
     mg_stack_init();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     atexit(at_exit);

@@ -73,7 +73,7 @@ static struct range object_of(const void *addr)
 void mg_stack_init(void)
 {
     hidden[0] = object_of((const void *)(uintptr_t)mg_stack_init);
-    hidden[1] = object_of((const void *)(uintptr_t)mg_real.get);
+    hidden[1] = object_of((const void *)(uintptr_t)MG_REAL(gomap_get));
 }
 
 static bool is_hidden(uintptr_t pc)

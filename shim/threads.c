@@ -8,15 +8,14 @@
  * are recycled when threads exit (a pthread key destructor), so a program
  * that starts threads all day long does not run out.
  *
- * pthread_create and thrd_create are interposed to capture the creating
- * stack: TSan prints it with every thread in a report, and users need it
+ * pthread_create and thrd_create are interposed (intercept.h) to capture
+ * the creating stack: TSan prints it with every thread in a report, and users need it
  * to tell workers apart. glibc's thrd_create does not go through
  * pthread_create's PLT entry, hence both.
  */
 #include "mapguard.h"
 #include "stack.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -210,39 +209,49 @@ static int start_c11(void *p)
     return s.cfn(s.arg);
 }
 
-typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
-typedef int (*thrd_create_fn)(thrd_t *, thrd_start_t, void *);
+MG_DECLARE_REAL(int, pthread_create, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *));
+MG_DECLARE_REAL(int, thrd_create, (thrd_t *, thrd_start_t, void *));
 
-MG_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+/* Resolved at start (mg_intercept_start); a thread created before, by
+ * another library's constructor, resolves them itself. */
+static void resolve_early(void)
 {
-    static pthread_create_fn real;
-    if (!real)
-        real = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
-    if (!real)
+    if (!MG_REAL_LOAD(pthread_create) || !MG_REAL_LOAD(thrd_create))
+        mg_threads_resolve();
+}
+
+MG_INTERCEPTOR(int, pthread_create, (pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg))
+{
+    resolve_early();
+    if (!MG_REAL(pthread_create))
         return EAGAIN;
     struct start *s = mg_self.busy ? NULL : malloc(sizeof *s);
     if (!s)
-        return real(th, attr, fn, arg);
+        return MG_REAL(pthread_create)(th, attr, fn, arg);
     *s = (struct start){.fn = fn, .arg = arg, .created = creation_stack()};
-    int r = real(th, attr, start_posix, s);
+    int r = MG_REAL(pthread_create)(th, attr, start_posix, s);
     if (r != 0)
         free(s);
     return r;
 }
 
-MG_EXPORT int thrd_create(thrd_t *th, thrd_start_t fn, void *arg)
+MG_INTERCEPTOR(int, thrd_create, (thrd_t *th, thrd_start_t fn, void *arg))
 {
-    static thrd_create_fn real;
-    if (!real)
-        real = (thrd_create_fn)dlsym(RTLD_NEXT, "thrd_create");
-    if (!real)
+    resolve_early();
+    if (!MG_REAL(thrd_create))
         return thrd_error;
     struct start *s = mg_self.busy ? NULL : malloc(sizeof *s);
     if (!s)
-        return real(th, fn, arg);
+        return MG_REAL(thrd_create)(th, fn, arg);
     *s = (struct start){.cfn = fn, .arg = arg, .created = creation_stack()};
-    int r = real(th, start_c11, s);
+    int r = MG_REAL(thrd_create)(th, start_c11, s);
     if (r != thrd_success)
         free(s);
     return r;
+}
+
+void mg_threads_resolve(void)
+{
+    static const struct mg_intercept table[] = {MG_INTERCEPT(pthread_create), MG_INTERCEPT(thrd_create)};
+    mg_intercept_resolve(table, MG_INTERCEPT_COUNT(table));
 }

@@ -1,0 +1,89 @@
+/*
+ * The interception layer: one way to wrap a function of another library.
+ *
+ * A wrapped function is an exported definition under the function's own
+ * name (preloaded, it comes first in symbol lookup) and a pointer to the
+ * real one, found behind us in load order:
+ *
+ *   MG_INTERCEPTOR(int, execve, (const char *path, char *const argv[], char *const envp[]))
+ *   {
+ *       ... MG_REAL(execve)(path, argv, envp) ...
+ *   }
+ *
+ * and one line in its file's table, which mg_intercept_start resolves at
+ * start-up, while calling dlsym is safe (it takes the loader's lock, which
+ * a wrapper called from a signal handler, a vfork child or a thread a
+ * library constructor waits for must never wait for):
+ *
+ *   const struct mg_intercept mg_exec_intercepts[] = { MG_INTERCEPT(execve), ... };
+ *
+ * MG_INTERCEPT_VER names a symbol version, for a function glibc exports in
+ * several (pthread_cond_wait@GLIBC_2.3.2 beside @GLIBC_2.2.5): dlsym would
+ * return the default one, which is not always the one the program linked.
+ * A wrapper that calls another function's real (execl calls execve's) is
+ * declared with MG_WRAPPER and needs no table line.
+ *
+ * The gomap API is listed once, in gomap_api.inc (see gomap_api.h); its
+ * real functions start as nil stubs and may be found later, without the
+ * loader's lock, when libgomap arrives by dlopen (mg_intercept_resolve_loaded).
+ */
+#ifndef MAPGUARD_INTERCEPT_H
+#define MAPGUARD_INTERCEPT_H
+
+#include <stddef.h> /* MG_EXPORT comes from mapguard.h, which includes this file */
+
+#define MG_HIDDEN __attribute__((visibility("hidden")))
+
+/* The pointer to the real fn. */
+#define MG_REAL(fn) mg_real_##fn
+
+/* Declares MG_REAL(fn) for files other than the wrapper's. */
+#define MG_DECLARE_REAL(ret, fn, params) extern MG_HIDDEN ret(*MG_REAL(fn)) params
+
+/* Opens the definition of the exported wrapper fn. */
+#define MG_WRAPPER(ret, fn, params) MG_EXPORT ret fn params
+
+/* Defines MG_REAL(fn), unresolved (NULL), and opens the wrapper. */
+#define MG_INTERCEPTOR(ret, fn, params)                                                                            \
+    MG_HIDDEN ret(*MG_REAL(fn)) params;                                                                            \
+    MG_WRAPPER(ret, fn, params)
+
+/* The real fn, loaded with acquire order: for wrappers that may run while
+ * another thread resolves (a call made before start-up finished). */
+#define MG_REAL_LOAD(fn) __atomic_load_n(&MG_REAL(fn), __ATOMIC_ACQUIRE)
+
+/* One line of a table of real functions to find. */
+struct mg_intercept {
+    const char *name;
+    const char *version; /* NULL: the default version (dlsym) */
+    void **real;         /* where the address goes */
+};
+#define MG_INTERCEPT(fn) {#fn, NULL, (void **)(void *)&MG_REAL(fn)}
+#define MG_INTERCEPT_VER(fn, ver) {#fn, ver, (void **)(void *)&MG_REAL(fn)}
+#define MG_INTERCEPT_COUNT(t) (sizeof(t) / sizeof((t)[0]))
+
+/* Looks up every line with dlsym(RTLD_NEXT) or dlvsym(RTLD_NEXT) and stores
+ * what it finds with release order; a line not found keeps its value.
+ * Returns how many were not found. Takes the loader's lock. */
+size_t mg_intercept_resolve(const struct mg_intercept *t, size_t n);
+
+/* The same, in the first object loaded after libmapguard.so that defines
+ * the function anchor and has been relocated, without the loader's lock: only the lock
+ * that guards the list of objects (dl_iterate_phdr), which no library
+ * constructor runs under, and only in objects whose relocation is done
+ * (_dl_find_object knows an object once dlopen has relocated it). For a
+ * library that arrives by dlopen after start: a wrapper may then run on a
+ * thread that a constructor, with the loader's lock held, waits for.
+ * Unversioned symbols only. Returns how many were not found (n when no
+ * such object is loaded yet). */
+size_t mg_intercept_resolve_loaded(const struct mg_intercept *t, size_t n, const char *anchor);
+
+/* Resolves every table, once, at start-up (runtime.c). A file with a new
+ * table adds its resolver here. */
+void mg_intercept_start(void);
+
+/* Each wrapper file's table: gomap's (interpose.c, mg_resolve_real in
+ * gomap_api.h), exec's (mg_exec_resolve in mapguard.h), threads'. */
+void mg_threads_resolve(void);
+
+#endif
