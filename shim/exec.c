@@ -126,6 +126,7 @@ static void begin(struct mg_line *l, const char *kind, const char *call, const c
 /* Before an exec call. Keeps errno as it was. */
 static void record_exec(const char *call, const char *path)
 {
+    mg_exec_handoff();
     if (!mg_log_to_file())
         return;
     int saved = errno;
@@ -171,6 +172,7 @@ static void record_spawn(const char *call, const char *path, pid_t child)
 static int failed(const char *call, const char *path, int r)
 {
     int err = errno;
+    mg_exec_handoff_undo();
     record_failed(call, path, err);
     errno = err;
     return r;
@@ -186,7 +188,7 @@ MG_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
         return -1;
     }
     record_exec("execve", path);
-    return failed("execve", path, f(path, argv, envp));
+    return failed("execve", path, f(path, argv, mg_exec_env(envp)));
 }
 
 MG_EXPORT int execv(const char *path, char *const argv[])
@@ -219,7 +221,7 @@ MG_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
         return -1;
     }
     record_exec("execvpe", file);
-    return failed("execvpe", file, f(file, argv, envp));
+    return failed("execvpe", file, f(file, argv, mg_exec_env(envp)));
 }
 
 /* "/proc/self/fd/N" names what the descriptor was opened as. */
@@ -241,7 +243,7 @@ MG_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
     }
     const char *path = target[0] ? target : link;
     record_exec("fexecve", path);
-    return failed("fexecve", path, f(fd, argv, envp));
+    return failed("fexecve", path, f(fd, argv, mg_exec_env(envp)));
 }
 
 /* The variadic forms, gathered into an argv on the stack. glibc's own
@@ -285,7 +287,7 @@ MG_EXPORT int execle(const char *path, const char *arg, ...)
         return -1;
     }
     record_exec("execle", path);
-    return failed("execle", path, f(path, argv, envp));
+    return failed("execle", path, f(path, argv, mg_exec_env(envp)));
 }
 
 MG_EXPORT int execlp(const char *file, const char *arg, ...)

@@ -80,6 +80,7 @@ struct mg_options {
     int quarantine_size;
     int verbosity;
     int conflict_wait_ms;
+    int handle_segv;
 };
 extern struct mg_options mg_opt;
 /* Parses the string (MAPGUARD_OPTIONS); complains on stderr about what it
@@ -97,6 +98,13 @@ bool mg_log_to_file(void);
 
 /* Looks up the real exec functions while that is still safe (at start). */
 void mg_exec_resolve(void);
+/* Before an exec call (exit.c): writes the findings in flight and, when
+ * this image found anything, hands the count to the new image through its
+ * environment; environ-based calls get it here, envp-based ones through
+ * mg_exec_env. Undone when the call returns. Async-signal-safe. */
+void mg_exec_handoff(void);
+char *const *mg_exec_env(char *const *envp);
+void mg_exec_handoff_undo(void);
 
 /* ---- runtime (runtime.c) ---- */
 

@@ -27,6 +27,7 @@ struct mg_options mg_opt = {
     .quarantine_size = 256,
     .verbosity = 0,
     .conflict_wait_ms = 1000,
+    .handle_segv = 1,
 };
 
 static void complain(const char *what, const char *key, size_t klen, const char *val, size_t vlen)
@@ -109,6 +110,8 @@ static bool apply(const char *k, size_t kn, const char *v, size_t vn)
         return parse_int(v, vn, 0, 3, &mg_opt.verbosity);
     if (IS("conflict_wait_ms"))
         return parse_int(v, vn, 0, 60000, &mg_opt.conflict_wait_ms);
+    if (IS("handle_segv"))
+        return parse_bool(v, vn, &mg_opt.handle_segv);
 #undef IS
     complain("unknown option", k, kn, NULL, 0);
     return true; /* already reported */
