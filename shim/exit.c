@@ -65,7 +65,9 @@ void mg_sanitizers_before_exit(void)
 
 /* ---- _exit, _Exit, abort ---- */
 
-static int leaving(int status)
+/* close: the process ends now (not abort: its signal handler still writes
+ * the deadly-signal record). */
+static int leaving(int status, bool close)
 {
     if (__atomic_load_n(&mg_ready, __ATOMIC_ACQUIRE) != 2 || !mg_inflight_owner())
         return status;
@@ -73,18 +75,20 @@ static int leaving(int status)
     mg_inflight_flush(200, 200);
     if (mg_inflight_findings() > 0 && mg_opt.exitcode != 0)
         status = mg_opt.exitcode;
+    if (close)
+        mg_inflight_close();
     mg_busy_leave();
     return status;
 }
 
-MG_EXPORT void _exit(int status) { mg_real_exit(leaving(status)); }
+MG_EXPORT void _exit(int status) { mg_real_exit(leaving(status, true)); }
 
-MG_EXPORT void _Exit(int status) { mg_real_exit(leaving(status)); }
+MG_EXPORT void _Exit(int status) { mg_real_exit(leaving(status, true)); }
 
 MG_EXPORT void abort(void)
 {
     /* The status is the signal's: only the lines. */
-    leaving(0);
+    leaving(0, false);
     abort_fn f = __atomic_load_n(&real_abort, __ATOMIC_ACQUIRE);
     if (!f)
         f = (abort_fn)dlsym(RTLD_NEXT, "abort");

@@ -43,6 +43,7 @@ struct entry {
     int state;
     pid_t tid;              /* the reporter */
     int cur;                /* which line is the one to write */
+    unsigned id;            /* the id an exit path wrote the line with */
     struct mg_line line[2]; /* [0] at begin, [1] after the one update */
 };
 
@@ -51,6 +52,8 @@ static unsigned unsettled; /* claims not yet in the table nor withdrawn */
 static unsigned flushed;
 static int exiting;
 static pid_t owner;
+static int closed;        /* the process is being ended: no more writes */
+static unsigned writers;  /* writes under way */
 unsigned mg_carried;
 
 void mg_inflight_reset(void)
@@ -61,7 +64,8 @@ void mg_inflight_reset(void)
         if (table[i].state != FREE)
             table[i].state = FREE;
     unsettled = flushed = 0;
-    exiting = 0;
+    exiting = closed = 0;
+    writers = 0;
     mg_carried = 0;
     owner = getpid();
 }
@@ -85,6 +89,7 @@ int mg_inflight_begin(const struct mg_finding *f)
             continue;
         e->tid = gettid();
         e->cur = 0;
+        e->id = 0;
         mg_report_plain(&e->line[0], f);
         __atomic_store_n(&e->state, PENDING, __ATOMIC_RELEASE);
         mg_inflight_unclaim();
@@ -113,6 +118,18 @@ static bool swap(struct entry *e, int from, int to)
 
 bool mg_inflight_take(int h) { return h <= 0 || swap(&table[h - 1], PENDING, TAKEN); }
 
+unsigned mg_inflight_id(int h)
+{
+    if (h <= 0)
+        return 0;
+    /* the flusher stores it right after taking the entry */
+    struct timespec pause = {0, 100 * 1000};
+    unsigned id;
+    for (int k = 0; (id = __atomic_load_n(&table[h - 1].id, __ATOMIC_ACQUIRE)) == 0 && k < 1000; k++)
+        nanosleep(&pause, NULL);
+    return id;
+}
+
 void mg_inflight_done(int h)
 {
     if (h > 0)
@@ -131,6 +148,7 @@ static void write_line(struct entry *e)
 {
     const struct mg_line *l = &e->line[__atomic_load_n(&e->cur, __ATOMIC_ACQUIRE)];
     unsigned id = mg_report_next_id();
+    __atomic_store_n(&e->id, id, __ATOMIC_RELEASE);
     __atomic_add_fetch(&flushed, 1, __ATOMIC_RELAXED);
     if (mg_opt.format == MG_FORMAT_TEXT || l->n < 2) {
         mg_report_emit(l->buf, l->n);
@@ -150,6 +168,25 @@ void mg_inflight_write_now(int h)
 {
     if (h > 0 && swap(&table[h - 1], PENDING, FLUSHED))
         write_line(&table[h - 1]);
+}
+
+bool mg_inflight_write_begin(void)
+{
+    __atomic_add_fetch(&writers, 1, __ATOMIC_SEQ_CST);
+    if (!__atomic_load_n(&closed, __ATOMIC_SEQ_CST))
+        return true;
+    __atomic_sub_fetch(&writers, 1, __ATOMIC_SEQ_CST);
+    return false;
+}
+
+void mg_inflight_write_end(void) { __atomic_sub_fetch(&writers, 1, __ATOMIC_SEQ_CST); }
+
+void mg_inflight_close(void)
+{
+    __atomic_store_n(&closed, 1, __ATOMIC_SEQ_CST);
+    struct timespec pause = {0, 200 * 1000};
+    for (int k = 0; k < 500 && __atomic_load_n(&writers, __ATOMIC_SEQ_CST) > 0; k++)
+        nanosleep(&pause, NULL);
 }
 
 static long ms_since(const struct timespec *t0)

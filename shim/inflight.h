@@ -24,6 +24,8 @@ void mg_inflight_update(int h, const struct mg_finding *f);
 /* The reporter is about to write the full report: true if it is still its
  * to write (no exit path took it); h 0: true. */
 bool mg_inflight_take(int h);
+/* When take said no: the id the exit path wrote the line with. */
+unsigned mg_inflight_id(int h);
 /* After the reporter wrote the report it took: the entry is free again. */
 void mg_inflight_done(int h);
 /* The finding was suppressed: withdraws the line unless already written. */
@@ -41,6 +43,13 @@ bool mg_inflight_exiting(void);
  * of that for reporters to write their full reports themselves.
  * Async-signal-safe: no lock, no allocation. Returns the lines written. */
 unsigned mg_inflight_flush(int settle_ms, int full_ms);
+/* Brackets every write of a finding or record: false when the log is
+ * closed (skip the write). mg_inflight_close, just before the shim ends
+ * the process with _exit, waits (100 ms at most) for writes under way:
+ * exit_group would otherwise cut a line another thread is writing. */
+bool mg_inflight_write_begin(void);
+void mg_inflight_write_end(void);
+void mg_inflight_close(void);
 /* Findings this process image counted and never withdrew: written,
  * flushed, or claimed and still unwritten, plus those an earlier image of
  * this process carried over an exec. What the exit status goes by. */

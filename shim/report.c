@@ -413,7 +413,13 @@ void mg_report_plain(struct mg_line *l, const struct mg_finding *f)
 
 unsigned mg_report_next_id(void) { return __atomic_add_fetch(&nreports, 1, __ATOMIC_RELAXED); }
 
-void mg_report_emit(const char *buf, size_t n) { write_all(buf, n); }
+void mg_report_emit(const char *buf, size_t n)
+{
+    if (!mg_inflight_write_begin())
+        return;
+    write_all(buf, n);
+    mg_inflight_write_end();
+}
 
 void mg_report(struct mg_finding *f, int slot) { mg_report_inflight(f, slot, 0); }
 
@@ -485,7 +491,7 @@ void mg_report_inflight(struct mg_finding *f, int slot, int h)
     } else {
         /* false: an exit path wrote the plain line already, and counted it */
         bool mine = mg_inflight_take(h);
-        unsigned id = mine ? mg_report_next_id() : 0;
+        unsigned id = mine ? mg_report_next_id() : mg_inflight_id(h);
         if (s) {
             s->reported = true;
             if (!s->id) {
@@ -494,7 +500,7 @@ void mg_report_inflight(struct mg_finding *f, int slot, int h)
                 where = NULL;
             }
         }
-        if (out && mine) {
+        if (out && mine && mg_inflight_write_begin()) {
             size_t n = strlen(out);
             if (text || n < 2) {
                 write_all(out, n);
@@ -512,6 +518,7 @@ void mg_report_inflight(struct mg_finding *f, int slot, int h)
                     free(t);
                 }
             }
+            mg_inflight_write_end();
         }
         if (mine)
             mg_inflight_done(h);

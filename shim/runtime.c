@@ -88,6 +88,7 @@ static void at_exit(void)
     if (mg_inflight_findings() > 0 && mg_opt.exitcode != 0) {
         mg_sanitizers_before_exit();
         fflush(NULL);
+        mg_inflight_close();
         mg_real_exit(mg_opt.exitcode);
     }
     mg_busy_leave();
@@ -99,6 +100,7 @@ void mg_halt(void)
     mg_report_summary();
     mg_sanitizers_before_exit();
     fflush(NULL);
+    mg_inflight_close();
     mg_real_exit(mg_opt.exitcode);
 }
 

@@ -131,10 +131,16 @@ static void own_handler(void)
     *(volatile int *)(uintptr_t)16 = 1;
 }
 
-/* A worker makes one nil-map write; main returns 5 ms later. */
+/* A worker makes one nil-map write; main returns 5 ms later, while the
+ * first report is still loading the symbolizer (about 100 ms). The worker
+ * tells main just before its call, so the finding is made before main
+ * returns; race_then_return is the same without even that margin. */
+static sem_t about_to_write;
+
 static void *nil_write(void *a)
 {
     (void)a;
+    sem_post(&about_to_write);
     gomap_set(NULL, &(int64_t){1}, &(int64_t){1}); /* @site:late_nil */
     return NULL;
 }
@@ -142,8 +148,10 @@ static void *nil_write(void *a)
 static void late_nil(void)
 {
     pthread_t t;
+    sem_init(&about_to_write, 0, 0);
     pthread_create(&t, NULL, nil_write, NULL);
     pthread_detach(t);
+    sem_wait(&about_to_write);
     nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
 }
 
