@@ -190,10 +190,12 @@ $(TESTBIN)/cli_tests: $(CLI_TEST_SRC) $(wildcard tests/cli/*.h)
 	    -o $@ $(CLI_TEST_SRC) $(CRIT_LIBS) $(shell pkg-config --libs jansson) -lpthread $(LDFLAGS)
 
 # Test programs are built as a user would build them: -O0 -g by default;
-# a name ending in _o2 is built -O2 -g, one ending in _strip is stripped.
+# a name ending in _o2 is built -O2 -g, one ending in _strip is stripped,
+# one ending in _lsan is built with LeakSanitizer.
 $(TESTBIN)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) $(LIB)/libgomap.so
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(SAN) $(if $(findstring _o2,$*),-O2 -g,-O0 -g) -Isrc -o $@ $< \
+	$(CC) $(CSTD) $(WARN) $(SAN) $(if $(findstring _o2,$*),-O2 -g,-O0 -g) $(if $(findstring _lsan,$*),-fsanitize=leak) \
+	    -Isrc -o $@ $< \
 	    -L$(LIB) -lgomap $(RPATH) -lpthread -lm $(LDFLAGS)
 	$(if $(findstring _strip,$*),strip $@)
 

@@ -193,6 +193,35 @@ static void exit_storm(void)
         pause();
 }
 
+/* 64 threads write one map with no lock until the map breaks (usually a
+ * SIGSEGV inside libgomap) or a second has gone by. */
+static gomap *shared;
+
+static void *hammer(void *a)
+{
+    uint64_t x = (uint64_t)(uintptr_t)a * 0x9e3779b97f4a7c15ull + 1;
+    for (;;) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t k = (int64_t)(x % 100000), v = k;
+        if (x & 1)
+            gomap_set(shared, &k, &v); /* @site:hammer_set */
+        else
+            gomap_delete(shared, &k); /* @site:hammer_delete */
+    }
+    return NULL;
+}
+
+static void race64(void)
+{
+    static const gomap_type t = {.key_size = 8, .val_size = 8};
+    shared = gomap_new(&t, 0);
+    pthread_t th;
+    for (intptr_t i = 0; i < 64; i++)
+        pthread_create(&th, NULL, hammer, (void *)i);
+    sleep(1);
+    exit(0);
+}
+
 /* A finding, then the image is replaced by one that exits 0. */
 static void nil_then_exec(void)
 {
@@ -232,6 +261,7 @@ int main(int argc, char **argv)
         {"own_handler", own_handler},
         {"late_nil", late_nil},
         {"exit_storm", exit_storm},
+        {"race64", race64},
         {"nil_then_exec", nil_then_exec},
         {"clean_image", clean_image},
         {"nil_with_lsan", nil_with_lsan},

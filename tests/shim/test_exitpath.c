@@ -244,3 +244,30 @@ Test(exitpath, leak_sanitizer_check_runs_before_exitcode)
     assert_one_finding(&r, "nil-map-write", "set");
     run_free(&r);
 }
+
+/* 64 threads race on one map until it breaks: the race is on disk whether
+ * the program crashes (then with the deadly-signal record after it) or
+ * not. */
+Test(exitpath, race_that_crashes_is_reported)
+{
+    struct run r;
+    run_prog(&r, PROG, "race64", NULL);
+    cr_assert(r.status == 128 + SIGSEGV || r.status == 128 + SIGBUS || r.status == 128 + SIGABRT ||
+                  r.status == 66,
+              "status %d\n%s", r.status, r.err);
+    cr_assert_geq(count_kind(&r, "concurrent-writes"), 1, "%.2000s", json_dumps(r.lines, JSON_COMPACT));
+    cr_assert_eq(count_kind(&r, "deadly-signal"), r.status == 66 ? 0 : 1);
+    run_free(&r);
+}
+
+/* The real LeakSanitizer, in a program built with -fsanitize=leak. */
+Test(exitpath, leak_sanitizer_report_survives_exitcode)
+{
+    struct run r;
+    run_prog(&r, "mg_leak_lsan", NULL, NULL);
+    cr_assert(strstr(r.err, "ERROR: LeakSanitizer: detected memory leaks"), "%s", r.err);
+    cr_assert(strstr(r.err, "1234 byte(s) leaked"), "%s", r.err);
+    cr_assert_eq(r.status, 66, "status %d\n%s", r.status, r.err);
+    cr_assert_eq(count_kind(&r, "nil-map-write"), 1);
+    run_free(&r);
+}
