@@ -15,10 +15,11 @@
  * The program's own handlers. sigaction and signal are wrapped for these
  * five signals while the shim's handler is installed: the program's action
  * is remembered, not installed, and a query returns it, so the program
- * sees exactly what it set. When the signal comes, the shim writes the
- * findings in flight and calls the program's handler, as the kernel would
- * have (SA_SIGINFO or not, SA_RESETHAND honoured); it writes the
- * deadly-signal record only when the program's action is the default (or
+ * sees exactly what it set. When the signal comes, the shim calls the
+ * program's handler, as the kernel would have (SA_SIGINFO or not,
+ * SA_RESETHAND honoured), and writes nothing: the findings in flight and
+ * the deadly-signal record are written only when the program's action is
+ * the default (or
  * SIG_IGN for a fault, which the kernel does not let ignore), that is when
  * the signal is about to end the process: a program that handles SIGSEGV
  * on purpose (a garbage collector's write barrier) gets no false record.
@@ -228,16 +229,15 @@ static void on_deadly(int sig, siginfo_t *si, void *uc)
     int i = index_of(sig);
     if (i < 0)
         return;
-    mg_busy_enter();
-    /* Short waits: another thread may be crashing too, or holding what we
-     * would wait for. */
-    mg_inflight_flush(100, 0);
     struct sigaction p = program[i];
     if (p.sa_handler != SIG_DFL && p.sa_handler != SIG_IGN) {
-        /* The program's handler, as the kernel would have called it. */
+        /* The program's handler, as the kernel would have called it. Nothing
+         * is flushed yet: the program may handle the signal and go on (then
+         * reports in flight finish with their symbols); if it ends the
+         * process instead, that is by exit, _exit, abort or this signal
+         * again with the default action, and each writes them. */
         if (p.sa_flags & SA_RESETHAND)
             program[i] = (struct sigaction){.sa_handler = SIG_DFL};
-        mg_busy_leave();
         errno = saved;
         if (p.sa_flags & SA_SIGINFO)
             p.sa_sigaction(sig, si, uc);
@@ -248,10 +248,13 @@ static void on_deadly(int sig, siginfo_t *si, void *uc)
     bool sent = si->si_code <= 0;
     if (p.sa_handler == SIG_IGN && sent) {
         /* ignored, as without the shim */
-        mg_busy_leave();
         errno = saved;
         return;
     }
+    mg_busy_enter();
+    /* Short waits: another thread may be crashing too, or holding what we
+     * would wait for. */
+    mg_inflight_flush(100, 0);
     if (mg_inflight_owner()) {
         if (!__atomic_exchange_n(&recording, 1, __ATOMIC_ACQ_REL)) {
             write_record(i, si, uc);

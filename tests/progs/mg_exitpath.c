@@ -18,6 +18,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -129,6 +130,27 @@ static void own_handler(void)
     race_in_flight();
     /* the handler sets SIG_DFL and returns: the fault comes again and kills */
     *(volatile int *)(uintptr_t)16 = 1;
+}
+
+/* A program that takes a SIGSEGV on purpose and goes on (a probe of an
+ * address, a garbage collector's barrier): nothing is written for it. */
+static sigjmp_buf probe;
+
+static void on_probe(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig, (void)si, (void)uc;
+    siglongjmp(probe, 1);
+}
+
+static void survives_segv(void)
+{
+    struct sigaction sa = {.sa_sigaction = on_probe, .sa_flags = SA_SIGINFO};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, NULL);
+    for (int i = 0; i < 3; i++)
+        if (sigsetjmp(probe, 1) == 0)
+            *(volatile int *)(uintptr_t)16 = 1;
+    printf("recovered\n");
 }
 
 /* A worker makes one nil-map write; main returns 5 ms later, while the
@@ -259,6 +281,7 @@ int main(int argc, char **argv)
         {"race_then_abort", race_then_abort},
         {"race_then_segv", race_then_segv},
         {"own_handler", own_handler},
+        {"survives_segv", survives_segv},
         {"late_nil", late_nil},
         {"exit_storm", exit_storm},
         {"race64", race64},

@@ -271,3 +271,14 @@ Test(exitpath, leak_sanitizer_report_survives_exitcode)
     cr_assert_eq(count_kind(&r, "nil-map-write"), 1);
     run_free(&r);
 }
+
+Test(exitpath, handled_sigsegv_writes_nothing)
+{
+    struct run r;
+    run_prog(&r, PROG, "survives_segv", NULL);
+    cr_assert(strstr(r.out, "recovered"), "%s\n%s", r.out, r.err);
+    cr_assert_eq(r.status, 0, "status %d\n%s", r.status, r.err);
+    cr_assert_eq(count_kind(&r, "deadly-signal"), 0);
+    assert_watched_and_clean(&r, "a SIGSEGV the program handles");
+    run_free(&r);
+}
