@@ -212,10 +212,12 @@ $(TESTBIN)/progs/mg_late: tests/progs/mg_late.c $(wildcard tests/progs/*.h) $(LI
 	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -Isrc -o $@ $< $(RPATH) -ldl -lpthread $(LDFLAGS)
 
 # Test programs are built as a user would build them: -O0 -g by default;
-# a name ending in _o2 is built -O2 -g, one ending in _strip is stripped.
+# a name ending in _o2 is built -O2 -g, one ending in _strip is stripped,
+# one ending in _lsan is built with LeakSanitizer.
 $(TESTBIN)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) $(LIB)/libgomap.so
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(SAN) $(if $(findstring _o2,$*),-O2 -g,-O0 -g) -Isrc -o $@ $< \
+	$(CC) $(CSTD) $(WARN) $(SAN) $(if $(findstring _o2,$*),-O2 -g,-O0 -g) $(if $(findstring _lsan,$*),-fsanitize=leak) \
+	    -Isrc -o $@ $< \
 	    -L$(LIB) -lgomap $(RPATH) -lpthread -lm $(LDFLAGS)
 	$(if $(findstring _strip,$*),strip $@)
 

@@ -36,6 +36,7 @@ struct mg_call {
     int slot;       /* its dedup slot */
     uint64_t seen;  /* the sync word that showed the conflict */
     uint64_t other; /* the other writer's call site word */
+    int inflight;   /* the finding's entry in flight (inflight.c), 0: none */
 };
 
 enum { MG_PASS, MG_CHECK, MG_FREED };

@@ -16,6 +16,7 @@
  * site only, with stack_complete false.
  */
 #include "detect.h"
+#include "inflight.h"
 #include "report.h"
 #include "stack.h"
 
@@ -102,7 +103,7 @@ static MG_COLD void finish(struct mg_call *c)
     };
     mg_party_made(&f.made, c->m);
     mg_busy_leave();
-    mg_report(&f, c->slot);
+    mg_report_inflight(&f, c->slot, c->inflight);
 }
 
 /* Claims a dedup slot for the conflict with writer wr; asks for its stack
@@ -114,8 +115,23 @@ static bool note(struct mg_call *c, int kind, uint64_t s, uint32_t wr)
     c->seen = s;
     c->slot = mg_report_claim(kind, c->pc, site_pc(c->other));
     c->flagged = true;
+    c->inflight = 0;
     if (c->slot < 0)
         return false;
+    /* On record now: finish() may wait conflict_wait_ms for the other
+     * thread's stack, and the other thread's call may crash the program
+     * meanwhile. */
+    struct mg_finding f = {.kind = kind, .map = c->m};
+    f.access = (struct mg_party){.present = true, .op = c->op, .thread = c->self, .pc = c->pc};
+    f.other = (struct mg_party){
+        .present = true,
+        .op = sy_writer(s) == wr ? sy_op(s) : sy_lastop(s),
+        .thread = wr,
+        .pc = site_pc(c->other),
+    };
+    mg_busy_enter();
+    c->inflight = mg_inflight_begin(&f);
+    mg_busy_leave();
     if (sy_writer(s) == wr)
         request_stack(c, wr);
     return true;

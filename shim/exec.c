@@ -94,6 +94,7 @@ static void begin(struct mg_line *l, const char *kind, const char *call, const c
 /* Before an exec call. Keeps errno as it was. */
 static void record_exec(const char *call, const char *path)
 {
+    mg_exec_handoff();
     if (!mg_log_to_file())
         return;
     int saved = errno;
@@ -139,6 +140,7 @@ static void record_spawn(const char *call, const char *path, pid_t child)
 static int failed(const char *call, const char *path, int r)
 {
     int err = errno;
+    mg_exec_handoff_undo();
     record_failed(call, path, err);
     errno = err;
     return r;
@@ -154,7 +156,7 @@ MG_INTERCEPTOR(int, execve, (const char *path, char *const argv[], char *const e
         return -1;
     }
     record_exec("execve", path);
-    return failed("execve", path, f(path, argv, envp));
+    return failed("execve", path, f(path, argv, mg_exec_env(envp)));
 }
 
 MG_INTERCEPTOR(int, execv, (const char *path, char *const argv[]))
@@ -187,7 +189,7 @@ MG_INTERCEPTOR(int, execvpe, (const char *file, char *const argv[], char *const 
         return -1;
     }
     record_exec("execvpe", file);
-    return failed("execvpe", file, f(file, argv, envp));
+    return failed("execvpe", file, f(file, argv, mg_exec_env(envp)));
 }
 
 /* "/proc/self/fd/N" names what the descriptor was opened as. */
@@ -209,7 +211,7 @@ MG_INTERCEPTOR(int, fexecve, (int fd, char *const argv[], char *const envp[]))
     }
     const char *path = target[0] ? target : link;
     record_exec("fexecve", path);
-    return failed("fexecve", path, f(fd, argv, envp));
+    return failed("fexecve", path, f(fd, argv, mg_exec_env(envp)));
 }
 
 /* The variadic forms, gathered into an argv on the stack. glibc's own
@@ -253,7 +255,7 @@ MG_WRAPPER(int, execle, (const char *path, const char *arg, ...))
         return -1;
     }
     record_exec("execle", path);
-    return failed("execle", path, f(path, argv, envp));
+    return failed("execle", path, f(path, argv, mg_exec_env(envp)));
 }
 
 MG_WRAPPER(int, execlp, (const char *file, const char *arg, ...))

@@ -68,6 +68,13 @@ bool mg_log_to_file(void);
 
 /* Looks up the real exec functions while that is still safe (at start). */
 void mg_exec_resolve(void);
+/* Before an exec call (exit.c): writes the findings in flight and, when
+ * this image found anything, hands the count to the new image through its
+ * environment; environ-based calls get it here, envp-based ones through
+ * mg_exec_env. Undone when the call returns. Async-signal-safe. */
+void mg_exec_handoff(void);
+char *const *mg_exec_env(char *const *envp);
+void mg_exec_handoff_undo(void);
 
 /* ---- runtime (runtime.c) ---- */
 

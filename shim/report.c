@@ -14,6 +14,7 @@
  * frame's function, file and module in the finished object.
  */
 #include "report.h"
+#include "inflight.h"
 #include "render.h"
 #include "jsonline.h"
 #include "mapstate.h"
@@ -119,6 +120,8 @@ int mg_report_claim(int kind, uintptr_t site, uintptr_t other)
         }
     }
     pthread_mutex_unlock(&lock);
+    if (r >= 0)
+        mg_inflight_claimed();
     return r;
 }
 
@@ -258,8 +261,10 @@ static void put_hex(struct mg_line *l, uintptr_t v)
 /* Frames with module and offset only (what mg_symbolize gives without the
  * symbolizer), as many as leave room for the rest of the line; the first
  * always. Call with the symbolization lock held. */
-static void put_stack(struct mg_line *l, uint32_t stack, uintptr_t pc, bool text)
+static void put_stack(struct mg_line *l, uint32_t stack, uintptr_t pc, bool text, bool plain)
 {
+    struct mg_frame pf;
+    char pname[PATH_MAX];
     const uintptr_t *pcs;
     int n;
     uintptr_t one[1] = {pc};
@@ -270,8 +275,11 @@ static void put_stack(struct mg_line *l, uint32_t stack, uintptr_t pc, bool text
     if (!text)
         mg_put(l, "[");
     for (int i = 0; i < n && (i == 0 || l->n < MG_LINE_CAP / 2); i++) {
-        const struct mg_frame *fr;
-        mg_symbolize(pcs[i], &fr);
+        const struct mg_frame *fr = &pf;
+        if (plain)
+            mg_symbolize_plain(pcs[i] ? pcs[i] - 1 : 0, &pf, pname, sizeof pname);
+        else
+            mg_symbolize(pcs[i], &fr);
         if (text) {
             mg_put(l, "    #");
             mg_put_int(l, i);
@@ -307,7 +315,8 @@ static void put_stack(struct mg_line *l, uint32_t stack, uintptr_t pc, bool text
 }
 
 /* {op?, thread, stack, stack_complete?}, thread creation left out */
-static void put_party(struct mg_line *l, const char *key, const struct mg_party *p, bool with_op, bool with_complete)
+static void put_party(struct mg_line *l, const char *key, const struct mg_party *p, bool with_op, bool with_complete,
+                      bool plain)
 {
     uint32_t tid, created;
     char name[64];
@@ -331,15 +340,16 @@ static void put_party(struct mg_line *l, const char *key, const struct mg_party 
         mg_put(l, "\"\"");
     }
     mg_put(l, "},\"stack\":");
-    put_stack(l, p->stack, p->pc, false);
+    put_stack(l, p->stack, p->pc, false, plain);
     if (with_complete)
         mg_put(l, p->complete && p->stack ? ",\"stack_complete\":true" : ",\"stack_complete\":false");
     mg_put(l, "}");
 }
 
 /* The finding without "id", as render.h's finding() gives it. Call with the
- * symbolization lock held. */
-static void finding_by_hand(struct mg_line *l, const struct mg_finding *f, bool text)
+ * symbolization lock held, unless plain (module+offset frames without
+ * mg_symbolize, which needs no lock). */
+static void finding_by_hand(struct mg_line *l, const struct mg_finding *f, bool text, bool plain)
 {
     if (text) {
         mg_put(l, "==================\nWARNING: mapguard: ");
@@ -351,7 +361,7 @@ static void finding_by_hand(struct mg_line *l, const struct mg_finding *f, bool 
         mg_put(l, ")\n  ");
         mg_put(l, f->access.op != MG_OP_NONE ? mg_op_name(f->access.op) : "access");
         mg_put(l, ":\n");
-        put_stack(l, f->access.stack, f->access.pc, true);
+        put_stack(l, f->access.stack, f->access.pc, true, plain);
         mg_put(l, "\nSUMMARY: mapguard: ");
         mg_put(l, kinds[f->kind].name);
         mg_put(l, "\n==================\n");
@@ -365,23 +375,23 @@ static void finding_by_hand(struct mg_line *l, const struct mg_finding *f, bool 
     mg_put_int(l, getpid());
     mg_put(l, ",\"map\":");
     put_hex(l, (uintptr_t)f->map);
-    put_party(l, ",\"access\":", &f->access, true, false);
+    put_party(l, ",\"access\":", &f->access, true, false, plain);
     switch (f->kind) {
     case MK_READ_WRITE:
     case MK_WRITES:
     case MK_ITER_WRITE:
-        put_party(l, ",\"conflict\":", &f->other, true, true);
+        put_party(l, ",\"conflict\":", &f->other, true, true, plain);
         break;
     case MK_MOD_ITER:
         mg_put(l, ",\"modification\":{\"op\":\"");
         mg_put(l, mg_op_name(f->other.op));
-        put_party(l, "\",\"created\":", &f->other, false, false);
-        put_party(l, "},\"iterator\":{\"created\":", &f->iter, false, false);
+        put_party(l, "\",\"created\":", &f->other, false, false, plain);
+        put_party(l, "},\"iterator\":{\"created\":", &f->iter, false, false, plain);
         mg_put(l, "}");
         break;
     case MK_USE_AFTER_FREE:
     case MK_DOUBLE_FREE:
-        put_party(l, ",\"freed\":", &f->other, false, false);
+        put_party(l, ",\"freed\":", &f->other, false, false, plain);
         break;
     case MK_LEAK:
         mg_put(l, ",\"count\":");
@@ -395,10 +405,45 @@ static void finding_by_hand(struct mg_line *l, const struct mg_finding *f, bool 
     mg_line_end(l);
 }
 
-void mg_report(struct mg_finding *f, int slot)
+void mg_report_plain(struct mg_line *l, const struct mg_finding *f)
+{
+    l->n = 0;
+    finding_by_hand(l, f, mg_opt.format == MG_FORMAT_TEXT, true);
+}
+
+unsigned mg_report_next_id(void) { return __atomic_add_fetch(&nreports, 1, __ATOMIC_RELAXED); }
+
+void mg_report_emit(const char *buf, size_t n)
+{
+    if (!mg_inflight_write_begin())
+        return;
+    write_all(buf, n);
+    mg_inflight_write_end();
+}
+
+void mg_report(struct mg_finding *f, int slot) { mg_report_inflight(f, slot, 0); }
+
+void mg_report_inflight(struct mg_finding *f, int slot, int h)
 {
     int saved = errno;
     mg_busy_enter();
+    /* On record before anything slow (suppressions, the symbolizer's
+     * loading, libdw): whatever ends the process from here on writes this
+     * line if the full report is not out yet (inflight.c). */
+    if (h)
+        mg_inflight_update(h, f);
+    else
+        h = mg_inflight_begin(f);
+    if (mg_inflight_exiting()) {
+        /* The process is on its way out: no time for symbols. */
+        if (h)
+            mg_inflight_write_now(h);
+        else
+            mg_inflight_unclaim();
+        mg_busy_leave();
+        errno = saved;
+        return;
+    }
     pthread_mutex_lock(&lock);
     if (!rules_loaded)
         load_rules();
@@ -413,7 +458,7 @@ void mg_report(struct mg_finding *f, int slot)
         out = r->finding(&host, f, text, rules, nrules, &rule, &where);
     } else {
         by_hand.n = 0;
-        finding_by_hand(&by_hand, f, text);
+        finding_by_hand(&by_hand, f, text, false);
         out = malloc(by_hand.n + 1);
         if (out) {
             memcpy(out, by_hand.buf, by_hand.n);
@@ -442,8 +487,11 @@ void mg_report(struct mg_finding *f, int slot)
         nsuppressed++;
         if (s)
             s->suppressed = true;
+        mg_inflight_drop(h);
     } else {
-        unsigned id = ++nreports;
+        /* false: an exit path wrote the plain line already, and counted it */
+        bool mine = mg_inflight_take(h);
+        unsigned id = mine ? mg_report_next_id() : mg_inflight_id(h);
         if (s) {
             s->reported = true;
             if (!s->id) {
@@ -452,7 +500,7 @@ void mg_report(struct mg_finding *f, int slot)
                 where = NULL;
             }
         }
-        if (out) {
+        if (out && mine && mg_inflight_write_begin()) {
             size_t n = strlen(out);
             if (text || n < 2) {
                 write_all(out, n);
@@ -470,10 +518,15 @@ void mg_report(struct mg_finding *f, int slot)
                     free(t);
                 }
             }
+            mg_inflight_write_end();
         }
+        if (mine)
+            mg_inflight_done(h);
         halt = mg_opt.halt_on_error;
     }
     pthread_mutex_unlock(&lock);
+    if (!h)
+        mg_inflight_unclaim();
     free(out);
     free(where);
     if (halt)

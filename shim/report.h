@@ -47,6 +47,17 @@ int mg_report_claim(int kind, uintptr_t site, uintptr_t other_site);
 /* Symbolizes, applies suppressions, writes one line with one write(2),
  * and halts if halt_on_error. */
 void mg_report(struct mg_finding *f, int slot);
+/* mg_report for a finding whose plain line is already in flight (handle
+ * h from mg_inflight_begin, 0 for none). */
+void mg_report_inflight(struct mg_finding *f, int slot, int h);
+/* The finding as a JSON line without "id" (or text), with module+offset
+ * frames only: formatted without the symbolizer and without any lock. */
+struct mg_line;
+void mg_report_plain(struct mg_line *l, const struct mg_finding *f);
+/* The next report id; the count of findings written (mg_report_count). */
+unsigned mg_report_next_id(void);
+/* Writes a finished line to the log, without the report lock (exit paths). */
+void mg_report_emit(const char *buf, size_t n);
 /* The summary record, at exit or before halting: always when the log is a
  * file, otherwise only when something was found (or verbosity >= 1). */
 void mg_report_summary(void);

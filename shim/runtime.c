@@ -16,10 +16,14 @@
  * Start, when the log is a file: a hello record, so that whoever reads the
  * logs knows this process image was watched even if it finds nothing.
  *
- * Exit: leak report (detect_leaks=1), summary record, and, as TSan does,
- * the exit status becomes exitcode if anything was reported.
+ * Exit: the findings still in flight (inflight.c), leak report
+ * (detect_leaks=1), summary record, and, as TSan does, the exit status
+ * becomes exitcode if anything was found. Before the handler ends the
+ * process with _exit, LeakSanitizer's check runs (exit.c): its own atexit
+ * handler would be skipped.
  */
 #include "detect.h"
+#include "inflight.h"
 #include "report.h"
 #include "stack.h"
 
@@ -51,24 +55,39 @@ void mg_log(int level, const char *fmt, ...)
     (void)!write(2, line, len);
 }
 
+/* How long the exit waits for reports other threads are making: they
+ * go out with symbols if done in time, otherwise with module+offset. */
+#define EXIT_WAIT_MS 500
+
 static void at_exit(void)
 {
     mg_busy_enter();
+    mg_inflight_flush(EXIT_WAIT_MS, EXIT_WAIT_MS);
+    /* Findings made from here on (other threads still run) are written at
+     * once, plain (report.c); the leak report comes after the flush, so
+     * its findings are full ones. */
+    mg_inflight_resume();
     if (mg_opt.detect_leaks)
         mg_leak_report();
+    mg_inflight_flush(EXIT_WAIT_MS, 0);
     mg_report_summary();
-    if (mg_report_count() > 0 && mg_opt.exitcode != 0) {
+    if (mg_inflight_findings() > 0 && mg_opt.exitcode != 0) {
+        mg_sanitizers_before_exit();
         fflush(NULL);
-        _exit(mg_opt.exitcode);
+        mg_inflight_close();
+        mg_real_exit(mg_opt.exitcode);
     }
     mg_busy_leave();
 }
 
 void mg_halt(void)
 {
+    mg_inflight_flush(EXIT_WAIT_MS, 0);
     mg_report_summary();
+    mg_sanitizers_before_exit();
     fflush(NULL);
-    _exit(mg_opt.exitcode);
+    mg_inflight_close();
+    mg_real_exit(mg_opt.exitcode);
 }
 
 static void fork_prepare(void)
@@ -92,6 +111,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+    mg_inflight_reset();
     mg_leak_atfork_child();
     mg_depot_atfork_child();
     mg_symbolize_atfork_child();
@@ -115,9 +135,13 @@ void mg_init_slow(void)
     mg_busy_enter();
     mg_options_parse(mg_options_env());
     mg_intercept_start();
+    mg_exit_resolve();
+    mg_inflight_reset();
+    mg_carry_read();
     mg_stack_init();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     atexit(at_exit);
+    mg_deadly_install();
     mg_log(1, "started: log_path=%s format=%s halt_on_error=%d", mg_opt.log_path[0] ? mg_opt.log_path : "stderr",
            mg_opt.format == MG_FORMAT_TEXT ? "text" : "json", mg_opt.halt_on_error);
     mg_report_hello();

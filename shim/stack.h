@@ -52,6 +52,10 @@ struct mg_frame {
  * The first call loads libmapguard-symbolize.so; without it, each address
  * gets one frame with module and offset only. */
 int mg_symbolize(uintptr_t ret_addr, const struct mg_frame **frames);
+/* One frame with module and offset for addr (an exact pc, not a return
+ * address), into the caller's frame and name buffer (len >= 1): no lock
+ * of the shim's, no allocation, callable from a signal handler. */
+void mg_symbolize_plain(uintptr_t addr, struct mg_frame *f, char *name, size_t len);
 void mg_symbolize_lock(void);
 void mg_symbolize_unlock(void);
 void mg_symbolize_atfork_child(void);

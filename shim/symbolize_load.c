@@ -295,6 +295,51 @@ static int find_module(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
+/* find_module without snprintf (not async-signal-safe) */
+static int find_module_plain(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    struct where *w = data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type != PT_LOAD || w->addr < lo || w->addr - lo >= ph->p_memsz)
+            continue;
+        w->found = true;
+        w->bias = info->dlpi_addr;
+        const char *name = info->dlpi_name ? info->dlpi_name : "";
+        if (!name[0]) {
+            ssize_t n = readlink("/proc/self/exe", w->name, sizeof w->name - 1);
+            w->name[n > 0 ? n : 0] = 0;
+        } else {
+            size_t n = strnlen(name, sizeof w->name - 1);
+            memcpy(w->name, name, n);
+            w->name[n] = 0;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* module_and_offset without its static buffers: the caller's frame and name
+ * buffer, no lock, no stdio beyond the copy; what a finding still in flight
+ * and a deadly signal's record are written with. dl_iterate_phdr takes
+ * only the lock that guards the list of objects. */
+void mg_symbolize_plain(uintptr_t addr, struct mg_frame *f, char *name, size_t len)
+{
+    *f = (struct mg_frame){.pc = addr, .offset = addr};
+    struct where w = {.addr = addr};
+    if (addr)
+        dl_iterate_phdr(find_module_plain, &w);
+    if (w.found) {
+        f->offset = addr - w.bias;
+        size_t n = strnlen(w.name, len - 1);
+        memcpy(name, w.name, n);
+        name[n] = 0;
+        f->module = name[0] ? name : NULL;
+    }
+}
+
 static int module_and_offset(uintptr_t addr, const struct mg_frame **frames)
 {
     static struct where w;

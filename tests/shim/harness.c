@@ -172,7 +172,8 @@ void run_free(struct run *r)
 
 static bool is_kind(json_t *o, const char *kind)
 {
-    static const char *const about_the_run[] = {"summary", "hello", "exec", "exec-failed", "spawn"};
+    static const char *const about_the_run[] = {"summary", "hello", "exec", "exec-failed", "spawn",
+                                                  "deadly-signal"};
     const char *k = json_string_value(json_object_get(o, "kind"));
     if (!k)
         return false;

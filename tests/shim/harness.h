@@ -36,7 +36,8 @@ void run_prog_raw(struct run *r, const char *prog, const char *scenario, const c
 void run_free(struct run *r);
 
 /* Records of a kind, or for NULL every finding: every record but those
- * about the run itself (summary, hello, exec, exec-failed, spawn). */
+ * about the run itself (summary, hello, exec, exec-failed, spawn,
+ * deadly-signal). */
 size_t count_kind(const struct run *r, const char *kind);
 json_t *find_kind(const struct run *r, const char *kind, size_t nth);
 json_t *find_summary(const struct run *r, size_t nth);

@@ -1,0 +1,340 @@
+/*
+ * Deadly signals: SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT.
+ *
+ * A race that crashes the program is the one most in need of explaining,
+ * and the crash usually comes while the finding is still in flight (the
+ * reporter waiting for the other thread's stack, or inside libdw). So the
+ * shim installs a handler for these signals at start (handle_segv=1, the
+ * default) that writes every finding still in flight (inflight.c), then a
+ * deadly-signal record with the faulting thread's stack, as ASan writes
+ * one, and lets the signal do what it would have done without the shim:
+ * the disposition goes back to SIG_DFL and the signal comes again (a fault
+ * re-executes the instruction; a sent signal is raised again), so the exit
+ * status and the core dump are unchanged.
+ *
+ * The program's own handlers. sigaction and signal are wrapped for these
+ * five signals while the shim's handler is installed: the program's action
+ * is remembered, not installed, and a query returns it, so the program
+ * sees exactly what it set. When the signal comes, the shim calls the
+ * program's handler, as the kernel would have (SA_SIGINFO or not,
+ * SA_RESETHAND honoured), and writes nothing: the findings in flight and
+ * the deadly-signal record are written only when the program's action is
+ * the default (or
+ * SIG_IGN for a fault, which the kernel does not let ignore), that is when
+ * the signal is about to end the process: a program that handles SIGSEGV
+ * on purpose (a garbage collector's write barrier) gets no false record.
+ * An action set before the shim started (another library's constructor)
+ * is taken over the same way.
+ *
+ * Everything in the handler is async-signal-safe: a stack buffer, one
+ * write(2) per line, libunwind's local unwinding from the signal's context,
+ * dl_iterate_phdr for module and offset. The first thread that starts the
+ * shim (usually the main thread) gets an alternate signal stack if it has
+ * none, so a stack overflow is recorded too; other threads' handlers run on
+ * their own stacks.
+ */
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "inflight.h"
+#include "jsonline.h"
+#include "stack.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+static const struct {
+    int signo;
+    const char *name;
+} deadly[] = {
+    {SIGSEGV, "SIGSEGV"}, {SIGBUS, "SIGBUS"}, {SIGFPE, "SIGFPE"}, {SIGILL, "SIGILL"}, {SIGABRT, "SIGABRT"},
+};
+#define NDEADLY (int)(sizeof deadly / sizeof deadly[0])
+
+typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
+typedef void (*handler_fn)(int);
+typedef handler_fn (*signal_fn)(int, handler_fn);
+
+static sigaction_fn real_sigaction;
+static signal_fn real_signal;
+static int installed[NDEADLY];         /* the shim's handler is the kernel's action */
+static struct sigaction program[NDEADLY]; /* what the program set (or had) */
+static int recording;                   /* a thread is writing the record */
+static int recorded;                    /* ... and has written it */
+
+static int index_of(int sig)
+{
+    for (int i = 0; i < NDEADLY; i++)
+        if (deadly[i].signo == sig)
+            return i;
+    return -1;
+}
+
+static void resolve(void)
+{
+    if (!__atomic_load_n(&real_sigaction, __ATOMIC_ACQUIRE)) {
+        __atomic_store_n(&real_signal, (signal_fn)dlsym(RTLD_NEXT, "signal"), __ATOMIC_RELEASE);
+        __atomic_store_n(&real_sigaction, (sigaction_fn)dlsym(RTLD_NEXT, "sigaction"), __ATOMIC_RELEASE);
+    }
+}
+
+/* ---- the record ---- */
+
+static void put_hex(struct mg_line *l, uintptr_t v)
+{
+    char b[2 + 2 * sizeof v + 3], *p = b + sizeof b;
+    *--p = 0;
+    *--p = '"';
+    do
+        *--p = "0123456789abcdef"[v & 15];
+    while (v >>= 4);
+    *--p = 'x';
+    *--p = '0';
+    *--p = '"';
+    mg_put(l, p);
+}
+
+/* The faulting pc first, then the callers' return addresses, from the
+ * context the kernel saved. */
+static int capture(void *uc, uintptr_t *pcs, int max)
+{
+    unw_cursor_t cur;
+    int n = 0;
+    if (unw_init_local2(&cur, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) != 0)
+        return 0;
+    do {
+        unw_word_t ip;
+        if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || ip == 0)
+            break;
+        /* a return address points after the call: one byte back is in it */
+        pcs[n] = n ? (uintptr_t)ip - 1 : (uintptr_t)ip;
+        n++;
+    } while (n < max && unw_step(&cur) > 0);
+    return n;
+}
+
+static void put_frames(struct mg_line *l, const uintptr_t *pcs, int n, bool text)
+{
+    for (int i = 0; i < n && (i == 0 || l->n < MG_LINE_CAP / 2); i++) {
+        struct mg_frame f;
+        char name[PATH_MAX];
+        mg_symbolize_plain(pcs[i], &f, name, sizeof name);
+        if (text) {
+            mg_put(l, "    #");
+            mg_put_int(l, i);
+            mg_put(l, " <unknown> (");
+            mg_put(l, f.module ? f.module : "?");
+            mg_put(l, "+");
+            size_t before = l->n;
+            put_hex(l, f.offset);
+            /* the hex without its quotes */
+            memmove(l->buf + before, l->buf + before + 1, l->n - before - 2);
+            l->n -= 2;
+            mg_put(l, ")\n");
+            continue;
+        }
+        mg_put(l, i ? ",{\"pc\":" : "{\"pc\":");
+        put_hex(l, f.pc);
+        mg_put(l, ",\"module\":");
+        size_t before = l->n;
+        if (!f.module || !mg_utf8_valid(f.module) || !mg_put_str(l, f.module)) {
+            l->n = before;
+            mg_put(l, "null");
+        }
+        mg_put(l, ",\"offset\":");
+        put_hex(l, f.offset);
+        mg_put(l, ",\"function\":null,\"file\":null,\"line\":null}");
+    }
+}
+
+static void write_record(int i, siginfo_t *si, void *uc)
+{
+    int sig = deadly[i].signo;
+    bool has_addr = sig != SIGABRT;
+    uintptr_t pcs[MG_MAX_DEPTH];
+    int depth = mg_opt.stack_depth < 1 ? 1 : mg_opt.stack_depth > MG_MAX_DEPTH ? MG_MAX_DEPTH : mg_opt.stack_depth;
+    int n = capture(uc, pcs, depth);
+    char tname[17] = "";
+    prctl(PR_GET_NAME, tname, 0, 0, 0);
+    tname[16] = 0;
+    struct mg_line l = {.n = 0};
+    if (mg_opt.format == MG_FORMAT_TEXT) {
+        mg_put(&l, "==================\nWARNING: mapguard: deadly signal ");
+        mg_put(&l, deadly[i].name);
+        mg_put(&l, " (pid=");
+        mg_put_int(&l, getpid());
+        mg_put(&l, ")\n  in thread T");
+        mg_put_int(&l, gettid());
+        if (has_addr) {
+            mg_put(&l, " at address ");
+            size_t before = l.n;
+            put_hex(&l, (uintptr_t)si->si_addr);
+            memmove(l.buf + before, l.buf + before + 1, l.n - before - 2);
+            l.n -= 2;
+        }
+        mg_put(&l, ":\n");
+        put_frames(&l, pcs, n, true);
+        mg_put(&l, "\nSUMMARY: mapguard: deadly signal ");
+        mg_put(&l, deadly[i].name);
+        mg_put(&l, "\n==================\n");
+        mg_report_emit(l.buf, l.n);
+        return;
+    }
+    mg_put(&l, "{\"kind\":\"deadly-signal\",\"message\":\"mapguard: deadly signal ");
+    mg_put(&l, deadly[i].name);
+    mg_put(&l, "\",\"pid\":");
+    mg_put_int(&l, getpid());
+    mg_put(&l, ",\"signal\":\"");
+    mg_put(&l, deadly[i].name);
+    mg_put(&l, "\",\"signo\":");
+    mg_put_int(&l, sig);
+    if (has_addr) {
+        mg_put(&l, ",\"address\":");
+        put_hex(&l, (uintptr_t)si->si_addr);
+    }
+    mg_put(&l, ",\"thread\":{\"tid\":");
+    mg_put_int(&l, gettid());
+    mg_put(&l, ",\"name\":");
+    size_t before = l.n;
+    if (!mg_put_str(&l, tname)) {
+        l.n = before;
+        mg_put(&l, "\"\"");
+    }
+    mg_put(&l, "},\"stack\":[");
+    put_frames(&l, pcs, n, false);
+    mg_put(&l, "]");
+    mg_line_end(&l);
+    mg_report_emit(l.buf, l.n);
+}
+
+/* ---- the handler ---- */
+
+static void wait_recorded(void)
+{
+    struct timespec pause = {0, 1000 * 1000};
+    for (int k = 0; k < 500 && !__atomic_load_n(&recorded, __ATOMIC_ACQUIRE); k++)
+        nanosleep(&pause, NULL);
+}
+
+static void on_deadly(int sig, siginfo_t *si, void *uc)
+{
+    int saved = errno;
+    int i = index_of(sig);
+    if (i < 0)
+        return;
+    struct sigaction p = program[i];
+    if (p.sa_handler != SIG_DFL && p.sa_handler != SIG_IGN) {
+        /* The program's handler, as the kernel would have called it. Nothing
+         * is flushed yet: the program may handle the signal and go on (then
+         * reports in flight finish with their symbols); if it ends the
+         * process instead, that is by exit, _exit, abort or this signal
+         * again with the default action, and each writes them. */
+        if (p.sa_flags & SA_RESETHAND)
+            program[i] = (struct sigaction){.sa_handler = SIG_DFL};
+        errno = saved;
+        if (p.sa_flags & SA_SIGINFO)
+            p.sa_sigaction(sig, si, uc);
+        else
+            p.sa_handler(sig);
+        return;
+    }
+    bool sent = si->si_code <= 0;
+    if (p.sa_handler == SIG_IGN && sent) {
+        /* ignored, as without the shim */
+        errno = saved;
+        return;
+    }
+    mg_busy_enter();
+    /* Short waits: another thread may be crashing too, or holding what we
+     * would wait for. */
+    mg_inflight_flush(100, 0);
+    if (mg_inflight_owner()) {
+        if (!__atomic_exchange_n(&recording, 1, __ATOMIC_ACQ_REL)) {
+            write_record(i, si, uc);
+            __atomic_store_n(&recorded, 1, __ATOMIC_RELEASE);
+        } else {
+            wait_recorded();
+        }
+    }
+    /* As without the shim from here: the default action, by the fault
+     * coming again or the signal raised again (it is blocked until we
+     * return). */
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigemptyset(&dfl.sa_mask);
+    __atomic_store_n(&installed[i], 0, __ATOMIC_RELEASE);
+    if (real_sigaction)
+        real_sigaction(sig, &dfl, NULL);
+    if (sent)
+        raise(sig);
+    mg_busy_leave();
+    errno = saved;
+}
+
+static char altstack[64 * 1024];
+
+void mg_deadly_install(void)
+{
+    if (!mg_opt.handle_segv)
+        return;
+    resolve();
+    if (!real_sigaction)
+        return;
+    stack_t old;
+    if (sigaltstack(NULL, &old) == 0 && (old.ss_flags & SS_DISABLE)) {
+        stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack};
+        sigaltstack(&ss, NULL);
+    }
+    for (int i = 0; i < NDEADLY; i++) {
+        struct sigaction sa = {.sa_sigaction = on_deadly, .sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART};
+        sigemptyset(&sa.sa_mask);
+        if (real_sigaction(deadly[i].signo, &sa, &program[i]) == 0)
+            __atomic_store_n(&installed[i], 1, __ATOMIC_RELEASE);
+    }
+}
+
+/* ---- the program's view ---- */
+
+MG_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    resolve();
+    int i = index_of(sig);
+    if (i < 0 || !__atomic_load_n(&installed[i], __ATOMIC_ACQUIRE)) {
+        if (!real_sigaction) {
+            errno = ENOSYS;
+            return -1;
+        }
+        return real_sigaction(sig, act, old);
+    }
+    struct sigaction was = program[i];
+    if (act)
+        program[i] = *act;
+    if (old)
+        *old = was;
+    return 0;
+}
+
+MG_EXPORT handler_fn signal(int sig, handler_fn h)
+{
+    resolve();
+    int i = index_of(sig);
+    if (i < 0 || !__atomic_load_n(&installed[i], __ATOMIC_ACQUIRE)) {
+        if (!real_signal) {
+            errno = ENOSYS;
+            return SIG_ERR;
+        }
+        return real_signal(sig, h);
+    }
+    /* signal() is BSD semantics in glibc: SA_RESTART, the handler stays */
+    struct sigaction sa = {.sa_handler = h, .sa_flags = SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    struct sigaction was;
+    sigaction(sig, &sa, &was);
+    return was.sa_handler;
+}

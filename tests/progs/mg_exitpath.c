@@ -1,0 +1,297 @@
+/*
+ * Findings and the ways out of a process: return from main, exit from
+ * another thread, _exit, abort, a crash, exec, with a finding still being
+ * reported. One scenario per run, named by argv[1]; argv[0] must be this
+ * program's path (exec, the fake LeakSanitizer beside it).
+ *
+ * "In flight" is made deterministic with a race whose report cannot be
+ * finished: a writer parks inside gomap_set (the hash callback) and never
+ * leaves, so the thread that overlaps it claims the finding and then waits
+ * conflict_wait_ms for the writer's stack. Its own hash callback tells the
+ * main thread when the claim has been made (the claim comes before the
+ * call into the library); whatever the main thread does next, the report
+ * is not on disk yet unless the shim writes it.
+ */
+#include <gomap.h>
+#include "scenario.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { PARK = 1000001, CLAIMED = 1000002 };
+
+static sem_t parked, claimed, forever;
+static atomic_int arm_park, arm_claimed;
+static gomap *M;
+static const char *self;
+
+static uint64_t hash_cb(const void *k, size_t n, uint64_t seed)
+{
+    int64_t v;
+    memcpy(&v, k, sizeof v);
+    if (v == PARK && atomic_exchange(&arm_park, 0)) {
+        sem_post(&parked);
+        sem_wait(&forever);
+    }
+    if (v == CLAIMED && atomic_exchange(&arm_claimed, 0))
+        sem_post(&claimed);
+    return gomap_hash_bytes(k, n, seed);
+}
+
+static void *set_park(void *a)
+{
+    (void)a;
+    int64_t k = PARK, v = 1;
+    gomap_set(M, &k, &v); /* @site:set_park */
+    return NULL;
+}
+
+static void *set_overlap(void *a)
+{
+    (void)a;
+    int64_t k = CLAIMED, v = 2;
+    gomap_set(M, &k, &v); /* @site:set_overlap */
+    return NULL;
+}
+
+/* Returns once a concurrent-writes finding is claimed and cannot be
+ * reported: the writer it overlaps never leaves its call. */
+static void race_in_flight(void)
+{
+    static const gomap_type t = {.key_size = 8, .val_size = 8, .hash = hash_cb};
+    M = gomap_new(&t, 0);
+    sem_init(&parked, 0, 0);
+    sem_init(&claimed, 0, 0);
+    sem_init(&forever, 0, 0);
+    atomic_store(&arm_park, 1);
+    atomic_store(&arm_claimed, 1);
+    pthread_t a, b;
+    pthread_create(&a, NULL, set_park, NULL);
+    sem_wait(&parked);
+    pthread_create(&b, NULL, set_overlap, NULL);
+    sem_wait(&claimed);
+}
+
+/* ---- the ways out ---- */
+
+static void race_then_return(void) { race_in_flight(); }
+
+static void race_then_exit(void)
+{
+    race_in_flight();
+    exit(0);
+}
+
+static void race_then__exit(void)
+{
+    race_in_flight();
+    _exit(0);
+}
+
+static void race_then_abort(void)
+{
+    race_in_flight();
+    abort();
+}
+
+static void race_then_segv(void)
+{
+    race_in_flight();
+    *(volatile int *)(uintptr_t)16 = 1; /* @site:segv */
+}
+
+/* The program's own SIGSEGV handler, set after the shim started: it runs,
+ * and sees itself when it asks. */
+static void on_segv(int sig)
+{
+    static const char msg[] = "program handler ran\n";
+    (void)!write(1, msg, sizeof msg - 1);
+    signal(sig, SIG_DFL);
+}
+
+static void own_handler(void)
+{
+    struct sigaction sa = {.sa_handler = on_segv}, back;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGSEGV, NULL, &back);
+    printf("query=%s\n", back.sa_handler == on_segv ? "own" : "other");
+    fflush(stdout);
+    race_in_flight();
+    /* the handler sets SIG_DFL and returns: the fault comes again and kills */
+    *(volatile int *)(uintptr_t)16 = 1;
+}
+
+/* A program that takes a SIGSEGV on purpose and goes on (a probe of an
+ * address, a garbage collector's barrier): nothing is written for it. */
+static sigjmp_buf probe;
+
+static void on_probe(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig, (void)si, (void)uc;
+    siglongjmp(probe, 1);
+}
+
+static void survives_segv(void)
+{
+    struct sigaction sa = {.sa_sigaction = on_probe, .sa_flags = SA_SIGINFO};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, NULL);
+    for (int i = 0; i < 3; i++)
+        if (sigsetjmp(probe, 1) == 0)
+            *(volatile int *)(uintptr_t)16 = 1;
+    printf("recovered\n");
+}
+
+/* A worker makes one nil-map write; main returns 5 ms later, while the
+ * first report is still loading the symbolizer (about 100 ms). The worker
+ * tells main just before its call, so the finding is made before main
+ * returns; race_then_return is the same without even that margin. */
+static sem_t about_to_write;
+
+static void *nil_write(void *a)
+{
+    (void)a;
+    sem_post(&about_to_write);
+    gomap_set(NULL, &(int64_t){1}, &(int64_t){1}); /* @site:late_nil */
+    return NULL;
+}
+
+static void late_nil(void)
+{
+    pthread_t t;
+    sem_init(&about_to_write, 0, 0);
+    pthread_create(&t, NULL, nil_write, NULL);
+    pthread_detach(t);
+    sem_wait(&about_to_write);
+    nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+}
+
+/* 8 threads keep finding things while another thread calls exit(3). */
+static atomic_int started;
+
+static void *reporter(void *a)
+{
+    intptr_t i = (intptr_t)a;
+    atomic_fetch_add(&started, 1);
+    for (int64_t k = 0;; k++) {
+        /* a few call sites, so some reports are new and some repeats */
+        if (k % 3 == 0)
+            gomap_set(NULL, &k, &k); /* @site:storm_a */
+        else if (k % 3 == 1)
+            gomap_assign(NULL, &k); /* @site:storm_b */
+        else
+            gomap_set(NULL, &i, &k); /* @site:storm_c */
+    }
+    return NULL;
+}
+
+static void *exiter(void *a)
+{
+    (void)a;
+    while (atomic_load(&started) < 8)
+        sched_yield();
+    nanosleep(&(struct timespec){0, 2 * 1000 * 1000}, NULL);
+    exit(3);
+}
+
+static void exit_storm(void)
+{
+    pthread_t t;
+    for (intptr_t i = 0; i < 8; i++)
+        pthread_create(&t, NULL, reporter, (void *)i);
+    pthread_create(&t, NULL, exiter, NULL);
+    for (;;)
+        pause();
+}
+
+/* 64 threads write one map with no lock until the map breaks (usually a
+ * SIGSEGV inside libgomap) or a second has gone by. */
+static gomap *shared;
+
+static void *hammer(void *a)
+{
+    uint64_t x = (uint64_t)(uintptr_t)a * 0x9e3779b97f4a7c15ull + 1;
+    for (;;) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t k = (int64_t)(x % 100000), v = k;
+        if (x & 1)
+            gomap_set(shared, &k, &v); /* @site:hammer_set */
+        else
+            gomap_delete(shared, &k); /* @site:hammer_delete */
+    }
+    return NULL;
+}
+
+static void race64(void)
+{
+    static const gomap_type t = {.key_size = 8, .val_size = 8};
+    shared = gomap_new(&t, 0);
+    pthread_t th;
+    for (intptr_t i = 0; i < 64; i++)
+        pthread_create(&th, NULL, hammer, (void *)i);
+    sleep(1);
+    exit(0);
+}
+
+/* A finding, then the image is replaced by one that exits 0. */
+static void nil_then_exec(void)
+{
+    gomap_set(NULL, &(int64_t){1}, &(int64_t){1}); /* @site:before_exec */
+    fflush(stdout);
+    execv(self, (char *const[]){(char *)self, "clean_image", NULL});
+    perror("execv");
+}
+
+static void clean_image(void) { printf("clean image\n"); }
+
+/* A finding, and LeakSanitizer (here a stand-in with its entry point,
+ * loaded globally as the real runtime would be) must still get to check. */
+static void nil_with_lsan(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s", self);
+    char *slash = strrchr(path, '/');
+    snprintf(slash ? slash + 1 : path, sizeof path - (size_t)(slash ? slash + 1 - path : 0), "libfakelsan.so");
+    if (!dlopen(path, RTLD_NOW | RTLD_GLOBAL)) {
+        printf("dlopen: %s\n", dlerror());
+        return;
+    }
+    gomap_set(NULL, &(int64_t){1}, &(int64_t){1}); /* @site:lsan_nil */
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    self = argv[0];
+    static const struct scenario t[] = {
+        {"race_then_return", race_then_return},
+        {"race_then_exit", race_then_exit},
+        {"race_then__exit", race_then__exit},
+        {"race_then_abort", race_then_abort},
+        {"race_then_segv", race_then_segv},
+        {"own_handler", own_handler},
+        {"survives_segv", survives_segv},
+        {"late_nil", late_nil},
+        {"exit_storm", exit_storm},
+        {"race64", race64},
+        {"nil_then_exec", nil_then_exec},
+        {"clean_image", clean_image},
+        {"nil_with_lsan", nil_with_lsan},
+    };
+    void (*fn)(void) = scenario_find(t, SCENARIO_COUNT(t), argv[1], argv[0]);
+    if (!fn)
+        return 2;
+    fn();
+    return 0;
+}
