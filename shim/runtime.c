@@ -22,6 +22,7 @@
 #include "detect.h"
 #include "report.h"
 #include "stack.h"
+#include "suppress.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -128,6 +129,7 @@ void mg_init_slow(void)
     init_tid = (uint32_t)gettid();
     mg_busy_enter();
     mg_options_parse(mg_options_env());
+    mg_suppress_load();
     if (!mg_resolve_real())
         mg_log(1, "libgomap is not loaded; nothing to check");
     mg_exec_resolve();
