@@ -504,7 +504,8 @@ static void summary_by_hand(const struct mg_recurrence *rec, size_t nrec)
     /* as many recurrences as the line has room for: this is also the
      * fallback when the renderer could not be loaded */
     mg_put(&l, ",\"recurrences\":[");
-    for (size_t j = 0; j < nrec && l.n < MG_LINE_CAP - 2 * MG_LINE_TAIL_ROOM; j++) {
+    size_t j = 0;
+    for (; j < nrec && l.n < MG_LINE_CAP - 2 * MG_LINE_TAIL_ROOM; j++) {
         size_t before = l.n;
         mg_put(&l, j ? ",{\"id\":" : "{\"id\":");
         mg_put_int(&l, rec[j].id);
@@ -520,6 +521,8 @@ static void summary_by_hand(const struct mg_recurrence *rec, size_t nrec)
         mg_put(&l, "}");
     }
     mg_put(&l, "]");
+    if (j < nrec)
+        mg_put(&l, ",\"truncated\":true");
     mg_line_end(&l);
     write_all(l.buf, l.n);
 }
@@ -551,8 +554,10 @@ void mg_report_summary(void)
         rec[j] = (struct mg_recurrence){
             .id = sl->id, .count = sl->count, .kind = kinds[sl->kind].name, .where = sl->where};
     }
+    /* on a pipe, the line by hand: it stays within PIPE_BUF (line_max) */
+    out_fd();
     mg_symbolize_lock();
-    const struct mg_renderer *r = mg_renderer();
+    const struct mg_renderer *r = line_max ? NULL : mg_renderer();
     char *text = r ? r->summary(getpid(), nreports, noccur, nrepeats, nsuppressed, rec, (size_t)n) : NULL;
     mg_symbolize_unlock();
     if (text) {

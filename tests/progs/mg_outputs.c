@@ -6,6 +6,8 @@
  *               and uses it, both 40 calls deep: use-after-free reports of
  *               some 10 KB with full stacks. "fork16 8": each child uses
  *               it 8 times at the same call site (for dedup=0).
+ *   many        70 nil-map-writes, each at a call site of its own: a
+ *               summary with 70 recurrences, some 8 KB.
  *   clean       a correct program: one map, made, used, freed; exit 0.
  */
 #include <gomap.h>
@@ -74,6 +76,22 @@ static void fork16(void)
     printf("children not exiting 66: %d\n", failed);
 }
 
+#define NIL gomap_set(NULL, &k, &k);
+#define NIL10 NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL
+
+static void many(void)
+{
+    int64_t k = 1;
+    /* one per line: the call sites differ */
+    NIL10
+    NIL10
+    NIL10
+    NIL10
+    NIL10
+    NIL10
+    NIL10
+}
+
 static void clean(void)
 {
     gomap *m = gomap_new(&I64, 0);
@@ -85,7 +103,7 @@ static void clean(void)
 
 int main(int argc, char **argv)
 {
-    static const struct scenario scenarios[] = {{"fork16", fork16}, {"clean", clean}};
+    static const struct scenario scenarios[] = {{"fork16", fork16}, {"many", many}, {"clean", clean}};
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)
         return 2;

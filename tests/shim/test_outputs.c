@@ -275,6 +275,30 @@ Test(outputs, text_reports_on_a_pipe_stay_within_pipe_buf)
     run_free(&r);
 }
 
+/* 70 findings: the summary's recurrences would take some 8 KB */
+Test(outputs, the_summary_on_a_pipe_stays_within_pipe_buf)
+{
+    struct run r;
+    begin(&r);
+    launch(&r, NULL, NULL, NULL, true, PROG, "many", NULL);
+    cr_assert_eq(count_kind(&r, "nil-map-write"), 70);
+    json_t *s = find_summary(&r, 0);
+    cr_assert(s);
+    cr_assert_eq(json_integer_value(json_object_get(s, "findings")), 70);
+    cr_assert(json_is_true(json_object_get(s, "truncated")), "recurrences were left out: says so");
+    size_t n = json_array_size(json_object_get(s, "recurrences"));
+    cr_assert(n > 10 && n < 70, "%zu recurrences", n);
+    run_free(&r);
+    begin(&r);
+    char opts[300];
+    snprintf(opts, sizeof opts, "log_path=%s/log", r.dir);
+    launch(&r, NULL, opts, NULL, false, PROG, "many", NULL);
+    s = find_summary(&r, 0);
+    cr_assert_eq(json_array_size(json_object_get(s, "recurrences")), 70, "a file gets them all");
+    cr_assert_null(json_object_get(s, "truncated"));
+    run_free(&r);
+}
+
 Test(outputs, a_log_file_gets_whole_lines_of_any_size)
 {
     struct run r;
