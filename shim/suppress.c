@@ -171,15 +171,18 @@ static bool parse(const char *path, char *text)
             cap = cap ? cap * 2 : 16;
             struct rule *r = realloc(rules, cap * sizeof *r);
             if (!r)
-                return false;
+                goto oom;
             rules = r;
         }
         rules[nrules].kind = kind;
         if (!(rules[nrules].pattern = starred(colon + 1)))
-            return false;
+            goto oom;
         nrules++;
     }
     return true;
+oom:
+    mg_log(0, "error: suppressions file '%s': out of memory; no suppressions apply", path);
+    return false;
 }
 
 static void drop_rules(void)
