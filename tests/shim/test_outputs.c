@@ -328,6 +328,27 @@ static void plant_fifo(const char *dir, pid_t pid)
         _exit(126);
 }
 
+/* the same, with a reader: the open succeeds, and only fstat can tell */
+static void plant_fifo_with_reader(const char *dir, pid_t pid)
+{
+    char p[300];
+    snprintf(p, sizeof p, "%s/log.%d", dir, (int)pid);
+    if (mkfifo(p, 0666) != 0 || open(p, O_RDONLY | O_NONBLOCK) < 0)
+        _exit(126);
+}
+
+/* a symlink to a file of ours, which must stay empty */
+static void plant_symlink(const char *dir, pid_t pid)
+{
+    char p[300], target[300];
+    snprintf(p, sizeof p, "%s/log.%d", dir, (int)pid);
+    snprintf(target, sizeof target, "%s/target", dir);
+    int fd = open(target, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0 || symlink(target, p) != 0)
+        _exit(126);
+    close(fd);
+}
+
 static void plant_dir(const char *dir, pid_t pid)
 {
     char p[300];
@@ -364,12 +385,26 @@ static void planted(plant_fn *plant, const char *what, const char *prog, const c
     cr_assert(strstr(r.err, want), "want \"%s\" in:\n%s", want, r.err);
     cr_assert(strstr(r.err, "reporting to stderr"), "%s", r.err);
     cr_assert_eq(json_array_size(r.lines), 0, "nothing was written to what was planted");
+    char target[300];
+    snprintf(target, sizeof target, "%s/target", r.dir);
+    struct stat st;
+    cr_assert(stat(target, &st) != 0 || st.st_size == 0, "the symlink's target was written to");
     run_free(&r);
 }
 
 Test(outputs, a_fifo_at_the_log_path_does_not_hang)
 {
     planted(plant_fifo, "is a FIFO, not a regular file", PROG, "clean");
+}
+
+Test(outputs, a_fifo_with_a_reader_at_the_log_path_is_refused)
+{
+    planted(plant_fifo_with_reader, "is a FIFO, not a regular file", PROG, "clean");
+}
+
+Test(outputs, a_symlink_at_the_log_path_is_refused)
+{
+    planted(plant_symlink, "is a symbolic link, not a regular file", PROG, "clean");
 }
 
 Test(outputs, a_directory_at_the_log_path)
