@@ -1,8 +1,9 @@
 /*
- * Findings as JSON objects built with jansson, their text rendering, and
- * the summary with recurrences: the part of
- * reporting that needs jansson, built into libmapguard-symbolize.so so
- * that libmapguard.so does not link it (render.h says why). Everything
+ * Findings as JSON objects built with jansson, their text rendering
+ * (shortened to a bound when asked, by dropping frames), and the summary
+ * with recurrences: the part of reporting that needs jansson, built into
+ * libmapguard-symbolize.so so that libmapguard.so does not link it
+ * (render.h says why). Everything
  * from the shim comes through struct mg_render_host; calls come with the
  * symbolization lock held, which also guards H.
  */
