@@ -402,6 +402,13 @@ Test(outputs, a_fifo_with_a_reader_at_the_log_path_is_refused)
     planted(plant_fifo_with_reader, "is a FIFO, not a regular file", PROG, "clean");
 }
 
+/* exec.c opens the log file for each of its records: failed exec calls
+ * with a FIFO there must not hang either, nor warn again */
+Test(outputs, exec_records_with_a_fifo_at_the_log_path)
+{
+    planted(plant_fifo, "is a FIFO, not a regular file", "mg_exec", "fail");
+}
+
 Test(outputs, a_symlink_at_the_log_path_is_refused)
 {
     planted(plant_symlink, "is a symbolic link, not a regular file", PROG, "clean");
