@@ -349,6 +349,18 @@ static void plant_symlink(const char *dir, pid_t pid)
     close(fd);
 }
 
+/* a hard link to a file of ours, which must stay empty */
+static void plant_hard_link(const char *dir, pid_t pid)
+{
+    char p[300], target[300];
+    snprintf(p, sizeof p, "%s/log.%d", dir, (int)pid);
+    snprintf(target, sizeof target, "%s/target", dir);
+    int fd = open(target, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0 || link(target, p) != 0)
+        _exit(126);
+    close(fd);
+}
+
 static void plant_dir(const char *dir, pid_t pid)
 {
     char p[300];
@@ -412,6 +424,11 @@ Test(outputs, exec_records_with_a_fifo_at_the_log_path)
 Test(outputs, a_symlink_at_the_log_path_is_refused)
 {
     planted(plant_symlink, "is a symbolic link, not a regular file", PROG, "clean");
+}
+
+Test(outputs, a_hard_link_at_the_log_path_is_refused)
+{
+    planted(plant_hard_link, "has other hard links to it", PROG, "clean");
 }
 
 Test(outputs, a_directory_at_the_log_path)
