@@ -36,6 +36,7 @@
  * argument list gathered into an array on the stack, as glibc does.
  */
 #include "jsonline.h"
+#include "logfile.h"
 #include "mapguard.h"
 
 #include <errno.h>
@@ -67,7 +68,8 @@ static void emit(struct mg_line *l)
     mg_line_end(l);
     char path[strlen(mg_opt.log_path) + 26];
     mg_log_file_name(path, (long long)getpid());
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    struct stat st;
+    int fd = mg_log_open(path, &st); /* never blocks on a FIFO planted there */
     if (fd < 0)
         return;
     ssize_t w;

@@ -1,8 +1,9 @@
 /*
- * Findings as JSON objects built with jansson, their text rendering,
- * suppression matching and the summary with recurrences: the part of
- * reporting that needs jansson, built into libmapguard-symbolize.so so
- * that libmapguard.so does not link it (render.h says why). Everything
+ * Findings as JSON objects built with jansson, their text rendering
+ * (shortened to a bound when asked, by dropping frames), and the summary
+ * with recurrences: the part of reporting that needs jansson, built into
+ * libmapguard-symbolize.so so that libmapguard.so does not link it
+ * (render.h says why). Everything
  * from the shim comes through struct mg_render_host; calls come with the
  * symbolization lock held, which also guards H.
  */
@@ -134,79 +135,6 @@ static json_t *build(const struct mg_finding *f)
     return o;
 }
 
-/* '*' matches any run of characters. A pattern matches anywhere in the
- * text unless anchored with a leading '^' or a trailing '$'. */
-static bool glob_prefix(const char *p, const char *t)
-{
-    for (;; p++, t++) {
-        if (!*p)
-            return true;
-        if (*p == '$' && !p[1])
-            return !*t;
-        if (*p == '*') {
-            for (;; t++) {
-                if (glob_prefix(p + 1, t))
-                    return true;
-                if (!*t)
-                    return false;
-            }
-        }
-        if (!*t || *p != *t)
-            return false;
-    }
-}
-
-static bool pattern_match(const char *pat, const char *text)
-{
-    if (!text)
-        return false;
-    if (pat[0] == '^')
-        return glob_prefix(pat + 1, text);
-    for (const char *t = text;; t++) {
-        if (glob_prefix(pat, t))
-            return true;
-        if (!*t)
-            return false;
-    }
-}
-
-static bool kind_match(const char *rule, int kind)
-{
-    if (!strcmp(rule, "*") || !strcmp(rule, H->kind_name(kind)))
-        return true;
-    /* TSan's word for all three concurrency kinds */
-    return !strcmp(rule, "race") && (kind == MK_READ_WRITE || kind == MK_WRITES || kind == MK_ITER_WRITE);
-}
-
-static bool stack_matches(json_t *stack, const char *pat)
-{
-    size_t i;
-    json_t *fr;
-    json_array_foreach(stack, i, fr) {
-        const char *keys[] = {"function", "file", "module"};
-        for (int k = 0; k < 3; k++)
-            if (pattern_match(pat, json_string_value(json_object_get(fr, keys[k]))))
-                return true;
-    }
-    return false;
-}
-
-static bool any_stack_matches(json_t *o, const char *pat)
-{
-    /* every "stack" array anywhere in the object, thread creation included */
-    const char *key;
-    json_t *v;
-    json_object_foreach(o, key, v) {
-        if (!strcmp(key, "stack") || !strcmp(key, "created")) {
-            if (json_is_array(v) && stack_matches(v, pat))
-                return true;
-        }
-        if (json_is_object(v) && any_stack_matches(v, pat))
-            return true;
-    }
-    return false;
-}
-
 static void emit_frames(FILE *out, json_t *stack)
 {
     size_t i;
@@ -275,6 +203,8 @@ static char *render_text(json_t *o)
         emit_party(out, "Iterator initialized", json_object_get(it, "created"));
     emit_party(out, "Freed", json_object_get(o, "freed"));
     emit_party(out, "Map created", json_object_get(o, "map_created"));
+    if (json_is_true(json_object_get(o, "truncated")))
+        fprintf(out, "  (frames dropped to keep the report within PIPE_BUF bytes)\n\n");
     if (json_object_get(o, "count"))
         fprintf(out, "  %" JSON_INTEGER_FORMAT " map(s) with %" JSON_INTEGER_FORMAT " entries in total\n\n",
                 json_integer_value(json_object_get(o, "count")), json_integer_value(json_object_get(o, "entries")));
@@ -308,36 +238,117 @@ static char *where_of(json_t *o)
 }
 
 
-static char *finding(const struct mg_render_host *h, const struct mg_finding *f, bool text, struct mg_rule *rules,
-                     size_t nrules, size_t *rule, char **where)
+/* One line of JSON ending in "\n", or the text rendering. */
+static char *render(json_t *o, bool text)
+{
+    char *s = text ? render_text(o) : json_dumps(o, JSON_COMPACT);
+    if (!s || text)
+        return s;
+    size_t n = strlen(s);
+    char *t = realloc(s, n + 2);
+    if (!t) {
+        free(s);
+        return NULL;
+    }
+    t[n] = '\n';
+    t[n + 1] = 0;
+    return t;
+}
+
+/* The stacks of o that may lose frames, in the order they lose them: the
+ * threads' creation stacks, then the sites and the other party, the access
+ * last, since it says where the application went wrong. */
+static size_t stacks_in_order(json_t *o, json_t **out)
+{
+    json_t *parties[] = {
+        json_object_get(o, "map_created"),
+        json_object_get(o, "freed"),
+        json_object_get(json_object_get(o, "iterator"), "created"),
+        json_object_get(json_object_get(o, "modification"), "created"),
+        json_object_get(o, "conflict"),
+        json_object_get(o, "access"),
+    };
+    size_t n = 0, np = sizeof parties / sizeof parties[0];
+    for (size_t i = 0; i < np; i++) {
+        json_t *c = json_object_get(json_object_get(parties[i], "thread"), "created");
+        if (json_is_array(c))
+            out[n++] = c;
+    }
+    for (size_t i = 0; i < np; i++) {
+        json_t *st = json_object_get(parties[i], "stack");
+        if (json_is_array(st))
+            out[n++] = st;
+    }
+    return n;
+}
+
+/* Drops the deepest frames of the stacks, in order, keeping each stack's
+ * first, until about excess bytes are gone; false when none was left to
+ * drop. */
+static bool drop_frames(json_t **stacks, size_t n, size_t excess)
+{
+    bool dropped = false;
+    for (size_t i = 0; i < n && excess > 0; i++) {
+        size_t k;
+        while (excess > 0 && (k = json_array_size(stacks[i])) > 1) {
+            size_t fs = json_dumpb(json_array_get(stacks[i], k - 1), NULL, 0, JSON_COMPACT) + 1;
+            json_array_remove(stacks[i], k - 1);
+            excess = fs >= excess ? 0 : excess - fs;
+            dropped = true;
+        }
+    }
+    return dropped;
+}
+
+/* Last resort, when the first frames alone are too long (names of
+ * kilobytes): they keep their addresses only. */
+static void strip_names(json_t **stacks, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t j;
+        json_t *fr;
+        json_array_foreach(stacks[i], j, fr) {
+            json_object_set_new(fr, "module", json_null());
+            json_object_set_new(fr, "function", json_null());
+            json_object_set_new(fr, "file", json_null());
+            json_object_set_new(fr, "line", json_null());
+            json_object_del(fr, "column");
+        }
+    }
+}
+
+static char *finding(const struct mg_render_host *h, const struct mg_finding *f, bool text, size_t max_len,
+                     char **where)
 {
     H = h;
     *where = NULL;
     json_t *o = build(f);
     if (!o)
         return NULL;
-    for (size_t i = 0; i < nrules; i++)
-        if (kind_match(rules[i].kind, f->kind) && any_stack_matches(o, rules[i].pattern)) {
-            *rule = i;
-            json_decref(o);
-            return NULL;
-        }
-    char *s = text ? render_text(o) : json_dumps(o, JSON_COMPACT);
-    if (s && !text) {
-        size_t n = strlen(s);
-        char *t = realloc(s, n + 2);
-        if (!t) {
-            free(s);
-            s = NULL;
-        } else {
-            s = t;
-            s[n] = '\n';
-            s[n + 1] = 0;
-        }
-    }
+    char *s = render(o, text);
     if (s)
         *where = where_of(o);
+    if (s && max_len && strlen(s) > max_len) {
+        json_object_set_new(o, "truncated", json_true());
+        json_t *stacks[12];
+        size_t n = stacks_in_order(o, stacks);
+        bool stripped = false;
+        for (size_t len; s && (len = strlen(s)) > max_len;) {
+            if (!drop_frames(stacks, n, len - max_len)) {
+                if (stripped)
+                    break;
+                strip_names(stacks, n);
+                stripped = true;
+            }
+            free(s);
+            s = render(o, text);
+        }
+    }
     json_decref(o);
+    if (!s) {
+        free(*where);
+        *where = NULL;
+    }
     return s;
 }
 
@@ -380,7 +391,7 @@ static char *summary(long long pid, unsigned findings, unsigned occurrences, uns
     return t;
 }
 
-MG_EXPORT const struct mg_renderer mg_renderer_v1 = {
+MG_EXPORT const struct mg_renderer mg_renderer_v2 = {
     .finding = finding,
     .summary = summary,
 };

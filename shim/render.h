@@ -1,7 +1,6 @@
 /*
  * Findings as text: the JSON object of a finding, its ThreadSanitizer-style
- * rendering, suppression matching and the summary with recurrences
- * (render.c). Built with jansson into libmapguard-symbolize.so, never into
+ * rendering and the summary with recurrences (render.c). Built with jansson into libmapguard-symbolize.so, never into
  * libmapguard.so, so that jansson is mapped only once a process has
  * something to report; report.c reaches it through mg_renderer()
  * (symbolize_load.c) and writes a plainer record by hand (jsonline.c) when
@@ -16,12 +15,6 @@
 
 #include "report.h"
 #include "stack.h"
-
-/* A suppression rule, "kind:pattern"; hits counts the findings it hid. */
-struct mg_rule {
-    char *kind, *pattern;
-    unsigned hits;
-};
 
 struct mg_render_host {
     const char *(*kind_name)(int kind);
@@ -40,16 +33,17 @@ struct mg_recurrence {
     const char *kind, *where;
 };
 
-#define MG_RENDERER_ENTRY "mg_renderer_v1"
+#define MG_RENDERER_ENTRY "mg_renderer_v2"
 struct mg_renderer {
-    /* The finding without its "id": NULL when a rule suppresses it (then
-     * *rule is that rule's index) or memory ran out. JSON (text false) is
-     * one line ending in "}\n" and the caller inserts ",\"id\":N" before
-     * the brace. *where: "function file:line" of the access, for the
-     * summary (malloc'd, may be NULL). Call with the symbolization lock
-     * held. */
-    char *(*finding)(const struct mg_render_host *h, const struct mg_finding *f, bool text, struct mg_rule *rules,
-                     size_t nrules, size_t *rule, char **where);
+    /* The finding without its "id": NULL when memory ran out. JSON (text
+     * false) is one line ending in "}\n" and the caller inserts
+     * ",\"id\":N" before the brace. max_len, unless 0, bounds the length
+     * of what is returned: frames are dropped until it fits, and the
+     * finding says "truncated":true. *where: "function file:line" of the
+     * access, for the summary (malloc'd, may be NULL). Suppressions are
+     * the caller's (suppress.h). Call with the symbolization lock held. */
+    char *(*finding)(const struct mg_render_host *h, const struct mg_finding *f, bool text, size_t max_len,
+                     char **where);
     /* The summary record, JSON, with its recurrences; one line. */
     char *(*summary)(long long pid, unsigned findings, unsigned occurrences, unsigned repeats, unsigned suppressed,
                      const struct mg_recurrence *rec, size_t nrec);

@@ -4,21 +4,26 @@
  * A report is written the moment it is made, with a single write to an
  * O_APPEND descriptor, so lines from threads and forked children never
  * interleave and a program that crashes right afterwards still leaves it
- * behind. format=text renders the same object in ThreadSanitizer's style.
+ * behind. On a descriptor that is not a regular file (a pipe shared by
+ * forked children) only a write of at most PIPE_BUF bytes is whole, so
+ * lines there are cut to that by dropping frames. format=text renders the
+ * same object in ThreadSanitizer's style.
  *
  * Before anything is captured, mg_report_claim checks the (kind, call
  * site, other call site) triple against the findings so far: a repeat only
  * bumps a counter, which the summary record at exit shows.
  *
- * Suppressions (TSan-style "kind:pattern" lines) are matched against every
- * frame's function, file and module in the finished object.
+ * Suppressions (suppress.c) are matched before anything is rendered, on
+ * the same frames whichever way the finding is then written.
  */
 #include "report.h"
 #include "inflight.h"
 #include "render.h"
 #include "jsonline.h"
+#include "logfile.h"
 #include "mapstate.h"
 #include "stack.h"
+#include "suppress.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const struct {
@@ -64,10 +70,6 @@ static unsigned nreports, nsuppressed, noccur, nrepeats;
 static int fd = -1;
 static bool fd_is_file; /* fd is log_path.<pid>, not stderr or stdout */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-
-static struct mg_rule *rules;
-static size_t nrules;
-static bool rules_loaded;
 
 void mg_report_lock(void) { pthread_mutex_lock(&lock); }
 void mg_report_unlock(void) { pthread_mutex_unlock(&lock); }
@@ -127,73 +129,52 @@ int mg_report_claim(int kind, uintptr_t site, uintptr_t other)
 
 /* ---- building the object ---- */
 
-/* ---- suppressions ---- */
-
-static void load_rules(void)
-{
-    rules_loaded = true;
-    if (!mg_opt.suppressions[0])
-        return;
-    FILE *fp = fopen(mg_opt.suppressions, "re");
-    if (!fp) {
-        mg_log(0, "cannot read suppressions file '%s': %s", mg_opt.suppressions, strerror(errno));
-        return;
-    }
-    char line[1024];
-    size_t cap = 0;
-    while (fgets(line, sizeof line, fp)) {
-        char *s = line;
-        while (*s == ' ' || *s == '\t')
-            s++;
-        s[strcspn(s, "\r\n")] = 0;
-        size_t n = strlen(s);
-        while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-            s[--n] = 0;
-        if (!*s || *s == '#')
-            continue;
-        char *colon = strchr(s, ':');
-        if (!colon || colon == s || !colon[1]) {
-            mg_log(0, "ignoring malformed suppression '%s' (want kind:pattern)", s);
-            continue;
-        }
-        *colon = 0;
-        if (nrules == cap) {
-            cap = cap ? cap * 2 : 16;
-            struct mg_rule *r = realloc(rules, cap * sizeof *r);
-            if (!r)
-                break;
-            rules = r;
-        }
-        rules[nrules].kind = strdup(s);
-        rules[nrules].pattern = strdup(colon + 1);
-        rules[nrules].hits = 0;
-        if (rules[nrules].kind && rules[nrules].pattern)
-            nrules++;
-    }
-    fclose(fp);
-}
-
 /* ---- output ---- */
+
+/* Lines longer than this are cut (by dropping frames) on the way to fd: 0
+ * when fd is a regular file, where one write(2) of any size lands whole;
+ * otherwise PIPE_BUF, the most a pipe or FIFO writes atomically, so lines
+ * from forked children sharing a pipe cannot interleave. Set with fd. */
+static size_t line_max;
+
+static void warn_refused(const char *path, int why, const struct stat *st)
+{
+    if (why == MG_LOGF_NOT_REGULAR)
+        mg_log(0, "log_path '%s' is %s, not a regular file; reporting to stderr", path,
+               mg_file_type_name(st->st_mode));
+    else if (why == MG_LOGF_NOT_OWNER)
+        mg_log(0, "log_path '%s' belongs to another user (uid %ld); reporting to stderr", path, (long)st->st_uid);
+    else if (why == MG_LOGF_LINKED)
+        mg_log(0, "log_path '%s' has other hard links to it; reporting to stderr", path);
+    else
+        mg_log(0, "cannot open log_path '%s': %s; reporting to stderr", path, strerror(errno));
+}
 
 static int out_fd(void)
 {
     if (fd >= 0)
         return fd;
     const char *p = mg_opt.log_path;
-    if (!p[0] || !strcmp(p, "stderr"))
-        return fd = 2;
-    if (!strcmp(p, "stdout"))
-        return fd = 1;
-    /* not snprintf: a clean run would pay for libc's printf machinery
-     * just to name its file (jsonline.c) */
-    char path[sizeof mg_opt.log_path + 32];
-    mg_log_file_name(path, (long long)getpid());
-    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        mg_log(0, "cannot open log_path '%s': %s; reporting to stderr", path, strerror(errno));
+    fd_is_file = false;
+    if (!p[0] || !strcmp(p, "stderr")) {
         fd = 2;
+    } else if (!strcmp(p, "stdout")) {
+        fd = 1;
+    } else {
+        /* not snprintf: a clean run would pay for libc's printf machinery
+         * just to name its file (jsonline.c) */
+        char path[sizeof mg_opt.log_path + 32];
+        mg_log_file_name(path, (long long)getpid());
+        struct stat st;
+        fd = mg_log_open(path, &st);
+        if (fd < 0) {
+            warn_refused(path, fd, &st);
+            fd = 2;
+        }
+        fd_is_file = fd != 2;
     }
-    fd_is_file = fd != 2;
+    struct stat st;
+    line_max = fd_is_file || (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) ? 0 : PIPE_BUF;
     return fd;
 }
 
@@ -445,18 +426,19 @@ void mg_report_inflight(struct mg_finding *f, int slot, int h)
         return;
     }
     pthread_mutex_lock(&lock);
-    if (!rules_loaded)
-        load_rules();
+    out_fd();
+    /* room for the ",\"id\":N" inserted below */
+    size_t max_len = line_max ? line_max - 24 : 0;
     pthread_mutex_unlock(&lock);
     bool text = mg_opt.format == MG_FORMAT_TEXT;
     char *where = NULL, *out = NULL;
-    size_t rule = (size_t)-1;
     static struct mg_line by_hand; /* under the symbolization lock */
     mg_symbolize_lock();
     const struct mg_renderer *r = mg_renderer();
-    if (r) {
-        out = r->finding(&host, f, text, rules, nrules, &rule, &where);
-    } else {
+    bool suppressed = mg_suppressed(f, &host);
+    if (!suppressed && r) {
+        out = r->finding(&host, f, text, max_len, &where);
+    } else if (!suppressed) {
         by_hand.n = 0;
         finding_by_hand(&by_hand, f, text, false);
         out = malloc(by_hand.n + 1);
@@ -482,8 +464,7 @@ void mg_report_inflight(struct mg_finding *f, int slot, int h)
     bool halt = false;
     pthread_mutex_lock(&lock);
     struct slot *s = slot >= 0 && slot < NSLOTS ? &slots[slot] : NULL;
-    if (rule != (size_t)-1) {
-        rules[rule].hits++;
+    if (suppressed) {
         nsuppressed++;
         if (s)
             s->suppressed = true;
@@ -579,7 +560,8 @@ static void summary_by_hand(const struct mg_recurrence *rec, size_t nrec)
     /* as many recurrences as the line has room for: this is also the
      * fallback when the renderer could not be loaded */
     mg_put(&l, ",\"recurrences\":[");
-    for (size_t j = 0; j < nrec && l.n < MG_LINE_CAP - 2 * MG_LINE_TAIL_ROOM; j++) {
+    size_t j = 0;
+    for (; j < nrec && l.n < MG_LINE_CAP - 2 * MG_LINE_TAIL_ROOM; j++) {
         size_t before = l.n;
         mg_put(&l, j ? ",{\"id\":" : "{\"id\":");
         mg_put_int(&l, rec[j].id);
@@ -595,6 +577,8 @@ static void summary_by_hand(const struct mg_recurrence *rec, size_t nrec)
         mg_put(&l, "}");
     }
     mg_put(&l, "]");
+    if (j < nrec)
+        mg_put(&l, ",\"truncated\":true");
     mg_line_end(&l);
     write_all(l.buf, l.n);
 }
@@ -626,8 +610,10 @@ void mg_report_summary(void)
         rec[j] = (struct mg_recurrence){
             .id = sl->id, .count = sl->count, .kind = kinds[sl->kind].name, .where = sl->where};
     }
+    /* on a pipe, the line by hand: it stays within PIPE_BUF (line_max) */
+    out_fd();
     mg_symbolize_lock();
-    const struct mg_renderer *r = mg_renderer();
+    const struct mg_renderer *r = line_max ? NULL : mg_renderer();
     char *text = r ? r->summary(getpid(), nreports, noccur, nrepeats, nsuppressed, rec, (size_t)n) : NULL;
     mg_symbolize_unlock();
     if (text) {

@@ -26,6 +26,7 @@
 #include "inflight.h"
 #include "report.h"
 #include "stack.h"
+#include "suppress.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -134,6 +135,7 @@ void mg_init_slow(void)
     init_tid = (uint32_t)gettid();
     mg_busy_enter();
     mg_options_parse(mg_options_env());
+    mg_suppress_load();
     mg_intercept_start();
     mg_exit_resolve();
     mg_inflight_reset();
