@@ -92,7 +92,7 @@ int mg_emit(const mg_options *o, const mg_reports *r, FILE *text_out, const char
     if (text_out) {
         if (!o->quiet)
             mg_render_text(text_out, r);
-        if (!o->quiet || r->nfindings > 0)
+        if (!o->quiet || r->nfindings > 0 || r->ncrashes > 0)
             mg_render_summary(text_out, r, note);
         fflush(text_out);
     }
@@ -109,17 +109,33 @@ static int cmd_report(const mg_options *o, int nfiles, char **files)
         return bad_usage("report: no report files given%s", "");
     mg_reports r;
     mg_reports_init(&r);
-    int rc = 0;
+    int rc = 0, unusable = 0;
+    /* Every input must be a report: a directory, random bytes or a file with
+     * no record in it is a mistake in the command line (a wrong path, a glob
+     * that matched the wrong files), and must not pass as "no findings". The
+     * other inputs are still rendered. */
     for (int i = 0; i < nfiles; i++) {
-        if (mg_reports_load(&r, files[i]) != 0) {
-            fprintf(stderr, "mapguard: cannot read %s: %s\n", files[i], strerror(errno));
+        size_t bad = r.nbad;
+        long n = mg_reports_load(&r, files[i]);
+        if (n == 0)
+            fprintf(stderr, "mapguard: %s holds no mapguard report record (%s)\n", files[i],
+                    r.nbad > bad ? "none of its lines is one" : "it is empty");
+        if (n <= 0) {
+            unusable++;
             rc = MG_EXIT_TOOL;
         }
     }
     mg_reports_apply_summaries(&r);
+    /* Nothing read at all: no report, not even an empty one, can be true. */
+    if (r.nrecords == 0) {
+        mg_reports_free(&r);
+        return MG_EXIT_TOOL;
+    }
     bool text = o->text || (!o->json_out && !o->sarif_out);
-    char note[64];
-    snprintf(note, sizeof note, "%d file%s", nfiles, nfiles == 1 ? "" : "s");
+    char note[128];
+    int n = snprintf(note, sizeof note, "%d file%s", nfiles, nfiles == 1 ? "" : "s");
+    if (unusable > 0)
+        snprintf(note + n, sizeof note - (size_t)n, ", %d of them unusable (see above)", unusable);
     if (mg_emit(o, &r, text ? stdout : NULL, note) != 0)
         rc = MG_EXIT_TOOL;
     if (rc == 0 && r.nfindings > 0)

@@ -379,8 +379,7 @@ static int load_dir(const char *dir, mg_reports *r, collected *col)
             const char *dot = strrchr(name, '.');
             if (dot && col->pids)
                 col->pids[col->npids++] = strtol(dot + 1, NULL, 10);
-            if (mg_reports_load(r, path) != 0)
-                fprintf(stderr, "mapguard: cannot read %s: %s\n", path, strerror(errno));
+            mg_reports_load(r, path); /* says why on stderr when it cannot */
         }
         free(ents[i]);
     }
@@ -412,12 +411,6 @@ static int load_dir(const char *dir, mg_reports *r, collected *col)
  */
 typedef enum { SHIM_OK, SHIM_ABSENT, SHIM_LOST_BY_EXEC } shim_verdict;
 
-static bool kind_is(json_t *rec, const char *a, const char *b)
-{
-    const char *k = mg_str(rec, "kind");
-    return k && (strcmp(k, a) == 0 || (b && strcmp(k, b) == 0));
-}
-
 static const char *exec_target(json_t *rec)
 {
     const char *t = mg_str(rec, "path");
@@ -446,28 +439,20 @@ static shim_verdict check_shim(const mg_reports *r, const collected *col, const 
     shim_verdict v = SHIM_OK;
     size_t i;
     json_t *rec;
-    json_array_foreach(r->records, i, rec) {
-        if (kind_is(rec, "spawn", NULL)) {
-            long long cpid = mg_int(rec, "child", -1);
-            if (cpid > 0 && !reported_in(r, col, (long)cpid))
-                fprintf(stderr,
-                        "mapguard: warning: process %lld started %s (pid %lld), which the detector "
-                        "could not load into (static or setuid, or LD_PRELOAD dropped from its "
-                        "environment?); it was not watched\n",
-                        mg_int(rec, "pid", -1), exec_target(rec), cpid);
-            continue;
-        }
-        if (!kind_is(rec, "exec", NULL))
-            continue;
-        /* Records of one pid are in its file in write order: anything after
-         * the exec record means the new image (or, on a failed exec, the old
-         * one) is still being watched. */
+    json_array_foreach(r->spawns, i, rec) {
+        long long cpid = mg_int(rec, "child", -1);
+        if (cpid > 0 && !reported_in(r, col, (long)cpid))
+            fprintf(stderr,
+                    "mapguard: warning: process %lld started %s (pid %lld), which the detector "
+                    "could not load into (static or setuid, or LD_PRELOAD dropped from its "
+                    "environment?); it was not watched\n",
+                    mg_int(rec, "pid", -1), exec_target(rec), cpid);
+    }
+    /* An exec no later record of the same pid followed: the new image did
+     * not load the shim (a failed exec writes "exec-failed" after it). */
+    const char *k;
+    json_object_foreach(r->open_execs, k, rec) {
         long long epid = mg_int(rec, "pid", -1);
-        bool followed = false;
-        for (size_t j = i + 1; j < json_array_size(r->records) && !followed; j++)
-            followed = mg_int(json_array_get(r->records, j), "pid", -2) == epid;
-        if (followed)
-            continue;
         if (epid == pid) {
             v = SHIM_LOST_BY_EXEC;
             snprintf(lost, n, "%s", exec_target(rec));
@@ -592,6 +577,7 @@ int mg_run(const mg_options *o, char **argv)
 
     mg_reports r;
     mg_reports_init(&r);
+    r.track_processes = true;
     collected col = {0};
     if (load_dir(dir, &r, &col) != 0) {
         mg_reports_free(&r);
