@@ -461,8 +461,15 @@ static void add_crashes(const ctx *c, const mg_reports *r, json_t *run)
         json_array_append_new(notes, crash_notification(c, &r->crashes[i]));
     json_object_set_new(
         json_object_get(json_object_get(run, "tool"), "driver"), "notifications",
-        json_pack("[{s:s, s:s, s:{s:s}, s:{s:s}}]", "id", "deadly-signal", "name", "DeadlySignal",
-                  "shortDescription", "text", "The program died of a signal",
+        json_pack("[{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}]", "id", "deadly-signal",
+                  "name", "DeadlySignal", "shortDescription", "text",
+                  "The program died of a signal", "fullDescription", "text",
+                  "The program was killed by SIGSEGV, SIGBUS, SIGFPE, SIGILL or SIGABRT; the "
+                  "detector recorded the faulting thread's stack before the signal took effect.",
+                  "help", "text",
+                  "A crash inside gomap is often the effect of a data race on the map: look at "
+                  "the concurrency findings of the same run first. The stack is the faulting "
+                  "thread's.",
                   "defaultConfiguration", "level", "error"));
     /* executionSuccessful is about mapguard: it ran and wrote its report. */
     json_object_set_new(run, "invocations",
