@@ -290,6 +290,122 @@ static void reap(child *c)
     }
 }
 
+/*
+ * Every process below us, from /proc. The program's process group misses
+ * those that called setsid() or setpgid() (a daemonizing test server, a
+ * shell's job): --timeout promises to kill them too. As a child subreaper we
+ * adopt each of them once its parent dies, so walking the parent links from
+ * our pid reaches all of them, zombies included. Returns how many there
+ * were, after sending sig (0: just count) to each.
+ *
+ * A pid is signalled only if its parent chain led to us when /proc was read;
+ * it could be reaped and reused before the kill, but not by a process that
+ * is no descendant of ours within the same few microseconds in practice.
+ */
+typedef struct proc_link {
+    pid_t pid, ppid;
+    signed char below; /* 1 descendant of ours, 0 not, -1 not known yet */
+} proc_link;
+
+static int by_pid(const void *a, const void *b)
+{
+    pid_t x = ((const proc_link *)a)->pid, y = ((const proc_link *)b)->pid;
+    return (x > y) - (x < y);
+}
+
+static proc_link *parent_of(proc_link *ps, size_t n, const proc_link *p)
+{
+    proc_link key = {.pid = p->ppid};
+    return p->ppid > 0 ? bsearch(&key, ps, n, sizeof *ps, by_pid) : NULL;
+}
+
+/* Up the parent links until us (yes), an answer already known, or a dead
+ * end (no); then again, to remember the answer along the way. At most n
+ * steps each, in case /proc changed under us and made a loop. */
+static bool is_below(proc_link *ps, size_t n, size_t i, pid_t self)
+{
+    signed char verdict = 0;
+    proc_link *p = &ps[i];
+    for (size_t steps = 0; p && steps <= n; steps++) {
+        if (p->below >= 0) {
+            verdict = p->below;
+            break;
+        }
+        if (p->ppid == self) {
+            verdict = 1;
+            break;
+        }
+        p = parent_of(ps, n, p);
+    }
+    p = &ps[i];
+    for (size_t steps = 0; p && p->below < 0 && steps <= n; steps++) {
+        p->below = verdict;
+        p = p->ppid == self ? NULL : parent_of(ps, n, p);
+    }
+    return verdict == 1;
+}
+
+static size_t signal_descendants(int sig)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    proc_link *ps = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0)
+            continue;
+        char path[64], buf[512];
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t len = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (len <= 0)
+            continue;
+        buf[len] = '\0';
+        /* "pid (comm) state ppid ...": comm may hold spaces and parentheses. */
+        char *rp = strrchr(buf, ')');
+        char state;
+        int ppid;
+        if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2)
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 256;
+            proc_link *p = realloc(ps, ncap * sizeof *p);
+            if (!p)
+                break;
+            ps = p;
+            cap = ncap;
+        }
+        ps[n++] = (proc_link){(pid_t)pid, (pid_t)ppid, -1};
+    }
+    closedir(d);
+    qsort(ps, n, sizeof *ps, by_pid);
+    size_t found = 0;
+    pid_t self = getpid();
+    for (size_t i = 0; i < n; i++) {
+        if (!is_below(ps, n, i, self))
+            continue;
+        found++;
+        if (sig)
+            kill(ps[i].pid, sig);
+    }
+    free(ps);
+    return found;
+}
+
+/* The program's group and every other descendant. */
+static void signal_tree(const child *c, int sig)
+{
+    kill(-c->pid, sig);
+    signal_descendants(sig);
+}
+
 static void wait_for_program(child *c, double timeout)
 {
     sigset_t set;
@@ -305,15 +421,15 @@ static void wait_for_program(child *c, double timeout)
         if (deadline > 0 && !c->timed_out) {
             if (t >= deadline) {
                 c->timed_out = true;
-                kill(-c->pid, SIGTERM);
-                kill(-c->pid, SIGCONT); /* a stopped process cannot die of SIGTERM */
+                signal_tree(c, SIGTERM);
+                signal_tree(c, SIGCONT); /* a stopped process cannot die of SIGTERM */
                 kill_at = t + KILL_GRACE_S;
                 continue;
             }
             wait = deadline - t;
         } else if (kill_at > 0) {
             if (t >= kill_at) {
-                kill(-c->pid, SIGKILL);
+                signal_tree(c, SIGKILL);
                 kill_at = 0;
                 continue;
             }
@@ -332,21 +448,30 @@ static void wait_for_program(child *c, double timeout)
 }
 
 /* After the program exits, its descendants may still be writing reports
- * (a forked child's exit summary). Wait a little for the process group to
- * empty; never kill it after a normal exit. With --timeout it is killed. */
+ * (a forked child's exit summary). Wait a little for them all (the group,
+ * and those that left it with setsid) to finish; never kill them after a
+ * normal exit. With --timeout they are killed, and reaped: every one of them
+ * is ours to wait for once its parent is gone (subreaper), and an unreaped
+ * zombie would outlive us under a PID 1 that does not reap. */
+static bool tree_alive(const child *c)
+{
+    return kill(-c->pid, 0) == 0 || signal_descendants(0) > 0;
+}
+
 static void wait_for_descendants(child *c, bool kill_them)
 {
-    if (kill_them) {
-        kill(-c->pid, SIGKILL);
-    }
-    double end = now_s() + LINGER_S;
-    while (kill(-c->pid, 0) == 0 && now_s() < end) {
+    double end = now_s() + (kill_them ? KILL_GRACE_S : LINGER_S);
+    for (;;) {
+        if (kill_them)
+            signal_tree(c, SIGKILL);
         reap(c);
+        if (!tree_alive(c) || now_s() >= end)
+            break;
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
     reap(c);
-    if (kill(-c->pid, 0) == 0)
+    if (tree_alive(c))
         fprintf(stderr,
                 "mapguard: note: processes started by the program are still running; reports "
                 "they write from now on are not included\n");
