@@ -417,9 +417,13 @@ static json_t *crash_notification(const ctx *c, const mg_finding *f)
         snprintf(signame, sizeof signame, "%s", sig);
     else
         snprintf(signame, sizeof signame, "signal %lld", mg_int(rec, "signo", 0));
-    snprintf(text, sizeof text, "mapguard: deadly signal %s on thread %lld%s%s%s (pid %ld)",
-             signame, tid, name && *name ? " \"" : "", name && *name ? name : "",
-             name && *name ? "\"" : "", pid);
+    char who[256];
+    if (tid >= 0)
+        snprintf(who, sizeof who, "thread %lld%s%s%s", tid, name && *name ? " \"" : "",
+                 name && *name ? name : "", name && *name ? "\"" : "");
+    else
+        snprintf(who, sizeof who, "an unknown thread");
+    snprintf(text, sizeof text, "mapguard: deadly signal %s on %s (pid %ld)", signame, who, pid);
 
     json_t *frames = json_array();
     json_t *where = NULL;
