@@ -32,7 +32,8 @@ static const char usage_text[] =
     "report: renders saved JSON Lines reports (from --json or the detector's log_path),\n"
     "merging many files and removing duplicates. Text goes to stdout when --text is\n"
     "given or no other output is asked for. Exits --exitcode when there are findings,\n"
-    "0 when there are none, 2 on errors.\n"
+    "0 when there are none, 2 on errors, among them a FILE that is a directory or holds\n"
+    "no report record (lines that are not records among records are skipped).\n"
     "\n"
     "options:\n"
     "  --json FILE           write the reports as JSON Lines (run: every record from every\n"
@@ -51,8 +52,8 @@ static const char usage_text[] =
     "  --detect-leaks        report maps still allocated at exit\n"
     "  --options \"k=v:...\"   more detector options (MAPGUARD_OPTIONS syntax), e.g.\n"
     "                        stack_depth=64:dedup=0; see docs/options.md\n"
-    "  --timeout SECONDS     kill the program (and its children) after SECONDS and report\n"
-    "                        what was found so far\n"
+    "  --timeout SECONDS     kill the program and every process it started (also those\n"
+    "                        that called setsid) after SECONDS; report what was found\n"
     "\n"
     "environment: MAPGUARD_SHIM overrides the detector's path (default ../lib/libmapguard.so\n"
     "next to this binary); MAPGUARD_OPTIONS is merged under --options.\n";
@@ -93,7 +94,7 @@ int mg_emit(const mg_options *o, const mg_reports *r, FILE *text_out, const char
     if (text_out) {
         if (!o->quiet)
             mg_render_text(text_out, r);
-        if (!o->quiet || r->nfindings > 0)
+        if (!o->quiet || r->nfindings > 0 || r->ncrashes > 0)
             mg_render_summary(text_out, r, note);
         fflush(text_out);
     }
@@ -110,17 +111,33 @@ static int cmd_report(const mg_options *o, int nfiles, char **files)
         return bad_usage("report: no report files given%s", "");
     mg_reports r;
     mg_reports_init(&r);
-    int rc = 0;
+    int rc = 0, unusable = 0;
+    /* Every input must be a report: a directory, random bytes or a file with
+     * no record in it is a mistake in the command line (a wrong path, a glob
+     * that matched the wrong files), and must not pass as "no findings". The
+     * other inputs are still rendered. */
     for (int i = 0; i < nfiles; i++) {
-        if (mg_reports_load(&r, files[i]) != 0) {
-            fprintf(stderr, "mapguard: cannot read %s: %s\n", files[i], strerror(errno));
+        size_t bad = r.nbad;
+        long n = mg_reports_load(&r, files[i]);
+        if (n == 0)
+            fprintf(stderr, "mapguard: %s holds no mapguard report record (%s)\n", files[i],
+                    r.nbad > bad ? "none of its lines is one" : "it is empty");
+        if (n <= 0) {
+            unusable++;
             rc = MG_EXIT_TOOL;
         }
     }
     mg_reports_apply_summaries(&r);
+    /* Nothing read at all: no report, not even an empty one, can be true. */
+    if (r.nrecords == 0) {
+        mg_reports_free(&r);
+        return MG_EXIT_TOOL;
+    }
     bool text = o->text || (!o->json_out && !o->sarif_out);
-    char note[64];
-    snprintf(note, sizeof note, "%d file%s", nfiles, nfiles == 1 ? "" : "s");
+    char note[128];
+    int n = snprintf(note, sizeof note, "%d file%s", nfiles, nfiles == 1 ? "" : "s");
+    if (unusable > 0)
+        snprintf(note + n, sizeof note - (size_t)n, ", %d of them unusable (see above)", unusable);
     if (mg_emit(o, &r, text ? stdout : NULL, note) != 0)
         rc = MG_EXIT_TOOL;
     if (rc == 0 && r.nfindings > 0)

@@ -59,21 +59,39 @@ typedef struct mg_finding {
     size_t npids;
 } mg_finding;
 
+struct mg_reports_index;       /* reports.c's hash tables, pending repeats, sources */
+
+/*
+ * Reports are streamed, never held: memory grows with the number of distinct
+ * findings (one record each, plus counters), distinct crashes and processes,
+ * not with the size of the logs (issue 11: a 682 MB log took 5.5 GB).
+ */
 typedef struct mg_reports {
-    json_t *records;           /* every record read, in order (array, own ref) */
     mg_finding *findings;      /* unique findings in order of first appearance */
     size_t nfindings, cap;
+    mg_finding *crashes;       /* unique "deadly-signal" records, merged like findings */
+    size_t ncrashes, crashcap;
     size_t nreports;           /* finding records before deduplication */
+    size_t nrecords;           /* valid records read, of every kind */
     size_t nbad;               /* lines that were not JSON objects with a kind */
     json_t *pids;              /* object: pid (string) -> true, for every record */
+    /* Only with track_processes (mapguard run sets it before loading): */
+    bool track_processes;
+    json_t *spawns;            /* every "spawn" record, in order */
+    json_t *open_execs;        /* pid -> its last "exec" record, when no later
+                                * record of that pid followed it */
+    struct mg_reports_index *index;
 } mg_reports;
 
 void mg_reports_init(mg_reports *r);
 void mg_reports_free(mg_reports *r);
-/* Loads one JSON Lines file; -1 with errno when it cannot be opened. Bad
- * lines are counted in nbad and named on stderr, never fatal: a crashing
- * program can leave a truncated last line. */
-int mg_reports_load(mg_reports *r, const char *path);
+/* Streams one JSON Lines file ("-" is stdin) into r. Returns the number of
+ * valid records it held, or -1 when it cannot be read (a directory, a
+ * device, an open error), with the reason printed on stderr. Bad lines are
+ * counted in nbad and the first few named on stderr, never fatal: a crashing
+ * program can leave a truncated last line. A file holding no valid record at
+ * all is for the caller to judge (0). */
+long mg_reports_load(mg_reports *r, const char *path);
 /* Adds one record (steals the reference). */
 void mg_reports_add(mg_reports *r, json_t *rec);
 /* The detector's per-process summary records carry recurrence counts; this
@@ -81,12 +99,16 @@ void mg_reports_add(mg_reports *r, json_t *rec);
 void mg_reports_apply_summaries(mg_reports *r);
 size_t mg_reports_npids(const mg_reports *r);
 bool mg_reports_has_pid(const mg_reports *r, long pid);
-/* Writes records as JSON Lines: every record (all = true) or each unique
- * finding once. 0, or -1 with a message on stderr. */
+/* Writes records as JSON Lines: every record of every loaded file, read
+ * again from the files (all = true), or each unique finding and crash once.
+ * 0, or -1 with a message on stderr. */
 int mg_write_jsonl(const char *path, const mg_reports *r, bool all);
 
 /* ------------------------------------------------------------ record.c */
 bool mg_record_is_finding(json_t *rec);
+/* A "deadly-signal" record: the program died of SIGSEGV, SIGBUS, ... Not a
+ * finding (it alone does not fail the gate) but always shown. */
+bool mg_record_is_crash(json_t *rec);
 bool mg_kind_is_concurrency(const char *kind);
 const char *mg_str(json_t *obj, const char *key);     /* NULL if absent */
 long long mg_int(json_t *obj, const char *key, long long dflt);

@@ -21,7 +21,7 @@ static const char *const finding_kinds[] = {
 /* Records that describe the run rather than a problem. */
 static const char *const meta_kinds[] = {
     "summary", "hello", "init", "start", "exit", "exec", "exec-failed", "spawn", "marker", "info",
-    "warning", "error",
+    "warning", "error", "deadly-signal",
 };
 
 bool mg_record_is_finding(json_t *rec)
@@ -39,6 +39,12 @@ bool mg_record_is_finding(json_t *rec)
      * will add some) still counts when it looks like a finding: failing the
      * gate on an unknown problem beats passing it silently. */
     return json_object_get(rec, "access") != NULL;
+}
+
+bool mg_record_is_crash(json_t *rec)
+{
+    const char *kind = mg_str(rec, "kind");
+    return kind && strcmp(kind, "deadly-signal") == 0;
 }
 
 bool mg_kind_is_concurrency(const char *kind)

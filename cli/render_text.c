@@ -232,10 +232,80 @@ static void print_finding(FILE *out, const mg_finding *f)
     fputs("==================\n", out);
 }
 
+/* "SIGSEGV", else "signal 11". */
+static void signal_name(json_t *rec, char *buf, size_t n)
+{
+    const char *sig = mg_str(rec, "signal");
+    if (sig && *sig)
+        snprintf(buf, n, "%s", sig);
+    else
+        snprintf(buf, n, "signal %lld", mg_int(rec, "signo", 0));
+}
+
+/* A deadly-signal record, in AddressSanitizer's shape: the crash is not a
+ * map finding, so ERROR rather than WARNING, and no Fix line. */
+static void print_crash(FILE *out, const mg_finding *f)
+{
+    json_t *rec = f->rec;
+    char sig[64];
+    signal_name(rec, sig, sizeof sig);
+    long pid = (long)mg_int(rec, "pid", -1);
+    json_t *th = json_object_get(rec, "thread");
+    long long tid = mg_int(th, "tid", -1);
+    const char *name = mg_str(th, "name");
+
+    fputs("==================\n", out);
+    fprintf(out, "ERROR: mapguard: deadly signal %s on ", sig);
+    if (tid >= 0 && name && *name)
+        fprintf(out, "thread %lld \"%s\"", tid, name);
+    else if (tid >= 0)
+        fprintf(out, "thread %lld", tid);
+    else
+        fputs("an unknown thread", out);
+    fprintf(out, " (pid %ld)\n", pid);
+    const char *addr = mg_str(rec, "address");
+    if (addr)
+        fprintf(out, "  Address: %s\n", addr);
+    print_stack(out, json_object_get(rec, "stack"));
+    if (f->count > 1 || f->npids > 1) {
+        fprintf(out, "  Reported %lu times by pid%s", f->count, f->npids > 1 ? "s" : "");
+        for (size_t i = 0; i < f->npids; i++)
+            fprintf(out, "%s%ld", i ? ", " : " ", f->pids[i]);
+        fputs("\n", out);
+    }
+    fputs("==================\n", out);
+}
+
 void mg_render_text(FILE *out, const mg_reports *r)
 {
     for (size_t i = 0; i < r->nfindings; i++)
         print_finding(out, &r->findings[i]);
+    /* After the findings: a race that corrupted the map is what usually
+     * explains the crash, and is read first. */
+    for (size_t i = 0; i < r->ncrashes; i++)
+        print_crash(out, &r->crashes[i]);
+}
+
+/* ", 2 deadly signals (SIGSEGV, SIGABRT)": every crash record counted, each
+ * signal named once. */
+static void render_crash_count(FILE *out, const mg_reports *r)
+{
+    unsigned long n = 0;
+    for (size_t i = 0; i < r->ncrashes; i++)
+        n += r->crashes[i].count;
+    fprintf(out, ", %lu deadly signal%s (", n, n == 1 ? "" : "s");
+    for (size_t i = 0; i < r->ncrashes; i++) {
+        char sig[64], prev[64];
+        signal_name(r->crashes[i].rec, sig, sizeof sig);
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++) {
+            signal_name(r->crashes[j].rec, prev, sizeof prev);
+            seen = strcmp(sig, prev) == 0;
+        }
+        if (!seen)
+            fprintf(out, "%s%s", i ? ", " : "", sig);
+    }
+    fputc(')', out);
 }
 
 void mg_render_summary(FILE *out, const mg_reports *r, const char *note)
@@ -269,6 +339,8 @@ void mg_render_summary(FILE *out, const mg_reports *r, const char *note)
         if (r->nreports > r->nfindings)
             fprintf(out, " from %zu reports", r->nreports);
     }
+    if (r->ncrashes > 0)
+        render_crash_count(out, r);
     if (np > 0)
         fprintf(out, " in %zu process%s", np, np == 1 ? "" : "es");
     if (note && *note)

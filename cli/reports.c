@@ -8,31 +8,262 @@
  * plus the call sites of every party involved, the detector's own dedup rule
  * ("the same kind at the same pair of call sites"), with the two sides of a
  * race ordered so that A-vs-B and B-vs-A are one finding.
+ *
+ * Records are streamed: each line is parsed, folded into its finding (or its
+ * crash, or the process bookkeeping) and freed. What stays is one record per
+ * distinct finding and crash, counters, and a few ids per process and finding
+ * to fold the summaries' repeat counts, so a log of any size fits (issue 11:
+ * holding every record took 5.5 GB for a 682 MB log). `run --json`, which
+ * wants every record, reads the files a second time (mg_write_jsonl).
  */
 #include "mapguard.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The detector's lines are a few KB. A longer line is skipped as bad without
+ * being held, so a file with no newline at all (or /dev/zero behind a pipe)
+ * cannot take unbounded memory. */
+#define MAX_LINE ((size_t)16 << 20)
+/* Bad lines named on stderr per file; the rest are only counted. */
+#define BAD_LINES_NAMED 5
+/* Record ids remembered per (process, finding) to fold the summary's repeat
+ * counts. With dedup=1 (the default) a process prints each finding once, so
+ * one id is the norm; with dedup=0 every record has an id of its own but the
+ * summary counts each once (count 1, nothing to fold), so the cap loses
+ * nothing there and keeps a dedup=0 log from growing a table per record. */
+#define IDS_PER_PROCESS_FINDING 8
+
+/* ------------------------------------------------------------ hash tables */
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return h;
+}
+
+/* (a, b) -> val, open addressing. */
+typedef struct pair_slot {
+    long long a, b;
+    size_t val;
+    bool used;
+} pair_slot;
+
+typedef struct pair_map {
+    pair_slot *slots;
+    size_t cap, n;
+} pair_map;
+
+static size_t pair_home(const pair_map *m, long long a, long long b)
+{
+    return (size_t)mix64((uint64_t)a * 0x9e3779b97f4a7c15ULL ^ (uint64_t)b) & (m->cap - 1);
+}
+
+static pair_slot *pair_get(const pair_map *m, long long a, long long b)
+{
+    if (m->cap == 0)
+        return NULL;
+    for (size_t i = pair_home(m, a, b);; i = (i + 1) & (m->cap - 1)) {
+        pair_slot *s = &m->slots[i];
+        if (!s->used)
+            return NULL;
+        if (s->a == a && s->b == b)
+            return s;
+    }
+}
+
+/* The slot for (a, b), made (val 0, *fresh) when absent. */
+static pair_slot *pair_put(pair_map *m, long long a, long long b, bool *fresh)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        pair_map g = {calloc(m->cap ? m->cap * 2 : 64, sizeof *g.slots), m->cap ? m->cap * 2 : 64,
+                      0};
+        if (!g.slots)
+            abort();
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->slots[i].used)
+                continue;
+            size_t j = pair_home(&g, m->slots[i].a, m->slots[i].b);
+            while (g.slots[j].used)
+                j = (j + 1) & (g.cap - 1);
+            g.slots[j] = m->slots[i];
+            g.n++;
+        }
+        free(m->slots);
+        *m = g;
+    }
+    *fresh = false;
+    for (size_t i = pair_home(m, a, b);; i = (i + 1) & (m->cap - 1)) {
+        pair_slot *s = &m->slots[i];
+        if (!s->used) {
+            *s = (pair_slot){a, b, 0, true};
+            m->n++;
+            *fresh = true;
+            return s;
+        }
+        if (s->a == a && s->b == b)
+            return s;
+    }
+}
+
+/* A list of unique findings (or crashes) with a hash index on their keys. */
+typedef struct key_index {
+    size_t *slots; /* index into the list + 1; 0 = empty */
+    size_t cap;
+} key_index;
+
+typedef struct finding_list {
+    mg_finding **items;
+    size_t *n, *cap;
+    key_index *ix;
+} finding_list;
+
+static void index_insert(key_index *ix, const mg_finding *items, size_t idx)
+{
+    size_t i = (size_t)hash_str(items[idx].key) & (ix->cap - 1);
+    while (ix->slots[i])
+        i = (i + 1) & (ix->cap - 1);
+    ix->slots[i] = idx + 1;
+}
+
+/* The index of the finding with this key, or SIZE_MAX. */
+static size_t list_find(const finding_list *l, const char *key)
+{
+    key_index *ix = l->ix;
+    if (ix->cap == 0)
+        return SIZE_MAX;
+    for (size_t i = (size_t)hash_str(key) & (ix->cap - 1); ix->slots[i];
+         i = (i + 1) & (ix->cap - 1))
+        if (strcmp((*l->items)[ix->slots[i] - 1].key, key) == 0)
+            return ix->slots[i] - 1;
+    return SIZE_MAX;
+}
+
+static void note_pid(mg_finding *f, long pid)
+{
+    for (size_t i = 0; i < f->npids; i++)
+        if (f->pids[i] == pid)
+            return;
+    if (f->npids < sizeof f->pids / sizeof *f->pids)
+        f->pids[f->npids++] = pid;
+}
+
+/* Folds rec (stolen) with key (stolen) into the list; returns its index. */
+static size_t list_merge(finding_list *l, json_t *rec, char *key, long pid)
+{
+    size_t idx = list_find(l, key);
+    if (idx != SIZE_MAX) {
+        mg_finding *f = &(*l->items)[idx];
+        f->count++;
+        note_pid(f, pid);
+        free(key);
+        json_decref(rec);
+        return idx;
+    }
+    if (*l->n == *l->cap) {
+        size_t cap = *l->cap ? *l->cap * 2 : 16;
+        mg_finding *p = realloc(*l->items, cap * sizeof *p);
+        if (!p)
+            abort();
+        *l->items = p;
+        *l->cap = cap;
+    }
+    idx = (*l->n)++;
+    mg_finding *f = &(*l->items)[idx];
+    memset(f, 0, sizeof *f);
+    f->rec = rec;
+    f->key = key;
+    f->count = 1;
+    note_pid(f, pid);
+    key_index *ix = l->ix;
+    if (*l->n * 2 > ix->cap) {
+        free(ix->slots);
+        ix->cap = ix->cap ? ix->cap * 2 : 64;
+        ix->slots = calloc(ix->cap, sizeof *ix->slots);
+        if (!ix->slots)
+            abort();
+        for (size_t i = 0; i < *l->n; i++)
+            index_insert(ix, *l->items, i);
+    } else {
+        index_insert(ix, *l->items, idx);
+    }
+    return idx;
+}
+
+/* ------------------------------------------------------------ the state */
+
+typedef struct recurrence {
+    long long pid, id, count;
+} recurrence;
+
+struct mg_reports_index {
+    key_index findings, crashes;
+    pair_map ids;          /* (pid, id) -> index of the finding the record went to */
+    pair_map ids_per_pf;   /* (pid, finding index) -> how many ids remembered */
+    recurrence *pending;   /* summaries' counts above 1, folded at the end */
+    size_t npending, pendcap;
+    char **sources;        /* files loaded, for mg_write_jsonl(all) */
+    size_t nsources;
+};
 
 void mg_reports_init(mg_reports *r)
 {
     memset(r, 0, sizeof *r);
-    r->records = json_array();
     r->pids = json_object();
+    r->spawns = json_array();
+    r->open_execs = json_object();
+    r->index = calloc(1, sizeof *r->index);
+    if (!r->index)
+        abort();
+}
+
+static void free_list(mg_finding *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        json_decref(items[i].rec);
+        free(items[i].key);
+    }
+    free(items);
 }
 
 void mg_reports_free(mg_reports *r)
 {
-    for (size_t i = 0; i < r->nfindings; i++) {
-        json_decref(r->findings[i].rec);
-        free(r->findings[i].key);
-    }
-    free(r->findings);
-    json_decref(r->records);
+    free_list(r->findings, r->nfindings);
+    free_list(r->crashes, r->ncrashes);
     json_decref(r->pids);
+    json_decref(r->spawns);
+    json_decref(r->open_execs);
+    struct mg_reports_index *x = r->index;
+    if (x) {
+        free(x->findings.slots);
+        free(x->crashes.slots);
+        free(x->ids.slots);
+        free(x->ids_per_pf.slots);
+        free(x->pending);
+        for (size_t i = 0; i < x->nsources; i++)
+            free(x->sources[i]);
+        free(x->sources);
+        free(x);
+    }
     memset(r, 0, sizeof *r);
 }
+
+/* ------------------------------------------------------------ keys */
 
 /* A growable string, just for building keys. */
 typedef struct sbuf { char *s; size_t len, cap; } sbuf;
@@ -95,136 +326,289 @@ static char *finding_key(json_t *rec)
     return k.s;
 }
 
-static void note_pid(mg_finding *f, long pid)
+/* One crash per signal and faulting call site: the same crash in the same
+ * code from many processes (or the same log given twice) is one block. */
+static char *crash_key(json_t *rec)
 {
-    for (size_t i = 0; i < f->npids; i++)
-        if (f->pids[i] == pid)
-            return;
-    if (f->npids < sizeof f->pids / sizeof *f->pids)
-        f->pids[f->npids++] = pid;
+    char site[1024], sig[64];
+    party_site(json_object_get(rec, "stack"), site, sizeof site);
+    const char *name = mg_str(rec, "signal");
+    if (name)
+        snprintf(sig, sizeof sig, "%s", name);
+    else
+        snprintf(sig, sizeof sig, "%lld", mg_int(rec, "signo", 0));
+    sbuf k = {0};
+    sb_add(&k, "deadly-signal\x1f");
+    sb_add(&k, sig);
+    sb_add(&k, "\x1f");
+    sb_add(&k, site);
+    return k.s;
+}
+
+/* ------------------------------------------------------------ adding */
+
+static void pid_key(long pid, char *buf, size_t n)
+{
+    snprintf(buf, n, "%ld", pid);
+}
+
+/* For mapguard run's check that the detector followed every exec and spawn
+ * (run.c): the spawns, and the execs no later record of the same process
+ * followed. Records of one pid are in its own file in write order. */
+static void track_process(mg_reports *r, json_t *rec, long pid)
+{
+    char k[32];
+    pid_key(pid, k, sizeof k);
+    if (json_object_get(r->open_execs, k))
+        json_object_del(r->open_execs, k);
+    const char *kind = mg_str(rec, "kind");
+    if (strcmp(kind, "exec") == 0)
+        json_object_set(r->open_execs, k, rec);
+    else if (strcmp(kind, "spawn") == 0)
+        json_array_append(r->spawns, rec);
+}
+
+/* The summary's repeat counts, folded once every file is in: the record an
+ * entry names may come from another file given later. */
+static void note_recurrences(mg_reports *r, json_t *sum, long pid)
+{
+    struct mg_reports_index *x = r->index;
+    size_t j;
+    json_t *ent;
+    json_array_foreach(json_object_get(sum, "recurrences"), j, ent) {
+        long long id = mg_int(ent, "id", -1);
+        long long n = mg_int(ent, "count", 0);
+        if (id < 0 || n <= 1)
+            continue;
+        if (x->npending == x->pendcap) {
+            size_t cap = x->pendcap ? x->pendcap * 2 : 16;
+            recurrence *p = realloc(x->pending, cap * sizeof *p);
+            if (!p)
+                abort();
+            x->pending = p;
+            x->pendcap = cap;
+        }
+        x->pending[x->npending++] = (recurrence){pid, id, n};
+    }
+}
+
+static void remember_id(mg_reports *r, long pid, long long id, size_t idx)
+{
+    struct mg_reports_index *x = r->index;
+    bool fresh;
+    pair_slot *pf = pair_put(&x->ids_per_pf, pid, (long long)idx, &fresh);
+    if (pf->val >= IDS_PER_PROCESS_FINDING)
+        return;
+    pf->val++;
+    pair_slot *s = pair_put(&x->ids, pid, id, &fresh);
+    if (fresh)
+        s->val = idx; /* the first record with this id wins, as it was written first */
 }
 
 void mg_reports_add(mg_reports *r, json_t *rec)
 {
     long pid = (long)mg_int(rec, "pid", -1);
+    r->nrecords++;
     if (pid >= 0) {
         char k[32];
-        snprintf(k, sizeof k, "%ld", pid);
+        pid_key(pid, k, sizeof k);
         json_object_set_new(r->pids, k, json_true());
     }
-    json_array_append(r->records, rec);
+    const char *kind = mg_str(rec, "kind");
+    if (r->track_processes && kind)
+        track_process(r, rec, pid);
+    if (kind && strcmp(kind, "summary") == 0) {
+        note_recurrences(r, rec, pid);
+        json_decref(rec);
+        return;
+    }
+    if (mg_record_is_crash(rec)) {
+        finding_list l = {&r->crashes, &r->ncrashes, &r->crashcap, &r->index->crashes};
+        list_merge(&l, rec, crash_key(rec), pid);
+        return;
+    }
     if (!mg_record_is_finding(rec)) {
         json_decref(rec);
         return;
     }
     r->nreports++;
-    char *key = finding_key(rec);
-    for (size_t i = 0; i < r->nfindings; i++) {
-        if (strcmp(r->findings[i].key, key) == 0) {
-            r->findings[i].count++;
-            note_pid(&r->findings[i], pid);
-            free(key);
-            json_decref(rec);
-            return;
-        }
-    }
-    if (r->nfindings == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 16;
-        mg_finding *p = realloc(r->findings, cap * sizeof *p);
-        if (!p)
-            abort();
-        r->findings = p;
-        r->cap = cap;
-    }
-    mg_finding *f = &r->findings[r->nfindings++];
-    memset(f, 0, sizeof *f);
-    f->rec = rec; /* the reference we were given */
-    f->key = key;
-    f->count = 1;
-    note_pid(f, pid);
-}
-
-int mg_reports_load(mg_reports *r, const char *path)
-{
-    FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-    if (!fp)
-        return -1;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    unsigned long lineno = 0;
-    while ((len = getline(&line, &cap, fp)) >= 0) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        size_t sp = strspn(line, " \t");
-        if (line[sp] == '\0')
-            continue;
-        json_error_t err;
-        json_t *rec = json_loadb(line, (size_t)len, 0, &err);
-        if (!json_is_object(rec) || !mg_str(rec, "kind")) {
-            r->nbad++;
-            fprintf(stderr, "mapguard: %s:%lu: not a mapguard report record%s%s\n", path,
-                    lineno, rec ? "" : ": ", rec ? "" : err.text);
-            json_decref(rec);
-            continue;
-        }
-        mg_reports_add(r, rec);
-    }
-    free(line);
-    if (fp != stdin)
-        fclose(fp);
-    return 0;
-}
-
-/*
- * With dedup=1 the detector prints a finding once per process and counts the
- * repeats in its exit summary: {"kind":"summary", "pid", "recurrences":
- * [{"id", "kind", "count", "where"}]}, where id is the "id" of the finding
- * record from the same process. The repeats are folded into the finding that
- * record was merged into, so the text can say how often a bug fired.
- */
-static mg_finding *finding_of_record(mg_reports *r, json_t *rec)
-{
-    char *key = finding_key(rec);
-    mg_finding *hit = NULL;
-    for (size_t i = 0; i < r->nfindings && !hit; i++)
-        if (strcmp(r->findings[i].key, key) == 0)
-            hit = &r->findings[i];
-    free(key);
-    return hit;
+    long long id = mg_int(rec, "id", -1);
+    finding_list l = {&r->findings, &r->nfindings, &r->cap, &r->index->findings};
+    size_t idx = list_merge(&l, rec, finding_key(rec), pid);
+    if (id >= 0)
+        remember_id(r, pid, id, idx);
 }
 
 void mg_reports_apply_summaries(mg_reports *r)
 {
-    size_t i;
-    json_t *sum;
-    json_array_foreach(r->records, i, sum) {
-        const char *kind = mg_str(sum, "kind");
-        if (!kind || strcmp(kind, "summary") != 0)
-            continue;
-        long long pid = mg_int(sum, "pid", -1);
-        json_t *arr = json_object_get(sum, "recurrences");
-        size_t j;
-        json_t *ent;
-        json_array_foreach(arr, j, ent) {
-            long long id = mg_int(ent, "id", -1);
-            long long n = mg_int(ent, "count", 0);
-            if (id < 0 || n <= 1)
-                continue;
-            size_t k;
-            json_t *rec;
-            json_array_foreach(r->records, k, rec) {
-                if (mg_int(rec, "pid", -2) == pid && mg_int(rec, "id", -2) == id &&
-                    mg_record_is_finding(rec)) {
-                    mg_finding *f = finding_of_record(r, rec);
-                    if (f)
-                        f->recurred += (unsigned long)(n - 1);
-                    break;
-                }
+    struct mg_reports_index *x = r->index;
+    for (size_t i = 0; i < x->npending; i++) {
+        pair_slot *s = pair_get(&x->ids, x->pending[i].pid, x->pending[i].id);
+        if (s && s->val < r->nfindings)
+            r->findings[s->val].recurred += (unsigned long)(x->pending[i].count - 1);
+    }
+    x->npending = 0;
+}
+
+/* ------------------------------------------------------------ reading */
+
+/* Lines of any length, read in blocks; one longer than MAX_LINE is reported
+ * as overlong and not kept. */
+typedef struct line_reader {
+    FILE *fp;
+    char *blk;
+    size_t pos, end;
+    char *line;
+    size_t cap, len;
+    bool overlong;
+} line_reader;
+
+#define BLOCK ((size_t)1 << 16)
+
+static void reserve(line_reader *rd, size_t need)
+{
+    if (need <= rd->cap)
+        return;
+    size_t cap = rd->cap ? rd->cap : 4096;
+    while (cap < need)
+        cap *= 2;
+    char *p = realloc(rd->line, cap);
+    if (!p)
+        abort();
+    rd->line = p;
+    rd->cap = cap;
+}
+
+/* 1 with a line in rd->line (NUL-terminated, rd->len bytes, no newline), 0 at
+ * the end, -1 on a read error. */
+static int next_line(line_reader *rd)
+{
+    rd->len = 0;
+    rd->overlong = false;
+    reserve(rd, 1);
+    bool any = false;
+    for (;;) {
+        if (rd->pos == rd->end) {
+            rd->pos = 0;
+            rd->end = fread(rd->blk, 1, BLOCK, rd->fp);
+            if (rd->end == 0) {
+                if (ferror(rd->fp))
+                    return -1;
+                rd->line[rd->len] = '\0';
+                return any ? 1 : 0;
             }
         }
+        any = true;
+        char *start = rd->blk + rd->pos;
+        size_t avail = rd->end - rd->pos;
+        char *nl = memchr(start, '\n', avail);
+        size_t take = nl ? (size_t)(nl - start) : avail;
+        if (!rd->overlong) {
+            if (rd->len + take > MAX_LINE) {
+                rd->overlong = true;
+            } else {
+                reserve(rd, rd->len + take + 1);
+                memcpy(rd->line + rd->len, start, take);
+                rd->len += take;
+            }
+        }
+        rd->pos += take + (nl ? 1 : 0);
+        if (nl) {
+            rd->line[rd->len] = '\0';
+            return 1;
+        }
     }
+}
+
+/* A record of the detector's: a JSON object with a string "kind" and an
+ * integer "pid" (every record has both, docs/report-format.md). */
+static bool is_record(json_t *rec)
+{
+    return json_is_object(rec) && mg_str(rec, "kind") &&
+           json_is_integer(json_object_get(rec, "pid"));
+}
+
+/* Opens a report file, refusing what cannot hold one: a directory (fopen
+ * succeeds, reading fails, and it used to pass as "no findings") and a
+ * device (/dev/zero would never end). */
+static FILE *open_report(const char *path)
+{
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *fp = is_stdin ? stdin : fopen(path, "r");
+    if (!fp) {
+        fprintf(stderr, "mapguard: cannot read %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    const char *why = NULL;
+    if (fstat(fileno(fp), &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            why = "it is a directory (name the report files in it, e.g. DIR/*)";
+        else if ((S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && !isatty(fileno(fp)))
+            why = "it is a device, not a file of reports";
+    }
+    if (why) {
+        fprintf(stderr, "mapguard: cannot read %s: %s\n", path, why);
+        if (!is_stdin)
+            fclose(fp);
+        return NULL;
+    }
+    return fp;
+}
+
+long mg_reports_load(mg_reports *r, const char *path)
+{
+    FILE *fp = open_report(path);
+    if (!fp)
+        return -1;
+    bool is_stdin = fp == stdin;
+    if (!is_stdin) {
+        struct mg_reports_index *x = r->index;
+        char **p = realloc(x->sources, (x->nsources + 1) * sizeof *p);
+        char *copy = strdup(path);
+        if (!p || !copy)
+            abort();
+        x->sources = p;
+        x->sources[x->nsources++] = copy;
+    }
+    line_reader rd = {.fp = fp, .blk = malloc(BLOCK)};
+    if (!rd.blk)
+        abort();
+    unsigned long lineno = 0, bad = 0;
+    long nrec = 0;
+    int got;
+    while ((got = next_line(&rd)) > 0) {
+        lineno++;
+        size_t len = rd.len;
+        while (len > 0 && rd.line[len - 1] == '\r')
+            rd.line[--len] = '\0';
+        size_t sp = strspn(rd.line, " \t");
+        if (sp == len && !rd.overlong)
+            continue;
+        json_error_t err;
+        json_t *rec = rd.overlong ? NULL : json_loadb(rd.line, len, 0, &err);
+        if (!is_record(rec)) {
+            r->nbad++;
+            if (++bad <= BAD_LINES_NAMED)
+                fprintf(stderr, "mapguard: %s:%lu: not a mapguard report record%s%s\n", path,
+                        lineno, rec ? "" : ": ",
+                        rd.overlong ? "line longer than 16 MiB" : rec ? "" : err.text);
+            json_decref(rec);
+            continue;
+        }
+        nrec++;
+        mg_reports_add(r, rec);
+    }
+    if (got < 0)
+        fprintf(stderr, "mapguard: error reading %s: %s\n", path, strerror(errno));
+    if (bad > BAD_LINES_NAMED)
+        fprintf(stderr, "mapguard: %s: %lu more lines that are not mapguard report records were "
+                        "skipped\n", path, bad - BAD_LINES_NAMED);
+    free(rd.blk);
+    free(rd.line);
+    if (!is_stdin)
+        fclose(fp);
+    return got < 0 ? -1 : nrec;
 }
 
 size_t mg_reports_npids(const mg_reports *r)
@@ -235,8 +619,36 @@ size_t mg_reports_npids(const mg_reports *r)
 bool mg_reports_has_pid(const mg_reports *r, long pid)
 {
     char k[32];
-    snprintf(k, sizeof k, "%ld", pid);
+    pid_key(pid, k, sizeof k);
     return json_object_get(r->pids, k) != NULL;
+}
+
+/* Every record of one source file, again, one at a time. */
+static int copy_records(FILE *out, const char *path, size_t flags)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        fprintf(stderr, "mapguard: cannot read %s again: %s\n", path, strerror(errno));
+        return -1;
+    }
+    line_reader rd = {.fp = fp, .blk = malloc(BLOCK)};
+    if (!rd.blk)
+        abort();
+    int rc = 0, got;
+    while ((got = next_line(&rd)) > 0) {
+        if (rd.overlong)
+            continue;
+        json_t *rec = json_loadb(rd.line, rd.len, 0, NULL);
+        if (is_record(rec) && (json_dumpf(rec, out, flags) != 0 || fputc('\n', out) == EOF))
+            rc = -1;
+        json_decref(rec);
+    }
+    if (got < 0)
+        rc = -1;
+    free(rd.blk);
+    free(rd.line);
+    fclose(fp);
+    return rc;
 }
 
 int mg_write_jsonl(const char *path, const mg_reports *r, bool all)
@@ -249,15 +661,15 @@ int mg_write_jsonl(const char *path, const mg_reports *r, bool all)
     size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER;
     int rc = 0;
     if (all) {
-        size_t i;
-        json_t *rec;
-        json_array_foreach(r->records, i, rec) {
-            if (json_dumpf(rec, fp, flags) != 0 || fputc('\n', fp) == EOF)
+        for (size_t i = 0; i < r->index->nsources; i++)
+            if (copy_records(fp, r->index->sources[i], flags) != 0)
                 rc = -1;
-        }
     } else {
         for (size_t i = 0; i < r->nfindings; i++)
             if (json_dumpf(r->findings[i].rec, fp, flags) != 0 || fputc('\n', fp) == EOF)
+                rc = -1;
+        for (size_t i = 0; i < r->ncrashes; i++)
+            if (json_dumpf(r->crashes[i].rec, fp, flags) != 0 || fputc('\n', fp) == EOF)
                 rc = -1;
     }
     if (fclose(fp) != 0)

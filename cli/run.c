@@ -291,6 +291,122 @@ static void reap(child *c)
     }
 }
 
+/*
+ * Every process below us, from /proc. The program's process group misses
+ * those that called setsid() or setpgid() (a daemonizing test server, a
+ * shell's job): --timeout promises to kill them too. As a child subreaper we
+ * adopt each of them once its parent dies, so walking the parent links from
+ * our pid reaches all of them, zombies included. Returns how many there
+ * were, after sending sig (0: just count) to each.
+ *
+ * A pid is signalled only if its parent chain led to us when /proc was read;
+ * it could be reaped and reused before the kill, but not by a process that
+ * is no descendant of ours within the same few microseconds in practice.
+ */
+typedef struct proc_link {
+    pid_t pid, ppid;
+    signed char below; /* 1 descendant of ours, 0 not, -1 not known yet */
+} proc_link;
+
+static int by_pid(const void *a, const void *b)
+{
+    pid_t x = ((const proc_link *)a)->pid, y = ((const proc_link *)b)->pid;
+    return (x > y) - (x < y);
+}
+
+static proc_link *parent_of(proc_link *ps, size_t n, const proc_link *p)
+{
+    proc_link key = {.pid = p->ppid};
+    return p->ppid > 0 ? bsearch(&key, ps, n, sizeof *ps, by_pid) : NULL;
+}
+
+/* Up the parent links until us (yes), an answer already known, or a dead
+ * end (no); then again, to remember the answer along the way. At most n
+ * steps each, in case /proc changed under us and made a loop. */
+static bool is_below(proc_link *ps, size_t n, size_t i, pid_t self)
+{
+    signed char verdict = 0;
+    proc_link *p = &ps[i];
+    for (size_t steps = 0; p && steps <= n; steps++) {
+        if (p->below >= 0) {
+            verdict = p->below;
+            break;
+        }
+        if (p->ppid == self) {
+            verdict = 1;
+            break;
+        }
+        p = parent_of(ps, n, p);
+    }
+    p = &ps[i];
+    for (size_t steps = 0; p && p->below < 0 && steps <= n; steps++) {
+        p->below = verdict;
+        p = p->ppid == self ? NULL : parent_of(ps, n, p);
+    }
+    return verdict == 1;
+}
+
+static size_t signal_descendants(int sig)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    proc_link *ps = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0)
+            continue;
+        char path[64], buf[512];
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t len = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (len <= 0)
+            continue;
+        buf[len] = '\0';
+        /* "pid (comm) state ppid ...": comm may hold spaces and parentheses. */
+        char *rp = strrchr(buf, ')');
+        char state;
+        int ppid;
+        if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2)
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 256;
+            proc_link *p = realloc(ps, ncap * sizeof *p);
+            if (!p)
+                break;
+            ps = p;
+            cap = ncap;
+        }
+        ps[n++] = (proc_link){(pid_t)pid, (pid_t)ppid, -1};
+    }
+    closedir(d);
+    qsort(ps, n, sizeof *ps, by_pid);
+    size_t found = 0;
+    pid_t self = getpid();
+    for (size_t i = 0; i < n; i++) {
+        if (!is_below(ps, n, i, self))
+            continue;
+        found++;
+        if (sig)
+            kill(ps[i].pid, sig);
+    }
+    free(ps);
+    return found;
+}
+
+/* The program's group and every other descendant. */
+static void signal_tree(const child *c, int sig)
+{
+    kill(-c->pid, sig);
+    signal_descendants(sig);
+}
+
 static void wait_for_program(child *c, double timeout)
 {
     sigset_t set;
@@ -306,15 +422,15 @@ static void wait_for_program(child *c, double timeout)
         if (deadline > 0 && !c->timed_out) {
             if (t >= deadline) {
                 c->timed_out = true;
-                kill(-c->pid, SIGTERM);
-                kill(-c->pid, SIGCONT); /* a stopped process cannot die of SIGTERM */
+                signal_tree(c, SIGTERM);
+                signal_tree(c, SIGCONT); /* a stopped process cannot die of SIGTERM */
                 kill_at = t + KILL_GRACE_S;
                 continue;
             }
             wait = deadline - t;
         } else if (kill_at > 0) {
             if (t >= kill_at) {
-                kill(-c->pid, SIGKILL);
+                signal_tree(c, SIGKILL);
                 kill_at = 0;
                 continue;
             }
@@ -333,21 +449,30 @@ static void wait_for_program(child *c, double timeout)
 }
 
 /* After the program exits, its descendants may still be writing reports
- * (a forked child's exit summary). Wait a little for the process group to
- * empty; never kill it after a normal exit. With --timeout it is killed. */
+ * (a forked child's exit summary). Wait a little for them all (the group,
+ * and those that left it with setsid) to finish; never kill them after a
+ * normal exit. With --timeout they are killed, and reaped: every one of them
+ * is ours to wait for once its parent is gone (subreaper), and an unreaped
+ * zombie would outlive us under a PID 1 that does not reap. */
+static bool tree_alive(const child *c)
+{
+    return kill(-c->pid, 0) == 0 || signal_descendants(0) > 0;
+}
+
 static void wait_for_descendants(child *c, bool kill_them)
 {
-    if (kill_them) {
-        kill(-c->pid, SIGKILL);
-    }
-    double end = now_s() + LINGER_S;
-    while (kill(-c->pid, 0) == 0 && now_s() < end) {
+    double end = now_s() + (kill_them ? KILL_GRACE_S : LINGER_S);
+    for (;;) {
+        if (kill_them)
+            signal_tree(c, SIGKILL);
         reap(c);
+        if (!tree_alive(c) || now_s() >= end)
+            break;
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
     reap(c);
-    if (kill(-c->pid, 0) == 0)
+    if (tree_alive(c))
         fprintf(stderr,
                 "mapguard: note: processes started by the program are still running; reports "
                 "they write from now on are not included\n");
@@ -380,8 +505,7 @@ static int load_dir(const char *dir, mg_reports *r, collected *col)
             const char *dot = strrchr(name, '.');
             if (dot && col->pids)
                 col->pids[col->npids++] = strtol(dot + 1, NULL, 10);
-            if (mg_reports_load(r, path) != 0)
-                fprintf(stderr, "mapguard: cannot read %s: %s\n", path, strerror(errno));
+            mg_reports_load(r, path); /* says why on stderr when it cannot */
         }
         free(ents[i]);
     }
@@ -413,12 +537,6 @@ static int load_dir(const char *dir, mg_reports *r, collected *col)
  */
 typedef enum { SHIM_OK, SHIM_ABSENT, SHIM_LOST_BY_EXEC } shim_verdict;
 
-static bool kind_is(json_t *rec, const char *a, const char *b)
-{
-    const char *k = mg_str(rec, "kind");
-    return k && (strcmp(k, a) == 0 || (b && strcmp(k, b) == 0));
-}
-
 static const char *exec_target(json_t *rec)
 {
     const char *t = mg_str(rec, "path");
@@ -447,28 +565,20 @@ static shim_verdict check_shim(const mg_reports *r, const collected *col, const 
     shim_verdict v = SHIM_OK;
     size_t i;
     json_t *rec;
-    json_array_foreach(r->records, i, rec) {
-        if (kind_is(rec, "spawn", NULL)) {
-            long long cpid = mg_int(rec, "child", -1);
-            if (cpid > 0 && !reported_in(r, col, (long)cpid))
-                fprintf(stderr,
-                        "mapguard: warning: process %lld started %s (pid %lld), which the detector "
-                        "could not load into (static or setuid, or LD_PRELOAD dropped from its "
-                        "environment?); it was not watched\n",
-                        mg_int(rec, "pid", -1), exec_target(rec), cpid);
-            continue;
-        }
-        if (!kind_is(rec, "exec", NULL))
-            continue;
-        /* Records of one pid are in its file in write order: anything after
-         * the exec record means the new image (or, on a failed exec, the old
-         * one) is still being watched. */
+    json_array_foreach(r->spawns, i, rec) {
+        long long cpid = mg_int(rec, "child", -1);
+        if (cpid > 0 && !reported_in(r, col, (long)cpid))
+            fprintf(stderr,
+                    "mapguard: warning: process %lld started %s (pid %lld), which the detector "
+                    "could not load into (static or setuid, or LD_PRELOAD dropped from its "
+                    "environment?); it was not watched\n",
+                    mg_int(rec, "pid", -1), exec_target(rec), cpid);
+    }
+    /* An exec no later record of the same pid followed: the new image did
+     * not load the shim (a failed exec writes "exec-failed" after it). */
+    const char *k;
+    json_object_foreach(r->open_execs, k, rec) {
         long long epid = mg_int(rec, "pid", -1);
-        bool followed = false;
-        for (size_t j = i + 1; j < json_array_size(r->records) && !followed; j++)
-            followed = mg_int(json_array_get(r->records, j), "pid", -2) == epid;
-        if (followed)
-            continue;
         if (epid == pid) {
             v = SHIM_LOST_BY_EXEC;
             snprintf(lost, n, "%s", exec_target(rec));
@@ -593,6 +703,7 @@ int mg_run(const mg_options *o, char **argv)
 
     mg_reports r;
     mg_reports_init(&r);
+    r.track_processes = true;
     collected col = {0};
     if (load_dir(dir, &r, &col) != 0) {
         mg_reports_free(&r);

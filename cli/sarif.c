@@ -395,6 +395,92 @@ static json_t *result_json(ctx *c, const mg_finding *f)
     return res;
 }
 
+/*
+ * A deadly signal is no finding (no rule, no alert: the crash is not where
+ * the bug is, and a crash that moves would open a new alert each run), but
+ * the run must not look healthy: each unique crash is a toolExecutionNotification
+ * of level error on the run's invocation, with the faulting thread's stack
+ * as the notification's exception stack and its first frame in the source
+ * root as its location.
+ */
+static json_t *crash_notification(const ctx *c, const mg_finding *f)
+{
+    json_t *rec = f->rec;
+    json_t *stack = json_object_get(rec, "stack");
+    json_t *th = json_object_get(rec, "thread");
+    long pid = (long)mg_int(rec, "pid", -1);
+    long long tid = mg_int(th, "tid", -1);
+    const char *name = mg_str(th, "name");
+    const char *sig = mg_str(rec, "signal");
+    char signame[64], text[512];
+    if (sig && *sig)
+        snprintf(signame, sizeof signame, "%s", sig);
+    else
+        snprintf(signame, sizeof signame, "signal %lld", mg_int(rec, "signo", 0));
+    char who[256];
+    if (tid >= 0)
+        snprintf(who, sizeof who, "thread %lld%s%s%s", tid, name && *name ? " \"" : "",
+                 name && *name ? name : "", name && *name ? "\"" : "");
+    else
+        snprintf(who, sizeof who, "an unknown thread");
+    snprintf(text, sizeof text, "mapguard: deadly signal %s on %s (pid %ld)", signame, who, pid);
+
+    json_t *frames = json_array();
+    json_t *where = NULL;
+    size_t i;
+    json_t *fr;
+    json_array_foreach(stack, i, fr) {
+        json_array_append_new(frames, json_pack("{s:o}", "location",
+                                                frame_location(c, fr, NULL, NULL)));
+        if (!where && frame_in_root(c, fr))
+            where = fr;
+    }
+    if (!where)
+        where = json_array_get(stack, 0);
+
+    json_t *n = json_pack("{s:{s:s, s:i}, s:s, s:{s:s}, s:{s:s, s:s, s:{s:o}}}", "descriptor",
+                          "id", "deadly-signal", "index", 0, "level", "error", "message", "text",
+                          text, "exception", "kind", signame, "message", text, "stack", "frames",
+                          frames);
+    if (where)
+        json_object_set_new(n, "locations",
+                            json_pack("[o]", frame_location(c, where, NULL, NULL)));
+    if (tid >= 0)
+        json_object_set_new(n, "threadId", json_integer(tid));
+    json_t *props = json_pack("{s:I, s:s, s:I, s:I}", "pid", (json_int_t)pid, "signal", signame,
+                              "signo", (json_int_t)mg_int(rec, "signo", 0), "count",
+                              (json_int_t)f->count);
+    if (mg_str(rec, "address"))
+        json_object_set_new(props, "address", json_string(mg_str(rec, "address")));
+    json_object_set_new(n, "properties", props);
+    return n;
+}
+
+static void add_crashes(const ctx *c, const mg_reports *r, json_t *run)
+{
+    if (r->ncrashes == 0)
+        return;
+    json_t *notes = json_array();
+    for (size_t i = 0; i < r->ncrashes; i++)
+        json_array_append_new(notes, crash_notification(c, &r->crashes[i]));
+    json_object_set_new(
+        json_object_get(json_object_get(run, "tool"), "driver"), "notifications",
+        json_pack("[{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}]", "id", "deadly-signal",
+                  "name", "DeadlySignal", "shortDescription", "text",
+                  "The program died of a signal", "fullDescription", "text",
+                  "The program was killed by SIGSEGV, SIGBUS, SIGFPE, SIGILL or SIGABRT; the "
+                  "detector recorded the faulting thread's stack before the signal took effect.",
+                  "help", "text",
+                  "A crash inside gomap is often the effect of a data race on the map: look at "
+                  "the concurrency findings of the same run first. The stack is the faulting "
+                  "thread's.",
+                  "defaultConfiguration", "level", "error"));
+    /* executionSuccessful is about mapguard: it ran and wrote its report. */
+    json_object_set_new(run, "invocations",
+                        json_pack("[{s:b, s:o}]", "executionSuccessful", 1,
+                                  "toolExecutionNotifications", notes));
+}
+
 json_t *mg_sarif_build(const mg_reports *r, const char *source_root)
 {
     char *root = NULL;
@@ -433,6 +519,8 @@ json_t *mg_sarif_build(const mg_reports *r, const char *source_root)
         "tool", "driver", "name", "mapguard", "version", MG_VERSION, "semanticVersion",
         MG_VERSION, "rules", rules, "originalUriBaseIds", SRCROOT, "uri", root_uri, "results",
         results, "columnKind", "utf16CodeUnits");
+    if (sarif)
+        add_crashes(&c, r, json_array_get(json_object_get(sarif, "runs"), 0));
     free(root_uri);
     free(root_uri_path);
     json_decref(c.rule_ids);

@@ -5,8 +5,13 @@
  * the end-to-end runs.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli_helpers.h"
 
@@ -141,4 +146,195 @@ Test(report, unreadable_file_is_exit_2)
     cr_assert_eq(r.status, 2);
     cr_assert(strstr(r.err, "cannot read /nonexistent/reports.jsonl"), "%s", r.err);
     cmd_result_free(&r);
+}
+
+/* ---------------------------------------------------------------- issue 11:
+ * an input that holds no report must never pass as "no findings". */
+
+static void write_file(const char *path, const void *data, size_t n)
+{
+    FILE *fp = fopen(path, "w");
+    cr_assert(fp, "cannot create %s", path);
+    cr_assert_eq(fwrite(data, 1, n, fp), n);
+    fclose(fp);
+}
+
+Test(report, directory_is_exit_2)
+{
+    char *dir = test_tmpdir();
+    const char *argv[] = {MAPGUARD, "report", dir, NULL};
+    cmd_result r = run_cmd(argv, NULL);
+    cr_assert_eq(r.status, 2, "a directory must exit 2, got %d\n%s%s", r.status, r.out, r.err);
+    cr_assert(strstr(r.err, "is a directory"), "%s", r.err);
+    cr_assert_null(strstr(r.out, "no findings"), "%s", r.out);
+    cmd_result_free(&r);
+    rm_rf(dir);
+    free(dir);
+}
+
+Test(report, random_bytes_are_exit_2)
+{
+    char *dir = test_tmpdir();
+    char *f = path_join(dir, "random.bin");
+    static unsigned char buf[256 * 1024];
+    uint32_t x = 12345;
+    for (size_t i = 0; i < sizeof buf; i++) {
+        x = x * 1103515245u + 12345u;
+        buf[i] = (unsigned char)(x >> 16);
+    }
+    write_file(f, buf, sizeof buf);
+    const char *argv[] = {MAPGUARD, "report", f, NULL};
+    cmd_result r = run_cmd(argv, NULL);
+    cr_assert_eq(r.status, 2, "random bytes must exit 2, got %d\n%s", r.status, r.err);
+    cr_assert(strstr(r.err, "random.bin holds no mapguard report record"), "%s", r.err);
+    /* About a thousand bad lines: the first few are named, the rest counted,
+     * so the message that matters is not buried. */
+    cr_assert_eq(count_str(r.err, "not a mapguard report record"), 5, "%s", r.err);
+    cr_assert(strstr(r.err, "more lines that are not mapguard report records were skipped"), "%s",
+              r.err);
+    cmd_result_free(&r);
+    rm_rf(dir);
+    free(f);
+    free(dir);
+}
+
+Test(report, file_without_records_is_exit_2)
+{
+    char *dir = test_tmpdir();
+    char *empty = path_join(dir, "empty.jsonl"), *other = path_join(dir, "other.jsonl");
+    write_file(empty, "", 0);
+    /* JSON Lines, but not the detector's: no kind, or no pid. */
+    const char *json = "{\"a\":1}\n[1,2]\n{\"kind\":\"summary\"}\n\n";
+    write_file(other, json, strlen(json));
+    const char *argv[] = {MAPGUARD, "report", empty, NULL};
+    cmd_result r = run_cmd(argv, NULL);
+    cr_assert_eq(r.status, 2, "an empty file must exit 2, got %d\n%s", r.status, r.err);
+    cr_assert(strstr(r.err, "empty.jsonl holds no mapguard report record (it is empty)"), "%s",
+              r.err);
+    cmd_result_free(&r);
+
+    /* With a good file beside it: still 2, and the good file is rendered. */
+    const char *argv2[] = {MAPGUARD, "report", other, FIXTURE("race.jsonl"), NULL};
+    r = run_cmd(argv2, NULL);
+    cr_assert_eq(r.status, 2, "got %d\n%s", r.status, r.err);
+    cr_assert(strstr(r.err, "other.jsonl holds no mapguard report record"), "%s", r.err);
+    cr_assert(strstr(r.out, "SUMMARY: mapguard: 1 finding"), "%s", r.out);
+    cmd_result_free(&r);
+    rm_rf(dir);
+    free(empty);
+    free(other);
+    free(dir);
+}
+
+Test(report, bad_lines_among_records_are_skipped_with_a_count)
+{
+    char *dir = test_tmpdir();
+    char *f = path_join(dir, "mixed.jsonl");
+    char *race = slurp(FIXTURE("race.jsonl"));
+    FILE *fp = fopen(f, "w");
+    for (int i = 0; i < 8; i++)
+        fprintf(fp, "garbage line %d\n", i);
+    fputs(race, fp);
+    fclose(fp);
+    const char *argv[] = {MAPGUARD, "report", f, NULL};
+    cmd_result r = run_cmd(argv, NULL);
+    cr_assert_eq(r.status, 66, "valid records with some bad lines: the findings count, got %d\n%s",
+                 r.status, r.err);
+    cr_assert_eq(count_str(r.err, "not a mapguard report record"), 5, "%s", r.err);
+    cr_assert(strstr(r.err, "mixed.jsonl:1: not a mapguard report record"), "%s", r.err);
+    cr_assert(strstr(r.err, "mixed.jsonl: 3 more lines that are not mapguard report records"),
+              "%s", r.err);
+    cr_assert(strstr(r.out, "Reported 4 times by pid 4242"), "%s", r.out);
+    cmd_result_free(&r);
+    rm_rf(dir);
+    free(f);
+    free(race);
+    free(dir);
+}
+
+Test(report, output_ends_with_a_newline)
+{
+    const char *const cases[][6] = {
+        {MAPGUARD, "report", FIXTURE("race.jsonl"), NULL},
+        {MAPGUARD, "report", "-q", FIXTURE("misuse.jsonl"), NULL},
+        {MAPGUARD, "report", FIXTURE("crash.jsonl"), NULL},
+        {MAPGUARD, "report", "-q", FIXTURE("crash.jsonl"), NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cmd_result r = run_cmd(cases[i], NULL);
+        size_t n = strlen(r.out);
+        cr_assert_gt(n, 0, "case %zu printed nothing", i);
+        cr_assert_eq(r.out[n - 1], '\n', "case %zu: the last line has no newline:\n%s", i, r.out);
+        cmd_result_free(&r);
+    }
+}
+
+/* Peak resident memory (KB) of `mapguard report -q FILE`. */
+static long report_maxrss_kb(const char *file)
+{
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        /* A small quarantine, so that under ASan freed records are not all
+         * kept alive and counted. */
+        setenv("ASAN_OPTIONS", "detect_leaks=0:quarantine_size_mb=1", 1);
+        execl(MAPGUARD, MAPGUARD, "report", "-q", file, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    struct rusage ru;
+    cr_assert_eq(wait4(pid, &st, 0, &ru), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 66, "report %s: wait status 0x%x", file, st);
+    return ru.ru_maxrss;
+}
+
+Test(report, memory_stays_bounded_on_a_large_log, .timeout = 60)
+{
+    /* The same finding 16,000 times (24 MB) from a few processes: reading it
+     * must cost about what reading a handful of records costs. Holding every
+     * record took about 9 bytes of memory per byte of log. */
+    char *dir = test_tmpdir();
+    char *small = path_join(dir, "small.jsonl"), *large = path_join(dir, "large.jsonl");
+    char *race = slurp(FIXTURE("race.jsonl"));
+    size_t first = strcspn(race, "\n");
+    const char *rest = strstr(race, "\"pid\":4242,");
+    cr_assert(rest && (size_t)(rest - race) < first);
+    const char *after_pid = rest + strlen("\"pid\":4242,");
+    /* skip "map":...,"id":N, in the fixture line, to put our own id there */
+    const char *tail = strstr(after_pid, "\"access\"");
+    cr_assert(tail && (size_t)(tail - race) < first);
+    size_t head_len = (size_t)(rest - race), tail_len = first - (size_t)(tail - race);
+    FILE *fs = fopen(small, "w"), *fl = fopen(large, "w");
+    cr_assert(fs && fl);
+    size_t bytes = 0;
+    for (long i = 1; i <= 16000; i++) {
+        char mid[128];
+        int m = snprintf(mid, sizeof mid, "\"pid\":%ld,\"map\":\"0x55d0c0a012a0\",\"id\":%ld,",
+                         4000 + i % 4, i);
+        for (FILE *fp = fl;; fp = fs) {
+            fwrite(race, 1, head_len, fp);
+            fwrite(mid, 1, (size_t)m, fp);
+            fwrite(tail, 1, tail_len, fp);
+            fputc('\n', fp);
+            if (fp == fs || i > 10)
+                break;
+        }
+        bytes += head_len + (size_t)m + tail_len + 1;
+    }
+    fclose(fs);
+    fclose(fl);
+    cr_assert_gt(bytes, (size_t)20 << 20);
+    long base = report_maxrss_kb(small), big = report_maxrss_kb(large);
+    cr_log_info("maxrss: %ld KB for 11 records, %ld KB for %zu bytes of records", base, big, bytes);
+    cr_assert_lt(big - base, 16 * 1024,
+                 "a 24 MB log took %ld KB more than 11 records (%ld KB): records are held, not "
+                 "streamed", big - base, base);
+    rm_rf(dir);
+    free(small);
+    free(large);
+    free(race);
+    free(dir);
 }

@@ -393,3 +393,25 @@ Test(run, sigterm_is_forwarded_to_the_program, .timeout = 60)
     free(err);
     free(dir);
 }
+
+Test(run, timeout_kills_a_child_that_called_setsid, .timeout = 60)
+{
+    /* setsid() takes the child out of the program's process group, which
+     * is all that killing the group reached (issue 11). */
+    require_shim();
+    const char *argv[] = {MAPGUARD, "run", "--timeout", "2", "--", PROG("cli_hang"), "setsid",
+                          NULL};
+    cmd_result r = run_cmd(argv, NULL);
+    long child = strtol(r.out, NULL, 10);
+    cr_assert_gt(child, 0, "cli_hang printed no child pid: %s\n%s", r.out, r.err);
+    bool gone = kill((pid_t)child, 0) != 0 && errno == ESRCH;
+    if (!gone)
+        kill((pid_t)child, SIGKILL); /* do not leave it behind ourselves */
+    cr_assert(gone, "the child that called setsid() survived --timeout (pid %ld)\n%s", child,
+              r.err);
+    cr_assert_eq(r.status, 124, "got %d\n%s", r.status, r.err);
+    cr_assert(strstr(r.err, "did not finish within 2 seconds"), "%s", r.err);
+    cr_assert_null(strstr(r.err, "still running"), "%s", r.err);
+    cr_assert_lt(r.seconds, 10.0, "took %.1fs", r.seconds);
+    cmd_result_free(&r);
+}
