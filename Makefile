@@ -157,12 +157,14 @@ RPATH       = -Wl,-rpath,$(abspath $(LIB))
 GOMAP_TEST_SRC := $(wildcard tests/gomap/*.c)
 SHIM_TEST_SRC  := $(wildcard tests/shim/*.c)
 CLI_TEST_SRC   := $(wildcard tests/cli/*.c)
+HB_TEST_SRC    := $(wildcard tests/hb/*.c)
 PROG_SRC       := $(wildcard tests/progs/*.c)
 PROGS          := $(PROG_SRC:tests/progs/%.c=$(TESTBIN)/progs/%)
 
 TEST_BINS := $(if $(GOMAP_TEST_SRC),$(TESTBIN)/gomap_tests) \
              $(if $(SHIM_TEST_SRC),$(TESTBIN)/shim_tests) \
              $(if $(CLI_TEST_SRC),$(TESTBIN)/cli_tests) \
+             $(if $(HB_TEST_SRC),$(TESTBIN)/hb_tests) \
              $(if $(SHARD_TEST_SRC),$(TESTBIN)/shard_tests)
 
 # Libraries the test programs dlopen: tests/progs/lib/NAME.c becomes
@@ -188,6 +190,14 @@ $(TESTBIN)/cli_tests: $(CLI_TEST_SRC) $(wildcard tests/cli/*.h)
 	$(CC) $(ALL_CFLAGS) -Isrc -Itests/cli $(CRIT_CFLAGS) $(shell pkg-config --cflags jansson) \
 	    -DBUILD_DIR='"$(abspath $(BUILD))"' -DSRC_DIR='"$(abspath .)"' \
 	    -o $@ $(CLI_TEST_SRC) $(CRIT_LIBS) $(shell pkg-config --libs jansson) -lpthread $(LDFLAGS)
+
+# The happens-before engine's unit tests, linked with its objects directly
+# (they call functions the shim does not export).
+HB_OBJ := $(filter $(OBJ)/shim/hb_%.o,$(SHIM_OBJ))
+
+$(TESTBIN)/hb_tests: $(HB_TEST_SRC) $(HB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc -Ishim $(CRIT_CFLAGS) -o $@ $(HB_TEST_SRC) $(HB_OBJ) $(CRIT_LIBS) -lpthread $(LDFLAGS)
 
 # Test programs are built as a user would build them: -O0 -g by default;
 # a name ending in _o2 is built -O2 -g, one ending in _strip is stripped.

@@ -147,6 +147,8 @@ struct hb_thr *hb_thread_create(struct hb_thr *parent, uint64_t tag)
             hb_thr_acquire(t, parent->clk, w);
             unlock_thr(parent);
         }
+        /* a new member's calls come after everything the record knew */
+        hb_released(t);
         if (parent)
             hb_released(parent);
         return t;
