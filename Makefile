@@ -224,19 +224,26 @@ test-unit:
 test-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-	    build-asan/lib/libgomap.so build-asan/tests/gomap_tests
+	    build-asan/lib/libgomap.so build-asan/tests/gomap_tests build-asan/tests/hb_tests
 	@# Criterion counts a test whose process leaks as passed, so the log is
 	@# checked for sanitizer reports as well as the exit status.
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    build-asan/tests/gomap_tests --jobs=2 > build-asan/gomap_tests.log 2>&1; \
 	    rc=$$?; cat build-asan/gomap_tests.log; \
 	    if grep -qE 'ERROR: (Leak|Address)Sanitizer|runtime error:' build-asan/gomap_tests.log; then \
+	        echo "test-asan: sanitizer reports above" >&2; exit 1; fi; [ $$rc = 0 ] || exit $$rc
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    build-asan/tests/hb_tests --jobs=2 > build-asan/hb_tests.log 2>&1; \
+	    rc=$$?; cat build-asan/hb_tests.log; \
+	    if grep -qE 'ERROR: (Leak|Address)Sanitizer|runtime error:' build-asan/hb_tests.log; then \
 	        echo "test-asan: sanitizer reports above" >&2; exit 1; fi; exit $$rc
 
 test-tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
-	    build-tsan/lib/libgomap.so build-tsan/tests/progs/tsan_readers
+	    build-tsan/lib/libgomap.so build-tsan/tests/progs/tsan_readers build-tsan/tests/hb_tests
 	TSAN_OPTIONS=halt_on_error=1:exitcode=66 build-tsan/tests/progs/tsan_readers
+	@# the happens-before engine's concurrent tables
+	TSAN_OPTIONS=halt_on_error=1:exitcode=66 build-tsan/tests/hb_tests --jobs=1
 
 # ---------------------------------------------------------------- bench
 BENCH_SRC := $(wildcard tests/bench/*.c)
