@@ -195,9 +195,15 @@ $(TESTBIN)/cli_tests: $(CLI_TEST_SRC) $(wildcard tests/cli/*.h)
 # (they call functions the shim does not export).
 HB_OBJ := $(filter $(OBJ)/shim/hb_%.o,$(SHIM_OBJ))
 
-$(TESTBIN)/hb_tests: $(HB_TEST_SRC) $(HB_OBJ)
+$(TESTBIN)/hb_tests: $(HB_TEST_SRC) $(wildcard tests/hb/*.h) $(HB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc -Ishim $(CRIT_CFLAGS) -o $@ $(HB_TEST_SRC) $(HB_OBJ) $(CRIT_LIBS) -lpthread $(LDFLAGS)
+
+# Its stress test without Criterion, for test-tsan (Criterion does not run
+# under ThreadSanitizer).
+$(TESTBIN)/hb_stress_tsan: tests/hb/tsan/hb_stress_tsan.c tests/hb/stress.c tests/hb/stress.h $(HB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc -Ishim -o $@ tests/hb/tsan/hb_stress_tsan.c tests/hb/stress.c $(HB_OBJ) -lpthread $(LDFLAGS)
 
 # Test programs are built as a user would build them: -O0 -g by default;
 # a name ending in _o2 is built -O2 -g, one ending in _strip is stripped.
@@ -240,10 +246,10 @@ test-asan: deps
 
 test-tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
-	    build-tsan/lib/libgomap.so build-tsan/tests/progs/tsan_readers build-tsan/tests/hb_tests
+	    build-tsan/lib/libgomap.so build-tsan/tests/progs/tsan_readers build-tsan/tests/hb_stress_tsan
 	TSAN_OPTIONS=halt_on_error=1:exitcode=66 build-tsan/tests/progs/tsan_readers
 	@# the happens-before engine's concurrent tables
-	TSAN_OPTIONS=halt_on_error=1:exitcode=66 build-tsan/tests/hb_tests --jobs=1
+	TSAN_OPTIONS=halt_on_error=1:exitcode=66 build-tsan/tests/hb_stress_tsan
 
 # ---------------------------------------------------------------- bench
 BENCH_SRC := $(wildcard tests/bench/*.c)

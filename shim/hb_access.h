@@ -66,10 +66,9 @@ static inline bool hb_read_seen(const struct hb_access *h, uint64_t r, uint32_t 
     uint32_t cap = (uint32_t)(r >> 32) & 0xffff;
     if (2 * slot + 1 >= cap)
         return false;
-    uint64_t v = HB_LD(hb_arena_at((uint32_t)r)[2 * slot]);
-    /* the entry is read before r is checked again: r unchanged means the
-     * clock was still this map's */
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    /* acquire: the entry is read before r is checked again, and r
+     * unchanged means the clock was still this map's */
+    uint64_t v = __atomic_load_n(&hb_arena_at((uint32_t)r)[2 * slot], __ATOMIC_ACQUIRE);
     return v == me && HB_LD(h->r) == r;
 }
 

@@ -1,0 +1,23 @@
+/*
+ * The engine used from several real threads at once (stress.c), shared by
+ * the Criterion test and the ThreadSanitizer driver (tsan/, Criterion does
+ * not run under TSan).
+ */
+#ifndef HB_STRESS_H
+#define HB_STRESS_H
+
+#define HB_STRESS_THREADS 4
+
+struct hb_stress_out {
+    int first_races;   /* want HB_STRESS_THREADS - 1 */
+    int locked_races;  /* want 0 from here on */
+    int read_races;
+    int child_races;
+    int after_races;
+    int read_clock;    /* want 1: the unordered readers share a read clock */
+    unsigned live;     /* want 1: only the shared mutex is left in the table */
+};
+
+void hb_stress(struct hb_stress_out *out);
+
+#endif
