@@ -5,7 +5,14 @@
 #include "hb_access.h"
 
 #define SITE_LOCK (1ull << 63)
+/* The lock also holds the fork generation of the process that took it: a
+ * forked child cannot list the maps whose records a thread that did not
+ * come along held, so a lock taken before the fork is free to take. */
+#define SITE_GEN_SHIFT 53
+#define SITE_GEN_MASK (0x3ffull << SITE_GEN_SHIFT)
 #define SITE_PC_MASK ((1ull << 48) - 1)
+
+static uint64_t fork_gen;
 
 static inline uint64_t site_of(uintptr_t pc, unsigned op)
 {
@@ -14,11 +21,13 @@ static inline uint64_t site_of(uintptr_t pc, unsigned op)
 
 static void lock(struct hb_access *h)
 {
+    uint64_t gen = HB_LD(fork_gen) << SITE_GEN_SHIFT & SITE_GEN_MASK;
     unsigned spins = 0;
     for (;;) {
         uint64_t v = HB_LD(h->wsite);
-        if (!(v & SITE_LOCK) &&
-            __atomic_compare_exchange_n(&h->wsite, &v, v | SITE_LOCK, true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        if ((!(v & SITE_LOCK) || (v & SITE_GEN_MASK) != gen) &&
+            __atomic_compare_exchange_n(&h->wsite, &v, (v & ~SITE_GEN_MASK) | SITE_LOCK | gen, true,
+                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
             return;
         if (++spins > 100)
             sched_yield();
@@ -27,8 +36,10 @@ static void lock(struct hb_access *h)
 
 static void unlock(struct hb_access *h, uint64_t wsite)
 {
-    __atomic_store_n(&h->wsite, wsite & ~SITE_LOCK, __ATOMIC_RELEASE);
+    __atomic_store_n(&h->wsite, wsite & ~(SITE_LOCK | SITE_GEN_MASK), __ATOMIC_RELEASE);
 }
+
+void hb_access_atfork_child(void) { HB_ST(fork_gen, HB_LD(fork_gen) + 1); }
 
 static void describe(struct hb_conflict *c, uint64_t epoch, uint64_t site, bool write)
 {

@@ -3,7 +3,8 @@
  *
  * Four words per map, zero for "no history":
  *   w      epoch of the last write
- *   wsite  its call site: pc:48 | op:4, and bit 63, the record's lock
+ *   wsite  its call site: pc:48 | op:4; bit 63, the record's lock, with the
+ *          fork generation of its holder in bits 53-62
  *   r      epoch of the last read (| HB_R_ITER for an iteration step), or,
  *          once reads from threads that are not ordered with each other
  *          have been seen, HB_R_SHARED | capacity:16 << 32 | arena offset:
@@ -100,5 +101,9 @@ static inline int hb_access(struct hb_access *h, struct hb_thr *t, unsigned cls,
 /* The map is really freed (or its memory reused): gives back the read
  * clock and clears the history. */
 void hb_access_free(struct hb_access *h);
+
+/* In a forked child: a record locked by a thread that did not come along
+ * is taken over by the next call on its map instead of waited for. */
+void hb_access_atfork_child(void);
 
 #endif

@@ -240,7 +240,10 @@ static void release(struct hb_thr *t, uintptr_t addr, bool merge)
             HB_ST(hb_arena_at(r->off)[t->slot], HB_LD(t->clk[t->slot]));
         else
             copy_into(e, 0, t);
-        set_rel(e, (e->flags & F_SPILL) || hb_thr_shared(t) ? 0 : now, t->vgen);
+        if ((e->flags & F_SPILL) || hb_thr_shared(t))
+            set_rel(e, 0, 0);
+        else
+            set_rel(e, now, t->vgen);
     }
     hb_spin_unlock(&e->lock);
     hb_released(t);
@@ -312,7 +315,10 @@ void hb_rw_release(struct hb_thr *t, uintptr_t addr)
         HB_ST(e->owner, 0);
         copy_into(e, 0, t);
         ref_clear(&e->c[1]);
-        set_rel(e, (e->flags & F_SPILL) || hb_thr_shared(t) ? 0 : hb_thr_epoch(t), t->vgen);
+        if ((e->flags & F_SPILL) || hb_thr_shared(t))
+            set_rel(e, 0, 0);
+        else
+            set_rel(e, hb_thr_epoch(t), t->vgen);
     } else {
         merge_into(e, 1, t);
     }

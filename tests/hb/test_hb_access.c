@@ -167,3 +167,21 @@ Test(hb_access, free_gives_the_read_clock_back)
     }
     cr_assert_eq(hb_arena_used(), used);
 }
+
+/* A thread that held a map's record at the fork does not exist in the
+ * child: the child's next call on that map takes the record over instead
+ * of waiting forever. */
+Test(hb_access, record_held_at_fork_is_taken_over_in_the_child, .timeout = 10)
+{
+    start();
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    assert_none(wr(t[0], &m, 0x81, &c));
+    m.wsite |= 1ull << 63; /* as if t0 were inside hb_access_slow at the fork */
+    hb_atfork_child(main_t);
+    hb_sync_atfork_child();
+    hb_access_atfork_child();
+    assert_none(rd(main_t, &m, 0x82, &c));
+    assert_none(wr(main_t, &m, 0x83, &c));
+    cr_assert_eq(m.wsite >> 63, 0, "unlocked after the call");
+}
