@@ -104,6 +104,23 @@ static struct entry *get(uintptr_t key)
     return e ? e : spill();
 }
 
+/* get, with the entry's lock held; the fallback entry is returned unlocked.
+ * The key is checked again under the lock: an entry reset and claimed for
+ * another address in between (the program destroyed an object in use) is
+ * not written into. */
+static struct entry *get_locked(uintptr_t key)
+{
+    for (;;) {
+        struct entry *e = get(key);
+        if (e == &fallback)
+            return e;
+        hb_spin_lock(&e->lock);
+        if (MG_LIKELY(HB_LD(e->key) == key))
+            return e;
+        hb_spin_unlock(&e->lock);
+    }
+}
+
 /* ---- one clock of an entry, under the entry's lock ---- */
 
 static bool ensure(struct clockref *r, uint32_t width)
@@ -222,13 +239,12 @@ void hb_acquire(struct hb_thr *t, uintptr_t addr)
 
 static void release(struct hb_thr *t, uintptr_t addr, bool merge)
 {
-    struct entry *e = get(addr);
+    struct entry *e = get_locked(addr);
     if (e == &fallback) {
         fallback_merge(t);
         hb_released(t);
         return;
     }
-    hb_spin_lock(&e->lock);
     if (merge || (e->flags & F_SPILL)) {
         merge_into(e, 0, t);
         set_rel(e, 0, 0);
@@ -263,7 +279,7 @@ void hb_sync_reset(uintptr_t addr)
         ref_free(&e->c[0]);
         ref_free(&e->c[1]);
         e->flags = 0;
-        e->owner = 0;
+        HB_ST(e->owner, 0);
         e->count = 0;
         e->arrived = 0;
         e->round = 0;
@@ -294,7 +310,11 @@ void hb_rw_acquire(struct hb_thr *t, uintptr_t addr, bool write)
         HB_ST(e->owner, me);
         return;
     }
-    hb_spin_lock(&e->lock);
+    e = get_locked(addr);
+    if (e == &fallback) {
+        fallback_acquire(t);
+        return;
+    }
     acquire_from(e, 0, t);
     ref_acquire(t, &e->c[1]);
     HB_ST(e->owner, me);
@@ -303,13 +323,12 @@ void hb_rw_acquire(struct hb_thr *t, uintptr_t addr, bool write)
 
 void hb_rw_release(struct hb_thr *t, uintptr_t addr)
 {
-    struct entry *e = get(addr);
+    struct entry *e = get_locked(addr);
     if (e == &fallback) {
         fallback_merge(t);
         hb_released(t);
         return;
     }
-    hb_spin_lock(&e->lock);
     if (HB_LD(e->owner) == t->slot + 1) {
         /* the writer: it took the readers' clock, so its copy holds it */
         HB_ST(e->owner, 0);
@@ -331,10 +350,9 @@ void hb_rw_release(struct hb_thr *t, uintptr_t addr)
 void hb_barrier_init(uintptr_t addr, uint32_t count)
 {
     hb_sync_reset(addr);
-    struct entry *e = get(addr);
+    struct entry *e = get_locked(addr);
     if (e == &fallback)
         return;
-    hb_spin_lock(&e->lock);
     e->count = count;
     e->flags |= F_BARRIER;
     hb_spin_unlock(&e->lock);
@@ -342,14 +360,13 @@ void hb_barrier_init(uintptr_t addr, uint32_t count)
 
 uint64_t hb_barrier_arrive(struct hb_thr *t, uintptr_t addr)
 {
-    struct entry *e = get(addr);
+    struct entry *e = get_locked(addr);
     if (e == &fallback) {
         fallback_merge(t);
         hb_released(t);
         return ROUND_CUMULATIVE;
     }
     uint64_t r = ROUND_CUMULATIVE;
-    hb_spin_lock(&e->lock);
     if (!(e->flags & F_BARRIER) || e->count == 0) {
         merge_into(e, 0, t);
     } else {
@@ -375,7 +392,8 @@ void hb_barrier_depart(struct hb_thr *t, uintptr_t addr, uint64_t round)
         return;
     }
     hb_spin_lock(&e->lock);
-    acquire_from(e, round == ROUND_CUMULATIVE ? 0 : (unsigned)(round & 1), t);
+    if (HB_LD(e->key) == addr)
+        acquire_from(e, round == ROUND_CUMULATIVE ? 0 : (unsigned)(round & 1), t);
     hb_spin_unlock(&e->lock);
 }
 
