@@ -66,11 +66,16 @@ static void *work(void *p)
     return NULL;
 }
 
-void hb_stress(struct hb_stress_out *out)
+void hb_stress(struct hb_stress_out *out, int overflow)
 {
     *out = (struct hb_stress_out){0};
+    hb_access_free(&locked);
+    hb_access_free(&readonly);
+    hb_access_free(&first);
     struct hb_thr *main_t = hb_thread_create(NULL, 1);
     out->after_races += acc(main_t, &readonly, HB_WRITE, 0x01);
+    while (overflow && hb_thread_create(main_t, 0)->slot != HB_OVERFLOW)
+        ;
     struct worker w[HB_STRESS_THREADS] = {{0}};
     for (int i = 0; i < HB_STRESS_THREADS; i++) {
         w[i].t = hb_thread_create(main_t, (uint64_t)i + 2);

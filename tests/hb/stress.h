@@ -18,6 +18,11 @@ struct hb_stress_out {
     unsigned live;     /* want 1: only the shared mutex is left in the table */
 };
 
-void hb_stress(struct hb_stress_out *out);
+/* overflow: the workers share the overflow record (every ordinary slot is
+ * taken first), whose clock they update under its lock while reading it
+ * in their checks. Only the outcomes that stay exact there are counted:
+ * races between overflow threads are missed by design, so first_races is
+ * then 0, and ordered calls must still never race. */
+void hb_stress(struct hb_stress_out *out, int overflow);
 
 #endif
