@@ -215,7 +215,7 @@ static inline bool own_copy(const struct hb_thr *t, hb_epoch rel)
 
 static void set_rel(struct entry *e, hb_epoch rel, uint32_t gen)
 {
-    e->relgen = gen;
+    HB_ST(e->relgen, gen);
     __atomic_store_n(&e->rel, rel, __ATOMIC_RELEASE);
 }
 
@@ -237,8 +237,29 @@ void hb_acquire(struct hb_thr *t, uintptr_t addr)
     hb_spin_unlock(&e->lock);
 }
 
+/* A release by the thread whose copy the clock already is, that acquired
+ * nothing since: only its own entry moved. No entry lock: hb_release is
+ * for locks held by one thread at a time, and t holds this one, so no
+ * other release or acquire of the object runs now. */
+static inline bool release_fast(struct entry *e, struct hb_thr *t)
+{
+    if (!own_copy(t, __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE)) || HB_LD(e->relgen) != t->vgen ||
+        (HB_LD(e->flags) & F_SPILL) || HB_LD(e->c[0].cap) <= t->slot)
+        return false;
+    HB_ST(hb_arena_at(HB_LD(e->c[0].off))[t->slot], HB_LD(t->clk[t->slot]));
+    __atomic_store_n(&e->rel, hb_thr_epoch(t), __ATOMIC_RELEASE);
+    return true;
+}
+
 static void release(struct hb_thr *t, uintptr_t addr, bool merge)
 {
+    if (!merge) {
+        struct entry *f = find(addr);
+        if (MG_LIKELY(f && release_fast(f, t))) {
+            hb_released(t);
+            return;
+        }
+    }
     struct entry *e = get_locked(addr);
     if (e == &fallback) {
         fallback_merge(t);
@@ -250,12 +271,7 @@ static void release(struct hb_thr *t, uintptr_t addr, bool merge)
         set_rel(e, 0, 0);
     } else {
         hb_epoch now = hb_thr_epoch(t);
-        struct clockref *r = &e->c[0];
-        if (own_copy(t, e->rel) && e->relgen == t->vgen && r->cap > t->slot)
-            /* since its last release here only t's own entry moved */
-            HB_ST(hb_arena_at(r->off)[t->slot], HB_LD(t->clk[t->slot]));
-        else
-            copy_into(e, 0, t);
+        copy_into(e, 0, t);
         if ((e->flags & F_SPILL) || hb_thr_shared(t))
             set_rel(e, 0, 0);
         else

@@ -20,8 +20,10 @@
  * Fast paths, for a lock taken and released by the same thread over and
  * over: the acquire is a hash, a probe or two and one compare (the entry
  * remembers whose copy its clock is, and a thread never needs its own
- * clock back); the release is the entry's spinlock and one store (only
- * the releasing thread's own entry changed since it last released there).
+ * clock back); the release is the same lookup, three compares and two
+ * stores, without the entry's lock (only the releasing thread's own entry
+ * changed since it last released there, and no other thread can release
+ * or acquire a lock this one holds).
  */
 #ifndef MAPGUARD_HB_SYNC_H
 #define MAPGUARD_HB_SYNC_H
