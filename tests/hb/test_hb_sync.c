@@ -286,3 +286,61 @@ Test(hb_sync, full_table_falls_back_without_false_reports)
     }
     assert_race(rd(w.main_t, &m, 0xe3, &c), HB_RACE_READ_WRITE);
 }
+
+/* A condition wait as the wrappers model it: a release of the mutex
+ * before the real wait and an acquire after it, timeout or not. */
+Test(hb_sync, condition_wait_orders_through_its_mutex)
+{
+    struct world w;
+    start(&w, 2);
+    struct hb_thr *consumer = w.t[0], *producer = w.t[1];
+    struct hb_access q = {0};
+    struct hb_conflict c;
+    uintptr_t mu = OBJ(20);
+    hb_acquire(consumer, mu);
+    assert_none(rd(consumer, &q, 0xf1, &c)); /* empty: wait */
+    hb_release(consumer, mu);                /* pthread_cond_wait gives up the mutex */
+    hb_acquire(producer, mu);
+    assert_none(wr(producer, &q, 0xf2, &c));
+    hb_release(producer, mu);
+    hb_acquire(consumer, mu);                /* ... and takes it back */
+    assert_none(rd(consumer, &q, 0xf3, &c));
+    assert_none(wr(consumer, &q, 0xf4, &c));
+    hb_release(consumer, mu);
+}
+
+/* once: the init function's writes happen before every return. */
+Test(hb_sync, once_init_happens_before_every_return)
+{
+    struct world w;
+    start(&w, 3);
+    struct hb_access table = {0};
+    struct hb_conflict c;
+    uintptr_t once = OBJ(21);
+    assert_none(wr(w.t[0], &table, 0xf5, &c)); /* the init function, run by t0 */
+    hb_release_merge(w.t[0], once);
+    hb_acquire(w.t[0], once);
+    for (int i = 1; i < 3; i++) {
+        hb_acquire(w.t[i], once);               /* pthread_once returns */
+        assert_none(rd(w.t[i], &table, 0xf6, &c));
+    }
+}
+
+/* A recursive mutex: every unlock is a release, and the last one is what
+ * the next owner takes. */
+Test(hb_sync, recursive_mutex)
+{
+    struct world w;
+    start(&w, 2);
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    uintptr_t mu = OBJ(22);
+    hb_acquire(w.t[0], mu);
+    hb_acquire(w.t[0], mu);
+    assert_none(wr(w.t[0], &m, 0xf7, &c));
+    hb_release(w.t[0], mu);
+    assert_none(wr(w.t[0], &m, 0xf8, &c)); /* still held once */
+    hb_release(w.t[0], mu);
+    hb_acquire(w.t[1], mu);
+    assert_none(wr(w.t[1], &m, 0xf9, &c));
+}
