@@ -245,3 +245,24 @@ Test(hb_clock, fork_child_orders_everything_before_the_fork)
     hb_acquire(b, OBJ(4));
     assert_none(wr(b, &m, 0x36, &c));
 }
+
+/* A slot remembers its last HB_OWNERS owners: an epoch of an owner older
+ * than those is not put on a later one. */
+Test(hb_clock, slot_tag_forgets_old_owners_rather_than_misname_them)
+{
+    struct hb_thr *main_t = hb_thread_create(NULL, 1);
+    uint64_t first_clock = 0;
+    uint32_t slot = 0;
+    for (uint64_t i = 0; i < HB_OWNERS + 2; i++) {
+        struct hb_thr *t = hb_thread_create(main_t, 100 + i);
+        if (i == 0) {
+            slot = t->slot;
+            first_clock = t->start;
+        }
+        cr_assert_eq(t->slot, slot);
+        cr_assert_eq(hb_slot_tag(slot, t->start), 100 + i);
+        hb_thread_finish(t);
+        hb_thread_join(main_t, t);
+    }
+    cr_assert_eq(hb_slot_tag(slot, first_clock), 0);
+}
