@@ -207,7 +207,12 @@ Test(hb_clock, oldest_free_slot_when_no_ordered_one)
     struct hb_thr *t[HB_OVERFLOW];
     for (uint32_t i = 2; i < HB_OVERFLOW; i++)
         t[i] = hb_thread_create(main_t, i);
+    struct hb_access m2 = {0};
+    assert_none(wr(t[7], &m2, 0x24, &c));
+    hb_release(t[7], OBJ(2));
+    hb_acquire(t[5], OBJ(2));
     assert_none(wr(t[5], &m, 0x21, &c));
+    hb_release(t[5], OBJ(1)); /* carries t7's write */
     hb_thread_detach(t[5]);
     hb_thread_finish(t[5]);
     hb_thread_detach(t[6]);
@@ -216,6 +221,9 @@ Test(hb_clock, oldest_free_slot_when_no_ordered_one)
     cr_assert_eq(n->slot, 5, "the oldest free slot, got %u", n->slot);
     assert_none(rd(n, &m, 0x22, &c));
     assert_race(rd(main_t, &m, 0x23, &c), HB_RACE_READ_WRITE);
+    /* OBJ(1)'s clock is the previous owner's copy, not n's: n takes it */
+    hb_acquire(n, OBJ(1));
+    assert_none(rd(n, &m2, 0x25, &c));
 }
 
 Test(hb_clock, fork_child_orders_everything_before_the_fork)
