@@ -173,12 +173,14 @@ RPATH       = -Wl,-rpath,$(abspath $(LIB))
 GOMAP_TEST_SRC := $(wildcard tests/gomap/*.c)
 SHIM_TEST_SRC  := $(wildcard tests/shim/*.c)
 CLI_TEST_SRC   := $(wildcard tests/cli/*.c)
+HB_TEST_SRC    := $(wildcard tests/hb/*.c)
 PROG_SRC       := $(wildcard tests/progs/*.c)
 PROGS          := $(PROG_SRC:tests/progs/%.c=$(TESTBIN)/progs/%)
 
 TEST_BINS := $(if $(GOMAP_TEST_SRC),$(TESTBIN)/gomap_tests) \
              $(if $(SHIM_TEST_SRC),$(TESTBIN)/shim_tests) \
              $(if $(CLI_TEST_SRC),$(TESTBIN)/cli_tests) \
+             $(if $(HB_TEST_SRC),$(TESTBIN)/hb_tests) \
              $(if $(SHARD_TEST_SRC),$(TESTBIN)/shard_tests)
 
 # Libraries the test programs dlopen: tests/progs/lib/NAME.c becomes
@@ -211,6 +213,20 @@ $(TESTBIN)/progs/mg_late: tests/progs/mg_late.c $(wildcard tests/progs/*.h) $(LI
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -Isrc -o $@ $< $(RPATH) -ldl -lpthread $(LDFLAGS)
 
+# The happens-before engine's unit tests, linked with its objects directly
+# (they call functions the shim does not export).
+HB_OBJ := $(filter $(OBJ)/shim/hb_%.o,$(SHIM_OBJ))
+
+$(TESTBIN)/hb_tests: $(HB_TEST_SRC) $(wildcard tests/hb/*.h) $(HB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc -Ishim $(CRIT_CFLAGS) -o $@ $(HB_TEST_SRC) $(HB_OBJ) $(CRIT_LIBS) -lpthread $(LDFLAGS)
+
+# Its stress test without Criterion, for test-tsan (Criterion does not run
+# under ThreadSanitizer).
+$(TESTBIN)/hb_stress_tsan: tests/hb/tsan/hb_stress_tsan.c tests/hb/stress.c tests/hb/stress.h $(HB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc -Ishim -o $@ tests/hb/tsan/hb_stress_tsan.c tests/hb/stress.c $(HB_OBJ) -lpthread $(LDFLAGS)
+
 # Test programs are built as a user would build them: -O0 -g by default;
 # a name ending in _o2 is built -O2 -g, one ending in _strip is stripped,
 # one ending in _lsan is built with LeakSanitizer.
@@ -238,19 +254,26 @@ test-unit:
 test-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-	    build-asan/lib/libgomap.so build-asan/tests/gomap_tests
+	    build-asan/lib/libgomap.so build-asan/tests/gomap_tests build-asan/tests/hb_tests
 	@# Criterion counts a test whose process leaks as passed, so the log is
 	@# checked for sanitizer reports as well as the exit status.
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    build-asan/tests/gomap_tests --jobs=2 > build-asan/gomap_tests.log 2>&1; \
 	    rc=$$?; cat build-asan/gomap_tests.log; \
 	    if grep -qE 'ERROR: (Leak|Address)Sanitizer|runtime error:' build-asan/gomap_tests.log; then \
+	        echo "test-asan: sanitizer reports above" >&2; exit 1; fi; [ $$rc = 0 ] || exit $$rc
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    build-asan/tests/hb_tests --jobs=2 > build-asan/hb_tests.log 2>&1; \
+	    rc=$$?; cat build-asan/hb_tests.log; \
+	    if grep -qE 'ERROR: (Leak|Address)Sanitizer|runtime error:' build-asan/hb_tests.log; then \
 	        echo "test-asan: sanitizer reports above" >&2; exit 1; fi; exit $$rc
 
 test-tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
-	    build-tsan/lib/libgomap.so build-tsan/tests/progs/tsan_readers
+	    build-tsan/lib/libgomap.so build-tsan/tests/progs/tsan_readers build-tsan/tests/hb_stress_tsan
 	TSAN_OPTIONS=halt_on_error=1:exitcode=66 build-tsan/tests/progs/tsan_readers
+	@# the happens-before engine's concurrent tables
+	TSAN_OPTIONS=halt_on_error=1:exitcode=66 build-tsan/tests/hb_stress_tsan
 
 # ---------------------------------------------------------------- bench
 BENCH_SRC := $(wildcard tests/bench/*.c)

@@ -1,0 +1,164 @@
+/*
+ * Happens-before engine: the slow path of the per-map access check
+ * (hb_access.h), FastTrack's rules under the record's lock.
+ */
+#include "hb_access.h"
+
+#define SITE_LOCK (1ull << 63)
+/* The lock also holds the fork generation of the process that took it: a
+ * forked child cannot list the maps whose records a thread that did not
+ * come along held, so a lock taken before the fork is free to take. */
+#define SITE_GEN_SHIFT 53
+#define SITE_GEN_MASK (0x3ffull << SITE_GEN_SHIFT)
+#define SITE_PC_MASK ((1ull << 48) - 1)
+
+static uint64_t fork_gen;
+
+static inline uint64_t site_of(uintptr_t pc, unsigned op)
+{
+    return ((uint64_t)pc & SITE_PC_MASK) | (uint64_t)(op & 0xf) << 48;
+}
+
+static void lock(struct hb_access *h)
+{
+    uint64_t gen = HB_LD(fork_gen) << SITE_GEN_SHIFT & SITE_GEN_MASK;
+    unsigned spins = 0;
+    for (;;) {
+        uint64_t v = HB_LD(h->wsite);
+        if ((!(v & SITE_LOCK) || (v & SITE_GEN_MASK) != gen) &&
+            __atomic_compare_exchange_n(&h->wsite, &v, (v & ~SITE_GEN_MASK) | SITE_LOCK | gen, true,
+                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return;
+        if (++spins > 100)
+            sched_yield();
+    }
+}
+
+static void unlock(struct hb_access *h, uint64_t wsite)
+{
+    __atomic_store_n(&h->wsite, wsite & ~(SITE_LOCK | SITE_GEN_MASK), __ATOMIC_RELEASE);
+}
+
+void hb_access_atfork_child(void) { HB_ST(fork_gen, HB_LD(fork_gen) + 1); }
+
+static void describe(struct hb_conflict *c, uint64_t epoch, uint64_t site, bool write)
+{
+    c->slot = hb_epoch_slot(epoch);
+    c->clock = hb_epoch_clock(epoch);
+    c->op = (unsigned)(site >> 48) & 0xf;
+    c->pc = (uintptr_t)(site & SITE_PC_MASK);
+    c->write = write;
+    c->iter = !write && (epoch & HB_R_ITER);
+}
+
+static inline uint32_t rc_cap(uint64_t r) { return (uint32_t)(r >> 32) & 0xffff; }
+static inline uint64_t rc_make(uint32_t off, uint32_t cap) { return HB_R_SHARED | (uint64_t)cap << 32 | off; }
+
+/* A read after unordered reads: the read clock, grown to hold slot. */
+static void record_shared_read(struct hb_access *h, uint64_t r, uint32_t slot, uint64_t me, uint64_t site)
+{
+    uint32_t cap = rc_cap(r), off = (uint32_t)r;
+    if (2 * slot + 1 >= cap) {
+        uint32_t ncap;
+        uint32_t noff = hb_arena_alloc(2 * (slot + 1), &ncap);
+        if (!noff) {
+            /* no room: this slot's read is not kept, a later write may
+             * miss it; every read kept is still checked */
+            return;
+        }
+        uint64_t *from = hb_arena_at(off), *to = hb_arena_at(noff);
+        for (uint32_t i = 0; i < cap; i++)
+            HB_ST(to[i], HB_LD(from[i]));
+        __atomic_store_n(&h->r, rc_make(noff, ncap), __ATOMIC_RELEASE);
+        hb_arena_free(off, cap);
+        off = noff;
+    }
+    uint64_t *rc = hb_arena_at(off);
+    HB_ST(rc[2 * slot + 1], site);
+    HB_ST(rc[2 * slot], me);
+}
+
+/* Two unordered reads: the one read epoch becomes a read clock. */
+static void inflate(struct hb_access *h, uint64_t r, uint32_t slot, uint64_t me, uint64_t site)
+{
+    uint32_t other = hb_epoch_slot(r);
+    uint32_t top = other > slot ? other : slot;
+    uint32_t cap;
+    uint32_t off = hb_arena_alloc(2 * (top + 1), &cap);
+    if (!off) {
+        /* no room: keep the newer read */
+        HB_ST(h->r, me);
+        HB_ST(h->rsite, site);
+        return;
+    }
+    uint64_t *rc = hb_arena_at(off);
+    HB_ST(rc[2 * other], r);
+    HB_ST(rc[2 * other + 1], HB_LD(h->rsite));
+    HB_ST(rc[2 * slot], me);
+    HB_ST(rc[2 * slot + 1], site);
+    __atomic_store_n(&h->r, rc_make(off, cap), __ATOMIC_RELEASE);
+}
+
+int hb_access_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, unsigned op, uintptr_t pc,
+                   struct hb_conflict *c)
+{
+    lock(h);
+    hb_epoch e = hb_thr_epoch(t);
+    uint64_t site = site_of(pc, op);
+    uint64_t wsite = HB_LD(h->wsite);
+    uint64_t w = HB_LD(h->w);
+    uint64_t r = HB_LD(h->r);
+    int race = HB_RACE_NONE;
+
+    if (w && !hb_ordered(t, w)) {
+        race = cls == HB_WRITE ? HB_RACE_WRITES : cls == HB_ITER ? HB_RACE_ITER_WRITE : HB_RACE_READ_WRITE;
+        describe(c, w, wsite, true);
+    }
+
+    if (cls == HB_WRITE) {
+        if (r & HB_R_SHARED) {
+            uint64_t *rc = hb_arena_at((uint32_t)r);
+            for (uint32_t s = 0; 2 * s + 1 < rc_cap(r) && race == HB_RACE_NONE; s++) {
+                uint64_t v = HB_LD(rc[2 * s]);
+                if (v && !hb_ordered(t, v & HB_EPOCH_MASK)) {
+                    race = v & HB_R_ITER ? HB_RACE_ITER_WRITE : HB_RACE_READ_WRITE;
+                    describe(c, v, HB_LD(rc[2 * s + 1]), false);
+                }
+            }
+            HB_ST(h->r, 0);
+            hb_arena_free((uint32_t)r, rc_cap(r));
+        } else if (r && race == HB_RACE_NONE && !hb_ordered(t, r & HB_EPOCH_MASK)) {
+            race = r & HB_R_ITER ? HB_RACE_ITER_WRITE : HB_RACE_READ_WRITE;
+            describe(c, r, HB_LD(h->rsite), false);
+        }
+        /* every read before this write is ordered before it or reported:
+         * the write is the one later calls must be ordered after */
+        HB_ST(h->r, 0);
+        __atomic_store_n(&h->w, e, __ATOMIC_RELEASE);
+        unlock(h, site);
+        return race;
+    }
+
+    uint64_t me = e | (cls == HB_ITER ? HB_R_ITER : 0);
+    if (r & HB_R_SHARED)
+        record_shared_read(h, r, t->slot, me, site);
+    else if (r == 0 || hb_ordered(t, r & HB_EPOCH_MASK)) {
+        HB_ST(h->rsite, site);
+        __atomic_store_n(&h->r, me, __ATOMIC_RELEASE);
+    } else
+        inflate(h, r, t->slot, me, site);
+    unlock(h, wsite);
+    return race;
+}
+
+void hb_access_free(struct hb_access *h)
+{
+    lock(h);
+    uint64_t r = HB_LD(h->r);
+    if (r & HB_R_SHARED)
+        hb_arena_free((uint32_t)r, rc_cap(r));
+    HB_ST(h->r, 0);
+    HB_ST(h->rsite, 0);
+    HB_ST(h->w, 0);
+    unlock(h, 0);
+}

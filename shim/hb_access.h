@@ -1,0 +1,109 @@
+/*
+ * Happens-before engine: the access history of one map (FastTrack).
+ *
+ * Four words per map, zero for "no history":
+ *   w      epoch of the last write
+ *   wsite  its call site: pc:48 | op:4; bit 63, the record's lock, with the
+ *          fork generation of its holder in bits 53-62
+ *   r      epoch of the last read (| HB_R_ITER for an iteration step), or,
+ *          once reads from threads that are not ordered with each other
+ *          have been seen, HB_R_SHARED | capacity:16 << 32 | arena offset:
+ *          a read clock, two words per slot (epoch | HB_R_ITER, site)
+ *   rsite  the last read's call site, as wsite
+ *
+ * The read clock comes from the arena (hb_arena.h), only for maps actually
+ * read by unordered threads, and is given back by the next write (which
+ * orders every read before it, or reports one that is not) and by
+ * hb_access_free. If the arena is full, the history keeps the newer read
+ * only: a race between the older read and a later write may be missed.
+ *
+ * Cost: a call whose thread already made the same kind of access to the
+ * map in its current epoch (no release since) is decided by one load and
+ * one compare (two more loads for a read clock); anything else takes the
+ * record's lock for a few loads and stores, and a write after unordered
+ * reads walks the read clock.
+ */
+#ifndef MAPGUARD_HB_ACCESS_H
+#define MAPGUARD_HB_ACCESS_H
+
+#include "hb_arena.h"
+#include "hb_clock.h"
+
+struct hb_access {
+    uint64_t w, wsite, r, rsite;
+};
+
+#define HB_R_SHARED (1ull << 63)
+#define HB_R_ITER (1ull << 62)
+
+/* The op classes of a map call. */
+enum hb_class { HB_READ, HB_ITER, HB_WRITE };
+
+/* What a call that is not ordered after the last conflicting one races
+ * with, named as the report kinds are. */
+enum hb_race {
+    HB_RACE_NONE,
+    HB_RACE_READ_WRITE,     /* concurrent-read-write */
+    HB_RACE_WRITES,         /* concurrent-writes */
+    HB_RACE_ITER_WRITE,     /* concurrent-iteration-write: an iteration step and a write */
+};
+
+/* The earlier call of a race. */
+struct hb_conflict {
+    uint32_t slot;   /* its thread's slot: hb_slot_tag(slot, clock) names the thread */
+    uint64_t clock;
+    unsigned op;     /* the op given to hb_access for it */
+    uintptr_t pc;    /* its call site */
+    bool write;      /* it was a write */
+    bool iter;       /* it was an iteration step */
+};
+
+int hb_access_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, unsigned op, uintptr_t pc,
+                   struct hb_conflict *c);
+
+/* Does the read clock in r already hold this read (me) of slot? */
+static inline bool hb_read_seen(const struct hb_access *h, uint64_t r, uint32_t slot, uint64_t me)
+{
+    uint32_t cap = (uint32_t)(r >> 32) & 0xffff;
+    if (2 * slot + 1 >= cap)
+        return false;
+    /* acquire: the entry is read before r is checked again, and r
+     * unchanged means the clock was still this map's */
+    uint64_t v = __atomic_load_n(&hb_arena_at((uint32_t)r)[2 * slot], __ATOMIC_ACQUIRE);
+    return v == me && HB_LD(h->r) == r;
+}
+
+/* Checks a call of class cls (op and pc describe it for a later report)
+ * by thread t on the map whose history is h, then records it. Returns the
+ * race it makes with the last conflicting call, if that call is not
+ * ordered before it, and describes that call in *c; HB_RACE_NONE
+ * otherwise. One race per call: a write unordered with both the last
+ * write and a read reports the write. */
+static inline int hb_access(struct hb_access *h, struct hb_thr *t, unsigned cls, unsigned op, uintptr_t pc,
+                            struct hb_conflict *c)
+{
+    hb_tick(t);
+    hb_epoch e = hb_thr_epoch(t);
+    if (cls == HB_WRITE) {
+        if (MG_LIKELY(__atomic_load_n(&h->w, __ATOMIC_ACQUIRE) == e))
+            return HB_RACE_NONE;
+    } else {
+        uint64_t me = e | (cls == HB_ITER ? HB_R_ITER : 0);
+        uint64_t r = __atomic_load_n(&h->r, __ATOMIC_ACQUIRE);
+        if (MG_LIKELY(r == me))
+            return HB_RACE_NONE;
+        if ((r & HB_R_SHARED) && hb_read_seen(h, r, t->slot, me))
+            return HB_RACE_NONE;
+    }
+    return hb_access_slow(h, t, cls, op, pc, c);
+}
+
+/* The map is really freed (or its memory reused): gives back the read
+ * clock and clears the history. */
+void hb_access_free(struct hb_access *h);
+
+/* In a forked child: a record locked by a thread that did not come along
+ * is taken over by the next call on its map instead of waited for. */
+void hb_access_atfork_child(void);
+
+#endif

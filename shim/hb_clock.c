@@ -1,0 +1,300 @@
+/*
+ * Happens-before engine: the slot table and thread clock operations
+ * (hb_clock.h). Thread creation, finish, join and detach are slow paths
+ * (a system call or two each in the program anyway) and take the table's
+ * spinlock; acquire, copy and merge of a thread's clock take no lock except
+ * on the shared overflow record.
+ */
+#include "hb_clock.h"
+
+#include <string.h>
+
+static struct hb_thr tab[HB_SLOTS];
+static uint32_t tab_lock;
+static uint32_t next_fresh = 1;        /* slots [1, next_fresh) have been used */
+static uint32_t free_slots[HB_SLOTS];
+static uint32_t nfree;
+static uint64_t free_seq;
+static uint32_t overflowed;            /* a thread ever got the overflow record */
+
+static void lock_thr(struct hb_thr *t)
+{
+    if (hb_thr_shared(t))
+        hb_spin_lock(&t->lock);
+}
+
+static void unlock_thr(struct hb_thr *t)
+{
+    if (hb_thr_shared(t))
+        hb_spin_unlock(&t->lock);
+}
+
+void hb_tick_slow(struct hb_thr *t)
+{
+    t->dirty = 0;
+    HB_ST(t->clk[t->slot], HB_LD(t->clk[t->slot]) + 1);
+}
+
+void hb_released(struct hb_thr *t)
+{
+    /* The overflow record is shared: a flag would race, so it ticks now. */
+    if (hb_thr_shared(t))
+        __atomic_add_fetch(&t->clk[HB_OVERFLOW], 1, __ATOMIC_RELAXED);
+    else
+        t->dirty = 1;
+}
+
+void hb_thr_acquire(struct hb_thr *t, const uint64_t *vc, uint32_t width)
+{
+    lock_thr(t);
+    bool raised = false;
+    for (uint32_t i = 0; i < width; i++) {
+        uint64_t v = HB_LD(vc[i]);
+        if (v > HB_LD(t->clk[i])) {
+            HB_ST(t->clk[i], v);
+            raised = true;
+        }
+    }
+    if (width > HB_LD(t->width))
+        HB_ST(t->width, width);
+    if (raised)
+        t->vgen++;
+    unlock_thr(t);
+}
+
+uint32_t hb_thr_copy_to(struct hb_thr *t, uint64_t *vc, uint32_t old_width)
+{
+    lock_thr(t);
+    uint32_t w = HB_LD(t->width);
+    for (uint32_t i = 0; i < w; i++)
+        HB_ST(vc[i], HB_LD(t->clk[i]));
+    for (uint32_t i = w; i < old_width; i++)
+        HB_ST(vc[i], 0);
+    unlock_thr(t);
+    return w;
+}
+
+uint32_t hb_thr_merge_to(struct hb_thr *t, uint64_t *vc, uint32_t old_width)
+{
+    lock_thr(t);
+    uint32_t w = HB_LD(t->width);
+    for (uint32_t i = 0; i < w; i++) {
+        uint64_t v = HB_LD(t->clk[i]);
+        if (v > HB_LD(vc[i]))
+            HB_ST(vc[i], v);
+    }
+    unlock_thr(t);
+    return w > old_width ? w : old_width;
+}
+
+/* ---- the slot table ---- */
+
+static void free_slot(struct hb_thr *t)
+{
+    t->state = HB_FREE;
+    t->detached = 0;
+    t->handle = 0;
+    t->freed_seq = ++free_seq;
+    free_slots[nfree++] = t->slot;
+}
+
+/* Under tab_lock. See hb_thread_create for the order. */
+static uint32_t choose_slot(struct hb_thr *parent)
+{
+    int pick = -1;
+    if (parent) {
+        for (uint32_t i = 0; i < nfree; i++) {
+            uint32_t s = free_slots[i];
+            if (HB_LD(parent->clk[s]) >= HB_LD(tab[s].clk[s])) {
+                pick = (int)i;
+                break;
+            }
+        }
+    }
+    if (pick < 0 && next_fresh < HB_OVERFLOW)
+        return next_fresh++;
+    if (pick < 0 && nfree) {
+        pick = 0;
+        for (uint32_t i = 1; i < nfree; i++)
+            if (tab[free_slots[i]].freed_seq < tab[free_slots[pick]].freed_seq)
+                pick = (int)i;
+    }
+    if (pick < 0)
+        return HB_OVERFLOW;
+    uint32_t s = free_slots[pick];
+    free_slots[pick] = free_slots[--nfree];
+    return s;
+}
+
+struct hb_thr *hb_thread_create(struct hb_thr *parent, uint64_t tag)
+{
+    hb_spin_lock(&tab_lock);
+    uint32_t s = choose_slot(parent);
+    struct hb_thr *t = &tab[s];
+    if (s == HB_OVERFLOW) {
+        if (!overflowed) {
+            /* its width covers its own entry, the last */
+            t->slot = HB_OVERFLOW;
+            t->state = HB_LIVE;
+            HB_ST(t->width, HB_SLOTS);
+            __atomic_store_n(&overflowed, 1, __ATOMIC_RELEASE);
+        }
+        hb_spin_unlock(&tab_lock);
+        if (parent && parent != t) {
+            /* A new member of the shared clock brings its creator's. */
+            lock_thr(parent);
+            uint32_t w = HB_LD(parent->width);
+            hb_thr_acquire(t, parent->clk, w);
+            unlock_thr(parent);
+        }
+        /* a new member's calls come after everything the record knew */
+        hb_released(t);
+        if (parent)
+            hb_released(parent);
+        return t;
+    }
+    /* The new owner counts on from the previous one's final clock: every
+     * epoch it makes is later than any of the slot's past epochs that
+     * another thread may have acquired. */
+    uint64_t own = HB_LD(t->clk[s]) + 1;
+    uint32_t old_w = t->width;
+    uint32_t w = 0;
+    if (parent) {
+        lock_thr(parent);
+        w = HB_LD(parent->width);
+        for (uint32_t i = 0; i < w; i++)
+            HB_ST(t->clk[i], HB_LD(parent->clk[i]));
+        unlock_thr(parent);
+    }
+    for (uint32_t i = w; i < old_w; i++)
+        HB_ST(t->clk[i], 0);
+    if (w < s + 1)
+        w = s + 1;
+    HB_ST(t->clk[s], own);
+    t->slot = s;
+    t->width = w;
+    t->dirty = 0;
+    t->vgen = 0;
+    t->start = own;
+    t->state = HB_LIVE;
+    t->detached = 0;
+    t->handle = 0;
+    t->owners[t->nowners % HB_OWNERS].start = own;
+    t->owners[t->nowners % HB_OWNERS].tag = tag;
+    t->nowners++;
+    hb_spin_unlock(&tab_lock);
+    if (parent)
+        hb_released(parent);
+    return t;
+}
+
+void hb_thread_set_handle(struct hb_thr *t, uintptr_t handle)
+{
+    if (hb_thr_shared(t))
+        return;
+    hb_spin_lock(&tab_lock);
+    t->handle = handle;
+    hb_spin_unlock(&tab_lock);
+}
+
+struct hb_thr *hb_thread_find(uintptr_t handle)
+{
+    struct hb_thr *found = NULL;
+    hb_spin_lock(&tab_lock);
+    for (uint32_t s = 1; s < next_fresh && !found; s++)
+        if (tab[s].state != HB_FREE && !tab[s].detached && tab[s].handle == handle)
+            found = &tab[s];
+    hb_spin_unlock(&tab_lock);
+    return found;
+}
+
+void hb_thread_finish(struct hb_thr *t)
+{
+    if (hb_thr_shared(t))
+        return;
+    hb_spin_lock(&tab_lock);
+    if (t->detached)
+        free_slot(t);
+    else
+        t->state = HB_FINISHED;
+    hb_spin_unlock(&tab_lock);
+}
+
+void hb_thread_join(struct hb_thr *self, struct hb_thr *joined)
+{
+    if (!joined || hb_thr_shared(joined)) {
+        if (!__atomic_load_n(&overflowed, __ATOMIC_ACQUIRE))
+            return;
+        struct hb_thr *o = &tab[HB_OVERFLOW];
+        if (self == o)
+            return;
+        /* A copy first: acquire cannot hold two records' locks. */
+        uint64_t snap[HB_SLOTS];
+        hb_spin_lock(&o->lock);
+        uint32_t w = HB_LD(o->width);
+        for (uint32_t i = 0; i < w; i++)
+            snap[i] = HB_LD(o->clk[i]);
+        hb_spin_unlock(&o->lock);
+        hb_thr_acquire(self, snap, w);
+        return;
+    }
+    /* The joined thread has finished (or, joined while still running, is
+     * past its last call): its clock no longer moves. */
+    hb_thr_acquire(self, joined->clk, joined->width);
+    hb_spin_lock(&tab_lock);
+    if (joined->state == HB_FINISHED)
+        free_slot(joined);
+    else if (joined->state == HB_LIVE)
+        joined->detached = 1; /* freed by its hb_thread_finish */
+    hb_spin_unlock(&tab_lock);
+}
+
+void hb_thread_detach(struct hb_thr *t)
+{
+    if (hb_thr_shared(t))
+        return;
+    hb_spin_lock(&tab_lock);
+    if (t->state == HB_FINISHED)
+        free_slot(t);
+    else if (t->state == HB_LIVE)
+        t->detached = 1;
+    hb_spin_unlock(&tab_lock);
+}
+
+uint64_t hb_slot_tag(uint32_t slot, uint64_t clock)
+{
+    if (slot == 0 || slot >= HB_OVERFLOW)
+        return 0;
+    struct hb_thr *t = &tab[slot];
+    uint64_t tag = 0, best = 0;
+    hb_spin_lock(&tab_lock);
+    uint32_t n = t->nowners < HB_OWNERS ? t->nowners : HB_OWNERS;
+    for (uint32_t i = 0; i < n; i++)
+        if (t->owners[i].start <= clock && t->owners[i].start >= best) {
+            best = t->owners[i].start;
+            tag = t->owners[i].tag;
+        }
+    hb_spin_unlock(&tab_lock);
+    return tag;
+}
+
+void hb_atfork_child(struct hb_thr *self)
+{
+    tab_lock = 0;
+    tab[HB_OVERFLOW].lock = 0;
+    nfree = 0;
+    uint64_t seen[HB_SLOTS];
+    uint32_t w = 0;
+    for (uint32_t s = 0; s < HB_SLOTS; s++) {
+        seen[s] = HB_LD(tab[s].clk[s]);
+        if (seen[s])
+            w = s + 1;
+    }
+    for (uint32_t s = 1; s < next_fresh; s++) {
+        if (&tab[s] == self)
+            continue;
+        free_slot(&tab[s]);
+    }
+    if (self)
+        hb_thr_acquire(self, seen, w);
+}

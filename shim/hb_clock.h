@@ -1,0 +1,176 @@
+/*
+ * Happens-before engine: thread slots and their vector clocks (FastTrack).
+ *
+ * Not wired yet: nothing in the shim calls these functions today. The
+ * wrappers of issue 12 will keep a struct hb_thr pointer per thread and
+ * call hb_thread_create / finish / join / detach, the sync operations of
+ * hb_sync.h and the access check of hb_access.h.
+ *
+ * Slots, not pthread_t. glibc hands the same pthread_t to the next thread
+ * after a join, so threads are named by a slot this file assigns. A slot
+ * is reused only once its thread has finished and been joined or detached,
+ * and its clock keeps counting from where the previous owner stopped: an
+ * epoch of the new owner is never mistaken for one of the old owner that
+ * some thread already acquired.
+ *
+ * There are HB_SLOTS - 2 ordinary slots (slot 0 means "no epoch"). A
+ * thread created while every ordinary slot belongs to a live or unjoined
+ * thread gets the shared overflow slot HB_OVERFLOW; the threads there share
+ * one clock that is the join of everything any of them knows, so they look
+ * ordered after each other and after whatever any of them synchronized
+ * with. That only ever hides races (involving at least one overflow
+ * thread); it never invents one. See docs/design-detector.md.
+ *
+ * Each ordinary thread's clock is written only by its own thread (and read
+ * by the joiner once it finished, or by a forked child), so thread clock
+ * operations take no lock; the overflow record is shared and takes its own
+ * spinlock. Clock entries are accessed with relaxed atomics: plain moves
+ * on x86-64, and data-race-free for the overflow record.
+ */
+#ifndef MAPGUARD_HB_CLOCK_H
+#define MAPGUARD_HB_CLOCK_H
+
+#include "mapguard.h"
+
+#include <sched.h>
+
+#define HB_SLOTS 256u                /* fits the 8-bit slot of an epoch */
+#define HB_OVERFLOW (HB_SLOTS - 1u)  /* shared by threads past the table */
+#define HB_CLOCK_BITS 48
+#define HB_CLOCK_MASK ((1ull << HB_CLOCK_BITS) - 1)
+#define HB_OWNERS 4u                 /* owners a slot remembers, for reports */
+
+#define HB_LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define HB_ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+/* An epoch: clock:48 | slot:8, in the low 56 bits; 0 is "none". The top
+ * byte is free for the users' flags (hb_access.h). 2^48 ticks: a clock
+ * ticks at most once per map call that follows a release, so a slot would
+ * need years of a million such calls a second to run out. */
+typedef uint64_t hb_epoch;
+#define HB_EPOCH_MASK ((1ull << 56) - 1)
+
+static inline hb_epoch hb_epoch_make(uint32_t slot, uint64_t clock) { return (clock & HB_CLOCK_MASK) << 8 | (slot & 0xff); }
+static inline uint32_t hb_epoch_slot(hb_epoch e) { return (uint32_t)(e & 0xff); }
+static inline uint64_t hb_epoch_clock(hb_epoch e) { return (e >> 8) & HB_CLOCK_MASK; }
+
+/* A small test-and-test-and-set lock for the engine's own short critical
+ * sections. Not a pthread mutex: the wrappers will intercept those, and
+ * a forked child can reset this one by storing 0. */
+static inline void hb_spin_lock(uint32_t *l)
+{
+    unsigned spins = 0;
+    while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE)) {
+        while (HB_LD(*l))
+            if (++spins > 100)
+                sched_yield();
+    }
+}
+static inline void hb_spin_unlock(uint32_t *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
+
+enum hb_thr_state { HB_FREE, HB_LIVE, HB_FINISHED };
+
+/* One slot: the vector clock of the thread that owns it, or the final
+ * clock of a finished thread waiting to be joined. */
+struct hb_thr {
+    uint64_t clk[HB_SLOTS]; /* clk[s]: the latest clock of slot s this thread knows;
+                               clk[slot] is its own */
+    uint32_t slot;
+    uint32_t width;         /* clk[width..] are 0 */
+    uint32_t dirty;         /* released since the last tick: tick before the next access */
+    uint32_t vgen;          /* bumped when an entry other than its own rises */
+    uint64_t start;         /* this owner's first clock value in its slot */
+    uint32_t lock;          /* the overflow record only */
+    /* the slot table's bookkeeping, under its lock */
+    uint32_t state;
+    uint32_t detached;      /* free the slot when the thread finishes */
+    uintptr_t handle;       /* pthread_t, for hb_thread_find */
+    uint64_t freed_seq;     /* when the slot was freed: the oldest free slot is reused first */
+    struct {
+        uint64_t start, tag;
+    } owners[HB_OWNERS];    /* the latest owners, by first clock, for reports */
+    uint32_t nowners;
+};
+
+/* ---- threads ---- */
+
+/* A slot for a new thread, its clock a copy of its creator's (parent; NULL
+ * for a thread the engine meets without having seen its creation: the
+ * first thread, or one created before the engine woke up). The creator
+ * ticks before its next access, so what it does after the creation is not
+ * ordered before the child. tag is opaque to the engine (the wrappers keep
+ * a thread index or tid there); hb_slot_tag gives it back for a report.
+ *
+ * A slot is chosen, in this order: a free slot whose last owner's final
+ * clock the creator has acquired (joined it, or synchronized with its end;
+ * reusing it loses nothing), a slot never used, the free slot freed the
+ * longest ago (its last owner's calls then look like the new thread's own
+ * earlier calls: a race between those two is missed), the overflow
+ * record. */
+struct hb_thr *hb_thread_create(struct hb_thr *parent, uint64_t tag);
+/* Records the pthread_t (or thrd_t) of a live thread for hb_thread_find. */
+void hb_thread_set_handle(struct hb_thr *t, uintptr_t handle);
+/* The record of the live or finished, not yet joined or detached thread
+ * with this handle; NULL if none (an overflow thread, or one the engine
+ * never met). */
+struct hb_thr *hb_thread_find(uintptr_t handle);
+/* The thread ends: its clock is final. Its slot is freed now if it was
+ * detached, otherwise by the join. */
+void hb_thread_finish(struct hb_thr *t);
+/* self takes the joined thread's final clock (pthread_join and the other
+ * joins, when they succeed) and the slot is freed. joined NULL (a thread
+ * without a record of its own) takes the overflow record's clock if any
+ * thread ever overflowed: more ordering than may be true, never less. */
+void hb_thread_join(struct hb_thr *self, struct hb_thr *joined);
+/* pthread_detach / thrd_detach: the slot is freed when the thread finishes
+ * (now, if it has). */
+void hb_thread_detach(struct hb_thr *t);
+
+/* The tag of the owner of slot at clock (the thread behind an epoch), or 0
+ * when the slot has had more than HB_OWNERS owners since. */
+uint64_t hb_slot_tag(uint32_t slot, uint64_t clock);
+
+/* In a forked child, with self the forking thread's record: the other
+ * threads are gone, their slots are freed, and every call made before the
+ * fork is ordered before the child's (it is finished, and no thread is left
+ * to race with it). Resets the table's locks. */
+void hb_atfork_child(struct hb_thr *self);
+
+/* ---- clock operations ---- */
+
+void hb_tick_slow(struct hb_thr *t);
+/* Called by every access before it takes its epoch: a release since the
+ * last tick must separate what came before it from what comes after. */
+static inline void hb_tick(struct hb_thr *t)
+{
+    if (MG_UNLIKELY(t->dirty))
+        hb_tick_slow(t);
+}
+/* After t released its clock somewhere: its next access gets a new epoch.
+ * Lazy, so that clocks only grow with accesses, not with every unlock. */
+void hb_released(struct hb_thr *t);
+
+/* The thread's current epoch (after hb_tick). */
+static inline hb_epoch hb_thr_epoch(const struct hb_thr *t)
+{
+    return hb_epoch_make(t->slot, HB_LD(t->clk[t->slot]));
+}
+
+/* Is the access at epoch e ordered before everything t does now? */
+static inline bool hb_ordered(const struct hb_thr *t, hb_epoch e)
+{
+    return hb_epoch_clock(e) <= HB_LD(t->clk[hb_epoch_slot(e)]);
+}
+
+/* t's clock joins vc (width entries): t acquires it. */
+void hb_thr_acquire(struct hb_thr *t, const uint64_t *vc, uint32_t width);
+/* Copies t's clock into vc (width of t; at least cap entries there),
+ * zeroing what was beyond; returns the width written. */
+uint32_t hb_thr_copy_to(struct hb_thr *t, uint64_t *vc, uint32_t old_width);
+/* Merges t's clock into vc; returns the new width. */
+uint32_t hb_thr_merge_to(struct hb_thr *t, uint64_t *vc, uint32_t old_width);
+/* The width a copy or merge of t's clock needs. */
+static inline uint32_t hb_thr_width(struct hb_thr *t) { return HB_LD(t->width); }
+static inline bool hb_thr_shared(const struct hb_thr *t) { return t->slot == HB_OVERFLOW; }
+
+#endif

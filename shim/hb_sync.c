@@ -1,0 +1,433 @@
+/*
+ * Happens-before engine: the sync-object table (hb_sync.h).
+ */
+#include "hb_sync.h"
+#include "hb_arena.h"
+
+#define KEY_EMPTY 0
+#define KEY_TOMB 1
+#define ROUND_CUMULATIVE UINT64_MAX
+
+enum { F_SPILL = 1, F_BARRIER = 2 };
+
+/* A clock in the arena: offset, capacity and entries in use. */
+struct clockref {
+    uint32_t off;
+    uint16_t cap;
+    uint16_t width;
+};
+
+struct entry {
+    uintptr_t key;     /* 0 empty, 1 tombstone */
+    uint32_t lock;
+    uint32_t flags;
+    hb_epoch rel;      /* c[0] is a copy of the clock of this epoch's thread, taken
+                          at that epoch; 0 when it is not one thread's copy */
+    uint32_t relgen;   /* and that thread's vgen then */
+    uint32_t owner;    /* rwlock: the writer's slot + 1 */
+    uint32_t count;    /* barrier: threads per round, 0 unknown */
+    uint32_t arrived;  /* barrier: arrivals in the current round */
+    uint64_t round;    /* barrier: rounds completed */
+    struct clockref c[2]; /* rwlock: writers', readers' merge; barrier: by round parity */
+};
+_Static_assert(sizeof(struct entry) == 64, "one cache line per entry");
+
+static struct entry table[HB_SYNC_CAP] __attribute__((aligned(64)));
+static uint64_t used_map[HB_SYNC_CAP / 64]; /* entries ever claimed, for the fork handler */
+static uint32_t insert_lock;
+static uint32_t live;
+static struct entry fallback __attribute__((aligned(64)));
+static uint32_t spilled;
+
+static inline uint32_t hash_of(uintptr_t key)
+{
+    return (uint32_t)(((uint64_t)key >> 3) * 0x9e3779b97f4a7c15ull >> 50) & (HB_SYNC_CAP - 1);
+}
+
+static inline struct entry *find(uintptr_t key)
+{
+    uint32_t h = hash_of(key);
+    for (uint32_t i = 0; i < HB_SYNC_PROBE; i++) {
+        struct entry *e = &table[(h + i) & (HB_SYNC_CAP - 1)];
+        uintptr_t k = __atomic_load_n(&e->key, __ATOMIC_ACQUIRE);
+        if (k == key)
+            return e;
+        if (k == KEY_EMPTY)
+            return NULL;
+    }
+    return NULL;
+}
+
+static struct entry *spill(void)
+{
+    if (!HB_LD(spilled))
+        __atomic_store_n(&spilled, 1, __ATOMIC_RELEASE);
+    return &fallback;
+}
+
+/* The entry for key, claimed if new; the fallback entry when there is no
+ * room. */
+static struct entry *get(uintptr_t key)
+{
+    struct entry *e = find(key);
+    if (MG_LIKELY(e))
+        return e;
+    if (key <= KEY_TOMB)
+        return spill();
+    hb_spin_lock(&insert_lock);
+    struct entry *hole = NULL;
+    uint32_t h = hash_of(key);
+    for (uint32_t i = 0; i < HB_SYNC_PROBE; i++) {
+        uint32_t idx = (h + i) & (HB_SYNC_CAP - 1);
+        struct entry *x = &table[idx];
+        uintptr_t k = HB_LD(x->key);
+        if (k == key) {
+            e = x;
+            break;
+        }
+        if (k == KEY_TOMB && !hole)
+            hole = x;
+        if (k == KEY_EMPTY) {
+            if (!hole)
+                hole = x;
+            break;
+        }
+    }
+    if (!e && hole) {
+        /* a tombstone's fields were cleared when it was reset */
+        __atomic_fetch_or(&used_map[(hole - table) / 64], 1ull << ((hole - table) % 64), __ATOMIC_RELAXED);
+        __atomic_store_n(&hole->key, key, __ATOMIC_RELEASE);
+        HB_ST(live, HB_LD(live) + 1);
+        e = hole;
+    }
+    hb_spin_unlock(&insert_lock);
+    return e ? e : spill();
+}
+
+/* get, with the entry's lock held; the fallback entry is returned unlocked.
+ * The key is checked again under the lock: an entry reset and claimed for
+ * another address in between (the program destroyed an object in use) is
+ * not written into. */
+static struct entry *get_locked(uintptr_t key)
+{
+    for (;;) {
+        struct entry *e = get(key);
+        if (e == &fallback)
+            return e;
+        hb_spin_lock(&e->lock);
+        if (MG_LIKELY(HB_LD(e->key) == key))
+            return e;
+        hb_spin_unlock(&e->lock);
+    }
+}
+
+/* ---- one clock of an entry, under the entry's lock ---- */
+
+static bool ensure(struct clockref *r, uint32_t width)
+{
+    if (MG_LIKELY(r->cap >= width))
+        return true;
+    uint32_t cap;
+    uint32_t off = hb_arena_alloc(width, &cap);
+    if (!off)
+        return false;
+    uint64_t *to = hb_arena_at(off), *from = hb_arena_at(r->off);
+    for (uint32_t i = 0; i < r->width; i++)
+        HB_ST(to[i], HB_LD(from[i]));
+    hb_arena_free(r->off, r->cap);
+    r->off = off;
+    r->cap = (uint16_t)cap;
+    return true;
+}
+
+static void ref_acquire(struct hb_thr *t, const struct clockref *r)
+{
+    if (r->width)
+        hb_thr_acquire(t, hb_arena_at(r->off), r->width);
+}
+
+static void ref_clear(struct clockref *r)
+{
+    uint64_t *vc = hb_arena_at(r->off);
+    for (uint32_t i = 0; i < r->width; i++)
+        HB_ST(vc[i], 0);
+    r->width = 0;
+}
+
+static void ref_free(struct clockref *r)
+{
+    hb_arena_free(r->off, r->cap);
+    *r = (struct clockref){0};
+}
+
+static void fallback_merge(struct hb_thr *t)
+{
+    hb_spin_lock(&fallback.lock);
+    if (ensure(&fallback.c[0], HB_SLOTS))
+        fallback.c[0].width = (uint16_t)hb_thr_merge_to(t, hb_arena_at(fallback.c[0].off), fallback.c[0].width);
+    hb_spin_unlock(&fallback.lock);
+}
+
+static void fallback_acquire(struct hb_thr *t)
+{
+    hb_spin_lock(&fallback.lock);
+    ref_acquire(t, &fallback.c[0]);
+    hb_spin_unlock(&fallback.lock);
+}
+
+/* Merges t into the entry's clock k; past the arena's end, the entry
+ * spills into the fallback clock for good. */
+static void merge_into(struct entry *e, unsigned k, struct hb_thr *t)
+{
+    struct clockref *r = &e->c[k];
+    if (!(e->flags & F_SPILL) && ensure(r, hb_thr_width(t))) {
+        r->width = (uint16_t)hb_thr_merge_to(t, hb_arena_at(r->off), r->width);
+        return;
+    }
+    e->flags |= F_SPILL;
+    fallback_merge(t);
+}
+
+static void copy_into(struct entry *e, unsigned k, struct hb_thr *t)
+{
+    struct clockref *r = &e->c[k];
+    if (!(e->flags & F_SPILL) && ensure(r, hb_thr_width(t))) {
+        r->width = (uint16_t)hb_thr_copy_to(t, hb_arena_at(r->off), r->width);
+        return;
+    }
+    e->flags |= F_SPILL;
+    fallback_merge(t);
+}
+
+static void acquire_from(struct entry *e, unsigned k, struct hb_thr *t)
+{
+    ref_acquire(t, &e->c[k]);
+    if (e->flags & F_SPILL)
+        fallback_acquire(t);
+}
+
+/* Is the entry's clock a copy of t's own, taken by this owner of its slot?
+ * Then t has all of it already: its clock only grows. */
+static inline bool own_copy(const struct hb_thr *t, hb_epoch rel)
+{
+    return rel && hb_epoch_slot(rel) == t->slot && !hb_thr_shared(t) && hb_epoch_clock(rel) >= t->start;
+}
+
+static void set_rel(struct entry *e, hb_epoch rel, uint32_t gen)
+{
+    HB_ST(e->relgen, gen);
+    __atomic_store_n(&e->rel, rel, __ATOMIC_RELEASE);
+}
+
+/* ---- the operations ---- */
+
+void hb_acquire(struct hb_thr *t, uintptr_t addr)
+{
+    struct entry *e = find(addr);
+    if (!e) {
+        if (__atomic_load_n(&spilled, __ATOMIC_ACQUIRE))
+            fallback_acquire(t);
+        return;
+    }
+    if (MG_LIKELY(own_copy(t, __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE))))
+        return;
+    hb_spin_lock(&e->lock);
+    if (HB_LD(e->key) == addr)
+        acquire_from(e, 0, t);
+    hb_spin_unlock(&e->lock);
+}
+
+/* A release by the thread whose copy the clock already is, that acquired
+ * nothing since: only its own entry moved. No entry lock: hb_release is
+ * for locks held by one thread at a time, and t holds this one, so no
+ * other release or acquire of the object runs now. */
+static inline bool release_fast(struct entry *e, struct hb_thr *t)
+{
+    if (!own_copy(t, __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE)) || HB_LD(e->relgen) != t->vgen ||
+        (HB_LD(e->flags) & F_SPILL) || HB_LD(e->c[0].cap) <= t->slot)
+        return false;
+    HB_ST(hb_arena_at(HB_LD(e->c[0].off))[t->slot], HB_LD(t->clk[t->slot]));
+    __atomic_store_n(&e->rel, hb_thr_epoch(t), __ATOMIC_RELEASE);
+    return true;
+}
+
+static void release(struct hb_thr *t, uintptr_t addr, bool merge)
+{
+    if (!merge) {
+        struct entry *f = find(addr);
+        if (MG_LIKELY(f && release_fast(f, t))) {
+            hb_released(t);
+            return;
+        }
+    }
+    struct entry *e = get_locked(addr);
+    if (e == &fallback) {
+        fallback_merge(t);
+        hb_released(t);
+        return;
+    }
+    if (merge || (e->flags & F_SPILL)) {
+        merge_into(e, 0, t);
+        set_rel(e, 0, 0);
+    } else {
+        hb_epoch now = hb_thr_epoch(t);
+        copy_into(e, 0, t);
+        if ((e->flags & F_SPILL) || hb_thr_shared(t))
+            set_rel(e, 0, 0);
+        else
+            set_rel(e, now, t->vgen);
+    }
+    hb_spin_unlock(&e->lock);
+    hb_released(t);
+}
+
+void hb_release(struct hb_thr *t, uintptr_t addr) { release(t, addr, false); }
+void hb_release_merge(struct hb_thr *t, uintptr_t addr) { release(t, addr, true); }
+
+void hb_sync_reset(uintptr_t addr)
+{
+    if (!find(addr))
+        return;
+    hb_spin_lock(&insert_lock);
+    struct entry *e = find(addr);
+    if (e) {
+        hb_spin_lock(&e->lock);
+        ref_free(&e->c[0]);
+        ref_free(&e->c[1]);
+        e->flags = 0;
+        HB_ST(e->owner, 0);
+        e->count = 0;
+        e->arrived = 0;
+        e->round = 0;
+        set_rel(e, 0, 0);
+        __atomic_store_n(&e->key, KEY_TOMB, __ATOMIC_RELEASE);
+        hb_spin_unlock(&e->lock);
+        HB_ST(live, HB_LD(live) - 1);
+    }
+    hb_spin_unlock(&insert_lock);
+}
+
+/* ---- rwlock ---- */
+
+void hb_rw_acquire(struct hb_thr *t, uintptr_t addr, bool write)
+{
+    if (!write) {
+        hb_acquire(t, addr);
+        return;
+    }
+    struct entry *e = get(addr);
+    if (e == &fallback) {
+        fallback_acquire(t);
+        return;
+    }
+    /* One writer at a time holds the lock: the owner needs no entry lock. */
+    uint32_t me = t->slot + 1;
+    if (MG_LIKELY(own_copy(t, __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE)) && HB_LD(e->c[1].width) == 0)) {
+        HB_ST(e->owner, me);
+        return;
+    }
+    e = get_locked(addr);
+    if (e == &fallback) {
+        fallback_acquire(t);
+        return;
+    }
+    acquire_from(e, 0, t);
+    ref_acquire(t, &e->c[1]);
+    HB_ST(e->owner, me);
+    hb_spin_unlock(&e->lock);
+}
+
+void hb_rw_release(struct hb_thr *t, uintptr_t addr)
+{
+    struct entry *e = get_locked(addr);
+    if (e == &fallback) {
+        fallback_merge(t);
+        hb_released(t);
+        return;
+    }
+    if (HB_LD(e->owner) == t->slot + 1) {
+        /* the writer: it took the readers' clock, so its copy holds it */
+        HB_ST(e->owner, 0);
+        copy_into(e, 0, t);
+        ref_clear(&e->c[1]);
+        if ((e->flags & F_SPILL) || hb_thr_shared(t))
+            set_rel(e, 0, 0);
+        else
+            set_rel(e, hb_thr_epoch(t), t->vgen);
+    } else {
+        merge_into(e, 1, t);
+    }
+    hb_spin_unlock(&e->lock);
+    hb_released(t);
+}
+
+/* ---- barriers ---- */
+
+void hb_barrier_init(uintptr_t addr, uint32_t count)
+{
+    hb_sync_reset(addr);
+    struct entry *e = get_locked(addr);
+    if (e == &fallback)
+        return;
+    e->count = count;
+    e->flags |= F_BARRIER;
+    hb_spin_unlock(&e->lock);
+}
+
+uint64_t hb_barrier_arrive(struct hb_thr *t, uintptr_t addr)
+{
+    struct entry *e = get_locked(addr);
+    if (e == &fallback) {
+        fallback_merge(t);
+        hb_released(t);
+        return ROUND_CUMULATIVE;
+    }
+    uint64_t r = ROUND_CUMULATIVE;
+    if (!(e->flags & F_BARRIER) || e->count == 0) {
+        merge_into(e, 0, t);
+    } else {
+        r = e->round;
+        merge_into(e, (unsigned)(r & 1), t);
+        if (++e->arrived >= e->count) {
+            e->arrived = 0;
+            e->round++;
+            ref_clear(&e->c[(r + 1) & 1]);
+        }
+    }
+    hb_spin_unlock(&e->lock);
+    hb_released(t);
+    return r;
+}
+
+void hb_barrier_depart(struct hb_thr *t, uintptr_t addr, uint64_t round)
+{
+    struct entry *e = find(addr);
+    if (!e) {
+        if (__atomic_load_n(&spilled, __ATOMIC_ACQUIRE))
+            fallback_acquire(t);
+        return;
+    }
+    hb_spin_lock(&e->lock);
+    if (HB_LD(e->key) == addr)
+        acquire_from(e, round == ROUND_CUMULATIVE ? 0 : (unsigned)(round & 1), t);
+    hb_spin_unlock(&e->lock);
+}
+
+/* ---- fork, diagnostics ---- */
+
+void hb_sync_atfork_child(void)
+{
+    insert_lock = 0;
+    fallback.lock = 0;
+    /* Only entries ever claimed: the rest of the table stays untouched
+     * (and not resident) in the child. */
+    for (uint32_t w = 0; w < HB_SYNC_CAP / 64; w++)
+        for (uint64_t bits = used_map[w]; bits; bits &= bits - 1) {
+            struct entry *e = &table[w * 64 + (uint32_t)__builtin_ctzll(bits)];
+            if (e->lock)
+                e->lock = 0;
+        }
+}
+
+uint32_t hb_sync_live(void) { return HB_LD(live); }
+bool hb_sync_spilled(void) { return __atomic_load_n(&spilled, __ATOMIC_ACQUIRE); }

@@ -1,0 +1,276 @@
+/*
+ * Thread slots and clocks: creation, join, detach, slot reuse, the
+ * overflow record, fork.
+ */
+#include "hb_test.h"
+
+Test(hb_clock, unordered_writes_race_until_joined)
+{
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    struct hb_thr *main_t = hb_thread_create(NULL, 1);
+    struct hb_thr *t1 = hb_thread_create(main_t, 2);
+    struct hb_thr *t2 = hb_thread_create(main_t, 3);
+    cr_assert_neq(t1->slot, t2->slot);
+    assert_none(wr(t1, &m, 0xa1, &c));
+    assert_race(wr(t2, &m, 0xa2, &c), HB_RACE_WRITES);
+    cr_assert_eq(c.slot, t1->slot);
+    cr_assert_eq(c.pc, 0xa1);
+    cr_assert_eq(c.op, OP_SET);
+    cr_assert(c.write);
+    cr_assert_eq(hb_slot_tag(c.slot, c.clock), 2);
+    hb_thread_finish(t1);
+    hb_thread_finish(t2);
+    /* main has not joined yet: t2's write is not ordered before it */
+    struct hb_conflict c2;
+    assert_race(rd(main_t, &m, 0xa3, &c2), HB_RACE_READ_WRITE);
+    cr_assert_eq(c2.slot, t2->slot);
+    hb_thread_join(main_t, t1);
+    hb_thread_join(main_t, t2);
+    assert_none(wr(main_t, &m, 0xa4, &c));
+    assert_none(rd(main_t, &m, 0xa5, &c));
+}
+
+Test(hb_clock, child_starts_from_creator_and_creator_ticks)
+{
+    struct hb_access m = {0}, n = {0};
+    struct hb_conflict c;
+    struct hb_thr *main_t = hb_thread_create(NULL, 1);
+    assert_none(wr(main_t, &m, 0xb1, &c));
+    struct hb_thr *t1 = hb_thread_create(main_t, 2);
+    assert_none(rd(t1, &m, 0xb2, &c)); /* the write before the creation is ordered */
+    assert_none(wr(main_t, &n, 0xb3, &c));
+    /* the creator's write after the creation is not */
+    assert_race(rd(t1, &n, 0xb4, &c), HB_RACE_READ_WRITE);
+    cr_assert_eq(c.slot, main_t->slot);
+    cr_assert_eq(c.pc, 0xb3);
+}
+
+Test(hb_clock, joins_order_transitively)
+{
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    struct hb_thr *main_t = hb_thread_create(NULL, 1);
+    struct hb_thr *t1 = hb_thread_create(main_t, 2);
+    struct hb_thr *t2 = hb_thread_create(t1, 3);
+    assert_none(wr(t2, &m, 0xc1, &c));
+    hb_thread_finish(t2);
+    hb_thread_join(t1, t2);
+    hb_thread_finish(t1);
+    hb_thread_join(main_t, t1);
+    assert_none(rd(main_t, &m, 0xc2, &c));
+}
+
+Test(hb_clock, detached_thread_then_main_reads_is_a_race)
+{
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    struct hb_thr *main_t = hb_thread_create(NULL, 1);
+    struct hb_thr *t1 = hb_thread_create(main_t, 2);
+    hb_thread_detach(t1);
+    assert_none(wr(t1, &m, 0xd1, &c));
+    hb_thread_finish(t1);
+    assert_race(rd(main_t, &m, 0xd2, &c), HB_RACE_READ_WRITE);
+    cr_assert_eq(c.slot, t1->slot);
+    cr_assert_eq(c.pc, 0xd1);
+    /* its slot is free, but main never saw its end: a new thread of main's
+     * gets another slot, and is not taken for the detached one */
+    uint32_t s1 = t1->slot;
+    struct hb_thr *t2 = hb_thread_create(main_t, 3);
+    cr_assert_neq(t2->slot, s1);
+    assert_race(rd(t2, &m, 0xd3, &c), HB_RACE_READ_WRITE);
+}
+
+/* A slot reused after a join: the new owner counts on from the previous
+ * owner's final clock, so a thread that acquired the previous owner's end
+ * is not taken to be ordered after the new owner's calls. */
+Test(hb_clock, reused_slot_epochs_are_not_mistaken_as_ordered)
+{
+    struct hb_access m = {0}, n = {0};
+    struct hb_conflict c;
+    struct hb_thr *main_t = hb_thread_create(NULL, 1);
+    struct hb_thr *t1 = hb_thread_create(main_t, 2);
+    struct hb_thr *t3 = hb_thread_create(main_t, 4);
+    uint32_t s1 = t1->slot;
+    assert_none(wr(t1, &m, 0xe1, &c));
+    hb_release(t1, OBJ(1)); /* t1's last act */
+    uint64_t final = t1->clk[s1];
+    hb_thread_finish(t1);
+    hb_thread_join(main_t, t1);
+    hb_acquire(t3, OBJ(1));
+    cr_assert_eq(t3->clk[s1], final);
+
+    struct hb_thr *t2 = hb_thread_create(main_t, 3);
+    cr_assert_eq(t2->slot, s1, "the joined thread's slot is reused");
+    cr_assert_gt(t2->start, final);
+    assert_none(rd(t2, &m, 0xe2, &c)); /* t1 -> join -> create -> t2 */
+    assert_none(wr(t2, &n, 0xe3, &c));
+    assert_none(rd(t3, &m, 0xe4, &c)); /* t3 acquired t1's end */
+    assert_race(rd(t3, &n, 0xe5, &c), HB_RACE_READ_WRITE); /* but nothing of t2's */
+    cr_assert_eq(c.slot, s1);
+    cr_assert_eq(c.pc, 0xe3);
+    cr_assert_eq(hb_slot_tag(c.slot, c.clock), 3, "the report names the slot's new owner");
+    cr_assert_eq(hb_slot_tag(s1, final), 2, "and the old owner for the old epochs");
+}
+
+Test(hb_clock, thousands_of_short_lived_threads_reuse_few_slots)
+{
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    struct hb_thr *main_t = hb_thread_create(NULL, 1);
+    uint64_t last_start = 0;
+    for (int i = 0; i < 5000; i++) {
+        struct hb_thr *t = hb_thread_create(main_t, (uint64_t)i);
+        cr_assert_eq(t->slot, 2, "thread %d got slot %u", i, t->slot);
+        cr_assert_gt(t->start, last_start);
+        last_start = t->start;
+        assert_none(wr(t, &m, 0xf1, &c));
+        hb_thread_finish(t);
+        hb_thread_join(main_t, t);
+        assert_none(wr(main_t, &m, 0xf2, &c));
+    }
+}
+
+Test(hb_clock, find_by_handle_until_joined)
+{
+    struct hb_thr *main_t = hb_thread_create(NULL, 1);
+    struct hb_thr *t1 = hb_thread_create(main_t, 2);
+    struct hb_thr *t2 = hb_thread_create(main_t, 3);
+    hb_thread_set_handle(t1, 0x7000);
+    hb_thread_set_handle(t2, 0x7100);
+    cr_assert_eq(hb_thread_find(0x7000), t1);
+    cr_assert_eq(hb_thread_find(0x7100), t2);
+    hb_thread_finish(t1);
+    cr_assert_eq(hb_thread_find(0x7000), t1, "finished, not joined");
+    hb_thread_join(main_t, t1);
+    cr_assert_null(hb_thread_find(0x7000));
+    /* glibc hands the same pthread_t to the next thread */
+    struct hb_thr *t3 = hb_thread_create(main_t, 4);
+    hb_thread_set_handle(t3, 0x7000);
+    cr_assert_eq(hb_thread_find(0x7000), t3);
+    hb_thread_detach(t2);
+    cr_assert_null(hb_thread_find(0x7100));
+}
+
+/* Past HB_OVERFLOW - 1 live threads, the rest share the overflow record:
+ * races among them are missed, races with other threads are still found,
+ * and ordered pairs are never reported. */
+Test(hb_clock, overflow_is_conservative)
+{
+    struct hb_access m1 = {0}, m2 = {0}, m3 = {0};
+    struct hb_conflict c;
+    struct hb_thr *main_t = hb_thread_create(NULL, 1);
+    struct hb_thr *live[HB_OVERFLOW];
+    for (uint32_t i = 2; i < HB_OVERFLOW; i++) {
+        live[i] = hb_thread_create(main_t, i);
+        cr_assert_eq(live[i]->slot, i);
+    }
+    struct hb_thr *o1 = hb_thread_create(main_t, 900);
+    struct hb_thr *o2 = hb_thread_create(main_t, 901);
+    cr_assert_eq(o1->slot, HB_OVERFLOW);
+    cr_assert_eq(o2->slot, HB_OVERFLOW);
+    cr_assert_eq(hb_slot_tag(HB_OVERFLOW, 1), 0, "an overflow thread is not named");
+
+    assert_none(wr(o1, &m1, 0x11, &c));
+    assert_none(wr(o2, &m1, 0x12, &c)); /* missed: both in the overflow slot */
+
+    struct hb_thr *r = live[7];
+    assert_none(wr(r, &m2, 0x13, &c));
+    assert_race(wr(o1, &m2, 0x14, &c), HB_RACE_WRITES); /* with an ordinary thread: found */
+    cr_assert_eq(c.slot, 7);
+    assert_race(rd(r, &m2, 0x15, &c), HB_RACE_READ_WRITE);
+    cr_assert_eq(c.slot, HB_OVERFLOW);
+
+    assert_none(wr(o2, &m3, 0x16, &c));
+    hb_release(o2, OBJ(3));
+    hb_acquire(r, OBJ(3));
+    assert_none(wr(r, &m3, 0x17, &c)); /* ordered: never reported */
+
+    /* an overflow thread has no record to find; its join takes the shared clock */
+    hb_thread_join(main_t, hb_thread_find(0x1234));
+    assert_none(rd(main_t, &m1, 0x18, &c));
+
+    /* a slot freed by a join is handed out again before the overflow */
+    hb_thread_finish(live[9]);
+    hb_thread_join(main_t, live[9]);
+    cr_assert_eq(hb_thread_create(main_t, 902)->slot, 9);
+}
+
+/* With no slot free that the creator has seen end, nor a fresh one, the
+ * slot freed longest ago is reused: the new thread takes its previous
+ * owner's calls for its own (missed, never invented). */
+Test(hb_clock, oldest_free_slot_when_no_ordered_one)
+{
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    struct hb_thr *main_t = hb_thread_create(NULL, 1);
+    struct hb_thr *t[HB_OVERFLOW];
+    for (uint32_t i = 2; i < HB_OVERFLOW; i++)
+        t[i] = hb_thread_create(main_t, i);
+    struct hb_access m2 = {0};
+    assert_none(wr(t[7], &m2, 0x24, &c));
+    hb_release(t[7], OBJ(2));
+    hb_acquire(t[5], OBJ(2));
+    assert_none(wr(t[5], &m, 0x21, &c));
+    hb_release(t[5], OBJ(1)); /* carries t7's write */
+    hb_thread_detach(t[5]);
+    hb_thread_finish(t[5]);
+    hb_thread_detach(t[6]);
+    hb_thread_finish(t[6]);
+    struct hb_thr *n = hb_thread_create(main_t, 999);
+    cr_assert_eq(n->slot, 5, "the oldest free slot, got %u", n->slot);
+    assert_none(rd(n, &m, 0x22, &c));
+    assert_race(rd(main_t, &m, 0x23, &c), HB_RACE_READ_WRITE);
+    /* OBJ(1)'s clock is the previous owner's copy, not n's: n takes it */
+    hb_acquire(n, OBJ(1));
+    assert_none(rd(n, &m2, 0x25, &c));
+}
+
+Test(hb_clock, fork_child_orders_everything_before_the_fork)
+{
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    struct hb_thr *main_t = hb_thread_create(NULL, 1);
+    struct hb_thr *t1 = hb_thread_create(main_t, 2);
+    struct hb_thr *t2 = hb_thread_create(main_t, 3);
+    assert_none(wr(t1, &m, 0x31, &c));
+    uint32_t s1 = t1->slot, s2 = t2->slot;
+    hb_release(t1, OBJ(4));
+    /* the fork: only main goes on, in the child */
+    hb_atfork_child(main_t);
+    hb_sync_atfork_child();
+    assert_none(rd(main_t, &m, 0x32, &c));
+    assert_none(wr(main_t, &m, 0x33, &c));
+    /* the gone threads' slots are free, and main saw them end */
+    struct hb_thr *a = hb_thread_create(main_t, 4);
+    struct hb_thr *b = hb_thread_create(main_t, 5);
+    cr_assert((a->slot == s1 && b->slot == s2) || (a->slot == s2 && b->slot == s1));
+    /* the child's own threads race as before */
+    assert_none(wr(a, &m, 0x34, &c));
+    assert_race(wr(b, &m, 0x35, &c), HB_RACE_WRITES);
+    /* and a sync object held at the fork still works */
+    hb_release(a, OBJ(4));
+    hb_acquire(b, OBJ(4));
+    assert_none(wr(b, &m, 0x36, &c));
+}
+
+/* A slot remembers its last HB_OWNERS owners: an epoch of an owner older
+ * than those is not put on a later one. */
+Test(hb_clock, slot_tag_forgets_old_owners_rather_than_misname_them)
+{
+    struct hb_thr *main_t = hb_thread_create(NULL, 1);
+    uint64_t first_clock = 0;
+    uint32_t slot = 0;
+    for (uint64_t i = 0; i < HB_OWNERS + 2; i++) {
+        struct hb_thr *t = hb_thread_create(main_t, 100 + i);
+        if (i == 0) {
+            slot = t->slot;
+            first_clock = t->start;
+        }
+        cr_assert_eq(t->slot, slot);
+        cr_assert_eq(hb_slot_tag(slot, t->start), 100 + i);
+        hb_thread_finish(t);
+        hb_thread_join(main_t, t);
+    }
+    cr_assert_eq(hb_slot_tag(slot, first_clock), 0);
+}

@@ -1,0 +1,346 @@
+/*
+ * Sync-object clocks: mutexes, semaphores, rwlocks, barriers, reset and
+ * reclaim, the fallback clock.
+ */
+#include "hb_arena.h"
+#include "hb_test.h"
+
+struct world {
+    struct hb_thr *main_t, *t[8];
+};
+
+static void start(struct world *w, int n)
+{
+    w->main_t = hb_thread_create(NULL, 1);
+    for (int i = 0; i < n; i++)
+        w->t[i] = hb_thread_create(w->main_t, (uint64_t)i + 2);
+}
+
+Test(hb_sync, mutex_release_then_acquire_orders)
+{
+    struct world w;
+    start(&w, 3);
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    assert_none(wr(w.t[0], &m, 0x41, &c));
+    hb_release(w.t[0], OBJ(1));
+    hb_acquire(w.t[1], OBJ(1));
+    assert_none(wr(w.t[1], &m, 0x42, &c));
+    /* a thread that took no lock races with both */
+    assert_race(rd(w.t[2], &m, 0x43, &c), HB_RACE_READ_WRITE);
+    cr_assert_eq(c.slot, w.t[1]->slot);
+}
+
+Test(hb_sync, two_different_locks_do_not_order)
+{
+    struct world w;
+    start(&w, 2);
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    hb_acquire(w.t[0], OBJ(1));
+    assert_none(wr(w.t[0], &m, 0x51, &c));
+    hb_release(w.t[0], OBJ(1));
+    hb_acquire(w.t[1], OBJ(2));
+    assert_race(wr(w.t[1], &m, 0x52, &c), HB_RACE_WRITES);
+    cr_assert_eq(c.pc, 0x51);
+    hb_release(w.t[1], OBJ(2));
+}
+
+Test(hb_sync, access_after_the_unlock_is_not_covered)
+{
+    struct world w;
+    start(&w, 2);
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    hb_acquire(w.t[0], OBJ(1));
+    assert_none(wr(w.t[0], &m, 0x61, &c));
+    hb_release(w.t[0], OBJ(1));
+    assert_none(wr(w.t[0], &m, 0x62, &c)); /* just after the unlock */
+    hb_acquire(w.t[1], OBJ(1));
+    assert_race(rd(w.t[1], &m, 0x63, &c), HB_RACE_READ_WRITE);
+    cr_assert_eq(c.pc, 0x62);
+    cr_assert_eq(c.slot, w.t[0]->slot);
+}
+
+/* The same thread locking over and over takes the fast paths; what it
+ * acquired elsewhere in between must still reach the next holder. */
+Test(hb_sync, repeated_lock_by_one_thread_keeps_what_it_acquired)
+{
+    struct world w;
+    start(&w, 3);
+    struct hb_access m = {0}, n = {0};
+    struct hb_conflict c;
+    for (int i = 0; i < 3; i++) {
+        hb_acquire(w.t[0], OBJ(1));
+        assert_none(wr(w.t[0], &m, 0x71, &c));
+        hb_release(w.t[0], OBJ(1));
+    }
+    uint32_t gen = w.t[0]->vgen;
+    hb_acquire(w.t[0], OBJ(1)); /* its own copy: nothing to take */
+    cr_assert_eq(w.t[0]->vgen, gen);
+    assert_none(wr(w.t[2], &n, 0x72, &c));
+    hb_release(w.t[2], OBJ(2));
+    hb_acquire(w.t[0], OBJ(2)); /* t0 now knows t2's write */
+    cr_assert_neq(w.t[0]->vgen, gen);
+    hb_release(w.t[0], OBJ(1));
+    hb_acquire(w.t[1], OBJ(1));
+    assert_none(wr(w.t[1], &m, 0x73, &c));
+    assert_none(wr(w.t[1], &n, 0x74, &c)); /* t2 -> OBJ(2) -> t0 -> OBJ(1) -> t1 */
+}
+
+/* Several posts before one wait: every poster is ordered before the
+ * waiter, which a copy would lose. */
+Test(hb_sync, semaphore_posts_merge)
+{
+    struct world w;
+    start(&w, 3);
+    struct hb_access a = {0}, b = {0};
+    struct hb_conflict c;
+    assert_none(wr(w.t[0], &a, 0x81, &c));
+    hb_release_merge(w.t[0], OBJ(5));
+    assert_none(wr(w.t[1], &b, 0x82, &c));
+    hb_release_merge(w.t[1], OBJ(5));
+    hb_acquire(w.t[2], OBJ(5));
+    assert_none(rd(w.t[2], &a, 0x83, &c));
+    assert_none(rd(w.t[2], &b, 0x84, &c));
+}
+
+Test(hb_sync, mutex_release_is_a_copy)
+{
+    struct world w;
+    start(&w, 3);
+    struct hb_access a = {0};
+    struct hb_conflict c;
+    assert_none(wr(w.t[0], &a, 0x85, &c));
+    hb_release(w.t[0], OBJ(6));
+    hb_release(w.t[1], OBJ(6)); /* never acquired it: a copy drops t0's release */
+    hb_acquire(w.t[2], OBJ(6));
+    assert_race(rd(w.t[2], &a, 0x86, &c), HB_RACE_READ_WRITE);
+}
+
+Test(hb_sync, rwlock_readers_release_into_the_next_writer)
+{
+    struct world w;
+    start(&w, 5);
+    struct hb_thr *w0 = w.t[0], *r1 = w.t[1], *r2 = w.t[2], *w1 = w.t[3], *r3 = w.t[4];
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    uintptr_t rw = OBJ(7);
+    hb_rw_acquire(w0, rw, true);
+    assert_none(wr(w0, &m, 0x91, &c));
+    hb_rw_release(w0, rw);
+    hb_rw_acquire(r1, rw, false);
+    hb_rw_acquire(r2, rw, false);
+    assert_none(rd(r1, &m, 0x92, &c)); /* after the writer */
+    assert_none(rd(r2, &m, 0x93, &c)); /* readers do not race with readers */
+    hb_rw_release(r1, rw);
+    hb_rw_release(r2, rw);
+    hb_rw_acquire(w1, rw, true);
+    assert_none(wr(w1, &m, 0x94, &c)); /* after both readers */
+    hb_rw_release(w1, rw);
+    hb_rw_acquire(r3, rw, false);
+    assert_none(rd(r3, &m, 0x95, &c));
+    hb_rw_release(r3, rw);
+}
+
+Test(hb_sync, rwlock_writer_before_a_readers_release_races_with_it)
+{
+    struct world w;
+    start(&w, 3);
+    struct hb_thr *r1 = w.t[0], *r2 = w.t[1], *w1 = w.t[2];
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    uintptr_t rw = OBJ(8);
+    hb_rw_acquire(r1, rw, false);
+    hb_rw_acquire(r2, rw, false);
+    assert_none(rd(r1, &m, 0xa1, &c));
+    assert_none(rd(r2, &m, 0xa2, &c));
+    hb_rw_release(r1, rw);
+    /* r2 reads outside its lock's hold, as it were: its release never came */
+    hb_rw_acquire(w1, rw, true);
+    assert_race(wr(w1, &m, 0xa3, &c), HB_RACE_READ_WRITE);
+    cr_assert_eq(c.slot, r2->slot);
+    cr_assert_eq(c.pc, 0xa2);
+    cr_assert(!c.write);
+}
+
+/* Round by round: a thread that leaves a round early and works is not
+ * ordered before a slow thread's work after the same round. */
+Test(hb_sync, barrier_rounds)
+{
+    struct world w;
+    start(&w, 3);
+    struct hb_thr *a = w.t[0], *b = w.t[1], *cc = w.t[2];
+    struct hb_access ma = {0}, mb = {0}, mc = {0}, y = {0};
+    struct hb_conflict c;
+    uintptr_t bar = OBJ(9);
+    hb_barrier_init(bar, 3);
+    assert_none(wr(a, &ma, 0xb1, &c));
+    assert_none(wr(b, &mb, 0xb2, &c));
+    assert_none(wr(cc, &mc, 0xb3, &c));
+    uint64_t ra = hb_barrier_arrive(a, bar);
+    uint64_t rb = hb_barrier_arrive(b, bar);
+    uint64_t rc = hb_barrier_arrive(cc, bar);
+    cr_assert(ra == 0 && rb == 0 && rc == 0);
+    hb_barrier_depart(a, bar, ra);
+    assert_none(rd(a, &mb, 0xb4, &c));
+    assert_none(rd(a, &mc, 0xb5, &c));
+    assert_none(wr(a, &y, 0xb6, &c)); /* a's work in round 1 */
+    uint64_t ra1 = hb_barrier_arrive(a, bar);
+    cr_assert_eq(ra1, 1);
+    hb_barrier_depart(b, bar, rb); /* b leaves round 0 late */
+    assert_none(rd(b, &ma, 0xb7, &c));
+    assert_race(rd(b, &y, 0xb8, &c), HB_RACE_READ_WRITE); /* same round as a's write */
+    cr_assert_eq(c.pc, 0xb6);
+    hb_barrier_depart(cc, bar, rc);
+    assert_none(rd(cc, &ma, 0xb9, &c));
+    uint64_t rb1 = hb_barrier_arrive(b, bar);
+    uint64_t rc1 = hb_barrier_arrive(cc, bar);
+    hb_barrier_depart(a, bar, ra1);
+    hb_barrier_depart(b, bar, rb1);
+    hb_barrier_depart(cc, bar, rc1);
+    assert_none(rd(cc, &y, 0xba, &c)); /* after round 1 */
+    assert_none(wr(cc, &y, 0xbb, &c)); /* b's read was in round 1 too */
+    /* round 2 reuses round 0's clock, cleared when round 1 completed */
+    assert_none(wr(b, &mb, 0xbc, &c));
+    uint64_t r2[3] = {hb_barrier_arrive(a, bar), hb_barrier_arrive(b, bar), hb_barrier_arrive(cc, bar)};
+    cr_assert(r2[0] == 2 && r2[1] == 2 && r2[2] == 2);
+    hb_barrier_depart(a, bar, r2[0]);
+    assert_none(rd(a, &mb, 0xbd, &c));
+}
+
+/* A barrier whose count the engine never saw: one cumulative clock, which
+ * hides the early leaver's race (documented: missed, never invented). */
+Test(hb_sync, barrier_without_count_is_cumulative)
+{
+    struct world w;
+    start(&w, 2);
+    struct hb_thr *a = w.t[0], *b = w.t[1];
+    struct hb_access ma = {0}, y = {0};
+    struct hb_conflict c;
+    uintptr_t bar = OBJ(10);
+    assert_none(wr(a, &ma, 0xc1, &c));
+    uint64_t ra = hb_barrier_arrive(a, bar);
+    uint64_t rb = hb_barrier_arrive(b, bar);
+    hb_barrier_depart(a, bar, ra);
+    assert_none(wr(a, &y, 0xc2, &c));
+    hb_barrier_arrive(a, bar);
+    hb_barrier_depart(b, bar, rb);
+    assert_none(rd(b, &ma, 0xc3, &c));
+    assert_none(rd(b, &y, 0xc4, &c));
+}
+
+Test(hb_sync, init_starts_an_address_clean)
+{
+    struct world w;
+    start(&w, 2);
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    assert_none(wr(w.t[0], &m, 0xd1, &c));
+    hb_release(w.t[0], OBJ(11));
+    hb_sync_reset(OBJ(11)); /* pthread_mutex_destroy + init at the same address */
+    hb_acquire(w.t[1], OBJ(11));
+    assert_race(wr(w.t[1], &m, 0xd2, &c), HB_RACE_WRITES);
+}
+
+Test(hb_sync, destroy_reclaims_entries_and_clocks)
+{
+    struct world w;
+    start(&w, 1);
+    cr_assert_eq(hb_sync_live(), 0);
+    for (int i = 0; i < 1000; i++)
+        hb_release(w.t[0], OBJ(100 + i));
+    cr_assert_eq(hb_sync_live(), 1000);
+    uint32_t used = hb_arena_used();
+    cr_assert_gt(used, 0);
+    for (int i = 0; i < 1000; i++)
+        hb_sync_reset(OBJ(100 + i));
+    cr_assert_eq(hb_sync_live(), 0);
+    for (int i = 0; i < 1000; i++)
+        hb_release(w.t[0], OBJ(5000 + i)); /* other addresses: tombstones and free blocks reused */
+    cr_assert_eq(hb_sync_live(), 1000);
+    cr_assert_eq(hb_arena_used(), used, "the arena grew from %u to %u words", used, hb_arena_used());
+    cr_assert(!hb_sync_spilled());
+}
+
+/* More objects than the table holds: those without an entry share the
+ * fallback clock; every release still orders before its acquire. */
+Test(hb_sync, full_table_falls_back_without_false_reports)
+{
+    struct world w;
+    start(&w, 1);
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    const int n = (int)HB_SYNC_CAP + 500;
+    assert_none(wr(w.t[0], &m, 0xe1, &c));
+    for (int i = 0; i < n; i++)
+        hb_release(w.t[0], OBJ(i));
+    cr_assert(hb_sync_spilled());
+    cr_assert_leq(hb_sync_live(), HB_SYNC_CAP);
+    for (int i = 0; i < n; i++) {
+        struct hb_thr *t = hb_thread_create(w.main_t, 7);
+        hb_thread_detach(t); /* main stays unordered with t0's write */
+        hb_acquire(t, OBJ(i));
+        cr_assert_eq(rd(t, &m, 0xe2, &c), HB_RACE_NONE, "object %d lost its release", i);
+        hb_thread_finish(t);
+    }
+    assert_race(rd(w.main_t, &m, 0xe3, &c), HB_RACE_READ_WRITE);
+}
+
+/* A condition wait as the wrappers model it: a release of the mutex
+ * before the real wait and an acquire after it, timeout or not. */
+Test(hb_sync, condition_wait_orders_through_its_mutex)
+{
+    struct world w;
+    start(&w, 2);
+    struct hb_thr *consumer = w.t[0], *producer = w.t[1];
+    struct hb_access q = {0};
+    struct hb_conflict c;
+    uintptr_t mu = OBJ(20);
+    hb_acquire(consumer, mu);
+    assert_none(rd(consumer, &q, 0xf1, &c)); /* empty: wait */
+    hb_release(consumer, mu);                /* pthread_cond_wait gives up the mutex */
+    hb_acquire(producer, mu);
+    assert_none(wr(producer, &q, 0xf2, &c));
+    hb_release(producer, mu);
+    hb_acquire(consumer, mu);                /* ... and takes it back */
+    assert_none(rd(consumer, &q, 0xf3, &c));
+    assert_none(wr(consumer, &q, 0xf4, &c));
+    hb_release(consumer, mu);
+}
+
+/* once: the init function's writes happen before every return. */
+Test(hb_sync, once_init_happens_before_every_return)
+{
+    struct world w;
+    start(&w, 3);
+    struct hb_access table = {0};
+    struct hb_conflict c;
+    uintptr_t once = OBJ(21);
+    assert_none(wr(w.t[0], &table, 0xf5, &c)); /* the init function, run by t0 */
+    hb_release_merge(w.t[0], once);
+    hb_acquire(w.t[0], once);
+    for (int i = 1; i < 3; i++) {
+        hb_acquire(w.t[i], once);               /* pthread_once returns */
+        assert_none(rd(w.t[i], &table, 0xf6, &c));
+    }
+}
+
+/* A recursive mutex: every unlock is a release, and the last one is what
+ * the next owner takes. */
+Test(hb_sync, recursive_mutex)
+{
+    struct world w;
+    start(&w, 2);
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    uintptr_t mu = OBJ(22);
+    hb_acquire(w.t[0], mu);
+    hb_acquire(w.t[0], mu);
+    assert_none(wr(w.t[0], &m, 0xf7, &c));
+    hb_release(w.t[0], mu);
+    assert_none(wr(w.t[0], &m, 0xf8, &c)); /* still held once */
+    hb_release(w.t[0], mu);
+    hb_acquire(w.t[1], mu);
+    assert_none(wr(w.t[1], &m, 0xf9, &c));
+}
