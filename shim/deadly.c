@@ -26,6 +26,10 @@
  * An action set before the shim started (another library's constructor)
  * is taken over the same way.
  *
+ * A deadly signal that was sent rather than caused (kill, or raise of
+ * anything but SIGABRT) gets no record: the findings in flight are still
+ * written, and the signal still kills the process.
+ *
  * Everything in the handler is async-signal-safe: a stack buffer, one
  * write(2) per line, libunwind's local unwinding from the signal's context,
  * dl_iterate_phdr for module and offset. The first thread that starts the
@@ -255,7 +259,13 @@ static void on_deadly(int sig, siginfo_t *si, void *uc)
     /* Short waits: another thread may be crashing too, or holding what we
      * would wait for. */
     mg_inflight_flush(100, 0);
-    if (mg_inflight_owner()) {
+    /* A fault, or abort() (SIGABRT raised by this process on itself), is a
+     * crash to explain. Any other signal that was sent, not caused, is not:
+     * timeout(1) re-raises its child's SIGSEGV on itself to die the same
+     * way, and a record there would blame the wrong program. The findings
+     * in flight are written all the same. */
+    bool crash = !sent || (sig == SIGABRT && si->si_pid == getpid());
+    if (crash && mg_inflight_owner()) {
         if (!__atomic_exchange_n(&recording, 1, __ATOMIC_ACQ_REL)) {
             write_record(i, si, uc);
             __atomic_store_n(&recorded, 1, __ATOMIC_RELEASE);

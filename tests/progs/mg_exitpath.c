@@ -270,6 +270,16 @@ static void nil_with_lsan(void)
     gomap_set(NULL, &(int64_t){1}, &(int64_t){1}); /* @site:lsan_nil */
 }
 
+/* As timeout(1) does to mirror a child that died of SIGSEGV: the default
+ * action back, then the signal raised on itself. Sent, not a fault. */
+static void reraise_segv(void)
+{
+    printf("mirroring the child's SIGSEGV\n");
+    fflush(stdout);
+    signal(SIGSEGV, SIG_DFL);
+    raise(SIGSEGV);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -282,6 +292,7 @@ int main(int argc, char **argv)
         {"race_then_segv", race_then_segv},
         {"own_handler", own_handler},
         {"survives_segv", survives_segv},
+        {"reraise_segv", reraise_segv},
         {"late_nil", late_nil},
         {"exit_storm", exit_storm},
         {"race64", race64},

@@ -282,3 +282,17 @@ Test(exitpath, handled_sigsegv_writes_nothing)
     assert_watched_and_clean(&r, "a SIGSEGV the program handles");
     run_free(&r);
 }
+
+/* A SIGSEGV the program sends itself (timeout(1) mirroring its child's
+ * death) is not a crash to explain: no record, the same death. */
+Test(exitpath, sent_sigsegv_writes_no_record)
+{
+    struct run r;
+    run_prog(&r, PROG, "reraise_segv", NULL);
+    cr_assert(strstr(r.out, "mirroring"), "%s\n%s", r.out, r.err);
+    cr_assert_eq(r.status, 128 + SIGSEGV, "status %d\n%s", r.status, r.err);
+    cr_assert_eq(count_kind(&r, "deadly-signal"), 0, "%.3000s", json_dumps(r.lines, JSON_COMPACT));
+    cr_assert_eq(count_kind(&r, NULL), 0, "no finding either");
+    cr_assert(find_kind_of_pid(&r, "hello", r.pid), "the process was watched");
+    run_free(&r);
+}
