@@ -271,32 +271,10 @@ struct where {
     char name[PATH_MAX];
 };
 
+/* Async-signal-safe (no snprintf): a finding in flight and a deadly
+ * signal's record are written with it too. The name is copied: the loader
+ * frees its own when the object is unloaded. */
 static int find_module(struct dl_phdr_info *info, size_t size, void *data)
-{
-    (void)size;
-    struct where *w = data;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-        if (ph->p_type != PT_LOAD || w->addr < lo || w->addr - lo >= ph->p_memsz)
-            continue;
-        w->found = true;
-        w->bias = info->dlpi_addr;
-        /* copied: the loader frees its name when the object is unloaded */
-        const char *name = info->dlpi_name ? info->dlpi_name : "";
-        if (!name[0]) {
-            ssize_t n = readlink("/proc/self/exe", w->name, sizeof w->name - 1);
-            w->name[n > 0 ? n : 0] = 0;
-        } else {
-            snprintf(w->name, sizeof w->name, "%s", name);
-        }
-        return 1;
-    }
-    return 0;
-}
-
-/* find_module without snprintf (not async-signal-safe) */
-static int find_module_plain(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
     struct where *w = data;
@@ -330,7 +308,7 @@ void mg_symbolize_plain(uintptr_t addr, struct mg_frame *f, char *name, size_t l
     *f = (struct mg_frame){.pc = addr, .offset = addr};
     struct where w = {.addr = addr};
     if (addr)
-        dl_iterate_phdr(find_module_plain, &w);
+        dl_iterate_phdr(find_module, &w);
     if (w.found) {
         f->offset = addr - w.bias;
         size_t n = strnlen(w.name, len - 1);
