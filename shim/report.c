@@ -232,6 +232,8 @@ static void finding_by_hand(struct mg_line *l, const struct mg_finding *f, bool 
     mg_line_end(l);
 }
 
+/* ---- a finding, from claim to disk ---- */
+
 void mg_report_plain(struct mg_line *l, const struct mg_finding *f)
 {
     l->n = 0;
