@@ -93,8 +93,9 @@ MG_INTERCEPTOR(void, abort, (void))
     leaving(0, false);
     void (*f)(void) = MG_REAL_LOAD(abort);
     if (!f) {
-        /* called before start-up (a library constructor): found now, as
-         * it was before the interception layer */
+        /* called before start-up (another library's constructor,
+         * .preinit_array): the process is still starting, so the lookup
+         * is made now */
         mg_exit_resolve();
         f = MG_REAL_LOAD(abort);
     }
