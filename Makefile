@@ -3,7 +3,9 @@
 #
 #   make demo        build everything and run the pitfall demos
 #   make test        build and run the test suite
-#   make test-asan   the suite rebuilt with -fsanitize=address,undefined
+#   make test-asan   gomap's and the hb engine's tests, and the mapguard
+#                    command under the CLI tests, built with
+#                    -fsanitize=address,undefined (not the shim: see there)
 #   make test-tsan   the concurrent-reader guarantee under ThreadSanitizer
 #   make bench       benchmarks (gomap, shard, the shim's overhead); writes
 #                    docs/performance.md sections
@@ -17,6 +19,8 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 OPT     ?= -O2 -g
 SAN     ?=
+# Sanitizer flags for the mapguard command alone (test-asan).
+CLI_SAN ?=
 WARN    := -Wall -Wextra -Werror
 CSTD    := -std=c11 -D_GNU_SOURCE
 CFLAGS  ?=
@@ -37,7 +41,7 @@ TESTBIN  := $(BUILD)/tests
 PKGS_SHIM := libunwind
 PKGS_SYM  := libdw libelf jansson
 
-.PHONY: all lib shim cli tests deps test test-unit test-asan test-tsan \
+.PHONY: all lib shim cli tests tests-cli deps test test-unit test-asan test-tsan \
         bench bench-compare demo install clean shard bench-shard
 
 all: lib shard shim cli
@@ -112,12 +116,12 @@ CLI_OBJ := $(CLI_SRC:cli/%.c=$(OBJ)/cli/%.o)
 # to check flags and --options as the shim will.
 $(OBJ)/cli/%.o: cli/%.c VERSION
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -DMG_VERSION='"$(VERSION)"' -Isrc -Icli -Ishim \
+	$(CC) $(ALL_CFLAGS) $(CLI_SAN) $(DEPFLAGS) -DMG_VERSION='"$(VERSION)"' -Isrc -Icli -Ishim \
 	    $(shell pkg-config --cflags jansson) -c $< -o $@
 
 $(BIN)/mapguard: $(CLI_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(shell pkg-config --libs jansson) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) $(CLI_SAN) -o $@ $(CLI_OBJ) $(shell pkg-config --libs jansson) $(LDFLAGS)
 
 # ---------------------------------------------------------------- shard
 # gomap_shard (shard/): N gomaps under rwlocks. A library of its own, linked
@@ -189,6 +193,9 @@ PROG_LIB_SRC   := $(wildcard tests/progs/lib/*.c)
 PROG_LIBS      := $(PROG_LIB_SRC:tests/progs/lib/%.c=$(TESTBIN)/progs/lib%.so)
 
 tests: all $(TEST_BINS) $(PROGS) $(PROG_LIBS) $(BUILD)/examples/wordcount
+
+# What cli_tests runs: the command, the shim, the test programs.
+tests-cli: all $(TESTBIN)/cli_tests $(PROGS) $(PROG_LIBS)
 
 $(TESTBIN)/gomap_tests: $(GOMAP_TEST_SRC) $(wildcard tests/gomap/*.h) $(LIB)/libgomap.so
 	@mkdir -p $(dir $@)
@@ -266,7 +273,25 @@ test-asan: deps
 	    build-asan/tests/hb_tests --jobs=2 > build-asan/hb_tests.log 2>&1; \
 	    rc=$$?; cat build-asan/hb_tests.log; \
 	    if grep -qE 'ERROR: (Leak|Address)Sanitizer|runtime error:' build-asan/hb_tests.log; then \
-	        echo "test-asan: sanitizer reports above" >&2; exit 1; fi; exit $$rc
+	        echo "test-asan: sanitizer reports above" >&2; exit 1; fi; [ $$rc = 0 ] || exit $$rc
+	@# The mapguard command under the CLI tests, in a build of its own where
+	@# only the command is instrumented (CLI_SAN). The shim is not: it is
+	@# preloaded into programs built without ASan, and an ASan-built library
+	@# cannot be loaded into those (ASan's runtime must come first in the
+	@# process), so the shim's tests do not run under ASan or UBSan.
+	@# The command's output is the tests' to check, so ASan's and LSan's
+	@# reports go to files (log_path), and any such file fails the run.
+	@# UBSan's go to the command's stderr whatever log_path says, and end it
+	@# with status 1 (-fno-sanitize-recover): the test that ran it sees a
+	@# status and output it did not expect.
+	@$(MAKE) --no-print-directory BUILD=build-asan-cli OPT="-O1 -g" \
+	    CLI_SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" tests-cli
+	@rm -f build-asan-cli/san.*
+	@ASAN_OPTIONS=detect_leaks=1:log_path=$(abspath build-asan-cli)/san UBSAN_OPTIONS=print_stacktrace=1 \
+	    build-asan-cli/tests/cli_tests --jobs=2 > build-asan-cli/cli_tests.log 2>&1; \
+	    rc=$$?; cat build-asan-cli/cli_tests.log; \
+	    if ls build-asan-cli/san.* >/dev/null 2>&1; then cat build-asan-cli/san.*; \
+	        echo "test-asan: sanitizer reports above (mapguard command)" >&2; exit 1; fi; exit $$rc
 
 test-tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
@@ -334,7 +359,7 @@ install: lib shard
 	    install -m 0755 $(BIN)/mapguard $(DESTDIR)$(PREFIX)/bin/; fi
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-asan-cli build-tsan
 
 # The headers each object was built from (-MMD above); absent before the
 # first build, when everything is built anyway.

@@ -40,11 +40,15 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "deadly.h"
 #include "inflight.h"
+#include "intercept.h"
 #include "jsonline.h"
+#include "options.h"
+#include "report.h"
 #include "stack.h"
+#include "threads.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -62,12 +66,11 @@ static const struct {
 };
 #define NDEADLY (int)(sizeof deadly / sizeof deadly[0])
 
-typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
 typedef void (*handler_fn)(int);
-typedef handler_fn (*signal_fn)(int, handler_fn);
 
-static sigaction_fn real_sigaction;
-static signal_fn real_signal;
+MG_DECLARE_REAL(int, sigaction, (int, const struct sigaction *, struct sigaction *));
+MG_DECLARE_REAL(handler_fn, signal, (int, handler_fn));
+
 static int installed[NDEADLY];         /* the shim's handler is the kernel's action */
 static struct sigaction program[NDEADLY]; /* what the program set (or had) */
 static int recording;                   /* a thread is writing the record */
@@ -81,12 +84,13 @@ static int index_of(int sig)
     return -1;
 }
 
-static void resolve(void)
+/* Found at start (mg_intercept_start); a call made before, by another
+ * library's constructor, finds them itself. signal's is stored first, so
+ * once sigaction's is there both are. */
+static void resolve_early(void)
 {
-    if (!__atomic_load_n(&real_sigaction, __ATOMIC_ACQUIRE)) {
-        __atomic_store_n(&real_signal, (signal_fn)dlsym(RTLD_NEXT, "signal"), __ATOMIC_RELEASE);
-        __atomic_store_n(&real_sigaction, (sigaction_fn)dlsym(RTLD_NEXT, "sigaction"), __ATOMIC_RELEASE);
-    }
+    if (!MG_REAL_LOAD(sigaction))
+        mg_deadly_resolve();
 }
 
 /* ---- the record ---- */
@@ -279,8 +283,9 @@ static void on_deadly(int sig, siginfo_t *si, void *uc)
     struct sigaction dfl = {.sa_handler = SIG_DFL};
     sigemptyset(&dfl.sa_mask);
     __atomic_store_n(&installed[i], 0, __ATOMIC_RELEASE);
-    if (real_sigaction)
-        real_sigaction(sig, &dfl, NULL);
+    __typeof__(MG_REAL(sigaction)) real = MG_REAL_LOAD(sigaction);
+    if (real)
+        real(sig, &dfl, NULL);
     if (sent)
         raise(sig);
     mg_busy_leave();
@@ -293,8 +298,8 @@ void mg_deadly_install(void)
 {
     if (!mg_opt.handle_segv)
         return;
-    resolve();
-    if (!real_sigaction)
+    resolve_early();
+    if (!MG_REAL(sigaction))
         return;
     stack_t old;
     if (sigaltstack(NULL, &old) == 0 && (old.ss_flags & SS_DISABLE)) {
@@ -304,23 +309,24 @@ void mg_deadly_install(void)
     for (int i = 0; i < NDEADLY; i++) {
         struct sigaction sa = {.sa_sigaction = on_deadly, .sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART};
         sigemptyset(&sa.sa_mask);
-        if (real_sigaction(deadly[i].signo, &sa, &program[i]) == 0)
+        if (MG_REAL(sigaction)(deadly[i].signo, &sa, &program[i]) == 0)
             __atomic_store_n(&installed[i], 1, __ATOMIC_RELEASE);
     }
 }
 
 /* ---- the program's view ---- */
 
-MG_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+MG_INTERCEPTOR(int, sigaction, (int sig, const struct sigaction *act, struct sigaction *old))
 {
-    resolve();
+    resolve_early();
     int i = index_of(sig);
     if (i < 0 || !__atomic_load_n(&installed[i], __ATOMIC_ACQUIRE)) {
-        if (!real_sigaction) {
+        __typeof__(MG_REAL(sigaction)) real = MG_REAL_LOAD(sigaction);
+        if (!real) {
             errno = ENOSYS;
             return -1;
         }
-        return real_sigaction(sig, act, old);
+        return real(sig, act, old);
     }
     struct sigaction was = program[i];
     if (act)
@@ -330,16 +336,17 @@ MG_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
     return 0;
 }
 
-MG_EXPORT handler_fn signal(int sig, handler_fn h)
+MG_INTERCEPTOR(handler_fn, signal, (int sig, handler_fn h))
 {
-    resolve();
+    resolve_early();
     int i = index_of(sig);
     if (i < 0 || !__atomic_load_n(&installed[i], __ATOMIC_ACQUIRE)) {
-        if (!real_signal) {
+        __typeof__(MG_REAL(signal)) real = MG_REAL_LOAD(signal);
+        if (!real) {
             errno = ENOSYS;
             return SIG_ERR;
         }
-        return real_signal(sig, h);
+        return real(sig, h);
     }
     /* signal() is BSD semantics in glibc: SA_RESTART, the handler stays */
     struct sigaction sa = {.sa_handler = h, .sa_flags = SA_RESTART};
@@ -347,4 +354,10 @@ MG_EXPORT handler_fn signal(int sig, handler_fn h)
     struct sigaction was;
     sigaction(sig, &sa, &was);
     return was.sa_handler;
+}
+
+void mg_deadly_resolve(void)
+{
+    static const struct mg_intercept table[] = {MG_INTERCEPT(signal), MG_INTERCEPT(sigaction)};
+    mg_intercept_resolve(table, MG_INTERCEPT_COUNT(table));
 }

@@ -20,8 +20,9 @@
 #ifndef MAPGUARD_DETECT_H
 #define MAPGUARD_DETECT_H
 
-#include "mapguard.h"
+#include "gomap_api.h"
 #include "mapstate.h"
+#include "threads.h"
 
 /* One intercepted call on a map, from entry to exit. */
 struct mg_call {

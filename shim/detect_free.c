@@ -11,6 +11,8 @@
  * longer recognised (the header mark is cleared before the real free).
  */
 #include "detect.h"
+#include "dedup.h"
+#include "options.h"
 #include "report.h"
 #include "stack.h"
 

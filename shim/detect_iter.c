@@ -12,6 +12,8 @@
  * to a report.
  */
 #include "detect.h"
+#include "dedup.h"
+#include "options.h"
 #include "report.h"
 #include "stack.h"
 

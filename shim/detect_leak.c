@@ -10,6 +10,7 @@
  * gomap_new and gomap_free only, never on a map's per-call path.
  */
 #include "detect.h"
+#include "dedup.h"
 #include "report.h"
 
 #include <pthread.h>

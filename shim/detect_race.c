@@ -16,7 +16,9 @@
  * site only, with stack_complete false.
  */
 #include "detect.h"
+#include "dedup.h"
 #include "inflight.h"
+#include "options.h"
 #include "report.h"
 #include "stack.h"
 

@@ -5,7 +5,7 @@
  * A program the detector cannot load into (static, setuid, or started
  * without LD_PRELOAD in its environment) reports nothing, exactly like a
  * clean one. Every image the shim loads into says "hello" in the log file
- * (report.c); these records say when an image is about to be replaced, or
+ * (summary.c); these records say when an image is about to be replaced, or
  * a child started, so a tool reading the logs (mapguard run) can tell that
  * the next image never said hello. Only when log_path names a file: on
  * stderr the records would be noise on the user's terminal.
@@ -37,7 +37,10 @@
  */
 #include "jsonline.h"
 #include "logfile.h"
-#include "mapguard.h"
+#include "exit.h"
+#include "intercept.h"
+#include "options.h"
+#include "runtime.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -25,8 +25,13 @@
  * mapguard's exitcode. When mapguard found nothing it does not end the
  * process, and LSan's own check runs as it would have.
  */
+#include "exit.h"
 #include "inflight.h"
+#include "intercept.h"
 #include "jsonline.h"
+#include "options.h"
+#include "runtime.h"
+#include "threads.h"
 
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -36,34 +41,30 @@
 
 extern char **environ;
 
-typedef void (*exit_fn)(int);
-typedef void (*abort_fn)(void);
-static exit_fn real_exit;
-static abort_fn real_abort;
+/* ---- _exit, _Exit, abort ---- */
 
-void mg_exit_resolve(void)
-{
-    __atomic_store_n(&real_exit, (exit_fn)dlsym(RTLD_NEXT, "_exit"), __ATOMIC_RELEASE);
-    __atomic_store_n(&real_abort, (abort_fn)dlsym(RTLD_NEXT, "abort"), __ATOMIC_RELEASE);
-}
+MG_DECLARE_REAL(void, _exit, (int status));
 
+/* The real _exit, found at start (mg_intercept_start). Before that (a
+ * library constructor that ends the process), or if it is not found, the
+ * system call itself: no dlsym here, which takes the loader's lock and
+ * may be called in a vfork child or a signal handler. */
 void mg_real_exit(int status)
 {
-    exit_fn f = __atomic_load_n(&real_exit, __ATOMIC_ACQUIRE);
+    void (*f)(int) = MG_REAL_LOAD(_exit);
     if (f)
         f(status);
     for (;;)
         syscall(SYS_exit_group, status);
 }
 
+/* Not an interceptor: LeakSanitizer's entry point, if the program has it. */
 void mg_sanitizers_before_exit(void)
 {
     int (*check)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "__lsan_do_recoverable_leak_check");
     if (check)
         check();
 }
-
-/* ---- _exit, _Exit, abort ---- */
 
 /* close: the process ends now (not abort: its signal handler still writes
  * the deadly-signal record). */
@@ -81,21 +82,33 @@ static int leaving(int status, bool close)
     return status;
 }
 
-MG_EXPORT void _exit(int status) { mg_real_exit(leaving(status, true)); }
+MG_INTERCEPTOR(void, _exit, (int status)) { mg_real_exit(leaving(status, true)); }
 
-MG_EXPORT void _Exit(int status) { mg_real_exit(leaving(status, true)); }
+/* glibc's _Exit is _exit: the same real function. */
+MG_WRAPPER(void, _Exit, (int status)) { mg_real_exit(leaving(status, true)); }
 
-MG_EXPORT void abort(void)
+MG_INTERCEPTOR(void, abort, (void))
 {
     /* The status is the signal's: only the lines. */
     leaving(0, false);
-    abort_fn f = __atomic_load_n(&real_abort, __ATOMIC_ACQUIRE);
-    if (!f)
-        f = (abort_fn)dlsym(RTLD_NEXT, "abort");
+    void (*f)(void) = MG_REAL_LOAD(abort);
+    if (!f) {
+        /* called before start-up (another library's constructor,
+         * .preinit_array): the process is still starting, so the lookup
+         * is made now */
+        mg_exit_resolve();
+        f = MG_REAL_LOAD(abort);
+    }
     if (f)
         f();
     for (;;)
         syscall(SYS_exit_group, 134);
+}
+
+void mg_exit_resolve(void)
+{
+    static const struct mg_intercept table[] = {MG_INTERCEPT(_exit), MG_INTERCEPT(abort)};
+    mg_intercept_resolve(table, MG_INTERCEPT_COUNT(table));
 }
 
 /* ---- across exec ---- */

@@ -30,7 +30,7 @@
 #ifndef MAPGUARD_HB_CLOCK_H
 #define MAPGUARD_HB_CLOCK_H
 
-#include "mapguard.h"
+#include "common.h"
 
 #include <sched.h>
 

@@ -29,7 +29,10 @@
  * touched cost nothing, and a process that finds nothing touches none.
  */
 #include "inflight.h"
+#include "dedup.h"
+#include "exit.h"
 #include "jsonline.h"
+#include "options.h"
 
 #include <string.h>
 #include <time.h>
@@ -58,7 +61,7 @@ unsigned mg_carried;
 
 void mg_inflight_reset(void)
 {
-    /* A forked child starts with counts of its own (report.c), and none of
+    /* A forked child starts with counts of its own (dedup.c), and none of
      * its parent's findings: those are the parent's to write. */
     for (int i = 0; i < ENTRIES; i++)
         if (table[i].state != FREE)

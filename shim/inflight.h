@@ -61,24 +61,4 @@ bool mg_inflight_owner(void);
 /* At start and in a forked child. */
 void mg_inflight_reset(void);
 
-/* ---- exec hand-over (exit.c) ---- */
-
-/* Findings carried over an exec by MG_CARRY_ENV, read at start. */
-#define MG_CARRY_ENV "MAPGUARD_CARRIED_FINDINGS"
-extern unsigned mg_carried;
-void mg_carry_read(void);
-
-/* ---- deadly signals (deadly.c) ---- */
-
-void mg_deadly_install(void);
-
-/* ---- exit (exit.c) ---- */
-
-/* Runs LeakSanitizer's check, if it is in the process, before the shim
- * ends the process with _exit: its own atexit check would never run. */
-void mg_sanitizers_before_exit(void);
-/* The real _exit: the shim's own wrapper would flush again. */
-void mg_real_exit(int status) __attribute__((noreturn));
-void mg_exit_resolve(void);
-
 #endif

@@ -17,7 +17,9 @@
  * would not do in any case: it searches the objects loaded at start and
  * with RTLD_GLOBAL, and a plugin's dependencies are loaded RTLD_LOCAL.
  */
-#include "mapguard.h"
+#include "gomap_api.h"
+#include "intercept.h"
+#include "log.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -43,6 +45,8 @@ void mg_intercept_start(void)
         mg_log(1, "libgomap is not loaded (yet): looked for again by the first call that needs it");
     mg_exec_resolve();
     mg_threads_resolve();
+    mg_exit_resolve();
+    mg_deadly_resolve();
 }
 
 /* ---- the late lookup, without the loader's lock ---- */

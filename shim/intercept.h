@@ -30,7 +30,7 @@
 #ifndef MAPGUARD_INTERCEPT_H
 #define MAPGUARD_INTERCEPT_H
 
-#include <stddef.h> /* MG_EXPORT comes from mapguard.h, which includes this file */
+#include "common.h"
 
 #define MG_HIDDEN __attribute__((visibility("hidden")))
 
@@ -82,8 +82,11 @@ size_t mg_intercept_resolve_loaded(const struct mg_intercept *t, size_t n, const
  * table adds its resolver here. */
 void mg_intercept_start(void);
 
-/* Each wrapper file's table: gomap's (interpose.c, mg_resolve_real in
- * gomap_api.h), exec's (mg_exec_resolve in mapguard.h), threads'. */
-void mg_threads_resolve(void);
+/* Each wrapper file's resolver of its table: gomap's (interpose.c,
+ * mg_resolve_real in gomap_api.h), and: */
+void mg_exec_resolve(void);    /* exec.c: the exec family, posix_spawn */
+void mg_threads_resolve(void); /* threads.c: pthread_create, thrd_create */
+void mg_exit_resolve(void);    /* exit.c: _exit, _Exit, abort */
+void mg_deadly_resolve(void);  /* deadly.c: sigaction, signal */
 
 #endif

@@ -18,7 +18,7 @@
  * here, and leave with one write(2) as every report does.
  */
 #include "jsonline.h"
-#include "mapguard.h"
+#include "options.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /*
- * Opening log_path.<pid> (logfile.c), for report.c and exec.c alike.
+ * Opening log_path.<pid> (logfile.c), for output.c and exec.c alike.
  */
 #ifndef MAPGUARD_LOGFILE_H
 #define MAPGUARD_LOGFILE_H

@@ -34,7 +34,7 @@
 #ifndef MAPGUARD_MAPSTATE_H
 #define MAPGUARD_MAPSTATE_H
 
-#include "mapguard.h"
+#include "common.h"
 
 enum {
     MW_HDR, MW_SYNC, MW_EQUAL, MW_LASTW, MW_LASTMOD, MW_SHAPE, MW_MADE, MW_PUB,

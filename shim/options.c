@@ -10,7 +10,8 @@
  * the same reason, prints the options and lets the program run, as the
  * sanitizers' help=1 does.
  */
-#include "mapguard.h"
+#include "options.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>

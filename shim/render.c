@@ -8,6 +8,7 @@
  * symbolization lock held, which also guards H.
  */
 #include "render.h"
+#include "gomap_api.h"
 
 #include <inttypes.h>
 #include <jansson.h>

@@ -2,7 +2,7 @@
  * Findings as text: the JSON object of a finding, its ThreadSanitizer-style
  * rendering and the summary with recurrences (render.c). Built with jansson into libmapguard-symbolize.so, never into
  * libmapguard.so, so that jansson is mapped only once a process has
- * something to report; report.c reaches it through mg_renderer()
+ * something to report; report.c and summary.c reach it through mg_renderer()
  * (symbolize_load.c) and writes a plainer record by hand (jsonline.c) when
  * the object could not be loaded.
  *

@@ -1,11 +1,12 @@
 /*
- * Findings and how they leave the process (report.c). docs/report-format.md
+ * Findings and how they leave the process (report.c; dedup.h for the
+ * findings so far, output.h for where they go). docs/report-format.md
  * is the contract with the tools that read the output.
  */
 #ifndef MAPGUARD_REPORT_H
 #define MAPGUARD_REPORT_H
 
-#include "mapguard.h"
+#include "common.h"
 
 enum mg_kind {
     MK_READ_WRITE,   /* concurrent-read-write */
@@ -39,13 +40,8 @@ struct mg_finding {
     size_t count, entries; /* leaked-map: maps in the group, their entries */
 };
 
-/* Deduplication: the same kind at the same pair of call sites is one
- * finding. Returns a slot for a finding to report, or -1 for a repeat
- * (counted for the summary). Cheap enough to call before capturing
- * anything. */
-int mg_report_claim(int kind, uintptr_t site, uintptr_t other_site);
 /* Symbolizes, applies suppressions, writes one line with one write(2),
- * and halts if halt_on_error. */
+ * and halts if halt_on_error. slot comes from mg_report_claim (dedup.h). */
 void mg_report(struct mg_finding *f, int slot);
 /* mg_report for a finding whose plain line is already in flight (handle
  * h from mg_inflight_begin, 0 for none). */
@@ -54,24 +50,19 @@ void mg_report_inflight(struct mg_finding *f, int slot, int h);
  * frames only: formatted without the symbolizer and without any lock. */
 struct mg_line;
 void mg_report_plain(struct mg_line *l, const struct mg_finding *f);
-/* The next report id; the count of findings written (mg_report_count). */
-unsigned mg_report_next_id(void);
 /* Writes a finished line to the log, without the report lock (exit paths). */
 void mg_report_emit(const char *buf, size_t n);
+
+/* ---- the records about the run (summary.c) ---- */
+
 /* The summary record, at exit or before halting: always when the log is a
  * file, otherwise only when something was found (or verbosity >= 1). */
 void mg_report_summary(void);
 /* The hello record a process image writes at start when the log is a file:
  * proof for a tool reading the logs that this image was watched. */
 void mg_report_hello(void);
-/* Reports written so far (suppressed ones excluded). */
-unsigned mg_report_count(void);
 
-void mg_report_lock(void);
-void mg_report_unlock(void);
-void mg_report_atfork_child(void);
-
-/* Fills f->made from the map's words. */
+/* Fills f->made from the map's words (party.c). */
 void mg_party_made(struct mg_party *p, const gomap *m);
 
 #endif

@@ -22,39 +22,29 @@
  * process with _exit, LeakSanitizer's check runs (exit.c): its own atexit
  * handler would be skipped.
  */
+#include "runtime.h"
+#include "deadly.h"
+#include "dedup.h"
 #include "detect.h"
+#include "exit.h"
 #include "inflight.h"
+#include "intercept.h"
+#include "log.h"
+#include "options.h"
+#include "output.h"
 #include "report.h"
 #include "stack.h"
 #include "suppress.h"
+#include "threads.h"
 
 #include <pthread.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 int mg_ready;
 static uint32_t init_tid;
-
-void mg_log(int level, const char *fmt, ...)
-{
-    if (mg_opt.verbosity < level)
-        return;
-    char line[1024];
-    int n = snprintf(line, sizeof line, "mapguard[%d]: ", (int)getpid());
-    va_list ap;
-    va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-    va_end(ap);
-    if (m < 0)
-        return;
-    size_t len = strlen(line);
-    line[len++] = '\n';
-    (void)!write(2, line, len);
-}
 
 /* How long the exit waits for reports other threads are making: they
  * go out with symbols if done in time, otherwise with module+offset. */
@@ -116,7 +106,8 @@ static void fork_child(void)
     mg_leak_atfork_child();
     mg_depot_atfork_child();
     mg_symbolize_atfork_child();
-    mg_report_atfork_child();
+    mg_dedup_atfork_child();
+    mg_out_atfork_child();
     mg_threads_atfork_child();
 }
 
@@ -137,7 +128,6 @@ void mg_init_slow(void)
     mg_options_parse(mg_options_env());
     mg_suppress_load();
     mg_intercept_start();
-    mg_exit_resolve();
     mg_inflight_reset();
     mg_carry_read();
     mg_stack_init();

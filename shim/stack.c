@@ -23,6 +23,8 @@
 #include <libunwind.h>
 
 #include "stack.h"
+#include "gomap_api.h"
+#include "options.h"
 
 #include <dlfcn.h>
 #include <link.h>

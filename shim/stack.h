@@ -7,7 +7,7 @@
 #ifndef MAPGUARD_STACK_H
 #define MAPGUARD_STACK_H
 
-#include "mapguard.h"
+#include "common.h"
 
 #define MG_MAX_DEPTH 256
 

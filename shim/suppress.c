@@ -23,6 +23,8 @@
 #include "suppress.h"
 #include "jsonline.h"
 #include "logfile.h"
+#include "log.h"
+#include "options.h"
 
 #include <errno.h>
 #include <fcntl.h>

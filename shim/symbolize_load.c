@@ -30,6 +30,8 @@
  */
 #include "render.h"
 #include "stack.h"
+#include "log.h"
+#include "threads.h"
 
 #include <dlfcn.h>
 #include <limits.h>

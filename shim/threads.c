@@ -13,8 +13,9 @@
  * to tell workers apart. glibc's thrd_create does not go through
  * pthread_create's PLT entry, hence both.
  */
-#include "mapguard.h"
+#include "intercept.h"
 #include "stack.h"
+#include "threads.h"
 
 #include <errno.h>
 #include <fcntl.h>

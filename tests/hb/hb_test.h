@@ -11,11 +11,12 @@
 
 #include <criterion/criterion.h>
 
+#include "gomap_api.h"
 #include "hb_access.h"
 #include "hb_clock.h"
 #include "hb_sync.h"
 
-/* ops, as the wrappers will pass them (mapguard.h's enum mg_op) */
+/* ops, as the wrappers will pass them (gomap_api.h's enum mg_op) */
 #define OP_GET MG_OP_GET
 #define OP_SET MG_OP_SET
 #define OP_NEXT MG_OP_ITER_NEXT

@@ -10,6 +10,7 @@
  */
 #include "stress.h"
 
+#include "gomap_api.h"
 #include "hb_access.h"
 #include "hb_sync.h"
 

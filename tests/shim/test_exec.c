@@ -117,7 +117,7 @@ Test(exec, paths_are_escaped_and_long_ones_cut)
     run_free(&r);
 }
 
-/* hello's program is written by hand too (report.c): escaped like exec's
+/* hello's program is written by hand too (summary.c): escaped like exec's
  * paths, but null, not U+FFFD, when the name is not UTF-8. */
 Test(exec, hello_escapes_the_program_or_gives_null)
 {

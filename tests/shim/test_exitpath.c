@@ -296,3 +296,40 @@ Test(exitpath, sent_sigsegv_writes_no_record)
     cr_assert(find_kind_of_pid(&r, "hello", r.pid), "the process was watched");
     run_free(&r);
 }
+
+/* The exit-path wrappers called before the shim started (.preinit_array,
+ * before every constructor): each finds its real function itself, and an
+ * action set then is the program's once the shim has started. */
+Test(exitpath, sigaction_before_start_is_kept)
+{
+    const char *modes[] = {"sigaction", "signal"};
+    for (size_t i = 0; i < 2; i++) {
+        struct run r;
+        run_prog(&r, "mg_early_exitpath", modes[i], NULL);
+        cr_assert(strstr(r.out, "early=0 query=own"), "%s: %s\n%s", modes[i], r.out, r.err);
+        cr_assert(strstr(r.out, "program handler ran: SIGSEGV"), "%s: %s", modes[i], r.out);
+        cr_assert_eq(r.status, 41, "%s: status %d\n%s", modes[i], r.status, r.err);
+        cr_assert_eq(count_kind(&r, "deadly-signal"), 0, "%s", modes[i]);
+        run_free(&r);
+    }
+}
+
+Test(exitpath, abort_before_start_raises_sigabrt)
+{
+    /* the real abort, not the system call the shim falls back on: the
+     * program's SIGABRT handler runs */
+    struct run r;
+    run_prog(&r, "mg_early_exitpath", "abort", NULL);
+    cr_assert(strstr(r.out, "program handler ran: SIGABRT"), "%s\n%s", r.out, r.err);
+    cr_assert_eq(r.status, 42, "status %d\n%s", r.status, r.err);
+    run_free(&r);
+}
+
+Test(exitpath, _exit_before_start_keeps_its_status)
+{
+    struct run r;
+    run_prog(&r, "mg_early_exitpath", "_exit", NULL);
+    cr_assert_eq(r.status, 7, "status %d\n%s", r.status, r.err);
+    cr_assert(!strstr(r.out, "early="), "main never ran: %s", r.out);
+    run_free(&r);
+}

@@ -1,0 +1,37 @@
+/*
+ * What every file of the shim uses: the standard integer and bool types,
+ * gomap's types, and the attributes below. Each module's functions are
+ * declared in its own header (options.h, runtime.h, threads.h, ...);
+ * docs/design-detector.md has the map of the files.
+ *
+ * The path of one call: the application calls gomap_x, which resolves to
+ * the wrapper in interpose.c (the shim is preloaded, so its definitions win
+ * over libgomap's). The gomap API is listed once, in gomap_api.inc, from
+ * which come the pointers to the real functions (MG_REAL(gomap_x),
+ * gomap_api.h), their nil stubs, and their table, resolved at start-up by
+ * the interception layer (intercept.h: mg_intercept_start), or later, when
+ * libgomap arrives by dlopen. The wrapper asks the detectors (detect.h,
+ * detect_*.c) to check the call against the map's state (mapstate.h, kept
+ * inside the map object), enters through mg_hook_enter, calls
+ * MG_REAL(gomap_x), leaves through mg_hook_leave, and lets the detectors
+ * check again on the way out. A finding is claimed (dedup.c) and goes to
+ * report.c, which captures and symbolizes stacks (stack.c, depot.c,
+ * symbolize_load.c), applies suppressions (suppress.c), renders it
+ * (render.c) and writes one line with one write(2) (output.c).
+ */
+#ifndef MAPGUARD_COMMON_H
+#define MAPGUARD_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gomap.h"
+
+#define MG_EXPORT __attribute__((visibility("default")))
+#define MG_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MG_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define MG_NOINLINE __attribute__((noinline))
+#define MG_COLD __attribute__((cold, noinline))
+
+#endif

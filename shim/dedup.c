@@ -1,0 +1,138 @@
+/*
+ * Deduplication: before anything is captured, mg_report_claim checks the
+ * (kind, call site, other call site) triple against the findings so far. A
+ * repeat only bumps a counter, which the summary record at exit shows
+ * (dedup=0 reports repeats too; a suppressed finding's repeats never are).
+ *
+ * The table is open-addressed and never shrinks: a program has few distinct
+ * findings, and a full table only means the rest are reported without a
+ * slot (never deduplicated, never in the summary's recurrences).
+ */
+#include "dedup.h"
+#include "inflight.h"
+#include "options.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#define NSLOTS 4096
+
+struct slot {
+    bool used, suppressed, reported;
+    int kind;
+    uintptr_t site, other;
+    unsigned count;
+    unsigned id;
+    char *where; /* "function file:line" of the access, for the summary */
+};
+
+static struct slot slots[NSLOTS];
+static unsigned nreports, nsuppressed, noccur, nrepeats;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+void mg_report_lock(void) { pthread_mutex_lock(&lock); }
+void mg_report_unlock(void) { pthread_mutex_unlock(&lock); }
+unsigned mg_report_count(void) { return __atomic_load_n(&nreports, __ATOMIC_RELAXED); }
+unsigned mg_report_next_id(void) { return __atomic_add_fetch(&nreports, 1, __ATOMIC_RELAXED); }
+
+/* The child of a fork starts afresh: its own findings and its own summary
+ * (and its own log file, output.c). */
+void mg_dedup_atfork_child(void)
+{
+    pthread_mutex_init(&lock, NULL);
+    /* Only used slots are written: the table is 160 KiB, mostly pages
+     * never touched, and zeroing them would make every forked child pay
+     * for all of it. */
+    for (int i = 0; i < NSLOTS; i++) {
+        if (!slots[i].used)
+            continue;
+        free(slots[i].where);
+        slots[i] = (struct slot){0};
+    }
+    nreports = nsuppressed = noccur = nrepeats = 0;
+}
+
+int mg_report_claim(int kind, uintptr_t site, uintptr_t other)
+{
+    uint64_t h = ((uint64_t)site * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)other * 0xc2b2ae3d27d4eb4full) ^ (uint64_t)kind;
+    unsigned i = (unsigned)(h ^ h >> 29) % NSLOTS;
+    int r = NSLOTS; /* table full: report, without a slot */
+    pthread_mutex_lock(&lock);
+    noccur++;
+    for (unsigned probe = 0; probe < NSLOTS; probe++, i = (i + 1) % NSLOTS) {
+        struct slot *s = &slots[i];
+        if (!s->used) {
+            *s = (struct slot){.used = true, .kind = kind, .site = site, .other = other, .count = 1};
+            r = (int)i;
+            break;
+        }
+        if (s->kind == kind && s->site == site && s->other == other) {
+            s->count++;
+            if (s->suppressed || mg_opt.dedup) {
+                nrepeats++;
+                r = -1;
+            } else {
+                r = (int)i;
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&lock);
+    if (r >= 0)
+        mg_inflight_claimed();
+    return r;
+}
+
+static struct slot *slot_of(int slot) { return slot >= 0 && slot < NSLOTS ? &slots[slot] : NULL; }
+
+void mg_dedup_suppressed(int slot)
+{
+    struct slot *s = slot_of(slot);
+    nsuppressed++;
+    if (s)
+        s->suppressed = true;
+}
+
+void mg_dedup_reported(int slot, unsigned id, char **where)
+{
+    struct slot *s = slot_of(slot);
+    if (!s)
+        return;
+    s->reported = true;
+    if (!s->id) {
+        s->id = id;
+        s->where = *where;
+        *where = NULL;
+    }
+}
+
+struct mg_dedup_counts mg_dedup_counts(void)
+{
+    return (struct mg_dedup_counts){
+        .reports = nreports, .occurrences = noccur, .repeats = nrepeats, .suppressed = nsuppressed};
+}
+
+static int by_id(const void *a, const void *b)
+{
+    unsigned x = slots[*(const int *)a].id, y = slots[*(const int *)b].id;
+    return x < y ? -1 : x > y;
+}
+
+size_t mg_dedup_recurrences(const struct mg_recurrence **out)
+{
+    /* in report order: slots sit in hash order */
+    static int order[NSLOTS];
+    static struct mg_recurrence rec[NSLOTS];
+    int n = 0;
+    for (int i = 0; i < NSLOTS; i++)
+        if (slots[i].used && slots[i].reported)
+            order[n++] = i;
+    qsort(order, (size_t)n, sizeof order[0], by_id);
+    for (int j = 0; j < n; j++) {
+        struct slot *sl = &slots[order[j]];
+        rec[j] = (struct mg_recurrence){
+            .id = sl->id, .count = sl->count, .kind = mg_kind_name(sl->kind), .where = sl->where};
+    }
+    *out = rec;
+    return (size_t)n;
+}

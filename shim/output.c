@@ -1,0 +1,108 @@
+/*
+ * The report descriptor: stderr, stdout, or log_path.<pid> (opened with
+ * logfile.c's checks; refused, the reports go to stderr and a line says
+ * why).
+ *
+ * Every report is one write(2) to an O_APPEND descriptor, so lines from
+ * threads and forked children never interleave and a program that crashes
+ * right afterwards still leaves it behind. On a descriptor that is not a
+ * regular file (a pipe shared by forked children) only a write of at most
+ * PIPE_BUF bytes is whole, so lines there are cut to that by dropping
+ * frames (mg_out_line_max).
+ */
+#include "output.h"
+#include "jsonline.h"
+#include "log.h"
+#include "logfile.h"
+#include "options.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int fd = -1;
+static bool fd_is_file; /* fd is log_path.<pid>, not stderr or stdout */
+/* Lines longer than this are cut (by dropping frames) on the way to fd: 0
+ * when fd is a regular file, where one write(2) of any size lands whole;
+ * otherwise PIPE_BUF, the most a pipe or FIFO writes atomically, so lines
+ * from forked children sharing a pipe cannot interleave. Set with fd. */
+static size_t line_max;
+
+static void warn_refused(const char *path, int why, const struct stat *st)
+{
+    if (why == MG_LOGF_NOT_REGULAR)
+        mg_log(0, "log_path '%s' is %s, not a regular file; reporting to stderr", path,
+               mg_file_type_name(st->st_mode));
+    else if (why == MG_LOGF_NOT_OWNER)
+        mg_log(0, "log_path '%s' belongs to another user (uid %ld); reporting to stderr", path, (long)st->st_uid);
+    else if (why == MG_LOGF_LINKED)
+        mg_log(0, "log_path '%s' has other hard links to it; reporting to stderr", path);
+    else
+        mg_log(0, "cannot open log_path '%s': %s; reporting to stderr", path, strerror(errno));
+}
+
+int mg_out_fd(void)
+{
+    if (fd >= 0)
+        return fd;
+    const char *p = mg_opt.log_path;
+    fd_is_file = false;
+    if (!p[0] || !strcmp(p, "stderr")) {
+        fd = 2;
+    } else if (!strcmp(p, "stdout")) {
+        fd = 1;
+    } else {
+        /* not snprintf: a clean run would pay for libc's printf machinery
+         * just to name its file (jsonline.c) */
+        char path[sizeof mg_opt.log_path + 32];
+        mg_log_file_name(path, (long long)getpid());
+        struct stat st;
+        fd = mg_log_open(path, &st);
+        if (fd < 0) {
+            warn_refused(path, fd, &st);
+            fd = 2;
+        }
+        fd_is_file = fd != 2;
+    }
+    struct stat st;
+    line_max = fd_is_file || (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) ? 0 : PIPE_BUF;
+    return fd;
+}
+
+bool mg_out_to_file(void)
+{
+    if (!mg_log_to_file())
+        return false;
+    mg_out_fd();
+    return fd_is_file;
+}
+
+size_t mg_out_line_max(void)
+{
+    mg_out_fd();
+    return line_max;
+}
+
+void mg_out_write(const char *buf, size_t n)
+{
+    int d = mg_out_fd();
+    while (n > 0) {
+        ssize_t w = write(d, buf, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        buf += w;
+        n -= (size_t)w;
+    }
+}
+
+void mg_out_atfork_child(void)
+{
+    if (fd_is_file)
+        close(fd);
+    fd = -1;
+    fd_is_file = false;
+}

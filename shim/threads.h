@@ -1,0 +1,59 @@
+/*
+ * Threads (threads.c): the per-thread state the wrappers' fast paths test,
+ * the recursion guard, and the table of thread indexes.
+ */
+#ifndef MAPGUARD_THREADS_H
+#define MAPGUARD_THREADS_H
+
+#include "runtime.h"
+
+/* Per-thread state. busy is the recursion guard: set while the shim runs
+ * its own slow path (reporting, unwinding, symbolizing), so that a gomap
+ * call made underneath, e.g. by an allocator the application replaced,
+ * goes straight to the library instead of re-entering the detector. */
+struct mg_thread {
+    uint32_t fast;          /* idx when started, registered and not busy, else 0:
+                               the one word the wrappers' fast paths test */
+    uint32_t idx;           /* index in the thread table, 0: not yet registered */
+    uint32_t tid;
+    uint32_t created_stack; /* depot id of the pthread_create/thrd_create call */
+    uint32_t busy;
+};
+extern __thread struct mg_thread mg_self __attribute__((tls_model("initial-exec")));
+
+/* Brackets the shim's own slow work (see busy above). */
+static inline void mg_busy_enter(void)
+{
+    mg_self.busy++;
+    mg_self.fast = 0;
+}
+static inline void mg_busy_leave(void)
+{
+    if (--mg_self.busy == 0 && __atomic_load_n(&mg_ready, __ATOMIC_ACQUIRE) == 2)
+        mg_self.fast = mg_self.idx;
+}
+
+#define MG_MAX_THREADS 65536u
+#define MG_THREAD_OVERFLOW 0xffffu /* shared index once the table is full */
+
+uint32_t mg_thread_register(void);
+static inline uint32_t mg_self_idx(void)
+{
+    uint32_t i = mg_self.idx;
+    return MG_LIKELY(i) ? i : mg_thread_register();
+}
+/* What the table remembers about a thread index. */
+uint32_t mg_thread_tid(uint32_t idx);
+uint32_t mg_thread_created(uint32_t idx);
+/* The thread's name into buf (may be empty); len >= 17. */
+void mg_thread_name(uint32_t idx, char *buf, size_t len);
+/* Stores the calling thread's current name in its slot. */
+void mg_thread_remember_name(void);
+/* Did the index belong to a thread that did not survive a fork into this
+ * process? Its writer marks may still sit on maps (threads.c). */
+bool mg_thread_gone(uint32_t idx);
+void mg_threads_lock(void);
+void mg_threads_unlock(void);
+void mg_threads_atfork_child(void);
+
+#endif
