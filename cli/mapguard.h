@@ -109,7 +109,6 @@ bool mg_record_is_finding(json_t *rec);
 /* A "deadly-signal" record: the program died of SIGSEGV, SIGBUS, ... Not a
  * finding (it alone does not fail the gate) but always shown. */
 bool mg_record_is_crash(json_t *rec);
-bool mg_kind_is_concurrency(const char *kind);
 const char *mg_str(json_t *obj, const char *key);     /* NULL if absent */
 long long mg_int(json_t *obj, const char *key, long long dflt);
 /* A "party" is access, conflict, modification, iterator, freed, map_created
@@ -122,8 +121,6 @@ const char *mg_party_op(json_t *party);
 void mg_frame_site(json_t *frame, char *buf, size_t n);
 /* The frame's offset/pc as text, whatever JSON type the detector used. */
 void mg_hex_field(json_t *frame, const char *key, char *buf, size_t n);
-/* What a gomap op does to the map, for prose: "read", "write", ... */
-const char *mg_op_class(const char *op);
 
 /* ------------------------------------------------------------ rules.c */
 typedef struct mg_rule {

@@ -7,21 +7,16 @@
  * never crashes the renderer: a report is most needed when something is off.
  */
 #include "mapguard.h"
+#include "kinds.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-static const char *const finding_kinds[] = {
-    "concurrent-read-write", "concurrent-writes", "concurrent-iteration-write",
-    "modified-during-iteration", "nil-map-write", "use-after-free",
-    "double-free", "irreflexive-key", "leaked-map",
-};
-
 /* Records that describe the run rather than a problem. */
 static const char *const meta_kinds[] = {
     "summary", "hello", "init", "start", "exit", "exec", "exec-failed", "spawn", "marker", "info",
-    "warning", "error", "deadly-signal",
+    "warning", "error", MG_DEADLY_SIGNAL_KIND,
 };
 
 bool mg_record_is_finding(json_t *rec)
@@ -29,9 +24,8 @@ bool mg_record_is_finding(json_t *rec)
     const char *kind = mg_str(rec, "kind");
     if (!kind)
         return false;
-    for (size_t i = 0; i < sizeof finding_kinds / sizeof *finding_kinds; i++)
-        if (strcmp(kind, finding_kinds[i]) == 0)
-            return true;
+    if (mg_kind_by_name(kind) >= 0)
+        return true;
     for (size_t i = 0; i < sizeof meta_kinds / sizeof *meta_kinds; i++)
         if (strcmp(kind, meta_kinds[i]) == 0)
             return false;
@@ -44,12 +38,7 @@ bool mg_record_is_finding(json_t *rec)
 bool mg_record_is_crash(json_t *rec)
 {
     const char *kind = mg_str(rec, "kind");
-    return kind && strcmp(kind, "deadly-signal") == 0;
-}
-
-bool mg_kind_is_concurrency(const char *kind)
-{
-    return kind && strncmp(kind, "concurrent-", 11) == 0;
+    return kind && strcmp(kind, MG_DEADLY_SIGNAL_KIND) == 0;
 }
 
 const char *mg_str(json_t *obj, const char *key)
@@ -132,20 +121,4 @@ void mg_frame_site(json_t *frame, char *buf, size_t n)
     char off[32];
     mg_hex_field(frame, "offset", off, sizeof off);
     snprintf(buf, n, "%s (%s+%s)", fn ? fn : "??", mod ? base_name(mod) : "?", off);
-}
-
-const char *mg_op_class(const char *op)
-{
-    if (!op)
-        return "call";
-    static const struct { const char *op, *cls; } ops[] = {
-        {"get", "read"}, {"lookup", "read"}, {"len", "read"},
-        {"set", "write"}, {"assign", "write"}, {"delete", "write"},
-        {"clear", "write"}, {"iter_delete", "write"}, {"free", "free"},
-        {"iter_init", "iteration"}, {"iter_next", "iteration"}, {"new", "creation"},
-    };
-    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
-        if (strcmp(op, ops[i].op) == 0)
-            return ops[i].cls;
-    return "call";
 }

@@ -5,6 +5,7 @@
  * who have seen TSan output, so the familiar shape is the point.
  */
 #include "mapguard.h"
+#include "kinds.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -17,6 +17,7 @@
  * wants every record, reads the files a second time (mg_write_jsonl).
  */
 #include "mapguard.h"
+#include "kinds.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -308,11 +309,11 @@ static char *finding_key(json_t *rec)
     party_site(json_object_get(rec, "freed"), fr, sizeof fr);
     mc[0] = '\0';
     /* Leaks have no racing party: the creation site is what tells them apart. */
-    if (kind && strcmp(kind, "leaked-map") == 0)
+    if (mg_kind_by_name(kind) == MK_LEAK)
         party_site(json_object_get(rec, "map_created"), mc, sizeof mc);
 
     const char *first = a, *second = b;
-    if (mg_kind_is_concurrency(kind) && strcmp(a, b) > 0) {
+    if (mg_kind_is_concurrency(mg_kind_by_name(kind)) && strcmp(a, b) > 0) {
         first = b;
         second = a;
     }
@@ -338,7 +339,7 @@ static char *crash_key(json_t *rec)
     else
         snprintf(sig, sizeof sig, "%lld", mg_int(rec, "signo", 0));
     sbuf k = {0};
-    sb_add(&k, "deadly-signal\x1f");
+    sb_add(&k, MG_DEADLY_SIGNAL_KIND "\x1f");
     sb_add(&k, sig);
     sb_add(&k, "\x1f");
     sb_add(&k, site);

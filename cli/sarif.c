@@ -16,6 +16,7 @@
  *    changes makes code scanning close and reopen the same alert every run.
  */
 #include "mapguard.h"
+#include "kinds.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -245,14 +246,14 @@ static char *fingerprint(json_t *rec)
 {
     const char *kind = mg_str(rec, "kind");
     const char *a = party_fn(rec, "access"), *b = party_fn(rec, "conflict");
-    if (mg_kind_is_concurrency(kind) && strcmp(a, b) > 0) {
+    if (mg_kind_is_concurrency(mg_kind_by_name(kind)) && strcmp(a, b) > 0) {
         const char *t = a;
         a = b;
         b = t;
     }
     const char *parts[] = {kind, a, b, party_fn(rec, "modification"), party_fn(rec, "iterator"),
                            party_fn(rec, "freed"),
-                           strcmp(kind, "leaked-map") == 0 ? party_fn(rec, "map_created") : ""};
+                           mg_kind_by_name(kind) == MK_LEAK ? party_fn(rec, "map_created") : ""};
     uint64_t h = 14695981039346656037ULL;
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
         h = fnv1a(parts[i], h);
@@ -439,7 +440,7 @@ static json_t *crash_notification(const ctx *c, const mg_finding *f)
         where = json_array_get(stack, 0);
 
     json_t *n = json_pack("{s:{s:s, s:i}, s:s, s:{s:s}, s:{s:s, s:s, s:{s:o}}}", "descriptor",
-                          "id", "deadly-signal", "index", 0, "level", "error", "message", "text",
+                          "id", MG_DEADLY_SIGNAL_KIND, "index", 0, "level", "error", "message", "text",
                           text, "exception", "kind", signame, "message", text, "stack", "frames",
                           frames);
     if (where)
@@ -465,7 +466,7 @@ static void add_crashes(const ctx *c, const mg_reports *r, json_t *run)
         json_array_append_new(notes, crash_notification(c, &r->crashes[i]));
     json_object_set_new(
         json_object_get(json_object_get(run, "tool"), "driver"), "notifications",
-        json_pack("[{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}]", "id", "deadly-signal",
+        json_pack("[{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}]", "id", MG_DEADLY_SIGNAL_KIND,
                   "name", "DeadlySignal", "shortDescription", "text",
                   "The program died of a signal", "fullDescription", "text",
                   "The program was killed by SIGSEGV, SIGBUS, SIGFPE, SIGILL or SIGABRT; the "

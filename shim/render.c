@@ -101,8 +101,8 @@ static json_t *created_json(const struct mg_party *p)
 static json_t *build(const struct mg_finding *f)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "kind", json_string(H->kind_name(f->kind)));
-    json_object_set_new(o, "message", json_string(H->kind_message(f->kind)));
+    json_object_set_new(o, "kind", json_string(mg_kind_name(f->kind)));
+    json_object_set_new(o, "message", json_string(mg_kinds[f->kind].message));
     json_object_set_new(o, "pid", json_integer(getpid()));
     json_object_set_new(o, "map", hex((uintptr_t)f->map));
     json_object_set_new(o, "access", party_json(&f->access, true, false));
@@ -391,7 +391,7 @@ static char *summary(long long pid, unsigned findings, unsigned occurrences, uns
     return t;
 }
 
-MG_EXPORT const struct mg_renderer mg_renderer_v2 = {
+MG_EXPORT const struct mg_renderer mg_renderer_v3 = {
     .finding = finding,
     .summary = summary,
 };

@@ -17,8 +17,6 @@
 #include "stack.h"
 
 struct mg_render_host {
-    const char *(*kind_name)(int kind);
-    const char *(*kind_message)(int kind);
     const char *(*op_name)(unsigned op);
     bool (*depot_get)(uint32_t id, const uintptr_t **pcs, int *n);
     /* tid (0: unknown), creation stack id (0: none), name */
@@ -33,7 +31,7 @@ struct mg_recurrence {
     const char *kind, *where;
 };
 
-#define MG_RENDERER_ENTRY "mg_renderer_v2"
+#define MG_RENDERER_ENTRY "mg_renderer_v3"
 struct mg_renderer {
     /* The finding without its "id": NULL when memory ran out. JSON (text
      * false) is one line ending in "}\n" and the caller inserts

@@ -36,22 +36,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const struct {
-    const char *name, *message;
-} kinds[MK_COUNT] = {
-    [MK_READ_WRITE] = {"concurrent-read-write", "concurrent map read and map write"},
-    [MK_WRITES] = {"concurrent-writes", "concurrent map writes"},
-    [MK_ITER_WRITE] = {"concurrent-iteration-write", "concurrent map iteration and map write"},
-    [MK_MOD_ITER] = {"modified-during-iteration", "map modified during iteration"},
-    [MK_NIL_WRITE] = {"nil-map-write", "assignment to entry in nil map"},
-    [MK_USE_AFTER_FREE] = {"use-after-free", "map used after free"},
-    [MK_DOUBLE_FREE] = {"double-free", "map freed twice"},
-    [MK_IRREFLEXIVE] = {"irreflexive-key", "key is not equal to itself"},
-    [MK_LEAK] = {"leaked-map", "map never freed"},
-};
-
-const char *mg_kind_name(int kind) { return kind >= 0 && kind < MK_COUNT ? kinds[kind].name : "?"; }
-
 /* ---- deduplication table ---- */
 
 #define NSLOTS 4096
@@ -205,8 +189,6 @@ static void write_all(const char *buf, size_t n)
 
 /* ---- what the renderer needs from the shim (render.h) ---- */
 
-static const char *kind_message(int kind) { return kind >= 0 && kind < MK_COUNT ? kinds[kind].message : "?"; }
-
 static void thread_info(uint32_t idx, uint32_t *tid, uint32_t *created, char *name, size_t len)
 {
     *tid = idx == mg_self.idx ? mg_self.tid : mg_thread_tid(idx);
@@ -215,8 +197,6 @@ static void thread_info(uint32_t idx, uint32_t *tid, uint32_t *created, char *na
 }
 
 static const struct mg_render_host host = {
-    .kind_name = mg_kind_name,
-    .kind_message = kind_message,
     .op_name = mg_op_name,
     .depot_get = mg_depot_get,
     .thread = thread_info,
@@ -334,9 +314,9 @@ static void finding_by_hand(struct mg_line *l, const struct mg_finding *f, bool 
 {
     if (text) {
         mg_put(l, "==================\nWARNING: mapguard: ");
-        mg_put(l, kinds[f->kind].message);
+        mg_put(l, mg_kinds[f->kind].message);
         mg_put(l, " (");
-        mg_put(l, kinds[f->kind].name);
+        mg_put(l, mg_kinds[f->kind].name);
         mg_put(l, ") (pid=");
         mg_put_int(l, getpid());
         mg_put(l, ")\n  ");
@@ -344,14 +324,14 @@ static void finding_by_hand(struct mg_line *l, const struct mg_finding *f, bool 
         mg_put(l, ":\n");
         put_stack(l, f->access.stack, f->access.pc, true, plain);
         mg_put(l, "\nSUMMARY: mapguard: ");
-        mg_put(l, kinds[f->kind].name);
+        mg_put(l, mg_kinds[f->kind].name);
         mg_put(l, "\n==================\n");
         return;
     }
     mg_put(l, "{\"kind\":\"");
-    mg_put(l, kinds[f->kind].name);
+    mg_put(l, mg_kinds[f->kind].name);
     mg_put(l, "\",\"message\":\"");
-    mg_put(l, kinds[f->kind].message);
+    mg_put(l, mg_kinds[f->kind].message);
     mg_put(l, "\",\"pid\":");
     mg_put_int(l, getpid());
     mg_put(l, ",\"map\":");
@@ -608,7 +588,7 @@ void mg_report_summary(void)
     for (int j = 0; j < n; j++) {
         struct slot *sl = &slots[order[j]];
         rec[j] = (struct mg_recurrence){
-            .id = sl->id, .count = sl->count, .kind = kinds[sl->kind].name, .where = sl->where};
+            .id = sl->id, .count = sl->count, .kind = mg_kinds[sl->kind].name, .where = sl->where};
     }
     /* on a pipe, the line by hand: it stays within PIPE_BUF (line_max) */
     out_fd();
