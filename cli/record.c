@@ -6,7 +6,7 @@
  * these functions so the tolerance lives in one place and a missing field
  * never crashes the renderer: a report is most needed when something is off.
  */
-#include "mapguard.h"
+#include "cli.h"
 #include "kinds.h"
 
 #include <inttypes.h>

@@ -4,7 +4,7 @@
  * the map were created, and a closing summary line. CI logs are read by people
  * who have seen TSan output, so the familiar shape is the point.
  */
-#include "mapguard.h"
+#include "cli.h"
 #include "kinds.h"
 
 #include <stdlib.h>
@@ -139,12 +139,12 @@ static bool is_known(const char *k)
     return false;
 }
 
-static void print_finding(FILE *out, const mg_finding *f)
+static void print_finding(FILE *out, const mgc_finding *f)
 {
     json_t *rec = f->rec;
     const char *kind = mg_str(rec, "kind");
     const char *msg = mg_str(rec, "message");
-    const mg_rule *rule = mg_rule_for(kind);
+    const mgc_rule *rule = mgc_rule_for(kind);
     const char *map = mg_str(rec, "map");
     long pid = (long)mg_int(rec, "pid", -1);
 
@@ -245,7 +245,7 @@ static void signal_name(json_t *rec, char *buf, size_t n)
 
 /* A deadly-signal record, in AddressSanitizer's shape: the crash is not a
  * map finding, so ERROR rather than WARNING, and no Fix line. */
-static void print_crash(FILE *out, const mg_finding *f)
+static void print_crash(FILE *out, const mgc_finding *f)
 {
     json_t *rec = f->rec;
     char sig[64];
@@ -277,7 +277,7 @@ static void print_crash(FILE *out, const mg_finding *f)
     fputs("==================\n", out);
 }
 
-void mg_render_text(FILE *out, const mg_reports *r)
+void mg_render_text(FILE *out, const mgc_reports *r)
 {
     for (size_t i = 0; i < r->nfindings; i++)
         print_finding(out, &r->findings[i]);
@@ -289,7 +289,7 @@ void mg_render_text(FILE *out, const mg_reports *r)
 
 /* ", 2 deadly signals (SIGSEGV, SIGABRT)": every crash record counted, each
  * signal named once. */
-static void render_crash_count(FILE *out, const mg_reports *r)
+static void render_crash_count(FILE *out, const mgc_reports *r)
 {
     unsigned long n = 0;
     for (size_t i = 0; i < r->ncrashes; i++)
@@ -309,7 +309,7 @@ static void render_crash_count(FILE *out, const mg_reports *r)
     fputc(')', out);
 }
 
-void mg_render_summary(FILE *out, const mg_reports *r, const char *note)
+void mg_render_summary(FILE *out, const mgc_reports *r, const char *note)
 {
     size_t np = mg_reports_npids(r);
     if (r->nfindings == 0) {

@@ -3,26 +3,26 @@
  * kinds (shim/kinds.inc, which also says where the fixes come from). Code
  * scanning shows the help next to each alert, so it says what to change.
  */
-#include "mapguard.h"
+#include "cli.h"
 #include "kinds.h"
 
 #include <string.h>
 
-const mg_rule mg_rules[] = {
+const mgc_rule mgc_rules[] = {
 #define MG_KIND(ID, kind_, message_, concurrency, heading, fix_, sarif_name, short_, full, text, md) \
     {.kind = kind_, .name = sarif_name, .message = message_, .short_desc = short_, .full_desc = full,  \
      .help_text = text, .help_md = md, .fix = fix_},
 #include "kinds.inc"
 };
 
-const size_t mg_nrules = sizeof mg_rules / sizeof *mg_rules;
+const size_t mgc_nrules = sizeof mgc_rules / sizeof *mgc_rules;
 
-const mg_rule *mg_rule_for(const char *kind)
+const mgc_rule *mgc_rule_for(const char *kind)
 {
     if (!kind)
         return NULL;
-    for (size_t i = 0; i < mg_nrules; i++)
-        if (strcmp(mg_rules[i].kind, kind) == 0)
-            return &mg_rules[i];
+    for (size_t i = 0; i < mgc_nrules; i++)
+        if (strcmp(mgc_rules[i].kind, kind) == 0)
+            return &mgc_rules[i];
     return NULL;
 }

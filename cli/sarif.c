@@ -15,7 +15,7 @@
  *    pids, tids and line numbers change between runs, and a fingerprint that
  *    changes makes code scanning close and reopen the same alert every run.
  */
-#include "mapguard.h"
+#include "cli.h"
 #include "kinds.h"
 
 #include <errno.h>
@@ -279,7 +279,7 @@ static size_t rule_index(ctx *c, const char *kind)
 
 static json_t *rule_json(const char *kind)
 {
-    const mg_rule *r = mg_rule_for(kind);
+    const mgc_rule *r = mgc_rule_for(kind);
     if (r) {
         return json_pack("{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s, s:s}, s:{s:s}, "
                          "s:{s:[s, s], s:s, s:s}}",
@@ -298,12 +298,12 @@ static json_t *rule_json(const char *kind)
                      "defaultConfiguration", "level", "error");
 }
 
-static json_t *result_json(ctx *c, const mg_finding *f)
+static json_t *result_json(ctx *c, const mgc_finding *f)
 {
     json_t *rec = f->rec;
     const char *kind = mg_str(rec, "kind");
     const char *msg = mg_str(rec, "message");
-    const mg_rule *rule = mg_rule_for(kind);
+    const mgc_rule *rule = mgc_rule_for(kind);
     long pid = (long)mg_int(rec, "pid", -1);
     json_t *access = json_object_get(rec, "access");
 
@@ -404,7 +404,7 @@ static json_t *result_json(ctx *c, const mg_finding *f)
  * as the notification's exception stack and its first frame in the source
  * root as its location.
  */
-static json_t *crash_notification(const ctx *c, const mg_finding *f)
+static json_t *crash_notification(const ctx *c, const mgc_finding *f)
 {
     json_t *rec = f->rec;
     json_t *stack = json_object_get(rec, "stack");
@@ -457,7 +457,7 @@ static json_t *crash_notification(const ctx *c, const mg_finding *f)
     return n;
 }
 
-static void add_crashes(const ctx *c, const mg_reports *r, json_t *run)
+static void add_crashes(const ctx *c, const mgc_reports *r, json_t *run)
 {
     if (r->ncrashes == 0)
         return;
@@ -482,7 +482,7 @@ static void add_crashes(const ctx *c, const mg_reports *r, json_t *run)
                                   "toolExecutionNotifications", notes));
 }
 
-json_t *mg_sarif_build(const mg_reports *r, const char *source_root)
+json_t *mg_sarif_build(const mgc_reports *r, const char *source_root)
 {
     char *root = NULL;
     if (source_root) {
@@ -496,8 +496,8 @@ json_t *mg_sarif_build(const mg_reports *r, const char *source_root)
     ctx c = {root ? root : "/", json_array()};
     /* Every known kind is a rule, so ruleIndex values never shift between
      * runs that found different kinds. */
-    for (size_t i = 0; i < mg_nrules; i++)
-        json_array_append_new(c.rule_ids, json_string(mg_rules[i].kind));
+    for (size_t i = 0; i < mgc_nrules; i++)
+        json_array_append_new(c.rule_ids, json_string(mgc_rules[i].kind));
 
     json_t *results = json_array();
     for (size_t i = 0; i < r->nfindings; i++)
@@ -529,7 +529,7 @@ json_t *mg_sarif_build(const mg_reports *r, const char *source_root)
     return sarif;
 }
 
-int mg_write_sarif(const char *path, const mg_reports *r, const char *source_root)
+int mg_write_sarif(const char *path, const mgc_reports *r, const char *source_root)
 {
     json_t *s = mg_sarif_build(r, source_root);
     if (!s) {
