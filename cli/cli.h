@@ -7,12 +7,16 @@
  *   preload.c      up-front checks that the shim can load (static, setuid, ABI)
  *   shimopts.c     building MAPGUARD_OPTIONS and LD_PRELOAD for the child
  *   reports.c      loading JSON Lines reports, merging and deduplicating them
- *   record.c       shape-tolerant accessors for one report record
+ *   record.c       what a record is (finding, crash); a frame's site
  *   render_text.c  the text report (each finding's block from
  *                  shim/finding_text.c, the crashes) and the one-line summary
  *   sarif.c        SARIF 2.1.0 for GitHub code scanning
  *   rules.c        the rule (kind) catalogue: names, descriptions, fixes
  *   paths.c        source root discovery, relative paths, file URIs
+ *
+ * Shared with the detector (shim/, built into the command too): the kinds
+ * (kinds.inc, kinds.c), a record's accessors (record_json.c) and the text
+ * of one finding (finding_text.c), so both print the same.
  *
  * The report format is the detector's (issue 3, docs/report-format.md); every
  * JSON byte is read and written with jansson.
@@ -21,6 +25,7 @@
 #define MAPGUARD_CLI_H
 
 #include <jansson.h>
+#include "record_json.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -111,14 +116,6 @@ bool mg_record_is_finding(json_t *rec);
 /* A "deadly-signal" record: the program died of SIGSEGV, SIGBUS, ... Not a
  * finding (it alone does not fail the gate) but always shown. */
 bool mg_record_is_crash(json_t *rec);
-const char *mg_str(json_t *obj, const char *key);     /* NULL if absent */
-long long mg_int(json_t *obj, const char *key, long long dflt);
-/* A "party" is access, conflict, modification, iterator, freed, map_created
- * or a thread's created: an object with a stack (possibly under "created"),
- * or a bare array of frames. These accept all of those shapes. */
-json_t *mg_party_stack(json_t *party);
-json_t *mg_party_thread(json_t *party);
-const char *mg_party_op(json_t *party);
 /* "function file:line" of a frame, or "module+0xoffset" without debug info. */
 void mg_frame_site(json_t *frame, char *buf, size_t n);
 /* The frame's offset/pc as text, whatever JSON type the detector used. */

@@ -41,4 +41,14 @@ bool mg_kind_is_concurrency(int kind);
  * for NULL or an op this version does not know. */
 const char *mg_op_class(const char *op);
 
+/* Fixed lines of a finding's text block (finding_text.c), which report.c's
+ * block by hand writes too. When frames were dropped to fit a pipe's
+ * PIPE_BUF ("truncated": true in the record): */
+#define MG_TEXT_TRUNCATED "  (frames dropped to keep the report within PIPE_BUF bytes)\n"
+/* When only the call site of a party was captured ("stack_complete":
+ * false). */
+#define MG_TEXT_CALL_SITE_ONLY \
+    "    (only the call site was captured: the full stack was not available in time)\n"
+#define MG_TEXT_BANNER "==================\n"
+
 #endif

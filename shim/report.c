@@ -205,7 +205,8 @@ static const struct mg_render_host host = {
 
 /* ---- without the renderer: a plainer record by hand ---- */
 
-static void put_hex(struct mg_line *l, uintptr_t v)
+/* 0x<hex> */
+static void put_hex_raw(struct mg_line *l, uintptr_t v)
 {
     char b[2 + 2 * sizeof v + 1], *p = b + sizeof b;
     *--p = 0;
@@ -214,8 +215,13 @@ static void put_hex(struct mg_line *l, uintptr_t v)
     while (v >>= 4);
     *--p = 'x';
     *--p = '0';
-    mg_put(l, "\"");
     mg_put(l, p);
+}
+
+static void put_hex(struct mg_line *l, uintptr_t v)
+{
+    mg_put(l, "\"");
+    put_hex_raw(l, v);
     mg_put(l, "\"");
 }
 
@@ -235,6 +241,8 @@ static void put_stack(struct mg_line *l, uint32_t stack, uintptr_t pc, bool text
     }
     if (!text)
         mg_put(l, "[");
+    else if (n == 0)
+        mg_put(l, "    <no stack>\n");
     for (int i = 0; i < n && (i == 0 || l->n < MG_LINE_CAP / 2); i++) {
         const struct mg_frame *fr = &pf;
         if (plain)
@@ -242,21 +250,20 @@ static void put_stack(struct mg_line *l, uint32_t stack, uintptr_t pc, bool text
         else
             mg_symbolize(pcs[i], &fr);
         if (text) {
+            /* finding_text.c's frame without symbols: the module's base
+             * name and the offset */
             mg_put(l, "    #");
             mg_put_int(l, i);
-            mg_put(l, " <unknown> (");
-            mg_put(l, fr->module ? fr->module : "?");
-            mg_put(l, "+");
-            char b[24];
-            mg_put(l, "0x");
-            size_t k = sizeof b;
-            uintptr_t v = fr->offset;
-            b[--k] = 0;
-            do
-                b[--k] = "0123456789abcdef"[v & 15];
-            while (v >>= 4);
-            mg_put(l, b + k);
-            mg_put(l, ")\n");
+            mg_put(l, " <unknown>");
+            if (fr->module) {
+                const char *base = strrchr(fr->module, '/');
+                mg_put(l, " (");
+                mg_put(l, base ? base + 1 : fr->module);
+                mg_put(l, "+");
+                put_hex_raw(l, fr->offset);
+                mg_put(l, ")");
+            }
+            mg_put(l, "\n");
             continue;
         }
         mg_put(l, i ? ",{\"pc\":" : "{\"pc\":");
@@ -307,25 +314,100 @@ static void put_party(struct mg_line *l, const char *key, const struct mg_party 
     mg_put(l, "}");
 }
 
+/* One party in finding_text.c's words: "<What> (gomap_<op>) by main thread
+ * N "name":", then its frames. what (and what2, when not NULL, after a
+ * space) is the lower-case noun; op the party's own, else dflt_op (may be
+ * NULL). No printf: the plain line may be made in a signal handler. */
+static void put_party_text(struct mg_line *l, const char *what, const char *what2, const struct mg_party *p,
+                           const char *dflt_op, bool with_complete, bool plain)
+{
+    uint32_t tid, created;
+    char name[64];
+    thread_info(p->thread, &tid, &created, name, sizeof name);
+    const char *op = p->op != MG_OP_NONE ? mg_op_name(p->op) : dflt_op;
+    char first[2] = {what[0] >= 'a' && what[0] <= 'z' ? (char)(what[0] - 'a' + 'A') : what[0], 0};
+    mg_put(l, "  ");
+    mg_put(l, first);
+    mg_put(l, what[0] ? what + 1 : what);
+    if (what2) {
+        mg_put(l, " ");
+        mg_put(l, what2);
+    }
+    if (op) {
+        mg_put(l, " (gomap_");
+        mg_put(l, op);
+        mg_put(l, ")");
+    }
+    if (!tid) {
+        mg_put(l, " by thread ? \"");
+        mg_put(l, name);
+        mg_put(l, "\":\n");
+    } else {
+        mg_put(l, (pid_t)tid == getpid() ? " by main thread " : " by thread ");
+        mg_put_int(l, tid);
+        if (name[0]) {
+            mg_put(l, " \"");
+            mg_put(l, name);
+            mg_put(l, "\"");
+        }
+        mg_put(l, ":\n");
+    }
+    put_stack(l, p->stack, p->pc, true, plain);
+    if (with_complete && !(p->complete && p->stack))
+        mg_put(l, MG_TEXT_CALL_SITE_ONLY);
+}
+
+/* The text block of finding_text.c for what the record by hand holds: no
+ * symbols, no threads' creation stacks, no map creation. */
+static void finding_by_hand_text(struct mg_line *l, const struct mg_finding *f, bool plain)
+{
+    const struct mg_kind_info *k = &mg_kinds[f->kind];
+    mg_put(l, MG_TEXT_BANNER "WARNING: mapguard: ");
+    mg_put(l, k->message);
+    mg_put(l, " (");
+    mg_put(l, k->name);
+    mg_put(l, ") on map ");
+    put_hex_raw(l, (uintptr_t)f->map);
+    mg_put(l, " (pid ");
+    mg_put_int(l, getpid());
+    mg_put(l, ")\n");
+    const char *op = f->access.op != MG_OP_NONE ? mg_op_name(f->access.op) : NULL;
+    put_party_text(l, k->heading ? k->heading : mg_op_class(op), NULL, &f->access, NULL, false, plain);
+    switch (f->kind) {
+    case MK_MOD_ITER:
+        put_party_text(l, "map modified", NULL, &f->other, NULL, false, plain);
+        put_party_text(l, "iterator created", NULL, &f->iter, "iter_init", false, plain);
+        break;
+    case MK_USE_AFTER_FREE:
+    case MK_DOUBLE_FREE:
+        put_party_text(l, "map freed", NULL, &f->other, "free", false, plain);
+        break;
+    case MK_LEAK:
+        mg_put(l, "  ");
+        mg_put_int(l, (long long)f->count);
+        mg_put(l, f->count == 1 ? " map made here was" : " maps made here were");
+        mg_put(l, " still allocated at exit, holding ");
+        mg_put_int(l, (long long)f->entries);
+        mg_put(l, f->entries == 1 ? " entry\n" : " entries\n");
+        break;
+    default:
+        if (mg_kind_is_concurrency(f->kind))
+            put_party_text(l, "concurrent", mg_op_class(f->other.op != MG_OP_NONE ? mg_op_name(f->other.op) : NULL),
+                           &f->other, NULL, true, plain);
+        break;
+    }
+    mg_put(l, "  Fix: ");
+    mg_put(l, k->fix);
+    mg_put(l, "\n" MG_TEXT_BANNER);
+}
+
 /* The finding without "id", as render.h's finding() gives it. Call with the
  * symbolization lock held, unless plain (module+offset frames without
  * mg_symbolize, which needs no lock). */
 static void finding_by_hand(struct mg_line *l, const struct mg_finding *f, bool text, bool plain)
 {
     if (text) {
-        mg_put(l, "==================\nWARNING: mapguard: ");
-        mg_put(l, mg_kinds[f->kind].message);
-        mg_put(l, " (");
-        mg_put(l, mg_kinds[f->kind].name);
-        mg_put(l, ") (pid=");
-        mg_put_int(l, getpid());
-        mg_put(l, ")\n  ");
-        mg_put(l, f->access.op != MG_OP_NONE ? mg_op_name(f->access.op) : "access");
-        mg_put(l, ":\n");
-        put_stack(l, f->access.stack, f->access.pc, true, plain);
-        mg_put(l, "\nSUMMARY: mapguard: ");
-        mg_put(l, mg_kinds[f->kind].name);
-        mg_put(l, "\n==================\n");
+        finding_by_hand_text(l, f, plain);
         return;
     }
     mg_put(l, "{\"kind\":\"");
