@@ -25,11 +25,12 @@
 #define MAPGUARD_CLI_H
 
 #include <jansson.h>
-#include "record_json.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
+
+#include "record_json.h" /* mg_str, mg_int, mg_party_*: a record's fields */
 
 /* From the file VERSION, passed by the Makefile (-DMG_VERSION). */
 #ifndef MG_VERSION
@@ -118,8 +119,6 @@ bool mg_record_is_finding(json_t *rec);
 bool mg_record_is_crash(json_t *rec);
 /* "function file:line" of a frame, or "module+0xoffset" without debug info. */
 void mg_frame_site(json_t *frame, char *buf, size_t n);
-/* The frame's offset/pc as text, whatever JSON type the detector used. */
-void mg_hex_field(json_t *frame, const char *key, char *buf, size_t n);
 
 /* ------------------------------------------------------------ rules.c */
 typedef struct mgc_rule {
@@ -130,7 +129,6 @@ typedef struct mgc_rule {
     const char *full_desc;
     const char *help_text;     /* the fix, plain text */
     const char *help_md;       /* the fix, Markdown */
-    const char *fix;           /* the fix in one line, for the text report */
 } mgc_rule;
 
 extern const mgc_rule mgc_rules[];

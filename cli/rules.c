@@ -9,9 +9,9 @@
 #include <string.h>
 
 const mgc_rule mgc_rules[] = {
-#define MG_KIND(ID, kind_, message_, concurrency, heading, fix_, sarif_name, short_, full, text, md) \
-    {.kind = kind_, .name = sarif_name, .message = message_, .short_desc = short_, .full_desc = full,  \
-     .help_text = text, .help_md = md, .fix = fix_},
+#define MG_KIND(ID, kind_, message_, concurrency, heading, fix, sarif_name, short_, full, text, md) \
+    {.kind = kind_, .name = sarif_name, .message = message_, .short_desc = short_, .full_desc = full, \
+     .help_text = text, .help_md = md},
 #include "kinds.inc"
 };
 
