@@ -1,11 +1,11 @@
 /*
- * One text renderer (shim/finding_text.c): the same race reads the same,
+ * One text renderer (shim/finding_text.c): the same finding reads the same,
  * line for line, whether the detector writes it (format=text), `mapguard
  * run` prints it, or `mapguard report` renders it from the JSON record --
- * once the numbers that differ between runs (pids, thread ids, addresses)
- * are normalized. The same holds for the record the detector writes by
- * hand when its symbolizer cannot be loaded. Every output ends with a
- * newline.
+ * once the numbers that differ between runs (pids, thread ids, the map's
+ * address) are normalized. That holds for every kind, and for the records
+ * the detector writes by hand when its symbolizer cannot be loaded. Every
+ * output ends with a newline.
  */
 #include <criterion/criterion.h>
 #include <ctype.h>
@@ -43,22 +43,33 @@ static char *normalize(const char *s)
     return out;
 }
 
-/* The one finding block in text: from its banner and WARNING line to the
- * closing banner, inclusive. */
-static char *finding_block(const char *text, const char *what)
+/* The finding blocks in text, each from its banner and WARNING line to the
+ * closing banner, in order, normalized; without the "  Reported N times"
+ * lines, which only `mapguard report` can add (it merges records). */
+static char *finding_blocks(const char *text, const char *what, size_t *count)
 {
-    const char *a = strstr(text, "==================\nWARNING: mapguard:");
-    cr_assert(a, "%s: no finding block in:\n%s", what, text);
-    cr_assert_null(strstr(a + 1, "==================\nWARNING: mapguard:"), "%s: more than one finding:\n%s", what,
-                   text);
-    const char *b = strstr(a + 19, "\n==================\n");
-    cr_assert(b, "%s: the block is not closed:\n%s", what, text);
-    size_t n = (size_t)(b - a) + 20;
-    char *blk = malloc(n + 1);
-    memcpy(blk, a, n);
-    blk[n] = 0;
-    char *norm = normalize(blk);
-    free(blk);
+    size_t cap = strlen(text) + 1, n = 0;
+    char *all = malloc(cap);
+    all[0] = 0;
+    *count = 0;
+    for (const char *a = text; (a = strstr(a, "==================\nWARNING: mapguard:")) != NULL;) {
+        const char *b = strstr(a + 19, "\n==================\n");
+        cr_assert(b, "%s: a block is not closed:\n%s", what, text);
+        for (const char *line = a; line < b + 20;) {
+            const char *end = strchr(line, '\n') + 1;
+            if (strncmp(line, "  Reported ", 11) != 0) {
+                memcpy(all + n, line, (size_t)(end - line));
+                n += (size_t)(end - line);
+            }
+            line = end;
+        }
+        all[n] = 0;
+        (*count)++;
+        a = b + 20;
+    }
+    cr_assert_gt(*count, 0, "%s: no finding block in:\n%s", what, text);
+    char *norm = normalize(all);
+    free(all);
     return norm;
 }
 
@@ -68,29 +79,34 @@ static bool ends_in_newline(const char *s)
     return n > 0 && s[n - 1] == '\n';
 }
 
-/* The race of tests/progs/cli_race three ways, with the detector at shim;
- * returns the detector's own block (normalized) after asserting the other
- * two equal it. */
-static char *same_three_ways(const char *shim)
+/* A program whose findings are all of one kind (prog, with scenario as its
+ * argument unless NULL; leaks: with detect_leaks), three ways, with the
+ * detector at shim; returns the detector's blocks (normalized) after
+ * asserting the other two print the same. */
+static char *findings_three_ways(const char *shim, const char *prog, const char *scenario, bool leaks,
+                                 const char *kind)
 {
     char env_shim[512], env_preload[512];
     snprintf(env_shim, sizeof env_shim, "MAPGUARD_SHIM=%s", shim);
     snprintf(env_preload, sizeof env_preload, "LD_PRELOAD=%s", shim);
 
     /* the detector alone, format=text on stderr */
-    const char *prog[] = {PROG("cli_race"), NULL};
-    const char *env_text[] = {env_preload, "MAPGUARD_OPTIONS=format=text", NULL};
-    cmd_result d = run_cmd(prog, env_text);
-    cr_assert_eq(d.status, 66, "detector alone: status %d\n%s", d.status, d.err);
+    const char *prog_argv[] = {prog, scenario, NULL};
+    const char *env_text[] = {env_preload,
+                              leaks ? "MAPGUARD_OPTIONS=format=text:detect_leaks=1" : "MAPGUARD_OPTIONS=format=text",
+                              NULL};
+    cmd_result d = run_cmd(prog_argv, env_text);
+    cr_assert_eq(d.status, 66, "%s: detector alone: status %d\n%s", kind, d.status, d.err);
     cr_assert(ends_in_newline(d.err), "the detector's text must end with a newline:\n%s", d.err);
 
     /* mapguard run: its text on stderr, the JSON records in a file */
     char *dir = test_tmpdir();
     char *json = path_join(dir, "run.jsonl");
-    const char *run_argv[] = {MAPGUARD, "run", "--json", json, "--", PROG("cli_race"), NULL};
+    const char *run_argv[] = {MAPGUARD, "run", "--json", json, leaks ? "--detect-leaks" : "--", leaks ? "--" : prog,
+                              leaks ? prog : scenario, leaks ? scenario : NULL, NULL};
     const char *env_run[] = {env_shim, NULL};
     cmd_result r = run_cmd(run_argv, env_run);
-    cr_assert_eq(r.status, 66, "mapguard run: status %d\n%s", r.status, r.err);
+    cr_assert_eq(r.status, 66, "%s: mapguard run: status %d\n%s", kind, r.status, r.err);
     cr_assert(ends_in_newline(r.err), "mapguard run's text must end with a newline:\n%s", r.err);
 
     /* mapguard report on that JSON */
@@ -99,12 +115,19 @@ static char *same_three_ways(const char *shim)
     cr_assert_eq(p.status, 66, "mapguard report: status %d\n%s", p.status, p.err);
     cr_assert(ends_in_newline(p.out), "mapguard report's output must end with a newline:\n%s", p.out);
 
-    char *bd = finding_block(d.err, "detector"), *br = finding_block(r.err, "mapguard run"),
-         *bp = finding_block(p.out, "mapguard report");
-    cr_assert_str_eq(bd, bp, "the detector's text and mapguard report's differ:\n%s\n---\n%s", bd, bp);
-    cr_assert_str_eq(br, bp, "mapguard run's text and mapguard report's differ:\n%s\n---\n%s", br, bp);
+    size_t nd, nr, np;
+    char *bd = finding_blocks(d.err, "detector", &nd), *br = finding_blocks(r.err, "mapguard run", &nr),
+         *bp = finding_blocks(p.out, "mapguard report", &np);
+    cr_assert(nd == np && nr == np, "%s: %zu, %zu and %zu findings", kind, nd, nr, np);
+    cr_assert_str_eq(bd, bp, "%s: the detector's text and mapguard report's differ:\n%s\n---\n%s", kind, bd, bp);
+    cr_assert_str_eq(br, bp, "%s: mapguard run's text and mapguard report's differ:\n%s\n---\n%s", kind, br, bp);
     /* the lines report adds come after the findings */
-    cr_assert(strstr(p.out, "\nSUMMARY: mapguard: 1 finding (1 concurrent-read-write)"), "%s", p.out);
+    char summary[128];
+    snprintf(summary, sizeof summary, "\nSUMMARY: mapguard: %zu finding%s (%zu %s)", np, np == 1 ? "" : "s", np, kind);
+    cr_assert(strstr(p.out, summary), "%s", p.out);
+    char head[128];
+    snprintf(head, sizeof head, " (%s) on map 0x", kind);
+    cr_assert(strstr(bd, head), "%s", bd);
 
     free(br);
     free(bp);
@@ -120,7 +143,7 @@ static char *same_three_ways(const char *shim)
 Test(text_same, the_detector_run_and_report_print_one_block, .timeout = 120)
 {
     require_shim();
-    char *b = same_three_ways(SHIM_PATH);
+    char *b = findings_three_ways(SHIM_PATH, PROG("cli_race"), NULL, false, "concurrent-read-write");
     /* the block is the rich one: op and thread names, file:line:column,
      * the writer's creation, the map's creation and the fix */
     cr_assert(strstr(b, "WARNING: mapguard: concurrent map read and map write (concurrent-read-write) on map 0xN (pid N)\n"),
@@ -143,13 +166,49 @@ Test(text_same, the_block_by_hand_is_the_same_too, .timeout = 120)
     char *shim = path_join(dir, "libmapguard.so"), cmd[1200];
     snprintf(cmd, sizeof cmd, "cp '%s' '%s'", SHIM_PATH, shim);
     cr_assert_eq(system(cmd), 0);
-    char *b = same_three_ways(shim);
+    char *b = findings_three_ways(shim, PROG("cli_race"), NULL, false, "concurrent-read-write");
     cr_assert(strstr(b, "\n  Read (gomap_get) by main thread N \"cli_race\":\n    #0 <unknown> (cli_race+0x"), "%s",
               b);
     cr_assert(strstr(b, "\n  Concurrent write (gomap_set) by thread N \"writer\":\n    #0 <unknown> (cli_race+0x"),
               "%s", b);
     cr_assert(strstr(b, "\n  Fix: guard every call on this map with one lock"), "%s", b);
     free(b);
+    rm_rf(dir);
+    free(shim);
+    free(dir);
+}
+
+/* The other kinds' parties (freed, modification and iterator, the leak's
+ * count), with the symbolizer and by hand. */
+static const struct {
+    const char *scenario, *kind;
+    bool leaks;
+} misuse[] = {
+    {"nil_set", "nil-map-write", false},       {"use_after_free", "use-after-free", false},
+    {"double_free", "double-free", false},     {"iter_insert", "modified-during-iteration", false},
+    {"irreflexive", "irreflexive-key", false}, {"leak", "leaked-map", true},
+};
+
+static void every_misuse(const char *shim)
+{
+    for (size_t i = 0; i < sizeof misuse / sizeof *misuse; i++)
+        free(findings_three_ways(shim, PROG("mg_misuse"), misuse[i].scenario, misuse[i].leaks, misuse[i].kind));
+}
+
+Test(text_same, every_kind_prints_one_block, .timeout = 300)
+{
+    require_shim();
+    every_misuse(SHIM_PATH);
+}
+
+Test(text_same, every_kind_prints_one_block_by_hand, .timeout = 300)
+{
+    require_shim();
+    char *dir = test_tmpdir();
+    char *shim = path_join(dir, "libmapguard.so"), cmd[1200];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", SHIM_PATH, shim);
+    cr_assert_eq(system(cmd), 0);
+    every_misuse(shim);
     rm_rf(dir);
     free(shim);
     free(dir);
