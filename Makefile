@@ -77,7 +77,7 @@ SYM_SRC  := shim/symbolize.c shim/render.c
 # same finding block.
 KINDS_SRC := shim/kinds.c
 TEXT_SRC  := shim/finding_text.c shim/record_json.c
-SHARED_OBJ := $(patsubst shim/%.c,$(OBJ)/shim/%.o,$(KINDS_SRC) $(wildcard $(TEXT_SRC)))
+SHARED_OBJ := $(patsubst shim/%.c,$(OBJ)/shim/%.o,$(KINDS_SRC) $(TEXT_SRC))
 SYM_OBJ  := $(SYM_SRC:shim/%.c=$(OBJ)/shim/%.o) $(SHARED_OBJ)
 SHIM_SRC := $(filter-out $(SYM_SRC) $(TEXT_SRC),$(wildcard shim/*.c))
 SHIM_OBJ := $(SHIM_SRC:shim/%.c=$(OBJ)/shim/%.o)

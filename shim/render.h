@@ -1,14 +1,15 @@
 /*
  * Findings as text: the JSON object of a finding, its ThreadSanitizer-style
- * rendering and the summary with recurrences (render.c). Built with jansson into libmapguard-symbolize.so, never into
+ * rendering (finding_text.c, the CLI's) and the summary with recurrences
+ * (render.c). Built with jansson into libmapguard-symbolize.so, never into
  * libmapguard.so, so that jansson is mapped only once a process has
  * something to report; report.c reaches it through mg_renderer()
- * (symbolize_load.c) and writes a plainer record by hand (jsonline.c) when
- * the object could not be loaded.
+ * (symbolize_load.c) and writes a plainer record by hand (jsonline.c), in
+ * the same layout, when the object could not be loaded.
  *
  * render.c may call nothing in libmapguard.so directly (its symbols are
  * hidden): whatever it needs from the shim comes through struct
- * mg_render_host.
+ * mg_render_host, or is linked into both (kinds.c).
  */
 #ifndef MAPGUARD_RENDER_H
 #define MAPGUARD_RENDER_H

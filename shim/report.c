@@ -7,7 +7,7 @@
  * behind. On a descriptor that is not a regular file (a pipe shared by
  * forked children) only a write of at most PIPE_BUF bytes is whole, so
  * lines there are cut to that by dropping frames. format=text renders the
- * same object in ThreadSanitizer's style.
+ * same object in ThreadSanitizer's style, as the CLI does (finding_text.c).
  *
  * Before anything is captured, mg_report_claim checks the (kind, call
  * site, other call site) triple against the findings so far: a repeat only
