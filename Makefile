@@ -75,8 +75,15 @@ $(LIB)/libgomap.so: $(GOMAP_OBJ)
 # pull in would otherwise add over 0.5 MB of resident memory to every
 # process, most of which never report. Install and copy the two together.
 SYM_SRC  := shim/symbolize.c shim/render.c
-SYM_OBJ  := $(SYM_SRC:shim/%.c=$(OBJ)/shim/%.o)
-SHIM_SRC := $(filter-out $(SYM_SRC),$(wildcard shim/*.c))
+# Shared with the CLI: the kinds table (kinds.c, in both libraries too) and
+# the text renderer with its record accessors (jansson: the symbolizer's
+# library only), so the shim's format=text and `mapguard report` print the
+# same finding block.
+KINDS_SRC := shim/kinds.c
+TEXT_SRC  := shim/finding_text.c shim/record_json.c
+SHARED_OBJ := $(patsubst shim/%.c,$(OBJ)/shim/%.o,$(KINDS_SRC) $(TEXT_SRC))
+SYM_OBJ  := $(SYM_SRC:shim/%.c=$(OBJ)/shim/%.o) $(SHARED_OBJ)
+SHIM_SRC := $(filter-out $(SYM_SRC) $(TEXT_SRC),$(wildcard shim/*.c))
 SHIM_OBJ := $(SHIM_SRC:shim/%.c=$(OBJ)/shim/%.o)
 SHIM_LIBS = $(shell pkg-config --libs $(PKGS_SHIM) 2>/dev/null) -ldl -lpthread
 SYM_LIBS  = $(shell pkg-config --libs $(PKGS_SYM) 2>/dev/null)
@@ -119,9 +126,9 @@ $(OBJ)/cli/%.o: cli/%.c VERSION
 	$(CC) $(ALL_CFLAGS) $(CLI_SAN) $(DEPFLAGS) -DMG_VERSION='"$(VERSION)"' -Isrc -Icli -Ishim \
 	    $(shell pkg-config --cflags jansson) -c $< -o $@
 
-$(BIN)/mapguard: $(CLI_OBJ)
+$(BIN)/mapguard: $(CLI_OBJ) $(SHARED_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CLI_SAN) -o $@ $(CLI_OBJ) $(shell pkg-config --libs jansson) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) $(CLI_SAN) -o $@ $(CLI_OBJ) $(SHARED_OBJ) $(shell pkg-config --libs jansson) $(LDFLAGS)
 
 # ---------------------------------------------------------------- shard
 # gomap_shard (shard/): N gomaps under rwlocks. A library of its own, linked
@@ -208,7 +215,7 @@ $(TESTBIN)/shim_tests: $(SHIM_TEST_SRC) $(wildcard tests/shim/*.h) $(LIB)/libgom
 	    -DBUILD_DIR='"$(abspath $(BUILD))"' -DSRC_DIR='"$(abspath .)"' -DMG_VERSION='"$(VERSION)"' \
 	    -o $@ $(SHIM_TEST_SRC) $(CRIT_LIBS) $(shell pkg-config --libs jansson) -lpthread $(LDFLAGS)
 
-$(TESTBIN)/cli_tests: $(CLI_TEST_SRC) $(wildcard tests/cli/*.h) shim/options.inc shim/options_syntax.h
+$(TESTBIN)/cli_tests: $(CLI_TEST_SRC) $(wildcard tests/cli/*.h) shim/options.inc shim/options_syntax.h shim/kinds.inc
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc -Itests/cli -Ishim $(CRIT_CFLAGS) $(shell pkg-config --cflags jansson) \
 	    -DBUILD_DIR='"$(abspath $(BUILD))"' -DSRC_DIR='"$(abspath .)"' \

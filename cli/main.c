@@ -5,7 +5,7 @@
  * status that means "mapguard could not work", so a typo in a CI script can
  * never be mistaken for a clean run or for a finding.
  */
-#include "mapguard.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -88,28 +88,11 @@ static int bad_usage(const char *fmt, const char *arg)
     return MG_EXIT_TOOL;
 }
 
-int mg_emit(const mg_options *o, const mg_reports *r, FILE *text_out, const char *note)
-{
-    int rc = 0;
-    if (text_out) {
-        if (!o->quiet)
-            mg_render_text(text_out, r);
-        if (!o->quiet || r->nfindings > 0 || r->ncrashes > 0)
-            mg_render_summary(text_out, r, note);
-        fflush(text_out);
-    }
-    if (o->json_out && mg_write_jsonl(o->json_out, r, o->json_all) != 0)
-        rc = -1;
-    if (o->sarif_out && mg_write_sarif(o->sarif_out, r, o->source_root) != 0)
-        rc = -1;
-    return rc;
-}
-
-static int cmd_report(const mg_options *o, int nfiles, char **files)
+static int cmd_report(const mgc_options *o, int nfiles, char **files)
 {
     if (nfiles == 0)
         return bad_usage("report: no report files given%s", "");
-    mg_reports r;
+    mgc_reports r;
     mg_reports_init(&r);
     int rc = 0, unusable = 0;
     /* Every input must be a report: a directory, random bytes or a file with
@@ -163,7 +146,7 @@ int main(int argc, char **argv)
     if (!run && strcmp(cmd, "report") != 0)
         return bad_usage("unknown command '%s' (expected run or report)", cmd);
 
-    mg_options o = {.exitcode = (int)mg_option_default("exitcode"), .json_all = run};
+    mgc_options o = {.exitcode = (int)mg_option_default("exitcode"), .json_all = run};
     /* '+': stop at PROGRAM, so its own options are left alone. */
     optind = 2;
     opterr = 0;

@@ -4,7 +4,7 @@
  * source root (the git top by default), and only frames inside it count as
  * "the user's code" for an alert's primary location.
  */
-#include "mapguard.h"
+#include "cli.h"
 
 #include <limits.h>
 #include <stdlib.h>

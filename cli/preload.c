@@ -18,7 +18,7 @@
  * once in a throwaway child first. The run then double-checks that the shim
  * reported in from the program (run.c).
  */
-#include "mapguard.h"
+#include "cli.h"
 
 #include <dlfcn.h>
 #include <elf.h>

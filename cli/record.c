@@ -1,27 +1,18 @@
 /*
- * Accessors for one report record. The detector's format (issue 3) fixes the
- * field names, but a few nested shapes are loose ("created" under a thread,
- * modification/iterator wrapping {thread, stack} in "created"), and frames may
- * carry pc/offset as numbers or "0x..." strings. Every reader goes through
- * these functions so the tolerance lives in one place and a missing field
- * never crashes the renderer: a report is most needed when something is off.
+ * What a record is (a finding, a crash, a record about the run), and a
+ * frame's site for keys and messages. The accessors every reader uses are
+ * shim/record_json.c.
  */
-#include "mapguard.h"
+#include "cli.h"
+#include "kinds.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-
-static const char *const finding_kinds[] = {
-    "concurrent-read-write", "concurrent-writes", "concurrent-iteration-write",
-    "modified-during-iteration", "nil-map-write", "use-after-free",
-    "double-free", "irreflexive-key", "leaked-map",
-};
 
 /* Records that describe the run rather than a problem. */
 static const char *const meta_kinds[] = {
     "summary", "hello", "init", "start", "exit", "exec", "exec-failed", "spawn", "marker", "info",
-    "warning", "error", "deadly-signal",
+    "warning", "error", MG_DEADLY_SIGNAL_KIND,
 };
 
 bool mg_record_is_finding(json_t *rec)
@@ -29,9 +20,8 @@ bool mg_record_is_finding(json_t *rec)
     const char *kind = mg_str(rec, "kind");
     if (!kind)
         return false;
-    for (size_t i = 0; i < sizeof finding_kinds / sizeof *finding_kinds; i++)
-        if (strcmp(kind, finding_kinds[i]) == 0)
-            return true;
+    if (mg_kind_by_name(kind) >= 0)
+        return true;
     for (size_t i = 0; i < sizeof meta_kinds / sizeof *meta_kinds; i++)
         if (strcmp(kind, meta_kinds[i]) == 0)
             return false;
@@ -44,73 +34,7 @@ bool mg_record_is_finding(json_t *rec)
 bool mg_record_is_crash(json_t *rec)
 {
     const char *kind = mg_str(rec, "kind");
-    return kind && strcmp(kind, "deadly-signal") == 0;
-}
-
-bool mg_kind_is_concurrency(const char *kind)
-{
-    return kind && strncmp(kind, "concurrent-", 11) == 0;
-}
-
-const char *mg_str(json_t *obj, const char *key)
-{
-    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-long long mg_int(json_t *obj, const char *key, long long dflt)
-{
-    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
-    if (json_is_integer(v))
-        return json_integer_value(v);
-    if (json_is_real(v))
-        return (long long)json_real_value(v);
-    return dflt;
-}
-
-json_t *mg_party_stack(json_t *party)
-{
-    if (json_is_array(party))
-        return party;
-    if (!json_is_object(party))
-        return NULL;
-    json_t *s = json_object_get(party, "stack");
-    if (json_is_array(s))
-        return s;
-    json_t *c = json_object_get(party, "created");
-    if (json_is_object(c) || json_is_array(c))
-        return mg_party_stack(c);
-    return NULL;
-}
-
-json_t *mg_party_thread(json_t *party)
-{
-    if (!json_is_object(party))
-        return NULL;
-    json_t *t = json_object_get(party, "thread");
-    if (json_is_object(t))
-        return t;
-    json_t *c = json_object_get(party, "created");
-    return json_is_object(c) ? mg_party_thread(c) : NULL;
-}
-
-const char *mg_party_op(json_t *party)
-{
-    const char *op = mg_str(party, "op");
-    if (!op && json_is_object(party))
-        op = mg_str(json_object_get(party, "created"), "op");
-    return op;
-}
-
-void mg_hex_field(json_t *frame, const char *key, char *buf, size_t n)
-{
-    json_t *v = json_is_object(frame) ? json_object_get(frame, key) : NULL;
-    if (json_is_string(v))
-        snprintf(buf, n, "%s", json_string_value(v));
-    else if (json_is_integer(v))
-        snprintf(buf, n, "0x%" PRIx64, (uint64_t)json_integer_value(v));
-    else
-        snprintf(buf, n, "?");
+    return kind && strcmp(kind, MG_DEADLY_SIGNAL_KIND) == 0;
 }
 
 static const char *base_name(const char *p)
@@ -132,20 +56,4 @@ void mg_frame_site(json_t *frame, char *buf, size_t n)
     char off[32];
     mg_hex_field(frame, "offset", off, sizeof off);
     snprintf(buf, n, "%s (%s+%s)", fn ? fn : "??", mod ? base_name(mod) : "?", off);
-}
-
-const char *mg_op_class(const char *op)
-{
-    if (!op)
-        return "call";
-    static const struct { const char *op, *cls; } ops[] = {
-        {"get", "read"}, {"lookup", "read"}, {"len", "read"},
-        {"set", "write"}, {"assign", "write"}, {"delete", "write"},
-        {"clear", "write"}, {"iter_delete", "write"}, {"free", "free"},
-        {"iter_init", "iteration"}, {"iter_next", "iteration"}, {"new", "creation"},
-    };
-    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
-        if (strcmp(op, ops[i].op) == 0)
-            return ops[i].cls;
-    return "call";
 }

@@ -16,7 +16,8 @@
  * holding every record took 5.5 GB for a 682 MB log). `run --json`, which
  * wants every record, reads the files a second time (mg_write_jsonl).
  */
-#include "mapguard.h"
+#include "cli.h"
+#include "kinds.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -128,12 +129,12 @@ typedef struct key_index {
 } key_index;
 
 typedef struct finding_list {
-    mg_finding **items;
+    mgc_finding **items;
     size_t *n, *cap;
     key_index *ix;
 } finding_list;
 
-static void index_insert(key_index *ix, const mg_finding *items, size_t idx)
+static void index_insert(key_index *ix, const mgc_finding *items, size_t idx)
 {
     size_t i = (size_t)hash_str(items[idx].key) & (ix->cap - 1);
     while (ix->slots[i])
@@ -154,7 +155,7 @@ static size_t list_find(const finding_list *l, const char *key)
     return SIZE_MAX;
 }
 
-static void note_pid(mg_finding *f, long pid)
+static void note_pid(mgc_finding *f, long pid)
 {
     for (size_t i = 0; i < f->npids; i++)
         if (f->pids[i] == pid)
@@ -168,7 +169,7 @@ static size_t list_merge(finding_list *l, json_t *rec, char *key, long pid)
 {
     size_t idx = list_find(l, key);
     if (idx != SIZE_MAX) {
-        mg_finding *f = &(*l->items)[idx];
+        mgc_finding *f = &(*l->items)[idx];
         f->count++;
         note_pid(f, pid);
         free(key);
@@ -177,14 +178,14 @@ static size_t list_merge(finding_list *l, json_t *rec, char *key, long pid)
     }
     if (*l->n == *l->cap) {
         size_t cap = *l->cap ? *l->cap * 2 : 16;
-        mg_finding *p = realloc(*l->items, cap * sizeof *p);
+        mgc_finding *p = realloc(*l->items, cap * sizeof *p);
         if (!p)
             abort();
         *l->items = p;
         *l->cap = cap;
     }
     idx = (*l->n)++;
-    mg_finding *f = &(*l->items)[idx];
+    mgc_finding *f = &(*l->items)[idx];
     memset(f, 0, sizeof *f);
     f->rec = rec;
     f->key = key;
@@ -211,7 +212,7 @@ typedef struct recurrence {
     long long pid, id, count;
 } recurrence;
 
-struct mg_reports_index {
+struct mgc_reports_index {
     key_index findings, crashes;
     pair_map ids;          /* (pid, id) -> index of the finding the record went to */
     pair_map ids_per_pf;   /* (pid, finding index) -> how many ids remembered */
@@ -221,7 +222,7 @@ struct mg_reports_index {
     size_t nsources;
 };
 
-void mg_reports_init(mg_reports *r)
+void mg_reports_init(mgc_reports *r)
 {
     memset(r, 0, sizeof *r);
     r->pids = json_object();
@@ -232,7 +233,7 @@ void mg_reports_init(mg_reports *r)
         abort();
 }
 
-static void free_list(mg_finding *items, size_t n)
+static void free_list(mgc_finding *items, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         json_decref(items[i].rec);
@@ -241,14 +242,14 @@ static void free_list(mg_finding *items, size_t n)
     free(items);
 }
 
-void mg_reports_free(mg_reports *r)
+void mg_reports_free(mgc_reports *r)
 {
     free_list(r->findings, r->nfindings);
     free_list(r->crashes, r->ncrashes);
     json_decref(r->pids);
     json_decref(r->spawns);
     json_decref(r->open_execs);
-    struct mg_reports_index *x = r->index;
+    struct mgc_reports_index *x = r->index;
     if (x) {
         free(x->findings.slots);
         free(x->crashes.slots);
@@ -308,11 +309,11 @@ static char *finding_key(json_t *rec)
     party_site(json_object_get(rec, "freed"), fr, sizeof fr);
     mc[0] = '\0';
     /* Leaks have no racing party: the creation site is what tells them apart. */
-    if (kind && strcmp(kind, "leaked-map") == 0)
+    if (mg_kind_by_name(kind) == MK_LEAK)
         party_site(json_object_get(rec, "map_created"), mc, sizeof mc);
 
     const char *first = a, *second = b;
-    if (mg_kind_is_concurrency(kind) && strcmp(a, b) > 0) {
+    if (mg_kind_is_concurrency(mg_kind_by_name(kind)) && strcmp(a, b) > 0) {
         first = b;
         second = a;
     }
@@ -338,7 +339,7 @@ static char *crash_key(json_t *rec)
     else
         snprintf(sig, sizeof sig, "%lld", mg_int(rec, "signo", 0));
     sbuf k = {0};
-    sb_add(&k, "deadly-signal\x1f");
+    sb_add(&k, MG_DEADLY_SIGNAL_KIND "\x1f");
     sb_add(&k, sig);
     sb_add(&k, "\x1f");
     sb_add(&k, site);
@@ -355,7 +356,7 @@ static void pid_key(long pid, char *buf, size_t n)
 /* For mapguard run's check that the detector followed every exec and spawn
  * (run.c): the spawns, and the execs no later record of the same process
  * followed. Records of one pid are in its own file in write order. */
-static void track_process(mg_reports *r, json_t *rec, long pid)
+static void track_process(mgc_reports *r, json_t *rec, long pid)
 {
     char k[32];
     pid_key(pid, k, sizeof k);
@@ -370,9 +371,9 @@ static void track_process(mg_reports *r, json_t *rec, long pid)
 
 /* The summary's repeat counts, folded once every file is in: the record an
  * entry names may come from another file given later. */
-static void note_recurrences(mg_reports *r, json_t *sum, long pid)
+static void note_recurrences(mgc_reports *r, json_t *sum, long pid)
 {
-    struct mg_reports_index *x = r->index;
+    struct mgc_reports_index *x = r->index;
     size_t j;
     json_t *ent;
     json_array_foreach(json_object_get(sum, "recurrences"), j, ent) {
@@ -392,9 +393,9 @@ static void note_recurrences(mg_reports *r, json_t *sum, long pid)
     }
 }
 
-static void remember_id(mg_reports *r, long pid, long long id, size_t idx)
+static void remember_id(mgc_reports *r, long pid, long long id, size_t idx)
 {
-    struct mg_reports_index *x = r->index;
+    struct mgc_reports_index *x = r->index;
     bool fresh;
     pair_slot *pf = pair_put(&x->ids_per_pf, pid, (long long)idx, &fresh);
     if (pf->val >= IDS_PER_PROCESS_FINDING)
@@ -405,7 +406,7 @@ static void remember_id(mg_reports *r, long pid, long long id, size_t idx)
         s->val = idx; /* the first record with this id wins, as it was written first */
 }
 
-void mg_reports_add(mg_reports *r, json_t *rec)
+void mg_reports_add(mgc_reports *r, json_t *rec)
 {
     long pid = (long)mg_int(rec, "pid", -1);
     r->nrecords++;
@@ -439,9 +440,9 @@ void mg_reports_add(mg_reports *r, json_t *rec)
         remember_id(r, pid, id, idx);
 }
 
-void mg_reports_apply_summaries(mg_reports *r)
+void mg_reports_apply_summaries(mgc_reports *r)
 {
-    struct mg_reports_index *x = r->index;
+    struct mgc_reports_index *x = r->index;
     for (size_t i = 0; i < x->npending; i++) {
         pair_slot *s = pair_get(&x->ids, x->pending[i].pid, x->pending[i].id);
         if (s && s->val < r->nfindings)
@@ -556,14 +557,14 @@ static FILE *open_report(const char *path)
     return fp;
 }
 
-long mg_reports_load(mg_reports *r, const char *path)
+long mg_reports_load(mgc_reports *r, const char *path)
 {
     FILE *fp = open_report(path);
     if (!fp)
         return -1;
     bool is_stdin = fp == stdin;
     if (!is_stdin) {
-        struct mg_reports_index *x = r->index;
+        struct mgc_reports_index *x = r->index;
         char **p = realloc(x->sources, (x->nsources + 1) * sizeof *p);
         char *copy = strdup(path);
         if (!p || !copy)
@@ -611,12 +612,12 @@ long mg_reports_load(mg_reports *r, const char *path)
     return got < 0 ? -1 : nrec;
 }
 
-size_t mg_reports_npids(const mg_reports *r)
+size_t mg_reports_npids(const mgc_reports *r)
 {
     return json_object_size(r->pids);
 }
 
-bool mg_reports_has_pid(const mg_reports *r, long pid)
+bool mg_reports_has_pid(const mgc_reports *r, long pid)
 {
     char k[32];
     pid_key(pid, k, sizeof k);
@@ -651,7 +652,7 @@ static int copy_records(FILE *out, const char *path, size_t flags)
     return rc;
 }
 
-int mg_write_jsonl(const char *path, const mg_reports *r, bool all)
+int mg_write_jsonl(const char *path, const mgc_reports *r, bool all)
 {
     FILE *fp = fopen(path, "w");
     if (!fp) {

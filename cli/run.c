@@ -21,7 +21,7 @@
  *    the known cases first, and after the run the program's process must have
  *    reported in (see check_shim).
  */
-#include "mapguard.h"
+#include "cli.h"
 #include "options_syntax.h"
 
 #include <dirent.h>
@@ -485,7 +485,7 @@ typedef struct collected {
     size_t npids;
 } collected;
 
-static int load_dir(const char *dir, mg_reports *r, collected *col)
+static int load_dir(const char *dir, mgc_reports *r, collected *col)
 {
     struct dirent **ents = NULL;
     int n = scandir(dir, &ents, NULL, versionsort);
@@ -548,7 +548,7 @@ static const char *exec_target(json_t *rec)
 }
 
 /* Did process pid leave a record, or at least a log file? */
-static bool reported_in(const mg_reports *r, const collected *col, long pid)
+static bool reported_in(const mgc_reports *r, const collected *col, long pid)
 {
     if (mg_reports_has_pid(r, pid))
         return true;
@@ -558,7 +558,7 @@ static bool reported_in(const mg_reports *r, const collected *col, long pid)
     return false;
 }
 
-static shim_verdict check_shim(const mg_reports *r, const collected *col, const child *c,
+static shim_verdict check_shim(const mgc_reports *r, const collected *col, const child *c,
                                char *lost, size_t n)
 {
     long pid = (long)c->pid;
@@ -614,7 +614,7 @@ static void describe_status(const child *c, const char *prog, char *note, size_t
     }
 }
 
-int mg_run(const mg_options *o, char **argv)
+int mg_run(const mgc_options *o, char **argv)
 {
     char shim[PATH_MAX], prog[PATH_MAX], dir[PATH_MAX], why[1024];
     if (find_shim(shim) != 0)
@@ -701,7 +701,7 @@ int mg_run(const mg_options *o, char **argv)
     }
     wait_for_descendants(&c, c.timed_out);
 
-    mg_reports r;
+    mgc_reports r;
     mg_reports_init(&r);
     r.track_processes = true;
     collected col = {0};

@@ -15,7 +15,8 @@
  *    pids, tids and line numbers change between runs, and a fingerprint that
  *    changes makes code scanning close and reopen the same alert every run.
  */
-#include "mapguard.h"
+#include "cli.h"
+#include "kinds.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -245,14 +246,14 @@ static char *fingerprint(json_t *rec)
 {
     const char *kind = mg_str(rec, "kind");
     const char *a = party_fn(rec, "access"), *b = party_fn(rec, "conflict");
-    if (mg_kind_is_concurrency(kind) && strcmp(a, b) > 0) {
+    if (mg_kind_is_concurrency(mg_kind_by_name(kind)) && strcmp(a, b) > 0) {
         const char *t = a;
         a = b;
         b = t;
     }
     const char *parts[] = {kind, a, b, party_fn(rec, "modification"), party_fn(rec, "iterator"),
                            party_fn(rec, "freed"),
-                           strcmp(kind, "leaked-map") == 0 ? party_fn(rec, "map_created") : ""};
+                           mg_kind_by_name(kind) == MK_LEAK ? party_fn(rec, "map_created") : ""};
     uint64_t h = 14695981039346656037ULL;
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
         h = fnv1a(parts[i], h);
@@ -278,7 +279,7 @@ static size_t rule_index(ctx *c, const char *kind)
 
 static json_t *rule_json(const char *kind)
 {
-    const mg_rule *r = mg_rule_for(kind);
+    const mgc_rule *r = mgc_rule_for(kind);
     if (r) {
         return json_pack("{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s, s:s}, s:{s:s}, "
                          "s:{s:[s, s], s:s, s:s}}",
@@ -297,12 +298,12 @@ static json_t *rule_json(const char *kind)
                      "defaultConfiguration", "level", "error");
 }
 
-static json_t *result_json(ctx *c, const mg_finding *f)
+static json_t *result_json(ctx *c, const mgc_finding *f)
 {
     json_t *rec = f->rec;
     const char *kind = mg_str(rec, "kind");
     const char *msg = mg_str(rec, "message");
-    const mg_rule *rule = mg_rule_for(kind);
+    const mgc_rule *rule = mgc_rule_for(kind);
     long pid = (long)mg_int(rec, "pid", -1);
     json_t *access = json_object_get(rec, "access");
 
@@ -403,7 +404,7 @@ static json_t *result_json(ctx *c, const mg_finding *f)
  * as the notification's exception stack and its first frame in the source
  * root as its location.
  */
-static json_t *crash_notification(const ctx *c, const mg_finding *f)
+static json_t *crash_notification(const ctx *c, const mgc_finding *f)
 {
     json_t *rec = f->rec;
     json_t *stack = json_object_get(rec, "stack");
@@ -439,7 +440,7 @@ static json_t *crash_notification(const ctx *c, const mg_finding *f)
         where = json_array_get(stack, 0);
 
     json_t *n = json_pack("{s:{s:s, s:i}, s:s, s:{s:s}, s:{s:s, s:s, s:{s:o}}}", "descriptor",
-                          "id", "deadly-signal", "index", 0, "level", "error", "message", "text",
+                          "id", MG_DEADLY_SIGNAL_KIND, "index", 0, "level", "error", "message", "text",
                           text, "exception", "kind", signame, "message", text, "stack", "frames",
                           frames);
     if (where)
@@ -456,7 +457,7 @@ static json_t *crash_notification(const ctx *c, const mg_finding *f)
     return n;
 }
 
-static void add_crashes(const ctx *c, const mg_reports *r, json_t *run)
+static void add_crashes(const ctx *c, const mgc_reports *r, json_t *run)
 {
     if (r->ncrashes == 0)
         return;
@@ -465,7 +466,7 @@ static void add_crashes(const ctx *c, const mg_reports *r, json_t *run)
         json_array_append_new(notes, crash_notification(c, &r->crashes[i]));
     json_object_set_new(
         json_object_get(json_object_get(run, "tool"), "driver"), "notifications",
-        json_pack("[{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}]", "id", "deadly-signal",
+        json_pack("[{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}]", "id", MG_DEADLY_SIGNAL_KIND,
                   "name", "DeadlySignal", "shortDescription", "text",
                   "The program died of a signal", "fullDescription", "text",
                   "The program was killed by SIGSEGV, SIGBUS, SIGFPE, SIGILL or SIGABRT; the "
@@ -481,7 +482,7 @@ static void add_crashes(const ctx *c, const mg_reports *r, json_t *run)
                                   "toolExecutionNotifications", notes));
 }
 
-json_t *mg_sarif_build(const mg_reports *r, const char *source_root)
+json_t *mg_sarif_build(const mgc_reports *r, const char *source_root)
 {
     char *root = NULL;
     if (source_root) {
@@ -495,8 +496,8 @@ json_t *mg_sarif_build(const mg_reports *r, const char *source_root)
     ctx c = {root ? root : "/", json_array()};
     /* Every known kind is a rule, so ruleIndex values never shift between
      * runs that found different kinds. */
-    for (size_t i = 0; i < mg_nrules; i++)
-        json_array_append_new(c.rule_ids, json_string(mg_rules[i].kind));
+    for (size_t i = 0; i < mgc_nrules; i++)
+        json_array_append_new(c.rule_ids, json_string(mgc_rules[i].kind));
 
     json_t *results = json_array();
     for (size_t i = 0; i < r->nfindings; i++)
@@ -528,7 +529,7 @@ json_t *mg_sarif_build(const mg_reports *r, const char *source_root)
     return sarif;
 }
 
-int mg_write_sarif(const char *path, const mg_reports *r, const char *source_root)
+int mg_write_sarif(const char *path, const mgc_reports *r, const char *source_root)
 {
     json_t *s = mg_sarif_build(r, source_root);
     if (!s) {

@@ -15,7 +15,7 @@
  * (an allocator, a sanitizer runtime that insists on coming first), and the
  * variable is exported so every exec'd child inherits it.
  */
-#include "mapguard.h"
+#include "cli.h"
 #include "options_syntax.h"
 
 #include <limits.h>
@@ -161,7 +161,7 @@ static bool has_sep(const char *s)
     return strpbrk(s, SEPS) != NULL;
 }
 
-char *mg_build_shim_options(const mg_options *o, const char *inherited, const char *log_path,
+char *mg_build_shim_options(const mgc_options *o, const char *inherited, const char *log_path,
                             char *err, size_t n)
 {
     kvlist l = {0};

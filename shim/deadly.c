@@ -195,7 +195,7 @@ static void write_record(int i, siginfo_t *si, void *uc)
         mg_report_emit(l.buf, l.n);
         return;
     }
-    mg_put(&l, "{\"kind\":\"deadly-signal\",\"message\":\"mapguard: deadly signal ");
+    mg_put(&l, "{\"kind\":\"" MG_DEADLY_SIGNAL_KIND "\",\"message\":\"mapguard: deadly signal ");
     mg_put(&l, deadly[i].name);
     mg_put(&l, "\",\"pid\":");
     mg_put_int(&l, getpid());

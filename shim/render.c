@@ -1,6 +1,7 @@
 /*
  * Findings as JSON objects built with jansson, their text rendering
- * (shortened to a bound when asked, by dropping frames), and the summary
+ * (finding_text.c, the CLI's; shortened to a bound when asked, by dropping
+ * frames), and the summary
  * with recurrences: the part of reporting that needs jansson, built into
  * libmapguard-symbolize.so so that libmapguard.so does not link it
  * (render.h says why). Everything
@@ -9,6 +10,7 @@
  */
 #include "render.h"
 #include "gomap_api.h"
+#include "finding_text.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -102,8 +104,8 @@ static json_t *created_json(const struct mg_party *p)
 static json_t *build(const struct mg_finding *f)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "kind", json_string(H->kind_name(f->kind)));
-    json_object_set_new(o, "message", json_string(H->kind_message(f->kind)));
+    json_object_set_new(o, "kind", json_string(mg_kind_name(f->kind)));
+    json_object_set_new(o, "message", json_string(mg_kinds[f->kind].message));
     json_object_set_new(o, "pid", json_integer(getpid()));
     json_object_set_new(o, "map", hex((uintptr_t)f->map));
     json_object_set_new(o, "access", party_json(&f->access, true, false));
@@ -136,52 +138,7 @@ static json_t *build(const struct mg_finding *f)
     return o;
 }
 
-static void emit_frames(FILE *out, json_t *stack)
-{
-    size_t i;
-    json_t *fr;
-    json_array_foreach(stack, i, fr) {
-        const char *fn = json_string_value(json_object_get(fr, "function"));
-        const char *file = json_string_value(json_object_get(fr, "file"));
-        const char *mod = json_string_value(json_object_get(fr, "module"));
-        const char *base = mod ? strrchr(mod, '/') : NULL;
-        fprintf(out, "    #%zu %s", i, fn ? fn : "<unknown>");
-        if (file)
-            fprintf(out, " %s:%" JSON_INTEGER_FORMAT, file, json_integer_value(json_object_get(fr, "line")));
-        fprintf(out, " (%s+%s)%s\n", base ? base + 1 : mod ? mod : "?",
-                json_string_value(json_object_get(fr, "offset")),
-                json_is_true(json_object_get(fr, "inlined")) ? " [inlined]" : "");
-    }
-}
-
-static void emit_thread(FILE *out, json_t *t)
-{
-    const char *name = json_string_value(json_object_get(t, "name"));
-    fprintf(out, "thread tid=%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(t, "tid")));
-    if (name && *name)
-        fprintf(out, " (%s)", name);
-}
-
-static void emit_party(FILE *out, const char *title, json_t *p)
-{
-    if (!p)
-        return;
-    json_t *t = json_object_get(p, "thread");
-    const char *op = json_string_value(json_object_get(p, "op"));
-    fprintf(out, "  %s%s%s by ", title, op ? " " : "", op ? op : "");
-    emit_thread(out, t);
-    if (json_is_false(json_object_get(p, "stack_complete")))
-        fprintf(out, " [call site only]");
-    fprintf(out, ":\n");
-    emit_frames(out, json_object_get(p, "stack"));
-    json_t *c = json_object_get(t, "created");
-    if (c) {
-        fprintf(out, "  (tid=%" JSON_INTEGER_FORMAT " created at:)\n", json_integer_value(json_object_get(t, "tid")));
-        emit_frames(out, c);
-    }
-    fprintf(out, "\n");
-}
-
+/* The finding's block as the CLI prints it (finding_text.c). */
 static char *render_text(json_t *o)
 {
     char *buf = NULL;
@@ -189,36 +146,11 @@ static char *render_text(json_t *o)
     FILE *out = open_memstream(&buf, &len);
     if (!out)
         return NULL;
-    fprintf(out, "==================\nWARNING: mapguard: %s (%s) on map %s (pid=%" JSON_INTEGER_FORMAT ")\n",
-            json_string_value(json_object_get(o, "message")), json_string_value(json_object_get(o, "kind")),
-            json_string_value(json_object_get(o, "map")), json_integer_value(json_object_get(o, "pid")));
-    emit_party(out, "", json_object_get(o, "access"));
-    emit_party(out, "Concurrent", json_object_get(o, "conflict"));
-    json_t *mod = json_object_get(o, "modification");
-    if (mod) {
-        fprintf(out, "  Modified (%s) ", json_string_value(json_object_get(mod, "op")));
-        emit_party(out, "", json_object_get(mod, "created"));
+    mg_text_finding(out, o, NULL);
+    if (fclose(out) != 0) {
+        free(buf);
+        return NULL;
     }
-    json_t *it = json_object_get(o, "iterator");
-    if (it)
-        emit_party(out, "Iterator initialized", json_object_get(it, "created"));
-    emit_party(out, "Freed", json_object_get(o, "freed"));
-    emit_party(out, "Map created", json_object_get(o, "map_created"));
-    if (json_is_true(json_object_get(o, "truncated")))
-        fprintf(out, "  (frames dropped to keep the report within PIPE_BUF bytes)\n\n");
-    if (json_object_get(o, "count"))
-        fprintf(out, "  %" JSON_INTEGER_FORMAT " map(s) with %" JSON_INTEGER_FORMAT " entries in total\n\n",
-                json_integer_value(json_object_get(o, "count")), json_integer_value(json_object_get(o, "entries")));
-    json_t *top = json_array_get(json_object_get(json_object_get(o, "access"), "stack"), 0);
-    const char *fn = json_string_value(json_object_get(top, "function"));
-    const char *file = json_string_value(json_object_get(top, "file"));
-    fprintf(out, "SUMMARY: mapguard: %s", json_string_value(json_object_get(o, "kind")));
-    if (file)
-        fprintf(out, " %s:%" JSON_INTEGER_FORMAT, file, json_integer_value(json_object_get(top, "line")));
-    if (fn)
-        fprintf(out, " in %s", fn);
-    fprintf(out, "\n==================\n");
-    fclose(out);
     return buf;
 }
 
@@ -392,7 +324,7 @@ static char *summary(long long pid, unsigned findings, unsigned occurrences, uns
     return t;
 }
 
-MG_EXPORT const struct mg_renderer mg_renderer_v2 = {
+MG_EXPORT const struct mg_renderer mg_renderer_v3 = {
     .finding = finding,
     .summary = summary,
 };

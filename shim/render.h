@@ -1,14 +1,15 @@
 /*
  * Findings as text: the JSON object of a finding, its ThreadSanitizer-style
- * rendering and the summary with recurrences (render.c). Built with jansson into libmapguard-symbolize.so, never into
+ * rendering (finding_text.c, the CLI's) and the summary with recurrences
+ * (render.c). Built with jansson into libmapguard-symbolize.so, never into
  * libmapguard.so, so that jansson is mapped only once a process has
  * something to report; report.c and summary.c reach it through mg_renderer()
- * (symbolize_load.c) and writes a plainer record by hand (jsonline.c) when
- * the object could not be loaded.
+ * (symbolize_load.c), and report.c writes a plainer record by hand
+ * (finding_plain.c), in the same layout, when the object could not be loaded.
  *
  * render.c may call nothing in libmapguard.so directly (its symbols are
  * hidden): whatever it needs from the shim comes through struct
- * mg_render_host.
+ * mg_render_host, or is linked into both (kinds.c).
  */
 #ifndef MAPGUARD_RENDER_H
 #define MAPGUARD_RENDER_H
@@ -17,8 +18,6 @@
 #include "stack.h"
 
 struct mg_render_host {
-    const char *(*kind_name)(int kind);
-    const char *(*kind_message)(int kind);
     const char *(*op_name)(unsigned op);
     bool (*depot_get)(uint32_t id, const uintptr_t **pcs, int *n);
     /* tid (0: unknown), creation stack id (0: none), name */
@@ -33,7 +32,7 @@ struct mg_recurrence {
     const char *kind, *where;
 };
 
-#define MG_RENDERER_ENTRY "mg_renderer_v2"
+#define MG_RENDERER_ENTRY "mg_renderer_v3"
 struct mg_renderer {
     /* The finding without its "id": NULL when memory ran out. JSON (text
      * false) is one line ending in "}\n" and the caller inserts

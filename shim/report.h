@@ -7,20 +7,8 @@
 #define MAPGUARD_REPORT_H
 
 #include "common.h"
+#include "kinds.h"
 
-enum mg_kind {
-    MK_READ_WRITE,   /* concurrent-read-write */
-    MK_WRITES,       /* concurrent-writes */
-    MK_ITER_WRITE,   /* concurrent-iteration-write */
-    MK_MOD_ITER,     /* modified-during-iteration */
-    MK_NIL_WRITE,    /* nil-map-write */
-    MK_USE_AFTER_FREE,
-    MK_DOUBLE_FREE,
-    MK_IRREFLEXIVE,  /* irreflexive-key */
-    MK_LEAK,         /* leaked-map */
-    MK_COUNT,
-};
-const char *mg_kind_name(int kind);
 
 /* One party to a finding: the call that found it, the other thread's
  * call, the modification, the iterator's init, the free, the creation. */

@@ -109,10 +109,7 @@ static int kind_of(const char *name)
     /* TSan's word for all three concurrency kinds */
     if (!strcmp(name, "race"))
         return KIND_RACE;
-    for (int k = 0; k < MK_COUNT; k++)
-        if (!strcmp(name, mg_kind_name(k)))
-            return k;
-    return -1;
+    return mg_kind_by_name(name);
 }
 
 /* "*pattern*" without the anchors it had; NULL when out of memory. */
@@ -241,7 +238,7 @@ static bool glob(const char *p, const char *t)
 static bool kind_matches(int rule, int kind)
 {
     return rule == KIND_ANY || rule == kind ||
-           (rule == KIND_RACE && (kind == MK_READ_WRITE || kind == MK_WRITES || kind == MK_ITER_WRITE));
+           (rule == KIND_RACE && mg_kind_is_concurrency(kind));
 }
 
 static bool frame_matches(const struct mg_frame *fr, int kind)

@@ -2,15 +2,21 @@
  * mapguard CLI: what the command's source files share.
  *
  *   main.c         argument parsing, the `run` and `report` subcommands
+ *   emit.c         writing the text, --json and --sarif outputs of either
  *   run.c          spawning the program under libmapguard.so, timeout, signals
  *   preload.c      up-front checks that the shim can load (static, setuid, ABI)
  *   shimopts.c     building MAPGUARD_OPTIONS and LD_PRELOAD for the child
  *   reports.c      loading JSON Lines reports, merging and deduplicating them
- *   record.c       shape-tolerant accessors for one report record
- *   render_text.c  the TSan-style text report and the one-line summary
+ *   record.c       what a record is (finding, crash); a frame's site
+ *   render_text.c  the text report (each finding's block from
+ *                  shim/finding_text.c, the crashes) and the one-line summary
  *   sarif.c        SARIF 2.1.0 for GitHub code scanning
  *   rules.c        the rule (kind) catalogue: names, descriptions, fixes
  *   paths.c        source root discovery, relative paths, file URIs
+ *
+ * Shared with the detector (shim/, built into the command too): the kinds
+ * (kinds.inc, kinds.c), a record's accessors (record_json.c) and the text
+ * of one finding (finding_text.c), so both print the same.
  *
  * The report format is the detector's (issue 3, docs/report-format.md); every
  * JSON byte is read and written with jansson.
@@ -24,6 +30,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "record_json.h" /* mg_str, mg_int, mg_party_*: a record's fields */
+
 /* From the file VERSION, passed by the Makefile (-DMG_VERSION). */
 #ifndef MG_VERSION
 #error "MG_VERSION is not defined: build with make, which reads it from VERSION"
@@ -34,7 +42,7 @@
 #define MG_EXIT_TIMEOUT 124        /* --timeout fired and nothing was found (timeout(1)) */
 
 /* ------------------------------------------------------------ options */
-typedef struct mg_options {
+typedef struct mgc_options {
     const char *json_out;      /* --json FILE */
     const char *sarif_out;     /* --sarif FILE */
     const char *suppressions;  /* --suppressions FILE */
@@ -47,29 +55,29 @@ typedef struct mg_options {
     bool json_all;             /* --json gets every record (run), not one per finding */
     int exitcode;              /* --exitcode N */
     double timeout;            /* --timeout SECONDS, 0 = none */
-} mg_options;
+} mgc_options;
 
 /* ------------------------------------------------------------ reports.c */
-typedef struct mg_finding {
+typedef struct mgc_finding {
     json_t *rec;               /* the first record of this finding (own ref) */
     char *key;                 /* deduplication key */
     unsigned long count;       /* records merged into it */
     unsigned long recurred;    /* repeats the detector counted but did not print */
     long pids[8];              /* the first few processes that reported it */
     size_t npids;
-} mg_finding;
+} mgc_finding;
 
-struct mg_reports_index;       /* reports.c's hash tables, pending repeats, sources */
+struct mgc_reports_index;       /* reports.c's hash tables, pending repeats, sources */
 
 /*
  * Reports are streamed, never held: memory grows with the number of distinct
  * findings (one record each, plus counters), distinct crashes and processes,
  * not with the size of the logs (issue 11: a 682 MB log took 5.5 GB).
  */
-typedef struct mg_reports {
-    mg_finding *findings;      /* unique findings in order of first appearance */
+typedef struct mgc_reports {
+    mgc_finding *findings;      /* unique findings in order of first appearance */
     size_t nfindings, cap;
-    mg_finding *crashes;       /* unique "deadly-signal" records, merged like findings */
+    mgc_finding *crashes;       /* unique "deadly-signal" records, merged like findings */
     size_t ncrashes, crashcap;
     size_t nreports;           /* finding records before deduplication */
     size_t nrecords;           /* valid records read, of every kind */
@@ -80,53 +88,40 @@ typedef struct mg_reports {
     json_t *spawns;            /* every "spawn" record, in order */
     json_t *open_execs;        /* pid -> its last "exec" record, when no later
                                 * record of that pid followed it */
-    struct mg_reports_index *index;
-} mg_reports;
+    struct mgc_reports_index *index;
+} mgc_reports;
 
-void mg_reports_init(mg_reports *r);
-void mg_reports_free(mg_reports *r);
+void mg_reports_init(mgc_reports *r);
+void mg_reports_free(mgc_reports *r);
 /* Streams one JSON Lines file ("-" is stdin) into r. Returns the number of
  * valid records it held, or -1 when it cannot be read (a directory, a
  * device, an open error), with the reason printed on stderr. Bad lines are
  * counted in nbad and the first few named on stderr, never fatal: a crashing
  * program can leave a truncated last line. A file holding no valid record at
  * all is for the caller to judge (0). */
-long mg_reports_load(mg_reports *r, const char *path);
+long mg_reports_load(mgc_reports *r, const char *path);
 /* Adds one record (steals the reference). */
-void mg_reports_add(mg_reports *r, json_t *rec);
+void mg_reports_add(mgc_reports *r, json_t *rec);
 /* The detector's per-process summary records carry recurrence counts; this
  * folds them into the findings once every file is loaded. */
-void mg_reports_apply_summaries(mg_reports *r);
-size_t mg_reports_npids(const mg_reports *r);
-bool mg_reports_has_pid(const mg_reports *r, long pid);
+void mg_reports_apply_summaries(mgc_reports *r);
+size_t mg_reports_npids(const mgc_reports *r);
+bool mg_reports_has_pid(const mgc_reports *r, long pid);
 /* Writes records as JSON Lines: every record of every loaded file, read
  * again from the files (all = true), or each unique finding and crash once.
  * 0, or -1 with a message on stderr. */
-int mg_write_jsonl(const char *path, const mg_reports *r, bool all);
+int mg_write_jsonl(const char *path, const mgc_reports *r, bool all);
 
 /* ------------------------------------------------------------ record.c */
 bool mg_record_is_finding(json_t *rec);
 /* A "deadly-signal" record: the program died of SIGSEGV, SIGBUS, ... Not a
  * finding (it alone does not fail the gate) but always shown. */
 bool mg_record_is_crash(json_t *rec);
-bool mg_kind_is_concurrency(const char *kind);
-const char *mg_str(json_t *obj, const char *key);     /* NULL if absent */
-long long mg_int(json_t *obj, const char *key, long long dflt);
-/* A "party" is access, conflict, modification, iterator, freed, map_created
- * or a thread's created: an object with a stack (possibly under "created"),
- * or a bare array of frames. These accept all of those shapes. */
-json_t *mg_party_stack(json_t *party);
-json_t *mg_party_thread(json_t *party);
-const char *mg_party_op(json_t *party);
 /* "function file:line" of a frame, or "module+0xoffset" without debug info. */
 void mg_frame_site(json_t *frame, char *buf, size_t n);
-/* The frame's offset/pc as text, whatever JSON type the detector used. */
-void mg_hex_field(json_t *frame, const char *key, char *buf, size_t n);
-/* What a gomap op does to the map, for prose: "read", "write", ... */
-const char *mg_op_class(const char *op);
 
 /* ------------------------------------------------------------ rules.c */
-typedef struct mg_rule {
+typedef struct mgc_rule {
     const char *kind;          /* the ruleId */
     const char *name;          /* PascalCase, SARIF rule name */
     const char *message;       /* the detector's message for the kind */
@@ -134,22 +129,21 @@ typedef struct mg_rule {
     const char *full_desc;
     const char *help_text;     /* the fix, plain text */
     const char *help_md;       /* the fix, Markdown */
-    const char *fix;           /* the fix in one line, for the text report */
-} mg_rule;
+} mgc_rule;
 
-extern const mg_rule mg_rules[];
-extern const size_t mg_nrules;
-const mg_rule *mg_rule_for(const char *kind);   /* NULL for an unknown kind */
+extern const mgc_rule mgc_rules[];
+extern const size_t mgc_nrules;
+const mgc_rule *mgc_rule_for(const char *kind);   /* NULL for an unknown kind */
 
 /* ------------------------------------------------------------ render_text.c */
-void mg_render_text(FILE *out, const mg_reports *r);
+void mg_render_text(FILE *out, const mgc_reports *r);
 /* One line: how many findings of which kinds, from how many processes, and
  * the note (e.g. how the program ended). */
-void mg_render_summary(FILE *out, const mg_reports *r, const char *note);
+void mg_render_summary(FILE *out, const mgc_reports *r, const char *note);
 
 /* ------------------------------------------------------------ sarif.c */
-json_t *mg_sarif_build(const mg_reports *r, const char *source_root);
-int mg_write_sarif(const char *path, const mg_reports *r, const char *source_root);
+json_t *mg_sarif_build(const mgc_reports *r, const char *source_root);
+int mg_write_sarif(const char *path, const mgc_reports *r, const char *source_root);
 
 /* ------------------------------------------------------------ paths.c */
 /* The git top above the current directory, else the current directory. */
@@ -173,7 +167,7 @@ int mg_check_shim_loads(const char *shim, char *why, size_t n);
 /* MAPGUARD_OPTIONS for the child: the inherited variable, then --options,
  * then what mapguard itself needs (log_path, format) last so it wins.
  * NULL with a message in err when a value cannot be expressed. */
-char *mg_build_shim_options(const mg_options *o, const char *inherited,
+char *mg_build_shim_options(const mgc_options *o, const char *inherited,
                             const char *log_path, char *err, size_t n);
 char *mg_build_ld_preload(const char *inherited, const char *shim);
 /* Checks a flag's value (flag: "--exitcode", ...) with the type and range
@@ -186,11 +180,11 @@ int mg_check_flag_value(const char *flag, const char *value, long *num, char *er
 long mg_option_default(const char *option);
 
 /* ------------------------------------------------------------ run.c */
-int mg_run(const mg_options *o, char **argv);
+int mg_run(const mgc_options *o, char **argv);
 
-/* ------------------------------------------------------------ main.c */
+/* ------------------------------------------------------------ emit.c */
 /* Renders and writes everything the options ask for; 0 or -1 when an output
  * file could not be written. */
-int mg_emit(const mg_options *o, const mg_reports *r, FILE *text_out, const char *note);
+int mg_emit(const mgc_options *o, const mgc_reports *r, FILE *text_out, const char *note);
 
 #endif
