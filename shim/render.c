@@ -171,12 +171,12 @@ static char *where_of(json_t *o)
 }
 
 
-/* One line of JSON ending in "\n", or the text rendering. */
-static char *render(json_t *o, bool text)
+/* o as one line of JSON ending in "\n"; NULL when memory ran out. */
+static char *json_line(json_t *o)
 {
-    char *s = text ? render_text(o) : json_dumps(o, JSON_COMPACT);
-    if (!s || text)
-        return s;
+    char *s = json_dumps(o, JSON_COMPACT);
+    if (!s)
+        return NULL;
     size_t n = strlen(s);
     char *t = realloc(s, n + 2);
     if (!t) {
@@ -187,6 +187,9 @@ static char *render(json_t *o, bool text)
     t[n + 1] = 0;
     return t;
 }
+
+/* One line of JSON ending in "\n", or the text rendering. */
+static char *render(json_t *o, bool text) { return text ? render_text(o) : json_line(o); }
 
 /* The stacks of o that may lose frames, in the order they lose them: the
  * threads' creation stacks, then the sites and the other party, the access
@@ -309,18 +312,8 @@ static char *summary(long long pid, unsigned findings, unsigned occurrences, uns
         json_array_append_new(a, r);
     }
     json_object_set_new(o, "recurrences", a);
-    char *s = json_dumps(o, JSON_COMPACT);
+    char *t = json_line(o);
     json_decref(o);
-    if (!s)
-        return NULL;
-    size_t n = strlen(s);
-    char *t = realloc(s, n + 2);
-    if (!t) {
-        free(s);
-        return NULL;
-    }
-    t[n] = '\n';
-    t[n + 1] = 0;
     return t;
 }
 
