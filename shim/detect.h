@@ -21,6 +21,7 @@
 #define MAPGUARD_DETECT_H
 
 #include "mapguard.h"
+#include "happens_before.h"
 #include "mapstate.h"
 
 /* One intercepted call on a map, from entry to exit. */
@@ -82,7 +83,9 @@ static inline int mg_begin(struct mg_call *c, const gomap *m, unsigned op, uintp
  * fast paths inline them; arguments a body does not use cost nothing. */
 static inline void mg_hook_enter(const gomap *m, uint64_t *w, unsigned op, uint32_t self, uintptr_t pc)
 {
-    (void)m, (void)w, (void)op, (void)self, (void)pc;
+    /* happens-before: one load and a predictable branch while it is off */
+    if (mg_hb_is_awake())
+        mg_hb_access(m, w, op, self, pc);
 }
 
 static inline void mg_hook_leave(const gomap *m, uint64_t *w, unsigned op, uint32_t self, uintptr_t pc)

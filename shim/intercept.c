@@ -18,6 +18,7 @@
  * with RTLD_GLOBAL, and a plugin's dependencies are loaded RTLD_LOCAL.
  */
 #include "mapguard.h"
+#include "happens_before.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -43,6 +44,8 @@ void mg_intercept_start(void)
         mg_log(1, "libgomap is not loaded (yet): looked for again by the first call that needs it");
     mg_exec_resolve();
     mg_threads_resolve();
+    mg_sync_resolve();
+    mg_hb_start();
 }
 
 /* ---- the late lookup, without the loader's lock ---- */

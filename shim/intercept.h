@@ -85,5 +85,6 @@ void mg_intercept_start(void);
 /* Each wrapper file's table: gomap's (interpose.c, mg_resolve_real in
  * gomap_api.h), exec's (mg_exec_resolve in mapguard.h), threads'. */
 void mg_threads_resolve(void);
+void mg_sync_resolve(void); /* sync_intercept.c */
 
 #endif

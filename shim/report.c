@@ -362,6 +362,7 @@ static void finding_by_hand(struct mg_line *l, const struct mg_finding *f, bool 
     case MK_WRITES:
     case MK_ITER_WRITE:
         put_party(l, ",\"conflict\":", &f->other, true, true, plain);
+        mg_put(l, f->evidence == MG_EVIDENCE_UNORDERED ? ",\"evidence\":\"unordered\"" : ",\"evidence\":\"overlap\"");
         break;
     case MK_MOD_ITER:
         mg_put(l, ",\"modification\":{\"op\":\"");
