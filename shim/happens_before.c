@@ -139,9 +139,11 @@ static unsigned class_of(unsigned op)
     }
 }
 
-void mg_hb_access(const gomap *m, uint64_t *w, unsigned op, uint32_t self, uintptr_t pc)
+void mg_hb_access(uint64_t *w, unsigned op, uintptr_t pc)
 {
-    if (mg_self.busy)
+    const gomap *m = (const gomap *)(void *)w; /* GOMAP_MAP_TOOL_WORDS: the words are the map's first */
+    uint32_t self = mg_self.idx;
+    if (mg_self.busy || !self)
         return;
     int saved = errno;
     mg_busy_enter();

@@ -29,8 +29,9 @@ void mg_hb_start(void);
 void mg_hb_map_created(uint64_t *w);
 /* A map is really freed (out of the quarantine): its history goes. */
 void mg_hb_map_freed(uint64_t *w);
-/* The check of one map call against the map's history, and its report. */
-MG_COLD void mg_hb_access(const gomap *m, uint64_t *w, unsigned op, uint32_t self, uintptr_t pc);
+/* The check of one map call (its map's tool words w, which are at the
+ * map's address) against the map's history, and its report. */
+MG_COLD void mg_hb_access(uint64_t *w, unsigned op, uintptr_t pc);
 
 /* ---- threads (threads.c) ----
  * The engine's record for a thread being created, made by its creator
