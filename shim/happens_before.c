@@ -74,6 +74,8 @@ void mg_hb_start(void)
     hb_enabled = 1;
 }
 
+bool mg_hb_enabled(void) { return hb_enabled; }
+
 void mg_hb_map_created(uint64_t *w)
 {
     if (!hb_enabled)
@@ -299,6 +301,60 @@ SYNC_OP(mg_hb_acquire, hb_acquire(t, (uintptr_t)addr))
 SYNC_OP(mg_hb_release, hb_release(t, (uintptr_t)addr))
 SYNC_OP(mg_hb_release_merge, hb_release_merge(t, (uintptr_t)addr))
 SYNC_OP(mg_hb_reset, ((void)t, hb_sync_reset((uintptr_t)addr)))
+SYNC_OP(mg_hb_rw_release, hb_rw_release(t, (uintptr_t)addr))
+
+void mg_hb_rw_acquire(const volatile void *addr, bool write)
+{
+    if (!usable() || ours(addr))
+        return;
+    int saved = errno;
+    mg_busy_enter();
+    struct hb_thr *t = me();
+    if (t)
+        hb_rw_acquire(t, (uintptr_t)addr, write);
+    mg_busy_leave();
+    errno = saved;
+}
+
+void mg_hb_barrier_init(const volatile void *addr, unsigned count)
+{
+    if (!following_threads() || ours(addr))
+        return;
+    mg_busy_enter();
+    hb_barrier_init((uintptr_t)addr, count);
+    mg_busy_leave();
+}
+
+uint64_t mg_hb_barrier_arrive(const volatile void *addr, bool *involved)
+{
+    *involved = false;
+    if (!usable() || ours(addr))
+        return 0;
+    int saved = errno;
+    mg_busy_enter();
+    struct hb_thr *t = me();
+    uint64_t round = 0;
+    if (t) {
+        round = hb_barrier_arrive(t, (uintptr_t)addr);
+        *involved = true;
+    }
+    mg_busy_leave();
+    errno = saved;
+    return round;
+}
+
+void mg_hb_barrier_depart(const volatile void *addr, uint64_t round)
+{
+    if (mg_self.busy)
+        return;
+    int saved = errno;
+    mg_busy_enter();
+    struct hb_thr *t = me();
+    if (t)
+        hb_barrier_depart(t, (uintptr_t)addr, round);
+    mg_busy_leave();
+    errno = saved;
+}
 
 /* ---- fork ---- */
 

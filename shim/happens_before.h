@@ -25,6 +25,8 @@ static inline bool mg_hb_is_awake(void) { return MG_UNLIKELY(__atomic_load_n(&mg
 
 /* At start, after the options: decides whether the engine may run. */
 void mg_hb_start(void);
+/* Will it run (happens_before=1 and the words agree), awake or not yet? */
+bool mg_hb_enabled(void);
 /* A map was made (gomap_new): wakes the engine. */
 void mg_hb_map_created(uint64_t *w);
 /* A map is really freed (out of the quarantine): its history goes. */
@@ -53,5 +55,16 @@ void mg_hb_acquire(const volatile void *addr);
 void mg_hb_release(const volatile void *addr);
 void mg_hb_release_merge(const volatile void *addr);
 void mg_hb_reset(const volatile void *addr);
+/* read-write locks: acquire after a successful lock (write: a write lock),
+ * release before the unlock */
+void mg_hb_rw_acquire(const volatile void *addr, bool write);
+void mg_hb_rw_release(const volatile void *addr);
+/* barriers: the count at init (recorded while dormant too, since a
+ * barrier is usually made before the first map); a wait's arrival before
+ * the real wait returns its round (0 when the engine is not involved),
+ * its departure after */
+void mg_hb_barrier_init(const volatile void *addr, unsigned count);
+uint64_t mg_hb_barrier_arrive(const volatile void *addr, bool *involved);
+void mg_hb_barrier_depart(const volatile void *addr, uint64_t round);
 
 #endif

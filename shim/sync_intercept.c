@@ -132,6 +132,262 @@ MG_INTERCEPTOR(void, mtx_destroy, (mtx_t *m))
     BEFORE(mg_hb_reset, m);
 }
 
+/* ---- read-write locks: readers' releases merge into a clock the next
+ * writer takes ---- */
+
+#define RW_LOCK(fn, write, params, args)                                                                           \
+    MG_INTERCEPTOR(int, fn, params)                                                                                \
+    {                                                                                                              \
+        int r = REAL(fn) args;                                                                                     \
+        if (r == 0 && mg_hb_is_awake())                                                                            \
+            mg_hb_rw_acquire(l, write);                                                                            \
+        return r;                                                                                                  \
+    }
+
+RW_LOCK(pthread_rwlock_rdlock, false, (pthread_rwlock_t *l), (l))
+RW_LOCK(pthread_rwlock_tryrdlock, false, (pthread_rwlock_t *l), (l))
+RW_LOCK(pthread_rwlock_timedrdlock, false, (pthread_rwlock_t *restrict l, const struct timespec *restrict t), (l, t))
+RW_LOCK(pthread_rwlock_clockrdlock, false,
+        (pthread_rwlock_t *restrict l, clockid_t c, const struct timespec *restrict t), (l, c, t))
+RW_LOCK(pthread_rwlock_wrlock, true, (pthread_rwlock_t *l), (l))
+RW_LOCK(pthread_rwlock_trywrlock, true, (pthread_rwlock_t *l), (l))
+RW_LOCK(pthread_rwlock_timedwrlock, true, (pthread_rwlock_t *restrict l, const struct timespec *restrict t), (l, t))
+RW_LOCK(pthread_rwlock_clockwrlock, true,
+        (pthread_rwlock_t *restrict l, clockid_t c, const struct timespec *restrict t), (l, c, t))
+
+MG_INTERCEPTOR(int, pthread_rwlock_unlock, (pthread_rwlock_t *l))
+{
+    BEFORE(mg_hb_rw_release, l);
+    return REAL(pthread_rwlock_unlock)(l);
+}
+
+MG_INTERCEPTOR(int, pthread_rwlock_init, (pthread_rwlock_t *restrict l, const pthread_rwlockattr_t *restrict a))
+{
+    BEFORE(mg_hb_reset, l);
+    return REAL(pthread_rwlock_init)(l, a);
+}
+
+MG_INTERCEPTOR(int, pthread_rwlock_destroy, (pthread_rwlock_t *l))
+{
+    int r = REAL(pthread_rwlock_destroy)(l);
+    if (r == 0)
+        BEFORE(mg_hb_reset, l);
+    return r;
+}
+
+/* ---- condition variables ----
+ * glibc re-takes the mutex inside the wait, out of our sight: the wait is
+ * a release of the mutex before it and an acquire after it, whatever it
+ * returns (a timeout re-takes the mutex too). The versions are the
+ * current ones: dlsym would give the default, and a program linked
+ * against GLIBC_2.3.2 must get the same function it asked for. */
+
+MG_INTERCEPTOR(int, pthread_cond_wait, (pthread_cond_t *restrict c, pthread_mutex_t *restrict m))
+{
+    BEFORE(mg_hb_release, m);
+    int r = REAL(pthread_cond_wait)(c, m);
+    BEFORE(mg_hb_acquire, m);
+    return r;
+}
+
+MG_INTERCEPTOR(int, pthread_cond_timedwait,
+               (pthread_cond_t *restrict c, pthread_mutex_t *restrict m, const struct timespec *restrict t))
+{
+    BEFORE(mg_hb_release, m);
+    int r = REAL(pthread_cond_timedwait)(c, m, t);
+    BEFORE(mg_hb_acquire, m);
+    return r;
+}
+
+MG_INTERCEPTOR(int, pthread_cond_clockwait,
+               (pthread_cond_t *restrict c, pthread_mutex_t *restrict m, clockid_t k, const struct timespec *restrict t))
+{
+    BEFORE(mg_hb_release, m);
+    int r = REAL(pthread_cond_clockwait)(c, m, k, t);
+    BEFORE(mg_hb_acquire, m);
+    return r;
+}
+
+MG_INTERCEPTOR(int, cnd_wait, (cnd_t *c, mtx_t *m))
+{
+    BEFORE(mg_hb_release, m);
+    int r = REAL(cnd_wait)(c, m);
+    BEFORE(mg_hb_acquire, m);
+    return r;
+}
+
+MG_INTERCEPTOR(int, cnd_timedwait, (cnd_t *restrict c, mtx_t *restrict m, const struct timespec *restrict t))
+{
+    BEFORE(mg_hb_release, m);
+    int r = REAL(cnd_timedwait)(c, m, t);
+    BEFORE(mg_hb_acquire, m);
+    return r;
+}
+
+/* ---- semaphores: posts merge, so several before one wait all order
+ * before it ---- */
+
+MG_INTERCEPTOR(int, sem_post, (sem_t *s))
+{
+    BEFORE(mg_hb_release_merge, s);
+    return REAL(sem_post)(s);
+}
+
+MG_INTERCEPTOR(int, sem_wait, (sem_t *s))
+{
+    int r = REAL(sem_wait)(s);
+    AFTER_ACQUIRE(s, r == 0);
+    return r;
+}
+
+MG_INTERCEPTOR(int, sem_trywait, (sem_t *s))
+{
+    int r = REAL(sem_trywait)(s);
+    AFTER_ACQUIRE(s, r == 0);
+    return r;
+}
+
+MG_INTERCEPTOR(int, sem_timedwait, (sem_t *restrict s, const struct timespec *restrict t))
+{
+    int r = REAL(sem_timedwait)(s, t);
+    AFTER_ACQUIRE(s, r == 0);
+    return r;
+}
+
+MG_INTERCEPTOR(int, sem_clockwait, (sem_t *restrict s, clockid_t c, const struct timespec *restrict t))
+{
+    int r = REAL(sem_clockwait)(s, c, t);
+    AFTER_ACQUIRE(s, r == 0);
+    return r;
+}
+
+MG_INTERCEPTOR(int, sem_init, (sem_t *s, int pshared, unsigned value))
+{
+    BEFORE(mg_hb_reset, s);
+    return REAL(sem_init)(s, pshared, value);
+}
+
+MG_INTERCEPTOR(int, sem_destroy, (sem_t *s))
+{
+    int r = REAL(sem_destroy)(s);
+    if (r == 0)
+        BEFORE(mg_hb_reset, s);
+    return r;
+}
+
+/* ---- spinlocks ---- */
+
+MG_INTERCEPTOR(int, pthread_spin_lock, (pthread_spinlock_t *l))
+{
+    int r = REAL(pthread_spin_lock)(l);
+    AFTER_ACQUIRE(l, r == 0);
+    return r;
+}
+
+MG_INTERCEPTOR(int, pthread_spin_trylock, (pthread_spinlock_t *l))
+{
+    int r = REAL(pthread_spin_trylock)(l);
+    AFTER_ACQUIRE(l, r == 0);
+    return r;
+}
+
+MG_INTERCEPTOR(int, pthread_spin_unlock, (pthread_spinlock_t *l))
+{
+    BEFORE(mg_hb_release, l);
+    return REAL(pthread_spin_unlock)(l);
+}
+
+MG_INTERCEPTOR(int, pthread_spin_init, (pthread_spinlock_t *l, int pshared))
+{
+    BEFORE(mg_hb_reset, l);
+    return REAL(pthread_spin_init)(l, pshared);
+}
+
+MG_INTERCEPTOR(int, pthread_spin_destroy, (pthread_spinlock_t *l))
+{
+    int r = REAL(pthread_spin_destroy)(l);
+    if (r == 0)
+        BEFORE(mg_hb_reset, l);
+    return r;
+}
+
+/* ---- barriers: every thread's work before a round's wait happens
+ * before every thread's work after it ---- */
+
+MG_INTERCEPTOR(int, pthread_barrier_init,
+               (pthread_barrier_t *restrict b, const pthread_barrierattr_t *restrict a, unsigned count))
+{
+    int r = REAL(pthread_barrier_init)(b, a, count);
+    if (r == 0)
+        mg_hb_barrier_init(b, count);
+    return r;
+}
+
+MG_INTERCEPTOR(int, pthread_barrier_wait, (pthread_barrier_t *b))
+{
+    bool involved = false;
+    uint64_t round = mg_hb_is_awake() ? mg_hb_barrier_arrive(b, &involved) : 0;
+    int r = REAL(pthread_barrier_wait)(b);
+    if (involved && (r == 0 || r == PTHREAD_BARRIER_SERIAL_THREAD))
+        mg_hb_barrier_depart(b, round);
+    return r;
+}
+
+MG_INTERCEPTOR(int, pthread_barrier_destroy, (pthread_barrier_t *b))
+{
+    int r = REAL(pthread_barrier_destroy)(b);
+    if (r == 0)
+        BEFORE(mg_hb_reset, b);
+    return r;
+}
+
+/* ---- once: the init function happens before every return ----
+ * The init function takes no argument, so it runs through a trampoline
+ * that finds it, and the control it belongs to, on this thread's stack of
+ * once calls in progress (an init function may call once itself). This
+ * is done while the engine sleeps too: an init function may make the
+ * first map and fill it, and the callers that only see it done must
+ * still be ordered after it. */
+
+struct once_frame {
+    void (*fn)(void);
+    const void *ctl;
+    struct once_frame *up;
+};
+static __thread struct once_frame *once_top __attribute__((tls_model("initial-exec")));
+
+static void once_run(void)
+{
+    struct once_frame *f = once_top;
+    f->fn();
+    mg_hb_release_merge(f->ctl);
+}
+
+MG_INTERCEPTOR(int, pthread_once, (pthread_once_t *o, void (*fn)(void)))
+{
+    if (!mg_hb_enabled() || mg_self.busy)
+        return REAL(pthread_once)(o, fn);
+    struct once_frame f = {fn, o, once_top};
+    once_top = &f;
+    int r = REAL(pthread_once)(o, once_run);
+    once_top = f.up;
+    AFTER_ACQUIRE(o, r == 0);
+    return r;
+}
+
+MG_INTERCEPTOR(void, call_once, (once_flag *o, void (*fn)(void)))
+{
+    if (!mg_hb_enabled() || mg_self.busy) {
+        REAL(call_once)(o, fn);
+        return;
+    }
+    struct once_frame f = {fn, o, once_top};
+    once_top = &f;
+    REAL(call_once)(o, once_run);
+    once_top = f.up;
+    AFTER_ACQUIRE(o, true);
+}
+
 void mg_sync_resolve(void)
 {
     static const struct mg_intercept table[] = {
@@ -142,6 +398,23 @@ void mg_sync_resolve(void)
         MG_INTERCEPT(mtx_trylock),           MG_INTERCEPT(mtx_timedlock),
         MG_INTERCEPT(mtx_unlock),            MG_INTERCEPT(mtx_init),
         MG_INTERCEPT(mtx_destroy),
+        MG_INTERCEPT(pthread_rwlock_rdlock), MG_INTERCEPT(pthread_rwlock_tryrdlock),
+        MG_INTERCEPT(pthread_rwlock_timedrdlock), MG_INTERCEPT(pthread_rwlock_clockrdlock),
+        MG_INTERCEPT(pthread_rwlock_wrlock), MG_INTERCEPT(pthread_rwlock_trywrlock),
+        MG_INTERCEPT(pthread_rwlock_timedwrlock), MG_INTERCEPT(pthread_rwlock_clockwrlock),
+        MG_INTERCEPT(pthread_rwlock_unlock), MG_INTERCEPT(pthread_rwlock_init),
+        MG_INTERCEPT(pthread_rwlock_destroy),
+        MG_INTERCEPT_VER(pthread_cond_wait, "GLIBC_2.3.2"), MG_INTERCEPT_VER(pthread_cond_timedwait, "GLIBC_2.3.2"),
+        MG_INTERCEPT(pthread_cond_clockwait), MG_INTERCEPT(cnd_wait),
+        MG_INTERCEPT(cnd_timedwait),         MG_INTERCEPT(sem_post),
+        MG_INTERCEPT(sem_wait),              MG_INTERCEPT(sem_trywait),
+        MG_INTERCEPT(sem_timedwait),         MG_INTERCEPT(sem_clockwait),
+        MG_INTERCEPT(sem_init),              MG_INTERCEPT(sem_destroy),
+        MG_INTERCEPT(pthread_spin_lock),     MG_INTERCEPT(pthread_spin_trylock),
+        MG_INTERCEPT(pthread_spin_unlock),   MG_INTERCEPT(pthread_spin_init),
+        MG_INTERCEPT(pthread_spin_destroy),  MG_INTERCEPT(pthread_barrier_init),
+        MG_INTERCEPT(pthread_barrier_wait),  MG_INTERCEPT(pthread_barrier_destroy),
+        MG_INTERCEPT(pthread_once),          MG_INTERCEPT(call_once),
     };
     mg_intercept_resolve(table, MG_INTERCEPT_COUNT(table));
 }

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@
 #include <unistd.h>
 
 static gomap *M;
-static atomic_int flag;
+static atomic_int flag, flag2;
 static pthread_mutex_t L1 = PTHREAD_MUTEX_INITIALIZER, L2 = PTHREAD_MUTEX_INITIALIZER;
 static mtx_t C1, C2;
 
@@ -376,6 +377,510 @@ static void forked(void)
     waitpid(pid, &st, 0);
 }
 
+/* The second handoff the shim does not see. */
+static void signal_flag2(void) { atomic_store_explicit(&flag2, 1, memory_order_release); }
+static void wait_flag2(void)
+{
+    while (!atomic_load_explicit(&flag2, memory_order_acquire))
+        sched_yield();
+}
+
+static struct timespec in_a_minute(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    ts.tv_sec += 60;
+    return ts;
+}
+
+/* ---- read-write locks ---- */
+
+static pthread_rwlock_t RW = PTHREAD_RWLOCK_INITIALIZER;
+
+/* A write under a read lock: readers are not ordered with each other. */
+static void *rw_bad_a(void *p)
+{
+    int64_t k = 1;
+    pthread_rwlock_rdlock(&RW);
+    gomap_set(M, &k, &k); /* @site:rw_bad_set */
+    pthread_rwlock_unlock(&RW);
+    signal_flag();
+    return p;
+}
+
+static void *rw_bad_b(void *p)
+{
+    int64_t k = 1;
+    wait_flag();
+    struct timespec ts = in_a_minute(CLOCK_REALTIME);
+    if (pthread_rwlock_timedrdlock(&RW, &ts) != 0)
+        abort();
+    gomap_get(M, &k); /* @site:rw_bad_get */
+    pthread_rwlock_unlock(&RW);
+    return p;
+}
+
+static void rwlock_race(void)
+{
+    M = make_map();
+    spawn_run(rw_bad_a, rw_bad_b);
+}
+
+static void *rw_writer(void *p)
+{
+    for (int64_t i = 0; i < 20; i++) {
+        if (i % 2 ? pthread_rwlock_wrlock(&RW) : pthread_rwlock_trywrlock(&RW) == 0 ? 0 : pthread_rwlock_wrlock(&RW))
+            abort();
+        gomap_set(M, &i, &i);
+        pthread_rwlock_unlock(&RW);
+    }
+    signal_flag();
+    return p;
+}
+
+static void *rw_reader(void *p)
+{
+    wait_flag();
+    for (int64_t i = 0; i < 20; i++) {
+        struct timespec ts = in_a_minute(CLOCK_MONOTONIC);
+        int r = i % 3 == 0   ? pthread_rwlock_rdlock(&RW)
+                : i % 3 == 1 ? (pthread_rwlock_tryrdlock(&RW) == 0 ? 0 : pthread_rwlock_rdlock(&RW))
+                             : pthread_rwlock_clockrdlock(&RW, CLOCK_MONOTONIC, &ts);
+        if (r)
+            abort();
+        gomap_get(M, &i);
+        pthread_rwlock_unlock(&RW);
+    }
+    /* a writer after the readers: ordered after every read */
+    struct timespec ts = in_a_minute(CLOCK_MONOTONIC);
+    if (pthread_rwlock_clockwrlock(&RW, CLOCK_MONOTONIC, &ts))
+        abort();
+    gomap_clear(M);
+    pthread_rwlock_unlock(&RW);
+    return p;
+}
+
+static void rwlock_clean(void)
+{
+    M = make_map();
+    spawn_run(rw_writer, rw_reader);
+    /* a reader's reads, then the main thread's write after another
+     * reader's unlock and a timed write lock */
+    pthread_t t;
+    pthread_create(&t, NULL, join_read, NULL);
+    pthread_join(t, NULL);
+    struct timespec ts = in_a_minute(CLOCK_REALTIME);
+    if (pthread_rwlock_timedwrlock(&RW, &ts))
+        abort();
+    int64_t k = 1;
+    gomap_set(M, &k, &k);
+    pthread_rwlock_unlock(&RW);
+}
+
+/* ---- condition variables: producer and consumer ---- */
+
+static pthread_cond_t CV = PTHREAD_COND_INITIALIZER;
+static int ready;
+
+static void *producer(void *p)
+{
+    for (int64_t i = 0; i < 10; i++)
+        gomap_set(M, &i, &i);
+    pthread_mutex_lock(&L1);
+    ready = 1;
+    pthread_cond_signal(&CV);
+    pthread_mutex_unlock(&L1);
+    return p;
+}
+
+static void *consumer_plain(void *p)
+{
+    pthread_mutex_lock(&L1);
+    while (!ready) /* spurious wakeups */
+        pthread_cond_wait(&CV, &L1);
+    pthread_mutex_unlock(&L1);
+    for (int64_t i = 0; i < 10; i++)
+        gomap_get(M, &i);
+    return p;
+}
+
+static void *consumer_timed(void *p)
+{
+    pthread_mutex_lock(&L1);
+    while (!ready) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 1000000; /* 1 ms: timeouts happen, and are followed by a retry */
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&CV, &L1, &ts);
+    }
+    pthread_mutex_unlock(&L1);
+    for (int64_t i = 0; i < 10; i++)
+        gomap_get(M, &i);
+    return p;
+}
+
+static void *consumer_clock(void *p)
+{
+    pthread_mutex_lock(&L1);
+    while (!ready) {
+        struct timespec ts = in_a_minute(CLOCK_MONOTONIC);
+        pthread_cond_clockwait(&CV, &L1, CLOCK_MONOTONIC, &ts);
+    }
+    pthread_mutex_unlock(&L1);
+    for (int64_t i = 0; i < 10; i++)
+        gomap_delete(M, &i);
+    return p;
+}
+
+static void cond_clean(void)
+{
+    void *(*consumers[])(void *) = {consumer_plain, consumer_timed, consumer_clock};
+    for (int c = 0; c < 3; c++) {
+        M = make_map();
+        ready = 0;
+        spawn_run(consumers[c], producer);
+    }
+}
+
+/* The producer writes again after it signalled. */
+static void *producer_late(void *p)
+{
+    pthread_mutex_lock(&L1);
+    ready = 1;
+    pthread_cond_signal(&CV);
+    pthread_mutex_unlock(&L1);
+    int64_t k = 1;
+    gomap_set(M, &k, &k); /* @site:cond_late_set */
+    signal_flag();
+    return p;
+}
+
+static void *consumer_of_late(void *p)
+{
+    pthread_mutex_lock(&L1);
+    while (!ready)
+        pthread_cond_wait(&CV, &L1);
+    pthread_mutex_unlock(&L1);
+    wait_flag();
+    int64_t k = 1;
+    gomap_get(M, &k); /* @site:cond_late_get */
+    return p;
+}
+
+static void cond_race(void)
+{
+    M = make_map();
+    spawn_run(consumer_of_late, producer_late);
+}
+
+static cnd_t CC;
+
+static int c11_producer(void *p)
+{
+    int64_t k = 1;
+    gomap_set(M, &k, &k);
+    mtx_lock(&C1);
+    ready = 1;
+    cnd_signal(&CC);
+    mtx_unlock(&C1);
+    return p != NULL;
+}
+
+static int c11_consumer(void *p)
+{
+    mtx_lock(&C1);
+    for (int n = 0; !ready; n++) {
+        if (n % 2) {
+            cnd_wait(&CC, &C1);
+        } else {
+            struct timespec ts;
+            timespec_get(&ts, TIME_UTC);
+            ts.tv_nsec += 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            cnd_timedwait(&CC, &C1, &ts);
+        }
+    }
+    mtx_unlock(&C1);
+    int64_t k = 1;
+    gomap_delete(M, &k);
+    return p != NULL;
+}
+
+static void cnd_clean(void)
+{
+    M = make_map();
+    mtx_init(&C1, mtx_plain);
+    cnd_init(&CC);
+    thrd_t a, b;
+    thrd_create(&a, c11_consumer, NULL);
+    thrd_create(&b, c11_producer, NULL);
+    thrd_join(a, NULL);
+    thrd_join(b, NULL);
+}
+
+/* ---- semaphores ---- */
+
+static sem_t S1, S2;
+
+static void *sem_poster1(void *p)
+{
+    int64_t k = 1;
+    gomap_set(M, &k, &k);
+    sem_post(&S1);
+    signal_flag();
+    return p;
+}
+
+static gomap *M2;
+
+static void *sem_poster2(void *p)
+{
+    int64_t k = 2;
+    wait_flag(); /* after the first post: two posts, then one wait */
+    gomap_set(M2, &k, &k); /* its own map: the posters are not ordered with each other */
+    sem_post(&S1);
+    signal_flag2();
+    return p;
+}
+
+/* Two posts, then one wait: the wait is ordered after both posters (a
+ * post merges into the semaphore's clock; a copy would keep the last
+ * poster's only). */
+static void sem_clean(void)
+{
+    M = make_map();
+    M2 = make_map();
+    sem_init(&S1, 0, 0);
+    pthread_t a, b;
+    pthread_create(&a, NULL, sem_poster1, NULL);
+    pthread_create(&b, NULL, sem_poster2, NULL);
+    wait_flag2(); /* both posts are in */
+    struct timespec ts = in_a_minute(CLOCK_REALTIME);
+    if (sem_timedwait(&S1, &ts))
+        abort();
+    int64_t k1 = 1, k2 = 2;
+    gomap_delete(M, &k1);
+    gomap_delete(M2, &k2);
+    if (sem_trywait(&S1)) /* the second count */
+        abort();
+    sem_post(&S1);
+    ts = in_a_minute(CLOCK_MONOTONIC);
+    if (sem_clockwait(&S1, CLOCK_MONOTONIC, &ts))
+        abort();
+    sem_post(&S1);
+    sem_wait(&S1);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    sem_destroy(&S1);
+}
+
+static void *sem_bad_a(void *p)
+{
+    int64_t k = 1;
+    gomap_set(M, &k, &k); /* @site:sem_set */
+    sem_post(&S1);
+    signal_flag();
+    return p;
+}
+
+static void *sem_bad_b(void *p)
+{
+    int64_t k = 1;
+    wait_flag();
+    sem_wait(&S2); /* not the semaphore the writer posted */
+    gomap_get(M, &k); /* @site:sem_get */
+    return p;
+}
+
+static void sem_race(void)
+{
+    M = make_map();
+    sem_init(&S1, 0, 0);
+    sem_init(&S2, 0, 1);
+    spawn_run(sem_bad_a, sem_bad_b);
+}
+
+/* ---- spinlocks ---- */
+
+static pthread_spinlock_t SP1, SP2;
+
+static void *spin_a(void *p)
+{
+    int64_t k = 1;
+    pthread_spin_lock(&SP1);
+    gomap_set(M, &k, &k); /* @site:spin_set */
+    pthread_spin_unlock(&SP1);
+    signal_flag();
+    return p;
+}
+
+static void *spin_b_same(void *p)
+{
+    int64_t k = 1;
+    wait_flag();
+    while (pthread_spin_trylock(&SP1) != 0)
+        sched_yield();
+    gomap_get(M, &k);
+    pthread_spin_unlock(&SP1);
+    return p;
+}
+
+static void *spin_b_other(void *p)
+{
+    int64_t k = 1;
+    wait_flag();
+    pthread_spin_lock(&SP2);
+    gomap_get(M, &k); /* @site:spin_get */
+    pthread_spin_unlock(&SP2);
+    return p;
+}
+
+static void spin_clean(void)
+{
+    M = make_map();
+    pthread_spin_init(&SP1, PTHREAD_PROCESS_PRIVATE);
+    spawn_run(spin_a, spin_b_same);
+    pthread_spin_destroy(&SP1);
+}
+
+static void spin_race(void)
+{
+    M = make_map();
+    pthread_spin_init(&SP1, PTHREAD_PROCESS_PRIVATE);
+    pthread_spin_init(&SP2, PTHREAD_PROCESS_PRIVATE);
+    spawn_run(spin_a, spin_b_other);
+}
+
+/* ---- barriers, round by round ---- */
+
+static pthread_barrier_t BAR;
+
+/* The map is taken in turns: A in even rounds, B in odd ones, each after
+ * the other's work of the round before. */
+static void *bar_a(void *p)
+{
+    for (int64_t round = 0; round < 4; round++) {
+        if (round % 2 == 0) {
+            gomap_get(M, &round);
+            gomap_set(M, &round, &round);
+        }
+        pthread_barrier_wait(&BAR);
+    }
+    return p;
+}
+
+static void *bar_b(void *p)
+{
+    for (int64_t round = 0; round < 4; round++) {
+        if (round % 2 == 1) {
+            gomap_get(M, &round);
+            gomap_set(M, &round, &round);
+        }
+        pthread_barrier_wait(&BAR);
+    }
+    return p;
+}
+
+static void barrier_clean(void)
+{
+    pthread_barrier_init(&BAR, NULL, 2); /* before the first map: recorded all the same */
+    M = make_map();
+    spawn_run(bar_a, bar_b);
+    pthread_barrier_destroy(&BAR);
+}
+
+/* Work after leaving a round is not ordered with the other thread's work
+ * after leaving the same round. */
+static void *bar_early(void *p)
+{
+    int64_t k = 1;
+    pthread_barrier_wait(&BAR);
+    gomap_set(M, &k, &k); /* @site:bar_set */
+    signal_flag();
+    return p;
+}
+
+static void *bar_slow(void *p)
+{
+    int64_t k = 1;
+    pthread_barrier_wait(&BAR);
+    wait_flag();
+    gomap_get(M, &k); /* @site:bar_get */
+    return p;
+}
+
+static void barrier_race(void)
+{
+    pthread_barrier_init(&BAR, NULL, 2);
+    M = make_map();
+    spawn_run(bar_early, bar_slow);
+}
+
+/* ---- once ---- */
+
+static pthread_once_t ONCE = PTHREAD_ONCE_INIT;
+static once_flag CONCE = ONCE_FLAG_INIT;
+
+static void init_map(void)
+{
+    M = make_map(); /* the first map: the engine wakes inside the init function */
+    for (int64_t i = 0; i < 10; i++)
+        gomap_set(M, &i, &i);
+}
+
+static void *once_user(void *p)
+{
+    pthread_once(&ONCE, init_map);
+    for (int64_t i = 0; i < 10; i++)
+        gomap_get(M, &i);
+    return p;
+}
+
+static int call_once_user(void *p)
+{
+    call_once(&CONCE, init_map);
+    for (int64_t i = 0; i < 10; i++)
+        gomap_get(M, &i);
+    return p != NULL;
+}
+
+static void once_clean(void)
+{
+    spawn_run(once_user, once_user);
+    thrd_t a, b;
+    thrd_create(&a, call_once_user, NULL);
+    thrd_create(&b, call_once_user, NULL);
+    thrd_join(a, NULL);
+    thrd_join(b, NULL);
+}
+
+static void *once_then_write(void *p)
+{
+    pthread_once(&ONCE, init_map);
+    int64_t k = 1;
+    gomap_set(M, &k, &k); /* @site:once_set */
+    signal_flag();
+    return p;
+}
+
+static void *once_then_read(void *p)
+{
+    wait_flag();
+    pthread_once(&ONCE, init_map);
+    int64_t k = 1;
+    gomap_get(M, &k); /* @site:once_get */
+    return p;
+}
+
+static void once_race(void) { spawn_run(once_then_write, once_then_read); }
+
 int main(int argc, char **argv)
 {
     static const struct scenario scenarios[] = {
@@ -390,6 +895,19 @@ int main(int argc, char **argv)
         {"annotated", annotated},
         {"early_thread_exit", early_thread_exit},
         {"forked", forked},
+        {"rwlock_race", rwlock_race},
+        {"rwlock_clean", rwlock_clean},
+        {"cond_clean", cond_clean},
+        {"cond_race", cond_race},
+        {"cnd_clean", cnd_clean},
+        {"sem_clean", sem_clean},
+        {"sem_race", sem_race},
+        {"spin_clean", spin_clean},
+        {"spin_race", spin_race},
+        {"barrier_clean", barrier_clean},
+        {"barrier_race", barrier_race},
+        {"once_clean", once_clean},
+        {"once_race", once_race},
     };
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)

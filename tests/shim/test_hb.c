@@ -91,3 +91,43 @@ Test(hb, c11_threads_and_mutexes_are_clean) { assert_clean("c11_clean"); }
 Test(hb, annotations_order_an_atomic_flag) { assert_clean("annotated"); }
 Test(hb, thread_created_before_the_first_map_then_pthread_exit) { assert_clean("early_thread_exit"); }
 Test(hb, forked_child_starts_from_parent_clock) { assert_clean("forked"); }
+
+/* ---- every other primitive: one race it must not hide, one program it
+ * must keep clean ---- */
+
+Test(hb, write_under_a_read_lock)
+{
+    assert_unordered("rwlock_race", "concurrent-read-write", "get", "rw_bad_get", "set", "rw_bad_set");
+}
+Test(hb, rwlock_every_variant_is_clean) { assert_clean("rwlock_clean"); }
+
+Test(hb, write_after_the_signal)
+{
+    assert_unordered("cond_race", "concurrent-read-write", "get", "cond_late_get", "set", "cond_late_set");
+}
+Test(hb, cond_wait_timedwait_clockwait_are_clean) { assert_clean("cond_clean"); }
+Test(hb, cnd_wait_and_timedwait_are_clean) { assert_clean("cnd_clean"); }
+
+Test(hb, wait_on_another_semaphore)
+{
+    assert_unordered("sem_race", "concurrent-read-write", "get", "sem_get", "set", "sem_set");
+}
+Test(hb, two_posts_before_one_wait_are_clean) { assert_clean("sem_clean"); }
+
+Test(hb, two_different_spinlocks)
+{
+    assert_unordered("spin_race", "concurrent-read-write", "get", "spin_get", "set", "spin_set");
+}
+Test(hb, one_spinlock_is_clean) { assert_clean("spin_clean"); }
+
+Test(hb, work_after_the_same_barrier_round)
+{
+    assert_unordered("barrier_race", "concurrent-read-write", "get", "bar_get", "set", "bar_set");
+}
+Test(hb, barrier_rounds_taken_in_turns_are_clean) { assert_clean("barrier_clean"); }
+
+Test(hb, write_after_once_returned)
+{
+    assert_unordered("once_race", "concurrent-read-write", "get", "once_get", "set", "once_set");
+}
+Test(hb, once_and_call_once_init_are_clean) { assert_clean("once_clean"); }
