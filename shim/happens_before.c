@@ -134,8 +134,9 @@ static unsigned class_of(unsigned op)
     case MG_ACCESS_READ:
         return HB_READ;
     case MG_ACCESS_ITER:
-        /* iter_init reads the map; only a step walks it */
-        return op == MG_OP_ITER_NEXT ? HB_ITER : HB_READ;
+        /* iter_init and iter_next, as the overlap detector counts them:
+         * a write against either is concurrent-iteration-write */
+        return HB_ITER;
     default:
         return HB_WRITE;
     }

@@ -81,6 +81,54 @@ static void s22(void)
     spawn_run(s22_reader, s22_writer);
 }
 
+/* ---- an iteration and a write, in both orders ---- */
+
+static void *iter_walk(void *p)
+{
+    if (p)
+        wait_flag();
+    gomap_iter it;
+    gomap_iter_init(&it, M); /* @site:iter_init */
+    while (gomap_iter_next(&it, NULL, NULL))
+        ;
+    if (!p)
+        signal_flag();
+    return NULL;
+}
+
+static void *iter_write(void *p)
+{
+    int64_t k = 100;
+    if (!p)
+        wait_flag();
+    gomap_set(M, &k, &k); /* @site:iter_set */
+    if (p)
+        signal_flag();
+    return NULL;
+}
+
+static void iter_fill(void)
+{
+    M = make_map();
+    for (int64_t i = 0; i < 10; i++)
+        gomap_set(M, &i, &i);
+}
+
+static void *iter_walk_after(void *p) { return iter_walk(p ? p : (void *)1); }
+static void *iter_write_first(void *p) { return iter_write(p ? p : (void *)1); }
+
+static void iter_then_write(void)
+{
+    iter_fill();
+    spawn_run(iter_walk, iter_write);
+}
+
+static void write_then_iter(void)
+{
+    iter_fill();
+    spawn_run(iter_write_first, iter_walk_after);
+}
+
 /* ---- a detached thread fills a map that main reads later ---- */
 
 static void *det_fill(void *p)
@@ -886,6 +934,8 @@ int main(int argc, char **argv)
     static const struct scenario scenarios[] = {
         {"s22", s22},
         {"detached", detached},
+        {"iter_then_write", iter_then_write},
+        {"write_then_iter", write_then_iter},
         {"two_locks", two_locks},
         {"after_unlock", after_unlock},
         {"one_mutex", one_mutex},

@@ -65,6 +65,17 @@ Test(hb, off_by_default)
     run_free(&r);
 }
 
+Test(hb, iteration_then_write)
+{
+    /* the first call of the walk in its epoch is the one remembered */
+    assert_unordered("iter_then_write", "concurrent-iteration-write", "set", "iter_set", "iter_init", "iter_init");
+}
+
+Test(hb, write_then_iteration)
+{
+    assert_unordered("write_then_iter", "concurrent-iteration-write", "iter_init", "iter_init", "set", "iter_set");
+}
+
 Test(hb, detached_thread_fills_map_main_reads)
 {
     assert_unordered("detached", "concurrent-read-write", "get", "det_get", "set", "det_set");
