@@ -7,7 +7,7 @@
  * words MW_HB..MW_HB+3). It then stays dormant until the first gomap_new:
  * before that no map exists, so no call needs ordering, and wrapped locks
  * cost one load and a branch. Once awake (mg_hb_awake), every checked map
- * call enters mg_hb_access from mg_hook_enter (detect.h), and the
+ * call enters mg_hb_access from mg_hook_leave (detect.h), and the
  * synchronization wrappers (threads.c, sync_intercept.c) call the engine.
  * Every entry into the engine is under the recursion guard, so a signal
  * handler that calls a map or lock function while its thread is inside
