@@ -21,6 +21,7 @@
 #define MAPGUARD_DETECT_H
 
 #include "gomap_api.h"
+#include "happens_before.h"
 #include "mapstate.h"
 #include "threads.h"
 
@@ -78,17 +79,21 @@ static inline int mg_begin(struct mg_call *c, const gomap *m, unsigned op, uintp
  * never saw made, a freed map) do not come here, nor does gomap_new
  * (mg_map_created sets a new map's words up).
  *
- * Empty today: the race checks around them are path-specific (the fast
- * paths fall back instead of reporting). They must stay cheap, since the
- * fast paths inline them; arguments a body does not use cost nothing. */
+ * The happens-before engine (happens_before.h) checks a call on entry and
+ * records it on exit. While it is off or dormant each hook is one load and
+ * a predictable branch, in the fast paths inlined here. */
 static inline void mg_hook_enter(const gomap *m, uint64_t *w, unsigned op, uint32_t self, uintptr_t pc)
 {
-    (void)m, (void)w, (void)op, (void)self, (void)pc;
+    (void)m, (void)self;
+    if (mg_hb_is_awake())
+        mg_hb_enter(w, op, pc);
 }
 
 static inline void mg_hook_leave(const gomap *m, uint64_t *w, unsigned op, uint32_t self, uintptr_t pc)
 {
-    (void)m, (void)w, (void)op, (void)self, (void)pc;
+    (void)m, (void)self;
+    if (mg_hb_is_awake())
+        mg_hb_leave(w, op, pc);
 }
 
 /* ---- the fast paths ----

@@ -88,6 +88,7 @@ void mg_free_mark(struct mg_call *c)
 static void really_free(gomap *m)
 {
     __atomic_store_n(&mg_words(m)[MW_HDR], 0, __ATOMIC_RELEASE);
+    mg_hb_map_freed(mg_words(m));
     MG_REAL(gomap_free)(m);
 }
 

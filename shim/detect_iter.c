@@ -47,6 +47,7 @@ void mg_map_created(gomap *m, const gomap_type *type, uintptr_t pc)
     __atomic_store_n(&w[MW_HDR], hdr_make(MS_LIVE, stack), __ATOMIC_RELEASE);
     if (mg_opt.detect_leaks)
         mg_leak_track(m);
+    mg_hb_map_created(w);
 }
 
 void mg_check_key_slow(struct mg_call *c, const void *key, gomap_equal_fn eq)

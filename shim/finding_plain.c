@@ -242,6 +242,7 @@ void mg_finding_by_hand(struct mg_line *l, const struct mg_render_host *h, const
     case MK_WRITES:
     case MK_ITER_WRITE:
         put_party(l, h, ",\"conflict\":", &f->other, true, true, plain);
+        mg_put(l, f->evidence == MG_EVIDENCE_UNORDERED ? ",\"evidence\":\"unordered\"" : ",\"evidence\":\"overlap\"");
         break;
     case MK_MOD_ITER:
         mg_put(l, ",\"modification\":{\"op\":\"");

@@ -134,7 +134,7 @@ static void print_thread_creation(FILE *out, json_t *party, long pid, long long 
 }
 
 static const char *const known_fields[] = {
-    "kind", "message", "pid", "map", "access", "conflict", "modification",
+    "kind", "message", "pid", "map", "access", "conflict", "evidence", "modification",
     "iterator", "freed", "map_created", "tid", "time", "ts", "version", "id", "truncated",
 };
 
@@ -170,6 +170,10 @@ void mg_text_finding(FILE *out, json_t *rec, const struct mg_text_tally *tally)
         char cw[64];
         snprintf(cw, sizeof cw, "concurrent %s", mg_op_class(mg_party_op(conflict)));
         print_party(out, conflict, cw, pid);
+        const char *ev = mg_str(rec, "evidence");
+        if (ev && strcmp(ev, "unordered") == 0)
+            fprintf(out, "  The earlier %s was not ordered before this %s by any lock, join or other synchronization "
+                         "mapguard saw.\n", mg_op_class(mg_party_op(conflict)), mg_op_class(mg_party_op(access)));
     }
     print_party(out, json_object_get(rec, "modification"), "map modified", pid);
     print_party_op(out, json_object_get(rec, "iterator"), "iterator created", "iter_init", pid);

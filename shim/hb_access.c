@@ -99,12 +99,9 @@ static void inflate(struct hb_access *h, uint64_t r, uint32_t slot, uint64_t me,
     __atomic_store_n(&h->r, rc_make(off, cap), __ATOMIC_RELEASE);
 }
 
-int hb_access_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, unsigned op, uintptr_t pc,
-                   struct hb_conflict *c)
+int hb_access_check_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, struct hb_conflict *c)
 {
     lock(h);
-    hb_epoch e = hb_thr_epoch(t);
-    uint64_t site = site_of(pc, op);
     uint64_t wsite = HB_LD(h->wsite);
     uint64_t w = HB_LD(h->w);
     uint64_t r = HB_LD(h->r);
@@ -113,30 +110,41 @@ int hb_access_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, unsigned
     if (w && !hb_ordered(t, w)) {
         race = cls == HB_WRITE ? HB_RACE_WRITES : cls == HB_ITER ? HB_RACE_ITER_WRITE : HB_RACE_READ_WRITE;
         describe(c, w, wsite, true);
+    } else if (cls == HB_WRITE && (r & HB_R_SHARED)) {
+        uint64_t *rc = hb_arena_at((uint32_t)r);
+        for (uint32_t s = 0; 2 * s + 1 < rc_cap(r) && race == HB_RACE_NONE; s++) {
+            uint64_t v = HB_LD(rc[2 * s]);
+            if (v && !hb_ordered(t, v & HB_EPOCH_MASK)) {
+                race = v & HB_R_ITER ? HB_RACE_ITER_WRITE : HB_RACE_READ_WRITE;
+                describe(c, v, HB_LD(rc[2 * s + 1]), false);
+            }
+        }
+    } else if (cls == HB_WRITE && r && !hb_ordered(t, r & HB_EPOCH_MASK)) {
+        race = r & HB_R_ITER ? HB_RACE_ITER_WRITE : HB_RACE_READ_WRITE;
+        describe(c, r, HB_LD(h->rsite), false);
     }
+    unlock(h, wsite);
+    return race;
+}
+
+void hb_access_record_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, unsigned op, uintptr_t pc)
+{
+    lock(h);
+    hb_epoch e = hb_thr_epoch(t);
+    uint64_t site = site_of(pc, op);
+    uint64_t wsite = HB_LD(h->wsite);
+    uint64_t r = HB_LD(h->r);
 
     if (cls == HB_WRITE) {
-        if (r & HB_R_SHARED) {
-            uint64_t *rc = hb_arena_at((uint32_t)r);
-            for (uint32_t s = 0; 2 * s + 1 < rc_cap(r) && race == HB_RACE_NONE; s++) {
-                uint64_t v = HB_LD(rc[2 * s]);
-                if (v && !hb_ordered(t, v & HB_EPOCH_MASK)) {
-                    race = v & HB_R_ITER ? HB_RACE_ITER_WRITE : HB_RACE_READ_WRITE;
-                    describe(c, v, HB_LD(rc[2 * s + 1]), false);
-                }
-            }
-            HB_ST(h->r, 0);
+        /* every read before this write was checked against it when it
+         * entered (or overlapped it): later calls need be ordered after
+         * the write only */
+        if (r & HB_R_SHARED)
             hb_arena_free((uint32_t)r, rc_cap(r));
-        } else if (r && race == HB_RACE_NONE && !hb_ordered(t, r & HB_EPOCH_MASK)) {
-            race = r & HB_R_ITER ? HB_RACE_ITER_WRITE : HB_RACE_READ_WRITE;
-            describe(c, r, HB_LD(h->rsite), false);
-        }
-        /* every read before this write is ordered before it or reported:
-         * the write is the one later calls must be ordered after */
         HB_ST(h->r, 0);
         __atomic_store_n(&h->w, e, __ATOMIC_RELEASE);
         unlock(h, site);
-        return race;
+        return;
     }
 
     uint64_t me = e | (cls == HB_ITER ? HB_R_ITER : 0);
@@ -148,7 +156,6 @@ int hb_access_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, unsigned
     } else
         inflate(h, r, t->slot, me, site);
     unlock(h, wsite);
-    return race;
 }
 
 void hb_access_free(struct hb_access *h)

@@ -58,8 +58,8 @@ struct hb_conflict {
     bool iter;       /* it was an iteration step */
 };
 
-int hb_access_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, unsigned op, uintptr_t pc,
-                   struct hb_conflict *c);
+int hb_access_check_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, struct hb_conflict *c);
+void hb_access_record_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, unsigned op, uintptr_t pc);
 
 /* Does the read clock in r already hold this read (me) of slot? */
 static inline bool hb_read_seen(const struct hb_access *h, uint64_t r, uint32_t slot, uint64_t me)
@@ -73,29 +73,59 @@ static inline bool hb_read_seen(const struct hb_access *h, uint64_t r, uint32_t 
     return v == me && HB_LD(h->r) == r;
 }
 
-/* Checks a call of class cls (op and pc describe it for a later report)
- * by thread t on the map whose history is h, then records it. Returns the
- * race it makes with the last conflicting call, if that call is not
- * ordered before it, and describes that call in *c; HB_RACE_NONE
- * otherwise. One race per call: a write unordered with both the last
- * write and a read reports the write. */
+/* Has thread t already made this class of access to the map in its
+ * current epoch (no release since)? Then nothing can have changed for it:
+ * FastTrack's same-epoch rule, one load and a compare. */
+static inline bool hb_same_epoch(const struct hb_access *h, struct hb_thr *t, unsigned cls)
+{
+    hb_epoch e = hb_thr_epoch(t);
+    if (cls == HB_WRITE)
+        return __atomic_load_n(&h->w, __ATOMIC_ACQUIRE) == e;
+    uint64_t me = e | (cls == HB_ITER ? HB_R_ITER : 0);
+    uint64_t r = __atomic_load_n(&h->r, __ATOMIC_ACQUIRE);
+    return r == me || ((r & HB_R_SHARED) && hb_read_seen(h, r, t->slot, me));
+}
+
+/* A map call is split in two, so that two calls that overlap in time are
+ * left to the overlap detector and reported once:
+ *
+ * hb_access_check, when the call enters the map: is it ordered after the
+ * last conflicting call that had already left the map? Returns the race it
+ * makes with that call and describes the call in *c, or HB_RACE_NONE. One
+ * race per call: a write unordered with both the last write and a read
+ * reports the write. Changes nothing but t's tick.
+ *
+ * hb_access_record, when the call leaves the map: it becomes the history
+ * later calls are checked against. op and pc describe it for their
+ * reports.
+ *
+ * A call that overlapped another in time saw neither it at its check (the
+ * other had not left yet) nor is seen by it (it had not left when the other
+ * entered). */
+static inline int hb_access_check(struct hb_access *h, struct hb_thr *t, unsigned cls, struct hb_conflict *c)
+{
+    hb_tick(t);
+    if (MG_LIKELY(hb_same_epoch(h, t, cls)))
+        return HB_RACE_NONE;
+    return hb_access_check_slow(h, t, cls, c);
+}
+
+static inline void hb_access_record(struct hb_access *h, struct hb_thr *t, unsigned cls, unsigned op, uintptr_t pc)
+{
+    hb_tick(t);
+    if (MG_LIKELY(hb_same_epoch(h, t, cls)))
+        return;
+    hb_access_record_slow(h, t, cls, op, pc);
+}
+
+/* A call with no duration (the engine's unit tests): checked, then
+ * recorded. */
 static inline int hb_access(struct hb_access *h, struct hb_thr *t, unsigned cls, unsigned op, uintptr_t pc,
                             struct hb_conflict *c)
 {
-    hb_tick(t);
-    hb_epoch e = hb_thr_epoch(t);
-    if (cls == HB_WRITE) {
-        if (MG_LIKELY(__atomic_load_n(&h->w, __ATOMIC_ACQUIRE) == e))
-            return HB_RACE_NONE;
-    } else {
-        uint64_t me = e | (cls == HB_ITER ? HB_R_ITER : 0);
-        uint64_t r = __atomic_load_n(&h->r, __ATOMIC_ACQUIRE);
-        if (MG_LIKELY(r == me))
-            return HB_RACE_NONE;
-        if ((r & HB_R_SHARED) && hb_read_seen(h, r, t->slot, me))
-            return HB_RACE_NONE;
-    }
-    return hb_access_slow(h, t, cls, op, pc, c);
+    int race = hb_access_check(h, t, cls, c);
+    hb_access_record(h, t, cls, op, pc);
+    return race;
 }
 
 /* The map is really freed (or its memory reused): gives back the read

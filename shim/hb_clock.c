@@ -197,6 +197,16 @@ void hb_thread_set_handle(struct hb_thr *t, uintptr_t handle)
     hb_spin_unlock(&tab_lock);
 }
 
+void hb_thread_set_tag(struct hb_thr *t, uint64_t tag)
+{
+    if (hb_thr_shared(t))
+        return;
+    hb_spin_lock(&tab_lock);
+    if (t->nowners)
+        t->owners[(t->nowners - 1) % HB_OWNERS].tag = tag;
+    hb_spin_unlock(&tab_lock);
+}
+
 struct hb_thr *hb_thread_find(uintptr_t handle)
 {
     struct hb_thr *found = NULL;

@@ -110,6 +110,9 @@ struct hb_thr {
 struct hb_thr *hb_thread_create(struct hb_thr *parent, uint64_t tag);
 /* Records the pthread_t (or thrd_t) of a live thread for hb_thread_find. */
 void hb_thread_set_handle(struct hb_thr *t, uintptr_t handle);
+/* Replaces the tag given at creation (a thread's index is known only once
+ * the thread runs). */
+void hb_thread_set_tag(struct hb_thr *t, uint64_t tag);
 /* The record of the live or finished, not yet joined or detached thread
  * with this handle; NULL if none (an overflow thread, or one the engine
  * never met). */

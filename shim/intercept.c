@@ -19,6 +19,7 @@
  */
 #include "gomap_api.h"
 #include "intercept.h"
+#include "happens_before.h"
 #include "log.h"
 
 #include <dlfcn.h>
@@ -47,6 +48,8 @@ void mg_intercept_start(void)
     mg_threads_resolve();
     mg_exit_resolve();
     mg_deadly_resolve();
+    mg_sync_resolve();
+    mg_hb_start();
 }
 
 /* ---- the late lookup, without the loader's lock ---- */

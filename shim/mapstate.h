@@ -1,7 +1,7 @@
 /*
  * Per-map and per-iterator detector state, kept inside the objects.
  *
- * libgomap reserves 8 zeroed words at the start of every map and 4 words in
+ * libgomap reserves 12 zeroed words at the start of every map and 4 words in
  * every iterator for a tool (gomap.h). Keeping all state there means the
  * fast path needs no side table, no allocation and no lock: a read is two
  * loads of the sync word; a write is plain stores, no locked instruction:
@@ -20,6 +20,8 @@
  *             key size:24
  *   6 made    call site of gomap_new: pc:48 | thread:16
  *   7 pub     a stack handed over on request: 1:1 | thread:16 | ... | stack id:32
+ *   8-11 hb   the happens-before engine's access history (struct hb_access,
+ *             happens_before.c); zero while it is off or dormant
  *
  * Thread numbers are indexes into threads.c's table (0 = none), not tids:
  * a tid needs 22 bits, a pc 47, and both must share a word.
@@ -38,6 +40,7 @@
 
 enum {
     MW_HDR, MW_SYNC, MW_EQUAL, MW_LASTW, MW_LASTMOD, MW_SHAPE, MW_MADE, MW_PUB,
+    MW_HB, /* words 8-11: the happens-before access history (hb_access.h) */
 };
 enum { IW_MAP, IW_GEN, IW_SITE, IW_SPARE };
 

@@ -114,6 +114,7 @@ static json_t *build(const struct mg_finding *f)
     case MK_WRITES:
     case MK_ITER_WRITE:
         json_object_set_new(o, "conflict", party_json(&f->other, true, true));
+        json_object_set_new(o, "evidence", json_string(f->evidence == MG_EVIDENCE_UNORDERED ? "unordered" : "overlap"));
         break;
     case MK_MOD_ITER: {
         json_t *mod = created_json(&f->other);

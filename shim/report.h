@@ -21,8 +21,14 @@ struct mg_party {
     bool complete;    /* stack holds the full stack */
 };
 
+/* What shows a concurrency finding's two calls race: both were inside
+ * the map at once (detect_race.c), or no synchronization the shim saw
+ * orders them (the happens-before engine, happens_before.c). */
+enum mg_evidence { MG_EVIDENCE_OVERLAP, MG_EVIDENCE_UNORDERED };
+
 struct mg_finding {
     int kind;
+    int evidence; /* enum mg_evidence, for the concurrency kinds */
     const void *map;
     struct mg_party access, other, iter, made;
     size_t count, entries; /* leaked-map: maps in the group, their entries */

@@ -13,6 +13,7 @@
  * to tell workers apart. glibc's thrd_create does not go through
  * pthread_create's PLT entry, hence both.
  */
+#include "happens_before.h"
 #include "intercept.h"
 #include "stack.h"
 #include "threads.h"
@@ -179,6 +180,7 @@ struct start {
     int (*cfn)(void *);
     void *arg;
     uint32_t created;
+    void *hb; /* the engine's record for the new thread, or NULL */
 };
 
 static uint32_t creation_stack(void)
@@ -199,7 +201,10 @@ static void *start_posix(void *p)
     struct start s = *(struct start *)p;
     free(p);
     mg_self.created_stack = s.created;
-    return s.fn(s.arg);
+    mg_hb_thread_start(s.hb);
+    void *r = s.fn(s.arg);
+    mg_hb_thread_end();
+    return r;
 }
 
 static int start_c11(void *p)
@@ -207,7 +212,10 @@ static int start_c11(void *p)
     struct start s = *(struct start *)p;
     free(p);
     mg_self.created_stack = s.created;
-    return s.cfn(s.arg);
+    mg_hb_thread_start(s.hb);
+    int r = s.cfn(s.arg);
+    mg_hb_thread_end();
+    return r;
 }
 
 MG_DECLARE_REAL(int, pthread_create, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *));
@@ -221,6 +229,15 @@ static void resolve_early(void)
         mg_threads_resolve();
 }
 
+/* A join or detach wrapper called before start resolves its own. */
+#define REAL_EARLY(fn) (MG_REAL_LOAD(fn) ? MG_REAL(fn) : (mg_threads_resolve(), MG_REAL_LOAD(fn)))
+
+static bool attr_detached(const pthread_attr_t *attr)
+{
+    int st = PTHREAD_CREATE_JOINABLE;
+    return attr && pthread_attr_getdetachstate(attr, &st) == 0 && st == PTHREAD_CREATE_DETACHED;
+}
+
 MG_INTERCEPTOR(int, pthread_create, (pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg))
 {
     resolve_early();
@@ -229,8 +246,10 @@ MG_INTERCEPTOR(int, pthread_create, (pthread_t *th, const pthread_attr_t *attr, 
     struct start *s = mg_self.busy ? NULL : malloc(sizeof *s);
     if (!s)
         return MG_REAL(pthread_create)(th, attr, fn, arg);
-    *s = (struct start){.fn = fn, .arg = arg, .created = creation_stack()};
+    *s = (struct start){.fn = fn, .arg = arg, .created = creation_stack(), .hb = mg_hb_thread_creating()};
+    void *hb = s->hb; /* s is the new thread's once it runs */
     int r = MG_REAL(pthread_create)(th, attr, start_posix, s);
+    mg_hb_thread_created(hb, r == 0 ? (uintptr_t)*th : 0, r == 0, attr_detached(attr));
     if (r != 0)
         free(s);
     return r;
@@ -244,15 +263,93 @@ MG_INTERCEPTOR(int, thrd_create, (thrd_t *th, thrd_start_t fn, void *arg))
     struct start *s = mg_self.busy ? NULL : malloc(sizeof *s);
     if (!s)
         return MG_REAL(thrd_create)(th, fn, arg);
-    *s = (struct start){.cfn = fn, .arg = arg, .created = creation_stack()};
+    *s = (struct start){.cfn = fn, .arg = arg, .created = creation_stack(), .hb = mg_hb_thread_creating()};
+    void *hb = s->hb;
     int r = MG_REAL(thrd_create)(th, start_c11, s);
+    mg_hb_thread_created(hb, r == thrd_success ? (uintptr_t)*th : 0, r == thrd_success, false);
     if (r != thrd_success)
         free(s);
     return r;
 }
 
+/* ---- joins, detaches, ends (the happens-before engine) ---- */
+
+MG_INTERCEPTOR(int, pthread_join, (pthread_t th, void **ret))
+{
+    void *hb = mg_hb_join_prepare((uintptr_t)th);
+    int r = REAL_EARLY(pthread_join)(th, ret);
+    mg_hb_join_done(hb, (uintptr_t)th, r == 0);
+    return r;
+}
+
+MG_INTERCEPTOR(int, pthread_tryjoin_np, (pthread_t th, void **ret))
+{
+    void *hb = mg_hb_join_prepare((uintptr_t)th);
+    int r = REAL_EARLY(pthread_tryjoin_np)(th, ret);
+    mg_hb_join_done(hb, (uintptr_t)th, r == 0);
+    return r;
+}
+
+MG_INTERCEPTOR(int, pthread_timedjoin_np, (pthread_t th, void **ret, const struct timespec *abstime))
+{
+    void *hb = mg_hb_join_prepare((uintptr_t)th);
+    int r = REAL_EARLY(pthread_timedjoin_np)(th, ret, abstime);
+    mg_hb_join_done(hb, (uintptr_t)th, r == 0);
+    return r;
+}
+
+MG_INTERCEPTOR(int, pthread_clockjoin_np,
+               (pthread_t th, void **ret, clockid_t clock, const struct timespec *abstime))
+{
+    void *hb = mg_hb_join_prepare((uintptr_t)th);
+    int r = REAL_EARLY(pthread_clockjoin_np)(th, ret, clock, abstime);
+    mg_hb_join_done(hb, (uintptr_t)th, r == 0);
+    return r;
+}
+
+MG_INTERCEPTOR(int, thrd_join, (thrd_t th, int *res))
+{
+    void *hb = mg_hb_join_prepare((uintptr_t)th);
+    int r = REAL_EARLY(thrd_join)(th, res);
+    mg_hb_join_done(hb, (uintptr_t)th, r == thrd_success);
+    return r;
+}
+
+MG_INTERCEPTOR(int, pthread_detach, (pthread_t th))
+{
+    /* before the real call: the thread may end and its handle be reused
+     * as soon as it is detached */
+    mg_hb_detach((uintptr_t)th);
+    return REAL_EARLY(pthread_detach)(th);
+}
+
+MG_INTERCEPTOR(int, thrd_detach, (thrd_t th))
+{
+    mg_hb_detach((uintptr_t)th);
+    return REAL_EARLY(thrd_detach)(th);
+}
+
+MG_INTERCEPTOR(void, pthread_exit, (void *ret))
+{
+    mg_hb_thread_end();
+    REAL_EARLY(pthread_exit)(ret);
+    __builtin_unreachable();
+}
+
+MG_INTERCEPTOR(void, thrd_exit, (int res))
+{
+    mg_hb_thread_end();
+    REAL_EARLY(thrd_exit)(res);
+    __builtin_unreachable();
+}
+
 void mg_threads_resolve(void)
 {
-    static const struct mg_intercept table[] = {MG_INTERCEPT(pthread_create), MG_INTERCEPT(thrd_create)};
+    static const struct mg_intercept table[] = {
+        MG_INTERCEPT(pthread_create),       MG_INTERCEPT(thrd_create),          MG_INTERCEPT(pthread_join),
+        MG_INTERCEPT(pthread_tryjoin_np),   MG_INTERCEPT(pthread_timedjoin_np), MG_INTERCEPT(pthread_clockjoin_np),
+        MG_INTERCEPT(thrd_join),            MG_INTERCEPT(pthread_detach),       MG_INTERCEPT(thrd_detach),
+        MG_INTERCEPT(pthread_exit),         MG_INTERCEPT(thrd_exit),
+    };
     mg_intercept_resolve(table, MG_INTERCEPT_COUNT(table));
 }

@@ -119,8 +119,11 @@ GOMAP_API const char *gomap_strerror(int err);
  * words of every map object (8-byte aligned) and an iterator's tool_ words.
  * The library zeroes a new map's words and never reads or writes them
  * afterwards; it never touches an iterator's tool_ words at all.
+ * gomap_tool_words holds the count this library was built with, so that a
+ * tool built against another gomap.h can check before using the words.
  */
-#define GOMAP_TOOL_WORDS 8
+#define GOMAP_TOOL_WORDS 12
+GOMAP_API extern const uint32_t gomap_tool_words;
 #define GOMAP_MAP_TOOL_WORDS(m) ((uint64_t *)(void *)(m))
 #define GOMAP_ITER_TOOL_WORDS(it) ((it)->tool_)
 

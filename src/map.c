@@ -1261,6 +1261,8 @@ void gomap_free(gomap *m)
     free(m);
 }
 
+const uint32_t gomap_tool_words = GOMAP_TOOL_WORDS;
+
 const char *gomap_strerror(int err)
 {
     switch (err) {

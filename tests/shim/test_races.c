@@ -15,6 +15,11 @@ static json_t *one_finding(struct run *r, const char *kind)
     json_t *f = find_kind(r, kind, 0);
     cr_assert(f, "no %s finding", kind);
     cr_assert_eq(r->status, 66, "exit status %d, want 66", r->status);
+    if (!strncmp(kind, "concurrent-", 11)) {
+        /* both calls were inside the map at once */
+        const char *ev = json_string_value(json_object_get(f, "evidence"));
+        cr_assert(ev && !strcmp(ev, "overlap"), "evidence %s, want overlap", ev ? ev : "(none)");
+    }
     return f;
 }
 

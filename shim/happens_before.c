@@ -1,0 +1,387 @@
+/*
+ * The happens-before engine wired into the shim (happens_before.h): the option,
+ * each thread's record, the map-call check and its report, and the entry
+ * points the synchronization wrappers call.
+ */
+#include "happens_before.h"
+
+#include "detect.h"
+#include "hb_access.h"
+#include "hb_sync.h"
+#include "report.h"
+#include "dedup.h"
+#include "log.h"
+#include "options.h"
+#include "stack.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <pthread.h>
+
+int mg_hb_awake;
+static int hb_enabled; /* happens_before=1 and the tool words agree */
+
+/* The calling thread's record; done once it ended (a lock taken by a TLS
+ * destructor after that must not make a new record). */
+static __thread struct hb_thr *me_rec __attribute__((tls_model("initial-exec")));
+static __thread uint32_t me_tagged __attribute__((tls_model("initial-exec")));
+static __thread uint32_t me_done __attribute__((tls_model("initial-exec")));
+
+/* The shim's own image: its internal locks (thread table, reports, depot)
+ * are called through the same exported wrappers as the program's, and must
+ * not order the program's threads. */
+static uintptr_t self_lo, self_hi;
+
+_Static_assert(MW_HB + 4 <= GOMAP_TOOL_WORDS, "the access history needs four tool words");
+_Static_assert(sizeof(struct hb_access) == 4 * sizeof(uint64_t), "struct hb_access is four words");
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size, (void)arg;
+    uintptr_t lo = UINTPTR_MAX, hi = 0, me = (uintptr_t)&hb_enabled;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+        if (p->p_type != PT_LOAD)
+            continue;
+        uintptr_t a = info->dlpi_addr + p->p_vaddr;
+        lo = a < lo ? a : lo;
+        hi = a + p->p_memsz > hi ? a + p->p_memsz : hi;
+    }
+    if (me < lo || me >= hi)
+        return 0;
+    self_lo = lo;
+    self_hi = hi;
+    return 1;
+}
+
+void mg_hb_start(void)
+{
+    if (!mg_opt.happens_before)
+        return;
+    /* libgomap tells the count of tool words it zeroes and leaves alone; a
+     * library built with fewer would have its own fields under our history. */
+    const uint32_t *words = dlsym(RTLD_NEXT, "gomap_tool_words");
+    if (!words) {
+        /* most processes the shim is preloaded into (a shell, a compiler)
+         * have no libgomap; one that dlopens it later runs without ordering */
+        mg_log(1, "happens_before=1 is off: libgomap was not loaded at start");
+        return;
+    }
+    if (*words != GOMAP_TOOL_WORDS) {
+        mg_log(0, "happens_before=1 is off: libgomap has %u tool words, the shim needs %u", *words,
+               (unsigned)GOMAP_TOOL_WORDS);
+        return;
+    }
+    dl_iterate_phdr(find_self, NULL);
+    hb_enabled = 1;
+}
+
+bool mg_hb_enabled(void) { return hb_enabled; }
+
+void mg_hb_map_created(uint64_t *w)
+{
+    if (!hb_enabled)
+        return;
+    if (MG_UNLIKELY(!__atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED)))
+        __atomic_store_n(&mg_hb_awake, 1, __ATOMIC_RELEASE);
+    (void)w; /* libgomap zeroes a new map's words: no history */
+}
+
+void mg_hb_map_freed(uint64_t *w)
+{
+    if (!hb_enabled)
+        return;
+    mg_busy_enter();
+    hb_access_free((struct hb_access *)(void *)&w[MW_HB]);
+    mg_busy_leave();
+}
+
+/* The calling thread's record, made on first use for a thread whose
+ * creation the engine did not see (main, or one created while dormant).
+ * Call under the recursion guard. */
+static struct hb_thr *me(void)
+{
+    struct hb_thr *t = me_rec;
+    if (MG_LIKELY(t != NULL) || me_done)
+        return t;
+    t = hb_thread_create(NULL, mg_self.idx);
+    hb_thread_set_handle(t, (uintptr_t)pthread_self());
+    me_rec = t;
+    me_tagged = mg_self.idx != 0;
+    return t;
+}
+
+/* May the engine run on this thread now? Threads are followed from the
+ * start (a creation is rare and slow anyway, and a thread created while
+ * the engine sleeps may touch a map once it woke); everything else waits
+ * for the first map. */
+static bool usable(void) { return mg_hb_is_awake() && !mg_self.busy; }
+static bool following_threads(void) { return hb_enabled && !mg_self.busy; }
+
+static int kind_of(int race)
+{
+    switch (race) {
+    case HB_RACE_WRITES:
+        return MK_WRITES;
+    case HB_RACE_ITER_WRITE:
+        return MK_ITER_WRITE;
+    default:
+        return MK_READ_WRITE;
+    }
+}
+
+static unsigned class_of(unsigned op)
+{
+    switch (mg_op_access(op)) {
+    case MG_ACCESS_READ:
+        return HB_READ;
+    case MG_ACCESS_ITER:
+        /* iter_init and iter_next, as the overlap detector counts them:
+         * a write against either is concurrent-iteration-write */
+        return HB_ITER;
+    default:
+        return HB_WRITE;
+    }
+}
+
+void mg_hb_enter(uint64_t *w, unsigned op, uintptr_t pc)
+{
+    const gomap *m = (const gomap *)(void *)w; /* GOMAP_MAP_TOOL_WORDS: the words are the map's first */
+    uint32_t self = mg_self.idx;
+    if (mg_self.busy || !self)
+        return;
+    int saved = errno;
+    mg_busy_enter();
+    struct hb_thr *t = me();
+    int race = HB_RACE_NONE;
+    struct hb_conflict c;
+    if (t) {
+        if (MG_UNLIKELY(!me_tagged)) {
+            hb_thread_set_tag(t, self);
+            me_tagged = 1;
+        }
+        race = hb_access_check((struct hb_access *)(void *)&w[MW_HB], t, class_of(op), &c);
+    }
+    if (race == HB_RACE_NONE) {
+        mg_busy_leave();
+        errno = saved;
+        return;
+    }
+    int kind = kind_of(race);
+    int slot = mg_report_claim(kind, pc, c.pc);
+    if (slot < 0) {
+        mg_busy_leave();
+        errno = saved;
+        return;
+    }
+    struct mg_finding f = {.kind = kind, .map = m, .evidence = MG_EVIDENCE_UNORDERED};
+    f.access = (struct mg_party){
+        .present = true, .op = op, .thread = self, .stack = mg_stack_capture_id(), .pc = pc, .complete = true,
+    };
+    f.other = (struct mg_party){
+        .present = true,
+        .op = c.op,
+        .thread = (uint32_t)hb_slot_tag(c.slot, c.clock),
+        .pc = c.pc,
+        .complete = false,
+    };
+    mg_party_made(&f.made, m);
+    mg_busy_leave();
+    mg_report(&f, slot);
+    errno = saved;
+}
+
+void mg_hb_leave(uint64_t *w, unsigned op, uintptr_t pc)
+{
+    if (mg_self.busy || !mg_self.idx)
+        return;
+    int saved = errno;
+    mg_busy_enter();
+    struct hb_thr *t = me();
+    if (t)
+        hb_access_record((struct hb_access *)(void *)&w[MW_HB], t, class_of(op), op, pc);
+    mg_busy_leave();
+    errno = saved;
+}
+
+/* ---- threads ---- */
+
+void *mg_hb_thread_creating(void)
+{
+    if (!following_threads())
+        return NULL;
+    mg_busy_enter();
+    struct hb_thr *parent = me();
+    struct hb_thr *child = parent ? hb_thread_create(parent, 0) : NULL;
+    mg_busy_leave();
+    return child;
+}
+
+void mg_hb_thread_created(void *rec, uintptr_t handle, bool ok, bool detached)
+{
+    if (!rec)
+        return;
+    mg_busy_enter();
+    if (!ok) {
+        /* never ran: finished and detached, its slot is free again */
+        hb_thread_detach(rec);
+        hb_thread_finish(rec);
+    } else {
+        hb_thread_set_handle(rec, handle);
+        if (detached)
+            hb_thread_detach(rec);
+    }
+    mg_busy_leave();
+}
+
+void mg_hb_thread_start(void *rec)
+{
+    if (!rec)
+        return;
+    me_rec = rec;
+    me_tagged = 0;
+    mg_busy_enter();
+    hb_thread_set_handle(rec, (uintptr_t)pthread_self());
+    mg_busy_leave();
+}
+
+void mg_hb_thread_end(void)
+{
+    struct hb_thr *t = me_rec;
+    if (!t || mg_self.busy)
+        return;
+    mg_busy_enter();
+    me_done = 1;
+    me_rec = NULL;
+    hb_thread_finish(t);
+    mg_busy_leave();
+}
+
+void *mg_hb_join_prepare(uintptr_t handle)
+{
+    if (!following_threads())
+        return NULL;
+    mg_busy_enter();
+    void *r = hb_thread_find(handle);
+    mg_busy_leave();
+    /* no record: the engine's join takes the overflow clock, if any */
+    return r ? r : (void *)&hb_enabled;
+}
+
+void mg_hb_join_done(void *rec, uintptr_t handle, bool ok)
+{
+    if (!rec || !ok || mg_self.busy)
+        return;
+    mg_busy_enter();
+    struct hb_thr *t = me();
+    /* A thread the engine met only after the join began (created before
+     * start, it made its record at its first call) is still unjoined
+     * under its handle. */
+    if (rec == (void *)&hb_enabled)
+        rec = hb_thread_find(handle);
+    if (t)
+        hb_thread_join(t, rec);
+    mg_busy_leave();
+}
+
+void mg_hb_detach(uintptr_t handle)
+{
+    if (!following_threads())
+        return;
+    mg_busy_enter();
+    struct hb_thr *t = handle == (uintptr_t)pthread_self() ? me() : hb_thread_find(handle);
+    if (t)
+        hb_thread_detach(t);
+    mg_busy_leave();
+}
+
+/* ---- synchronization objects ---- */
+
+static bool ours(const volatile void *addr) { return (uintptr_t)addr - self_lo < self_hi - self_lo; }
+
+#define SYNC_OP(name, call)                                                                                        \
+    void name(const volatile void *addr)                                                                           \
+    {                                                                                                              \
+        if (!usable() || ours(addr))                                                                               \
+            return;                                                                                                \
+        int saved = errno;                                                                                         \
+        mg_busy_enter();                                                                                           \
+        struct hb_thr *t = me();                                                                                   \
+        if (t)                                                                                                     \
+            call;                                                                                                  \
+        mg_busy_leave();                                                                                           \
+        errno = saved;                                                                                             \
+    }
+
+SYNC_OP(mg_hb_acquire, hb_acquire(t, (uintptr_t)addr))
+SYNC_OP(mg_hb_release, hb_release(t, (uintptr_t)addr))
+SYNC_OP(mg_hb_release_merge, hb_release_merge(t, (uintptr_t)addr))
+SYNC_OP(mg_hb_reset, ((void)t, hb_sync_reset((uintptr_t)addr)))
+SYNC_OP(mg_hb_rw_release, hb_rw_release(t, (uintptr_t)addr))
+
+void mg_hb_rw_acquire(const volatile void *addr, bool write)
+{
+    if (!usable() || ours(addr))
+        return;
+    int saved = errno;
+    mg_busy_enter();
+    struct hb_thr *t = me();
+    if (t)
+        hb_rw_acquire(t, (uintptr_t)addr, write);
+    mg_busy_leave();
+    errno = saved;
+}
+
+void mg_hb_barrier_init(const volatile void *addr, unsigned count)
+{
+    if (!following_threads() || ours(addr))
+        return;
+    mg_busy_enter();
+    hb_barrier_init((uintptr_t)addr, count);
+    mg_busy_leave();
+}
+
+uint64_t mg_hb_barrier_arrive(const volatile void *addr, bool *involved)
+{
+    *involved = false;
+    if (!usable() || ours(addr))
+        return 0;
+    int saved = errno;
+    mg_busy_enter();
+    struct hb_thr *t = me();
+    uint64_t round = 0;
+    if (t) {
+        round = hb_barrier_arrive(t, (uintptr_t)addr);
+        *involved = true;
+    }
+    mg_busy_leave();
+    errno = saved;
+    return round;
+}
+
+void mg_hb_barrier_depart(const volatile void *addr, uint64_t round)
+{
+    if (mg_self.busy)
+        return;
+    int saved = errno;
+    mg_busy_enter();
+    struct hb_thr *t = me();
+    if (t)
+        hb_barrier_depart(t, (uintptr_t)addr, round);
+    mg_busy_leave();
+    errno = saved;
+}
+
+/* ---- fork ---- */
+
+static void fork_child(void)
+{
+    if (!hb_enabled)
+        return;
+    hb_atfork_child(me_rec);
+    hb_sync_atfork_child();
+    hb_access_atfork_child();
+}
+
+__attribute__((constructor)) static void register_fork(void) { pthread_atfork(NULL, NULL, fork_child); }

@@ -1,0 +1,74 @@
+/*
+ * The happens-before engine (hb_*.h), wired into the shim: the option, the
+ * per-thread record, the map-call check, the wrappers' entry points.
+ *
+ * The engine is on only with happens_before=1 and only when the shim and
+ * libgomap agree on the number of tool words (the access history lives in
+ * words MW_HB..MW_HB+3). It then stays dormant until the first gomap_new:
+ * before that no map exists, so no call needs ordering, and wrapped locks
+ * cost one load and a branch. Once awake (mg_hb_awake), every checked map
+ * call enters mg_hb_access from mg_hook_leave (detect.h), and the
+ * synchronization wrappers (threads.c, sync_intercept.c) call the engine.
+ * Every entry into the engine is under the recursion guard, so a signal
+ * handler that calls a map or lock function while its thread is inside
+ * the engine's spinlocks passes straight through.
+ */
+#ifndef MAPGUARD_HAPPENS_BEFORE_H
+#define MAPGUARD_HAPPENS_BEFORE_H
+
+#include "common.h"
+#include "intercept.h"
+
+/* 1 once happens_before=1, the tool words agree and the first map exists. */
+extern MG_HIDDEN int mg_hb_awake;
+
+static inline bool mg_hb_is_awake(void) { return MG_UNLIKELY(__atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED)); }
+
+/* At start, after the options: decides whether the engine may run. */
+void mg_hb_start(void);
+/* Will it run (happens_before=1 and the words agree), awake or not yet? */
+bool mg_hb_enabled(void);
+/* A map was made (gomap_new): wakes the engine. */
+void mg_hb_map_created(uint64_t *w);
+/* A map is really freed (out of the quarantine): its history goes. */
+void mg_hb_map_freed(uint64_t *w);
+/* One map call (its map's tool words w, which are at the map's address):
+ * checked against the map's history when it enters the map, and reported
+ * if it races with an earlier call; recorded in the history when it
+ * leaves (hb_access.h says why in two steps). */
+MG_COLD void mg_hb_enter(uint64_t *w, unsigned op, uintptr_t pc);
+MG_COLD void mg_hb_leave(uint64_t *w, unsigned op, uintptr_t pc);
+
+/* ---- threads (threads.c) ----
+ * The engine's record for a thread being created, made by its creator
+ * (NULL while dormant, busy, or off); the creation's outcome; the new
+ * thread's start and end. Opaque pointers: threads.c need not see the
+ * engine's headers. */
+void *mg_hb_thread_creating(void);
+void mg_hb_thread_created(void *rec, uintptr_t handle, bool ok, bool detached);
+void mg_hb_thread_start(void *rec);
+void mg_hb_thread_end(void);
+/* Before a join of handle (every variant): the record to join, found now
+ * since the handle may be reused as soon as the real join returns. */
+void *mg_hb_join_prepare(uintptr_t handle);
+void mg_hb_join_done(void *rec, uintptr_t handle, bool ok);
+void mg_hb_detach(uintptr_t handle);
+
+/* ---- synchronization objects (sync_intercept.c) ---- */
+void mg_hb_acquire(const volatile void *addr);
+void mg_hb_release(const volatile void *addr);
+void mg_hb_release_merge(const volatile void *addr);
+void mg_hb_reset(const volatile void *addr);
+/* read-write locks: acquire after a successful lock (write: a write lock),
+ * release before the unlock */
+void mg_hb_rw_acquire(const volatile void *addr, bool write);
+void mg_hb_rw_release(const volatile void *addr);
+/* barriers: the count at init (recorded while dormant too, since a
+ * barrier is usually made before the first map); a wait's arrival before
+ * the real wait returns its round (0 when the engine is not involved),
+ * its departure after */
+void mg_hb_barrier_init(const volatile void *addr, unsigned count);
+uint64_t mg_hb_barrier_arrive(const volatile void *addr, bool *involved);
+void mg_hb_barrier_depart(const volatile void *addr, uint64_t round);
+
+#endif

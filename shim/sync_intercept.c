@@ -1,0 +1,436 @@
+/*
+ * The synchronization functions the happens-before engine must see
+ * (issue 12, item 2): locks, condition waits, semaphores, spinlocks,
+ * barriers, once. Each wrapper calls the real function and tells the
+ * engine what it did: an acquire after every successful lock, a release
+ * before every unlock (before: once the real unlock returns another thread
+ * may already hold the lock and read the object's clock), a reset on every
+ * init and destroy so that an object at a reused address starts clean.
+ *
+ * The engine is asked only once it is awake (happens_before.h): before the first
+ * map exists, and always with happens_before=0, a wrapper costs a load and
+ * a branch. Return values and errno are the real function's. glibc's C11
+ * functions (mtx_*, cnd_*, call_once) call its pthread internals directly,
+ * never through the PLT, so they are wrapped on their own.
+ */
+#include "happens_before.h"
+#include "common.h"
+#include "threads.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <threads.h>
+#include <time.h>
+
+/* A wrapper called before start (another library's constructor) finds its
+ * real function itself, while dlsym is still harmless. */
+#define REAL(fn) (MG_LIKELY(MG_REAL_LOAD(fn) != NULL) ? MG_REAL(fn) : (mg_sync_resolve(), MG_REAL_LOAD(fn)))
+
+/* r is the real call's result; ok says when it took the object. */
+#define AFTER_ACQUIRE(obj, ok)                                                                                     \
+    do {                                                                                                           \
+        if (mg_hb_is_awake() && (ok))                                                                              \
+            mg_hb_acquire(obj);                                                                                    \
+    } while (0)
+#define BEFORE(what, obj)                                                                                          \
+    do {                                                                                                           \
+        if (mg_hb_is_awake())                                                                                      \
+            what(obj);                                                                                             \
+    } while (0)
+
+/* A robust mutex whose owner died is still taken. */
+#define MUTEX_TAKEN(r) ((r) == 0 || (r) == EOWNERDEAD)
+
+/* ---- pthread mutexes ---- */
+
+MG_INTERCEPTOR(int, pthread_mutex_lock, (pthread_mutex_t *m))
+{
+    int r = REAL(pthread_mutex_lock)(m);
+    AFTER_ACQUIRE(m, MUTEX_TAKEN(r));
+    return r;
+}
+
+MG_INTERCEPTOR(int, pthread_mutex_trylock, (pthread_mutex_t *m))
+{
+    int r = REAL(pthread_mutex_trylock)(m);
+    AFTER_ACQUIRE(m, MUTEX_TAKEN(r));
+    return r;
+}
+
+MG_INTERCEPTOR(int, pthread_mutex_timedlock, (pthread_mutex_t *m, const struct timespec *abstime))
+{
+    int r = REAL(pthread_mutex_timedlock)(m, abstime);
+    AFTER_ACQUIRE(m, MUTEX_TAKEN(r));
+    return r;
+}
+
+MG_INTERCEPTOR(int, pthread_mutex_clocklock, (pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime))
+{
+    int r = REAL(pthread_mutex_clocklock)(m, clock, abstime);
+    AFTER_ACQUIRE(m, MUTEX_TAKEN(r));
+    return r;
+}
+
+MG_INTERCEPTOR(int, pthread_mutex_unlock, (pthread_mutex_t *m))
+{
+    BEFORE(mg_hb_release, m);
+    return REAL(pthread_mutex_unlock)(m);
+}
+
+MG_INTERCEPTOR(int, pthread_mutex_init, (pthread_mutex_t *m, const pthread_mutexattr_t *attr))
+{
+    BEFORE(mg_hb_reset, m);
+    return REAL(pthread_mutex_init)(m, attr);
+}
+
+MG_INTERCEPTOR(int, pthread_mutex_destroy, (pthread_mutex_t *m))
+{
+    int r = REAL(pthread_mutex_destroy)(m);
+    if (r == 0)
+        BEFORE(mg_hb_reset, m);
+    return r;
+}
+
+/* ---- C11 mutexes ---- */
+
+MG_INTERCEPTOR(int, mtx_lock, (mtx_t *m))
+{
+    int r = REAL(mtx_lock)(m);
+    AFTER_ACQUIRE(m, r == thrd_success);
+    return r;
+}
+
+MG_INTERCEPTOR(int, mtx_trylock, (mtx_t *m))
+{
+    int r = REAL(mtx_trylock)(m);
+    AFTER_ACQUIRE(m, r == thrd_success);
+    return r;
+}
+
+MG_INTERCEPTOR(int, mtx_timedlock, (mtx_t *restrict m, const struct timespec *restrict abstime))
+{
+    int r = REAL(mtx_timedlock)(m, abstime);
+    AFTER_ACQUIRE(m, r == thrd_success);
+    return r;
+}
+
+MG_INTERCEPTOR(int, mtx_unlock, (mtx_t *m))
+{
+    BEFORE(mg_hb_release, m);
+    return REAL(mtx_unlock)(m);
+}
+
+MG_INTERCEPTOR(int, mtx_init, (mtx_t *m, int type))
+{
+    BEFORE(mg_hb_reset, m);
+    return REAL(mtx_init)(m, type);
+}
+
+MG_INTERCEPTOR(void, mtx_destroy, (mtx_t *m))
+{
+    REAL(mtx_destroy)(m);
+    BEFORE(mg_hb_reset, m);
+}
+
+/* ---- read-write locks: readers' releases merge into a clock the next
+ * writer takes ---- */
+
+#define RW_LOCK(fn, write, params, args)                                                                           \
+    MG_INTERCEPTOR(int, fn, params)                                                                                \
+    {                                                                                                              \
+        int r = REAL(fn) args;                                                                                     \
+        if (r == 0 && mg_hb_is_awake())                                                                            \
+            mg_hb_rw_acquire(l, write);                                                                            \
+        return r;                                                                                                  \
+    }
+
+RW_LOCK(pthread_rwlock_rdlock, false, (pthread_rwlock_t *l), (l))
+RW_LOCK(pthread_rwlock_tryrdlock, false, (pthread_rwlock_t *l), (l))
+RW_LOCK(pthread_rwlock_timedrdlock, false, (pthread_rwlock_t *restrict l, const struct timespec *restrict t), (l, t))
+RW_LOCK(pthread_rwlock_clockrdlock, false,
+        (pthread_rwlock_t *restrict l, clockid_t c, const struct timespec *restrict t), (l, c, t))
+RW_LOCK(pthread_rwlock_wrlock, true, (pthread_rwlock_t *l), (l))
+RW_LOCK(pthread_rwlock_trywrlock, true, (pthread_rwlock_t *l), (l))
+RW_LOCK(pthread_rwlock_timedwrlock, true, (pthread_rwlock_t *restrict l, const struct timespec *restrict t), (l, t))
+RW_LOCK(pthread_rwlock_clockwrlock, true,
+        (pthread_rwlock_t *restrict l, clockid_t c, const struct timespec *restrict t), (l, c, t))
+
+MG_INTERCEPTOR(int, pthread_rwlock_unlock, (pthread_rwlock_t *l))
+{
+    BEFORE(mg_hb_rw_release, l);
+    return REAL(pthread_rwlock_unlock)(l);
+}
+
+MG_INTERCEPTOR(int, pthread_rwlock_init, (pthread_rwlock_t *restrict l, const pthread_rwlockattr_t *restrict a))
+{
+    BEFORE(mg_hb_reset, l);
+    return REAL(pthread_rwlock_init)(l, a);
+}
+
+MG_INTERCEPTOR(int, pthread_rwlock_destroy, (pthread_rwlock_t *l))
+{
+    int r = REAL(pthread_rwlock_destroy)(l);
+    if (r == 0)
+        BEFORE(mg_hb_reset, l);
+    return r;
+}
+
+/* ---- condition variables ----
+ * glibc re-takes the mutex inside the wait, out of our sight: the wait is
+ * a release of the mutex before it and an acquire after it, whatever it
+ * returns (a timeout re-takes the mutex too). The versions are the
+ * current ones: dlsym would give the default, and a program linked
+ * against GLIBC_2.3.2 must get the same function it asked for. */
+
+MG_INTERCEPTOR(int, pthread_cond_wait, (pthread_cond_t *restrict c, pthread_mutex_t *restrict m))
+{
+    BEFORE(mg_hb_release, m);
+    int r = REAL(pthread_cond_wait)(c, m);
+    BEFORE(mg_hb_acquire, m);
+    return r;
+}
+
+MG_INTERCEPTOR(int, pthread_cond_timedwait,
+               (pthread_cond_t *restrict c, pthread_mutex_t *restrict m, const struct timespec *restrict t))
+{
+    BEFORE(mg_hb_release, m);
+    int r = REAL(pthread_cond_timedwait)(c, m, t);
+    BEFORE(mg_hb_acquire, m);
+    return r;
+}
+
+MG_INTERCEPTOR(int, pthread_cond_clockwait,
+               (pthread_cond_t *restrict c, pthread_mutex_t *restrict m, clockid_t k, const struct timespec *restrict t))
+{
+    BEFORE(mg_hb_release, m);
+    int r = REAL(pthread_cond_clockwait)(c, m, k, t);
+    BEFORE(mg_hb_acquire, m);
+    return r;
+}
+
+MG_INTERCEPTOR(int, cnd_wait, (cnd_t *c, mtx_t *m))
+{
+    BEFORE(mg_hb_release, m);
+    int r = REAL(cnd_wait)(c, m);
+    BEFORE(mg_hb_acquire, m);
+    return r;
+}
+
+MG_INTERCEPTOR(int, cnd_timedwait, (cnd_t *restrict c, mtx_t *restrict m, const struct timespec *restrict t))
+{
+    BEFORE(mg_hb_release, m);
+    int r = REAL(cnd_timedwait)(c, m, t);
+    BEFORE(mg_hb_acquire, m);
+    return r;
+}
+
+/* ---- semaphores: posts merge, so several before one wait all order
+ * before it ---- */
+
+MG_INTERCEPTOR(int, sem_post, (sem_t *s))
+{
+    BEFORE(mg_hb_release_merge, s);
+    return REAL(sem_post)(s);
+}
+
+MG_INTERCEPTOR(int, sem_wait, (sem_t *s))
+{
+    int r = REAL(sem_wait)(s);
+    AFTER_ACQUIRE(s, r == 0);
+    return r;
+}
+
+MG_INTERCEPTOR(int, sem_trywait, (sem_t *s))
+{
+    int r = REAL(sem_trywait)(s);
+    AFTER_ACQUIRE(s, r == 0);
+    return r;
+}
+
+MG_INTERCEPTOR(int, sem_timedwait, (sem_t *restrict s, const struct timespec *restrict t))
+{
+    int r = REAL(sem_timedwait)(s, t);
+    AFTER_ACQUIRE(s, r == 0);
+    return r;
+}
+
+MG_INTERCEPTOR(int, sem_clockwait, (sem_t *restrict s, clockid_t c, const struct timespec *restrict t))
+{
+    int r = REAL(sem_clockwait)(s, c, t);
+    AFTER_ACQUIRE(s, r == 0);
+    return r;
+}
+
+MG_INTERCEPTOR(int, sem_init, (sem_t *s, int pshared, unsigned value))
+{
+    BEFORE(mg_hb_reset, s);
+    return REAL(sem_init)(s, pshared, value);
+}
+
+MG_INTERCEPTOR(int, sem_destroy, (sem_t *s))
+{
+    int r = REAL(sem_destroy)(s);
+    if (r == 0)
+        BEFORE(mg_hb_reset, s);
+    return r;
+}
+
+/* ---- spinlocks ---- */
+
+MG_INTERCEPTOR(int, pthread_spin_lock, (pthread_spinlock_t *l))
+{
+    int r = REAL(pthread_spin_lock)(l);
+    AFTER_ACQUIRE(l, r == 0);
+    return r;
+}
+
+MG_INTERCEPTOR(int, pthread_spin_trylock, (pthread_spinlock_t *l))
+{
+    int r = REAL(pthread_spin_trylock)(l);
+    AFTER_ACQUIRE(l, r == 0);
+    return r;
+}
+
+MG_INTERCEPTOR(int, pthread_spin_unlock, (pthread_spinlock_t *l))
+{
+    BEFORE(mg_hb_release, l);
+    return REAL(pthread_spin_unlock)(l);
+}
+
+MG_INTERCEPTOR(int, pthread_spin_init, (pthread_spinlock_t *l, int pshared))
+{
+    BEFORE(mg_hb_reset, l);
+    return REAL(pthread_spin_init)(l, pshared);
+}
+
+MG_INTERCEPTOR(int, pthread_spin_destroy, (pthread_spinlock_t *l))
+{
+    int r = REAL(pthread_spin_destroy)(l);
+    if (r == 0)
+        BEFORE(mg_hb_reset, l);
+    return r;
+}
+
+/* ---- barriers: every thread's work before a round's wait happens
+ * before every thread's work after it ---- */
+
+MG_INTERCEPTOR(int, pthread_barrier_init,
+               (pthread_barrier_t *restrict b, const pthread_barrierattr_t *restrict a, unsigned count))
+{
+    int r = REAL(pthread_barrier_init)(b, a, count);
+    if (r == 0)
+        mg_hb_barrier_init(b, count);
+    return r;
+}
+
+MG_INTERCEPTOR(int, pthread_barrier_wait, (pthread_barrier_t *b))
+{
+    bool involved = false;
+    uint64_t round = mg_hb_is_awake() ? mg_hb_barrier_arrive(b, &involved) : 0;
+    int r = REAL(pthread_barrier_wait)(b);
+    if (involved && (r == 0 || r == PTHREAD_BARRIER_SERIAL_THREAD))
+        mg_hb_barrier_depart(b, round);
+    return r;
+}
+
+MG_INTERCEPTOR(int, pthread_barrier_destroy, (pthread_barrier_t *b))
+{
+    int r = REAL(pthread_barrier_destroy)(b);
+    if (r == 0)
+        BEFORE(mg_hb_reset, b);
+    return r;
+}
+
+/* ---- once: the init function happens before every return ----
+ * The init function takes no argument, so it runs through a trampoline
+ * that finds it, and the control it belongs to, on this thread's stack of
+ * once calls in progress (an init function may call once itself). This
+ * is done while the engine sleeps too: an init function may make the
+ * first map and fill it, and the callers that only see it done must
+ * still be ordered after it. */
+
+struct once_frame {
+    void (*fn)(void);
+    const void *ctl;
+    struct once_frame *up;
+};
+static __thread struct once_frame *once_top __attribute__((tls_model("initial-exec")));
+
+static void once_run(void)
+{
+    struct once_frame *f = once_top;
+    f->fn();
+    mg_hb_release_merge(f->ctl);
+}
+
+MG_INTERCEPTOR(int, pthread_once, (pthread_once_t *o, void (*fn)(void)))
+{
+    if (!mg_hb_enabled() || mg_self.busy)
+        return REAL(pthread_once)(o, fn);
+    struct once_frame f = {fn, o, once_top};
+    once_top = &f;
+    int r = REAL(pthread_once)(o, once_run);
+    once_top = f.up;
+    AFTER_ACQUIRE(o, r == 0);
+    return r;
+}
+
+MG_INTERCEPTOR(void, call_once, (once_flag *o, void (*fn)(void)))
+{
+    if (!mg_hb_enabled() || mg_self.busy) {
+        REAL(call_once)(o, fn);
+        return;
+    }
+    struct once_frame f = {fn, o, once_top};
+    once_top = &f;
+    REAL(call_once)(o, once_run);
+    once_top = f.up;
+    AFTER_ACQUIRE(o, true);
+}
+
+void mg_sync_resolve(void)
+{
+    static const struct mg_intercept table[] = {
+        MG_INTERCEPT(pthread_mutex_lock),    MG_INTERCEPT(pthread_mutex_trylock),
+        MG_INTERCEPT(pthread_mutex_timedlock), MG_INTERCEPT(pthread_mutex_clocklock),
+        MG_INTERCEPT(pthread_mutex_unlock),  MG_INTERCEPT(pthread_mutex_init),
+        MG_INTERCEPT(pthread_mutex_destroy), MG_INTERCEPT(mtx_lock),
+        MG_INTERCEPT(mtx_trylock),           MG_INTERCEPT(mtx_timedlock),
+        MG_INTERCEPT(mtx_unlock),            MG_INTERCEPT(mtx_init),
+        MG_INTERCEPT(mtx_destroy),
+        MG_INTERCEPT(pthread_rwlock_rdlock), MG_INTERCEPT(pthread_rwlock_tryrdlock),
+        MG_INTERCEPT(pthread_rwlock_timedrdlock), MG_INTERCEPT(pthread_rwlock_clockrdlock),
+        MG_INTERCEPT(pthread_rwlock_wrlock), MG_INTERCEPT(pthread_rwlock_trywrlock),
+        MG_INTERCEPT(pthread_rwlock_timedwrlock), MG_INTERCEPT(pthread_rwlock_clockwrlock),
+        MG_INTERCEPT(pthread_rwlock_unlock), MG_INTERCEPT(pthread_rwlock_init),
+        MG_INTERCEPT(pthread_rwlock_destroy),
+        MG_INTERCEPT_VER(pthread_cond_wait, "GLIBC_2.3.2"), MG_INTERCEPT_VER(pthread_cond_timedwait, "GLIBC_2.3.2"),
+        MG_INTERCEPT(pthread_cond_clockwait), MG_INTERCEPT(cnd_wait),
+        MG_INTERCEPT(cnd_timedwait),         MG_INTERCEPT(sem_post),
+        MG_INTERCEPT(sem_wait),              MG_INTERCEPT(sem_trywait),
+        MG_INTERCEPT(sem_timedwait),         MG_INTERCEPT(sem_clockwait),
+        MG_INTERCEPT(sem_init),              MG_INTERCEPT(sem_destroy),
+        MG_INTERCEPT(pthread_spin_lock),     MG_INTERCEPT(pthread_spin_trylock),
+        MG_INTERCEPT(pthread_spin_unlock),   MG_INTERCEPT(pthread_spin_init),
+        MG_INTERCEPT(pthread_spin_destroy),  MG_INTERCEPT(pthread_barrier_init),
+        MG_INTERCEPT(pthread_barrier_wait),  MG_INTERCEPT(pthread_barrier_destroy),
+        MG_INTERCEPT(pthread_once),          MG_INTERCEPT(call_once),
+    };
+    mg_intercept_resolve(table, MG_INTERCEPT_COUNT(table));
+}
+
+/* ---- annotations (mapguard_annotate.h), under the names other detectors'
+ * annotated libraries already call ---- */
+
+MG_EXPORT void AnnotateHappensBefore(const char *file, int line, const volatile void *addr)
+{
+    (void)file, (void)line;
+    BEFORE(mg_hb_release_merge, addr);
+}
+
+MG_EXPORT void AnnotateHappensAfter(const char *file, int line, const volatile void *addr)
+{
+    (void)file, (void)line;
+    BEFORE(mg_hb_acquire, addr);
+}
