@@ -80,19 +80,31 @@ static inline int mg_begin(struct mg_call *c, const gomap *m, unsigned op, uintp
  * (mg_map_created sets a new map's words up).
  *
  * The happens-before engine (happens_before.h) checks a call on entry and
- * records it on exit. While it is off or dormant each hook is one load and
- * a predictable branch, in the fast paths inlined here. */
+ * records it on exit. Both are skipped inline when the map's history
+ * already holds this thread's access of this class in its current epoch
+ * (mg_hb_same_epoch): a TLS load, a load from the map's second line (which
+ * gomap reads anyway) and a compare. Otherwise, while the engine is off or
+ * dormant, one more load and a predictable branch. */
+static inline bool mg_hb_same_epoch(const uint64_t *w, unsigned op)
+{
+    uint64_t e = mg_hb_epoch;
+    enum mg_access a = mg_op_access(op);
+    uint64_t have = __atomic_load_n(&w[a == MG_ACCESS_WRITE ? MW_HB : MW_HB + 2], __ATOMIC_RELAXED);
+    uint64_t want = a == MG_ACCESS_ITER ? e | MG_HB_ITER_FLAG : e;
+    return have == want && e;
+}
+
 static inline void mg_hook_enter(const gomap *m, uint64_t *w, unsigned op, uint32_t self, uintptr_t pc)
 {
     (void)m, (void)self;
-    if (mg_hb_is_awake())
+    if (MG_UNLIKELY(!mg_hb_same_epoch(w, op)) && mg_hb_is_awake())
         mg_hb_enter(w, op, pc);
 }
 
 static inline void mg_hook_leave(const gomap *m, uint64_t *w, unsigned op, uint32_t self, uintptr_t pc)
 {
     (void)m, (void)self;
-    if (mg_hb_is_awake())
+    if (MG_UNLIKELY(!mg_hb_same_epoch(w, op)) && mg_hb_is_awake())
         mg_hb_leave(w, op, pc);
 }
 

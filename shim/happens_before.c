@@ -27,6 +27,7 @@ static int hb_enabled; /* happens_before=1 and the tool words agree */
 static __thread struct hb_thr *me_rec __attribute__((tls_model("initial-exec")));
 static __thread uint32_t me_tagged __attribute__((tls_model("initial-exec")));
 static __thread uint32_t me_done __attribute__((tls_model("initial-exec")));
+__thread uint64_t mg_hb_epoch __attribute__((tls_model("initial-exec")));
 
 /* The shim's own image: its internal locks (thread table, reports, depot)
  * are called through the same exported wrappers as the program's, and must
@@ -34,6 +35,7 @@ static __thread uint32_t me_done __attribute__((tls_model("initial-exec")));
 static uintptr_t self_lo, self_hi;
 
 _Static_assert(MW_HB + 4 <= GOMAP_TOOL_WORDS, "the access history needs four tool words");
+_Static_assert(MG_HB_ITER_FLAG == HB_R_ITER, "the hooks' same-epoch test knows the iteration flag");
 _Static_assert(sizeof(struct hb_access) == 4 * sizeof(uint64_t), "struct hb_access is four words");
 
 static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
@@ -145,7 +147,76 @@ static unsigned class_of(unsigned op)
     }
 }
 
+/* The thread's epoch for the hooks' same-epoch test (happens_before.h):
+ * published after a tick, withdrawn by anything that may move it. A
+ * thread in the shared overflow slot never publishes: its epoch moves with
+ * the other overflow threads' releases. */
+static inline void publish(struct hb_thr *t) { mg_hb_epoch = hb_thr_shared(t) ? 0 : hb_thr_epoch(t); }
+static inline void withdraw(void) { mg_hb_epoch = 0; }
+
+/* The thread's record when the engine may run on it without more ado
+ * (made, tagged, not inside the shim), else NULL. */
+static inline struct hb_thr *ready(void)
+{
+    struct hb_thr *t = me_rec;
+    return MG_LIKELY(t && me_tagged && !mg_self.busy) ? t : NULL;
+}
+
+static MG_COLD void enter_slow(uint64_t *w, unsigned op, uintptr_t pc);
+static MG_COLD void leave_slow(uint64_t *w, unsigned op, uintptr_t pc);
+
+/* A call in the same epoch as its thread's last one of its class on this
+ * map needs no check and no record: no lock, no errno, no guard. */
 void mg_hb_enter(uint64_t *w, unsigned op, uintptr_t pc)
+{
+    struct hb_thr *t = ready();
+    if (MG_LIKELY(t != NULL)) {
+        struct hb_access *h = (struct hb_access *)(void *)&w[MW_HB];
+        unsigned cls = class_of(op);
+        struct hb_conflict c;
+        hb_tick(t);
+        publish(t);
+        if (hb_same_epoch(h, t, cls) || hb_access_check_unlocked(h, t, cls, &c) == HB_RACE_NONE)
+            return;
+    }
+    enter_slow(w, op, pc);
+}
+
+void mg_hb_leave(uint64_t *w, unsigned op, uintptr_t pc)
+{
+    struct hb_thr *t = ready();
+    if (MG_LIKELY(t != NULL)) {
+        struct hb_access *h = (struct hb_access *)(void *)&w[MW_HB];
+        unsigned cls = class_of(op);
+        hb_tick(t);
+        publish(t);
+        if (hb_same_epoch(h, t, cls))
+            return;
+        /* under the guard: a signal handler's map call on this map must
+         * not spin on the record's lock its own thread holds */
+        mg_self.busy++;
+        hb_access_record_slow(h, t, cls, op, pc);
+        mg_self.busy--;
+        return;
+    }
+    leave_slow(w, op, pc);
+}
+
+/* A thread without its record yet, or inside the shim. */
+static void leave_slow(uint64_t *w, unsigned op, uintptr_t pc)
+{
+    if (mg_self.busy || !mg_self.idx)
+        return;
+    int saved = errno;
+    mg_busy_enter();
+    struct hb_thr *t = me();
+    if (t)
+        hb_access_record((struct hb_access *)(void *)&w[MW_HB], t, class_of(op), op, pc);
+    mg_busy_leave();
+    errno = saved;
+}
+
+static void enter_slow(uint64_t *w, unsigned op, uintptr_t pc)
 {
     const gomap *m = (const gomap *)(void *)w; /* GOMAP_MAP_TOOL_WORDS: the words are the map's first */
     uint32_t self = mg_self.idx;
@@ -192,23 +263,11 @@ void mg_hb_enter(uint64_t *w, unsigned op, uintptr_t pc)
     errno = saved;
 }
 
-void mg_hb_leave(uint64_t *w, unsigned op, uintptr_t pc)
-{
-    if (mg_self.busy || !mg_self.idx)
-        return;
-    int saved = errno;
-    mg_busy_enter();
-    struct hb_thr *t = me();
-    if (t)
-        hb_access_record((struct hb_access *)(void *)&w[MW_HB], t, class_of(op), op, pc);
-    mg_busy_leave();
-    errno = saved;
-}
-
 /* ---- threads ---- */
 
 void *mg_hb_thread_creating(void)
 {
+    withdraw();
     if (!following_threads())
         return NULL;
     mg_busy_enter();
@@ -220,6 +279,7 @@ void *mg_hb_thread_creating(void)
 
 void mg_hb_thread_created(void *rec, uintptr_t handle, bool ok, bool detached)
 {
+    withdraw();
     if (!rec)
         return;
     mg_busy_enter();
@@ -237,6 +297,7 @@ void mg_hb_thread_created(void *rec, uintptr_t handle, bool ok, bool detached)
 
 void mg_hb_thread_start(void *rec)
 {
+    withdraw();
     if (!rec)
         return;
     me_rec = rec;
@@ -248,6 +309,7 @@ void mg_hb_thread_start(void *rec)
 
 void mg_hb_thread_end(void)
 {
+    withdraw();
     struct hb_thr *t = me_rec;
     if (!t || mg_self.busy)
         return;
@@ -271,6 +333,7 @@ void *mg_hb_join_prepare(uintptr_t handle)
 
 void mg_hb_join_done(void *rec, uintptr_t handle, bool ok)
 {
+    withdraw();
     if (!rec || !ok || mg_self.busy)
         return;
     mg_busy_enter();
@@ -287,6 +350,7 @@ void mg_hb_join_done(void *rec, uintptr_t handle, bool ok)
 
 void mg_hb_detach(uintptr_t handle)
 {
+    withdraw();
     if (!following_threads())
         return;
     mg_busy_enter();
@@ -303,6 +367,7 @@ static bool ours(const volatile void *addr) { return (uintptr_t)addr - self_lo <
 #define SYNC_OP(name, call)                                                                                        \
     void name(const volatile void *addr)                                                                           \
     {                                                                                                              \
+        withdraw();                                                                                                \
         if (!usable() || ours(addr))                                                                               \
             return;                                                                                                \
         int saved = errno;                                                                                         \
@@ -322,6 +387,7 @@ SYNC_OP(mg_hb_rw_release, hb_rw_release(t, (uintptr_t)addr))
 
 void mg_hb_rw_acquire(const volatile void *addr, bool write)
 {
+    withdraw();
     if (!usable() || ours(addr))
         return;
     int saved = errno;
@@ -344,6 +410,7 @@ void mg_hb_barrier_init(const volatile void *addr, unsigned count)
 
 uint64_t mg_hb_barrier_arrive(const volatile void *addr, bool *involved)
 {
+    withdraw();
     *involved = false;
     if (!usable() || ours(addr))
         return 0;
@@ -362,6 +429,7 @@ uint64_t mg_hb_barrier_arrive(const volatile void *addr, bool *involved)
 
 void mg_hb_barrier_depart(const volatile void *addr, uint64_t round)
 {
+    withdraw();
     if (mg_self.busy)
         return;
     int saved = errno;
@@ -377,6 +445,7 @@ void mg_hb_barrier_depart(const volatile void *addr, uint64_t round)
 
 static void fork_child(void)
 {
+    withdraw();
     if (!hb_enabled)
         return;
     hb_atfork_child(me_rec);

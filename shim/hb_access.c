@@ -99,36 +99,94 @@ static void inflate(struct hb_access *h, uint64_t r, uint32_t slot, uint64_t me,
     __atomic_store_n(&h->r, rc_make(off, cap), __ATOMIC_RELEASE);
 }
 
-int hb_access_check_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, struct hb_conflict *c)
+/* The check proper. Without the record's lock the words may be torn by
+ * a record running at the same moment, and a read clock may be given back
+ * under it (its arena entries stay readable memory): then a race may be
+ * missed, never reported wrongly, since a race is confirmed under the
+ * lock before it is reported. */
+int hb_access_check_unlocked(struct hb_access *h, struct hb_thr *t, unsigned cls, struct hb_conflict *c)
 {
-    lock(h);
-    uint64_t wsite = HB_LD(h->wsite);
-    uint64_t w = HB_LD(h->w);
-    uint64_t r = HB_LD(h->r);
-    int race = HB_RACE_NONE;
+    uint64_t w = __atomic_load_n(&h->w, __ATOMIC_ACQUIRE);
+    uint64_t r = __atomic_load_n(&h->r, __ATOMIC_ACQUIRE);
 
     if (w && !hb_ordered(t, w)) {
-        race = cls == HB_WRITE ? HB_RACE_WRITES : cls == HB_ITER ? HB_RACE_ITER_WRITE : HB_RACE_READ_WRITE;
-        describe(c, w, wsite, true);
-    } else if (cls == HB_WRITE && (r & HB_R_SHARED)) {
+        describe(c, w, HB_LD(h->wsite), true);
+        return cls == HB_WRITE ? HB_RACE_WRITES : cls == HB_ITER ? HB_RACE_ITER_WRITE : HB_RACE_READ_WRITE;
+    }
+    if (cls != HB_WRITE || !r)
+        return HB_RACE_NONE;
+    if (r & HB_R_SHARED) {
         uint64_t *rc = hb_arena_at((uint32_t)r);
-        for (uint32_t s = 0; 2 * s + 1 < rc_cap(r) && race == HB_RACE_NONE; s++) {
+        for (uint32_t s = 0; 2 * s + 1 < rc_cap(r); s++) {
             uint64_t v = HB_LD(rc[2 * s]);
             if (v && !hb_ordered(t, v & HB_EPOCH_MASK)) {
-                race = v & HB_R_ITER ? HB_RACE_ITER_WRITE : HB_RACE_READ_WRITE;
                 describe(c, v, HB_LD(rc[2 * s + 1]), false);
+                return v & HB_R_ITER ? HB_RACE_ITER_WRITE : HB_RACE_READ_WRITE;
             }
         }
-    } else if (cls == HB_WRITE && r && !hb_ordered(t, r & HB_EPOCH_MASK)) {
-        race = r & HB_R_ITER ? HB_RACE_ITER_WRITE : HB_RACE_READ_WRITE;
-        describe(c, r, HB_LD(h->rsite), false);
+        return HB_RACE_NONE;
     }
+    if (!hb_ordered(t, r & HB_EPOCH_MASK)) {
+        describe(c, r, HB_LD(h->rsite), false);
+        return r & HB_R_ITER ? HB_RACE_ITER_WRITE : HB_RACE_READ_WRITE;
+    }
+    return HB_RACE_NONE;
+}
+
+/* A clean check takes no lock, so that calls under a program's lock do
+ * not add a locked instruction of their own; a race is checked again
+ * under the lock, for a consistent description. */
+int hb_access_check_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, struct hb_conflict *c)
+{
+    if (MG_LIKELY(hb_access_check_unlocked(h, t, cls, c) == HB_RACE_NONE))
+        return HB_RACE_NONE;
+    lock(h);
+    uint64_t wsite = HB_LD(h->wsite);
+    int race = hb_access_check_unlocked(h, t, cls, c);
     unlock(h, wsite);
     return race;
 }
 
+/* Records without the lock, when that cannot lose or mix up another
+ * thread's record:
+ * - a write: in a program that orders its writes, no other call is in the
+ *   map while a write records (a reader recording now overlaps the write,
+ *   and the overlap detector reports them); a read clock to give back, or
+ *   the lock held, take the locked path;
+ * - a read that replaces the thread's own earlier read: another reader
+ *   recording at the same moment changes r, the CAS fails and the locked
+ *   path runs; one that takes the lock first and inflates sees this site
+ *   (stored before the CAS) with the older epoch, and the locked path then
+ *   stores this read's epoch beside it.
+ * A call under a program's lock then adds no locked instruction of its
+ * own but the read's CAS. */
+static bool record_unlocked(struct hb_access *h, struct hb_thr *t, unsigned cls, uint64_t site)
+{
+    hb_epoch e = hb_thr_epoch(t);
+    uint64_t r = __atomic_load_n(&h->r, __ATOMIC_ACQUIRE);
+    if (r & HB_R_SHARED)
+        return false;
+    if (cls == HB_WRITE) {
+        uint64_t wsite = HB_LD(h->wsite);
+        if (wsite & SITE_LOCK)
+            return false;
+        if (r)
+            HB_ST(h->r, 0);
+        HB_ST(h->wsite, site);
+        __atomic_store_n(&h->w, e, __ATOMIC_RELEASE);
+        return true;
+    }
+    if (!r || hb_epoch_slot(r) != t->slot)
+        return false;
+    uint64_t me = e | (cls == HB_ITER ? HB_R_ITER : 0);
+    HB_ST(h->rsite, site);
+    return __atomic_compare_exchange_n(&h->r, &r, me, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
 void hb_access_record_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, unsigned op, uintptr_t pc)
 {
+    if (record_unlocked(h, t, cls, site_of(pc, op)))
+        return;
     lock(h);
     hb_epoch e = hb_thr_epoch(t);
     uint64_t site = site_of(pc, op);

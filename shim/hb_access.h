@@ -58,6 +58,10 @@ struct hb_conflict {
     bool iter;       /* it was an iteration step */
 };
 
+/* The check without the record's lock (hb_access.c says what that may
+ * miss): a clean result needs no more; a race is confirmed by
+ * hb_access_check_slow before it is reported. */
+int hb_access_check_unlocked(struct hb_access *h, struct hb_thr *t, unsigned cls, struct hb_conflict *c);
 int hb_access_check_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, struct hb_conflict *c);
 void hb_access_record_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, unsigned op, uintptr_t pc);
 
