@@ -360,7 +360,11 @@ void mg_hb_detach(uintptr_t handle)
     mg_busy_leave();
 }
 
-/* ---- synchronization objects ---- */
+/* ---- synchronization objects ----
+ *
+ * These run around every lock and unlock of the program, so they keep
+ * errno by making no call that sets it (the engine's only library call is
+ * sched_yield, which does not fail) rather than saving it. */
 
 static bool ours(const volatile void *addr) { return (uintptr_t)addr - self_lo < self_hi - self_lo; }
 
@@ -370,13 +374,11 @@ static bool ours(const volatile void *addr) { return (uintptr_t)addr - self_lo <
         withdraw();                                                                                                \
         if (!usable() || ours(addr))                                                                               \
             return;                                                                                                \
-        int saved = errno;                                                                                         \
         mg_busy_enter();                                                                                           \
         struct hb_thr *t = me();                                                                                   \
         if (t)                                                                                                     \
             call;                                                                                                  \
         mg_busy_leave();                                                                                           \
-        errno = saved;                                                                                             \
     }
 
 SYNC_OP(mg_hb_acquire, hb_acquire(t, (uintptr_t)addr))
@@ -390,13 +392,11 @@ void mg_hb_rw_acquire(const volatile void *addr, bool write)
     withdraw();
     if (!usable() || ours(addr))
         return;
-    int saved = errno;
     mg_busy_enter();
     struct hb_thr *t = me();
     if (t)
         hb_rw_acquire(t, (uintptr_t)addr, write);
     mg_busy_leave();
-    errno = saved;
 }
 
 void mg_hb_barrier_init(const volatile void *addr, unsigned count)
