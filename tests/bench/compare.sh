@@ -9,6 +9,9 @@
 #   --runs N       runs of the §2.2 program per detection setup (default 50;
 #                  mapguard's setup runs at least 20 times whatever N is)
 #   --no-perf      skip the performance tables
+#   --workloads "W..."  run only these performance workloads (default: all
+#                  of mixed_1k mixed_1m two_own two_shared mutex_map iter
+#                  create), e.g. --workloads mutex_map for issue 12's row
 #   --no-detect    skip the detection table
 #   --no-doc       do not touch docs/performance.md (the section is still
 #                  written to BUILD/bench-compare/section.md)
@@ -50,7 +53,7 @@
 set -eu
 
 if [ $# -lt 2 ]; then
-    echo "usage: $0 BUILD TSAN_BUILD [--quick] [--reps N] [--runs N] [--no-perf] [--no-detect] [--no-doc]" >&2
+    echo "usage: $0 BUILD TSAN_BUILD [--quick] [--reps N] [--runs N] [--workloads \"W...\"] [--no-perf] [--no-detect] [--no-doc]" >&2
     exit 2
 fi
 build=$1 tsbuild=$2
@@ -58,13 +61,14 @@ shift 2
 # shellcheck disable=SC2086  # a word list on purpose
 set -- ${COMPARE_ARGS:-} "$@"
 
-quick=no reps='' runs='' do_perf=yes do_detect=yes do_doc=yes
+quick=no reps='' runs='' do_perf=yes do_detect=yes do_doc=yes only=''
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) quick=yes ;;
     --reps) reps=$2; shift ;;
     --runs) runs=$2; shift ;;
     --no-perf) do_perf=no ;;
+    --workloads) only=$2; shift ;;
     --no-detect) do_detect=no ;;
     --no-doc) do_doc=no ;;
     *) echo "compare.sh: unknown option '$1'" >&2; exit 2 ;;
@@ -168,6 +172,12 @@ case $shimopts in *' '*) echo "compare.sh: MAPGUARD_SHIM_OPTIONS must not contai
 # ---------------------------------------------------------------- workloads
 # name: binary, full arguments, reduced arguments (helgrind, drd, plain_r)
 workloads="mixed_1k mixed_1m two_own two_shared mutex_map iter create"
+if [ -n "$only" ]; then
+    for w in $only; do
+        case " $workloads " in *" $w "*) ;; *) echo "compare.sh: unknown workload '$w' (known: $workloads)" >&2; exit 2 ;; esac
+    done
+    workloads=$only
+fi
 wl_bin() {
     case $1 in
     mixed_*) echo compare_mixed ;;
