@@ -59,15 +59,20 @@ if [ -n "$libpath" ]; then
     LD_LIBRARY_PATH=$libpath${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
     export LD_LIBRARY_PATH
 fi
+run_plain() { "$bin" "$w" "$scale" >>"$tmp/$w.plain"; }
+run_shim() {
+    if [ -n "$shimopts" ]; then
+        MAPGUARD_OPTIONS=$shimopts LD_PRELOAD=$shim "$bin" "$w" "$scale" >>"$tmp/$w.shim"
+    else
+        LD_PRELOAD=$shim "$bin" "$w" "$scale" >>"$tmp/$w.shim"
+    fi
+}
+# Which side goes first alternates too, so that neither always runs right
+# after the other (warm caches, a load burst that starts mid-pair).
 for w in $workloads; do
     i=0
     while [ "$i" -lt "$runs" ]; do
-        "$bin" "$w" "$scale" >>"$tmp/$w.plain"
-        if [ -n "$shimopts" ]; then
-            MAPGUARD_OPTIONS=$shimopts LD_PRELOAD=$shim "$bin" "$w" "$scale" >>"$tmp/$w.shim"
-        else
-            LD_PRELOAD=$shim "$bin" "$w" "$scale" >>"$tmp/$w.shim"
-        fi
+        if [ $((i % 2)) = 0 ]; then run_plain; run_shim; else run_shim; run_plain; fi
         i=$((i + 1))
     done
 done
