@@ -140,7 +140,14 @@ if [ "${WRITE:-0}" = 1 ]; then
         echo "Medians of $runs alternating runs per side (scale $scale), $(date -u '+%Y-%m-%d'),"
         echo "$(nproc) CPUs ($(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)); a shared machine."
         echo "Produced by \`tests/bench/shim_overhead.sh\`; plain is the program alone,"
-        echo "mapguard the same binary under \`LD_PRELOAD=$shimrel\`${shimopts:+ with \`MAPGUARD_OPTIONS=$shimopts\`}."
+        optdesc=
+        [ -z "$shimopts" ] || optdesc=" with \`MAPGUARD_OPTIONS=$shimopts\`"
+        if [ -n "$libpath" ]; then
+            echo "mapguard the same binary under \`LD_PRELOAD=$shimrel\`$optdesc;"
+            echo "both sides with the \`libgomap.so\` of \`${libpath#"$root"/}\` (LD_LIBRARY_PATH)."
+        else
+            echo "mapguard the same binary under \`LD_PRELOAD=$shimrel\`$optdesc."
+        fi
         echo
         cat "$table"
         echo "<!-- END shim-bench -->"
