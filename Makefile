@@ -329,6 +329,8 @@ bench: deps all $(BENCHES)
 # $ORIGIN/../lib: compare.sh runs a snapshot of the binaries and libraries,
 # so a rebuild of build/lib during the run cannot change what is measured.
 #   make bench-compare COMPARE_ARGS=--quick     (a smoke run)
+#   make bench-compare MAPGUARD_SHIM=other/build/lib/libmapguard.so \
+#       MAPGUARD_SHIM_OPTIONS=happens_before=1  (measure another build's shim)
 COMPARE_BINS := $(patsubst tests/bench/%.c,%,$(wildcard tests/bench/compare_*.c))
 
 $(BUILD)/bench/compare_%: tests/bench/compare_%.c $(wildcard tests/bench/compare_*.h) $(LIB)/libgomap.so

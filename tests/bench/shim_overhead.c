@@ -8,12 +8,27 @@
  *   mutex2    two threads, each with its own mutex-protected map
  *   maps1m    a million small maps alive at once (peak RSS)
  *
+ * and those of issue 12's (happens-before) budget:
+ *
+ *   shared1k  two threads, one 1,000-key map, every get or set under one
+ *             mutex (compare_mutex_map.h, the same loop as bench-compare's)
+ *   locks     no map at all: uncontended mutex lock/unlock, a mutex and
+ *             condvar ping-pong between two threads, rwlock read and write
+ *             locks, sem_post/sem_wait; what wrapped locks cost a program
+ *             that never makes a map
+ *
  * usage: shim_overhead WORKLOAD [scale]
  * prints: WORKLOAD <tab> ns per op <tab> peak RSS in KiB
+ * (locks: the whole workload's time in ms instead of ns per op, then one
+ * more column per phase: ns per mutex lock+unlock, per ping-pong round
+ * trip, per rwlock rdlock+unlock+wrlock+unlock, per sem_post+sem_wait)
  */
 #include <gomap.h>
 
+#include "compare_mutex_map.h"
+
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,15 +165,118 @@ static double run_maps(uint64_t count)
     return t / (double)count;
 }
 
+static double run_shared(uint64_t keys, uint64_t ops)
+{
+    uint64_t check = 0;
+    double t = (double)cmp_mutex_map_run(keys, ops, &check);
+    sink += check;
+    return t / (double)ops; /* per op of one thread: wall time of the pair */
+}
+
+/* The ping-pong of the locks workload: the turn counter passes between
+ * the two threads, each waiting on the condvar until it is its turn. */
+struct pingpong {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t turn, rounds;
+};
+
+static void *pong(void *p)
+{
+    struct pingpong *pp = p;
+    for (uint64_t i = 0; i < pp->rounds; i++) {
+        pthread_mutex_lock(&pp->mu);
+        while (pp->turn != 2 * i + 1)
+            pthread_cond_wait(&pp->cv, &pp->mu);
+        pp->turn++;
+        pthread_cond_signal(&pp->cv);
+        pthread_mutex_unlock(&pp->mu);
+    }
+    return NULL;
+}
+
+static double ping(uint64_t rounds)
+{
+    struct pingpong pp = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, rounds};
+    pthread_t th;
+    double t0 = now_ns();
+    if (pthread_create(&th, NULL, pong, &pp))
+        abort();
+    for (uint64_t i = 0; i < rounds; i++) {
+        pthread_mutex_lock(&pp.mu);
+        pp.turn++;
+        pthread_cond_signal(&pp.cv);
+        while (pp.turn != 2 * i + 2)
+            pthread_cond_wait(&pp.cv, &pp.mu);
+        pthread_mutex_unlock(&pp.mu);
+    }
+    pthread_join(th, NULL);
+    double t = now_ns() - t0;
+    pthread_mutex_destroy(&pp.mu);
+    pthread_cond_destroy(&pp.cv);
+    return t;
+}
+
+/* Returns the total in ms; phase[] gets each phase's ns per op. */
+static double run_locks(double scale, double phase[4])
+{
+    uint64_t nmu = (uint64_t)(1e7 * scale), nrt = (uint64_t)(5e3 * scale);
+    uint64_t nrw = (uint64_t)(1e6 * scale), nsem = (uint64_t)(6e6 * scale);
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+    static volatile uint64_t shared;
+    sem_t sem;
+    double t[4], t0;
+
+    t0 = now_ns();
+    for (uint64_t i = 0; i < nmu; i++) {
+        pthread_mutex_lock(&mu);
+        shared++;
+        pthread_mutex_unlock(&mu);
+    }
+    t[0] = now_ns() - t0;
+
+    t[1] = ping(nrt);
+
+    t0 = now_ns();
+    for (uint64_t i = 0; i < nrw; i++) {
+        pthread_rwlock_rdlock(&rw);
+        sink += shared;
+        pthread_rwlock_unlock(&rw);
+        pthread_rwlock_wrlock(&rw);
+        shared++;
+        pthread_rwlock_unlock(&rw);
+    }
+    t[2] = now_ns() - t0;
+
+    if (sem_init(&sem, 0, 0))
+        abort();
+    t0 = now_ns();
+    for (uint64_t i = 0; i < nsem; i++) {
+        sem_post(&sem);
+        while (sem_wait(&sem))
+            ;
+    }
+    t[3] = now_ns() - t0;
+    sem_destroy(&sem);
+
+    phase[0] = t[0] / (double)nmu;
+    phase[1] = t[1] / (double)nrt;
+    phase[2] = t[2] / (double)nrw;
+    phase[3] = t[3] / (double)nsem;
+    return (t[0] + t[1] + t[2] + t[3]) / 1e6;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s mixed1k|mixed1m|mutex2|maps1m [scale]\n", argv[0]);
+        fprintf(stderr, "usage: %s mixed1k|mixed1m|mutex2|maps1m|shared1k|locks [scale]\n", argv[0]);
         return 2;
     }
     double scale = argc > 2 ? atof(argv[2]) : 1.0;
     const char *w = argv[1];
-    double ns;
+    double ns, phase[4] = {0};
+    int locks = 0;
     if (!strcmp(w, "mixed1k"))
         ns = run_mixed(1000, (uint64_t)(20e6 * scale));
     else if (!strcmp(w, "mixed1m"))
@@ -167,12 +285,20 @@ int main(int argc, char **argv)
         ns = run_mutex2((uint64_t)(5e6 * scale));
     else if (!strcmp(w, "maps1m"))
         ns = run_maps((uint64_t)(1e6 * scale));
-    else {
+    else if (!strcmp(w, "shared1k"))
+        ns = run_shared(1000, (uint64_t)(2e6 * scale));
+    else if (!strcmp(w, "locks")) {
+        ns = run_locks(scale, phase);
+        locks = 1;
+    } else {
         fprintf(stderr, "unknown workload %s\n", w);
         return 2;
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("%s\t%.2f\t%ld\n", w, ns, ru.ru_maxrss);
+    printf("%s\t%.2f\t%ld", w, ns, ru.ru_maxrss);
+    if (locks)
+        printf("\t%.2f\t%.2f\t%.2f\t%.2f", phase[0], phase[1], phase[2], phase[3]);
+    printf("\n");
     return 0;
 }

@@ -1,13 +1,22 @@
 #!/bin/sh
-# The detector's overhead against issue 3's budget: runs each workload of
-# shim_overhead plain and under LD_PRELOAD=libmapguard.so, alternating the
-# two so that load from other processes hits both alike, and prints the
-# medians and their ratios.
+# The detector's overhead against the budgets of issue 3 and issue 12: runs
+# each workload of shim_overhead plain and under LD_PRELOAD=libmapguard.so,
+# alternating the two so that load from other processes hits both alike,
+# and prints the medians and their ratios.
 #
 # usage: tests/bench/shim_overhead.sh [BUILD_DIR] [RUNS] [SCALE]
 #   RUNS   runs per side and workload (default 5, at least 5 for the docs)
 #   SCALE  multiplies the work per run (default 1)
 #   WRITE=1  also replace the shim-bench section of docs/performance.md
+#   WORKLOADS="shared1k locks"  run only these workloads (default: all)
+#   MAPGUARD_SHIM=PATH  the libmapguard.so to measure instead of
+#            BUILD_DIR/lib/libmapguard.so, e.g. another worktree's build.
+#            If its directory also holds libgomap.so, both sides (plain
+#            and mapguard) load that libgomap.so (LD_LIBRARY_PATH; the
+#            binary's RUNPATH yields to it), since a shim is built for its
+#            own libgomap's tool words.
+#   MAPGUARD_SHIM_OPTIONS=OPTS  MAPGUARD_OPTIONS for the mapguard runs
+#            only, e.g. happens_before=1
 # POSIX sh and awk only.
 set -eu
 
@@ -16,7 +25,22 @@ runs=${2:-5}
 scale=${3:-1}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$build/bench/shim_overhead
-shim=$(cd "$build/lib" && pwd)/libmapguard.so
+if [ -n "${MAPGUARD_SHIM:-}" ]; then
+    shim=$(cd "$(dirname "$MAPGUARD_SHIM")" && pwd)/$(basename "$MAPGUARD_SHIM")
+else
+    shim=$(cd "$build/lib" && pwd)/libmapguard.so
+fi
+shimdir=$(dirname "$shim")
+libpath=
+if [ -n "${MAPGUARD_SHIM:-}" ] && [ -e "$shimdir/libgomap.so" ]; then
+    libpath=$shimdir
+fi
+shimopts=${MAPGUARD_SHIM_OPTIONS:-}
+all="mixed1k mixed1m mutex2 maps1m shared1k locks"
+workloads=${WORKLOADS:-$all}
+for w in $workloads; do
+    case " $all " in *" $w "*) ;; *) echo "shim_overhead.sh: unknown workload '$w' (known: $all)" >&2; exit 2 ;; esac
+done
 
 for f in "$bin" "$shim"; do
     if [ ! -e "$f" ]; then
@@ -28,11 +52,27 @@ done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-for w in mixed1k mixed1m mutex2 maps1m; do
+# Nothing from the caller's environment changes what the runs do, apart
+# from the variables above.
+unset LD_PRELOAD MAPGUARD_OPTIONS 2>/dev/null || true
+if [ -n "$libpath" ]; then
+    LD_LIBRARY_PATH=$libpath${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    export LD_LIBRARY_PATH
+fi
+run_plain() { "$bin" "$w" "$scale" >>"$tmp/$w.plain"; }
+run_shim() {
+    if [ -n "$shimopts" ]; then
+        MAPGUARD_OPTIONS=$shimopts LD_PRELOAD=$shim "$bin" "$w" "$scale" >>"$tmp/$w.shim"
+    else
+        LD_PRELOAD=$shim "$bin" "$w" "$scale" >>"$tmp/$w.shim"
+    fi
+}
+# Which side goes first alternates too, so that neither always runs right
+# after the other (warm caches, a load burst that starts mid-pair).
+for w in $workloads; do
     i=0
     while [ "$i" -lt "$runs" ]; do
-        "$bin" "$w" "$scale" >>"$tmp/$w.plain"
-        LD_PRELOAD=$shim "$bin" "$w" "$scale" >>"$tmp/$w.shim"
+        if [ $((i % 2)) = 0 ]; then run_plain; run_shim; else run_shim; run_plain; fi
         i=$((i + 1))
     done
 done
@@ -56,18 +96,31 @@ table=$tmp/table.md
 {
     echo "| workload | plain | mapguard | ratio | budget | result |"
     echo "|---|---|---|---|---|---|"
-    for w in mixed1k mixed1m mutex2 maps1m; do
+    for w in $workloads; do
         case $w in
         mixed1k) what="one thread, mixed get/set/delete, 1,000-key map (ns/op)"; budget=1.5 ;;
         mixed1m) what="one thread, mixed get/set/delete, 1,000,000-key map (ns/op)"; budget=1.2 ;;
         mutex2) what="two threads, each with a mutex-protected map (ns/op)"; budget=1.3 ;;
         maps1m) what="a million small maps: time per map (ns)"; budget="-" ;;
+        shared1k) what="map under a mutex: two threads, one 1,000-key map, lock, get or set, unlock (ns/op)"; budget=1.5 ;;
+        locks) what="locks, no map: mutex, condvar ping-pong, rwlock, semaphore (ms, whole workload)"; budget=1.1 ;;
         esac
         p=$(median "$tmp/$w.plain" 2)
         s=$(median "$tmp/$w.shim" 2)
         echo "| $what | $p | $s | $(verdict "$s" "$p" "$budget") |"
+        [ "$w" = locks ] || continue
+        # where the locks row's time goes; no budget of their own
+        c=4
+        for what in "uncontended mutex lock+unlock" "condvar ping-pong round trip" \
+            "rwlock rdlock+unlock+wrlock+unlock" "sem_post+sem_wait"; do
+            p=$(median "$tmp/$w.plain" $c)
+            s=$(median "$tmp/$w.shim" $c)
+            echo "| - of which: $what (ns) | $p | $s | $(verdict "$s" "$p" -) |"
+            c=$((c + 1))
+        done
     done
     for w in mixed1m maps1m; do
+        case " $workloads " in *" $w "*) ;; *) continue ;; esac
         p=$(median "$tmp/$w.plain" 3)
         s=$(median "$tmp/$w.shim" 3)
         echo "| peak RSS, $w (KiB) | $p | $s | $(verdict "$s" "$p" 1.2) |"
@@ -77,6 +130,7 @@ table=$tmp/table.md
 cat "$table"
 
 if [ "${WRITE:-0}" = 1 ]; then
+    shimrel=${shim#"$root"/}
     doc=$root/docs/performance.md
     sec=$tmp/section.md
     {
@@ -86,7 +140,14 @@ if [ "${WRITE:-0}" = 1 ]; then
         echo "Medians of $runs alternating runs per side (scale $scale), $(date -u '+%Y-%m-%d'),"
         echo "$(nproc) CPUs ($(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)); a shared machine."
         echo "Produced by \`tests/bench/shim_overhead.sh\`; plain is the program alone,"
-        echo "mapguard the same binary under \`LD_PRELOAD=build/lib/libmapguard.so\`."
+        optdesc=
+        [ -z "$shimopts" ] || optdesc=" with \`MAPGUARD_OPTIONS=$shimopts\`"
+        if [ -n "$libpath" ]; then
+            echo "mapguard the same binary under \`LD_PRELOAD=$shimrel\`$optdesc;"
+            echo "both sides with the \`libgomap.so\` of \`${libpath#"$root"/}\` (LD_LIBRARY_PATH)."
+        else
+            echo "mapguard the same binary under \`LD_PRELOAD=$shimrel\`$optdesc."
+        fi
         echo
         cat "$table"
         echo "<!-- END shim-bench -->"
