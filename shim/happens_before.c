@@ -192,6 +192,8 @@ void mg_hb_leave(uint64_t *w, unsigned op, uintptr_t pc)
         publish(t);
         if (hb_same_epoch(h, t, cls))
             return;
+        if (MG_UNLIKELY(mg_opt.conflict_stack))
+            goto slow;
         /* under the guard: a signal handler's map call on this map must
          * not spin on the record's lock its own thread holds */
         mg_self.busy++;
@@ -199,6 +201,7 @@ void mg_hb_leave(uint64_t *w, unsigned op, uintptr_t pc)
         mg_self.busy--;
         return;
     }
+slow:
     leave_slow(w, op, pc);
 }
 
@@ -210,8 +213,15 @@ static void leave_slow(uint64_t *w, unsigned op, uintptr_t pc)
     int saved = errno;
     mg_busy_enter();
     struct hb_thr *t = me();
-    if (t)
-        hb_access_record((struct hb_access *)(void *)&w[MW_HB], t, class_of(op), op, pc);
+    if (t) {
+        struct hb_access *h = (struct hb_access *)(void *)&w[MW_HB];
+        unsigned cls = class_of(op);
+        hb_tick(t);
+        if (!hb_same_epoch(h, t, cls)) {
+            uint32_t stack = mg_opt.conflict_stack ? mg_stack_capture_id() : 0;
+            hb_access_record_slow(h, t, cls, op, stack ? HB_PC_STACK | stack : pc);
+        }
+    }
     mg_busy_leave();
     errno = saved;
 }
@@ -257,6 +267,16 @@ static void enter_slow(uint64_t *w, unsigned op, uintptr_t pc)
         .pc = c.pc,
         .complete = false,
     };
+    const uintptr_t *pcs;
+    int n;
+    if ((c.pc & HB_PC_STACK) && mg_depot_get((uint32_t)c.pc, &pcs, &n) && n > 0) {
+        /* conflict_stack=1: the earlier call's whole stack */
+        f.other.stack = (uint32_t)c.pc;
+        f.other.pc = pcs[0];
+        f.other.complete = true;
+    } else if (c.pc & HB_PC_STACK) {
+        f.other.pc = 0;
+    }
     mg_party_made(&f.made, m);
     mg_busy_leave();
     mg_report(&f, slot);

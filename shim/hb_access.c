@@ -11,12 +11,14 @@
 #define SITE_GEN_SHIFT 53
 #define SITE_GEN_MASK (0x3ffull << SITE_GEN_SHIFT)
 #define SITE_PC_MASK ((1ull << 48) - 1)
+_Static_assert((HB_PC_STACK & (SITE_LOCK | SITE_GEN_MASK | SITE_PC_MASK | 0xfull << 48)) == 0,
+               "the stack flag has a bit of its own in a site word");
 
 static uint64_t fork_gen;
 
 static inline uint64_t site_of(uintptr_t pc, unsigned op)
 {
-    return ((uint64_t)pc & SITE_PC_MASK) | (uint64_t)(op & 0xf) << 48;
+    return ((uint64_t)pc & (SITE_PC_MASK | HB_PC_STACK)) | (uint64_t)(op & 0xf) << 48;
 }
 
 static void lock(struct hb_access *h)
@@ -46,7 +48,7 @@ static void describe(struct hb_conflict *c, uint64_t epoch, uint64_t site, bool 
     c->slot = hb_epoch_slot(epoch);
     c->clock = hb_epoch_clock(epoch);
     c->op = (unsigned)(site >> 48) & 0xf;
-    c->pc = (uintptr_t)(site & SITE_PC_MASK);
+    c->pc = (uintptr_t)(site & (SITE_PC_MASK | HB_PC_STACK));
     c->write = write;
     c->iter = !write && (epoch & HB_R_ITER);
 }

@@ -36,6 +36,11 @@ struct hb_access {
 #define HB_R_SHARED (1ull << 63)
 #define HB_R_ITER (1ull << 62)
 
+/* A "pc" given to hb_access_record with this bit set is a stack depot id
+ * in its low 32 bits (user-space code addresses stay below 2^47); it comes
+ * back so in hb_conflict.pc. */
+#define HB_PC_STACK (1ull << 52)
+
 /* The op classes of a map call. */
 enum hb_class { HB_READ, HB_ITER, HB_WRITE };
 
@@ -53,7 +58,7 @@ struct hb_conflict {
     uint32_t slot;   /* its thread's slot: hb_slot_tag(slot, clock) names the thread */
     uint64_t clock;
     unsigned op;     /* the op given to hb_access for it */
-    uintptr_t pc;    /* its call site */
+    uintptr_t pc;    /* its call site, or its stack (HB_PC_STACK) */
     bool write;      /* it was a write */
     bool iter;       /* it was an iteration step */
 };

@@ -154,3 +154,19 @@ Test(hb, write_after_once_returned)
     assert_unordered("once_race", "concurrent-read-write", "get", "once_get", "set", "once_set");
 }
 Test(hb, once_and_call_once_init_are_clean) { assert_clean("once_clean"); }
+
+/* conflict_stack=1: the earlier call's whole stack, not its call site only. */
+Test(hb, conflict_stack_gives_the_earlier_call_whole_stack)
+{
+    struct run r;
+    run_prog(&r, PROG, "s22", "conflict_stack=1");
+    json_t *f = find_kind(&r, "concurrent-read-write", 0);
+    cr_assert(f, "no concurrent-read-write:\n%s", r.err);
+    assert_str(f, "evidence", "unordered");
+    json_t *c = json_object_get(f, "conflict");
+    assert_str(c, "op", "get");
+    assert_frame_at(json_object_get(c, "stack"), 0, PROG, "s22_get");
+    cr_assert(json_array_size(json_object_get(c, "stack")) > 1, "the earlier call has more than its call site");
+    cr_assert(!json_is_false(json_object_get(c, "stack_complete")), "stack_complete is not false");
+    run_free(&r);
+}
