@@ -403,6 +403,8 @@ static bool ours(const volatile void *addr) { return (uintptr_t)addr - self_lo <
 
 SYNC_OP(mg_hb_acquire, hb_acquire(t, (uintptr_t)addr))
 SYNC_OP(mg_hb_release, hb_release(t, (uintptr_t)addr))
+SYNC_OP(mg_hb_lock_acquired, hb_acquire_excl(t, (uintptr_t)addr))
+SYNC_OP(mg_hb_lock_releasing, hb_release_excl(t, (uintptr_t)addr))
 SYNC_OP(mg_hb_release_merge, hb_release_merge(t, (uintptr_t)addr))
 SYNC_OP(mg_hb_reset, ((void)t, hb_sync_reset((uintptr_t)addr)))
 SYNC_OP(mg_hb_rw_release, hb_rw_release(t, (uintptr_t)addr))

@@ -67,6 +67,10 @@ void mg_hb_detach(uintptr_t handle);
 void mg_hb_acquire(const volatile void *addr);
 void mg_hb_release(const volatile void *addr);
 void mg_hb_release_merge(const volatile void *addr);
+/* a lock one thread holds at a time (mutexes, spinlocks, a condition
+ * wait's mutex): as acquire and release, cheaper */
+void mg_hb_lock_acquired(const volatile void *addr);
+void mg_hb_lock_releasing(const volatile void *addr);
 void mg_hb_reset(const volatile void *addr);
 /* read-write locks: acquire after a successful lock (write: a write lock),
  * release before the unlock */

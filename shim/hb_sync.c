@@ -282,6 +282,40 @@ static void release(struct hb_thr *t, uintptr_t addr, bool merge)
 }
 
 void hb_release(struct hb_thr *t, uintptr_t addr) { release(t, addr, false); }
+
+/* A lock held by one thread at a time: while t holds it no other thread
+ * releases or acquires it, so its clock is read and written without the
+ * entry's lock. Only growing the clock (an arena allocation) and a
+ * spilled entry take the locked path: a program that unlocks a mutex it
+ * does not hold then gets a wrong clock, never a corrupted arena. */
+void hb_acquire_excl(struct hb_thr *t, uintptr_t addr)
+{
+    struct entry *e = find(addr);
+    if (!e || (HB_LD(e->flags) & F_SPILL)) {
+        hb_acquire(t, addr);
+        return;
+    }
+    if (MG_LIKELY(own_copy(t, __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE))))
+        return;
+    ref_acquire(t, &e->c[0]);
+}
+
+void hb_release_excl(struct hb_thr *t, uintptr_t addr)
+{
+    struct entry *e = find(addr);
+    if (MG_LIKELY(e && release_fast(e, t))) {
+        hb_released(t);
+        return;
+    }
+    if (!e || (HB_LD(e->flags) & F_SPILL) || e->c[0].cap < hb_thr_width(t) || hb_thr_shared(t)) {
+        release(t, addr, false);
+        return;
+    }
+    hb_epoch now = hb_thr_epoch(t);
+    e->c[0].width = (uint16_t)hb_thr_copy_to(t, hb_arena_at(e->c[0].off), e->c[0].width);
+    set_rel(e, now, t->vgen);
+    hb_released(t);
+}
 void hb_release_merge(struct hb_thr *t, uintptr_t addr) { release(t, addr, true); }
 
 void hb_sync_reset(uintptr_t addr)

@@ -40,6 +40,11 @@ void hb_acquire(struct hb_thr *t, uintptr_t addr);
 /* Mutex unlock, a condition wait's start (releases its mutex): the
  * object's clock becomes a copy of t's. */
 void hb_release(struct hb_thr *t, uintptr_t addr);
+/* The same two for a lock only one thread holds at a time (mutexes, C11
+ * mutexes, spinlocks, a condition wait's mutex): no entry lock on their
+ * path (hb_sync.c says what a misused mutex costs). */
+void hb_acquire_excl(struct hb_thr *t, uintptr_t addr);
+void hb_release_excl(struct hb_thr *t, uintptr_t addr);
 /* sem_post, the end of a once's init function, MAPGUARD_HAPPENS_BEFORE:
  * t's clock merges into the object's, so that several posts before one
  * wait all order before it. */

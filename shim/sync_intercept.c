@@ -33,6 +33,12 @@
         if (mg_hb_is_awake() && (ok))                                                                              \
             mg_hb_acquire(obj);                                                                                    \
     } while (0)
+/* The same for a lock one thread holds at a time. */
+#define AFTER_LOCK(obj, ok)                                                                                        \
+    do {                                                                                                           \
+        if (mg_hb_is_awake() && (ok))                                                                              \
+            mg_hb_lock_acquired(obj);                                                                              \
+    } while (0)
 #define BEFORE(what, obj)                                                                                          \
     do {                                                                                                           \
         if (mg_hb_is_awake())                                                                                      \
@@ -47,34 +53,34 @@
 MG_INTERCEPTOR(int, pthread_mutex_lock, (pthread_mutex_t *m))
 {
     int r = REAL(pthread_mutex_lock)(m);
-    AFTER_ACQUIRE(m, MUTEX_TAKEN(r));
+    AFTER_LOCK(m, MUTEX_TAKEN(r));
     return r;
 }
 
 MG_INTERCEPTOR(int, pthread_mutex_trylock, (pthread_mutex_t *m))
 {
     int r = REAL(pthread_mutex_trylock)(m);
-    AFTER_ACQUIRE(m, MUTEX_TAKEN(r));
+    AFTER_LOCK(m, MUTEX_TAKEN(r));
     return r;
 }
 
 MG_INTERCEPTOR(int, pthread_mutex_timedlock, (pthread_mutex_t *m, const struct timespec *abstime))
 {
     int r = REAL(pthread_mutex_timedlock)(m, abstime);
-    AFTER_ACQUIRE(m, MUTEX_TAKEN(r));
+    AFTER_LOCK(m, MUTEX_TAKEN(r));
     return r;
 }
 
 MG_INTERCEPTOR(int, pthread_mutex_clocklock, (pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime))
 {
     int r = REAL(pthread_mutex_clocklock)(m, clock, abstime);
-    AFTER_ACQUIRE(m, MUTEX_TAKEN(r));
+    AFTER_LOCK(m, MUTEX_TAKEN(r));
     return r;
 }
 
 MG_INTERCEPTOR(int, pthread_mutex_unlock, (pthread_mutex_t *m))
 {
-    BEFORE(mg_hb_release, m);
+    BEFORE(mg_hb_lock_releasing, m);
     return REAL(pthread_mutex_unlock)(m);
 }
 
@@ -97,27 +103,27 @@ MG_INTERCEPTOR(int, pthread_mutex_destroy, (pthread_mutex_t *m))
 MG_INTERCEPTOR(int, mtx_lock, (mtx_t *m))
 {
     int r = REAL(mtx_lock)(m);
-    AFTER_ACQUIRE(m, r == thrd_success);
+    AFTER_LOCK(m, r == thrd_success);
     return r;
 }
 
 MG_INTERCEPTOR(int, mtx_trylock, (mtx_t *m))
 {
     int r = REAL(mtx_trylock)(m);
-    AFTER_ACQUIRE(m, r == thrd_success);
+    AFTER_LOCK(m, r == thrd_success);
     return r;
 }
 
 MG_INTERCEPTOR(int, mtx_timedlock, (mtx_t *restrict m, const struct timespec *restrict abstime))
 {
     int r = REAL(mtx_timedlock)(m, abstime);
-    AFTER_ACQUIRE(m, r == thrd_success);
+    AFTER_LOCK(m, r == thrd_success);
     return r;
 }
 
 MG_INTERCEPTOR(int, mtx_unlock, (mtx_t *m))
 {
-    BEFORE(mg_hb_release, m);
+    BEFORE(mg_hb_lock_releasing, m);
     return REAL(mtx_unlock)(m);
 }
 
@@ -185,43 +191,43 @@ MG_INTERCEPTOR(int, pthread_rwlock_destroy, (pthread_rwlock_t *l))
 
 MG_INTERCEPTOR(int, pthread_cond_wait, (pthread_cond_t *restrict c, pthread_mutex_t *restrict m))
 {
-    BEFORE(mg_hb_release, m);
+    BEFORE(mg_hb_lock_releasing, m);
     int r = REAL(pthread_cond_wait)(c, m);
-    BEFORE(mg_hb_acquire, m);
+    BEFORE(mg_hb_lock_acquired, m);
     return r;
 }
 
 MG_INTERCEPTOR(int, pthread_cond_timedwait,
                (pthread_cond_t *restrict c, pthread_mutex_t *restrict m, const struct timespec *restrict t))
 {
-    BEFORE(mg_hb_release, m);
+    BEFORE(mg_hb_lock_releasing, m);
     int r = REAL(pthread_cond_timedwait)(c, m, t);
-    BEFORE(mg_hb_acquire, m);
+    BEFORE(mg_hb_lock_acquired, m);
     return r;
 }
 
 MG_INTERCEPTOR(int, pthread_cond_clockwait,
                (pthread_cond_t *restrict c, pthread_mutex_t *restrict m, clockid_t k, const struct timespec *restrict t))
 {
-    BEFORE(mg_hb_release, m);
+    BEFORE(mg_hb_lock_releasing, m);
     int r = REAL(pthread_cond_clockwait)(c, m, k, t);
-    BEFORE(mg_hb_acquire, m);
+    BEFORE(mg_hb_lock_acquired, m);
     return r;
 }
 
 MG_INTERCEPTOR(int, cnd_wait, (cnd_t *c, mtx_t *m))
 {
-    BEFORE(mg_hb_release, m);
+    BEFORE(mg_hb_lock_releasing, m);
     int r = REAL(cnd_wait)(c, m);
-    BEFORE(mg_hb_acquire, m);
+    BEFORE(mg_hb_lock_acquired, m);
     return r;
 }
 
 MG_INTERCEPTOR(int, cnd_timedwait, (cnd_t *restrict c, mtx_t *restrict m, const struct timespec *restrict t))
 {
-    BEFORE(mg_hb_release, m);
+    BEFORE(mg_hb_lock_releasing, m);
     int r = REAL(cnd_timedwait)(c, m, t);
-    BEFORE(mg_hb_acquire, m);
+    BEFORE(mg_hb_lock_acquired, m);
     return r;
 }
 
@@ -281,20 +287,20 @@ MG_INTERCEPTOR(int, sem_destroy, (sem_t *s))
 MG_INTERCEPTOR(int, pthread_spin_lock, (pthread_spinlock_t *l))
 {
     int r = REAL(pthread_spin_lock)(l);
-    AFTER_ACQUIRE(l, r == 0);
+    AFTER_LOCK(l, r == 0);
     return r;
 }
 
 MG_INTERCEPTOR(int, pthread_spin_trylock, (pthread_spinlock_t *l))
 {
     int r = REAL(pthread_spin_trylock)(l);
-    AFTER_ACQUIRE(l, r == 0);
+    AFTER_LOCK(l, r == 0);
     return r;
 }
 
 MG_INTERCEPTOR(int, pthread_spin_unlock, (pthread_spinlock_t *l))
 {
-    BEFORE(mg_hb_release, l);
+    BEFORE(mg_hb_lock_releasing, l);
     return REAL(pthread_spin_unlock)(l);
 }
 
