@@ -9,7 +9,8 @@
  *
  * The engine is asked only once it is awake (happens_before.h): before the first
  * map exists, and always with happens_before=0, a wrapper costs a load and
- * a branch. Return values and errno are the real function's. glibc's C11
+ * a branch, and a lock's wrapper jumps straight to the real function (a
+ * tail call: no frame of its own). Return values and errno are the real function's. glibc's C11
  * functions (mtx_*, cnd_*, call_once) call its pthread internals directly,
  * never through the PLT, so they are wrapped on their own.
  */
@@ -26,6 +27,25 @@
 /* A wrapper called before start (another library's constructor) finds its
  * real function itself, while dlsym is still harmless. */
 #define REAL(fn) (MG_LIKELY(MG_REAL_LOAD(fn) != NULL) ? MG_REAL(fn) : (mg_sync_resolve(), MG_REAL_LOAD(fn)))
+
+/* A wrapper of a function that takes an object: while the engine sleeps a
+ * tail jump to the real function, no frame of its own; awake, the real
+ * call, then the engine (hook) when ok, an expression of the result r. */
+#define TAKE(fn, params, args, hook, ok)                                                                           \
+    MG_DECLARE_REAL(int, fn, params);                                                                              \
+    static __attribute__((noinline)) int fn##_awake params                                                         \
+    {                                                                                                              \
+        int r = REAL(fn) args;                                                                                     \
+        if (ok)                                                                                                    \
+            hook;                                                                                                  \
+        return r;                                                                                                  \
+    }                                                                                                              \
+    MG_INTERCEPTOR(int, fn, params)                                                                                \
+    {                                                                                                              \
+        if (MG_UNLIKELY(mg_hb_is_awake()))                                                                         \
+            return fn##_awake args;                                                                                \
+        return REAL(fn) args;                                                                                      \
+    }
 
 /* r is the real call's result; ok says when it took the object. */
 #define AFTER_ACQUIRE(obj, ok)                                                                                     \
@@ -50,33 +70,13 @@
 
 /* ---- pthread mutexes ---- */
 
-MG_INTERCEPTOR(int, pthread_mutex_lock, (pthread_mutex_t *m))
-{
-    int r = REAL(pthread_mutex_lock)(m);
-    AFTER_LOCK(m, MUTEX_TAKEN(r));
-    return r;
-}
+TAKE(pthread_mutex_lock, (pthread_mutex_t *m), (m), mg_hb_lock_acquired(m), MUTEX_TAKEN(r))
 
-MG_INTERCEPTOR(int, pthread_mutex_trylock, (pthread_mutex_t *m))
-{
-    int r = REAL(pthread_mutex_trylock)(m);
-    AFTER_LOCK(m, MUTEX_TAKEN(r));
-    return r;
-}
+TAKE(pthread_mutex_trylock, (pthread_mutex_t *m), (m), mg_hb_lock_acquired(m), MUTEX_TAKEN(r))
 
-MG_INTERCEPTOR(int, pthread_mutex_timedlock, (pthread_mutex_t *m, const struct timespec *abstime))
-{
-    int r = REAL(pthread_mutex_timedlock)(m, abstime);
-    AFTER_LOCK(m, MUTEX_TAKEN(r));
-    return r;
-}
+TAKE(pthread_mutex_timedlock, (pthread_mutex_t *m, const struct timespec *abstime), (m, abstime), mg_hb_lock_acquired(m), MUTEX_TAKEN(r))
 
-MG_INTERCEPTOR(int, pthread_mutex_clocklock, (pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime))
-{
-    int r = REAL(pthread_mutex_clocklock)(m, clock, abstime);
-    AFTER_LOCK(m, MUTEX_TAKEN(r));
-    return r;
-}
+TAKE(pthread_mutex_clocklock, (pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime), (m, clock, abstime), mg_hb_lock_acquired(m), MUTEX_TAKEN(r))
 
 MG_INTERCEPTOR(int, pthread_mutex_unlock, (pthread_mutex_t *m))
 {
@@ -100,26 +100,11 @@ MG_INTERCEPTOR(int, pthread_mutex_destroy, (pthread_mutex_t *m))
 
 /* ---- C11 mutexes ---- */
 
-MG_INTERCEPTOR(int, mtx_lock, (mtx_t *m))
-{
-    int r = REAL(mtx_lock)(m);
-    AFTER_LOCK(m, r == thrd_success);
-    return r;
-}
+TAKE(mtx_lock, (mtx_t *m), (m), mg_hb_lock_acquired(m), r == thrd_success)
 
-MG_INTERCEPTOR(int, mtx_trylock, (mtx_t *m))
-{
-    int r = REAL(mtx_trylock)(m);
-    AFTER_LOCK(m, r == thrd_success);
-    return r;
-}
+TAKE(mtx_trylock, (mtx_t *m), (m), mg_hb_lock_acquired(m), r == thrd_success)
 
-MG_INTERCEPTOR(int, mtx_timedlock, (mtx_t *restrict m, const struct timespec *restrict abstime))
-{
-    int r = REAL(mtx_timedlock)(m, abstime);
-    AFTER_LOCK(m, r == thrd_success);
-    return r;
-}
+TAKE(mtx_timedlock, (mtx_t *restrict m, const struct timespec *restrict abstime), (m, abstime), mg_hb_lock_acquired(m), r == thrd_success)
 
 MG_INTERCEPTOR(int, mtx_unlock, (mtx_t *m))
 {
@@ -142,14 +127,7 @@ MG_INTERCEPTOR(void, mtx_destroy, (mtx_t *m))
 /* ---- read-write locks: readers' releases merge into a clock the next
  * writer takes ---- */
 
-#define RW_LOCK(fn, write, params, args)                                                                           \
-    MG_INTERCEPTOR(int, fn, params)                                                                                \
-    {                                                                                                              \
-        int r = REAL(fn) args;                                                                                     \
-        if (r == 0 && mg_hb_is_awake())                                                                            \
-            mg_hb_rw_acquire(l, write);                                                                            \
-        return r;                                                                                                  \
-    }
+#define RW_LOCK(fn, write, params, args) TAKE(fn, params, args, mg_hb_rw_acquire(l, write), r == 0)
 
 RW_LOCK(pthread_rwlock_rdlock, false, (pthread_rwlock_t *l), (l))
 RW_LOCK(pthread_rwlock_tryrdlock, false, (pthread_rwlock_t *l), (l))
@@ -240,33 +218,13 @@ MG_INTERCEPTOR(int, sem_post, (sem_t *s))
     return REAL(sem_post)(s);
 }
 
-MG_INTERCEPTOR(int, sem_wait, (sem_t *s))
-{
-    int r = REAL(sem_wait)(s);
-    AFTER_ACQUIRE(s, r == 0);
-    return r;
-}
+TAKE(sem_wait, (sem_t *s), (s), mg_hb_acquire(s), r == 0)
 
-MG_INTERCEPTOR(int, sem_trywait, (sem_t *s))
-{
-    int r = REAL(sem_trywait)(s);
-    AFTER_ACQUIRE(s, r == 0);
-    return r;
-}
+TAKE(sem_trywait, (sem_t *s), (s), mg_hb_acquire(s), r == 0)
 
-MG_INTERCEPTOR(int, sem_timedwait, (sem_t *restrict s, const struct timespec *restrict t))
-{
-    int r = REAL(sem_timedwait)(s, t);
-    AFTER_ACQUIRE(s, r == 0);
-    return r;
-}
+TAKE(sem_timedwait, (sem_t *restrict s, const struct timespec *restrict t), (s, t), mg_hb_acquire(s), r == 0)
 
-MG_INTERCEPTOR(int, sem_clockwait, (sem_t *restrict s, clockid_t c, const struct timespec *restrict t))
-{
-    int r = REAL(sem_clockwait)(s, c, t);
-    AFTER_ACQUIRE(s, r == 0);
-    return r;
-}
+TAKE(sem_clockwait, (sem_t *restrict s, clockid_t c, const struct timespec *restrict t), (s, c, t), mg_hb_acquire(s), r == 0)
 
 MG_INTERCEPTOR(int, sem_init, (sem_t *s, int pshared, unsigned value))
 {
@@ -284,19 +242,9 @@ MG_INTERCEPTOR(int, sem_destroy, (sem_t *s))
 
 /* ---- spinlocks ---- */
 
-MG_INTERCEPTOR(int, pthread_spin_lock, (pthread_spinlock_t *l))
-{
-    int r = REAL(pthread_spin_lock)(l);
-    AFTER_LOCK(l, r == 0);
-    return r;
-}
+TAKE(pthread_spin_lock, (pthread_spinlock_t *l), (l), mg_hb_lock_acquired(l), r == 0)
 
-MG_INTERCEPTOR(int, pthread_spin_trylock, (pthread_spinlock_t *l))
-{
-    int r = REAL(pthread_spin_trylock)(l);
-    AFTER_LOCK(l, r == 0);
-    return r;
-}
+TAKE(pthread_spin_trylock, (pthread_spinlock_t *l), (l), mg_hb_lock_acquired(l), r == 0)
 
 MG_INTERCEPTOR(int, pthread_spin_unlock, (pthread_spinlock_t *l))
 {
