@@ -389,9 +389,11 @@ static json_t *result_json(ctx *c, const mgc_finding *f)
         json_decref(flows);
     json_object_set_new(res, "partialFingerprints",
                         json_pack("{s:s}", "mapguardFindingHash/v1", fp ? fp : ""));
-    json_object_set_new(res, "properties",
-                        json_pack("{s:I, s:o}", "occurrences",
-                                  (json_int_t)(f->count + f->recurred), "pids", pids));
+    json_t *props = json_pack("{s:I, s:o}", "occurrences", (json_int_t)(f->count + f->recurred), "pids", pids);
+    const char *evidence = mg_str(rec, "evidence");
+    if (evidence) /* overlap or unordered: why the two calls race */
+        json_object_set_new(props, "evidence", json_string(evidence));
+    json_object_set_new(res, "properties", props);
     free(fp);
     return res;
 }
