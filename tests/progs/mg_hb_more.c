@@ -133,6 +133,11 @@ static void first_call(void)
         gomap_iter_init(&it, M); /* @site:first_iter_init */
         while (gomap_iter_next(&it, NULL, NULL))
             ;
+    } else if (is(first_op, "iter_delete")) {
+        gomap_iter it;
+        gomap_iter_init(&it, M);
+        gomap_iter_next(&it, NULL, NULL);
+        gomap_iter_delete(&it); /* @site:first_iter_delete */
     } else if (is(first_op, "iter_next")) {
         gomap_iter it;
         gomap_iter_init(&it, M);
@@ -168,7 +173,14 @@ static void second_call(void)
         gomap_iter_init(&it, M); /* @site:second_iter_init */
         while (gomap_iter_next(&it, NULL, NULL))
             ;
-    } else if (is(second_op, "iter_next")) {
+    } else if (is(second_op, "iter_delete")) {
+        gomap_iter it;
+        gomap_iter_init(&it, M);
+        gomap_iter_next(&it, NULL, NULL);
+        gomap_iter_delete(&it); /* @site:second_iter_delete */
+    } else if (is(second_op, "free"))
+        gomap_free(M); /* @site:second_free */
+    else if (is(second_op, "iter_next")) {
         /* IT was started by main before either thread: only its steps
          * here can race with the first thread's write */
         while (gomap_iter_next(&IT, NULL, NULL)) /* @site:second_iter_next */
@@ -1072,6 +1084,47 @@ static void many_threads_clean(void)
     printf("threads=%d\n", made);
 }
 
+/* One thread past the table writes a map of its own after the gate, and
+ * main reads it without synchronizing with that thread: the shared clock
+ * of the threads past the table still ticks with that thread's releases,
+ * so the race is found. */
+static gomap *M2;
+
+static void *crowd_member_racy(void *p)
+{
+    crowd_member(p);
+    if ((intptr_t)p == CROWD - 1) {
+        int64_t k = 1;
+        gomap_set(M2, &k, &k); /* @site:crowd_set */
+        signal_flag();
+    }
+    return NULL;
+}
+
+static void many_threads_race(void)
+{
+    M = make_map();
+    M2 = make_map();
+    static pthread_t t[CROWD];
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, 256 * 1024);
+    for (int i = 0; i < CROWD; i++)
+        if (pthread_create(&t[i], &a, crowd_member_racy, (void *)(intptr_t)i))
+            abort();
+    pthread_attr_destroy(&a);
+    wait_count(&arrived, CROWD);
+    pthread_mutex_lock(&L2);
+    gate_open = 1;
+    pthread_cond_broadcast(&GATE);
+    pthread_mutex_unlock(&L2);
+    wait_flag();
+    int64_t k = 1;
+    gomap_get(M2, &k); /* @site:crowd_get */
+    for (int i = 0; i < CROWD; i++)
+        pthread_join(t[i], NULL);
+}
+
 int main(int argc, char **argv)
 {
     static const struct scenario scenarios[] = {
@@ -1099,6 +1152,7 @@ int main(int argc, char **argv)
         {"c11_throughout_clean", c11_throughout_clean},
         {"c11_detach_race", c11_detach_race},
         {"many_threads_clean", many_threads_clean},
+        {"many_threads_race", many_threads_race},
     };
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)

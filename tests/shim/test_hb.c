@@ -210,44 +210,59 @@ static int printed(const struct run *r, const char *name)
 }
 
 /* One thread makes call first, then another makes call second, ordered
- * by nothing the shim sees. Fixed-size names: Criterion copies the
- * parameters into the test's process. */
+ * by nothing the shim sees: every pair of gomap calls that conflict (at
+ * least one writes), in both orders. Fixed-size names: Criterion copies
+ * the parameters into the test's process. */
 struct op_pair {
     char first[16], second[16];
 };
 
-static bool is_iter(const char *op) { return !strncmp(op, "iter_", 5); }
-static bool is_write(const char *op)
+static bool is_iter(const char *op) { return !strcmp(op, "iter_init") || !strcmp(op, "iter_next"); }
+static bool is_read(const char *op) { return !strcmp(op, "get") || !strcmp(op, "lookup") || !strcmp(op, "len"); }
+
+/* Left out: a write before iter_delete or iter_delete before iter_next.
+ * The second thread's iteration must start (gomap_iter_init) or step
+ * before it can delete, so the race is found at that call, and iter_delete
+ * changes the map under the iteration in progress (also
+ * modified-during-iteration): both are other pairs in this table. */
+static bool pair_wanted(const char *first, const char *second)
 {
-    return !strcmp(op, "set") || !strcmp(op, "assign") || !strcmp(op, "delete") || !strcmp(op, "clear");
+    if (is_read(first) && is_read(second))
+        return false;
+    if (is_iter(first) && (is_iter(second) || is_read(second)))
+        return false;
+    if (is_read(first) && is_iter(second))
+        return false;
+    if (!strcmp(second, "iter_delete") && !is_read(first) && !is_iter(first))
+        return false;
+    if (!strcmp(first, "iter_delete") && !strcmp(second, "iter_next"))
+        return false;
+    return true;
 }
 
 ParameterizedTestParameters(hb, every_op_pair_unordered)
 {
-    static const char *const reads[] = {"get", "lookup", "len"};
-    static const char *const writes[] = {"set", "assign", "delete", "clear"};
-    static const char *const iters[] = {"iter_init", "iter_next"};
-    static struct op_pair pairs[3 * 4 * 2 + 4 * 4 + 2 * 4 * 2];
+    /* free only second: nothing can follow it */
+    static const char *const firsts[] = {"get",    "lookup",      "len",       "set",      "assign", "delete",
+                                         "clear",  "iter_delete", "iter_init", "iter_next"};
+    static const char *const seconds[] = {"get",   "lookup",      "len",  "set",       "assign",   "delete",
+                                          "clear", "iter_delete", "free", "iter_init", "iter_next"};
+    static struct op_pair pairs[sizeof firsts / sizeof *firsts * (sizeof seconds / sizeof *seconds)];
     size_t n = 0;
-    for (size_t w = 0; w < 4; w++) {
-        for (size_t r = 0; r < 3; r++) {
-            snprintf(pairs[n].first, 16, "%s", reads[r]), snprintf(pairs[n++].second, 16, "%s", writes[w]);
-            snprintf(pairs[n].first, 16, "%s", writes[w]), snprintf(pairs[n++].second, 16, "%s", reads[r]);
-        }
-        for (size_t w2 = 0; w2 < 4; w2++)
-            snprintf(pairs[n].first, 16, "%s", writes[w]), snprintf(pairs[n++].second, 16, "%s", writes[w2]);
-        for (size_t i = 0; i < 2; i++) {
-            snprintf(pairs[n].first, 16, "%s", iters[i]), snprintf(pairs[n++].second, 16, "%s", writes[w]);
-            snprintf(pairs[n].first, 16, "%s", writes[w]), snprintf(pairs[n++].second, 16, "%s", iters[i]);
-        }
-    }
+    for (size_t f = 0; f < sizeof firsts / sizeof *firsts; f++)
+        for (size_t g = 0; g < sizeof seconds / sizeof *seconds; g++)
+            if (pair_wanted(firsts[f], seconds[g])) {
+                snprintf(pairs[n].first, sizeof pairs[n].first, "%s", firsts[f]);
+                snprintf(pairs[n].second, sizeof pairs[n].second, "%s", seconds[g]);
+                n++;
+            }
     return cr_make_param_array(struct op_pair, pairs, n);
 }
 
 ParameterizedTest(struct op_pair *p, hb, every_op_pair_unordered)
 {
-    const char *kind = is_iter(p->first) || is_iter(p->second) ? "concurrent-iteration-write"
-                       : is_write(p->first) && is_write(p->second) ? "concurrent-writes"
+    const char *kind = is_iter(p->first) || is_iter(p->second)   ? "concurrent-iteration-write"
+                       : !is_read(p->first) && !is_read(p->second) ? "concurrent-writes"
                                                                    : "concurrent-read-write";
     char scenario[64], access_site[32], conflict_site[32];
     snprintf(scenario, sizeof scenario, "pair %s,%s", p->first, p->second);
@@ -372,5 +387,27 @@ Test(hb, six_hundred_threads_alive_under_one_mutex_are_clean)
     struct run r;
     assert_clean_in(MORE, "many_threads_clean", HB, &r);
     cr_assert_eq(printed(&r, "threads"), 600);
+    run_free(&r);
+}
+
+/* ... and a race between a thread past the table and main, which never
+ * synchronized with it after its write, is still found. The earlier call's
+ * thread is not named: the threads past the table share one record
+ * (docs/design-detector.md). */
+Test(hb, race_with_a_thread_past_the_slot_table)
+{
+    struct run r;
+    run_prog(&r, MORE, "many_threads_race", HB);
+    cr_assert_eq(count_kind(&r, NULL), 1, "want one finding, got %zu:\n%s", count_kind(&r, NULL), r.err);
+    json_t *f = find_kind(&r, "concurrent-read-write", 0);
+    cr_assert(f, "no concurrent-read-write");
+    assert_str(f, "evidence", "unordered");
+    json_t *a = json_object_get(f, "access"), *c = json_object_get(f, "conflict");
+    assert_str(a, "op", "get");
+    assert_frame_at(json_object_get(a, "stack"), 0, MORE, "crowd_get");
+    assert_str(c, "op", "set");
+    assert_frame_at(json_object_get(c, "stack"), 0, MORE, "crowd_set");
+    cr_assert(json_is_null(json_object_get(json_object_get(c, "thread"), "tid")), "a shared record names no thread");
+    cr_assert_eq(r.status, 66, "exit status %d", r.status);
     run_free(&r);
 }
