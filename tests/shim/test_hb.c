@@ -43,7 +43,12 @@ static void check_unordered(struct run *rp, const char *prog, const char *scenar
     assert_str(c, "op", conflict_op);
     assert_frame_at(json_object_get(c, "stack"), 0, prog, conflict_site);
     cr_assert(json_is_false(json_object_get(c, "stack_complete")), "the earlier call has its call site only");
-    cr_assert(json_integer_value(json_object_get(json_object_get(c, "thread"), "tid")) > 0, "the earlier call's thread");
+    json_int_t ctid = json_integer_value(json_object_get(json_object_get(c, "thread"), "tid"));
+    json_int_t atid = json_integer_value(json_object_get(json_object_get(a, "thread"), "tid"));
+    cr_assert(ctid > 0, "the earlier call's thread");
+    /* a thread is always ordered with itself: the two calls are two
+     * threads', even when the earlier one ended and another thread came */
+    cr_assert_neq(ctid, atid, "%s: the earlier call is named by the later call's thread %lld", scenario, (long long)atid);
     assert_frame_at(json_object_get(json_object_get(f, "map_created"), "stack"), 0, prog, "made");
 }
 
