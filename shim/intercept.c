@@ -47,6 +47,7 @@ void mg_intercept_start(void)
     mg_threads_resolve();
     mg_exit_resolve();
     mg_deadly_resolve();
+    mg_gh_resolve();
 }
 
 /* ---- the late lookup, without the loader's lock ---- */

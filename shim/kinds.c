@@ -42,5 +42,14 @@ const char *mg_op_class(const char *op)
     if (!strcmp(op, #name))                                \
         return CLASS_##access;
 #include "gomap_api.inc"
+    /* GLib's names, where they are not gomap's (the same name is the same class) */
+    if (!strcmp(op, "destroy") || !strcmp(op, "unref"))
+        return "free";
+#define CLASS_COPY CLASS_READ
+#define CLASS_FREE "free"
+#define GH_FN(OP, access, ret, name, params, args, nil) \
+    if (!strcmp(op, #name))                             \
+        return CLASS_##access;
+#include "ghash_api.inc"
     return "call";
 }
