@@ -1,0 +1,285 @@
+/*
+ * GLib's GHashTable under the shim (shim/ghash_*.c), against
+ * tests/progs/gh_misuse.c, gh_races.c and late_glib.c: every wrapped
+ * function in a correct program (no report), each detection with its
+ * kind, ops, "api" and the file:line of the frames that matter, and GLib
+ * arriving by a dlopen after start.
+ */
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MISUSE "gh_misuse"
+#define RACES "gh_races"
+
+static json_t *party(json_t *f, const char *name) { return json_object_get(f, name); }
+static json_t *stack_of(json_t *p) { return json_object_get(p, "stack"); }
+static const char *op_of(json_t *p) { return json_string_value(json_object_get(p, "op")); }
+
+/* The one finding of a run: its kind, api "ghashtable", the access's op
+ * and its top frame at the @site access_site of src. */
+static json_t *the_finding(const struct run *r, const char *kind, const char *src, const char *op,
+                           const char *access_site)
+{
+    cr_assert_eq(count_kind(r, NULL), 1, "%zu findings\n%s", count_kind(r, NULL), r->err);
+    json_t *f = find_kind(r, kind, 0);
+    cr_assert(f, "no %s", kind);
+    cr_assert_str_eq(json_string_value(json_object_get(f, "api")), "ghashtable");
+    cr_assert_str_eq(op_of(party(f, "access")), op);
+    assert_frame_at(stack_of(party(f, "access")), 0, src, access_site);
+    return f;
+}
+
+Test(ghash, every_wrapped_function_in_a_correct_program)
+{
+    struct run r;
+    run_prog(&r, MISUSE, "clean", "detect_leaks=1");
+    cr_assert_eq(r.status, 0, "status %d\n%s", r.status, r.err);
+    cr_assert_str_eq(r.out, "size=3 lookup=1bis contains=1 extended=1 foreach=3\n"
+                            "keys=3 values=3 array=3\n"
+                            "find=3\n"
+                            "foreach_remove=5 foreach_steal=1\n"
+                            "same=1 left=1\n"
+                            "done\n");
+    assert_watched_and_clean(&r, "clean");
+    run_free(&r);
+}
+
+/* The shim exports a wrapper for every g_hash_table_* function the
+ * installed GLib exports, and links no GLib. */
+static char *command_output(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    cr_assert(p, "%s", cmd);
+    static char buf[16384];
+    size_t n = fread(buf, 1, sizeof buf - 1, p);
+    buf[n] = 0;
+    pclose(p);
+    return strdup(buf);
+}
+
+Test(ghash, every_exported_function_is_wrapped)
+{
+    char *glib = command_output("nm -D --defined-only $(pkg-config --variable=libdir glib-2.0)/libglib-2.0.so.0 "
+                                "| awk '$3 ~ /^g_hash_table_/ {print $3}' | sort");
+    char *shim = command_output("nm -D --defined-only " BUILD_DIR "/lib/libmapguard.so "
+                                "| awk '$3 ~ /^g_hash_table_/ {print $3}' | sort");
+    cr_assert(strstr(glib, "g_hash_table_insert\n"), "%s", glib);
+    for (char *line = strtok(glib, "\n"); line; line = strtok(NULL, "\n")) {
+        char want[128];
+        snprintf(want, sizeof want, "%s\n", line);
+        cr_assert(strstr(shim, want), "%s is not wrapped", line);
+    }
+    char *needed = command_output("readelf -d " BUILD_DIR "/lib/libmapguard.so");
+    cr_assert(!strstr(needed, "glib"), "libmapguard.so links GLib:\n%s", needed);
+    free(glib), free(shim), free(needed);
+}
+
+/* ---- modified during iteration ---- */
+
+static void check_iter(const char *scenario, const char *pre, const char *mod_op, const char *mod_site)
+{
+    struct run r;
+    run_prog(&r, MISUSE, scenario, NULL);
+    char next[32], init[32];
+    snprintf(next, sizeof next, "%s_next", pre);
+    snprintf(init, sizeof init, "%s_init", pre);
+    json_t *f = the_finding(&r, "modified-during-iteration", MISUSE, "iter_next", next);
+    json_t *mod = party(f, "modification");
+    cr_assert_str_eq(op_of(mod), mod_op);
+    assert_frame_at(stack_of(party(mod, "created")), 0, MISUSE, mod_site);
+    json_t *it = party(f, "iterator");
+    cr_assert_str_eq(op_of(it), "iter_init");
+    assert_frame_at(stack_of(party(it, "created")), 0, MISUSE, init);
+    assert_frame_at(stack_of(party(f, "map_created")), 0, MISUSE, "made");
+    cr_assert_eq(r.status, 66);
+    run_free(&r);
+}
+
+Test(ghash, insert_during_an_iterator) { check_iter("iter_insert", "ins", "insert", "mod_insert"); }
+Test(ghash, remove_of_another_key_during_an_iterator) { check_iter("iter_remove_other", "rem", "remove", "mod_remove"); }
+
+static void check_callback(const char *scenario, const char *op, const char *site, const char *iter_op,
+                           const char *iter_site)
+{
+    struct run r;
+    run_prog(&r, MISUSE, scenario, NULL);
+    json_t *f = the_finding(&r, "modified-during-iteration", MISUSE, op, site);
+    json_t *mod = party(f, "modification");
+    cr_assert_str_eq(op_of(mod), op);
+    assert_frame_at(stack_of(party(mod, "created")), 0, MISUSE, site);
+    json_t *it = party(f, "iterator");
+    cr_assert_str_eq(op_of(it), iter_op);
+    assert_frame_at(stack_of(party(it, "created")), 0, MISUSE, iter_site);
+    /* the callback runs inside GLib's foreach/find, called at iter_site */
+    cr_assert(frame_with_function(stack_of(party(f, "access")), iter_op[0] == 'f' && iter_op[1] == 'o'
+                                                                     ? "g_hash_table_foreach"
+                                                                     : "g_hash_table_find"));
+    run_free(&r);
+}
+
+Test(ghash, remove_from_a_foreach_callback) { check_callback("foreach_remove_cb", "remove", "cb_remove", "foreach", "cb_foreach"); }
+Test(ghash, insert_from_a_find_callback) { check_callback("find_insert_cb", "insert", "cb_insert", "find", "cb_find"); }
+
+/* ---- lifetime ---- */
+
+static void check_freed(const char *scenario, const char *kind, const char *op, const char *site,
+                        const char *free_op, const char *free_site)
+{
+    struct run r;
+    run_prog(&r, MISUSE, scenario, NULL);
+    json_t *f = the_finding(&r, kind, MISUSE, op, site);
+    json_t *freed = party(f, "freed");
+    cr_assert_str_eq(op_of(freed), free_op);
+    assert_frame_at(stack_of(freed), 0, MISUSE, free_site);
+    assert_frame_at(stack_of(party(f, "map_created")), 0, MISUSE, "made");
+    cr_assert_eq(r.status, 66);
+    run_free(&r);
+}
+
+Test(ghash, lookup_after_destroy)
+{
+    check_freed("use_after_destroy", "use-after-free", "lookup", "uaf_lookup", "destroy", "destroyed");
+}
+
+Test(ghash, size_after_the_last_unref)
+{
+    check_freed("use_after_unref", "use-after-free", "size", "uaf_size", "unref", "last_unref");
+}
+
+Test(ghash, destroy_twice) { check_freed("double_destroy", "double-free", "destroy", "second_destroy", "destroy", "first_destroy"); }
+
+/* The freed table never reaches GLib: the lookup returns NULL. */
+Test(ghash, a_freed_table_is_not_touched)
+{
+    struct run r;
+    run_prog(&r, MISUSE, "use_after_destroy", NULL);
+    cr_assert_str_eq(r.out, "lookup=(nil)\n");
+    run_free(&r);
+}
+
+Test(ghash, iterator_on_a_destroyed_table)
+{
+    struct run r;
+    run_prog(&r, MISUSE, "iter_after_destroy", NULL);
+    cr_assert_eq(count_kind(&r, "use-after-free"), 2, "%s", r.err);
+    cr_assert_str_eq(op_of(party(find_kind(&r, "use-after-free", 0), "access")), "iter_init");
+    assert_frame_at(stack_of(party(find_kind(&r, "use-after-free", 0), "access")), 0, MISUSE, "uaf_iter_init");
+    cr_assert_str_eq(op_of(party(find_kind(&r, "use-after-free", 1), "access")), "iter_next");
+    cr_assert_str_eq(r.out, "steps=0\n");
+    run_free(&r);
+}
+
+/* ---- keys ---- */
+
+Test(ghash, nan_key_with_g_double_equal)
+{
+    struct run r;
+    run_prog(&r, MISUSE, "nan_key", NULL);
+    json_t *f = the_finding(&r, "irreflexive-key", MISUSE, "insert", "nan_insert");
+    assert_frame_at(stack_of(party(f, "map_created")), 0, MISUSE, "nan_made");
+    run_free(&r);
+}
+
+Test(ghash, equal_function_that_says_a_key_differs_from_itself)
+{
+    struct run r;
+    run_prog(&r, MISUSE, "user_irreflexive", NULL);
+    the_finding(&r, "irreflexive-key", MISUSE, "add", "irr_add");
+    run_free(&r);
+}
+
+/* ---- leaks ---- */
+
+Test(ghash, leaked_table_with_detect_leaks)
+{
+    struct run r;
+    run_prog(&r, MISUSE, "leak", "detect_leaks=1");
+    json_t *f = the_finding(&r, "leaked-map", MISUSE, "new", "leak_made");
+    cr_assert_eq(json_integer_value(json_object_get(f, "count")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(f, "entries")), 2);
+    run_free(&r);
+}
+
+Test(ghash, no_leak_report_without_detect_leaks)
+{
+    struct run r;
+    run_prog(&r, MISUSE, "leak", NULL);
+    assert_watched_and_clean(&r, "leak");
+    run_free(&r);
+}
+
+/* ---- races, made deterministic by a hash function that parks ---- */
+
+static void check_race(const char *scenario, const char *kind, const char *op, const char *site)
+{
+    struct run r;
+    run_prog(&r, RACES, scenario, NULL);
+    json_t *f = the_finding(&r, kind, RACES, op, site);
+    json_t *c = party(f, "conflict");
+    cr_assert_str_eq(op_of(c), "insert");
+    assert_frame_at(stack_of(c), 0, RACES, "w_insert");
+    cr_assert_eq(r.status, 66);
+    run_free(&r);
+}
+
+Test(ghash, lookup_while_another_thread_inserts, .timeout = 30)
+{
+    check_race("read_write", "concurrent-read-write", "lookup", "r_lookup");
+}
+
+Test(ghash, remove_while_another_thread_inserts, .timeout = 30)
+{
+    check_race("write_write", "concurrent-writes", "remove", "w_remove");
+}
+
+Test(ghash, foreach_while_another_thread_inserts, .timeout = 30)
+{
+    check_race("iter_write", "concurrent-iteration-write", "foreach", "i_foreach");
+}
+
+Test(ghash, the_same_calls_one_after_the_other, .timeout = 30)
+{
+    struct run r;
+    run_prog(&r, RACES, "serial", NULL);
+    cr_assert_eq(r.status, 0);
+    assert_watched_and_clean(&r, "serial");
+    run_free(&r);
+}
+
+/* The text report names GLib's function. */
+Test(ghash, text_report_names_the_glib_function, .timeout = 30)
+{
+    struct run r;
+    run_prog_raw(&r, RACES, "read_write", "format=text");
+    char want[64];
+    snprintf(want, sizeof want, "gh_races.c:%d", site_line(RACES, "r_lookup"));
+    cr_assert(strstr(r.err, want), "%s", r.err);
+    cr_assert(strstr(r.err, "\n  Read (g_hash_table_lookup) by main thread "), "%s", r.err);
+    cr_assert(strstr(r.err, "\n  Concurrent write (g_hash_table_insert) by thread "), "%s", r.err);
+    run_free(&r);
+}
+
+/* ---- GLib loaded by a dlopen after start ---- */
+
+Test(ghash, glib_loaded_late_correct_plugin)
+{
+    struct run r;
+    run_prog(&r, "late_glib", "clean", NULL);
+    cr_assert_eq(r.status, 0);
+    cr_assert_str_eq(r.out, "run=2\n");
+    assert_watched_and_clean(&r, "late clean");
+    run_free(&r);
+}
+
+Test(ghash, glib_loaded_late_calls_are_checked)
+{
+    struct run r;
+    run_prog(&r, "late_glib", "misuse", NULL);
+    json_t *f = the_finding(&r, "use-after-free", "lib/gh_plugin", "contains", "plugin_uaf");
+    cr_assert_str_eq(op_of(party(f, "freed")), "destroy");
+    assert_frame_at(stack_of(party(f, "freed")), 0, "lib/gh_plugin", "plugin_destroy");
+    run_free(&r);
+}
