@@ -283,3 +283,38 @@ Test(ghash, glib_loaded_late_calls_are_checked)
     assert_frame_at(stack_of(party(f, "freed")), 0, "lib/gh_plugin", "plugin_destroy");
     run_free(&r);
 }
+
+/* ---- options work unchanged ---- */
+
+static void check_suppressed(const char *prog, const char *scenario, const char *rules, size_t left)
+{
+    struct run r;
+    char opts[512];
+    snprintf(opts, sizeof opts, "suppressions=%s", write_temp("supp", rules));
+    run_prog(&r, prog, scenario, opts);
+    cr_assert_eq(count_kind(&r, NULL), left, "%s with %s: %zu findings", scenario, rules, count_kind(&r, NULL));
+    json_t *s = find_summary(&r, 0);
+    cr_assert(s);
+    if (!left)
+        cr_assert_geq(json_integer_value(json_object_get(s, "suppressed")), 1);
+    run_free(&r);
+}
+
+Test(ghash, suppressions, .timeout = 60)
+{
+    check_suppressed(MISUSE, "use_after_destroy", "use-after-free:use_after_destroy\n", 0);
+    check_suppressed(MISUSE, "use_after_destroy", "double-free:use_after_destroy\n", 1);
+    check_suppressed(RACES, "read_write", "race:writer\n", 0); /* the conflict's frame */
+    check_suppressed(RACES, "read_write", "concurrent-writes:writer\n", 1);
+}
+
+Test(ghash, halt_on_error_stops_at_the_first_report)
+{
+    struct run r;
+    run_prog(&r, MISUSE, "iter_after_destroy", "halt_on_error=1");
+    cr_assert_eq(count_kind(&r, NULL), 1);
+    cr_assert_str_eq(op_of(party(find_kind(&r, NULL, 0), "access")), "iter_init");
+    cr_assert_eq(r.status, 66);
+    cr_assert(!strstr(r.out, "steps="), "stdout: %s", r.out);
+    run_free(&r);
+}
