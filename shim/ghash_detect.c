@@ -17,8 +17,10 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- the sync word: gen:32 | last write op:8 | writer op:8 | writer:16 ---- */
 
@@ -83,7 +85,8 @@ static int kind_of(unsigned op)
     }
 }
 
-/* Notes the conflict with writer wr, seen in sync word s. */
+/* Notes the conflict with writer wr, seen in sync word s; asks wr for its
+ * stack when it is still inside. */
 static void note(struct mg_gh_call *c, int kind, uint64_t s, uint32_t wr)
 {
     uint64_t lw = MG_RD(c->e->lastw);
@@ -93,6 +96,60 @@ static void note(struct mg_gh_call *c, int kind, uint64_t s, uint32_t wr)
     c->other_op = gs_writer(s) == wr ? gs_op(s) : gs_lastop(s);
     c->other_pc = site_thread(lw) == wr ? site_pc(lw) : 0;
     c->slot = mg_report_claim(kind, c->pc, c->other_pc);
+    c->inside = c->slot >= 0 && gs_writer(s) == wr;
+    if (c->inside) {
+        __atomic_store_n(&c->e->pub, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&c->e->req, wr, __ATOMIC_RELEASE);
+    }
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint32_t published(const struct mg_gh_table *e, uint32_t wr)
+{
+    uint64_t p = __atomic_load_n(&e->pub, __ATOMIC_ACQUIRE);
+    return (p & PUB_VALID) && pub_thread(p) == wr ? (uint32_t)p : 0;
+}
+
+/* The stack writer wr handed over, or 0 if it left without one or took
+ * longer than conflict_wait_ms. */
+static uint32_t await_stack(const struct mg_gh_table *e, uint32_t wr)
+{
+    uint64_t deadline = now_ms() + (uint64_t)mg_opt.conflict_wait_ms;
+    for (unsigned spins = 0;; spins++) {
+        uint32_t id = published(e, wr);
+        if (id)
+            return id;
+        if (gs_writer(__atomic_load_n(&e->sync, __ATOMIC_ACQUIRE)) != wr)
+            return published(e, wr); /* it left: handed over by now, or never asked */
+        if (now_ms() >= deadline)
+            return 0;
+        if (spins < 64) {
+            sched_yield();
+        } else {
+            struct timespec ts = {0, 100 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+/* A writer on its way out, asked for its stack: hands it over. */
+static MG_COLD void hand_over(struct mg_gh_call *c)
+{
+    int saved = errno;
+    mg_busy_enter();
+    mg_thread_remember_name();
+    uint32_t id = mg_stack_capture_id();
+    mg_busy_leave();
+    errno = saved;
+    __atomic_store_n(&c->e->pub, pub_make(c->self, id), __ATOMIC_RELEASE);
+    uint32_t me = c->self;
+    __atomic_compare_exchange_n(&c->e->req, &me, 0, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
 /* The conflict, reported once this call is done with the table. */
@@ -103,9 +160,11 @@ static MG_COLD void finish(struct mg_gh_call *c)
     int saved = errno;
     struct mg_finding f = {.kind = c->kind, .map = c->t};
     mg_busy_enter();
+    uint32_t stack = c->inside ? await_stack(c->e, c->other_thread) : 0;
     f.access = access_party(c);
     f.other = (struct mg_party){
-        .present = true, .op = c->other_op, .thread = c->other_thread, .pc = c->other_pc,
+        .present = true, .op = c->other_op, .thread = c->other_thread, .stack = stack, .pc = c->other_pc,
+        .complete = stack != 0,
     };
     f.made = made_party(c->e);
     mg_busy_leave();
@@ -170,6 +229,8 @@ void mg_gh_write_enter(struct mg_gh_call *c)
 void mg_gh_write_exit(struct mg_gh_call *c)
 {
     if (c->owned) {
+        if (MG_UNLIKELY(__atomic_load_n(&c->e->req, __ATOMIC_ACQUIRE) == c->self))
+            hand_over(c);
         uint64_t s = MG_RD(c->e->sync);
         while (gs_writer(s) == c->self)
             if (__atomic_compare_exchange_n(&c->e->sync, &s, gs_leave(s), false, __ATOMIC_RELEASE, __ATOMIC_RELAXED))

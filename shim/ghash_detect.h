@@ -7,8 +7,11 @@
  * its generation (compare-and-swap: these calls have no register-only fast
  * path to protect); a reader writes nothing shared and reports if another
  * thread's mark was there when it came in, or if the word moved while it
- * was inside. The other call is reported with its call site (file:line),
- * not its full stack (stack_complete false).
+ * was inside. When the other writer is still inside, it is asked (the
+ * table's req word) to capture its own stack on its way out and hand it
+ * over (pub), as gomap's writers do; the detector waits for it at most
+ * conflict_wait_ms, after its own call into GLib is done. Otherwise the
+ * other call is reported with its call site (stack_complete false).
  */
 #ifndef MAPGUARD_GHASH_DETECT_H
 #define MAPGUARD_GHASH_DETECT_H
@@ -27,6 +30,7 @@ struct mg_gh_call {
     bool owned;    /* this writer holds the mark */
     bool flagged;  /* a conflict found at entry, reported at exit */
     int kind, slot;
+    bool inside;   /* the other writer was still inside: its stack was asked for */
     uint32_t other_thread;
     unsigned other_op;
     uintptr_t other_pc;

@@ -48,6 +48,8 @@ struct mg_gh_table {
     uint32_t cb;       /* thread inside a foreach/find on it (its callback
                           may not change it), 0: none */
     uint32_t cbop;
+    uint32_t req;      /* a writer asked to hand over its stack on exit */
+    uint64_t pub;      /* the stack it handed over (mapstate.h's pub_make) */
 };
 
 /* One iterator's state: the table it walks and what it saw. */

@@ -1,8 +1,11 @@
 /*
  * Overlapping GHashTable calls from two threads, made deterministic: the
- * table's hash function parks the writer thread inside its call (after the
- * shim marked it, before GLib touches the table) until the main thread's
- * call has returned. One scenario per run, named by argv[1]; lines the
+ * table's hash function parks the writer thread inside its insert (after
+ * the shim marked it, before GLib touches the table) until the main
+ * thread's call is inside GLib too (its own hash or callback runs); the
+ * main thread then waits there until the writer's insert has returned, so
+ * the two never touch GLib's table at once, and the writer hands its stack
+ * over on its way out. One scenario per run, named by argv[1]; lines the
  * tests look for carry an @site comment.
  */
 #include <glib.h>
@@ -15,16 +18,34 @@
 #define K(i) GINT_TO_POINTER(i)
 
 static pthread_t parker;
-static int has_parker, parked;
-static sem_t inside, go;
+static int has_parker, parked, released;
+static sem_t inside, go, done;
 
-/* Parks the parker thread once, inside whatever table call hashes. */
+/* Lets the parked writer go (once), and waits until its call is over. */
+static void release(void)
+{
+    if (!__atomic_exchange_n(&released, 1, __ATOMIC_ACQ_REL)) {
+        sem_post(&go);
+        sem_wait(&done);
+    }
+}
+
+static int is_parker(void)
+{
+    return __atomic_load_n(&has_parker, __ATOMIC_ACQUIRE) && pthread_equal(pthread_self(), parker);
+}
+
+/* The writer parks once; the main thread's call releases it. */
 static guint parking_hash(gconstpointer k)
 {
-    if (__atomic_load_n(&has_parker, __ATOMIC_ACQUIRE) && pthread_equal(pthread_self(), parker) && !parked) {
-        parked = 1;
-        sem_post(&inside);
-        sem_wait(&go);
+    if (is_parker()) {
+        if (!__atomic_load_n(&parked, __ATOMIC_ACQUIRE)) {
+            __atomic_store_n(&parked, 1, __ATOMIC_RELEASE);
+            sem_post(&inside);
+            sem_wait(&go);
+        }
+    } else if (__atomic_load_n(&parked, __ATOMIC_ACQUIRE)) {
+        release();
     }
     return g_direct_hash(k);
 }
@@ -37,6 +58,7 @@ static void *writer(void *arg)
     parker = pthread_self();
     __atomic_store_n(&has_parker, 1, __ATOMIC_RELEASE);
     g_hash_table_insert(table, K(1), K(1)); /* @site:w_insert */
+    sem_post(&done);
     return NULL;
 }
 
@@ -47,12 +69,13 @@ static void start_writer(pthread_t *t)
     g_hash_table_insert(table, K(2), K(2));
     sem_init(&inside, 0, 0);
     sem_init(&go, 0, 0);
+    sem_init(&done, 0, 0);
     pthread_create(t, NULL, writer, NULL);
 }
 
 static void finish(pthread_t t)
 {
-    sem_post(&go);
+    release();
     pthread_join(t, NULL);
     g_hash_table_destroy(table);
 }
@@ -60,6 +83,7 @@ static void finish(pthread_t t)
 static void count(gpointer k, gpointer v, gpointer ud)
 {
     (void)k, (void)v;
+    release();
     (*(int *)ud)++;
 }
 
@@ -98,7 +122,7 @@ static void serial(void)
     pthread_t t;
     start_writer(&t);
     sem_wait(&inside);
-    sem_post(&go);
+    release();
     pthread_join(t, NULL);
     printf("lookup=%p\n", g_hash_table_lookup(table, K(2)));
     g_hash_table_destroy(table);

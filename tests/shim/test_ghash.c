@@ -221,6 +221,9 @@ static void check_race(const char *scenario, const char *kind, const char *op, c
     json_t *c = party(f, "conflict");
     cr_assert_str_eq(op_of(c), "insert");
     assert_frame_at(stack_of(c), 0, RACES, "w_insert");
+    /* the writer, still inside, handed its full stack over on its way out */
+    cr_assert(json_is_true(json_object_get(c, "stack_complete")), "%s", json_dumps(c, 0));
+    cr_assert(frame_with_function(stack_of(c), "start_thread"), "%s", json_dumps(c, 0));
     cr_assert_eq(r.status, 66);
     run_free(&r);
 }
