@@ -216,7 +216,7 @@ static void finding_by_hand_text(struct mg_line *l, const struct mg_render_host 
         break;
     }
     mg_put(l, "  Fix: ");
-    mg_put(l, k->fix);
+    mg_put(l, mg_kind_fix(f->kind, mg_op_api(f->access.op)));
     mg_put(l, "\n" MG_TEXT_BANNER);
 }
 

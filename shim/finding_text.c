@@ -229,6 +229,6 @@ void mg_text_finding(FILE *out, json_t *rec, const struct mg_text_tally *tally)
         fputs("\n", out);
     }
     if (k >= 0)
-        fprintf(out, "  Fix: %s\n", mg_kinds[k].fix);
+        fprintf(out, "  Fix: %s\n", mg_kind_fix(k, mg_str(rec, "api")));
     fputs(MG_TEXT_BANNER, out);
 }

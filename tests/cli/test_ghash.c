@@ -17,6 +17,7 @@ Test(ghash_cli, text_names_the_glib_functions)
     cr_assert(strstr(r.out, "\n  Read (g_hash_table_lookup) by main thread 1088 \"gh_races\":\n"), "%s", r.out);
     cr_assert(strstr(r.out, "\n  Concurrent write (g_hash_table_insert) by thread "), "%s", r.out);
     cr_assert(!strstr(r.out, "(gomap_"), "%s", r.out);
+    cr_assert(strstr(r.out, "\n  Fix: guard every call on this GHashTable with one lock"), "%s", r.out);
     cr_assert(!strstr(r.out, "api:"), "api is a known field, not an extra line: %s", r.out);
     cmd_result_free(&r);
 }

@@ -262,6 +262,8 @@ Test(ghash, text_report_names_the_glib_function, .timeout = 30)
     cr_assert(strstr(r.err, want), "%s", r.err);
     cr_assert(strstr(r.err, "\n  Read (g_hash_table_lookup) by main thread "), "%s", r.err);
     cr_assert(strstr(r.err, "\n  Concurrent write (g_hash_table_insert) by thread "), "%s", r.err);
+    /* the fix in GLib's terms */
+    cr_assert(strstr(r.err, "\n  Fix: guard every call on this GHashTable with one lock: a GRWLock"), "%s", r.err);
     run_free(&r);
 }
 
