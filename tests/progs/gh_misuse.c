@@ -245,6 +245,31 @@ static void leak(void)
     kept = NULL;
 }
 
+/* More tables alive at once than the side table tracks (16384), then
+ * many short-lived ones: the ones past the bound run unchecked, nothing is
+ * reported, and slots are reused once tables leave the quarantine. */
+static void many_tables(void)
+{
+    enum { LIVE = 20000, CYCLES = 100000 };
+    static GHashTable *t[LIVE];
+    for (int i = 0; i < LIVE; i++) {
+        t[i] = g_hash_table_new(g_direct_hash, g_direct_equal);
+        g_hash_table_insert(t[i], K(i + 1), K(i));
+    }
+    unsigned found = 0;
+    for (int i = 0; i < LIVE; i++)
+        found += g_hash_table_contains(t[i], K(i + 1));
+    for (int i = 0; i < LIVE; i++)
+        g_hash_table_destroy(t[i]);
+    for (int i = 0; i < CYCLES; i++) {
+        GHashTable *x = g_hash_table_new(g_direct_hash, g_direct_equal);
+        g_hash_table_insert(x, K(1), K(1));
+        found += g_hash_table_size(x);
+        g_hash_table_unref(x);
+    }
+    printf("found=%u\n", found);
+}
+
 int main(int argc, char **argv)
 {
     static const struct scenario scenarios[] = {
@@ -260,6 +285,7 @@ int main(int argc, char **argv)
         {"nan_key", nan_key},
         {"user_irreflexive", user_irreflexive},
         {"leak", leak},
+        {"many_tables", many_tables},
     };
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)

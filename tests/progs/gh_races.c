@@ -128,6 +128,37 @@ static void serial(void)
     g_hash_table_destroy(table);
 }
 
+/* Four threads, each with tables of its own: busy, and no race. */
+static void *own_tables(void *arg)
+{
+    (void)arg;
+    for (int round = 0; round < 50; round++) {
+        GHashTable *t = g_hash_table_new(g_direct_hash, g_direct_equal);
+        for (int i = 1; i <= 200; i++)
+            g_hash_table_insert(t, K(i), K(i));
+        GHashTableIter it;
+        gpointer k;
+        g_hash_table_iter_init(&it, t);
+        while (g_hash_table_iter_next(&it, &k, NULL))
+            if (GPOINTER_TO_INT(k) % 3 == 0)
+                g_hash_table_iter_remove(&it);
+        for (int i = 1; i <= 200; i++)
+            g_hash_table_lookup(t, K(i));
+        g_hash_table_unref(t);
+    }
+    return NULL;
+}
+
+static void threads_own_tables(void)
+{
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, own_tables, NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    printf("done\n");
+}
+
 int main(int argc, char **argv)
 {
     static const struct scenario scenarios[] = {
@@ -135,6 +166,7 @@ int main(int argc, char **argv)
         {"write_write", write_write},
         {"iter_write", iter_write},
         {"serial", serial},
+        {"threads_own_tables", threads_own_tables},
     };
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)

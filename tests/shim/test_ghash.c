@@ -323,3 +323,26 @@ Test(ghash, halt_on_error_stops_at_the_first_report)
     cr_assert(!strstr(r.out, "steps="), "stdout: %s", r.out);
     run_free(&r);
 }
+
+/* ---- the side table's bound ---- */
+
+Test(ghash, more_tables_than_the_bound, .timeout = 60)
+{
+    struct run r;
+    run_prog(&r, MISUSE, "many_tables", "detect_leaks=1:verbosity=1");
+    cr_assert_eq(r.status, 0, "status %d\n%s", r.status, r.err);
+    cr_assert(strstr(r.err, "GHashTable side table full"), "the bound was not reached: %s", r.err);
+    cr_assert_str_eq(r.out, "found=120000\n");
+    assert_watched_and_clean(&r, "many_tables");
+    run_free(&r);
+}
+
+Test(ghash, threads_with_tables_of_their_own, .timeout = 60)
+{
+    struct run r;
+    run_prog(&r, RACES, "threads_own_tables", NULL);
+    cr_assert_eq(r.status, 0, "status %d\n%s", r.status, r.err);
+    cr_assert_str_eq(r.out, "done\n");
+    assert_watched_and_clean(&r, "threads_own_tables");
+    run_free(&r);
+}
