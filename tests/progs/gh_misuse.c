@@ -245,6 +245,51 @@ static void leak(void)
     kept = NULL;
 }
 
+/* Every wrapped function that touches a table, on a destroyed one: each is
+ * reported (use-after-free, double-free for unref and destroy) and none
+ * reaches GLib. */
+static void every_op_after_destroy(void)
+{
+    GHashTable *t = filled(4);
+    GHashTableIter it;
+    gpointer k, v;
+    guint len;
+    g_hash_table_iter_init(&it, t);
+    g_hash_table_destroy(t);
+    int n = 0;
+    n += g_hash_table_lookup(t, K(1)) != NULL;
+    n += g_hash_table_lookup_extended(t, K(1), &k, &v);
+    n += g_hash_table_contains(t, K(1));
+    n += (int)g_hash_table_size(t);
+    n += g_hash_table_get_keys(t) != NULL;
+    n += g_hash_table_get_values(t) != NULL;
+    n += g_hash_table_get_keys_as_array(t, &len) != NULL;
+    n += g_hash_table_new_similar(t) != NULL;
+    n += g_hash_table_insert(t, K(9), K(9));
+    n += g_hash_table_replace(t, K(9), K(9));
+    n += g_hash_table_add(t, K(9));
+    n += g_hash_table_remove(t, K(1));
+    n += g_hash_table_steal(t, K(1));
+    n += g_hash_table_steal_extended(t, K(1), &k, &v);
+    g_hash_table_remove_all(t);
+    g_hash_table_steal_all(t);
+    g_hash_table_foreach(t, count_one, &n);
+    n += g_hash_table_find(t, is_three, NULL) != NULL;
+    n += (int)g_hash_table_foreach_remove(t, is_even, NULL);
+    n += (int)g_hash_table_foreach_steal(t, is_even, NULL);
+    n += g_hash_table_iter_next(&it, &k, &v);
+    g_hash_table_iter_remove(&it);
+    g_hash_table_iter_replace(&it, K(0));
+    g_hash_table_iter_steal(&it);
+    n += g_hash_table_iter_get_hash_table(&it) == t; /* does not touch the table */
+    GHashTableIter it2;
+    g_hash_table_iter_init(&it2, t);
+    n += g_hash_table_ref(t) == t;
+    g_hash_table_unref(t);
+    g_hash_table_destroy(t);
+    printf("n=%d\n", n);
+}
+
 /* More tables alive at once than the side table tracks (16384), then
  * many short-lived ones: the ones past the bound run unchecked, nothing is
  * reported, and slots are reused once tables leave the quarantine. */
@@ -286,6 +331,7 @@ int main(int argc, char **argv)
         {"user_irreflexive", user_irreflexive},
         {"leak", leak},
         {"many_tables", many_tables},
+        {"every_op_after_destroy", every_op_after_destroy},
     };
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)

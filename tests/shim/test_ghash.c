@@ -160,6 +160,36 @@ Test(ghash, a_freed_table_is_not_touched)
     run_free(&r);
 }
 
+/* Every wrapper that touches a table checks it: each call on a destroyed
+ * table is reported with its own op, and none reaches GLib. */
+Test(ghash, every_op_on_a_destroyed_table)
+{
+    static const char *const uaf[] = {
+        "lookup", "lookup_extended", "contains", "size", "get_keys", "get_values", "get_keys_as_array",
+        "new_similar", "insert", "replace", "add", "remove", "steal", "steal_extended", "remove_all",
+        "steal_all", "foreach", "find", "foreach_remove", "foreach_steal", "iter_next", "iter_remove",
+        "iter_replace", "iter_steal", "iter_init", "ref",
+    };
+    static const char *const df[] = {"unref", "destroy"};
+    struct run r;
+    run_prog(&r, MISUSE, "every_op_after_destroy", NULL);
+    size_t n_uaf = sizeof uaf / sizeof *uaf, n_df = sizeof df / sizeof *df;
+    cr_assert_eq(count_kind(&r, "use-after-free"), n_uaf, "%zu use-after-free\n%s", count_kind(&r, "use-after-free"),
+                 r.err);
+    cr_assert_eq(count_kind(&r, "double-free"), n_df);
+    cr_assert_eq(count_kind(&r, NULL), n_uaf + n_df);
+    for (size_t i = 0; i < n_uaf; i++)
+        cr_assert_str_eq(op_of(party(find_kind(&r, "use-after-free", i), "access")), uaf[i]);
+    for (size_t i = 0; i < n_df; i++) {
+        json_t *f = find_kind(&r, "double-free", i);
+        cr_assert_str_eq(op_of(party(f, "access")), df[i]);
+        cr_assert_str_eq(json_string_value(json_object_get(f, "api")), "ghashtable");
+    }
+    /* only iter_get_hash_table and ref returned anything */
+    cr_assert_str_eq(r.out, "n=2\n");
+    run_free(&r);
+}
+
 Test(ghash, iterator_on_a_destroyed_table)
 {
     struct run r;
