@@ -417,7 +417,10 @@ void mg_gh_free_mark(struct mg_gh_call *c)
 /* ---- leaks ---- */
 
 /* Tables GLib's own libraries make (caches, registries kept for the
- * process's lifetime) are theirs, not the program's: not reported. */
+ * process's lifetime) are theirs, not the program's: not reported. So are
+ * those of the modules GIO loads from its module directory (dconf's
+ * settings backend, gvfs): GIO never unloads them, and their singletons
+ * live as long as the process. */
 static bool made_by_glib(uintptr_t pc)
 {
     static const char *const libs[] = {"libglib-2.0.so", "libgobject-2.0.so", "libgio-2.0.so",
@@ -425,6 +428,8 @@ static bool made_by_glib(uintptr_t pc)
     Dl_info info;
     if (!pc || !dladdr((void *)pc, &info) || !info.dli_fname)
         return false;
+    if (strstr(info.dli_fname, "/gio/modules/"))
+        return true;
     const char *base = strrchr(info.dli_fname, '/');
     base = base ? base + 1 : info.dli_fname;
     for (size_t i = 0; i < sizeof libs / sizeof *libs; i++)

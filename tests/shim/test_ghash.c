@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #define MISUSE "gh_misuse"
 #define RACES "gh_races"
@@ -375,4 +376,37 @@ Test(ghash, threads_with_tables_of_their_own, .timeout = 60)
     cr_assert_str_eq(r.out, "done\n");
     assert_watched_and_clean(&r, "threads_own_tables");
     run_free(&r);
+}
+
+/* ---- GLib's own tools ---- */
+
+/* Output and status as without the shim, and no finding, not even a
+ * leak: libgio's and libgobject's tables are checked, and the ones they
+ * keep for the process's lifetime are not leaks. */
+static void check_tool(const char *tool, const char *args)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s %s 2>/dev/null", tool, args);
+    FILE *p = popen(cmd, "r");
+    cr_assert(p, "%s", cmd);
+    static char plain[1 << 16];
+    size_t n = fread(plain, 1, sizeof plain - 1, p);
+    plain[n] = 0;
+    int st = pclose(p);
+    struct run r;
+    run_prog(&r, tool, args, "detect_leaks=1");
+    cr_assert_eq(r.status, WEXITSTATUS(st), "%s: status %d, %d without the shim\n%s", cmd, r.status, WEXITSTATUS(st),
+                 r.err);
+    cr_assert_str_eq(r.out, plain, "%s: the output differs from the run without the shim", cmd);
+    assert_watched_and_clean(&r, cmd);
+    run_free(&r);
+}
+
+Test(ghash, glib_tools_run_as_without_the_shim, .timeout = 120)
+{
+    check_tool("/usr/bin/gio", "info /etc/hostname");
+    check_tool("/usr/bin/gio", "list /usr/share/glib-2.0/schemas");
+    check_tool("/usr/bin/gsettings", "list-schemas");
+    check_tool("/usr/bin/gsettings", "list-recursively org.gnome.desktop.a11y");
+    check_tool("/usr/bin/gdbus", "introspect --session --dest org.example --object-path /"); /* no bus: an error */
 }
