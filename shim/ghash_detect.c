@@ -201,40 +201,62 @@ void mg_gh_read_exit(struct mg_gh_call *c)
     finish(c);
 }
 
+/* Writers mark themselves with plain stores, as gomap's do (detect.h): a
+ * locked instruction is a full barrier, two per write. Two writers that
+ * come in at the same instant may both store; the one whose mark was
+ * overwritten finds a word it did not leave on its way out, and reports. */
 void mg_gh_write_enter(struct mg_gh_call *c)
 {
     uint64_t s = __atomic_load_n(&c->e->sync, __ATOMIC_ACQUIRE);
+    uint32_t wr = gs_writer(s);
+    if (MG_LIKELY(wr == 0) || (wr != c->self && mg_thread_gone(wr))) {
+        uint64_t n = gs_enter(s, c->self, c->op);
+        MG_WR(c->e->sync, n);
+        /* the mark goes out before any of the call's writes to the table */
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        c->s0 = n;
+        c->owned = true;
+    } else if (wr != c->self) {
+        /* Another thread is inside a write. Bump the generation so a
+         * reader that overlaps only this call still sees a write. */
+        note(c, MK_WRITES, s, wr);
+        __atomic_fetch_add(&c->e->sync, GS_GEN1, __ATOMIC_ACQ_REL);
+    }
+    /* else a callback of this thread's own write: the outer call keeps the mark */
+    MG_WR(c->e->lastw, site_make(c->pc, c->self));
+}
+
+static MG_COLD void write_exit_slow(struct mg_gh_call *c, uint64_t s)
+{
     for (;;) {
         uint32_t wr = gs_writer(s);
-        if (wr == 0 || mg_thread_gone(wr)) {
-            uint64_t n = gs_enter(s, c->self, c->op);
-            if (!__atomic_compare_exchange_n(&c->e->sync, &s, n, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-                continue;
-            c->s0 = n;
-            c->owned = true;
-            break;
-        }
         if (wr != c->self) {
-            /* Another thread is inside a write. Bump the generation so a
-             * reader that overlaps only this call still sees a write. */
-            note(c, MK_WRITES, s, wr);
-            __atomic_fetch_add(&c->e->sync, GS_GEN1, __ATOMIC_ACQ_REL);
+            /* another writer came in at the same instant and overwrote our
+             * mark: it never saw us, so we report */
+            if (!c->flagged) {
+                if (wr == 0)
+                    wr = site_thread(MG_RD(c->e->lastw));
+                if (wr != 0 && wr != c->self && !mg_thread_gone(wr))
+                    note(c, MK_WRITES, s, wr);
+            }
+            return;
         }
-        /* else a callback of this thread's own write: the outer call keeps the mark */
-        break;
+        /* our mark, with the generation bumped by a writer that saw us */
+        if (__atomic_compare_exchange_n(&c->e->sync, &s, gs_leave(s), false, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+            return;
     }
-    MG_WR(c->e->lastw, site_make(c->pc, c->self));
 }
 
 void mg_gh_write_exit(struct mg_gh_call *c)
 {
     if (c->owned) {
-        if (MG_UNLIKELY(__atomic_load_n(&c->e->req, __ATOMIC_ACQUIRE) == c->self))
+        if (MG_UNLIKELY(__atomic_load_n(&c->e->req, __ATOMIC_RELAXED) == c->self))
             hand_over(c);
         uint64_t s = MG_RD(c->e->sync);
-        while (gs_writer(s) == c->self)
-            if (__atomic_compare_exchange_n(&c->e->sync, &s, gs_leave(s), false, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
-                break;
+        if (MG_LIKELY(s == c->s0))
+            __atomic_store_n(&c->e->sync, gs_leave(s), __ATOMIC_RELEASE);
+        else
+            write_exit_slow(c, s);
     }
     if (c->flagged)
         finish(c);
@@ -260,7 +282,12 @@ static MG_COLD void report_mod_iter(struct mg_gh_call *c, struct mg_party other,
 void mg_gh_structural(struct mg_gh_call *c)
 {
     struct mg_gh_table *e = c->e;
-    __atomic_fetch_add(&e->gen, 1, __ATOMIC_RELAXED);
+    /* under this call's mark a plain increment does; without it (nested,
+     * or a race being reported) the generation must still move */
+    if (MG_LIKELY(c->owned))
+        MG_WR(e->gen, MG_RD(e->gen) + 1);
+    else
+        __atomic_fetch_add(&e->gen, 1, __ATOMIC_RELAXED);
     MG_WR(e->lastmod, site_make(c->pc, c->self));
     MG_WR(e->modop, c->op);
     /* GLib forbids changing a table from its own foreach/find callback

@@ -4,14 +4,14 @@
  * and report format as gomap's (detect.h), on the state of ghash_state.h.
  *
  * Overlap races: a writer marks itself in the table's sync word and bumps
- * its generation (compare-and-swap: these calls have no register-only fast
- * path to protect); a reader writes nothing shared and reports if another
- * thread's mark was there when it came in, or if the word moved while it
- * was inside. When the other writer is still inside, it is asked (the
- * table's req word) to capture its own stack on its way out and hand it
- * over (pub), as gomap's writers do; the detector waits for it at most
- * conflict_wait_ms, after its own call into GLib is done. Otherwise the
- * other call is reported with its call site (stack_complete false).
+ * its generation, with plain stores as gomap's writers do; a reader writes
+ * nothing shared and reports if another thread's mark was there when it
+ * came in, or if the word moved while it was inside. When the other
+ * writer is still inside, it is asked (the table's req word) to capture
+ * its own stack on its way out and hand it over (pub), as gomap's writers
+ * do; the detector waits for it at most conflict_wait_ms, after its own
+ * call into GLib is done. Otherwise the other call is reported with its
+ * call site (stack_complete false).
  */
 #ifndef MAPGUARD_GHASH_DETECT_H
 #define MAPGUARD_GHASH_DETECT_H
