@@ -21,9 +21,14 @@
 
 #define PROBES 64u
 
+/* key and state side by side: a lookup's first probe reads one line */
+struct slot {
+    uintptr_t key;
+    uint32_t state;
+};
+
 struct index {
-    uintptr_t *key;
-    uint32_t *state;
+    struct slot *s;
     size_t mask;
 };
 
@@ -47,16 +52,14 @@ static struct store *store_get(bool create)
     struct store *n = calloc(1, sizeof *n);
     if (!n)
         return NULL;
-    n->tables = (struct index){calloc(MG_GH_TABLES, sizeof(uintptr_t)), calloc(MG_GH_TABLES, sizeof(uint32_t)),
-                               MG_GH_TABLES - 1};
-    n->iters = (struct index){calloc(MG_GH_ITERS, sizeof(uintptr_t)), calloc(MG_GH_ITERS, sizeof(uint32_t)),
-                              MG_GH_ITERS - 1};
+    n->tables = (struct index){calloc(MG_GH_TABLES, sizeof(struct slot)), MG_GH_TABLES - 1};
+    n->iters = (struct index){calloc(MG_GH_ITERS, sizeof(struct slot)), MG_GH_ITERS - 1};
     n->t = calloc(MG_GH_TABLES, sizeof *n->t);
     n->i = calloc(MG_GH_ITERS, sizeof *n->i);
     struct store *expected = NULL;
-    if (!n->tables.key || !n->tables.state || !n->iters.key || !n->iters.state || !n->t || !n->i ||
+    if (!n->tables.s || !n->iters.s || !n->t || !n->i ||
         !__atomic_compare_exchange_n(&store, &expected, n, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        free(n->tables.key), free(n->tables.state), free(n->iters.key), free(n->iters.state);
+        free(n->tables.s), free(n->iters.s);
         free(n->t), free(n->i), free(n);
     }
     return __atomic_load_n(&store, __ATOMIC_ACQUIRE);
@@ -68,10 +71,10 @@ static long find(const struct index *x, uintptr_t key, bool freed_too, unsigned 
     size_t h = hash_ptr(key);
     for (size_t k = 0; k < PROBES; k++) {
         size_t i = (h + k) & x->mask;
-        uint32_t st = __atomic_load_n(&x->state[i], __ATOMIC_ACQUIRE);
+        uint32_t st = __atomic_load_n(&x->s[i].state, __ATOMIC_ACQUIRE);
         if (st == GH_EMPTY)
             return -1;
-        if ((st == GH_LIVE || (freed_too && st == GH_FREED)) && __atomic_load_n(&x->key[i], __ATOMIC_RELAXED) == key) {
+        if ((st == GH_LIVE || (freed_too && st == GH_FREED)) && __atomic_load_n(&x->s[i].key, __ATOMIC_RELAXED) == key) {
             if (state)
                 *state = st;
             return (long)i;
@@ -86,10 +89,10 @@ static long claim(struct index *x, uintptr_t key)
     size_t h = hash_ptr(key);
     for (size_t k = 0; k < PROBES; k++) {
         size_t i = (h + k) & x->mask;
-        uint32_t st = __atomic_load_n(&x->state[i], __ATOMIC_ACQUIRE);
+        uint32_t st = __atomic_load_n(&x->s[i].state, __ATOMIC_ACQUIRE);
         while (st == GH_EMPTY || st == GH_DEAD) {
-            if (__atomic_compare_exchange_n(&x->state[i], &st, GH_BUSY, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-                __atomic_store_n(&x->key[i], key, __ATOMIC_RELAXED);
+            if (__atomic_compare_exchange_n(&x->s[i].state, &st, GH_BUSY, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+                __atomic_store_n(&x->s[i].key, key, __ATOMIC_RELAXED);
                 return (long)i;
             }
         }
@@ -118,7 +121,7 @@ struct mg_gh_table *mg_gh_table_claim(const GHashTable *t)
     long i = find(&s->tables, (uintptr_t)t, false, NULL);
     if (i >= 0) {
         unsigned live = GH_LIVE;
-        if (!__atomic_compare_exchange_n(&s->tables.state[i], &live, GH_BUSY, false, __ATOMIC_ACQ_REL,
+        if (!__atomic_compare_exchange_n(&s->tables.s[i].state, &live, GH_BUSY, false, __ATOMIC_ACQ_REL,
                                          __ATOMIC_ACQUIRE))
             i = -1;
     }
@@ -128,7 +131,7 @@ struct mg_gh_table *mg_gh_table_claim(const GHashTable *t)
         return NULL;
     memset(&s->t[i], 0, sizeof s->t[i]);
     s->t[i].refs = 1;
-    __atomic_store_n(&s->tables.state[i], GH_LIVE, __ATOMIC_RELEASE);
+    __atomic_store_n(&s->tables.s[i].state, GH_LIVE, __ATOMIC_RELEASE);
     return &s->t[i];
 }
 
@@ -136,7 +139,7 @@ static void set_state(struct store *s, const GHashTable *t, unsigned from, unsig
 {
     long i = find(&s->tables, (uintptr_t)t, from == GH_FREED, NULL);
     if (i >= 0)
-        __atomic_compare_exchange_n(&s->tables.state[i], &from, to, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+        __atomic_compare_exchange_n(&s->tables.s[i].state, &from, to, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
 void mg_gh_table_mark_freed(const GHashTable *t)
@@ -182,8 +185,8 @@ void mg_gh_table_each_live(void (*fn)(GHashTable *t, struct mg_gh_table *e, void
 {
     struct store *s = store_get(false);
     for (size_t i = 0; s && i < MG_GH_TABLES; i++)
-        if (__atomic_load_n(&s->tables.state[i], __ATOMIC_ACQUIRE) == GH_LIVE)
-            fn((GHashTable *)__atomic_load_n(&s->tables.key[i], __ATOMIC_RELAXED), &s->t[i], arg);
+        if (__atomic_load_n(&s->tables.s[i].state, __ATOMIC_ACQUIRE) == GH_LIVE)
+            fn((GHashTable *)__atomic_load_n(&s->tables.s[i].key, __ATOMIC_RELAXED), &s->t[i], arg);
 }
 
 struct mg_gh_iter *mg_gh_iter_claim(const GHashTableIter *it)
@@ -197,7 +200,7 @@ struct mg_gh_iter *mg_gh_iter_claim(const GHashTableIter *it)
         i = claim(&s->iters, (uintptr_t)it);
         if (i < 0)
             return NULL;
-        __atomic_store_n(&s->iters.state[i], GH_LIVE, __ATOMIC_RELEASE);
+        __atomic_store_n(&s->iters.s[i].state, GH_LIVE, __ATOMIC_RELEASE);
     }
     return &s->i[i];
 }
@@ -218,5 +221,5 @@ void mg_gh_iter_drop(const GHashTableIter *it)
         return;
     long i = find(&s->iters, (uintptr_t)it, false, NULL);
     if (i >= 0)
-        __atomic_store_n(&s->iters.state[i], GH_DEAD, __ATOMIC_RELEASE);
+        __atomic_store_n(&s->iters.s[i].state, GH_DEAD, __ATOMIC_RELEASE);
 }
