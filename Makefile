@@ -275,6 +275,18 @@ $(TESTBIN)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) $(LIB)/libgomap.
 	    -L$(LIB) -lgomap $(RPATH) -lpthread -lm $(LDFLAGS)
 	$(if $(findstring _strip,$*),strip $@)
 
+# gh_*: GHashTable programs, built against GLib (the shim never links it).
+GLIB_CFLAGS = $(shell pkg-config --cflags glib-2.0)
+GLIB_LIBS   = $(shell pkg-config --libs glib-2.0)
+
+$(TESTBIN)/progs/gh_%: tests/progs/gh_%.c $(wildcard tests/progs/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g $(GLIB_CFLAGS) -o $@ $< $(GLIB_LIBS) -lpthread -lm $(LDFLAGS)
+
+$(TESTBIN)/progs/libgh_%.so: tests/progs/lib/gh_%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -fPIC -shared $(GLIB_CFLAGS) -o $@ $< $(GLIB_LIBS) $(LDFLAGS)
+
 $(TESTBIN)/progs/lib%.so: tests/progs/lib/%.c $(LIB)/libgomap.so
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -fPIC -shared -Isrc -o $@ $< -L$(LIB) -lgomap $(RPATH) -lpthread $(LDFLAGS)

@@ -50,6 +50,7 @@ void mg_intercept_start(void)
     mg_deadly_resolve();
     mg_sync_resolve();
     mg_hb_start();
+    mg_gh_resolve();
 }
 
 /* ---- the late lookup, without the loader's lock ---- */
