@@ -46,8 +46,13 @@ PKGS_SYM  := libdw libelf jansson
 
 all: lib shard shim cli
 
+# The system programs tests/shim/test_realprogs.c runs under the shim, as
+# path:package (the paths it runs, whatever else PATH holds).
+REALPROG_DEPS := /usr/bin/python3:python3 /usr/bin/xz:xz-utils /usr/bin/git:git /usr/bin/gcc:gcc \
+                 /usr/bin/ld.gold:binutils /usr/bin/sort:coreutils /usr/bin/cmp:diffutils
+
 deps:
-	@sh tools/deps.sh
+	@sh tools/deps.sh $(REALPROG_DEPS)
 
 # ---------------------------------------------------------------- gomap
 GOMAP_SRC := $(wildcard src/*.c)

@@ -89,10 +89,13 @@ static void fork_prepare(void)
     mg_leak_lock();
     /* last: no thread holds it while taking any of the others */
     mg_threads_lock();
+    /* after every lock: a capture waiting at the gate holds none of them */
+    mg_stack_fork_prepare();
 }
 
 static void fork_parent(void)
 {
+    mg_stack_fork_parent();
     mg_threads_unlock();
     mg_leak_unlock();
     mg_depot_unlock();
@@ -102,6 +105,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+    mg_stack_fork_child();
     mg_inflight_reset();
     mg_leak_atfork_child();
     mg_depot_atfork_child();

@@ -28,6 +28,7 @@
 
 #include <dlfcn.h>
 #include <link.h>
+#include <sched.h>
 
 struct range {
     uintptr_t lo, hi;
@@ -86,6 +87,57 @@ static bool is_hidden(uintptr_t pc)
     return false;
 }
 
+/* The fork gate. libunwind's unw_step takes a lock of libunwind's own
+ * (its register-state cache, shared by every thread). A fork while another
+ * thread holds it leaves it held for ever in the child, whose first
+ * capture (the creation stack of its first pthread_create) then never
+ * returns. So fork_prepare (runtime.c), once it holds every other lock of
+ * the shim's, closes the gate and waits until no capture is inside
+ * libunwind; captures that arrive meanwhile wait at the gate. Not a
+ * pthread lock: those may be wrapped, and the gate must not deadlock a
+ * fork made by a signal handler that interrupted a capture on the forking
+ * thread itself (between two steps, where libunwind holds nothing), so the
+ * forking thread does not wait for its own captures. Dekker-style: each
+ * side publishes its own flag, then reads the other's, all seq_cst. */
+static int unwinding;      /* captures inside libunwind, every thread */
+static int forking;        /* forks in fork_prepare..fork_parent */
+static __thread int self_unwinding __attribute__((tls_model("initial-exec")));
+
+static void gate_enter(void)
+{
+    for (;;) {
+        __atomic_add_fetch(&unwinding, 1, __ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(&forking, __ATOMIC_SEQ_CST))
+            break;
+        __atomic_sub_fetch(&unwinding, 1, __ATOMIC_SEQ_CST);
+        while (__atomic_load_n(&forking, __ATOMIC_ACQUIRE))
+            sched_yield();
+    }
+    self_unwinding++;
+}
+
+static void gate_leave(void)
+{
+    self_unwinding--;
+    __atomic_sub_fetch(&unwinding, 1, __ATOMIC_RELEASE);
+}
+
+void mg_stack_fork_prepare(void)
+{
+    __atomic_add_fetch(&forking, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&unwinding, __ATOMIC_SEQ_CST) > self_unwinding)
+        sched_yield();
+}
+
+void mg_stack_fork_parent(void) { __atomic_sub_fetch(&forking, 1, __ATOMIC_RELEASE); }
+
+/* The child has one thread: only its own captures, if it forked from one. */
+void mg_stack_fork_child(void)
+{
+    __atomic_store_n(&unwinding, self_unwinding, __ATOMIC_RELAXED);
+    __atomic_store_n(&forking, 0, __ATOMIC_RELEASE);
+}
+
 #define WALK_CAPTURES 32
 
 static __thread unsigned captures __attribute__((tls_model("initial-exec")));
@@ -109,7 +161,9 @@ int mg_stack_capture(uintptr_t *pcs, int max)
     int want = max + 64;
     if (want > (int)(sizeof raw / sizeof raw[0]))
         want = (int)(sizeof raw / sizeof raw[0]);
+    gate_enter();
     int n = captures < WALK_CAPTURES ? (captures++, walk(raw, want)) : unw_backtrace(raw, want);
+    gate_leave();
     int k = 0;
     for (int i = 0; i < n && k < max; i++) {
         uintptr_t pc = (uintptr_t)raw[i];

@@ -21,6 +21,12 @@ void mg_stack_init(void);
 int mg_stack_capture(uintptr_t *pcs, int max);
 /* The same, stored in the depot; 0 when nothing could be captured. */
 uint32_t mg_stack_capture_id(void);
+/* Around fork (runtime.c): prepare, called after every other lock of the
+ * shim's is taken, returns once no other thread's capture is inside
+ * libunwind, and holds new ones back until parent or child. */
+void mg_stack_fork_prepare(void);
+void mg_stack_fork_parent(void);
+void mg_stack_fork_child(void);
 
 /* ---- depot (depot.c) ---- */
 

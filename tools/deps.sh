@@ -25,7 +25,7 @@ command -v gio >/dev/null 2>&1 || need="$need libglib2.0-bin"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
 command -v make >/dev/null 2>&1 || need="$need make"
 # Extra tools named by the caller (e.g. valgrind for bench-compare),
-# given as command:package pairs.
+# given as command:package pairs (the command may be an absolute path).
 for pair in "$@"; do
     cmd=${pair%%:*}; pkg=${pair#*:}
     command -v "$cmd" >/dev/null 2>&1 || need="$need $pkg"

@@ -218,11 +218,16 @@ json_t *find_kind_of_pid(const struct run *r, const char *kind, long pid)
 
 void assert_watched_and_clean(const struct run *r, const char *what)
 {
+    assert_watched_no_finding(r, what);
+    cr_assert(find_kind_of_pid(r, "summary", r->pid), "%s: no summary from the program (pid %d)", what, r->pid);
+}
+
+void assert_watched_no_finding(const struct run *r, const char *what)
+{
     cr_assert_eq(count_kind(r, NULL), 0, "%s: unexpected finding(s):\n%.4000s", what,
                  json_dumps(r->lines, JSON_INDENT(1)));
     cr_assert(find_kind_of_pid(r, "hello", r->pid), "%s: no hello from the program (pid %d): was it watched?\n%.4000s",
               what, r->pid, json_dumps(r->lines, JSON_INDENT(1)));
-    cr_assert(find_kind_of_pid(r, "summary", r->pid), "%s: no summary from the program (pid %d)", what, r->pid);
     size_t i;
     json_t *s;
     json_array_foreach(r->lines, i, s) {
@@ -294,4 +299,91 @@ const char *write_temp(const char *name, const char *text)
     fputs(text, f);
     fclose(f);
     return path;
+}
+
+/* Is entry NAME=... named in add (NULL-terminated NAME=value list)? */
+static bool env_replaced(const char *entry, const char *const *add)
+{
+    for (; add && *add; add++) {
+        size_t n = strcspn(*add, "=") + 1;
+        if (!strncmp(entry, *add, n))
+            return true;
+    }
+    return false;
+}
+
+void run_cmd(struct run *r, const struct cmd *c)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->dir, sizeof r->dir, "/tmp/mgtest.XXXXXX");
+    cr_assert(mkdtemp(r->dir), "mkdtemp: %s", strerror(errno));
+    char outp[256], errp[256];
+    snprintf(outp, sizeof outp, "%s/stdout", r->dir);
+    snprintf(errp, sizeof errp, "%s/stderr", r->dir);
+
+    size_t nenv = 0, nadd = 0;
+    while (environ[nenv])
+        nenv++;
+    while (c->env && c->env[nadd])
+        nadd++;
+    char **env = calloc(nenv + nadd + 3, sizeof *env);
+    size_t k = 0;
+    for (size_t i = 0; i < nenv; i++)
+        if (strncmp(environ[i], "LD_PRELOAD=", 11) && strncmp(environ[i], "MAPGUARD_OPTIONS=", 17) &&
+            !env_replaced(environ[i], c->env))
+            env[k++] = environ[i];
+    for (size_t i = 0; i < nadd; i++)
+        env[k++] = (char *)c->env[i];
+    char preload[512], opts[4096];
+    if (c->preload) {
+        snprintf(preload, sizeof preload, "LD_PRELOAD=%s/lib/libmapguard.so", BUILD_DIR);
+        snprintf(opts, sizeof opts, "MAPGUARD_OPTIONS=log_path=%s/log%s%s", r->dir, c->options ? ":" : "",
+                 c->options ? c->options : "");
+        env[k++] = preload;
+        env[k++] = opts;
+    }
+    env[k] = NULL;
+
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, c->in ? c->in : "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (c->cwd)
+        posix_spawn_file_actions_addchdir_np(&fa, c->cwd);
+    /* its own group: a hung run is killed with every process it started */
+    posix_spawnattr_t at;
+    posix_spawnattr_init(&at);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&at, 0);
+    pid_t pid;
+    int e = posix_spawn(&pid, c->argv[0], &fa, &at, (char *const *)c->argv, env);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    free(env);
+    cr_assert(e == 0, "posix_spawn %s: %s", c->argv[0], strerror(e));
+    r->pid = (int)pid;
+
+    int timeout_ms = c->timeout_ms ? c->timeout_ms : TIMEOUT_MS;
+    int status = 0;
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        if (ms > timeout_ms) {
+            kill(-pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            cr_assert_fail("%s%s did not finish in %d ms (killed; stderr in %s)", c->argv[0],
+                           c->preload ? " under the shim" : "", timeout_ms, errp);
+        }
+        usleep(2000);
+    }
+    r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r->out = slurp(outp);
+    r->err = slurp(errp);
+    collect(r);
 }

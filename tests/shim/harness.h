@@ -29,6 +29,23 @@ struct run {
     int nfiles;       /* log files written */
 };
 
+/* A program that is not one of ours (a system tool, a shell script), run
+ * the same way: in its own process group, killed with the whole group and
+ * failing the test if it does not finish in timeout_ms (0: 60 s). With
+ * preload, the shim is preloaded and log_path points into r->dir as for
+ * run_prog; without, neither LD_PRELOAD nor MAPGUARD_OPTIONS is passed on,
+ * so the run is the program's own behaviour to compare with. */
+struct cmd {
+    const char *const *argv; /* argv[0]: an absolute path */
+    const char *const *env;  /* NAME=value added (replacing the same NAME); NULL-terminated, or NULL */
+    const char *cwd;         /* NULL: the test's own */
+    const char *in;          /* stdin from this file; NULL: /dev/null */
+    bool preload;
+    const char *options;     /* more MAPGUARD_OPTIONS after log_path, or NULL */
+    int timeout_ms;
+};
+void run_cmd(struct run *r, const struct cmd *c);
+
 /* prog: a name in BUILD_DIR/tests/progs, or an absolute path.
  * options are appended after log_path=...; NULL for none. opts_raw, when
  * set, replaces MAPGUARD_OPTIONS entirely (no log_path added). */
@@ -50,6 +67,9 @@ json_t *find_kind_of_pid(const struct run *r, const char *kind, long pid);
  * finding, not even a suppressed or repeated detection, and the program's
  * own process said hello and wrote its summary. */
 void assert_watched_and_clean(const struct run *r, const char *what);
+/* The same, for a program whose own process may end by _exit (a shell,
+ * say), which writes no summary: every summary there is found nothing. */
+void assert_watched_no_finding(const struct run *r, const char *what);
 
 /* The line of "@site:name" in tests/progs/<src>.c. */
 int site_line(const char *src, const char *name);

@@ -1,0 +1,122 @@
+/*
+ * The shim inside programs that do awkward things with threads, locks and
+ * signals (issue 12, item 10): map and lock calls from a signal handler
+ * that interrupted a map call or a held lock (mg_signal_handler_calls.c),
+ * fork while another thread holds a lock (mg_fork_lock_held.c), main
+ * ending with pthread_exit while other threads still work
+ * (mg_main_pthread_exit.c). Each must print what it prints without the
+ * shim, exit 0, finish (the harness kills a hang and fails the test), and
+ * leave a log with no finding in any process.
+ */
+#include "harness.h"
+
+#include <stdio.h>
+
+/* processes: how many wrote a summary, forked children included (each was
+ * watched to its end). */
+static void assert_unchanged_and_clean(const char *prog, const char *scenario, const char *want_out,
+                                       size_t processes)
+{
+    struct run r;
+    run_prog(&r, prog, scenario, NULL);
+    assert_watched_and_clean(&r, scenario);
+    cr_assert_eq(count_summaries(&r), processes, "%s %s: %zu summaries, want %zu", prog, scenario,
+                 count_summaries(&r), processes);
+    cr_assert_eq(r.status, 0, "%s %s: exit status %d\nstdout:\n%s\nstderr:\n%s", prog, scenario, r.status, r.out,
+                 r.err);
+    cr_assert_str_eq(r.out, want_out, "%s %s: stdout", prog, scenario);
+    cr_assert_str_empty(r.err, "%s %s: stderr: %s", prog, scenario, r.err);
+    run_free(&r);
+}
+
+/* ---- signal handlers ---- */
+
+#define SIG "mg_signal_handler_calls"
+
+Test(robust, signal_handler_map_and_lock_calls_inside_a_map_call)
+{
+    assert_unchanged_and_clean(SIG, "in_map",
+                               "map len 100 sum 4950\n"
+                               "map len 100 sum 4950\n"
+                               "handler runs 40 found 40 busy 0 bad 0\n",
+                               1);
+}
+
+Test(robust, signal_handler_map_and_lock_calls_while_locks_are_held)
+{
+    assert_unchanged_and_clean(SIG, "in_lock",
+                               "map len 20\n"
+                               "handler runs 80 found 80 busy 20 bad 0\n",
+                               1);
+}
+
+Test(robust, signal_handler_calls_inside_a_pthread_once_init)
+{
+    assert_unchanged_and_clean(SIG, "in_once",
+                               "once map len 2 has 2: 1, handler once ran 1\n"
+                               "handler runs 1 found 1 busy 0 bad 0\n",
+                               1);
+}
+
+/* The handler runs on the new thread before the shim's start routine: its
+ * calls, and the thread's own after it, are ordered after everything main
+ * did before pthread_create, and the thread is one thread, not two. */
+Test(robust, signal_handler_at_thread_start_before_the_shims_start_routine)
+{
+    assert_unchanged_and_clean(SIG, "at_thread_start",
+                               "thread read sum 20160\n"
+                               "handler runs 1 found 1 busy 0 bad 0\n",
+                               1);
+}
+
+Test(robust, signal_storm_on_a_thread_busy_with_maps_and_locks)
+{
+    assert_unchanged_and_clean(SIG, "storm",
+                               "storm signals 2000\n"
+                               "handler runs 2000 found 2000 busy 0 bad 0\n",
+                               1);
+}
+
+/* ---- fork while a lock is held ---- */
+
+#define FORK "mg_fork_lock_held"
+
+Test(robust, fork_while_another_thread_holds_mutex_rwlock_spinlock)
+{
+    assert_unchanged_and_clean(FORK, "held", "child status 0\nok\n", 2);
+}
+
+Test(robust, fork_while_another_thread_holds_a_mutex_inside_a_map_write)
+{
+    assert_unchanged_and_clean(FORK, "held_in_map", "child status 0\nparent map len 2\nok\n", 2);
+}
+
+Test(robust, forks_while_threads_keep_locking_and_creating_threads)
+{
+    assert_unchanged_and_clean(FORK, "storm", "forks 200 failed 0\nok\n", 201);
+}
+
+/* ---- pthread_exit from main ---- */
+
+#define PEXIT "mg_main_pthread_exit"
+#define PEXIT_OUT "last thread: len 20000 sum 599970000\n"
+
+Test(robust, pthread_exit_from_main_while_threads_use_a_map_under_a_mutex)
+{
+    assert_unchanged_and_clean(PEXIT, "mutex", PEXIT_OUT, 1);
+}
+
+Test(robust, pthread_exit_from_main_with_detached_threads)
+{
+    assert_unchanged_and_clean(PEXIT, "detached", PEXIT_OUT, 1);
+}
+
+Test(robust, pthread_exit_from_main_then_a_thread_starts_more)
+{
+    assert_unchanged_and_clean(PEXIT, "spawner", PEXIT_OUT, 1);
+}
+
+Test(robust, thrd_exit_from_main_with_c11_threads_and_mtx)
+{
+    assert_unchanged_and_clean(PEXIT, "c11", PEXIT_OUT, 1);
+}
