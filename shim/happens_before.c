@@ -18,6 +18,8 @@
 #include <errno.h>
 #include <link.h>
 #include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 int mg_hb_awake;
 static int hb_enabled; /* happens_before=1 and the tool words agree */
@@ -102,6 +104,15 @@ void mg_hb_map_freed(uint64_t *w)
 /* The calling thread's record, made on first use for a thread whose
  * creation the engine did not see (main, or one created while dormant).
  * Call under the recursion guard. */
+/* Threads made through pthread_create/thrd_create whose start routine has
+ * not run yet. A signal delivered to such a thread before our start
+ * routine gives it its record (glibc delivers a signal the thread's
+ * attributes leave unblocked inside start_thread) runs its handler on a
+ * thread the engine would otherwise take for one it never saw made, with a
+ * clock of its own: every call there would look unordered with its
+ * creator's, and the thread would have two identities. */
+static uint32_t pending_starts;
+
 static MG_COLD struct hb_thr *me_first(void);
 static inline struct hb_thr *me(void)
 {
@@ -111,6 +122,11 @@ static inline struct hb_thr *me(void)
 
 static struct hb_thr *me_first(void)
 {
+    /* A thread that is not main while a start is pending is taken for that
+     * thread (above): no record, so its calls go unchecked by ordering (never
+     * reported wrongly) until its start routine hands it its own. */
+    if (__atomic_load_n(&pending_starts, __ATOMIC_ACQUIRE) && (pid_t)syscall(SYS_gettid) != getpid())
+        return NULL;
     struct hb_thr *t = hb_thread_create(NULL, mg_self.idx);
     hb_thread_set_handle(t, (uintptr_t)pthread_self());
     me_rec = t;
@@ -297,6 +313,8 @@ void *mg_hb_thread_creating(void)
     mg_busy_enter();
     struct hb_thr *parent = me();
     struct hb_thr *child = parent ? hb_thread_create(parent, 0) : NULL;
+    if (child)
+        __atomic_add_fetch(&pending_starts, 1, __ATOMIC_RELEASE);
     mg_busy_leave();
     return child;
 }
@@ -308,6 +326,7 @@ void mg_hb_thread_created(void *rec, uintptr_t handle, bool ok, bool detached)
         return;
     mg_busy_enter();
     if (!ok) {
+        __atomic_sub_fetch(&pending_starts, 1, __ATOMIC_RELEASE);
         /* never ran: finished and detached, its slot is free again */
         hb_thread_detach(rec);
         hb_thread_finish(rec);
@@ -326,6 +345,7 @@ void mg_hb_thread_start(void *rec)
         return;
     me_rec = rec;
     me_tagged = 0;
+    __atomic_sub_fetch(&pending_starts, 1, __ATOMIC_RELEASE);
     mg_busy_enter();
     hb_thread_set_handle(rec, (uintptr_t)pthread_self());
     mg_busy_leave();
