@@ -249,6 +249,11 @@ $(TESTBIN)/progs/mg_glib%: tests/progs/mg_glib%.c $(wildcard tests/progs/*.h) $(
 	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -Isrc $(shell pkg-config --cflags $(GLIB_PKGS)) -o $@ $< \
 	    -L$(LIB) -lgomap $(RPATH) $(shell pkg-config --libs $(GLIB_PKGS)) -lpthread $(LDFLAGS)
 
+$(TESTBIN)/progs/libglib_%.so: tests/progs/lib/glib_%.c $(LIB)/libgomap.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -fPIC -shared -Isrc $(shell pkg-config --cflags $(GLIB_PKGS)) -o $@ $< \
+	    -L$(LIB) -lgomap $(RPATH) $(shell pkg-config --libs $(GLIB_PKGS)) -lpthread $(LDFLAGS)
+
 # Test programs are built as a user would build them: -O0 -g by default;
 # a name ending in _o2 is built -O2 -g, one ending in _strip is stripped,
 # one ending in _lsan is built with LeakSanitizer.

@@ -18,6 +18,7 @@
 #include <gio/gio.h>
 #include <glib.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -505,12 +506,15 @@ enum {
 static gomap *VM[V_COUNT];
 static GMainLoop *LOOP;
 static int done_count, notified, repeats;
+static int loop_only = -1; /* one variant, or every one */
+
+static int loop_wanted(void) { return loop_only < 0 ? V_COUNT : 1; }
 
 static void read_variant(int v)
 {
     int64_t k = v;
     gomap_get(VM[v], &k);
-    if (++done_count == V_COUNT)
+    if (++done_count == loop_wanted())
         g_main_loop_quit(LOOP);
 }
 
@@ -537,9 +541,16 @@ static void notify(gpointer data)
     notified++; /* called on the main thread, where the source goes */
 }
 
+static bool has_notify(int v)
+{
+    return v == V_IDLE_FULL || v == V_TIMEOUT_FULL || v == V_SECONDS_FULL || v == V_INVOKE_FULL || v == V_ATTACH;
+}
+
 static gpointer loop_worker(gpointer p)
 {
     for (int v = 0; v < V_COUNT; v++) {
+        if (loop_only >= 0 && v != loop_only)
+            continue;
         VM[v] = make_map();
         set_at(VM[v], v);
         gpointer d = GINT_TO_POINTER(v);
@@ -567,17 +578,52 @@ static gpointer loop_worker(gpointer p)
     return p;
 }
 
-static void loop_clean(void)
+/* The worker starts once the main loop runs and owns the default
+ * context: g_main_context_invoke from the worker then queues the
+ * function instead of running it at once in the worker. */
+static GThread *WORKER;
+static void start_worker(gpointer fn) { WORKER = g_thread_new("worker", (GThreadFunc)fn, NULL); }
+
+/* Every variant, or one: with every one, a callback may be ordered by an
+ * earlier one's handoff, so each also runs alone. */
+static void loop_run(void)
 {
+    int want_notify = 0;
+    for (int v = 0; v < V_COUNT; v++)
+        want_notify += (loop_only < 0 || v == loop_only) && has_notify(v);
     LOOP = g_main_loop_new(NULL, FALSE);
-    GThread *t = g_thread_new("worker", loop_worker, NULL);
+    g_idle_add_once(start_worker, loop_worker);
     g_main_loop_run(LOOP);
-    g_thread_join(t);
-    if (notified != 5)
+    g_thread_join(WORKER);
+    /* a destroy notify runs when its source goes, after the callback */
+    while (g_main_context_iteration(NULL, FALSE))
+        ;
+    if (notified != want_notify)
         fail("a destroy notify was not called once");
-    if (repeats != 3)
+    if ((loop_only < 0 || loop_only == V_REPEAT) && repeats != 3)
         fail("a repeating source did not repeat");
 }
+
+static void loop_clean(void) { loop_run(); }
+
+#define LOOP_ONE(name, v)                                                                                          \
+    static void name(void)                                                                                         \
+    {                                                                                                              \
+        loop_only = v;                                                                                             \
+        loop_run();                                                                                                \
+    }
+LOOP_ONE(loop_idle, V_IDLE)
+LOOP_ONE(loop_idle_full, V_IDLE_FULL)
+LOOP_ONE(loop_idle_once, V_IDLE_ONCE)
+LOOP_ONE(loop_timeout, V_TIMEOUT)
+LOOP_ONE(loop_timeout_full, V_TIMEOUT_FULL)
+LOOP_ONE(loop_timeout_once, V_TIMEOUT_ONCE)
+LOOP_ONE(loop_seconds, V_SECONDS)
+LOOP_ONE(loop_seconds_full, V_SECONDS_FULL)
+LOOP_ONE(loop_invoke, V_INVOKE)
+LOOP_ONE(loop_invoke_full, V_INVOKE_FULL)
+LOOP_ONE(loop_attach, V_ATTACH)
+LOOP_ONE(loop_repeat, V_REPEAT)
 
 static gboolean race_cb(gpointer data)
 {
@@ -602,9 +648,9 @@ static void idle_race(void)
 {
     LOOP = g_main_loop_new(NULL, FALSE);
     M = make_map();
-    GThread *t = g_thread_new("worker", idle_race_worker, NULL);
+    g_idle_add_once(start_worker, idle_race_worker);
     g_main_loop_run(LOOP);
-    g_thread_join(t);
+    g_thread_join(WORKER);
 }
 
 /* ---- GTask ---- */
@@ -789,6 +835,18 @@ int main(int argc, char **argv)
         {"rwlock_clean", rwlock_clean},
         {"rwlock_race", rwlock_race},
         {"loop_clean", loop_clean},
+        {"loop_idle", loop_idle},
+        {"loop_idle_full", loop_idle_full},
+        {"loop_idle_once", loop_idle_once},
+        {"loop_timeout", loop_timeout},
+        {"loop_timeout_full", loop_timeout_full},
+        {"loop_timeout_once", loop_timeout_once},
+        {"loop_seconds", loop_seconds},
+        {"loop_seconds_full", loop_seconds_full},
+        {"loop_invoke", loop_invoke},
+        {"loop_invoke_full", loop_invoke_full},
+        {"loop_attach", loop_attach},
+        {"loop_repeat", loop_repeat},
         {"idle_race", idle_race},
         {"task_clean", task_clean},
         {"task_race", task_race},
