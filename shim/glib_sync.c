@@ -21,9 +21,8 @@
  * library at start.
  *
  * GLib's types are not included: the ABI is spelled out here (gboolean is
- * int, every object a pointer). GThreadPool's two first fields (func,
- * user_data) and GSource's third (source_funcs) are public in GLib's
- * headers and read here.
+ * int, every object a pointer). GThreadPool's first field (func) is public
+ * in GLib's headers and read here.
  */
 #include "happens_before.h"
 #include "common.h"
@@ -45,20 +44,15 @@ typedef void (*GSourceOnceFunc)(void *data);
 typedef void (*GDestroyNotify)(void *data);
 typedef void (*GFunc)(void *data, void *user_data);
 typedef void *(*GThreadFunc)(void *data);
-typedef void (*GAsyncReadyCallback)(void *source, void *res, void *data);
 
 #define G_PRIORITY_DEFAULT 0
 #define G_PRIORITY_DEFAULT_IDLE 200
 
-/* public in gthreadpool.h and gmain.h */
+/* public in gthreadpool.h; a program that reads these fields sees
+ * pool_run and its record (docs/design-detector.md) */
 struct g_thread_pool_head {
     GFunc func;
     void *user_data;
-};
-struct g_source_head {
-    void *callback_data;
-    void *callback_funcs;
-    const void *source_funcs;
 };
 
 /* ---- finding the real functions ---- */
@@ -295,8 +289,8 @@ MG_INTERCEPTOR(gboolean, g_thread_pool_push, (void *pool, void *data, void **err
     return GREAL(g_thread_pool_push)(pool, data, error);
 }
 
-/* A pool the program sees with our function in it shows the user's (a
- * program may read the public fields; GLib itself never does). */
+/* The pool is ours if its func (a public field) is pool_run; its
+ * user_data is then the record. */
 MG_INTERCEPTOR(void, g_thread_pool_free, (void *pool, gboolean immediate, gboolean wait))
 {
     struct g_thread_pool_head *h = pool;
@@ -313,142 +307,191 @@ MG_INTERCEPTOR(void, g_thread_pool_free, (void *pool, gboolean immediate, gboole
     /* without wait a worker may still be running p->func: p stays */
 }
 
-/* ---- the main loop: adding a source happens before each run of its
- * callback. The callback runs through src_run, whose data is a record
- * keyed by its own address; the record goes with the source's destroy
- * notify, so repeating sources keep one record and none leaks. ---- */
+/* ---- the main loop: adding a source (and attaching one, and setting its
+ * callback) happens before each run of its callback.
+ *
+ * A source's callback is kept as GLib keeps it, behind three functions
+ * (GSourceCallbackFuncs: ref, unref, get); g_source_set_callback_indirect
+ * lets us give our own. GLib calls get in the dispatching thread just
+ * before it runs the callback: there we acquire. The callback and its
+ * data stay the user's, whatever the kind of source (an fd or child
+ * watch's callback has other arguments), and GLib's lookups by data
+ * (g_source_remove_by_user_data) still find them. The record is freed
+ * on its last unref, with the user's destroy notify, as GLib's own is.
+ *
+ * g_idle_add*, g_timeout_add* and g_timeout_add_seconds* are done as GLib
+ * does them (a new source, its priority, its callback, attach, unref),
+ * with our callback functions. The _once variants and
+ * g_main_context_invoke* call the real function with a trampoline as the
+ * callback and a record as its data. ---- */
 
 struct src_rec {
+    uint32_t refs;
+    bool once;        /* fn is a GSourceOnceFunc */
     GSourceFunc fn;
     void *data;
     GDestroyNotify notify;
-    const void *source; /* g_source_set_callback: acquire on the source too */
 };
 
-static gboolean src_run(void *data)
-{
-    struct src_rec *s = data;
-    IF_AWAKE(mg_hb_acquire(s));
-    if (s->source)
-        IF_AWAKE(mg_hb_acquire(item_key(K_SOURCE, s->source, NULL)));
-    return s->fn(s->data);
-}
+/* GSourceCallbackFuncs */
+struct g_source_callback_funcs {
+    void (*ref)(void *cb_data);
+    void (*unref)(void *cb_data);
+    void (*get)(void *cb_data, void *source, GSourceFunc *func, void **data);
+};
 
-/* GSourceOnceFunc: run once, then the source goes */
-static gboolean src_run_once(void *data)
+static void src_free(struct src_rec *s)
 {
-    struct src_rec *s = data;
-    IF_AWAKE(mg_hb_acquire(s));
-    ((GSourceOnceFunc)(void (*)(void))s->fn)(s->data);
-    return 0;
-}
-
-static void src_done(void *data)
-{
-    struct src_rec *s = data;
     if (s->notify)
         s->notify(s->data);
     IF_AWAKE(mg_hb_reset(s));
     free(s);
 }
 
+static void src_ref(void *p) { __atomic_add_fetch(&((struct src_rec *)p)->refs, 1, __ATOMIC_RELAXED); }
+
+static void src_unref(void *p)
+{
+    if (__atomic_sub_fetch(&((struct src_rec *)p)->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        src_free(p);
+}
+
+static void src_get(void *p, void *source, GSourceFunc *fn, void **data)
+{
+    struct src_rec *s = p;
+    if (AWAKE()) {
+        mg_hb_acquire(s);
+        if (source)
+            mg_hb_acquire(item_key(K_SOURCE, source, NULL));
+    }
+    *fn = s->fn;
+    *data = s->data;
+}
+
+static const struct g_source_callback_funcs src_funcs = {src_ref, src_unref, src_get};
+
+/* The trampolines, for the calls that take only a function and data. */
+static gboolean src_run(void *data)
+{
+    struct src_rec *s = data;
+    IF_AWAKE(mg_hb_acquire(s));
+    if (s->once) {
+        ((GSourceOnceFunc)(void (*)(void))s->fn)(s->data);
+        return 0;
+    }
+    return s->fn(s->data);
+}
+
+static void src_done(void *data) { src_free(data); }
+
 /* The record for a callback being registered, released into; NULL (no
  * engine, no memory, no function): register the user's own. */
-static struct src_rec *src_rec_new(GSourceFunc fn, void *data, GDestroyNotify notify, const void *source)
+static struct src_rec *src_rec_new(GSourceFunc fn, void *data, GDestroyNotify notify, bool once)
 {
     if (!mg_hb_enabled() || !fn)
         return NULL;
     struct src_rec *s = rec_alloc(sizeof *s);
     if (!s)
         return NULL;
-    *s = (struct src_rec){fn, data, notify, source};
+    *s = (struct src_rec){1, once, fn, data, notify};
     IF_AWAKE(mg_hb_release_merge(s));
     return s;
 }
 
-MG_DECLARE_REAL(unsigned, g_idle_add_full, (int priority, GSourceFunc fn, void *data, GDestroyNotify notify));
-MG_DECLARE_REAL(unsigned, g_timeout_add_full,
-                (int priority, unsigned interval, GSourceFunc fn, void *data, GDestroyNotify notify));
-MG_DECLARE_REAL(unsigned, g_timeout_add_seconds_full,
-                (int priority, unsigned interval, GSourceFunc fn, void *data, GDestroyNotify notify));
-MG_DECLARE_REAL(gboolean, g_main_context_invoke_full,
-                (void *ctx, int priority, GSourceFunc fn, void *data, GDestroyNotify notify));
+/* Found, not wrapped: what GLib's adders call inside. */
+static void *(*MG_REAL(g_idle_source_new))(void);
+static void *(*MG_REAL(g_timeout_source_new))(unsigned interval);
+static void *(*MG_REAL(g_timeout_source_new_seconds))(unsigned interval);
+static void (*MG_REAL(g_source_set_priority))(void *source, int priority);
+static void (*MG_REAL(g_source_set_callback_indirect))(void *source, void *cb_data, const void *cb_funcs);
+static void (*MG_REAL(g_source_unref))(void *source);
+MG_DECLARE_REAL(unsigned, g_source_attach, (void *source, void *ctx));
 
-/* The _full variant with the record, or the real fn as called. The short
- * variants are GLib's _full ones with their default priority and no
- * notify (gmain.c), so they become those. */
+/* A new source with its priority and our callback, attached to the
+ * default context; as GLib's adders. */
+static unsigned add_source(void *source, int priority, struct src_rec *s)
+{
+    GREAL(g_source_set_priority)(source, priority);
+    GREAL(g_source_set_callback_indirect)(source, s, &src_funcs);
+    unsigned id = GREAL(g_source_attach)(source, NULL);
+    GREAL(g_source_unref)(source);
+    return id;
+}
+
 MG_INTERCEPTOR(unsigned, g_idle_add_full, (int priority, GSourceFunc fn, void *data, GDestroyNotify notify))
 {
-    struct src_rec *s = src_rec_new(fn, data, notify, NULL);
+    struct src_rec *s = src_rec_new(fn, data, notify, false);
     if (!s)
         return GREAL(g_idle_add_full)(priority, fn, data, notify);
-    return GREAL(g_idle_add_full)(priority, src_run, s, src_done);
+    return add_source(GREAL(g_idle_source_new)(), priority, s);
 }
 
 MG_INTERCEPTOR(unsigned, g_idle_add, (GSourceFunc fn, void *data))
 {
-    struct src_rec *s = src_rec_new(fn, data, NULL, NULL);
+    struct src_rec *s = src_rec_new(fn, data, NULL, false);
     if (!s)
         return GREAL(g_idle_add)(fn, data);
-    return GREAL(g_idle_add_full)(G_PRIORITY_DEFAULT_IDLE, src_run, s, src_done);
-}
-
-MG_INTERCEPTOR(unsigned, g_idle_add_once, (GSourceOnceFunc fn, void *data))
-{
-    struct src_rec *s = src_rec_new((GSourceFunc)(void (*)(void))fn, data, NULL, NULL);
-    if (!s)
-        return GREAL(g_idle_add_once)(fn, data);
-    return GREAL(g_idle_add_full)(G_PRIORITY_DEFAULT_IDLE, src_run_once, s, src_done);
+    return add_source(GREAL(g_idle_source_new)(), G_PRIORITY_DEFAULT_IDLE, s);
 }
 
 MG_INTERCEPTOR(unsigned, g_timeout_add_full,
                (int priority, unsigned interval, GSourceFunc fn, void *data, GDestroyNotify notify))
 {
-    struct src_rec *s = src_rec_new(fn, data, notify, NULL);
+    struct src_rec *s = src_rec_new(fn, data, notify, false);
     if (!s)
         return GREAL(g_timeout_add_full)(priority, interval, fn, data, notify);
-    return GREAL(g_timeout_add_full)(priority, interval, src_run, s, src_done);
+    return add_source(GREAL(g_timeout_source_new)(interval), priority, s);
 }
 
 MG_INTERCEPTOR(unsigned, g_timeout_add, (unsigned interval, GSourceFunc fn, void *data))
 {
-    struct src_rec *s = src_rec_new(fn, data, NULL, NULL);
+    struct src_rec *s = src_rec_new(fn, data, NULL, false);
     if (!s)
         return GREAL(g_timeout_add)(interval, fn, data);
-    return GREAL(g_timeout_add_full)(G_PRIORITY_DEFAULT, interval, src_run, s, src_done);
-}
-
-MG_INTERCEPTOR(unsigned, g_timeout_add_once, (unsigned interval, GSourceOnceFunc fn, void *data))
-{
-    struct src_rec *s = src_rec_new((GSourceFunc)(void (*)(void))fn, data, NULL, NULL);
-    if (!s)
-        return GREAL(g_timeout_add_once)(interval, fn, data);
-    return GREAL(g_timeout_add_full)(G_PRIORITY_DEFAULT, interval, src_run_once, s, src_done);
+    return add_source(GREAL(g_timeout_source_new)(interval), G_PRIORITY_DEFAULT, s);
 }
 
 MG_INTERCEPTOR(unsigned, g_timeout_add_seconds_full,
                (int priority, unsigned interval, GSourceFunc fn, void *data, GDestroyNotify notify))
 {
-    struct src_rec *s = src_rec_new(fn, data, notify, NULL);
+    struct src_rec *s = src_rec_new(fn, data, notify, false);
     if (!s)
         return GREAL(g_timeout_add_seconds_full)(priority, interval, fn, data, notify);
-    return GREAL(g_timeout_add_seconds_full)(priority, interval, src_run, s, src_done);
+    return add_source(GREAL(g_timeout_source_new_seconds)(interval), priority, s);
 }
 
 MG_INTERCEPTOR(unsigned, g_timeout_add_seconds, (unsigned interval, GSourceFunc fn, void *data))
 {
-    struct src_rec *s = src_rec_new(fn, data, NULL, NULL);
+    struct src_rec *s = src_rec_new(fn, data, NULL, false);
     if (!s)
         return GREAL(g_timeout_add_seconds)(interval, fn, data);
-    return GREAL(g_timeout_add_seconds_full)(G_PRIORITY_DEFAULT, interval, src_run, s, src_done);
+    return add_source(GREAL(g_timeout_source_new_seconds)(interval), G_PRIORITY_DEFAULT, s);
 }
 
-/* May run fn at once in the caller (the context is ours): the record is
+/* GSourceOnceFunc returns nothing: the trampoline returns FALSE for it,
+ * and the source's data is the record */
+MG_INTERCEPTOR(unsigned, g_idle_add_once, (GSourceOnceFunc fn, void *data))
+{
+    struct src_rec *s = src_rec_new((GSourceFunc)(void (*)(void))fn, data, NULL, true);
+    if (!s)
+        return GREAL(g_idle_add_once)(fn, data);
+    return GREAL(g_idle_add_full)(G_PRIORITY_DEFAULT_IDLE, src_run, s, src_done);
+}
+
+MG_INTERCEPTOR(unsigned, g_timeout_add_once, (unsigned interval, GSourceOnceFunc fn, void *data))
+{
+    struct src_rec *s = src_rec_new((GSourceFunc)(void (*)(void))fn, data, NULL, true);
+    if (!s)
+        return GREAL(g_timeout_add_once)(interval, fn, data);
+    return GREAL(g_timeout_add_full)(G_PRIORITY_DEFAULT, interval, src_run, s, src_done);
+}
+
+/* May run fn at once in the caller (it owns the context): the record is
  * then acquired by the thread that released it, which changes nothing. */
 MG_INTERCEPTOR(gboolean, g_main_context_invoke_full,
                (void *ctx, int priority, GSourceFunc fn, void *data, GDestroyNotify notify))
 {
-    struct src_rec *s = src_rec_new(fn, data, notify, NULL);
+    struct src_rec *s = src_rec_new(fn, data, notify, false);
     if (!s)
         return GREAL(g_main_context_invoke_full)(ctx, priority, fn, data, notify);
     return GREAL(g_main_context_invoke_full)(ctx, priority, src_run, s, src_done);
@@ -456,7 +499,7 @@ MG_INTERCEPTOR(gboolean, g_main_context_invoke_full,
 
 MG_INTERCEPTOR(void, g_main_context_invoke, (void *ctx, GSourceFunc fn, void *data))
 {
-    struct src_rec *s = src_rec_new(fn, data, NULL, NULL);
+    struct src_rec *s = src_rec_new(fn, data, NULL, false);
     if (!s) {
         GREAL(g_main_context_invoke)(ctx, fn, data);
         return;
@@ -464,19 +507,8 @@ MG_INTERCEPTOR(void, g_main_context_invoke, (void *ctx, GSourceFunc fn, void *da
     GREAL(g_main_context_invoke_full)(ctx, G_PRIORITY_DEFAULT, src_run, s, src_done);
 }
 
-/* A source made by hand: attaching it (and setting its callback) happens
- * before its callback runs. Only idle and timeout sources call their
- * callback as a GSourceFunc; other kinds (fd, child watch, I/O) call it
- * with other arguments, so their callbacks are not wrapped (a gap the
- * design doc lists). */
-static const void *g_idle_funcs_addr, *g_timeout_funcs_addr;
-
-static bool calls_source_func(const void *source)
-{
-    const void *f = ((const struct g_source_head *)source)->source_funcs;
-    return f && (f == g_idle_funcs_addr || f == g_timeout_funcs_addr);
-}
-
+/* A source made by hand: attaching it happens before its callback runs
+ * (src_get acquires on the source too). */
 MG_INTERCEPTOR(unsigned, g_source_attach, (void *source, void *ctx))
 {
     if (source)
@@ -486,44 +518,23 @@ MG_INTERCEPTOR(unsigned, g_source_attach, (void *source, void *ctx))
 
 MG_INTERCEPTOR(void, g_source_set_callback, (void *source, GSourceFunc fn, void *data, GDestroyNotify notify))
 {
-    struct src_rec *s = source && calls_source_func(source) ? src_rec_new(fn, data, notify, source) : NULL;
+    struct src_rec *s = source ? src_rec_new(fn, data, notify, false) : NULL;
     if (!s) {
         GREAL(g_source_set_callback)(source, fn, data, notify);
         return;
     }
-    IF_AWAKE(mg_hb_release_merge(item_key(K_SOURCE, source, NULL)));
-    GREAL(g_source_set_callback)(source, src_run, s, src_done);
+    GREAL(g_source_set_callback_indirect)(source, s, &src_funcs);
 }
 
 /* ---- GTask (libgio): g_task_return_* happens before g_task_propagate_*
- * returns and before the completion callback runs (key: the task). The
- * work before g_task_run_in_thread is ordered before the task function by
- * GThreadPool: libgio runs it through a pool it makes and pushes to with
- * g_thread_pool_new and g_thread_pool_push, through the PLT. ---- */
-
-struct task_rec {
-    GAsyncReadyCallback cb;
-    void *data;
-};
-
-/* res is the task. Called once; a task dropped without a return never
- * calls it, and its record stays (a few bytes, and GLib warns then). */
-static void task_done(void *source, void *res, void *data)
-{
-    struct task_rec t = *(struct task_rec *)data;
-    free(data);
-    IF_AWAKE(mg_hb_acquire(item_key(K_TASK, res, NULL)));
-    t.cb(source, res, t.data);
-}
-
-MG_INTERCEPTOR(void *, g_task_new, (void *source, void *cancellable, GAsyncReadyCallback cb, void *data))
-{
-    struct task_rec *t = mg_hb_enabled() && cb ? rec_alloc(sizeof *t) : NULL;
-    if (!t)
-        return GREAL(g_task_new)(source, cancellable, cb, data);
-    *t = (struct task_rec){cb, data};
-    return GREAL(g_task_new)(source, cancellable, task_done, t);
-}
+ * returns (key: the task). The rest is seen through libgio's own calls
+ * into libglib, which go through the PLT: the work before
+ * g_task_run_in_thread is ordered before the task function by the
+ * GThreadPool libgio runs it on (g_thread_pool_new/push); a return from
+ * another thread reaches the completion callback through an idle source
+ * (g_source_set_callback, g_source_attach); run_in_thread_sync waits on a
+ * GCond under a GMutex. The callback given to g_task_new is left as it is:
+ * g_async_result_get_user_data must return the user's data. ---- */
 
 #define TASK_RETURN(fn, params, args)                                                                              \
     MG_INTERCEPTOR(void, fn, params)                                                                               \
@@ -656,11 +667,14 @@ MG_INTERCEPTOR(void *, g_once_impl, (void *once, GThreadFunc fn, void *arg))
         MG_INTERCEPT(g_timeout_add), MG_INTERCEPT(g_timeout_add_once), MG_INTERCEPT(g_timeout_add_seconds_full),   \
         MG_INTERCEPT(g_timeout_add_seconds), MG_INTERCEPT(g_main_context_invoke_full),                             \
         MG_INTERCEPT(g_main_context_invoke), MG_INTERCEPT(g_source_attach), MG_INTERCEPT(g_source_set_callback),   \
+        MG_INTERCEPT(g_idle_source_new), MG_INTERCEPT(g_timeout_source_new),                                       \
+        MG_INTERCEPT(g_timeout_source_new_seconds), MG_INTERCEPT(g_source_set_priority),                           \
+        MG_INTERCEPT(g_source_set_callback_indirect), MG_INTERCEPT(g_source_unref),                                \
         MG_INTERCEPT(g_error_new_valist), MG_INTERCEPT(g_once_init_enter), MG_INTERCEPT(g_once_init_enter_impl),   \
         MG_INTERCEPT(g_once_init_leave), MG_INTERCEPT(g_once_impl)
 
 #define GIO_TABLE                                                                                                  \
-    MG_INTERCEPT(g_task_new), MG_INTERCEPT(g_task_return_pointer), MG_INTERCEPT(g_task_return_boolean),            \
+    MG_INTERCEPT(g_task_return_pointer), MG_INTERCEPT(g_task_return_boolean),            \
         MG_INTERCEPT(g_task_return_int), MG_INTERCEPT(g_task_return_error), MG_INTERCEPT(g_task_return_value),     \
         MG_INTERCEPT(g_task_return_error_if_cancelled), MG_INTERCEPT(g_task_propagate_pointer),                    \
         MG_INTERCEPT(g_task_propagate_boolean), MG_INTERCEPT(g_task_propagate_int),                                \
@@ -669,34 +683,20 @@ MG_INTERCEPTOR(void *, g_once_impl, (void *once, GThreadFunc fn, void *arg))
 static const struct mg_intercept glib_table[] = {GLIB_TABLE};
 static const struct mg_intercept gio_table[] = {GIO_TABLE};
 
-/* GSource kinds whose callback is a GSourceFunc: exported data. */
-static void find_source_funcs(void *(*look)(const char *))
-{
-    if (!__atomic_load_n(&g_idle_funcs_addr, __ATOMIC_ACQUIRE))
-        __atomic_store_n(&g_idle_funcs_addr, look("g_idle_funcs"), __ATOMIC_RELEASE);
-    if (!__atomic_load_n(&g_timeout_funcs_addr, __ATOMIC_ACQUIRE))
-        __atomic_store_n(&g_timeout_funcs_addr, look("g_timeout_funcs"), __ATOMIC_RELEASE);
-}
-
-static void *look_next(const char *name) { return dlsym(RTLD_NEXT, name); }
-
 void mg_glib_resolve(void)
 {
     /* one lookup for a program without GLib */
     if (dlsym(RTLD_NEXT, "g_mutex_lock")) {
         mg_intercept_resolve(glib_table, MG_INTERCEPT_COUNT(glib_table));
-        find_source_funcs(look_next);
     }
-    if (dlsym(RTLD_NEXT, "g_task_new"))
+    if (dlsym(RTLD_NEXT, "g_task_return_pointer"))
         mg_intercept_resolve(gio_table, MG_INTERCEPT_COUNT(gio_table));
 }
 
 /* libglib (or libgio) loaded after start, by dlopen: its functions, read
- * from its own symbol table without the loader's lock. The late lookup
- * finds functions only, so g_idle_funcs and g_timeout_funcs stay unknown
- * and hand-made sources' callbacks go unwrapped (g_source_set_callback). */
+ * from its own symbol table without the loader's lock. */
 static void glib_resolve_late(void)
 {
     mg_intercept_resolve_loaded(glib_table, MG_INTERCEPT_COUNT(glib_table), "g_mutex_lock");
-    mg_intercept_resolve_loaded(gio_table, MG_INTERCEPT_COUNT(gio_table), "g_task_new");
+    mg_intercept_resolve_loaded(gio_table, MG_INTERCEPT_COUNT(gio_table), "g_task_return_pointer");
 }

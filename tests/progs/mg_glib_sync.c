@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static gomap *M;
 static atomic_int flag, flag2;
@@ -501,7 +502,7 @@ static void rwlock_race(void)
 
 enum {
     V_IDLE, V_IDLE_FULL, V_IDLE_ONCE, V_TIMEOUT, V_TIMEOUT_FULL, V_TIMEOUT_ONCE, V_SECONDS, V_SECONDS_FULL,
-    V_INVOKE, V_INVOKE_FULL, V_ATTACH, V_REPEAT, V_COUNT
+    V_INVOKE, V_INVOKE_FULL, V_ATTACH, V_REPEAT, V_CHILD, V_COUNT
 };
 static gomap *VM[V_COUNT];
 static GMainLoop *LOOP;
@@ -535,6 +536,15 @@ static gboolean cb_repeat(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+/* a child watch's callback has other arguments than a GSourceFunc */
+static void cb_child(GPid pid, gint status, gpointer data)
+{
+    (void)pid;
+    if (!g_spawn_check_wait_status(status, NULL))
+        fail("the child's status changed");
+    read_variant(GPOINTER_TO_INT(data));
+}
+
 static void notify(gpointer data)
 {
     (void)data;
@@ -543,7 +553,8 @@ static void notify(gpointer data)
 
 static bool has_notify(int v)
 {
-    return v == V_IDLE_FULL || v == V_TIMEOUT_FULL || v == V_SECONDS_FULL || v == V_INVOKE_FULL || v == V_ATTACH;
+    return v == V_IDLE_FULL || v == V_TIMEOUT_FULL || v == V_SECONDS_FULL || v == V_INVOKE_FULL || v == V_ATTACH ||
+           v == V_CHILD;
 }
 
 static gpointer loop_worker(gpointer p)
@@ -573,6 +584,16 @@ static gpointer loop_worker(gpointer p)
             break;
         }
         case V_REPEAT: g_timeout_add(1, cb_repeat, d); break;
+        case V_CHILD: {
+            pid_t pid = fork();
+            if (pid == 0)
+                _exit(0);
+            GSource *s = g_child_watch_source_new(pid);
+            g_source_set_callback(s, (GSourceFunc)(void (*)(void))cb_child, d, notify);
+            g_source_attach(s, NULL);
+            g_source_unref(s);
+            break;
+        }
         }
     }
     return p;
@@ -624,6 +645,38 @@ LOOP_ONE(loop_invoke, V_INVOKE)
 LOOP_ONE(loop_invoke_full, V_INVOKE_FULL)
 LOOP_ONE(loop_attach, V_ATTACH)
 LOOP_ONE(loop_repeat, V_REPEAT)
+LOOP_ONE(loop_child, V_CHILD)
+
+/* The sources the wrappers made keep the user's data for GLib's lookups
+ * by data, and call the destroy notify once when removed. */
+static int token;
+static gboolean cb_never(gpointer data)
+{
+    (void)data;
+    fail("a removed source ran");
+    return G_SOURCE_REMOVE;
+}
+
+static void loop_by_data(void)
+{
+    M = make_map(); /* the engine wakes: the adders wrap */
+    g_timeout_add_full(G_PRIORITY_DEFAULT, 600000, cb_never, &token, notify);
+    if (!g_main_context_find_source_by_user_data(NULL, &token))
+        fail("find_source_by_user_data: not found");
+    if (!g_source_remove_by_user_data(&token))
+        fail("remove_by_user_data: not found");
+    g_idle_add_full(G_PRIORITY_DEFAULT_IDLE, cb_never, &token, notify);
+    if (!g_idle_remove_by_data(&token))
+        fail("idle_remove_by_data: not found");
+    GSource *s = g_timeout_source_new(600000);
+    g_source_set_callback(s, cb_never, &token, notify);
+    guint id = g_source_attach(s, NULL);
+    g_source_unref(s);
+    if (!g_source_remove(id))
+        fail("g_source_remove: not found");
+    if (notified != 3)
+        fail("a destroy notify was not called once");
+}
 
 static gboolean race_cb(gpointer data)
 {
@@ -668,11 +721,11 @@ static void task_done(GObject *src, GAsyncResult *res, gpointer data)
 {
     int64_t k = 2;
     (void)src;
-    if (data != &done_count)
+    if (data != &done_count || g_async_result_get_user_data(res) != &done_count)
         fail("the callback's data changed");
+    gomap_get(M, &k); /* before propagate: ordered by the callback's delivery */
     if (g_task_propagate_pointer(G_TASK(res), NULL) != GINT_TO_POINTER(7))
         fail("the task's result changed");
-    gomap_get(M, &k);
     set_at(M, 3);
     g_main_loop_quit(LOOP);
 }
@@ -847,6 +900,8 @@ int main(int argc, char **argv)
         {"loop_invoke_full", loop_invoke_full},
         {"loop_attach", loop_attach},
         {"loop_repeat", loop_repeat},
+        {"loop_child", loop_child},
+        {"loop_by_data", loop_by_data},
         {"idle_race", idle_race},
         {"task_clean", task_clean},
         {"task_race", task_race},

@@ -114,13 +114,18 @@ Test(glib_sync, main_context_invoke_orders) { assert_clean("loop_invoke"); }
 Test(glib_sync, main_context_invoke_full_orders) { assert_clean("loop_invoke_full"); }
 Test(glib_sync, source_attach_with_callback_orders) { assert_clean("loop_attach"); }
 Test(glib_sync, repeating_source_orders_and_repeats) { assert_clean("loop_repeat"); }
+/* a source whose callback is not a GSourceFunc (a child watch) */
+Test(glib_sync, child_watch_source_orders) { assert_clean("loop_child"); }
+/* the user's data stays the source's: GLib's lookups by data find it */
+Test(glib_sync, sources_keep_user_data_for_lookups) { assert_clean("loop_by_data"); }
 Test(glib_sync, idle_write_after_add_races)
 {
     assert_unordered("idle_race", "concurrent-read-write", "set", "idle_set", "get", "idle_get");
 }
 
 /* GTask: run_in_thread, run_in_thread_sync, return_pointer and
- * return_new_error, propagate, the completion callback */
+ * return_new_error, propagate, the completion callback (reading before
+ * propagate; its user data unchanged) */
 Test(glib_sync, task_orders) { assert_clean("task_clean"); }
 Test(glib_sync, task_write_after_return_races)
 {
