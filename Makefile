@@ -199,7 +199,10 @@ TEST_BINS := $(if $(GOMAP_TEST_SRC),$(TESTBIN)/gomap_tests) \
 PROG_LIB_SRC   := $(wildcard tests/progs/lib/*.c)
 PROG_LIBS      := $(PROG_LIB_SRC:tests/progs/lib/%.c=$(TESTBIN)/progs/lib%.so)
 
-tests: all $(TEST_BINS) $(PROGS) $(PROG_LIBS) $(BUILD)/examples/wordcount
+# mg_annotate is also built as a non-PIE executable (see its rule).
+ANNOTATE_NOPIE := $(TESTBIN)/progs/mg_annotate_nopie
+
+tests: all $(TEST_BINS) $(PROGS) $(ANNOTATE_NOPIE) $(PROG_LIBS) $(BUILD)/examples/wordcount
 
 # What cli_tests runs: the command, the shim, the test programs.
 tests-cli: all $(TESTBIN)/cli_tests $(PROGS) $(PROG_LIBS)
@@ -226,6 +229,27 @@ $(TESTBIN)/cli_tests: $(CLI_TEST_SRC) $(wildcard tests/cli/*.h) shim/options.inc
 $(TESTBIN)/progs/mg_late: tests/progs/mg_late.c $(wildcard tests/progs/*.h) $(LIB)/libgomap.so
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -Isrc -o $@ $< $(RPATH) -ldl -lpthread $(LDFLAGS)
+
+# The annotations (tests/shim/test_annotate.c), built as a user would:
+# mapguard_annotate.h found on the include path as it is once installed, no
+# link to libmapguard. mg_annotate as a PIE and as a non-PIE executable;
+# mg_annotate_lib linked against a library annotated for other detectors
+# (weak AnnotateHappensBefore/After).
+ANNOTATE_DEPS := shim/mapguard_annotate.h tests/progs/scenario.h $(LIB)/libgomap.so
+
+$(TESTBIN)/progs/mg_annotate: tests/progs/mg_annotate.c $(ANNOTATE_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -fPIE -pie -Isrc -Ishim -o $@ $< -L$(LIB) -lgomap $(RPATH) -lpthread $(LDFLAGS)
+
+$(TESTBIN)/progs/mg_annotate_nopie: tests/progs/mg_annotate.c $(ANNOTATE_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -fno-pie -no-pie -Isrc -Ishim -o $@ $< -L$(LIB) -lgomap $(RPATH) -lpthread \
+	    $(LDFLAGS)
+
+$(TESTBIN)/progs/mg_annotate_lib: tests/progs/mg_annotate_lib.c $(TESTBIN)/progs/libmg_annotate_weak.so $(ANNOTATE_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -Isrc -o $@ $< -L$(TESTBIN)/progs -lmg_annotate_weak \
+	    -Wl,-rpath,$(abspath $(TESTBIN)/progs) -L$(LIB) -lgomap $(RPATH) -lpthread $(LDFLAGS)
 
 # The happens-before engine's unit tests, linked with its objects directly
 # (they call functions the shim does not export).
@@ -263,6 +287,18 @@ $(TESTBIN)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) $(LIB)/libgomap.
 	    -Isrc -o $@ $< \
 	    -L$(LIB) -lgomap $(RPATH) -lpthread -lm $(LDFLAGS)
 	$(if $(findstring _strip,$*),strip $@)
+
+# gh_*: GHashTable programs, built against GLib (the shim never links it).
+GLIB_CFLAGS = $(shell pkg-config --cflags glib-2.0)
+GLIB_LIBS   = $(shell pkg-config --libs glib-2.0)
+
+$(TESTBIN)/progs/gh_%: tests/progs/gh_%.c $(wildcard tests/progs/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g $(GLIB_CFLAGS) -o $@ $< $(GLIB_LIBS) -lpthread -lm $(LDFLAGS)
+
+$(TESTBIN)/progs/libgh_%.so: tests/progs/lib/gh_%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -fPIC -shared $(GLIB_CFLAGS) -o $@ $< $(GLIB_LIBS) $(LDFLAGS)
 
 $(TESTBIN)/progs/lib%.so: tests/progs/lib/%.c $(LIB)/libgomap.so
 	@mkdir -p $(dir $@)
@@ -372,7 +408,7 @@ $(BUILD)/examples/%: examples/%.c src/gomap.h $(LIB)/libgomap.so
 install: lib shard
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0755 $(LIB)/libgomap.so $(LIB)/libgomapshard.so $(DESTDIR)$(PREFIX)/lib/
-	install -m 0644 src/gomap.h shard/gomap_shard.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 src/gomap.h shard/gomap_shard.h shim/mapguard_annotate.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' tools/gomap.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gomap.pc
 	@if [ -f $(LIB)/libmapguard.so ]; then install -m 0755 $(LIB)/libmapguard.so $(DESTDIR)$(PREFIX)/lib/; fi
 	@# beside the shim: that is where it looks for it

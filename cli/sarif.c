@@ -15,6 +15,7 @@
  *    pids, tids and line numbers change between runs, and a fingerprint that
  *    changes makes code scanning close and reopen the same alert every run.
  */
+#include "ghash_ops.h"
 #include "cli.h"
 #include "kinds.h"
 
@@ -175,8 +176,9 @@ static void thread_text(json_t *party, long pid, char *buf, size_t n)
              name && *name ? " \"" : "", name && *name ? name : "", name && *name ? "\"" : "");
 }
 
-/* "gomap_get in reader (race.c:42)" for a party's call site. */
-static void party_call(json_t *party, char *buf, size_t n)
+/* "gomap_get in reader (race.c:42)" for a party's call site; prefix is the
+ * record's API's ("gomap_", "g_hash_table_"). */
+static void party_call(json_t *party, const char *prefix, char *buf, size_t n)
 {
     const char *op = mg_party_op(party);
     json_t *f0 = json_array_get(mg_party_stack(party), 0);
@@ -191,12 +193,12 @@ static void party_call(json_t *party, char *buf, size_t n)
     if (fn && file && line > 0)
         snprintf(site, sizeof site, "%s (%s:%lld)", fn, base_name(file), line);
     if (op)
-        snprintf(buf, n, "gomap_%s in %s", op, site);
+        snprintf(buf, n, "%s%s in %s", prefix, op, site);
     else
         snprintf(buf, n, "%s", site);
 }
 
-static json_t *thread_flow(const ctx *c, json_t *party, const char *role, const char *what,
+static json_t *thread_flow(const ctx *c, json_t *party, const char *prefix, const char *role, const char *what,
                            long pid)
 {
     json_t *stack = mg_party_stack(party);
@@ -206,7 +208,7 @@ static json_t *thread_flow(const ctx *c, json_t *party, const char *role, const 
     thread_text(party, pid, th, sizeof th);
     const char *op = mg_party_op(party);
     if (op)
-        snprintf(text, sizeof text, "%s: gomap_%s by %s", what, op, th);
+        snprintf(text, sizeof text, "%s: %s%s by %s", what, prefix, op, th);
     else
         snprintf(text, sizeof text, "%s by %s", what, th);
 
@@ -306,10 +308,11 @@ static json_t *result_json(ctx *c, const mgc_finding *f)
     const mgc_rule *rule = mgc_rule_for(kind);
     long pid = (long)mg_int(rec, "pid", -1);
     json_t *access = json_object_get(rec, "access");
+    const char *prefix = mg_api_prefix(mg_str(rec, "api"));
 
     /* Message: what happened, where, and links to the related locations. */
     char call[700], text[4096];
-    party_call(access, call, sizeof call);
+    party_call(access, prefix, call, sizeof call);
     int len = snprintf(text, sizeof text, "%s: %s", msg ? msg : rule ? rule->message : kind, call);
 
     json_t *related = json_array();
@@ -335,7 +338,7 @@ static json_t *result_json(ctx *c, const mgc_finding *f)
             }
         }
         char pc[700];
-        party_call(party, pc, sizeof pc);
+        party_call(party, prefix, pc, sizeof pc);
         json_t *loc = frame_location(c, fr, pc, NULL);
         json_object_set_new(loc, "id", json_integer(next_id));
         json_array_append_new(related, loc);
@@ -361,11 +364,11 @@ static json_t *result_json(ctx *c, const mgc_finding *f)
         {"modification", "modification"}, {"iterator", "iterator creation"},
     };
     for (size_t i = 0; i < sizeof tf / sizeof *tf; i++) {
-        json_t *t = thread_flow(c, json_object_get(rec, tf[i].party), tf[i].party, tf[i].what, pid);
+        json_t *t = thread_flow(c, json_object_get(rec, tf[i].party), prefix, tf[i].party, tf[i].what, pid);
         if (t)
             json_array_append_new(flows, t);
     }
-    json_t *freed_flow = thread_flow(c, json_object_get(rec, "freed"), "freed", "free", pid);
+    json_t *freed_flow = thread_flow(c, json_object_get(rec, "freed"), prefix, "freed", "free", pid);
     if (freed_flow)
         json_array_append_new(flows, freed_flow);
 
@@ -389,9 +392,11 @@ static json_t *result_json(ctx *c, const mgc_finding *f)
         json_decref(flows);
     json_object_set_new(res, "partialFingerprints",
                         json_pack("{s:s}", "mapguardFindingHash/v1", fp ? fp : ""));
-    json_object_set_new(res, "properties",
-                        json_pack("{s:I, s:o}", "occurrences",
-                                  (json_int_t)(f->count + f->recurred), "pids", pids));
+    json_t *props = json_pack("{s:I, s:o}", "occurrences", (json_int_t)(f->count + f->recurred), "pids", pids);
+    const char *evidence = mg_str(rec, "evidence");
+    if (evidence) /* overlap or unordered: why the two calls race */
+        json_object_set_new(props, "evidence", json_string(evidence));
+    json_object_set_new(res, "properties", props);
     free(fp);
     return res;
 }

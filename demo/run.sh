@@ -148,6 +148,25 @@ pitfall() {
     fi
 }
 
+# evidence: after a race pitfall, says what caught it: "unordered" (no
+# synchronization mapguard saw orders the two calls: the happens-before
+# check, every run) or "overlap" (both calls were inside the map at once).
+evidence() {
+    [ "$mode" = none ] && return
+    if [ "$mode" = cli ]; then
+        ev=$(grep -Eo '"evidence" *: *"[a-z]+"' "$json" 2>/dev/null | head -n 1 | grep -Eo '[a-z]+"$' | tr -d '"')
+    elif grep -q 'was not ordered before this' "$out"; then
+        ev=unordered
+    else
+        ev=overlap
+    fi
+    case $ev in
+    unordered) echo ">> evidence: unordered - no lock, join or other synchronization orders the two calls;" \
+        "caught by ordering, not by luck: the calls never had to meet" ;;
+    overlap) echo ">> evidence: overlap - both calls were inside the map at the same moment" ;;
+    esac
+}
+
 # again NAME KIND FLAGS [ARGS...]: the same pitfall run another way; a
 # miss fails the demo, a catch is not counted twice.
 again() {
@@ -230,8 +249,9 @@ fix ch1_syncmap_leak_fix "delete each entry when its request is done; free the m
 section 3 "2.2 并发读写panic的底层原理与复现代码" \
     "Why concurrent reads and writes crash, and the code that reproduces it: 1000 reads race 1000 writes" \
     s2_2_read_write \
-    "fatal error: concurrent map read and map write (when the timing lines up)"
+    "fatal error: concurrent map read and map write (only when the two loops happen to overlap)"
 pitfall s2_2_read_write concurrent-read-write --halt-on-error
+evidence
 fix s2_2_read_write_fix_rwlock \
     "§4.2 基于RWMutex的手动同步map封装 (the map wrapped in a pthread_rwlock)" -
 fix s2_2_read_write_fix_shard \

@@ -10,6 +10,7 @@
  * gomap_new and gomap_free only, never on a map's per-call path.
  */
 #include "detect.h"
+#include "ghash_detect.h"
 #include "dedup.h"
 #include "report.h"
 
@@ -120,8 +121,10 @@ void mg_leak_report(void)
         v[n++] = (struct leak){.stack = hdr_created(h), .site = site_pc(made), .thread = site_thread(made), .m = m};
     }
     pthread_mutex_unlock(&lock);
-    if (!v)
+    if (!v) {
+        mg_gh_leak_report();
         return;
+    }
     qsort(v, n, sizeof *v, by_origin);
     for (size_t i = 0; i < n;) {
         size_t j = i;
@@ -138,4 +141,6 @@ void mg_leak_report(void)
         i = j;
     }
     free(v);
+    /* GLib's tables the program made (ghash_detect.c), after gomap's */
+    mg_gh_leak_report();
 }

@@ -8,6 +8,7 @@
  * printf, no lock when plain.
  */
 #include "finding_plain.h"
+#include "ghash_ops.h"
 #include "gomap_api.h"
 #include "jsonline.h"
 #include "kinds.h"
@@ -149,7 +150,8 @@ static void put_party_text(struct mg_line *l, const struct mg_render_host *h, co
         mg_put(l, what2);
     }
     if (op) {
-        mg_put(l, " (gomap_");
+        mg_put(l, " (");
+        mg_put(l, mg_op_prefix(p->op)); /* a default op is gomap's */
         mg_put(l, op);
         mg_put(l, ")");
     }
@@ -214,7 +216,7 @@ static void finding_by_hand_text(struct mg_line *l, const struct mg_render_host 
         break;
     }
     mg_put(l, "  Fix: ");
-    mg_put(l, k->fix);
+    mg_put(l, mg_kind_fix(f->kind, mg_op_api(f->access.op)));
     mg_put(l, "\n" MG_TEXT_BANNER);
 }
 
@@ -236,6 +238,9 @@ void mg_finding_by_hand(struct mg_line *l, const struct mg_render_host *h, const
     mg_put_int(l, getpid());
     mg_put(l, ",\"map\":");
     put_hex(l, (uintptr_t)f->map);
+    mg_put(l, ",\"api\":\"");
+    mg_put(l, mg_op_api(f->access.op));
+    mg_put(l, "\"");
     put_party(l, h, ",\"access\":", &f->access, true, false, plain);
     switch (f->kind) {
     case MK_READ_WRITE:
@@ -249,11 +254,16 @@ void mg_finding_by_hand(struct mg_line *l, const struct mg_render_host *h, const
         mg_put(l, h->op_name(f->other.op));
         put_party(l, h, "\",\"created\":", &f->other, false, false, plain);
         put_party(l, h, "},\"iterator\":{\"created\":", &f->iter, false, false, plain);
+        if (mg_op_is_ghash(f->iter.op)) {
+            mg_put(l, ",\"op\":\"");
+            mg_put(l, h->op_name(f->iter.op));
+            mg_put(l, "\"");
+        }
         mg_put(l, "}");
         break;
     case MK_USE_AFTER_FREE:
     case MK_DOUBLE_FREE:
-        put_party(l, h, ",\"freed\":", &f->other, false, false, plain);
+        put_party(l, h, ",\"freed\":", &f->other, mg_op_is_ghash(f->other.op), false, plain);
         break;
     case MK_LEAK:
         mg_put(l, ",\"count\":");

@@ -11,6 +11,7 @@
  * it has; keep the two in step (tests/shim/test_outputs.c compares them).
  */
 #include "finding_text.h"
+#include "ghash_ops.h"
 #include "kinds.h"
 #include "record_json.h"
 
@@ -84,9 +85,10 @@ static void cap_first(char *s)
         s[0] = (char)(s[0] - 'a' + 'A');
 }
 
-/* One party's heading and stack: "<what> (gomap_<op>) by <thread>:". */
+/* One party's heading and stack: "<what> (<prefix><op>) by <thread>:",
+ * prefix the record's API's ("gomap_", "g_hash_table_"). */
 static void print_party_op(FILE *out, json_t *party, const char *what, const char *dflt_op,
-                           long pid)
+                           const char *prefix, long pid)
 {
     if (!party)
         return;
@@ -96,7 +98,7 @@ static void print_party_op(FILE *out, json_t *party, const char *what, const cha
     if (!op)
         op = dflt_op;
     if (op)
-        snprintf(head, sizeof head, "%s (gomap_%s) by %s", what, op, th);
+        snprintf(head, sizeof head, "%s (%s%s) by %s", what, prefix, op, th);
     else
         snprintf(head, sizeof head, "%s by %s", what, th);
     cap_first(head);
@@ -107,9 +109,9 @@ static void print_party_op(FILE *out, json_t *party, const char *what, const cha
         fputs(MG_TEXT_CALL_SITE_ONLY, out);
 }
 
-static void print_party(FILE *out, json_t *party, const char *what, long pid)
+static void print_party(FILE *out, json_t *party, const char *what, const char *prefix, long pid)
 {
-    print_party_op(out, party, what, NULL, pid);
+    print_party_op(out, party, what, NULL, prefix, pid);
 }
 
 /* Threads are printed once each, TSan's "Thread T2 created at:" section. */
@@ -134,7 +136,7 @@ static void print_thread_creation(FILE *out, json_t *party, long pid, long long 
 }
 
 static const char *const known_fields[] = {
-    "kind", "message", "pid", "map", "access", "conflict", "evidence", "modification",
+    "kind", "message", "pid", "map", "api", "access", "conflict", "evidence", "modification",
     "iterator", "freed", "map_created", "tid", "time", "ts", "version", "id", "truncated",
 };
 
@@ -153,6 +155,7 @@ void mg_text_finding(FILE *out, json_t *rec, const struct mg_text_tally *tally)
     const char *msg = mg_str(rec, "message");
     const char *map = mg_str(rec, "map");
     long pid = (long)mg_int(rec, "pid", -1);
+    const char *prefix = mg_api_prefix(mg_str(rec, "api"));
 
     fputs(MG_TEXT_BANNER, out);
     fprintf(out, "WARNING: mapguard: %s (%s)", msg ? msg : k >= 0 ? mg_kinds[k].message : kind ? kind : "?",
@@ -163,21 +166,21 @@ void mg_text_finding(FILE *out, json_t *rec, const struct mg_text_tally *tally)
 
     json_t *access = json_object_get(rec, "access");
     const char *what = k >= 0 && mg_kinds[k].heading ? mg_kinds[k].heading : mg_op_class(mg_party_op(access));
-    print_party(out, access, what, pid);
+    print_party(out, access, what, prefix, pid);
 
     json_t *conflict = json_object_get(rec, "conflict");
     if (conflict) {
         char cw[64];
         snprintf(cw, sizeof cw, "concurrent %s", mg_op_class(mg_party_op(conflict)));
-        print_party(out, conflict, cw, pid);
+        print_party(out, conflict, cw, prefix, pid);
         const char *ev = mg_str(rec, "evidence");
         if (ev && strcmp(ev, "unordered") == 0)
             fprintf(out, "  The earlier %s was not ordered before this %s by any lock, join or other synchronization "
                          "mapguard saw.\n", mg_op_class(mg_party_op(conflict)), mg_op_class(mg_party_op(access)));
     }
-    print_party(out, json_object_get(rec, "modification"), "map modified", pid);
-    print_party_op(out, json_object_get(rec, "iterator"), "iterator created", "iter_init", pid);
-    print_party_op(out, json_object_get(rec, "freed"), "map freed", "free", pid);
+    print_party(out, json_object_get(rec, "modification"), "map modified", prefix, pid);
+    print_party_op(out, json_object_get(rec, "iterator"), "iterator created", "iter_init", prefix, pid);
+    print_party_op(out, json_object_get(rec, "freed"), "map freed", "free", prefix, pid);
 
     long long seen[8];
     size_t nseen = 0;
@@ -230,6 +233,6 @@ void mg_text_finding(FILE *out, json_t *rec, const struct mg_text_tally *tally)
         fputs("\n", out);
     }
     if (k >= 0)
-        fprintf(out, "  Fix: %s\n", mg_kinds[k].fix);
+        fprintf(out, "  Fix: %s\n", mg_kind_fix(k, mg_str(rec, "api")));
     fputs(MG_TEXT_BANNER, out);
 }

@@ -102,12 +102,16 @@ void mg_hb_map_freed(uint64_t *w)
 /* The calling thread's record, made on first use for a thread whose
  * creation the engine did not see (main, or one created while dormant).
  * Call under the recursion guard. */
-static struct hb_thr *me(void)
+static MG_COLD struct hb_thr *me_first(void);
+static inline struct hb_thr *me(void)
 {
     struct hb_thr *t = me_rec;
-    if (MG_LIKELY(t != NULL) || me_done)
-        return t;
-    t = hb_thread_create(NULL, mg_self.idx);
+    return MG_LIKELY(t != NULL) || me_done ? t : me_first();
+}
+
+static struct hb_thr *me_first(void)
+{
+    struct hb_thr *t = hb_thread_create(NULL, mg_self.idx);
     hb_thread_set_handle(t, (uintptr_t)pthread_self());
     me_rec = t;
     me_tagged = mg_self.idx != 0;
@@ -402,11 +406,13 @@ static bool ours(const volatile void *addr) { return (uintptr_t)addr - self_lo <
         withdraw();                                                                                                \
         if (!usable() || ours(addr))                                                                               \
             return;                                                                                                \
-        mg_busy_enter();                                                                                           \
+        /* the guard alone: the map hooks test busy themselves, so the                                         \
+         * fast paths need not be turned off and on around every lock */                                        \
+        mg_self.busy++;                                                                                            \
         struct hb_thr *t = me();                                                                                   \
         if (t)                                                                                                     \
             call;                                                                                                  \
-        mg_busy_leave();                                                                                           \
+        mg_self.busy--;                                                                                            \
     }
 
 SYNC_OP(mg_hb_acquire, hb_acquire(t, (uintptr_t)addr))

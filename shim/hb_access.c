@@ -21,6 +21,35 @@ static inline uint64_t site_of(uintptr_t pc, unsigned op)
     return ((uint64_t)pc & (SITE_PC_MASK | HB_PC_STACK)) | (uint64_t)(op & 0xf) << 48;
 }
 
+/* h->rsite is written without the lock (record_unlocked), before the CAS
+ * that installs its read in h->r; two readers recording at once may leave
+ * the loser's site there. So rsite carries a 10-bit tag of the read it
+ * belongs to (bits 53-62, unused in a read's site), and a reader of rsite
+ * takes it only when the tag matches the read it describes. */
+#define RSITE_TAG_SHIFT 53
+#define RSITE_TAG_MASK (0x3ffull << RSITE_TAG_SHIFT)
+_Static_assert((RSITE_TAG_MASK & (HB_PC_STACK | SITE_PC_MASK | 0xfull << 48)) == 0, "the tag has bits of its own");
+
+static inline uint64_t tag_of(uint64_t read) { return (read * 0x9e3779b97f4a7c15ull) >> 54 << RSITE_TAG_SHIFT; }
+static inline uint64_t rsite_of(uint64_t site, uint64_t read) { return site | tag_of(read); }
+
+/* The site of the read r from h->rsite; 0 when it is not there (its
+ * recorder is between its two stores and did not finish in time, or r
+ * was replaced meanwhile). */
+static uint64_t rsite_for(const struct hb_access *h, uint64_t r)
+{
+    for (unsigned i = 0; i < 256; i++) {
+        uint64_t v = __atomic_load_n(&h->rsite, __ATOMIC_ACQUIRE);
+        if ((v & RSITE_TAG_MASK) == tag_of(r))
+            return v & ~RSITE_TAG_MASK;
+        if (HB_LD(h->r) != r)
+            break;
+        if (i > 16)
+            sched_yield();
+    }
+    return 0;
+}
+
 static void lock(struct hb_access *h)
 {
     uint64_t gen = HB_LD(fork_gen) << SITE_GEN_SHIFT & SITE_GEN_MASK;
@@ -80,8 +109,10 @@ static void record_shared_read(struct hb_access *h, uint64_t r, uint32_t slot, u
     HB_ST(rc[2 * slot], me);
 }
 
-/* Two unordered reads: the one read epoch becomes a read clock. */
-static void inflate(struct hb_access *h, uint64_t r, uint32_t slot, uint64_t me, uint64_t site)
+/* Two unordered reads: the one read epoch becomes a read clock. False
+ * when r changed meanwhile (a reader recorded without the lock): the
+ * caller starts again. */
+static bool inflate(struct hb_access *h, uint64_t r, uint32_t slot, uint64_t me, uint64_t site)
 {
     uint32_t other = hb_epoch_slot(r);
     uint32_t top = other > slot ? other : slot;
@@ -89,16 +120,18 @@ static void inflate(struct hb_access *h, uint64_t r, uint32_t slot, uint64_t me,
     uint32_t off = hb_arena_alloc(2 * (top + 1), &cap);
     if (!off) {
         /* no room: keep the newer read */
-        HB_ST(h->r, me);
-        HB_ST(h->rsite, site);
-        return;
+        HB_ST(h->rsite, rsite_of(site, me));
+        return __atomic_compare_exchange_n(&h->r, &r, me, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
     }
     uint64_t *rc = hb_arena_at(off);
     HB_ST(rc[2 * other], r);
-    HB_ST(rc[2 * other + 1], HB_LD(h->rsite));
+    HB_ST(rc[2 * other + 1], rsite_for(h, r));
     HB_ST(rc[2 * slot], me);
     HB_ST(rc[2 * slot + 1], site);
-    __atomic_store_n(&h->r, rc_make(off, cap), __ATOMIC_RELEASE);
+    if (__atomic_compare_exchange_n(&h->r, &r, rc_make(off, cap), false, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+        return true;
+    hb_arena_free(off, cap);
+    return false;
 }
 
 /* The check proper. Without the record's lock the words may be torn by
@@ -129,7 +162,7 @@ int hb_access_check_unlocked(struct hb_access *h, struct hb_thr *t, unsigned cls
         return HB_RACE_NONE;
     }
     if (!hb_ordered(t, r & HB_EPOCH_MASK)) {
-        describe(c, r, HB_LD(h->rsite), false);
+        describe(c, r, rsite_for(h, r), false);
         return r & HB_R_ITER ? HB_RACE_ITER_WRITE : HB_RACE_READ_WRITE;
     }
     return HB_RACE_NONE;
@@ -155,11 +188,10 @@ int hb_access_check_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, st
  *   map while a write records (a reader recording now overlaps the write,
  *   and the overlap detector reports them); a read clock to give back, or
  *   the lock held, take the locked path;
- * - a read that replaces the thread's own earlier read: another reader
- *   recording at the same moment changes r, the CAS fails and the locked
- *   path runs; one that takes the lock first and inflates sees this site
- *   (stored before the CAS) with the older epoch, and the locked path then
- *   stores this read's epoch beside it.
+ * - a read that replaces a read ordered before it (or none): another
+ *   reader recording at the same moment changes r, the CAS fails and the
+ *   locked path runs; the site goes first, tagged with its read, so that
+ *   whoever reads it can tell whether it belongs to the read in r.
  * A call under a program's lock then adds no locked instruction of its
  * own but the read's CAS. */
 static bool record_unlocked(struct hb_access *h, struct hb_thr *t, unsigned cls, uint64_t site)
@@ -178,10 +210,10 @@ static bool record_unlocked(struct hb_access *h, struct hb_thr *t, unsigned cls,
         __atomic_store_n(&h->w, e, __ATOMIC_RELEASE);
         return true;
     }
-    if (!r || hb_epoch_slot(r) != t->slot)
-        return false;
+    if (r && !hb_ordered(t, r & HB_EPOCH_MASK))
+        return false; /* a read clock to make: under the lock */
     uint64_t me = e | (cls == HB_ITER ? HB_R_ITER : 0);
-    HB_ST(h->rsite, site);
+    HB_ST(h->rsite, rsite_of(site, me));
     return __atomic_compare_exchange_n(&h->r, &r, me, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
@@ -207,14 +239,23 @@ void hb_access_record_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, 
         return;
     }
 
+    /* readers recording without the lock may change r under it: every
+     * change of a single read is a CAS, and a failed one starts again */
     uint64_t me = e | (cls == HB_ITER ? HB_R_ITER : 0);
-    if (r & HB_R_SHARED)
-        record_shared_read(h, r, t->slot, me, site);
-    else if (r == 0 || hb_ordered(t, r & HB_EPOCH_MASK)) {
-        HB_ST(h->rsite, site);
-        __atomic_store_n(&h->r, me, __ATOMIC_RELEASE);
-    } else
-        inflate(h, r, t->slot, me, site);
+    for (;;) {
+        if (r & HB_R_SHARED) {
+            record_shared_read(h, r, t->slot, me, site);
+            break;
+        }
+        if (r == 0 || hb_ordered(t, r & HB_EPOCH_MASK)) {
+            HB_ST(h->rsite, rsite_of(site, me));
+            if (__atomic_compare_exchange_n(&h->r, &r, me, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+                break;
+        } else if (inflate(h, r, t->slot, me, site)) {
+            break;
+        }
+        r = __atomic_load_n(&h->r, __ATOMIC_ACQUIRE);
+    }
     unlock(h, wsite);
 }
 

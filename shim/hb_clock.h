@@ -1,10 +1,11 @@
 /*
  * Happens-before engine: thread slots and their vector clocks (FastTrack).
  *
- * Not wired yet: nothing in the shim calls these functions today. The
- * wrappers of issue 12 will keep a struct hb_thr pointer per thread and
- * call hb_thread_create / finish / join / detach, the sync operations of
- * hb_sync.h and the access check of hb_access.h.
+ * happens_before.c keeps a struct hb_thr pointer per thread and calls
+ * hb_thread_create / finish / join / detach from the thread wrappers
+ * (threads.c), the sync operations of hb_sync.h from the lock wrappers
+ * (sync_intercept.c) and the access check of hb_access.h from the map
+ * hooks (detect.h).
  *
  * Slots, not pthread_t. glibc hands the same pthread_t to the next thread
  * after a join, so threads are named by a slot this file assigns. A slot

@@ -51,6 +51,7 @@ void mg_intercept_start(void)
     mg_sync_resolve();
     mg_glib_resolve();
     mg_hb_start();
+    mg_gh_resolve();
 }
 
 /* ---- the late lookup, without the loader's lock ---- */

@@ -22,6 +22,7 @@
  * nil map, without calling the library.
  */
 #include "detect.h"
+#include "ghash_api.h"
 
 #include <errno.h>
 
@@ -60,6 +61,10 @@ static const struct mg_intercept gomap_intercepts[] = {
 
 const char *mg_op_name(unsigned op)
 {
+    if (mg_op_is_ghash(op)) {
+        const char *gh = mg_gh_op_name(op);
+        return gh ? gh : "none";
+    }
     static const char *const names[] = {
         [MG_OP_NONE] = "none",
 #define GOMAP_OP(OP, access, ret, name, params, args, nil) [MG_OP_##OP] = #name,

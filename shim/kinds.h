@@ -41,6 +41,10 @@ bool mg_kind_is_concurrency(int kind);
  * for NULL or an op this version does not know. */
 const char *mg_op_class(const char *op);
 
+/* The text report's one-line fix for kind on a map of api ("gomap",
+ * "ghashtable", NULL for gomap): GLib's words for a GHashTable. */
+const char *mg_kind_fix(int kind, const char *api);
+
 /* Fixed lines of a finding's text block (finding_text.c), which report.c's
  * block by hand writes too. When frames were dropped to fit a pipe's
  * PIPE_BUF ("truncated": true in the record): */

@@ -10,6 +10,7 @@
  */
 #include "render.h"
 #include "gomap_api.h"
+#include "ghash_ops.h"
 #include "finding_text.h"
 
 #include <inttypes.h>
@@ -108,6 +109,7 @@ static json_t *build(const struct mg_finding *f)
     json_object_set_new(o, "message", json_string(mg_kinds[f->kind].message));
     json_object_set_new(o, "pid", json_integer(getpid()));
     json_object_set_new(o, "map", hex((uintptr_t)f->map));
+    json_object_set_new(o, "api", json_string(mg_op_api(f->access.op)));
     json_object_set_new(o, "access", party_json(&f->access, true, false));
     switch (f->kind) {
     case MK_READ_WRITE:
@@ -120,12 +122,16 @@ static json_t *build(const struct mg_finding *f)
         json_t *mod = created_json(&f->other);
         json_object_set_new(mod, "op", json_string(H->op_name(f->other.op)));
         json_object_set_new(o, "modification", mod);
-        json_object_set_new(o, "iterator", created_json(&f->iter));
+        json_t *it = created_json(&f->iter);
+        if (mg_op_is_ghash(f->iter.op)) /* GLib's iterations start in several ways */
+            json_object_set_new(it, "op", json_string(H->op_name(f->iter.op)));
+        json_object_set_new(o, "iterator", it);
         break;
     }
     case MK_USE_AFTER_FREE:
     case MK_DOUBLE_FREE:
-        json_object_set_new(o, "freed", party_json(&f->other, false, false));
+        /* GLib frees by destroy or the last unref: named */
+        json_object_set_new(o, "freed", party_json(&f->other, mg_op_is_ghash(f->other.op), false));
         break;
     case MK_LEAK:
         json_object_set_new(o, "count", json_integer((json_int_t)f->count));

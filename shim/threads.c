@@ -6,7 +6,9 @@
  * touches a map gets an index into a table holding its tid and the depot
  * id of the pthread_create or thrd_create call that started it. Indexes
  * are recycled when threads exit (a pthread key destructor), so a program
- * that starts threads all day long does not run out.
+ * that starts threads all day long does not run out; but only once every
+ * index has been used, oldest first, so that a report naming a thread that
+ * already ended (the earlier call of an unordered race) names it right.
  *
  * pthread_create and thrd_create are interposed (intercept.h) to capture
  * the creating stack: TSan prints it with every thread in a report, and users need it
@@ -41,8 +43,12 @@ struct slot {
 
 static struct slot table[MG_MAX_THREADS];
 static uint32_t next_idx = 1;
+/* Freed indexes, oldest first. An index is reused only once every index
+ * has been handed out, and then the one freed the longest ago: a report
+ * written after a thread ended (the earlier call of an unordered race
+ * usually is) still finds that thread's tid, name and creation stack. */
 static uint16_t free_idx[MG_MAX_THREADS];
-static uint32_t nfree;
+static uint32_t free_head, free_tail; /* free_idx[head..tail), modulo the size */
 /* Indexes of threads left behind by a fork (see mg_threads_atfork_child). */
 static uint64_t gone[MG_MAX_THREADS / 64];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -58,7 +64,7 @@ static void thread_exit(void *p)
         return;
     mg_thread_remember_name();
     pthread_mutex_lock(&lock);
-    free_idx[nfree++] = (uint16_t)idx;
+    free_idx[free_tail++ % MG_MAX_THREADS] = (uint16_t)idx;
     pthread_mutex_unlock(&lock);
 }
 
@@ -71,10 +77,10 @@ uint32_t mg_thread_register(void)
     pthread_once(&key_once, make_key);
     pthread_mutex_lock(&lock);
     uint32_t idx;
-    if (nfree)
-        idx = free_idx[--nfree];
-    else if (next_idx < MG_THREAD_OVERFLOW)
+    if (next_idx < MG_THREAD_OVERFLOW)
         idx = next_idx++;
+    else if (free_head != free_tail)
+        idx = free_idx[free_head++ % MG_MAX_THREADS];
     else
         idx = MG_THREAD_OVERFLOW;
     table[idx].tid = mg_self.tid;
@@ -165,8 +171,8 @@ void mg_threads_atfork_child(void)
     uint32_t end = next_idx < MG_MAX_THREADS ? next_idx : MG_MAX_THREADS;
     for (uint32_t i = 1; i < end; i++)
         gone[i / 64] |= 1ull << (i % 64);
-    for (uint32_t i = 0; i < nfree; i++)
-        gone[free_idx[i] / 64] &= ~(1ull << (free_idx[i] % 64));
+    for (uint32_t i = free_head; i != free_tail; i++)
+        gone[free_idx[i % MG_MAX_THREADS] / 64] &= ~(1ull << (free_idx[i % MG_MAX_THREADS] % 64));
     /* The overflow index, shared by threads past the table's end, stays
      * out: it may be this thread's, or a new thread's here. */
     if (mg_self.idx && mg_self.idx < MG_THREAD_OVERFLOW)

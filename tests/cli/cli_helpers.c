@@ -286,3 +286,15 @@ void assert_sarif_valid(const char *sarif_path)
     json_decref(v);
     cmd_result_free(&r);
 }
+
+json_t *first_of_kind(json_t *recs, const char *kind)
+{
+    size_t i;
+    json_t *rec;
+    json_array_foreach(recs, i, rec) {
+        const char *k = json_string_value(json_object_get(rec, "kind"));
+        if (k && strcmp(k, kind) == 0)
+            return rec;
+    }
+    return NULL;
+}

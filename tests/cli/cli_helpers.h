@@ -42,6 +42,7 @@ void rm_rf(const char *path);
 char *path_join(const char *dir, const char *name);
 char *slurp(const char *path);     /* NULL if unreadable */
 json_t *load_jsonl(const char *path); /* array of every record; asserts each line is JSON */
+json_t *first_of_kind(json_t *recs, const char *kind); /* the first record of kind, or NULL */
 json_t *load_json(const char *path);
 
 bool is_finding(json_t *rec);

@@ -18,17 +18,6 @@ extern char **environ;
 
 #include "cli_helpers.h"
 
-static json_t *first_of_kind(json_t *recs, const char *kind)
-{
-    size_t i;
-    json_t *rec;
-    json_array_foreach(recs, i, rec) {
-        const char *k = json_string_value(json_object_get(rec, "kind"));
-        if (k && strcmp(k, kind) == 0)
-            return rec;
-    }
-    return NULL;
-}
 
 static bool ends_with(const char *s, const char *suffix)
 {

@@ -81,7 +81,10 @@ static void spawn(struct run *r, const char *prog, const char *scenario, const c
     cr_assert(mkdtemp(r->dir), "mkdtemp: %s", strerror(errno));
 
     char path[512], outp[256], errp[256];
-    snprintf(path, sizeof path, "%s/tests/progs/%s", BUILD_DIR, prog);
+    if (prog[0] == '/') /* a program of the system's */
+        snprintf(path, sizeof path, "%s", prog);
+    else
+        snprintf(path, sizeof path, "%s/tests/progs/%s", BUILD_DIR, prog);
     snprintf(outp, sizeof outp, "%s/stdout", r->dir);
     snprintf(errp, sizeof errp, "%s/stderr", r->dir);
 

@@ -29,7 +29,8 @@ struct run {
     int nfiles;       /* log files written */
 };
 
-/* options are appended after log_path=...; NULL for none. opts_raw, when
+/* prog: a name in BUILD_DIR/tests/progs, or an absolute path.
+ * options are appended after log_path=...; NULL for none. opts_raw, when
  * set, replaces MAPGUARD_OPTIONS entirely (no log_path added). */
 void run_prog(struct run *r, const char *prog, const char *scenario, const char *options);
 void run_prog_raw(struct run *r, const char *prog, const char *scenario, const char *opts_raw);

@@ -1,0 +1,1173 @@
+/*
+ * More happens-before scenarios (happens_before=1), beside mg_hb.c: every
+ * op pair in both orders, and for each synchronization pattern of issue 12
+ * item 9 a race it must not hide and a synchronized program it must keep
+ * clean.
+ *
+ * As in mg_hb.c, racy scenarios sequence their threads with C11 atomics,
+ * which the shim cannot see: the calls run one after the other every time,
+ * never overlapping, yet nothing the shim saw orders them. No sleep
+ * decides an outcome; where a scenario must wait for something the shim
+ * does not see (a thread to be gone), it polls for that state. One
+ * scenario per run, named by argv[1] ("pair" takes "first,second" in
+ * argv[2]). Lines the tests look for carry an @site comment.
+ */
+#include <gomap.h>
+#include "scenario.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <threads.h>
+#include <time.h>
+#include <unistd.h>
+
+static gomap *M;
+static atomic_int flag;
+static pthread_mutex_t L1 = PTHREAD_MUTEX_INITIALIZER, L2 = PTHREAD_MUTEX_INITIALIZER;
+
+static gomap *make_map(void)
+{
+    static const gomap_type t = {.key_size = 8, .val_size = 8};
+    return gomap_new(&t, 0); /* @site:made */
+}
+
+static void fill(gomap *m, int n)
+{
+    for (int64_t i = 0; i < n; i++)
+        gomap_set(m, &i, &i);
+}
+
+/* The handoffs the shim does not see. */
+static void signal_flag(void) { atomic_store_explicit(&flag, 1, memory_order_release); }
+static void wait_flag(void)
+{
+    while (!atomic_load_explicit(&flag, memory_order_acquire))
+        sched_yield();
+}
+static void wait_count(atomic_int *c, int n)
+{
+    while (atomic_load_explicit(c, memory_order_acquire) < n)
+        sched_yield();
+}
+
+static void spawn_run(void *(*fn)(void *), void *(*fn2)(void *))
+{
+    pthread_t a, b;
+    pthread_create(&a, NULL, fn, NULL);
+    pthread_create(&b, NULL, fn2, NULL);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+}
+
+static struct timespec in_a_minute(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    ts.tv_sec += 60;
+    return ts;
+}
+
+/* Threads of this process other than the caller, from /proc: how a
+ * scenario waits for a thread to be gone without anything the shim sees. */
+static int other_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        abort();
+    int n = -1;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static void wait_alone(void)
+{
+    while (other_threads() > 0)
+        sched_yield();
+}
+
+/* ---- every op pair, in both orders ----
+ *
+ * "pair F,S": one thread makes call F, then (after the flag) another makes
+ * call S. The map holds keys 0..9. A write that comes first is not
+ * structural when S is iter_next (a value update, a missing key's delete,
+ * the clear of an empty map), so that the only finding is the race, not
+ * also modified-during-iteration. */
+
+static const char *first_op, *second_op;
+static gomap_iter IT;
+static int64_t K1 = 1, MISSING = 100;
+
+static bool is(const char *a, const char *b) { return !strcmp(a, b); }
+
+static void first_call(void)
+{
+    int64_t v = 7;
+    const int64_t *k = is(second_op, "iter_next") ? &MISSING : &K1;
+    if (is(first_op, "get"))
+        gomap_get(M, &K1); /* @site:first_get */
+    else if (is(first_op, "lookup"))
+        gomap_lookup(M, &K1, &v); /* @site:first_lookup */
+    else if (is(first_op, "len"))
+        gomap_len(M); /* @site:first_len */
+    else if (is(first_op, "set"))
+        gomap_set(M, &K1, &v); /* @site:first_set */
+    else if (is(first_op, "assign"))
+        *(int64_t *)gomap_assign(M, &K1) = v; /* @site:first_assign */
+    else if (is(first_op, "delete"))
+        gomap_delete(M, k); /* @site:first_delete */
+    else if (is(first_op, "clear"))
+        gomap_clear(M); /* @site:first_clear */
+    else if (is(first_op, "iter_init")) {
+        gomap_iter it;
+        gomap_iter_init(&it, M); /* @site:first_iter_init */
+        while (gomap_iter_next(&it, NULL, NULL))
+            ;
+    } else if (is(first_op, "iter_delete")) {
+        gomap_iter it;
+        gomap_iter_init(&it, M);
+        gomap_iter_next(&it, NULL, NULL);
+        gomap_iter_delete(&it); /* @site:first_iter_delete */
+    } else if (is(first_op, "iter_next")) {
+        gomap_iter it;
+        gomap_iter_init(&it, M);
+        /* a release: the steps below are in a new epoch, and the first
+         * of them is the call remembered */
+        pthread_mutex_lock(&L2);
+        pthread_mutex_unlock(&L2);
+        while (gomap_iter_next(&it, NULL, NULL)) /* @site:first_iter_next */
+            ;
+    } else
+        abort();
+}
+
+static void second_call(void)
+{
+    int64_t v = 8;
+    if (is(second_op, "get"))
+        gomap_get(M, &K1); /* @site:second_get */
+    else if (is(second_op, "lookup"))
+        gomap_lookup(M, &K1, &v); /* @site:second_lookup */
+    else if (is(second_op, "len"))
+        gomap_len(M); /* @site:second_len */
+    else if (is(second_op, "set"))
+        gomap_set(M, &K1, &v); /* @site:second_set */
+    else if (is(second_op, "assign"))
+        *(int64_t *)gomap_assign(M, &K1) = v; /* @site:second_assign */
+    else if (is(second_op, "delete"))
+        gomap_delete(M, &K1); /* @site:second_delete */
+    else if (is(second_op, "clear"))
+        gomap_clear(M); /* @site:second_clear */
+    else if (is(second_op, "iter_init")) {
+        gomap_iter it;
+        gomap_iter_init(&it, M); /* @site:second_iter_init */
+        while (gomap_iter_next(&it, NULL, NULL))
+            ;
+    } else if (is(second_op, "iter_delete")) {
+        gomap_iter it;
+        gomap_iter_init(&it, M);
+        gomap_iter_next(&it, NULL, NULL);
+        gomap_iter_delete(&it); /* @site:second_iter_delete */
+    } else if (is(second_op, "free"))
+        gomap_free(M); /* @site:second_free */
+    else if (is(second_op, "iter_next")) {
+        /* IT was started by main before either thread: only its steps
+         * here can race with the first thread's write */
+        while (gomap_iter_next(&IT, NULL, NULL)) /* @site:second_iter_next */
+            ;
+    } else
+        abort();
+}
+
+static void *pair_first(void *p)
+{
+    first_call();
+    signal_flag();
+    return p;
+}
+
+static void *pair_second(void *p)
+{
+    wait_flag();
+    second_call();
+    return p;
+}
+
+static void pair(void)
+{
+    M = make_map();
+    if (!(is(second_op, "iter_next") && is(first_op, "clear")))
+        fill(M, 10);
+    if (is(second_op, "iter_next"))
+        gomap_iter_init(&IT, M);
+    spawn_run(pair_first, pair_second);
+}
+
+/* ---- condition variables ---- */
+
+static pthread_cond_t CV = PTHREAD_COND_INITIALIZER;
+static int queued, taken, closed;
+enum { ITEMS = 20 };
+
+/* Producer and consumer of ITEMS handoffs, one at a time. The consumer
+ * waits in a loop (while nothing is queued) with the variant given; a
+ * third thread broadcasts without changing anything, so the consumer
+ * wakes up spuriously and waits again. */
+static int wait_kind;
+
+static void cv_wait(void)
+{
+    struct timespec ts;
+    switch (wait_kind) {
+    case 0:
+        pthread_cond_wait(&CV, &L1);
+        break;
+    case 1:
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200000; /* short: some waits time out and the loop waits again */
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&CV, &L1, &ts);
+        break;
+    default:
+        ts = in_a_minute(CLOCK_MONOTONIC);
+        pthread_cond_clockwait(&CV, &L1, CLOCK_MONOTONIC, &ts);
+        break;
+    }
+}
+
+static void *cv_producer(void *p)
+{
+    for (int64_t i = 0; i < ITEMS; i++) {
+        gomap_set(M, &i, &i); /* outside the lock: published by the handoff below */
+        pthread_mutex_lock(&L1);
+        queued++;
+        pthread_cond_broadcast(&CV);
+        while (taken < queued) /* the consumer's turn: it reads before the next write */
+            pthread_cond_wait(&CV, &L1);
+        pthread_mutex_unlock(&L1);
+    }
+    pthread_mutex_lock(&L1);
+    closed = 1;
+    pthread_cond_broadcast(&CV);
+    pthread_mutex_unlock(&L1);
+    return p;
+}
+
+static void *cv_consumer(void *p)
+{
+    for (int64_t i = 0; i < ITEMS; i++) {
+        pthread_mutex_lock(&L1);
+        while (queued <= i)
+            cv_wait();
+        pthread_mutex_unlock(&L1);
+        gomap_get(M, &i); /* outside the lock too */
+        gomap_delete(M, &i);
+        pthread_mutex_lock(&L1);
+        taken++;
+        pthread_cond_broadcast(&CV);
+        pthread_mutex_unlock(&L1);
+    }
+    return p;
+}
+
+static void *cv_spurious(void *p)
+{
+    pthread_mutex_lock(&L1);
+    while (!closed) {
+        pthread_cond_broadcast(&CV); /* nothing changed: a spurious wakeup */
+        pthread_mutex_unlock(&L1);
+        sched_yield();
+        pthread_mutex_lock(&L1);
+    }
+    pthread_mutex_unlock(&L1);
+    return p;
+}
+
+static void cond_queue(void)
+{
+    for (wait_kind = 0; wait_kind < 3; wait_kind++) {
+        M = make_map();
+        queued = taken = closed = 0;
+        pthread_t a, b, c;
+        pthread_create(&c, NULL, cv_spurious, NULL);
+        pthread_create(&a, NULL, cv_consumer, NULL);
+        pthread_create(&b, NULL, cv_producer, NULL);
+        pthread_join(a, NULL);
+        pthread_join(b, NULL);
+        pthread_join(c, NULL);
+    }
+}
+
+/* The consumer reads without waiting for the signal. */
+static void *cv_writer_signals(void *p)
+{
+    int64_t k = 1;
+    gomap_set(M, &k, &k); /* @site:cv_nowait_set */
+    pthread_mutex_lock(&L1);
+    queued = 1;
+    pthread_cond_signal(&CV);
+    pthread_mutex_unlock(&L1);
+    signal_flag();
+    return p;
+}
+
+static void *cv_reader_nowait(void *p)
+{
+    int64_t k = 1;
+    wait_flag();
+    gomap_get(M, &k); /* @site:cv_nowait_get */
+    return p;
+}
+
+static void cond_nowait_race(void)
+{
+    M = make_map();
+    spawn_run(cv_writer_signals, cv_reader_nowait);
+}
+
+/* A timed wait that times out orders nothing with a writer that never
+ * took the mutex. */
+static void *cv_writer_nolock(void *p)
+{
+    int64_t k = 1;
+    gomap_set(M, &k, &k); /* @site:cv_timeout_set */
+    signal_flag();
+    return p;
+}
+
+static void *cv_reader_timeout(void *p)
+{
+    int64_t k = 1;
+    wait_flag();
+    pthread_mutex_lock(&L1);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* already past */
+    if (pthread_cond_clockwait(&CV, &L1, CLOCK_MONOTONIC, &ts) != ETIMEDOUT)
+        abort();
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (pthread_cond_timedwait(&CV, &L1, &ts) != ETIMEDOUT)
+        abort();
+    pthread_mutex_unlock(&L1);
+    gomap_get(M, &k); /* @site:cv_timeout_get */
+    return p;
+}
+
+static void cond_timeout_race(void)
+{
+    M = make_map();
+    spawn_run(cv_writer_nolock, cv_reader_timeout);
+}
+
+/* ---- semaphores ---- */
+
+static sem_t S1;
+enum { POSTERS = 4 };
+static gomap *PM[POSTERS];
+static atomic_int posted;
+
+/* The success path of sem_trywait, spun on: only the try that gets the
+ * count orders the reader after the poster. */
+static void *sem_try_poster(void *p)
+{
+    fill(M, 10);
+    sem_post(&S1);
+    return p;
+}
+
+static void *sem_try_reader(void *p)
+{
+    while (sem_trywait(&S1) != 0)
+        sched_yield();
+    for (int64_t i = 0; i < 10; i++)
+        gomap_get(M, &i);
+    return p;
+}
+
+static void sem_trywait_clean(void)
+{
+    M = make_map();
+    sem_init(&S1, 0, 0);
+    spawn_run(sem_try_reader, sem_try_poster);
+    sem_destroy(&S1);
+}
+
+static void *sem_many_poster(void *p)
+{
+    int n = (int)(intptr_t)p;
+    fill(PM[n], 10); /* each its own map: the posters are not ordered with each other */
+    sem_post(&S1);
+    atomic_fetch_add_explicit(&posted, 1, memory_order_release);
+    return NULL;
+}
+
+/* POSTERS posts, all in before one wait: that wait is ordered after every
+ * poster (the semaphore's clock is a merge). Once with sem_wait, once with
+ * sem_timedwait, once with sem_clockwait. */
+static void sem_many_posts(void)
+{
+    for (int variant = 0; variant < 3; variant++) {
+        sem_init(&S1, 0, 0);
+        atomic_store(&posted, 0);
+        pthread_t t[POSTERS];
+        for (int i = 0; i < POSTERS; i++) {
+            PM[i] = make_map();
+            pthread_create(&t[i], NULL, sem_many_poster, (void *)(intptr_t)i);
+        }
+        wait_count(&posted, POSTERS);
+        struct timespec ts = in_a_minute(variant == 1 ? CLOCK_REALTIME : CLOCK_MONOTONIC);
+        int r = variant == 0 ? sem_wait(&S1)
+                : variant == 1 ? sem_timedwait(&S1, &ts)
+                               : sem_clockwait(&S1, CLOCK_MONOTONIC, &ts);
+        if (r)
+            abort();
+        for (int i = 0; i < POSTERS; i++) {
+            int64_t k = 3;
+            gomap_delete(PM[i], &k);
+        }
+        for (int i = 0; i < POSTERS; i++)
+            pthread_detach(t[i]);
+        wait_alone();
+        sem_destroy(&S1);
+    }
+}
+
+/* The write comes after the post the reader waited for. */
+static void *sem_post_then_write(void *p)
+{
+    int64_t k = 1;
+    sem_post(&S1);
+    gomap_set(M, &k, &k); /* @site:sem_late_set */
+    signal_flag();
+    return p;
+}
+
+static void *sem_wait_then_read(void *p)
+{
+    int64_t k = 1;
+    struct timespec ts = in_a_minute(CLOCK_REALTIME);
+    if (sem_timedwait(&S1, &ts))
+        abort();
+    wait_flag();
+    gomap_get(M, &k); /* @site:sem_late_get */
+    return p;
+}
+
+static void sem_post_before_write_race(void)
+{
+    M = make_map();
+    sem_init(&S1, 0, 0);
+    spawn_run(sem_post_then_write, sem_wait_then_read);
+}
+
+/* ---- barriers, several threads, several rounds ---- */
+
+enum { BAR_THREADS = 3, BAR_ROUNDS = 6 };
+static pthread_barrier_t BAR;
+static int bar_racy;
+
+/* Round r: thread r % 3 writes, then all wait; the others read, then all
+ * wait again (so the reads come before the next round's write). In the
+ * racy run, round 4's writer writes after the first wait, and only one
+ * other thread reads in that round, after it. */
+static void *bar_worker(void *p)
+{
+    int64_t me = (int64_t)(intptr_t)p;
+    for (int64_t round = 0; round < BAR_ROUNDS; round++) {
+        bool writer = round % BAR_THREADS == me, late = bar_racy && round == 4;
+        if (writer && !late)
+            gomap_set(M, &round, &me);
+        pthread_barrier_wait(&BAR);
+        if (writer && late) {
+            gomap_set(M, &round, &me); /* @site:bar_late_set */
+            signal_flag();
+        } else if (!writer && late) {
+            if (me == (round + 1) % BAR_THREADS) {
+                wait_flag();
+                gomap_get(M, &round); /* @site:bar_late_get */
+            }
+        } else if (!writer) {
+            gomap_get(M, &round);
+            gomap_len(M);
+        }
+        pthread_barrier_wait(&BAR);
+    }
+    return NULL;
+}
+
+static void barrier_run(int racy)
+{
+    bar_racy = racy;
+    M = make_map();
+    pthread_barrier_init(&BAR, NULL, BAR_THREADS);
+    pthread_t t[BAR_THREADS];
+    for (int i = 0; i < BAR_THREADS; i++)
+        pthread_create(&t[i], NULL, bar_worker, (void *)(intptr_t)i);
+    for (int i = 0; i < BAR_THREADS; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&BAR);
+}
+
+static void barrier_rounds_clean(void) { barrier_run(0); }
+static void barrier_round_race(void) { barrier_run(1); }
+
+/* ---- read-write locks: every try, timed and clock variant ---- */
+
+static pthread_rwlock_t RW = PTHREAD_RWLOCK_INITIALIZER;
+
+static void rw_lock_variant(int v, bool write)
+{
+    struct timespec rt = in_a_minute(CLOCK_REALTIME), mt = in_a_minute(CLOCK_MONOTONIC);
+    int r;
+    if (write)
+        r = v == 0   ? (pthread_rwlock_trywrlock(&RW) == 0 ? 0 : pthread_rwlock_wrlock(&RW))
+            : v == 1 ? pthread_rwlock_timedwrlock(&RW, &rt)
+                     : pthread_rwlock_clockwrlock(&RW, CLOCK_MONOTONIC, &mt);
+    else
+        r = v == 0   ? (pthread_rwlock_tryrdlock(&RW) == 0 ? 0 : pthread_rwlock_rdlock(&RW))
+            : v == 1 ? pthread_rwlock_timedrdlock(&RW, &rt)
+                     : pthread_rwlock_clockrdlock(&RW, CLOCK_MONOTONIC, &mt);
+    if (r)
+        abort();
+}
+
+static int rw_wv, rw_rv;
+
+static void *rw_write_then_flag(void *p)
+{
+    rw_lock_variant(rw_wv, true);
+    fill(M, 5);
+    pthread_rwlock_unlock(&RW);
+    signal_flag();
+    return p;
+}
+
+/* reads, then hands the map back to a writer that takes the lock after
+ * every reader's release */
+static void *rw_read_after_flag(void *p)
+{
+    wait_flag();
+    rw_lock_variant(rw_rv, false);
+    for (int64_t i = 0; i < 5; i++)
+        gomap_get(M, &i);
+    pthread_rwlock_unlock(&RW);
+    return p;
+}
+
+static void rwlock_variants_clean(void)
+{
+    for (rw_wv = 0; rw_wv < 3; rw_wv++)
+        for (rw_rv = 0; rw_rv < 3; rw_rv++) {
+            M = make_map();
+            atomic_store(&flag, 0);
+            pthread_t w, r1, r2;
+            pthread_create(&w, NULL, rw_write_then_flag, NULL);
+            pthread_create(&r1, NULL, rw_read_after_flag, NULL);
+            pthread_create(&r2, NULL, rw_read_after_flag, NULL);
+            pthread_detach(w);
+            pthread_detach(r1);
+            pthread_detach(r2);
+            wait_alone();
+            /* main took part in none of it: a write lock orders it after
+             * the writer's release and both readers' */
+            rw_lock_variant((rw_wv + 1) % 3, true);
+            gomap_clear(M);
+            pthread_rwlock_unlock(&RW);
+        }
+}
+
+/* A failed trywrlock takes nothing: the reader that released the lock
+ * before it is not ordered before the write (main holds a read lock, so
+ * the try fails). */
+static void *rw_reader_releases(void *p)
+{
+    int64_t k = 1;
+    pthread_rwlock_rdlock(&RW);
+    gomap_get(M, &k); /* @site:rw_tryfail_get */
+    pthread_rwlock_unlock(&RW);
+    signal_flag();
+    return p;
+}
+
+static void *rw_try_fail_writer(void *p)
+{
+    int64_t k = 1;
+    wait_flag();
+    if (pthread_rwlock_trywrlock(&RW) != EBUSY)
+        abort();
+    gomap_set(M, &k, &k); /* @site:rw_tryfail_set */
+    return p;
+}
+
+static void rwlock_tryfail_race(void)
+{
+    M = make_map();
+    pthread_rwlock_rdlock(&RW);
+    spawn_run(rw_reader_releases, rw_try_fail_writer);
+    pthread_rwlock_unlock(&RW);
+}
+
+/* ---- recursive mutexes ---- */
+
+static pthread_mutex_t REC;
+
+static void rec_init(void)
+{
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&REC, &a);
+    pthread_mutexattr_destroy(&a);
+}
+
+/* Locked twice and unlocked twice; the writes sit after the inner unlock,
+ * still under the outer lock. */
+static void *rec_writer(void *p)
+{
+    int64_t k = 1;
+    pthread_mutex_lock(&REC);
+    if (pthread_mutex_trylock(&REC))
+        abort();
+    gomap_set(M, &k, &k);
+    pthread_mutex_unlock(&REC);
+    k = 2;
+    gomap_set(M, &k, &k); /* @site:rec_set */
+    pthread_mutex_unlock(&REC);
+    signal_flag();
+    return p;
+}
+
+static void *rec_reader(void *p)
+{
+    wait_flag();
+    struct timespec ts = in_a_minute(CLOCK_REALTIME);
+    pthread_mutex_lock(&REC);
+    if (pthread_mutex_timedlock(&REC, &ts))
+        abort();
+    for (int64_t k = 1; k <= 2; k++)
+        gomap_get(M, &k);
+    pthread_mutex_unlock(&REC);
+    pthread_mutex_unlock(&REC);
+    return p;
+}
+
+static void *rec_reader_unlocked(void *p)
+{
+    int64_t k = 2;
+    wait_flag();
+    gomap_get(M, &k); /* @site:rec_get */
+    return p;
+}
+
+static void recursive_clean(void)
+{
+    M = make_map();
+    rec_init();
+    spawn_run(rec_writer, rec_reader);
+    pthread_mutex_destroy(&REC);
+}
+
+static void recursive_one_side_race(void)
+{
+    M = make_map();
+    rec_init();
+    spawn_run(rec_writer, rec_reader_unlocked);
+}
+
+/* ---- a thread pool with a work queue ---- */
+
+enum { WORKERS = 4, JOBS = 64 };
+static int64_t queue[JOBS + WORKERS];
+static int qhead, qtail;
+static pthread_cond_t QCV = PTHREAD_COND_INITIALIZER;
+static atomic_int jobs_done;
+
+static void *pool_worker(void *p)
+{
+    for (;;) {
+        pthread_mutex_lock(&L1);
+        while (qhead == qtail)
+            pthread_cond_wait(&QCV, &L1);
+        int64_t job = queue[qhead++];
+        pthread_mutex_unlock(&L1);
+        if (job < 0)
+            return p;
+        pthread_mutex_lock(&L2);
+        gomap_set(M, &job, &job); /* @site:pool_set */
+        pthread_mutex_unlock(&L2);
+        atomic_fetch_add_explicit(&jobs_done, 1, memory_order_release);
+    }
+}
+
+static void pool_push(int64_t job)
+{
+    pthread_mutex_lock(&L1);
+    queue[qtail++] = job;
+    pthread_cond_signal(&QCV);
+    pthread_mutex_unlock(&L1);
+}
+
+/* racy: main reads once every job is done, as counted by an atomic the
+ * shim does not see, before it stops and joins the pool */
+static void pool_run(int racy)
+{
+    M = make_map();
+    pthread_t t[WORKERS];
+    for (int i = 0; i < WORKERS; i++)
+        pthread_create(&t[i], NULL, pool_worker, NULL);
+    for (int64_t j = 0; j < JOBS; j++)
+        pool_push(j);
+    if (racy) {
+        wait_count(&jobs_done, JOBS);
+        int64_t k = 0;
+        gomap_get(M, &k); /* @site:pool_early_get */
+    }
+    for (int i = 0; i < WORKERS; i++)
+        pool_push(-1);
+    for (int i = 0; i < WORKERS; i++)
+        pthread_join(t[i], NULL);
+    for (int64_t j = 0; j < JOBS; j++)
+        if (!gomap_get(M, &j))
+            abort();
+}
+
+static void pool_clean(void) { pool_run(0); }
+static void pool_race(void) { pool_run(1); }
+
+/* ---- joins that order only transitively ---- */
+
+static void *grandchild_write(void *p)
+{
+    int64_t k = 1;
+    gomap_set(M, &k, &k); /* @site:trans_set */
+    signal_flag();
+    return p;
+}
+
+static void *child_joins_grandchild(void *p)
+{
+    pthread_t g;
+    pthread_create(&g, NULL, grandchild_write, NULL);
+    if (p) {
+        pthread_detach(g); /* racy: nothing orders the grandchild before main */
+        wait_flag();
+    } else
+        pthread_join(g, NULL);
+    return p;
+}
+
+static int c11_grandchild(void *p)
+{
+    fill(M, 10);
+    return p != NULL;
+}
+
+static int c11_child(void *p)
+{
+    thrd_t g;
+    thrd_create(&g, c11_grandchild, NULL);
+    thrd_join(g, NULL);
+    return p != NULL;
+}
+
+static void transitive_join_clean(void)
+{
+    M = make_map();
+    pthread_t a;
+    pthread_create(&a, NULL, child_joins_grandchild, NULL);
+    pthread_join(a, NULL);
+    int64_t k = 1;
+    gomap_get(M, &k);
+    gomap_delete(M, &k);
+    /* and with C11 threads */
+    thrd_t c;
+    thrd_create(&c, c11_child, NULL);
+    thrd_join(c, NULL);
+    gomap_clear(M);
+}
+
+static void transitive_join_race(void)
+{
+    M = make_map();
+    pthread_t a;
+    pthread_create(&a, NULL, child_joins_grandchild, (void *)1);
+    pthread_join(a, NULL);
+    int64_t k = 1;
+    gomap_get(M, &k); /* @site:trans_get */
+}
+
+/* ---- reuse of thread ids ---- */
+
+enum { SEQ_THREADS = 320 };
+
+static void *seq_write(void *p)
+{
+    int64_t k = (int64_t)(intptr_t)p;
+    gomap_get(M, &k);
+    gomap_set(M, &k, &k);
+    return NULL;
+}
+
+/* Each thread is joined before the next is made: glibc hands out the same
+ * pthread_t again and again, and the engine's slots are reused. Prints
+ * how many threads had a pthread_t seen before. */
+static void thread_id_reuse_clean(void)
+{
+    M = make_map();
+    static pthread_t seen[SEQ_THREADS];
+    int repeats = 0;
+    for (int i = 0; i < SEQ_THREADS; i++) {
+        pthread_create(&seen[i], NULL, seq_write, (void *)(intptr_t)(i % 7));
+        for (int j = 0; j < i; j++)
+            if (pthread_equal(seen[j], seen[i])) {
+                repeats++;
+                break;
+            }
+        pthread_join(seen[i], NULL);
+    }
+    for (int64_t k = 0; k < 7; k++)
+        gomap_delete(M, &k);
+    printf("repeats=%d\n", repeats);
+}
+
+/* A detached writer is gone; the next thread gets its pthread_t, and
+ * nothing orders it after the first. Prints whether the id repeated. */
+static void *reuse_first(void *p)
+{
+    int64_t k = 1;
+    gomap_set(M, &k, &k); /* @site:reuse_first_set */
+    return p;
+}
+
+static void *reuse_second(void *p)
+{
+    int64_t k = 1;
+    gomap_set(M, &k, &k); /* @site:reuse_second_set */
+    return p;
+}
+
+static void thread_id_reuse_race(void)
+{
+    M = make_map();
+    pthread_t a, b;
+    pthread_create(&a, NULL, reuse_first, NULL);
+    pthread_detach(a);
+    wait_alone();
+    pthread_create(&b, NULL, reuse_second, NULL);
+    printf("same_id=%d\n", pthread_equal(a, b) != 0);
+    pthread_join(b, NULL);
+}
+
+/* ---- reuse of a map's address ----
+ *
+ * Run with quarantine_size=0, so that a freed map's memory goes back to
+ * malloc at once. Main makes the first map; a thread uses and frees it and
+ * exits (its malloc cache then goes back to main's arena). Main, which
+ * never synchronized with that thread, makes a new map, most likely at the
+ * same address, and uses it: the first map's history must be gone. Prints
+ * whether the address was reused. */
+static void *addr_user_frees(void *p)
+{
+    gomap *m = p;
+    fill(m, 10);
+    gomap_free(m);
+    return NULL;
+}
+
+static void map_addr_reuse_clean(void)
+{
+    gomap *first = make_map();
+    uintptr_t was = (uintptr_t)first;
+    pthread_t t;
+    pthread_create(&t, NULL, addr_user_frees, first);
+    pthread_detach(t);
+    wait_alone();
+    M = make_map();
+    printf("reused=%d\n", (uintptr_t)M == was);
+    fill(M, 10);
+    gomap_iter it;
+    gomap_iter_init(&it, M);
+    while (gomap_iter_next(&it, NULL, NULL))
+        ;
+    gomap_clear(M);
+}
+
+/* ---- a forked child racing with its own thread ---- */
+
+static void *child_thread_write(void *p)
+{
+    int64_t k = 1;
+    gomap_set(M, &k, &k); /* @site:child_set */
+    signal_flag();
+    return p;
+}
+
+static void fork_child_race(void)
+{
+    M = make_map();
+    fill(M, 10);
+    pid_t pid = fork();
+    if (pid == 0) {
+        pthread_t t;
+        pthread_create(&t, NULL, child_thread_write, NULL);
+        pthread_detach(t);
+        wait_flag();
+        int64_t k = 1;
+        gomap_get(M, &k); /* @site:child_get */
+        wait_alone();
+        exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    printf("child=%d status=%d\n", (int)pid, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    int64_t k = 2;
+    gomap_set(M, &k, &k); /* the parent's own calls: ordered, clean */
+}
+
+/* ---- C11 threads throughout ---- */
+
+static mtx_t CM, CREC;
+static cnd_t CCV;
+static once_flag CONCE = ONCE_FLAG_INIT;
+static int c11_ready;
+
+static void c11_init_map(void)
+{
+    fill(M, 10);
+}
+
+static int c11_producer(void *p)
+{
+    call_once(&CONCE, c11_init_map);
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    ts.tv_sec += 60;
+    if (mtx_timedlock(&CM, &ts) != thrd_success)
+        abort();
+    int64_t k = 20;
+    gomap_set(M, &k, &k);
+    c11_ready = 1;
+    cnd_broadcast(&CCV);
+    mtx_unlock(&CM);
+    return p != NULL;
+}
+
+static int c11_consumer(void *p)
+{
+    call_once(&CONCE, c11_init_map);
+    mtx_lock(&CM);
+    while (!c11_ready)
+        cnd_wait(&CCV, &CM);
+    /* under the lock, after the producer's write */
+    for (int64_t i = 0; i < 10; i++)
+        gomap_get(M, &i);
+    int64_t k = 20;
+    gomap_delete(M, &k);
+    mtx_unlock(&CM);
+    return p != NULL;
+}
+
+static int c11_recursive(void *p)
+{
+    mtx_lock(&CREC);
+    mtx_lock(&CREC);
+    int64_t k = 30;
+    gomap_set(M, &k, &k);
+    mtx_unlock(&CREC);
+    mtx_unlock(&CREC);
+    thrd_exit(p != NULL);
+}
+
+static void c11_throughout_clean(void)
+{
+    M = make_map();
+    mtx_init(&CM, mtx_timed);
+    mtx_init(&CREC, mtx_plain | mtx_recursive);
+    cnd_init(&CCV);
+    thrd_t t[3];
+    thrd_create(&t[0], c11_consumer, NULL);
+    thrd_create(&t[1], c11_consumer, NULL);
+    thrd_create(&t[2], c11_producer, NULL);
+    for (int i = 0; i < 3; i++)
+        thrd_join(t[i], NULL);
+    /* two threads taking a recursive mutex twice each */
+    thrd_create(&t[0], c11_recursive, NULL);
+    thrd_create(&t[1], c11_recursive, NULL);
+    for (int i = 0; i < 2; i++)
+        thrd_join(t[i], NULL);
+    gomap_clear(M); /* every thread joined */
+    mtx_destroy(&CM);
+    mtx_destroy(&CREC);
+    cnd_destroy(&CCV);
+}
+
+static int c11_detached_write(void *p)
+{
+    int64_t k = 1;
+    gomap_set(M, &k, &k); /* @site:thrd_det_set */
+    signal_flag();
+    return p != NULL;
+}
+
+static void c11_detach_race(void)
+{
+    M = make_map();
+    thrd_t t;
+    thrd_create(&t, c11_detached_write, NULL);
+    thrd_detach(t);
+    wait_flag();
+    int64_t k = 1;
+    gomap_get(M, &k); /* @site:thrd_det_get */
+    wait_alone();
+}
+
+/* ---- more threads alive at once than the engine has slots ---- */
+
+enum { CROWD = 600 };
+static pthread_cond_t GATE = PTHREAD_COND_INITIALIZER;
+static int gate_open;
+static atomic_int arrived;
+
+static void *crowd_member(void *p)
+{
+    int64_t k = (int64_t)(intptr_t)p % 50;
+    pthread_mutex_lock(&L1);
+    gomap_get(M, &k);
+    gomap_set(M, &k, &k);
+    pthread_mutex_unlock(&L1);
+    atomic_fetch_add_explicit(&arrived, 1, memory_order_release);
+    pthread_mutex_lock(&L2);
+    while (!gate_open)
+        pthread_cond_wait(&GATE, &L2);
+    pthread_mutex_unlock(&L2);
+    /* all CROWD threads are alive now */
+    pthread_mutex_lock(&L1);
+    gomap_delete(M, &k);
+    gomap_len(M);
+    pthread_mutex_unlock(&L1);
+    return NULL;
+}
+
+static void many_threads_clean(void)
+{
+    M = make_map();
+    static pthread_t t[CROWD];
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, 256 * 1024);
+    int made = 0;
+    for (int i = 0; i < CROWD; i++)
+        made += pthread_create(&t[i], &a, crowd_member, (void *)(intptr_t)i) == 0;
+    pthread_attr_destroy(&a);
+    if (made != CROWD)
+        abort();
+    wait_count(&arrived, CROWD);
+    pthread_mutex_lock(&L2);
+    gate_open = 1;
+    pthread_cond_broadcast(&GATE);
+    pthread_mutex_unlock(&L2);
+    for (int i = 0; i < CROWD; i++)
+        pthread_join(t[i], NULL);
+    gomap_clear(M); /* every thread joined */
+    printf("threads=%d\n", made);
+}
+
+/* One thread past the table writes a map of its own after the gate, and
+ * main reads it without synchronizing with that thread: the shared clock
+ * of the threads past the table still ticks with that thread's releases,
+ * so the race is found. */
+static gomap *M2;
+
+static void *crowd_member_racy(void *p)
+{
+    crowd_member(p);
+    if ((intptr_t)p == CROWD - 1) {
+        int64_t k = 1;
+        gomap_set(M2, &k, &k); /* @site:crowd_set */
+        signal_flag();
+    }
+    return NULL;
+}
+
+static void many_threads_race(void)
+{
+    M = make_map();
+    M2 = make_map();
+    static pthread_t t[CROWD];
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, 256 * 1024);
+    for (int i = 0; i < CROWD; i++)
+        if (pthread_create(&t[i], &a, crowd_member_racy, (void *)(intptr_t)i))
+            abort();
+    pthread_attr_destroy(&a);
+    wait_count(&arrived, CROWD);
+    pthread_mutex_lock(&L2);
+    gate_open = 1;
+    pthread_cond_broadcast(&GATE);
+    pthread_mutex_unlock(&L2);
+    wait_flag();
+    int64_t k = 1;
+    gomap_get(M2, &k); /* @site:crowd_get */
+    for (int i = 0; i < CROWD; i++)
+        pthread_join(t[i], NULL);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct scenario scenarios[] = {
+        {"pair", pair},
+        {"cond_queue", cond_queue},
+        {"cond_nowait_race", cond_nowait_race},
+        {"cond_timeout_race", cond_timeout_race},
+        {"sem_trywait_clean", sem_trywait_clean},
+        {"sem_many_posts", sem_many_posts},
+        {"sem_post_before_write_race", sem_post_before_write_race},
+        {"barrier_rounds_clean", barrier_rounds_clean},
+        {"barrier_round_race", barrier_round_race},
+        {"rwlock_variants_clean", rwlock_variants_clean},
+        {"rwlock_tryfail_race", rwlock_tryfail_race},
+        {"recursive_clean", recursive_clean},
+        {"recursive_one_side_race", recursive_one_side_race},
+        {"pool_clean", pool_clean},
+        {"pool_race", pool_race},
+        {"transitive_join_clean", transitive_join_clean},
+        {"transitive_join_race", transitive_join_race},
+        {"thread_id_reuse_clean", thread_id_reuse_clean},
+        {"thread_id_reuse_race", thread_id_reuse_race},
+        {"map_addr_reuse_clean", map_addr_reuse_clean},
+        {"fork_child_race", fork_child_race},
+        {"c11_throughout_clean", c11_throughout_clean},
+        {"c11_detach_race", c11_detach_race},
+        {"many_threads_clean", many_threads_clean},
+        {"many_threads_race", many_threads_race},
+    };
+    void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
+    if (!fn)
+        return 2;
+    if (fn == pair) {
+        static char ops[64];
+        snprintf(ops, sizeof ops, "%s", argc > 2 ? argv[2] : "");
+        char *comma = strchr(ops, ',');
+        if (!comma)
+            return 2;
+        *comma = 0;
+        first_op = ops;
+        second_op = comma + 1;
+    }
+    fn();
+    fflush(stdout);
+    return 0;
+}
