@@ -270,6 +270,19 @@ $(TESTBIN)/hb_stress_tsan: tests/hb/tsan/hb_stress_tsan.c tests/hb/stress.c test
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc -Ishim -o $@ tests/hb/tsan/hb_stress_tsan.c tests/hb/stress.c $(HB_OBJ) -lpthread $(LDFLAGS)
 
+# Programs named mg_glib* use GLib (and GIO): built against them with
+# pkg-config; the shim itself never links GLib (tests/check_noglib.sh).
+GLIB_PKGS = glib-2.0 gio-2.0
+$(TESTBIN)/progs/mg_glib%: tests/progs/mg_glib%.c $(wildcard tests/progs/*.h) $(LIB)/libgomap.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -Isrc $(shell pkg-config --cflags $(GLIB_PKGS)) -o $@ $< \
+	    -L$(LIB) -lgomap $(RPATH) $(shell pkg-config --libs $(GLIB_PKGS)) -lpthread $(LDFLAGS)
+
+$(TESTBIN)/progs/libglib_%.so: tests/progs/lib/glib_%.c $(LIB)/libgomap.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -fPIC -shared -Isrc $(shell pkg-config --cflags $(GLIB_PKGS)) -o $@ $< \
+	    -L$(LIB) -lgomap $(RPATH) $(shell pkg-config --libs $(GLIB_PKGS)) -lpthread $(LDFLAGS)
+
 # Test programs are built as a user would build them: -O0 -g by default;
 # a name ending in _o2 is built -O2 -g, one ending in _strip is stripped,
 # one ending in _lsan is built with LeakSanitizer.
@@ -303,6 +316,7 @@ test: deps
 # Runs every suite that exists, plus the PLT check, and fails if any fails.
 test-unit:
 	@sh tests/check_plt.sh $(LIB)/libgomap.so
+	@sh tests/check_noglib.sh $(LIB)/libmapguard.so
 	@sh tests/check_example.sh $(BUILD)/examples/wordcount
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t --jobs=2; done
 

@@ -185,10 +185,18 @@ static inline struct hb_thr *ready(void)
 static MG_COLD void enter_slow(uint64_t *w, unsigned op, uintptr_t pc);
 static MG_COLD void leave_slow(uint64_t *w, unsigned op, uintptr_t pc);
 
+/* Broadcasts (mg_hb_release_broadcast): how many so far, and how many
+ * this thread has taken. */
+static uint64_t broadcast_gen;
+static __thread uint64_t broadcast_seen __attribute__((tls_model("initial-exec")));
+static MG_COLD void broadcast_catch_up(void);
+
 /* A call in the same epoch as its thread's last one of its class on this
  * map needs no check and no record: no lock, no errno, no guard. */
 void mg_hb_enter(uint64_t *w, unsigned op, uintptr_t pc)
 {
+    if (MG_UNLIKELY(__atomic_load_n(&broadcast_gen, __ATOMIC_RELAXED) != broadcast_seen))
+        broadcast_catch_up();
     struct hb_thr *t = ready();
     if (MG_LIKELY(t != NULL)) {
         struct hb_access *h = (struct hb_access *)(void *)&w[MW_HB];
@@ -434,6 +442,23 @@ SYNC_OP(mg_hb_lock_releasing, hb_release_excl(t, (uintptr_t)addr))
 SYNC_OP(mg_hb_release_merge, hb_release_merge(t, (uintptr_t)addr))
 SYNC_OP(mg_hb_reset, ((void)t, hb_sync_reset((uintptr_t)addr)))
 SYNC_OP(mg_hb_rw_release, hb_rw_release(t, (uintptr_t)addr))
+
+void mg_hb_release_broadcast(void)
+{
+    if (!usable())
+        return;
+    mg_hb_release_merge(MG_HB_SYNTHETIC_KEY(0));
+    /* after the merge: a thread that sees the new count finds it there */
+    __atomic_add_fetch(&broadcast_gen, 1, __ATOMIC_RELEASE);
+}
+
+static void broadcast_catch_up(void)
+{
+    if (!usable())
+        return; /* taken at a later call */
+    broadcast_seen = __atomic_load_n(&broadcast_gen, __ATOMIC_ACQUIRE);
+    mg_hb_acquire(MG_HB_SYNTHETIC_KEY(0));
+}
 
 void mg_hb_rw_acquire(const volatile void *addr, bool write)
 {

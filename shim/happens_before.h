@@ -72,6 +72,16 @@ void mg_hb_release_merge(const volatile void *addr);
 void mg_hb_lock_acquired(const volatile void *addr);
 void mg_hb_lock_releasing(const volatile void *addr);
 void mg_hb_reset(const volatile void *addr);
+/* Keys for clocks that belong to no object of the program (glib_sync.c's
+ * per-item handoffs): addresses with the top bit set, which no user-space
+ * object has. n >= 1; key 0 is the broadcast's. */
+#define MG_HB_SYNTHETIC_KEY(n) ((const volatile void *)(uintptr_t)((1ull << 63) | ((uint64_t)(n) << 4)))
+/* A publication whose readers make no call mapguard sees (the inline fast
+ * path of g_once_init_enter): the caller's clock merges into one clock
+ * that every thread acquires at its next checked map call. Over-orders
+ * (a thread that never read the published value is ordered too): it may
+ * hide races, never invents one. */
+void mg_hb_release_broadcast(void);
 /* read-write locks: acquire after a successful lock (write: a write lock),
  * release before the unlock */
 void mg_hb_rw_acquire(const volatile void *addr, bool write);

@@ -1,0 +1,165 @@
+/*
+ * GLib's synchronization under the happens-before engine (shim/glib_sync.c),
+ * against mg_glib_sync.c: for each primitive, a map handed over through it
+ * stays clean, and the same handoff broken gives one unordered finding
+ * with both calls' lines. GRecMutex, GRWLock and GThread are pthread
+ * underneath: their scenarios show that GLib's calls into libc reach the
+ * pthread wrappers. mg_glib_sync.c sequences its racy threads with an
+ * atomic flag the shim cannot see, so every outcome is the same on every
+ * run.
+ */
+#include "harness.h"
+
+#include <string.h>
+
+#define PROG "mg_glib_sync"
+
+static void assert_str(json_t *o, const char *key, const char *want)
+{
+    const char *got = json_string_value(json_object_get(o, key));
+    cr_assert(got && !strcmp(got, want), "%s is %s, want %s", key, got ? got : "(none)", want);
+}
+
+static void assert_unordered(const char *scenario, const char *kind, const char *access_op, const char *access_site,
+                             const char *conflict_op, const char *conflict_site)
+{
+    struct run r;
+    run_prog(&r, PROG, scenario, NULL); /* happens_before is on by default */
+    cr_assert_eq(count_kind(&r, NULL), 1, "%s: want one finding, got %zu:\n%s", scenario, count_kind(&r, NULL), r.err);
+    json_t *f = find_kind(&r, kind, 0);
+    cr_assert(f, "%s: no %s finding:\n%s", scenario, kind, r.err);
+    assert_str(f, "evidence", "unordered");
+    json_t *a = json_object_get(f, "access"), *c = json_object_get(f, "conflict");
+    assert_str(a, "op", access_op);
+    assert_frame_at(json_object_get(a, "stack"), 0, PROG, access_site);
+    assert_str(c, "op", conflict_op);
+    assert_frame_at(json_object_get(c, "stack"), 0, PROG, conflict_site);
+    assert_frame_at(json_object_get(json_object_get(f, "map_created"), "stack"), 0, PROG, "made");
+    cr_assert_eq(r.status, 66, "%s: exit status %d", scenario, r.status);
+    run_free(&r);
+}
+
+static void assert_clean(const char *scenario)
+{
+    struct run r;
+    run_prog(&r, PROG, scenario, NULL);
+    assert_watched_and_clean(&r, scenario);
+    cr_assert_eq(r.status, 0, "%s: exit status %d (3: GLib's behaviour changed under the shim)\n%s", scenario,
+                 r.status, r.err);
+    run_free(&r);
+}
+
+/* GMutex: GLib 2.74's is an inline atomic and a futex, no pthread */
+Test(glib_sync, gmutex_lock_trylock_unlock_order) { assert_clean("gmutex_clean"); }
+Test(glib_sync, gmutex_two_mutexes_race)
+{
+    assert_unordered("gmutex_race", "concurrent-read-write", "get", "gmutex_get", "set", "gmutex_set");
+}
+
+/* GCond: the consumer really waits (the producer takes the mutex only once
+ * the wait let it go) */
+Test(glib_sync, gcond_wait_orders) { assert_clean("cond_clean"); }
+Test(glib_sync, gcond_wait_until_orders) { assert_clean("cond_until_clean"); }
+Test(glib_sync, gcond_write_after_unlock_races)
+{
+    assert_unordered("cond_race", "concurrent-read-write", "set", "cond_set", "get", "cond_get");
+}
+
+/* GAsyncQueue: every push variant against every pop variant */
+Test(glib_sync, async_queue_every_variant_orders) { assert_clean("aq_clean"); }
+Test(glib_sync, async_queue_write_after_push_races)
+{
+    assert_unordered("aq_race", "concurrent-read-write", "set", "aq_set", "get", "aq_get");
+}
+
+/* GThreadPool: push before the run, every run before free with wait */
+Test(glib_sync, thread_pool_push_and_free_order) { assert_clean("pool_clean"); }
+Test(glib_sync, thread_pool_new_full_orders) { assert_clean("pool_full_clean"); }
+Test(glib_sync, thread_pool_workers_race)
+{
+    assert_unordered("pool_race", "concurrent-writes", "set", "pool_set2", "set", "pool_set1");
+}
+
+/* GThread, GRecMutex, GRWLock reach the pthread wrappers */
+Test(glib_sync, gthread_new_and_join_order) { assert_clean("gthread_clean"); }
+Test(glib_sync, gthread_without_join_races)
+{
+    assert_unordered("gthread_race", "concurrent-read-write", "set", "gthread_set", "get", "gthread_get");
+}
+Test(glib_sync, grecmutex_orders) { assert_clean("recmutex_clean"); }
+Test(glib_sync, grecmutex_two_mutexes_race)
+{
+    assert_unordered("recmutex_race", "concurrent-read-write", "get", "rec_get", "set", "rec_set");
+}
+Test(glib_sync, grwlock_orders) { assert_clean("rwlock_clean"); }
+Test(glib_sync, grwlock_unlocked_read_races)
+{
+    assert_unordered("rwlock_race", "concurrent-read-write", "get", "rw_get", "set", "rw_set");
+}
+
+/* The main loop: g_idle_add*, g_timeout_add*, g_timeout_add_seconds*,
+ * g_main_context_invoke*, g_source_attach with g_source_set_callback, a
+ * repeating source; destroy notifies called once each */
+Test(glib_sync, main_loop_every_variant_orders, .timeout = 30) { assert_clean("loop_clean"); }
+/* each alone: together, one callback's handoff may order the next */
+Test(glib_sync, idle_add_orders) { assert_clean("loop_idle"); }
+Test(glib_sync, idle_add_full_orders) { assert_clean("loop_idle_full"); }
+Test(glib_sync, idle_add_once_orders) { assert_clean("loop_idle_once"); }
+Test(glib_sync, timeout_add_orders) { assert_clean("loop_timeout"); }
+Test(glib_sync, timeout_add_full_orders) { assert_clean("loop_timeout_full"); }
+Test(glib_sync, timeout_add_once_orders) { assert_clean("loop_timeout_once"); }
+Test(glib_sync, timeout_add_seconds_orders, .timeout = 30) { assert_clean("loop_seconds"); }
+Test(glib_sync, timeout_add_seconds_full_orders, .timeout = 30) { assert_clean("loop_seconds_full"); }
+Test(glib_sync, main_context_invoke_orders) { assert_clean("loop_invoke"); }
+Test(glib_sync, main_context_invoke_full_orders) { assert_clean("loop_invoke_full"); }
+Test(glib_sync, source_attach_with_callback_orders) { assert_clean("loop_attach"); }
+Test(glib_sync, repeating_source_orders_and_repeats) { assert_clean("loop_repeat"); }
+/* a source whose callback is not a GSourceFunc (a child watch) */
+Test(glib_sync, child_watch_source_orders) { assert_clean("loop_child"); }
+/* the user's data stays the source's: GLib's lookups by data find it */
+Test(glib_sync, sources_keep_user_data_for_lookups) { assert_clean("loop_by_data"); }
+Test(glib_sync, idle_write_after_add_races)
+{
+    assert_unordered("idle_race", "concurrent-read-write", "set", "idle_set", "get", "idle_get");
+}
+
+/* GTask: run_in_thread, run_in_thread_sync, return_pointer and
+ * return_new_error, propagate, the completion callback (reading before
+ * propagate; its user data unchanged) */
+Test(glib_sync, task_orders) { assert_clean("task_clean"); }
+Test(glib_sync, task_write_after_return_races)
+{
+    assert_unordered("task_race", "concurrent-read-write", "set", "task_set", "get", "task_get");
+}
+
+/* g_once_init_enter's inline fast path: the second thread makes no call */
+Test(glib_sync, once_init_fast_path_orders) { assert_clean("once_clean"); }
+Test(glib_sync, once_init_write_after_leave_races)
+{
+    assert_unordered("once_race", "concurrent-read-write", "get", "once_get", "set", "once_set");
+}
+Test(glib_sync, g_once_orders) { assert_clean("gonce_clean"); }
+
+/* libglib arriving by dlopen after start (a plugin linked against it): the
+ * wrappers find their real functions then, and order as before */
+Test(glib_sync, late_glib_gmutex_orders)
+{
+    struct run r;
+    run_prog(&r, "mg_late_glib", "clean", NULL);
+    assert_watched_and_clean(&r, "mg_late_glib clean");
+    cr_assert_eq(r.status, 0, "exit status %d\n%s", r.status, r.err);
+    run_free(&r);
+}
+
+Test(glib_sync, late_glib_two_gmutexes_race)
+{
+    struct run r;
+    run_prog(&r, "mg_late_glib", "race", NULL);
+    cr_assert_eq(count_kind(&r, NULL), 1, "want one finding, got %zu:\n%s", count_kind(&r, NULL), r.err);
+    json_t *f = find_kind(&r, "concurrent-read-write", 0);
+    cr_assert(f, "no concurrent-read-write:\n%s", r.err);
+    assert_str(f, "evidence", "unordered");
+    assert_frame_at(json_object_get(json_object_get(f, "access"), "stack"), 0, "lib/glib_late", "late_get");
+    assert_frame_at(json_object_get(json_object_get(f, "conflict"), "stack"), 0, "lib/glib_late", "late_set");
+    run_free(&r);
+}
