@@ -22,19 +22,14 @@
 #include <string.h>
 #include <time.h>
 
-/* ---- the sync word: gen:32 | last write op:8 | writer op:8 | writer:16 ---- */
+/* ---- the sync word (ghash_detect.h) ---- */
 
-#define GS_GEN1 (1ull << 32)
-static uint32_t gs_writer(uint64_t s) { return (uint32_t)(s & 0xffff); }
 static unsigned gs_op(uint64_t s) { return (unsigned)(s >> 16) & 0xff; }
 static unsigned gs_lastop(uint64_t s) { return (unsigned)(s >> 24) & 0xff; }
-static uint64_t gs_enter(uint64_t s, uint32_t self, unsigned op)
-{
-    return ((s & ~0xffffffffull) + GS_GEN1) | (self & 0xffff) | (uint64_t)(op & 0xff) << 16 | (uint64_t)(op & 0xff) << 24;
-}
-static uint64_t gs_leave(uint64_t s) { return s & ~0xffffffull; }
 
-int mg_gh_begin(struct mg_gh_call *c, const GHashTable *t, unsigned op, uintptr_t pc)
+/* Not in this thread's cache: the side table's lookup (which remembers a
+ * LIVE table for the next call), or the shim not started or busy. */
+int mg_gh_begin_slow(struct mg_gh_call *c, const GHashTable *t, unsigned op, uintptr_t pc)
 {
     mg_init();
     if (MG_UNLIKELY(mg_self.busy) || !t)
@@ -44,6 +39,7 @@ int mg_gh_begin(struct mg_gh_call *c, const GHashTable *t, unsigned op, uintptr_
     if (!e)
         return GH_PASS;
     *c = (struct mg_gh_call){.t = (GHashTable *)t, .e = e, .pc = pc, .self = mg_self_idx(), .op = op, .slot = -1};
+    mg_self.fast = c->self; /* started, registered, not busy: the inline path may run */
     return st == GH_LIVE ? GH_CHECK : GH_GONE;
 }
 
@@ -54,6 +50,14 @@ static struct mg_party access_party(const struct mg_gh_call *c)
     return (struct mg_party){
         .present = true, .op = c->op, .thread = c->self, .stack = mg_stack_capture_id(), .pc = c->pc, .complete = true,
     };
+}
+
+static struct mg_party made_party(const struct mg_gh_table *e);
+
+void mg_gh_party_made(struct mg_party *p, const void *t)
+{
+    struct mg_gh_table *e = mg_gh_table_find(t, NULL);
+    *p = e ? made_party(e) : (struct mg_party){0};
 }
 
 static struct mg_party made_party(const struct mg_gh_table *e)
@@ -173,22 +177,36 @@ static MG_COLD void finish(struct mg_gh_call *c)
     errno = saved;
 }
 
-void mg_gh_read_enter(struct mg_gh_call *c)
+/* ---- happens-before ----
+ *
+ * Tables made by GLib's own libraries (libgobject's param-spec pools,
+ * libgio's registries and caches) are left out of ordering: GLib guards
+ * them with its own locks, bit locks and atomics, taken inside GLib where
+ * no wrapper sees them (GLib's calls into itself do not reach the shim),
+ * so every access from two threads would look unordered. Calls that
+ * overlap in time are still reported for them. */
+void mg_gh_hb_enter_slow(struct mg_gh_call *c)
 {
-    uint64_t s = __atomic_load_n(&c->e->sync, __ATOMIC_ACQUIRE);
-    c->s0 = s;
+    if (MG_LIKELY(!MG_RD(c->e->internal)))
+        mg_hb_enter_at(&c->e->hb, c->t, c->op, c->pc);
+}
+
+void mg_gh_hb_leave_slow(struct mg_gh_call *c)
+{
+    if (MG_LIKELY(!MG_RD(c->e->internal)))
+        mg_hb_leave_at(&c->e->hb, c->op, c->pc);
+}
+
+/* Another thread's mark was there when this reader came in. */
+void mg_gh_read_conflict(struct mg_gh_call *c, uint64_t s)
+{
     uint32_t wr = gs_writer(s);
-    if (MG_UNLIKELY(wr != 0 && wr != c->self && !mg_thread_gone(wr)))
+    if (!mg_thread_gone(wr))
         note(c, kind_of(c->op), s, wr);
 }
 
-void mg_gh_read_exit(struct mg_gh_call *c)
+void mg_gh_read_exit_slow(struct mg_gh_call *c, uint64_t s)
 {
-    /* the table reads must be done before the word is looked at again */
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    uint64_t s = MG_RD(c->e->sync);
-    if (MG_LIKELY(!c->flagged && s == c->s0))
-        return;
     if (!c->flagged) {
         uint32_t wr = gs_writer(s);
         if (wr == 0) /* a writer came and went while we were inside */
@@ -201,15 +219,12 @@ void mg_gh_read_exit(struct mg_gh_call *c)
     finish(c);
 }
 
-/* Writers mark themselves with plain stores, as gomap's do (detect.h): a
- * locked instruction is a full barrier, two per write. Two writers that
- * come in at the same instant may both store; the one whose mark was
- * overwritten finds a word it did not leave on its way out, and reports. */
-void mg_gh_write_enter(struct mg_gh_call *c)
+/* A mark was there when this writer came in (ghash_detect.h has the
+ * common case). */
+void mg_gh_write_enter_slow(struct mg_gh_call *c, uint64_t s)
 {
-    uint64_t s = __atomic_load_n(&c->e->sync, __ATOMIC_ACQUIRE);
     uint32_t wr = gs_writer(s);
-    if (MG_LIKELY(wr == 0) || (wr != c->self && mg_thread_gone(wr))) {
+    if (wr != c->self && mg_thread_gone(wr)) {
         uint64_t n = gs_enter(s, c->self, c->op);
         MG_WR(c->e->sync, n);
         /* the mark goes out before any of the call's writes to the table */
@@ -247,7 +262,7 @@ static MG_COLD void write_exit_slow(struct mg_gh_call *c, uint64_t s)
     }
 }
 
-void mg_gh_write_exit(struct mg_gh_call *c)
+void mg_gh_write_exit_slow(struct mg_gh_call *c)
 {
     if (c->owned) {
         if (MG_UNLIKELY(__atomic_load_n(&c->e->req, __ATOMIC_RELAXED) == c->self))
@@ -279,7 +294,7 @@ static MG_COLD void report_mod_iter(struct mg_gh_call *c, struct mg_party other,
     errno = saved;
 }
 
-void mg_gh_structural(struct mg_gh_call *c)
+void mg_gh_structural_slow(struct mg_gh_call *c)
 {
     struct mg_gh_table *e = c->e;
     /* under this call's mark a plain increment does; without it (nested,
@@ -302,6 +317,7 @@ void mg_gh_structural(struct mg_gh_call *c)
 
 bool mg_gh_callbacks_begin(struct mg_gh_call *c)
 {
+    mg_gh_watch(c);
     uint32_t none = 0;
     if (!__atomic_compare_exchange_n(&c->e->cb, &none, c->self, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
         return false;
@@ -352,11 +368,9 @@ bool mg_gh_reflexive(GEqualFunc eq)
     return false;
 }
 
-void mg_gh_inserted(struct mg_gh_call *c, const void *key)
+void mg_gh_check_key(struct mg_gh_call *c, const void *key, GEqualFunc eq)
 {
-    mg_gh_structural(c);
-    GEqualFunc eq = MG_RD(c->e->equal);
-    if (MG_LIKELY(!eq) || eq(key, key))
+    if (eq(key, key))
         return;
     int slot = mg_report_claim(MK_IRREFLEXIVE, c->pc, 0);
     if (slot < 0)
@@ -373,6 +387,37 @@ void mg_gh_inserted(struct mg_gh_call *c, const void *key)
 
 /* ---- lifetime ---- */
 
+static bool made_by_glib(uintptr_t pc);
+
+/* made_by_glib for a creation site, remembered: a program makes its
+ * tables from a few sites, and dladdr takes the loader's lock. A busy
+ * memo is simply not used (the answer is looked up again). */
+#define SITE_MEMO 64u
+static struct {
+    uintptr_t pc, glib;
+} site_memo[SITE_MEMO];
+static uint32_t site_memo_lock;
+
+static bool made_by_glib_memo(uintptr_t pc)
+{
+    size_t i = (pc >> 2) % SITE_MEMO;
+    bool hit = false, glib = false;
+    if (!__atomic_exchange_n(&site_memo_lock, 1, __ATOMIC_ACQUIRE)) {
+        hit = site_memo[i].pc == pc && pc;
+        glib = site_memo[i].glib;
+        __atomic_store_n(&site_memo_lock, 0, __ATOMIC_RELEASE);
+    }
+    if (hit)
+        return glib;
+    glib = made_by_glib(pc);
+    if (!__atomic_exchange_n(&site_memo_lock, 1, __ATOMIC_ACQUIRE)) {
+        site_memo[i].pc = pc;
+        site_memo[i].glib = glib;
+        __atomic_store_n(&site_memo_lock, 0, __ATOMIC_RELEASE);
+    }
+    return glib;
+}
+
 void mg_gh_made(GHashTable *t, GEqualFunc eq, unsigned op, uintptr_t pc)
 {
     mg_init();
@@ -381,6 +426,7 @@ void mg_gh_made(GHashTable *t, GEqualFunc eq, unsigned op, uintptr_t pc)
     int saved = errno;
     struct mg_gh_table *e = mg_gh_table_claim(t);
     if (e) {
+        mg_hb_table_created();
         uint32_t stack = 0;
         if (mg_opt.detect_leaks) {
             /* leaks are grouped by creation stack */
@@ -392,6 +438,7 @@ void mg_gh_made(GHashTable *t, GEqualFunc eq, unsigned op, uintptr_t pc)
         MG_WR(e->made, site_make(pc, mg_self_idx()));
         MG_WR(e->made_stack, stack);
         MG_WR(e->made_op, op);
+        MG_WR(e->internal, made_by_glib_memo(pc));
     }
     errno = saved;
 }

@@ -278,21 +278,21 @@ GH_EMPTYING_ARRAY(STEAL_ALL_VALUES, steal_all_values)
 MG_WRAPPER(void, g_hash_table_foreach, (GHashTable *t, GHFunc f, void *ud))
 {
     BEGIN(c, t, FOREACH, REAL(foreach)(t, f, ud); return, return);
-    mg_gh_read_enter(&c);
+    mg_gh_iter_enter(&c);
     bool held = mg_gh_callbacks_begin(&c);
     REAL(foreach)(t, f, ud);
     mg_gh_callbacks_end(&c, held);
-    mg_gh_read_exit(&c);
+    mg_gh_iter_exit(&c);
 }
 
 MG_WRAPPER(void *, g_hash_table_find, (GHashTable *t, GHRFunc f, void *ud))
 {
     BEGIN(c, t, FIND, return REAL(find)(t, f, ud), return NULL);
-    mg_gh_read_enter(&c);
+    mg_gh_iter_enter(&c);
     bool held = mg_gh_callbacks_begin(&c);
     void *r = REAL(find)(t, f, ud);
     mg_gh_callbacks_end(&c, held);
-    mg_gh_read_exit(&c);
+    mg_gh_iter_exit(&c);
     return r;
 }
 
@@ -332,10 +332,11 @@ MG_WRAPPER(void, g_hash_table_iter_init, (GHashTableIter * it, GHashTable *t))
         return;
     }
     }
-    mg_gh_read_enter(&c);
+    mg_gh_iter_enter(&c);
+    mg_gh_watch(&c); /* before the generation is taken: every later change moves it */
     uint32_t gen = __atomic_load_n(&c.e->gen, __ATOMIC_RELAXED);
     REAL(iter_init)(it, t);
-    mg_gh_read_exit(&c);
+    mg_gh_iter_exit(&c);
     struct mg_gh_iter *is = mg_gh_iter_claim(it);
     if (is)
         *is = (struct mg_gh_iter){.table = t, .gen = gen, .thread = c.self, .site = c.pc};
@@ -355,14 +356,14 @@ MG_WRAPPER(int, g_hash_table_iter_next, (GHashTableIter * it, void **k, void **v
     GHashTable *t;
     struct mg_gh_iter *is = iter_state(it, &t);
     BEGIN(c, t, ITER_NEXT, return REAL(iter_next)(it, k, v), return 0);
-    mg_gh_read_enter(&c);
+    mg_gh_iter_enter(&c);
     uint32_t gen = __atomic_load_n(&c.e->gen, __ATOMIC_RELAXED);
     if (MG_UNLIKELY(gen != is->gen)) {
         mg_gh_iter_modified(&c, is);
         is->gen = gen; /* once per change */
     }
     int r = REAL(iter_next)(it, k, v);
-    mg_gh_read_exit(&c);
+    mg_gh_iter_exit(&c);
     if (!r)
         mg_gh_iter_drop(it);
     return r;

@@ -12,6 +12,7 @@
  * claimed by the thread that initialises it.
  */
 #include "ghash_state.h"
+#include "happens_before.h"
 #include "log.h"
 #include "mapstate.h"
 #include "options.h"
@@ -21,14 +22,11 @@
 
 #define PROBES 64u
 
-/* key and state side by side: a lookup's first probe reads one line */
-struct slot {
-    uintptr_t key;
-    uint32_t state;
-};
+
+__thread struct mg_gh_cached mg_gh_cache[MG_GH_CACHE] __attribute__((tls_model("initial-exec")));
 
 struct index {
-    struct slot *s;
+    struct mg_gh_slot *s;
     size_t mask;
 };
 
@@ -52,8 +50,8 @@ static struct store *store_get(bool create)
     struct store *n = calloc(1, sizeof *n);
     if (!n)
         return NULL;
-    n->tables = (struct index){calloc(MG_GH_TABLES, sizeof(struct slot)), MG_GH_TABLES - 1};
-    n->iters = (struct index){calloc(MG_GH_ITERS, sizeof(struct slot)), MG_GH_ITERS - 1};
+    n->tables = (struct index){calloc(MG_GH_TABLES, sizeof(struct mg_gh_slot)), MG_GH_TABLES - 1};
+    n->iters = (struct index){calloc(MG_GH_ITERS, sizeof(struct mg_gh_slot)), MG_GH_ITERS - 1};
     n->t = calloc(MG_GH_TABLES, sizeof *n->t);
     n->i = calloc(MG_GH_ITERS, sizeof *n->i);
     struct store *expected = NULL;
@@ -102,13 +100,28 @@ static long claim(struct index *x, uintptr_t key)
     return -1;
 }
 
+static void remember(struct store *s, const GHashTable *t, long i)
+{
+    struct mg_gh_cached *c = mg_gh_cache_entry(t);
+    c->key = (uintptr_t)t;
+    c->slot = &s->tables.s[i];
+    c->e = &s->t[i];
+}
+
 struct mg_gh_table *mg_gh_table_find(const GHashTable *t, unsigned *state)
 {
     struct store *s = store_get(false);
     if (!s)
         return NULL;
-    long i = find(&s->tables, (uintptr_t)t, true, state);
-    return i < 0 ? NULL : &s->t[i];
+    unsigned st = GH_EMPTY;
+    long i = find(&s->tables, (uintptr_t)t, true, &st);
+    if (i < 0)
+        return NULL;
+    if (st == GH_LIVE)
+        remember(s, t, i);
+    if (state)
+        *state = st;
+    return &s->t[i];
 }
 
 struct mg_gh_table *mg_gh_table_claim(const GHashTable *t)
@@ -129,17 +142,26 @@ struct mg_gh_table *mg_gh_table_claim(const GHashTable *t)
         i = claim(&s->tables, (uintptr_t)t);
     if (i < 0)
         return NULL;
+    /* a slot reused without passing through the quarantine's end (a table
+     * GLib freed out of our sight) may still hold a history */
+    mg_hb_history_free(&s->t[i].hb);
     memset(&s->t[i], 0, sizeof s->t[i]);
     s->t[i].refs = 1;
     __atomic_store_n(&s->tables.s[i].state, GH_LIVE, __ATOMIC_RELEASE);
+    remember(s, t, i);
     return &s->t[i];
 }
 
 static void set_state(struct store *s, const GHashTable *t, unsigned from, unsigned to)
 {
     long i = find(&s->tables, (uintptr_t)t, from == GH_FREED, NULL);
-    if (i >= 0)
-        __atomic_compare_exchange_n(&s->tables.s[i].state, &from, to, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    if (i < 0)
+        return;
+    /* the table's calls are over: the next table in this slot starts
+     * with no history (the read clock goes back to the arena) */
+    if (to == GH_DEAD)
+        mg_hb_history_free(&s->t[i].hb);
+    __atomic_compare_exchange_n(&s->tables.s[i].state, &from, to, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
 void mg_gh_table_mark_freed(const GHashTable *t)

@@ -25,6 +25,7 @@
 #define MAPGUARD_GHASH_STATE_H
 
 #include "ghash_api.h"
+#include "hb_access.h"
 
 #define MG_GH_TABLES 16384u /* tables tracked at once (a power of two) */
 #define MG_GH_ITERS 4096u   /* iterators tracked at once (a power of two) */
@@ -49,7 +50,12 @@ struct mg_gh_table {
                           may not change it), 0: none */
     uint32_t cbop;
     uint32_t req;      /* a writer asked to hand over its stack on exit */
+    uint32_t watched;  /* an iterator or a foreach/find callback ever saw it:
+                          changes of its keys are bookkept (gen, lastmod) */
+    uint32_t internal; /* made by GLib's own libraries: not ordered (ghash_detect.c) */
     uint64_t pub;      /* the stack it handed over (mapstate.h's pub_make) */
+    struct hb_access hb; /* the happens-before history (hb_access.h),
+                            cleared whenever the slot is freed or reused */
 };
 
 /* One iterator's state: the table it walks and what it saw. */
@@ -59,6 +65,47 @@ struct mg_gh_iter {
     uint32_t thread; /* the thread that initialised it */
     uintptr_t site;  /* call site of g_hash_table_iter_init */
 };
+
+/* One slot of an index: the key (a table's or an iterator's address) and
+ * its state, side by side so that a lookup reads one line. */
+struct mg_gh_slot {
+    uintptr_t key;
+    uint32_t state;
+};
+
+/* Each thread remembers the slots of the last tables it called, a few
+ * entries indexed by address bits, so that a call on a LIVE table usually
+ * skips the hashing and probing: a remembered slot is used only while it
+ * still holds that table's address and is LIVE (checked on every call), so
+ * a freed table (FREED: use-after-free) or a reused slot falls through to
+ * mg_gh_table_find. */
+#define MG_GH_CACHE 4u
+struct mg_gh_cached {
+    uintptr_t key;
+    struct mg_gh_slot *slot;
+    struct mg_gh_table *e;
+};
+extern __thread struct mg_gh_cached mg_gh_cache[MG_GH_CACHE]
+    __attribute__((tls_model("initial-exec"), visibility("hidden")));
+
+static inline struct mg_gh_cached *mg_gh_cache_entry(const GHashTable *t)
+{
+    return &mg_gh_cache[((uintptr_t)t >> 4) & (MG_GH_CACHE - 1)];
+}
+
+/* The state of LIVE table t from this thread's cache, or NULL (not
+ * remembered, no longer LIVE, or t NULL). */
+static inline struct mg_gh_table *mg_gh_table_cached(const GHashTable *t)
+{
+    const struct mg_gh_cached *c = mg_gh_cache_entry(t);
+    if (MG_UNLIKELY(c->key != (uintptr_t)t) || MG_UNLIKELY(!t))
+        return NULL;
+    const struct mg_gh_slot *s = c->slot;
+    if (MG_UNLIKELY(__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != GH_LIVE) ||
+        MG_UNLIKELY(__atomic_load_n(&s->key, __ATOMIC_RELAXED) != (uintptr_t)t))
+        return NULL;
+    return c->e;
+}
 
 /* The state of table t when it is tracked: LIVE or FREED in *state. NULL
  * when the shim did not see it made (made before GLib was found, by GLib

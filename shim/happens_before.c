@@ -6,6 +6,7 @@
 #include "happens_before.h"
 
 #include "detect.h"
+#include "ghash_detect.h"
 #include "hb_access.h"
 #include "hb_sync.h"
 #include "report.h"
@@ -22,7 +23,8 @@
 #include <unistd.h>
 
 int mg_hb_awake;
-static int hb_enabled; /* happens_before=1 and the tool words agree */
+static int hb_enabled; /* happens_before=1, and the tool words agree or GLib is loaded */
+static int hb_gomap;   /* the tool words agree: gomap's maps are followed */
 
 /* The calling thread's record; done once it ended (a lock taken by a TLS
  * destructor after that must not make a new record). */
@@ -66,15 +68,16 @@ void mg_hb_start(void)
     /* libgomap tells the count of tool words it zeroes and leaves alone; a
      * library built with fewer would have its own fields under our history. */
     const uint32_t *words = dlsym(RTLD_NEXT, "gomap_tool_words");
-    if (!words) {
-        /* most processes the shim is preloaded into (a shell, a compiler)
-         * have no libgomap; one that dlopens it later runs without ordering */
-        mg_log(1, "happens_before=1 is off: libgomap was not loaded at start");
-        return;
-    }
-    if (*words != GOMAP_TOOL_WORDS) {
-        mg_log(0, "happens_before=1 is off: libgomap has %u tool words, the shim needs %u", *words,
+    /* a GHashTable's history is the shim's own (its side-table entry) */
+    bool glib = dlsym(RTLD_NEXT, "g_hash_table_new_full") != NULL;
+    if (words && *words != GOMAP_TOOL_WORDS)
+        mg_log(0, "happens_before=1 is off for gomap: libgomap has %u tool words, the shim needs %u", *words,
                (unsigned)GOMAP_TOOL_WORDS);
+    hb_gomap = words && *words == GOMAP_TOOL_WORDS;
+    if (!hb_gomap && !glib) {
+        /* most processes the shim is preloaded into (a shell, a compiler)
+         * have neither; one that dlopens one later runs without ordering */
+        mg_log(1, "happens_before=1 is off: neither libgomap nor libglib was loaded at start");
         return;
     }
     dl_iterate_phdr(find_self, NULL);
@@ -92,12 +95,21 @@ void mg_hb_map_created(uint64_t *w)
     (void)w; /* libgomap zeroes a new map's words: no history */
 }
 
+void mg_hb_table_created(void) { mg_hb_map_created(NULL); }
+
 void mg_hb_map_freed(uint64_t *w)
+{
+    if (!hb_gomap)
+        return;
+    mg_hb_history_free((struct hb_access *)(void *)&w[MW_HB]);
+}
+
+void mg_hb_history_free(struct hb_access *h)
 {
     if (!hb_enabled)
         return;
     mg_busy_enter();
-    hb_access_free((struct hb_access *)(void *)&w[MW_HB]);
+    hb_access_free(h);
     mg_busy_leave();
 }
 
@@ -153,6 +165,21 @@ static int kind_of(int race)
     }
 }
 
+/* GHashTable's ops by their ghash_api.inc access: new_similar reads the
+ * table it copies; destroy and the last unref write. */
+static unsigned gh_class_of(unsigned op)
+{
+    switch (mg_gh_op_access(op)) {
+    case MG_GH_READ:
+    case MG_GH_COPY:
+        return HB_READ;
+    case MG_GH_ITER:
+        return HB_ITER;
+    default:
+        return HB_WRITE;
+    }
+}
+
 static unsigned class_of(unsigned op)
 {
     switch (mg_op_access(op)) {
@@ -182,8 +209,8 @@ static inline struct hb_thr *ready(void)
     return MG_LIKELY(t && me_tagged && !mg_self.busy) ? t : NULL;
 }
 
-static MG_COLD void enter_slow(uint64_t *w, unsigned op, uintptr_t pc);
-static MG_COLD void leave_slow(uint64_t *w, unsigned op, uintptr_t pc);
+static MG_COLD void enter_slow(struct hb_access *h, const void *map, unsigned cls, unsigned op, uintptr_t pc);
+static MG_COLD void leave_slow(struct hb_access *h, unsigned cls, unsigned op, uintptr_t pc);
 
 /* Broadcasts (mg_hb_release_broadcast): how many so far, and how many
  * this thread has taken. */
@@ -193,29 +220,25 @@ static MG_COLD void broadcast_catch_up(void);
 
 /* A call in the same epoch as its thread's last one of its class on this
  * map needs no check and no record: no lock, no errno, no guard. */
-void mg_hb_enter(uint64_t *w, unsigned op, uintptr_t pc)
+static inline void enter(struct hb_access *h, const void *map, unsigned cls, unsigned op, uintptr_t pc)
 {
     if (MG_UNLIKELY(__atomic_load_n(&broadcast_gen, __ATOMIC_RELAXED) != broadcast_seen))
         broadcast_catch_up();
     struct hb_thr *t = ready();
     if (MG_LIKELY(t != NULL)) {
-        struct hb_access *h = (struct hb_access *)(void *)&w[MW_HB];
-        unsigned cls = class_of(op);
         struct hb_conflict c;
         hb_tick(t);
         publish(t);
         if (hb_same_epoch(h, t, cls) || hb_access_check_unlocked(h, t, cls, &c) == HB_RACE_NONE)
             return;
     }
-    enter_slow(w, op, pc);
+    enter_slow(h, map, cls, op, pc);
 }
 
-void mg_hb_leave(uint64_t *w, unsigned op, uintptr_t pc)
+static inline void leave(struct hb_access *h, unsigned cls, unsigned op, uintptr_t pc)
 {
     struct hb_thr *t = ready();
     if (MG_LIKELY(t != NULL)) {
-        struct hb_access *h = (struct hb_access *)(void *)&w[MW_HB];
-        unsigned cls = class_of(op);
         hb_tick(t);
         publish(t);
         if (hb_same_epoch(h, t, cls))
@@ -230,11 +253,32 @@ void mg_hb_leave(uint64_t *w, unsigned op, uintptr_t pc)
         return;
     }
 slow:
-    leave_slow(w, op, pc);
+    leave_slow(h, cls, op, pc);
 }
 
+/* gomap: the history is in the map's tool words, which are the map's
+ * first (GOMAP_MAP_TOOL_WORDS), when libgomap agrees on their number. */
+void mg_hb_enter(uint64_t *w, unsigned op, uintptr_t pc)
+{
+    if (MG_LIKELY(hb_gomap))
+        enter((struct hb_access *)(void *)&w[MW_HB], w, class_of(op), op, pc);
+}
+
+void mg_hb_leave(uint64_t *w, unsigned op, uintptr_t pc)
+{
+    if (MG_LIKELY(hb_gomap))
+        leave((struct hb_access *)(void *)&w[MW_HB], class_of(op), op, pc);
+}
+
+void mg_hb_enter_at(struct hb_access *h, const void *map, unsigned op, uintptr_t pc)
+{
+    enter(h, map, gh_class_of(op), op, pc);
+}
+
+void mg_hb_leave_at(struct hb_access *h, unsigned op, uintptr_t pc) { leave(h, gh_class_of(op), op, pc); }
+
 /* A thread without its record yet, or inside the shim. */
-static void leave_slow(uint64_t *w, unsigned op, uintptr_t pc)
+static void leave_slow(struct hb_access *h, unsigned cls, unsigned op, uintptr_t pc)
 {
     if (mg_self.busy || !mg_self.idx)
         return;
@@ -242,8 +286,6 @@ static void leave_slow(uint64_t *w, unsigned op, uintptr_t pc)
     mg_busy_enter();
     struct hb_thr *t = me();
     if (t) {
-        struct hb_access *h = (struct hb_access *)(void *)&w[MW_HB];
-        unsigned cls = class_of(op);
         hb_tick(t);
         if (!hb_same_epoch(h, t, cls)) {
             uint32_t stack = mg_opt.conflict_stack ? mg_stack_capture_id() : 0;
@@ -254,9 +296,8 @@ static void leave_slow(uint64_t *w, unsigned op, uintptr_t pc)
     errno = saved;
 }
 
-static void enter_slow(uint64_t *w, unsigned op, uintptr_t pc)
+static void enter_slow(struct hb_access *h, const void *map, unsigned cls, unsigned op, uintptr_t pc)
 {
-    const gomap *m = (const gomap *)(void *)w; /* GOMAP_MAP_TOOL_WORDS: the words are the map's first */
     uint32_t self = mg_self.idx;
     if (mg_self.busy || !self)
         return;
@@ -270,7 +311,7 @@ static void enter_slow(uint64_t *w, unsigned op, uintptr_t pc)
             hb_thread_set_tag(t, self);
             me_tagged = 1;
         }
-        race = hb_access_check((struct hb_access *)(void *)&w[MW_HB], t, class_of(op), &c);
+        race = hb_access_check(h, t, cls, &c);
     }
     if (race == HB_RACE_NONE) {
         mg_busy_leave();
@@ -284,7 +325,7 @@ static void enter_slow(uint64_t *w, unsigned op, uintptr_t pc)
         errno = saved;
         return;
     }
-    struct mg_finding f = {.kind = kind, .map = m, .evidence = MG_EVIDENCE_UNORDERED};
+    struct mg_finding f = {.kind = kind, .map = map, .evidence = MG_EVIDENCE_UNORDERED};
     f.access = (struct mg_party){
         .present = true, .op = op, .thread = self, .stack = mg_stack_capture_id(), .pc = pc, .complete = true,
     };
@@ -305,7 +346,10 @@ static void enter_slow(uint64_t *w, unsigned op, uintptr_t pc)
     } else if (c.pc & HB_PC_STACK) {
         f.other.pc = 0;
     }
-    mg_party_made(&f.made, m);
+    if (mg_op_is_ghash(op))
+        mg_gh_party_made(&f.made, map);
+    else
+        mg_party_made(&f.made, map);
     mg_busy_leave();
     mg_report(&f, slot);
     errno = saved;

@@ -2,9 +2,12 @@
  * The happens-before engine (hb_*.h), wired into the shim: the option, the
  * per-thread record, the map-call check, the wrappers' entry points.
  *
- * The engine is on only with happens_before=1 and only when the shim and
- * libgomap agree on the number of tool words (the access history lives in
- * words MW_HB..MW_HB+3). It then stays dormant until the first gomap_new:
+ * The engine is on only with happens_before=1 and when, at start, libgomap
+ * is loaded and agrees with the shim on the number of tool words (a map's
+ * access history lives in words MW_HB..MW_HB+3), or libglib is loaded (a
+ * GHashTable's history lives in its side-table entry); gomap's maps are
+ * followed only in the first case. It then stays dormant until the first
+ * gomap_new or g_hash_table_new*:
  * before that no map exists, so no call needs ordering, and wrapped locks
  * cost one load and a branch. Once awake (mg_hb_awake), every checked map
  * call enters mg_hb_access from mg_hook_leave (detect.h), and the
@@ -19,14 +22,15 @@
 #include "common.h"
 #include "intercept.h"
 
-/* 1 once happens_before=1, the tool words agree and the first map exists. */
+/* 1 once the engine is on (mg_hb_enabled) and the first map or table exists. */
 extern MG_HIDDEN int mg_hb_awake;
 
 static inline bool mg_hb_is_awake(void) { return MG_UNLIKELY(__atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED)); }
 
 /* At start, after the options: decides whether the engine may run. */
 void mg_hb_start(void);
-/* Will it run (happens_before=1 and the words agree), awake or not yet? */
+/* Will it run (happens_before=1, and the words agree or GLib is there),
+ * awake or not yet? */
 bool mg_hb_enabled(void);
 /* A map was made (gomap_new): wakes the engine. */
 void mg_hb_map_created(uint64_t *w);
@@ -47,6 +51,19 @@ extern __thread uint64_t mg_hb_epoch __attribute__((tls_model("initial-exec"), v
  * leaves (hb_access.h says why in two steps). */
 void mg_hb_enter(uint64_t *w, unsigned op, uintptr_t pc);
 void mg_hb_leave(uint64_t *w, unsigned op, uintptr_t pc);
+
+/* The same for a map whose history lives elsewhere: a GHashTable's, in its
+ * side-table entry (ghash_state.h). h is the history (struct hb_access,
+ * hb_access.h), map the table the report names; op is a GHashTable op
+ * (ghash_api.h), whose class (read, iteration step, write) comes from
+ * ghash_api.inc. */
+struct hb_access;
+void mg_hb_enter_at(struct hb_access *h, const void *map, unsigned op, uintptr_t pc);
+void mg_hb_leave_at(struct hb_access *h, unsigned op, uintptr_t pc);
+/* A GHashTable was made: wakes the engine as a gomap_new does. */
+void mg_hb_table_created(void);
+/* A table's history goes (its side-table slot is freed or reused). */
+void mg_hb_history_free(struct hb_access *h);
 
 /* ---- threads (threads.c) ----
  * The engine's record for a thread being created, made by its creator

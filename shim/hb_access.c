@@ -3,34 +3,54 @@
  * (hb_access.h), FastTrack's rules under the record's lock.
  */
 #include "hb_access.h"
+#include "ghash_ops.h"
 
 #define SITE_LOCK (1ull << 63)
 /* The lock also holds the fork generation of the process that took it: a
  * forked child cannot list the maps whose records a thread that did not
  * come along held, so a lock taken before the fork is free to take. */
-#define SITE_GEN_SHIFT 53
-#define SITE_GEN_MASK (0x3ffull << SITE_GEN_SHIFT)
-#define SITE_PC_MASK ((1ull << 48) - 1)
-_Static_assert((HB_PC_STACK & (SITE_LOCK | SITE_GEN_MASK | SITE_PC_MASK | 0xfull << 48)) == 0,
+#define SITE_GEN_SHIFT 54
+#define SITE_GEN_MASK (0x1ffull << SITE_GEN_SHIFT)
+#define SITE_PC_MASK ((1ull << 47) - 1)
+#define SITE_OP_SHIFT 48
+#define SITE_OP_MASK (0x3full << SITE_OP_SHIFT)
+_Static_assert((HB_PC_STACK & (SITE_LOCK | SITE_GEN_MASK | SITE_PC_MASK | SITE_OP_MASK)) == 0,
                "the stack flag has a bit of its own in a site word");
+_Static_assert((SITE_OP_MASK & (SITE_LOCK | SITE_GEN_MASK)) == 0, "the op has bits of its own");
+
+/* The op in six bits: gomap's (1..15) as they are, GHashTable's (from
+ * MG_GH_OP_BASE, ghash_ops.h) from 16 on, so that the earlier call of a
+ * race is named by its own function in either API. */
+#define OP_GH_CODE 16u
+_Static_assert(MG_GH_OP_BASE >= OP_GH_CODE, "gomap's ops stay below GHashTable's code");
+static inline uint64_t op_code(unsigned op)
+{
+    unsigned code = op >= MG_GH_OP_BASE ? op - MG_GH_OP_BASE + OP_GH_CODE : op;
+    return (uint64_t)(code & 0x3f) << SITE_OP_SHIFT;
+}
+static inline unsigned op_of_code(uint64_t site)
+{
+    unsigned code = (unsigned)((site & SITE_OP_MASK) >> SITE_OP_SHIFT);
+    return code >= OP_GH_CODE ? code - OP_GH_CODE + MG_GH_OP_BASE : code;
+}
 
 static uint64_t fork_gen;
 
 static inline uint64_t site_of(uintptr_t pc, unsigned op)
 {
-    return ((uint64_t)pc & (SITE_PC_MASK | HB_PC_STACK)) | (uint64_t)(op & 0xf) << 48;
+    return ((uint64_t)pc & (SITE_PC_MASK | HB_PC_STACK)) | op_code(op);
 }
 
 /* h->rsite is written without the lock (record_unlocked), before the CAS
  * that installs its read in h->r; two readers recording at once may leave
- * the loser's site there. So rsite carries a 10-bit tag of the read it
- * belongs to (bits 53-62, unused in a read's site), and a reader of rsite
+ * the loser's site there. So rsite carries a 9-bit tag of the read it
+ * belongs to (bits 54-62, unused in a read's site), and a reader of rsite
  * takes it only when the tag matches the read it describes. */
-#define RSITE_TAG_SHIFT 53
-#define RSITE_TAG_MASK (0x3ffull << RSITE_TAG_SHIFT)
-_Static_assert((RSITE_TAG_MASK & (HB_PC_STACK | SITE_PC_MASK | 0xfull << 48)) == 0, "the tag has bits of its own");
+#define RSITE_TAG_SHIFT 54
+#define RSITE_TAG_MASK (0x1ffull << RSITE_TAG_SHIFT)
+_Static_assert((RSITE_TAG_MASK & (HB_PC_STACK | SITE_PC_MASK | SITE_OP_MASK)) == 0, "the tag has bits of its own");
 
-static inline uint64_t tag_of(uint64_t read) { return (read * 0x9e3779b97f4a7c15ull) >> 54 << RSITE_TAG_SHIFT; }
+static inline uint64_t tag_of(uint64_t read) { return (read * 0x9e3779b97f4a7c15ull) >> 55 << RSITE_TAG_SHIFT; }
 static inline uint64_t rsite_of(uint64_t site, uint64_t read) { return site | tag_of(read); }
 
 /* The site of the read r from h->rsite; 0 when it is not there (its
@@ -76,7 +96,7 @@ static void describe(struct hb_conflict *c, uint64_t epoch, uint64_t site, bool 
 {
     c->slot = hb_epoch_slot(epoch);
     c->clock = hb_epoch_clock(epoch);
-    c->op = (unsigned)(site >> 48) & 0xf;
+    c->op = op_of_code(site);
     c->pc = (uintptr_t)(site & (SITE_PC_MASK | HB_PC_STACK));
     c->write = write;
     c->iter = !write && (epoch & HB_R_ITER);

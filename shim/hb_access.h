@@ -3,8 +3,9 @@
  *
  * Four words per map, zero for "no history":
  *   w      epoch of the last write
- *   wsite  its call site: pc:48 | op:4; bit 63, the record's lock, with the
- *          fork generation of its holder in bits 53-62
+ *   wsite  its call site: pc:47 | stack flag:1 | op:6 (gomap's ops and
+ *          GHashTable's, hb_access.c); bit 63, the record's lock, with the
+ *          fork generation of its holder in bits 54-62
  *   r      epoch of the last read (| HB_R_ITER for an iteration step), or,
  *          once reads from threads that are not ordered with each other
  *          have been seen, HB_R_SHARED | capacity:16 << 32 | arena offset:
@@ -37,9 +38,9 @@ struct hb_access {
 #define HB_R_ITER (1ull << 62)
 
 /* A "pc" given to hb_access_record with this bit set is a stack depot id
- * in its low 32 bits (user-space code addresses stay below 2^47); it comes
- * back so in hb_conflict.pc. */
-#define HB_PC_STACK (1ull << 52)
+ * in its low 32 bits (user-space code addresses stay below 2^47, so the
+ * bit is never a code address's); it comes back so in hb_conflict.pc. */
+#define HB_PC_STACK (1ull << 47)
 
 /* The op classes of a map call. */
 enum hb_class { HB_READ, HB_ITER, HB_WRITE };

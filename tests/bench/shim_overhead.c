@@ -17,12 +17,18 @@
  *             locks, sem_post/sem_wait; what wrapped locks cost a program
  *             that never makes a map
  *
+ * and issue 13's (GLib):
+ *
+ *   ghash1k   one thread, mixed lookup/insert/remove on a 1,000-key
+ *             GHashTable (g_direct_hash), the mixed1k loop in GLib
+ *
  * usage: shim_overhead WORKLOAD [scale]
  * prints: WORKLOAD <tab> ns per op <tab> peak RSS in KiB
  * (locks: the whole workload's time in ms instead of ns per op, then one
  * more column per phase: ns per mutex lock+unlock, per ping-pong round
  * trip, per rwlock rdlock+unlock+wrlock+unlock, per sem_post+sem_wait)
  */
+#include <glib.h>
 #include <gomap.h>
 
 #include "compare_mutex_map.h"
@@ -95,6 +101,36 @@ static double run_mixed(uint64_t n, uint64_t ops)
     double t = now_ns() - t0;
     gomap_free(m);
     return t / (double)ops;
+}
+
+/* mixed1k's loop on a GHashTable: keys 1..2n (0 is NULL to GLib). */
+static double run_ghash(uint64_t n, uint64_t ops)
+{
+    GHashTable *t = g_hash_table_new(g_direct_hash, g_direct_equal);
+    for (uint64_t i = 0; i < n; i++)
+        g_hash_table_insert(t, GSIZE_TO_POINTER(i * 2 + 1), GSIZE_TO_POINTER(i));
+    uint64_t s = 0x9e3779b97f4a7c15ull, acc = 0;
+    double t0 = now_ns();
+    for (uint64_t i = 0; i < ops; i++) {
+        uint64_t r = next(&s);
+        gpointer k = GSIZE_TO_POINTER(r % (2 * n) + 1);
+        switch ((r >> 40) & 3) {
+        case 0:
+        case 1:
+            acc += g_hash_table_lookup(t, k) != NULL;
+            break;
+        case 2:
+            g_hash_table_insert(t, k, k);
+            break;
+        default:
+            acc += g_hash_table_remove(t, k);
+            break;
+        }
+    }
+    double el = now_ns() - t0;
+    sink += acc;
+    g_hash_table_destroy(t);
+    return el / (double)ops;
 }
 
 struct worker {
@@ -270,7 +306,7 @@ static double run_locks(double scale, double phase[4])
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s mixed1k|mixed1m|mutex2|maps1m|shared1k|locks [scale]\n", argv[0]);
+        fprintf(stderr, "usage: %s mixed1k|mixed1m|mutex2|maps1m|shared1k|locks|ghash1k [scale]\n", argv[0]);
         return 2;
     }
     double scale = argc > 2 ? atof(argv[2]) : 1.0;
@@ -287,6 +323,8 @@ int main(int argc, char **argv)
         ns = run_maps((uint64_t)(1e6 * scale));
     else if (!strcmp(w, "shared1k"))
         ns = run_shared(1000, (uint64_t)(2e6 * scale));
+    else if (!strcmp(w, "ghash1k"))
+        ns = run_ghash(1000, (uint64_t)(20e6 * scale));
     else if (!strcmp(w, "locks")) {
         ns = run_locks(scale, phase);
         locks = 1;

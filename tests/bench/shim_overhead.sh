@@ -36,7 +36,7 @@ if [ -n "${MAPGUARD_SHIM:-}" ] && [ -e "$shimdir/libgomap.so" ]; then
     libpath=$shimdir
 fi
 shimopts=${MAPGUARD_SHIM_OPTIONS:-}
-all="mixed1k mixed1m mutex2 maps1m shared1k locks"
+all="mixed1k mixed1m mutex2 maps1m shared1k locks ghash1k"
 workloads=${WORKLOADS:-$all}
 for w in $workloads; do
     case " $all " in *" $w "*) ;; *) echo "shim_overhead.sh: unknown workload '$w' (known: $all)" >&2; exit 2 ;; esac
@@ -104,6 +104,7 @@ table=$tmp/table.md
         maps1m) what="a million small maps: time per map (ns)"; budget="-" ;;
         shared1k) what="map under a mutex: two threads, one 1,000-key map, lock, get or set, unlock (ns/op)"; budget=1.5 ;;
         locks) what="locks, no map: mutex, condvar ping-pong, rwlock, semaphore (ms, whole workload)"; budget=1.1 ;;
+        ghash1k) what="GLib GHashTable, one thread, mixed lookup/insert/remove, 1,000 keys (ns/op)"; budget=1.3 ;;
         esac
         p=$(median "$tmp/$w.plain" 2)
         s=$(median "$tmp/$w.shim" 2)

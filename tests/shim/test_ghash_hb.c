@@ -1,0 +1,123 @@
+/*
+ * GHashTable under happens-before (on by default), against
+ * tests/progs/gh_hb.c: races whose calls never overlap in time, in both
+ * orders, reported with evidence "unordered", api "ghashtable", both
+ * calls' ops and lines; and programs ordered by a pthread mutex, a
+ * GRecMutex and g_thread_join, which stay clean. The racy threads hand
+ * over with an atomic flag the shim cannot see, so every outcome is the
+ * same on every run.
+ */
+#include "harness.h"
+
+#include <string.h>
+
+#define PROG "gh_hb"
+
+static void assert_str(json_t *o, const char *key, const char *want)
+{
+    const char *got = json_string_value(json_object_get(o, key));
+    cr_assert(got && !strcmp(got, want), "%s is %s, want %s", key, got ? got : "(none)", want);
+}
+
+static void assert_unordered(const char *scenario, const char *kind, const char *access_op, const char *access_site,
+                             const char *conflict_op, const char *conflict_site)
+{
+    struct run r;
+    run_prog(&r, PROG, scenario, NULL);
+    cr_assert_eq(count_kind(&r, NULL), 1, "%s: want one finding, got %zu:\n%s", scenario, count_kind(&r, NULL), r.err);
+    json_t *f = find_kind(&r, kind, 0);
+    cr_assert(f, "%s: no %s finding:\n%s", scenario, kind, r.err);
+    assert_str(f, "api", "ghashtable");
+    assert_str(f, "evidence", "unordered");
+    json_t *a = json_object_get(f, "access"), *c = json_object_get(f, "conflict");
+    assert_str(a, "op", access_op);
+    assert_frame_at(json_object_get(a, "stack"), 0, PROG, access_site);
+    assert_str(c, "op", conflict_op);
+    assert_frame_at(json_object_get(c, "stack"), 0, PROG, conflict_site);
+    cr_assert(json_is_false(json_object_get(c, "stack_complete")), "the earlier call has its call site only");
+    json_int_t ctid = json_integer_value(json_object_get(json_object_get(c, "thread"), "tid"));
+    json_int_t atid = json_integer_value(json_object_get(json_object_get(a, "thread"), "tid"));
+    cr_assert(ctid > 0 && ctid != atid, "%s: two threads' calls (%lld, %lld)", scenario, (long long)ctid,
+              (long long)atid);
+    assert_frame_at(json_object_get(json_object_get(f, "map_created"), "stack"), 0, PROG, "made");
+    cr_assert_eq(r.status, 66, "%s: exit status %d", scenario, r.status);
+    run_free(&r);
+}
+
+static void assert_clean(const char *scenario)
+{
+    for (int i = 0; i < 3; i++) {
+        struct run r;
+        run_prog(&r, PROG, scenario, NULL);
+        assert_watched_and_clean(&r, scenario);
+        cr_assert_eq(r.status, 0, "%s: exit status %d", scenario, r.status);
+        run_free(&r);
+    }
+}
+
+Test(ghash_hb, lookup_then_insert)
+{
+    assert_unordered("lookup_then_insert", "concurrent-read-write", "insert", "insert_b", "lookup", "lookup_a");
+}
+
+Test(ghash_hb, insert_then_lookup)
+{
+    assert_unordered("insert_then_lookup", "concurrent-read-write", "lookup", "lookup_b", "insert", "insert_a");
+}
+
+Test(ghash_hb, insert_then_insert)
+{
+    assert_unordered("insert_then_insert", "concurrent-writes", "insert", "insert_b", "insert", "insert_a");
+}
+
+/* the first iteration step of the walk in its epoch is the one remembered */
+Test(ghash_hb, iteration_then_insert)
+{
+    assert_unordered("iter_then_insert", "concurrent-iteration-write", "insert", "insert_b", "iter_init",
+                     "iter_init_a");
+}
+
+Test(ghash_hb, insert_then_iteration)
+{
+    assert_unordered("insert_then_iter", "concurrent-iteration-write", "iter_init", "iter_init_b", "insert",
+                     "insert_a");
+}
+
+Test(ghash_hb, foreach_then_remove)
+{
+    assert_unordered("foreach_then_remove", "concurrent-iteration-write", "remove", "remove_b", "foreach",
+                     "foreach_a");
+}
+
+Test(ghash_hb, remove_then_foreach)
+{
+    assert_unordered("remove_then_foreach", "concurrent-iteration-write", "foreach", "foreach_b", "remove",
+                     "remove_a");
+}
+
+Test(ghash_hb, detached_thread_fills_table_main_reads)
+{
+    assert_unordered("detached", "concurrent-read-write", "lookup", "det_lookup", "insert", "det_insert");
+}
+
+/* The text report says which GLib functions and that nothing ordered them. */
+Test(ghash_hb, text_report)
+{
+    struct run r;
+    run_prog_raw(&r, PROG, "insert_then_lookup", "format=text");
+    cr_assert(strstr(r.err, "\n  Read (g_hash_table_lookup) by thread "), "%s", r.err);
+    cr_assert(strstr(r.err, "\n  The earlier write was not ordered before this read by any lock, join"), "%s",
+              r.err);
+    run_free(&r);
+}
+
+Test(ghash_hb, off_leaves_overlap_only)
+{
+    struct run r;
+    run_prog(&r, PROG, "lookup_then_insert", "happens_before=0");
+    assert_watched_and_clean(&r, "lookup_then_insert with happens_before=0");
+    run_free(&r);
+}
+
+Test(ghash_hb, pthread_mutex_and_grecmutex_are_clean) { assert_clean("mutexes"); }
+Test(ghash_hb, g_thread_join_is_clean) { assert_clean("gthread_joined"); }
