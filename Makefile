@@ -202,10 +202,18 @@ PROG_LIBS      := $(PROG_LIB_SRC:tests/progs/lib/%.c=$(TESTBIN)/progs/lib%.so)
 # mg_annotate is also built as a non-PIE executable (see its rule).
 ANNOTATE_NOPIE := $(TESTBIN)/progs/mg_annotate_nopie
 
-tests: all $(TEST_BINS) $(PROGS) $(ANNOTATE_NOPIE) $(PROG_LIBS) $(BUILD)/examples/wordcount
+# The GLib demos, which cli_tests runs (test_demo_glib.c): the demo's
+# own rule builds them (below), so they are built one way only.
+DEMO_GLIB := $(patsubst demo/%.c,$(BUILD)/demo/%,$(wildcard demo/gh_*.c))
 
-# What cli_tests runs: the command, the shim, the test programs.
-tests-cli: all $(TESTBIN)/cli_tests $(PROGS) $(PROG_LIBS)
+tests: all $(TEST_BINS) $(PROGS) $(ANNOTATE_NOPIE) $(PROG_LIBS) $(BUILD)/examples/wordcount $(DEMO_GLIB)
+
+# What cli_tests runs: the command, the shim, the test programs, the GLib demos.
+tests-cli: all $(TESTBIN)/cli_tests $(PROGS) $(PROG_LIBS) $(DEMO_GLIB)
+
+# The GLib demos (see DEMO_GLIB) are built by demo/Makefile's own rule.
+$(BUILD)/demo/gh_%: demo/gh_%.c
+	@$(MAKE) --no-print-directory -C demo BUILD=$(abspath $(BUILD)) $(abspath $@)
 
 $(TESTBIN)/gomap_tests: $(GOMAP_TEST_SRC) $(wildcard tests/gomap/*.h) $(LIB)/libgomap.so
 	@mkdir -p $(dir $@)
