@@ -381,11 +381,17 @@ $(BUILD)/bench/compare_%: tests/bench/compare_%.c $(wildcard tests/bench/compare
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 -g $(SAN) -Isrc -Itests/bench -o $@ $< -L$(LIB) -lgomap -Wl,-rpath,'$$ORIGIN/../lib' -lpthread
 
+# compare_gh_*: the GLib rows (GHashTable programs against GLib, not
+# libgomap); plain only, since TSan would need GLib rebuilt with it.
+$(BUILD)/bench/compare_gh_%: tests/bench/compare_gh_%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -g $(SAN) $(GLIB_CFLAGS) -o $@ $< $(GLIB_LIBS) -lpthread
+
 bench-compare:
 	@sh tools/deps.sh valgrind:valgrind go:golang-go
 	@$(MAKE) --no-print-directory all $(COMPARE_BINS:%=$(BUILD)/bench/%)
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan OPT="-O2 -g" SAN="-fsanitize=thread" \
-	    $(BUILD)/tsan/lib/libgomap.so $(filter-out %_runner,$(COMPARE_BINS:%=$(BUILD)/tsan/bench/%))
+	    $(BUILD)/tsan/lib/libgomap.so $(patsubst %,$(BUILD)/tsan/bench/%,$(filter-out %_runner compare_gh_%,$(COMPARE_BINS)))
 	@sh tests/bench/compare.sh $(BUILD) $(BUILD)/tsan $(COMPARE_ARGS)
 
 # ---------------------------------------------------------------- demo
