@@ -27,7 +27,8 @@
 #                  (e.g. happens_before=1); every other MAPGUARD_OPTIONS is
 #                  cleared
 #   Time: the full run takes about 5 minutes on the 2-core VM (2026-11-26:
-#   223 s before the mutex row); --quick about 1 minute.
+#   223 s before the mutex row); --quick about 1 minute. The GLib rows add
+#   about 15 s with --quick and an estimated 4-5 min in full (3 runs).
 #
 # Expects (make bench-compare builds them): BUILD/bench/compare_*,
 # BUILD/lib/libgomap.so, libmapguard.so and libmapguard-symbolize.so,
