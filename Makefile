@@ -207,10 +207,18 @@ PROG_LIBS      := $(PROG_LIB_SRC:tests/progs/lib/%.c=$(TESTBIN)/progs/lib%.so)
 # mg_annotate is also built as a non-PIE executable (see its rule).
 ANNOTATE_NOPIE := $(TESTBIN)/progs/mg_annotate_nopie
 
-tests: all $(TEST_BINS) $(PROGS) $(ANNOTATE_NOPIE) $(PROG_LIBS) $(BUILD)/examples/wordcount
+# The GLib demos, which cli_tests runs (test_demo_glib.c): the demo's
+# own rule builds them (below), so they are built one way only.
+DEMO_GLIB := $(patsubst demo/%.c,$(BUILD)/demo/%,$(wildcard demo/gh_*.c))
 
-# What cli_tests runs: the command, the shim, the test programs.
-tests-cli: all $(TESTBIN)/cli_tests $(PROGS) $(PROG_LIBS)
+tests: all $(TEST_BINS) $(PROGS) $(ANNOTATE_NOPIE) $(PROG_LIBS) $(BUILD)/examples/wordcount $(DEMO_GLIB)
+
+# What cli_tests runs: the command, the shim, the test programs, the GLib demos.
+tests-cli: all $(TESTBIN)/cli_tests $(PROGS) $(PROG_LIBS) $(DEMO_GLIB)
+
+# The GLib demos (see DEMO_GLIB) are built by demo/Makefile's own rule.
+$(BUILD)/demo/gh_%: demo/gh_%.c
+	@$(MAKE) --no-print-directory -C demo BUILD=$(abspath $(BUILD)) $(abspath $@)
 
 $(TESTBIN)/gomap_tests: $(GOMAP_TEST_SRC) $(wildcard tests/gomap/*.h) $(LIB)/libgomap.so
 	@mkdir -p $(dir $@)
@@ -392,11 +400,17 @@ $(BUILD)/bench/compare_%: tests/bench/compare_%.c $(wildcard tests/bench/compare
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 -g $(SAN) -Isrc -Itests/bench -o $@ $< -L$(LIB) -lgomap -Wl,-rpath,'$$ORIGIN/../lib' -lpthread
 
+# compare_gh_*: the GLib rows (GHashTable programs against GLib, not
+# libgomap); plain only, since TSan would need GLib rebuilt with it.
+$(BUILD)/bench/compare_gh_%: tests/bench/compare_gh_%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -g $(SAN) $(GLIB_CFLAGS) -o $@ $< $(GLIB_LIBS) -lpthread
+
 bench-compare:
 	@sh tools/deps.sh valgrind:valgrind go:golang-go
 	@$(MAKE) --no-print-directory all $(COMPARE_BINS:%=$(BUILD)/bench/%)
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan OPT="-O2 -g" SAN="-fsanitize=thread" \
-	    $(BUILD)/tsan/lib/libgomap.so $(filter-out %_runner,$(COMPARE_BINS:%=$(BUILD)/tsan/bench/%))
+	    $(BUILD)/tsan/lib/libgomap.so $(patsubst %,$(BUILD)/tsan/bench/%,$(filter-out %_runner compare_gh_%,$(COMPARE_BINS)))
 	@sh tests/bench/compare.sh $(BUILD) $(BUILD)/tsan $(COMPARE_ARGS)
 
 # ---------------------------------------------------------------- demo

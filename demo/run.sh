@@ -7,7 +7,9 @@
 # Each pitfall runs under `BUILD/bin/mapguard run`; while the CLI is not
 # built, under LD_PRELOAD=BUILD/lib/libmapguard.so with format=text. A
 # pitfall passes when the report has its expected kind; a fix passes when
-# it exits 0 with no report at all. Exit status 0 only when all pass.
+# it exits 0 with no report at all. Exit status 0 only when all pass; a
+# pitfall marked pending (see pending) may be missed without failing, and
+# the last line counts it.
 set -u
 
 if [ $# -lt 1 ]; then
@@ -35,8 +37,8 @@ else
     mode=none
 fi
 
-npit=0 ncaught=0 nfix=0 nclean=0
-failed=''
+npit=0 ncaught=0 nfix=0 nclean=0 npend=0
+failed='' pend=''
 rule='==============================================================================='
 thin='-------------------------------------------------------------------------------'
 
@@ -182,6 +184,29 @@ again() {
     fi
 }
 
+# pending NAME KIND WHY FLAGS [ARGS...]: a pitfall today's mapguard is
+# not yet sure to catch; WHY says what it waits for. A catch counts as a
+# catch (and sets $caught); a miss is counted as pending, printed as such,
+# and does not fail the demo: the final line says how many are pending.
+pending() {
+    name=$1 kind=$2 why=$3
+    shift 3
+    npit=$((npit + 1)) caught=no
+    if [ "$mode" = none ]; then
+        echo ">> NOT CHECKED: the detector is not built (make shim)"
+        failed="$failed $name"
+        return
+    fi
+    run "$name" "$@"
+    if reported "$kind"; then
+        echo ">> caught: $kind (exit status $status)"
+        ncaught=$((ncaught + 1)) caught=yes
+    else
+        echo ">> not caught yet (exit status $status): $why"
+        npend=$((npend + 1)) pend="$pend $name"
+    fi
+}
+
 # shown NAME TEXT: a pitfall no detector can see; the program's own output
 # must show it, and mapguard must stay quiet.
 shown() {
@@ -293,9 +318,28 @@ section 8 "4.3 map键类型选择陷阱: 自定义结构体相等性实现" \
 shown s4_3_struct_ptr_key "NOT FOUND"
 fix s4_3_struct_ptr_key_fix "a custom hash and equal that compare what the pointer points to" -
 
+section 9 "GLib: 2.2 并发读写panic的底层原理与复现代码" \
+    "§2.2 with GHashTable and GThread: 1000 g_hash_table_lookup race 1000 g_hash_table_insert" \
+    gh_s2_2_read_write \
+    "fatal error: concurrent map read and map write (only when the two loops happen to overlap)"
+pending gh_s2_2_read_write concurrent-read-write \
+    "GHashTable races have overlap evidence only so far, and here the two loops rarely meet; ordering (\"evidence\": \"unordered\") for GHashTable is not in this build (see demo/README.md)" \
+    --halt-on-error
+[ "$caught" = yes ] && evidence
+fix gh_s2_2_read_write_fix_rwlock \
+    "§4.2 基于RWMutex的手动同步map封装 with GLib: the table under a GRWLock" -
+
+section 10 "GLib: 2.3 range遍历中delete导致的迭代器失效现象" \
+    "§2.3 with GHashTable: g_hash_table_remove inside a GHashTableIter loop" \
+    gh_s2_3_delete_in_range \
+    "nothing (Go's spec allows it); GLib prints one GLib-CRITICAL line with no stack and ends the loop early"
+pitfall gh_s2_3_delete_in_range modified-during-iteration -
+fix gh_s2_3_delete_in_range_fix_iter "remove through the iterator: g_hash_table_iter_remove" -
+fix gh_s2_3_delete_in_range_fix_foreach "let GLib remove during its walk: g_hash_table_foreach_remove" -
+
 echo
 echo "$rule"
-echo "make demo: $ncaught of $npit pitfalls caught, $nclean of $nfix fixes clean ($mode mode)"
+echo "make demo: $ncaught of $npit pitfalls caught${pend:+ ($npend not caught yet:$pend; see demo/README.md)}, $nclean of $nfix fixes clean ($mode mode)"
 if [ -n "$failed" ]; then
     echo "FAILED:$failed"
     exit 1

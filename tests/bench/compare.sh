@@ -13,6 +13,8 @@
 #                  of mixed_1k mixed_1m two_own two_shared mutex_map iter
 #                  create), e.g. --workloads mutex_map for issue 12's row
 #   --no-detect    skip the detection table
+#   --no-glib      skip the GLib rows (below)
+#   --glib-runs N  runs of each GLib program per tool (default 3; quick 1)
 #   --no-doc       do not touch docs/performance.md (the section is still
 #                  written to BUILD/bench-compare/section.md)
 #   COMPARE_ARGS in the environment is read first, so make can pass options.
@@ -25,7 +27,8 @@
 #                  (e.g. happens_before=1); every other MAPGUARD_OPTIONS is
 #                  cleared
 #   Time: the full run takes about 5 minutes on the 2-core VM (2026-11-26:
-#   223 s before the mutex row); --quick about 1 minute.
+#   223 s before the mutex row); --quick about 1 minute. The GLib rows add
+#   about 15 s with --quick and an estimated 4-5 min in full (3 runs).
 #
 # Expects (make bench-compare builds them): BUILD/bench/compare_*,
 # BUILD/lib/libgomap.so, libmapguard.so and libmapguard-symbolize.so,
@@ -48,12 +51,21 @@
 # locked; for each tool its time ratio and the reports it printed there,
 # all false positives (mapguard must print none).
 #
+# GLib rows (issue 13): GHashTable programs under plain, mapguard
+# (LD_PRELOAD), helgrind and drd, all at the same size, GLIB_RUNS times
+# each: compare_gh_mutex (every call under a GMutex) and compare_gh_queue
+# (tables handed over through a GAsyncQueue) are correct, so every report
+# is a false positive; compare_gh_race (two GThreads insert with no lock)
+# is racy, and each tool's catch is counted. No TSan row: it would need
+# GLib rebuilt with it. Raw results: BUILD/bench-compare/glib.tsv, every
+# run's output under BUILD/bench-compare/glib/.
+#
 # Rewrites only the section between "<!-- BEGIN bench-compare -->" and
 # "<!-- END bench-compare -->" of docs/performance.md. POSIX sh and awk.
 set -eu
 
 if [ $# -lt 2 ]; then
-    echo "usage: $0 BUILD TSAN_BUILD [--quick] [--reps N] [--runs N] [--workloads \"W...\"] [--no-perf] [--no-detect] [--no-doc]" >&2
+    echo "usage: $0 BUILD TSAN_BUILD [--quick] [--reps N] [--runs N] [--workloads \"W...\"] [--no-perf] [--no-detect] [--no-glib] [--glib-runs N] [--no-doc]" >&2
     exit 2
 fi
 build=$1 tsbuild=$2
@@ -61,7 +73,7 @@ shift 2
 # shellcheck disable=SC2086  # a word list on purpose
 set -- ${COMPARE_ARGS:-} "$@"
 
-quick=no reps='' runs='' do_perf=yes do_detect=yes do_doc=yes only=''
+quick=no reps='' runs='' do_perf=yes do_detect=yes do_doc=yes only='' do_glib=yes glib_runs=''
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) quick=yes ;;
@@ -70,15 +82,17 @@ while [ $# -gt 0 ]; do
     --no-perf) do_perf=no ;;
     --workloads) only=$2; shift ;;
     --no-detect) do_detect=no ;;
+    --no-glib) do_glib=no ;;
+    --glib-runs) glib_runs=$2; shift ;;
     --no-doc) do_doc=no ;;
     *) echo "compare.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
     shift
 done
 if [ $quick = yes ]; then
-    : "${reps:=1}" "${runs:=3}"
+    : "${reps:=1}" "${runs:=3}" "${glib_runs:=1}"
 else
-    : "${reps:=5}" "${runs:=50}"
+    : "${reps:=5}" "${runs:=50}" "${glib_runs:=3}"
 fi
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -89,6 +103,8 @@ tb=$(cd "$tsbuild" && pwd)
 work=$b/bench-compare
 start_s=$(date +%s)
 progs="compare_mixed compare_own compare_shared compare_mutex compare_iter compare_create compare_s2_2"
+# GLib programs: built plain only (no TSan row), linked with the system's GLib
+gprogs="compare_gh_mutex compare_gh_queue compare_gh_race"
 
 # The shim measured, and the libgomap.so it was built with.
 if [ -n "${MAPGUARD_SHIM:-}" ]; then
@@ -114,6 +130,14 @@ for p in $progs; do
         fi
     done
 done
+if [ $do_glib = yes ]; then
+    for p in $gprogs; do
+        if [ ! -e "$b/bench/$p" ]; then
+            echo "compare.sh: $b/bench/$p is missing; run: make bench-compare" >&2
+            exit 1
+        fi
+    done
+fi
 command -v valgrind >/dev/null 2>&1 || { echo "compare.sh: valgrind not found; run: make bench-compare" >&2; exit 1; }
 
 # Nothing from the caller's environment changes what the tools do.
@@ -140,6 +164,9 @@ snapshot() {
         cp "$b/bench/$p" "$pb/bench/"
         cp "$tb/bench/$p" "$ptb/bench/"
     done
+    if [ $do_glib = yes ]; then
+        for p in $gprogs; do cp "$b/bench/$p" "$pb/bench/"; done
+    fi
     # Each copy must load its own libgomap.so and run.
     for d in "$pb" "$ptb"; do
         lib=$(LD_TRACE_LOADED_OBJECTS=1 "$d/bench/compare_mixed" 2>/dev/null | awk '/libgomap/ { print $3 }')
@@ -439,6 +466,148 @@ if [ $do_detect = yes ]; then
         rm -f "$work/sample.render"
     done
 fi
+# ---------------------------------------------------------------- GLib rows
+: > "$work/glib.tsv"
+if [ $do_glib = yes ]; then
+    mkdir -p "$work/glib"
+    gprog_args() { # program: the same size for every tool
+        if [ $quick = yes ]; then
+            case $1 in gh_mutex) echo 1000 2000 ;; gh_queue) echo 500 ;; gh_race) echo 20000 ;; esac
+        else
+            case $1 in gh_mutex) echo 1000 20000 ;; gh_queue) echo 5000 ;; gh_race) echo 100000 ;; esac
+        fi
+    }
+    # Under timeout: the racy program run plain can corrupt GLib's table
+    # so that a later insert loops forever (seen: 50 min at 100% CPU);
+    # timeout's status 124 then says so.
+    gcmd() { # program tool
+        case $2 in
+        plain) echo "timeout 120 $pb/bench/compare_$1 $(gprog_args "$1")" ;;
+        shim) echo "timeout 120 $shimenv $pb/bench/compare_$1 $(gprog_args "$1")" ;;
+        helgrind | drd) echo "timeout 300 valgrind --tool=$2 $vg_flags $pb/bench/compare_$1 $(gprog_args "$1")" ;;
+        esac
+    }
+    # caught (a race reported), errors (valgrind's error total: every
+    # occurrence, where the contexts count each distinct report once),
+    # evidence (mapguard: overlap or unordered, of its first race)
+    gclassify() { # tool errfile
+        awk -v t="$1" '
+        /"kind": ?"concurrent-/ && t == "shim" { c = 1; if (ev == "" && match($0, /"evidence": ?"[a-z]+"/)) { ev = substr($0, RSTART, RLENGTH); sub(/.*: ?"/, "", ev); sub(/"$/, "", ev) } }
+        /Possible data race/ && t == "helgrind" { c = 1 }
+        /Conflicting (load|store)/ && t == "drd" { c = 1 }
+        /ERROR SUMMARY: [0-9]+ errors? from/ { for (i = 1; i <= NF; i++) if ($i == "SUMMARY:") { e = $(i + 1); break } }
+        END { printf "%d\t%d\t%s\n", c, e + 0, ev == "" ? "-" : ev }' "$2"
+    }
+    log "GLib rows: $glib_runs run(s) of $(echo $gprogs | wc -w) programs x (plain shim helgrind drd)"
+    i=1
+    while [ $i -le "$glib_runs" ]; do
+        for g in gh_mutex gh_queue gh_race; do
+            for t in plain shim helgrind drd; do
+                o=$work/glib/$g.$t.$i.out
+                e=$work/glib/$g.$t.$i.err
+                # shellcheck disable=SC2046  # word splitting of the command on purpose
+                res=$("$runner" "$o" "$e" $(gcmd "$g" "$t")) || res="status=255 wall_ns=0"
+                st=$(printf '%s\n' "$res" | sed -n 's/.*status=\([0-9]*\).*/\1/p')
+                wns=$(printf '%s\n' "$res" | sed -n 's/.*wall_ns=\([0-9]*\).*/\1/p')
+                printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$i" "$g" "$t" "$st" "${wns:-0}" \
+                    "$(count_reports "$t" "$e")" "$(gclassify "$t" "$e")" >> "$work/glib.tsv"
+            done
+        done
+        log "  GLib run $i done ($(($(date +%s) - start_s)) s)"
+        i=$((i + 1))
+    done
+    # glib.md: the doc's GLib subsection; summary lines for stdout
+    {
+        for g in gh_mutex gh_queue gh_race; do
+            for t in plain shim helgrind drd; do printf 'gcmd\t%s\n' "$(gcmd "$g" "$t")"; done
+        done
+    } | sed "s|$b/|${b#"$root"/}/|g" > "$work/glib-meta.tsv"
+    glibv=$(pkg-config --modversion glib-2.0 2>/dev/null || echo '?')
+    awk -F '\t' -v runs="$glib_runs" -v glibv="$glibv" -v quick="$quick" -v summary="$work/glib-summary.txt" '
+    FILENAME ~ /glib-meta/ { cmds = cmds $2 "\n"; next }
+    {
+        k = $2 SUBSEP $3; n[k]++; if ($4 != 0) bad[k]++
+        wl[k] = wl[k] " " $5 / 1e6; rep[k] += $6; if ($6 > 0) rruns[k]++
+        caught[k] += $7; err[k] += $8; if ($9 != "-") ev[k, $9]++
+    }
+    function med(list,   m, a, i, j, x) {
+        m = split(list, a, " "); if (m == 0) return 0
+        for (i = 2; i <= m; i++) { x = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
+        return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+    }
+    function cell(g, t,   k, s) {
+        k = g SUBSEP t
+        s = rep[k] " (" rruns[k] + 0 " of " n[k] " runs)"
+        if (t == "helgrind" || t == "drd") s = s ", " err[k] " errors"
+        return s
+    }
+    function tm(g, t) { return sprintf("%.0f ms (%.1fx)", med(wl[g SUBSEP t]), med(wl[g SUBSEP "plain"]) > 0 ? med(wl[g SUBSEP t]) / med(wl[g SUBSEP "plain"]) : 0) }
+    END {
+        split("shim helgrind drd", T, " ")
+        name["shim"] = "mapguard"; name["helgrind"] = "helgrind"; name["drd"] = "drd"
+        title["gh_mutex"] = "`compare_gh_mutex`: 2 GThreads, one 1K-key GHashTable, every lookup/insert under one `GMutex`"
+        title["gh_queue"] = "`compare_gh_queue`: 8-key GHashTables made by one GThread, handed over through a `GAsyncQueue`, read and destroyed by another"
+        title["gh_race"] = "`compare_gh_race`: 2 GThreads insert into one GHashTable with **no lock**"
+        print "### GLib programs: GHashTable under mapguard, helgrind and drd (issue 13)"
+        print ""
+        if (quick == "yes") { print "> Quick run: small counts, " runs " run(s) per tool; a smoke test of the harness."; print "" }
+        print "GLib " glibv " from the distribution, unmodified; the programs are built against it"
+        print "(`tests/bench/compare_gh_*.c`, `-O2 -g`) and run at the same size under every tool, " runs " run(s) each."
+        print "No TSan row: ThreadSanitizer would need GLib rebuilt with it. *Reports*: mapguard'"'"'s"
+        print "finding records; helgrind'"'"'s and drd'"'"'s error contexts (each distinct report printed once),"
+        print "summed over the runs, then the runs with any; *errors*: valgrind'"'"'s total of"
+        print "occurrences (`ERROR SUMMARY: N errors`). *Time*: the whole process, median, and its"
+        print "multiple of plain."
+        print ""
+        print "**Correctly synchronized** (every report is a false positive; mapguard must print none):"
+        print ""
+        print "| program | mapguard reports | helgrind reports | drd reports | plain | mapguard | helgrind | drd |"
+        print "|---|---:|---:|---:|---:|---:|---:|---:|"
+        for (gi = 1; gi <= 2; gi++) {
+            g = gi == 1 ? "gh_mutex" : "gh_queue"
+            if (!((g, "plain") in n)) continue
+            row = "| " title[g]
+            for (j = 1; j <= 3; j++) row = row " | " (j == 1 && rep[g SUBSEP "shim"] > 0 ? "**" cell(g, T[j]) "**" : cell(g, T[j]))
+            row = row " | " sprintf("%.0f ms", med(wl[g SUBSEP "plain"]))
+            for (j = 1; j <= 3; j++) row = row " | " tm(g, T[j])
+            print row " |"
+            printf "  %s: false reports: mapguard %d, helgrind %d (%d errors), drd %d (%d errors), out of %d run(s) each%s\n", g,
+                rep[g SUBSEP "shim"], rep[g SUBSEP "helgrind"], err[g SUBSEP "helgrind"], rep[g SUBSEP "drd"], err[g SUBSEP "drd"],
+                n[g SUBSEP "plain"], rep[g SUBSEP "shim"] == 0 ? " (mapguard clean: PASS)" : " (mapguard: FAIL)" > summary
+        }
+        print ""
+        g = "gh_race"
+        if ((g, "plain") in n) {
+            print "**Racy** (every tool should catch it; *caught*: runs with a race report):"
+            print ""
+            print "| program | tool | caught | reports | time | exit statuses |"
+            print "|---|---|---:|---:|---:|---|"
+            print "| " title[g] " | plain | – | – | " sprintf("%.0f ms", med(wl[g SUBSEP "plain"])) " | " (bad[g SUBSEP "plain"] + 0) " of " n[g SUBSEP "plain"] " runs non-zero (124: hung in GLib, killed by timeout; 134/139: crashed) |"
+            for (j = 1; j <= 3; j++) {
+                t = T[j]; k = g SUBSEP t
+                evs = ""
+                if (t == "shim") for (x in ev) { split(x, p, SUBSEP); if (p[1] == k) evs = evs (evs == "" ? "" : ", ") ev[x] " " p[2] }
+                print "| | " name[t] " | **" caught[k] " of " n[k] "**" (evs != "" ? " (" evs ")" : "") " | " cell(g, t) " | " tm(g, t) " | " (bad[k] + 0) " of " n[k] " non-zero |"
+            }
+            print ""
+            printf "  gh_race: caught by mapguard %d/%d, helgrind %d/%d, drd %d/%d\n", caught[g SUBSEP "shim"], n[g SUBSEP "shim"],
+                caught[g SUBSEP "helgrind"], n[g SUBSEP "helgrind"], caught[g SUBSEP "drd"], n[g SUBSEP "drd"] > summary
+        }
+        print "Why helgrind and drd report the correct programs: GLib " glibv "'"'"'s `GMutex` is an inline"
+        print "atomic and a raw futex, not a pthread mutex, and `GAsyncQueue` is built on it and"
+        print "`GCond`; neither tool sees the lock, so every access it orders looks unordered. mapguard"
+        print "reports only misuse of the tables themselves; which of GLib'"'"'s synchronization it"
+        print "understands, and how, is in docs/design-detector.md (\"GLib'"'"'s GHashTable\")."
+        print ""
+        print "Commands:"
+        print ""
+        print "```"
+        printf "%s", cmds
+        print "```"
+        print ""
+    }' "$work/glib-meta.tsv" "$work/glib.tsv" > "$work/glib.md"
+fi
+
 load1=$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo '?')
 elapsed=$(($(date +%s) - start_s))
 
@@ -835,6 +1004,13 @@ END {
         print "" > summary
     }
 }' "$work/perf-summary.tsv" "$work/detect-summary.tsv" "$work/meta.tsv" "$work/perf.tsv" > "$sec"
+
+# The GLib subsection goes before the commands of the rest.
+if [ -s "$work/glib.md" ]; then
+    awk -v f="$work/glib.md" '/^### Commands$/ && !done { while ((getline l < f) > 0) print l; done = 1 } { print }' \
+        "$sec" > "$sec.new" && mv "$sec.new" "$sec"
+    cat "$work/glib-summary.txt" >> "$work/summary.txt" 2>/dev/null || true
+fi
 
 # ---------------------------------------------------------------- doc
 if [ $do_doc = yes ]; then
