@@ -322,9 +322,7 @@ section 9 "GLib: 2.2 并发读写panic的底层原理与复现代码" \
     "§2.2 with GHashTable and GThread: 1000 g_hash_table_lookup race 1000 g_hash_table_insert" \
     gh_s2_2_read_write \
     "fatal error: concurrent map read and map write (only when the two loops happen to overlap)"
-pending gh_s2_2_read_write concurrent-read-write \
-    "GHashTable races have overlap evidence only so far, and here the two loops rarely meet; ordering (\"evidence\": \"unordered\") for GHashTable is not in this build (see demo/README.md)" \
-    --halt-on-error
+pitfall gh_s2_2_read_write concurrent-read-write --halt-on-error
 [ "$caught" = yes ] && evidence
 fix gh_s2_2_read_write_fix_rwlock \
     "§4.2 基于RWMutex的手动同步map封装 with GLib: the table under a GRWLock" -

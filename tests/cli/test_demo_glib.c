@@ -143,13 +143,11 @@ Test(demo_glib, s2_2_fixed_with_a_grwlock_is_clean, .timeout = 60)
 
 /*
  * §2.2 as the document has it: the reader's 1000 lookups are usually over
- * before the writer runs, so only ordering catches it every run. GHashTable
- * races get overlap evidence only in this build (0 of 20 runs caught, see
- * demo/README.md), so this test is disabled rather than left flaky; it is
- * the behaviour to enable once GHashTable calls are ordered ("evidence":
- * "unordered", issue 13 item 3). Whichever thread runs second reports.
+ * before the writer runs, so only ordering catches it every run
+ * ("evidence": "unordered" for GHashTable). Whichever thread runs second
+ * reports.
  */
-Test(demo_glib, s2_2_read_write_is_reported_every_run, .timeout = 60, .disabled = true)
+Test(demo_glib, s2_2_read_write_is_reported_every_run, .timeout = 60)
 {
     char *dir;
     json_t *recs;
