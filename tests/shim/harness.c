@@ -387,3 +387,34 @@ void run_cmd(struct run *r, const struct cmd *c)
     r->err = slurp(errp);
     collect(r);
 }
+
+void assert_str(json_t *o, const char *key, const char *want)
+{
+    const char *got = json_string_value(json_object_get(o, key));
+    cr_assert(got && !strcmp(got, want), "%s is %s, want %s", key, got ? got : "(none)", want);
+}
+
+json_t *assert_one_unordered(const struct run *r, const char *prog, const char *scenario, const char *kind,
+                             const char *access_op, const char *access_site, const char *conflict_op,
+                             const char *conflict_site)
+{
+    cr_assert_eq(count_kind(r, NULL), 1, "%s: want one finding, got %zu:\n%s", scenario, count_kind(r, NULL), r->err);
+    json_t *f = find_kind(r, kind, 0);
+    cr_assert(f, "%s: no %s finding:\n%s", scenario, kind, r->err);
+    assert_str(f, "evidence", "unordered");
+    json_t *a = json_object_get(f, "access"), *c = json_object_get(f, "conflict");
+    assert_str(a, "op", access_op);
+    assert_frame_at(json_object_get(a, "stack"), 0, prog, access_site);
+    assert_str(c, "op", conflict_op);
+    assert_frame_at(json_object_get(c, "stack"), 0, prog, conflict_site);
+    cr_assert(json_is_false(json_object_get(c, "stack_complete")), "the earlier call has its call site only");
+    json_int_t ctid = json_integer_value(json_object_get(json_object_get(c, "thread"), "tid"));
+    json_int_t atid = json_integer_value(json_object_get(json_object_get(a, "thread"), "tid"));
+    cr_assert(ctid > 0, "%s: the earlier call's thread", scenario);
+    /* a thread is always ordered with itself: the two calls are two
+     * threads', even when the earlier one ended and another thread came */
+    cr_assert_neq(ctid, atid, "%s: the earlier call is named by the later call's thread %lld", scenario,
+                  (long long)atid);
+    assert_frame_at(json_object_get(json_object_get(f, "map_created"), "stack"), 0, prog, "made");
+    return f;
+}

@@ -53,6 +53,18 @@ void run_prog(struct run *r, const char *prog, const char *scenario, const char 
 void run_prog_raw(struct run *r, const char *prog, const char *scenario, const char *opts_raw);
 void run_free(struct run *r);
 
+/* o[key] is the string want. */
+void assert_str(json_t *o, const char *key, const char *want);
+
+/* r holds exactly one finding, of kind, with evidence "unordered": the
+ * later call's op at access_site and the earlier call's op at
+ * conflict_site (its call site only), made by two different threads, the
+ * map made at the site "made" (site names are @site markers in prog's
+ * source). Returns the finding, for more checks. */
+json_t *assert_one_unordered(const struct run *r, const char *prog, const char *scenario, const char *kind,
+                             const char *access_op, const char *access_site, const char *conflict_op,
+                             const char *conflict_site);
+
 /* Records of a kind, or for NULL every finding: every record but those
  * about the run itself (summary, hello, exec, exec-failed, spawn,
  * deadly-signal). */

@@ -14,27 +14,12 @@
 
 #define PROG "mg_glib_sync"
 
-static void assert_str(json_t *o, const char *key, const char *want)
-{
-    const char *got = json_string_value(json_object_get(o, key));
-    cr_assert(got && !strcmp(got, want), "%s is %s, want %s", key, got ? got : "(none)", want);
-}
-
 static void assert_unordered(const char *scenario, const char *kind, const char *access_op, const char *access_site,
                              const char *conflict_op, const char *conflict_site)
 {
     struct run r;
     run_prog(&r, PROG, scenario, NULL); /* happens_before is on by default */
-    cr_assert_eq(count_kind(&r, NULL), 1, "%s: want one finding, got %zu:\n%s", scenario, count_kind(&r, NULL), r.err);
-    json_t *f = find_kind(&r, kind, 0);
-    cr_assert(f, "%s: no %s finding:\n%s", scenario, kind, r.err);
-    assert_str(f, "evidence", "unordered");
-    json_t *a = json_object_get(f, "access"), *c = json_object_get(f, "conflict");
-    assert_str(a, "op", access_op);
-    assert_frame_at(json_object_get(a, "stack"), 0, PROG, access_site);
-    assert_str(c, "op", conflict_op);
-    assert_frame_at(json_object_get(c, "stack"), 0, PROG, conflict_site);
-    assert_frame_at(json_object_get(json_object_get(f, "map_created"), "stack"), 0, PROG, "made");
+    assert_one_unordered(&r, PROG, scenario, kind, access_op, access_site, conflict_op, conflict_site);
     cr_assert_eq(r.status, 66, "%s: exit status %d", scenario, r.status);
     run_free(&r);
 }
