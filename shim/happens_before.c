@@ -481,8 +481,40 @@ static bool ours(const volatile void *addr) { return (uintptr_t)addr - self_lo <
 
 SYNC_OP(mg_hb_acquire, hb_acquire(t, (uintptr_t)addr))
 SYNC_OP(mg_hb_release, hb_release(t, (uintptr_t)addr))
-SYNC_OP(mg_hb_lock_acquired, hb_acquire_excl(t, (uintptr_t)addr))
-SYNC_OP(mg_hb_lock_releasing, hb_release_excl(t, (uintptr_t)addr))
+/* the fast paths' way out (below): declared static and cold */
+static MG_COLD void lock_acquired_slow(const volatile void *addr);
+static MG_COLD void lock_releasing_slow(const volatile void *addr);
+SYNC_OP(lock_acquired_slow, if (hb_acquire_excl(t, (uintptr_t)addr)) publish(t))
+SYNC_OP(lock_releasing_slow, hb_release_excl(t, (uintptr_t)addr))
+
+/* A lock one thread holds at a time, taken and let go by the same thread
+ * with nobody else in between, is decided inline (hb_sync.h): no guard,
+ * since nothing there can block, and a signal handler that runs a lock
+ * wrapper in the middle can at worst make a tick be taken back that
+ * should not (a race missed, none invented). */
+void mg_hb_lock_acquired(const volatile void *addr)
+{
+    struct hb_thr *t = ready();
+    if (MG_LIKELY(t != NULL)) {
+        int r = hb_lock_acquired_fast(t, (uintptr_t)addr);
+        if (MG_LIKELY(r >= 0)) {
+            if (r > 0)
+                publish(t);
+            return;
+        }
+    }
+    lock_acquired_slow(addr);
+}
+
+void mg_hb_lock_releasing(const volatile void *addr)
+{
+    struct hb_thr *t = ready();
+    if (MG_LIKELY(t != NULL) && MG_LIKELY(hb_lock_releasing_fast(t, (uintptr_t)addr))) {
+        withdraw();
+        return;
+    }
+    lock_releasing_slow(addr);
+}
 SYNC_OP(mg_hb_release_merge, hb_release_merge(t, (uintptr_t)addr))
 SYNC_OP(mg_hb_reset, ((void)t, hb_sync_reset((uintptr_t)addr)))
 SYNC_OP(mg_hb_rw_release, hb_rw_release(t, (uintptr_t)addr))

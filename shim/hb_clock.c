@@ -32,16 +32,53 @@ static void unlock_thr(struct hb_thr *t)
 void hb_tick_slow(struct hb_thr *t)
 {
     t->dirty = 0;
+    t->nrehold = 0;
     HB_ST(t->clk[t->slot], HB_LD(t->clk[t->slot]) + 1);
 }
 
 void hb_released(struct hb_thr *t)
 {
     /* The overflow record is shared: a flag would race, so it ticks now. */
-    if (hb_thr_shared(t))
+    if (hb_thr_shared(t)) {
         __atomic_add_fetch(&t->clk[HB_OVERFLOW], 1, __ATOMIC_RELAXED);
-    else
+        return;
+    }
+    t->dirty = 1;
+    t->nrehold = HB_REHOLD_NONE;
+}
+
+void hb_released_lock(struct hb_thr *t, uintptr_t addr)
+{
+    if (hb_thr_shared(t)) {
+        hb_released(t);
+        return;
+    }
+    if (!t->dirty) {
         t->dirty = 1;
+        t->rehold[0] = addr;
+        t->nrehold = 1;
+    } else if (t->nrehold < sizeof t->rehold / sizeof t->rehold[0]) {
+        t->rehold[t->nrehold++] = addr;
+    } else {
+        t->nrehold = HB_REHOLD_NONE;
+    }
+}
+
+bool hb_relocked(struct hb_thr *t, uintptr_t addr)
+{
+    uint32_t n = t->nrehold;
+    if (!t->dirty || n == HB_REHOLD_NONE)
+        return false;
+    for (uint32_t i = 0; i < n; i++)
+        if (t->rehold[i] == addr) {
+            t->rehold[i] = t->rehold[--n];
+            t->nrehold = n;
+            if (n)
+                return false;
+            t->dirty = 0;
+            return true;
+        }
+    return false;
 }
 
 void hb_thr_acquire(struct hb_thr *t, const uint64_t *vc, uint32_t width)
@@ -174,6 +211,7 @@ struct hb_thr *hb_thread_create(struct hb_thr *parent, uint64_t tag)
     t->slot = s;
     t->width = w;
     t->dirty = 0;
+    t->nrehold = 0;
     t->vgen = 0;
     t->start = own;
     t->state = HB_LIVE;

@@ -35,6 +35,8 @@
 
 #include <sched.h>
 
+struct hb_sync_entry;
+
 #define HB_SLOTS 256u                /* fits the 8-bit slot of an epoch */
 #define HB_OVERFLOW (HB_SLOTS - 1u)  /* shared by threads past the table */
 #define HB_CLOCK_BITS 48
@@ -80,6 +82,12 @@ struct hb_thr {
     uint32_t width;         /* clk[width..] are 0 */
     uint32_t dirty;         /* released since the last tick: tick before the next access */
     uint32_t vgen;          /* bumped when an entry other than its own rises */
+    uint32_t nrehold;       /* the locks released since the last tick, if each was a
+                               lock held by one thread at a time: rehold[0..nrehold);
+                               HB_REHOLD_NONE when some release was not */
+    uintptr_t rehold[4];
+    uintptr_t lk_addr;      /* the last lock t took or let go (hb_sync.h's fast paths) */
+    const struct hb_sync_entry *lk; /* its entry then */
     uint64_t start;         /* this owner's first clock value in its slot */
     uint32_t lock;          /* the overflow record only */
     /* the slot table's bookkeeping, under its lock */
@@ -153,6 +161,22 @@ static inline void hb_tick(struct hb_thr *t)
 /* After t released its clock somewhere: its next access gets a new epoch.
  * Lazy, so that clocks only grow with accesses, not with every unlock. */
 void hb_released(struct hb_thr *t);
+
+/* The same after t released a lock one thread holds at a time (addr), with
+ * the hope of taking the tick back: see hb_relocked. */
+#define HB_REHOLD_NONE UINT32_MAX
+void hb_released_lock(struct hb_thr *t, uintptr_t addr);
+/* t holds addr again, and the lock's clock is still the copy t left there
+ * at its current epoch (no other thread took the lock in between). Once
+ * every lock released since the last tick is held again, the tick is taken
+ * back and t stays in its epoch (returns true): whoever takes one of those
+ * locks next takes it from t's next release, so the calls t makes now
+ * cannot be mistaken for calls before a release another thread acquired.
+ * This is what keeps a thread that takes its own lock over and over (a
+ * worker with its own mutex and map, or the one winning a contended lock
+ * several times in a row) in one epoch, so its map calls take the
+ * same-epoch skip instead of the engine. */
+bool hb_relocked(struct hb_thr *t, uintptr_t addr);
 
 /* The thread's current epoch (after hb_tick). */
 static inline hb_epoch hb_thr_epoch(const struct hb_thr *t)

@@ -8,35 +8,16 @@
 #define KEY_TOMB 1
 #define ROUND_CUMULATIVE UINT64_MAX
 
-enum { F_SPILL = 1, F_BARRIER = 2 };
+#define F_SPILL HB_SYNC_SPILL
+#define F_BARRIER HB_SYNC_BARRIER
 
-/* A clock in the arena: offset, capacity and entries in use. */
-struct clockref {
-    uint32_t off;
-    uint16_t cap;
-    uint16_t width;
-};
 
-struct entry {
-    uintptr_t key;     /* 0 empty, 1 tombstone */
-    uint32_t lock;
-    uint32_t flags;
-    hb_epoch rel;      /* c[0] is a copy of the clock of this epoch's thread, taken
-                          at that epoch; 0 when it is not one thread's copy */
-    uint32_t relgen;   /* and that thread's vgen then */
-    uint32_t owner;    /* rwlock: the writer's slot + 1 */
-    uint32_t count;    /* barrier: threads per round, 0 unknown */
-    uint32_t arrived;  /* barrier: arrivals in the current round */
-    uint64_t round;    /* barrier: rounds completed */
-    struct clockref c[2]; /* rwlock: writers', readers' merge; barrier: by round parity */
-};
-_Static_assert(sizeof(struct entry) == 64, "one cache line per entry");
 
-static struct entry table[HB_SYNC_CAP] __attribute__((aligned(64)));
+static struct hb_sync_entry table[HB_SYNC_CAP] __attribute__((aligned(64)));
 static uint64_t used_map[HB_SYNC_CAP / 64]; /* entries ever claimed, for the fork handler */
 static uint32_t insert_lock;
 static uint32_t live;
-static struct entry fallback __attribute__((aligned(64)));
+static struct hb_sync_entry fallback __attribute__((aligned(64)));
 static uint32_t spilled;
 
 static inline uint32_t hash_of(uintptr_t key)
@@ -44,11 +25,11 @@ static inline uint32_t hash_of(uintptr_t key)
     return (uint32_t)(((uint64_t)key >> 3) * 0x9e3779b97f4a7c15ull >> 50) & (HB_SYNC_CAP - 1);
 }
 
-static inline struct entry *find(uintptr_t key)
+static inline struct hb_sync_entry *find(uintptr_t key)
 {
     uint32_t h = hash_of(key);
     for (uint32_t i = 0; i < HB_SYNC_PROBE; i++) {
-        struct entry *e = &table[(h + i) & (HB_SYNC_CAP - 1)];
+        struct hb_sync_entry *e = &table[(h + i) & (HB_SYNC_CAP - 1)];
         uintptr_t k = __atomic_load_n(&e->key, __ATOMIC_ACQUIRE);
         if (k == key)
             return e;
@@ -58,7 +39,7 @@ static inline struct entry *find(uintptr_t key)
     return NULL;
 }
 
-static struct entry *spill(void)
+static struct hb_sync_entry *spill(void)
 {
     if (!HB_LD(spilled))
         __atomic_store_n(&spilled, 1, __ATOMIC_RELEASE);
@@ -67,19 +48,19 @@ static struct entry *spill(void)
 
 /* The entry for key, claimed if new; the fallback entry when there is no
  * room. */
-static struct entry *get(uintptr_t key)
+static struct hb_sync_entry *get(uintptr_t key)
 {
-    struct entry *e = find(key);
+    struct hb_sync_entry *e = find(key);
     if (MG_LIKELY(e))
         return e;
     if (key <= KEY_TOMB)
         return spill();
     hb_spin_lock(&insert_lock);
-    struct entry *hole = NULL;
+    struct hb_sync_entry *hole = NULL;
     uint32_t h = hash_of(key);
     for (uint32_t i = 0; i < HB_SYNC_PROBE; i++) {
         uint32_t idx = (h + i) & (HB_SYNC_CAP - 1);
-        struct entry *x = &table[idx];
+        struct hb_sync_entry *x = &table[idx];
         uintptr_t k = HB_LD(x->key);
         if (k == key) {
             e = x;
@@ -108,10 +89,10 @@ static struct entry *get(uintptr_t key)
  * The key is checked again under the lock: an entry reset and claimed for
  * another address in between (the program destroyed an object in use) is
  * not written into. */
-static struct entry *get_locked(uintptr_t key)
+static struct hb_sync_entry *get_locked(uintptr_t key)
 {
     for (;;) {
-        struct entry *e = get(key);
+        struct hb_sync_entry *e = get(key);
         if (e == &fallback)
             return e;
         hb_spin_lock(&e->lock);
@@ -177,7 +158,7 @@ static void fallback_acquire(struct hb_thr *t)
 
 /* Merges t into the entry's clock k; past the arena's end, the entry
  * spills into the fallback clock for good. */
-static void merge_into(struct entry *e, unsigned k, struct hb_thr *t)
+static void merge_into(struct hb_sync_entry *e, unsigned k, struct hb_thr *t)
 {
     struct clockref *r = &e->c[k];
     if (!(e->flags & F_SPILL) && ensure(r, hb_thr_width(t))) {
@@ -188,7 +169,7 @@ static void merge_into(struct entry *e, unsigned k, struct hb_thr *t)
     fallback_merge(t);
 }
 
-static void copy_into(struct entry *e, unsigned k, struct hb_thr *t)
+static void copy_into(struct hb_sync_entry *e, unsigned k, struct hb_thr *t)
 {
     struct clockref *r = &e->c[k];
     if (!(e->flags & F_SPILL) && ensure(r, hb_thr_width(t))) {
@@ -199,7 +180,7 @@ static void copy_into(struct entry *e, unsigned k, struct hb_thr *t)
     fallback_merge(t);
 }
 
-static void acquire_from(struct entry *e, unsigned k, struct hb_thr *t)
+static void acquire_from(struct hb_sync_entry *e, unsigned k, struct hb_thr *t)
 {
     ref_acquire(t, &e->c[k]);
     if (e->flags & F_SPILL)
@@ -213,7 +194,7 @@ static inline bool own_copy(const struct hb_thr *t, hb_epoch rel)
     return rel && hb_epoch_slot(rel) == t->slot && !hb_thr_shared(t) && hb_epoch_clock(rel) >= t->start;
 }
 
-static void set_rel(struct entry *e, hb_epoch rel, uint32_t gen)
+static void set_rel(struct hb_sync_entry *e, hb_epoch rel, uint32_t gen)
 {
     HB_ST(e->relgen, gen);
     __atomic_store_n(&e->rel, rel, __ATOMIC_RELEASE);
@@ -223,7 +204,7 @@ static void set_rel(struct entry *e, hb_epoch rel, uint32_t gen)
 
 void hb_acquire(struct hb_thr *t, uintptr_t addr)
 {
-    struct entry *e = find(addr);
+    struct hb_sync_entry *e = find(addr);
     if (!e) {
         if (__atomic_load_n(&spilled, __ATOMIC_ACQUIRE))
             fallback_acquire(t);
@@ -241,7 +222,7 @@ void hb_acquire(struct hb_thr *t, uintptr_t addr)
  * nothing since: only its own entry moved. No entry lock: hb_release is
  * for locks held by one thread at a time, and t holds this one, so no
  * other release or acquire of the object runs now. */
-static inline bool release_fast(struct entry *e, struct hb_thr *t)
+static inline bool release_fast(struct hb_sync_entry *e, struct hb_thr *t)
 {
     if (!own_copy(t, __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE)) || HB_LD(e->relgen) != t->vgen ||
         (HB_LD(e->flags) & F_SPILL) || HB_LD(e->c[0].cap) <= t->slot)
@@ -251,79 +232,112 @@ static inline bool release_fast(struct entry *e, struct hb_thr *t)
     return true;
 }
 
-static void release(struct hb_thr *t, uintptr_t addr, bool merge)
+/* The entry hb_sync.h's fast paths look at next time. */
+static inline void remember(struct hb_thr *t, uintptr_t addr, const struct hb_sync_entry *e)
+{
+    t->lk_addr = addr;
+    t->lk = e;
+}
+
+/* merge: sem_post's kind; excl: a lock one thread holds at a time, whose
+ * release hb_relocked may take back when the clock it left is t's copy. */
+static void release(struct hb_thr *t, uintptr_t addr, bool merge, bool excl)
 {
     if (!merge) {
-        struct entry *f = find(addr);
+        struct hb_sync_entry *f = find(addr);
         if (MG_LIKELY(f && release_fast(f, t))) {
             hb_released(t);
             return;
         }
     }
-    struct entry *e = get_locked(addr);
+    struct hb_sync_entry *e = get_locked(addr);
     if (e == &fallback) {
         fallback_merge(t);
         hb_released(t);
         return;
     }
+    bool copy = false;
     if (merge || (e->flags & F_SPILL)) {
         merge_into(e, 0, t);
         set_rel(e, 0, 0);
     } else {
         hb_epoch now = hb_thr_epoch(t);
         copy_into(e, 0, t);
-        if ((e->flags & F_SPILL) || hb_thr_shared(t))
+        if ((e->flags & F_SPILL) || hb_thr_shared(t)) {
             set_rel(e, 0, 0);
-        else
+        } else {
             set_rel(e, now, t->vgen);
+            copy = true;
+        }
     }
     hb_spin_unlock(&e->lock);
-    hb_released(t);
+    if (excl && copy) {
+        remember(t, addr, e);
+        hb_released_lock(t, addr);
+    } else {
+        hb_released(t);
+    }
 }
 
-void hb_release(struct hb_thr *t, uintptr_t addr) { release(t, addr, false); }
+void hb_release(struct hb_thr *t, uintptr_t addr) { release(t, addr, false, false); }
 
 /* A lock held by one thread at a time: while t holds it no other thread
  * releases or acquires it, so its clock is read and written without the
  * entry's lock. Only growing the clock (an arena allocation) and a
  * spilled entry take the locked path: a program that unlocks a mutex it
  * does not hold then gets a wrong clock, never a corrupted arena. */
-void hb_acquire_excl(struct hb_thr *t, uintptr_t addr)
+bool hb_acquire_excl(struct hb_thr *t, uintptr_t addr)
 {
-    struct entry *e = find(addr);
+    struct hb_sync_entry *e = find(addr);
+    if (e)
+        remember(t, addr, e);
     if (!e || (HB_LD(e->flags) & F_SPILL)) {
         hb_acquire(t, addr);
-        return;
+        return false;
     }
-    if (MG_LIKELY(own_copy(t, __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE))))
-        return;
+    hb_epoch rel = __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE);
+    if (MG_LIKELY(own_copy(t, rel)))
+        /* still the copy t left at this very epoch: nobody took the lock
+         * since t let it go (hb_clock.h, hb_relocked) */
+        return rel == hb_thr_epoch(t) && hb_relocked(t, addr);
     ref_acquire(t, &e->c[0]);
+    return false;
 }
 
 void hb_release_excl(struct hb_thr *t, uintptr_t addr)
 {
-    struct entry *e = find(addr);
-    if (MG_LIKELY(e && release_fast(e, t))) {
-        hb_released(t);
-        return;
+    struct hb_sync_entry *e = find(addr);
+    if (MG_LIKELY(e != NULL)) {
+        remember(t, addr, e);
+        /* The lock's clock is already t's clock as it is now (its own
+         * entry unchanged, nothing acquired since): nothing to store. */
+        if (MG_LIKELY(__atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) == hb_thr_epoch(t) && !hb_thr_shared(t) &&
+                      HB_LD(e->relgen) == t->vgen && !(HB_LD(e->flags) & F_SPILL))) {
+            hb_released_lock(t, addr);
+            return;
+        }
+        if (release_fast(e, t)) {
+            hb_released_lock(t, addr);
+            return;
+        }
     }
     if (!e || (HB_LD(e->flags) & F_SPILL) || e->c[0].cap < hb_thr_width(t) || hb_thr_shared(t)) {
-        release(t, addr, false);
+        release(t, addr, false, true);
         return;
     }
     hb_epoch now = hb_thr_epoch(t);
     e->c[0].width = (uint16_t)hb_thr_copy_to(t, hb_arena_at(e->c[0].off), e->c[0].width);
     set_rel(e, now, t->vgen);
-    hb_released(t);
+    hb_released_lock(t, addr);
 }
-void hb_release_merge(struct hb_thr *t, uintptr_t addr) { release(t, addr, true); }
+void hb_release_merge(struct hb_thr *t, uintptr_t addr) { release(t, addr, true, false); }
 
 void hb_sync_reset(uintptr_t addr)
 {
     if (!find(addr))
         return;
     hb_spin_lock(&insert_lock);
-    struct entry *e = find(addr);
+    struct hb_sync_entry *e = find(addr);
     if (e) {
         hb_spin_lock(&e->lock);
         ref_free(&e->c[0]);
@@ -349,7 +363,7 @@ void hb_rw_acquire(struct hb_thr *t, uintptr_t addr, bool write)
         hb_acquire(t, addr);
         return;
     }
-    struct entry *e = get(addr);
+    struct hb_sync_entry *e = get(addr);
     if (e == &fallback) {
         fallback_acquire(t);
         return;
@@ -373,7 +387,7 @@ void hb_rw_acquire(struct hb_thr *t, uintptr_t addr, bool write)
 
 void hb_rw_release(struct hb_thr *t, uintptr_t addr)
 {
-    struct entry *e = get_locked(addr);
+    struct hb_sync_entry *e = get_locked(addr);
     if (e == &fallback) {
         fallback_merge(t);
         hb_released(t);
@@ -400,7 +414,7 @@ void hb_rw_release(struct hb_thr *t, uintptr_t addr)
 void hb_barrier_init(uintptr_t addr, uint32_t count)
 {
     hb_sync_reset(addr);
-    struct entry *e = get_locked(addr);
+    struct hb_sync_entry *e = get_locked(addr);
     if (e == &fallback)
         return;
     e->count = count;
@@ -410,7 +424,7 @@ void hb_barrier_init(uintptr_t addr, uint32_t count)
 
 uint64_t hb_barrier_arrive(struct hb_thr *t, uintptr_t addr)
 {
-    struct entry *e = get_locked(addr);
+    struct hb_sync_entry *e = get_locked(addr);
     if (e == &fallback) {
         fallback_merge(t);
         hb_released(t);
@@ -435,7 +449,7 @@ uint64_t hb_barrier_arrive(struct hb_thr *t, uintptr_t addr)
 
 void hb_barrier_depart(struct hb_thr *t, uintptr_t addr, uint64_t round)
 {
-    struct entry *e = find(addr);
+    struct hb_sync_entry *e = find(addr);
     if (!e) {
         if (__atomic_load_n(&spilled, __ATOMIC_ACQUIRE))
             fallback_acquire(t);
@@ -457,7 +471,7 @@ void hb_sync_atfork_child(void)
      * (and not resident) in the child. */
     for (uint32_t w = 0; w < HB_SYNC_CAP / 64; w++)
         for (uint64_t bits = used_map[w]; bits; bits &= bits - 1) {
-            struct entry *e = &table[w * 64 + (uint32_t)__builtin_ctzll(bits)];
+            struct hb_sync_entry *e = &table[w * 64 + (uint32_t)__builtin_ctzll(bits)];
             if (e->lock)
                 e->lock = 0;
         }

@@ -33,6 +33,32 @@
 #define HB_SYNC_CAP (1u << 14)
 #define HB_SYNC_PROBE 32u
 
+/* One object's entry. Its fields are hb_sync.c's; the header has it for
+ * the inline lock fast paths below. */
+enum { HB_SYNC_SPILL = 1, HB_SYNC_BARRIER = 2 };
+
+/* A clock in the arena: offset, capacity and entries in use. */
+struct clockref {
+    uint32_t off;
+    uint16_t cap;
+    uint16_t width;
+};
+
+struct hb_sync_entry {
+    uintptr_t key;     /* 0 empty, 1 tombstone */
+    uint32_t lock;
+    uint32_t flags;
+    hb_epoch rel;      /* c[0] is a copy of the clock of this epoch's thread, taken
+                          at that epoch; 0 when it is not one thread's copy */
+    uint32_t relgen;   /* and that thread's vgen then */
+    uint32_t owner;    /* rwlock: the writer's slot + 1 */
+    uint32_t count;    /* barrier: threads per round, 0 unknown */
+    uint32_t arrived;  /* barrier: arrivals in the current round */
+    uint64_t round;    /* barrier: rounds completed */
+    struct clockref c[2]; /* rwlock: writers', readers' merge; barrier: by round parity */
+};
+_Static_assert(sizeof(struct hb_sync_entry) == 64, "one cache line per entry");
+
 /* Mutex lock (every variant, when it succeeds), sem_wait (when it
  * succeeds), a condition wait's return (re-acquires its mutex), once's
  * return, MAPGUARD_HAPPENS_AFTER. */
@@ -43,7 +69,10 @@ void hb_release(struct hb_thr *t, uintptr_t addr);
 /* The same two for a lock only one thread holds at a time (mutexes, C11
  * mutexes, spinlocks, a condition wait's mutex): no entry lock on their
  * path (hb_sync.c says what a misused mutex costs). */
-void hb_acquire_excl(struct hb_thr *t, uintptr_t addr);
+/* hb_acquire_excl returns true when t re-took a lock no other thread took
+ * since t released it, and that was the last release since t's tick: t is
+ * back in its epoch (hb_relocked). */
+bool hb_acquire_excl(struct hb_thr *t, uintptr_t addr);
 void hb_release_excl(struct hb_thr *t, uintptr_t addr);
 /* sem_post, the end of a once's init function, MAPGUARD_HAPPENS_BEFORE:
  * t's clock merges into the object's, so that several posts before one
@@ -80,5 +109,56 @@ void hb_sync_atfork_child(void);
  * clock was ever used. */
 uint32_t hb_sync_live(void);
 bool hb_sync_spilled(void);
+
+
+/* ---- the lock fast paths ----
+ *
+ * A thread that takes and lets go of the same lock with nobody else taking
+ * it in between (its own mutex, or a contended one it wins several times
+ * in a row) needs neither a clock copy nor a tick: the lock's clock is
+ * already its own as it is now. Each thread remembers the entry of the
+ * last lock it went through (hb_thr.lk, checked against the entry's key,
+ * since entries are reused), and these two inline tests decide that case
+ * with a few loads and compares; anything else goes to hb_acquire_excl /
+ * hb_release_excl. */
+
+/* After t took the lock at addr: 1 when t is back in its epoch (the
+ * lock's clock is the copy t left at this epoch, and it was the only
+ * release since t's tick: hb_relocked), 0 when nothing is to be done, -1
+ * when hb_acquire_excl must decide. */
+static inline int hb_lock_acquired_fast(struct hb_thr *t, uintptr_t addr)
+{
+    const struct hb_sync_entry *e = t->lk;
+    if (t->lk_addr != addr || HB_LD(e->key) != addr)
+        return -1;
+    if (__atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) != hb_thr_epoch(t))
+        return -1;
+    if (!t->dirty)
+        return 0;
+    if (t->nrehold != 1 || t->rehold[0] != addr)
+        return -1;
+    t->dirty = 0;
+    t->nrehold = 0;
+    return 1;
+}
+
+/* Before t lets go of the lock at addr: true when the lock's clock is
+ * already t's clock as it is now (the same epoch, nothing acquired since)
+ * and t had not released anything since its tick, so nothing is stored;
+ * false when hb_release_excl must do it. An entry never holds an epoch of
+ * the shared overflow record, nor one of a spilled object, so neither
+ * passes. */
+static inline bool hb_lock_releasing_fast(struct hb_thr *t, uintptr_t addr)
+{
+    const struct hb_sync_entry *e = t->lk;
+    if (t->lk_addr != addr || HB_LD(e->key) != addr || t->dirty)
+        return false;
+    if (__atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) != hb_thr_epoch(t) || HB_LD(e->relgen) != t->vgen)
+        return false;
+    t->dirty = 1;
+    t->rehold[0] = addr;
+    t->nrehold = 1;
+    return true;
+}
 
 #endif

@@ -88,6 +88,103 @@ Test(hb_sync, repeated_lock_by_one_thread_keeps_what_it_acquired)
     assert_none(wr(w.t[1], &n, 0x74, &c)); /* t2 -> OBJ(2) -> t0 -> OBJ(1) -> t1 */
 }
 
+/* A mutex as the wrappers drive it (happens_before.c): the inline fast
+ * path first, the full one when it declines. */
+static bool lock(struct hb_thr *t, uintptr_t addr)
+{
+    int r = hb_lock_acquired_fast(t, addr);
+    return r >= 0 ? r > 0 : hb_acquire_excl(t, addr);
+}
+
+static void unlock(struct hb_thr *t, uintptr_t addr)
+{
+    if (!hb_lock_releasing_fast(t, addr))
+        hb_release_excl(t, addr);
+}
+
+/* Taking its own lock again, with nobody in between, leaves a thread in
+ * its epoch: its calls there are the ones it already recorded, and the
+ * next holder is ordered after all of them. */
+Test(hb_sync, lock_taken_again_keeps_the_epoch)
+{
+    struct world w;
+    start(&w, 3);
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    lock(w.t[0], OBJ(1));
+    assert_none(wr(w.t[0], &m, 0x81, &c));
+    hb_epoch e = hb_thr_epoch(w.t[0]);
+    unlock(w.t[0], OBJ(1));
+    for (int i = 0; i < 3; i++) {
+        cr_assert(lock(w.t[0], OBJ(1)), "hold %d: the tick is taken back", i);
+        cr_assert_eq(hb_thr_epoch(w.t[0]), e);
+        assert_none(wr(w.t[0], &m, 0x82, &c));
+        unlock(w.t[0], OBJ(1));
+    }
+    cr_assert_eq(w.t[0]->lk_addr, OBJ(1), "the fast paths took these");
+    lock(w.t[1], OBJ(1));
+    assert_none(rd(w.t[1], &m, 0x83, &c));
+    unlock(w.t[1], OBJ(1));
+    /* unordered with all of them; the epoch's first write names them */
+    assert_race(rd(w.t[2], &m, 0x84, &c), HB_RACE_READ_WRITE);
+    cr_assert_eq(c.slot, w.t[0]->slot);
+    cr_assert_eq(c.pc, 0x81);
+}
+
+/* Another lock let go in between: its next holder takes the epoch the
+ * thread had, so what the thread does after taking the first lock again
+ * must be a new epoch. */
+Test(hb_sync, lock_taken_again_keeps_another_release)
+{
+    struct world w;
+    start(&w, 2);
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    lock(w.t[0], OBJ(1));
+    assert_none(wr(w.t[0], &m, 0x91, &c));
+    unlock(w.t[0], OBJ(1));
+    lock(w.t[0], OBJ(2));
+    unlock(w.t[0], OBJ(2));
+    cr_assert_not(lock(w.t[0], OBJ(1)), "OBJ(2)'s release still needs the tick");
+    assert_none(wr(w.t[0], &m, 0x92, &c));
+    unlock(w.t[0], OBJ(1));
+    lock(w.t[1], OBJ(2));
+    assert_race(rd(w.t[1], &m, 0x93, &c), HB_RACE_READ_WRITE);
+    cr_assert_eq(c.pc, 0x92);
+    /* both let go, both taken again: nothing is left to tick for */
+    struct hb_access n = {0};
+    lock(w.t[0], OBJ(3));
+    assert_none(wr(w.t[0], &n, 0x94, &c));
+    unlock(w.t[0], OBJ(3));
+    lock(w.t[0], OBJ(4));
+    unlock(w.t[0], OBJ(4));
+    hb_epoch e = hb_thr_epoch(w.t[0]);
+    cr_assert_not(lock(w.t[0], OBJ(3)));
+    cr_assert(lock(w.t[0], OBJ(4)));
+    cr_assert_eq(hb_thr_epoch(w.t[0]), e);
+}
+
+/* Another thread took the lock in between: its clock is the other
+ * thread's now, and the first thread's next calls are a new epoch. */
+Test(hb_sync, lock_taken_between_gives_a_new_epoch)
+{
+    struct world w;
+    start(&w, 2);
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    lock(w.t[0], OBJ(1));
+    assert_none(wr(w.t[0], &m, 0xa1, &c));
+    unlock(w.t[0], OBJ(1));
+    lock(w.t[1], OBJ(1));
+    unlock(w.t[1], OBJ(1));
+    cr_assert_not(lock(w.t[0], OBJ(1)));
+    assert_none(wr(w.t[0], &m, 0xa2, &c));
+    unlock(w.t[0], OBJ(1));
+    /* t1 knows t0 only up to its first hold */
+    assert_race(rd(w.t[1], &m, 0xa3, &c), HB_RACE_READ_WRITE);
+    cr_assert_eq(c.pc, 0xa2);
+}
+
 /* Several posts before one wait: every poster is ordered before the
  * waiter, which a copy would lose. */
 Test(hb_sync, semaphore_posts_merge)

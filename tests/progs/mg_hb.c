@@ -209,6 +209,74 @@ static void after_unlock(void)
     spawn_run(after_a, after_b);
 }
 
+/* ---- a lock taken again after another lock was let go ----
+ * A takes L1 again with nobody having taken it in between, which lets a
+ * thread stay in its epoch (hb_relocked), but it let go of L2 too: B,
+ * ordered after A only through L2, must still see A's second write as
+ * unordered. With L1 alone released in between, A's calls would stay in
+ * one epoch; L2's release must keep the tick. */
+
+static void *relock_a(void *p)
+{
+    int64_t k = 1;
+    pthread_mutex_lock(&L1);
+    gomap_set(M, &k, &k);
+    pthread_mutex_unlock(&L1);
+    pthread_mutex_lock(&L2);
+    pthread_mutex_unlock(&L2);
+    pthread_mutex_lock(&L1);
+    gomap_delete(M, &k); /* @site:relock_write */
+    pthread_mutex_unlock(&L1);
+    signal_flag();
+    return p;
+}
+
+static void *relock_b(void *p)
+{
+    int64_t k = 1;
+    wait_flag();
+    pthread_mutex_lock(&L2);
+    gomap_get(M, &k); /* @site:relock_read */
+    pthread_mutex_unlock(&L2);
+    return p;
+}
+
+static void relock_other_released(void)
+{
+    M = make_map();
+    spawn_run(relock_a, relock_b);
+}
+
+/* The same with nothing else released: A's two holds of L1 are one epoch,
+ * and B, which took L1 after both, is ordered after them: clean. */
+static void *rehold_a(void *p)
+{
+    int64_t k = 1;
+    for (int i = 0; i < 3; i++) {
+        pthread_mutex_lock(&L1);
+        gomap_set(M, &k, &k);
+        pthread_mutex_unlock(&L1);
+    }
+    signal_flag();
+    return p;
+}
+
+static void *rehold_b(void *p)
+{
+    int64_t k = 1;
+    wait_flag();
+    pthread_mutex_lock(&L1);
+    gomap_delete(M, &k);
+    pthread_mutex_unlock(&L1);
+    return p;
+}
+
+static void rehold_clean(void)
+{
+    M = make_map();
+    spawn_run(rehold_a, rehold_b);
+}
+
 /* ---- the same map under one mutex: clean ---- */
 
 static void *locked_a(void *p)
@@ -938,6 +1006,8 @@ int main(int argc, char **argv)
         {"write_then_iter", write_then_iter},
         {"two_locks", two_locks},
         {"after_unlock", after_unlock},
+        {"relock_other_released", relock_other_released},
+        {"rehold_clean", rehold_clean},
         {"one_mutex", one_mutex},
         {"joined", joined},
         {"c11_clean", c11_clean},

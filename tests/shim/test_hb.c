@@ -109,6 +109,16 @@ Test(hb, write_just_after_unlock)
     assert_unordered("after_unlock", "concurrent-read-write", "get", "after_get", "delete", "after_unlock");
 }
 
+/* A thread taking a lock again, with nobody in between, keeps its epoch
+ * (hb_relocked): not when it let go of another lock meanwhile. */
+Test(hb, lock_taken_again_after_another_release)
+{
+    assert_unordered("relock_other_released", "concurrent-read-write", "get", "relock_read", "delete",
+                     "relock_write");
+}
+
+Test(hb, lock_taken_again_by_its_holder_is_clean) { assert_clean("rehold_clean"); }
+
 Test(hb, c11_two_different_mutexes)
 {
     assert_unordered("c11_two_locks", "concurrent-read-write", "get", "c11_b", "set", "c11_a");
