@@ -8,6 +8,7 @@
 #include "detect.h"
 #include "ghash_detect.h"
 #include "hb_access.h"
+#include "hb_lockpath.h"
 #include "hb_sync.h"
 #include "report.h"
 #include "dedup.h"
@@ -32,6 +33,10 @@ static __thread struct hb_thr *me_rec __attribute__((tls_model("initial-exec")))
 static __thread uint32_t me_tagged __attribute__((tls_model("initial-exec")));
 static __thread uint32_t me_done __attribute__((tls_model("initial-exec")));
 __thread uint64_t mg_hb_epoch __attribute__((tls_model("initial-exec")));
+__thread struct hb_thr *mg_hb_ready __attribute__((tls_model("initial-exec")));
+
+/* me_rec once tagged, for the lock wrappers' inline path (hb_lockpath.h). */
+static inline void set_ready(void) { mg_hb_ready = me_tagged ? me_rec : NULL; }
 
 /* The shim's own image: its internal locks (thread table, reports, depot)
  * are called through the same exported wrappers as the program's, and must
@@ -143,6 +148,7 @@ static struct hb_thr *me_first(void)
     hb_thread_set_handle(t, (uintptr_t)pthread_self());
     me_rec = t;
     me_tagged = mg_self.idx != 0;
+    set_ready();
     return t;
 }
 
@@ -205,8 +211,8 @@ static inline void withdraw(void) { mg_hb_epoch = 0; }
  * (made, tagged, not inside the shim), else NULL. */
 static inline struct hb_thr *ready(void)
 {
-    struct hb_thr *t = me_rec;
-    return MG_LIKELY(t && me_tagged && !mg_self.busy) ? t : NULL;
+    struct hb_thr *t = mg_hb_ready;
+    return MG_LIKELY(t && !mg_self.busy) ? t : NULL;
 }
 
 static MG_COLD void enter_slow(struct hb_access *h, const void *map, unsigned cls, unsigned op, uintptr_t pc);
@@ -310,6 +316,7 @@ static void enter_slow(struct hb_access *h, const void *map, unsigned cls, unsig
         if (MG_UNLIKELY(!me_tagged)) {
             hb_thread_set_tag(t, self);
             me_tagged = 1;
+            set_ready();
         }
         race = hb_access_check(h, t, cls, &c);
     }
@@ -397,6 +404,7 @@ void mg_hb_thread_start(void *rec)
         return;
     me_rec = rec;
     me_tagged = 0;
+    set_ready();
     __atomic_sub_fetch(&pending_starts, 1, __ATOMIC_RELEASE);
     mg_busy_enter();
     hb_thread_set_handle(rec, (uintptr_t)pthread_self());
@@ -412,6 +420,7 @@ void mg_hb_thread_end(void)
     mg_busy_enter();
     me_done = 1;
     me_rec = NULL;
+    set_ready();
     hb_thread_finish(t);
     mg_busy_leave();
 }
@@ -487,34 +496,20 @@ static MG_COLD void lock_releasing_slow(const volatile void *addr);
 SYNC_OP(lock_acquired_slow, if (hb_acquire_excl(t, (uintptr_t)addr)) publish(t))
 SYNC_OP(lock_releasing_slow, hb_release_excl(t, (uintptr_t)addr))
 
-/* A lock one thread holds at a time, taken and let go by the same thread
- * with nobody else in between, is decided inline (hb_sync.h): no guard,
- * since nothing there can block, and a signal handler that runs a lock
- * wrapper in the middle can at worst make a tick be taken back that
- * should not (a race missed, none invented). */
+/* The wrappers try hb_lockpath.h's inline path first; these are for the
+ * rest (and for callers without it). */
 void mg_hb_lock_acquired(const volatile void *addr)
 {
-    struct hb_thr *t = ready();
-    if (MG_LIKELY(t != NULL)) {
-        int r = hb_lock_acquired_fast(t, (uintptr_t)addr);
-        if (MG_LIKELY(r >= 0)) {
-            if (r > 0)
-                publish(t);
-            return;
-        }
-    }
-    lock_acquired_slow(addr);
+    if (!mg_hb_lock_acquired_inline(addr))
+        lock_acquired_slow(addr);
 }
 
 void mg_hb_lock_releasing(const volatile void *addr)
 {
-    struct hb_thr *t = ready();
-    if (MG_LIKELY(t != NULL) && MG_LIKELY(hb_lock_releasing_fast(t, (uintptr_t)addr))) {
-        withdraw();
-        return;
-    }
-    lock_releasing_slow(addr);
+    if (!mg_hb_lock_releasing_inline(addr))
+        lock_releasing_slow(addr);
 }
+
 SYNC_OP(mg_hb_release_merge, hb_release_merge(t, (uintptr_t)addr))
 SYNC_OP(mg_hb_reset, ((void)t, hb_sync_reset((uintptr_t)addr)))
 SYNC_OP(mg_hb_rw_release, hb_rw_release(t, (uintptr_t)addr))

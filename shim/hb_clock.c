@@ -34,6 +34,7 @@ void hb_tick_slow(struct hb_thr *t)
     t->dirty = 0;
     t->nrehold = 0;
     HB_ST(t->clk[t->slot], HB_LD(t->clk[t->slot]) + 1);
+    t->cur = hb_thr_epoch(t);
 }
 
 void hb_released(struct hb_thr *t)
@@ -172,6 +173,7 @@ struct hb_thr *hb_thread_create(struct hb_thr *parent, uint64_t tag)
         if (!overflowed) {
             /* its width covers its own entry, the last */
             t->slot = HB_OVERFLOW;
+            t->cur = ~0ull; /* no lock's clock is ever marked as its copy */
             t->state = HB_LIVE;
             HB_ST(t->width, HB_SLOTS);
             __atomic_store_n(&overflowed, 1, __ATOMIC_RELEASE);
@@ -209,6 +211,7 @@ struct hb_thr *hb_thread_create(struct hb_thr *parent, uint64_t tag)
         w = s + 1;
     HB_ST(t->clk[s], own);
     t->slot = s;
+    t->cur = hb_epoch_make(s, own);
     t->width = w;
     t->dirty = 0;
     t->nrehold = 0;

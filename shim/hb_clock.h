@@ -86,6 +86,8 @@ struct hb_thr {
                                lock held by one thread at a time: rehold[0..nrehold);
                                HB_REHOLD_NONE when some release was not */
     uintptr_t rehold[4];
+    hb_epoch cur;           /* hb_thr_epoch(t), kept by its thread for the fast paths
+                               (stale in the shared overflow record: never used there) */
     uintptr_t lk_addr;      /* the last lock t took or let go (hb_sync.h's fast paths) */
     const struct hb_sync_entry *lk; /* its entry then */
     uint64_t start;         /* this owner's first clock value in its slot */
@@ -99,7 +101,7 @@ struct hb_thr {
         uint64_t start, tag;
     } owners[HB_OWNERS];    /* the latest owners, by first clock, for reports */
     uint32_t nowners;
-};
+} __attribute__((aligned(64))); /* records are per thread: none shares a cache line with another */
 
 /* ---- threads ---- */
 

@@ -131,7 +131,7 @@ static inline int hb_lock_acquired_fast(struct hb_thr *t, uintptr_t addr)
     const struct hb_sync_entry *e = t->lk;
     if (t->lk_addr != addr || HB_LD(e->key) != addr)
         return -1;
-    if (__atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) != hb_thr_epoch(t))
+    if (__atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) != t->cur)
         return -1;
     if (!t->dirty)
         return 0;
@@ -153,7 +153,7 @@ static inline bool hb_lock_releasing_fast(struct hb_thr *t, uintptr_t addr)
     const struct hb_sync_entry *e = t->lk;
     if (t->lk_addr != addr || HB_LD(e->key) != addr || t->dirty)
         return false;
-    if (__atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) != hb_thr_epoch(t) || HB_LD(e->relgen) != t->vgen)
+    if (__atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) != t->cur || HB_LD(e->relgen) != t->vgen)
         return false;
     t->dirty = 1;
     t->rehold[0] = addr;

@@ -14,7 +14,7 @@
  * functions (mtx_*, cnd_*, call_once) call its pthread internals directly,
  * never through the PLT, so they are wrapped on their own.
  */
-#include "happens_before.h"
+#include "hb_lockpath.h"
 #include "common.h"
 #include "threads.h"
 
@@ -59,6 +59,12 @@
         if (mg_hb_is_awake() && (ok))                                                                              \
             mg_hb_lock_acquired(obj);                                                                              \
     } while (0)
+/* An unlock: hb_lockpath.h's inline path first. */
+#define BEFORE_UNLOCK(obj)                                                                                         \
+    do {                                                                                                           \
+        if (mg_hb_is_awake())                                                                                      \
+            MG_HB_LOCK_RELEASING(obj);                                                                             \
+    } while (0)
 #define BEFORE(what, obj)                                                                                          \
     do {                                                                                                           \
         if (mg_hb_is_awake())                                                                                      \
@@ -70,17 +76,17 @@
 
 /* ---- pthread mutexes ---- */
 
-TAKE(pthread_mutex_lock, (pthread_mutex_t *m), (m), mg_hb_lock_acquired(m), MUTEX_TAKEN(r))
+TAKE(pthread_mutex_lock, (pthread_mutex_t *m), (m), MG_HB_LOCK_ACQUIRED(m), MUTEX_TAKEN(r))
 
-TAKE(pthread_mutex_trylock, (pthread_mutex_t *m), (m), mg_hb_lock_acquired(m), MUTEX_TAKEN(r))
+TAKE(pthread_mutex_trylock, (pthread_mutex_t *m), (m), MG_HB_LOCK_ACQUIRED(m), MUTEX_TAKEN(r))
 
-TAKE(pthread_mutex_timedlock, (pthread_mutex_t *m, const struct timespec *abstime), (m, abstime), mg_hb_lock_acquired(m), MUTEX_TAKEN(r))
+TAKE(pthread_mutex_timedlock, (pthread_mutex_t *m, const struct timespec *abstime), (m, abstime), MG_HB_LOCK_ACQUIRED(m), MUTEX_TAKEN(r))
 
-TAKE(pthread_mutex_clocklock, (pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime), (m, clock, abstime), mg_hb_lock_acquired(m), MUTEX_TAKEN(r))
+TAKE(pthread_mutex_clocklock, (pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime), (m, clock, abstime), MG_HB_LOCK_ACQUIRED(m), MUTEX_TAKEN(r))
 
 MG_INTERCEPTOR(int, pthread_mutex_unlock, (pthread_mutex_t *m))
 {
-    BEFORE(mg_hb_lock_releasing, m);
+    BEFORE_UNLOCK(m);
     return REAL(pthread_mutex_unlock)(m);
 }
 
@@ -100,15 +106,15 @@ MG_INTERCEPTOR(int, pthread_mutex_destroy, (pthread_mutex_t *m))
 
 /* ---- C11 mutexes ---- */
 
-TAKE(mtx_lock, (mtx_t *m), (m), mg_hb_lock_acquired(m), r == thrd_success)
+TAKE(mtx_lock, (mtx_t *m), (m), MG_HB_LOCK_ACQUIRED(m), r == thrd_success)
 
-TAKE(mtx_trylock, (mtx_t *m), (m), mg_hb_lock_acquired(m), r == thrd_success)
+TAKE(mtx_trylock, (mtx_t *m), (m), MG_HB_LOCK_ACQUIRED(m), r == thrd_success)
 
-TAKE(mtx_timedlock, (mtx_t *restrict m, const struct timespec *restrict abstime), (m, abstime), mg_hb_lock_acquired(m), r == thrd_success)
+TAKE(mtx_timedlock, (mtx_t *restrict m, const struct timespec *restrict abstime), (m, abstime), MG_HB_LOCK_ACQUIRED(m), r == thrd_success)
 
 MG_INTERCEPTOR(int, mtx_unlock, (mtx_t *m))
 {
-    BEFORE(mg_hb_lock_releasing, m);
+    BEFORE_UNLOCK(m);
     return REAL(mtx_unlock)(m);
 }
 
@@ -242,13 +248,13 @@ MG_INTERCEPTOR(int, sem_destroy, (sem_t *s))
 
 /* ---- spinlocks ---- */
 
-TAKE(pthread_spin_lock, (pthread_spinlock_t *l), (l), mg_hb_lock_acquired(l), r == 0)
+TAKE(pthread_spin_lock, (pthread_spinlock_t *l), (l), MG_HB_LOCK_ACQUIRED(l), r == 0)
 
-TAKE(pthread_spin_trylock, (pthread_spinlock_t *l), (l), mg_hb_lock_acquired(l), r == 0)
+TAKE(pthread_spin_trylock, (pthread_spinlock_t *l), (l), MG_HB_LOCK_ACQUIRED(l), r == 0)
 
 MG_INTERCEPTOR(int, pthread_spin_unlock, (pthread_spinlock_t *l))
 {
-    BEFORE(mg_hb_lock_releasing, l);
+    BEFORE_UNLOCK(l);
     return REAL(pthread_spin_unlock)(l);
 }
 

@@ -1,0 +1,58 @@
+/*
+ * The lock wrappers' inline fast path into the happens-before engine
+ * (sync_intercept.c, glib_sync.c): a lock one thread holds at a time,
+ * taken and let go by the same thread with nobody else in between, is
+ * decided here without a call (hb_sync.h's hb_lock_acquired_fast and
+ * hb_lock_releasing_fast). Anything else returns false and the wrapper
+ * calls mg_hb_lock_acquired / mg_hb_lock_releasing (happens_before.h).
+ *
+ * No guard is taken: nothing here blocks, and a signal handler that runs
+ * a lock wrapper in the middle can at worst make a tick be taken back
+ * that should not be (a race missed, none invented).
+ */
+#ifndef MAPGUARD_HB_LOCKPATH_H
+#define MAPGUARD_HB_LOCKPATH_H
+
+#include "happens_before.h"
+#include "hb_sync.h"
+#include "threads.h"
+
+/* The calling thread's engine record while the engine may run on it
+ * inline (made, and named by its thread index), else NULL. */
+extern __thread struct hb_thr *mg_hb_ready __attribute__((tls_model("initial-exec"), visibility("hidden")));
+
+static inline bool mg_hb_lock_acquired_inline(const volatile void *addr)
+{
+    struct hb_thr *t = mg_hb_ready;
+    if (MG_UNLIKELY(t == NULL) || MG_UNLIKELY(mg_self.busy))
+        return false;
+    int r = hb_lock_acquired_fast(t, (uintptr_t)addr);
+    if (MG_UNLIKELY(r < 0))
+        return false;
+    if (r > 0) /* back in its epoch: the map hooks may skip again */
+        mg_hb_epoch = t->cur;
+    return true;
+}
+
+static inline bool mg_hb_lock_releasing_inline(const volatile void *addr)
+{
+    struct hb_thr *t = mg_hb_ready;
+    if (MG_UNLIKELY(t == NULL) || MG_UNLIKELY(mg_self.busy) || !hb_lock_releasing_fast(t, (uintptr_t)addr))
+        return false;
+    mg_hb_epoch = 0;
+    return true;
+}
+
+/* What the wrappers call, once the engine is awake. */
+#define MG_HB_LOCK_ACQUIRED(m)                                                                                     \
+    do {                                                                                                           \
+        if (!mg_hb_lock_acquired_inline(m))                                                                        \
+            mg_hb_lock_acquired(m);                                                                                \
+    } while (0)
+#define MG_HB_LOCK_RELEASING(m)                                                                                    \
+    do {                                                                                                           \
+        if (!mg_hb_lock_releasing_inline(m))                                                                       \
+            mg_hb_lock_releasing(m);                                                                               \
+    } while (0)
+
+#endif
