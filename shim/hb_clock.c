@@ -125,6 +125,54 @@ uint32_t hb_thr_merge_to(struct hb_thr *t, uint64_t *vc, uint32_t old_width)
     return w > old_width ? w : old_width;
 }
 
+bool hb_thr_fits32(const struct hb_thr *t, uint32_t max)
+{
+    uint32_t w = HB_LD(t->width);
+    if (hb_thr_shared(t) || w > max)
+        return false;
+    for (uint32_t i = 0; i < w; i++)
+        if (HB_LD(t->clk[i]) > UINT32_MAX)
+            return false;
+    return true;
+}
+
+void hb_thr_acquire32(struct hb_thr *t, const uint32_t *vc, uint32_t width)
+{
+    bool raised = false;
+    for (uint32_t i = 0; i < width; i++) {
+        uint64_t v = HB_LD(vc[i]);
+        if (v > HB_LD(t->clk[i])) {
+            HB_ST(t->clk[i], v);
+            raised = true;
+        }
+    }
+    if (width > HB_LD(t->width))
+        HB_ST(t->width, width);
+    if (raised)
+        t->vgen++;
+}
+
+uint32_t hb_thr_copy_to32(const struct hb_thr *t, uint32_t *vc, uint32_t old_width)
+{
+    uint32_t w = HB_LD(t->width);
+    for (uint32_t i = 0; i < w; i++)
+        HB_ST(vc[i], (uint32_t)HB_LD(t->clk[i]));
+    for (uint32_t i = w; i < old_width; i++)
+        HB_ST(vc[i], 0);
+    return w;
+}
+
+uint32_t hb_thr_merge_to32(const struct hb_thr *t, uint32_t *vc, uint32_t old_width)
+{
+    uint32_t w = HB_LD(t->width);
+    for (uint32_t i = 0; i < w; i++) {
+        uint32_t v = (uint32_t)HB_LD(t->clk[i]);
+        if (v > HB_LD(vc[i]))
+            HB_ST(vc[i], v);
+    }
+    return w > old_width ? w : old_width;
+}
+
 /* ---- the slot table ---- */
 
 static void free_slot(struct hb_thr *t)

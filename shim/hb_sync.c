@@ -10,6 +10,7 @@
 
 #define F_SPILL HB_SYNC_SPILL
 #define F_BARRIER HB_SYNC_BARRIER
+#define F_IN HB_SYNC_IN
 
 
 
@@ -156,12 +157,47 @@ static void fallback_acquire(struct hb_thr *t)
     hb_spin_unlock(&fallback.lock);
 }
 
+/* ---- clock k of an entry: clock 0 inline while it fits (hb_sync.h),
+ * else in the arena ---- */
+
+/* May clock k take t's clock inline? Not a barrier's (its two clocks
+ * alternate), not once it moved to the arena. */
+static bool inline_ok(const struct hb_sync_entry *e, unsigned k, const struct hb_thr *t)
+{
+    return k == 0 && !(e->flags & (F_SPILL | F_BARRIER)) && ((e->flags & F_IN) || e->c[0].cap == 0) &&
+           hb_thr_fits32(t, HB_SYNC_INLINE);
+}
+
+/* Clock 0 leaves the inline words for the arena (room for width). */
+static bool to_arena(struct hb_sync_entry *e, uint32_t width)
+{
+    if (!(e->flags & F_IN))
+        return true;
+    uint32_t iw = e->iw;
+    if (!ensure(&e->c[0], width > iw ? width : iw))
+        return false;
+    uint64_t *vc = hb_arena_at(e->c[0].off);
+    for (uint32_t i = 0; i < iw; i++)
+        HB_ST(vc[i], (uint64_t)HB_LD(e->iv[i]));
+    e->c[0].width = (uint16_t)iw;
+    for (uint32_t i = 0; i < HB_SYNC_INLINE; i++)
+        HB_ST(e->iv[i], 0);
+    HB_ST(e->iw, 0);
+    e->flags &= ~F_IN;
+    return true;
+}
+
 /* Merges t into the entry's clock k; past the arena's end, the entry
  * spills into the fallback clock for good. */
 static void merge_into(struct hb_sync_entry *e, unsigned k, struct hb_thr *t)
 {
+    if (inline_ok(e, k, t)) {
+        HB_ST(e->iw, hb_thr_merge_to32(t, e->iv, e->iw));
+        e->flags |= F_IN;
+        return;
+    }
     struct clockref *r = &e->c[k];
-    if (!(e->flags & F_SPILL) && ensure(r, hb_thr_width(t))) {
+    if (!(e->flags & F_SPILL) && (k || to_arena(e, hb_thr_width(t))) && ensure(r, hb_thr_width(t))) {
         r->width = (uint16_t)hb_thr_merge_to(t, hb_arena_at(r->off), r->width);
         return;
     }
@@ -171,8 +207,13 @@ static void merge_into(struct hb_sync_entry *e, unsigned k, struct hb_thr *t)
 
 static void copy_into(struct hb_sync_entry *e, unsigned k, struct hb_thr *t)
 {
+    if (inline_ok(e, k, t)) {
+        HB_ST(e->iw, hb_thr_copy_to32(t, e->iv, e->iw));
+        e->flags |= F_IN;
+        return;
+    }
     struct clockref *r = &e->c[k];
-    if (!(e->flags & F_SPILL) && ensure(r, hb_thr_width(t))) {
+    if (!(e->flags & F_SPILL) && (k || to_arena(e, hb_thr_width(t))) && ensure(r, hb_thr_width(t))) {
         r->width = (uint16_t)hb_thr_copy_to(t, hb_arena_at(r->off), r->width);
         return;
     }
@@ -180,9 +221,17 @@ static void copy_into(struct hb_sync_entry *e, unsigned k, struct hb_thr *t)
     fallback_merge(t);
 }
 
+static void clock_acquire(struct hb_thr *t, const struct hb_sync_entry *e, unsigned k)
+{
+    if (k == 0 && (HB_LD(e->flags) & F_IN))
+        hb_thr_acquire32(t, e->iv, HB_LD(e->iw));
+    else
+        ref_acquire(t, &e->c[k]);
+}
+
 static void acquire_from(struct hb_sync_entry *e, unsigned k, struct hb_thr *t)
 {
-    ref_acquire(t, &e->c[k]);
+    clock_acquire(t, e, k);
     if (e->flags & F_SPILL)
         fallback_acquire(t);
 }
@@ -224,10 +273,19 @@ void hb_acquire(struct hb_thr *t, uintptr_t addr)
  * other release or acquire of the object runs now. */
 static inline bool release_fast(struct hb_sync_entry *e, struct hb_thr *t)
 {
-    if (!own_copy(t, __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE)) || HB_LD(e->relgen) != t->vgen ||
-        (HB_LD(e->flags) & F_SPILL) || HB_LD(e->c[0].cap) <= t->slot)
+    if (!own_copy(t, __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE)) || HB_LD(e->relgen) != t->vgen)
         return false;
-    HB_ST(hb_arena_at(HB_LD(e->c[0].off))[t->slot], HB_LD(t->clk[t->slot]));
+    uint32_t flags = HB_LD(e->flags);
+    uint64_t own = HB_LD(t->clk[t->slot]);
+    if (flags & F_IN) {
+        if (t->slot >= HB_LD(e->iw) || own > UINT32_MAX)
+            return false;
+        HB_ST(e->iv[t->slot], (uint32_t)own);
+    } else {
+        if ((flags & F_SPILL) || HB_LD(e->c[0].cap) <= t->slot)
+            return false;
+        HB_ST(hb_arena_at(HB_LD(e->c[0].off))[t->slot], own);
+    }
     __atomic_store_n(&e->rel, hb_thr_epoch(t), __ATOMIC_RELEASE);
     return true;
 }
@@ -300,7 +358,7 @@ bool hb_acquire_excl(struct hb_thr *t, uintptr_t addr)
         /* still the copy t left at this very epoch: nobody took the lock
          * since t let it go (hb_clock.h, hb_relocked) */
         return rel == hb_thr_epoch(t) && hb_relocked(t, addr);
-    ref_acquire(t, &e->c[0]);
+    clock_acquire(t, e, 0);
     return false;
 }
 
@@ -321,12 +379,13 @@ void hb_release_excl(struct hb_thr *t, uintptr_t addr)
             return;
         }
     }
-    if (!e || (HB_LD(e->flags) & F_SPILL) || e->c[0].cap < hb_thr_width(t) || hb_thr_shared(t)) {
+    /* no entry lock: only a copy that needs no arena memory */
+    if (!e || hb_thr_shared(t) || (!inline_ok(e, 0, t) && ((e->flags & (F_SPILL | F_IN)) || e->c[0].cap < hb_thr_width(t)))) {
         release(t, addr, false, true);
         return;
     }
     hb_epoch now = hb_thr_epoch(t);
-    e->c[0].width = (uint16_t)hb_thr_copy_to(t, hb_arena_at(e->c[0].off), e->c[0].width);
+    copy_into(e, 0, t);
     set_rel(e, now, t->vgen);
     hb_released_lock(t, addr);
 }
@@ -342,6 +401,9 @@ void hb_sync_reset(uintptr_t addr)
         hb_spin_lock(&e->lock);
         ref_free(&e->c[0]);
         ref_free(&e->c[1]);
+        for (uint32_t i = 0; i < HB_SYNC_INLINE; i++)
+            HB_ST(e->iv[i], 0);
+        HB_ST(e->iw, 0);
         e->flags = 0;
         HB_ST(e->owner, 0);
         e->count = 0;

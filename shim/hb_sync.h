@@ -4,7 +4,7 @@
  * wait, a semaphore, a barrier, a once control, a rwlock, an annotation's
  * address). The objects are the program's; nothing is stored in them.
  *
- * Table: HB_SYNC_CAP entries of one cache line each, open addressing with
+ * Table: HB_SYNC_CAP entries of two cache lines each, open addressing with
  * at most HB_SYNC_PROBE probes. Lookup is lock-free (atomic loads of the
  * keys); a new entry is claimed under one spinlock, taken only the first
  * time an address is released into (not on later locks of the same
@@ -35,7 +35,7 @@
 
 /* One object's entry. Its fields are hb_sync.c's; the header has it for
  * the inline lock fast paths below. */
-enum { HB_SYNC_SPILL = 1, HB_SYNC_BARRIER = 2 };
+enum { HB_SYNC_SPILL = 1, HB_SYNC_BARRIER = 2, HB_SYNC_IN = 4 };
 
 /* A clock in the arena: offset, capacity and entries in use. */
 struct clockref {
@@ -44,20 +44,31 @@ struct clockref {
     uint16_t width;
 };
 
+/* Clock 0 of an entry (a lock's, a semaphore's: the one every handoff
+ * reads) sits in the entry's first cache line, next to the key and the
+ * release epoch, while it has at most HB_SYNC_INLINE entries of 32 bits:
+ * a thread taking a lock from another then pulls one line, not two. */
+#define HB_SYNC_INLINE 8u
+
 struct hb_sync_entry {
+    /* first line: what a lock's handoff reads and writes */
     uintptr_t key;     /* 0 empty, 1 tombstone */
     uint32_t lock;
     uint32_t flags;
-    hb_epoch rel;      /* c[0] is a copy of the clock of this epoch's thread, taken
-                          at that epoch; 0 when it is not one thread's copy */
+    hb_epoch rel;      /* clock 0 is a copy of the clock of this epoch's thread,
+                          taken at that epoch; 0 when it is not one thread's copy */
     uint32_t relgen;   /* and that thread's vgen then */
+    uint32_t iw;       /* HB_SYNC_IN: clock 0 is iv[0..iw) */
+    uint32_t iv[HB_SYNC_INLINE];
+    /* second line */
     uint32_t owner;    /* rwlock: the writer's slot + 1 */
     uint32_t count;    /* barrier: threads per round, 0 unknown */
     uint32_t arrived;  /* barrier: arrivals in the current round */
     uint64_t round;    /* barrier: rounds completed */
-    struct clockref c[2]; /* rwlock: writers', readers' merge; barrier: by round parity */
-};
-_Static_assert(sizeof(struct hb_sync_entry) == 64, "one cache line per entry");
+    struct clockref c[2]; /* rwlock: writers', readers' merge; barrier: by round parity;
+                             c[0] unused while clock 0 is inline */
+} __attribute__((aligned(64)));
+_Static_assert(sizeof(struct hb_sync_entry) == 128, "two cache lines per entry");
 
 /* Mutex lock (every variant, when it succeeds), sem_wait (when it
  * succeeds), a condition wait's return (re-acquires its mutex), once's

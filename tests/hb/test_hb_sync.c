@@ -343,10 +343,12 @@ Test(hb_sync, init_starts_an_address_clean)
 Test(hb_sync, destroy_reclaims_entries_and_clocks)
 {
     struct world w;
-    start(&w, 1);
+    start(&w, 8);
+    struct hb_thr *wide = w.t[7]; /* slot 9: a clock of 10 entries, past the inline words */
+    cr_assert_gt(hb_thr_width(wide), HB_SYNC_INLINE);
     cr_assert_eq(hb_sync_live(), 0);
     for (int i = 0; i < 1000; i++)
-        hb_release(w.t[0], OBJ(100 + i));
+        hb_release(wide, OBJ(100 + i));
     cr_assert_eq(hb_sync_live(), 1000);
     uint32_t used = hb_arena_used();
     cr_assert_gt(used, 0);
@@ -354,10 +356,52 @@ Test(hb_sync, destroy_reclaims_entries_and_clocks)
         hb_sync_reset(OBJ(100 + i));
     cr_assert_eq(hb_sync_live(), 0);
     for (int i = 0; i < 1000; i++)
-        hb_release(w.t[0], OBJ(5000 + i)); /* other addresses: tombstones and free blocks reused */
+        hb_release(wide, OBJ(5000 + i)); /* other addresses: tombstones and free blocks reused */
     cr_assert_eq(hb_sync_live(), 1000);
     cr_assert_eq(hb_arena_used(), used, "the arena grew from %u to %u words", used, hb_arena_used());
     cr_assert(!hb_sync_spilled());
+}
+
+/* A narrow clock stays in the entry (no arena memory); once the object
+ * sees a clock too wide for it, it moves to the arena, and what it held
+ * inline still orders. */
+Test(hb_sync, narrow_clocks_stay_inline_and_move_out_when_wide)
+{
+    struct world w;
+    start(&w, 8);
+    struct hb_access m = {0}, n = {0};
+    struct hb_conflict c;
+    uint32_t used = hb_arena_used();
+    assert_none(wr(w.t[0], &m, 0xb1, &c));
+    hb_release(w.t[0], OBJ(1));
+    cr_assert_eq(hb_arena_used(), used, "a 3-entry clock needs no arena memory");
+    hb_acquire(w.t[7], OBJ(1)); /* wide: slot 9 */
+    assert_none(wr(w.t[7], &m, 0xb2, &c));
+    assert_none(wr(w.t[7], &n, 0xb3, &c));
+    hb_release_merge(w.t[7], OBJ(1));
+    cr_assert_gt(hb_arena_used(), used, "a 10-entry clock does");
+    hb_acquire(w.t[1], OBJ(1));
+    assert_none(wr(w.t[1], &m, 0xb4, &c)); /* ordered after t0 and t7 */
+    assert_none(wr(w.t[1], &n, 0xb5, &c));
+    assert_race(wr(w.t[2], &n, 0xb6, &c), HB_RACE_WRITES);
+}
+
+/* A clock value past 32 bits does not fit the inline words either. */
+Test(hb_sync, clock_values_past_32_bits_go_to_the_arena)
+{
+    struct world w;
+    start(&w, 2);
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    HB_ST(w.t[0]->clk[w.t[0]->slot], (1ull << 33) + 5);
+    w.t[0]->cur = hb_thr_epoch(w.t[0]);
+    uint32_t used = hb_arena_used();
+    assert_none(wr(w.t[0], &m, 0xc1, &c));
+    hb_release(w.t[0], OBJ(1));
+    cr_assert_gt(hb_arena_used(), used);
+    hb_acquire(w.t[1], OBJ(1));
+    cr_assert_eq(HB_LD(w.t[1]->clk[w.t[0]->slot]), (1ull << 33) + 5, "no bit lost");
+    assert_none(rd(w.t[1], &m, 0xc2, &c));
 }
 
 /* More objects than the table holds: those without an entry share the
