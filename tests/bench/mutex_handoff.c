@@ -1,0 +1,101 @@
+/*
+ * Where a map under a contended mutex spends the happens-before engine's
+ * time: the critical sections that follow a handoff (the lock passed from
+ * one thread to the other) against the rest. A handoff is where the engine
+ * must take the other thread's clock and record the map call in a new
+ * epoch; a thread taking its own lock again costs it almost nothing
+ * (docs/design-detector.md, "Where sync clocks live"). The loop is
+ * shim_overhead's shared1k (compare_mutex_map.h) with the handoffs counted
+ * and each critical section timed with the TSC, from the lock's return to
+ * the unlock's return (so it includes the unlock's futex wake).
+ *
+ * usage: mutex_handoff [ops per thread, default 2000000]
+ * prints: ns per op, the share of ops that followed a handoff, and the
+ * mean TSC cycles of a critical section after a handoff and of the others.
+ * Run it plain and under LD_PRELOAD=build/lib/libmapguard.so, several
+ * times each: the contention, and so the handoff rate, moves from run to
+ * run.
+ */
+#include <gomap.h>
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <x86intrin.h>
+
+static const gomap_type I64 = {.key_size = 8, .val_size = 8};
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static gomap *m;
+static long ops;
+
+static int last_owner; /* under mu */
+
+/* each thread's sums, added up after the join */
+struct sums {
+    unsigned long long handoffs, handoff_cycles, other_cycles;
+};
+
+static void *worker(void *arg)
+{
+    struct sums *sum = arg, mine = {0};
+    int me = sum->handoffs ? 2 : 1;
+    uint64_t r = (uint64_t)me * 88172645463325252ull;
+    for (long i = 0; i < ops; i++) {
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
+        int64_t k = (int64_t)(2 * ((r >> 2) % 1000));
+        pthread_mutex_lock(&mu);
+        unsigned long long t0 = __rdtsc();
+        int handoff = last_owner != me;
+        last_owner = me;
+        if (r & 3)
+            gomap_get(m, &k);
+        else
+            gomap_set(m, &k, &k);
+        pthread_mutex_unlock(&mu);
+        unsigned long long dt = __rdtsc() - t0;
+        if (handoff) {
+            mine.handoffs++;
+            mine.handoff_cycles += dt;
+        } else {
+            mine.other_cycles += dt;
+        }
+    }
+    *sum = mine;
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    ops = argc > 1 ? atol(argv[1]) : 2000000;
+    if (ops <= 0) {
+        fprintf(stderr, "usage: %s [ops per thread]\n", argv[0]);
+        return 2;
+    }
+    m = gomap_new(&I64, 0);
+    for (int64_t k = 0; k < 2000; k += 2)
+        gomap_set(m, &k, &k);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    pthread_t th[2];
+    struct sums sum[2] = {{0}, {1, 0, 0}}; /* in: a nonzero handoffs names thread 2 */
+    for (int i = 0; i < 2; i++)
+        if (pthread_create(&th[i], NULL, worker, &sum[i]))
+            return 1;
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    unsigned long long handoffs = sum[0].handoffs + sum[1].handoffs;
+    unsigned long long handoff_cycles = sum[0].handoff_cycles + sum[1].handoff_cycles;
+    unsigned long long other_cycles = sum[0].other_cycles + sum[1].other_cycles;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double ns = (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);
+    unsigned long long total = 2ull * (unsigned long long)ops, rest = total - handoffs;
+    printf("%.1f ns/op\thandoffs %.1f%%\tafter a handoff %llu cycles\tothers %llu cycles\n", ns / (double)ops,
+           100.0 * (double)handoffs / (double)total, handoffs ? handoff_cycles / handoffs : 0,
+           rest ? other_cycles / rest : 0);
+    gomap_free(m);
+    return 0;
+}
