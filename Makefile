@@ -30,6 +30,10 @@ VERSION := $(shell cat VERSION)
 # -MMD -MP: each object gets a .d file naming the headers it included, so a
 # header change rebuilds exactly what includes it.
 DEPFLAGS = -MMD -MP
+# Headers of -Isrc and -Ishim, for rules that cannot use dep files (the
+# Criterion binaries, see tests below); set before any rule names them.
+GOMAP_HDRS := $(wildcard src/*.h)
+SHIM_HDRS  := $(wildcard shim/*.h shim/*.inc)
 ALL_CFLAGS = $(CSTD) $(WARN) $(OPT) $(SAN) $(CFLAGS)
 LDFLAGS ?=
 
@@ -155,7 +159,8 @@ $(LIB)/libgomapshard.so: $(SHARD_OBJ) $(LIB)/libgomap.so
 	    $(SHARD_OBJ) -L$(LIB) -lgomap -lpthread $(LDFLAGS)
 
 # The stress test spawns tests/progs/demo_shard_* under the shim.
-$(TESTBIN)/shard_tests: $(SHARD_TEST_SRC) $(wildcard tests/shard/*.h) $(LIB)/libgomapshard.so \
+$(TESTBIN)/shard_tests: $(SHARD_TEST_SRC) $(wildcard tests/shard/*.h) $(GOMAP_HDRS) $(wildcard shard/*.h) \
+                        $(LIB)/libgomapshard.so \
                         $(TESTBIN)/progs/demo_shard_stress
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc -Ishard -Itests/shard $(CRIT_CFLAGS) $(shell pkg-config --cflags jansson) \
@@ -167,7 +172,7 @@ $(TESTBIN)/shard_tests: $(SHARD_TEST_SRC) $(wildcard tests/shard/*.h) $(LIB)/lib
 $(TESTBIN)/progs/demo_shard_%: tests/progs/demo_shard_%.c $(wildcard tests/shard/*.h) \
                                $(LIB)/libgomapshard.so
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -Isrc -Ishard -Itests/shard -o $@ $< \
+	$(CC) $(CSTD) $(WARN) $(SAN) $(DEPFLAGS) -O0 -g -Isrc -Ishard -Itests/shard -o $@ $< \
 	    -L$(LIB) -lgomapshard -lgomap $(RPATH) -lpthread $(LDFLAGS)
 
 $(BUILD)/bench/shard_bench: $(LIB)/libgomapshard.so
@@ -182,6 +187,12 @@ bench-shard: deps all $(BUILD)/bench/shard_bench
 # tests/progs/*.c      -> programs the shim and CLI tests run (built -O0 -g,
 #                         plus -O2 and stripped variants where named *_o2)
 # tests/progs/lib/*.c  -> libraries those programs dlopen
+#
+# Each test program is one source, built with $(DEPFLAGS): its dep file
+# ($@.d, included at the end) names the headers it included. The Criterion
+# binaries compile many sources in one command, where a dep file would name
+# only the last one's headers, so they list the headers of the directories
+# they include from (GOMAP_HDRS, SHIM_HDRS above) instead.
 CRIT_CFLAGS = $(shell pkg-config --cflags criterion)
 CRIT_LIBS   = $(shell pkg-config --libs criterion)
 RPATH       = -Wl,-rpath,$(abspath $(LIB))
@@ -220,18 +231,19 @@ tests-cli: all $(TESTBIN)/cli_tests $(PROGS) $(PROG_LIBS) $(DEMO_GLIB)
 $(BUILD)/demo/gh_%: demo/gh_%.c
 	@$(MAKE) --no-print-directory -C demo BUILD=$(abspath $(BUILD)) $(abspath $@)
 
-$(TESTBIN)/gomap_tests: $(GOMAP_TEST_SRC) $(wildcard tests/gomap/*.h) $(LIB)/libgomap.so
+$(TESTBIN)/gomap_tests: $(GOMAP_TEST_SRC) $(wildcard tests/gomap/*.h) $(GOMAP_HDRS) $(LIB)/libgomap.so
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc -Itests/gomap $(CRIT_CFLAGS) -o $@ $(GOMAP_TEST_SRC) \
 	    -L$(LIB) -lgomap $(RPATH) $(CRIT_LIBS) -lpthread -lm $(LDFLAGS)
 
-$(TESTBIN)/shim_tests: $(SHIM_TEST_SRC) $(wildcard tests/shim/*.h) $(LIB)/libgomap.so VERSION
+$(TESTBIN)/shim_tests: $(SHIM_TEST_SRC) $(wildcard tests/shim/*.h) tests/docs_options.h $(GOMAP_HDRS) \
+                        $(LIB)/libgomap.so VERSION
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc -Itests/shim $(CRIT_CFLAGS) $(shell pkg-config --cflags jansson) \
 	    -DBUILD_DIR='"$(abspath $(BUILD))"' -DSRC_DIR='"$(abspath .)"' -DMG_VERSION='"$(VERSION)"' \
 	    -o $@ $(SHIM_TEST_SRC) $(CRIT_LIBS) $(shell pkg-config --libs jansson) -lpthread $(LDFLAGS)
 
-$(TESTBIN)/cli_tests: $(CLI_TEST_SRC) $(wildcard tests/cli/*.h) shim/options.inc shim/options_syntax.h shim/kinds.inc
+$(TESTBIN)/cli_tests: $(CLI_TEST_SRC) $(wildcard tests/cli/*.h) tests/docs_options.h $(GOMAP_HDRS) $(SHIM_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc -Itests/cli -Ishim $(CRIT_CFLAGS) $(shell pkg-config --cflags jansson) \
 	    -DBUILD_DIR='"$(abspath $(BUILD))"' -DSRC_DIR='"$(abspath .)"' \
@@ -241,7 +253,7 @@ $(TESTBIN)/cli_tests: $(CLI_TEST_SRC) $(wildcard tests/cli/*.h) shim/options.inc
 # with it (the rule below would give it a DT_NEEDED entry).
 $(TESTBIN)/progs/mg_late: tests/progs/mg_late.c $(wildcard tests/progs/*.h) $(LIB)/libgomap.so
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -Isrc -o $@ $< $(RPATH) -ldl -lpthread $(LDFLAGS)
+	$(CC) $(CSTD) $(WARN) $(SAN) $(DEPFLAGS) -O0 -g -Isrc -o $@ $< $(RPATH) -ldl -lpthread $(LDFLAGS)
 
 # The annotations (tests/shim/test_annotate.c), built as a user would:
 # mapguard_annotate.h found on the include path as it is once installed, no
@@ -252,29 +264,30 @@ ANNOTATE_DEPS := shim/mapguard_annotate.h tests/progs/scenario.h $(LIB)/libgomap
 
 $(TESTBIN)/progs/mg_annotate: tests/progs/mg_annotate.c $(ANNOTATE_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -fPIE -pie -Isrc -Ishim -o $@ $< -L$(LIB) -lgomap $(RPATH) -lpthread $(LDFLAGS)
+	$(CC) $(CSTD) $(WARN) $(SAN) $(DEPFLAGS) -O0 -g -fPIE -pie -Isrc -Ishim -o $@ $< -L$(LIB) -lgomap $(RPATH) -lpthread $(LDFLAGS)
 
 $(TESTBIN)/progs/mg_annotate_nopie: tests/progs/mg_annotate.c $(ANNOTATE_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -fno-pie -no-pie -Isrc -Ishim -o $@ $< -L$(LIB) -lgomap $(RPATH) -lpthread \
+	$(CC) $(CSTD) $(WARN) $(SAN) $(DEPFLAGS) -O0 -g -fno-pie -no-pie -Isrc -Ishim -o $@ $< -L$(LIB) -lgomap $(RPATH) -lpthread \
 	    $(LDFLAGS)
 
 $(TESTBIN)/progs/mg_annotate_lib: tests/progs/mg_annotate_lib.c $(TESTBIN)/progs/libmg_annotate_weak.so $(ANNOTATE_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -Isrc -o $@ $< -L$(TESTBIN)/progs -lmg_annotate_weak \
+	$(CC) $(CSTD) $(WARN) $(SAN) $(DEPFLAGS) -O0 -g -Isrc -o $@ $< -L$(TESTBIN)/progs -lmg_annotate_weak \
 	    -Wl,-rpath,$(abspath $(TESTBIN)/progs) -L$(LIB) -lgomap $(RPATH) -lpthread $(LDFLAGS)
 
 # The happens-before engine's unit tests, linked with its objects directly
 # (they call functions the shim does not export).
 HB_OBJ := $(filter $(OBJ)/shim/hb_%.o,$(SHIM_OBJ))
 
-$(TESTBIN)/hb_tests: $(HB_TEST_SRC) $(wildcard tests/hb/*.h) $(HB_OBJ)
+$(TESTBIN)/hb_tests: $(HB_TEST_SRC) $(wildcard tests/hb/*.h) $(GOMAP_HDRS) $(SHIM_HDRS) $(HB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc -Ishim $(CRIT_CFLAGS) -o $@ $(HB_TEST_SRC) $(HB_OBJ) $(CRIT_LIBS) -lpthread $(LDFLAGS)
 
 # Its stress test without Criterion, for test-tsan (Criterion does not run
 # under ThreadSanitizer).
-$(TESTBIN)/hb_stress_tsan: tests/hb/tsan/hb_stress_tsan.c tests/hb/stress.c tests/hb/stress.h $(HB_OBJ)
+$(TESTBIN)/hb_stress_tsan: tests/hb/tsan/hb_stress_tsan.c tests/hb/stress.c tests/hb/stress.h $(GOMAP_HDRS) \
+                            $(SHIM_HDRS) $(HB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc -Ishim -o $@ tests/hb/tsan/hb_stress_tsan.c tests/hb/stress.c $(HB_OBJ) -lpthread $(LDFLAGS)
 
@@ -283,12 +296,12 @@ $(TESTBIN)/hb_stress_tsan: tests/hb/tsan/hb_stress_tsan.c tests/hb/stress.c test
 GLIB_PKGS = glib-2.0 gio-2.0
 $(TESTBIN)/progs/mg_glib%: tests/progs/mg_glib%.c $(wildcard tests/progs/*.h) $(LIB)/libgomap.so
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -Isrc $(shell pkg-config --cflags $(GLIB_PKGS)) -o $@ $< \
+	$(CC) $(CSTD) $(WARN) $(SAN) $(DEPFLAGS) -O0 -g -Isrc $(shell pkg-config --cflags $(GLIB_PKGS)) -o $@ $< \
 	    -L$(LIB) -lgomap $(RPATH) $(shell pkg-config --libs $(GLIB_PKGS)) -lpthread $(LDFLAGS)
 
 $(TESTBIN)/progs/libglib_%.so: tests/progs/lib/glib_%.c $(LIB)/libgomap.so
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -fPIC -shared -Isrc $(shell pkg-config --cflags $(GLIB_PKGS)) -o $@ $< \
+	$(CC) $(CSTD) $(WARN) $(SAN) $(DEPFLAGS) -O0 -g -fPIC -shared -Isrc $(shell pkg-config --cflags $(GLIB_PKGS)) -o $@ $< \
 	    -L$(LIB) -lgomap $(RPATH) $(shell pkg-config --libs $(GLIB_PKGS)) -lpthread $(LDFLAGS)
 
 # Test programs are built as a user would build them: -O0 -g by default;
@@ -296,7 +309,7 @@ $(TESTBIN)/progs/libglib_%.so: tests/progs/lib/glib_%.c $(LIB)/libgomap.so
 # one ending in _lsan is built with LeakSanitizer.
 $(TESTBIN)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) $(LIB)/libgomap.so
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(SAN) $(if $(findstring _o2,$*),-O2 -g,-O0 -g) $(if $(findstring _lsan,$*),-fsanitize=leak) \
+	$(CC) $(CSTD) $(WARN) $(SAN) $(DEPFLAGS) $(if $(findstring _o2,$*),-O2 -g,-O0 -g) $(if $(findstring _lsan,$*),-fsanitize=leak) \
 	    -Isrc -o $@ $< \
 	    -L$(LIB) -lgomap $(RPATH) -lpthread -lm $(LDFLAGS)
 	$(if $(findstring _strip,$*),strip $@)
@@ -307,15 +320,15 @@ GLIB_LIBS   = $(shell pkg-config --libs glib-2.0)
 
 $(TESTBIN)/progs/gh_%: tests/progs/gh_%.c $(wildcard tests/progs/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g $(GLIB_CFLAGS) -o $@ $< $(GLIB_LIBS) -lpthread -lm $(LDFLAGS)
+	$(CC) $(CSTD) $(WARN) $(SAN) $(DEPFLAGS) -O0 -g $(GLIB_CFLAGS) -o $@ $< $(GLIB_LIBS) -lpthread -lm $(LDFLAGS)
 
 $(TESTBIN)/progs/libgh_%.so: tests/progs/lib/gh_%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -fPIC -shared $(GLIB_CFLAGS) -o $@ $< $(GLIB_LIBS) $(LDFLAGS)
+	$(CC) $(CSTD) $(WARN) $(SAN) $(DEPFLAGS) -O0 -g -fPIC -shared $(GLIB_CFLAGS) -o $@ $< $(GLIB_LIBS) $(LDFLAGS)
 
 $(TESTBIN)/progs/lib%.so: tests/progs/lib/%.c $(LIB)/libgomap.so
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(SAN) -O0 -g -fPIC -shared -Isrc -o $@ $< -L$(LIB) -lgomap $(RPATH) -lpthread $(LDFLAGS)
+	$(CC) $(CSTD) $(WARN) $(SAN) $(DEPFLAGS) -O0 -g -fPIC -shared -Isrc -o $@ $< -L$(LIB) -lgomap $(RPATH) -lpthread $(LDFLAGS)
 
 test: deps
 	@$(MAKE) --no-print-directory tests
@@ -441,4 +454,4 @@ clean:
 
 # The headers each object was built from (-MMD above); absent before the
 # first build, when everything is built anyway.
--include $(wildcard $(OBJ)/*/*.d)
+-include $(wildcard $(OBJ)/*/*.d $(TESTBIN)/progs/*.d)
