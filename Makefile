@@ -7,7 +7,7 @@
 #                    command under the CLI tests, built with
 #                    -fsanitize=address,undefined (not the shim: see there)
 #   make test-tsan   the concurrent-reader guarantee under ThreadSanitizer
-#   make bench       benchmarks (gomap, shard, the shim's overhead); writes
+#   make bench       benchmarks (gomap, shard, the shim's overhead, GLib tools); writes
 #                    docs/performance.md sections
 #   make install PREFIX=/usr/local
 #
@@ -397,6 +397,7 @@ bench: deps all $(BENCHES)
 	@sh tests/bench/run.sh $(BUILD)
 	@sh tests/bench/shard_bench.sh $(BUILD)
 	@WRITE=1 sh tests/bench/shim_overhead.sh $(BUILD)
+	@WRITE=1 sh tests/bench/tools_overhead.sh $(BUILD)
 
 # bench-compare (issue 6): the compare_* workloads plain, under
 # libmapguard.so, rebuilt with -fsanitize=thread (libgomap too, into

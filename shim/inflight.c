@@ -27,6 +27,10 @@
  *
  * The lines of the table's entries are 8 KiB each and in .bss: pages never
  * touched cost nothing, and a process that finds nothing touches none.
+ * That includes the state words, one per 16 KiB entry: start, fork and
+ * every exit path visit only the entries below `used`, the high-water
+ * mark of entries ever filled, so a process that finds nothing pays no
+ * page fault here (a short tool's start and exit used to fault in all 64).
  */
 #include "inflight.h"
 #include "dedup.h"
@@ -51,6 +55,10 @@ struct entry {
 };
 
 static struct entry table[ENTRIES];
+/* Entries [used, ENTRIES) have never left FREE. Raised (never lowered
+ * while threads run) before an entry's line is published, so whoever sees
+ * the entry PENDING, or sees its claim settled, sees it counted. */
+static int used;
 static unsigned unsettled; /* claims not yet in the table nor withdrawn */
 static unsigned flushed;
 static int exiting;
@@ -63,9 +71,12 @@ void mg_inflight_reset(void)
 {
     /* A forked child starts with counts of its own (dedup.c), and none of
      * its parent's findings: those are the parent's to write. */
-    for (int i = 0; i < ENTRIES; i++)
+    int n = __atomic_load_n(&used, __ATOMIC_RELAXED);
+    for (int i = 0; i < n; i++)
         if (table[i].state != FREE)
             table[i].state = FREE;
+    /* one thread left (start, or a forked child): nothing to race with */
+    used = 0;
     unsettled = flushed = 0;
     exiting = closed = 0;
     writers = 0;
@@ -90,6 +101,9 @@ int mg_inflight_begin(const struct mg_finding *f)
         int want = FREE;
         if (!__atomic_compare_exchange_n(&e->state, &want, FILLING, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
             continue;
+        int u = __atomic_load_n(&used, __ATOMIC_ACQUIRE);
+        while (u <= i && !__atomic_compare_exchange_n(&used, &u, i + 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            ;
         e->tid = gettid();
         e->cur = 0;
         e->id = 0;
@@ -205,7 +219,8 @@ static bool others_busy(pid_t self, bool full)
 {
     if (__atomic_load_n(&unsettled, __ATOMIC_ACQUIRE) > 0)
         return true;
-    for (int i = 0; i < ENTRIES; i++) {
+    int n = __atomic_load_n(&used, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < n; i++) {
         int st = __atomic_load_n(&table[i].state, __ATOMIC_ACQUIRE);
         if (table[i].tid == self)
             continue;
@@ -230,7 +245,8 @@ unsigned mg_inflight_flush(int settle_ms, int full_ms)
         nanosleep(&pause, NULL);
     }
     unsigned n = 0;
-    for (int i = 0; i < ENTRIES; i++)
+    int u = __atomic_load_n(&used, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < u; i++)
         if (swap(&table[i], PENDING, FLUSHED)) {
             write_line(&table[i]);
             n++;
