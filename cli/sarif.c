@@ -396,6 +396,9 @@ static json_t *result_json(ctx *c, const mgc_finding *f)
     const char *evidence = mg_str(rec, "evidence");
     if (evidence) /* overlap or unordered: why the two calls race */
         json_object_set_new(props, "evidence", json_string(evidence));
+    /* which map API the rule's help applies to: "gomap" or "ghashtable" */
+    const char *api = mg_str(rec, "api");
+    json_object_set_new(props, "api", json_string(api ? api : "gomap"));
     json_object_set_new(res, "properties", props);
     free(fp);
     return res;
@@ -477,9 +480,10 @@ static void add_crashes(const ctx *c, const mgc_reports *r, json_t *run)
                   "The program was killed by SIGSEGV, SIGBUS, SIGFPE, SIGILL or SIGABRT; the "
                   "detector recorded the faulting thread's stack before the signal took effect.",
                   "help", "text",
-                  "A crash inside gomap is often the effect of a data race on the map: look at "
-                  "the concurrency findings of the same run first. The stack is the faulting "
-                  "thread's.",
+                  "A crash inside a map library (gomap, or GLib's GHashTable) is often the "
+                  "effect of a data race or a use after free on the map: look at the "
+                  "concurrency and use-after-free findings of the same run first. The stack "
+                  "is the faulting thread's.",
                   "defaultConfiguration", "level", "error"));
     /* executionSuccessful is about mapguard: it ran and wrote its report. */
     json_object_set_new(run, "invocations",
