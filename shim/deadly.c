@@ -6,7 +6,8 @@
  * reporter waiting for the other thread's stack, or inside libdw). So the
  * shim installs a handler for these signals at start (handle_segv=1, the
  * default) that writes every finding still in flight (inflight.c), then a
- * deadly-signal record with the faulting thread's stack, as ASan writes
+ * deadly-signal record with the faulting thread's stack and the map call
+ * it was inside (in_call.h: gomap or GHashTable, op, map), as ASan writes
  * one, and lets the signal do what it would have done without the shim:
  * the disposition goes back to SIG_DFL and the signal comes again (a fault
  * re-executes the instruction; a sent signal is raised again), so the exit
