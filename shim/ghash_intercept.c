@@ -46,6 +46,8 @@ static const struct mg_intercept gh_intercepts[] = {
 #define GH_FN(OP, access, ret, name, params, args, nil) MG_INTERCEPT(g_hash_table_##name),
 #include "ghash_api.inc"
 };
+/* the deadly-signal record's in_call word keeps the op in one byte */
+_Static_assert(MG_GH_OP_BASE + MG_INTERCEPT_COUNT(gh_intercepts) < 256, "an op must fit in_call.h's top byte");
 
 const char *mg_gh_op_name(unsigned op)
 {
