@@ -43,6 +43,11 @@ static void print_crash(FILE *out, const mgc_finding *f)
     const char *addr = mg_str(rec, "address");
     if (addr)
         fprintf(out, "  Address: %s\n", addr);
+    /* the map call the thread was inside: the likely victim of a race */
+    json_t *in = json_object_get(rec, "in_call");
+    if (in && mg_str(in, "function"))
+        fprintf(out, "  In call: %s on map %s (api %s)\n", mg_str(in, "function"),
+                mg_str(in, "map") ? mg_str(in, "map") : "?", mg_str(in, "api") ? mg_str(in, "api") : "?");
     mg_text_stack(out, json_object_get(rec, "stack"));
     if (f->count > 1 || f->npids > 1) {
         fprintf(out, "  Reported %lu times by pid%s", f->count, f->npids > 1 ? "s" : "");

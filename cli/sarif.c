@@ -396,6 +396,9 @@ static json_t *result_json(ctx *c, const mgc_finding *f)
     const char *evidence = mg_str(rec, "evidence");
     if (evidence) /* overlap or unordered: why the two calls race */
         json_object_set_new(props, "evidence", json_string(evidence));
+    /* which map API the rule's help applies to: "gomap" or "ghashtable" */
+    const char *api = mg_str(rec, "api");
+    json_object_set_new(props, "api", json_string(api ? api : "gomap"));
     json_object_set_new(res, "properties", props);
     free(fp);
     return res;
@@ -429,7 +432,13 @@ static json_t *crash_notification(const ctx *c, const mgc_finding *f)
                  name && *name ? name : "", name && *name ? "\"" : "");
     else
         snprintf(who, sizeof who, "an unknown thread");
-    snprintf(text, sizeof text, "mapguard: deadly signal %s on %s (pid %ld)", signame, who, pid);
+    json_t *in = json_object_get(rec, "in_call");
+    const char *in_fn = mg_str(in, "function"), *in_map = mg_str(in, "map");
+    if (in_fn)
+        snprintf(text, sizeof text, "mapguard: deadly signal %s on %s (pid %ld) in %s on map %s", signame, who,
+                 pid, in_fn, in_map ? in_map : "?");
+    else
+        snprintf(text, sizeof text, "mapguard: deadly signal %s on %s (pid %ld)", signame, who, pid);
 
     json_t *frames = json_array();
     json_t *where = NULL;
@@ -458,6 +467,8 @@ static json_t *crash_notification(const ctx *c, const mgc_finding *f)
                               (json_int_t)f->count);
     if (mg_str(rec, "address"))
         json_object_set_new(props, "address", json_string(mg_str(rec, "address")));
+    if (in_fn)
+        json_object_set(props, "in_call", in);
     json_object_set_new(n, "properties", props);
     return n;
 }
@@ -477,9 +488,11 @@ static void add_crashes(const ctx *c, const mgc_reports *r, json_t *run)
                   "The program was killed by SIGSEGV, SIGBUS, SIGFPE, SIGILL or SIGABRT; the "
                   "detector recorded the faulting thread's stack before the signal took effect.",
                   "help", "text",
-                  "A crash inside gomap is often the effect of a data race on the map: look at "
-                  "the concurrency findings of the same run first. The stack is the faulting "
-                  "thread's.",
+                  "A crash inside a map library (gomap, or GLib's GHashTable) is often the "
+                  "effect of a data race or a use after free on the map: the message names "
+                  "the map call the thread was in (properties.in_call), and the "
+                  "concurrency and use-after-free findings of the same run come first. The "
+                  "stack is the faulting thread's.",
                   "defaultConfiguration", "level", "error"));
     /* executionSuccessful is about mapguard: it ran and wrote its report. */
     json_object_set_new(run, "invocations",

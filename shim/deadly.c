@@ -6,7 +6,8 @@
  * reporter waiting for the other thread's stack, or inside libdw). So the
  * shim installs a handler for these signals at start (handle_segv=1, the
  * default) that writes every finding still in flight (inflight.c), then a
- * deadly-signal record with the faulting thread's stack, as ASan writes
+ * deadly-signal record with the faulting thread's stack and the map call
+ * it was inside (in_call.h: gomap or GHashTable, op, map), as ASan writes
  * one, and lets the signal do what it would have done without the shim:
  * the disposition goes back to SIG_DFL and the signal comes again (a fault
  * re-executes the instruction; a sent signal is raised again), so the exit
@@ -41,6 +42,9 @@
 #include <libunwind.h>
 
 #include "deadly.h"
+#include "ghash_ops.h"
+#include "gomap_api.h"
+#include "in_call.h"
 #include "inflight.h"
 #include "intercept.h"
 #include "jsonline.h"
@@ -73,6 +77,8 @@ MG_DECLARE_REAL(handler_fn, signal, (int, handler_fn));
 
 static int installed[NDEADLY];         /* the shim's handler is the kernel's action */
 static struct sigaction program[NDEADLY]; /* what the program set (or had) */
+__thread uintptr_t mg_in_call __attribute__((tls_model("initial-exec")));
+
 static int recording;                   /* a thread is writing the record */
 static int recorded;                    /* ... and has written it */
 
@@ -172,6 +178,12 @@ static void write_record(int i, siginfo_t *si, void *uc)
     char tname[17] = "";
     prctl(PR_GET_NAME, tname, 0, 0, 0);
     tname[16] = 0;
+    /* the map call this thread was inside when it crashed (in_call.h) */
+    uintptr_t in_word = __atomic_load_n(&mg_in_call, __ATOMIC_RELAXED);
+    unsigned in_op = (unsigned)(in_word >> MG_IN_CALL_OP_SHIFT);
+    uintptr_t in_map = in_word & (((uintptr_t)1 << MG_IN_CALL_OP_SHIFT) - 1);
+    if (!in_op)
+        in_map = 0;
     struct mg_line l = {.n = 0};
     if (mg_opt.format == MG_FORMAT_TEXT) {
         mg_put(&l, "==================\nWARNING: mapguard: deadly signal ");
@@ -188,6 +200,19 @@ static void write_record(int i, siginfo_t *si, void *uc)
             l.n -= 2;
         }
         mg_put(&l, ":\n");
+        if (in_map) {
+            mg_put(&l, "  in ");
+            mg_put(&l, mg_op_prefix(in_op));
+            mg_put(&l, mg_op_name(in_op));
+            mg_put(&l, " on map ");
+            size_t at = l.n;
+            put_hex(&l, in_map);
+            memmove(l.buf + at, l.buf + at + 1, l.n - at - 2);
+            l.n -= 2;
+            mg_put(&l, " (api ");
+            mg_put(&l, mg_op_api(in_op));
+            mg_put(&l, ")\n");
+        }
         put_frames(&l, pcs, n, true);
         mg_put(&l, "\nSUMMARY: mapguard: deadly signal ");
         mg_put(&l, deadly[i].name);
@@ -215,7 +240,20 @@ static void write_record(int i, siginfo_t *si, void *uc)
         l.n = before;
         mg_put(&l, "\"\"");
     }
-    mg_put(&l, "},\"stack\":[");
+    mg_put(&l, "}");
+    if (in_map) {
+        mg_put(&l, ",\"in_call\":{\"api\":\"");
+        mg_put(&l, mg_op_api(in_op));
+        mg_put(&l, "\",\"op\":\"");
+        mg_put(&l, mg_op_name(in_op));
+        mg_put(&l, "\",\"function\":\"");
+        mg_put(&l, mg_op_prefix(in_op));
+        mg_put(&l, mg_op_name(in_op));
+        mg_put(&l, "\",\"map\":");
+        put_hex(&l, in_map);
+        mg_put(&l, "}");
+    }
+    mg_put(&l, ",\"stack\":[");
     put_frames(&l, pcs, n, false);
     mg_put(&l, "]");
     mg_line_end(&l);

@@ -22,6 +22,7 @@
 
 #include "gomap_api.h"
 #include "happens_before.h"
+#include "in_call.h"
 #include "mapstate.h"
 #include "threads.h"
 
@@ -96,7 +97,8 @@ static inline bool mg_hb_same_epoch(const uint64_t *w, unsigned op)
 
 static inline void mg_hook_enter(const gomap *m, uint64_t *w, unsigned op, uint32_t self, uintptr_t pc)
 {
-    (void)m, (void)self;
+    (void)self;
+    mg_in_call_enter(m, op);
     if (MG_UNLIKELY(!mg_hb_same_epoch(w, op)) && mg_hb_is_awake())
         mg_hb_enter(w, op, pc);
 }
@@ -104,6 +106,7 @@ static inline void mg_hook_enter(const gomap *m, uint64_t *w, unsigned op, uint3
 static inline void mg_hook_leave(const gomap *m, uint64_t *w, unsigned op, uint32_t self, uintptr_t pc)
 {
     (void)m, (void)self;
+    mg_in_call_leave();
     if (MG_UNLIKELY(!mg_hb_same_epoch(w, op)) && mg_hb_is_awake())
         mg_hb_leave(w, op, pc);
 }

@@ -18,6 +18,7 @@
 
 #include "ghash_state.h"
 #include "happens_before.h"
+#include "in_call.h"
 #include "mapstate.h"
 #include "threads.h"
 
@@ -104,12 +105,14 @@ void mg_gh_hb_leave_slow(struct mg_gh_call *c);
 
 GH_INLINE void mg_gh_hb_enter(struct mg_gh_call *c, int cls)
 {
+    mg_in_call_enter(c->t, c->op);
     if (MG_UNLIKELY(!mg_gh_same_epoch(&c->e->hb, cls)) && mg_hb_is_awake())
         mg_gh_hb_enter_slow(c);
 }
 
 GH_INLINE void mg_gh_hb_leave(struct mg_gh_call *c, int cls)
 {
+    mg_in_call_leave();
     if (MG_UNLIKELY(!mg_gh_same_epoch(&c->e->hb, cls)) && mg_hb_is_awake())
         mg_gh_hb_leave_slow(c);
 }

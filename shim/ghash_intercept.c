@@ -46,6 +46,8 @@ static const struct mg_intercept gh_intercepts[] = {
 #define GH_FN(OP, access, ret, name, params, args, nil) MG_INTERCEPT(g_hash_table_##name),
 #include "ghash_api.inc"
 };
+/* the deadly-signal record's in_call word keeps the op in one byte */
+_Static_assert(MG_GH_OP_BASE + MG_INTERCEPT_COUNT(gh_intercepts) < 256, "an op must fit in_call.h's top byte");
 
 const char *mg_gh_op_name(unsigned op)
 {
@@ -76,6 +78,11 @@ static bool found_late(void *const *real, const void *stub)
 {
     mg_intercept_resolve_loaded(gh_intercepts, MG_INTERCEPT_COUNT(gh_intercepts), ANCHOR);
     mg_gh_resolve_known(true);
+    /* every table the shim tracks is made through a wrapper, after this:
+     * the happens-before engine, off at start without GLib, goes on */
+    if (__atomic_load_n((void *const *)(void *)&MG_REAL(g_hash_table_new_full), __ATOMIC_ACQUIRE) !=
+        (const void *)(uintptr_t)nil_new_full)
+        mg_hb_glib_arrived();
     return __atomic_load_n(real, __ATOMIC_ACQUIRE) != stub;
 }
 

@@ -86,10 +86,28 @@ void mg_hb_start(void)
         return;
     }
     dl_iterate_phdr(find_self, NULL);
-    hb_enabled = 1;
+    __atomic_store_n(&hb_enabled, 1, __ATOMIC_RELEASE);
 }
 
-bool mg_hb_enabled(void) { return hb_enabled; }
+/* GLib came by a later dlopen (ghash_intercept.c found it): its tables
+ * get ordering from now on. Safe while other threads run: the engine stays
+ * dormant until the first table is made (mg_hb_awake), so a lock wrapper
+ * that saw the flag off skips nothing that matters; the image bounds are
+ * stored before the flag is published, and racing callers store the same.
+ * Threads created before the switch get their records on first use
+ * (me_first). gomap's maps stay as mg_hb_start left them (hb_gomap). */
+void mg_hb_glib_arrived(void)
+{
+    static int once;
+    if (!mg_opt.happens_before || __atomic_load_n(&hb_enabled, __ATOMIC_ACQUIRE) ||
+        __atomic_exchange_n(&once, 1, __ATOMIC_ACQ_REL))
+        return;
+    dl_iterate_phdr(find_self, NULL);
+    __atomic_store_n(&hb_enabled, 1, __ATOMIC_RELEASE);
+    mg_log(1, "happens_before=1 is on: libglib was loaded after start");
+}
+
+bool mg_hb_enabled(void) { return __atomic_load_n(&hb_enabled, __ATOMIC_ACQUIRE); }
 
 void mg_hb_map_created(uint64_t *w)
 {

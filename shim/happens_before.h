@@ -29,6 +29,9 @@ static inline bool mg_hb_is_awake(void) { return MG_UNLIKELY(__atomic_load_n(&mg
 
 /* At start, after the options: decides whether the engine may run. */
 void mg_hb_start(void);
+/* libglib was found after start (by a dlopen): switches the engine on if
+ * happens_before=1 and mg_hb_start left it off. Once; any thread. */
+void mg_hb_glib_arrived(void);
 /* Will it run (happens_before=1, and the words agree or GLib is there),
  * awake or not yet? */
 bool mg_hb_enabled(void);

@@ -129,3 +129,41 @@ Test(crash, sarif_notification_not_result, .timeout = 300)
     free(out);
     free(dir);
 }
+
+/* A crash inside a map call: the text block and the SARIF notification
+ * name the call in flight (the record's in_call). */
+Test(crash, in_call_named_in_text_and_sarif)
+{
+    const char *argv[] = {MAPGUARD, "report", FIXTURE("crash_in_call.jsonl"), NULL};
+    cmd_result r = run_cmd(argv, NULL);
+    cr_assert_eq(r.status, 0, "%d\n%s", r.status, r.err);
+    const char *block = strstr(r.out, "ERROR: mapguard: deadly signal SIGSEGV on thread 4243 ");
+    cr_assert(block, "%s", r.out);
+    const char *in = strstr(block, "\n  In call: g_hash_table_insert on map 0x5573205e40c0 (api ghashtable)\n");
+    const char *f0 = strstr(block, "#0 gm_copy");
+    cr_assert(in && f0 && in < f0, "the call before the stack:\n%s", r.out);
+    cmd_result_free(&r);
+
+    char *dir = test_tmpdir();
+    char *out = path_join(dir, "out.sarif");
+    const char *argv2[] = {MAPGUARD, "report", "--sarif", out, FIXTURE("crash_in_call.jsonl"), NULL};
+    r = run_cmd(argv2, NULL);
+    cr_assert_eq(r.status, 0, "%d\n%s", r.status, r.err);
+    json_error_t err;
+    json_t *s = json_load_file(out, 0, &err);
+    cr_assert(s, "%s", err.text);
+    json_t *n = json_array_get(
+        json_object_get(json_array_get(json_object_get(json_array_get(json_object_get(s, "runs"), 0), "invocations"), 0),
+                        "toolExecutionNotifications"),
+        0);
+    const char *text = json_string_value(json_object_get(json_object_get(n, "message"), "text"));
+    cr_assert(text && strstr(text, " in g_hash_table_insert on map 0x5573205e40c0"), "%s", text);
+    json_t *ic = json_object_get(json_object_get(n, "properties"), "in_call");
+    cr_assert_str_eq(json_string_value(json_object_get(ic, "api")), "ghashtable");
+    cr_assert_str_eq(json_string_value(json_object_get(ic, "op")), "insert");
+    json_decref(s);
+    cmd_result_free(&r);
+    free(out);
+    rm_rf(dir);
+    free(dir);
+}

@@ -101,3 +101,31 @@ Test(ghash_hb, off_leaves_overlap_only)
 
 Test(ghash_hb, pthread_mutex_and_grecmutex_are_clean) { assert_clean("mutexes"); }
 Test(ghash_hb, g_thread_join_is_clean) { assert_clean("gthread_joined"); }
+
+/* ---- GLib arriving by dlopen after start (tests/progs/late_glib_hb.c) ----
+ * The program does not link GLib: at start the engine has nothing to
+ * order, and switches on when the shim first finds GLib late. The worker
+ * thread was created before that (its record is made on first use). */
+
+Test(ghash_hb, glib_dlopened_late_is_ordered)
+{
+    struct run r;
+    run_prog(&r, "late_glib_hb", "race", NULL);
+    json_t *f = assert_one_unordered(&r, "late_glib_hb", "race", "concurrent-read-write", "lookup", "lookup", "insert",
+                                     "insert");
+    assert_str(f, "api", "ghashtable");
+    cr_assert_eq(r.status, 66, "exit status %d", r.status);
+    run_free(&r);
+}
+
+Test(ghash_hb, glib_dlopened_late_gmutex_orders)
+{
+    for (int i = 0; i < 3; i++) {
+        struct run r;
+        run_prog(&r, "late_glib_hb", "mutex", NULL);
+        assert_watched_and_clean(&r, "late_glib_hb mutex");
+        cr_assert_eq(r.status, 0, "exit status %d", r.status);
+        cr_assert_str_eq(r.out, "found=42\n");
+        run_free(&r);
+    }
+}

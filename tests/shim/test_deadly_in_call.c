@@ -1,0 +1,124 @@
+/*
+ * A crash inside a map call names the call in flight: the deadly-signal
+ * record's "in_call" (api, op, function, map) for gomap
+ * (tests/progs/mg_crash_in_call.c) and GHashTable
+ * (tests/progs/gh_crash_in_call.c), whose hash callbacks fault inside the
+ * library. The record's frames are module+offset; addr2line turns the ones
+ * that matter into file:line: the fault in the callback, and the program's
+ * call into the map.
+ */
+#include "harness.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *str(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+/* "file.c:LINE" of module+offset, the file's base name and the line. */
+static int line_of(json_t *frame, char *file, size_t n)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "addr2line -e '%s' %s", str(frame, "module"), str(frame, "offset"));
+    FILE *p = popen(cmd, "r");
+    cr_assert(p, "%s", cmd);
+    char out[1024] = "";
+    cr_assert(fgets(out, sizeof out, p), "%s", cmd);
+    pclose(p);
+    char *colon = strrchr(out, ':');
+    cr_assert(colon, "%s: %s", cmd, out);
+    *colon = 0;
+    const char *base = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
+    snprintf(file, n, "%s", base);
+    return atoi(colon + 1);
+}
+
+static bool in_prog(json_t *frame, const char *prog)
+{
+    const char *m = str(frame, "module");
+    size_t lm = m ? strlen(m) : 0, lp = strlen(prog);
+    return lm > lp && m[lm - lp - 1] == '/' && !strcmp(m + lm - lp, prog);
+}
+
+static void check(const char *prog, const char *scenario, const char *api, const char *op, const char *function)
+{
+    struct run r;
+    run_prog(&r, prog, scenario, NULL);
+    cr_assert_eq(r.status, 128 + SIGSEGV, "%s %s: status %d\n%s", prog, scenario, r.status, r.err);
+    cr_assert_eq(count_kind(&r, "deadly-signal"), 1, "%s", r.err);
+    json_t *d = find_kind(&r, "deadly-signal", 0);
+    json_t *in = json_object_get(d, "in_call");
+    cr_assert(in, "%s %s: no in_call: %s", prog, scenario, json_dumps(d, JSON_COMPACT));
+    cr_assert_str_eq(str(in, "api"), api);
+    cr_assert_str_eq(str(in, "op"), op);
+    cr_assert_str_eq(str(in, "function"), function);
+    char want[64];
+    const char *m = strstr(r.out, "map=");
+    cr_assert(m, "%s", r.out);
+    snprintf(want, sizeof want, "%.*s", (int)strcspn(m + 4, "\n"), m + 4);
+    cr_assert_str_eq(str(in, "map"), want, "the map the call was on");
+
+    json_t *stack = json_object_get(d, "stack");
+    char src[64], file[256];
+    snprintf(src, sizeof src, "%s.c", prog);
+    json_t *f0 = json_array_get(stack, 0);
+    cr_assert(in_prog(f0, prog), "%s", json_dumps(f0, JSON_COMPACT));
+    int l0 = line_of(f0, file, sizeof file);
+    cr_assert_str_eq(file, src);
+    cr_assert_eq(l0, site_line(prog, "fault"), "the faulting line");
+    /* then the library, then the program's call into the map */
+    size_t i;
+    json_t *fr;
+    int call = 0;
+    bool lib = false;
+    json_array_foreach(stack, i, fr) {
+        if (i == 0)
+            continue;
+        if (!in_prog(fr, prog)) {
+            lib = true;
+            continue;
+        }
+        call = line_of(fr, file, sizeof file);
+        break;
+    }
+    cr_assert(lib, "frames of the library between the fault and the call");
+    cr_assert_str_eq(file, src);
+    cr_assert_eq(call, site_line(prog, op), "the program's %s call", function);
+    run_free(&r);
+}
+
+Test(deadly_in_call, gomap_set) { check("mg_crash_in_call", "set", "gomap", "set", "gomap_set"); }
+Test(deadly_in_call, gomap_get) { check("mg_crash_in_call", "get", "gomap", "get", "gomap_get"); }
+Test(deadly_in_call, ghashtable_insert)
+{
+    check("gh_crash_in_call", "insert", "ghashtable", "insert", "g_hash_table_insert");
+}
+Test(deadly_in_call, ghashtable_lookup)
+{
+    check("gh_crash_in_call", "lookup", "ghashtable", "lookup", "g_hash_table_lookup");
+}
+
+/* The word is cleared when a call leaves: a crash after the map calls
+ * returned names none (mg_exitpath race_then_segv faults outside any). */
+Test(deadly_in_call, none_outside_a_call)
+{
+    struct run r;
+    run_prog(&r, "mg_exitpath", "race_then_segv", "conflict_wait_ms=60000");
+    json_t *d = find_kind(&r, "deadly-signal", 0);
+    cr_assert(d, "%s", r.err);
+    cr_assert_null(json_object_get(d, "in_call"), "%s", json_dumps(d, JSON_COMPACT));
+    run_free(&r);
+}
+
+Test(deadly_in_call, text_format_names_the_call)
+{
+    struct run r;
+    run_prog_raw(&r, "gh_crash_in_call", "insert", "format=text");
+    cr_assert_eq(r.status, 128 + SIGSEGV, "status %d\n%s", r.status, r.err);
+    const char *d = strstr(r.err, "WARNING: mapguard: deadly signal SIGSEGV");
+    cr_assert(d, "%s", r.err);
+    cr_assert(strstr(d, "\n  in g_hash_table_insert on map 0x"), "%s", d);
+    cr_assert(strstr(d, " (api ghashtable)\n"), "%s", d);
+    run_free(&r);
+}
