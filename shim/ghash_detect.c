@@ -528,7 +528,10 @@ static void collect(GHashTable *t, struct mg_gh_table *e, void *arg)
 {
     struct leaks *l = arg;
     uint64_t made = MG_RD(e->made);
-    if (made_by_glib(site_pc(made)))
+    /* made 0: another thread is still inside the g_hash_table_new* that
+     * claimed the entry (capturing its stack) while this one exits; whose
+     * table it is cannot be told yet, and a table not made yet is no leak */
+    if (!made || made_by_glib(site_pc(made)))
         return;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;

@@ -111,7 +111,7 @@ bool mg_hb_enabled(void) { return __atomic_load_n(&hb_enabled, __ATOMIC_ACQUIRE)
 
 void mg_hb_map_created(uint64_t *w)
 {
-    if (!hb_enabled)
+    if (!mg_hb_enabled())
         return;
     if (MG_UNLIKELY(!__atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED)))
         __atomic_store_n(&mg_hb_awake, 1, __ATOMIC_RELEASE);
@@ -129,7 +129,7 @@ void mg_hb_map_freed(uint64_t *w)
 
 void mg_hb_history_free(struct hb_access *h)
 {
-    if (!hb_enabled)
+    if (!mg_hb_enabled())
         return;
     mg_busy_enter();
     hb_access_free(h);
@@ -175,7 +175,7 @@ static struct hb_thr *me_first(void)
  * the engine sleeps may touch a map once it woke); everything else waits
  * for the first map. */
 static bool usable(void) { return mg_hb_is_awake() && !mg_self.busy; }
-static bool following_threads(void) { return hb_enabled && !mg_self.busy; }
+static bool following_threads(void) { return mg_hb_enabled() && !mg_self.busy; }
 
 static int kind_of(int race)
 {
@@ -608,7 +608,7 @@ void mg_hb_barrier_depart(const volatile void *addr, uint64_t round)
 static void fork_child(void)
 {
     withdraw();
-    if (!hb_enabled)
+    if (!mg_hb_enabled())
         return;
     hb_atfork_child(me_rec);
     hb_sync_atfork_child();
