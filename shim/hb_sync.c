@@ -4,7 +4,6 @@
 #include "hb_sync.h"
 #include "hb_arena.h"
 
-#define KEY_EMPTY 0
 #define KEY_TOMB 1
 #define ROUND_CUMULATIVE UINT64_MAX
 
@@ -14,30 +13,50 @@
 
 
 
-static struct hb_sync_entry table[HB_SYNC_CAP] __attribute__((aligned(64)));
-static uint64_t used_map[HB_SYNC_CAP / 64]; /* entries ever claimed, for the fork handler */
-static uint32_t insert_lock;
+/* The index: open addressing on the address's hash, each slot naming an
+ * entry of the pool (its index + 1), 0 for empty, SLOT_TOMB for a slot
+ * whose object was reset. Entries are handed out from the pool in order
+ * (reset ones first), so the objects a process uses sit together on a few
+ * pages: a short-lived process (a GLib tool) faults in a few pages of the
+ * table, not one per object. */
+#define SLOTS (2u * HB_SYNC_CAP)
+#define SLOT_TOMB 0xffffu
+_Static_assert(HB_SYNC_CAP < SLOT_TOMB, "a slot names any entry in 16 bits");
+
+static uint16_t slots[SLOTS];
+static struct hb_sync_entry pool[HB_SYNC_CAP] __attribute__((aligned(64)));
+static uint32_t pool_next;              /* pool[0, pool_next) handed out at least once */
+static uint16_t free_stack[HB_SYNC_CAP]; /* reset entries, for reuse */
+static uint32_t nfree;
+static uint32_t insert_lock;            /* guards inserts, resets and the free stack */
 static uint32_t live;
 static struct hb_sync_entry fallback __attribute__((aligned(64)));
 static uint32_t spilled;
 
 static inline uint32_t hash_of(uintptr_t key)
 {
-    return (uint32_t)(((uint64_t)key >> 3) * 0x9e3779b97f4a7c15ull >> 50) & (HB_SYNC_CAP - 1);
+    return (uint32_t)(((uint64_t)key >> 3) * 0x9e3779b97f4a7c15ull >> 40) & (SLOTS - 1);
+}
+
+/* The slot index naming key's entry, or -1. */
+static inline int find_slot(uintptr_t key)
+{
+    uint32_t h = hash_of(key);
+    for (uint32_t i = 0; i < HB_SYNC_PROBE; i++) {
+        uint32_t idx = (h + i) & (SLOTS - 1);
+        uint32_t v = __atomic_load_n(&slots[idx], __ATOMIC_ACQUIRE);
+        if (v == 0)
+            return -1;
+        if (v != SLOT_TOMB && __atomic_load_n(&pool[v - 1].key, __ATOMIC_ACQUIRE) == key)
+            return (int)idx;
+    }
+    return -1;
 }
 
 static inline struct hb_sync_entry *find(uintptr_t key)
 {
-    uint32_t h = hash_of(key);
-    for (uint32_t i = 0; i < HB_SYNC_PROBE; i++) {
-        struct hb_sync_entry *e = &table[(h + i) & (HB_SYNC_CAP - 1)];
-        uintptr_t k = __atomic_load_n(&e->key, __ATOMIC_ACQUIRE);
-        if (k == key)
-            return e;
-        if (k == KEY_EMPTY)
-            return NULL;
-    }
-    return NULL;
+    int idx = find_slot(key);
+    return idx < 0 ? NULL : &pool[__atomic_load_n(&slots[idx], __ATOMIC_RELAXED) - 1];
 }
 
 static struct hb_sync_entry *spill(void)
@@ -57,30 +76,34 @@ static struct hb_sync_entry *get(uintptr_t key)
     if (key <= KEY_TOMB)
         return spill();
     hb_spin_lock(&insert_lock);
-    struct hb_sync_entry *hole = NULL;
+    int hole = -1;
     uint32_t h = hash_of(key);
     for (uint32_t i = 0; i < HB_SYNC_PROBE; i++) {
-        uint32_t idx = (h + i) & (HB_SYNC_CAP - 1);
-        struct hb_sync_entry *x = &table[idx];
-        uintptr_t k = HB_LD(x->key);
-        if (k == key) {
-            e = x;
+        uint32_t idx = (h + i) & (SLOTS - 1);
+        uint32_t v = HB_LD(slots[idx]);
+        if (v == 0) {
+            if (hole < 0)
+                hole = (int)idx;
             break;
         }
-        if (k == KEY_TOMB && !hole)
-            hole = x;
-        if (k == KEY_EMPTY) {
-            if (!hole)
-                hole = x;
+        if (v == SLOT_TOMB) {
+            if (hole < 0)
+                hole = (int)idx;
+        } else if (HB_LD(pool[v - 1].key) == key) {
+            e = &pool[v - 1];
             break;
         }
     }
-    if (!e && hole) {
-        /* a tombstone's fields were cleared when it was reset */
-        __atomic_fetch_or(&used_map[(hole - table) / 64], 1ull << ((hole - table) % 64), __ATOMIC_RELAXED);
-        __atomic_store_n(&hole->key, key, __ATOMIC_RELEASE);
-        HB_ST(live, HB_LD(live) + 1);
-        e = hole;
+    if (!e && hole >= 0) {
+        uint32_t n = nfree ? free_stack[--nfree] : pool_next < HB_SYNC_CAP ? pool_next++ : UINT32_MAX;
+        if (n != UINT32_MAX) {
+            /* a reset entry's fields were cleared then; the key goes out
+             * before the slot that leads to it */
+            e = &pool[n];
+            __atomic_store_n(&e->key, key, __ATOMIC_RELEASE);
+            __atomic_store_n(&slots[hole], (uint16_t)(n + 1), __ATOMIC_RELEASE);
+            HB_ST(live, HB_LD(live) + 1);
+        }
     }
     hb_spin_unlock(&insert_lock);
     return e ? e : spill();
@@ -396,8 +419,10 @@ void hb_sync_reset(uintptr_t addr)
     if (!find(addr))
         return;
     hb_spin_lock(&insert_lock);
-    struct hb_sync_entry *e = find(addr);
-    if (e) {
+    int idx = find_slot(addr);
+    if (idx >= 0) {
+        uint32_t n = HB_LD(slots[idx]) - 1;
+        struct hb_sync_entry *e = &pool[n];
         hb_spin_lock(&e->lock);
         ref_free(&e->c[0]);
         ref_free(&e->c[1]);
@@ -412,6 +437,8 @@ void hb_sync_reset(uintptr_t addr)
         set_rel(e, 0, 0);
         __atomic_store_n(&e->key, KEY_TOMB, __ATOMIC_RELEASE);
         hb_spin_unlock(&e->lock);
+        __atomic_store_n(&slots[idx], (uint16_t)SLOT_TOMB, __ATOMIC_RELEASE);
+        free_stack[nfree++] = (uint16_t)n;
         HB_ST(live, HB_LD(live) - 1);
     }
     hb_spin_unlock(&insert_lock);
@@ -529,14 +556,11 @@ void hb_sync_atfork_child(void)
 {
     insert_lock = 0;
     fallback.lock = 0;
-    /* Only entries ever claimed: the rest of the table stays untouched
+    /* Only entries ever handed out: the rest of the pool stays untouched
      * (and not resident) in the child. */
-    for (uint32_t w = 0; w < HB_SYNC_CAP / 64; w++)
-        for (uint64_t bits = used_map[w]; bits; bits &= bits - 1) {
-            struct hb_sync_entry *e = &table[w * 64 + (uint32_t)__builtin_ctzll(bits)];
-            if (e->lock)
-                e->lock = 0;
-        }
+    for (uint32_t n = 0; n < pool_next; n++)
+        if (pool[n].lock)
+            pool[n].lock = 0;
 }
 
 uint32_t hb_sync_live(void) { return HB_LD(live); }

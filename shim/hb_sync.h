@@ -4,13 +4,16 @@
  * wait, a semaphore, a barrier, a once control, a rwlock, an annotation's
  * address). The objects are the program's; nothing is stored in them.
  *
- * Table: HB_SYNC_CAP entries of two cache lines each, open addressing with
- * at most HB_SYNC_PROBE probes. Lookup is lock-free (atomic loads of the
+ * Table: a pool of HB_SYNC_CAP entries of two cache lines each, handed
+ * out in order, and an index of 2 * HB_SYNC_CAP 16-bit slots, open
+ * addressing with at most HB_SYNC_PROBE probes (so a process's objects sit
+ * together on a few pages). Lookup is lock-free (atomic loads of slots and
  * keys); a new entry is claimed under one spinlock, taken only the first
  * time an address is released into (not on later locks of the same
  * object); each entry has its own spinlock around its clocks. Destroy
- * (and init, which starts an address clean) frees the entry's clocks and
- * leaves a tombstone that a later insert reuses.
+ * (and init, which starts an address clean) frees the entry's clocks,
+ * returns the entry to the pool and leaves a tombstone slot that a later
+ * insert reuses.
  *
  * Full table, no free slot within the probe window, or no arena memory
  * for a clock: the object shares one fallback clock with every other such
