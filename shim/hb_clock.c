@@ -136,41 +136,39 @@ bool hb_thr_fits32(const struct hb_thr *t, uint32_t max)
     return true;
 }
 
+/* The 32-bit forms go through the 64-bit ones on a copy: an inline clock
+ * has at most a few entries, and one loop per operation is less to get
+ * wrong. */
+#define WIDE_MAX HB_SLOTS /* room for any clock: these run off the lock fast path */
+
 void hb_thr_acquire32(struct hb_thr *t, const uint32_t *vc, uint32_t width)
 {
-    bool raised = false;
-    for (uint32_t i = 0; i < width; i++) {
-        uint64_t v = HB_LD(vc[i]);
-        if (v > HB_LD(t->clk[i])) {
-            HB_ST(t->clk[i], v);
-            raised = true;
-        }
-    }
-    if (width > HB_LD(t->width))
-        HB_ST(t->width, width);
-    if (raised)
-        t->vgen++;
+    uint64_t wide[WIDE_MAX];
+    for (uint32_t i = 0; i < width && i < WIDE_MAX; i++)
+        wide[i] = HB_LD(vc[i]);
+    hb_thr_acquire(t, wide, width < WIDE_MAX ? width : WIDE_MAX);
 }
 
-uint32_t hb_thr_copy_to32(const struct hb_thr *t, uint32_t *vc, uint32_t old_width)
+uint32_t hb_thr_copy_to32(struct hb_thr *t, uint32_t *vc, uint32_t old_width)
 {
-    uint32_t w = HB_LD(t->width);
+    uint64_t wide[WIDE_MAX];
+    uint32_t w = hb_thr_copy_to(t, wide, 0);
     for (uint32_t i = 0; i < w; i++)
-        HB_ST(vc[i], (uint32_t)HB_LD(t->clk[i]));
+        HB_ST(vc[i], (uint32_t)wide[i]);
     for (uint32_t i = w; i < old_width; i++)
         HB_ST(vc[i], 0);
     return w;
 }
 
-uint32_t hb_thr_merge_to32(const struct hb_thr *t, uint32_t *vc, uint32_t old_width)
+uint32_t hb_thr_merge_to32(struct hb_thr *t, uint32_t *vc, uint32_t old_width)
 {
-    uint32_t w = HB_LD(t->width);
-    for (uint32_t i = 0; i < w; i++) {
-        uint32_t v = (uint32_t)HB_LD(t->clk[i]);
-        if (v > HB_LD(vc[i]))
-            HB_ST(vc[i], v);
-    }
-    return w > old_width ? w : old_width;
+    uint64_t wide[WIDE_MAX] = {0};
+    for (uint32_t i = 0; i < old_width; i++)
+        wide[i] = HB_LD(vc[i]);
+    uint32_t w = hb_thr_merge_to(t, wide, old_width);
+    for (uint32_t i = 0; i < w; i++)
+        HB_ST(vc[i], (uint32_t)wide[i]);
+    return w;
 }
 
 /* ---- the slot table ---- */

@@ -204,8 +204,8 @@ uint32_t hb_thr_merge_to(struct hb_thr *t, uint64_t *vc, uint32_t old_width);
  * entries, each below 2^32. Never the shared overflow record's. */
 bool hb_thr_fits32(const struct hb_thr *t, uint32_t max);
 void hb_thr_acquire32(struct hb_thr *t, const uint32_t *vc, uint32_t width);
-uint32_t hb_thr_copy_to32(const struct hb_thr *t, uint32_t *vc, uint32_t old_width);
-uint32_t hb_thr_merge_to32(const struct hb_thr *t, uint32_t *vc, uint32_t old_width);
+uint32_t hb_thr_copy_to32(struct hb_thr *t, uint32_t *vc, uint32_t old_width);
+uint32_t hb_thr_merge_to32(struct hb_thr *t, uint32_t *vc, uint32_t old_width);
 /* The width a copy or merge of t's clock needs. */
 static inline uint32_t hb_thr_width(struct hb_thr *t) { return HB_LD(t->width); }
 static inline bool hb_thr_shared(const struct hb_thr *t) { return t->slot == HB_OVERFLOW; }
