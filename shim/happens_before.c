@@ -508,25 +508,14 @@ static bool ours(const volatile void *addr) { return (uintptr_t)addr - self_lo <
 
 SYNC_OP(mg_hb_acquire, hb_acquire(t, (uintptr_t)addr))
 SYNC_OP(mg_hb_release, hb_release(t, (uintptr_t)addr))
-/* the fast paths' way out (below): declared static and cold */
-static MG_COLD void lock_acquired_slow(const volatile void *addr);
-static MG_COLD void lock_releasing_slow(const volatile void *addr);
-SYNC_OP(lock_acquired_slow, if (hb_acquire_excl(t, (uintptr_t)addr)) publish(t))
-SYNC_OP(lock_releasing_slow, hb_release_excl(t, (uintptr_t)addr))
+/* hb_lockpath.h's way out once its inline path declined */
+SYNC_OP(mg_hb_lock_acquired_slow, if (hb_acquire_excl(t, (uintptr_t)addr)) publish(t))
+SYNC_OP(mg_hb_lock_releasing_slow, hb_release_excl(t, (uintptr_t)addr))
 
-/* The wrappers try hb_lockpath.h's inline path first; these are for the
- * rest (and for callers without it). */
-void mg_hb_lock_acquired(const volatile void *addr)
-{
-    if (!mg_hb_lock_acquired_inline(addr))
-        lock_acquired_slow(addr);
-}
-
-void mg_hb_lock_releasing(const volatile void *addr)
-{
-    if (!mg_hb_lock_releasing_inline(addr))
-        lock_releasing_slow(addr);
-}
+/* For callers that do not inline hb_lockpath.h (glib_sync.c, the
+ * condition waits): the same two steps behind one call. */
+void mg_hb_lock_acquired(const volatile void *addr) { MG_HB_LOCK_ACQUIRED(addr); }
+void mg_hb_lock_releasing(const volatile void *addr) { MG_HB_LOCK_RELEASING(addr); }
 
 SYNC_OP(mg_hb_release_merge, hb_release_merge(t, (uintptr_t)addr))
 SYNC_OP(mg_hb_reset, ((void)t, hb_sync_reset((uintptr_t)addr)))

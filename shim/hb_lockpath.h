@@ -4,7 +4,7 @@
  * taken and let go by the same thread with nobody else in between, is
  * decided here without a call (hb_sync.h's hb_lock_acquired_fast and
  * hb_lock_releasing_fast). Anything else returns false and the wrapper
- * calls mg_hb_lock_acquired / mg_hb_lock_releasing (happens_before.h).
+ * calls mg_hb_lock_acquired_slow / mg_hb_lock_releasing_slow (below).
  *
  * No guard is taken: nothing here blocks, and a signal handler that runs
  * a lock wrapper in the middle can at worst make a tick be taken back
@@ -43,16 +43,20 @@ static inline bool mg_hb_lock_releasing_inline(const volatile void *addr)
     return true;
 }
 
+/* The full paths, when the inline one declines (happens_before.c). */
+MG_COLD void mg_hb_lock_acquired_slow(const volatile void *addr);
+MG_COLD void mg_hb_lock_releasing_slow(const volatile void *addr);
+
 /* What the wrappers call, once the engine is awake. */
 #define MG_HB_LOCK_ACQUIRED(m)                                                                                     \
     do {                                                                                                           \
         if (!mg_hb_lock_acquired_inline(m))                                                                        \
-            mg_hb_lock_acquired(m);                                                                                \
+            mg_hb_lock_acquired_slow(m);                                                                           \
     } while (0)
 #define MG_HB_LOCK_RELEASING(m)                                                                                    \
     do {                                                                                                           \
         if (!mg_hb_lock_releasing_inline(m))                                                                       \
-            mg_hb_lock_releasing(m);                                                                               \
+            mg_hb_lock_releasing_slow(m);                                                                          \
     } while (0)
 
 #endif

@@ -53,12 +53,6 @@
         if (mg_hb_is_awake() && (ok))                                                                              \
             mg_hb_acquire(obj);                                                                                    \
     } while (0)
-/* The same for a lock one thread holds at a time. */
-#define AFTER_LOCK(obj, ok)                                                                                        \
-    do {                                                                                                           \
-        if (mg_hb_is_awake() && (ok))                                                                              \
-            mg_hb_lock_acquired(obj);                                                                              \
-    } while (0)
 /* An unlock: hb_lockpath.h's inline path first. */
 #define BEFORE_UNLOCK(obj)                                                                                         \
     do {                                                                                                           \
