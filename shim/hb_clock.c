@@ -379,19 +379,16 @@ void hb_atfork_child(struct hb_thr *self)
 {
     tab_lock = 0;
     tab[HB_OVERFLOW].lock = 0;
+    /* The free list is rebuilt from the records' states: a thread that was
+     * inside free_slot at the fork is not here to finish it. */
     nfree = 0;
-    uint64_t seen[HB_SLOTS];
-    uint32_t w = 0;
-    for (uint32_t s = 0; s < HB_SLOTS; s++) {
-        seen[s] = HB_LD(tab[s].clk[s]);
-        if (seen[s])
-            w = s + 1;
-    }
     for (uint32_t s = 1; s < next_fresh; s++) {
-        if (&tab[s] == self)
-            continue;
-        free_slot(&tab[s]);
+        tab[s].lock = 0;
+        if (&tab[s] != self && tab[s].state == HB_FREE)
+            free_slots[nfree++] = s;
     }
-    if (self)
-        hb_thr_acquire(self, seen, w);
+    /* The other threads' records stay as they are, out of the free list for
+     * good: those threads are gone, and their calls keep their epochs. The
+     * child acquires none of them, since the fork orders only the forking
+     * thread's past before the child. */
 }

@@ -145,9 +145,11 @@ void hb_thread_detach(struct hb_thr *t);
 uint64_t hb_slot_tag(uint32_t slot, uint64_t clock);
 
 /* In a forked child, with self the forking thread's record: the other
- * threads are gone, their slots are freed, and every call made before the
- * fork is ordered before the child's (it is finished, and no thread is left
- * to race with it). Resets the table's locks. */
+ * threads are gone. Their slots are never handed out again, and their
+ * calls stay unordered with the child's unless something the shim saw
+ * ordered them before the fork (a join, a lock): a thread that may still
+ * have been writing a map when the program forked left the child a copy
+ * it may have caught halfway. Resets the table's locks. */
 void hb_atfork_child(struct hb_thr *self);
 
 /* ---- clock operations ---- */

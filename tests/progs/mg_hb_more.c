@@ -936,6 +936,39 @@ static void fork_child_race(void)
     gomap_set(M, &k, &k); /* the parent's own calls: ordered, clean */
 }
 
+/* ---- a parent's thread not ordered before the fork ----
+ * The fork orders the forking thread's past before the child, not the
+ * past of the parent's other threads: this thread's write, seen through
+ * a flag the shim cannot see and never joined, races with the child's
+ * read of its copy of the map. */
+
+static void *parent_thread_write(void *p)
+{
+    int64_t k = 1;
+    gomap_set(M, &k, &k); /* @site:parent_thread_set */
+    signal_flag();
+    return p;
+}
+
+static void fork_parent_thread_race(void)
+{
+    M = make_map();
+    fill(M, 10);
+    pthread_t t;
+    pthread_create(&t, NULL, parent_thread_write, NULL);
+    wait_flag();
+    pid_t pid = fork();
+    if (pid == 0) {
+        int64_t k = 1;
+        gomap_get(M, &k); /* @site:forked_get */
+        exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    printf("child=%d status=%d\n", (int)pid, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    pthread_join(t, NULL);
+}
+
 /* ---- C11 threads throughout ---- */
 
 static mtx_t CM, CREC;
@@ -1129,6 +1162,7 @@ int main(int argc, char **argv)
 {
     static const struct scenario scenarios[] = {
         {"pair", pair},
+        {"fork_parent_thread_race", fork_parent_thread_race},
         {"cond_queue", cond_queue},
         {"cond_nowait_race", cond_nowait_race},
         {"cond_timeout_race", cond_timeout_race},

@@ -380,6 +380,20 @@ Test(hb, race_between_a_forked_child_and_its_thread)
     run_free(&r);
 }
 
+/* a parent's thread whose write no synchronization orders before the
+ * fork: the child's read races with it */
+Test(hb, race_between_a_forked_child_and_a_parent_thread)
+{
+    struct run r;
+    check_unordered(&r, MORE, "fork_parent_thread_race", HB, "concurrent-read-write", "get", "forked_get", "set",
+                    "parent_thread_set");
+    json_t *f = find_kind(&r, "concurrent-read-write", 0);
+    cr_assert_eq(json_integer_value(json_object_get(f, "pid")), printed(&r, "child"), "the finding is the child's");
+    cr_assert_eq(printed(&r, "status"), 66, "the child's exit status shows its finding");
+    cr_assert_eq(r.status, 0, "the parent found nothing");
+    run_free(&r);
+}
+
 /* C11 threads */
 Test(hb, c11_threads_mtx_cnd_call_once_recursive_are_clean) { assert_clean_more("c11_throughout_clean"); }
 Test(hb, thrd_detach_then_main_reads)
