@@ -177,6 +177,8 @@ Test(hb_access, record_held_at_fork_is_taken_over_in_the_child, .timeout = 10)
     struct hb_access m = {0};
     struct hb_conflict c;
     assert_none(wr(t[0], &m, 0x81, &c));
+    hb_release(t[0], OBJ(9));
+    hb_acquire(main_t, OBJ(9)); /* main is ordered after t0's write */
     m.wsite |= 1ull << 63; /* as if t0 were inside hb_access_slow at the fork */
     hb_atfork_child(main_t);
     hb_sync_atfork_child();
