@@ -196,9 +196,62 @@ PUSH(g_async_queue_push, (void *q, void *data), (q, data))
 PUSH(g_async_queue_push_unlocked, (void *q, void *data), (q, data))
 PUSH(g_async_queue_push_front, (void *q, void *data), (q, data))
 PUSH(g_async_queue_push_front_unlocked, (void *q, void *data), (q, data))
-PUSH(g_async_queue_push_sorted, (void *q, void *data, void *cmp, void *user_data), (q, data, cmp, user_data))
-PUSH(g_async_queue_push_sorted_unlocked, (void *q, void *data, void *cmp, void *user_data),
-     (q, data, cmp, user_data))
+
+/* The compare function of push_sorted and sort runs in the caller's
+ * thread, under the queue's mutex, on items other threads pushed and other
+ * threads will pop: it reads an item after its push and before its pop, as
+ * GLib's mutex guarantees. So each compared item's clock is taken before
+ * the call and the compare's clock merged into it after: without that, a
+ * compare that reads an item (a table) races with its pusher's writes and
+ * with its popper's. */
+typedef int (*GCompareDataFunc)(const void *a, const void *b, void *user_data);
+struct queue_cmp {
+    GCompareDataFunc cmp;
+    void *user_data;
+    void *q;
+};
+
+static int queue_cmp_run(const void *a, const void *b, void *data)
+{
+    const struct queue_cmp *c = data;
+    if (AWAKE()) {
+        mg_hb_acquire(item_key(K_QUEUE, c->q, a));
+        mg_hb_acquire(item_key(K_QUEUE, c->q, b));
+    }
+    int r = c->cmp(a, b, c->user_data);
+    if (AWAKE()) {
+        mg_hb_release_merge(item_key(K_QUEUE, c->q, a));
+        mg_hb_release_merge(item_key(K_QUEUE, c->q, b));
+    }
+    return r;
+}
+
+#define PUSH_SORTED(fn)                                                                                            \
+    MG_INTERCEPTOR(void, fn, (void *q, void *data, GCompareDataFunc cmp, void *user_data))                       \
+    {                                                                                                              \
+        struct queue_cmp c = {cmp, user_data, q};                                                                  \
+        IF_AWAKE(mg_hb_release_merge(item_key(K_QUEUE, q, data)));                                               \
+        if (cmp)                                                                                                   \
+            GREAL(fn)(q, data, queue_cmp_run, &c);                                                                 \
+        else                                                                                                       \
+            GREAL(fn)(q, data, cmp, user_data);                                                                    \
+    }
+
+PUSH_SORTED(g_async_queue_push_sorted)
+PUSH_SORTED(g_async_queue_push_sorted_unlocked)
+
+#define SORT(fn)                                                                                                   \
+    MG_INTERCEPTOR(void, fn, (void *q, GCompareDataFunc cmp, void *user_data))                                   \
+    {                                                                                                              \
+        struct queue_cmp c = {cmp, user_data, q};                                                                  \
+        if (cmp)                                                                                                   \
+            GREAL(fn)(q, queue_cmp_run, &c);                                                                       \
+        else                                                                                                       \
+            GREAL(fn)(q, cmp, user_data);                                                                          \
+    }
+
+SORT(g_async_queue_sort)
+SORT(g_async_queue_sort_unlocked)
 
 #define POP(fn, params, args)                                                                                      \
     MG_INTERCEPTOR(void *, fn, params)                                                                             \
@@ -656,7 +709,8 @@ MG_INTERCEPTOR(void *, g_once_impl, (void *once, GThreadFunc fn, void *arg))
         MG_INTERCEPT(g_cond_wait_until), MG_INTERCEPT(g_cond_timed_wait), MG_INTERCEPT(g_async_queue_push),        \
         MG_INTERCEPT(g_async_queue_push_unlocked), MG_INTERCEPT(g_async_queue_push_front),                         \
         MG_INTERCEPT(g_async_queue_push_front_unlocked), MG_INTERCEPT(g_async_queue_push_sorted),                  \
-        MG_INTERCEPT(g_async_queue_push_sorted_unlocked), MG_INTERCEPT(g_async_queue_pop),                         \
+        MG_INTERCEPT(g_async_queue_push_sorted_unlocked), MG_INTERCEPT(g_async_queue_sort),                         \
+        MG_INTERCEPT(g_async_queue_sort_unlocked), MG_INTERCEPT(g_async_queue_pop),                                \
         MG_INTERCEPT(g_async_queue_pop_unlocked), MG_INTERCEPT(g_async_queue_try_pop),                             \
         MG_INTERCEPT(g_async_queue_try_pop_unlocked), MG_INTERCEPT(g_async_queue_timeout_pop),                     \
         MG_INTERCEPT(g_async_queue_timeout_pop_unlocked), MG_INTERCEPT(g_async_queue_timed_pop),                   \

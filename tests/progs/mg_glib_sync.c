@@ -318,6 +318,56 @@ static void aq_race(void)
     spawn_run(aq_producer_late, aq_consumer_once);
 }
 
+/* The compare of push_sorted and sort reads items (maps) that another
+ * thread pushed and will pop: a writes MA and pushes it; b, once MA is in
+ * the queue, pushes MB sorted and sorts the queue, its compare reading
+ * both; a then pops both and writes them. GLib's queue mutex orders all
+ * of it; only the compare being seen keeps it clean. */
+static gomap *MA, *MB;
+
+static gint cmp_by_map(gconstpointer x, gconstpointer y, gpointer u)
+{
+    int64_t k = 1;
+    (void)u;
+    gomap_get((gomap *)x, &k);
+    gomap_get((gomap *)y, &k);
+    return (uintptr_t)x < (uintptr_t)y ? -1 : (uintptr_t)x > (uintptr_t)y;
+}
+
+static gpointer aq_sorted_owner(gpointer p)
+{
+    set_at(MA, 1);
+    g_async_queue_push(Q, MA);
+    signal_flag();
+    wait_on(&flag2);
+    for (int i = 0; i < 2; i++) {
+        gomap *m = g_async_queue_pop(Q);
+        if (m != MA && m != MB)
+            fail("popped the wrong item");
+        set_at(m, 2);
+    }
+    return p;
+}
+
+static gpointer aq_sorted_comparer(gpointer p)
+{
+    wait_flag();
+    set_at(MB, 1);
+    g_async_queue_push_sorted(Q, MB, cmp_by_map, NULL);
+    g_async_queue_sort(Q, cmp_by_map, NULL);
+    signal_on(&flag2);
+    return p;
+}
+
+static void aq_sorted_clean(void)
+{
+    Q = g_async_queue_new();
+    M = make_map(); /* the engine wakes */
+    MA = make_map();
+    MB = make_map();
+    spawn_run(aq_sorted_owner, aq_sorted_comparer);
+}
+
 /* ---- GThreadPool: main writes, pushes; workers read; main writes again
  * after g_thread_pool_free(pool, FALSE, TRUE) ---- */
 
@@ -878,6 +928,7 @@ int main(int argc, char **argv)
         {"cond_race", cond_race},
         {"aq_clean", aq_clean},
         {"aq_race", aq_race},
+        {"aq_sorted_clean", aq_sorted_clean},
         {"pool_clean", pool_clean},
         {"pool_full_clean", pool_full_clean},
         {"pool_race", pool_race},

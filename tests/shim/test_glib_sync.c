@@ -56,6 +56,9 @@ Test(glib_sync, async_queue_write_after_push_races)
 {
     assert_unordered("aq_race", "concurrent-read-write", "set", "aq_set", "get", "aq_get");
 }
+/* push_sorted's and sort's compare reads queued items between their push
+ * and their pop */
+Test(glib_sync, async_queue_sorted_compare_orders) { assert_clean("aq_sorted_clean"); }
 
 /* GThreadPool: push before the run, every run before free with wait */
 Test(glib_sync, thread_pool_push_and_free_order) { assert_clean("pool_clean"); }
