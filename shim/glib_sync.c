@@ -91,7 +91,7 @@ static const volatile void *item_key(unsigned kind, const void *a, const void *b
     return MG_HB_SYNTHETIC_KEY(1 + (h % ITEM_BUCKETS));
 }
 
-#define AWAKE() mg_hb_is_awake()
+#define AWAKE() mg_hb_sync_live()
 #define IF_AWAKE(call)                                                                                             \
     do {                                                                                                           \
         if (AWAKE())                                                                                               \

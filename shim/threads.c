@@ -246,6 +246,7 @@ static bool attr_detached(const pthread_attr_t *attr)
 
 MG_INTERCEPTOR(int, pthread_create, (pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg))
 {
+    mg_hb_second_thread();
     resolve_early();
     if (!MG_REAL(pthread_create))
         return EAGAIN;
@@ -263,6 +264,7 @@ MG_INTERCEPTOR(int, pthread_create, (pthread_t *th, const pthread_attr_t *attr, 
 
 MG_INTERCEPTOR(int, thrd_create, (thrd_t *th, thrd_start_t fn, void *arg))
 {
+    mg_hb_second_thread();
     resolve_early();
     if (!MG_REAL(thrd_create))
         return thrd_error;
