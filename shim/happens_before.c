@@ -40,6 +40,7 @@ static __thread uint32_t me_solo_pending __attribute__((tls_model("initial-exec"
  * single-threaded (mg_hb_sync_live) was made by that thread at this epoch,
  * since nothing ticks a clock but a release. 0 until that thread's record. */
 static hb_epoch solo_epoch;
+__thread uint32_t mg_hb_solo_skipped __attribute__((tls_model("initial-exec")));
 __thread uint64_t mg_hb_epoch __attribute__((tls_model("initial-exec")));
 __thread struct hb_thr *mg_hb_ready __attribute__((tls_model("initial-exec")));
 
@@ -157,6 +158,7 @@ void mg_hb_history_free(struct hb_access *h)
 static uint32_t pending_starts;
 
 static MG_COLD struct hb_thr *me_first(void);
+static MG_COLD void solo_join_slow(struct hb_thr *t);
 static inline struct hb_thr *me(void)
 {
     struct hb_thr *t = me_rec;
@@ -182,6 +184,11 @@ static struct hb_thr *me_first(void)
          * not recorded: this thread takes it at its first acquire. */
         mg_hb_second_thread();
         me_solo_pending = 1;
+        /* It may already have taken a lock the solo thread let go, unseen
+         * (the wrappers skipped it, the process looking single-threaded):
+         * that acquire is made up for now. */
+        if (mg_hb_solo_skipped)
+            solo_join_slow(t);
     }
     me_rec = t;
     me_tagged = mg_self.idx != 0;
@@ -190,7 +197,8 @@ static struct hb_thr *me_first(void)
 }
 
 /* A thread the engine met without seeing its creation, at its first
- * acquire (or creation of a thread, whose child copies its clock): every
+ * acquire (or creation of a thread, whose child copies its clock), or at
+ * once if it skipped a synchronization before it met the engine: every
  * release the solo thread skipped while it was alone published its clock
  * at solo_epoch, its only entry then (a fresh record, never ticked), so
  * taking that epoch covers whatever object this thread acquires through.

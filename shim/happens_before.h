@@ -21,6 +21,7 @@
 
 #include "common.h"
 #include "intercept.h"
+#include "threads.h"
 
 /* MG_HB_MAPS once the engine is on (mg_hb_enabled) and the first map or
  * table exists; MG_HB_THREADS once the process ever had a second thread
@@ -42,9 +43,19 @@ static inline bool mg_hb_is_awake(void)
  * whatever those releases would have published, and a thread the engine
  * did not see created joins the only thread's epoch at its first acquire
  * (happens_before.c, solo_join). docs/design-detector.md says why. */
+/* Set on a thread that skipped a synchronization while a map existed and
+ * the process looked single-threaded: if that was not the solo thread, it
+ * may have skipped an acquire of what the solo thread released. */
+extern __thread uint32_t mg_hb_solo_skipped __attribute__((tls_model("initial-exec"), visibility("hidden")));
 static inline bool mg_hb_sync_live(void)
 {
-    return MG_UNLIKELY(__atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED) == (MG_HB_MAPS | MG_HB_THREADS));
+    int v = __atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED);
+    if (MG_LIKELY(v != (MG_HB_MAPS | MG_HB_THREADS))) {
+        if (v == MG_HB_MAPS && !mg_self.busy) /* the shim's own locks are not the program's */
+            mg_hb_solo_skipped = 1;
+        return false;
+    }
+    return true;
 }
 /* Called by every intercepted thread creation (pthread_create, thrd_create)
  * before the real one, whatever the engine's state: from then on releases

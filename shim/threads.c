@@ -74,6 +74,9 @@ uint32_t mg_thread_register(void)
 {
     if (!mg_self.tid)
         mg_self.tid = (uint32_t)gettid();
+    /* the shim's own once and lock, not a synchronization of the program's
+     * (the wrappers tell them apart by the guard) */
+    mg_self.busy++;
     pthread_once(&key_once, make_key);
     pthread_mutex_lock(&lock);
     uint32_t idx;
@@ -86,6 +89,7 @@ uint32_t mg_thread_register(void)
     table[idx].tid = mg_self.tid;
     table[idx].created = mg_self.created_stack;
     pthread_mutex_unlock(&lock);
+    mg_self.busy--;
     mg_self.idx = idx;
     mg_thread_remember_name();
     pthread_setspecific(exit_key, (void *)(uintptr_t)idx);
