@@ -11,7 +11,8 @@
  * before that no map exists, so no call needs ordering, and wrapped locks
  * cost one load and a branch. Once awake (mg_hb_awake), every checked map
  * call enters mg_hb_access from mg_hook_leave (detect.h), and the
- * synchronization wrappers (threads.c, sync_intercept.c) call the engine.
+ * synchronization wrappers (threads.c, sync_intercept.c) call the engine,
+ * once the process has had a second thread (mg_hb_sync_live).
  * Every entry into the engine is under the recursion guard, so a signal
  * handler that calls a map or lock function while its thread is inside
  * the engine's spinlocks passes straight through.

@@ -7,8 +7,10 @@
  * may already hold the lock and read the object's clock), a reset on every
  * init and destroy so that an object at a reused address starts clean.
  *
- * The engine is asked only once it is awake (happens_before.h): before the first
- * map exists, and always with happens_before=0, a wrapper costs a load and
+ * The engine is asked only once it is awake and the process has had a
+ * second thread (mg_hb_sync_live, happens_before.h): before the first map
+ * exists, while the process is single-threaded, and always with
+ * happens_before=0, a wrapper costs a load and
  * a branch, and a lock's wrapper jumps straight to the real function (a
  * tail call: no frame of its own). Return values and errno are the real function's. glibc's C11
  * functions (mtx_*, cnd_*, call_once) call its pthread internals directly,
