@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <threads.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static gomap *M;
 static atomic_int flag;
@@ -205,6 +207,31 @@ static void unseen_race(void)
     fire_timer(unseen_unlocked);
 }
 
+/* ---- a forked child of a single-threaded parent ----
+ * stays single-threaded until its own first thread, which takes the lock
+ * the child let go while alone. */
+static void fork_alone(void)
+{
+    M = make_map();
+    pthread_mutex_lock(&L);
+    set(1);
+    pthread_mutex_unlock(&L);
+    pid_t pid = fork();
+    if (pid == 0) {
+        pthread_mutex_lock(&L);
+        set(2);
+        pthread_mutex_unlock(&L);
+        pthread_t t;
+        pthread_create(&t, NULL, late_taker, NULL);
+        pthread_join(t, NULL);
+        _exit(0);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        exit(3);
+}
+
 int main(int argc, char **argv)
 {
     static const struct scenario scenarios[] = {
@@ -214,6 +241,7 @@ int main(int argc, char **argv)
         {"lock_across_creation", lock_across_creation},
         {"unseen_after_lock", unseen_after_lock},
         {"unseen_race", unseen_race},
+        {"fork_alone", fork_alone},
     };
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)

@@ -443,6 +443,7 @@ Test(hb, lock_sem_once_annotation_released_alone_then_taken_by_a_new_thread_are_
 Test(hb, released_alone_then_taken_by_a_c11_thread_is_clean) { assert_solo_clean("alone_then_c11"); }
 Test(hb, lock_taken_alone_and_let_go_after_a_creation_is_clean) { assert_solo_clean("lock_across_creation"); }
 Test(hb, unseen_thread_taking_a_lock_let_go_while_alone_is_clean) { assert_solo_clean("unseen_after_lock"); }
+Test(hb, forked_child_of_a_single_threaded_parent_then_a_thread_is_clean) { assert_solo_clean("fork_alone"); }
 
 Test(hb, write_after_the_creation_still_races_with_the_new_thread)
 {
