@@ -40,6 +40,7 @@ static __thread uint32_t me_solo_pending __attribute__((tls_model("initial-exec"
  * single-threaded (mg_hb_sync_live) was made by that thread at this epoch,
  * since nothing ticks a clock but a release. 0 until that thread's record. */
 static hb_epoch solo_epoch;
+#define SOLO_NONE HB_EPOCH_MASK /* no slot's epoch: slot 255, the overflow record's, never a first record's */
 __thread uint32_t mg_hb_solo_skipped __attribute__((tls_model("initial-exec")));
 __thread uint64_t mg_hb_epoch __attribute__((tls_model("initial-exec")));
 __thread struct hb_thr *mg_hb_ready __attribute__((tls_model("initial-exec")));
@@ -175,7 +176,11 @@ static struct hb_thr *me_first(void)
     struct hb_thr *t = hb_thread_create(NULL, mg_self.idx);
     hb_thread_set_handle(t, (uintptr_t)pthread_self());
     hb_epoch none = 0;
-    if (!__atomic_compare_exchange_n(&solo_epoch, &none, hb_thr_epoch(t), false, __ATOMIC_ACQ_REL,
+    /* A first record made once the process already had a second thread
+     * (main's at its first pthread_create): nothing was skipped that
+     * carried a map call, so there is no epoch to join (SOLO_NONE). */
+    hb_epoch solo = __atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED) & MG_HB_THREADS ? SOLO_NONE : hb_thr_epoch(t);
+    if (!__atomic_compare_exchange_n(&solo_epoch, &none, solo, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE)) {
         /* Not the first: a thread whose creation the engine did not see
          * (raw clone, glibc's own helper threads, or one made while the
@@ -211,7 +216,7 @@ static MG_COLD void solo_join_slow(struct hb_thr *t)
     me_solo_pending = 0;
     hb_epoch e = __atomic_load_n(&solo_epoch, __ATOMIC_ACQUIRE);
     uint32_t s = hb_epoch_slot(e);
-    if (!e || s == t->slot)
+    if (!e || e == SOLO_NONE || s == t->slot)
         return;
     uint64_t vc[HB_SLOTS] = {0};
     vc[s] = hb_epoch_clock(e);
