@@ -91,7 +91,10 @@ static const volatile void *item_key(unsigned kind, const void *a, const void *b
     return MG_HB_SYNTHETIC_KEY(1 + (h % ITEM_BUCKETS));
 }
 
-#define AWAKE() mg_hb_is_awake()
+/* a map exists and the process has had a second thread: before that
+ * GLib's own start-up synchronization (type registrations, GMutexes) is
+ * skipped, happens_before.h says why that loses nothing */
+#define AWAKE() mg_hb_sync_live()
 #define IF_AWAKE(call)                                                                                             \
     do {                                                                                                           \
         if (AWAKE())                                                                                               \

@@ -32,6 +32,16 @@ static int hb_gomap;   /* the tool words agree: gomap's maps are followed */
 static __thread struct hb_thr *me_rec __attribute__((tls_model("initial-exec")));
 static __thread uint32_t me_tagged __attribute__((tls_model("initial-exec")));
 static __thread uint32_t me_done __attribute__((tls_model("initial-exec")));
+/* This thread met the engine without its creation being seen, after
+ * another thread did: its first acquire joins solo_epoch (solo_join). */
+static __thread uint32_t me_solo_pending __attribute__((tls_model("initial-exec")));
+/* The epoch of the first thread the engine met (the solo thread), as it
+ * was while the process had one thread: every release skipped while
+ * single-threaded (mg_hb_sync_live) was made by that thread at this epoch,
+ * since nothing ticks a clock but a release. 0 until that thread's record. */
+static hb_epoch solo_epoch;
+#define SOLO_NONE HB_EPOCH_MASK /* no slot's epoch: slot 255, the overflow record's, never a first record's */
+__thread uint32_t mg_hb_solo_skipped __attribute__((tls_model("initial-exec")));
 __thread uint64_t mg_hb_epoch __attribute__((tls_model("initial-exec")));
 __thread struct hb_thr *mg_hb_ready __attribute__((tls_model("initial-exec")));
 
@@ -113,8 +123,8 @@ void mg_hb_map_created(uint64_t *w)
 {
     if (!mg_hb_enabled())
         return;
-    if (MG_UNLIKELY(!__atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED)))
-        __atomic_store_n(&mg_hb_awake, 1, __ATOMIC_RELEASE);
+    if (MG_UNLIKELY(!(__atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED) & MG_HB_MAPS)))
+        __atomic_fetch_or(&mg_hb_awake, MG_HB_MAPS, __ATOMIC_RELEASE);
     (void)w; /* libgomap zeroes a new map's words: no history */
 }
 
@@ -149,6 +159,7 @@ void mg_hb_history_free(struct hb_access *h)
 static uint32_t pending_starts;
 
 static MG_COLD struct hb_thr *me_first(void);
+static MG_COLD void solo_join_slow(struct hb_thr *t);
 static inline struct hb_thr *me(void)
 {
     struct hb_thr *t = me_rec;
@@ -164,17 +175,64 @@ static struct hb_thr *me_first(void)
         return NULL;
     struct hb_thr *t = hb_thread_create(NULL, mg_self.idx);
     hb_thread_set_handle(t, (uintptr_t)pthread_self());
+    hb_epoch none = 0;
+    /* A first record made once the process already had a second thread
+     * (main's at its first pthread_create): nothing was skipped that
+     * carried a map call, so there is no epoch to join (SOLO_NONE). */
+    hb_epoch solo = __atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED) & MG_HB_THREADS ? SOLO_NONE : hb_thr_epoch(t);
+    if (!__atomic_compare_exchange_n(&solo_epoch, &none, solo, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        /* Not the first: a thread whose creation the engine did not see
+         * (raw clone, glibc's own helper threads, or one made while the
+         * shim was inside itself). The process is multi-threaded from now
+         * on, and what the solo thread released while it was alone was
+         * not recorded: this thread takes it at its first acquire. */
+        mg_hb_second_thread();
+        me_solo_pending = 1;
+        /* It may already have taken a lock the solo thread let go, unseen
+         * (the wrappers skipped it, the process looking single-threaded):
+         * that acquire is made up for now. */
+        if (mg_hb_solo_skipped)
+            solo_join_slow(t);
+    }
     me_rec = t;
     me_tagged = mg_self.idx != 0;
     set_ready();
     return t;
 }
 
+/* A thread the engine met without seeing its creation, at its first
+ * acquire (or creation of a thread, whose child copies its clock), or at
+ * once if it skipped a synchronization before it met the engine: every
+ * release the solo thread skipped while it was alone published its clock
+ * at solo_epoch, its only entry then (a fresh record, never ticked), so
+ * taking that epoch covers whatever object this thread acquires through.
+ * More ordering than the program may have made (it hides races with the
+ * solo thread's calls from before the second thread, never invents one);
+ * without it such a thread could be unordered with calls a lock did order.
+ * Under the guard. */
+static MG_COLD void solo_join_slow(struct hb_thr *t)
+{
+    me_solo_pending = 0;
+    hb_epoch e = __atomic_load_n(&solo_epoch, __ATOMIC_ACQUIRE);
+    uint32_t s = hb_epoch_slot(e);
+    if (!e || e == SOLO_NONE || s == t->slot)
+        return;
+    uint64_t vc[HB_SLOTS] = {0};
+    vc[s] = hb_epoch_clock(e);
+    hb_thr_acquire(t, vc, s + 1);
+}
+static inline void solo_join(struct hb_thr *t)
+{
+    if (MG_UNLIKELY(me_solo_pending))
+        solo_join_slow(t);
+}
+
 /* May the engine run on this thread now? Threads are followed from the
  * start (a creation is rare and slow anyway, and a thread created while
  * the engine sleeps may touch a map once it woke); everything else waits
  * for the first map. */
-static bool usable(void) { return mg_hb_is_awake() && !mg_self.busy; }
+static bool usable(void) { return mg_hb_sync_live() && !mg_self.busy; }
 static bool following_threads(void) { return mg_hb_enabled() && !mg_self.busy; }
 
 static int kind_of(int race)
@@ -389,6 +447,8 @@ void *mg_hb_thread_creating(void)
         return NULL;
     mg_busy_enter();
     struct hb_thr *parent = me();
+    if (parent)
+        solo_join(parent);
     struct hb_thr *child = parent ? hb_thread_create(parent, 0) : NULL;
     if (child)
         __atomic_add_fetch(&pending_starts, 1, __ATOMIC_RELEASE);
@@ -466,8 +526,10 @@ void mg_hb_join_done(void *rec, uintptr_t handle, bool ok)
      * under its handle. */
     if (rec == (void *)&hb_enabled)
         rec = hb_thread_find(handle);
-    if (t)
+    if (t) {
+        solo_join(t);
         hb_thread_join(t, rec);
+    }
     mg_busy_leave();
 }
 
@@ -506,10 +568,10 @@ static bool ours(const volatile void *addr) { return (uintptr_t)addr - self_lo <
         mg_self.busy--;                                                                                            \
     }
 
-SYNC_OP(mg_hb_acquire, hb_acquire(t, (uintptr_t)addr))
+SYNC_OP(mg_hb_acquire, (solo_join(t), hb_acquire(t, (uintptr_t)addr)))
 SYNC_OP(mg_hb_release, hb_release(t, (uintptr_t)addr))
 /* hb_lockpath.h's way out once its inline path declined */
-SYNC_OP(mg_hb_lock_acquired_slow, if (hb_acquire_excl(t, (uintptr_t)addr)) publish(t))
+SYNC_OP(mg_hb_lock_acquired_slow, if ((solo_join(t), hb_acquire_excl(t, (uintptr_t)addr))) publish(t))
 SYNC_OP(mg_hb_lock_releasing_slow, hb_release_excl(t, (uintptr_t)addr))
 
 /* For callers that do not inline hb_lockpath.h (glib_sync.c, the
@@ -518,7 +580,19 @@ void mg_hb_lock_acquired(const volatile void *addr) { MG_HB_LOCK_ACQUIRED(addr);
 void mg_hb_lock_releasing(const volatile void *addr) { MG_HB_LOCK_RELEASING(addr); }
 
 SYNC_OP(mg_hb_release_merge, hb_release_merge(t, (uintptr_t)addr))
-SYNC_OP(mg_hb_reset, ((void)t, hb_sync_reset((uintptr_t)addr)))
+/* Not gated on the process having a second thread: a barrier's entry is
+ * made at its init while the process is still single-threaded
+ * (mg_hb_barrier_init), and goes at its destroy. Other objects have no
+ * entry then, and their wrappers skip the call. */
+void mg_hb_reset(const volatile void *addr)
+{
+    withdraw();
+    if (!following_threads() || ours(addr))
+        return;
+    mg_self.busy++;
+    hb_sync_reset((uintptr_t)addr);
+    mg_self.busy--;
+}
 SYNC_OP(mg_hb_rw_release, hb_rw_release(t, (uintptr_t)addr))
 
 void mg_hb_release_broadcast(void)
@@ -545,8 +619,10 @@ void mg_hb_rw_acquire(const volatile void *addr, bool write)
         return;
     mg_busy_enter();
     struct hb_thr *t = me();
-    if (t)
+    if (t) {
+        solo_join(t);
         hb_rw_acquire(t, (uintptr_t)addr, write);
+    }
     mg_busy_leave();
 }
 
@@ -586,8 +662,10 @@ void mg_hb_barrier_depart(const volatile void *addr, uint64_t round)
     int saved = errno;
     mg_busy_enter();
     struct hb_thr *t = me();
-    if (t)
+    if (t) {
+        solo_join(t);
         hb_barrier_depart(t, (uintptr_t)addr, round);
+    }
     mg_busy_leave();
     errno = saved;
 }

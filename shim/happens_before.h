@@ -11,7 +11,8 @@
  * before that no map exists, so no call needs ordering, and wrapped locks
  * cost one load and a branch. Once awake (mg_hb_awake), every checked map
  * call enters mg_hb_access from mg_hook_leave (detect.h), and the
- * synchronization wrappers (threads.c, sync_intercept.c) call the engine.
+ * synchronization wrappers (threads.c, sync_intercept.c) call the engine,
+ * once the process has had a second thread (mg_hb_sync_live).
  * Every entry into the engine is under the recursion guard, so a signal
  * handler that calls a map or lock function while its thread is inside
  * the engine's spinlocks passes straight through.
@@ -21,11 +22,50 @@
 
 #include "common.h"
 #include "intercept.h"
+#include "threads.h"
 
-/* 1 once the engine is on (mg_hb_enabled) and the first map or table exists. */
+/* MG_HB_MAPS once the engine is on (mg_hb_enabled) and the first map or
+ * table exists; MG_HB_THREADS once the process ever had a second thread
+ * (mg_hb_second_thread). Both bits in one word, so that a lock wrapper
+ * decides with one load. */
 extern MG_HIDDEN int mg_hb_awake;
+#define MG_HB_MAPS 1
+#define MG_HB_THREADS 2
 
-static inline bool mg_hb_is_awake(void) { return MG_UNLIKELY(__atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED)); }
+/* Map calls are followed once a map exists. */
+static inline bool mg_hb_is_awake(void)
+{
+    return MG_UNLIKELY(__atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED) & MG_HB_MAPS);
+}
+/* Synchronization is followed once a map exists and the process has had a
+ * second thread. Before that every release and acquire is skipped: the
+ * only thread's clock stays as it is (nothing ticks it without a release),
+ * every thread created later starts from its creator's clock, which covers
+ * whatever those releases would have published, and a thread the engine
+ * did not see created joins the only thread's epoch at its first acquire
+ * (happens_before.c, solo_join). docs/design-detector.md says why. */
+/* Set on a thread that skipped a synchronization while a map existed and
+ * the process looked single-threaded: if that was not the solo thread, it
+ * may have skipped an acquire of what the solo thread released. */
+extern __thread uint32_t mg_hb_solo_skipped __attribute__((tls_model("initial-exec"), visibility("hidden")));
+static inline bool mg_hb_sync_live(void)
+{
+    int v = __atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED);
+    if (MG_LIKELY(v != (MG_HB_MAPS | MG_HB_THREADS))) {
+        if (v == MG_HB_MAPS && !mg_self.busy) /* the shim's own locks are not the program's */
+            mg_hb_solo_skipped = 1;
+        return false;
+    }
+    return true;
+}
+/* Called by every intercepted thread creation (pthread_create, thrd_create)
+ * before the real one, whatever the engine's state: from then on releases
+ * and acquires are followed. */
+static inline void mg_hb_second_thread(void)
+{
+    if (!(__atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED) & MG_HB_THREADS))
+        __atomic_fetch_or(&mg_hb_awake, MG_HB_THREADS, __ATOMIC_SEQ_CST);
+}
 
 /* At start, after the options: decides whether the engine may run. */
 void mg_hb_start(void);

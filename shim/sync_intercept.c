@@ -7,8 +7,10 @@
  * may already hold the lock and read the object's clock), a reset on every
  * init and destroy so that an object at a reused address starts clean.
  *
- * The engine is asked only once it is awake (happens_before.h): before the first
- * map exists, and always with happens_before=0, a wrapper costs a load and
+ * The engine is asked only once it is awake and the process has had a
+ * second thread (mg_hb_sync_live, happens_before.h): before the first map
+ * exists, while the process is single-threaded, and always with
+ * happens_before=0, a wrapper costs a load and
  * a branch, and a lock's wrapper jumps straight to the real function (a
  * tail call: no frame of its own). Return values and errno are the real function's. glibc's C11
  * functions (mtx_*, cnd_*, call_once) call its pthread internals directly,
@@ -42,7 +44,7 @@
     }                                                                                                              \
     MG_INTERCEPTOR(int, fn, params)                                                                                \
     {                                                                                                              \
-        if (MG_UNLIKELY(mg_hb_is_awake()))                                                                         \
+        if (MG_UNLIKELY(mg_hb_sync_live()))                                                                         \
             return fn##_awake args;                                                                                \
         return REAL(fn) args;                                                                                      \
     }
@@ -50,18 +52,18 @@
 /* r is the real call's result; ok says when it took the object. */
 #define AFTER_ACQUIRE(obj, ok)                                                                                     \
     do {                                                                                                           \
-        if (mg_hb_is_awake() && (ok))                                                                              \
+        if (mg_hb_sync_live() && (ok))                                                                              \
             mg_hb_acquire(obj);                                                                                    \
     } while (0)
 /* An unlock: hb_lockpath.h's inline path first. */
 #define BEFORE_UNLOCK(obj)                                                                                         \
     do {                                                                                                           \
-        if (mg_hb_is_awake())                                                                                      \
+        if (mg_hb_sync_live())                                                                                      \
             MG_HB_LOCK_RELEASING(obj);                                                                             \
     } while (0)
 #define BEFORE(what, obj)                                                                                          \
     do {                                                                                                           \
-        if (mg_hb_is_awake())                                                                                      \
+        if (mg_hb_sync_live())                                                                                      \
             what(obj);                                                                                             \
     } while (0)
 
@@ -281,7 +283,7 @@ MG_INTERCEPTOR(int, pthread_barrier_init,
 MG_INTERCEPTOR(int, pthread_barrier_wait, (pthread_barrier_t *b))
 {
     bool involved = false;
-    uint64_t round = mg_hb_is_awake() ? mg_hb_barrier_arrive(b, &involved) : 0;
+    uint64_t round = mg_hb_sync_live() ? mg_hb_barrier_arrive(b, &involved) : 0;
     int r = REAL(pthread_barrier_wait)(b);
     if (involved && (r == 0 || r == PTHREAD_BARRIER_SERIAL_THREAD))
         mg_hb_barrier_depart(b, round);
@@ -291,8 +293,9 @@ MG_INTERCEPTOR(int, pthread_barrier_wait, (pthread_barrier_t *b))
 MG_INTERCEPTOR(int, pthread_barrier_destroy, (pthread_barrier_t *b))
 {
     int r = REAL(pthread_barrier_destroy)(b);
-    if (r == 0)
-        BEFORE(mg_hb_reset, b);
+    /* its entry was made at init, single-threaded or not */
+    if (r == 0 && mg_hb_enabled())
+        mg_hb_reset(b);
     return r;
 }
 

@@ -74,6 +74,9 @@ uint32_t mg_thread_register(void)
 {
     if (!mg_self.tid)
         mg_self.tid = (uint32_t)gettid();
+    /* the shim's own once and lock, not a synchronization of the program's
+     * (the wrappers tell them apart by the guard) */
+    mg_self.busy++;
     pthread_once(&key_once, make_key);
     pthread_mutex_lock(&lock);
     uint32_t idx;
@@ -86,6 +89,7 @@ uint32_t mg_thread_register(void)
     table[idx].tid = mg_self.tid;
     table[idx].created = mg_self.created_stack;
     pthread_mutex_unlock(&lock);
+    mg_self.busy--;
     mg_self.idx = idx;
     mg_thread_remember_name();
     pthread_setspecific(exit_key, (void *)(uintptr_t)idx);
@@ -246,6 +250,7 @@ static bool attr_detached(const pthread_attr_t *attr)
 
 MG_INTERCEPTOR(int, pthread_create, (pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg))
 {
+    mg_hb_second_thread();
     resolve_early();
     if (!MG_REAL(pthread_create))
         return EAGAIN;
@@ -263,6 +268,7 @@ MG_INTERCEPTOR(int, pthread_create, (pthread_t *th, const pthread_attr_t *attr, 
 
 MG_INTERCEPTOR(int, thrd_create, (thrd_t *th, thrd_start_t fn, void *arg))
 {
+    mg_hb_second_thread();
     resolve_early();
     if (!MG_REAL(thrd_create))
         return thrd_error;

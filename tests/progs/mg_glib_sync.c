@@ -918,6 +918,51 @@ static gpointer gonce_second(gpointer p)
 
 static void gonce_clean(void) { spawn_run(gonce_first, gonce_second); }
 
+/* ---- synchronization made while the process had one thread ----
+ * (happens_before.h skips it until the first GThread), then taken by a
+ * GThread: a GMutex, a g_once_init_leave and a GAsyncQueue push. */
+
+static gsize alone_once;
+static GAsyncQueue *alone_q;
+
+static void alone_once_init(void)
+{
+    if (g_once_init_enter(&alone_once)) {
+        int64_t k = 3;
+        gomap_set(M, &k, &k);
+        g_once_init_leave(&alone_once, 1);
+    }
+}
+
+static gpointer alone_taker(gpointer p)
+{
+    int64_t k = 1;
+    g_mutex_lock(&A);
+    gomap_set(M, &k, &k);
+    g_mutex_unlock(&A);
+    alone_once_init();
+    g_async_queue_pop(alone_q);
+    k = 2;
+    gomap_set(M, &k, &k);
+    return p;
+}
+
+static void alone_then_gthread(void)
+{
+    M = make_map();
+    alone_q = g_async_queue_new();
+    int64_t k = 1;
+    g_mutex_lock(&A);
+    gomap_set(M, &k, &k);
+    g_mutex_unlock(&A);
+    alone_once_init();
+    k = 2;
+    gomap_set(M, &k, &k);
+    g_async_queue_push(alone_q, GINT_TO_POINTER(1));
+    g_thread_join(g_thread_new("taker", alone_taker, NULL));
+    g_async_queue_unref(alone_q);
+}
+
 int main(int argc, char **argv)
 {
     static const struct scenario scenarios[] = {
@@ -959,6 +1004,7 @@ int main(int argc, char **argv)
         {"once_clean", once_clean},
         {"once_race", once_race},
         {"gonce_clean", gonce_clean},
+        {"alone_then_gthread", alone_then_gthread},
     };
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)

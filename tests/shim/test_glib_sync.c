@@ -36,6 +36,8 @@ static void assert_clean(const char *scenario)
 
 /* GMutex: GLib 2.74's is an inline atomic and a futex, no pthread */
 Test(glib_sync, gmutex_lock_trylock_unlock_order) { assert_clean("gmutex_clean"); }
+/* released while the process had one thread (skipped), taken by a GThread */
+Test(glib_sync, gmutex_once_and_queue_released_alone_then_taken_by_a_gthread) { assert_clean("alone_then_gthread"); }
 Test(glib_sync, gmutex_two_mutexes_race)
 {
     assert_unordered("gmutex_race", "concurrent-read-write", "get", "gmutex_get", "set", "gmutex_set");

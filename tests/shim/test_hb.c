@@ -434,3 +434,39 @@ Test(hb, race_with_a_thread_past_the_slot_table)
     cr_assert_eq(r.status, 66, "exit status %d", r.status);
     run_free(&r);
 }
+
+/* ---- synchronization made while the process had one thread ----
+ * The engine skips it (happens_before.h, mg_hb_sync_live); threads that
+ * come later must still be ordered after it (mg_hb_solo.c). */
+
+#define SOLO "mg_hb_solo"
+
+static void assert_solo_clean(const char *scenario)
+{
+    struct run r;
+    run_prog(&r, SOLO, scenario, HB);
+    assert_watched_and_clean(&r, scenario);
+    cr_assert_eq(r.status, 0, "%s: exit status %d", scenario, r.status);
+    run_free(&r);
+}
+
+Test(hb, lock_sem_once_annotation_released_alone_then_taken_by_a_new_thread_are_clean)
+{
+    assert_solo_clean("alone_then_created");
+}
+Test(hb, released_alone_then_taken_by_a_c11_thread_is_clean) { assert_solo_clean("alone_then_c11"); }
+Test(hb, lock_taken_alone_and_let_go_after_a_creation_is_clean) { assert_solo_clean("lock_across_creation"); }
+Test(hb, unseen_thread_taking_a_lock_let_go_while_alone_is_clean) { assert_solo_clean("unseen_after_lock"); }
+Test(hb, forked_child_of_a_single_threaded_parent_then_a_thread_is_clean) { assert_solo_clean("fork_alone"); }
+
+Test(hb, write_after_the_creation_still_races_with_the_new_thread)
+{
+    assert_unordered_in(SOLO, "race_after_creation", HB, "concurrent-writes", "set", "solo_racer_set", "set",
+                        "solo_main_again");
+}
+
+Test(hb, unseen_thread_unordered_with_the_first_thread_still_races)
+{
+    assert_unordered_in(SOLO, "unseen_race", HB, "concurrent-writes", "set", "solo_unseen_set", "set",
+                        "solo_main_set");
+}
