@@ -94,7 +94,10 @@ SHARED_OBJ := $(patsubst shim/%.c,$(OBJ)/shim/%.o,$(KINDS_SRC) $(TEXT_SRC))
 SYM_OBJ  := $(SYM_SRC:shim/%.c=$(OBJ)/shim/%.o) $(SHARED_OBJ)
 SHIM_SRC := $(filter-out $(SYM_SRC) $(TEXT_SRC),$(wildcard shim/*.c))
 SHIM_OBJ := $(SHIM_SRC:shim/%.c=$(OBJ)/shim/%.o)
-SHIM_LIBS = $(shell pkg-config --libs $(PKGS_SHIM) 2>/dev/null) -ldl -lpthread
+# libunwind: its headers only; shim/stack.c dlopens it (libunwind.so.8) when
+# the process first needs a stack, so processes that never capture do not
+# load it and liblzma.
+SHIM_LIBS = -ldl -lpthread
 SYM_LIBS  = $(shell pkg-config --libs $(PKGS_SYM) 2>/dev/null)
 SHIM_INC  = $(shell pkg-config --cflags $(PKGS_SHIM) $(PKGS_SYM) 2>/dev/null)
 
@@ -254,6 +257,12 @@ $(TESTBIN)/cli_tests: $(CLI_TEST_SRC) $(wildcard tests/cli/*.h) tests/docs_optio
 $(TESTBIN)/progs/mg_late: tests/progs/mg_late.c $(wildcard tests/progs/*.h) $(LIB)/libgomap.so
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(SAN) $(DEPFLAGS) -O0 -g -Isrc -o $@ $< $(RPATH) -ldl -lpthread $(LDFLAGS)
+
+# mg_lazy_unwind must have no map library at all: the shim then loads
+# libunwind only when it first captures a stack.
+$(TESTBIN)/progs/mg_lazy_unwind: tests/progs/mg_lazy_unwind.c $(wildcard tests/progs/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(SAN) $(DEPFLAGS) -O0 -g -o $@ $< -lpthread $(LDFLAGS)
 
 # The annotations (tests/shim/test_annotate.c), built as a user would:
 # mapguard_annotate.h found on the include path as it is once installed, no

@@ -32,15 +32,13 @@
  * written, and the signal still kills the process.
  *
  * Everything in the handler is async-signal-safe: a stack buffer, one
- * write(2) per line, libunwind's local unwinding from the signal's context,
+ * write(2) per line, libunwind's local unwinding from the signal's context
+ * (stack.c; when libunwind is not loaded, the faulting pc alone),
  * dl_iterate_phdr for module and offset. The first thread that starts the
  * shim (usually the main thread) gets an alternate signal stack if it has
  * none, so a stack overflow is recorded too; other threads' handlers run on
  * their own stacks.
  */
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-
 #include "deadly.h"
 #include "ghash_ops.h"
 #include "gomap_api.h"
@@ -115,25 +113,6 @@ static void put_hex(struct mg_line *l, uintptr_t v)
     mg_put(l, p);
 }
 
-/* The faulting pc first, then the callers' return addresses, from the
- * context the kernel saved. */
-static int capture(void *uc, uintptr_t *pcs, int max)
-{
-    unw_cursor_t cur;
-    int n = 0;
-    if (unw_init_local2(&cur, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) != 0)
-        return 0;
-    do {
-        unw_word_t ip;
-        if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || ip == 0)
-            break;
-        /* a return address points after the call: one byte back is in it */
-        pcs[n] = n ? (uintptr_t)ip - 1 : (uintptr_t)ip;
-        n++;
-    } while (n < max && unw_step(&cur) > 0);
-    return n;
-}
-
 static void put_frames(struct mg_line *l, const uintptr_t *pcs, int n, bool text)
 {
     for (int i = 0; i < n && (i == 0 || l->n < MG_LINE_CAP / 2); i++) {
@@ -174,7 +153,7 @@ static void write_record(int i, siginfo_t *si, void *uc)
     bool has_addr = sig != SIGABRT;
     uintptr_t pcs[MG_MAX_DEPTH];
     int depth = mg_opt.stack_depth < 1 ? 1 : mg_opt.stack_depth > MG_MAX_DEPTH ? MG_MAX_DEPTH : mg_opt.stack_depth;
-    int n = capture(uc, pcs, depth);
+    int n = mg_stack_capture_signal(uc, pcs, depth);
     char tname[17] = "";
     prctl(PR_GET_NAME, tname, 0, 0, 0);
     tname[16] = 0;

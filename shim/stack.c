@@ -18,17 +18,180 @@
  * appear, so stack[0] is the application's own call into the map API, and
  * a call made from a user hash callback shows the callback followed by the
  * application frames that called the outer map function.
+ *
+ * libunwind is dlopen'd, not linked. Linked, it and liblzma are loaded,
+ * relocated and initialized in every process the shim is preloaded into:
+ * about 0.4 ms of a 1.5 ms /bin/true, and most processes under `mapguard
+ * run` (the shell, make, the compiler) never capture a stack. So it is
+ * loaded at start only when the process has a map library then (libgomap
+ * or libglib: such a process will capture, and a crash inside a map call
+ * needs the unwinder in the signal handler, where nothing can be loaded),
+ * and otherwise by the first capture (see unwinder below).
  */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
 #include "stack.h"
 #include "gomap_api.h"
+#include "log.h"
 #include "options.h"
+#include "threads.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <link.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#ifndef MG_LIBUNWIND_SO
+#define MG_LIBUNWIND_SO "libunwind.so.8"
+#endif
+
+/* ---- loading libunwind ---- */
+
+/* libunwind.h's names are macros for the architecture's symbols
+ * (unw_step is _ULx86_64_step): spelled through them, the names to dlsym
+ * are right on every architecture. */
+#define SYMNAME(x) SYMNAME_(x)
+#define SYMNAME_(x) #x
+
+static struct {
+    int (*getcontext)(unw_context_t *);
+    int (*init_local)(unw_cursor_t *, unw_context_t *);
+    int (*init_local2)(unw_cursor_t *, unw_context_t *, int);
+    int (*step)(unw_cursor_t *);
+    int (*get_reg)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
+    int (*backtrace)(void **, int);
+} unw; /* written before LIB_READY is published, never after */
+
+enum { LIB_NONE, LIB_LOADING, LIB_READY, LIB_FAILED };
+static int lib_state;
+static bool lib_gave_up; /* a capture waited LOAD_WAIT_MS in vain */
+
+/* Only the first capture of a multi-threaded process waits that long for
+ * the helper (see unwinder); dlopen of libunwind takes about 1 ms. */
+#define LOAD_WAIT_MS 1000
+
+static void load_now(void)
+{
+    /* What libunwind's and liblzma's constructors call is the shim's doing. */
+    mg_busy_enter();
+    void *h = dlopen(MG_LIBUNWIND_SO, RTLD_NOW | RTLD_LOCAL);
+    bool ok = h && (*(void **)&unw.getcontext = dlsym(h, SYMNAME(unw_tdep_getcontext))) &&
+              (*(void **)&unw.init_local = dlsym(h, SYMNAME(unw_init_local))) &&
+              (*(void **)&unw.init_local2 = dlsym(h, SYMNAME(unw_init_local2))) &&
+              (*(void **)&unw.step = dlsym(h, SYMNAME(unw_step))) &&
+              (*(void **)&unw.get_reg = dlsym(h, SYMNAME(unw_get_reg))) &&
+              (*(void **)&unw.backtrace = dlsym(h, "unw_backtrace"));
+    const char *why = h ? "a function is missing" : dlerror();
+    mg_busy_leave();
+    if (!ok) {
+        mg_log(0, "cannot load %s: %s; stacks will be empty", MG_LIBUNWIND_SO, why ? why : "?");
+        __atomic_store_n(&lib_state, LIB_FAILED, __ATOMIC_RELEASE);
+        return;
+    }
+    __atomic_store_n(&lib_state, LIB_READY, __ATOMIC_RELEASE);
+}
+
+static void *load_thread(void *arg)
+{
+    (void)arg;
+    load_now();
+    return NULL;
+}
+
+/* The threads of this process, from /proc/self/stat; 0 if unknown. */
+static long thread_count(void)
+{
+    char buf[512];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    /* after the command name, which may hold anything but ends at the last ')' */
+    char *p = strrchr(buf, ')');
+    for (int field = 2; p && field < 20; field++)
+        p = strchr(p + 1, ' ');
+    return p ? strtol(p + 1, NULL, 10) : 0;
+}
+
+static void start_helper(void)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t attr;
+    pthread_t t;
+    int err = pthread_attr_init(&attr);
+    if (err == 0) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        /* busy: our own pthread_create wrapper passes this straight on. */
+        mg_busy_enter();
+        err = pthread_create(&t, &attr, load_thread, NULL);
+        mg_busy_leave();
+        pthread_attr_destroy(&attr);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0)
+        load_now();
+}
+
+/* Is libunwind there to use, loading it if not? Loading is a dlopen, which
+ * takes the loader's lock. In a single-threaded process that lock is free
+ * or held by this very thread (a capture from a constructor, or from a
+ * dl_iterate_phdr callback): it is recursive, so the capturing thread
+ * loads it itself. With other threads, one of them may hold the lock while
+ * it waits for this thread (a library constructor run by dlopen that joins
+ * it, or wants a mutex the program holds around its map call), and the
+ * dlopen would never return: a detached helper thread loads it instead,
+ * and the capture waits for the helper at most LOAD_WAIT_MS, then goes
+ * without a stack; once one has waited in vain, later captures do not wait
+ * (no stack) until the helper is done. */
+static bool unwinder(void)
+{
+    int st = __atomic_load_n(&lib_state, __ATOMIC_ACQUIRE);
+    if (__builtin_expect(st == LIB_READY, 1))
+        return true;
+    if (st == LIB_FAILED)
+        return false;
+    int none = LIB_NONE;
+    if (st == LIB_NONE &&
+        __atomic_compare_exchange_n(&lib_state, &none, LIB_LOADING, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        if (thread_count() == 1)
+            load_now();
+        else
+            start_helper();
+    }
+    if (!__atomic_load_n(&lib_gave_up, __ATOMIC_RELAXED)) {
+        struct timespec t0, now, pause = {0, 100 * 1000};
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+            st = __atomic_load_n(&lib_state, __ATOMIC_ACQUIRE);
+            if (st != LIB_LOADING)
+                break;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >= LOAD_WAIT_MS) {
+                if (!__atomic_exchange_n(&lib_gave_up, true, __ATOMIC_RELAXED))
+                    mg_log(0, "%s is still loading after %d ms (is the loader busy in a library constructor?); "
+                              "stacks are empty until it is loaded",
+                           MG_LIBUNWIND_SO, LOAD_WAIT_MS);
+                break;
+            }
+            nanosleep(&pause, NULL);
+        }
+    }
+    return __atomic_load_n(&lib_state, __ATOMIC_ACQUIRE) == LIB_READY;
+}
 
 struct range {
     uintptr_t lo, hi;
@@ -73,10 +236,21 @@ static struct range object_of(const void *addr)
     return f.r;
 }
 
+static int find_glib(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    (void)data;
+    return info->dlpi_name && strstr(info->dlpi_name, "/libglib-2.0.so") != NULL;
+}
+
 void mg_stack_init(void)
 {
     hidden[0] = object_of((const void *)(uintptr_t)mg_stack_init);
     hidden[1] = object_of((const void *)(uintptr_t)MG_REAL(gomap_get));
+    /* Without libgomap, MG_REAL(gomap_get) is the shim's own stub. */
+    bool gomap = hidden[1].hi && hidden[1].lo != hidden[0].lo;
+    if (gomap || dl_iterate_phdr(find_glib, NULL))
+        unwinder();
 }
 
 static bool is_hidden(uintptr_t pc)
@@ -134,6 +308,11 @@ void mg_stack_fork_parent(void) { __atomic_sub_fetch(&forking, 1, __ATOMIC_RELEA
 /* The child has one thread: only its own captures, if it forked from one. */
 void mg_stack_fork_child(void)
 {
+    /* A helper still loading libunwind did not come along: the child's
+     * next capture tries afresh. */
+    int loading = LIB_LOADING;
+    if (__atomic_compare_exchange_n(&lib_state, &loading, LIB_NONE, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        __atomic_store_n(&lib_gave_up, false, __ATOMIC_RELAXED);
     __atomic_store_n(&unwinding, self_unwinding, __ATOMIC_RELAXED);
     __atomic_store_n(&forking, 0, __ATOMIC_RELEASE);
 }
@@ -146,11 +325,11 @@ static int walk(void **raw, int max)
 {
     unw_context_t uc;
     unw_cursor_t cur;
-    if (unw_getcontext(&uc) != 0 || unw_init_local(&cur, &uc) != 0)
+    if (unw.getcontext(&uc) != 0 || unw.init_local(&cur, &uc) != 0)
         return 0;
     int n = 0;
     unw_word_t ip;
-    while (n < max && unw_step(&cur) > 0 && unw_get_reg(&cur, UNW_REG_IP, &ip) == 0)
+    while (n < max && unw.step(&cur) > 0 && unw.get_reg(&cur, UNW_REG_IP, &ip) == 0)
         raw[n++] = (void *)(uintptr_t)ip;
     return n;
 }
@@ -161,8 +340,10 @@ int mg_stack_capture(uintptr_t *pcs, int max)
     int want = max + 64;
     if (want > (int)(sizeof raw / sizeof raw[0]))
         want = (int)(sizeof raw / sizeof raw[0]);
+    if (!unwinder())
+        return 0;
     gate_enter();
-    int n = captures < WALK_CAPTURES ? (captures++, walk(raw, want)) : unw_backtrace(raw, want);
+    int n = captures < WALK_CAPTURES ? (captures++, walk(raw, want)) : unw.backtrace(raw, want);
     gate_leave();
     int k = 0;
     for (int i = 0; i < n && k < max; i++) {
@@ -183,4 +364,39 @@ uint32_t mg_stack_capture_id(void)
         depth = MG_MAX_DEPTH;
     int n = mg_stack_capture(pcs, depth);
     return mg_depot_put(pcs, n);
+}
+
+/* The faulting pc first, then the callers' return addresses, from the
+ * context the kernel saved. Nothing is loaded here: without libunwind
+ * (the process had no map library at start and has not captured since),
+ * the faulting pc alone, from the context. */
+int mg_stack_capture_signal(void *uc, uintptr_t *pcs, int max)
+{
+    if (max < 1)
+        return 0;
+    if (__atomic_load_n(&lib_state, __ATOMIC_ACQUIRE) != LIB_READY) {
+        const mcontext_t *mc = &((const ucontext_t *)uc)->uc_mcontext;
+#if defined(__x86_64__)
+        pcs[0] = (uintptr_t)mc->gregs[REG_RIP];
+#elif defined(__aarch64__)
+        pcs[0] = (uintptr_t)mc->pc;
+#else
+        (void)mc;
+        return 0;
+#endif
+        return pcs[0] ? 1 : 0;
+    }
+    unw_cursor_t cur;
+    int n = 0;
+    if (unw.init_local2(&cur, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) != 0)
+        return 0;
+    do {
+        unw_word_t ip;
+        if (unw.get_reg(&cur, UNW_REG_IP, &ip) != 0 || ip == 0)
+            break;
+        /* a return address points after the call: one byte back is in it */
+        pcs[n] = n ? (uintptr_t)ip - 1 : (uintptr_t)ip;
+        n++;
+    } while (n < max && unw.step(&cur) > 0);
+    return n;
 }

@@ -21,6 +21,10 @@ void mg_stack_init(void);
 int mg_stack_capture(uintptr_t *pcs, int max);
 /* The same, stored in the depot; 0 when nothing could be captured. */
 uint32_t mg_stack_capture_id(void);
+/* For a signal handler: the interrupted pc, then its callers' return
+ * addresses minus one, from the handler's ucontext_t; async-signal-safe,
+ * loads nothing (without libunwind loaded: the pc alone). */
+int mg_stack_capture_signal(void *uc, uintptr_t *pcs, int max);
 /* Around fork (runtime.c): prepare, called after every other lock of the
  * shim's is taken, returns once no other thread's capture is inside
  * libunwind, and holds new ones back until parent or child. */

@@ -1,0 +1,60 @@
+/*
+ * libunwind is loaded when the shim first needs a stack, not at start
+ * (shim/stack.c), against tests/progs/mg_lazy_unwind.c, a program with no
+ * map library: one that never captures never maps libunwind; a thread's
+ * creation stack loads it; a crash before any capture still gets a
+ * deadly-signal record whose first frame is the faulting line. Programs
+ * with a map library load it at start: every deadly_in_call test crashes
+ * inside a map call before any capture and needs the whole stack.
+ */
+#include "harness.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROG "mg_lazy_unwind"
+
+Test(lazy_unwind, a_process_that_never_captures_does_not_load_libunwind)
+{
+    struct run r;
+    run_prog(&r, PROG, "idle", NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "unwind=0\n"), "libunwind was loaded: %s", r.out);
+    assert_watched_and_clean(&r, "idle");
+    run_free(&r);
+}
+
+Test(lazy_unwind, the_first_capture_loads_libunwind)
+{
+    struct run r;
+    run_prog(&r, PROG, "thread", NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "before=0\nafter=1\n"), "stdout: %s", r.out);
+    assert_watched_and_clean(&r, "thread");
+    run_free(&r);
+}
+
+Test(lazy_unwind, a_crash_before_any_capture_names_the_faulting_line)
+{
+    struct run r;
+    run_prog(&r, PROG, "crash", NULL);
+    cr_assert_eq(r.status, 128 + SIGSEGV, "status %d\n%s", r.status, r.err);
+    cr_assert(strstr(r.out, "unwind=0\n"), "stdout: %s", r.out);
+    cr_assert_eq(count_kind(&r, "deadly-signal"), 1, "%s", r.err);
+    json_t *f0 = json_array_get(json_object_get(find_kind(&r, "deadly-signal", 0), "stack"), 0);
+    cr_assert(f0, "no frame");
+    const char *module = json_string_value(json_object_get(f0, "module"));
+    const char *offset = json_string_value(json_object_get(f0, "offset"));
+    cr_assert(module && strstr(module, "/" PROG) && offset, "%s", json_dumps(f0, JSON_COMPACT));
+    char cmd[1024], out[1024] = "";
+    snprintf(cmd, sizeof cmd, "addr2line -e '%s' %s", module, offset);
+    FILE *p = popen(cmd, "r");
+    cr_assert(p && fgets(out, sizeof out, p), "%s", cmd);
+    pclose(p);
+    char *colon = strrchr(out, ':');
+    cr_assert(colon && strstr(out, PROG ".c:"), "%s: %s", cmd, out);
+    cr_assert_eq(atoi(colon + 1), site_line(PROG, "fault"), "%s", out);
+    run_free(&r);
+}
