@@ -127,22 +127,7 @@ static long thread_count(void)
 
 static void start_helper(void)
 {
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_t attr;
-    pthread_t t;
-    int err = pthread_attr_init(&attr);
-    if (err == 0) {
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        /* busy: our own pthread_create wrapper passes this straight on. */
-        mg_busy_enter();
-        err = pthread_create(&t, &attr, load_thread, NULL);
-        mg_busy_leave();
-        pthread_attr_destroy(&attr);
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (err != 0)
+    if (mg_spawn_helper(load_thread) != 0)
         load_now();
 }
 

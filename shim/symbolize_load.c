@@ -169,24 +169,8 @@ static void *load_thread(void *arg)
 static void start_loading(void)
 {
     __atomic_store_n(&state, SYM_LOADING, __ATOMIC_RELEASE);
-    /* The helper must take none of the program's signals. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_t attr;
-    pthread_t t;
-    int err = pthread_attr_init(&attr);
-    if (err == 0) {
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        /* busy: our own pthread_create wrapper passes this straight on. */
-        mg_busy_enter();
-        err = pthread_create(&t, &attr, load_thread, NULL);
-        mg_busy_leave();
-        pthread_attr_destroy(&attr);
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     /* No thread to spare: load here, unbounded, rather than not at all. */
-    if (err != 0)
+    if (mg_spawn_helper(load_thread) != 0)
         load();
 }
 

@@ -21,6 +21,7 @@
 #include "threads.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -364,4 +365,24 @@ void mg_threads_resolve(void)
         MG_INTERCEPT(pthread_exit),         MG_INTERCEPT(thrd_exit),
     };
     mg_intercept_resolve(table, MG_INTERCEPT_COUNT(table));
+}
+
+int mg_spawn_helper(void *(*fn)(void *))
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t attr;
+    pthread_t t;
+    int err = pthread_attr_init(&attr);
+    if (err == 0) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        /* busy: our own pthread_create wrapper passes this straight on. */
+        mg_busy_enter();
+        err = pthread_create(&t, &attr, fn, NULL);
+        mg_busy_leave();
+        pthread_attr_destroy(&attr);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return err;
 }

@@ -55,5 +55,10 @@ bool mg_thread_gone(uint32_t idx);
 void mg_threads_lock(void);
 void mg_threads_unlock(void);
 void mg_threads_atfork_child(void);
+/* Starts fn on a detached thread of the shim's own that takes none of the
+ * program's signals and that the engine does not count as the program's
+ * (pthread_create is called under the busy guard). Returns pthread_create's
+ * error; the caller does the work itself when there is no thread to spare. */
+int mg_spawn_helper(void *(*fn)(void *));
 
 #endif

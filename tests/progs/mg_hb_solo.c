@@ -66,7 +66,9 @@ static void *taker(void *p)
     return p;
 }
 
-static void alone_then_created(void)
+/* The synchronization the only thread makes before it creates a second:
+ * a lock, a semaphore post and a pthread_once, each around a map write. */
+static void sync_while_alone(void)
 {
     M = make_map();
     sem_init(&S, 0, 0);
@@ -76,6 +78,11 @@ static void alone_then_created(void)
     set(2);
     sem_post(&S);
     pthread_once(&O, once_init);
+}
+
+static void alone_then_created(void)
+{
+    sync_while_alone();
     call_once(&CO, once_init);
     set(4);
     MAPGUARD_HAPPENS_BEFORE(&annotated);
@@ -90,14 +97,7 @@ static int taker_c11(void *p) { return taker(p) != NULL; }
 
 static void alone_then_c11(void)
 {
-    M = make_map();
-    sem_init(&S, 0, 0);
-    pthread_mutex_lock(&L);
-    set(1);
-    pthread_mutex_unlock(&L);
-    set(2);
-    sem_post(&S);
-    pthread_once(&O, once_init);
+    sync_while_alone();
     set(4);
     MAPGUARD_HAPPENS_BEFORE(&annotated);
     thrd_t t;
