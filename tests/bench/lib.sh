@@ -13,6 +13,23 @@ bench_machine() {
     load=$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo '?')
 }
 
+# bench_shim BUILD_DIR
+# Sets shim to the absolute path of the libmapguard.so measured: MAPGUARD_SHIM
+# if set, else BUILD_DIR/lib/libmapguard.so; and libpath to the directory
+# of a MAPGUARD_SHIM that holds its own libgomap.so (a shim is built for its
+# own libgomap's tool words, so both sides must load that one), else empty.
+bench_shim() {
+    if [ -n "${MAPGUARD_SHIM:-}" ]; then
+        shim=$(cd "$(dirname "$MAPGUARD_SHIM")" && pwd)/$(basename "$MAPGUARD_SHIM")
+    else
+        shim=$(cd "$1/lib" && pwd)/libmapguard.so
+    fi
+    libpath=
+    if [ -n "${MAPGUARD_SHIM:-}" ] && [ -e "$(dirname "$shim")/libgomap.so" ]; then
+        libpath=$(dirname "$shim")
+    fi
+}
+
 # bench_write_section NAME SECTION_FILE DOC
 # Replaces the lines from "<!-- BEGIN NAME -->" to "<!-- END NAME -->" in
 # DOC with SECTION_FILE (which carries the markers itself), or appends it

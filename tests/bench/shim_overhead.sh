@@ -24,20 +24,13 @@ build=${1:-build}
 runs=${2:-5}
 scale=${3:-1}
 root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/tests/bench/lib.sh"
 bin=$build/bench/shim_overhead
-if [ -n "${MAPGUARD_SHIM:-}" ]; then
-    shim=$(cd "$(dirname "$MAPGUARD_SHIM")" && pwd)/$(basename "$MAPGUARD_SHIM")
-else
-    shim=$(cd "$build/lib" && pwd)/libmapguard.so
-fi
-shimdir=$(dirname "$shim")
-libpath=
-if [ -n "${MAPGUARD_SHIM:-}" ] && [ -e "$shimdir/libgomap.so" ]; then
-    libpath=$shimdir
-fi
+bench_shim "$build"
 shimopts=${MAPGUARD_SHIM_OPTIONS:-}
 all="mixed1k mixed1m mutex2 maps1m shared1k locks ghash1k"
 workloads=${WORKLOADS:-$all}
+bench_machine # the load before the runs
 for w in $workloads; do
     case " $all " in *" $w "*) ;; *) echo "shim_overhead.sh: unknown workload '$w' (known: $all)" >&2; exit 2 ;; esac
 done
@@ -138,8 +131,8 @@ if [ "${WRITE:-0}" = 1 ]; then
         echo "<!-- BEGIN shim-bench -->"
         echo "## mapguard's overhead"
         echo
-        echo "Medians of $runs alternating runs per side (scale $scale), $(date -u '+%Y-%m-%d'),"
-        echo "$(nproc) CPUs ($(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)); a shared machine."
+        echo "Medians of $runs alternating runs per side (scale $scale), $date_utc,"
+        echo "$ncpu CPUs ($cpu), a shared machine, load average $load; $kernel, $glibc."
         echo "Produced by \`tests/bench/shim_overhead.sh\`; plain is the program alone,"
         optdesc=
         [ -z "$shimopts" ] || optdesc=" with \`MAPGUARD_OPTIONS=$shimopts\`"
@@ -153,13 +146,6 @@ if [ "${WRITE:-0}" = 1 ]; then
         cat "$table"
         echo "<!-- END shim-bench -->"
     } >"$sec"
-    if [ -f "$doc" ] && grep -q '<!-- BEGIN shim-bench -->' "$doc"; then
-        awk -v secfile="$sec" '
-            /<!-- BEGIN shim-bench -->/ { while ((getline l < secfile) > 0) print l; skip = 1; next }
-            /<!-- END shim-bench -->/ { skip = 0; next }
-            !skip { print }' "$doc" >"$tmp/doc" && cat "$tmp/doc" >"$doc"
-    else
-        { echo; cat "$sec"; } >>"$doc"
-    fi
+    bench_write_section shim-bench "$sec" "$doc"
     echo "wrote $doc"
 fi

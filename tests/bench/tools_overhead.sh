@@ -22,11 +22,7 @@ runs=${2:-21}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/tests/bench/lib.sh"
 timer=$build/bench/tools_timer
-if [ -n "${MAPGUARD_SHIM:-}" ]; then
-    shim=$(cd "$(dirname "$MAPGUARD_SHIM")" && pwd)/$(basename "$MAPGUARD_SHIM")
-else
-    shim=$(cd "$build/lib" && pwd)/libmapguard.so
-fi
+bench_shim "$build"
 for f in "$timer" "$shim"; do
     if [ ! -e "$f" ]; then
         echo "tools_overhead.sh: $f is not built; run: make shim $timer" >&2
