@@ -75,7 +75,6 @@ MG_DECLARE_REAL(handler_fn, signal, (int, handler_fn));
 
 static int installed[NDEADLY];         /* the shim's handler is the kernel's action */
 static struct sigaction program[NDEADLY]; /* what the program set (or had) */
-__thread uintptr_t mg_in_call __attribute__((tls_model("initial-exec")));
 
 static int recording;                   /* a thread is writing the record */
 static int recorded;                    /* ... and has written it */
@@ -158,7 +157,7 @@ static void write_record(int i, siginfo_t *si, void *uc)
     prctl(PR_GET_NAME, tname, 0, 0, 0);
     tname[16] = 0;
     /* the map call this thread was inside when it crashed (in_call.h) */
-    uintptr_t in_word = __atomic_load_n(&mg_in_call, __ATOMIC_RELAXED);
+    uintptr_t in_word = __atomic_load_n(&mg_self.in_call, __ATOMIC_RELAXED);
     unsigned in_op = (unsigned)(in_word >> MG_IN_CALL_OP_SHIFT);
     uintptr_t in_map = in_word & (((uintptr_t)1 << MG_IN_CALL_OP_SHIFT) - 1);
     if (!in_op)

@@ -78,7 +78,13 @@ static inline int mg_begin(struct mg_call *c, const gomap *m, unsigned op, uintp
  * mg_op_access(op) tells a read from an iteration step from a write.
  * Calls that are not checked (the nil map, the shim busy, a map the shim
  * never saw made, a freed map) do not come here, nor does gomap_new
- * (mg_map_created sets a new map's words up).
+ * (mg_map_created sets a new map's words up). The fast paths below run
+ * the same pair inlined piece by piece, in the same places and the same
+ * order (mg_fast_read or mg_fast_write, the same-epoch test in the
+ * wrapper, whose failure sends the rest of the call to the wrapper's
+ * *_fast_rest, which calls mg_fast_hb_enter; then mg_fast_*_done and,
+ * when that declines, mg_fast_*_slow), so they too pass through it
+ * exactly once.
  *
  * The happens-before engine (happens_before.h) checks a call on entry and
  * records it on exit. Both are skipped inline when the map's history
@@ -88,11 +94,11 @@ static inline int mg_begin(struct mg_call *c, const gomap *m, unsigned op, uintp
  * dormant, one more load and a predictable branch. */
 static inline bool mg_hb_same_epoch(const uint64_t *w, unsigned op)
 {
-    uint64_t e = mg_hb_epoch;
+    uint64_t e = mg_self.hb_epoch;
     enum mg_access a = mg_op_access(op);
     uint64_t have = __atomic_load_n(&w[a == MG_ACCESS_WRITE ? MW_HB : MW_HB + 2], __ATOMIC_RELAXED);
     uint64_t want = a == MG_ACCESS_ITER ? e | MG_HB_ITER_FLAG : e;
-    return have == want && e;
+    return have == want; /* never for MG_HB_EPOCH_NONE */
 }
 
 static inline void mg_hook_enter(const gomap *m, uint64_t *w, unsigned op, uint32_t self, uintptr_t pc)
@@ -116,23 +122,32 @@ static inline void mg_hook_leave(const gomap *m, uint64_t *w, unsigned op, uint3
  * get, lookup, len, set, assign, delete and iter_next first try a path that keeps
  * everything in registers: one thread-local word, the map's header and its
  * sync word. Anything unusual (shim not started or busy, nil or freed map,
- * another thread's mark, a map that iterators or an irreflexive key check
- * watch) falls back to the full path through struct mg_call. On a large
- * map the difference shows: every instruction the wrapper adds is one less
- * slot for the CPU to overlap this call's cache misses with the next's. */
+ * any writer's mark, this thread's own included, a map that iterators or an
+ * irreflexive key check watch) falls back to the full path through struct
+ * mg_call, which decides the call exactly as before. On a large map the
+ * difference shows: every instruction the wrapper adds is one less slot for
+ * the CPU to overlap this call's cache misses with the next one's
+ * (docs/performance.md counts them). So the fast path is inlined whole
+ * into each wrapper, keeps no state in memory (struct mg_fast stays in
+ * registers: every out-of-line helper takes scalars), and every exit
+ * check that fails, the happens-before hook's included, leaves through
+ * one cold call that redoes the exit in full, in the same order as the
+ * full path (mg_fast_read_slow, mg_fast_write_slow). The wrapper's own
+ * call site (CALLER()) is passed only to those cold calls: read from the
+ * stack there, it costs the hot path nothing. */
 
 #define HDR_LIVE_TAG ((uint64_t)MG_MAGIC << 8 | MS_LIVE)
+#define MG_ALWAYS_INLINE static inline __attribute__((always_inline))
 
 struct mg_fast {
     uint64_t *w;
     uint64_t s;    /* reader: sync word at entry; writer: the word it stored */
-    uint32_t self;
 };
 
 /* The tool words of m if the fast path may take this call (shim started,
  * this thread registered and not busy, a live map), with the thread's
  * index in *self; NULL otherwise. */
-static inline uint64_t *mg_fast_words(const gomap *m, uint32_t *self)
+MG_ALWAYS_INLINE uint64_t *mg_fast_words(const gomap *m, uint32_t *self)
 {
     uint32_t me = mg_self.fast;
     if (MG_UNLIKELY(!me) || !m)
@@ -144,39 +159,57 @@ static inline uint64_t *mg_fast_words(const gomap *m, uint32_t *self)
     return w;
 }
 
-/* it: the iterator of an iteration step, which may take the fast path only
+/* The entry hook's happens-before part (mg_hook_enter's), when the
+ * same-epoch test failed: pc is only read here. */
+MG_ALWAYS_INLINE void mg_fast_hb_enter(uint64_t *w, unsigned op, uintptr_t pc)
+{
+    if (mg_hb_is_awake())
+        mg_hb_enter(w, op, pc);
+}
+
+/* A read's entry: the race check and the entry hook (mg_hook_enter, its
+ * happens-before test done by the wrapper, interpose.c).
+ * it: the iterator of an iteration step, which may take the fast path only
  * while the map has the shape the iterator last saw; NULL otherwise. */
-static inline bool mg_fast_read(const gomap *m, const gomap_iter *it, unsigned op, uintptr_t pc, struct mg_fast *f)
+MG_ALWAYS_INLINE bool mg_fast_read(const gomap *m, const gomap_iter *it, unsigned op, struct mg_fast *f)
 {
     uint32_t self;
     uint64_t *w = mg_fast_words(m, &self);
     if (!w)
         return false;
     uint64_t s = __atomic_load_n(&w[MW_SYNC], __ATOMIC_ACQUIRE);
-    uint32_t wr = sy_writer(s);
-    if (MG_UNLIKELY(wr != 0 && wr != self))
+    /* a writer inside, even this thread (a callback reading the map its
+     * own write is in): the full path sorts it out */
+    if (MG_UNLIKELY(sy_writer(s) != 0))
         return false;
     if (it && shape_gen(MG_RD(w[MW_SHAPE])) != it_gen(it->tool_[IW_GEN]))
         return false;
     f->w = w;
     f->s = s;
-    f->self = self;
-    mg_hook_enter(m, w, op, self, pc);
+    mg_in_call_enter(m, op);
     return true;
 }
 
-void mg_read_late(const gomap *m, unsigned op, uintptr_t pc, const struct mg_fast *f, uint64_t now);
-
-static inline void mg_fast_read_done(const struct mg_fast *f, const gomap *m, unsigned op, uintptr_t pc)
+/* A read's exit, all of it when it returns true: the hook (mg_hook_leave)
+ * found the same epoch, and the sync word did not move. Otherwise the
+ * caller runs mg_fast_read_slow, which redoes the exit in full. */
+MG_ALWAYS_INLINE bool mg_fast_read_done(const struct mg_fast *f, unsigned op)
 {
-    mg_hook_leave(m, f->w, op, f->self, pc);
+    mg_in_call_leave();
+    bool same = mg_hb_same_epoch(f->w, op);
+    /* the map reads above must be done before the word is looked at again */
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     uint64_t s = MG_RD(f->w[MW_SYNC]);
-    if (MG_UNLIKELY((s ^ f->s) & ~SY_REQ))
-        mg_read_late(m, op, pc, f, s);
+    return MG_LIKELY(same) && MG_LIKELY(!((s ^ f->s) & ~SY_REQ));
 }
 
-static inline bool mg_fast_write(gomap *m, unsigned op, uintptr_t pc, struct mg_fast *f)
+/* The exit of a fast-path read that mg_fast_read_done declined: the hook's
+ * happens-before part, then the race check at exit (detect_race.c). */
+MG_COLD void mg_fast_read_slow(const gomap *m, unsigned op, uintptr_t pc, uint64_t s0);
+
+/* A write's entry: the race check, the writer's mark, and the entry hook
+ * (its happens-before test by the wrapper, interpose.c). */
+MG_ALWAYS_INLINE bool mg_fast_write(gomap *m, unsigned op, uintptr_t pc, struct mg_fast *f)
 {
     uint32_t self;
     uint64_t *w = mg_fast_words(m, &self);
@@ -187,26 +220,31 @@ static inline bool mg_fast_write(gomap *m, unsigned op, uintptr_t pc, struct mg_
         return false;
     uint64_t n = sy_enter(s, self, op);
     MG_WR(w[MW_SYNC], n);
+    /* the mark goes out before any of the call's writes to the map */
     __atomic_thread_fence(__ATOMIC_RELEASE);
     MG_WR(w[MW_LASTW], site_make(pc, self));
     f->w = w;
     f->s = n;
-    f->self = self;
-    mg_hook_enter(m, w, op, self, pc);
+    mg_in_call_enter(m, op);
     return true;
 }
 
-void mg_write_late(gomap *m, unsigned op, uintptr_t pc, const struct mg_fast *f);
-
-static inline void mg_fast_write_done(const struct mg_fast *f, gomap *m, unsigned op, uintptr_t pc)
+/* A write's exit, all of it when it returns true: the hook found the same
+ * epoch, and the word still holds this writer's mark, which is cleared.
+ * Otherwise the caller runs mg_fast_write_slow, which redoes it in full. */
+MG_ALWAYS_INLINE bool mg_fast_write_done(const struct mg_fast *f, unsigned op)
 {
-    mg_hook_leave(m, f->w, op, f->self, pc);
+    mg_in_call_leave();
+    bool same = mg_hb_same_epoch(f->w, op);
     uint64_t s = MG_RD(f->w[MW_SYNC]);
-    if (MG_LIKELY(s == f->s))
+    if (MG_LIKELY(same) && MG_LIKELY(s == f->s)) {
         __atomic_store_n(&f->w[MW_SYNC], sy_leave(s), __ATOMIC_RELEASE);
-    else
-        mg_write_late(m, op, pc, f);
+        return true;
+    }
+    return false;
 }
+
+MG_COLD void mg_fast_write_slow(gomap *m, unsigned op, uintptr_t pc, uint64_t n);
 
 /* ---- races (detect_race.c) ---- */
 

@@ -254,21 +254,39 @@ void mg_write_exit_slow(struct mg_call *c)
         finish(c);
 }
 
-/* A fast-path reader found the word moved on its way out. */
-void mg_read_late(const gomap *m, unsigned op, uintptr_t pc, const struct mg_fast *f, uint64_t now)
+/* A fast-path read whose exit mg_fast_read_done declined: the rest of
+ * the hook (the happens-before record), then the race check at exit, as
+ * mg_read_exit does them. */
+void mg_fast_read_slow(const gomap *m, unsigned op, uintptr_t pc, uint64_t s0)
 {
-    struct mg_call c = {
-        .m = (gomap *)m, .w = f->w, .pc = pc, .self = f->self, .op = op, .s0 = f->s,
-    };
-    mg_read_exit_slow(&c, now);
+    uint64_t *w = mg_words(m);
+    if (!mg_hb_same_epoch(w, op) && mg_hb_is_awake())
+        mg_hb_leave(w, op, pc);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    uint64_t now = MG_RD(w[MW_SYNC]);
+    if ((now ^ s0) & ~SY_REQ) {
+        struct mg_call c = {
+            .m = (gomap *)m, .w = w, .pc = pc, .self = mg_self.idx, .op = op, .s0 = s0,
+        };
+        mg_read_exit_slow(&c, now);
+    }
 }
 
-/* A fast-path writer found the word changed on its way out: a request for
- * its stack, or another writer. */
-void mg_write_late(gomap *m, unsigned op, uintptr_t pc, const struct mg_fast *f)
+/* A fast-path write whose exit mg_fast_write_done declined: the rest of
+ * the hook, then the writer's exit as mg_write_exit does it; a word that
+ * changed is a request for its stack, or another writer. */
+void mg_fast_write_slow(gomap *m, unsigned op, uintptr_t pc, uint64_t n)
 {
+    uint64_t *w = mg_words(m);
+    if (!mg_hb_same_epoch(w, op) && mg_hb_is_awake())
+        mg_hb_leave(w, op, pc);
+    uint64_t s = MG_RD(w[MW_SYNC]);
+    if (MG_LIKELY(s == n)) {
+        __atomic_store_n(&w[MW_SYNC], sy_leave(s), __ATOMIC_RELEASE);
+        return;
+    }
     struct mg_call c = {
-        .m = m, .w = f->w, .pc = pc, .self = f->self, .op = op, .s0 = f->s, .owned = true,
+        .m = m, .w = w, .pc = pc, .self = mg_self.idx, .op = op, .s0 = n, .owned = true,
     };
     mg_write_exit_slow(&c);
 }

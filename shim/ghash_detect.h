@@ -94,10 +94,10 @@ enum { GH_READ, GH_ITER, GH_WRITE }; /* the class each entry point below stands 
 
 GH_INLINE bool mg_gh_same_epoch(const struct hb_access *h, int cls)
 {
-    uint64_t e = mg_hb_epoch;
+    uint64_t e = mg_self.hb_epoch;
     uint64_t have = __atomic_load_n(cls == GH_WRITE ? &h->w : &h->r, __ATOMIC_RELAXED);
     uint64_t want = cls == GH_ITER ? e | MG_HB_ITER_FLAG : e;
-    return have == want && e;
+    return have == want; /* never for MG_HB_EPOCH_NONE */
 }
 
 void mg_gh_hb_enter_slow(struct mg_gh_call *c);

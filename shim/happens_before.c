@@ -42,7 +42,6 @@ static __thread uint32_t me_solo_pending __attribute__((tls_model("initial-exec"
 static hb_epoch solo_epoch;
 #define SOLO_NONE HB_EPOCH_MASK /* no slot's epoch: slot 255, the overflow record's, never a first record's */
 __thread uint32_t mg_hb_solo_skipped __attribute__((tls_model("initial-exec")));
-__thread uint64_t mg_hb_epoch __attribute__((tls_model("initial-exec")));
 __thread struct hb_thr *mg_hb_ready __attribute__((tls_model("initial-exec")));
 
 /* me_rec once tagged, for the lock wrappers' inline path (hb_lockpath.h). */
@@ -280,8 +279,8 @@ static unsigned class_of(unsigned op)
  * published after a tick, withdrawn by anything that may move it. A
  * thread in the shared overflow slot never publishes: its epoch moves with
  * the other overflow threads' releases. */
-static inline void publish(struct hb_thr *t) { mg_hb_epoch = hb_thr_shared(t) ? 0 : hb_thr_epoch(t); }
-static inline void withdraw(void) { mg_hb_epoch = 0; }
+static inline void publish(struct hb_thr *t) { mg_self.hb_epoch = hb_thr_shared(t) ? MG_HB_EPOCH_NONE : hb_thr_epoch(t); }
+static inline void withdraw(void) { mg_self.hb_epoch = MG_HB_EPOCH_NONE; }
 
 /* The thread's record when the engine may run on it without more ado
  * (made, tagged, not inside the shim), else NULL. */

@@ -79,14 +79,15 @@ bool mg_hb_enabled(void);
 void mg_hb_map_created(uint64_t *w);
 /* A map is really freed (out of the quarantine): its history goes. */
 void mg_hb_map_freed(uint64_t *w);
-/* The calling thread's current epoch while it may skip the engine: a map
- * call whose class of access this thread already recorded on the map in
- * this epoch (no release since) changes nothing and needs no check
- * (FastTrack's same-epoch rule). 0 when unknown: not published yet,
- * withdrawn by every synchronization wrapper, or the engine off. */
+/* mg_self.hb_epoch (threads.h), the calling thread's current epoch while
+ * it may skip the engine: a map call whose class of access this thread
+ * already recorded on the map in this epoch (no release since) changes
+ * nothing and needs no check (FastTrack's same-epoch rule).
+ * MG_HB_EPOCH_NONE when unknown: not published yet, withdrawn by every
+ * synchronization wrapper, or the engine off; it equals no history word,
+ * so the same-epoch test needs no separate test for it. */
 /* an iteration step's read epoch carries this flag (HB_R_ITER) */
 #define MG_HB_ITER_FLAG (1ull << 62)
-extern __thread uint64_t mg_hb_epoch __attribute__((tls_model("initial-exec"), visibility("hidden")));
 
 /* One map call (its map's tool words w, which are at the map's address):
  * checked against the map's history when it enters the map, and reported

@@ -30,7 +30,7 @@ static inline bool mg_hb_lock_acquired_inline(const volatile void *addr)
     if (MG_UNLIKELY(r < 0))
         return false;
     if (r > 0) /* back in its epoch: the map hooks may skip again */
-        mg_hb_epoch = t->cur;
+        mg_self.hb_epoch = t->cur;
     return true;
 }
 
@@ -39,7 +39,7 @@ static inline bool mg_hb_lock_releasing_inline(const volatile void *addr)
     struct hb_thr *t = mg_hb_ready;
     if (MG_UNLIKELY(t == NULL) || MG_UNLIKELY(mg_self.busy) || !hb_lock_releasing_fast(t, (uintptr_t)addr))
         return false;
-    mg_hb_epoch = 0;
+    mg_self.hb_epoch = MG_HB_EPOCH_NONE;
     return true;
 }
 

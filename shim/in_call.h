@@ -16,16 +16,15 @@
 #ifndef MAPGUARD_IN_CALL_H
 #define MAPGUARD_IN_CALL_H
 
-#include <stdint.h>
+#include "threads.h"
 
 #define MG_IN_CALL_OP_SHIFT 56
 
-extern __thread uintptr_t mg_in_call __attribute__((tls_model("initial-exec"), visibility("hidden")));
-
+/* the word: mg_self.in_call (threads.h) */
 static inline void mg_in_call_enter(const void *map, unsigned op)
 {
-    __atomic_store_n(&mg_in_call, (uintptr_t)map | (uintptr_t)op << MG_IN_CALL_OP_SHIFT, __ATOMIC_RELAXED);
+    __atomic_store_n(&mg_self.in_call, (uintptr_t)map | (uintptr_t)op << MG_IN_CALL_OP_SHIFT, __ATOMIC_RELAXED);
 }
-static inline void mg_in_call_leave(void) { __atomic_store_n(&mg_in_call, 0, __ATOMIC_RELAXED); }
+static inline void mg_in_call_leave(void) { __atomic_store_n(&mg_self.in_call, 0, __ATOMIC_RELAXED); }
 
 #endif

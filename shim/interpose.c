@@ -105,6 +105,31 @@ static bool found_late(void *const *real, const void *stub)
 
 #define CALLER() ((uintptr_t)__builtin_return_address(0))
 
+/* The fast paths (detect.h). When the entry hook's same-epoch test fails,
+ * the rest of the call (the engine's entry, the real call, the exit) goes
+ * out of line, to the wrapper's *_fast_rest: the wrapper then makes no
+ * call of its own before the real one, so the arguments stay in the
+ * registers they came in, and the call site is read from the stack only
+ * on the paths that need it. */
+#define FAST_READ_REST(OP, m, s, pc, call)                                                                         \
+    do {                                                                                                           \
+        struct mg_fast f_ = {mg_words(m), (s)};                                                                    \
+        mg_fast_hb_enter(f_.w, MG_OP_##OP, (pc));                                                                  \
+        __typeof__(call) r_ = call;                                                                                \
+        if (!mg_fast_read_done(&f_, MG_OP_##OP))                                                                   \
+            mg_fast_read_slow((m), MG_OP_##OP, (pc), f_.s);                                                        \
+        return r_;                                                                                                 \
+    } while (0)
+#define FAST_WRITE_REST(OP, m, s, pc, call)                                                                        \
+    do {                                                                                                           \
+        struct mg_fast f_ = {mg_words(m), (s)};                                                                    \
+        mg_fast_hb_enter(f_.w, MG_OP_##OP, (pc));                                                                  \
+        __typeof__(call) r_ = call;                                                                                \
+        if (!mg_fast_write_done(&f_, MG_OP_##OP))                                                                  \
+            mg_fast_write_slow((m), MG_OP_##OP, (pc), f_.s);                                                       \
+        return r_;                                                                                                 \
+    } while (0)
+
 /* ---- lifetime ---- */
 
 MG_WRAPPER(gomap *, gomap_new, (const gomap_type *type, size_t hint))
@@ -155,12 +180,20 @@ static MG_NOINLINE size_t len_checked(const gomap *m, uintptr_t pc)
     return r;
 }
 
+static MG_COLD size_t len_fast_rest(const gomap *m, uintptr_t pc, uint64_t s)
+{
+    FAST_READ_REST(LEN, m, s, pc, MG_REAL(gomap_len)(m));
+}
+
 MG_WRAPPER(size_t, gomap_len, (const gomap *m))
 {
     struct mg_fast f;
-    if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_LEN, CALLER(), &f))) {
+    if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_LEN, &f))) {
+        if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_LEN)))
+            return len_fast_rest(m, CALLER(), f.s);
         size_t r = MG_REAL(gomap_len)(m);
-        mg_fast_read_done(&f, m, MG_OP_LEN, CALLER());
+        if (MG_UNLIKELY(!mg_fast_read_done(&f, MG_OP_LEN)))
+            mg_fast_read_slow(m, MG_OP_LEN, CALLER(), f.s);
         return r;
     }
     return len_checked(m, CALLER());
@@ -182,12 +215,20 @@ static MG_NOINLINE void *get_checked(const gomap *m, const void *key, uintptr_t 
     return r;
 }
 
+static MG_COLD void *get_fast_rest(const gomap *m, const void *key, uintptr_t pc, uint64_t s)
+{
+    FAST_READ_REST(GET, m, s, pc, MG_REAL(gomap_get)(m, key));
+}
+
 MG_WRAPPER(void *, gomap_get, (const gomap *m, const void *key))
 {
     struct mg_fast f;
-    if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_GET, CALLER(), &f))) {
+    if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_GET, &f))) {
+        if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_GET)))
+            return get_fast_rest(m, key, CALLER(), f.s);
         void *r = MG_REAL(gomap_get)(m, key);
-        mg_fast_read_done(&f, m, MG_OP_GET, CALLER());
+        if (MG_UNLIKELY(!mg_fast_read_done(&f, MG_OP_GET)))
+            mg_fast_read_slow(m, MG_OP_GET, CALLER(), f.s);
         return r;
     }
     return get_checked(m, key, CALLER());
@@ -209,12 +250,20 @@ static MG_NOINLINE bool lookup_checked(const gomap *m, const void *key, void *va
     return r;
 }
 
+static MG_COLD bool lookup_fast_rest(const gomap *m, const void *key, void *val_out, uintptr_t pc, uint64_t s)
+{
+    FAST_READ_REST(LOOKUP, m, s, pc, MG_REAL(gomap_lookup)(m, key, val_out));
+}
+
 MG_WRAPPER(bool, gomap_lookup, (const gomap *m, const void *key, void *val_out))
 {
     struct mg_fast f;
-    if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_LOOKUP, CALLER(), &f))) {
+    if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_LOOKUP, &f))) {
+        if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_LOOKUP)))
+            return lookup_fast_rest(m, key, val_out, CALLER(), f.s);
         bool r = MG_REAL(gomap_lookup)(m, key, val_out);
-        mg_fast_read_done(&f, m, MG_OP_LOOKUP, CALLER());
+        if (MG_UNLIKELY(!mg_fast_read_done(&f, MG_OP_LOOKUP)))
+            mg_fast_read_slow(m, MG_OP_LOOKUP, CALLER(), f.s);
         return r;
     }
     return lookup_checked(m, key, val_out, CALLER());
@@ -244,16 +293,23 @@ static MG_NOINLINE int set_checked(gomap *m, const void *key, const void *val, u
     return r;
 }
 
+static MG_COLD int set_fast_rest(gomap *m, const void *key, const void *val, uintptr_t pc, uint64_t s)
+{
+    FAST_WRITE_REST(SET, m, s, pc, MG_REAL(gomap_set)(m, key, val));
+}
+
 MG_WRAPPER(int, gomap_set, (gomap *m, const void *key, const void *val))
 {
     struct mg_fast f;
-    uintptr_t pc = CALLER();
-    if (MG_LIKELY(mg_fast_write(m, MG_OP_SET, pc, &f))) {
+    if (MG_LIKELY(mg_fast_write(m, MG_OP_SET, CALLER(), &f))) {
+        if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_SET)))
+            return set_fast_rest(m, key, val, CALLER(), f.s);
         int r = MG_REAL(gomap_set)(m, key, val);
-        mg_fast_write_done(&f, m, MG_OP_SET, pc);
+        if (MG_UNLIKELY(!mg_fast_write_done(&f, MG_OP_SET)))
+            mg_fast_write_slow(m, MG_OP_SET, CALLER(), f.s);
         return r;
     }
-    return set_checked(m, key, val, pc);
+    return set_checked(m, key, val, CALLER());
 }
 
 static MG_NOINLINE void *assign_checked(gomap *m, const void *key, uintptr_t pc)
@@ -278,16 +334,23 @@ static MG_NOINLINE void *assign_checked(gomap *m, const void *key, uintptr_t pc)
     return r;
 }
 
+static MG_COLD void *assign_fast_rest(gomap *m, const void *key, uintptr_t pc, uint64_t s)
+{
+    FAST_WRITE_REST(ASSIGN, m, s, pc, MG_REAL(gomap_assign)(m, key));
+}
+
 MG_WRAPPER(void *, gomap_assign, (gomap *m, const void *key))
 {
     struct mg_fast f;
-    uintptr_t pc = CALLER();
-    if (MG_LIKELY(mg_fast_write(m, MG_OP_ASSIGN, pc, &f))) {
+    if (MG_LIKELY(mg_fast_write(m, MG_OP_ASSIGN, CALLER(), &f))) {
+        if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_ASSIGN)))
+            return assign_fast_rest(m, key, CALLER(), f.s);
         void *r = MG_REAL(gomap_assign)(m, key);
-        mg_fast_write_done(&f, m, MG_OP_ASSIGN, pc);
+        if (MG_UNLIKELY(!mg_fast_write_done(&f, MG_OP_ASSIGN)))
+            mg_fast_write_slow(m, MG_OP_ASSIGN, CALLER(), f.s);
         return r;
     }
-    return assign_checked(m, key, pc);
+    return assign_checked(m, key, CALLER());
 }
 
 static MG_NOINLINE bool delete_checked(gomap *m, const void *key, uintptr_t pc)
@@ -308,16 +371,23 @@ static MG_NOINLINE bool delete_checked(gomap *m, const void *key, uintptr_t pc)
     return r;
 }
 
+static MG_COLD bool delete_fast_rest(gomap *m, const void *key, uintptr_t pc, uint64_t s)
+{
+    FAST_WRITE_REST(DELETE, m, s, pc, MG_REAL(gomap_delete)(m, key));
+}
+
 MG_WRAPPER(bool, gomap_delete, (gomap *m, const void *key))
 {
     struct mg_fast f;
-    uintptr_t pc = CALLER();
-    if (MG_LIKELY(mg_fast_write(m, MG_OP_DELETE, pc, &f))) {
+    if (MG_LIKELY(mg_fast_write(m, MG_OP_DELETE, CALLER(), &f))) {
+        if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_DELETE)))
+            return delete_fast_rest(m, key, CALLER(), f.s);
         bool r = MG_REAL(gomap_delete)(m, key);
-        mg_fast_write_done(&f, m, MG_OP_DELETE, pc);
+        if (MG_UNLIKELY(!mg_fast_write_done(&f, MG_OP_DELETE)))
+            mg_fast_write_slow(m, MG_OP_DELETE, CALLER(), f.s);
         return r;
     }
-    return delete_checked(m, key, pc);
+    return delete_checked(m, key, CALLER());
 }
 
 MG_WRAPPER(void, gomap_clear, (gomap *m))
@@ -400,14 +470,23 @@ static MG_NOINLINE bool iter_next_checked(gomap_iter *it, const void **key, void
     return r;
 }
 
+static MG_COLD bool iter_next_fast_rest(const gomap *m, gomap_iter *it, const void **key, void **val, uintptr_t pc,
+                                         uint64_t s)
+{
+    FAST_READ_REST(ITER_NEXT, m, s, pc, MG_REAL(gomap_iter_next)(it, key, val));
+}
+
 /* The fast path: a checked iterator whose map has not changed shape. */
 MG_WRAPPER(bool, gomap_iter_next, (gomap_iter *it, const void **key, void **val))
 {
     struct mg_fast f;
     gomap *m = iter_map(it);
-    if (MG_LIKELY(mg_fast_read(m, it, MG_OP_ITER_NEXT, CALLER(), &f))) {
+    if (MG_LIKELY(mg_fast_read(m, it, MG_OP_ITER_NEXT, &f))) {
+        if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_ITER_NEXT)))
+            return iter_next_fast_rest(m, it, key, val, CALLER(), f.s);
         bool r = MG_REAL(gomap_iter_next)(it, key, val);
-        mg_fast_read_done(&f, m, MG_OP_ITER_NEXT, CALLER());
+        if (MG_UNLIKELY(!mg_fast_read_done(&f, MG_OP_ITER_NEXT)))
+            mg_fast_read_slow(m, MG_OP_ITER_NEXT, CALLER(), f.s);
         return r;
     }
     return iter_next_checked(it, key, val, CALLER());

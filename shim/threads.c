@@ -31,7 +31,7 @@
 #include <threads.h>
 #include <unistd.h>
 
-__thread struct mg_thread mg_self __attribute__((tls_model("initial-exec")));
+__thread struct mg_thread mg_self __attribute__((tls_model("initial-exec"))) = {.hb_epoch = MG_HB_EPOCH_NONE};
 
 /* A slot keeps its thread's tid and last known name after the thread
  * exits, until the index is reused: a report often names a thread that has

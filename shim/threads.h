@@ -18,8 +18,23 @@ struct mg_thread {
     uint32_t tid;
     uint32_t created_stack; /* depot id of the pthread_create/thrd_create call */
     uint32_t busy;
+    /* The two words the map wrappers' fast paths read and write on every
+     * call live here too, so that the whole per-thread state is one
+     * thread-local object: a preloaded library reaches each thread-local
+     * object through its own GOT entry (initial-exec; local-exec, whose
+     * offset is fixed at link time, is refused by the linker in a shared
+     * object, hidden visibility or not), so one object costs the wrappers
+     * one GOT load where three cost three, and one register kept across
+     * the real call where three kept three. */
+    uintptr_t in_call;      /* the map call in flight (in_call.h) */
+    uint64_t hb_epoch;      /* the happens-before engine's published epoch
+                               (happens_before.h), MG_HB_EPOCH_NONE if none */
 };
-extern __thread struct mg_thread mg_self __attribute__((tls_model("initial-exec")));
+/* Never a happens-before epoch nor an access history word (hb_clock.h's
+ * epochs use 56 bits; a read clock's word leaves bits 48-62 clear), so the
+ * hooks' same-epoch test needs no separate test for "none". */
+#define MG_HB_EPOCH_NONE UINT64_MAX
+extern __thread struct mg_thread mg_self __attribute__((tls_model("initial-exec"), visibility("hidden")));
 
 /* Brackets the shim's own slow work (see busy above). */
 static inline void mg_busy_enter(void)
