@@ -1,0 +1,91 @@
+/*
+ * Happens-before across a synchronization made inside a map call: the
+ * map's hash function takes and lets go of a mutex, so the thread releases
+ * in the middle of its get. The get enters in an epoch its thread already
+ * read the map in (the engine is skipped at entry, detect.h), and leaves in
+ * a later one: its record must be made on the way out, at the new epoch,
+ * or a thread that takes the mutex afterwards would look ordered after the
+ * whole get when only the part before the release is.
+ *
+ * As in mg_hb.c, the racy threads are sequenced with C11 atomics, which
+ * the shim cannot see: the calls never overlap, every run. Lines the tests
+ * look for carry an @site comment.
+ */
+#include <gomap.h>
+#include "scenario.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+static gomap *M;
+static atomic_int flag;
+static pthread_mutex_t L = PTHREAD_MUTEX_INITIALIZER;
+static int release_after_get; /* the clean variant: the reader releases L once more after its gets */
+
+static uint64_t locking_hash(const void *key, size_t key_size, uint64_t seed)
+{
+    pthread_mutex_lock(&L);
+    pthread_mutex_unlock(&L);
+    return gomap_hash_bytes(key, key_size, seed);
+}
+
+static void *reader(void *p)
+{
+    int64_t k = 1;
+    gomap_get(M, &k); /* the thread's first read of M in its epoch */
+    gomap_get(M, &k); /* @site:cb_get */
+    if (release_after_get) {
+        pthread_mutex_lock(&L);
+        pthread_mutex_unlock(&L);
+    }
+    atomic_store_explicit(&flag, 1, memory_order_release);
+    return p;
+}
+
+static void *writer(void *p)
+{
+    int64_t k = 2;
+    while (!atomic_load_explicit(&flag, memory_order_acquire))
+        sched_yield();
+    /* takes what the reader released inside its second get: the get's
+     * start, not its end */
+    pthread_mutex_lock(&L);
+    pthread_mutex_unlock(&L);
+    gomap_set(M, &k, &k); /* @site:cb_set */
+    return p;
+}
+
+static void run(void)
+{
+    static const gomap_type t = {.key_size = 8, .val_size = 8, .hash = locking_hash};
+    M = gomap_new(&t, 0); /* @site:made */
+    int64_t k = 1;
+    gomap_set(M, &k, &k);
+    pthread_t a, b;
+    pthread_create(&a, NULL, reader, NULL);
+    pthread_create(&b, NULL, writer, NULL);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+}
+
+static void callback_release_race(void) { run(); }
+static void callback_release_clean(void)
+{
+    release_after_get = 1;
+    run();
+}
+
+int main(int argc, char **argv)
+{
+    static const struct scenario scenarios[] = {
+        {"callback_release_race", callback_release_race},
+        {"callback_release_clean", callback_release_clean},
+    };
+    void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
+    if (!fn)
+        return 2;
+    fn();
+    return 0;
+}
