@@ -81,16 +81,20 @@ static long find(const struct index *x, uintptr_t key, bool freed_too, unsigned 
     return -1;
 }
 
-/* A slot for key, now BUSY (the caller fills it and publishes LIVE), or -1. */
-static long claim(struct index *x, uintptr_t key)
+/* A slot for key, now BUSY (the caller fills it and publishes LIVE), or -1.
+ * *fresh tells whether the slot had never been used (EMPTY): its payload
+ * is still calloc's zeros. */
+static long claim(struct index *x, uintptr_t key, bool *fresh)
 {
     size_t h = hash_ptr(key);
     for (size_t k = 0; k < PROBES; k++) {
         size_t i = (h + k) & x->mask;
         uint32_t st = __atomic_load_n(&x->s[i].state, __ATOMIC_ACQUIRE);
         while (st == GH_EMPTY || st == GH_DEAD) {
+            bool empty = st == GH_EMPTY;
             if (__atomic_compare_exchange_n(&x->s[i].state, &st, GH_BUSY, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
                 __atomic_store_n(&x->s[i].key, key, __ATOMIC_RELAXED);
+                *fresh = empty;
                 return (long)i;
             }
         }
@@ -138,14 +142,19 @@ struct mg_gh_table *mg_gh_table_claim(const GHashTable *t)
                                          __ATOMIC_ACQUIRE))
             i = -1;
     }
+    bool fresh = false;
     if (i < 0)
-        i = claim(&s->tables, (uintptr_t)t);
+        i = claim(&s->tables, (uintptr_t)t, &fresh);
     if (i < 0)
         return NULL;
     /* a slot reused without passing through the quarantine's end (a table
-     * GLib freed out of our sight) may still hold a history */
-    mg_hb_history_free(&s->t[i].hb);
-    memset(&s->t[i], 0, sizeof s->t[i]);
+     * GLib freed out of our sight) may still hold a history; a fresh one
+     * is all zeros and is not even read: a read before the memset's write
+     * would fault its page in twice */
+    if (!fresh) {
+        mg_hb_history_free(&s->t[i].hb);
+        memset(&s->t[i], 0, sizeof s->t[i]);
+    }
     s->t[i].refs = 1;
     __atomic_store_n(&s->tables.s[i].state, GH_LIVE, __ATOMIC_RELEASE);
     remember(s, t, i);
@@ -219,7 +228,8 @@ struct mg_gh_iter *mg_gh_iter_claim(const GHashTableIter *it)
     /* the same iterator started again: its slot is ours (one thread) */
     long i = find(&s->iters, (uintptr_t)it, false, NULL);
     if (i < 0) {
-        i = claim(&s->iters, (uintptr_t)it);
+        bool fresh;
+        i = claim(&s->iters, (uintptr_t)it, &fresh);
         if (i < 0)
             return NULL;
         __atomic_store_n(&s->iters.s[i].state, GH_LIVE, __ATOMIC_RELEASE);
