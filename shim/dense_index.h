@@ -64,6 +64,7 @@ typedef uintptr_t (*mg_dx_key_fn)(const void *ctx, uint32_t id);
 /* The memory mg_dx_init needs for cap records. */
 static inline size_t mg_dx_bytes(uint32_t cap) { return (MG_DX_SLOTS0 + 3 * (size_t)cap) * sizeof(uint32_t); }
 
+
 /* cap a power of two, at most MG_DX_CAP_MAX; mem: mg_dx_bytes(cap) bytes
  * of zeros, 4-byte aligned. Best fresh anonymous memory (mmap): its pages
  * stay the kernel's zero page until used (calloc may clear a reused heap
@@ -79,6 +80,15 @@ static inline void mg_dx_init(struct mg_dx *x, uint32_t cap, void *mem)
         .cap = cap,
     };
 }
+
+/* A dense index over static memory (mem: MG_DX_WORDS(cap) zero words in
+ * .bss, which stays the zero page until used), for a static initializer. */
+#define MG_DX_WORDS(cap) (MG_DX_SLOTS0 + 3 * (size_t)(cap))
+#define MG_DX_STATIC(mem, capacity)                                                                                    \
+    {                                                                                                                  \
+        .l0 = (mem), .l1 = (mem) + MG_DX_SLOTS0, .free_next = (mem) + MG_DX_SLOTS0 + 2 * (size_t)(capacity),           \
+        .l1_mask = 2 * (capacity)-1, .cap = (capacity),                                                                \
+    }
 
 /* Hash of an address: records are at least 8-byte aligned, and the
  * multiply spreads a run of neighbouring addresses over the index. */
