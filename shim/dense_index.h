@@ -28,7 +28,7 @@
  * the same key at once would make two records: the callers rule that out
  * (a GHashTable is made by one thread; hb_sync inserts under its lock).
  *
- * Bounded: at most cap records (cap < 0xffff), the index never grows. Past
+ * Bounded: at most cap records (cap <= MG_DX_CAP_MAX), the index never grows. Past
  * the bound, or with no slot in a window, the caller does without a
  * record (ghash_state: the table is not tracked; hb_sync: the fallback
  * clock).
@@ -61,9 +61,10 @@ struct mg_dx {
  * an acquire load). */
 typedef uintptr_t (*mg_dx_key_fn)(const void *ctx, uint32_t id);
 
-/* The memory mg_dx_init needs for cap records. */
-static inline size_t mg_dx_bytes(uint32_t cap) { return (MG_DX_SLOTS0 + 3 * (size_t)cap) * sizeof(uint32_t); }
-
+/* The memory a dense index of cap records needs: MG_DX_WORDS(cap) 32-bit
+ * words, mg_dx_bytes(cap) bytes. */
+#define MG_DX_WORDS(cap) (MG_DX_SLOTS0 + 3 * (size_t)(cap))
+static inline size_t mg_dx_bytes(uint32_t cap) { return MG_DX_WORDS(cap) * sizeof(uint32_t); }
 
 /* cap a power of two, at most MG_DX_CAP_MAX; mem: mg_dx_bytes(cap) bytes
  * of zeros, 4-byte aligned. Best fresh anonymous memory (mmap): its pages
@@ -81,9 +82,8 @@ static inline void mg_dx_init(struct mg_dx *x, uint32_t cap, void *mem)
     };
 }
 
-/* A dense index over static memory (mem: MG_DX_WORDS(cap) zero words in
- * .bss, which stays the zero page until used), for a static initializer. */
-#define MG_DX_WORDS(cap) (MG_DX_SLOTS0 + 3 * (size_t)(cap))
+/* mg_dx_init as a static initializer, over MG_DX_WORDS(capacity) zero
+ * words in .bss (which stay the zero page until used). */
 #define MG_DX_STATIC(mem, capacity)                                                                                    \
     {                                                                                                                  \
         .l0 = (mem), .l1 = (mem) + MG_DX_SLOTS0, .free_next = (mem) + MG_DX_SLOTS0 + 2 * (size_t)(capacity),           \

@@ -39,6 +39,8 @@ struct store {
     struct mg_gh_iter *i;
 };
 
+_Static_assert(MG_GH_TABLES <= MG_DX_CAP_MAX && MG_GH_ITERS <= MG_DX_CAP_MAX, "the dense index names every record");
+
 static struct store *store;
 static bool warned_full;
 
