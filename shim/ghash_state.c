@@ -1,17 +1,20 @@
 /*
  * The side tables of GHashTable state (ghash_state.h says what and why).
  *
- * Each index is an array of (key, state) slots plus a payload array. A
- * lookup hashes the address and probes at most PROBES slots: it stops at
- * an EMPTY slot (never reached again once used, so the key cannot be
- * further on) and takes the first LIVE or FREED slot with its key. A claim
- * takes the first EMPTY or DEAD slot of the sequence with a compare-and-
- * swap to BUSY, fills the payload, and publishes LIVE with release order.
- * A table is made by one thread, which alone knows its address until the
- * call returns, so two claims for one key never race; an iterator is
- * claimed by the thread that initialises it.
+ * Each kind of record (tables, iterators) is a dense index (dense_index.h)
+ * over an array of (key, state) records plus a payload array, all by id.
+ * Records are handed out in order from the pool, so a program's tables sit
+ * together on a few pages. A lookup finds the id by the address and takes
+ * it when its record is LIVE (or FREED) with that key. A claim takes an id
+ * from the pool, marks it BUSY with its key, enters it in the index, fills
+ * the payload and publishes LIVE with release order. When a record becomes
+ * DEAD, the thread whose compare-and-swap made it so takes it out of the
+ * index and gives the id back. A table is made by one thread, which alone
+ * knows its address until the call returns, so two claims for one key
+ * never race; an iterator is claimed by the thread that initialises it.
  */
 #include "ghash_state.h"
+#include "dense_index.h"
 #include "happens_before.h"
 #include "log.h"
 #include "mapstate.h"
@@ -19,85 +22,110 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-#define PROBES 64u
-
+#include <sys/mman.h>
 
 __thread struct mg_gh_cached mg_gh_cache[MG_GH_CACHE] __attribute__((tls_model("initial-exec")));
 
-struct index {
+/* One kind of record (tables, iterators): the dense index and each id's
+ * key and state. */
+struct pool {
+    struct mg_dx x;
     struct mg_gh_slot *s;
-    size_t mask;
 };
 
 struct store {
-    struct index tables, iters;
+    struct pool tables, iters;
     struct mg_gh_table *t;
     struct mg_gh_iter *i;
 };
 
+_Static_assert(MG_GH_TABLES <= MG_DX_CAP_MAX && MG_GH_ITERS <= MG_DX_CAP_MAX, "the dense index names every record");
+
 static struct store *store;
 static bool warned_full;
 
-static size_t hash_ptr(uintptr_t p) { return (size_t)((p >> 4) * 0x9e3779b97f4a7c15ull >> 20); }
+static uintptr_t key_of(const void *ctx, uint32_t id)
+{
+    return __atomic_load_n(&((const struct mg_gh_slot *)ctx)[id].key, __ATOMIC_ACQUIRE);
+}
+
+/* The store's parts, carved from one anonymous mapping: its pages stay
+ * the kernel's zero page until a record is used (calloc would clear the
+ * smaller arrays in the heap, a page fault per page). */
+#define ALIGN(n) (((n) + 63) & ~(size_t)63)
+#define TABLES_DX ALIGN(sizeof(struct store))
+#define TABLES_S (TABLES_DX + ALIGN(mg_dx_bytes(MG_GH_TABLES)))
+#define ITERS_DX (TABLES_S + ALIGN(MG_GH_TABLES * sizeof(struct mg_gh_slot)))
+#define ITERS_S (ITERS_DX + ALIGN(mg_dx_bytes(MG_GH_ITERS)))
+#define TABLES_T (ITERS_S + ALIGN(MG_GH_ITERS * sizeof(struct mg_gh_slot)))
+#define ITERS_I (TABLES_T + ALIGN(MG_GH_TABLES * sizeof(struct mg_gh_table)))
+#define STORE_BYTES (ITERS_I + ALIGN(MG_GH_ITERS * sizeof(struct mg_gh_iter)))
 
 static struct store *store_get(bool create)
 {
     struct store *s = __atomic_load_n(&store, __ATOMIC_ACQUIRE);
     if (s || !create)
         return s;
-    /* calloc: the pages are the kernel's zero pages until a slot is used */
-    struct store *n = calloc(1, sizeof *n);
-    if (!n)
+    char *m = mmap(NULL, STORE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
         return NULL;
-    n->tables = (struct index){calloc(MG_GH_TABLES, sizeof(struct mg_gh_slot)), MG_GH_TABLES - 1};
-    n->iters = (struct index){calloc(MG_GH_ITERS, sizeof(struct mg_gh_slot)), MG_GH_ITERS - 1};
-    n->t = calloc(MG_GH_TABLES, sizeof *n->t);
-    n->i = calloc(MG_GH_ITERS, sizeof *n->i);
+    struct store *n = (struct store *)(void *)m;
+    mg_dx_init(&n->tables.x, MG_GH_TABLES, m + TABLES_DX);
+    n->tables.s = (struct mg_gh_slot *)(void *)(m + TABLES_S);
+    mg_dx_init(&n->iters.x, MG_GH_ITERS, m + ITERS_DX);
+    n->iters.s = (struct mg_gh_slot *)(void *)(m + ITERS_S);
+    n->t = (struct mg_gh_table *)(void *)(m + TABLES_T);
+    n->i = (struct mg_gh_iter *)(void *)(m + ITERS_I);
     struct store *expected = NULL;
-    if (!n->tables.s || !n->iters.s || !n->t || !n->i ||
-        !__atomic_compare_exchange_n(&store, &expected, n, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        free(n->tables.s), free(n->iters.s);
-        free(n->t), free(n->i), free(n);
-    }
+    if (!__atomic_compare_exchange_n(&store, &expected, n, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        munmap(m, STORE_BYTES);
     return __atomic_load_n(&store, __ATOMIC_ACQUIRE);
 }
 
-/* The slot of key in a LIVE (or, if freed_too, FREED) state, or -1. */
-static long find(const struct index *x, uintptr_t key, bool freed_too, unsigned *state)
+/* The id of key's record when it is LIVE (or, if freed_too, FREED), or
+ * -1; *slot is its index slot. A record is in the index from its claim
+ * until it is DEAD; BUSY (being filled) is not found. */
+static long find(struct pool *p, uintptr_t key, bool freed_too, unsigned *state, uint32_t **slot)
 {
-    size_t h = hash_ptr(key);
-    for (size_t k = 0; k < PROBES; k++) {
-        size_t i = (h + k) & x->mask;
-        uint32_t st = __atomic_load_n(&x->s[i].state, __ATOMIC_ACQUIRE);
-        if (st == GH_EMPTY)
-            return -1;
-        if ((st == GH_LIVE || (freed_too && st == GH_FREED)) && __atomic_load_n(&x->s[i].key, __ATOMIC_RELAXED) == key) {
-            if (state)
-                *state = st;
-            return (long)i;
-        }
-    }
-    return -1;
+    uint32_t id;
+    uint32_t *sl = mg_dx_find_slot(&p->x, key, key_of, p->s, &id);
+    if (!sl)
+        return -1;
+    uint32_t st = __atomic_load_n(&p->s[id].state, __ATOMIC_ACQUIRE);
+    if (!(st == GH_LIVE || (freed_too && st == GH_FREED)) || __atomic_load_n(&p->s[id].key, __ATOMIC_RELAXED) != key)
+        return -1;
+    if (state)
+        *state = st;
+    if (slot)
+        *slot = sl;
+    return (long)id;
 }
 
-/* A slot for key, now BUSY (the caller fills it and publishes LIVE), or -1. */
-static long claim(struct index *x, uintptr_t key)
+/* A record for key, now BUSY and findable once the caller publishes LIVE;
+ * -1 past the bound. *fresh: the record was never used (its payload is
+ * still calloc's zeros). */
+static long claim(struct pool *p, uintptr_t key, bool *fresh)
 {
-    size_t h = hash_ptr(key);
-    for (size_t k = 0; k < PROBES; k++) {
-        size_t i = (h + k) & x->mask;
-        uint32_t st = __atomic_load_n(&x->s[i].state, __ATOMIC_ACQUIRE);
-        while (st == GH_EMPTY || st == GH_DEAD) {
-            if (__atomic_compare_exchange_n(&x->s[i].state, &st, GH_BUSY, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-                __atomic_store_n(&x->s[i].key, key, __ATOMIC_RELAXED);
-                return (long)i;
-            }
-        }
+    long i = mg_dx_alloc(&p->x, fresh);
+    if (i >= 0) {
+        __atomic_store_n(&p->s[i].state, GH_BUSY, __ATOMIC_RELAXED);
+        __atomic_store_n(&p->s[i].key, key, __ATOMIC_RELEASE);
+        if (mg_dx_insert(&p->x, key, (uint32_t)i))
+            return i;
+        __atomic_store_n(&p->s[i].state, GH_DEAD, __ATOMIC_RELEASE);
+        mg_dx_release(&p->x, (uint32_t)i);
     }
     if (!__atomic_exchange_n(&warned_full, true, __ATOMIC_RELAXED))
         mg_log(1, "GHashTable side table full: tables or iterators past the bound are not checked");
     return -1;
+}
+
+/* Record id, found at index slot sl, is DEAD (the caller won the change
+ * to DEAD): out of the index and back to the pool. */
+static void reclaim(struct pool *p, uint32_t *sl, uint32_t id)
+{
+    mg_dx_remove(sl);
+    mg_dx_release(&p->x, id);
 }
 
 static void remember(struct store *s, const GHashTable *t, long i)
@@ -114,7 +142,7 @@ struct mg_gh_table *mg_gh_table_find(const GHashTable *t, unsigned *state)
     if (!s)
         return NULL;
     unsigned st = GH_EMPTY;
-    long i = find(&s->tables, (uintptr_t)t, true, &st);
+    long i = find(&s->tables, (uintptr_t)t, true, &st, NULL);
     if (i < 0)
         return NULL;
     if (st == GH_LIVE)
@@ -129,9 +157,11 @@ struct mg_gh_table *mg_gh_table_claim(const GHashTable *t)
     struct store *s = store_get(true);
     if (!s)
         return NULL;
-    /* A slot still LIVE at this address belongs to a table GLib freed out
-     * of our sight (a reference the program's calls never took): reused. */
-    long i = find(&s->tables, (uintptr_t)t, false, NULL);
+    /* A record still LIVE at this address belongs to a table GLib freed
+     * out of our sight (a reference the program's calls never took):
+     * reused, where it is in the index. */
+    bool fresh = false;
+    long i = find(&s->tables, (uintptr_t)t, false, NULL, NULL);
     if (i >= 0) {
         unsigned live = GH_LIVE;
         if (!__atomic_compare_exchange_n(&s->tables.s[i].state, &live, GH_BUSY, false, __ATOMIC_ACQ_REL,
@@ -139,13 +169,17 @@ struct mg_gh_table *mg_gh_table_claim(const GHashTable *t)
             i = -1;
     }
     if (i < 0)
-        i = claim(&s->tables, (uintptr_t)t);
+        i = claim(&s->tables, (uintptr_t)t, &fresh);
     if (i < 0)
         return NULL;
-    /* a slot reused without passing through the quarantine's end (a table
-     * GLib freed out of our sight) may still hold a history */
-    mg_hb_history_free(&s->t[i].hb);
-    memset(&s->t[i], 0, sizeof s->t[i]);
+    /* a record reused without passing through the quarantine's end (a
+     * table GLib freed out of our sight) may still hold a history; a fresh
+     * one is all zeros and is not even read: a read before the first
+     * write would fault its page in twice */
+    if (!fresh) {
+        mg_hb_history_free(&s->t[i].hb);
+        memset(&s->t[i], 0, sizeof s->t[i]);
+    }
     s->t[i].refs = 1;
     __atomic_store_n(&s->tables.s[i].state, GH_LIVE, __ATOMIC_RELEASE);
     remember(s, t, i);
@@ -154,14 +188,17 @@ struct mg_gh_table *mg_gh_table_claim(const GHashTable *t)
 
 static void set_state(struct store *s, const GHashTable *t, unsigned from, unsigned to)
 {
-    long i = find(&s->tables, (uintptr_t)t, from == GH_FREED, NULL);
+    uint32_t *sl = NULL;
+    long i = find(&s->tables, (uintptr_t)t, from == GH_FREED, NULL, &sl);
     if (i < 0)
         return;
-    /* the table's calls are over: the next table in this slot starts
+    /* the table's calls are over: the next table in this record starts
      * with no history (the read clock goes back to the arena) */
     if (to == GH_DEAD)
         mg_hb_history_free(&s->t[i].hb);
-    __atomic_compare_exchange_n(&s->tables.s[i].state, &from, to, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    if (__atomic_compare_exchange_n(&s->tables.s[i].state, &from, to, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) &&
+        to == GH_DEAD)
+        reclaim(&s->tables, sl, (uint32_t)i);
 }
 
 void mg_gh_table_mark_freed(const GHashTable *t)
@@ -206,7 +243,8 @@ void mg_gh_table_retire(GHashTable *t)
 void mg_gh_table_each_live(void (*fn)(GHashTable *t, struct mg_gh_table *e, void *arg), void *arg)
 {
     struct store *s = store_get(false);
-    for (size_t i = 0; s && i < MG_GH_TABLES; i++)
+    uint32_t n = s ? mg_dx_used(&s->tables.x) : 0;
+    for (uint32_t i = 0; i < n; i++)
         if (__atomic_load_n(&s->tables.s[i].state, __ATOMIC_ACQUIRE) == GH_LIVE)
             fn((GHashTable *)__atomic_load_n(&s->tables.s[i].key, __ATOMIC_RELAXED), &s->t[i], arg);
 }
@@ -216,10 +254,11 @@ struct mg_gh_iter *mg_gh_iter_claim(const GHashTableIter *it)
     struct store *s = store_get(false); /* no table tracked: no iterator either */
     if (!s)
         return NULL;
-    /* the same iterator started again: its slot is ours (one thread) */
-    long i = find(&s->iters, (uintptr_t)it, false, NULL);
+    /* the same iterator started again: its record is ours (one thread) */
+    long i = find(&s->iters, (uintptr_t)it, false, NULL, NULL);
     if (i < 0) {
-        i = claim(&s->iters, (uintptr_t)it);
+        bool fresh;
+        i = claim(&s->iters, (uintptr_t)it, &fresh);
         if (i < 0)
             return NULL;
         __atomic_store_n(&s->iters.s[i].state, GH_LIVE, __ATOMIC_RELEASE);
@@ -232,7 +271,7 @@ struct mg_gh_iter *mg_gh_iter_find(const GHashTableIter *it)
     struct store *s = store_get(false);
     if (!s)
         return NULL;
-    long i = find(&s->iters, (uintptr_t)it, false, NULL);
+    long i = find(&s->iters, (uintptr_t)it, false, NULL, NULL);
     return i < 0 ? NULL : &s->i[i];
 }
 
@@ -241,7 +280,10 @@ void mg_gh_iter_drop(const GHashTableIter *it)
     struct store *s = store_get(false);
     if (!s)
         return;
-    long i = find(&s->iters, (uintptr_t)it, false, NULL);
-    if (i >= 0)
-        __atomic_store_n(&s->iters.s[i].state, GH_DEAD, __ATOMIC_RELEASE);
+    uint32_t *sl = NULL;
+    long i = find(&s->iters, (uintptr_t)it, false, NULL, &sl);
+    unsigned live = GH_LIVE;
+    if (i >= 0 && __atomic_compare_exchange_n(&s->iters.s[i].state, &live, GH_DEAD, false, __ATOMIC_ACQ_REL,
+                                              __ATOMIC_ACQUIRE))
+        reclaim(&s->iters, sl, (uint32_t)i);
 }

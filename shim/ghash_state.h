@@ -4,21 +4,23 @@
  * A GHashTable has no words to spare for a tool, as a gomap does, so each
  * table's state lives in a side table keyed by the table's address, and
  * each GHashTableIter's in another, keyed by the iterator's address. Both
- * are fixed-size open-addressing arrays, allocated at the first table the
- * program makes: lookups take no lock (a slot's key and state are read
- * with acquire order, and a slot never goes back to empty, so a probe
- * sequence is never cut short), slots are claimed with one compare-and-
- * swap, and the memory is bounded: MG_GH_TABLES tables and MG_GH_ITERS
- * iterators at once. Past the bound, a new table (or iterator) is simply
+ * are dense indexes (dense_index.h) over fixed-size pools of records,
+ * allocated at the first table the program makes: lookups take no lock (a
+ * record's key and state are read with acquire order), a record is claimed
+ * and entered in the index with a compare-and-swap each, records come from
+ * the pool in order (a program's tables share a few pages, not one page
+ * each) and go back to it when DEAD, and the memory is bounded:
+ * MG_GH_TABLES tables and MG_GH_ITERS iterators at once. Past the bound, a
+ * new table (or iterator) is simply
  * not tracked: its calls go straight to GLib, unchecked, and the shim says
  * so once (verbosity 1). docs/design-detector.md states the bound.
  *
- * A table's slot lives from g_hash_table_new* to the end of its quarantine:
- * after the last unref (or the destroy that drops the last reference) the
- * slot is FREED and the table itself, emptied, waits in a ring of
+ * A table's record lives from g_hash_table_new* to the end of its
+ * quarantine: after the last unref (or the destroy that drops the last
+ * reference) the record is FREED and the table itself, emptied, waits in a ring of
  * quarantine_size tables before GLib really frees it, so a later call is
  * recognised as use-after-free (or double-free) and does not reach GLib.
- * When it falls out of the ring the slot becomes DEAD (reusable) before the
+ * When it falls out of the ring the record becomes DEAD (reusable) before the
  * real free, as gomap's quarantine clears its mark.
  */
 #ifndef MAPGUARD_GHASH_STATE_H
@@ -55,7 +57,7 @@ struct mg_gh_table {
     uint32_t internal; /* made by GLib's own libraries: not ordered (ghash_detect.c) */
     uint64_t pub;      /* the stack it handed over (mapstate.h's pub_make) */
     struct hb_access hb; /* the happens-before history (hb_access.h),
-                            cleared whenever the slot is freed or reused */
+                            cleared whenever the record is freed or reused */
 };
 
 /* One iterator's state: the table it walks and what it saw. */
@@ -66,18 +68,18 @@ struct mg_gh_iter {
     uintptr_t site;  /* call site of g_hash_table_iter_init */
 };
 
-/* One slot of an index: the key (a table's or an iterator's address) and
- * its state, side by side so that a lookup reads one line. */
+/* One record's key (a table's or an iterator's address) and state, side
+ * by side so that a lookup reads one line. */
 struct mg_gh_slot {
     uintptr_t key;
     uint32_t state;
 };
 
-/* Each thread remembers the slots of the last tables it called, a few
+/* Each thread remembers the records of the last tables it called, a few
  * entries indexed by address bits, so that a call on a LIVE table usually
- * skips the hashing and probing: a remembered slot is used only while it
+ * skips the hashing and probing: a remembered record is used only while it
  * still holds that table's address and is LIVE (checked on every call), so
- * a freed table (FREED: use-after-free) or a reused slot falls through to
+ * a freed table (FREED: use-after-free) or a reused record falls through to
  * mg_gh_table_find. */
 #define MG_GH_CACHE 4u
 struct mg_gh_cached {
@@ -111,11 +113,11 @@ static inline struct mg_gh_table *mg_gh_table_cached(const GHashTable *t)
  * when the shim did not see it made (made before GLib was found, by GLib
  * itself, or past the bound) or it has left the quarantine. */
 struct mg_gh_table *mg_gh_table_find(const GHashTable *t, unsigned *state);
-/* A fresh LIVE slot for a table just made at t; NULL past the bound. */
+/* A fresh LIVE record for a table just made at t; NULL past the bound. */
 struct mg_gh_table *mg_gh_table_claim(const GHashTable *t);
-/* Marks table t's slot FREED: later calls are use-after-free. */
+/* Marks table t's record FREED: later calls are use-after-free. */
 void mg_gh_table_mark_freed(const GHashTable *t);
-/* Ends table t (its slot marked FREED by the caller): into the
+/* Ends table t (its record marked FREED by the caller): into the
  * quarantine, or, without one, DEAD and really unref'd at once. */
 void mg_gh_table_retire(GHashTable *t);
 /* Calls fn on every LIVE table (the leak report, at exit). */
@@ -125,7 +127,7 @@ void mg_gh_table_each_live(void (*fn)(GHashTable *t, struct mg_gh_table *e, void
  * tracked. */
 struct mg_gh_iter *mg_gh_iter_claim(const GHashTableIter *it);
 struct mg_gh_iter *mg_gh_iter_find(const GHashTableIter *it);
-/* The iteration is over (the step that returned FALSE): slot reusable. */
+/* The iteration is over (the step that returned FALSE): record reusable. */
 void mg_gh_iter_drop(const GHashTableIter *it);
 
 #endif

@@ -279,8 +279,25 @@ void hb_access_record_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, 
     unlock(h, wsite);
 }
 
+/* A history that was never written (a map freed without a call the
+ * engine recorded) is all zeros, and that is all it can be then: a record
+ * writes its site or epoch, a held lock sets SITE_LOCK in wsite, a read
+ * clock is a nonzero r. Such a history needs no lock and no store; a
+ * short-lived program that makes and frees many maps then dirties none of
+ * their records here. The epochs are read first (acquire), the sites
+ * after: a recorder stores its site before its epoch, so four zeros mean
+ * no record had begun, or one begins after the free, as it could after the
+ * locked path too. */
+static bool never_written(const struct hb_access *h)
+{
+    return __atomic_load_n(&h->w, __ATOMIC_ACQUIRE) == 0 && __atomic_load_n(&h->r, __ATOMIC_ACQUIRE) == 0 &&
+           HB_LD(h->wsite) == 0 && HB_LD(h->rsite) == 0;
+}
+
 void hb_access_free(struct hb_access *h)
 {
+    if (never_written(h))
+        return;
     lock(h);
     uint64_t r = HB_LD(h->r);
     if (r & HB_R_SHARED)

@@ -3,6 +3,7 @@
  */
 #include "hb_sync.h"
 #include "hb_arena.h"
+#include "dense_index.h"
 
 #define KEY_TOMB 1
 #define ROUND_CUMULATIVE UINT64_MAX
@@ -13,50 +14,32 @@
 
 
 
-/* The index: open addressing on the address's hash, each slot naming an
- * entry of the pool (its index + 1), 0 for empty, SLOT_TOMB for a slot
- * whose object was reset. Entries are handed out from the pool in order
- * (reset ones first), so the objects a process uses sit together on a few
- * pages: a short-lived process (a GLib tool) faults in a few pages of the
- * table, not one per object. */
-#define SLOTS (2u * HB_SYNC_CAP)
-#define SLOT_TOMB 0xffffu
-_Static_assert(HB_SYNC_CAP < SLOT_TOMB, "a slot names any entry in 16 bits");
-
-static uint16_t slots[SLOTS];
+/* The index: a dense index (dense_index.h) naming pool entries by id.
+ * Entries are handed out from the pool in order (reset ones first), so
+ * the objects a process uses sit together on a few pages, and a small
+ * process's index is one page: a short-lived process (a GLib tool) faults
+ * in a few pages of the table, not one per object. Lookups take no lock;
+ * a new entry is entered under insert_lock, which also keeps two threads
+ * releasing a new object at once from making two entries for it. */
+static uint32_t dx_mem[MG_DX_WORDS(HB_SYNC_CAP)] __attribute__((aligned(4096)));
+static struct mg_dx dx = MG_DX_STATIC(dx_mem, HB_SYNC_CAP);
 static struct hb_sync_entry pool[HB_SYNC_CAP] __attribute__((aligned(64)));
-static uint32_t pool_next;              /* pool[0, pool_next) handed out at least once */
-static uint16_t free_stack[HB_SYNC_CAP]; /* reset entries, for reuse */
-static uint32_t nfree;
-static uint32_t insert_lock;            /* guards inserts, resets and the free stack */
+static uint32_t insert_lock;            /* guards inserts and resets */
 static uint32_t live;
 static struct hb_sync_entry fallback __attribute__((aligned(64)));
 static uint32_t spilled;
+_Static_assert(HB_SYNC_CAP <= MG_DX_CAP_MAX, "the dense index names every entry");
 
-static inline uint32_t hash_of(uintptr_t key)
+static uintptr_t key_of(const void *ctx, uint32_t id)
 {
-    return (uint32_t)(((uint64_t)key >> 3) * 0x9e3779b97f4a7c15ull >> 40) & (SLOTS - 1);
-}
-
-/* The slot index naming key's entry, or -1. */
-static inline int find_slot(uintptr_t key)
-{
-    uint32_t h = hash_of(key);
-    for (uint32_t i = 0; i < HB_SYNC_PROBE; i++) {
-        uint32_t idx = (h + i) & (SLOTS - 1);
-        uint32_t v = __atomic_load_n(&slots[idx], __ATOMIC_ACQUIRE);
-        if (v == 0)
-            return -1;
-        if (v != SLOT_TOMB && __atomic_load_n(&pool[v - 1].key, __ATOMIC_ACQUIRE) == key)
-            return (int)idx;
-    }
-    return -1;
+    (void)ctx;
+    return __atomic_load_n(&pool[id].key, __ATOMIC_ACQUIRE);
 }
 
 static inline struct hb_sync_entry *find(uintptr_t key)
 {
-    int idx = find_slot(key);
-    return idx < 0 ? NULL : &pool[__atomic_load_n(&slots[idx], __ATOMIC_RELAXED) - 1];
+    long id = mg_dx_find(&dx, key, key_of, NULL);
+    return id < 0 ? NULL : &pool[id];
 }
 
 static struct hb_sync_entry *spill(void)
@@ -76,33 +59,22 @@ static struct hb_sync_entry *get(uintptr_t key)
     if (key <= KEY_TOMB)
         return spill();
     hb_spin_lock(&insert_lock);
-    int hole = -1;
-    uint32_t h = hash_of(key);
-    for (uint32_t i = 0; i < HB_SYNC_PROBE; i++) {
-        uint32_t idx = (h + i) & (SLOTS - 1);
-        uint32_t v = HB_LD(slots[idx]);
-        if (v == 0) {
-            if (hole < 0)
-                hole = (int)idx;
-            break;
-        }
-        if (v == SLOT_TOMB) {
-            if (hole < 0)
-                hole = (int)idx;
-        } else if (HB_LD(pool[v - 1].key) == key) {
-            e = &pool[v - 1];
-            break;
-        }
-    }
-    if (!e && hole >= 0) {
-        uint32_t n = nfree ? free_stack[--nfree] : pool_next < HB_SYNC_CAP ? pool_next++ : UINT32_MAX;
-        if (n != UINT32_MAX) {
+    e = find(key);
+    if (!e) {
+        bool fresh;
+        long n = mg_dx_alloc(&dx, &fresh);
+        if (n >= 0) {
             /* a reset entry's fields were cleared then; the key goes out
              * before the slot that leads to it */
             e = &pool[n];
             __atomic_store_n(&e->key, key, __ATOMIC_RELEASE);
-            __atomic_store_n(&slots[hole], (uint16_t)(n + 1), __ATOMIC_RELEASE);
-            HB_ST(live, HB_LD(live) + 1);
+            if (mg_dx_insert(&dx, key, (uint32_t)n)) {
+                HB_ST(live, HB_LD(live) + 1);
+            } else {
+                __atomic_store_n(&e->key, KEY_TOMB, __ATOMIC_RELEASE);
+                mg_dx_release(&dx, (uint32_t)n);
+                e = NULL;
+            }
         }
     }
     hb_spin_unlock(&insert_lock);
@@ -419,9 +391,9 @@ void hb_sync_reset(uintptr_t addr)
     if (!find(addr))
         return;
     hb_spin_lock(&insert_lock);
-    int idx = find_slot(addr);
-    if (idx >= 0) {
-        uint32_t n = HB_LD(slots[idx]) - 1;
+    uint32_t n;
+    uint32_t *slot = mg_dx_find_slot(&dx, addr, key_of, NULL, &n);
+    if (slot) {
         struct hb_sync_entry *e = &pool[n];
         hb_spin_lock(&e->lock);
         ref_free(&e->c[0]);
@@ -437,8 +409,8 @@ void hb_sync_reset(uintptr_t addr)
         set_rel(e, 0, 0);
         __atomic_store_n(&e->key, KEY_TOMB, __ATOMIC_RELEASE);
         hb_spin_unlock(&e->lock);
-        __atomic_store_n(&slots[idx], (uint16_t)SLOT_TOMB, __ATOMIC_RELEASE);
-        free_stack[nfree++] = (uint16_t)n;
+        mg_dx_remove(slot);
+        mg_dx_release(&dx, n);
         HB_ST(live, HB_LD(live) - 1);
     }
     hb_spin_unlock(&insert_lock);
@@ -558,7 +530,7 @@ void hb_sync_atfork_child(void)
     fallback.lock = 0;
     /* Only entries ever handed out: the rest of the pool stays untouched
      * (and not resident) in the child. */
-    for (uint32_t n = 0; n < pool_next; n++)
+    for (uint32_t n = 0, used = mg_dx_used(&dx); n < used; n++)
         if (pool[n].lock)
             pool[n].lock = 0;
 }

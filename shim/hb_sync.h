@@ -5,17 +5,16 @@
  * address). The objects are the program's; nothing is stored in them.
  *
  * Table: a pool of HB_SYNC_CAP entries of two cache lines each, handed
- * out in order, and an index of 2 * HB_SYNC_CAP 16-bit slots, open
- * addressing with at most HB_SYNC_PROBE probes (so a process's objects sit
- * together on a few pages). Lookup is lock-free (atomic loads of slots and
- * keys); a new entry is claimed under one spinlock, taken only the first
- * time an address is released into (not on later locks of the same
- * object); each entry has its own spinlock around its clocks. Destroy
- * (and init, which starts an address clean) frees the entry's clocks,
- * returns the entry to the pool and leaves a tombstone slot that a later
- * insert reuses.
+ * out in order, behind a dense index (dense_index.h: a one-page first
+ * level, then 2 * HB_SYNC_CAP slots), so a process's objects sit together
+ * on a few pages. Lookup is lock-free (atomic loads of slots and keys); a
+ * new entry is claimed under one spinlock, taken only the first time an
+ * address is released into (not on later locks of the same object); each
+ * entry has its own spinlock around its clocks. Destroy (and init, which
+ * starts an address clean) frees the entry's clocks, returns the entry to
+ * the pool and leaves a tombstone slot that a later insert reuses.
  *
- * Full table, no free slot within the probe window, or no arena memory
+ * Full table, no free slot within the index's probe windows, or no arena memory
  * for a clock: the object shares one fallback clock with every other such
  * object, and releases into it merge. An acquire then takes more ordering
  * than the program made: races may be missed, none is invented.
@@ -34,7 +33,6 @@
 #include "hb_clock.h"
 
 #define HB_SYNC_CAP (1u << 14)
-#define HB_SYNC_PROBE 32u
 
 /* One object's entry. Its fields are hb_sync.c's; the header has it for
  * the inline lock fast paths below. */

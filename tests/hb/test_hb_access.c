@@ -4,6 +4,9 @@
  */
 #include "hb_test.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 static struct hb_thr *main_t, *t[4];
 
 static void start(void)
@@ -166,6 +169,28 @@ Test(hb_access, free_gives_the_read_clock_back)
         hb_access_free(&n);
     }
     cr_assert_eq(hb_arena_used(), used);
+}
+
+/* A history nothing was recorded in is freed without a store (no lock
+ * taken, its page not dirtied): freeing one on a read-only page would
+ * fault otherwise. One that was written is still cleared. */
+Test(hb_access, free_of_a_never_written_history_stores_nothing)
+{
+    start();
+    long pg = sysconf(_SC_PAGESIZE);
+    struct hb_access *h = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(h, MAP_FAILED);
+    cr_assert_eq(mprotect(h, (size_t)pg, PROT_READ), 0);
+    hb_access_free(h);
+    cr_assert_eq(mprotect(h, (size_t)pg, PROT_READ | PROT_WRITE), 0);
+    struct hb_conflict c;
+    assert_none(wr(t[0], h, 0x81, &c));
+    hb_access_free(h);
+    cr_assert(h->w == 0 && h->wsite == 0 && h->r == 0 && h->rsite == 0);
+    assert_none(rd(t[1], h, 0x82, &c));
+    hb_access_free(h);
+    cr_assert(h->w == 0 && h->wsite == 0 && h->r == 0 && h->rsite == 0);
+    munmap(h, (size_t)pg);
 }
 
 /* A thread that held a map's record at the fork does not exist in the

@@ -156,6 +156,36 @@ static void detached(void)
     printf("lookup=%p\n", g_hash_table_lookup(T, K(50))); /* @site:det_lookup */
 }
 
+/* ---- a table's history ends with it ---- */
+
+static GHashTable *first_table;
+
+/* A table written by this thread and destroyed, then a new one made at
+ * the same address (quarantine_size=0: GLib frees the first at once, and,
+ * with G_SLICE=always-malloc, this thread's malloc cache hands its memory
+ * back); main writes the
+ * new one, ordered after nothing of this thread: clean, as the two tables
+ * have nothing in common but the address. */
+static void *writes_then_remakes(void *p)
+{
+    first_table = make_table();
+    g_hash_table_insert(first_table, K(1), K(1));
+    g_hash_table_destroy(first_table);
+    T = make_table();
+    signal_flag();
+    return p;
+}
+static void same_address_starts_clean(void)
+{
+    pthread_t t;
+    pthread_create(&t, NULL, writes_then_remakes, NULL);
+    wait_flag();
+    g_hash_table_insert(T, K(2), K(2));
+    printf("same=%d size=%u\n", T == first_table, g_hash_table_size(T));
+    pthread_join(t, NULL);
+    g_hash_table_destroy(T);
+}
+
 /* ---- the same calls, ordered ---- */
 
 static pthread_mutex_t L = PTHREAD_MUTEX_INITIALIZER;
@@ -231,6 +261,7 @@ int main(int argc, char **argv)
         {"detached", detached},
         {"mutexes", mutexes},
         {"gthread_joined", gthread_joined},
+        {"same_address_starts_clean", same_address_starts_clean},
     };
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)

@@ -315,6 +315,14 @@ static void many_tables(void)
     printf("found=%u\n", found);
 }
 
+/* The records of all those tables went back to the pool: a table made
+ * after them is tracked as the first ones were. */
+static void many_tables_then_use_after_destroy(void)
+{
+    many_tables();
+    use_after_destroy();
+}
+
 int main(int argc, char **argv)
 {
     static const struct scenario scenarios[] = {
@@ -331,6 +339,7 @@ int main(int argc, char **argv)
         {"user_irreflexive", user_irreflexive},
         {"leak", leak},
         {"many_tables", many_tables},
+        {"many_tables_then_use_after_destroy", many_tables_then_use_after_destroy},
         {"every_op_after_destroy", every_op_after_destroy},
     };
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);

@@ -368,6 +368,12 @@ Test(ghash, more_tables_than_the_bound, .timeout = 60)
     run_free(&r);
 }
 
+Test(ghash, tables_past_the_bound_and_gone_leave_room, .timeout = 60)
+{
+    check_freed("many_tables_then_use_after_destroy", "use-after-free", "lookup", "uaf_lookup", "destroy",
+                "destroyed");
+}
+
 Test(ghash, threads_with_tables_of_their_own, .timeout = 60)
 {
     struct run r;

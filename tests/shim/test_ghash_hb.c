@@ -9,6 +9,7 @@
  */
 #include "harness.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define PROG "gh_hb"
@@ -128,4 +129,20 @@ Test(ghash_hb, glib_dlopened_late_gmutex_orders)
         cr_assert_str_eq(r.out, "found=42\n");
         run_free(&r);
     }
+}
+
+/* A table's record is reused by the next table at its address (and, from
+ * the pool, by any later table): it starts with no history, so calls on
+ * the new table are not ordered against the old one's. */
+Test(ghash_hb, a_new_table_at_a_freed_ones_address_starts_clean)
+{
+    /* GLib's slice allocator on malloc, which hands the freed table's
+     * memory to the next one (the test runs in a process of its own) */
+    setenv("G_SLICE", "always-malloc", 1);
+    struct run r;
+    run_prog(&r, PROG, "same_address_starts_clean", "quarantine_size=0");
+    cr_assert_eq(r.status, 0, "exit status %d\n%s", r.status, r.err);
+    cr_assert_str_eq(r.out, "same=1 size=1\n", "the new table is not at the old one's address: %s", r.out);
+    assert_watched_and_clean(&r, "same_address_starts_clean");
+    run_free(&r);
 }
