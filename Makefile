@@ -287,7 +287,7 @@ $(TESTBIN)/progs/mg_annotate_lib: tests/progs/mg_annotate_lib.c $(TESTBIN)/progs
 
 # The happens-before engine's unit tests, linked with its objects directly
 # (they call functions the shim does not export).
-HB_OBJ := $(filter $(OBJ)/shim/hb_%.o,$(SHIM_OBJ))
+HB_OBJ := $(filter $(OBJ)/shim/hb_%.o $(OBJ)/shim/depot.o,$(SHIM_OBJ))
 
 $(TESTBIN)/hb_tests: $(HB_TEST_SRC) $(wildcard tests/hb/*.h) $(GOMAP_HDRS) $(SHIM_HDRS) $(HB_OBJ)
 	@mkdir -p $(dir $@)

@@ -24,11 +24,20 @@ struct entry {
     uintptr_t pcs[];
 };
 
+/* Two bucket arrays. The first SMALL_STACKS stacks go into a one-page
+ * array, the rest into a big one: a short-lived process (a GLib tool under
+ * `mapguard run`) stores a few dozen stacks, and hashed into 128 KiB they
+ * would each fault in a page of their own. Entries never move, so a lookup
+ * walks its bucket in both arrays (the big one only once it is in use);
+ * the small array's chains stay short because it stops taking entries. */
+#define NSMALL 512u
+#define SMALL_STACKS 1024u
 #define NBUCKETS 16384u
 #define CHUNK_IDS 4096u
 #define MAX_CHUNKS 4096u /* 16M distinct stacks */
 #define ARENA_CHUNK (1u << 20)
 
+static struct entry *small[NSMALL];
 static struct entry *buckets[NBUCKETS];
 static struct entry **ids[MAX_CHUNKS];
 static uint32_t next_id = 1;
@@ -70,19 +79,30 @@ static struct entry *find(struct entry *e, uint32_t h, const uintptr_t *pcs, int
     return NULL;
 }
 
+/* The stack in either bucket array; the big one is looked at only once
+ * ids past SMALL_STACKS were handed out (next_id is stored after the
+ * entry is published, so a lookup that sees it low finds every entry in
+ * the small array). */
+static struct entry *lookup(uint32_t h, const uintptr_t *pcs, int n)
+{
+    struct entry *e = find(__atomic_load_n(&small[h % NSMALL], __ATOMIC_ACQUIRE), h, pcs, n);
+    if (!e && __atomic_load_n(&next_id, __ATOMIC_ACQUIRE) > SMALL_STACKS)
+        e = find(__atomic_load_n(&buckets[h % NBUCKETS], __ATOMIC_ACQUIRE), h, pcs, n);
+    return e;
+}
+
 uint32_t mg_depot_put(const uintptr_t *pcs, int n)
 {
     if (n <= 0)
         return 0;
     uint32_t h = hash_stack(pcs, n);
-    struct entry **b = &buckets[h % NBUCKETS];
-    struct entry *e = find(__atomic_load_n(b, __ATOMIC_ACQUIRE), h, pcs, n);
+    struct entry *e = lookup(h, pcs, n);
     if (e)
         return e->id;
 
     uint32_t id = 0;
     pthread_mutex_lock(&lock);
-    e = find(__atomic_load_n(b, __ATOMIC_ACQUIRE), h, pcs, n);
+    e = lookup(h, pcs, n);
     if (e) {
         id = e->id;
     } else if (next_id / CHUNK_IDS < MAX_CHUNKS) {
@@ -91,7 +111,8 @@ uint32_t mg_depot_put(const uintptr_t *pcs, int n)
             __atomic_store_n(&ids[c], arena_alloc(CHUNK_IDS * sizeof(struct entry *)), __ATOMIC_RELEASE);
         e = ids[c] ? arena_alloc(sizeof *e + (size_t)n * sizeof *pcs) : NULL;
         if (e) {
-            id = next_id++;
+            id = next_id;
+            struct entry **b = id <= SMALL_STACKS ? &small[h % NSMALL] : &buckets[h % NBUCKETS];
             e->hash = h;
             e->id = id;
             e->n = n;
@@ -99,6 +120,7 @@ uint32_t mg_depot_put(const uintptr_t *pcs, int n)
             e->next = *b;
             __atomic_store_n(&ids[c][id % CHUNK_IDS], e, __ATOMIC_RELEASE);
             __atomic_store_n(b, e, __ATOMIC_RELEASE);
+            __atomic_store_n(&next_id, id + 1, __ATOMIC_RELEASE);
         }
     }
     pthread_mutex_unlock(&lock);
