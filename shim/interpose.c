@@ -111,24 +111,17 @@ static bool found_late(void *const *real, const void *stub)
  * call of its own before the real one, so the arguments stay in the
  * registers they came in, and the call site is read from the stack only
  * on the paths that need it. */
-#define FAST_READ_REST(OP, m, s, pc, call)                                                                         \
+#define FAST_REST(KIND, OP, m, s, pc, call)                                                                        \
     do {                                                                                                           \
         struct mg_fast f_ = {mg_words(m), (s)};                                                                    \
         mg_fast_hb_enter(f_.w, MG_OP_##OP, (pc));                                                                  \
         __typeof__(call) r_ = call;                                                                                \
-        if (!mg_fast_read_done(&f_, MG_OP_##OP))                                                                   \
-            mg_fast_read_slow((m), MG_OP_##OP, (pc), f_.s);                                                        \
+        if (!mg_fast_##KIND##_done(&f_, MG_OP_##OP))                                                               \
+            mg_fast_##KIND##_slow((m), MG_OP_##OP, (pc), f_.s);                                                    \
         return r_;                                                                                                 \
     } while (0)
-#define FAST_WRITE_REST(OP, m, s, pc, call)                                                                        \
-    do {                                                                                                           \
-        struct mg_fast f_ = {mg_words(m), (s)};                                                                    \
-        mg_fast_hb_enter(f_.w, MG_OP_##OP, (pc));                                                                  \
-        __typeof__(call) r_ = call;                                                                                \
-        if (!mg_fast_write_done(&f_, MG_OP_##OP))                                                                  \
-            mg_fast_write_slow((m), MG_OP_##OP, (pc), f_.s);                                                       \
-        return r_;                                                                                                 \
-    } while (0)
+#define FAST_READ_REST(OP, m, s, pc, call) FAST_REST(read, OP, m, s, pc, call)
+#define FAST_WRITE_REST(OP, m, s, pc, call) FAST_REST(write, OP, m, s, pc, call)
 
 /* ---- lifetime ---- */
 
