@@ -444,9 +444,7 @@ Test(hb, race_with_a_thread_past_the_slot_table)
 static void assert_solo_clean(const char *scenario)
 {
     struct run r;
-    run_prog(&r, SOLO, scenario, HB);
-    assert_watched_and_clean(&r, scenario);
-    cr_assert_eq(r.status, 0, "%s: exit status %d", scenario, r.status);
+    assert_clean_in(SOLO, scenario, HB, &r);
     run_free(&r);
 }
 
