@@ -43,7 +43,7 @@ OBJ      := $(BUILD)/obj
 TESTBIN  := $(BUILD)/tests
 
 PKGS_SHIM := libunwind
-PKGS_SYM  := libdw libelf jansson
+PKGS_SYM  := libdw libelf jansson libunwind-generic
 
 .PHONY: all lib shim cli tests tests-cli deps test test-unit test-asan test-tsan \
         bench bench-compare demo install clean shard bench-shard
@@ -83,7 +83,7 @@ $(LIB)/libgomap.so: $(GOMAP_OBJ)
 # the first report (shim/symbolize_load.c): libdw, jansson and what they
 # pull in would otherwise add over 0.5 MB of resident memory to every
 # process, most of which never report. Install and copy the two together.
-SYM_SRC  := shim/symbolize.c shim/render.c
+SYM_SRC  := shim/symbolize.c shim/saved_unwind.c shim/render.c
 # Shared with the CLI: the kinds table (kinds.c, in both libraries too) and
 # the text renderer with its record accessors (jansson: the symbolizer's
 # library only), so the shim's format=text and `mapguard report` print the
@@ -326,6 +326,10 @@ $(TESTBIN)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) $(LIB)/libgomap.
 # gh_*: GHashTable programs, built against GLib (the shim never links it).
 GLIB_CFLAGS = $(shell pkg-config --cflags glib-2.0)
 GLIB_LIBS   = $(shell pkg-config --libs glib-2.0)
+
+# gh_lazy_unwind uses a table of libgobject's, which GLib makes itself
+$(TESTBIN)/progs/gh_lazy_unwind: GLIB_LIBS = $(shell pkg-config --libs gobject-2.0)
+$(TESTBIN)/progs/gh_lazy_unwind: GLIB_CFLAGS = $(shell pkg-config --cflags gobject-2.0)
 
 $(TESTBIN)/progs/gh_%: tests/progs/gh_%.c $(wildcard tests/progs/*.h)
 	@mkdir -p $(dir $@)

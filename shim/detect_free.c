@@ -73,7 +73,7 @@ void mg_free_mark(struct mg_call *c)
         /* Only a quarantined map can be caught in use later. */
         int saved = errno;
         mg_busy_enter();
-        stack = mg_stack_capture_id();
+        stack = mg_stack_save();
         mg_busy_leave();
         errno = saved;
     }

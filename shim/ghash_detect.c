@@ -17,6 +17,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -390,8 +391,9 @@ void mg_gh_check_key(struct mg_gh_call *c, const void *key, GEqualFunc eq)
 static bool made_by_glib(uintptr_t pc);
 
 /* made_by_glib for a creation site, remembered: a program makes its
- * tables from a few sites, and dladdr takes the loader's lock. A busy
- * memo is simply not used (the answer is looked up again). */
+ * tables from a few sites, and without _dl_find_object (glibc before
+ * 2.35) the lookup is dladdr, which takes the loader's lock. A busy memo
+ * is simply not used (the answer is looked up again). */
 #define SITE_MEMO 64u
 static struct {
     uintptr_t pc, glib;
@@ -438,7 +440,12 @@ void mg_gh_made(GHashTable *t, GEqualFunc eq, unsigned op, uintptr_t pc)
         MG_WR(e->made, site_make(pc, mg_self_idx()));
         MG_WR(e->made_stack, stack);
         MG_WR(e->made_op, op);
-        MG_WR(e->internal, made_by_glib_memo(pc));
+        bool internal = made_by_glib_memo(pc);
+        MG_WR(e->internal, internal);
+        /* the program's own table: a crash inside a call on it needs the
+         * unwinder ready (stack.c) */
+        if (!internal)
+            mg_stack_preload();
     }
     errno = saved;
 }
@@ -478,7 +485,7 @@ void mg_gh_free_mark(struct mg_gh_call *c)
         /* only a quarantined table can be caught in use later */
         int saved = errno;
         mg_busy_enter();
-        stack = mg_stack_capture_id();
+        stack = mg_stack_save();
         mg_busy_leave();
         errno = saved;
     }
@@ -495,17 +502,34 @@ void mg_gh_free_mark(struct mg_gh_call *c)
  * those of the modules GIO loads from its module directory (dconf's
  * settings backend, gvfs): GIO never unloads them, and their singletons
  * live as long as the process. */
+/* The file an address is in. _dl_find_object (glibc 2.35) takes no lock
+ * and costs about a hundred instructions; dladdr also looks for the
+ * nearest symbol, through all of the object's: 38,000 instructions an
+ * address in libgio, and `gio info` makes a table at five sites. */
+static const char *object_file(uintptr_t pc)
+{
+#ifdef DLFO_STRUCT_HAS_EH_DBASE
+    struct dl_find_object o;
+    if (_dl_find_object((void *)pc, &o) == 0 && o.dlfo_link_map)
+        return o.dlfo_link_map->l_name;
+    return NULL;
+#else
+    Dl_info info;
+    return dladdr((void *)pc, &info) ? info.dli_fname : NULL;
+#endif
+}
+
 static bool made_by_glib(uintptr_t pc)
 {
     static const char *const libs[] = {"libglib-2.0.so", "libgobject-2.0.so", "libgio-2.0.so",
                                        "libgmodule-2.0.so", "libgthread-2.0.so"};
-    Dl_info info;
-    if (!pc || !dladdr((void *)pc, &info) || !info.dli_fname)
+    const char *file = pc ? object_file(pc) : NULL;
+    if (!file)
         return false;
-    if (strstr(info.dli_fname, "/gio/modules/"))
+    if (strstr(file, "/gio/modules/"))
         return true;
-    const char *base = strrchr(info.dli_fname, '/');
-    base = base ? base + 1 : info.dli_fname;
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
     for (size_t i = 0; i < sizeof libs / sizeof *libs; i++)
         if (!strncmp(base, libs[i], strlen(libs[i])))
             return true;

@@ -44,17 +44,42 @@ static void thread_info(uint32_t idx, uint32_t *tid, uint32_t *created, char *na
     mg_thread_name(idx, name, len);
 }
 
+/* A full report's stacks, with the symbolization lock held: a stack saved
+ * for later (stack_saved.c) is unwound here. */
+static bool depot_get_resolved(uint32_t id, const uintptr_t **pcs, int *n)
+{
+    return mg_depot_get(mg_stack_resolve(id), pcs, n);
+}
+
 static const struct mg_render_host host = {
     .op_name = mg_op_name,
-    .depot_get = mg_depot_get,
+    .depot_get = depot_get_resolved,
     .thread = thread_info,
+    .symbolize = mg_symbolize,
+};
+
+/* A plain record's, made where the process may be dying: nothing is
+ * unwound, and a saved creation stack is left out as if there were none
+ * (mg_depot_get knows no saved stack's id: another saved stack shows as
+ * one that could not be captured). */
+static void thread_info_plain(uint32_t idx, uint32_t *tid, uint32_t *created, char *name, size_t len)
+{
+    thread_info(idx, tid, created, name, len);
+    if (*created & MG_STACK_SAVED)
+        *created = 0;
+}
+
+static const struct mg_render_host plain_host = {
+    .op_name = mg_op_name,
+    .depot_get = mg_depot_get,
+    .thread = thread_info_plain,
     .symbolize = mg_symbolize,
 };
 
 void mg_report_plain(struct mg_line *l, const struct mg_finding *f)
 {
     l->n = 0;
-    mg_finding_by_hand(l, &host, f, mg_opt.format == MG_FORMAT_TEXT, true);
+    mg_finding_by_hand(l, &plain_host, f, mg_opt.format == MG_FORMAT_TEXT, true);
 }
 
 void mg_report_emit(const char *buf, size_t n)

@@ -22,11 +22,15 @@
  * libunwind is dlopen'd, not linked. Linked, it and liblzma are loaded,
  * relocated and initialized in every process the shim is preloaded into:
  * about 0.4 ms of a 1.5 ms /bin/true, and most processes under `mapguard
- * run` (the shell, make, the compiler) never capture a stack. So it is
- * loaded at start only when the process has a map library then (libgomap
- * or libglib: such a process will capture, and a crash inside a map call
- * needs the unwinder in the signal handler, where nothing can be loaded),
- * and otherwise by the first capture (see unwinder below).
+ * run` (the shell, make, the compiler) never capture a stack. A crash
+ * inside a map call needs the unwinder already there, in the signal
+ * handler, where nothing can be loaded. So it is loaded at start when
+ * the process has libgomap then; in a GLib process, when the program makes
+ * its first GHashTable of its own (mg_stack_preload, from ghash_detect.c):
+ * GLib's tools make only GLib's own tables, and a crash inside a call on
+ * one of those gets its faulting pc alone; otherwise by the first capture
+ * (see unwinder below). The stacks kept for later (creation and free
+ * stacks, stack_saved.c) capture nothing until a report needs them.
  */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -221,21 +225,28 @@ static struct range object_of(const void *addr)
     return f.r;
 }
 
-static int find_glib(struct dl_phdr_info *info, size_t size, void *data)
-{
-    (void)size;
-    (void)data;
-    return info->dlpi_name && strstr(info->dlpi_name, "/libglib-2.0.so") != NULL;
-}
-
 void mg_stack_init(void)
 {
+    mg_stack_saved_init();
     hidden[0] = object_of((const void *)(uintptr_t)mg_stack_init);
     hidden[1] = object_of((const void *)(uintptr_t)MG_REAL(gomap_get));
     /* Without libgomap, MG_REAL(gomap_get) is the shim's own stub. */
     bool gomap = hidden[1].hi && hidden[1].lo != hidden[0].lo;
-    if (gomap || dl_iterate_phdr(find_glib, NULL))
+    if (gomap)
         unwinder();
+}
+
+void mg_stack_preload(void)
+{
+    int none = LIB_NONE;
+    if (__atomic_load_n(&lib_state, __ATOMIC_ACQUIRE) != LIB_NONE ||
+        !__atomic_compare_exchange_n(&lib_state, &none, LIB_LOADING, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return;
+    /* as unwinder does, without waiting for the helper */
+    if (thread_count() == 1)
+        load_now();
+    else
+        start_helper();
 }
 
 static bool is_hidden(uintptr_t pc)
@@ -317,6 +328,15 @@ static int walk(void **raw, int max)
     while (n < max && unw.step(&cur) > 0 && unw.get_reg(&cur, UNW_REG_IP, &ip) == 0)
         raw[n++] = (void *)(uintptr_t)ip;
     return n;
+}
+
+int mg_stack_drop_hidden(uintptr_t *pcs, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (pcs[i] && !is_hidden(pcs[i]))
+            pcs[k++] = pcs[i];
+    return k;
 }
 
 int mg_stack_capture(uintptr_t *pcs, int max)

@@ -16,11 +16,16 @@
 /* Learns where the shim and libgomap are mapped, so their frames can be
  * dropped: stack[0] must be the application's call into the map API. */
 void mg_stack_init(void);
+/* Starts loading libunwind, if it is not, without waiting for it: a map
+ * library whose crashes need the unwinder ready has come into use. */
+void mg_stack_preload(void);
 /* Return addresses of the calling thread, outermost last, without the
  * shim's and libgomap's frames; at most max. */
 int mg_stack_capture(uintptr_t *pcs, int max);
 /* The same, stored in the depot; 0 when nothing could be captured. */
 uint32_t mg_stack_capture_id(void);
+/* Drops the shim's and libgomap's frames from pcs[0..n); the new n. */
+int mg_stack_drop_hidden(uintptr_t *pcs, int n);
 /* For a signal handler: the interrupted pc, then its callers' return
  * addresses minus one, from the handler's ucontext_t; async-signal-safe,
  * loads nothing (without libunwind loaded: the pc alone). */
@@ -31,6 +36,34 @@ int mg_stack_capture_signal(void *uc, uintptr_t *pcs, int max);
 void mg_stack_fork_prepare(void);
 void mg_stack_fork_parent(void);
 void mg_stack_fork_child(void);
+
+/* ---- saved stacks (stack_saved.c; unwound by saved_unwind.c) ---- */
+
+/* A stack saved raw, for a report to unwind if it ever needs it. */
+#define MG_SAVED_REGS 17 /* x86_64, libunwind's numbering: rax .. r15, rip */
+struct mg_saved_stack {
+    uintptr_t regs[MG_SAVED_REGS]; /* at the saving frame, as getcontext saw them */
+    uintptr_t sp;                  /* where bytes[0] was */
+    size_t len;
+    const unsigned char *bytes;    /* the stack from sp up, len bytes */
+};
+/* Set in the id of a saved stack; never in a depot id. */
+#define MG_STACK_SAVED 0x80000000u
+
+/* Learns which thread is the main one (mg_stack_init, at start). */
+void mg_stack_saved_init(void);
+/* The calling thread's stack, for later: a saved stack's id (its first
+ * MG_SAVED_MAX calls in a process), else captured now like
+ * mg_stack_capture_id. */
+uint32_t mg_stack_save(void);
+/* The depot id for any stack id: a saved stack is unwound the first time
+ * (symbolization lock held: the unwinder is in the symbolizer's object);
+ * 0 if it cannot be. */
+uint32_t mg_stack_resolve(uint32_t id);
+/* Unwinds a saved stack into return addresses, outermost last, shim frames
+ * included (symbolize_load.c; symbolization lock held); 0 without the
+ * symbolizer. */
+int mg_unwind_saved(const struct mg_saved_stack *s, uintptr_t *pcs, int max);
 
 /* ---- depot (depot.c) ---- */
 
@@ -75,12 +108,16 @@ void mg_symbolize_atfork_child(void);
  * struct mg_frame or this struct change, so that a symbolizer left over
  * from another build is refused rather than misread. */
 #define MG_SYMBOLIZER_SO "libmapguard-symbolize.so"
-#define MG_SYMBOLIZER_ENTRY "mg_symbolizer_v1"
+#define MG_SYMBOLIZER_ENTRY "mg_symbolizer_v2"
 struct mg_symbolizer {
     size_t frame_size; /* sizeof(struct mg_frame) where it was built */
     /* mg_symbolize, minus the loading; the frames stay valid until the
      * module list changes (a dlopen or dlclose), the cache with them. */
     int (*symbolize)(uintptr_t ret_addr, const struct mg_frame **frames);
+    /* mg_unwind_saved, likewise */
+    int (*unwind_saved)(const struct mg_saved_stack *s, uintptr_t *pcs, int max);
 };
+/* The symbolizer object's unwind_saved (saved_unwind.c). */
+int mg_saved_unwind(const struct mg_saved_stack *s, uintptr_t *pcs, int max);
 
 #endif

@@ -2,7 +2,7 @@
  * Symbolization with elfutils' libdwfl, built as libmapguard-symbolize.so:
  * not part of libmapguard.so, which dlopen()s it the first time a report
  * needs symbols (symbolize_load.c says why and how). Its one export is
- * mg_symbolizer_v1 (stack.h); the caller holds the symbolization lock, which
+ * mg_symbolizer_v2 (stack.h); the caller holds the symbolization lock, which
  * lives in libmapguard.so so that fork can take it whether or not this
  * object was ever loaded.
  *
@@ -272,7 +272,8 @@ static int symbolize(uintptr_t ret_addr, const struct mg_frame **frames)
     return n;
 }
 
-MG_EXPORT const struct mg_symbolizer mg_symbolizer_v1 = {
+MG_EXPORT const struct mg_symbolizer mg_symbolizer_v2 = {
     .frame_size = sizeof(struct mg_frame),
     .symbolize = symbolize,
+    .unwind_saved = mg_saved_unwind,
 };

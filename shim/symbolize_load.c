@@ -329,6 +329,12 @@ int mg_symbolize(uintptr_t ret_addr, const struct mg_frame **frames)
     return module_and_offset(ret_addr ? ret_addr - 1 : 0, frames);
 }
 
+int mg_unwind_saved(const struct mg_saved_stack *saved, uintptr_t *pcs, int max)
+{
+    const struct mg_symbolizer *s = symbolizer();
+    return s ? s->unwind_saved(saved, pcs, max) : 0;
+}
+
 const struct mg_renderer *mg_renderer(void)
 {
     return symbolizer() ? __atomic_load_n(&rend, __ATOMIC_ACQUIRE) : NULL;

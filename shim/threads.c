@@ -201,7 +201,7 @@ static uint32_t creation_stack(void)
         return 0;
     int saved = errno;
     mg_busy_enter();
-    uint32_t id = mg_stack_capture_id();
+    uint32_t id = mg_stack_save();
     mg_busy_leave();
     errno = saved;
     return id;

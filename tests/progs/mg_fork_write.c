@@ -169,6 +169,21 @@ static void child_race(void)
     printf("child=%d status=%d\n", (int)pid, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
 
+/* child_race, forked by a thread other than main: in the child that
+ * thread is the only one, with its own stack, not main's. */
+static void *child_race_thread(void *arg)
+{
+    child_race();
+    return arg;
+}
+
+static void thread_child_race(void)
+{
+    pthread_t t;
+    pthread_create(&t, NULL, child_race_thread, NULL);
+    pthread_join(t, NULL);
+}
+
 int main(int argc, char **argv)
 {
     with_equal = argc > 2 && !strcmp(argv[2], "equal");
@@ -183,8 +198,10 @@ int main(int argc, char **argv)
         parked();
     else if (argc > 1 && !strcmp(argv[1], "child_race"))
         child_race();
+    else if (argc > 1 && !strcmp(argv[1], "thread_child_race"))
+        thread_child_race();
     else {
-        fprintf(stderr, "usage: %s parked|child_race [equal]\n", argv[0]);
+        fprintf(stderr, "usage: %s parked|child_race|thread_child_race [equal]\n", argv[0]);
         return 2;
     }
     gomap_free(A.m);

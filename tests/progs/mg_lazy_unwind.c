@@ -2,11 +2,14 @@
  * A program with no map library (not linked with libgomap or GLib), for
  * the shim's lazy loading of libunwind (shim/stack.c). argv[1]:
  *   "idle"   prints whether libunwind is mapped, and captures nothing;
- *   "thread" prints it, creates a thread (the shim captures its creation
- *            stack), then prints it again;
+ *   "thread" prints it, creates a thread (the shim keeps its creation
+ *            stack raw: stack_saved.c) and prints it again, then 16 more
+ *            (the 17th creation stack is captured: libunwind is loaded)
+ *            and prints it a third time;
  *   "crash"  faults in main: the deadly-signal record, written without
  *            libunwind, still names the faulting line.
  */
+#include "mapped.h"
 #include "scenario.h"
 
 #include <pthread.h>
@@ -15,18 +18,7 @@
 
 static int *volatile nowhere;
 
-static int unwind_mapped(void)
-{
-    FILE *f = fopen("/proc/self/maps", "r");
-    char line[4096];
-    int found = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (strstr(line, "/libunwind"))
-            found = 1;
-    if (f)
-        fclose(f);
-    return found;
-}
+static int unwind_mapped(void) { return lib_mapped("/libunwind"); }
 
 static void idle(void) { printf("unwind=%d\n", unwind_mapped()); }
 
@@ -38,6 +30,11 @@ static void thread(void)
     pthread_t t;
     pthread_create(&t, NULL, worker, NULL); /* @site:create */
     pthread_join(t, NULL);
+    printf("saved=%d\n", unwind_mapped());
+    for (int i = 0; i < 16; i++) {
+        pthread_create(&t, NULL, worker, NULL);
+        pthread_join(t, NULL);
+    }
     printf("after=%d\n", unwind_mapped());
 }
 

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <threads.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 enum { PARK1 = 1000001, PARK2 = 1000002, SIGNAL = 1000003 };
@@ -266,6 +267,49 @@ static void ww(void)
     join(w2);
 }
 
+/* ww after 16 other threads: the shim keeps the first 16 creation stacks
+ * of a process raw, to unwind if a report needs them (stack_saved.c);
+ * these two writers' are captured at creation, the other way. */
+static void *idle_thread(void *a) { return a; }
+
+static void ww_after_16(void)
+{
+    for (int i = 0; i < 16; i++)
+        join(start(idle_thread, "idle"));
+    ww();
+}
+
+/* ww from 48 KiB down the main stack: a saved stack keeps the innermost
+ * 32 KiB, so the writers' creation stacks lose main but not the calls
+ * that created them. */
+static void __attribute__((noinline)) deep(int n)
+{
+    volatile char pad[4096];
+    pad[0] = (char)n;
+    if (n > 0)
+        deep(n - 1);
+    else
+        ww();
+    pad[1] = pad[0];
+}
+
+static void ww_deep(void) { deep(12); }
+
+/* ww on a stack of the program's own (makecontext): not one the shim can
+ * bound, so the creation stacks are captured at creation instead. */
+static ucontext_t uc_main, uc_ww;
+
+static void ww_ucontext(void)
+{
+    static char stack[256 * 1024];
+    getcontext(&uc_ww);
+    uc_ww.uc_stack.ss_sp = stack;
+    uc_ww.uc_stack.ss_size = sizeof stack;
+    uc_ww.uc_link = &uc_main;
+    makecontext(&uc_ww, ww, 0);
+    swapcontext(&uc_main, &uc_ww);
+}
+
 /* The same with other write ops. */
 static void ww_ops(void)
 {
@@ -396,6 +440,8 @@ int main(int argc, char **argv)
         {"iter_writer_first", iter_writer_first}, {"iter_first", iter_first},
         {"free_during_read", free_during_read}, {"readers_overlap", readers_overlap},
         {"ww_repeat", ww_repeat},             {"ww_c11", ww_c11},
+        {"ww_after_16", ww_after_16},         {"ww_deep", ww_deep},
+        {"ww_ucontext", ww_ucontext},
     };
     sem_t *sems[] = {&parked1, &release1, &parked2, &release2, &inside, &ready, &go};
     for (size_t i = 0; i < sizeof sems / sizeof sems[0]; i++)

@@ -72,6 +72,13 @@ Test(fork, race_between_the_childs_own_threads_is_found)
     assert_child_race("child_race");
 }
 
+/* The child's threads' creation stacks are saved from the forking
+ * thread's own stack, which is not main's. */
+Test(fork, race_in_the_child_of_a_fork_made_by_a_thread_is_found)
+{
+    assert_child_race("thread_child_race");
+}
+
 Test(fork, race_between_the_childs_own_threads_is_found_full_path)
 {
     assert_child_race("child_race equal");

@@ -2,10 +2,13 @@
  * libunwind is loaded when the shim first needs a stack, not at start
  * (shim/stack.c), against tests/progs/mg_lazy_unwind.c, a program with no
  * map library: one that never captures never maps libunwind; a thread's
- * creation stack loads it; a crash before any capture still gets a
- * deadly-signal record whose first frame is the faulting line. Programs
- * with a map library load it at start: every deadly_in_call test crashes
- * inside a map call before any capture and needs the whole stack.
+ * creation stack does not (it is saved raw, stack_saved.c) until the
+ * saved ones run out, and then loads it; a crash before any capture still gets a
+ * deadly-signal record whose first frame is the faulting line. A program
+ * with libgomap loads it at start, a GLib program with its first table of
+ * its own (tests/progs/gh_lazy_unwind.c), not with GLib's: every
+ * deadly_in_call test crashes inside a map call before any capture and
+ * needs the whole stack.
  */
 #include "harness.h"
 
@@ -31,7 +34,7 @@ Test(lazy_unwind, the_first_capture_loads_libunwind)
     struct run r;
     run_prog(&r, PROG, "thread", NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
-    cr_assert(strstr(r.out, "before=0\nafter=1\n"), "stdout: %s", r.out);
+    cr_assert(strstr(r.out, "before=0\nsaved=0\nafter=1\n"), "stdout: %s", r.out);
     assert_watched_and_clean(&r, "thread");
     run_free(&r);
 }
@@ -56,5 +59,15 @@ Test(lazy_unwind, a_crash_before_any_capture_names_the_faulting_line)
     char *colon = strrchr(out, ':');
     cr_assert(colon && strstr(out, PROG ".c:"), "%s: %s", cmd, out);
     cr_assert_eq(atoi(colon + 1), site_line(PROG, "fault"), "%s", out);
+    run_free(&r);
+}
+
+Test(lazy_unwind, glib_tables_do_not_load_libunwind_the_programs_own_do)
+{
+    struct run r;
+    run_prog(&r, "gh_lazy_unwind", NULL, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "start=0\nglib_table=0\nown_table=1\n"), "stdout: %s", r.out);
+    cr_assert_eq(count_kind(&r, NULL), 0, "%s", r.err);
     run_free(&r);
 }

@@ -129,6 +129,59 @@ Test(races, two_writers)
     run_free(&r);
 }
 
+/* Creation stacks are kept raw and unwound for the report (the first 16
+ * of a process), or captured at creation (later ones): the same frames.
+ * Returns the writer2's creation stack; the caller frees r. */
+static json_t *assert_ww_created(struct run *r, const char *scenario)
+{
+    run_prog(r, PROG, scenario, OPTS);
+    json_t *f = one_finding(r, "concurrent-writes");
+    json_t *a = json_object_get(f, "access"), *c = json_object_get(f, "conflict");
+    assert_access(f, "set", "set_signal");
+    assert_conflict(f, "set", "set_park1", true);
+    assert_thread_name(a, "writer2");
+    assert_thread_name(c, "writer1");
+    assert_created_by_start(a);
+    assert_created_by_start(c);
+    return json_object_get(json_object_get(a, "thread"), "created");
+}
+
+Test(races, creation_stacks_saved_for_later_are_unwound_for_the_report)
+{
+    struct run r;
+    assert_ww_created(&r, "ww");
+    run_free(&r);
+}
+
+Test(races, creation_stacks_past_the_saved_ones_are_captured_at_creation)
+{
+    struct run r;
+    assert_ww_created(&r, "ww_after_16");
+    run_free(&r);
+}
+
+Test(races, creation_stacks_on_a_makecontext_stack_are_captured_at_creation)
+{
+    struct run r;
+    assert_ww_created(&r, "ww_ucontext");
+    run_free(&r);
+}
+
+Test(races, a_deep_creation_stack_keeps_its_innermost_frames)
+{
+    struct run r;
+    json_t *created = assert_ww_created(&r, "ww_deep");
+    /* start, ww, then deep's frames, but not main's: past the 32 KiB kept */
+    bool deep = false, main_seen = false;
+    for (size_t i = 0; i < json_array_size(created); i++) {
+        const char *fn = json_string_value(json_object_get(json_array_get(created, i), "function"));
+        deep |= fn && !strcmp(fn, "deep");
+        main_seen |= fn && !strcmp(fn, "main");
+    }
+    cr_assert(deep && !main_seen, "%s", json_dumps(created, JSON_COMPACT));
+    run_free(&r);
+}
+
 Test(races, two_writers_other_ops)
 {
     struct run r;
