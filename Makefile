@@ -113,9 +113,11 @@ $(OBJ)/shim/%.o: shim/%.c VERSION
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -DMG_VERSION='"$(VERSION)"' -fPIC -fvisibility=hidden -Isrc \
 	    $(SHIM_INC) -c $< -o $@
 
+# --sort-section=name: the small variables' .bss before the large tables'
+# (MG_LARGE_BSS, shim/common.h)
 $(LIB)/libmapguard.so: $(SHIM_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libmapguard.so -o $@ $^ $(SHIM_LIBS) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libmapguard.so -Wl,--sort-section=name -o $@ $^ $(SHIM_LIBS) $(LDFLAGS)
 
 $(LIB)/libmapguard-symbolize.so: $(SYM_OBJ)
 	@mkdir -p $(dir $@)

@@ -308,7 +308,7 @@ static void on_deadly(int sig, siginfo_t *si, void *uc)
     errno = saved;
 }
 
-static char altstack[64 * 1024];
+static MG_LARGE_BSS char altstack[64 * 1024];
 
 void mg_deadly_install(void)
 {

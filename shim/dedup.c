@@ -26,7 +26,7 @@ struct slot {
     char *where; /* "function file:line" of the access, for the summary */
 };
 
-static struct slot slots[NSLOTS];
+static MG_LARGE_BSS struct slot slots[NSLOTS];
 static unsigned nreports, nsuppressed, noccur, nrepeats;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -121,8 +121,8 @@ static int by_id(const void *a, const void *b)
 size_t mg_dedup_recurrences(const struct mg_recurrence **out)
 {
     /* in report order: slots sit in hash order */
-    static int order[NSLOTS];
-    static struct mg_recurrence rec[NSLOTS];
+    static MG_LARGE_BSS int order[NSLOTS];
+    static MG_LARGE_BSS struct mg_recurrence rec[NSLOTS];
     int n = 0;
     for (int i = 0; i < NSLOTS; i++)
         if (slots[i].used && slots[i].reported)

@@ -37,9 +37,9 @@ struct entry {
 #define MAX_CHUNKS 4096u /* 16M distinct stacks */
 #define ARENA_CHUNK (1u << 20)
 
-static struct entry *small[NSMALL];
-static struct entry *buckets[NBUCKETS];
-static struct entry **ids[MAX_CHUNKS];
+static MG_LARGE_BSS struct entry *small[NSMALL];
+static MG_LARGE_BSS struct entry *buckets[NBUCKETS];
+static MG_LARGE_BSS struct entry **ids[MAX_CHUNKS];
 static uint32_t next_id = 1;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char *arena, *arena_end;

@@ -134,7 +134,7 @@ struct carry {
     char var[64];
     char *env[CARRY_MAX];
 };
-static struct carry for_envp, for_environ;
+static MG_LARGE_BSS struct carry for_envp, for_environ;
 static char **saved_environ;
 
 /* env plus MAPGUARD_CARRIED_FINDINGS=n (an old one left out), in c; NULL

@@ -279,7 +279,7 @@ void mg_finding_by_hand(struct mg_line *l, const struct mg_render_host *h, const
 
 char *mg_finding_by_hand_alloc(const struct mg_render_host *h, const struct mg_finding *f, bool text, char **where)
 {
-    static struct mg_line by_hand; /* under the symbolization lock */
+    static MG_LARGE_BSS struct mg_line by_hand; /* under the symbolization lock */
     by_hand.n = 0;
     mg_finding_by_hand(&by_hand, h, f, text, false);
     char *out = malloc(by_hand.n + 1);

@@ -3,7 +3,7 @@
  */
 #include "hb_arena.h"
 
-uint64_t hb_arena[HB_ARENA_WORDS] __attribute__((aligned(64)));
+MG_LARGE_BSS uint64_t hb_arena[HB_ARENA_WORDS] __attribute__((aligned(64)));
 
 #define NCLASS 7 /* 8 << 0 .. 8 << 6 words */
 
@@ -12,7 +12,7 @@ static uint32_t bump = HB_ARENA_MIN; /* offset 0 stays "none" */
  * beside the array, not in the block, so that a lock-free reader still
  * looking at a freed block reads only clock values. */
 static uint64_t heads[NCLASS];
-static uint32_t links[HB_ARENA_WORDS / HB_ARENA_MIN];
+static MG_LARGE_BSS uint32_t links[HB_ARENA_WORDS / HB_ARENA_MIN];
 
 static unsigned class_of(uint32_t words)
 {

@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-static struct hb_thr tab[HB_SLOTS];
+static MG_LARGE_BSS struct hb_thr tab[HB_SLOTS];
 static uint32_t tab_lock;
 static uint32_t next_fresh = 1;        /* slots [1, next_fresh) have been used */
 static uint32_t free_slots[HB_SLOTS];

@@ -21,9 +21,9 @@
  * in a few pages of the table, not one per object. Lookups take no lock;
  * a new entry is entered under insert_lock, which also keeps two threads
  * releasing a new object at once from making two entries for it. */
-static uint32_t dx_mem[MG_DX_WORDS(HB_SYNC_CAP)] __attribute__((aligned(4096)));
+static MG_LARGE_BSS uint32_t dx_mem[MG_DX_WORDS(HB_SYNC_CAP)] __attribute__((aligned(4096)));
 static struct mg_dx dx = MG_DX_STATIC(dx_mem, HB_SYNC_CAP);
-static struct hb_sync_entry pool[HB_SYNC_CAP] __attribute__((aligned(64)));
+static MG_LARGE_BSS struct hb_sync_entry pool[HB_SYNC_CAP] __attribute__((aligned(64)));
 static uint32_t insert_lock;            /* guards inserts and resets */
 static uint32_t live;
 static struct hb_sync_entry fallback __attribute__((aligned(64)));

@@ -54,7 +54,7 @@ struct entry {
     struct mg_line line[2]; /* [0] at begin, [1] after the one update */
 };
 
-static struct entry table[ENTRIES];
+static MG_LARGE_BSS struct entry table[ENTRIES];
 /* Entries [used, ENTRIES) have never left FREE. Raised (never lowered
  * while threads run) before an entry's line is published, so whoever sees
  * the entry PENDING, or sees its claim settled, sees it counted. */

@@ -209,7 +209,7 @@ void mg_options_parse(const char *s)
  * kernel's copy in /proc/self/environ is there from the start. */
 static const char *from_proc(const char *name)
 {
-    static char buf[1 << 17];
+    static MG_LARGE_BSS char buf[1 << 17];
     int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return NULL;

@@ -306,7 +306,7 @@ void mg_symbolize_plain(uintptr_t addr, struct mg_frame *f, char *name, size_t l
 
 static int module_and_offset(uintptr_t addr, const struct mg_frame **frames)
 {
-    static struct where w;
+    static MG_LARGE_BSS struct where w;
     static struct mg_frame f;
     w = (struct where){.addr = addr};
     f = (struct mg_frame){.pc = addr, .offset = addr};

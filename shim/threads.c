@@ -42,16 +42,16 @@ struct slot {
     char name[16];
 };
 
-static struct slot table[MG_MAX_THREADS];
+static MG_LARGE_BSS struct slot table[MG_MAX_THREADS];
 static uint32_t next_idx = 1;
 /* Freed indexes, oldest first. An index is reused only once every index
  * has been handed out, and then the one freed the longest ago: a report
  * written after a thread ended (the earlier call of an unordered race
  * usually is) still finds that thread's tid, name and creation stack. */
-static uint16_t free_idx[MG_MAX_THREADS];
+static MG_LARGE_BSS uint16_t free_idx[MG_MAX_THREADS];
 static uint32_t free_head, free_tail; /* free_idx[head..tail), modulo the size */
 /* Indexes of threads left behind by a fork (see mg_threads_atfork_child). */
-static uint64_t gone[MG_MAX_THREADS / 64];
+static MG_LARGE_BSS uint64_t gone[MG_MAX_THREADS / 64];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t exit_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
