@@ -9,6 +9,7 @@
 #include "ghash_detect.h"
 #include "hb_access.h"
 #include "hb_lockpath.h"
+#include "phdr.h"
 #include "hb_sync.h"
 #include "report.h"
 #include "dedup.h"
@@ -59,15 +60,8 @@ _Static_assert(sizeof(struct hb_access) == 4 * sizeof(uint64_t), "struct hb_acce
 static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size, (void)arg;
-    uintptr_t lo = UINTPTR_MAX, hi = 0, me = (uintptr_t)&hb_enabled;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *p = &info->dlpi_phdr[i];
-        if (p->p_type != PT_LOAD)
-            continue;
-        uintptr_t a = info->dlpi_addr + p->p_vaddr;
-        lo = a < lo ? a : lo;
-        hi = a + p->p_memsz > hi ? a + p->p_memsz : hi;
-    }
+    uintptr_t lo, hi, me = (uintptr_t)&hb_enabled;
+    mg_phdr_span(info, &lo, &hi);
     if (me < lo || me >= hi)
         return 0;
     self_lo = lo;

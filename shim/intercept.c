@@ -19,6 +19,7 @@
  */
 #include "gomap_api.h"
 #include "intercept.h"
+#include "phdr.h"
 #include "happens_before.h"
 #include "log.h"
 
@@ -144,16 +145,7 @@ static const ElfW(Sym) *lookup(const struct dynsym *d, const char *name)
     return NULL;
 }
 
-static bool contains(const struct dl_phdr_info *info, uintptr_t addr)
-{
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *p = &info->dlpi_phdr[i];
-        uintptr_t lo = info->dlpi_addr + p->p_vaddr;
-        if (p->p_type == PT_LOAD && addr >= lo && addr - lo < p->p_memsz)
-            return true;
-    }
-    return false;
-}
+static bool contains(const struct dl_phdr_info *info, uintptr_t addr) { return mg_phdr_load_of(info, addr) != NULL; }
 
 struct search {
     const struct mg_intercept *t;

@@ -15,9 +15,9 @@
  */
 #include <libunwind.h>
 
+#include "phdr.h"
 #include "stack.h"
 
-#include <link.h>
 #include <string.h>
 
 struct ctx {
@@ -35,16 +35,14 @@ static int seg_of(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
     struct seg_find *f = data;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_R) && f->addr >= lo && f->addr - lo < ph->p_filesz) {
-            f->lo = lo;
-            f->hi = lo + ph->p_filesz;
-            return 1;
-        }
-    }
-    return 0;
+    const ElfW(Phdr) *ph = mg_phdr_load_of(info, f->addr);
+    /* the part backed by the file: unwind tables are never in .bss */
+    uintptr_t lo = ph ? info->dlpi_addr + ph->p_vaddr : 0;
+    if (!ph || !(ph->p_flags & PF_R) || f->addr - lo >= ph->p_filesz)
+        return 0;
+    f->lo = lo;
+    f->hi = lo + ph->p_filesz;
+    return 1;
 }
 
 static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg)

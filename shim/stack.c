@@ -36,6 +36,7 @@
 #include <libunwind.h>
 
 #include "stack.h"
+#include "phdr.h"
 #include "gomap_api.h"
 #include "log.h"
 #include "options.h"
@@ -198,17 +199,8 @@ static int find_object(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
     struct find *f = data;
-    uintptr_t lo = UINTPTR_MAX, hi = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD)
-            continue;
-        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-        if (a < lo)
-            lo = a;
-        if (a + ph->p_memsz > hi)
-            hi = a + ph->p_memsz;
-    }
+    uintptr_t lo, hi;
+    mg_phdr_span(info, &lo, &hi);
     if (f->addr >= lo && f->addr < hi) {
         f->r.lo = lo;
         f->r.hi = hi;

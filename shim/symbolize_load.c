@@ -29,6 +29,7 @@
  * .dynsym, but takes the loader's lock, the one that may be held.
  */
 #include "render.h"
+#include "phdr.h"
 #include "stack.h"
 #include "log.h"
 #include "threads.h"
@@ -264,25 +265,20 @@ static int find_module(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
     struct where *w = data;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-        if (ph->p_type != PT_LOAD || w->addr < lo || w->addr - lo >= ph->p_memsz)
-            continue;
-        w->found = true;
-        w->bias = info->dlpi_addr;
-        const char *name = info->dlpi_name ? info->dlpi_name : "";
-        if (!name[0]) {
-            ssize_t n = readlink("/proc/self/exe", w->name, sizeof w->name - 1);
-            w->name[n > 0 ? n : 0] = 0;
-        } else {
-            size_t n = strnlen(name, sizeof w->name - 1);
-            memcpy(w->name, name, n);
-            w->name[n] = 0;
-        }
-        return 1;
+    if (!mg_phdr_load_of(info, w->addr))
+        return 0;
+    w->found = true;
+    w->bias = info->dlpi_addr;
+    const char *name = info->dlpi_name ? info->dlpi_name : "";
+    if (!name[0]) {
+        ssize_t n = readlink("/proc/self/exe", w->name, sizeof w->name - 1);
+        w->name[n > 0 ? n : 0] = 0;
+    } else {
+        size_t n = strnlen(name, sizeof w->name - 1);
+        memcpy(w->name, name, n);
+        w->name[n] = 0;
     }
-    return 0;
+    return 1;
 }
 
 /* module_and_offset without its static buffers: the caller's frame and name
