@@ -428,7 +428,6 @@ void mg_gh_made(GHashTable *t, GEqualFunc eq, unsigned op, uintptr_t pc)
     int saved = errno;
     struct mg_gh_table *e = mg_gh_table_claim(t);
     if (e) {
-        mg_hb_table_created();
         uint32_t stack = 0;
         if (mg_opt.detect_leaks) {
             /* leaks are grouped by creation stack */
@@ -442,10 +441,15 @@ void mg_gh_made(GHashTable *t, GEqualFunc eq, unsigned op, uintptr_t pc)
         MG_WR(e->made_op, op);
         bool internal = made_by_glib_memo(pc);
         MG_WR(e->internal, internal);
-        /* the program's own table: a crash inside a call on it needs the
-         * unwinder ready (stack.c) */
-        if (!internal)
+        /* The program's own table: the happens-before engine wakes (GLib's
+         * own tables are not ordered, so until the program makes one, no
+         * synchronization needs following: GLib's tools never pay for it),
+         * and a crash inside a call on it needs the unwinder ready
+         * (stack.c). */
+        if (!internal) {
+            mg_hb_table_created();
             mg_stack_preload();
+        }
     }
     errno = saved;
 }

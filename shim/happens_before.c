@@ -116,8 +116,9 @@ void mg_hb_map_created(uint64_t *w)
 {
     if (!mg_hb_enabled())
         return;
-    if (MG_UNLIKELY(!(__atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED) & MG_HB_MAPS)))
-        __atomic_fetch_or(&mg_hb_awake, MG_HB_MAPS, __ATOMIC_RELEASE);
+    if (MG_UNLIKELY(!(__atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED) & MG_HB_MAPS)) &&
+        !(__atomic_fetch_or(&mg_hb_awake, MG_HB_MAPS, __ATOMIC_RELEASE) & MG_HB_MAPS))
+        mg_log(1, "happens-before: awake, the first map to order was made");
     (void)w; /* libgomap zeroes a new map's words: no history */
 }
 
