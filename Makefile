@@ -353,6 +353,7 @@ test: deps
 test-unit:
 	@sh tests/check_plt.sh $(LIB)/libgomap.so
 	@sh tests/check_noglib.sh $(LIB)/libmapguard.so
+	@sh tests/check_bss.sh $(LIB)/libmapguard.so
 	@sh tests/check_example.sh $(BUILD)/examples/wordcount
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t --jobs=2; done
 

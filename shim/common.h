@@ -35,7 +35,8 @@
  * those over a dozen pages, and each first write is a page fault (12-15 us
  * on the benchmark VM). In a section of their own, which the link sorts
  * after plain .bss (-Wl,--sort-section=name, Makefile), the small ones
- * share a few pages; a table's pages are touched only when it is used. */
+ * share a few pages; a table's pages are touched only when it is used.
+ * tests/check_bss.sh (make test) fails on a table left without it. */
 #define MG_LARGE_BSS __attribute__((section(".bss.~large")))
 #define MG_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define MG_NOINLINE __attribute__((noinline))
