@@ -292,6 +292,19 @@ static inline void remember(struct hb_thr *t, uintptr_t addr, const struct hb_sy
     t->lk = e;
 }
 
+/* find, for a lock one thread holds at a time: the entry t remembered, if
+ * it still is addr's (checked as the fast paths do), without hashing into
+ * the index. After a handoff the fast paths decline, but the lock is
+ * usually the one t took last: the slow paths below take and let go of it
+ * once each per handoff (mutex_handoff: about one operation in ten under a
+ * contended lock). Points into pool, which is not const. */
+static inline struct hb_sync_entry *find_lock(const struct hb_thr *t, uintptr_t addr)
+{
+    if (t->lk_addr == addr && HB_LD(t->lk->key) == addr)
+        return (struct hb_sync_entry *)(uintptr_t)t->lk;
+    return find(addr);
+}
+
 /* merge: sem_post's kind; excl: a lock one thread holds at a time, whose
  * release hb_relocked may take back when the clock it left is t's copy. */
 static void release(struct hb_thr *t, uintptr_t addr, bool merge, bool excl)
@@ -341,7 +354,7 @@ void hb_release(struct hb_thr *t, uintptr_t addr) { release(t, addr, false, fals
  * does not hold then gets a wrong clock, never a corrupted arena. */
 bool hb_acquire_excl(struct hb_thr *t, uintptr_t addr)
 {
-    struct hb_sync_entry *e = find(addr);
+    struct hb_sync_entry *e = find_lock(t, addr);
     if (e)
         remember(t, addr, e);
     if (!e || (HB_LD(e->flags) & F_SPILL)) {
@@ -359,7 +372,7 @@ bool hb_acquire_excl(struct hb_thr *t, uintptr_t addr)
 
 void hb_release_excl(struct hb_thr *t, uintptr_t addr)
 {
-    struct hb_sync_entry *e = find(addr);
+    struct hb_sync_entry *e = find_lock(t, addr);
     if (MG_LIKELY(e != NULL)) {
         remember(t, addr, e);
         /* The lock's clock is already t's clock as it is now (its own
