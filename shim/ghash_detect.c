@@ -390,36 +390,6 @@ void mg_gh_check_key(struct mg_gh_call *c, const void *key, GEqualFunc eq)
 
 static bool made_by_glib(uintptr_t pc);
 
-/* made_by_glib for a creation site, remembered: a program makes its
- * tables from a few sites, and without _dl_find_object (glibc before
- * 2.35) the lookup is dladdr, which takes the loader's lock. A busy memo
- * is simply not used (the answer is looked up again). */
-#define SITE_MEMO 64u
-static struct {
-    uintptr_t pc, glib;
-} site_memo[SITE_MEMO];
-static uint32_t site_memo_lock;
-
-static bool made_by_glib_memo(uintptr_t pc)
-{
-    size_t i = (pc >> 2) % SITE_MEMO;
-    bool hit = false, glib = false;
-    if (!__atomic_exchange_n(&site_memo_lock, 1, __ATOMIC_ACQUIRE)) {
-        hit = site_memo[i].pc == pc && pc;
-        glib = site_memo[i].glib;
-        __atomic_store_n(&site_memo_lock, 0, __ATOMIC_RELEASE);
-    }
-    if (hit)
-        return glib;
-    glib = made_by_glib(pc);
-    if (!__atomic_exchange_n(&site_memo_lock, 1, __ATOMIC_ACQUIRE)) {
-        site_memo[i].pc = pc;
-        site_memo[i].glib = glib;
-        __atomic_store_n(&site_memo_lock, 0, __ATOMIC_RELEASE);
-    }
-    return glib;
-}
-
 void mg_gh_made(GHashTable *t, GEqualFunc eq, unsigned op, uintptr_t pc)
 {
     mg_init();
@@ -439,7 +409,7 @@ void mg_gh_made(GHashTable *t, GEqualFunc eq, unsigned op, uintptr_t pc)
         MG_WR(e->made, site_make(pc, mg_self_idx()));
         MG_WR(e->made_stack, stack);
         MG_WR(e->made_op, op);
-        bool internal = made_by_glib_memo(pc);
+        bool internal = made_by_glib(pc);
         MG_WR(e->internal, internal);
         /* The program's own table: the happens-before engine wakes (GLib's
          * own tables are not ordered, so until the program makes one, no
