@@ -136,6 +136,19 @@ static void start_helper(void)
         load_now();
 }
 
+/* Starts loading libunwind unless someone has: here when the process has
+ * one thread, else by a helper (unwinder says why). */
+static void begin_loading(void)
+{
+    int none = LIB_NONE;
+    if (!__atomic_compare_exchange_n(&lib_state, &none, LIB_LOADING, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return;
+    if (thread_count() == 1)
+        load_now();
+    else
+        start_helper();
+}
+
 /* Is libunwind there to use, loading it if not? Loading is a dlopen, which
  * takes the loader's lock. In a single-threaded process that lock is free
  * or held by this very thread (a capture from a constructor, or from a
@@ -154,14 +167,8 @@ static bool unwinder(void)
         return true;
     if (st == LIB_FAILED)
         return false;
-    int none = LIB_NONE;
-    if (st == LIB_NONE &&
-        __atomic_compare_exchange_n(&lib_state, &none, LIB_LOADING, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        if (thread_count() == 1)
-            load_now();
-        else
-            start_helper();
-    }
+    if (st == LIB_NONE)
+        begin_loading();
     if (!__atomic_load_n(&lib_gave_up, __ATOMIC_RELAXED)) {
         struct timespec t0, now, pause = {0, 100 * 1000};
         clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -228,17 +235,11 @@ void mg_stack_init(void)
         unwinder();
 }
 
+/* as unwinder does, without waiting for the helper */
 void mg_stack_preload(void)
 {
-    int none = LIB_NONE;
-    if (__atomic_load_n(&lib_state, __ATOMIC_ACQUIRE) != LIB_NONE ||
-        !__atomic_compare_exchange_n(&lib_state, &none, LIB_LOADING, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-        return;
-    /* as unwinder does, without waiting for the helper */
-    if (thread_count() == 1)
-        load_now();
-    else
-        start_helper();
+    if (__atomic_load_n(&lib_state, __ATOMIC_ACQUIRE) == LIB_NONE)
+        begin_loading();
 }
 
 static bool is_hidden(uintptr_t pc)
@@ -351,15 +352,16 @@ int mg_stack_capture(uintptr_t *pcs, int max)
     return k;
 }
 
+int mg_stack_depth(void)
+{
+    int depth = mg_opt.stack_depth;
+    return depth < 1 ? 1 : depth > MG_MAX_DEPTH ? MG_MAX_DEPTH : depth;
+}
+
 uint32_t mg_stack_capture_id(void)
 {
     uintptr_t pcs[MG_MAX_DEPTH];
-    int depth = mg_opt.stack_depth;
-    if (depth < 1)
-        depth = 1;
-    if (depth > MG_MAX_DEPTH)
-        depth = MG_MAX_DEPTH;
-    int n = mg_stack_capture(pcs, depth);
+    int n = mg_stack_capture(pcs, mg_stack_depth());
     return mg_depot_put(pcs, n);
 }
 

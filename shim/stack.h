@@ -22,6 +22,9 @@ void mg_stack_preload(void);
 /* Return addresses of the calling thread, outermost last, without the
  * shim's and libgomap's frames; at most max. */
 int mg_stack_capture(uintptr_t *pcs, int max);
+/* The frames a stored stack keeps: the stack_depth option, within
+ * 1..MG_MAX_DEPTH. */
+int mg_stack_depth(void);
 /* The same, stored in the depot; 0 when nothing could be captured. */
 uint32_t mg_stack_capture_id(void);
 /* Drops the shim's and libgomap's frames from pcs[0..n); the new n. */

@@ -39,7 +39,6 @@
  * shows none.
  */
 #include "stack.h"
-#include "options.h"
 #include "threads.h"
 
 #include <pthread.h>
@@ -160,7 +159,7 @@ uint32_t mg_stack_resolve(uint32_t id)
     if (d)
         return d;
     uintptr_t pcs[MG_MAX_DEPTH];
-    int depth = mg_opt.stack_depth < 1 ? 1 : mg_opt.stack_depth > MG_MAX_DEPTH ? MG_MAX_DEPTH : mg_opt.stack_depth;
+    int depth = mg_stack_depth();
     int n = mg_unwind_saved(&s->s, pcs, MG_MAX_DEPTH);
     n = mg_stack_drop_hidden(pcs, n);
     d = mg_depot_put(pcs, n < depth ? n : depth);
