@@ -153,10 +153,15 @@ static void survives_segv(void)
     printf("recovered\n");
 }
 
-/* A worker makes one nil-map write; main returns 5 ms later, while the
- * first report is still loading the symbolizer (about 100 ms). The worker
- * tells main just before its call, so the finding is made before main
- * returns; race_then_return is the same without even that margin. */
+/* A worker makes one nil-map write; main returns while the first report
+ * is still loading the symbolizer (about 100 ms). Main waits for the
+ * loader's helper thread to appear, which the shim starts only once the
+ * finding is claimed and its report begun: a fixed sleep after the
+ * worker's signal (5 ms, once) was too short on a loaded machine, and the
+ * finding was not yet made when main returned. If the helper came and went
+ * unseen, main returns after a second, the report long written: the test
+ * passes either way, as it must. race_then_return is the same without the
+ * symbolizer's wait. */
 static sem_t about_to_write;
 
 static void *nil_write(void *a)
@@ -167,6 +172,22 @@ static void *nil_write(void *a)
     return NULL;
 }
 
+/* The threads of this process, from /proc/self/stat; 0 if unknown. */
+static long threads_now(void)
+{
+    char buf[512];
+    FILE *f = fopen("/proc/self/stat", "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    /* after the command name, which ends at the last ')' */
+    char *p = strrchr(buf, ')');
+    for (int field = 2; p && field < 20; field++)
+        p = strchr(p + 1, ' ');
+    return p ? strtol(p + 1, NULL, 10) : 0;
+}
+
 static void late_nil(void)
 {
     pthread_t t;
@@ -174,7 +195,9 @@ static void late_nil(void)
     pthread_create(&t, NULL, nil_write, NULL);
     pthread_detach(t);
     sem_wait(&about_to_write);
-    nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+    /* main, the worker, and then the symbolizer's loader */
+    for (int i = 0; i < 10000 && threads_now() < 3; i++)
+        nanosleep(&(struct timespec){0, 100 * 1000}, NULL);
 }
 
 /* 8 threads keep finding things while another thread calls exit(3). */
