@@ -45,8 +45,11 @@ static hb_epoch solo_epoch;
 __thread uint32_t mg_hb_solo_skipped __attribute__((tls_model("initial-exec")));
 __thread struct hb_thr *mg_hb_ready __attribute__((tls_model("initial-exec")));
 
-/* me_rec once tagged, for the lock wrappers' inline path (hb_lockpath.h). */
-static inline void set_ready(void) { mg_hb_ready = me_tagged ? me_rec : NULL; }
+/* me_rec once tagged, for the lock wrappers' inline path (hb_lockpath.h)
+ * and the map hooks' (ready). Not while a solo join is pending: that
+ * thread's first acquire must go through mg_hb_lock_acquired_slow, which
+ * makes it (the inline acquire of a handoff does not). */
+static inline void set_ready(void) { mg_hb_ready = me_tagged && !me_solo_pending ? me_rec : NULL; }
 
 /* The shim's own image: its internal locks (thread table, reports, depot)
  * are called through the same exported wrappers as the program's, and must
@@ -208,6 +211,7 @@ static struct hb_thr *me_first(void)
 static MG_COLD void solo_join_slow(struct hb_thr *t)
 {
     me_solo_pending = 0;
+    set_ready();
     hb_epoch e = __atomic_load_n(&solo_epoch, __ATOMIC_ACQUIRE);
     uint32_t s = hb_epoch_slot(e);
     if (!e || e == SOLO_NONE || s == t->slot)

@@ -134,17 +134,81 @@ bool hb_sync_spilled(void);
  * with a few loads and compares; anything else goes to hb_acquire_excl /
  * hb_release_excl. */
 
+/* The handoff, the other case these paths decide: t takes a lock that
+ * another thread let go last, and the lock's clock is that thread's copy
+ * in the entry's inline words (a process of at most HB_SYNC_INLINE slots,
+ * clocks below 2^32). It is t's lock as far as its entry goes (the one t
+ * went through last), so this is what hb_acquire_excl and hb_release_excl
+ * would do, as one loop each. It runs inside the program's critical
+ * section, right after a handoff, and the time it takes there is paid
+ * twice: a longer critical section after a handoff makes the next handoff
+ * likelier (docs/performance.md, "mutex_handoff"). */
+static inline bool hb_inline_clock(const struct hb_sync_entry *e, const struct hb_thr *t)
+{
+    return (HB_LD(e->flags) & (HB_SYNC_IN | HB_SYNC_SPILL | HB_SYNC_BARRIER)) == HB_SYNC_IN && !hb_thr_shared(t);
+}
+
+/* t's clock joins the inline clock (hb_thr_acquire's rule: vgen moves when
+ * an entry rose). The width is read once and bounded: a program that
+ * unlocks a mutex it does not hold gets a wrong clock, never a wild
+ * access. */
+static inline void hb_take_inline(struct hb_thr *t, const struct hb_sync_entry *e)
+{
+    uint32_t iw = HB_LD(e->iw), raised = 0;
+    if (iw > HB_SYNC_INLINE)
+        iw = HB_SYNC_INLINE;
+    for (uint32_t i = 0; i < iw; i++) {
+        uint64_t v = HB_LD(e->iv[i]);
+        if (v > HB_LD(t->clk[i])) {
+            HB_ST(t->clk[i], v);
+            raised = 1;
+        }
+    }
+    if (iw > HB_LD(t->width))
+        HB_ST(t->width, iw);
+    t->vgen += raised;
+}
+
+/* The inline clock becomes a copy of t's, when t's fits there; false
+ * otherwise (hb_release_excl then moves it to the arena). */
+static inline bool hb_give_inline(struct hb_thr *t, struct hb_sync_entry *e)
+{
+    uint32_t w = HB_LD(t->width), old = HB_LD(e->iw);
+    if (w > HB_SYNC_INLINE || old > HB_SYNC_INLINE)
+        return false;
+    uint64_t any = 0;
+    for (uint32_t i = 0; i < w; i++)
+        any |= HB_LD(t->clk[i]);
+    if (any > UINT32_MAX)
+        return false;
+    for (uint32_t i = 0; i < w; i++)
+        HB_ST(e->iv[i], (uint32_t)HB_LD(t->clk[i]));
+    for (uint32_t i = w; i < old; i++)
+        HB_ST(e->iv[i], 0);
+    HB_ST(e->iw, w);
+    HB_ST(e->relgen, t->vgen);
+    __atomic_store_n(&e->rel, hb_thr_epoch(t), __ATOMIC_RELEASE);
+    return true;
+}
+
 /* After t took the lock at addr: 1 when t is back in its epoch (the
  * lock's clock is the copy t left at this epoch, and it was the only
- * release since t's tick: hb_relocked), 0 when nothing is to be done, -1
- * when hb_acquire_excl must decide. */
+ * release since t's tick: hb_relocked), 0 when nothing more is to be done
+ * (the lock's clock was t's own, or a handoff's inline clock was taken),
+ * -1 when hb_acquire_excl must decide. */
 static inline int hb_lock_acquired_fast(struct hb_thr *t, uintptr_t addr)
 {
     const struct hb_sync_entry *e = t->lk;
     if (t->lk_addr != addr || HB_LD(e->key) != addr)
         return -1;
-    if (__atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) != t->cur)
-        return -1;
+    hb_epoch rel = __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE);
+    if (rel != t->cur) {
+        /* another thread's copy: a handoff */
+        if (!rel || hb_epoch_slot(rel) == t->slot || !hb_inline_clock(e, t))
+            return -1;
+        hb_take_inline(t, e);
+        return 0;
+    }
     if (!t->dirty)
         return 0;
     if (t->nrehold != 1 || t->rehold[0] != addr)
@@ -162,11 +226,15 @@ static inline int hb_lock_acquired_fast(struct hb_thr *t, uintptr_t addr)
  * passes. */
 static inline bool hb_lock_releasing_fast(struct hb_thr *t, uintptr_t addr)
 {
-    const struct hb_sync_entry *e = t->lk;
+    struct hb_sync_entry *e = (struct hb_sync_entry *)(uintptr_t)t->lk; /* pool is not const */
     if (t->lk_addr != addr || HB_LD(e->key) != addr || t->dirty)
         return false;
-    if (__atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) != t->cur || HB_LD(e->relgen) != t->vgen)
-        return false;
+    if (__atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) != t->cur || HB_LD(e->relgen) != t->vgen) {
+        /* the lock's clock is another thread's, or older than t's: a
+         * handoff's release */
+        if (!hb_inline_clock(e, t) || !hb_give_inline(t, e))
+            return false;
+    }
     t->dirty = 1;
     t->rehold[0] = addr;
     t->nrehold = 1;

@@ -185,6 +185,71 @@ Test(hb_sync, lock_taken_between_gives_a_new_epoch)
     cr_assert_eq(c.pc, 0xa2);
 }
 
+/* A lock passed back and forth between two threads (a map under a
+ * contended mutex): once each thread has been through the full paths,
+ * every handoff is taken and let go by the inline ones (hb_sync.h,
+ * hb_take_inline and hb_give_inline), and they order as the full ones do:
+ * directly, and transitively through what the holder acquired elsewhere. */
+Test(hb_sync, handoffs_take_the_inline_paths_and_order)
+{
+    struct world w;
+    start(&w, 3);
+    struct hb_access m = {0}, n = {0};
+    struct hb_conflict c;
+    lock(w.t[0], OBJ(1));
+    unlock(w.t[0], OBJ(1));
+    lock(w.t[1], OBJ(1));
+    unlock(w.t[1], OBJ(1));
+    for (int i = 0; i < 4; i++) {
+        struct hb_thr *a = w.t[0], *b = w.t[1];
+        cr_assert_eq(hb_lock_acquired_fast(a, OBJ(1)), 0, "round %d: the handoff is taken inline", i);
+        assert_none(wr(a, &m, 0xd1, &c));
+        cr_assert(hb_lock_releasing_fast(a, OBJ(1)), "round %d: and let go inline", i);
+        cr_assert_eq(HB_LD(w.t[0]->lk->rel), hb_thr_epoch(a), "the lock's clock is a's copy");
+        cr_assert_eq(hb_lock_acquired_fast(b, OBJ(1)), 0);
+        assert_none(rd(b, &m, 0xd2, &c));
+        cr_assert(hb_lock_releasing_fast(b, OBJ(1)));
+    }
+    /* t2's write reaches t0 through OBJ(2), t1's hold of it and OBJ(1) */
+    assert_none(wr(w.t[2], &n, 0xd3, &c));
+    unlock(w.t[2], OBJ(2));
+    lock(w.t[1], OBJ(2));
+    unlock(w.t[1], OBJ(2));
+    cr_assert_eq(hb_lock_acquired_fast(w.t[1], OBJ(1)), -1, "t1 went through OBJ(2) last");
+    cr_assert_not(hb_acquire_excl(w.t[1], OBJ(1)));
+    assert_none(wr(w.t[1], &m, 0xd4, &c));
+    cr_assert(hb_lock_releasing_fast(w.t[1], OBJ(1)));
+    cr_assert_eq(hb_lock_acquired_fast(w.t[0], OBJ(1)), 0);
+    assert_none(rd(w.t[0], &m, 0xd5, &c));
+    assert_none(rd(w.t[0], &n, 0xd6, &c));
+    /* a thread that took no lock races with the last writer */
+    assert_race(rd(w.t[2], &m, 0xd7, &c), HB_RACE_READ_WRITE);
+    cr_assert_eq(c.slot, w.t[1]->slot);
+    cr_assert_eq(c.pc, 0xd4);
+}
+
+/* Too wide a clock for the inline words: the inline paths decline, and
+ * the full paths move the lock's clock to the arena. */
+Test(hb_sync, handoff_of_a_wide_clock_leaves_the_inline_paths)
+{
+    struct world w;
+    start(&w, 8);
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    lock(w.t[0], OBJ(1));
+    assert_none(wr(w.t[0], &m, 0xe1, &c));
+    unlock(w.t[0], OBJ(1));
+    lock(w.t[7], OBJ(1)); /* slot 9: a 10-entry clock */
+    assert_none(wr(w.t[7], &m, 0xe2, &c));
+    cr_assert_not(hb_lock_releasing_fast(w.t[7], OBJ(1)), "10 entries do not fit inline");
+    hb_release_excl(w.t[7], OBJ(1));
+    cr_assert_eq(hb_lock_acquired_fast(w.t[0], OBJ(1)), -1, "the clock is in the arena now");
+    cr_assert_not(hb_acquire_excl(w.t[0], OBJ(1)));
+    assert_none(wr(w.t[0], &m, 0xe3, &c));
+    unlock(w.t[0], OBJ(1));
+    assert_race(rd(w.t[1], &m, 0xe4, &c), HB_RACE_READ_WRITE);
+}
+
 /* Several posts before one wait: every poster is ordered before the
  * waiter, which a copy would lose. */
 Test(hb_sync, semaphore_posts_merge)
