@@ -149,17 +149,6 @@ void hb_thr_acquire32(struct hb_thr *t, const uint32_t *vc, uint32_t width)
     hb_thr_acquire(t, wide, width < WIDE_MAX ? width : WIDE_MAX);
 }
 
-uint32_t hb_thr_copy_to32(struct hb_thr *t, uint32_t *vc, uint32_t old_width)
-{
-    uint64_t wide[WIDE_MAX];
-    uint32_t w = hb_thr_copy_to(t, wide, 0);
-    for (uint32_t i = 0; i < w; i++)
-        HB_ST(vc[i], (uint32_t)wide[i]);
-    for (uint32_t i = w; i < old_width; i++)
-        HB_ST(vc[i], 0);
-    return w;
-}
-
 uint32_t hb_thr_merge_to32(struct hb_thr *t, uint32_t *vc, uint32_t old_width)
 {
     uint64_t wide[WIDE_MAX] = {0};

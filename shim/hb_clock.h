@@ -201,12 +201,11 @@ void hb_thr_acquire(struct hb_thr *t, const uint64_t *vc, uint32_t width);
 uint32_t hb_thr_copy_to(struct hb_thr *t, uint64_t *vc, uint32_t old_width);
 /* Merges t's clock into vc; returns the new width. */
 uint32_t hb_thr_merge_to(struct hb_thr *t, uint64_t *vc, uint32_t old_width);
-/* The same three on a clock of 32-bit entries (a sync entry's inline
+/* Acquire and merge on a clock of 32-bit entries (a sync entry's inline
  * clock, hb_sync.h), for a clock hb_thr_fits32 said fits: at most max
  * entries, each below 2^32. Never the shared overflow record's. */
 bool hb_thr_fits32(const struct hb_thr *t, uint32_t max);
 void hb_thr_acquire32(struct hb_thr *t, const uint32_t *vc, uint32_t width);
-uint32_t hb_thr_copy_to32(struct hb_thr *t, uint32_t *vc, uint32_t old_width);
 uint32_t hb_thr_merge_to32(struct hb_thr *t, uint32_t *vc, uint32_t old_width);
 /* The width a copy or merge of t's clock needs. */
 static inline uint32_t hb_thr_width(struct hb_thr *t) { return HB_LD(t->width); }

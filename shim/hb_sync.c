@@ -200,10 +200,29 @@ static void merge_into(struct hb_sync_entry *e, unsigned k, struct hb_thr *t)
     fallback_merge(t);
 }
 
+/* The inline clock becomes a copy of t's, when t's fits there (at most
+ * HB_SYNC_INLINE entries, each below 2^32); false otherwise. */
+static bool copy_inline(struct hb_thr *t, struct hb_sync_entry *e)
+{
+    uint32_t w = HB_LD(t->width), old = HB_LD(e->iw);
+    if (w > HB_SYNC_INLINE || old > HB_SYNC_INLINE)
+        return false;
+    uint64_t any = 0;
+    for (uint32_t i = 0; i < w; i++)
+        any |= HB_LD(t->clk[i]);
+    if (any > UINT32_MAX)
+        return false;
+    for (uint32_t i = 0; i < w; i++)
+        HB_ST(e->iv[i], (uint32_t)HB_LD(t->clk[i]));
+    for (uint32_t i = w; i < old; i++)
+        HB_ST(e->iv[i], 0);
+    HB_ST(e->iw, w);
+    return true;
+}
+
 static void copy_into(struct hb_sync_entry *e, unsigned k, struct hb_thr *t)
 {
-    if (inline_ok(e, k, t)) {
-        HB_ST(e->iw, hb_thr_copy_to32(t, e->iv, e->iw));
+    if (inline_ok(e, k, t) && copy_inline(t, e)) {
         e->flags |= F_IN;
         return;
     }
@@ -242,6 +261,56 @@ static void set_rel(struct hb_sync_entry *e, hb_epoch rel, uint32_t gen)
 {
     HB_ST(e->relgen, gen);
     __atomic_store_n(&e->rel, rel, __ATOMIC_RELEASE);
+}
+
+/* ---- handoffs on the inline paths (hb_sync.h) ----
+ *
+ * They run inside the program's critical section, right after a handoff,
+ * and the time they take there is paid twice: a longer critical section
+ * after a handoff makes the next handoff likelier (docs/performance.md,
+ * "mutex_handoff"). */
+
+static bool inline_clock(const struct hb_sync_entry *e, const struct hb_thr *t)
+{
+    return (HB_LD(e->flags) & (HB_SYNC_IN | HB_SYNC_SPILL | HB_SYNC_BARRIER)) == HB_SYNC_IN && !hb_thr_shared(t);
+}
+
+/* t's clock joins the inline clock (hb_thr_acquire's rule: vgen moves when
+ * an entry rose). The width is read once and bounded: a program that
+ * unlocks a mutex it does not hold gets a wrong clock, never a wild
+ * access. */
+static void take_inline(struct hb_thr *t, const struct hb_sync_entry *e)
+{
+    uint32_t iw = HB_LD(e->iw), raised = 0;
+    if (iw > HB_SYNC_INLINE)
+        iw = HB_SYNC_INLINE;
+    for (uint32_t i = 0; i < iw; i++) {
+        uint64_t v = HB_LD(e->iv[i]);
+        if (v > HB_LD(t->clk[i])) {
+            HB_ST(t->clk[i], v);
+            raised = 1;
+        }
+    }
+    if (iw > HB_LD(t->width))
+        HB_ST(t->width, iw);
+    t->vgen += raised;
+}
+
+int hb_handoff_take(struct hb_thr *t, const struct hb_sync_entry *e, hb_epoch rel)
+{
+    if (!rel || hb_epoch_slot(rel) == t->slot || !inline_clock(e, t))
+        return -1;
+    take_inline(t, e);
+    return 0;
+}
+
+/* hb_release_excl's copy, and its set_rel */
+bool hb_handoff_give(struct hb_thr *t, struct hb_sync_entry *e)
+{
+    if (!inline_clock(e, t) || !copy_inline(t, e))
+        return false;
+    set_rel(e, hb_thr_epoch(t), t->vgen);
+    return true;
 }
 
 /* ---- the operations ---- */

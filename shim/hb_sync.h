@@ -135,61 +135,15 @@ bool hb_sync_spilled(void);
  * hb_release_excl. */
 
 /* The handoff, the other case these paths decide: t takes a lock that
- * another thread let go last, and the lock's clock is that thread's copy
- * in the entry's inline words (a process of at most HB_SYNC_INLINE slots,
- * clocks below 2^32). It is t's lock as far as its entry goes (the one t
- * went through last), so this is what hb_acquire_excl and hb_release_excl
- * would do, as one loop each. It runs inside the program's critical
- * section, right after a handoff, and the time it takes there is paid
- * twice: a longer critical section after a handoff makes the next handoff
- * likelier (docs/performance.md, "mutex_handoff"). */
-static inline bool hb_inline_clock(const struct hb_sync_entry *e, const struct hb_thr *t)
-{
-    return (HB_LD(e->flags) & (HB_SYNC_IN | HB_SYNC_SPILL | HB_SYNC_BARRIER)) == HB_SYNC_IN && !hb_thr_shared(t);
-}
-
-/* t's clock joins the inline clock (hb_thr_acquire's rule: vgen moves when
- * an entry rose). The width is read once and bounded: a program that
- * unlocks a mutex it does not hold gets a wrong clock, never a wild
- * access. */
-static inline void hb_take_inline(struct hb_thr *t, const struct hb_sync_entry *e)
-{
-    uint32_t iw = HB_LD(e->iw), raised = 0;
-    if (iw > HB_SYNC_INLINE)
-        iw = HB_SYNC_INLINE;
-    for (uint32_t i = 0; i < iw; i++) {
-        uint64_t v = HB_LD(e->iv[i]);
-        if (v > HB_LD(t->clk[i])) {
-            HB_ST(t->clk[i], v);
-            raised = 1;
-        }
-    }
-    if (iw > HB_LD(t->width))
-        HB_ST(t->width, iw);
-    t->vgen += raised;
-}
-
-/* The inline clock becomes a copy of t's, when t's fits there; false
- * otherwise (hb_release_excl then moves it to the arena). */
-static inline bool hb_give_inline(struct hb_thr *t, struct hb_sync_entry *e)
-{
-    uint32_t w = HB_LD(t->width), old = HB_LD(e->iw);
-    if (w > HB_SYNC_INLINE || old > HB_SYNC_INLINE)
-        return false;
-    uint64_t any = 0;
-    for (uint32_t i = 0; i < w; i++)
-        any |= HB_LD(t->clk[i]);
-    if (any > UINT32_MAX)
-        return false;
-    for (uint32_t i = 0; i < w; i++)
-        HB_ST(e->iv[i], (uint32_t)HB_LD(t->clk[i]));
-    for (uint32_t i = w; i < old; i++)
-        HB_ST(e->iv[i], 0);
-    HB_ST(e->iw, w);
-    HB_ST(e->relgen, t->vgen);
-    __atomic_store_n(&e->rel, hb_thr_epoch(t), __ATOMIC_RELEASE);
-    return true;
-}
+ * another thread let go last (rel, that thread's epoch), or lets go of a
+ * lock whose clock is not its own copy. When the lock's clock sits in the
+ * entry's inline words (a process of at most HB_SYNC_INLINE slots, clocks
+ * below 2^32), hb_sync.c does what hb_acquire_excl and hb_release_excl
+ * would, as one loop each; otherwise they decline (-1, false). Kept out
+ * of line, so that the inline paths stay small where they are inlined:
+ * in every lock wrapper. */
+int hb_handoff_take(struct hb_thr *t, const struct hb_sync_entry *e, hb_epoch rel);
+bool hb_handoff_give(struct hb_thr *t, struct hb_sync_entry *e);
 
 /* After t took the lock at addr: 1 when t is back in its epoch (the
  * lock's clock is the copy t left at this epoch, and it was the only
@@ -202,13 +156,8 @@ static inline int hb_lock_acquired_fast(struct hb_thr *t, uintptr_t addr)
     if (t->lk_addr != addr || HB_LD(e->key) != addr)
         return -1;
     hb_epoch rel = __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE);
-    if (rel != t->cur) {
-        /* another thread's copy: a handoff */
-        if (!rel || hb_epoch_slot(rel) == t->slot || !hb_inline_clock(e, t))
-            return -1;
-        hb_take_inline(t, e);
-        return 0;
-    }
+    if (rel != t->cur) /* another thread's copy, or an older one of t's */
+        return hb_handoff_take(t, e, rel);
     if (!t->dirty)
         return 0;
     if (t->nrehold != 1 || t->rehold[0] != addr)
@@ -232,7 +181,7 @@ static inline bool hb_lock_releasing_fast(struct hb_thr *t, uintptr_t addr)
     if (__atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) != t->cur || HB_LD(e->relgen) != t->vgen) {
         /* the lock's clock is another thread's, or older than t's: a
          * handoff's release */
-        if (!hb_inline_clock(e, t) || !hb_give_inline(t, e))
+        if (!hb_handoff_give(t, e))
             return false;
     }
     t->dirty = 1;

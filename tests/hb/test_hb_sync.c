@@ -188,7 +188,7 @@ Test(hb_sync, lock_taken_between_gives_a_new_epoch)
 /* A lock passed back and forth between two threads (a map under a
  * contended mutex): once each thread has been through the full paths,
  * every handoff is taken and let go by the inline ones (hb_sync.h,
- * hb_take_inline and hb_give_inline), and they order as the full ones do:
+ * hb_handoff_take and hb_handoff_give), and they order as the full ones do:
  * directly, and transitively through what the holder acquired elsewhere. */
 Test(hb_sync, handoffs_take_the_inline_paths_and_order)
 {
