@@ -74,8 +74,12 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 
 void mg_hb_start(void)
 {
-    if (!mg_opt.happens_before)
+    if (!mg_opt.happens_before) {
+        /* before any thread but this one can have registered */
+        __atomic_store_n(&mg_hb_idle_epoch, 0, __ATOMIC_RELAXED);
+        mg_self.hb_epoch = 0;
         return;
+    }
     /* libgomap tells the count of tool words it zeroes and leaves alone; a
      * library built with fewer would have its own fields under our history. */
     const uint32_t *words = dlsym(RTLD_NEXT, "gomap_tool_words");
@@ -279,7 +283,7 @@ static unsigned class_of(unsigned op)
  * thread in the shared overflow slot never publishes: its epoch moves with
  * the other overflow threads' releases. */
 static inline void publish(struct hb_thr *t) { mg_self.hb_epoch = hb_thr_shared(t) ? MG_HB_EPOCH_NONE : hb_thr_epoch(t); }
-static inline void withdraw(void) { mg_self.hb_epoch = MG_HB_EPOCH_NONE; }
+static inline void withdraw(void) { mg_self.hb_epoch = __atomic_load_n(&mg_hb_idle_epoch, __ATOMIC_RELAXED); }
 
 /* The thread's record when the engine may run on it without more ado
  * (made, tagged, not inside the shim), else NULL. */

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 __thread struct mg_thread mg_self __attribute__((tls_model("initial-exec"))) = {.hb_epoch = MG_HB_EPOCH_NONE};
+uint64_t mg_hb_idle_epoch = MG_HB_EPOCH_NONE;
 
 /* A slot keeps its thread's tid and last known name after the thread
  * exits, until the index is reused: a report often names a thread that has
@@ -92,6 +93,7 @@ uint32_t mg_thread_register(void)
     pthread_mutex_unlock(&lock);
     mg_self.busy--;
     mg_self.idx = idx;
+    mg_self.hb_epoch = __atomic_load_n(&mg_hb_idle_epoch, __ATOMIC_RELAXED);
     mg_thread_remember_name();
     pthread_setspecific(exit_key, (void *)(uintptr_t)idx);
     return idx;
