@@ -9,7 +9,10 @@
  * and each critical section timed with the TSC, from the lock's return to
  * the unlock's return (so it includes the unlock's futex wake).
  *
- * usage: mutex_handoff [ops per thread, default 2000000]
+ * usage: mutex_handoff [ops per thread, default 2000000] [spin, default 0]
+ * spin: TSC cycles spent spinning inside each critical section that
+ * follows a handoff, before the map call: run plain, it stands in for the
+ * engine's work there, and shows how the whole loop's time answers to it.
  * prints: ns per op, the share of ops that followed a handoff, and the
  * mean TSC cycles of a critical section after a handoff and of the others.
  * Run it plain and under LD_PRELOAD=build/lib/libmapguard.so, several
@@ -29,6 +32,7 @@ static const gomap_type I64 = {.key_size = 8, .val_size = 8};
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static gomap *m;
 static long ops;
+static unsigned long long spin;
 
 static int last_owner; /* under mu */
 
@@ -51,6 +55,9 @@ static void *worker(void *arg)
         unsigned long long t0 = __rdtsc();
         int handoff = last_owner != me;
         last_owner = me;
+        if (handoff && spin)
+            while (__rdtsc() - t0 < spin)
+                _mm_pause();
         if (r & 3)
             gomap_get(m, &k);
         else
@@ -68,13 +75,23 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* a decimal count, or -1 */
+static long number(const char *a)
+{
+    char *end;
+    long v = strtol(a, &end, 10);
+    return end == a || *end ? -1 : v;
+}
+
 int main(int argc, char **argv)
 {
-    ops = argc > 1 ? atol(argv[1]) : 2000000;
-    if (ops <= 0) {
-        fprintf(stderr, "usage: %s [ops per thread]\n", argv[0]);
+    ops = argc > 1 ? number(argv[1]) : 2000000;
+    long s = argc > 2 ? number(argv[2]) : 0;
+    if (ops <= 0 || s < 0 || argc > 3) {
+        fprintf(stderr, "usage: %s [ops per thread] [spin cycles after a handoff]\n", argv[0]);
         return 2;
     }
+    spin = (unsigned long long)s;
     m = gomap_new(&I64, 0);
     for (int64_t k = 0; k < 2000; k += 2)
         gomap_set(m, &k, &k);
