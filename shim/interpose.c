@@ -110,14 +110,16 @@ static bool found_late(void *const *real, const void *stub)
  * out of line, to the wrapper's *_fast_rest: the wrapper then makes no
  * call of its own before the real one, so the arguments stay in the
  * registers they came in, and the call site is read from the stack only
- * on the paths that need it. */
+ * on the paths that need it. Its exit goes straight to the full one
+ * (mg_fast_*_slow): the call is in a new epoch, so the hook records it,
+ * and the inline exit's tests would only decline. This is the path of a
+ * map call after a lock handoff, inside the program's critical section. */
 #define FAST_REST(KIND, OP, m, s, pc, call)                                                                        \
     do {                                                                                                           \
-        struct mg_fast f_ = {mg_words(m), (s)};                                                                    \
-        mg_fast_hb_enter(f_.w, MG_OP_##OP, (pc));                                                                  \
+        mg_fast_hb_enter(mg_words(m), MG_OP_##OP, (pc));                                                           \
         __typeof__(call) r_ = call;                                                                                \
-        if (!mg_fast_##KIND##_done(&f_, MG_OP_##OP))                                                               \
-            mg_fast_##KIND##_slow((m), MG_OP_##OP, (pc), f_.s);                                                    \
+        mg_in_call_leave();                                                                                        \
+        mg_fast_##KIND##_slow((m), MG_OP_##OP, (pc), (s));                                                         \
         return r_;                                                                                                 \
     } while (0)
 #define FAST_READ_REST(OP, m, s, pc, call) FAST_REST(read, OP, m, s, pc, call)
