@@ -313,7 +313,8 @@ static inline void enter(struct hb_access *h, const void *map, unsigned cls, uns
         struct hb_conflict c;
         hb_tick(t);
         publish(t);
-        if (hb_same_epoch(h, t, cls) || hb_access_check_unlocked(h, t, cls, &c) == HB_RACE_NONE)
+        if (hb_same_epoch(h, t, cls) || hb_access_clean(h, t, cls) ||
+            hb_access_check_unlocked(h, t, cls, &c) == HB_RACE_NONE)
             return;
     }
     enter_slow(h, map, cls, op, pc);

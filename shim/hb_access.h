@@ -68,6 +68,19 @@ struct hb_conflict {
  * miss): a clean result needs no more; a race is confirmed by
  * hb_access_check_slow before it is reported. */
 int hb_access_check_unlocked(struct hb_access *h, struct hb_thr *t, unsigned cls, struct hb_conflict *c);
+/* Its usual answer, inline: true when the call is ordered after the last
+ * write and, for a write, after a last read that is one epoch; false
+ * when hb_access_check_unlocked must look (a race, or a read clock). */
+static inline bool hb_access_clean(const struct hb_access *h, const struct hb_thr *t, unsigned cls)
+{
+    uint64_t w = __atomic_load_n(&h->w, __ATOMIC_ACQUIRE);
+    if (w && !hb_ordered(t, w))
+        return false;
+    if (cls != HB_WRITE)
+        return true;
+    uint64_t r = __atomic_load_n(&h->r, __ATOMIC_ACQUIRE);
+    return !r || (!(r & HB_R_SHARED) && hb_ordered(t, r & HB_EPOCH_MASK));
+}
 int hb_access_check_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, struct hb_conflict *c);
 void hb_access_record_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, unsigned op, uintptr_t pc);
 

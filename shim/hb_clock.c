@@ -29,14 +29,6 @@ static void unlock_thr(struct hb_thr *t)
         hb_spin_unlock(&t->lock);
 }
 
-void hb_tick_slow(struct hb_thr *t)
-{
-    t->dirty = 0;
-    t->nrehold = 0;
-    HB_ST(t->clk[t->slot], HB_LD(t->clk[t->slot]) + 1);
-    t->cur = hb_thr_epoch(t);
-}
-
 void hb_released(struct hb_thr *t)
 {
     /* The overflow record is shared: a flag would race, so it ticks now. */

@@ -154,13 +154,19 @@ void hb_atfork_child(struct hb_thr *self);
 
 /* ---- clock operations ---- */
 
-void hb_tick_slow(struct hb_thr *t);
+static inline hb_epoch hb_thr_epoch(const struct hb_thr *t);
 /* Called by every access before it takes its epoch: a release since the
- * last tick must separate what came before it from what comes after. */
+ * last tick must separate what came before it from what comes after. The
+ * first access after a lock handoff ticks, inside the program's critical
+ * section: a few stores, inline. */
 static inline void hb_tick(struct hb_thr *t)
 {
-    if (MG_UNLIKELY(t->dirty))
-        hb_tick_slow(t);
+    if (MG_UNLIKELY(t->dirty)) {
+        t->dirty = 0;
+        t->nrehold = 0;
+        HB_ST(t->clk[t->slot], HB_LD(t->clk[t->slot]) + 1);
+        t->cur = hb_thr_epoch(t);
+    }
 }
 /* After t released its clock somewhere: its next access gets a new epoch.
  * Lazy, so that clocks only grow with accesses, not with every unlock. */

@@ -62,6 +62,18 @@ Test(hb, reads_then_writes_never_overlapping)
     assert_unordered("s22", "concurrent-read-write", "set", "s22_set", "get", "s22_get");
 }
 
+/* A thread's first map call takes the engine's full path, its later ones
+ * the inline check: the racing call here is the second thread's second. */
+Test(hb, known_thread_write_after_reads)
+{
+    assert_unordered("known_read_write", "concurrent-read-write", "set", "known_set", "get", "known_get");
+}
+
+Test(hb, known_thread_read_after_writes)
+{
+    assert_unordered("known_write_read", "concurrent-read-write", "get", "known_get", "set", "known_set");
+}
+
 /* On by default: the same program with no options is caught. */
 Test(hb, on_by_default)
 {
