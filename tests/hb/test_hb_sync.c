@@ -5,6 +5,8 @@
 #include "hb_arena.h"
 #include "hb_test.h"
 
+#include <string.h>
+
 struct world {
     struct hb_thr *main_t, *t[8];
 };
@@ -248,6 +250,32 @@ Test(hb_sync, handoff_of_a_wide_clock_leaves_the_inline_paths)
     assert_none(wr(w.t[0], &m, 0xe3, &c));
     unlock(w.t[0], OBJ(1));
     assert_race(rd(w.t[1], &m, 0xe4, &c), HB_RACE_READ_WRITE);
+}
+
+/* A clock value past 32 bits does not fit the inline words: the inline
+ * release declines, and nothing of the lock's clock is changed by it. */
+Test(hb_sync, handoff_of_a_clock_past_32_bits_leaves_the_inline_paths)
+{
+    struct world w;
+    start(&w, 2);
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    lock(w.t[0], OBJ(1));
+    unlock(w.t[0], OBJ(1));
+    lock(w.t[1], OBJ(1));
+    const struct hb_sync_entry *e = w.t[1]->lk;
+    uint32_t before[HB_SYNC_INLINE];
+    memcpy(before, e->iv, sizeof before);
+    HB_ST(w.t[1]->clk[w.t[1]->slot], (1ull << 32) + 7);
+    w.t[1]->cur = hb_thr_epoch(w.t[1]);
+    assert_none(wr(w.t[1], &m, 0xf1, &c));
+    uint64_t own = HB_LD(w.t[1]->clk[w.t[1]->slot]);
+    cr_assert_not(hb_lock_releasing_fast(w.t[1], OBJ(1)), "a value past 2^32 does not fit 32 bits");
+    cr_assert_arr_eq(e->iv, before, sizeof before, "the declined release wrote nothing");
+    hb_release_excl(w.t[1], OBJ(1));
+    lock(w.t[0], OBJ(1));
+    cr_assert_eq(HB_LD(w.t[0]->clk[w.t[1]->slot]), own, "no bit lost");
+    assert_none(rd(w.t[0], &m, 0xf2, &c));
 }
 
 /* Several posts before one wait: every poster is ordered before the
