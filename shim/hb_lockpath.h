@@ -6,9 +6,11 @@
  * hb_lock_releasing_fast). Anything else returns false and the wrapper
  * calls mg_hb_lock_acquired_slow / mg_hb_lock_releasing_slow (below).
  *
- * No guard is taken: nothing here blocks, and a signal handler that runs
- * a lock wrapper in the middle can at worst make a tick be taken back
- * that should not be (a race missed, none invented).
+ * A handoff (the lock's clock another thread's, in the entry's inline
+ * words) is decided here too, by one out-of-line loop under the recursion
+ * guard (hb_sync.h). The rest takes no guard: nothing here blocks, and a
+ * signal handler that runs a lock wrapper in the middle can at worst make
+ * a tick be taken back that should not be (a race missed, none invented).
  */
 #ifndef MAPGUARD_HB_LOCKPATH_H
 #define MAPGUARD_HB_LOCKPATH_H
@@ -26,7 +28,7 @@ static inline bool mg_hb_lock_acquired_inline(const volatile void *addr)
     struct hb_thr *t = mg_hb_ready;
     if (MG_UNLIKELY(t == NULL) || MG_UNLIKELY(mg_self.busy))
         return false;
-    int r = hb_lock_acquired_fast(t, (uintptr_t)addr);
+    int r = hb_lock_acquired_fast(t, (uintptr_t)addr, &mg_self.busy);
     if (MG_UNLIKELY(r < 0))
         return false;
     if (r > 0) /* back in its epoch: the map hooks may skip again */
@@ -37,7 +39,7 @@ static inline bool mg_hb_lock_acquired_inline(const volatile void *addr)
 static inline bool mg_hb_lock_releasing_inline(const volatile void *addr)
 {
     struct hb_thr *t = mg_hb_ready;
-    if (MG_UNLIKELY(t == NULL) || MG_UNLIKELY(mg_self.busy) || !hb_lock_releasing_fast(t, (uintptr_t)addr))
+    if (MG_UNLIKELY(t == NULL) || MG_UNLIKELY(mg_self.busy) || !hb_lock_releasing_fast(t, (uintptr_t)addr, &mg_self.busy))
         return false;
     mg_self.hb_epoch = MG_HB_EPOCH_NONE;
     return true;

@@ -296,20 +296,27 @@ static void take_inline(struct hb_thr *t, const struct hb_sync_entry *e)
     t->vgen += raised;
 }
 
-int hb_handoff_take(struct hb_thr *t, const struct hb_sync_entry *e, hb_epoch rel)
+int hb_handoff_take(struct hb_thr *t)
 {
+    const struct hb_sync_entry *e = t->lk;
+    hb_epoch rel = __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE);
     if (!rel || hb_epoch_slot(rel) == t->slot || !inline_clock(e, t))
         return -1;
     take_inline(t, e);
     return 0;
 }
 
-/* hb_release_excl's copy, and its set_rel */
-bool hb_handoff_give(struct hb_thr *t, struct hb_sync_entry *e)
+/* hb_release_excl's copy, its set_rel, and the release's bookkeeping
+ * (hb_lock_releasing_check's, t not dirty) */
+bool hb_handoff_give(struct hb_thr *t, uintptr_t addr)
 {
+    struct hb_sync_entry *e = (struct hb_sync_entry *)(uintptr_t)t->lk; /* pool is not const */
     if (!inline_clock(e, t) || !copy_inline(t, e))
         return false;
     set_rel(e, hb_thr_epoch(t), t->vgen);
+    t->dirty = 1;
+    t->rehold[0] = addr;
+    t->nrehold = 1;
     return true;
 }
 

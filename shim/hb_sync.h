@@ -135,29 +135,31 @@ bool hb_sync_spilled(void);
  * hb_release_excl. */
 
 /* The handoff, the other case these paths decide: t takes a lock that
- * another thread let go last (rel, that thread's epoch), or lets go of a
- * lock whose clock is not its own copy. When the lock's clock sits in the
- * entry's inline words (a process of at most HB_SYNC_INLINE slots, clocks
- * below 2^32), hb_sync.c does what hb_acquire_excl and hb_release_excl
- * would, as one loop each; otherwise they decline (-1, false). Kept out
- * of line, so that the inline paths stay small where they are inlined:
- * in every lock wrapper. */
-int hb_handoff_take(struct hb_thr *t, const struct hb_sync_entry *e, hb_epoch rel);
-bool hb_handoff_give(struct hb_thr *t, struct hb_sync_entry *e);
+ * another thread let go last, or lets go of a lock whose clock is not its
+ * own copy. When the lock's clock sits in the entry's inline words (a
+ * process of at most HB_SYNC_INLINE slots, clocks below 2^32), hb_sync.c
+ * does what hb_acquire_excl and hb_release_excl would, as one loop each;
+ * otherwise they decline (-1, false). Out of line, so that the inline
+ * paths stay small where they are inlined: in every lock wrapper. Unlike
+ * those, they rewrite t's clock entry by entry, so they run under the
+ * caller's guard (below). t->lk is the lock's entry. */
+int hb_handoff_take(struct hb_thr *t);
+bool hb_handoff_give(struct hb_thr *t, uintptr_t addr);
+
+#define HB_LOCK_HANDOFF 2
 
 /* After t took the lock at addr: 1 when t is back in its epoch (the
  * lock's clock is the copy t left at this epoch, and it was the only
- * release since t's tick: hb_relocked), 0 when nothing more is to be done
- * (the lock's clock was t's own, or a handoff's inline clock was taken),
- * -1 when hb_acquire_excl must decide. */
-static inline int hb_lock_acquired_fast(struct hb_thr *t, uintptr_t addr)
+ * release since t's tick: hb_relocked), 0 when nothing is to be done (the
+ * lock's clock is t's own), HB_LOCK_HANDOFF for hb_handoff_take, -1 when
+ * hb_acquire_excl must decide. */
+static inline int hb_lock_acquired_check(struct hb_thr *t, uintptr_t addr)
 {
     const struct hb_sync_entry *e = t->lk;
     if (t->lk_addr != addr || HB_LD(e->key) != addr)
         return -1;
-    hb_epoch rel = __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE);
-    if (rel != t->cur) /* another thread's copy, or an older one of t's */
-        return hb_handoff_take(t, e, rel);
+    if (__atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) != t->cur) /* another thread's copy, or an older one of t's */
+        return HB_LOCK_HANDOFF;
     if (!t->dirty)
         return 0;
     if (t->nrehold != 1 || t->rehold[0] != addr)
@@ -167,27 +169,57 @@ static inline int hb_lock_acquired_fast(struct hb_thr *t, uintptr_t addr)
     return 1;
 }
 
-/* Before t lets go of the lock at addr: true when the lock's clock is
+/* Before t lets go of the lock at addr: 1 when the lock's clock is
  * already t's clock as it is now (the same epoch, nothing acquired since)
  * and t had not released anything since its tick, so nothing is stored;
- * false when hb_release_excl must do it. An entry never holds an epoch of
- * the shared overflow record, nor one of a spilled object, so neither
- * passes. */
-static inline bool hb_lock_releasing_fast(struct hb_thr *t, uintptr_t addr)
+ * HB_LOCK_HANDOFF when the lock's clock is another thread's or an older
+ * one of t's (hb_handoff_give); 0 when hb_release_excl must do it. An
+ * entry never holds an epoch of the shared overflow record, nor one of a
+ * spilled object, so neither passes. */
+static inline int hb_lock_releasing_check(struct hb_thr *t, uintptr_t addr)
 {
-    struct hb_sync_entry *e = (struct hb_sync_entry *)(uintptr_t)t->lk; /* pool is not const */
+    const struct hb_sync_entry *e = t->lk;
     if (t->lk_addr != addr || HB_LD(e->key) != addr || t->dirty)
-        return false;
-    if (__atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) != t->cur || HB_LD(e->relgen) != t->vgen) {
-        /* the lock's clock is another thread's, or older than t's: a
-         * handoff's release */
-        if (!hb_handoff_give(t, e))
-            return false;
-    }
+        return 0;
+    if (__atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) != t->cur || HB_LD(e->relgen) != t->vgen)
+        return HB_LOCK_HANDOFF;
     t->dirty = 1;
     t->rehold[0] = addr;
     t->nrehold = 1;
-    return true;
+    return 1;
+}
+
+/* The two inline paths whole, as the lock wrappers run them
+ * (hb_lockpath.h): the same answers as hb_lock_acquired_check without
+ * HB_LOCK_HANDOFF, and true when the release is done. A handoff runs with
+ * *guard raised (the wrappers pass the thread's recursion guard): a signal
+ * handler that takes or lets go of a lock in the middle then passes
+ * straight through, instead of rewriting the clock entries the loop is
+ * between reading and storing. */
+static inline int hb_lock_acquired_fast(struct hb_thr *t, uintptr_t addr, uint32_t *guard)
+{
+    int r = hb_lock_acquired_check(t, addr);
+    if (MG_UNLIKELY(r == HB_LOCK_HANDOFF)) {
+        ++*guard;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        r = hb_handoff_take(t);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        --*guard;
+    }
+    return r;
+}
+
+static inline bool hb_lock_releasing_fast(struct hb_thr *t, uintptr_t addr, uint32_t *guard)
+{
+    int r = hb_lock_releasing_check(t, addr);
+    if (MG_UNLIKELY(r == HB_LOCK_HANDOFF)) {
+        ++*guard;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        r = hb_handoff_give(t, addr);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        --*guard;
+    }
+    return r != 0;
 }
 
 #endif

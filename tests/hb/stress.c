@@ -40,18 +40,19 @@ static void *work(void *p)
     struct hb_thr *t = w->t;
     w->first_races += acc(t, &first, HB_WRITE, 0x10);
     struct hb_access mine = {0};
+    uint32_t guard = 0; /* the inline paths' recursion guard (hb_sync.h) */
     for (int i = 0; i < ROUNDS; i++) {
         pthread_mutex_lock(&mu);
         if (i % 2) {
             hb_acquire(t, (uintptr_t)&mu);
-        } else if (hb_lock_acquired_fast(t, (uintptr_t)&mu) < 0) {
+        } else if (hb_lock_acquired_fast(t, (uintptr_t)&mu, &guard) < 0) {
             /* as the lock wrappers do (hb_lockpath.h) */
             hb_acquire_excl(t, (uintptr_t)&mu);
         }
         w->locked_races += acc(t, &locked, HB_WRITE, 0x20);
         if (i % 3)
             hb_release(t, (uintptr_t)&mu);
-        else if (!hb_lock_releasing_fast(t, (uintptr_t)&mu))
+        else if (!hb_lock_releasing_fast(t, (uintptr_t)&mu, &guard))
             hb_release_excl(t, (uintptr_t)&mu);
         pthread_mutex_unlock(&mu);
         w->read_races += acc(t, &readonly, HB_READ, 0x30);
