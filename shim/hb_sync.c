@@ -306,17 +306,14 @@ int hb_handoff_take(struct hb_thr *t)
     return 0;
 }
 
-/* hb_release_excl's copy, its set_rel, and the release's bookkeeping
- * (hb_lock_releasing_check's, t not dirty) */
+/* hb_release_excl's copy, set_rel and hb_released_lock */
 bool hb_handoff_give(struct hb_thr *t, uintptr_t addr)
 {
     struct hb_sync_entry *e = (struct hb_sync_entry *)(uintptr_t)t->lk; /* pool is not const */
     if (!inline_clock(e, t) || !copy_inline(t, e))
         return false;
     set_rel(e, hb_thr_epoch(t), t->vgen);
-    t->dirty = 1;
-    t->rehold[0] = addr;
-    t->nrehold = 1;
+    hb_released_lock(t, addr);
     return true;
 }
 
