@@ -10,9 +10,14 @@
  * the unlock's return (so it includes the unlock's futex wake).
  *
  * usage: mutex_handoff [ops per thread, default 2000000] [spin, default 0]
+ *                      [alternate]
  * spin: TSC cycles spent spinning inside each critical section that
  * follows a handoff, before the map call: run plain, it stands in for the
  * engine's work there, and shows how the whole loop's time answers to it.
+ * alternate: the two threads take turns (each waits, outside the lock,
+ * with sched_yield, for the other's operation), so that every lock is a
+ * handoff: for counting the instructions of the handoff path under
+ * callgrind, not for timing.
  * prints: ns per op, the share of ops that followed a handoff, and the
  * mean TSC cycles of a critical section after a handoff and of the others.
  * Run it plain and under LD_PRELOAD=build/lib/libmapguard.so, several
@@ -22,9 +27,12 @@
 #include <gomap.h>
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <x86intrin.h>
 
@@ -35,6 +43,8 @@ static long ops;
 static unsigned long long spin;
 
 static int last_owner; /* under mu */
+static int alternate;
+static atomic_int turn = 1; /* alternate: whose operation is next */
 
 /* each thread's sums, added up after the join */
 struct sums {
@@ -51,6 +61,8 @@ static void *worker(void *arg)
         r ^= r >> 7;
         r ^= r << 17;
         int64_t k = (int64_t)(2 * ((r >> 2) % 1000));
+        while (alternate && atomic_load_explicit(&turn, memory_order_acquire) != me)
+            sched_yield();
         pthread_mutex_lock(&mu);
         unsigned long long t0 = __rdtsc();
         int handoff = last_owner != me;
@@ -64,6 +76,8 @@ static void *worker(void *arg)
             gomap_set(m, &k, &k);
         pthread_mutex_unlock(&mu);
         unsigned long long dt = __rdtsc() - t0;
+        if (alternate)
+            atomic_store_explicit(&turn, 3 - me, memory_order_release);
         if (handoff) {
             mine.handoffs++;
             mine.handoff_cycles += dt;
@@ -87,8 +101,9 @@ int main(int argc, char **argv)
 {
     ops = argc > 1 ? number(argv[1]) : 2000000;
     long s = argc > 2 ? number(argv[2]) : 0;
-    if (ops <= 0 || s < 0 || argc > 3) {
-        fprintf(stderr, "usage: %s [ops per thread] [spin cycles after a handoff]\n", argv[0]);
+    alternate = argc > 3 && !strcmp(argv[3], "alternate");
+    if (ops <= 0 || s < 0 || argc > 4 || (argc > 3 && !alternate)) {
+        fprintf(stderr, "usage: %s [ops per thread] [spin cycles after a handoff] [alternate]\n", argv[0]);
         return 2;
     }
     spin = (unsigned long long)s;
