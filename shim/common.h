@@ -41,5 +41,10 @@
 #define MG_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define MG_NOINLINE __attribute__((noinline))
 #define MG_COLD __attribute__((cold, noinline))
+/* For the small helpers of paths that are rare in some programs and
+ * frequent in others (a map call after a lock handoff runs through MG_COLD
+ * functions): GCC compiles a cold function for size and would call them
+ * there instead of inlining them. */
+#define MG_ALWAYS_INLINE static inline __attribute__((always_inline))
 
 #endif

@@ -92,7 +92,7 @@ static inline int mg_begin(struct mg_call *c, const gomap *m, unsigned op, uintp
  * (mg_hb_same_epoch): a TLS load, a load from the map's second line (which
  * gomap reads anyway) and a compare. Otherwise, while the engine is off or
  * dormant, one more load and a predictable branch. */
-static inline __attribute__((always_inline)) bool mg_hb_same_epoch(const uint64_t *w, unsigned op)
+MG_ALWAYS_INLINE bool mg_hb_same_epoch(const uint64_t *w, unsigned op)
 {
     uint64_t e = mg_self.hb_epoch;
     enum mg_access a = mg_op_access(op);
@@ -137,7 +137,6 @@ static inline void mg_hook_leave(const gomap *m, uint64_t *w, unsigned op, uint3
  * stack there, it costs the hot path nothing. */
 
 #define HDR_LIVE_TAG ((uint64_t)MG_MAGIC << 8 | MS_LIVE)
-#define MG_ALWAYS_INLINE static inline __attribute__((always_inline))
 
 struct mg_fast {
     uint64_t *w;

@@ -18,7 +18,7 @@ const char *mg_op_name(unsigned op);
 
 /* What an op does to the map (gomap_api.inc's access column). */
 enum mg_access { MG_ACCESS_NONE, MG_ACCESS_READ, MG_ACCESS_ITER, MG_ACCESS_WRITE };
-static inline enum mg_access mg_op_access(unsigned op)
+MG_ALWAYS_INLINE enum mg_access mg_op_access(unsigned op)
 {
     switch (op) {
 #define GOMAP_OP(OP, access, ret, name, params, args, nil)                                                               \

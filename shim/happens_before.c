@@ -304,7 +304,7 @@ static MG_COLD void broadcast_catch_up(void);
 
 /* A call in the same epoch as its thread's last one of its class on this
  * map needs no check and no record: no lock, no errno, no guard. */
-static inline void enter(struct hb_access *h, const void *map, unsigned cls, unsigned op, uintptr_t pc)
+MG_ALWAYS_INLINE void enter(struct hb_access *h, const void *map, unsigned cls, unsigned op, uintptr_t pc)
 {
     if (MG_UNLIKELY(__atomic_load_n(&broadcast_gen, __ATOMIC_RELAXED) != broadcast_seen))
         broadcast_catch_up();
@@ -320,7 +320,7 @@ static inline void enter(struct hb_access *h, const void *map, unsigned cls, uns
     enter_slow(h, map, cls, op, pc);
 }
 
-static inline void leave(struct hb_access *h, unsigned cls, unsigned op, uintptr_t pc)
+MG_ALWAYS_INLINE void leave(struct hb_access *h, unsigned cls, unsigned op, uintptr_t pc)
 {
     struct hb_thr *t = ready();
     if (MG_LIKELY(t != NULL)) {

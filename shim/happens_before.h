@@ -33,7 +33,7 @@ extern MG_HIDDEN int mg_hb_awake;
 #define MG_HB_THREADS 2
 
 /* Map calls are followed once a map exists. */
-static inline bool mg_hb_is_awake(void)
+MG_ALWAYS_INLINE bool mg_hb_is_awake(void)
 {
     return MG_UNLIKELY(__atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED) & MG_HB_MAPS);
 }
