@@ -145,7 +145,12 @@ Test(demo_glib, s2_2_fixed_with_a_grwlock_is_clean, .timeout = 60)
  * §2.2 as the document has it: the reader's 1000 lookups are usually over
  * before the writer runs, so only ordering catches it every run
  * ("evidence": "unordered" for GHashTable). Whichever thread runs second
- * reports.
+ * reports. On a loaded machine the two threads sometimes do run at once,
+ * and then the overlap detector may report first ("overlap"): the run is
+ * caught either way, and which evidence comes first is the scheduler's
+ * choice, so the test takes both (a CI run got "overlap" once). That
+ * ordering alone catches GHashTable races is shown without timing by
+ * tests/shim/test_ghash_hb.c, whose threads never overlap.
  */
 Test(demo_glib, s2_2_read_write_is_reported_every_run, .timeout = 60)
 {
@@ -156,7 +161,9 @@ Test(demo_glib, s2_2_read_write_is_reported_every_run, .timeout = 60)
     json_t *f = first_of_kind(recs, "concurrent-read-write");
     cr_assert(f, "no concurrent-read-write record\n%s", r.err);
     cr_assert_str_eq(json_string_value(json_object_get(f, "api")), "ghashtable");
-    cr_assert_str_eq(json_string_value(json_object_get(f, "evidence")), "unordered");
+    const char *evidence = json_string_value(json_object_get(f, "evidence"));
+    cr_assert(evidence && (!strcmp(evidence, "unordered") || !strcmp(evidence, "overlap")), "evidence %s",
+              evidence ? evidence : "(none)");
     json_t *acc = json_object_get(f, "access"), *con = json_object_get(f, "conflict");
     const char *lookup = "(void)g_hash_table_lookup(m, GINT_TO_POINTER(i));";
     const char *insert = "g_hash_table_insert(m, GINT_TO_POINTER(i), GINT_TO_POINTER(i));";
