@@ -155,12 +155,19 @@ static void fallback_acquire(struct hb_thr *t)
 /* ---- clock k of an entry: clock 0 inline while it fits (hb_sync.h),
  * else in the arena ---- */
 
-/* May clock k take t's clock inline? Not a barrier's (its two clocks
- * alternate), not once it moved to the arena. */
-static bool inline_ok(const struct hb_sync_entry *e, unsigned k, const struct hb_thr *t)
+/* May clock k be inline at all? Not a barrier's (its two clocks
+ * alternate), not once it moved to the arena, never the shared overflow
+ * record's (read without its lock). */
+static bool inline_place(const struct hb_sync_entry *e, unsigned k, const struct hb_thr *t)
 {
     return k == 0 && !(e->flags & (F_SPILL | F_BARRIER)) && ((e->flags & F_IN) || e->c[0].cap == 0) &&
-           hb_thr_fits32(t, HB_SYNC_INLINE);
+           !hb_thr_shared(t);
+}
+
+/* And does t's clock fit there? */
+static bool inline_ok(const struct hb_sync_entry *e, unsigned k, const struct hb_thr *t)
+{
+    return inline_place(e, k, t) && hb_thr_fits32(t, HB_SYNC_INLINE);
 }
 
 /* Clock 0 leaves the inline words for the arena (room for width). */
@@ -222,7 +229,7 @@ static bool copy_inline(struct hb_thr *t, struct hb_sync_entry *e)
 
 static void copy_into(struct hb_sync_entry *e, unsigned k, struct hb_thr *t)
 {
-    if (inline_ok(e, k, t) && copy_inline(t, e)) {
+    if (inline_place(e, k, t) && copy_inline(t, e)) { /* copy_inline checks the fit */
         e->flags |= F_IN;
         return;
     }
