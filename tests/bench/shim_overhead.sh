@@ -17,6 +17,8 @@
 #            own libgomap's tool words.
 #   MAPGUARD_SHIM_OPTIONS=OPTS  MAPGUARD_OPTIONS for the mapguard runs
 #            only, e.g. happens_before=1
+# With mixed1m, a line under the table gives wrapper_ab's measure of the
+# same loop in one process (tests/bench/wrapper_ab.c), when it is built.
 # POSIX sh and awk only.
 set -eu
 
@@ -120,6 +122,24 @@ table=$tmp/table.md
         echo "| peak RSS, $w (KiB) | $p | $s | $(verdict "$s" "$p" 1.2) |"
     done
 } >"$table"
+
+# mixed1m's loop once more, both sides in one process (wrapper_ab.c): the
+# wrappers' own cost, without the drift of the machine between processes
+ab=$tmp/ab.md
+: >"$ab"
+case " $workloads " in
+*" mixed1m "*)
+    if [ -x "$build/bench/wrapper_ab" ]; then
+        env ${shimopts:+MAPGUARD_OPTIONS=$shimopts} LD_PRELOAD=$shim "$build/bench/wrapper_ab" | awk -F'\t' '{
+            split($1, d, " "); split($2, w, " "); split($3, r, " ")
+            printf "\nThe same 1,000,000-key loop in one process, in alternating chunks through the\n"
+            printf "wrappers and through libgomap'"'"'s own functions (`wrapper_ab`): %s against %s\n", w[2], d[2]
+            printf "ns/op, %.2fx.\n", r[2]
+        }' >"$ab"
+    fi
+    ;;
+esac
+cat "$ab" >>"$table"
 
 cat "$table"
 
