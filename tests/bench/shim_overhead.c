@@ -32,6 +32,7 @@
 #include <gomap.h>
 
 #include "compare_mutex_map.h"
+#include "mixed_loop.h"
 
 #include <pthread.h>
 #include <semaphore.h>
@@ -45,60 +46,19 @@
 static const gomap_type I64 = {.key_size = 8, .val_size = 8};
 static volatile uint64_t sink;
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static uint64_t next(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
-/* Half gets, a quarter sets, a quarter deletes, over twice the keys the
- * map holds, so the size stays near n. */
 static void mixed(gomap *m, uint64_t n, uint64_t ops, uint64_t seed)
 {
-    uint64_t s = seed | 1, acc = 0;
-    for (uint64_t i = 0; i < ops; i++) {
-        uint64_t r = next(&s);
-        int64_t k = (int64_t)(r % (2 * n));
-        switch ((r >> 40) & 3) {
-        case 0:
-        case 1:
-            acc += gomap_get(m, &k) != NULL;
-            break;
-        case 2:
-            gomap_set(m, &k, &k);
-            break;
-        default:
-            acc += gomap_delete(m, &k);
-            break;
-        }
-    }
-    sink += acc;
+    uint64_t s = seed | 1;
+    sink += mixed_run(&(const struct mixed_api){gomap_get, gomap_set, gomap_delete}, m, n, ops, &s);
 }
 
-static gomap *filled(uint64_t n)
-{
-    gomap *m = gomap_new(&I64, 0);
-    for (int64_t i = 0; i < (int64_t)n; i++)
-        gomap_set(m, &(int64_t){i * 2}, &i);
-    return m;
-}
 
 static double run_mixed(uint64_t n, uint64_t ops)
 {
-    gomap *m = filled(n);
-    double t0 = now_ns();
+    gomap *m = mixed_filled(n);
+    double t0 = bench_now_ns();
     mixed(m, n, ops, 0x9e3779b97f4a7c15ull);
-    double t = now_ns() - t0;
+    double t = bench_now_ns() - t0;
     gomap_free(m);
     return t / (double)ops;
 }
@@ -110,9 +70,9 @@ static double run_ghash(uint64_t n, uint64_t ops)
     for (uint64_t i = 0; i < n; i++)
         g_hash_table_insert(t, GSIZE_TO_POINTER(i * 2 + 1), GSIZE_TO_POINTER(i));
     uint64_t s = 0x9e3779b97f4a7c15ull, acc = 0;
-    double t0 = now_ns();
+    double t0 = bench_now_ns();
     for (uint64_t i = 0; i < ops; i++) {
-        uint64_t r = next(&s);
+        uint64_t r = bench_next(&s);
         gpointer k = GSIZE_TO_POINTER(r % (2 * n) + 1);
         switch ((r >> 40) & 3) {
         case 0:
@@ -127,7 +87,7 @@ static double run_ghash(uint64_t n, uint64_t ops)
             break;
         }
     }
-    double el = now_ns() - t0;
+    double el = bench_now_ns() - t0;
     sink += acc;
     g_hash_table_destroy(t);
     return el / (double)ops;
@@ -149,7 +109,7 @@ static void *locked_worker(void *p)
     struct worker *w = p;
     uint64_t s = (uint64_t)(uintptr_t)p | 1, acc = 0;
     for (uint64_t i = 0; i < w->ops; i++) {
-        uint64_t r = next(&s);
+        uint64_t r = bench_next(&s);
         int64_t k = (int64_t)(r % 2000);
         pthread_mutex_lock(&w->mu);
         switch ((r >> 40) & 3) {
@@ -176,15 +136,15 @@ static double run_mutex2(uint64_t ops)
     pthread_t th[2];
     for (int i = 0; i < 2; i++) {
         pthread_mutex_init(&w[i].mu, NULL);
-        w[i].m = filled(1000);
+        w[i].m = mixed_filled(1000);
         w[i].ops = ops;
     }
-    double t0 = now_ns();
+    double t0 = bench_now_ns();
     for (int i = 0; i < 2; i++)
         pthread_create(&th[i], NULL, locked_worker, &w[i]);
     for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
-    double t = now_ns() - t0;
+    double t = bench_now_ns() - t0;
     for (int i = 0; i < 2; i++)
         gomap_free(w[i].m);
     return t / (double)ops; /* per op of one thread: wall time of the pair */
@@ -193,13 +153,13 @@ static double run_mutex2(uint64_t ops)
 static double run_maps(uint64_t count)
 {
     gomap **v = malloc(count * sizeof *v);
-    double t0 = now_ns();
+    double t0 = bench_now_ns();
     for (uint64_t i = 0; i < count; i++) {
         v[i] = gomap_new(&I64, 0);
         for (int64_t k = 0; k < 4; k++)
             gomap_set(v[i], &k, &k);
     }
-    double t = now_ns() - t0;
+    double t = bench_now_ns() - t0;
     for (uint64_t i = 0; i < count; i++)
         gomap_free(v[i]);
     free(v);
@@ -240,7 +200,7 @@ static double ping(uint64_t rounds)
 {
     struct pingpong pp = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, rounds};
     pthread_t th;
-    double t0 = now_ns();
+    double t0 = bench_now_ns();
     if (pthread_create(&th, NULL, pong, &pp))
         abort();
     for (uint64_t i = 0; i < rounds; i++) {
@@ -252,7 +212,7 @@ static double ping(uint64_t rounds)
         pthread_mutex_unlock(&pp.mu);
     }
     pthread_join(th, NULL);
-    double t = now_ns() - t0;
+    double t = bench_now_ns() - t0;
     pthread_mutex_destroy(&pp.mu);
     pthread_cond_destroy(&pp.cv);
     return t;
@@ -269,17 +229,17 @@ static double run_locks(double scale, double phase[4])
     sem_t sem;
     double t[4], t0;
 
-    t0 = now_ns();
+    t0 = bench_now_ns();
     for (uint64_t i = 0; i < nmu; i++) {
         pthread_mutex_lock(&mu);
         shared++;
         pthread_mutex_unlock(&mu);
     }
-    t[0] = now_ns() - t0;
+    t[0] = bench_now_ns() - t0;
 
     t[1] = ping(nrt);
 
-    t0 = now_ns();
+    t0 = bench_now_ns();
     for (uint64_t i = 0; i < nrw; i++) {
         pthread_rwlock_rdlock(&rw);
         sink += shared;
@@ -288,17 +248,17 @@ static double run_locks(double scale, double phase[4])
         shared++;
         pthread_rwlock_unlock(&rw);
     }
-    t[2] = now_ns() - t0;
+    t[2] = bench_now_ns() - t0;
 
     if (sem_init(&sem, 0, 0))
         abort();
-    t0 = now_ns();
+    t0 = bench_now_ns();
     for (uint64_t i = 0; i < nsem; i++) {
         sem_post(&sem);
         while (sem_wait(&sem))
             ;
     }
-    t[3] = now_ns() - t0;
+    t[3] = bench_now_ns() - t0;
     sem_destroy(&sem);
 
     phase[0] = t[0] / (double)nmu;

@@ -18,61 +18,20 @@
  * prints: direct ns/op, wrapped ns/op, their ratio. Without the shim both
  * sides call libgomap and the ratio is about 1.
  */
-#include <gomap.h>
+#include "mixed_loop.h"
 
 #include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
-static const gomap_type I64 = {.key_size = 8, .val_size = 8};
 static volatile uint64_t sink;
 
-struct api {
-    void *(*get)(const gomap *, const void *);
-    int (*set)(gomap *, const void *, const void *);
-    bool (*del)(gomap *, const void *);
-};
-
-static double now_ns(void)
+/* noinline: both sides run this one copy of the loop's machine code */
+static __attribute__((noinline)) uint64_t mixed(const struct mixed_api *a, gomap *m, uint64_t n, uint64_t ops,
+                                                uint64_t *s)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static uint64_t next(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
-/* shim_overhead.c's mixed(), through a table of functions; noinline so
- * both sides run the same machine code */
-static __attribute__((noinline)) uint64_t mixed(const struct api *a, gomap *m, uint64_t n, uint64_t ops, uint64_t *s)
-{
-    uint64_t acc = 0;
-    for (uint64_t i = 0; i < ops; i++) {
-        uint64_t r = next(s);
-        int64_t k = (int64_t)(r % (2 * n));
-        switch ((r >> 40) & 3) {
-        case 0:
-        case 1:
-            acc += a->get(m, &k) != NULL;
-            break;
-        case 2:
-            a->set(m, &k, &k);
-            break;
-        default:
-            acc += a->del(m, &k);
-            break;
-        }
-    }
-    return acc;
+    return mixed_run(a, m, n, ops, s);
 }
 
 static uint64_t arg(const char *s, uint64_t dflt, uint64_t max)
@@ -103,7 +62,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "wrapper_ab: libgomap.so is not loaded: %s\n", dlerror());
         return 1;
     }
-    const struct api direct = {
+    const struct mixed_api direct = {
         (void *(*)(const gomap *, const void *))dlsym(lib, "gomap_get"),
         (int (*)(gomap *, const void *, const void *))dlsym(lib, "gomap_set"),
         (bool (*)(gomap *, const void *))dlsym(lib, "gomap_delete"),
@@ -112,22 +71,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "wrapper_ab: libgomap.so lacks gomap_get, gomap_set or gomap_delete\n");
         return 1;
     }
-    const struct api wrapped = {gomap_get, gomap_set, gomap_delete};
-    const struct api *side[2] = {&direct, &wrapped};
+    const struct mixed_api wrapped = {gomap_get, gomap_set, gomap_delete};
+    const struct mixed_api *side[2] = {&direct, &wrapped};
 
     /* made through the wrapper, so the shim follows it */
-    gomap *m = gomap_new(&I64, 0);
-    for (int64_t i = 0; i < (int64_t)n; i++)
-        gomap_set(m, &(int64_t){i * 2}, &i);
+    gomap *m = mixed_filled(n);
     uint64_t s = 0x9e3779b97f4a7c15ull;
     double ns[2] = {0, 0};
     /* each side goes first in every other round */
     for (uint64_t r = 0; r < rounds; r++)
         for (int j = 0; j < 2; j++) {
             int k = (int)((r + (uint64_t)j) % 2);
-            double t0 = now_ns();
+            double t0 = bench_now_ns();
             sink += mixed(side[k], m, n, chunk, &s);
-            ns[k] += now_ns() - t0;
+            ns[k] += bench_now_ns() - t0;
         }
     gomap_free(m);
     double ops = (double)(chunk * rounds);
