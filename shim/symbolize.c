@@ -6,7 +6,11 @@
  * lives in libmapguard.so so that fork can take it whether or not this
  * object was ever loaded.
  *
- * The process's modules come from /proc/self/maps (dwfl_linux_proc_report).
+ * The process's modules come from the calling thread's maps file
+ * (dwfl_linux_proc_maps_report on /proc/thread-self/maps): once the main
+ * thread has ended (pthread_exit or thrd_exit from main), /proc/PID/maps,
+ * which dwfl_linux_proc_report reads, is empty, and no frame would get a
+ * module, a function or a line.
  * A return address becomes one frame per function active at that address:
  * DWARF scopes (dwarf_getscopes_die) give the inlined subroutines, each of
  * which becomes a frame of its own located at its caller's DW_AT_call_file
@@ -93,9 +97,16 @@ static bool refresh(void)
         if (!dwfl)
             return false;
     }
+    /* thread-self: since Linux 3.17 */
+    FILE *maps = fopen("/proc/thread-self/maps", "re");
+    if (!maps)
+        maps = fopen("/proc/self/maps", "re");
+    if (!maps)
+        return false;
     dwfl_report_begin(dwfl);
-    int err = dwfl_linux_proc_report(dwfl, getpid());
+    int err = dwfl_linux_proc_maps_report(dwfl, maps);
     dwfl_report_end(dwfl, NULL, NULL);
+    fclose(maps);
     if (err != 0) {
         dwfl_end(dwfl);
         dwfl = NULL;

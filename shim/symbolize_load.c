@@ -82,11 +82,15 @@ void mg_symbolize_atfork_child(void)
 
 /* ---- finding and loading the object ---- */
 
-/* The absolute path of the file mapped at addr, from /proc/self/maps: the
- * name the loader keeps may be relative to a directory we have left. */
+/* The absolute path of the file mapped at addr, from this thread's maps
+ * file: the name the loader keeps may be relative to a directory we have
+ * left. /proc/self/maps is empty once the main thread has ended
+ * (symbolize.c). */
 static bool mapped_path(uintptr_t addr, char *out, size_t len)
 {
-    FILE *f = fopen("/proc/self/maps", "re");
+    FILE *f = fopen("/proc/thread-self/maps", "re");
+    if (!f)
+        f = fopen("/proc/self/maps", "re");
     if (!f)
         return false;
     char *line = NULL;
@@ -271,7 +275,10 @@ static int find_module(struct dl_phdr_info *info, size_t size, void *data)
     w->bias = info->dlpi_addr;
     const char *name = info->dlpi_name ? info->dlpi_name : "";
     if (!name[0]) {
-        ssize_t n = readlink("/proc/self/exe", w->name, sizeof w->name - 1);
+        /* the thread's own link: the process's is gone with its main thread */
+        ssize_t n = readlink("/proc/thread-self/exe", w->name, sizeof w->name - 1);
+        if (n <= 0)
+            n = readlink("/proc/self/exe", w->name, sizeof w->name - 1);
         w->name[n > 0 ? n : 0] = 0;
     } else {
         size_t n = strnlen(name, sizeof w->name - 1);

@@ -13,6 +13,11 @@
  *   spawner    one thread that, after main has gone, starts and joins
  *              four more of its own
  *   c11        thrd_create, mtx_t and thrd_exit from main
+ *   race       a thread started before main's last write reads the map
+ *              once main has ended: unordered, and reported with every
+ *              frame symbolized though main's /proc/PID files are empty
+ *              by then (the flag that orders the read after the write is
+ *              a C11 atomic, which the shim does not see)
  */
 #include "scenario.h"
 
@@ -20,10 +25,15 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <semaphore.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <threads.h>
+#include <time.h>
+#include <unistd.h>
 
 enum { THREADS = 4, ROUNDS = 5000 };
 
@@ -154,6 +164,50 @@ static void c11(void)
     thrd_exit(0);
 }
 
+static atomic_int written;
+
+/* Main's thread has ended: the kernel shows the group leader as a zombie
+ * (or no longer at all). Gives up after about ten seconds. */
+static void wait_for_main_to_end(void)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)getpid());
+    for (int i = 0; i < 10000; i++) {
+        FILE *f = fopen(path, "re");
+        if (!f)
+            return;
+        char buf[256] = "";
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        const char *st = strrchr(buf, ')');
+        if (!st || (st[1] == ' ' && (st[2] == 'Z' || st[2] == 'X')))
+            return;
+        nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
+    }
+}
+
+static void *late_reader(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&written))
+        sched_yield();
+    wait_for_main_to_end();
+    int64_t k = 1;
+    printf("late read: %s\n", gomap_get(m, &k) ? "found" : "missing"); /* @site:late_read */
+    return NULL;
+}
+
+static void race(void)
+{
+    pthread_t t;
+    pthread_create(&t, NULL, late_reader, NULL);
+    int64_t k = 1, v = 2;
+    gomap_set(m, &k, &v); /* @site:main_write */
+    atomic_store(&written, 1);
+    pthread_exit(NULL);
+}
+
 int main(int argc, char **argv)
 {
     static const struct scenario table[] = {
@@ -161,11 +215,12 @@ int main(int argc, char **argv)
         {"detached", detached},
         {"spawner", spawner},
         {"c11", c11},
+        {"race", race},
     };
     void (*fn)(void) = scenario_find(table, SCENARIO_COUNT(table), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)
         return 2;
-    m = gomap_new(&int_map, 0);
+    m = gomap_new(&int_map, 0); /* @site:made */
     fn(); /* ends main's thread */
     return 3;
 }

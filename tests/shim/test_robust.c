@@ -120,3 +120,14 @@ Test(robust, thrd_exit_from_main_with_c11_threads_and_mtx)
 {
     assert_unchanged_and_clean(PEXIT, "c11", PEXIT_OUT, 1);
 }
+
+/* Once main's thread has ended, /proc/PID/maps reads empty: the modules
+ * must come from the calling thread's own view, or no frame has a file. */
+Test(robust, a_race_after_main_has_ended_is_reported_with_both_lines)
+{
+    struct run r;
+    run_prog(&r, PEXIT, "race", NULL);
+    cr_assert_str_eq(r.out, "late read: found\n");
+    assert_one_unordered(&r, PEXIT, "race", "concurrent-read-write", "get", "late_read", "set", "main_write");
+    run_free(&r);
+}
