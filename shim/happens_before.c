@@ -499,6 +499,8 @@ void mg_hb_thread_end(void)
     if (!t || mg_self.busy)
         return;
     mg_busy_enter();
+    if (mg_self.robust_held)
+        hb_release_merge(t, (uintptr_t)MG_HB_ENDED_KEY);
     me_done = 1;
     me_rec = NULL;
     set_ready();

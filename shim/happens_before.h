@@ -135,8 +135,12 @@ void mg_hb_lock_releasing(const volatile void *addr);
 void mg_hb_reset(const volatile void *addr);
 /* Keys for clocks that belong to no object of the program (glib_sync.c's
  * per-item handoffs): addresses with the top bit set, which no user-space
- * object has. n >= 1; key 0 is the broadcast's. */
+ * object has. n >= 1 (glib_sync.c's from 1 up); key 0 is the broadcast's. */
 #define MG_HB_SYNTHETIC_KEY(n) ((const volatile void *)(uintptr_t)((1ull << 63) | ((uint64_t)(n) << 4)))
+/* The clock of the threads that ended holding a robust mutex: a lock
+ * that returns EOWNERDEAD acquires it, since the dead owner never
+ * unlocked (sync_intercept.c). */
+#define MG_HB_ENDED_KEY MG_HB_SYNTHETIC_KEY(1ull << 32)
 /* A publication whose readers make no call mapguard sees (the inline fast
  * path of g_once_init_enter): the caller's clock merges into one clock
  * that every thread acquires at its next checked map call. Over-orders

@@ -67,22 +67,86 @@
             what(obj);                                                                                             \
     } while (0)
 
-/* A robust mutex whose owner died is still taken. */
+/* A robust mutex whose owner died is still taken (mutex_taken). */
 #define MUTEX_TAKEN(r) ((r) == 0 || (r) == EOWNERDEAD)
+
+/* glibc's mutex kinds (the low bits of __kind): the owner checks and
+ * robustness that the wrappers must know of. The fields read here are
+ * glibc's ABI (bits/struct_mutex.h: static initializers depend on them);
+ * glibc's mtx_t is a pthread mutex (its mtx_* functions cast it). */
+enum { KIND_TYPE = 3, KIND_RECURSIVE = 1, KIND_ERRORCHECK = 2, KIND_ROBUST = 16, KIND_PI = 32, KIND_PP = 64 };
+#define FUTEX_TID_BITS 0x3fffffff
+
+static inline int mutex_kind(const pthread_mutex_t *m) { return __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED); }
+
+/* Will glibc refuse this unlock with EPERM, the caller not owning the
+ * mutex? It then releases nothing, and a release recorded before it would
+ * order the caller's calls before the mutex's next holder. glibc checks the
+ * owner of error-checking, recursive, robust, priority-inheriting and
+ * priority-protected mutexes, where it keeps it: the futex word's TID bits
+ * for robust and priority-inheriting ones, __owner for the others. It does
+ * not check normal and adaptive mutexes, whose unlock by another thread is
+ * undefined. */
+static bool unlock_refused(const pthread_mutex_t *m, int kind)
+{
+    unsigned owner;
+    if (kind & (KIND_ROBUST | KIND_PI))
+        owner = (unsigned)__atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) & FUTEX_TID_BITS;
+    else if ((kind & KIND_TYPE) == KIND_RECURSIVE || (kind & KIND_TYPE) == KIND_ERRORCHECK || (kind & KIND_PP))
+        owner = (unsigned)__atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED);
+    else
+        return false;
+    return owner != mg_self_tid();
+}
+
+/* After a lock took m (r: 0 or EOWNERDEAD). The owner of a robust mutex
+ * may die holding it: glibc hands it to the next locker with EOWNERDEAD,
+ * and no unlock ever put the dead owner's clock in the mutex. So a thread
+ * that ends holding a robust mutex merges its final clock into one clock
+ * (MG_HB_ENDED_KEY, mg_hb_thread_end), which such a lock acquires: it is
+ * ordered after the dead owner, and after any other thread that ended
+ * holding one (which may hide a race with those, never invents one). */
+static void mutex_taken(pthread_mutex_t *m, int r)
+{
+    MG_HB_LOCK_ACQUIRED(m);
+    if (MG_UNLIKELY(mutex_kind(m) & KIND_ROBUST)) {
+        mg_self.robust_held++;
+        if (r == EOWNERDEAD)
+            mg_hb_acquire(MG_HB_ENDED_KEY);
+    }
+}
+
+static void mutex_unlocking(pthread_mutex_t *m)
+{
+    int kind = mutex_kind(m);
+    if (MG_UNLIKELY(kind != 0)) { /* 0: a default mutex */
+        if (unlock_refused(m, kind))
+            return;
+        if ((kind & KIND_ROBUST) && mg_self.robust_held)
+            mg_self.robust_held--;
+    }
+    MG_HB_LOCK_RELEASING(m);
+}
+
+#define BEFORE_MUTEX_UNLOCK(m)                                                                                     \
+    do {                                                                                                           \
+        if (mg_hb_sync_live())                                                                                     \
+            mutex_unlocking(m);                                                                                    \
+    } while (0)
 
 /* ---- pthread mutexes ---- */
 
-TAKE(pthread_mutex_lock, (pthread_mutex_t *m), (m), MG_HB_LOCK_ACQUIRED(m), MUTEX_TAKEN(r))
+TAKE(pthread_mutex_lock, (pthread_mutex_t *m), (m), mutex_taken(m, r), MUTEX_TAKEN(r))
 
-TAKE(pthread_mutex_trylock, (pthread_mutex_t *m), (m), MG_HB_LOCK_ACQUIRED(m), MUTEX_TAKEN(r))
+TAKE(pthread_mutex_trylock, (pthread_mutex_t *m), (m), mutex_taken(m, r), MUTEX_TAKEN(r))
 
-TAKE(pthread_mutex_timedlock, (pthread_mutex_t *m, const struct timespec *abstime), (m, abstime), MG_HB_LOCK_ACQUIRED(m), MUTEX_TAKEN(r))
+TAKE(pthread_mutex_timedlock, (pthread_mutex_t *m, const struct timespec *abstime), (m, abstime), mutex_taken(m, r), MUTEX_TAKEN(r))
 
-TAKE(pthread_mutex_clocklock, (pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime), (m, clock, abstime), MG_HB_LOCK_ACQUIRED(m), MUTEX_TAKEN(r))
+TAKE(pthread_mutex_clocklock, (pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime), (m, clock, abstime), mutex_taken(m, r), MUTEX_TAKEN(r))
 
 MG_INTERCEPTOR(int, pthread_mutex_unlock, (pthread_mutex_t *m))
 {
-    BEFORE_UNLOCK(m);
+    BEFORE_MUTEX_UNLOCK(m);
     return REAL(pthread_mutex_unlock)(m);
 }
 
@@ -110,7 +174,8 @@ TAKE(mtx_timedlock, (mtx_t *restrict m, const struct timespec *restrict abstime)
 
 MG_INTERCEPTOR(int, mtx_unlock, (mtx_t *m))
 {
-    BEFORE_UNLOCK(m);
+    /* glibc's mtx_t is a pthread mutex (mtx_unlock casts it) */
+    BEFORE_MUTEX_UNLOCK((pthread_mutex_t *)(void *)m);
     return REAL(mtx_unlock)(m);
 }
 

@@ -74,8 +74,7 @@ static void make_key(void) { pthread_key_create(&exit_key, thread_exit); }
 
 uint32_t mg_thread_register(void)
 {
-    if (!mg_self.tid)
-        mg_self.tid = (uint32_t)gettid();
+    (void)mg_self_tid();
     /* the shim's own once and lock, not a synchronization of the program's
      * (the wrappers tell them apart by the guard) */
     mg_self.busy++;

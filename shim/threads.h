@@ -6,6 +6,7 @@
 #define MAPGUARD_THREADS_H
 
 #include "runtime.h"
+#include <unistd.h>
 
 /* Per-thread state. busy is the recursion guard: set while the shim runs
  * its own slow path (reporting, unwinding, symbolizing), so that a gomap
@@ -18,6 +19,9 @@ struct mg_thread {
     uint32_t tid;
     uint32_t created_stack; /* depot id of the pthread_create/thrd_create call */
     uint32_t busy;
+    uint32_t robust_held;   /* robust mutexes held (sync_intercept.c), counted
+                               while the engine is awake: a thread that ends
+                               holding one hands its clock to the next owner */
     /* The two words the map wrappers' fast paths read and write on every
      * call live here too, so that the whole per-thread state is one
      * thread-local object: a preloaded library reaches each thread-local
@@ -63,6 +67,15 @@ static inline uint32_t mg_self_idx(void)
 {
     uint32_t i = mg_self.idx;
     return MG_LIKELY(i) ? i : mg_thread_register();
+}
+/* The calling thread's kernel id, cached in mg_self (a forked child's is
+ * reset by mg_threads_atfork_child). */
+static inline uint32_t mg_self_tid(void)
+{
+    uint32_t t = mg_self.tid;
+    if (MG_UNLIKELY(!t))
+        mg_self.tid = t = (uint32_t)gettid();
+    return t;
 }
 /* What the table remembers about a thread index. */
 uint32_t mg_thread_tid(uint32_t idx);

@@ -686,6 +686,178 @@ static void recursive_one_side_race(void)
     spawn_run(rec_writer, rec_reader_unlocked);
 }
 
+/* ---- mutexes whose owner glibc checks ----
+ *
+ * An unlock by a thread that does not own an error-checking or recursive
+ * mutex (pthread or C11) fails with EPERM and releases nothing: the next
+ * holder is not ordered after the failing thread's calls. Owned, these
+ * kinds and robust and priority-inheriting mutexes order as any other. A
+ * robust mutex whose owner ended holding it goes to the next locker with
+ * EOWNERDEAD, which is ordered after the dead owner. */
+
+static pthread_mutex_t OWNED;
+static mtx_t COWNED;
+static int owned_c11;
+
+static void owned_init(int type, int robust, int protocol)
+{
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, type);
+    pthread_mutexattr_setrobust(&a, robust);
+    pthread_mutexattr_setprotocol(&a, protocol);
+    if (pthread_mutex_init(&OWNED, &a))
+        abort();
+    pthread_mutexattr_destroy(&a);
+}
+
+static int owned_lock(void) { return owned_c11 ? (mtx_lock(&COWNED) == thrd_success ? 0 : EINVAL) : pthread_mutex_lock(&OWNED); }
+static int owned_unlock(void)
+{
+    return owned_c11 ? (mtx_unlock(&COWNED) == thrd_success ? 0 : EPERM) : pthread_mutex_unlock(&OWNED);
+}
+
+static void *eperm_writer(void *p)
+{
+    int64_t k = 1;
+    gomap_set(M, &k, &k); /* @site:eperm_set */
+    if (owned_unlock() != EPERM) /* never locked: not the owner */
+        abort();
+    signal_flag();
+    return p;
+}
+
+static void *eperm_taker(void *p)
+{
+    int64_t k = 2;
+    wait_flag();
+    if (owned_lock())
+        abort();
+    gomap_set(M, &k, &k); /* @site:eperm_set_after */
+    owned_unlock();
+    return p;
+}
+
+static void eperm_errorcheck_race(void)
+{
+    M = make_map();
+    owned_init(PTHREAD_MUTEX_ERRORCHECK, PTHREAD_MUTEX_STALLED, PTHREAD_PRIO_NONE);
+    spawn_run(eperm_writer, eperm_taker);
+}
+
+static void eperm_recursive_race(void)
+{
+    M = make_map();
+    owned_init(PTHREAD_MUTEX_RECURSIVE, PTHREAD_MUTEX_STALLED, PTHREAD_PRIO_NONE);
+    spawn_run(eperm_writer, eperm_taker);
+}
+
+static void eperm_c11_race(void)
+{
+    M = make_map();
+    owned_c11 = 1;
+    if (mtx_init(&COWNED, mtx_plain | mtx_recursive) != thrd_success)
+        abort();
+    spawn_run(eperm_writer, eperm_taker);
+}
+
+static void *owned_writer(void *p)
+{
+    int64_t k = 1;
+    if (owned_lock())
+        abort();
+    gomap_set(M, &k, &k);
+    if (owned_unlock())
+        abort();
+    signal_flag();
+    return p;
+}
+
+static void *owned_reader(void *p)
+{
+    int64_t k = 1;
+    wait_flag();
+    if (owned_lock())
+        abort();
+    gomap_get(M, &k);
+    owned_unlock();
+    return p;
+}
+
+/* each kind handed from one thread to another, on its own map */
+static void owned_kinds_clean(void)
+{
+    static const int kinds[][3] = {
+        {PTHREAD_MUTEX_ERRORCHECK, PTHREAD_MUTEX_STALLED, PTHREAD_PRIO_NONE},
+        {PTHREAD_MUTEX_RECURSIVE, PTHREAD_MUTEX_STALLED, PTHREAD_PRIO_NONE},
+        {PTHREAD_MUTEX_NORMAL, PTHREAD_MUTEX_ROBUST, PTHREAD_PRIO_NONE},
+        {PTHREAD_MUTEX_ERRORCHECK, PTHREAD_MUTEX_ROBUST, PTHREAD_PRIO_NONE},
+        {PTHREAD_MUTEX_NORMAL, PTHREAD_MUTEX_STALLED, PTHREAD_PRIO_INHERIT},
+        {PTHREAD_MUTEX_RECURSIVE, PTHREAD_MUTEX_ROBUST, PTHREAD_PRIO_INHERIT},
+        /* not PTHREAD_PRIO_PROTECT: locking one may need CAP_SYS_NICE */
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        M = make_map();
+        owned_init(kinds[i][0], kinds[i][1], kinds[i][2]);
+        atomic_store(&flag, 0);
+        spawn_run(owned_writer, owned_reader);
+        pthread_mutex_destroy(&OWNED);
+    }
+    M = make_map();
+    owned_c11 = 1;
+    mtx_init(&COWNED, mtx_plain | mtx_recursive);
+    atomic_store(&flag, 0);
+    spawn_run(owned_writer, owned_reader);
+    mtx_destroy(&COWNED);
+}
+
+/* The owner writes under the robust mutex and ends holding it; the next
+ * locker gets EOWNERDEAD once it is gone (waited for through /proc). */
+static void *dying_owner(void *p)
+{
+    int64_t k = 1;
+    if (pthread_mutex_lock(&OWNED))
+        abort();
+    gomap_set(M, &k, &k); /* @site:dead_owner_set */
+    return p;
+}
+
+/* a write to another map, under no lock, by a thread that ends holding
+ * no robust mutex */
+static gomap *M2;
+static void *unlocked_writer(void *p)
+{
+    int64_t k = 3;
+    gomap_set(M2, &k, &k); /* @site:unlocked_set */
+    return p;
+}
+
+static void after_dead_owner(int racy)
+{
+    M = make_map();
+    M2 = make_map();
+    owned_init(PTHREAD_MUTEX_NORMAL, PTHREAD_MUTEX_ROBUST, PTHREAD_PRIO_NONE);
+    pthread_t t, u;
+    pthread_create(&t, NULL, dying_owner, NULL);
+    pthread_detach(t);
+    if (racy) {
+        pthread_create(&u, NULL, unlocked_writer, NULL);
+        pthread_detach(u);
+    }
+    wait_alone();
+    if (pthread_mutex_lock(&OWNED) != EOWNERDEAD)
+        abort();
+    pthread_mutex_consistent(&OWNED);
+    int64_t k = 2;
+    gomap_set(M, &k, &k); /* ordered after the dead owner's write */
+    gomap_set(M2, &k, &k); /* @site:after_dead_set */
+    pthread_mutex_unlock(&OWNED);
+}
+
+static void robust_owner_died_clean(void) { after_dead_owner(0); }
+/* EOWNERDEAD orders the dead owner, not another thread that ended */
+static void robust_owner_died_race(void) { after_dead_owner(1); }
+
 /* ---- a thread pool with a work queue ---- */
 
 enum { WORKERS = 4, JOBS = 64 };
@@ -1175,6 +1347,12 @@ int main(int argc, char **argv)
         {"rwlock_tryfail_race", rwlock_tryfail_race},
         {"recursive_clean", recursive_clean},
         {"recursive_one_side_race", recursive_one_side_race},
+        {"eperm_errorcheck_race", eperm_errorcheck_race},
+        {"eperm_recursive_race", eperm_recursive_race},
+        {"eperm_c11_race", eperm_c11_race},
+        {"owned_kinds_clean", owned_kinds_clean},
+        {"robust_owner_died_clean", robust_owner_died_clean},
+        {"robust_owner_died_race", robust_owner_died_race},
         {"pool_clean", pool_clean},
         {"pool_race", pool_race},
         {"transitive_join_clean", transitive_join_clean},

@@ -338,6 +338,30 @@ Test(hb, recursive_mutex_held_by_one_side_only)
                         "rec_set");
 }
 
+/* mutexes whose owner glibc checks */
+Test(hb, unlock_refused_with_eperm_orders_nothing_errorcheck)
+{
+    assert_unordered_in(MORE, "eperm_errorcheck_race", HB, "concurrent-writes", "set", "eperm_set_after", "set",
+                        "eperm_set");
+}
+Test(hb, unlock_refused_with_eperm_orders_nothing_recursive)
+{
+    assert_unordered_in(MORE, "eperm_recursive_race", HB, "concurrent-writes", "set", "eperm_set_after", "set",
+                        "eperm_set");
+}
+Test(hb, unlock_refused_with_eperm_orders_nothing_c11_recursive)
+{
+    assert_unordered_in(MORE, "eperm_c11_race", HB, "concurrent-writes", "set", "eperm_set_after", "set",
+                        "eperm_set");
+}
+Test(hb, errorcheck_recursive_robust_and_priority_mutexes_order) { assert_clean_more("owned_kinds_clean"); }
+Test(hb, robust_mutex_after_its_owner_died_is_ordered_after_it) { assert_clean_more("robust_owner_died_clean"); }
+Test(hb, robust_mutex_after_its_owner_died_orders_no_other_thread)
+{
+    assert_unordered_in(MORE, "robust_owner_died_race", HB, "concurrent-writes", "set", "after_dead_set", "set",
+                        "unlocked_set");
+}
+
 /* a thread pool */
 Test(hb, thread_pool_with_a_work_queue_is_clean) { assert_clean_more("pool_clean"); }
 Test(hb, main_reads_before_the_pool_is_done)
