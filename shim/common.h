@@ -1,7 +1,7 @@
 /*
  * What every file of the shim uses: the standard integer and bool types,
  * gomap's types, and the attributes below. Each module's functions are
- * declared in its own header (options.h, runtime.h, threads.h, ...);
+ * declared in its own header (options.h, runtime.h, thread_table.h, ...);
  * docs/design-detector.md has the map of the files.
  *
  * The path of one call: the application calls gomap_x, which resolves to

@@ -49,7 +49,7 @@
 #include "options.h"
 #include "report.h"
 #include "stack.h"
-#include "threads.h"
+#include "thread_table.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -24,7 +24,7 @@
 #include "happens_before.h"
 #include "in_call.h"
 #include "mapstate.h"
-#include "threads.h"
+#include "thread_table.h"
 
 /* One intercepted call on a map, from entry to exit. */
 struct mg_call {

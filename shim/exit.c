@@ -31,7 +31,7 @@
 #include "jsonline.h"
 #include "options.h"
 #include "runtime.h"
-#include "threads.h"
+#include "thread_table.h"
 
 #include <dlfcn.h>
 #include <stdlib.h>

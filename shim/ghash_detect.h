@@ -20,7 +20,7 @@
 #include "happens_before.h"
 #include "in_call.h"
 #include "mapstate.h"
-#include "threads.h"
+#include "thread_table.h"
 
 /* One intercepted call on a table, from entry to exit. */
 struct mg_gh_call {

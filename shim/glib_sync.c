@@ -12,7 +12,7 @@
  * so GLib's calls into itself never come here: GAsyncQueue's own GMutex,
  * g_idle_add's call of g_source_set_callback. GLib's calls into libc do
  * (GRecMutex, GRWLock and GThread are pthread underneath, and
- * sync_intercept.c and threads.c see them).
+ * sync_intercept.c and thread_table.c see them).
  *
  * The real functions are found at start with dlsym(RTLD_NEXT) when libglib
  * (or libgio) is loaded then; otherwise by the first wrapper called, in
@@ -27,7 +27,7 @@
 #include "happens_before.h"
 #include "common.h"
 #include "log.h"
-#include "threads.h"
+#include "thread_table.h"
 
 #include <dlfcn.h>
 #include <errno.h>

@@ -11,7 +11,7 @@
  * before that no map exists, so no call needs ordering, and wrapped locks
  * cost one load and a branch. Once awake (mg_hb_awake), every checked map
  * call enters mg_hb_access from mg_hook_leave (detect.h), and the
- * synchronization wrappers (threads.c, sync_intercept.c) call the engine,
+ * synchronization wrappers (thread_table.c, sync_intercept.c) call the engine,
  * once the process has had a second thread (mg_hb_sync_live).
  * Every entry into the engine is under the recursion guard, so a signal
  * handler that calls a map or lock function while its thread is inside
@@ -22,7 +22,7 @@
 
 #include "common.h"
 #include "intercept.h"
-#include "threads.h"
+#include "thread_table.h"
 
 /* MG_HB_MAPS once the engine is on (mg_hb_enabled) and the first map or
  * table exists; MG_HB_THREADS once the process ever had a second thread
@@ -79,7 +79,7 @@ bool mg_hb_enabled(void);
 void mg_hb_map_created(uint64_t *w);
 /* A map is really freed (out of the quarantine): its history goes. */
 void mg_hb_map_freed(uint64_t *w);
-/* mg_self.hb_epoch (threads.h), the calling thread's current epoch while
+/* mg_self.hb_epoch (thread_table.h), the calling thread's current epoch while
  * it may skip the engine: a map call whose class of access this thread
  * already recorded on the map in this epoch (no release since) changes
  * nothing and needs no check (FastTrack's same-epoch rule).
@@ -109,10 +109,10 @@ void mg_hb_table_created(void);
 /* A table's history goes (its side-table slot is freed or reused). */
 void mg_hb_history_free(struct hb_access *h);
 
-/* ---- threads (threads.c) ----
+/* ---- threads (thread_table.c) ----
  * The engine's record for a thread being created, made by its creator
  * (NULL while dormant, busy, or off); the creation's outcome; the new
- * thread's start and end. Opaque pointers: threads.c need not see the
+ * thread's start and end. Opaque pointers: thread_table.c need not see the
  * engine's headers. */
 void *mg_hb_thread_creating(void);
 void mg_hb_thread_created(void *rec, uintptr_t handle, bool ok, bool detached);

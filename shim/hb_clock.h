@@ -3,7 +3,7 @@
  *
  * happens_before.c keeps a struct hb_thr pointer per thread and calls
  * hb_thread_create / finish / join / detach from the thread wrappers
- * (threads.c), the sync operations of hb_sync.h from the lock wrappers
+ * (thread_table.c), the sync operations of hb_sync.h from the lock wrappers
  * (sync_intercept.c) and the access check of hb_access.h from the map
  * hooks (detect.h).
  *

@@ -17,7 +17,7 @@
 
 #include "happens_before.h"
 #include "hb_sync.h"
-#include "threads.h"
+#include "thread_table.h"
 
 /* The calling thread's engine record while the engine may run on it
  * inline (made, and named by its thread index), else NULL. */

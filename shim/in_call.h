@@ -16,11 +16,11 @@
 #ifndef MAPGUARD_IN_CALL_H
 #define MAPGUARD_IN_CALL_H
 
-#include "threads.h"
+#include "thread_table.h"
 
 #define MG_IN_CALL_OP_SHIFT 56
 
-/* the word: mg_self.in_call (threads.h) */
+/* the word: mg_self.in_call (thread_table.h) */
 static inline void mg_in_call_enter(const void *map, unsigned op)
 {
     __atomic_store_n(&mg_self.in_call, (uintptr_t)map | (uintptr_t)op << MG_IN_CALL_OP_SHIFT, __ATOMIC_RELAXED);

@@ -23,7 +23,7 @@
  *   8-11 hb   the happens-before engine's access history (struct hb_access,
  *             happens_before.c); zero while it is off or dormant
  *
- * Thread numbers are indexes into threads.c's table (0 = none), not tids:
+ * Thread numbers are indexes into thread_table.c's table (0 = none), not tids:
  * a tid needs 22 bits, a pc 47, and both must share a word.
  *
  * Iterator words:

@@ -24,7 +24,7 @@
 #include "runtime.h"
 #include "stack.h"
 #include "suppress.h"
-#include "threads.h"
+#include "thread_table.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -11,7 +11,7 @@
  * one held mid-update; the child re-creates them, learns its new tid,
  * starts a log file of its own (log_path gets ".<pid>"), and remembers the
  * threads that did not come along, whose writer marks may still be on maps
- * (threads.c).
+ * (thread_table.c).
  *
  * Start, when the log is a file: a hello record, so that whoever reads the
  * logs knows this process image was watched even if it finds nothing.
@@ -35,7 +35,7 @@
 #include "report.h"
 #include "stack.h"
 #include "suppress.h"
-#include "threads.h"
+#include "thread_table.h"
 
 #include <pthread.h>
 #include <sched.h>

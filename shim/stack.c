@@ -40,7 +40,7 @@
 #include "gomap_api.h"
 #include "log.h"
 #include "options.h"
-#include "threads.h"
+#include "thread_table.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>

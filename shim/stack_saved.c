@@ -39,7 +39,7 @@
  * shows none.
  */
 #include "stack.h"
-#include "threads.h"
+#include "thread_table.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -32,7 +32,7 @@
 #include "phdr.h"
 #include "stack.h"
 #include "log.h"
-#include "threads.h"
+#include "thread_table.h"
 
 #include <dlfcn.h>
 #include <limits.h>

@@ -18,7 +18,7 @@
  */
 #include "hb_lockpath.h"
 #include "common.h"
-#include "threads.h"
+#include "thread_table.h"
 
 #include <errno.h>
 #include <pthread.h>

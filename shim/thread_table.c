@@ -18,7 +18,7 @@
 #include "happens_before.h"
 #include "intercept.h"
 #include "stack.h"
-#include "threads.h"
+#include "thread_table.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -1,9 +1,9 @@
 /*
- * Threads (threads.c): the per-thread state the wrappers' fast paths test,
+ * Threads (thread_table.c): the per-thread state the wrappers' fast paths test,
  * the recursion guard, and the table of thread indexes.
  */
-#ifndef MAPGUARD_THREADS_H
-#define MAPGUARD_THREADS_H
+#ifndef MAPGUARD_THREAD_TABLE_H
+#define MAPGUARD_THREAD_TABLE_H
 
 #include "runtime.h"
 #include <unistd.h>
@@ -85,7 +85,7 @@ void mg_thread_name(uint32_t idx, char *buf, size_t len);
 /* Stores the calling thread's current name in its slot. */
 void mg_thread_remember_name(void);
 /* Did the index belong to a thread that did not survive a fork into this
- * process? Its writer marks may still sit on maps (threads.c). */
+ * process? Its writer marks may still sit on maps (thread_table.c). */
 bool mg_thread_gone(uint32_t idx);
 void mg_threads_lock(void);
 void mg_threads_unlock(void);
