@@ -230,50 +230,71 @@ MG_INTERCEPTOR(int, pthread_rwlock_destroy, (pthread_rwlock_t *l))
 /* ---- condition variables ----
  * glibc re-takes the mutex inside the wait, out of our sight: the wait is
  * a release of the mutex before it and an acquire after it, whatever it
- * returns (a timeout re-takes the mutex too). The versions are the
- * current ones: dlsym would give the default, and a program linked
- * against GLIBC_2.3.2 must get the same function it asked for. */
+ * returns (a timeout re-takes the mutex too), with two exceptions that
+ * mirror the unlock's and the lock's. A wait on a mutex the caller does
+ * not own fails with EPERM (C11: thrd_error) before it waits, having
+ * released and re-taken nothing, so the wait tests ownership first, as the
+ * unlock does. And a wait on a robust mutex whose owner died re-takes it
+ * with EOWNERDEAD, ordered after the dead owner as a lock is
+ * (mutex_taken); the count of robust mutexes held is the same after the
+ * wait as before. The versions are the current ones: dlsym would give the
+ * default, and a program linked against GLIBC_2.3.2 must get the same
+ * function it asked for. glibc's mtx_t is a pthread mutex (its cnd_*
+ * functions cast it). */
+
+/* The release before the wait; true when glibc will refuse the wait. */
+static bool cond_wait_refused(void *mutex)
+{
+    pthread_mutex_t *m = mutex;
+    if (!mg_hb_sync_live())
+        return false;
+    int kind = mutex_kind(m);
+    if (MG_UNLIKELY(kind != 0) && unlock_refused(m, kind))
+        return true;
+    mg_hb_lock_releasing(m);
+    return false;
+}
+
+static void cond_wait_retaken(void *m, int r)
+{
+    if (!mg_hb_sync_live())
+        return;
+    mg_hb_lock_acquired(m);
+    if (MG_UNLIKELY(r == EOWNERDEAD))
+        mg_hb_acquire(MG_HB_ENDED_KEY);
+}
+
+#define COND_WAIT(m, call)                                                                                         \
+    do {                                                                                                           \
+        bool refused_ = cond_wait_refused(m);                                                                      \
+        int r_ = call;                                                                                             \
+        if (!refused_)                                                                                             \
+            cond_wait_retaken((m), r_);                                                                            \
+        return r_;                                                                                                 \
+    } while (0)
 
 MG_INTERCEPTOR(int, pthread_cond_wait, (pthread_cond_t *restrict c, pthread_mutex_t *restrict m))
 {
-    BEFORE(mg_hb_lock_releasing, m);
-    int r = REAL(pthread_cond_wait)(c, m);
-    BEFORE(mg_hb_lock_acquired, m);
-    return r;
+    COND_WAIT(m, REAL(pthread_cond_wait)(c, m));
 }
 
 MG_INTERCEPTOR(int, pthread_cond_timedwait,
                (pthread_cond_t *restrict c, pthread_mutex_t *restrict m, const struct timespec *restrict t))
 {
-    BEFORE(mg_hb_lock_releasing, m);
-    int r = REAL(pthread_cond_timedwait)(c, m, t);
-    BEFORE(mg_hb_lock_acquired, m);
-    return r;
+    COND_WAIT(m, REAL(pthread_cond_timedwait)(c, m, t));
 }
 
 MG_INTERCEPTOR(int, pthread_cond_clockwait,
                (pthread_cond_t *restrict c, pthread_mutex_t *restrict m, clockid_t k, const struct timespec *restrict t))
 {
-    BEFORE(mg_hb_lock_releasing, m);
-    int r = REAL(pthread_cond_clockwait)(c, m, k, t);
-    BEFORE(mg_hb_lock_acquired, m);
-    return r;
+    COND_WAIT(m, REAL(pthread_cond_clockwait)(c, m, k, t));
 }
 
-MG_INTERCEPTOR(int, cnd_wait, (cnd_t *c, mtx_t *m))
-{
-    BEFORE(mg_hb_lock_releasing, m);
-    int r = REAL(cnd_wait)(c, m);
-    BEFORE(mg_hb_lock_acquired, m);
-    return r;
-}
+MG_INTERCEPTOR(int, cnd_wait, (cnd_t *c, mtx_t *m)) { COND_WAIT(m, REAL(cnd_wait)(c, m)); }
 
 MG_INTERCEPTOR(int, cnd_timedwait, (cnd_t *restrict c, mtx_t *restrict m, const struct timespec *restrict t))
 {
-    BEFORE(mg_hb_lock_releasing, m);
-    int r = REAL(cnd_timedwait)(c, m, t);
-    BEFORE(mg_hb_lock_acquired, m);
-    return r;
+    COND_WAIT(m, REAL(cnd_timedwait)(c, m, t));
 }
 
 /* ---- semaphores: posts merge, so several before one wait all order

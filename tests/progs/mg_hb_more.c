@@ -717,11 +717,24 @@ static int owned_unlock(void)
     return owned_c11 ? (mtx_unlock(&COWNED) == thrd_success ? 0 : EPERM) : pthread_mutex_unlock(&OWNED);
 }
 
+/* a condition wait on a mutex the caller does not own fails before it
+ * waits, releasing nothing, as the unlock does */
+static pthread_cond_t OWNED_CV = PTHREAD_COND_INITIALIZER;
+static cnd_t COWNED_CV;
+static int eperm_by_wait;
+static int owned_wait(void)
+{
+    if (owned_c11)
+        return cnd_wait(&COWNED_CV, &COWNED) == thrd_success ? 0 : EPERM;
+    return pthread_cond_wait(&OWNED_CV, &OWNED);
+}
+
 static void *eperm_writer(void *p)
 {
     int64_t k = 1;
     gomap_set(M, &k, &k); /* @site:eperm_set */
-    if (owned_unlock() != EPERM) /* never locked: not the owner */
+    /* never locked: not the owner */
+    if ((eperm_by_wait ? owned_wait() : owned_unlock()) != EPERM)
         abort();
     signal_flag();
     return p;
@@ -759,6 +772,20 @@ static void eperm_c11_race(void)
     if (mtx_init(&COWNED, mtx_plain | mtx_recursive) != thrd_success)
         abort();
     spawn_run(eperm_writer, eperm_taker);
+}
+
+static void eperm_cond_wait_race(void)
+{
+    eperm_by_wait = 1;
+    eperm_errorcheck_race();
+}
+
+static void eperm_cnd_wait_race(void)
+{
+    eperm_by_wait = 1;
+    if (cnd_init(&COWNED_CV) != thrd_success)
+        abort();
+    eperm_c11_race();
 }
 
 static void *owned_writer(void *p)
@@ -853,6 +880,54 @@ static void after_dead_owner(int racy)
     gomap_set(M2, &k, &k); /* @site:after_dead_set */
     pthread_mutex_unlock(&OWNED);
 }
+
+/* The waiter's mutex is taken back inside the wait: when its owner ended
+ * holding it, the wait returns EOWNERDEAD, with the same ordering as a
+ * lock that does. The dying owner sets the predicate and signals under the
+ * mutex, then ends holding it. */
+static int owner_done;
+static void *signalling_dying_owner(void *p)
+{
+    if (pthread_mutex_lock(&OWNED))
+        abort();
+    int64_t k = 1;
+    gomap_set(M, &k, &k);
+    owner_done = 1;
+    pthread_cond_signal(&OWNED_CV);
+    return p;
+}
+
+static void wait_for_dead_owner(int racy)
+{
+    M = make_map();
+    M2 = make_map();
+    owned_init(PTHREAD_MUTEX_NORMAL, PTHREAD_MUTEX_ROBUST, PTHREAD_PRIO_NONE);
+    if (pthread_mutex_lock(&OWNED))
+        abort();
+    pthread_t t, u;
+    if (racy) {
+        pthread_create(&u, NULL, unlocked_writer, NULL);
+        pthread_detach(u);
+    }
+    pthread_create(&t, NULL, signalling_dying_owner, NULL);
+    pthread_detach(t);
+    int r = 0;
+    while (!owner_done)
+        r = pthread_cond_wait(&OWNED_CV, &OWNED);
+    if (r != EOWNERDEAD) /* the predicate is set only by the owner that dies */
+        abort();
+    pthread_mutex_consistent(&OWNED);
+    int64_t k = 2;
+    gomap_set(M, &k, &k); /* ordered after the dead owner's write */
+    if (racy) {
+        wait_alone();
+        gomap_set(M2, &k, &k); /* @site:after_dead_wait_set */
+    }
+    pthread_mutex_unlock(&OWNED);
+}
+
+static void cond_owner_died_clean(void) { wait_for_dead_owner(0); }
+static void cond_owner_died_race(void) { wait_for_dead_owner(1); }
 
 static void robust_owner_died_clean(void) { after_dead_owner(0); }
 /* EOWNERDEAD orders the dead owner, not another thread that ended */
@@ -1351,6 +1426,10 @@ int main(int argc, char **argv)
         {"eperm_recursive_race", eperm_recursive_race},
         {"eperm_c11_race", eperm_c11_race},
         {"owned_kinds_clean", owned_kinds_clean},
+        {"eperm_cond_wait_race", eperm_cond_wait_race},
+        {"eperm_cnd_wait_race", eperm_cnd_wait_race},
+        {"cond_owner_died_clean", cond_owner_died_clean},
+        {"cond_owner_died_race", cond_owner_died_race},
         {"robust_owner_died_clean", robust_owner_died_clean},
         {"robust_owner_died_race", robust_owner_died_race},
         {"pool_clean", pool_clean},

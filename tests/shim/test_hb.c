@@ -354,6 +354,25 @@ Test(hb, unlock_refused_with_eperm_orders_nothing_c11_recursive)
     assert_unordered_in(MORE, "eperm_c11_race", HB, "concurrent-writes", "set", "eperm_set_after", "set",
                         "eperm_set");
 }
+Test(hb, condition_wait_refused_with_eperm_orders_nothing)
+{
+    assert_unordered_in(MORE, "eperm_cond_wait_race", HB, "concurrent-writes", "set", "eperm_set_after", "set",
+                        "eperm_set");
+}
+Test(hb, condition_wait_refused_orders_nothing_c11)
+{
+    assert_unordered_in(MORE, "eperm_cnd_wait_race", HB, "concurrent-writes", "set", "eperm_set_after", "set",
+                        "eperm_set");
+}
+Test(hb, condition_wait_after_its_mutexs_owner_died_is_ordered_after_it)
+{
+    assert_clean_more("cond_owner_died_clean");
+}
+Test(hb, condition_wait_after_its_mutexs_owner_died_orders_no_other_thread)
+{
+    assert_unordered_in(MORE, "cond_owner_died_race", HB, "concurrent-writes", "set", "after_dead_wait_set", "set",
+                        "unlocked_set");
+}
 Test(hb, errorcheck_recursive_robust_and_priority_mutexes_order) { assert_clean_more("owned_kinds_clean"); }
 Test(hb, robust_mutex_after_its_owner_died_is_ordered_after_it) { assert_clean_more("robust_owner_died_clean"); }
 Test(hb, robust_mutex_after_its_owner_died_orders_no_other_thread)
