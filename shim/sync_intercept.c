@@ -74,25 +74,27 @@
  * robustness that the wrappers must know of. The fields read here are
  * glibc's ABI (bits/struct_mutex.h: static initializers depend on them);
  * glibc's mtx_t is a pthread mutex (its mtx_* functions cast it). */
-enum { KIND_TYPE = 3, KIND_RECURSIVE = 1, KIND_ERRORCHECK = 2, KIND_ROBUST = 16, KIND_PI = 32, KIND_PP = 64 };
+enum { KIND_TYPE = 3, KIND_RECURSIVE = 1, KIND_ERRORCHECK = 2, KIND_ROBUST = 16, KIND_PI = 32 };
 #define FUTEX_TID_BITS 0x3fffffff
 
 static inline int mutex_kind(const pthread_mutex_t *m) { return __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED); }
 
 /* Will glibc refuse this unlock with EPERM, the caller not owning the
  * mutex? It then releases nothing, and a release recorded before it would
- * order the caller's calls before the mutex's next holder. glibc checks the
- * owner of error-checking, recursive, robust, priority-inheriting and
- * priority-protected mutexes, where it keeps it: the futex word's TID bits
- * for robust and priority-inheriting ones, __owner for the others. It does
- * not check normal and adaptive mutexes, whose unlock by another thread is
- * undefined. */
+ * order the caller's calls before the mutex's next holder. glibc 2.36
+ * checks the owner of error-checking, recursive, robust and
+ * priority-inheriting mutexes, where it keeps it: the futex word's TID
+ * bits for robust and priority-inheriting ones, __owner for the others.
+ * It does not check normal and adaptive mutexes, priority-protected ones
+ * among them, whose unlock by another thread is undefined (measured: every
+ * type, robustness and protocol, unlocked by a thread that does not hold
+ * it). */
 static bool unlock_refused(const pthread_mutex_t *m, int kind)
 {
     unsigned owner;
     if (kind & (KIND_ROBUST | KIND_PI))
         owner = (unsigned)__atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) & FUTEX_TID_BITS;
-    else if ((kind & KIND_TYPE) == KIND_RECURSIVE || (kind & KIND_TYPE) == KIND_ERRORCHECK || (kind & KIND_PP))
+    else if ((kind & KIND_TYPE) == KIND_RECURSIVE || (kind & KIND_TYPE) == KIND_ERRORCHECK)
         owner = (unsigned)__atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED);
     else
         return false;
