@@ -266,10 +266,26 @@ static void cond_wait_retaken(void *m, int r)
         mg_hb_acquire(MG_HB_ENDED_KEY);
 }
 
+/* A thread cancelled in the wait never returns to the wrapper, yet glibc
+ * takes the mutex back before the program's cleanup handlers run, and they
+ * run inside the critical section: the acquire is made by a cleanup
+ * handler of ours, innermost, so before theirs. Without -fexceptions
+ * (which would make every process load libgcc_s for the shim's sake),
+ * pthread_cleanup_push is glibc's registered buffer and a setjmp that
+ * saves no signal mask: a few nanoseconds on a call that waits. */
+static void cond_wait_cancelled(void *m)
+{
+    if (m)
+        cond_wait_retaken(m, 0);
+}
+
 #define COND_WAIT(m, call)                                                                                         \
     do {                                                                                                           \
         bool refused_ = cond_wait_refused(m);                                                                      \
-        int r_ = call;                                                                                             \
+        int r_;                                                                                                    \
+        pthread_cleanup_push(cond_wait_cancelled, refused_ ? NULL : (void *)(m));                                  \
+        r_ = call;                                                                                                 \
+        pthread_cleanup_pop(0);                                                                                    \
         if (!refused_)                                                                                             \
             cond_wait_retaken((m), r_);                                                                            \
         return r_;                                                                                                 \

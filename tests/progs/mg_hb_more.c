@@ -371,6 +371,61 @@ static void cond_timeout_race(void)
     spawn_run(cv_writer_nolock, cv_reader_timeout);
 }
 
+/* Cancelled inside a condition wait, a thread runs its cleanup handlers
+ * with the mutex taken back (POSIX; glibc re-locks it before unwinding), so
+ * a handler that writes the map and unlocks is inside the critical
+ * section. Deterministic whenever the cancel comes: the mutex is locked
+ * before the first cancellation point, the wait. */
+static pthread_mutex_t CANCEL_L = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t CANCEL_CV = PTHREAD_COND_INITIALIZER;
+
+static void cancelled_in_wait(void *p)
+{
+    int64_t k = (int64_t)(intptr_t)p;
+    gomap_set(M, &k, &k);
+    pthread_mutex_unlock(&CANCEL_L);
+}
+
+static atomic_int cancel_ready[3];
+static void *wait_until_cancelled(void *p)
+{
+    pthread_mutex_lock(&CANCEL_L);
+    atomic_store(&cancel_ready[(intptr_t)p], 1);
+    pthread_cleanup_push(cancelled_in_wait, p);
+    for (;;) {
+        if ((intptr_t)p == 1) {
+            pthread_cond_wait(&CANCEL_CV, &CANCEL_L);
+        } else {
+            struct timespec t = in_a_minute(CLOCK_REALTIME);
+            pthread_cond_timedwait(&CANCEL_CV, &CANCEL_L, &t);
+        }
+    }
+    pthread_cleanup_pop(0);
+    return NULL;
+}
+
+/* Each thread is cancelled once it is waiting: the mutex it held until the
+ * wait released it is free. The second one's write is ordered after the
+ * first's only by the mutex its cleanup holds. */
+static void cond_cancel_clean(void)
+{
+    M = make_map();
+    pthread_t t[2];
+    for (intptr_t i = 0; i < 2; i++) {
+        pthread_create(&t[i], NULL, wait_until_cancelled, (void *)(i + 1));
+        while (!atomic_load(&cancel_ready[i + 1]))
+            sched_yield();
+        pthread_mutex_lock(&CANCEL_L);
+        pthread_mutex_unlock(&CANCEL_L);
+    }
+    pthread_cancel(t[0]);
+    pthread_join(t[0], NULL);
+    pthread_cancel(t[1]);
+    pthread_join(t[1], NULL);
+    int64_t k = 1;
+    gomap_get(M, &k);
+}
+
 /* ---- semaphores ---- */
 
 static sem_t S1;
@@ -1426,6 +1481,7 @@ int main(int argc, char **argv)
         {"eperm_recursive_race", eperm_recursive_race},
         {"eperm_c11_race", eperm_c11_race},
         {"owned_kinds_clean", owned_kinds_clean},
+        {"cond_cancel_clean", cond_cancel_clean},
         {"eperm_cond_wait_race", eperm_cond_wait_race},
         {"eperm_cnd_wait_race", eperm_cnd_wait_race},
         {"cond_owner_died_clean", cond_owner_died_clean},

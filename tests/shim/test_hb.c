@@ -354,6 +354,7 @@ Test(hb, unlock_refused_with_eperm_orders_nothing_c11_recursive)
     assert_unordered_in(MORE, "eperm_c11_race", HB, "concurrent-writes", "set", "eperm_set_after", "set",
                         "eperm_set");
 }
+Test(hb, condition_wait_cancelled_takes_the_mutex_back_for_the_cleanup) { assert_clean_more("cond_cancel_clean"); }
 Test(hb, condition_wait_refused_with_eperm_orders_nothing)
 {
     assert_unordered_in(MORE, "eperm_cond_wait_race", HB, "concurrent-writes", "set", "eperm_set_after", "set",
