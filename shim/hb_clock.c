@@ -278,6 +278,8 @@ void hb_thread_set_tag(struct hb_thr *t, uint64_t tag)
 struct hb_thr *hb_thread_find(uintptr_t handle)
 {
     struct hb_thr *found = NULL;
+    if (!handle) /* no thread's, but the mark of a record that has none */
+        return NULL;
     hb_spin_lock(&tab_lock);
     for (uint32_t s = 1; s < next_fresh && !found; s++)
         if (tab[s].state != HB_FREE && !tab[s].detached && tab[s].handle == handle)
@@ -365,8 +367,14 @@ void hb_atfork_child(struct hb_thr *self)
     nfree = 0;
     for (uint32_t s = 1; s < next_fresh; s++) {
         tab[s].lock = 0;
-        if (&tab[s] != self && tab[s].state == HB_FREE)
+        if (&tab[s] == self)
+            continue;
+        if (tab[s].state == HB_FREE)
             free_slots[nfree++] = s;
+        /* No join or detach here names those threads, and glibc hands
+         * their cached stacks, so their handles, to the child's next
+         * threads: a join must find the new thread's record, not theirs. */
+        tab[s].handle = 0;
     }
     /* The other threads' records stay as they are, out of the free list for
      * good: those threads are gone, and their calls keep their epochs. The

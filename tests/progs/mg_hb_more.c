@@ -1271,6 +1271,48 @@ static void fork_parent_thread_race(void)
     pthread_join(t, NULL);
 }
 
+/* ---- a join in a forked child ----
+ * The parent's other thread is not in the child, and glibc gives the
+ * child's first new thread its cached stack, so the same pthread_t: the
+ * child's join must take its own thread's clock, not the vanished one's. */
+
+static atomic_int idle_release;
+static void *idle_until_released(void *p)
+{
+    while (!atomic_load(&idle_release))
+        sched_yield();
+    return p;
+}
+
+static void *joined_writer(void *p)
+{
+    int64_t k = 1;
+    gomap_set(M, &k, &k);
+    return p;
+}
+
+static void fork_join_clean(void)
+{
+    M = make_map();
+    pthread_t idle;
+    pthread_create(&idle, NULL, idle_until_released, NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        pthread_t t;
+        pthread_create(&t, NULL, joined_writer, NULL);
+        pthread_join(t, NULL);
+        int64_t k = 1;
+        gomap_get(M, &k); /* ordered by the join */
+        printf("same_handle=%d\n", pthread_equal(t, idle) != 0);
+        exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    printf("child=%d status=%d\n", (int)pid, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    atomic_store(&idle_release, 1);
+    pthread_join(idle, NULL);
+}
+
 /* ---- C11 threads throughout ---- */
 
 static mtx_t CM, CREC;
@@ -1496,6 +1538,7 @@ int main(int argc, char **argv)
         {"thread_id_reuse_race", thread_id_reuse_race},
         {"map_addr_reuse_clean", map_addr_reuse_clean},
         {"fork_child_race", fork_child_race},
+        {"fork_join_clean", fork_join_clean},
         {"c11_throughout_clean", c11_throughout_clean},
         {"c11_detach_race", c11_detach_race},
         {"many_threads_clean", many_threads_clean},

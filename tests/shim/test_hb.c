@@ -436,6 +436,17 @@ Test(hb, race_between_a_forked_child_and_its_thread)
     run_free(&r);
 }
 
+/* a join in a forked child, of a thread with the handle of a parent's
+ * thread that the fork left behind */
+Test(hb, join_in_a_forked_child_of_a_reused_handle_is_clean)
+{
+    struct run r;
+    assert_clean_in(MORE, "fork_join_clean", HB, &r);
+    cr_assert_eq(printed(&r, "status"), 0, "the child found nothing");
+    cr_assert_eq(printed(&r, "same_handle"), 1, "glibc reused the vanished thread's handle: the case under test");
+    run_free(&r);
+}
+
 /* a parent's thread whose write no synchronization orders before the
  * fork: the child's read races with it */
 Test(hb, race_between_a_forked_child_and_a_parent_thread)
