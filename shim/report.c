@@ -21,6 +21,7 @@
 #include "options.h"
 #include "output.h"
 #include "render.h"
+#include "report_stack.h"
 #include "runtime.h"
 #include "stack.h"
 #include "suppress.h"
@@ -29,6 +30,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,10 +78,24 @@ static const struct mg_render_host plain_host = {
     .symbolize = mg_symbolize,
 };
 
+struct plain_job {
+    struct mg_line *l;
+    const struct mg_finding *f;
+};
+
+static void plain_now(void *job)
+{
+    struct plain_job *j = job;
+    j->l->n = 0;
+    mg_finding_by_hand(j->l, &plain_host, j->f, mg_opt.format == MG_FORMAT_TEXT, true);
+}
+
+/* On the report stack too: a race's record goes in flight (inflight.c)
+ * before its report starts, and module paths take PATH_MAX buffers. */
 void mg_report_plain(struct mg_line *l, const struct mg_finding *f)
 {
-    l->n = 0;
-    mg_finding_by_hand(l, &plain_host, f, mg_opt.format == MG_FORMAT_TEXT, true);
+    struct plain_job j = {l, f};
+    mg_on_report_stack(plain_now, &j);
 }
 
 void mg_report_emit(const char *buf, size_t n)
@@ -92,9 +108,32 @@ void mg_report_emit(const char *buf, size_t n)
 
 void mg_report(struct mg_finding *f, int slot) { mg_report_inflight(f, slot, 0); }
 
+struct report_job {
+    struct mg_finding *f;
+    int slot, h;
+};
+
+static void report_now(void *job);
+
+/* On the report stack (report_stack.c): the program's may be small. With
+ * cancellation off: libdw opens and reads files, cancellation points, and
+ * a thread cancelled there would leave the symbolization lock held and
+ * unwind off the report stack. */
 void mg_report_inflight(struct mg_finding *f, int slot, int h)
 {
-    int saved = errno;
+    int saved = errno, cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+    struct report_job job = {f, slot, h};
+    mg_on_report_stack(report_now, &job);
+    pthread_setcancelstate(cancel_state, NULL);
+    errno = saved;
+}
+
+static void report_now(void *job)
+{
+    struct report_job *j = job;
+    struct mg_finding *f = j->f;
+    int slot = j->slot, h = j->h;
     mg_busy_enter();
     /* On record before anything slow (suppressions, the symbolizer's
      * loading, libdw): whatever ends the process from here on writes this
@@ -110,7 +149,6 @@ void mg_report_inflight(struct mg_finding *f, int slot, int h)
         else
             mg_inflight_unclaim();
         mg_busy_leave();
-        errno = saved;
         return;
     }
     mg_report_lock();
@@ -171,5 +209,4 @@ void mg_report_inflight(struct mg_finding *f, int slot, int h)
     if (halt)
         mg_halt();
     mg_busy_leave();
-    errno = saved;
 }

@@ -12,6 +12,7 @@
 #include "jsonline.h"
 #include "options.h"
 #include "output.h"
+#include "report_stack.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -80,6 +81,22 @@ static void summary_by_hand(const struct mg_recurrence *rec, size_t nrec)
     mg_out_write(l.buf, l.n);
 }
 
+struct summary_job {
+    const struct mg_dedup_counts *c;
+    const struct mg_recurrence *rec;
+    size_t n;
+    char *text;
+};
+
+static void summary_job_run(void *p)
+{
+    struct summary_job *j = p;
+    const struct mg_renderer *r = mg_renderer();
+    if (r)
+        j->text = r->summary(getpid(), j->c->reports, j->c->occurrences, j->c->repeats, j->c->suppressed, j->rec,
+                             j->n);
+}
+
 void mg_report_summary(void)
 {
     mg_report_lock();
@@ -99,10 +116,12 @@ void mg_report_summary(void)
     size_t n = mg_dedup_recurrences(&rec);
     /* on a pipe, the line by hand: it stays within PIPE_BUF */
     size_t line_max = mg_out_line_max();
+    struct summary_job job = {.c = &c, .rec = rec, .n = n};
     mg_symbolize_lock();
-    const struct mg_renderer *r = line_max ? NULL : mg_renderer();
-    char *text = r ? r->summary(getpid(), c.reports, c.occurrences, c.repeats, c.suppressed, rec, n) : NULL;
+    if (!line_max)
+        mg_on_report_stack(summary_job_run, &job); /* as a report's: libdw, jansson */
     mg_symbolize_unlock();
+    char *text = job.text;
     if (text) {
         mg_out_write(text, strlen(text));
         free(text);

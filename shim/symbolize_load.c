@@ -30,6 +30,7 @@
  */
 #include "render.h"
 #include "phdr.h"
+#include "report_stack.h"
 #include "stack.h"
 #include "log.h"
 #include "thread_table.h"
@@ -200,7 +201,8 @@ static int find_loader(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
-/* Does the calling thread have a frame in the dynamic loader? */
+/* Does the calling thread have a frame in the dynamic loader? A report
+ * runs on a stack of its own: the program's frames are below the switch. */
 static bool in_loader(void)
 {
     struct range r = {.base = getauxval(AT_BASE)};
@@ -208,7 +210,8 @@ static bool in_loader(void)
         return false;
     dl_iterate_phdr(find_loader, &r);
     uintptr_t pcs[MG_MAX_DEPTH];
-    int n = mg_stack_capture(pcs, MG_MAX_DEPTH);
+    void *caller = mg_report_stack_caller();
+    int n = caller ? mg_stack_capture_signal(caller, pcs, MG_MAX_DEPTH) : mg_stack_capture(pcs, MG_MAX_DEPTH);
     for (int i = 0; i < n; i++)
         if (pcs[i] >= r.lo && pcs[i] < r.hi)
             return true;

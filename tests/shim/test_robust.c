@@ -131,3 +131,46 @@ Test(robust, a_race_after_main_has_ended_is_reported_with_both_lines)
     assert_one_unordered(&r, PEXIT, "race", "concurrent-read-write", "get", "late_read", "set", "main_write");
     run_free(&r);
 }
+
+/* ---- threads on the smallest stacks ----
+ * A report takes far more stack than PTHREAD_STACK_MIN: it is made on the
+ * shim's own (report_stack.c), and the program runs on. */
+
+#define SMALL "mg_small_stack"
+
+Test(robust, nil_write_on_a_minimal_stack_is_reported)
+{
+    struct run r;
+    run_prog(&r, SMALL, "nil", NULL);
+    cr_assert_str_eq(r.out, "done\n", "stderr:\n%s", r.err);
+    cr_assert_eq(count_kind(&r, NULL), 1, "%s", r.err);
+    json_t *f = find_kind(&r, "nil-map-write", 0);
+    cr_assert(f, "%s", r.err);
+    assert_frame_at(json_object_get(json_object_get(f, "access"), "stack"), 0, SMALL, "small_nil");
+    run_free(&r);
+}
+
+Test(robust, unordered_race_between_minimal_stacks_is_reported_with_both_lines)
+{
+    struct run r;
+    run_prog(&r, SMALL, "race", NULL);
+    cr_assert_str_eq(r.out, "done\n", "stderr:\n%s", r.err);
+    assert_one_unordered(&r, SMALL, "race", "concurrent-read-write", "get", "small_read", "set", "small_write");
+    run_free(&r);
+}
+
+Test(robust, overlapping_race_between_minimal_stacks_is_reported_with_both_lines)
+{
+    struct run r;
+    run_prog(&r, SMALL, "overlap", NULL);
+    cr_assert_str_eq(r.out, "done\n", "stderr:\n%s", r.err);
+    cr_assert_eq(count_kind(&r, NULL), 1, "%s", r.err);
+    json_t *f = find_kind(&r, "concurrent-read-write", 0);
+    cr_assert(f, "%s", r.err);
+    cr_assert_str_eq(json_string_value(json_object_get(f, "evidence")), "overlap");
+    json_t *a = json_object_get(f, "access"), *c = json_object_get(f, "conflict");
+    assert_frame_at(json_object_get(a, "stack"), 0, SMALL, "small_overlap_read");
+    /* the writer stays parked until the report is out: its call site */
+    assert_frame_at(json_object_get(c, "stack"), 0, SMALL, "small_parked_write");
+    run_free(&r);
+}
