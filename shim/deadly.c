@@ -36,8 +36,8 @@
  * (stack.c; when libunwind is not loaded, the faulting pc alone),
  * dl_iterate_phdr for module and offset. The first thread that starts the
  * shim (usually the main thread) gets an alternate signal stack if it has
- * none, so a stack overflow is recorded too; other threads' handlers run on
- * their own stacks.
+ * none, so a stack overflow is recorded too (give_altstack: the program
+ * does not see it); other threads' handlers run on their own stacks.
  */
 #include "deadly.h"
 #include "ghash_ops.h"
@@ -55,7 +55,9 @@
 #include <limits.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -308,7 +310,56 @@ static void on_deadly(int sig, siginfo_t *si, void *uc)
     errno = saved;
 }
 
-static MG_LARGE_BSS char altstack[64 * 1024];
+/* The alternate stack given to the thread that starts the shim, so that
+ * a stack overflow there still gets its record. The program did not ask
+ * for it, and must not notice it: a handler of its own installed with
+ * SA_ONSTACK runs on it where it would have run on the thread's stack, so
+ * it is as large as that stack may grow (RLIMIT_STACK, within bounds),
+ * mapped MAP_NORESERVE so that only the pages a handler touches count,
+ * with a guard page; and sigaltstack (below) reports none. */
+#define ALT_MIN (64u * 1024)
+#define ALT_MAX (64u * 1024 * 1024)
+static void *alt_sp;
+
+/* Ours is reported as none, which is what the program would have seen;
+ * once the program sets its own, ours is gone. */
+MG_INTERCEPTOR(int, sigaltstack, (const stack_t *restrict ss, stack_t *restrict old))
+{
+    resolve_early();
+    __typeof__(MG_REAL(sigaltstack)) real = MG_REAL_LOAD(sigaltstack);
+    if (!real) {
+        errno = ENOSYS;
+        return -1;
+    }
+    int r = real(ss, old);
+    void *ours = __atomic_load_n(&alt_sp, __ATOMIC_ACQUIRE);
+    if (r == 0 && old && ours && old->ss_sp == ours && !(old->ss_flags & SS_DISABLE))
+        *old = (stack_t){.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
+    return r;
+}
+
+static void give_altstack(void)
+{
+    stack_t old;
+    if (MG_REAL(sigaltstack)(NULL, &old) != 0 || !(old.ss_flags & SS_DISABLE))
+        return; /* the program's own */
+    struct rlimit rl;
+    size_t size = ALT_MAX;
+    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < ALT_MAX)
+        size = rl.rlim_cur < ALT_MIN ? ALT_MIN : (size_t)rl.rlim_cur;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size = (size + page - 1) / page * page;
+    char *p = mmap(NULL, size + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+                   -1, 0);
+    if (p == MAP_FAILED)
+        return;
+    stack_t ss = {.ss_sp = p + page, .ss_size = size};
+    if (mprotect(p, page, PROT_NONE) != 0 || MG_REAL(sigaltstack)(&ss, NULL) != 0) {
+        munmap(p, size + page);
+        return;
+    }
+    __atomic_store_n(&alt_sp, ss.ss_sp, __ATOMIC_RELEASE);
+}
 
 void mg_deadly_install(void)
 {
@@ -317,11 +368,8 @@ void mg_deadly_install(void)
     resolve_early();
     if (!MG_REAL(sigaction))
         return;
-    stack_t old;
-    if (sigaltstack(NULL, &old) == 0 && (old.ss_flags & SS_DISABLE)) {
-        stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack};
-        sigaltstack(&ss, NULL);
-    }
+    if (MG_REAL(sigaltstack))
+        give_altstack();
     for (int i = 0; i < NDEADLY; i++) {
         struct sigaction sa = {.sa_sigaction = on_deadly, .sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART};
         sigemptyset(&sa.sa_mask);
@@ -374,6 +422,7 @@ MG_INTERCEPTOR(handler_fn, signal, (int sig, handler_fn h))
 
 void mg_deadly_resolve(void)
 {
-    static const struct mg_intercept table[] = {MG_INTERCEPT(signal), MG_INTERCEPT(sigaction)};
+    static const struct mg_intercept table[] = {MG_INTERCEPT(signal), MG_INTERCEPT(sigaction),
+                                                MG_INTERCEPT(sigaltstack)};
     mg_intercept_resolve(table, MG_INTERCEPT_COUNT(table));
 }

@@ -10,7 +10,9 @@
  */
 #include "harness.h"
 
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 /* processes: how many wrote a summary, forked children included (each was
  * watched to its end). */
@@ -172,5 +174,32 @@ Test(robust, overlapping_race_between_minimal_stacks_is_reported_with_both_lines
     assert_frame_at(json_object_get(a, "stack"), 0, SMALL, "small_overlap_read");
     /* the writer stays parked until the report is out: its call site */
     assert_frame_at(json_object_get(c, "stack"), 0, SMALL, "small_parked_write");
+    run_free(&r);
+}
+
+/* ---- the alternate signal stack ----
+ * The shim gives the thread that starts it one, for the record of a stack
+ * overflow; the program must not see it. */
+
+#define ALT "mg_altstack"
+
+Test(robust, alternate_stack_is_invisible_to_the_program)
+{
+    assert_unchanged_and_clean(ALT, "onstack",
+                               "alternate stack: none\n"
+                               "handler: 1\n"
+                               "before the program's own: none\n",
+                               1);
+}
+
+Test(robust, stack_overflow_is_recorded_from_the_alternate_stack)
+{
+    struct run r;
+    run_prog(&r, ALT, "overflow", NULL);
+    cr_assert_eq(r.status, 128 + SIGSEGV, "status %d\n%s", r.status, r.err);
+    cr_assert_eq(count_kind(&r, "deadly-signal"), 1, "%s", r.err);
+    json_t *f0 = json_array_get(json_object_get(find_kind(&r, "deadly-signal", 0), "stack"), 0);
+    const char *mod = json_string_value(json_object_get(f0, "module"));
+    cr_assert(mod && strstr(mod, "/" ALT), "the faulting frame is the program's: %s", mod ? mod : "(null)");
     run_free(&r);
 }
