@@ -83,7 +83,7 @@ $(LIB)/libgomap.so: $(GOMAP_OBJ)
 # the first report (shim/symbolize_load.c): libdw, jansson and what they
 # pull in would otherwise add over 0.5 MB of resident memory to every
 # process, most of which never report. Install and copy the two together.
-SYM_SRC  := shim/symbolize.c shim/saved_unwind.c shim/render.c
+SYM_SRC  := shim/symbolize.c shim/symbolize_dwarf.c shim/saved_unwind.c shim/render.c
 # Shared with the CLI: the kinds table (kinds.c, in both libraries too) and
 # the text renderer with its record accessors (jansson: the symbolizer's
 # library only), so the shim's format=text and `mapguard report` print the

@@ -8,6 +8,7 @@
  * never crashes the renderer: a report is most needed when something is off.
  */
 #include "record_json.h"
+#include "stack.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -72,4 +73,29 @@ void mg_hex_field(json_t *frame, const char *key, char *buf, size_t n)
         snprintf(buf, n, "0x%" PRIx64, (uint64_t)json_integer_value(v));
     else
         snprintf(buf, n, "?");
+}
+
+static json_t *hex(uintptr_t v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "0x%" PRIxPTR, v);
+    return json_string(b);
+}
+
+static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+
+json_t *mg_frame_json(const struct mg_frame *f)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "pc", hex(f->pc));
+    json_object_set_new(o, "module", str_or_null(f->module));
+    json_object_set_new(o, "offset", hex(f->offset));
+    json_object_set_new(o, "function", str_or_null(f->function));
+    json_object_set_new(o, "file", str_or_null(f->file));
+    json_object_set_new(o, "line", f->file && f->line > 0 ? json_integer(f->line) : json_null());
+    if (f->file && f->column > 0)
+        json_object_set_new(o, "column", json_integer(f->column));
+    if (f->inlined)
+        json_object_set_new(o, "inlined", json_true());
+    return o;
 }

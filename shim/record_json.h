@@ -1,7 +1,8 @@
 /*
- * Shape-tolerant accessors for one JSON report record (record_json.c),
- * shared by the text renderer (finding_text.c) and the CLI. jansson only:
- * nothing of the shim's runtime.
+ * Shape-tolerant accessors for one JSON report record (record_json.c), and
+ * the JSON of one frame, shared by the text renderer (finding_text.c), the
+ * detector's JSON (render.c) and the CLI. jansson only: nothing of the
+ * shim's runtime.
  */
 #ifndef MAPGUARD_RECORD_JSON_H
 #define MAPGUARD_RECORD_JSON_H
@@ -19,5 +20,11 @@ json_t *mg_party_thread(json_t *party);
 const char *mg_party_op(json_t *party);
 /* The frame's offset/pc as text, whatever JSON type the detector used. */
 void mg_hex_field(json_t *frame, const char *key, char *buf, size_t n);
+
+/* One symbolized frame as the report format writes it: the detector's
+ * findings (render.c) and the CLI's symbolized crash frames, so both have
+ * the same fields. */
+struct mg_frame; /* stack.h */
+json_t *mg_frame_json(const struct mg_frame *f);
 
 #endif

@@ -12,6 +12,7 @@
 #include "gomap_api.h"
 #include "ghash_ops.h"
 #include "finding_text.h"
+#include "record_json.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -27,24 +28,6 @@ static json_t *hex(uintptr_t v)
     char b[32];
     snprintf(b, sizeof b, "0x%" PRIxPTR, v);
     return json_string(b);
-}
-
-static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
-
-static json_t *frame_json(const struct mg_frame *f)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "pc", hex(f->pc));
-    json_object_set_new(o, "module", str_or_null(f->module));
-    json_object_set_new(o, "offset", hex(f->offset));
-    json_object_set_new(o, "function", str_or_null(f->function));
-    json_object_set_new(o, "file", str_or_null(f->file));
-    json_object_set_new(o, "line", f->file && f->line > 0 ? json_integer(f->line) : json_null());
-    if (f->file && f->column > 0)
-        json_object_set_new(o, "column", json_integer(f->column));
-    if (f->inlined)
-        json_object_set_new(o, "inlined", json_true());
-    return o;
 }
 
 /* Call with the symbolizer lock held. */
@@ -64,7 +47,7 @@ static json_t *stack_json(uint32_t stack, uintptr_t pc)
         const struct mg_frame *fr;
         int k = H->symbolize(pcs[i], &fr);
         for (int j = 0; j < k; j++)
-            json_array_append_new(a, frame_json(&fr[j]));
+            json_array_append_new(a, mg_frame_json(&fr[j]));
     }
     return a;
 }
