@@ -132,17 +132,21 @@ cli:
 endif
 
 CLI_OBJ := $(CLI_SRC:cli/%.c=$(OBJ)/cli/%.o)
+# The DWARF lookup of one address, the live symbolizer's: crash records'
+# frames are symbolized offline with it (cli/crash_symbols.c).
+CLI_SHARED_OBJ := $(SHARED_OBJ) $(OBJ)/shim/symbolize_dwarf.o
+CLI_PKGS := jansson libdw libelf
 
 # -Ishim: shimopts.c reads the shim's options.inc (through options_syntax.h)
 # to check flags and --options as the shim will.
 $(OBJ)/cli/%.o: cli/%.c VERSION
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CLI_SAN) $(DEPFLAGS) -DMG_VERSION='"$(VERSION)"' -Isrc -Icli -Ishim \
-	    $(shell pkg-config --cflags jansson) -c $< -o $@
+	    $(shell pkg-config --cflags $(CLI_PKGS)) -c $< -o $@
 
-$(BIN)/mapguard: $(CLI_OBJ) $(SHARED_OBJ)
+$(BIN)/mapguard: $(CLI_OBJ) $(CLI_SHARED_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CLI_SAN) -o $@ $(CLI_OBJ) $(SHARED_OBJ) $(shell pkg-config --libs jansson) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) $(CLI_SAN) -o $@ $(CLI_OBJ) $(CLI_SHARED_OBJ) $(shell pkg-config --libs $(CLI_PKGS)) $(LDFLAGS)
 
 # ---------------------------------------------------------------- shard
 # gomap_shard (shard/): N gomaps under rwlocks. A library of its own, linked

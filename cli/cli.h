@@ -8,6 +8,7 @@
  *   shimopts.c     building MAPGUARD_OPTIONS and LD_PRELOAD for the child
  *   reports.c      loading JSON Lines reports, merging and deduplicating them
  *   record.c       what a record is (finding, crash); a frame's site
+ *   crash_symbols.c  names for crash records' frames, offline, with libdwfl
  *   render_text.c  the text report (each finding's block from
  *                  shim/finding_text.c, the crashes) and the one-line summary
  *   sarif.c        SARIF 2.1.0 for GitHub code scanning
@@ -15,8 +16,9 @@
  *   paths.c        source root discovery, relative paths, file URIs
  *
  * Shared with the detector (shim/, built into the command too): the kinds
- * (kinds.inc, kinds.c), a record's accessors (record_json.c) and the text
- * of one finding (finding_text.c), so both print the same.
+ * (kinds.inc, kinds.c), a record's accessors and a frame's JSON
+ * (record_json.c), the text of one finding (finding_text.c) and the DWARF
+ * lookup of one address (symbolize_dwarf.c), so both print the same.
  *
  * The report format is the detector's (issue 3, docs/report-format.md); every
  * JSON byte is read and written with jansson.
@@ -29,6 +31,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "record_json.h" /* mg_str, mg_int, mg_party_*: a record's fields */
 
@@ -65,6 +68,8 @@ typedef struct mgc_finding {
     unsigned long recurred;    /* repeats the detector counted but did not print */
     long pids[8];              /* the first few processes that reported it */
     size_t npids;
+    struct timespec logged;    /* crashes: when the log it came from was last
+                                * written; 0 when unknown (stdin) */
 } mgc_finding;
 
 struct mgc_reports_index;       /* reports.c's hash tables, pending repeats, sources */
@@ -105,6 +110,10 @@ void mg_reports_add(mgc_reports *r, json_t *rec);
 /* The detector's per-process summary records carry recurrence counts; this
  * folds them into the findings once every file is loaded. */
 void mg_reports_apply_summaries(mgc_reports *r);
+/* Fills in the function, file and line of the unique crashes' frames
+ * (crash_symbols.c), once every file is loaded; mg_write_jsonl(all) then
+ * does the same to every crash record it copies. */
+void mg_reports_symbolize_crashes(mgc_reports *r);
 size_t mg_reports_npids(const mgc_reports *r);
 bool mg_reports_has_pid(const mgc_reports *r, long pid);
 /* Writes records as JSON Lines: every record of every loaded file, read
@@ -119,6 +128,17 @@ bool mg_record_is_finding(json_t *rec);
 bool mg_record_is_crash(json_t *rec);
 /* "function file:line" of a frame, or "module+0xoffset" without debug info. */
 void mg_frame_site(json_t *frame, char *buf, size_t n);
+
+/* ------------------------------------------------------------ crash_symbols.c */
+typedef struct mgc_symbols mgc_symbols; /* modules opened so far */
+mgc_symbols *mg_symbols_new(void);      /* NULL when memory ran out */
+void mg_symbols_free(mgc_symbols *s);
+/* Replaces each frame of a crash record's stack that has a module and no
+ * function with the frames libdwfl finds at its offset (more than one
+ * where calls were inlined), keeping pc, module and offset. A frame whose
+ * module cannot be opened, does not hold the offset, or was modified after
+ * logged (NULL: unknown) is left as it was. */
+void mg_symbolize_crash(mgc_symbols *s, json_t *rec, const struct timespec *logged);
 
 /* ------------------------------------------------------------ rules.c */
 typedef struct mgc_rule {

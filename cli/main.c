@@ -111,6 +111,7 @@ static int cmd_report(const mgc_options *o, int nfiles, char **files)
         }
     }
     mg_reports_apply_summaries(&r);
+    mg_reports_symbolize_crashes(&r);
     /* Nothing read at all: no report, not even an empty one, can be true. */
     if (r.nrecords == 0) {
         mg_reports_free(&r);

@@ -220,6 +220,8 @@ struct mgc_reports_index {
     size_t npending, pendcap;
     char **sources;        /* files loaded, for mg_write_jsonl(all) */
     size_t nsources;
+    struct timespec loading; /* the mtime of the file being loaded, 0 for stdin */
+    mgc_symbols *symbols;  /* set by mg_reports_symbolize_crashes */
 };
 
 void mg_reports_init(mgc_reports *r)
@@ -258,6 +260,7 @@ void mg_reports_free(mgc_reports *r)
         free(x->pending);
         for (size_t i = 0; i < x->nsources; i++)
             free(x->sources[i]);
+        mg_symbols_free(x->symbols);
         free(x->sources);
         free(x);
     }
@@ -425,7 +428,9 @@ void mg_reports_add(mgc_reports *r, json_t *rec)
     }
     if (mg_record_is_crash(rec)) {
         finding_list l = {&r->crashes, &r->ncrashes, &r->crashcap, &r->index->crashes};
-        list_merge(&l, rec, crash_key(rec), pid);
+        size_t idx = list_merge(&l, rec, crash_key(rec), pid);
+        if (r->crashes[idx].count == 1)
+            r->crashes[idx].logged = r->index->loading;
         return;
     }
     if (!mg_record_is_finding(rec)) {
@@ -449,6 +454,25 @@ void mg_reports_apply_summaries(mgc_reports *r)
             r->findings[s->val].recurred += (unsigned long)(x->pending[i].count - 1);
     }
     x->npending = 0;
+}
+
+static const struct timespec *known_time(const struct timespec *t)
+{
+    return t->tv_sec || t->tv_nsec ? t : NULL;
+}
+
+/* After loading, not while: the key that merges a crash from many
+ * processes is the raw record's module+offset, and a module is opened
+ * once for all the crashes in it. */
+void mg_reports_symbolize_crashes(mgc_reports *r)
+{
+    struct mgc_reports_index *x = r->index;
+    if (r->ncrashes == 0)
+        return;
+    if (!x->symbols)
+        x->symbols = mg_symbols_new();
+    for (size_t i = 0; i < r->ncrashes; i++)
+        mg_symbolize_crash(x->symbols, r->crashes[i].rec, known_time(&r->crashes[i].logged));
 }
 
 /* ------------------------------------------------------------ reading */
@@ -563,6 +587,10 @@ long mg_reports_load(mgc_reports *r, const char *path)
     if (!fp)
         return -1;
     bool is_stdin = fp == stdin;
+    struct stat st;
+    r->index->loading = (struct timespec){0};
+    if (!is_stdin && fstat(fileno(fp), &st) == 0)
+        r->index->loading = st.st_mtim;
     if (!is_stdin) {
         struct mgc_reports_index *x = r->index;
         char **p = realloc(x->sources, (x->nsources + 1) * sizeof *p);
@@ -624,14 +652,17 @@ bool mg_reports_has_pid(const mgc_reports *r, long pid)
     return json_object_get(r->pids, k) != NULL;
 }
 
-/* Every record of one source file, again, one at a time. */
-static int copy_records(FILE *out, const char *path, size_t flags)
+/* Every record of one source file, again, one at a time; crash records
+ * symbolized as the unique ones were (symbols: when they were). */
+static int copy_records(FILE *out, const char *path, size_t flags, mgc_symbols *symbols)
 {
     FILE *fp = fopen(path, "r");
     if (!fp) {
         fprintf(stderr, "mapguard: cannot read %s again: %s\n", path, strerror(errno));
         return -1;
     }
+    struct stat st;
+    bool dated = fstat(fileno(fp), &st) == 0;
     line_reader rd = {.fp = fp, .blk = malloc(BLOCK)};
     if (!rd.blk)
         abort();
@@ -640,6 +671,8 @@ static int copy_records(FILE *out, const char *path, size_t flags)
         if (rd.overlong)
             continue;
         json_t *rec = json_loadb(rd.line, rd.len, 0, NULL);
+        if (symbols && is_record(rec) && mg_record_is_crash(rec))
+            mg_symbolize_crash(symbols, rec, dated ? &st.st_mtim : NULL);
         if (is_record(rec) && (json_dumpf(rec, out, flags) != 0 || fputc('\n', out) == EOF))
             rc = -1;
         json_decref(rec);
@@ -663,7 +696,7 @@ int mg_write_jsonl(const char *path, const mgc_reports *r, bool all)
     int rc = 0;
     if (all) {
         for (size_t i = 0; i < r->index->nsources; i++)
-            if (copy_records(fp, r->index->sources[i], flags) != 0)
+            if (copy_records(fp, r->index->sources[i], flags, r->index->symbols) != 0)
                 rc = -1;
     } else {
         for (size_t i = 0; i < r->nfindings; i++)

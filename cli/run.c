@@ -511,6 +511,7 @@ static int load_dir(const char *dir, mgc_reports *r, collected *col)
     }
     free(ents);
     mg_reports_apply_summaries(r);
+    mg_reports_symbolize_crashes(r);
     return 0;
 }
 

@@ -4,6 +4,9 @@
  * run, which renders the same way) shows it in an ASan-style ERROR block,
  * keeps it in --json and turns it into a SARIF notification; it is not a
  * finding, so it alone does not fail the gate. Fixture: fixtures/crash.jsonl.
+ * Its unnamed libc frame names a module under /crashed-host/, a path no test
+ * machine has: the command symbolizes frames from the module files it finds
+ * (test_crash_symbols.c), and this machine's libc is not the crashed one's.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
