@@ -9,7 +9,9 @@
  * (shim/options_syntax.h, expanded from shim/options.inc): what the
  * detector would refuse, and only that, is refused here, up front, as a
  * command-line error. log_path and format belong to mapguard: reports must
- * land, as JSON, in the private directory the runner reads afterwards.
+ * land, as JSON, in the private directory the runner reads afterwards; and
+ * exitcode is --exitcode's, the status mapguard itself returns. Given in
+ * --options or the inherited variable, each gets a warning and is ignored.
  *
  * LD_PRELOAD: the shim is appended to whatever the user already preloads
  * (an allocator, a sanitizer runtime that insists on coming first), and the
@@ -148,6 +150,13 @@ static int parse_into(kvlist *l, const char *s, const char *origin, bool user, c
                     "mapguard: warning: %s: %.*s is managed by mapguard run (reports are "
                     "collected as JSON); ignored\n",
                     origin, (int)kl, s);
+        } else if (user && kl == 8 && strncmp(s, "exitcode", 8) == 0) {
+            /* mapguard's status is --exitcode's, and the detector's must
+             * match it (see below): a silent override would look obeyed. */
+            fprintf(stderr,
+                    "mapguard: warning: %s: exitcode is managed by mapguard run (use "
+                    "--exitcode N); ignored\n",
+                    origin);
         } else {
             kv_set(l, s, kl, eq + 1, len - kl - 1);
         }

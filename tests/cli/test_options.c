@@ -104,6 +104,33 @@ Test(cli_options, exitcode_0_keeps_the_programs_status, .timeout = 60)
     cmd_result_free(&r);
 }
 
+/* exitcode is --exitcode's under run, like log_path and format are the
+ * command's: from --options or MAPGUARD_OPTIONS it is ignored, and said so,
+ * rather than silently overridden. */
+Test(cli_options, exitcode_in_options_is_ignored_with_a_note, .timeout = 60)
+{
+    require_shim();
+    static const char note[] = "exitcode is managed by mapguard run (use --exitcode N); ignored\n";
+    cmd_result r = run_with("--options", "exitcode=0", PROG("cli_race"));
+    cr_assert_eq(r.status, 66, "--exitcode's default, got %d\n%s", r.status, r.err);
+    cr_assert(strstr(r.err, "mapguard: warning: --options: ") && strstr(r.err, note), "%s", r.err);
+    cmd_result_free(&r);
+
+    const char *argv[] = {MAPGUARD, "run", "--exitcode", "42", "--", PROG("cli_race"), NULL};
+    const char *env[] = {"MAPGUARD_SHIM=" SHIM_PATH, "MAPGUARD_OPTIONS=exitcode=3", NULL};
+    r = run_cmd(argv, env);
+    cr_assert_eq(r.status, 42, "got %d\n%s", r.status, r.err);
+    cr_assert(strstr(r.err, "mapguard: warning: MAPGUARD_OPTIONS: ") && strstr(r.err, note), "%s", r.err);
+    cmd_result_free(&r);
+
+    /* log_path and format, the same way */
+    r = run_with("--options", "log_path=/tmp/x:format=text", PROG("cli_clean"));
+    cr_assert_eq(r.status, 3, "cli_clean's own status: %d\n%s", r.status, r.err);
+    cr_assert(strstr(r.err, "--options: log_path is managed by mapguard run"), "%s", r.err);
+    cr_assert(strstr(r.err, "--options: format is managed by mapguard run"), "%s", r.err);
+    cmd_result_free(&r);
+}
+
 Test(cli_options, the_shims_separators)
 {
     /* each separator of MAPGUARD_OPTIONS splits --options too: stack_depth
