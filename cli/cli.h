@@ -206,5 +206,8 @@ int mg_run(const mgc_options *o, char **argv);
 /* Renders and writes everything the options ask for; 0 or -1 when an output
  * file could not be written. */
 int mg_emit(const mgc_options *o, const mgc_reports *r, FILE *text_out, const char *note);
+/* Before the work: can --json and --sarif be written? 0, or -1 with each
+ * problem on stderr. Leaves the files as they were. */
+int mg_check_outputs(const mgc_options *o);
 
 #endif

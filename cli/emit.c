@@ -5,6 +5,44 @@
  */
 #include "cli.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Can path be written? An existing file is opened without truncating it,
+ * and a new one is created and removed again: until the report is really
+ * written, nothing changes, so a run aborted half way (killed, a timeout of
+ * the CI job) leaves no empty file that would read as "no findings". */
+static int check_writable(const char *flag, const char *path)
+{
+    int fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd >= 0) {
+        close(fd);
+        return 0;
+    }
+    if (errno == ENOENT) {
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            close(fd);
+            unlink(path);
+            return 0;
+        }
+    }
+    fprintf(stderr, "mapguard: %s %s: cannot write it: %s\n", flag, path, strerror(errno));
+    return -1;
+}
+
+int mg_check_outputs(const mgc_options *o)
+{
+    int rc = 0;
+    if (o->json_out && check_writable("--json", o->json_out) != 0)
+        rc = -1;
+    if (o->sarif_out && check_writable("--sarif", o->sarif_out) != 0)
+        rc = -1;
+    return rc;
+}
+
 int mg_emit(const mgc_options *o, const mgc_reports *r, FILE *text_out, const char *note)
 {
     int rc = 0;

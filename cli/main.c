@@ -222,10 +222,14 @@ int main(int argc, char **argv)
             return bad_usage("unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (!run)
-        return cmd_report(&o, argc - optind, argv + optind);
-    if (optind >= argc)
+    if (run && optind >= argc)
         return bad_usage("run: no program given (mapguard run [options] -- PROGRAM [ARGS...])%s",
                          "");
+    /* Not after a test suite of an hour: an output in a directory that does
+     * not exist is a typo to report now. */
+    if (mg_check_outputs(&o) != 0)
+        return MG_EXIT_TOOL;
+    if (!run)
+        return cmd_report(&o, argc - optind, argv + optind);
     return mg_run(&o, argv + optind);
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_helpers.h"
 
@@ -87,5 +88,65 @@ Test(args, shim_that_cannot_load_exit_2)
     expect_2(argv, env, "the detector cannot be loaded");
     rm_rf(dir);
     free(fake);
+    free(dir);
+}
+
+/* A program that leaves DIR/ran behind when it runs. */
+static char *marker_script(const char *dir)
+{
+    char *ran = path_join(dir, "ran");
+    size_t n = strlen(ran) + 16;
+    char *s = malloc(n);
+    cr_assert(s);
+    snprintf(s, n, "touch %s", ran);
+    free(ran);
+    return s;
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char *p = path_join(dir, name);
+    bool e = access(p, F_OK) == 0;
+    free(p);
+    return e;
+}
+
+/* --json and --sarif are checked before the program runs, not after a test
+ * suite of an hour; the check leaves no file behind and an old one as it
+ * was, so a run that never gets to write cannot pass as "no findings". */
+Test(args, unwritable_outputs_exit_2_before_running, .timeout = 60)
+{
+    require_shim();
+    char *dir = test_tmpdir();
+    char *script = marker_script(dir);
+    char *missing = path_join(dir, "no/such/dir/out");
+    const char *flags[] = {"--json", "--sarif"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *argv[] = {MAPGUARD, "run", flags[i], missing, "--", "/bin/sh", "-c", script, NULL};
+        char msg[1024];
+        snprintf(msg, sizeof msg, "mapguard: %s %s: cannot write it: No such file or directory", flags[i], missing);
+        expect_2(argv, NULL, msg);
+        cr_assert_not(exists(dir, "ran"), "%s: the program ran", flags[i]);
+        const char *argv2[] = {MAPGUARD, "report", flags[i], missing, FIXTURE("crash.jsonl"), NULL};
+        expect_2(argv2, NULL, msg);
+    }
+
+    /* Writable: nothing created by the check, nothing changed. */
+    char *fresh = path_join(dir, "fresh.jsonl"), *old = path_join(dir, "old.sarif");
+    FILE *fp = fopen(old, "w");
+    fputs("old\n", fp);
+    fclose(fp);
+    const char *argv3[] = {MAPGUARD, "run", "--json", fresh, "--sarif", old, "--", "/nonexistent/prog", NULL};
+    expect_2(argv3, NULL, "/nonexistent/prog: No such file or directory");
+    cr_assert_not(exists(dir, "fresh.jsonl"), "the check left an empty --json file");
+    char *text = slurp(old);
+    cr_assert_str_eq(text, "old\n");
+    free(text);
+
+    free(fresh);
+    free(old);
+    free(missing);
+    free(script);
+    rm_rf(dir);
     free(dir);
 }
