@@ -117,8 +117,10 @@ static void kv_free(kvlist *l)
     free(l->a);
 }
 
-/* Splits "k=v:k=v" into the list; -1 with err for a token without '='. */
-static int parse_into(kvlist *l, const char *s, const char *origin, bool user, char *err, size_t n)
+/* Splits "k=v:k=v" into the list; -1 with err for a token without '='.
+ * *supp_from: origin, when this string set suppressions. */
+static int parse_into(kvlist *l, const char *s, const char *origin, bool user, const char **supp_from,
+                      char *err, size_t n)
 {
     while (s && *s) {
         s += strspn(s, SEPS);
@@ -159,6 +161,8 @@ static int parse_into(kvlist *l, const char *s, const char *origin, bool user, c
                     origin);
         } else {
             kv_set(l, s, kl, eq + 1, len - kl - 1);
+            if (kl == 12 && strncmp(s, "suppressions", 12) == 0)
+                *supp_from = origin;
         }
         s += len;
     }
@@ -175,28 +179,42 @@ char *mg_build_shim_options(const mgc_options *o, const char *inherited, const c
 {
     kvlist l = {0};
     char *out = NULL;
-    if (parse_into(&l, inherited, "MAPGUARD_OPTIONS", true, err, n) != 0 ||
-        parse_into(&l, o->shim_options, "--options", true, err, n) != 0)
+    const char *supp_from = NULL;
+    if (parse_into(&l, inherited, "MAPGUARD_OPTIONS", true, &supp_from, err, n) != 0 ||
+        parse_into(&l, o->shim_options, "--options", true, &supp_from, err, n) != 0)
         goto done;
     if (o->halt_on_error)
         kv_set(&l, "halt_on_error", 13, "1", 1);
     if (o->detect_leaks)
         kv_set(&l, "detect_leaks", 12, "1", 1);
-    if (o->suppressions) {
+    /* A suppressions file that is not there would leave the program to run
+     * with one error line of the shim's and every finding unsuppressed:
+     * refused up front, from --options as from --suppressions. */
+    char supp_what[64];
+    const char *supp = o->suppressions;
+    snprintf(supp_what, sizeof supp_what, "--suppressions");
+    if (!supp && supp_from) {
+        for (size_t i = 0; i < l.n; i++)
+            if (strcmp(l.a[i].k, "suppressions") == 0 && l.a[i].v[0])
+                supp = l.a[i].v;
+        snprintf(supp_what, sizeof supp_what, "%s: suppressions=", supp_from);
+    }
+    if (supp) {
         char abs[PATH_MAX];
-        if (!realpath(o->suppressions, abs)) {
-            snprintf(err, n, "--suppressions %s: cannot read it", o->suppressions);
+        if (!realpath(supp, abs)) {
+            snprintf(err, n, "%s%s%s: cannot read it", supp_what, o->suppressions ? " " : "", supp);
             goto done;
         }
         if (has_sep(abs)) {
             snprintf(err, n,
-                     "--suppressions %s: the path contains ':', ',' or whitespace, which "
+                     "%s%s%s: the path contains ':', ',' or whitespace, which "
                      "MAPGUARD_OPTIONS cannot carry; move or link the file",
-                     abs);
+                     supp_what, o->suppressions ? " " : "", abs);
             goto done;
         }
         if (mg_check_flag_value("--suppressions", abs, NULL, err, n) != 0)
             goto done; /* longer than the detector keeps */
+        /* absolute: the program's processes may change directory */
         kv_set(&l, "suppressions", 12, abs, strlen(abs));
     }
     if (has_sep(log_path)) {

@@ -150,3 +150,33 @@ Test(args, unwritable_outputs_exit_2_before_running, .timeout = 60)
     rm_rf(dir);
     free(dir);
 }
+
+/* A suppressions file that does not exist stops mapguard run before the
+ * program, however it is named. */
+Test(args, missing_suppressions_exit_2_before_running, .timeout = 60)
+{
+    require_shim();
+    char *dir = test_tmpdir();
+    char *script = marker_script(dir);
+    char *none = path_join(dir, "none.supp");
+    char opt[1024], env_opt[1024], msg[1024];
+    snprintf(opt, sizeof opt, "suppressions=%s", none);
+    snprintf(env_opt, sizeof env_opt, "MAPGUARD_OPTIONS=suppressions=%s", none);
+
+    const char *a1[] = {MAPGUARD, "run", "--suppressions", none, "--", "/bin/sh", "-c", script, NULL};
+    snprintf(msg, sizeof msg, "mapguard: --suppressions %s: cannot read it", none);
+    expect_2(a1, NULL, msg);
+    const char *a2[] = {MAPGUARD, "run", "--options", opt, "--", "/bin/sh", "-c", script, NULL};
+    snprintf(msg, sizeof msg, "mapguard: --options: suppressions=%s: cannot read it", none);
+    expect_2(a2, NULL, msg);
+    const char *a3[] = {MAPGUARD, "run", "--", "/bin/sh", "-c", script, NULL};
+    const char *env[] = {env_opt, NULL};
+    snprintf(msg, sizeof msg, "mapguard: MAPGUARD_OPTIONS: suppressions=%s: cannot read it", none);
+    expect_2(a3, env, msg);
+    cr_assert_not(exists(dir, "ran"), "the program ran");
+
+    free(none);
+    free(script);
+    rm_rf(dir);
+    free(dir);
+}
