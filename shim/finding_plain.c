@@ -133,9 +133,10 @@ static void put_party(struct mg_line *l, const struct mg_render_host *h, const c
 /* One party in finding_text.c's words: "<What> (gomap_<op>) by main thread
  * N "name":", then its frames. what (and what2, when not NULL, after a
  * space) is the lower-case noun; op the party's own, else dflt_op (may be
- * NULL). No printf: the plain line may be made in a signal handler. */
+ * NULL); incomplete, when not NULL, the line for a stack that is the call
+ * site only. No printf: the plain line may be made in a signal handler. */
 static void put_party_text(struct mg_line *l, const struct mg_render_host *h, const char *what, const char *what2,
-                           const struct mg_party *p, const char *dflt_op, bool with_complete, bool plain)
+                           const struct mg_party *p, const char *dflt_op, const char *incomplete, bool plain)
 {
     uint32_t tid, created;
     char name[64];
@@ -170,8 +171,8 @@ static void put_party_text(struct mg_line *l, const struct mg_render_host *h, co
         mg_put(l, ":\n");
     }
     put_stack(l, h, p->stack, p->pc, true, plain);
-    if (with_complete && !(p->complete && p->stack))
-        mg_put(l, MG_TEXT_CALL_SITE_ONLY);
+    if (incomplete && !(p->complete && p->stack))
+        mg_put(l, incomplete);
 }
 
 /* The text block of finding_text.c for what the record by hand holds: no
@@ -190,15 +191,15 @@ static void finding_by_hand_text(struct mg_line *l, const struct mg_render_host 
     mg_put_int(l, getpid());
     mg_put(l, ")\n");
     const char *op = f->access.op != MG_OP_NONE ? h->op_name(f->access.op) : NULL;
-    put_party_text(l, h, k->heading ? k->heading : mg_op_class(op), NULL, &f->access, NULL, false, plain);
+    put_party_text(l, h, k->heading ? k->heading : mg_op_class(op), NULL, &f->access, NULL, NULL, plain);
     switch (f->kind) {
     case MK_MOD_ITER:
-        put_party_text(l, h, "map modified", NULL, &f->other, NULL, false, plain);
-        put_party_text(l, h, "iterator created", NULL, &f->iter, "iter_init", false, plain);
+        put_party_text(l, h, "map modified", NULL, &f->other, NULL, NULL, plain);
+        put_party_text(l, h, "iterator created", NULL, &f->iter, "iter_init", NULL, plain);
         break;
     case MK_USE_AFTER_FREE:
     case MK_DOUBLE_FREE:
-        put_party_text(l, h, "map freed", NULL, &f->other, "free", false, plain);
+        put_party_text(l, h, "map freed", NULL, &f->other, "free", NULL, plain);
         break;
     case MK_LEAK:
         mg_put(l, "  ");
@@ -212,7 +213,10 @@ static void finding_by_hand_text(struct mg_line *l, const struct mg_render_host 
         if (mg_kind_is_concurrency(f->kind))
             put_party_text(l, h, "concurrent",
                            mg_op_class(f->other.op != MG_OP_NONE ? h->op_name(f->other.op) : NULL), &f->other,
-                           NULL, true, plain);
+                           NULL,
+                           f->evidence == MG_EVIDENCE_UNORDERED ? MG_TEXT_CALL_SITE_ONLY_UNORDERED
+                                                                : MG_TEXT_CALL_SITE_ONLY,
+                           plain);
         break;
     }
     mg_put(l, "  Fix: ");

@@ -87,8 +87,9 @@ static void cap_first(char *s)
 
 /* One party's heading and stack: "<what> (<prefix><op>) by <thread>:",
  * prefix the record's API's ("gomap_", "g_hash_table_"). */
+/* incomplete: the line for "stack_complete": false. */
 static void print_party_op(FILE *out, json_t *party, const char *what, const char *dflt_op,
-                           const char *prefix, long pid)
+                           const char *prefix, long pid, const char *incomplete)
 {
     if (!party)
         return;
@@ -106,12 +107,12 @@ static void print_party_op(FILE *out, json_t *party, const char *what, const cha
     mg_text_stack(out, mg_party_stack(party));
     json_t *complete = json_object_get(party, "stack_complete");
     if (json_is_false(complete))
-        fputs(MG_TEXT_CALL_SITE_ONLY, out);
+        fputs(incomplete, out);
 }
 
 static void print_party(FILE *out, json_t *party, const char *what, const char *prefix, long pid)
 {
-    print_party_op(out, party, what, NULL, prefix, pid);
+    print_party_op(out, party, what, NULL, prefix, pid, MG_TEXT_CALL_SITE_ONLY);
 }
 
 /* Threads are printed once each, TSan's "Thread T2 created at:" section. */
@@ -172,15 +173,18 @@ void mg_text_finding(FILE *out, json_t *rec, const struct mg_text_tally *tally)
     if (conflict) {
         char cw[64];
         snprintf(cw, sizeof cw, "concurrent %s", mg_op_class(mg_party_op(conflict)));
-        print_party(out, conflict, cw, prefix, pid);
         const char *ev = mg_str(rec, "evidence");
-        if (ev && strcmp(ev, "unordered") == 0)
+        bool unordered = ev && strcmp(ev, "unordered") == 0;
+        print_party_op(out, conflict, cw, NULL, prefix, pid,
+                       unordered ? MG_TEXT_CALL_SITE_ONLY_UNORDERED : MG_TEXT_CALL_SITE_ONLY);
+        if (unordered)
             fprintf(out, "  The earlier %s was not ordered before this %s by any lock, join or other synchronization "
                          "mapguard saw.\n", mg_op_class(mg_party_op(conflict)), mg_op_class(mg_party_op(access)));
     }
     print_party(out, json_object_get(rec, "modification"), "map modified", prefix, pid);
-    print_party_op(out, json_object_get(rec, "iterator"), "iterator created", "iter_init", prefix, pid);
-    print_party_op(out, json_object_get(rec, "freed"), "map freed", "free", prefix, pid);
+    print_party_op(out, json_object_get(rec, "iterator"), "iterator created", "iter_init", prefix, pid,
+                   MG_TEXT_CALL_SITE_ONLY);
+    print_party_op(out, json_object_get(rec, "freed"), "map freed", "free", prefix, pid, MG_TEXT_CALL_SITE_ONLY);
 
     long long seen[8];
     size_t nseen = 0;

@@ -50,9 +50,14 @@ const char *mg_kind_fix(int kind, const char *api);
  * PIPE_BUF ("truncated": true in the record): */
 #define MG_TEXT_TRUNCATED "  (frames dropped to keep the report within PIPE_BUF bytes)\n"
 /* When only the call site of a party was captured ("stack_complete":
- * false). */
+ * false): for overlap evidence the other thread left its call (or took
+ * longer than conflict_wait_ms) before handing over its stack; for
+ * unordered evidence that is by design, the history keeping call sites
+ * unless conflict_stack=1. The reader is told which, and what to change. */
 #define MG_TEXT_CALL_SITE_ONLY \
     "    (only the call site was captured: the full stack was not available in time)\n"
+#define MG_TEXT_CALL_SITE_ONLY_UNORDERED \
+    "    (only the call site is recorded for the earlier call; conflict_stack=1 records its full stack)\n"
 #define MG_TEXT_BANNER "==================\n"
 
 #endif

@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 
 #include "cli_helpers.h"
+#include "kinds.h"
 
 #include <string.h>
 
@@ -41,4 +42,32 @@ Test(unordered, the_document_program_is_reported_by_the_cli, .timeout = 120)
     free(json);
     free(sarif);
     free(dir);
+}
+
+/* The earlier call of an unordered race has its call site only by design
+ * (conflict_stack=0, the default), not for lack of time: the text says so,
+ * and says nothing with conflict_stack=1, where the stack is whole. An
+ * overlap race's conflict without its stack keeps the timing reason. */
+Test(unordered, call_site_only_line_gives_the_reason, .timeout = 120)
+{
+    require_shim();
+    const char *argv[] = {MAPGUARD, "run", "--", PROG("mg_hb"), "s22", NULL};
+    cmd_result r = run_cmd(argv, NULL);
+    cr_assert_eq(r.status, 66, "%d\n%s", r.status, r.err);
+    cr_assert(strstr(r.err, MG_TEXT_CALL_SITE_ONLY_UNORDERED), "%s", r.err);
+    cr_assert_null(strstr(r.err, MG_TEXT_CALL_SITE_ONLY), "%s", r.err);
+    cmd_result_free(&r);
+
+    const char *argv2[] = {MAPGUARD, "run", "--options", "conflict_stack=1", "--", PROG("mg_hb"), "s22", NULL};
+    r = run_cmd(argv2, NULL);
+    cr_assert_eq(r.status, 66, "%d\n%s", r.status, r.err);
+    cr_assert_null(strstr(r.err, MG_TEXT_CALL_SITE_ONLY_UNORDERED), "%s", r.err);
+    cr_assert_null(strstr(r.err, MG_TEXT_CALL_SITE_ONLY), "%s", r.err);
+    cmd_result_free(&r);
+
+    const char *argv3[] = {MAPGUARD, "report", FIXTURE("ghash_race.jsonl"), NULL};
+    r = run_cmd(argv3, NULL);
+    cr_assert(strstr(r.out, MG_TEXT_CALL_SITE_ONLY), "%s", r.out);
+    cr_assert_null(strstr(r.out, MG_TEXT_CALL_SITE_ONLY_UNORDERED), "%s", r.out);
+    cmd_result_free(&r);
 }
