@@ -160,3 +160,18 @@ Test(cli_options, version_is_the_VERSION_file)
     cmd_result_free(&r);
     free(want);
 }
+
+/* dedup=0 is the detector's: every detection is its own record, while the
+ * command's text report groups identical findings and counts them
+ * (docs/options.md). race.jsonl holds one race twice, as a dedup=0 log
+ * holds each repeat. */
+Test(cli_options, identical_findings_are_grouped_whatever_dedup_wrote)
+{
+    const char *argv[] = {MAPGUARD, "report", FIXTURE("race.jsonl"), NULL};
+    cmd_result r = run_cmd(argv, NULL);
+    cr_assert_eq(r.status, 66, "%d\n%s", r.status, r.err);
+    const char *first = strstr(r.out, "WARNING: mapguard:");
+    cr_assert(first && !strstr(first + 1, "WARNING: mapguard:"), "one block:\n%s", r.out);
+    cr_assert(strstr(r.out, "SUMMARY: mapguard: 1 finding (1 concurrent-read-write) from 2 reports"), "%s", r.out);
+    cmd_result_free(&r);
+}
