@@ -590,3 +590,16 @@ Test(outputs, suppressions_apply_without_the_symbolizer)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);
 }
+
+/* An empty log_path is log_path unset, as ASan takes it: reports on stderr,
+ * no warning (docs/options.md). */
+Test(outputs, an_empty_log_path_is_stderr)
+{
+    struct run r;
+    run_prog_raw(&r, "mg_misuse", "nil_set", "log_path=:format=json");
+    cr_assert_eq(r.status, 66, "%d\n%s", r.status, r.err);
+    cr_assert(strstr(r.err, "\"kind\":\"nil-map-write\""), "%s", r.err);
+    cr_assert_null(strstr(r.err, "warning"), "%s", r.err);
+    cr_assert_eq(r.nfiles, 0);
+    run_free(&r);
+}
