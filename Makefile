@@ -245,18 +245,21 @@ $(TESTBIN)/gomap_tests: $(GOMAP_TEST_SRC) $(wildcard tests/gomap/*.h) $(GOMAP_HD
 	$(CC) $(ALL_CFLAGS) -Isrc -Itests/gomap $(CRIT_CFLAGS) -o $@ $(GOMAP_TEST_SRC) \
 	    -L$(LIB) -lgomap $(RPATH) $(CRIT_LIBS) -lpthread -lm $(LDFLAGS)
 
-$(TESTBIN)/shim_tests: $(SHIM_TEST_SRC) $(wildcard tests/shim/*.h) tests/docs_options.h $(GOMAP_HDRS) \
+# tests/site_line.c: the @site markers of tests/progs, for both suites.
+TEST_SHARED := tests/site_line.c
+
+$(TESTBIN)/shim_tests: $(SHIM_TEST_SRC) $(TEST_SHARED) $(wildcard tests/shim/*.h) tests/*.h $(GOMAP_HDRS) \
                         $(LIB)/libgomap.so VERSION
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isrc -Itests/shim $(CRIT_CFLAGS) $(shell pkg-config --cflags jansson) \
+	$(CC) $(ALL_CFLAGS) -Isrc -Itests -Itests/shim $(CRIT_CFLAGS) $(shell pkg-config --cflags jansson) \
 	    -DBUILD_DIR='"$(abspath $(BUILD))"' -DSRC_DIR='"$(abspath .)"' -DMG_VERSION='"$(VERSION)"' \
-	    -o $@ $(SHIM_TEST_SRC) $(CRIT_LIBS) $(shell pkg-config --libs jansson) -lpthread $(LDFLAGS)
+	    -o $@ $(SHIM_TEST_SRC) $(TEST_SHARED) $(CRIT_LIBS) $(shell pkg-config --libs jansson) -lpthread $(LDFLAGS)
 
-$(TESTBIN)/cli_tests: $(CLI_TEST_SRC) $(wildcard tests/cli/*.h) tests/docs_options.h $(GOMAP_HDRS) $(SHIM_HDRS)
+$(TESTBIN)/cli_tests: $(CLI_TEST_SRC) $(TEST_SHARED) $(wildcard tests/cli/*.h) tests/*.h $(GOMAP_HDRS) $(SHIM_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isrc -Itests/cli -Ishim $(CRIT_CFLAGS) $(shell pkg-config --cflags jansson) \
+	$(CC) $(ALL_CFLAGS) -Isrc -Itests -Itests/cli -Ishim $(CRIT_CFLAGS) $(shell pkg-config --cflags jansson) \
 	    -DBUILD_DIR='"$(abspath $(BUILD))"' -DSRC_DIR='"$(abspath .)"' \
-	    -o $@ $(CLI_TEST_SRC) $(CRIT_LIBS) $(shell pkg-config --libs jansson) -lpthread $(LDFLAGS)
+	    -o $@ $(CLI_TEST_SRC) $(TEST_SHARED) $(CRIT_LIBS) $(shell pkg-config --libs jansson) -lpthread $(LDFLAGS)
 
 # mg_late loads libgomap with dlopen after start, so it must not be linked
 # with it (the rule below would give it a DT_NEEDED entry).

@@ -45,9 +45,7 @@ json_t *load_jsonl(const char *path); /* array of every record; asserts each lin
 json_t *first_of_kind(json_t *recs, const char *kind); /* the first record of kind, or NULL */
 json_t *load_json(const char *path);
 
-/* The line of the one "@site:name" in tests/progs/<src>.c (the programs
- * mark their lines so, and the tests need not change when they move). */
-int site_line(const char *src, const char *name);
+#include "site_line.h"
 
 bool is_finding(json_t *rec);
 /* Asserts that the text names every finding record's kind and every frame

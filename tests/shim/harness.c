@@ -241,27 +241,6 @@ void assert_watched_no_finding(const struct run *r, const char *what)
     }
 }
 
-int site_line(const char *src, const char *name)
-{
-    char path[512], tag[128];
-    snprintf(path, sizeof path, "%s/tests/progs/%s.c", SRC_DIR, src);
-    snprintf(tag, sizeof tag, "@site:%s */", name);
-    FILE *f = fopen(path, "r");
-    cr_assert(f, "cannot open %s", path);
-    char line[1024];
-    int n = 0, found = 0, hits = 0;
-    while (fgets(line, sizeof line, f)) {
-        n++;
-        if (strstr(line, tag)) {
-            found = n;
-            hits++;
-        }
-    }
-    fclose(f);
-    cr_assert(hits == 1, "%s: @site:%s found %d times", path, name, hits);
-    return found;
-}
-
 void assert_frame_at(json_t *stack, size_t idx, const char *src, const char *site)
 {
     cr_assert(json_is_array(stack), "no stack");

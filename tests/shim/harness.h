@@ -83,8 +83,7 @@ void assert_watched_and_clean(const struct run *r, const char *what);
  * say), which writes no summary: every summary there is found nothing. */
 void assert_watched_no_finding(const struct run *r, const char *what);
 
-/* The line of "@site:name" in tests/progs/<src>.c. */
-int site_line(const char *src, const char *name);
+#include "site_line.h"
 
 /* Asserts stack[idx] is file tests/progs/<src>.c at the @site line. */
 void assert_frame_at(json_t *stack, size_t idx, const char *src, const char *site);
