@@ -140,14 +140,21 @@ Test(robust, a_race_after_main_has_ended_is_reported_with_both_lines)
 
 #define SMALL "mg_small_stack"
 
+/* The scenario ran to its end and made one finding, of kind. */
+static json_t *small_stack_finding(struct run *r, const char *scenario, const char *kind)
+{
+    run_prog(r, SMALL, scenario, NULL);
+    cr_assert_str_eq(r->out, "done\n", "stderr:\n%s", r->err);
+    cr_assert_eq(count_kind(r, NULL), 1, "%s", r->err);
+    json_t *f = find_kind(r, kind, 0);
+    cr_assert(f, "%s", r->err);
+    return f;
+}
+
 Test(robust, nil_write_on_a_minimal_stack_is_reported)
 {
     struct run r;
-    run_prog(&r, SMALL, "nil", NULL);
-    cr_assert_str_eq(r.out, "done\n", "stderr:\n%s", r.err);
-    cr_assert_eq(count_kind(&r, NULL), 1, "%s", r.err);
-    json_t *f = find_kind(&r, "nil-map-write", 0);
-    cr_assert(f, "%s", r.err);
+    json_t *f = small_stack_finding(&r, "nil", "nil-map-write");
     assert_frame_at(json_object_get(json_object_get(f, "access"), "stack"), 0, SMALL, "small_nil");
     run_free(&r);
 }
@@ -164,11 +171,7 @@ Test(robust, unordered_race_between_minimal_stacks_is_reported_with_both_lines)
 Test(robust, overlapping_race_between_minimal_stacks_is_reported_with_both_lines)
 {
     struct run r;
-    run_prog(&r, SMALL, "overlap", NULL);
-    cr_assert_str_eq(r.out, "done\n", "stderr:\n%s", r.err);
-    cr_assert_eq(count_kind(&r, NULL), 1, "%s", r.err);
-    json_t *f = find_kind(&r, "concurrent-read-write", 0);
-    cr_assert(f, "%s", r.err);
+    json_t *f = small_stack_finding(&r, "overlap", "concurrent-read-write");
     cr_assert_str_eq(json_string_value(json_object_get(f, "evidence")), "overlap");
     json_t *a = json_object_get(f, "access"), *c = json_object_get(f, "conflict");
     assert_frame_at(json_object_get(a, "stack"), 0, SMALL, "small_overlap_read");
