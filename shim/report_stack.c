@@ -40,7 +40,7 @@ struct region {
 
 static struct region *spare;
 /* makecontext passes ints only: the trampoline finds its region here */
-static __thread struct region *running;
+static __thread struct region *running __attribute__((tls_model("initial-exec")));
 
 static size_t page_size(void)
 {
