@@ -86,8 +86,8 @@ static void cap_first(char *s)
 }
 
 /* One party's heading and stack: "<what> (<prefix><op>) by <thread>:",
- * prefix the record's API's ("gomap_", "g_hash_table_"). */
-/* incomplete: the line for "stack_complete": false. */
+ * prefix the record's API's ("gomap_", "g_hash_table_"); incomplete, the
+ * line for "stack_complete": false. */
 static void print_party_op(FILE *out, json_t *party, const char *what, const char *dflt_op,
                            const char *prefix, long pid, const char *incomplete)
 {
