@@ -10,10 +10,12 @@
  * Offline, an ET_DYN module is laid out at an address of libdwfl's choosing
  * (dwfl_offline_section_address); the record's offset is relative to where
  * the module was loaded, so the address to look up is offset plus that
- * layout's bias. A module that cannot be opened, that was modified after the
- * log was written (a rebuild since the crash: its offsets mean other code
- * now), or that does not hold the offset, leaves the frame as it was: no
- * name beats a wrong one.
+ * layout's bias. A module that cannot be opened, that is another build than
+ * the one that crashed (its GNU build id differs from the record's; for a
+ * record or a module without one, the file was modified after the log was
+ * written), or that does not hold the offset, leaves the frame as it was:
+ * no name beats a wrong one. So a log taken to another machine is named
+ * only from the same builds there.
  */
 #include "cli.h"
 #include "symbolize_dwarf.h"
@@ -30,6 +32,7 @@ typedef struct module {
     GElf_Addr bias;     /* where libdwfl laid it out */
     Dwarf_Addr start, end;
     struct timespec mtime;
+    char *build_id;     /* lower-case hex, NULL if it has none */
 } module;
 
 struct mgc_symbols {
@@ -58,6 +61,7 @@ void mg_symbols_free(mgc_symbols *s)
         if (m->dwfl)
             dwfl_end(m->dwfl);
         free(m->path);
+        free(m->build_id);
         free(m);
     }
     free(s);
@@ -82,6 +86,13 @@ static void open_module(module *m)
     dwfl_module_info(mod, NULL, &m->start, &m->end, NULL, NULL, NULL, NULL);
     m->dwfl = d;
     m->mod = mod;
+    const unsigned char *bits;
+    GElf_Addr vaddr;
+    int n = dwfl_module_build_id(mod, &bits, &vaddr);
+    if (n > 0 && (m->build_id = malloc(2 * (size_t)n + 1)) != NULL) {
+        for (int i = 0; i < n; i++)
+            snprintf(m->build_id + 2 * i, 3, "%02x", bits[i]);
+    }
 }
 
 /* The module at path, opened on first use; each path is tried once. */
@@ -129,7 +140,12 @@ static json_t *symbolize_frame(mgc_symbols *s, json_t *fr, const struct timespec
     if (end == off || *end)
         return NULL;
     module *m = find_module(s, path);
-    if (!m || !m->mod || (logged && newer(m->mtime, *logged)))
+    if (!m || !m->mod)
+        return NULL;
+    /* The same build, or the record predates build ids and the file must
+     * not be newer than the log. */
+    const char *id = mg_str(fr, "build_id");
+    if (id ? !m->build_id || strcmp(id, m->build_id) != 0 : logged && newer(m->mtime, *logged))
         return NULL;
     Dwarf_Addr addr = m->bias + offset;
     if (addr < m->start || addr >= m->end)
@@ -146,6 +162,7 @@ static json_t *symbolize_frame(mgc_symbols *s, json_t *fr, const struct timespec
             keep_field(o, fr, "pc");
             keep_field(o, fr, "module");
             keep_field(o, fr, "offset");
+            keep_field(o, fr, "build_id");
             json_array_append_new(out, o);
         }
     }

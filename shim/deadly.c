@@ -144,6 +144,13 @@ static void put_frames(struct mg_line *l, const uintptr_t *pcs, int n, bool text
         }
         mg_put(l, ",\"offset\":");
         put_hex(l, f.offset);
+        /* so that the module found later can be told from a rebuild */
+        char id[2 * 64 + 1];
+        if (f.module && mg_module_build_id(pcs[i], id, sizeof id)) {
+            mg_put(l, ",\"build_id\":\"");
+            mg_put(l, id);
+            mg_put(l, "\"");
+        }
         mg_put(l, ",\"function\":null,\"file\":null,\"line\":null}");
     }
 }

@@ -8,6 +8,7 @@
 #ifndef MAPGUARD_PHDR_H
 #define MAPGUARD_PHDR_H
 
+#include <elf.h>
 #include <link.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,6 +42,38 @@ static inline void mg_phdr_span(const struct dl_phdr_info *info, uintptr_t *lo, 
         if (a + ph->p_memsz > *hi)
             *hi = a + ph->p_memsz;
     }
+}
+
+/* The object's GNU build id (NT_GNU_BUILD_ID, in a PT_NOTE segment), as
+ * the linker wrote it: its length, 0 if it has none. Reads only the mapped
+ * notes: async-signal-safe. */
+static inline size_t mg_phdr_build_id(const struct dl_phdr_info *info, const unsigned char **id)
+{
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE)
+            continue;
+        /* entries are aligned to the segment's alignment, 4 or 8 */
+        size_t align = ph->p_align == 8 ? 8 : 4;
+        const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+        const unsigned char *end = p + ph->p_filesz;
+        while ((size_t)(end - p) >= sizeof(ElfW(Nhdr))) {
+            const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)(const void *)p;
+            size_t name = (n->n_namesz + align - 1) & ~(align - 1);
+            size_t desc = (n->n_descsz + align - 1) & ~(align - 1);
+            if (name > (size_t)(end - p) - sizeof *n)
+                break;
+            const unsigned char *d = p + sizeof *n + name;
+            if (desc > (size_t)(end - d))
+                break;
+            if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && !__builtin_memcmp(p + sizeof *n, "GNU", 4)) {
+                *id = d;
+                return n->n_descsz;
+            }
+            p = d + desc;
+        }
+    }
+    return 0;
 }
 
 #endif

@@ -102,6 +102,10 @@ int mg_symbolize(uintptr_t ret_addr, const struct mg_frame **frames);
  * address), into the caller's frame and name buffer (len >= 1): no lock
  * of the shim's, no allocation, callable from a signal handler. */
 void mg_symbolize_plain(uintptr_t addr, struct mg_frame *f, char *name, size_t len);
+/* The GNU build id of the object holding addr, in lower-case hex, in hex
+ * (len bytes, 2 per byte of the id and the NUL); false if it has none.
+ * Async-signal-safe, as mg_symbolize_plain. */
+bool mg_module_build_id(uintptr_t addr, char *hex, size_t len);
 void mg_symbolize_lock(void);
 void mg_symbolize_unlock(void);
 void mg_symbolize_atfork_child(void);

@@ -310,6 +310,40 @@ void mg_symbolize_plain(uintptr_t addr, struct mg_frame *f, char *name, size_t l
     }
 }
 
+struct build_id {
+    uintptr_t addr;
+    char *hex;
+    size_t len;
+};
+
+static int find_build_id(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    struct build_id *b = data;
+    if (!mg_phdr_load_of(info, b->addr))
+        return 0;
+    const unsigned char *id;
+    size_t n = mg_phdr_build_id(info, &id);
+    if (n == 0 || 2 * n + 1 > b->len)
+        return 1;
+    for (size_t i = 0; i < n; i++) {
+        b->hex[2 * i] = "0123456789abcdef"[id[i] >> 4];
+        b->hex[2 * i + 1] = "0123456789abcdef"[id[i] & 15];
+    }
+    b->hex[2 * n] = 0;
+    return 1;
+}
+
+bool mg_module_build_id(uintptr_t addr, char *hex, size_t len)
+{
+    struct build_id b = {.addr = addr, .hex = hex, .len = len};
+    if (len)
+        hex[0] = 0;
+    if (addr)
+        dl_iterate_phdr(find_build_id, &b);
+    return len && hex[0];
+}
+
 static int module_and_offset(uintptr_t addr, const struct mg_frame **frames)
 {
     static MG_LARGE_BSS struct where w;

@@ -36,6 +36,21 @@ static const char *frame_line(const char *from, const char *fn, const char *file
     return NULL;
 }
 
+/* The build id readelf prints for path, or "" (static: one at a time). */
+static const char *readelf_build_id(const char *path)
+{
+    static char id[160];
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "readelf -n '%s' | sed -n 's/.*Build ID: *//p'", path);
+    FILE *p = popen(cmd, "r");
+    cr_assert(p, "readelf");
+    if (!fgets(id, sizeof id, p))
+        id[0] = 0;
+    pclose(p);
+    id[strcspn(id, "\n")] = 0;
+    return id;
+}
+
 Test(crash_symbols, run_names_the_faulting_line, .timeout = 120)
 {
     require_shim();
@@ -83,6 +98,9 @@ Test(crash_symbols, run_names_the_faulting_line, .timeout = 120)
     const char *pc = json_string_value(json_object_get(top, "pc"));
     cr_assert(off && pc && strncmp(off, "0x", 2) == 0 && strncmp(pc, "0x", 2) == 0 && strcmp(off, pc) != 0,
               "pc and offset as the shim wrote them: %s %s", pc, off);
+    const char *want_id = readelf_build_id(PROG(CRASH_PROG));
+    cr_assert(want_id[0], "the test program has a build id");
+    cr_assert_str_eq(json_string_value(json_object_get(top, "build_id")), want_id);
     json_decref(recs);
 
     cmd_result_free(&r);
@@ -92,12 +110,16 @@ Test(crash_symbols, run_names_the_faulting_line, .timeout = 120)
     free(dir);
 }
 
+
 /* The raw record the shim writes, from its own log (log_path), with the
- * program's frames pointed at module (a copy of the program). */
-static char *raw_log_with_module(const char *dir, const char *module)
+ * program's frames pointed at module (a copy of the program) and their
+ * build ids as written (id NULL), taken out (""), or replaced by id. */
+static char *raw_log_with_module(const char *dir, const char *module, const char *id)
 {
-    char opts[1024];
-    char *log = path_join(dir, "log");
+    static int seq; /* each call its own log and record */
+    char opts[1024], name[32];
+    snprintf(name, sizeof name, "log%d", ++seq);
+    char *log = path_join(dir, name);
     snprintf(opts, sizeof opts, "MAPGUARD_OPTIONS=log_path=%s:format=json", log);
     const char *env[] = {"LD_PRELOAD=" SHIM_PATH, opts, NULL};
     const char *argv[] = {PROG(CRASH_PROG), "set", NULL};
@@ -105,11 +127,12 @@ static char *raw_log_with_module(const char *dir, const char *module)
     cr_assert_eq(r.status, 128 + 11, "%d\n%s", r.status, r.err);
     cmd_result_free(&r);
 
-    /* log.<pid>: the only file named so */
+    /* logN.<pid>: the only file named so */
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "cat %s.* > %s/raw.jsonl", log, dir);
+    snprintf(name, sizeof name, "raw%d.jsonl", seq);
+    char *raw = path_join(dir, name);
+    snprintf(cmd, sizeof cmd, "cat %s.* > %s", log, raw);
     cr_assert_eq(system(cmd), 0);
-    char *raw = path_join(dir, "raw.jsonl");
     json_t *recs = load_jsonl(raw);
     FILE *out = fopen(raw, "w");
     cr_assert(out);
@@ -121,6 +144,10 @@ static char *raw_log_with_module(const char *dir, const char *module)
             const char *m = json_string_value(json_object_get(fr, "module"));
             if (m && strcmp(m, PROG(CRASH_PROG)) == 0 && json_is_null(json_object_get(fr, "function"))) {
                 json_object_set_new(fr, "module", json_string(module));
+                if (id && !id[0])
+                    json_object_del(fr, "build_id");
+                else if (id)
+                    json_object_set_new(fr, "build_id", json_string(id));
                 seen = true;
             }
         }
@@ -151,7 +178,21 @@ static char *report_text(const char *raw)
     return out;
 }
 
-Test(crash_symbols, report_leaves_a_changed_or_missing_module_alone, .timeout = 120)
+static void assert_named(const char *raw, bool named, const char *what)
+{
+    char want[1024];
+    snprintf(want, sizeof want, "#0 hash_cb %s:%d", CRASH_SRC, site_line(CRASH_PROG, "fault"));
+    char *text = report_text(raw);
+    if (named) {
+        cr_assert(strstr(text, want), "%s: want %s\n%s", what, want, text);
+    } else {
+        cr_assert_null(strstr(text, "hash_cb"), "%s: named\n%s", what, text);
+        cr_assert(strstr(text, "#0 <unknown> (crasher+0x"), "%s\n%s", what, text);
+    }
+    free(text);
+}
+
+Test(crash_symbols, report_leaves_another_build_or_a_missing_module_alone, .timeout = 120)
 {
     require_shim();
     char *dir = test_tmpdir();
@@ -159,32 +200,33 @@ Test(crash_symbols, report_leaves_a_changed_or_missing_module_alone, .timeout = 
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "cp %s %s", PROG(CRASH_PROG), copy);
     cr_assert_eq(system(cmd), 0);
-    char *raw = raw_log_with_module(dir, copy);
-    int fault = site_line(CRASH_PROG, "fault");
-    char want[1024];
-    snprintf(want, sizeof want, "#0 hash_cb %s:%d", CRASH_SRC, fault);
+    char *same = raw_log_with_module(dir, copy, NULL);
+    char *other = raw_log_with_module(dir, copy, "00ff00ff");
+    char *none = raw_log_with_module(dir, copy, "");
+    time_t now = time(NULL);
+    set_mtime(same, now);
+    set_mtime(other, now);
+    set_mtime(none, now);
 
-    /* The module as it was at the crash: `mapguard report` names it too. */
-    set_mtime(copy, time(NULL) - 3600);
-    set_mtime(raw, time(NULL));
-    char *text = report_text(raw);
-    cr_assert(strstr(text, want), "%s", text);
-    free(text);
-
-    /* Rebuilt after the log was written: its offsets may mean other code. */
-    set_mtime(copy, time(NULL) + 3600);
-    text = report_text(raw);
-    cr_assert_null(strstr(text, "hash_cb"), "%s", text);
-    cr_assert(strstr(text, "#0 <unknown> (crasher+0x"), "%s", text);
-    free(text);
-
+    /* The build that crashed: named, whatever the file's time. */
+    set_mtime(copy, now - 3600);
+    assert_named(same, true, "same build, older file");
+    set_mtime(copy, now + 3600);
+    assert_named(same, true, "same build, newer file");
+    /* Another build: its offsets may mean other code. */
+    set_mtime(copy, now - 3600);
+    assert_named(other, false, "another build id");
+    /* A record without build ids: a file newer than the log is a rebuild. */
+    assert_named(none, true, "no build id, older file");
+    set_mtime(copy, now + 3600);
+    assert_named(none, false, "no build id, newer file");
     /* Gone. */
     cr_assert_eq(unlink(copy), 0);
-    text = report_text(raw);
-    cr_assert(strstr(text, "#0 <unknown> (crasher+0x"), "%s", text);
-    free(text);
+    assert_named(same, false, "module gone");
 
-    free(raw);
+    free(same);
+    free(other);
+    free(none);
     free(copy);
     rm_rf(dir);
     free(dir);
