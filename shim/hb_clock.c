@@ -371,10 +371,13 @@ void hb_atfork_child(struct hb_thr *self)
             continue;
         if (tab[s].state == HB_FREE)
             free_slots[nfree++] = s;
-        /* No join or detach here names those threads, and glibc hands
-         * their cached stacks, so their handles, to the child's next
-         * threads: a join must find the new thread's record, not theirs. */
-        tab[s].handle = 0;
+        /* A thread still running at the fork is not in the child: glibc
+         * puts its stack in the cache, and with it its handle goes to one
+         * of the child's new threads, whose join must find that thread's
+         * record, not this one. A thread that had ended, unjoined, keeps
+         * its stack and its handle: the child may join it. */
+        if (tab[s].state == HB_LIVE)
+            tab[s].handle = 0;
     }
     /* The other threads' records stay as they are, out of the free list for
      * good: those threads are gone, and their calls keep their epochs. The

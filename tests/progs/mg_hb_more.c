@@ -1313,6 +1313,29 @@ static void fork_join_clean(void)
     pthread_join(idle, NULL);
 }
 
+/* A thread that ended before the fork, unjoined, is still the child's to
+ * join, and its join orders its calls before the child's. */
+static void fork_join_ended_clean(void)
+{
+    M = make_map();
+    pthread_t t;
+    pthread_create(&t, NULL, joined_writer, NULL);
+    wait_alone();
+    pid_t pid = fork();
+    if (pid == 0) {
+        void *res = &res;
+        int r = pthread_join(t, &res);
+        int64_t k = 2;
+        gomap_set(M, &k, &k); /* ordered by the join */
+        printf("child_join=%d\n", r == 0 && res == NULL ? 0 : 1);
+        exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    printf("child=%d status=%d\n", (int)pid, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    pthread_join(t, NULL);
+}
+
 /* ---- C11 threads throughout ---- */
 
 static mtx_t CM, CREC;
@@ -1539,6 +1562,7 @@ int main(int argc, char **argv)
         {"map_addr_reuse_clean", map_addr_reuse_clean},
         {"fork_child_race", fork_child_race},
         {"fork_join_clean", fork_join_clean},
+        {"fork_join_ended_clean", fork_join_ended_clean},
         {"c11_throughout_clean", c11_throughout_clean},
         {"c11_detach_race", c11_detach_race},
         {"many_threads_clean", many_threads_clean},

@@ -447,6 +447,17 @@ Test(hb, join_in_a_forked_child_of_a_reused_handle_is_clean)
     run_free(&r);
 }
 
+/* a join in a forked child of a thread that ended, unjoined, before the
+ * fork */
+Test(hb, join_in_a_forked_child_of_a_thread_ended_before_the_fork_is_clean)
+{
+    struct run r;
+    assert_clean_in(MORE, "fork_join_ended_clean", HB, &r);
+    cr_assert_eq(printed(&r, "status"), 0, "the child found nothing");
+    cr_assert_eq(printed(&r, "child_join"), 0, "the child joined the thread");
+    run_free(&r);
+}
+
 /* a parent's thread whose write no synchronization orders before the
  * fork: the child's read races with it */
 Test(hb, race_between_a_forked_child_and_a_parent_thread)
