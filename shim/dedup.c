@@ -11,6 +11,7 @@
 #include "dedup.h"
 #include "inflight.h"
 #include "options.h"
+#include "thread_table.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -30,8 +31,25 @@ static MG_LARGE_BSS struct slot slots[NSLOTS];
 static unsigned nreports, nsuppressed, noccur, nrepeats;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-void mg_report_lock(void) { pthread_mutex_lock(&lock); }
-void mg_report_unlock(void) { pthread_mutex_unlock(&lock); }
+/* Who holds the lock: a signal handler that ends the process (exit) may
+ * have interrupted the holder, on its own thread. */
+static uint32_t owner;
+
+static void take(void)
+{
+    pthread_mutex_lock(&lock);
+    __atomic_store_n(&owner, mg_self_tid(), __ATOMIC_RELAXED);
+}
+
+static void give(void)
+{
+    __atomic_store_n(&owner, 0, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&lock);
+}
+
+void mg_report_lock(void) { take(); }
+void mg_report_unlock(void) { give(); }
+bool mg_report_lock_held_here(void) { return __atomic_load_n(&owner, __ATOMIC_RELAXED) == mg_self_tid(); }
 unsigned mg_report_count(void) { return __atomic_load_n(&nreports, __ATOMIC_RELAXED); }
 unsigned mg_report_next_id(void) { return __atomic_add_fetch(&nreports, 1, __ATOMIC_RELAXED); }
 
@@ -40,6 +58,7 @@ unsigned mg_report_next_id(void) { return __atomic_add_fetch(&nreports, 1, __ATO
 void mg_dedup_atfork_child(void)
 {
     pthread_mutex_init(&lock, NULL);
+    owner = 0;
     /* Only used slots are written: the table is 160 KiB, mostly pages
      * never touched, and zeroing them would make every forked child pay
      * for all of it. */
@@ -57,7 +76,11 @@ int mg_report_claim(int kind, uintptr_t site, uintptr_t other)
     uint64_t h = ((uint64_t)site * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)other * 0xc2b2ae3d27d4eb4full) ^ (uint64_t)kind;
     unsigned i = (unsigned)(h ^ h >> 29) % NSLOTS;
     int r = NSLOTS; /* table full: report, without a slot */
-    pthread_mutex_lock(&lock);
+    /* busy while the lock is held: a map call from a signal handler that
+     * interrupts us here goes straight to the library, rather than to
+     * this lock, held by the thread it interrupted */
+    mg_busy_enter();
+    take();
     noccur++;
     for (unsigned probe = 0; probe < NSLOTS; probe++, i = (i + 1) % NSLOTS) {
         struct slot *s = &slots[i];
@@ -77,7 +100,8 @@ int mg_report_claim(int kind, uintptr_t site, uintptr_t other)
             break;
         }
     }
-    pthread_mutex_unlock(&lock);
+    give();
+    mg_busy_leave();
     if (r >= 0)
         mg_inflight_claimed();
     return r;

@@ -13,6 +13,8 @@
  * below that say so must be called with it held. */
 void mg_report_lock(void);
 void mg_report_unlock(void);
+/* Is it held by the calling thread (which a signal handler interrupted)? */
+bool mg_report_lock_held_here(void);
 
 /* Deduplication: the same kind at the same pair of call sites is one
  * finding. Returns a slot for a finding to report, or -1 for a repeat

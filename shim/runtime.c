@@ -58,7 +58,9 @@ static void at_exit(void)
      * once, plain (report.c); the leak report comes after the flush, so
      * its findings are full ones. */
     mg_inflight_resume();
-    if (mg_opt.detect_leaks)
+    /* not from a handler that interrupted one of this thread's reports:
+     * a report would wait for the locks it holds */
+    if (mg_opt.detect_leaks && !mg_report_lock_held_here() && !mg_symbolize_lock_held_here())
         mg_leak_report();
     mg_inflight_flush(EXIT_WAIT_MS, 0);
     mg_report_summary();

@@ -108,6 +108,8 @@ void mg_symbolize_plain(uintptr_t addr, struct mg_frame *f, char *name, size_t l
 bool mg_module_build_id(uintptr_t addr, char *hex, size_t len);
 void mg_symbolize_lock(void);
 void mg_symbolize_unlock(void);
+/* Is it held by the calling thread (which a signal handler interrupted)? */
+bool mg_symbolize_lock_held_here(void);
 void mg_symbolize_atfork_child(void);
 
 /* What libmapguard-symbolize.so exports, as the data symbol

@@ -13,6 +13,7 @@
 #include "options.h"
 #include "output.h"
 #include "report_stack.h"
+#include "stack.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -99,6 +100,12 @@ static void summary_job_run(void *p)
 
 void mg_report_summary(void)
 {
+    /* The process is ending from a signal handler that interrupted one of
+     * this thread's reports: the counts are half made, and waiting for the
+     * lock would be waiting for ourselves. The findings in flight are
+     * written by the exit path, plain. */
+    if (mg_report_lock_held_here())
+        return;
     mg_report_lock();
     struct mg_dedup_counts c = mg_dedup_counts();
     /* With nothing found, stderr stays the program's own; a log file gets
@@ -117,10 +124,11 @@ void mg_report_summary(void)
     /* on a pipe, the line by hand: it stays within PIPE_BUF */
     size_t line_max = mg_out_line_max();
     struct summary_job job = {.c = &c, .rec = rec, .n = n};
-    mg_symbolize_lock();
-    if (!line_max)
+    if (!line_max && !mg_symbolize_lock_held_here()) { /* else by hand, as above */
+        mg_symbolize_lock();
         mg_on_report_stack(summary_job_run, &job); /* as a report's: libdw, jansson */
-    mg_symbolize_unlock();
+        mg_symbolize_unlock();
+    }
     char *text = job.text;
     if (text) {
         mg_out_write(text, strlen(text));

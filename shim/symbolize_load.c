@@ -64,16 +64,26 @@ static bool gave_up; /* a report has waited LOAD_WAIT_MS in vain */
 static bool waited; /* ... and so has the holder of the lock: no more waits */
 static int warned; /* the failure has been told on stderr */
 
+/* Who holds the lock, as for the report lock (dedup.c). */
+static uint32_t owner;
+
 void mg_symbolize_lock(void)
 {
     pthread_mutex_lock(&lock);
+    __atomic_store_n(&owner, mg_self_tid(), __ATOMIC_RELAXED);
     waited = false;
 }
-void mg_symbolize_unlock(void) { pthread_mutex_unlock(&lock); }
+void mg_symbolize_unlock(void)
+{
+    __atomic_store_n(&owner, 0, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&lock);
+}
+bool mg_symbolize_lock_held_here(void) { return __atomic_load_n(&owner, __ATOMIC_RELAXED) == mg_self_tid(); }
 
 void mg_symbolize_atfork_child(void)
 {
     pthread_mutex_init(&lock, NULL);
+    owner = 0;
     /* A helper still loading did not come along: the child tries afresh. */
     if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == SYM_LOADING) {
         __atomic_store_n(&state, SYM_NONE, __ATOMIC_RELEASE);

@@ -206,3 +206,29 @@ Test(robust, stack_overflow_is_recorded_from_the_alternate_stack)
     cr_assert(mod && strstr(mod, "/" ALT), "the faulting frame is the program's: %s", mod ? mod : "(null)");
     run_free(&r);
 }
+
+/* ---- reports interrupted by a signal handler ---- */
+
+#define SIGREP "mg_signal_reports"
+
+Test(robust, findings_in_a_handler_that_interrupted_a_report)
+{
+    struct run r;
+    run_prog(&r, SIGREP, "nested", NULL);
+    cr_assert_str_eq(r.out, "done\n", "stderr:\n%s", r.err);
+    cr_assert_eq(r.status, 66, "%d\n%s", r.status, r.err);
+    /* the main loop's 32 sites at least; the handler's when they did not
+     * land in a report */
+    size_t n = count_kind(&r, "nil-map-write");
+    cr_assert(n >= 32 && n == count_kind(&r, NULL), "%zu findings:\n%s", n, r.err);
+    run_free(&r);
+}
+
+Test(robust, exit_from_a_handler_that_interrupted_a_report)
+{
+    struct run r;
+    run_prog(&r, SIGREP, "exit", NULL);
+    cr_assert_eq(r.status, 66, "the findings' status, not 5: %d\n%s", r.status, r.err);
+    cr_assert(count_kind(&r, "nil-map-write") >= 1, "%s", r.err);
+    run_free(&r);
+}
