@@ -4,7 +4,9 @@
  * depot.
  *
  * A thread's first WALK_CAPTURES captures step through the frames with
- * unw_step (about 0.5 us a frame); later ones use unw_backtrace, which
+ * unw_step (about 0.5 us a frame), and all of them on a thread created
+ * with a small stack, where unw_backtrace overflows 16 KiB; later ones use
+ * unw_backtrace, which
  * replays frame layouts from a cache and costs well under a microsecond
  * for a whole stack. That cache is per thread, 256 KiB, and zeroed on the
  * thread's first unw_backtrace: 64 page faults (about 100 us) and 256 KiB
@@ -341,7 +343,7 @@ int mg_stack_capture(uintptr_t *pcs, int max)
     if (!unwinder())
         return 0;
     gate_enter();
-    int n = captures < WALK_CAPTURES ? (captures++, walk(raw, want)) : unw.backtrace(raw, want);
+    int n = captures < WALK_CAPTURES || mg_self.small_stack ? (captures++, walk(raw, want)) : unw.backtrace(raw, want);
     gate_leave();
     int k = 0;
     for (int i = 0; i < n && k < max; i++) {

@@ -192,8 +192,19 @@ struct start {
     int (*cfn)(void *);
     void *arg;
     uint32_t created;
+    bool small_stack;
     void *hb; /* the engine's record for the new thread, or NULL */
 };
+
+/* A stack this small (PTHREAD_STACK_MIN is 16 KiB) overflows in
+ * unw_backtrace: the thread's captures step frame by frame (stack.c). */
+#define MG_SMALL_STACK (64u * 1024)
+
+static bool small_stack(const pthread_attr_t *attr)
+{
+    size_t size = 0;
+    return attr && pthread_attr_getstacksize(attr, &size) == 0 && size < MG_SMALL_STACK;
+}
 
 static uint32_t creation_stack(void)
 {
@@ -213,6 +224,7 @@ static void *start_posix(void *p)
     struct start s = *(struct start *)p;
     free(p);
     mg_self.created_stack = s.created;
+    mg_self.small_stack = s.small_stack;
     mg_hb_thread_start(s.hb);
     void *r = s.fn(s.arg);
     mg_hb_thread_end();
@@ -259,7 +271,11 @@ MG_INTERCEPTOR(int, pthread_create, (pthread_t *th, const pthread_attr_t *attr, 
     struct start *s = mg_self.busy ? NULL : malloc(sizeof *s);
     if (!s)
         return MG_REAL(pthread_create)(th, attr, fn, arg);
-    *s = (struct start){.fn = fn, .arg = arg, .created = creation_stack(), .hb = mg_hb_thread_creating()};
+    *s = (struct start){.fn = fn,
+                        .arg = arg,
+                        .created = creation_stack(),
+                        .small_stack = small_stack(attr),
+                        .hb = mg_hb_thread_creating()};
     void *hb = s->hb; /* s is the new thread's once it runs */
     int r = MG_REAL(pthread_create)(th, attr, start_posix, s);
     mg_hb_thread_created(hb, r == 0 ? (uintptr_t)*th : 0, r == 0, attr_detached(attr));

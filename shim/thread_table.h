@@ -19,6 +19,8 @@ struct mg_thread {
     uint32_t tid;
     uint32_t created_stack; /* depot id of the pthread_create/thrd_create call */
     uint32_t busy;
+    bool small_stack;       /* created with a stack under MG_SMALL_STACK:
+                               libunwind's unw_backtrace needs more (stack.c) */
     uint32_t robust_held;   /* robust mutexes held (sync_intercept.c), counted
                                while the engine is awake: a thread that ends
                                holding one hands its clock to the next owner */

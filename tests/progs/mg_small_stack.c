@@ -9,6 +9,9 @@
  *            atomic the shim cannot see (evidence "unordered")
  *   overlap  a read while a write is parked inside the map's hash callback
  *            (evidence "overlap"), released once the read is done
+ *   many     48 nil-map writes at as many call sites: past the 32 captures
+ *            a thread makes frame by frame before libunwind's faster,
+ *            deeper unw_backtrace
  * Each prints "done" and exits 0; the findings decide the status the shim
  * gives.
  */
@@ -98,13 +101,28 @@ static void *overlapping_reader(void *p)
     return p;
 }
 
+#define NIL(i) gomap_set(NULL, &(int64_t){i}, &(int64_t){i})
+#define NIL8(b) (NIL(b), NIL(b + 1), NIL(b + 2), NIL(b + 3), NIL(b + 4), NIL(b + 5), NIL(b + 6), NIL(b + 7))
+
+static void *many_nil_writer(void *p)
+{
+    NIL8(0);
+    NIL8(8);
+    NIL8(16);
+    NIL8(24);
+    NIL8(32);
+    NIL8(40);
+    return p;
+}
+
 static void nil(void) { on_small_stacks(nil_writer, NULL); }
+static void many(void) { on_small_stacks(many_nil_writer, NULL); }
 static void race(void) { on_small_stacks(writer, reader); }
 static void overlap(void) { on_small_stacks(parked_writer, overlapping_reader); }
 
 int main(int argc, char **argv)
 {
-    static const struct scenario table[] = {{"nil", nil}, {"race", race}, {"overlap", overlap}};
+    static const struct scenario table[] = {{"nil", nil}, {"race", race}, {"overlap", overlap}, {"many", many}};
     void (*fn)(void) = scenario_find(table, SCENARIO_COUNT(table), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)
         return 2;

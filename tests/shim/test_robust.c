@@ -159,6 +159,16 @@ Test(robust, nil_write_on_a_minimal_stack_is_reported)
     run_free(&r);
 }
 
+Test(robust, many_findings_on_a_minimal_stack_are_all_reported)
+{
+    struct run r;
+    run_prog(&r, SMALL, "many", NULL);
+    cr_assert_str_eq(r.out, "done\n", "stderr:\n%s", r.err);
+    cr_assert_eq(count_kind(&r, "nil-map-write"), 48, "%s", r.err);
+    cr_assert_eq(count_kind(&r, NULL), 48, "%s", r.err);
+    run_free(&r);
+}
+
 Test(robust, unordered_race_between_minimal_stacks_is_reported_with_both_lines)
 {
     struct run r;
