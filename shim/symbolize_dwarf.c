@@ -71,8 +71,12 @@ static const char *call_file(Dwarf_Die *cu, Dwarf_Die *die)
 static Dwarf_Die *find_cu(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bias)
 {
     Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, bias);
-    if (cu)
+    /* Not when the unit's own ranges say no: the aranges may give the
+     * nearest unit for an address in none (crt1's _start after an -O2
+     * unit), and its line table then its nearest line, a wrong one. */
+    if (cu && dwarf_haspc(cu, addr - *bias) != 0)
         return cu;
+    cu = NULL;
     while ((cu = dwfl_module_nextcu(mod, cu, bias)) != NULL)
         if (dwarf_haspc(cu, addr - *bias) == 1)
             return cu;

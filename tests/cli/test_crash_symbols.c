@@ -231,3 +231,21 @@ Test(crash_symbols, report_leaves_another_build_or_a_missing_module_alone, .time
     rm_rf(dir);
     free(dir);
 }
+
+/* A unit built -O2 has part of main in .text.startup, and libdw's lookup
+ * by address then answers with it for addresses in no unit: crt1's _start
+ * got a line of the program. The bottom frame is _start, with no file. */
+Test(crash_symbols, a_frame_in_no_unit_gets_no_line, .timeout = 120)
+{
+    require_shim();
+    const char *argv[] = {MAPGUARD, "run", "--", PROG("mg_crash_o2"), "abort", NULL};
+    cmd_result r = run_cmd(argv, NULL);
+    cr_assert_eq(r.status, 128 + 6, "killed by SIGABRT: got %d\n%s", r.status, r.err);
+    char want[1024];
+    snprintf(want, sizeof want, " main %s/tests/progs/mg_crash_o2.c:%d", SRC_DIR, site_line("mg_crash_o2", "abort"));
+    cr_assert(strstr(r.err, want), "want%s\n%s", want, r.err);
+    const char *start = strstr(r.err, " _start ");
+    cr_assert(start, "no _start frame:\n%s", r.err);
+    cr_assert(strncmp(start, " _start (mg_crash_o2+0x", 22) == 0, "_start has a file:\n%s", r.err);
+    cmd_result_free(&r);
+}
