@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Can path be written? An existing file is opened without truncating it,
@@ -33,9 +34,23 @@ static int check_writable(const char *flag, const char *path)
     return -1;
 }
 
+/* Do a and b name one file? By inode where both exist, else by name. */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    return strcmp(a, b) == 0;
+}
+
 int mg_check_outputs(const mgc_options *o)
 {
     int rc = 0;
+    /* one would overwrite the other */
+    if (o->json_out && o->sarif_out && same_file(o->json_out, o->sarif_out)) {
+        fprintf(stderr, "mapguard: --json and --sarif both name %s: give each its own file\n", o->sarif_out);
+        return -1;
+    }
     if (o->json_out && check_writable("--json", o->json_out) != 0)
         rc = -1;
     if (o->sarif_out && check_writable("--sarif", o->sarif_out) != 0)

@@ -151,6 +151,26 @@ Test(args, unwritable_outputs_exit_2_before_running, .timeout = 60)
     free(dir);
 }
 
+/* --json and --sarif naming one file: one would overwrite the other. */
+Test(args, json_and_sarif_to_one_file_exit_2_before_running, .timeout = 60)
+{
+    require_shim();
+    char *dir = test_tmpdir();
+    char *script = marker_script(dir);
+    char *out = path_join(dir, "out");
+    char msg[1024];
+    snprintf(msg, sizeof msg, "mapguard: --json and --sarif both name %s: give each its own file", out);
+    const char *argv[] = {MAPGUARD, "run", "--json", out, "--sarif", out, "--", "/bin/sh", "-c", script, NULL};
+    expect_2(argv, NULL, msg);
+    cr_assert_not(exists(dir, "ran"), "the program ran");
+    const char *argv2[] = {MAPGUARD, "report", "--json", out, "--sarif", out, FIXTURE("crash.jsonl"), NULL};
+    expect_2(argv2, NULL, msg);
+    free(out);
+    free(script);
+    rm_rf(dir);
+    free(dir);
+}
+
 /* A suppressions file that does not exist stops mapguard run before the
  * program, however it is named. */
 Test(args, missing_suppressions_exit_2_before_running, .timeout = 60)
