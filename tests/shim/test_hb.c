@@ -436,26 +436,31 @@ Test(hb, race_between_a_forked_child_and_its_thread)
     run_free(&r);
 }
 
+/* A scenario whose forked child joins a thread and writes after it: both
+ * processes clean, and the child printed key=want, what makes the case the
+ * one under test. */
+static void assert_child_join_clean(const char *scenario, const char *key, int want, const char *why)
+{
+    struct run r;
+    assert_clean_in(MORE, scenario, HB, &r);
+    cr_assert_eq(printed(&r, "status"), 0, "the child found nothing");
+    cr_assert_eq(printed(&r, key), want, "%s", why);
+    run_free(&r);
+}
+
 /* a join in a forked child, of a thread with the handle of a parent's
  * thread that the fork left behind */
 Test(hb, join_in_a_forked_child_of_a_reused_handle_is_clean)
 {
-    struct run r;
-    assert_clean_in(MORE, "fork_join_clean", HB, &r);
-    cr_assert_eq(printed(&r, "status"), 0, "the child found nothing");
-    cr_assert_eq(printed(&r, "same_handle"), 1, "glibc reused the vanished thread's handle: the case under test");
-    run_free(&r);
+    assert_child_join_clean("fork_join_clean", "same_handle", 1,
+                            "glibc reused the vanished thread's handle: the case under test");
 }
 
 /* a join in a forked child of a thread that ended, unjoined, before the
  * fork */
 Test(hb, join_in_a_forked_child_of_a_thread_ended_before_the_fork_is_clean)
 {
-    struct run r;
-    assert_clean_in(MORE, "fork_join_ended_clean", HB, &r);
-    cr_assert_eq(printed(&r, "status"), 0, "the child found nothing");
-    cr_assert_eq(printed(&r, "child_join"), 0, "the child joined the thread");
-    run_free(&r);
+    assert_child_join_clean("fork_join_ended_clean", "child_join", 0, "the child joined the thread");
 }
 
 /* a parent's thread whose write no synchronization orders before the
