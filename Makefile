@@ -461,17 +461,16 @@ $(BUILD)/examples/%: examples/%.c src/gomap.h $(LIB)/libgomap.so
 	$(CC) $(CSTD) $(WARN) -O2 -g -Isrc -o $@ $< -L$(LIB) -lgomap $(RPATH)
 
 # ---------------------------------------------------------------- install
-install: lib shard
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 0755 $(LIB)/libgomap.so $(LIB)/libgomapshard.so $(DESTDIR)$(PREFIX)/lib/
+# Everything `all` builds: the libraries, the detector (with the symbolizer
+# beside it, where it looks for it) and the command.
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(LIB)/libgomap.so $(LIB)/libgomapshard.so $(LIB)/libmapguard.so \
+	    $(LIB)/libmapguard-symbolize.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 src/gomap.h shard/gomap_shard.h shim/mapguard_annotate.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' tools/gomap.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gomap.pc
-	@if [ -f $(LIB)/libmapguard.so ]; then install -m 0755 $(LIB)/libmapguard.so $(DESTDIR)$(PREFIX)/lib/; fi
-	@# beside the shim: that is where it looks for it
-	@if [ -f $(LIB)/libmapguard-symbolize.so ]; then \
-	    install -m 0755 $(LIB)/libmapguard-symbolize.so $(DESTDIR)$(PREFIX)/lib/; fi
-	@if [ -f $(BIN)/mapguard ]; then install -d $(DESTDIR)$(PREFIX)/bin && \
-	    install -m 0755 $(BIN)/mapguard $(DESTDIR)$(PREFIX)/bin/; fi
+	install -m 0755 $(BIN)/mapguard $(DESTDIR)$(PREFIX)/bin/
 
 clean:
 	rm -rf build build-asan build-asan-cli build-tsan
