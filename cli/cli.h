@@ -85,6 +85,7 @@ typedef struct mgc_reports {
     mgc_finding *crashes;       /* unique "deadly-signal" records, merged like findings */
     size_t ncrashes, crashcap;
     size_t nreports;           /* finding records before deduplication */
+    size_t nsuppressed;        /* detections suppressed, from the summaries */
     size_t nrecords;           /* valid records read, of every kind */
     size_t nbad;               /* lines that were not JSON objects with a kind */
     json_t *pids;              /* object: pid (string) -> true, for every record */

@@ -126,6 +126,8 @@ void mg_render_summary(FILE *out, const mgc_reports *r, const char *note)
     }
     if (r->ncrashes > 0)
         render_crash_count(out, r);
+    if (r->nsuppressed > 0)
+        fprintf(out, ", %zu suppressed", r->nsuppressed);
     if (np > 0)
         fprintf(out, " in %zu process%s", np, np == 1 ? "" : "es");
     if (note && *note)

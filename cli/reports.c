@@ -423,6 +423,12 @@ void mg_reports_add(mgc_reports *r, json_t *rec)
         track_process(r, rec, pid);
     if (kind && strcmp(kind, "summary") == 0) {
         note_recurrences(r, rec, pid);
+        /* a process's suppressed detections, once however often its log
+         * is given (id -2: no finding's) */
+        bool fresh;
+        pair_put(&r->index->ids, pid, -2, &fresh);
+        if (fresh)
+            r->nsuppressed += (size_t)mg_int(rec, "suppressed", 0);
         json_decref(rec);
         return;
     }

@@ -303,6 +303,8 @@ Test(run, options_reach_the_detector, .timeout = 60)
     const char *argv[] = {MAPGUARD, "run", "--suppressions", supp, "--", PROG("cli_race"), NULL};
     cmd_result r = run_cmd(argv, NULL);
     cr_assert_eq(r.status, 0, "suppressed race: want 0, got %d\n%s", r.status, r.err);
+    /* and the summary line says that something was suppressed */
+    cr_assert(strstr(r.err, "SUMMARY: mapguard: no findings, 1 suppressed in 1 process"), "%s", r.err);
     cmd_result_free(&r);
 
     /* --options: stack_depth=2 caps every stack at 2 frames. */
