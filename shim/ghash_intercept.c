@@ -19,6 +19,7 @@
  * returns what the wrapper's nil column says (NULL, 0, FALSE).
  */
 #include "ghash_detect.h"
+#include "happens_before.h"
 #include "log.h"
 #include "mapstate.h"
 #include "options.h"
@@ -184,9 +185,20 @@ MG_WRAPPER(void, g_hash_table_unref, (GHashTable *t))
         mg_gh_double_free(&c);
         return;
     }
+    /* GLib's count orders every unref before the one that frees the
+     * table (a release decrement, an acquire at zero), as a refcount
+     * does: each unref merges its thread's clock into the table's count,
+     * which the last one acquires. */
+    bool ordered = mg_hb_sync_live();
+    if (ordered)
+        mg_hb_release_merge(&c.e->refs);
     if (__atomic_sub_fetch(&c.e->refs, 1, __ATOMIC_ACQ_REL) > 0) {
         REAL(unref)(t);
         return;
+    }
+    if (ordered) {
+        mg_hb_acquire(&c.e->refs);
+        mg_hb_reset(&c.e->refs); /* the entry may serve another table */
     }
     mg_gh_write_enter(&c);
     last_reference(&c);

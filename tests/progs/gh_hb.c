@@ -248,6 +248,29 @@ static void gthread_joined(void)
     g_hash_table_destroy(T);
 }
 
+/* One reference per worker, the pattern GLib's atomic count is for: each
+ * worker's lookup is ordered before the last unref, which frees the table,
+ * by the count itself. Whichever worker is last, clean. */
+static gpointer ref_holder(gpointer p)
+{
+    GHashTable *t = p;
+    g_hash_table_lookup(t, K(1));
+    g_hash_table_unref(t);
+    return NULL;
+}
+
+static void one_ref_per_worker(void)
+{
+    GHashTable *t = make_table();
+    g_hash_table_insert(t, K(1), K(1));
+    GThread *a = g_thread_new("ref-a", ref_holder, g_hash_table_ref(t));
+    GThread *b = g_thread_new("ref-b", ref_holder, g_hash_table_ref(t));
+    g_hash_table_unref(t);
+    g_thread_join(a);
+    g_thread_join(b);
+    printf("released\n");
+}
+
 int main(int argc, char **argv)
 {
     static const struct scenario scenarios[] = {
@@ -261,6 +284,7 @@ int main(int argc, char **argv)
         {"detached", detached},
         {"mutexes", mutexes},
         {"gthread_joined", gthread_joined},
+        {"one_ref_per_worker", one_ref_per_worker},
         {"same_address_starts_clean", same_address_starts_clean},
     };
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
