@@ -11,7 +11,7 @@
 #include "dedup.h"
 #include "inflight.h"
 #include "options.h"
-#include "thread_table.h"
+#include "owned_lock.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -29,27 +29,11 @@ struct slot {
 
 static MG_LARGE_BSS struct slot slots[NSLOTS];
 static unsigned nreports, nsuppressed, noccur, nrepeats;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mg_owned_lock lock = MG_OWNED_LOCK_INIT(MG_LOCK_REPORT);
 
-/* Who holds the lock: a signal handler that ends the process (exit) may
- * have interrupted the holder, on its own thread. */
-static uint32_t owner;
-
-static void take(void)
-{
-    pthread_mutex_lock(&lock);
-    __atomic_store_n(&owner, mg_self_tid(), __ATOMIC_RELAXED);
-}
-
-static void give(void)
-{
-    __atomic_store_n(&owner, 0, __ATOMIC_RELAXED);
-    pthread_mutex_unlock(&lock);
-}
-
-void mg_report_lock(void) { take(); }
-void mg_report_unlock(void) { give(); }
-bool mg_report_lock_held_here(void) { return __atomic_load_n(&owner, __ATOMIC_RELAXED) == mg_self_tid(); }
+void mg_report_lock(void) { mg_owned_lock(&lock); }
+void mg_report_unlock(void) { mg_owned_unlock(&lock); }
+bool mg_report_lock_held_here(void) { return mg_owned_held_here(&lock); }
 unsigned mg_report_count(void) { return __atomic_load_n(&nreports, __ATOMIC_RELAXED); }
 unsigned mg_report_next_id(void) { return __atomic_add_fetch(&nreports, 1, __ATOMIC_RELAXED); }
 
@@ -57,8 +41,7 @@ unsigned mg_report_next_id(void) { return __atomic_add_fetch(&nreports, 1, __ATO
  * (and its own log file, output.c). */
 void mg_dedup_atfork_child(void)
 {
-    pthread_mutex_init(&lock, NULL);
-    owner = 0;
+    mg_owned_reinit(&lock);
     /* Only used slots are written: the table is 160 KiB, mostly pages
      * never touched, and zeroing them would make every forked child pay
      * for all of it. */
@@ -80,7 +63,7 @@ int mg_report_claim(int kind, uintptr_t site, uintptr_t other)
      * interrupts us here goes straight to the library, rather than to
      * this lock, held by the thread it interrupted */
     mg_busy_enter();
-    take();
+    mg_report_lock();
     noccur++;
     for (unsigned probe = 0; probe < NSLOTS; probe++, i = (i + 1) % NSLOTS) {
         struct slot *s = &slots[i];
@@ -100,7 +83,7 @@ int mg_report_claim(int kind, uintptr_t site, uintptr_t other)
             break;
         }
     }
-    give();
+    mg_report_unlock();
     mg_busy_leave();
     if (r >= 0)
         mg_inflight_claimed();

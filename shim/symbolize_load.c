@@ -33,6 +33,7 @@
 #include "report_stack.h"
 #include "stack.h"
 #include "log.h"
+#include "owned_lock.h"
 #include "thread_table.h"
 
 #include <dlfcn.h>
@@ -56,7 +57,7 @@
 
 enum { SYM_NONE, SYM_LOADING, SYM_READY, SYM_FAILED };
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mg_owned_lock lock = MG_OWNED_LOCK_INIT(MG_LOCK_SYMBOLIZE);
 static int state; /* SYM_*, written by the loader, read under the lock */
 static const struct mg_symbolizer *sym; /* published before SYM_READY */
 static const struct mg_renderer *rend; /* the same object's renderer, likewise */
@@ -64,26 +65,17 @@ static bool gave_up; /* a report has waited LOAD_WAIT_MS in vain */
 static bool waited; /* ... and so has the holder of the lock: no more waits */
 static int warned; /* the failure has been told on stderr */
 
-/* Who holds the lock, as for the report lock (dedup.c). */
-static uint32_t owner;
-
 void mg_symbolize_lock(void)
 {
-    pthread_mutex_lock(&lock);
-    __atomic_store_n(&owner, mg_self_tid(), __ATOMIC_RELAXED);
+    mg_owned_lock(&lock);
     waited = false;
 }
-void mg_symbolize_unlock(void)
-{
-    __atomic_store_n(&owner, 0, __ATOMIC_RELAXED);
-    pthread_mutex_unlock(&lock);
-}
-bool mg_symbolize_lock_held_here(void) { return __atomic_load_n(&owner, __ATOMIC_RELAXED) == mg_self_tid(); }
+void mg_symbolize_unlock(void) { mg_owned_unlock(&lock); }
+bool mg_symbolize_lock_held_here(void) { return mg_owned_held_here(&lock); }
 
 void mg_symbolize_atfork_child(void)
 {
-    pthread_mutex_init(&lock, NULL);
-    owner = 0;
+    mg_owned_reinit(&lock);
     /* A helper still loading did not come along: the child tries afresh. */
     if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == SYM_LOADING) {
         __atomic_store_n(&state, SYM_NONE, __ATOMIC_RELEASE);

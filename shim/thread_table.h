@@ -19,6 +19,8 @@ struct mg_thread {
     uint32_t tid;
     uint32_t created_stack; /* depot id of the pthread_create/thrd_create call */
     uint32_t busy;
+    uint8_t owned_locks;    /* the shim's locks this thread holds or is
+                               taking (owned_lock.h) */
     bool small_stack;       /* created with a stack under MG_SMALL_STACK:
                                libunwind's unw_backtrace needs more (stack.c) */
     uint32_t robust_held;   /* robust mutexes held (sync_intercept.c), counted
