@@ -1,7 +1,7 @@
 /*
  * GLib's synchronization, told to the happens-before engine (issue 13,
- * item 4): GMutex, GCond, GAsyncQueue, GThreadPool, the main loop's
- * sources, GTask and g_once. docs/design-detector.md ("GLib
+ * item 4): GMutex, GLib's bit locks, GCond, GAsyncQueue, GThreadPool, the
+ * main loop's sources, GTask and g_once. docs/design-detector.md ("GLib
  * synchronization") says how each is modelled and what is not seen.
  *
  * The shim does not link GLib: these wrappers interpose GLib's exported
@@ -154,6 +154,59 @@ MG_INTERCEPTOR(void, g_mutex_clear, (void *m))
 {
     GREAL(g_mutex_clear)(m);
     IF_AWAKE(mg_hb_reset(m));
+}
+
+/* ---- bit locks: one bit of an int (g_bit_*) or of a pointer-sized word
+ * (g_pointer_bit_*) is a lock one thread holds at a time. Each bit is a
+ * lock of its own, so the key is the word's address and the bit, kept
+ * apart from every real address (synthetic, happens_before.h): the word's
+ * own address may also be a GMutex's or a neighbour's key. GLib 2.80's
+ * g_pointer_bit_lock_and_get and g_pointer_bit_unlock_and_set are not
+ * wrapped (docs/design-detector.md). ---- */
+
+static const volatile void *bit_key(const volatile void *word, int bit)
+{
+    return MG_HB_SYNTHETIC_KEY(1ull << 56 | (uint64_t)(uintptr_t)word << 6 | ((unsigned)bit & 63u));
+}
+
+MG_INTERCEPTOR(void, g_bit_lock, (volatile int *address, int lock_bit))
+{
+    GREAL(g_bit_lock)(address, lock_bit);
+    IF_AWAKE(mg_hb_lock_acquired(bit_key(address, lock_bit)));
+}
+
+MG_INTERCEPTOR(gboolean, g_bit_trylock, (volatile int *address, int lock_bit))
+{
+    gboolean r = GREAL(g_bit_trylock)(address, lock_bit);
+    if (r)
+        IF_AWAKE(mg_hb_lock_acquired(bit_key(address, lock_bit)));
+    return r;
+}
+
+MG_INTERCEPTOR(void, g_bit_unlock, (volatile int *address, int lock_bit))
+{
+    IF_AWAKE(mg_hb_lock_releasing(bit_key(address, lock_bit)));
+    GREAL(g_bit_unlock)(address, lock_bit);
+}
+
+MG_INTERCEPTOR(void, g_pointer_bit_lock, (volatile void *address, int lock_bit))
+{
+    GREAL(g_pointer_bit_lock)(address, lock_bit);
+    IF_AWAKE(mg_hb_lock_acquired(bit_key(address, lock_bit)));
+}
+
+MG_INTERCEPTOR(gboolean, g_pointer_bit_trylock, (volatile void *address, int lock_bit))
+{
+    gboolean r = GREAL(g_pointer_bit_trylock)(address, lock_bit);
+    if (r)
+        IF_AWAKE(mg_hb_lock_acquired(bit_key(address, lock_bit)));
+    return r;
+}
+
+MG_INTERCEPTOR(void, g_pointer_bit_unlock, (volatile void *address, int lock_bit))
+{
+    IF_AWAKE(mg_hb_lock_releasing(bit_key(address, lock_bit)));
+    GREAL(g_pointer_bit_unlock)(address, lock_bit);
 }
 
 /* ---- GCond: the wait lets the GMutex go and takes it again inside
@@ -708,7 +761,9 @@ MG_INTERCEPTOR(void *, g_once_impl, (void *once, GThreadFunc fn, void *arg))
 
 #define GLIB_TABLE                                                                                                 \
     MG_INTERCEPT(g_mutex_lock), MG_INTERCEPT(g_mutex_trylock), MG_INTERCEPT(g_mutex_unlock),                       \
-        MG_INTERCEPT(g_mutex_init), MG_INTERCEPT(g_mutex_clear), MG_INTERCEPT(g_cond_wait),                        \
+        MG_INTERCEPT(g_mutex_init), MG_INTERCEPT(g_mutex_clear), MG_INTERCEPT(g_bit_lock),                         \
+        MG_INTERCEPT(g_bit_trylock), MG_INTERCEPT(g_bit_unlock), MG_INTERCEPT(g_pointer_bit_lock),                 \
+        MG_INTERCEPT(g_pointer_bit_trylock), MG_INTERCEPT(g_pointer_bit_unlock), MG_INTERCEPT(g_cond_wait),                        \
         MG_INTERCEPT(g_cond_wait_until), MG_INTERCEPT(g_cond_timed_wait), MG_INTERCEPT(g_async_queue_push),        \
         MG_INTERCEPT(g_async_queue_push_unlocked), MG_INTERCEPT(g_async_queue_push_front),                         \
         MG_INTERCEPT(g_async_queue_push_front_unlocked), MG_INTERCEPT(g_async_queue_push_sorted),                  \

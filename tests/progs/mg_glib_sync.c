@@ -546,6 +546,76 @@ static void rwlock_race(void)
     rwlock_clean();
 }
 
+/* ---- GLib's bit locks: one bit of an int or of a pointer is the lock.
+ * The writer takes it with the blocking call or the trylock, the reader
+ * with the other; in the races the reader takes another bit of the same
+ * word, which is another lock. ---- */
+
+static volatile gint BITS;
+static gpointer volatile PTR_BITS;
+static int bit_ptr, bit_try, bit_other;
+
+static void bit_take(bool try_it, int bit)
+{
+    if (bit_ptr) {
+        if (!try_it)
+            g_pointer_bit_lock(&PTR_BITS, bit);
+        else
+            while (!g_pointer_bit_trylock(&PTR_BITS, bit))
+                sched_yield();
+    } else {
+        if (!try_it)
+            g_bit_lock(&BITS, bit);
+        else
+            while (!g_bit_trylock(&BITS, bit))
+                sched_yield();
+    }
+}
+
+static void bit_drop(int bit)
+{
+    if (bit_ptr)
+        g_pointer_bit_unlock(&PTR_BITS, bit);
+    else
+        g_bit_unlock(&BITS, bit);
+}
+
+static gpointer bit_writer(gpointer p)
+{
+    bit_take(bit_try, 2);
+    set_at(M, 1); /* @site:bit_set */
+    bit_drop(2);
+    signal_flag();
+    return p;
+}
+
+static gpointer bit_reader(gpointer p)
+{
+    int64_t k = 1;
+    int bit = bit_other ? 3 : 2;
+    wait_flag();
+    bit_take(!bit_try, bit);
+    gomap_get(M, &k); /* @site:bit_get */
+    bit_drop(bit);
+    return p;
+}
+
+static void bit_run(int ptr, int try_it, int other)
+{
+    bit_ptr = ptr;
+    bit_try = try_it;
+    bit_other = other;
+    M = make_map();
+    spawn_run(bit_writer, bit_reader);
+}
+
+static void bit_lock_clean(void) { bit_run(0, 0, 0); }
+static void bit_trylock_clean(void) { bit_run(0, 1, 0); }
+static void pointer_bit_lock_clean(void) { bit_run(1, 0, 0); }
+static void pointer_bit_trylock_clean(void) { bit_run(1, 1, 0); }
+static void bit_other_race(void) { bit_run(0, 0, 1); }
+static void pointer_bit_other_race(void) { bit_run(1, 0, 1); }
+
 /* ---- the main loop: a worker fills a map of its own per variant and
  * hands it to the main thread through the variant; the main thread reads
  * it in the callback ---- */
@@ -983,6 +1053,12 @@ int main(int argc, char **argv)
         {"recmutex_race", recmutex_race},
         {"rwlock_clean", rwlock_clean},
         {"rwlock_race", rwlock_race},
+        {"bit_lock_clean", bit_lock_clean},
+        {"bit_trylock_clean", bit_trylock_clean},
+        {"pointer_bit_lock_clean", pointer_bit_lock_clean},
+        {"pointer_bit_trylock_clean", pointer_bit_trylock_clean},
+        {"bit_other_race", bit_other_race},
+        {"pointer_bit_other_race", pointer_bit_other_race},
         {"loop_clean", loop_clean},
         {"loop_idle", loop_idle},
         {"loop_idle_full", loop_idle_full},

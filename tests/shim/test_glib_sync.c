@@ -87,6 +87,21 @@ Test(glib_sync, grwlock_unlocked_read_races)
     assert_unordered("rwlock_race", "concurrent-read-write", "get", "rw_get", "set", "rw_set");
 }
 
+/* bit locks: each bit of the word is its own lock; the writer takes it
+ * with g_*bit_lock and the reader with g_*bit_trylock, or the other way */
+Test(glib_sync, bit_lock_orders) { assert_clean("bit_lock_clean"); }
+Test(glib_sync, bit_trylock_orders) { assert_clean("bit_trylock_clean"); }
+Test(glib_sync, pointer_bit_lock_orders) { assert_clean("pointer_bit_lock_clean"); }
+Test(glib_sync, pointer_bit_trylock_orders) { assert_clean("pointer_bit_trylock_clean"); }
+Test(glib_sync, bit_lock_other_bit_races)
+{
+    assert_unordered("bit_other_race", "concurrent-read-write", "get", "bit_get", "set", "bit_set");
+}
+Test(glib_sync, pointer_bit_lock_other_bit_races)
+{
+    assert_unordered("pointer_bit_other_race", "concurrent-read-write", "get", "bit_get", "set", "bit_set");
+}
+
 /* The main loop: g_idle_add*, g_timeout_add*, g_timeout_add_seconds*,
  * g_main_context_invoke*, g_source_attach with g_source_set_callback, a
  * repeating source; destroy notifies called once each */
