@@ -9,6 +9,16 @@
  * regular file (a pipe shared by forked children) only a write of at most
  * PIPE_BUF bytes is whole, so lines there are cut to that by dropping
  * frames (mg_out_line_max).
+ *
+ * The program owns its descriptor table: it may close the log file's
+ * descriptor (closefrom(3) at start is ordinary daemon hygiene) and get
+ * the same number back for a file or socket of its own. So the log file is
+ * known by its identity (device and inode), checked before every use: a
+ * descriptor that is no longer it is left alone, never written to or
+ * closed, and the file is opened again. On a pipe (stderr, stdout), a
+ * reader that has gone must not kill the program with a SIGPIPE it would
+ * not have had: the write's SIGPIPE is blocked and taken back
+ * (write_quietly).
  */
 #include "output.h"
 #include "jsonline.h"
@@ -18,12 +28,17 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int fd = -1;
 static bool fd_is_file; /* fd is log_path.<pid>, not stderr or stdout */
+static dev_t file_dev;  /* with fd_is_file: the file fd was opened on */
+static ino_t file_ino;
 /* Lines longer than this are cut (by dropping frames) on the way to fd: 0
  * when fd is a regular file, where one write(2) of any size lands whole;
  * otherwise PIPE_BUF, the most a pipe or FIFO writes atomically, so lines
@@ -43,10 +58,20 @@ static void warn_refused(const char *path, int why, const struct stat *st)
         mg_log(0, "cannot open log_path '%s': %s; reporting to stderr", path, strerror(errno));
 }
 
+/* fd still the log file it was opened on (async-signal-safe) */
+static bool file_still_ours(void)
+{
+    struct stat st;
+    return fstat(fd, &st) == 0 && st.st_dev == file_dev && st.st_ino == file_ino;
+}
+
 int mg_out_fd(void)
 {
-    if (fd >= 0)
-        return fd;
+    if (fd >= 0) {
+        if (!fd_is_file || file_still_ours())
+            return fd;
+        fd = -1; /* closed or replaced by the program: not ours to touch */
+    }
     const char *p = mg_opt.log_path;
     fd_is_file = false;
     if (!p[0] || !strcmp(p, "stderr")) {
@@ -65,6 +90,8 @@ int mg_out_fd(void)
             fd = 2;
         }
         fd_is_file = fd != 2;
+        file_dev = st.st_dev;
+        file_ino = st.st_ino;
     }
     struct stat st;
     line_max = fd_is_file || (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) ? 0 : PIPE_BUF;
@@ -85,9 +112,8 @@ size_t mg_out_line_max(void)
     return line_max;
 }
 
-void mg_out_write(const char *buf, size_t n)
+static void write_all(int d, const char *buf, size_t n)
 {
-    int d = mg_out_fd();
     while (n > 0) {
         ssize_t w = write(d, buf, n);
         if (w < 0 && errno == EINTR)
@@ -99,9 +125,43 @@ void mg_out_write(const char *buf, size_t n)
     }
 }
 
+/* A write to a pipe or socket whose reader has gone raises SIGPIPE in the
+ * writing thread, and its default action kills the program: blocked for
+ * the write, and taken back if the write raised it (a SIGPIPE already
+ * pending stays the program's). Async-signal-safe; errno is the caller's
+ * to keep. */
+static void write_quietly(int d, const char *buf, size_t n)
+{
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    if (pthread_sigmask(SIG_BLOCK, &pipe_set, &old) != 0) {
+        write_all(d, buf, n);
+        return;
+    }
+    bool was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+    errno = 0;
+    write_all(d, buf, n);
+    if (errno == EPIPE && !was_pending) {
+        static const struct timespec now = {0, 0};
+        while (sigtimedwait(&pipe_set, NULL, &now) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void mg_out_write(const char *buf, size_t n)
+{
+    int d = mg_out_fd();
+    if (fd_is_file)
+        write_all(d, buf, n);
+    else
+        write_quietly(d, buf, n);
+}
+
 void mg_out_atfork_child(void)
 {
-    if (fd_is_file)
+    if (fd_is_file && file_still_ours())
         close(fd);
     fd = -1;
     fd_is_file = false;

@@ -9,13 +9,23 @@
  *   many        70 nil-map-writes, each at a call site of its own: a
  *               summary with 70 recurrences, some 8 KB.
  *   clean       a correct program: one map, made, used, freed; exit 0.
+ *   closefrom   closes every descriptor from 3 up (the log file's too),
+ *               opens a data file of its own (it gets the log's number),
+ *               makes a nil-map write, forks a child that checks its
+ *               descriptor survived and makes one too, then checks its
+ *               data file holds only its own 5 bytes: prints "data
+ *               intact", "child ok"; exits 3 when anything is wrong.
+ *   epipe       stderr a pipe with no reader, then a nil-map write (the
+ *               report goes to stderr): prints "survived".
  */
 #include <gomap.h>
 #include "scenario.h"
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -101,9 +111,65 @@ static void clean(void)
     gomap_free(m);
 }
 
+static void die(const char *what)
+{
+    printf("%s\n", what);
+    fflush(stdout);
+    exit(3);
+}
+
+static void nil_write(void)
+{
+    int64_t k = 1;
+    gomap_set(NULL, &k, &k); /* @site:nil_set */
+}
+
+static void closefrom_scenario(void)
+{
+    clean(); /* the log file is open by now */
+    fflush(stdout);
+    if (close_range(3, ~0u, 0) != 0)
+        die("close_range failed");
+    char path[] = "/tmp/mg-outputs-XXXXXX";
+    int d = mkstemp(path);
+    if (d < 0)
+        die("mkstemp failed");
+    unlink(path);
+    if (write(d, "hello", 5) != 5)
+        die("write failed");
+    nil_write();
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (fcntl(d, F_GETFD) < 0)
+            _exit(4); /* the fork closed our descriptor */
+        nil_write();
+        _exit(0);
+    }
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) == 4)
+        die("child's descriptor closed");
+    printf("child ok\n");
+    struct stat sb;
+    if (fstat(d, &sb) != 0 || sb.st_size != 5)
+        die("data file written to");
+    printf("data intact\n");
+}
+
+static void epipe(void)
+{
+    int p[2];
+    if (pipe(p) != 0 || dup2(p[1], 2) < 0)
+        die("pipe failed");
+    close(p[0]);
+    close(p[1]);
+    nil_write();
+    printf("survived\n");
+}
+
 int main(int argc, char **argv)
 {
-    static const struct scenario scenarios[] = {{"fork16", fork16}, {"many", many}, {"clean", clean}};
+    static const struct scenario scenarios[] = {{"fork16", fork16}, {"many", many},    {"clean", clean},
+                                                {"closefrom", closefrom_scenario}, {"epipe", epipe}};
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)
         return 2;

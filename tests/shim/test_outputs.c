@@ -603,3 +603,40 @@ Test(outputs, an_empty_log_path_is_stderr)
     cr_assert_eq(r.nfiles, 0);
     run_free(&r);
 }
+
+/* ---- a program that owns its descriptor table ---- */
+
+/* closefrom(3) closes the log file's descriptor and the program's next
+ * file takes its number: the reports still reach the log (opened again),
+ * never the program's file, and a forked child's descriptor is not closed
+ * under it (the child's fork handler closes only what is still the log). */
+Test(outputs, a_program_that_closes_every_descriptor_keeps_its_files_and_our_reports)
+{
+    struct run r;
+    begin(&r);
+    char opts[300];
+    snprintf(opts, sizeof opts, "log_path=%s/log", r.dir);
+    launch(&r, NULL, opts, NULL, false, PROG, "closefrom", NULL);
+    cr_assert(strstr(r.out, "child ok"), "stdout: %s\nstderr: %s", r.out, r.err);
+    cr_assert(strstr(r.out, "data intact"), "stdout: %s\nstderr: %s", r.out, r.err);
+    cr_assert_eq(r.status, 66, "status %d\n%s", r.status, r.err);
+    cr_assert_eq(r.nfiles, 2, "the parent's log and the child's");
+    cr_assert_eq(count_kind(&r, "nil-map-write"), 2, "the parent's finding and the child's");
+    for (size_t i = 0; i < 2; i++)
+        assert_frame_at(stack_of(find_kind(&r, "nil-map-write", i), "access"), 0, PROG, "nil_set");
+    cr_assert_eq(count_summaries(&r), 1, "the parent's (the child leaves by _exit, which writes none)");
+    run_free(&r);
+}
+
+/* stderr a pipe nobody reads: the report's write fails (EPIPE) without
+ * the SIGPIPE that would kill the program; the finding still sets the
+ * exit status. */
+Test(outputs, a_report_to_a_broken_stderr_pipe_does_not_kill_the_program)
+{
+    struct run r;
+    begin(&r);
+    launch(&r, NULL, NULL, NULL, false, PROG, "epipe", NULL);
+    cr_assert(strstr(r.out, "survived"), "stdout: %s", r.out);
+    cr_assert_eq(r.status, 66, "status %d (141: killed by SIGPIPE)", r.status);
+    run_free(&r);
+}
