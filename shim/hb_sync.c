@@ -499,6 +499,7 @@ void hb_sync_reset(uintptr_t addr)
         e->count = 0;
         e->arrived = 0;
         e->round = 0;
+        e->leaving[0] = e->leaving[1] = 0;
         set_rel(e, 0, 0);
         __atomic_store_n(&e->key, KEY_TOMB, __ATOMIC_RELEASE);
         hb_spin_unlock(&e->lock);
@@ -590,10 +591,14 @@ uint64_t hb_barrier_arrive(struct hb_thr *t, uintptr_t addr)
     } else {
         r = e->round;
         merge_into(e, (unsigned)(r & 1), t);
+        e->leaving[r & 1]++;
         if (++e->arrived >= e->count) {
             e->arrived = 0;
             e->round++;
-            ref_clear(&e->c[(r + 1) & 1]);
+            /* round r+1 merges into round r-1's clock: cleared only when
+             * no thread is still to leave round r-1 (hb_sync.h) */
+            if (e->leaving[(r + 1) & 1] == 0)
+                ref_clear(&e->c[(r + 1) & 1]);
         }
     }
     hb_spin_unlock(&e->lock);
@@ -610,8 +615,12 @@ void hb_barrier_depart(struct hb_thr *t, uintptr_t addr, uint64_t round)
         return;
     }
     hb_spin_lock(&e->lock);
-    if (HB_LD(e->key) == addr)
-        acquire_from(e, round == ROUND_CUMULATIVE ? 0 : (unsigned)(round & 1), t);
+    if (HB_LD(e->key) == addr) {
+        unsigned k = round == ROUND_CUMULATIVE ? 0 : (unsigned)(round & 1);
+        acquire_from(e, k, t);
+        if (round != ROUND_CUMULATIVE && e->leaving[k] > 0)
+            e->leaving[k]--;
+    }
     hb_spin_unlock(&e->lock);
 }
 

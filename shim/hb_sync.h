@@ -68,6 +68,7 @@ struct hb_sync_entry {
     uint64_t round;    /* barrier: rounds completed */
     struct clockref c[2]; /* rwlock: writers', readers' merge; barrier: by round parity;
                              c[0] unused while clock 0 is inline */
+    uint32_t leaving[2]; /* barrier: arrivals not yet departed, by round parity */
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct hb_sync_entry) == 128, "two cache lines per entry");
 
@@ -105,8 +106,11 @@ void hb_rw_release(struct hb_thr *t, uintptr_t addr);
  * which returns the round) and takes that round's clock after it
  * (hb_barrier_depart). Two clocks alternate: when the last of count
  * threads arrives, the round is complete, and the clock of the round
- * before it, which every thread has taken by now (each arrived here after
- * leaving it), is cleared for the next. A barrier whose count the engine
+ * before it is cleared for the next, once every thread released from that
+ * round has taken it. When more threads than count use the barrier, one of
+ * them may not have: the next round then starts from that clock, not
+ * cleared, which only hides races (a late leaver of round r takes round
+ * r+2's arrivals too); clearing it would have lost round r's. A barrier whose count the engine
  * did not see at init (hb_barrier_init) uses one cumulative clock: later
  * rounds then order before earlier ones' departures too, which only hides
  * races. */

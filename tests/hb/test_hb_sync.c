@@ -407,6 +407,39 @@ Test(hb_sync, barrier_rounds)
     assert_none(rd(a, &mb, 0xbd, &c));
 }
 
+/* More threads than the count (legal): x waits in round 0, y completes
+ * it, and z and w complete round 1 before x has left round 0. x must
+ * still take round 0's clock (y's write), not a cleared one. */
+Test(hb_sync, barrier_with_more_threads_than_its_count)
+{
+    struct world w;
+    start(&w, 4);
+    struct hb_thr *x = w.t[0], *y = w.t[1], *z = w.t[2], *ww = w.t[3];
+    struct hb_access m = {0}, zm = {0};
+    struct hb_conflict c;
+    uintptr_t bar = OBJ(12);
+    hb_barrier_init(bar, 2);
+    uint64_t rx = hb_barrier_arrive(x, bar);
+    assert_none(wr(y, &m, 0xe1, &c));
+    uint64_t ry = hb_barrier_arrive(y, bar);
+    cr_assert(rx == 0 && ry == 0);
+    hb_barrier_depart(y, bar, ry);
+    assert_none(wr(z, &zm, 0xe2, &c));
+    uint64_t rz = hb_barrier_arrive(z, bar), rw = hb_barrier_arrive(ww, bar);
+    cr_assert(rz == 1 && rw == 1);
+    hb_barrier_depart(z, bar, rz);
+    hb_barrier_depart(ww, bar, rw);
+    hb_barrier_depart(x, bar, rx); /* x leaves round 0 only now */
+    assert_none(rd(x, &m, 0xe3, &c));
+    /* round 2 reuses round 0's clock, not cleared while x was still to
+     * leave: a later leaver is over-ordered (hides), never under */
+    uint64_t r2a = hb_barrier_arrive(y, bar), r2b = hb_barrier_arrive(ww, bar);
+    cr_assert(r2a == 2 && r2b == 2);
+    hb_barrier_depart(y, bar, r2a);
+    hb_barrier_depart(ww, bar, r2b);
+    assert_none(rd(ww, &m, 0xe4, &c));
+}
+
 /* A barrier whose count the engine never saw: one cumulative clock, which
  * hides the early leaver's race (documented: missed, never invented). */
 Test(hb_sync, barrier_without_count_is_cumulative)
