@@ -413,6 +413,13 @@ static void iter_untracked(gomap_iter *it)
     it->tool_[IW_SITE] = 0;
 }
 
+/* An iteration that has ended (gomap_iter_next returned false, or it was
+ * made on an empty map) is inert: the library never reads the map through
+ * it again and returns false. It is no longer the shim's to check, so
+ * asking it once more after a write is not a modification during
+ * iteration. */
+static void iter_ended(gomap_iter *it) { iter_untracked(it); }
+
 MG_WRAPPER(void, gomap_iter_init, (gomap_iter *it, gomap *m))
 {
     struct mg_call c;
@@ -430,8 +437,13 @@ MG_WRAPPER(void, gomap_iter_init, (gomap_iter *it, gomap *m))
     mg_mark_iterated(&c);
     mg_read_enter(&c);
     uint32_t gen = shape_gen(MG_RD(c.w[MW_SHAPE]));
+    bool empty = MG_REAL(gomap_len)(m) == 0;
     MG_REAL(gomap_iter_init)(it, m);
     mg_read_exit(&c);
+    if (empty) {
+        iter_ended(it);
+        return;
+    }
     it->tool_[IW_MAP] = (uint64_t)(uintptr_t)m;
     it->tool_[IW_GEN] = it_gen_make(gen, c.self);
     it->tool_[IW_SITE] = c.pc;
@@ -461,7 +473,10 @@ static MG_NOINLINE bool iter_next_checked(gomap_iter *it, const void **key, void
         mg_iter_modified(&c, it, gen);
     bool r = MG_REAL(gomap_iter_next)(it, key, val);
     mg_read_exit(&c);
-    it->tool_[IW_GEN] = it_gen_make(gen, it_thread(it->tool_[IW_GEN]));
+    if (r)
+        it->tool_[IW_GEN] = it_gen_make(gen, it_thread(it->tool_[IW_GEN]));
+    else
+        iter_ended(it);
     return r;
 }
 
@@ -477,11 +492,16 @@ MG_WRAPPER(bool, gomap_iter_next, (gomap_iter *it, const void **key, void **val)
     struct mg_fast f;
     gomap *m = iter_map(it);
     if (MG_LIKELY(mg_fast_read(m, it, MG_OP_ITER_NEXT, &f))) {
-        if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_ITER_NEXT)))
-            return iter_next_fast_rest(m, it, key, val, CALLER(), f.s);
-        bool r = MG_REAL(gomap_iter_next)(it, key, val);
-        if (MG_UNLIKELY(!mg_fast_read_done(&f, MG_OP_ITER_NEXT)))
-            mg_fast_read_slow(m, MG_OP_ITER_NEXT, CALLER(), f.s);
+        bool r;
+        if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_ITER_NEXT))) {
+            r = iter_next_fast_rest(m, it, key, val, CALLER(), f.s);
+        } else {
+            r = MG_REAL(gomap_iter_next)(it, key, val);
+            if (MG_UNLIKELY(!mg_fast_read_done(&f, MG_OP_ITER_NEXT)))
+                mg_fast_read_slow(m, MG_OP_ITER_NEXT, CALLER(), f.s);
+        }
+        if (MG_UNLIKELY(!r))
+            iter_ended(it);
         return r;
     }
     return iter_next_checked(it, key, val, CALLER());

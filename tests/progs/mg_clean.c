@@ -230,6 +230,31 @@ static void break_then_modify(void)
     gomap_free(m);
 }
 
+/* An iteration that has ended (its next returned false, or it was made on
+ * an empty map) is over: the library never reads the map through it
+ * again, so asking it once more after a write is no modification during
+ * iteration. */
+static void ended_then_write(void)
+{
+    gomap *m = filled(10);
+    gomap_iter it;
+    gomap_iter_init(&it, m);
+    while (gomap_iter_next(&it, NULL, NULL))
+        ;
+    int64_t k = 500;
+    gomap_set(m, &k, &k);
+    if (gomap_iter_next(&it, NULL, NULL))
+        abort();
+    gomap *e = filled(0);
+    gomap_iter_init(&it, e);
+    gomap_set(e, &k, &k);
+    gomap_delete(e, &k);
+    if (gomap_iter_next(&it, NULL, NULL))
+        abort();
+    gomap_free(e);
+    gomap_free(m);
+}
+
 static void nil_reads(void)
 {
     gomap *m = NULL;
@@ -286,6 +311,7 @@ int main(int argc, char **argv)
         {"threads64", with_64_threads}, {"handoff", handoff},
         {"iter_delete", iter_delete},  {"value_updates", value_updates},
         {"break_then_modify", break_then_modify}, {"nil_reads", nil_reads},
+        {"ended_then_write", ended_then_write},
         {"helpers", helpers},          {"churn", churn},
     };
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);

@@ -25,6 +25,7 @@ Test(clean, create_join_handoff) { assert_silent("handoff", NULL); }
 Test(clean, iter_delete_while_ranging) { assert_silent("iter_delete", NULL); }
 Test(clean, value_updates_while_ranging) { assert_silent("value_updates", NULL); }
 Test(clean, break_then_modify) { assert_silent("break_then_modify", NULL); }
+Test(clean, an_ended_iteration_asked_again_after_a_write) { assert_silent("ended_then_write", NULL); }
 Test(clean, nil_map_reads) { assert_silent("nil_reads", NULL); }
 Test(clean, key_helpers_pass_through) { assert_silent("helpers", NULL); }
 Test(clean, map_churn_through_quarantine) { assert_silent("churn", NULL); }
