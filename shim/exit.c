@@ -2,8 +2,8 @@
  * The ways out of a process image that skip the atexit handler (runtime.c),
  * and what crosses an exec.
  *
- * _exit and _Exit (a forked child's usual end, or a program in a hurry)
- * and abort: the findings still in flight are written first (inflight.c),
+ * _exit, _Exit and quick_exit (a forked child's usual end, or a program in
+ * a hurry) and abort: the findings still in flight are written first (inflight.c),
  * and with _exit the status becomes exitcode if this process image found
  * anything, as it does at exit. In a vfork child (same memory, another pid)
  * these calls are passed straight on: the findings are the parent's.
@@ -34,6 +34,7 @@
 #include "thread_table.h"
 
 #include <dlfcn.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -86,6 +87,20 @@ MG_INTERCEPTOR(void, _exit, (int status)) { mg_real_exit(leaving(status, true));
 
 /* glibc's _Exit is _exit: the same real function. */
 MG_WRAPPER(void, _Exit, (int status)) { mg_real_exit(leaving(status, true)); }
+
+/* quick_exit runs the at_quick_exit handlers, last registered first, then
+ * calls _exit inside libc. This one was registered at start, before the
+ * program's, so it runs after them: it writes the findings in flight and,
+ * if the process found anything, ends it with exitcode, as _exit does.
+ * Otherwise it returns and quick_exit ends the process with the program's
+ * own status. A handler registered before the shim started (by another
+ * library's constructor) is skipped when the process ends here. */
+void mg_at_quick_exit(void)
+{
+    int status = leaving(INT_MIN, true);
+    if (status != INT_MIN)
+        mg_real_exit(status);
+}
 
 MG_INTERCEPTOR(void, abort, (void))
 {

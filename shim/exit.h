@@ -12,6 +12,10 @@
 void mg_sanitizers_before_exit(void);
 /* The real _exit: the shim's own wrapper would flush again. */
 void mg_real_exit(int status) __attribute__((noreturn));
+/* Registered with at_quick_exit at start (runtime.c), so it runs after the
+ * program's own handlers: quick_exit ends the process with libc's internal
+ * _exit, which no wrapper sees. */
+void mg_at_quick_exit(void);
 
 /* ---- exec hand-over ---- */
 

@@ -139,6 +139,7 @@ void mg_init_slow(void)
     mg_stack_init();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     atexit(at_exit);
+    at_quick_exit(mg_at_quick_exit);
     mg_deadly_install();
     mg_log(1, "started: log_path=%s format=%s halt_on_error=%d", mg_opt.log_path[0] ? mg_opt.log_path : "stderr",
            mg_opt.format == MG_FORMAT_TEXT ? "text" : "json", mg_opt.halt_on_error);

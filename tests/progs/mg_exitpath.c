@@ -98,6 +98,22 @@ static void race_then__exit(void)
     _exit(0);
 }
 
+static void said_bye(void) { printf("quick_exit handler ran\n"); fflush(stdout); }
+
+static void race_then_quick_exit(void)
+{
+    race_in_flight();
+    at_quick_exit(said_bye);
+    quick_exit(0);
+}
+
+/* no finding: the program's handler runs and its status stands */
+static void clean_quick_exit(void)
+{
+    at_quick_exit(said_bye);
+    quick_exit(5);
+}
+
 static void race_then_abort(void)
 {
     race_in_flight();
@@ -311,6 +327,8 @@ int main(int argc, char **argv)
         {"race_then_return", race_then_return},
         {"race_then_exit", race_then_exit},
         {"race_then__exit", race_then__exit},
+        {"race_then_quick_exit", race_then_quick_exit},
+        {"clean_quick_exit", clean_quick_exit},
         {"race_then_abort", race_then_abort},
         {"race_then_segv", race_then_segv},
         {"own_handler", own_handler},

@@ -103,6 +103,29 @@ Test(exitpath, race_in_flight_at__exit)
     run_free(&r);
 }
 
+/* quick_exit ends the process with libc's own _exit, after the program's
+ * at_quick_exit handlers: the finding in flight is written and counted
+ * by the shim's handler, which runs after the program's. */
+Test(exitpath, race_in_flight_at_quick_exit)
+{
+    struct run r;
+    run_prog(&r, PROG, "race_then_quick_exit", HOLD);
+    cr_assert_eq(r.status, 66, "quick_exit(0) after a finding: status %d\n%s", r.status, r.err);
+    cr_assert(strstr(r.out, "quick_exit handler ran"), "the program's handler ran first: %s", r.out);
+    assert_one_finding(&r, "concurrent-writes", "set");
+    run_free(&r);
+}
+
+Test(exitpath, clean_quick_exit_keeps_its_status)
+{
+    struct run r;
+    run_prog(&r, PROG, "clean_quick_exit", NULL);
+    cr_assert_eq(r.status, 5, "status %d\n%s", r.status, r.err);
+    cr_assert(strstr(r.out, "quick_exit handler ran"), "%s", r.out);
+    cr_assert_eq(count_kind(&r, NULL), 0);
+    run_free(&r);
+}
+
 /* exit(3) from one thread while 8 others keep finding things: every line
  * valid (harness), the findings on disk, counted, exit 66. */
 Test(exitpath, exit_while_eight_threads_report)
