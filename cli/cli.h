@@ -202,6 +202,11 @@ long mg_option_default(const char *option);
 
 /* ------------------------------------------------------------ run.c */
 int mg_run(const mgc_options *o, char **argv);
+/* The command ignores SIGPIPE (mg_ignore_sigpipe, first thing in main): a
+ * reader of its output that goes away (| head) must not kill it before
+ * --json and --sarif are written; write errors are reported instead. The
+ * program it runs gets the disposition the command was given. */
+void mg_ignore_sigpipe(void);
 
 /* ------------------------------------------------------------ emit.c */
 /* Renders and writes everything the options ask for; 0 or -1 when an output

@@ -132,6 +132,7 @@ static int cmd_report(const mgc_options *o, int nfiles, char **files)
 
 int main(int argc, char **argv)
 {
+    mg_ignore_sigpipe();
     if (argc < 2)
         return bad_usage("no command given (run or report)%s", "");
     const char *cmd = argv[1];

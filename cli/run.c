@@ -231,11 +231,21 @@ static void waited_set(sigset_t *s)
         sigaddset(s, waited_signals[i]);
 }
 
+static struct sigaction given_sigpipe;
+
+void mg_ignore_sigpipe(void)
+{
+    struct sigaction ign = {.sa_handler = SIG_IGN};
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &given_sigpipe);
+}
+
 /* Runs in the child between fork and exec: only async-signal-safe calls. */
 static void child_exec(const char *prog, char **argv, char **envp, const sigset_t *oldmask,
                        bool tty, int errfd)
 {
     setpgid(0, 0);
+    sigaction(SIGPIPE, &given_sigpipe, NULL);
     if (tty) {
         /* A background group may only take the terminal with SIGTTOU ignored. */
         signal(SIGTTOU, SIG_IGN);

@@ -92,6 +92,47 @@ Test(run, clean_program_keeps_its_status, .timeout = 60)
     cmd_result_free(&r);
 }
 
+/* `mapguard run ... | head`: the reader of the command's output goes away.
+ * The command must still write --json and --sarif and exit with the
+ * findings' status, not die of SIGPIPE; the program it runs keeps the
+ * default SIGPIPE. */
+Test(run, a_closed_output_pipe_still_gets_the_files_and_the_status, .timeout = 120)
+{
+    require_shim();
+    char *dir = test_tmpdir();
+    char *json = path_join(dir, "r.jsonl"), *sarif = path_join(dir, "r.sarif");
+    const char *argv[] = {MAPGUARD, "run", "--json", json, "--sarif", sarif, "--", PROG("cli_race"), NULL};
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    close(p[0]); /* nobody will read */
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+    pid_t pid;
+    cr_assert_eq(posix_spawn(&pid, MAPGUARD, &fa, NULL, (char *const *)argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    close(p[1]);
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st), "killed by signal %d", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    cr_assert_eq(WEXITSTATUS(st), 66);
+    json_t *recs = load_jsonl(json);
+    cr_assert(first_of_kind(recs, "concurrent-read-write"), "no race in %s", json);
+    json_decref(recs);
+    assert_sarif_valid(sarif);
+
+    const char *argv2[] = {MAPGUARD, "run", "-q", "--", PROG("cli_clean"), "sigpipe", NULL};
+    cmd_result r = run_cmd(argv2, NULL);
+    cr_assert_eq(r.status, 0, "the program's SIGPIPE is not the default: %d\n%s", r.status, r.err);
+    cmd_result_free(&r);
+    rm_rf(dir);
+    free(json);
+    free(sarif);
+    free(dir);
+}
+
 Test(run, program_killed_by_signal_is_128_plus_sig, .timeout = 60)
 {
     require_shim();

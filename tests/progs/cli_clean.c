@@ -1,6 +1,9 @@
 /* mapguard CLI test: correct map use, then the exit status asked for on the
  * command line (default 3), so the test sees whether `mapguard run` passes
- * the program's own status through. "abort" ends it with SIGABRT instead. */
+ * the program's own status through. "abort" ends it with SIGABRT instead;
+ * "sigpipe" exits 0 when SIGPIPE's disposition is the default, 9 when not
+ * (the command ignores SIGPIPE itself, not for the program). */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,5 +26,9 @@ int main(int argc, char **argv)
         return 1;
     if (argc > 1 && strcmp(argv[1], "abort") == 0)
         abort();
+    if (argc > 1 && strcmp(argv[1], "sigpipe") == 0) {
+        struct sigaction sa;
+        return sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL ? 0 : 9;
+    }
     return argc > 1 ? atoi(argv[1]) : 3;
 }
