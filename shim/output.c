@@ -39,30 +39,44 @@ static int fd = -1;
 static bool fd_is_file; /* fd is log_path.<pid>, not stderr or stdout */
 static dev_t file_dev;  /* with fd_is_file: the file fd was opened on */
 static ino_t file_ino;
+/* In a forked child, until its own log file is open: the parent's, its
+ * fallback when log_path.<pid> cannot be opened (mg_out_atfork_child). */
+static int inherited = -1;
+static dev_t inherited_dev;
+static ino_t inherited_ino;
 /* Lines longer than this are cut (by dropping frames) on the way to fd: 0
  * when fd is a regular file, where one write(2) of any size lands whole;
  * otherwise PIPE_BUF, the most a pipe or FIFO writes atomically, so lines
  * from forked children sharing a pipe cannot interleave. Set with fd. */
 static size_t line_max;
 
-static void warn_refused(const char *path, int why, const struct stat *st)
+static void warn_refused(const char *path, int why, const struct stat *st, const char *to)
 {
     if (why == MG_LOGF_NOT_REGULAR)
-        mg_log(0, "log_path '%s' is %s, not a regular file; reporting to stderr", path,
-               mg_file_type_name(st->st_mode));
+        mg_log(0, "log_path '%s' is %s, not a regular file; reporting to %s", path,
+               mg_file_type_name(st->st_mode), to);
     else if (why == MG_LOGF_NOT_OWNER)
-        mg_log(0, "log_path '%s' belongs to another user (uid %ld); reporting to stderr", path, (long)st->st_uid);
+        mg_log(0, "log_path '%s' belongs to another user (uid %ld); reporting to %s", path, (long)st->st_uid, to);
     else if (why == MG_LOGF_LINKED)
-        mg_log(0, "log_path '%s' has other hard links to it; reporting to stderr", path);
+        mg_log(0, "log_path '%s' has other hard links to it; reporting to %s", path, to);
     else
-        mg_log(0, "cannot open log_path '%s': %s; reporting to stderr", path, strerror(errno));
+        mg_log(0, "cannot open log_path '%s': %s; reporting to %s", path, strerror(errno), to);
 }
 
-/* fd still the log file it was opened on (async-signal-safe) */
-static bool file_still_ours(void)
+/* d still the file of that identity (async-signal-safe) */
+static bool still_the_file(int d, dev_t dev, ino_t ino)
 {
     struct stat st;
-    return fstat(fd, &st) == 0 && st.st_dev == file_dev && st.st_ino == file_ino;
+    return d >= 0 && fstat(d, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+static bool file_still_ours(void) { return still_the_file(fd, file_dev, file_ino); }
+
+static void drop_inherited(void)
+{
+    if (still_the_file(inherited, inherited_dev, inherited_ino))
+        close(inherited);
+    inherited = -1;
 }
 
 int mg_out_fd(void)
@@ -85,13 +99,25 @@ int mg_out_fd(void)
         mg_log_file_name(path, (long long)getpid());
         struct stat st;
         fd = mg_log_open(path, &st);
-        if (fd < 0) {
-            warn_refused(path, fd, &st);
+        if (fd >= 0) {
+            drop_inherited();
+            fd_is_file = true;
+            file_dev = st.st_dev;
+            file_ino = st.st_ino;
+        } else if (still_the_file(inherited, inherited_dev, inherited_ino)) {
+            /* a child that dropped privileges, chrooted or used up its
+             * descriptors: its lines go to its parent's log, where they
+             * are still its own (every record has its pid) */
+            warn_refused(path, fd, &st, "the log file inherited from the parent process");
+            fd = inherited;
+            inherited = -1;
+            fd_is_file = true;
+            file_dev = inherited_dev;
+            file_ino = inherited_ino;
+        } else {
+            warn_refused(path, fd, &st, "stderr");
             fd = 2;
         }
-        fd_is_file = fd != 2;
-        file_dev = st.st_dev;
-        file_ino = st.st_ino;
     }
     struct stat st;
     line_max = fd_is_file || (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) ? 0 : PIPE_BUF;
@@ -161,8 +187,16 @@ void mg_out_write(const char *buf, size_t n)
 
 void mg_out_atfork_child(void)
 {
-    if (fd_is_file && file_still_ours())
-        close(fd);
+    /* The parent's log stays open until the child's own is: a child that
+     * cannot open log_path.<pid> (privileges dropped, chroot, no
+     * descriptors left) reports there instead of to stderr, which
+     * `mapguard run` does not read. */
+    if (fd_is_file && file_still_ours()) {
+        drop_inherited();
+        inherited = fd;
+        inherited_dev = file_dev;
+        inherited_ino = file_ino;
+    } /* else a parent that never opened its own passes its own parent's on */
     fd = -1;
     fd_is_file = false;
 }

@@ -17,6 +17,12 @@
  *               intact", "child ok"; exits 3 when anything is wrong.
  *   epipe       stderr a pipe with no reader, then a nil-map write (the
  *               report goes to stderr): prints "survived".
+ *   fork_no_fds a forked child uses up its descriptors (RLIMIT_NOFILE
+ *               64), then makes a nil-map write: it cannot open a log
+ *               file of its own. Prints "child <pid>".
+ *   setuid_fork as root: drops to uid and gid 65534, then a forked child
+ *               makes a nil-map write (it may not create files in the
+ *               log directory). Prints "child <pid>", or "not root".
  */
 #include <gomap.h>
 #include "scenario.h"
@@ -25,6 +31,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -166,10 +173,55 @@ static void epipe(void)
     printf("survived\n");
 }
 
+static void fork_and_report(void (*before)(void))
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        before();
+        nil_write();
+        _exit(0);
+    }
+    int st;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid)
+        die("fork failed");
+    printf("child %d\n", (int)pid);
+}
+
+static void use_up_descriptors(void)
+{
+    struct rlimit rl = {64, 64};
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        _exit(5);
+    while (dup(0) >= 0)
+        ;
+}
+
+static void fork_no_fds(void)
+{
+    clean(); /* the parent's log file is open */
+    fork_and_report(use_up_descriptors);
+}
+
+static void no_op(void) {}
+
+static void setuid_fork(void)
+{
+    if (geteuid() != 0) {
+        printf("not root\n");
+        return;
+    }
+    clean();
+    if (setgid(65534) != 0 || setuid(65534) != 0)
+        die("cannot drop privileges");
+    fork_and_report(no_op);
+}
+
 int main(int argc, char **argv)
 {
     static const struct scenario scenarios[] = {{"fork16", fork16}, {"many", many},    {"clean", clean},
-                                                {"closefrom", closefrom_scenario}, {"epipe", epipe}};
+                                                {"closefrom", closefrom_scenario}, {"epipe", epipe},
+                                                {"fork_no_fds", fork_no_fds}, {"setuid_fork", setuid_fork}};
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)
         return 2;

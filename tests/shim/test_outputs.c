@@ -640,3 +640,44 @@ Test(outputs, a_report_to_a_broken_stderr_pipe_does_not_kill_the_program)
     cr_assert_eq(r.status, 66, "status %d (141: killed by SIGPIPE)", r.status);
     run_free(&r);
 }
+
+/* A forked child that cannot open log_path.<pid> reports into its
+ * parent's log file, which `mapguard run` reads, rather than to stderr,
+ * which it does not. */
+static void child_reports_in_parents_log(const char *scenario, bool symbolized)
+{
+    struct run r;
+    begin(&r);
+    char opts[300];
+    snprintf(opts, sizeof opts, "log_path=%s/log", r.dir);
+    launch(&r, NULL, opts, NULL, false, PROG, scenario, NULL);
+    if (strstr(r.out, "not root")) {
+        run_free(&r);
+        cr_skip_test("needs root to drop privileges");
+    }
+    const char *c = strstr(r.out, "child ");
+    cr_assert(c, "stdout: %s\nstderr: %s", r.out, r.err);
+    long child = strtol(c + 6, NULL, 10);
+    cr_assert_eq(r.status, 0, "status %d\n%s", r.status, r.err);
+    cr_assert_eq(count_kind(&r, "nil-map-write"), 1, "the child's finding is in a log file\nstderr: %s", r.err);
+    json_t *f = find_kind(&r, "nil-map-write", 0);
+    cr_assert_eq(json_integer_value(json_object_get(f, "pid")), child);
+    /* with no descriptor left the symbolizer cannot open the program:
+     * module+offset frames, as docs/report-format.md says */
+    if (symbolized)
+        assert_frame_at(stack_of(f, "access"), 0, PROG, "nil_set");
+    else
+        cr_assert_str_eq(json_string_value(json_object_get(f, "kind")), "nil-map-write");
+    cr_assert(strstr(r.err, "reporting to the log file inherited from the parent process"), "%s", r.err);
+    run_free(&r);
+}
+
+Test(outputs, a_child_out_of_descriptors_reports_in_its_parents_log)
+{
+    child_reports_in_parents_log("fork_no_fds", false);
+}
+
+Test(outputs, a_child_that_dropped_privileges_reports_in_its_parents_log)
+{
+    child_reports_in_parents_log("setuid_fork", true);
+}
