@@ -134,7 +134,10 @@ static bool note(struct mg_call *c, int kind, uint64_t s, uint32_t wr)
     mg_busy_enter();
     c->inflight = mg_inflight_begin(&f);
     mg_busy_leave();
-    if (sy_writer(s) == wr)
+    /* Off the record (every entry of inflight.c's table busy), waiting for
+     * the other stack would let an exit take the finding: reported at
+     * once, with the other call's call site only. */
+    if (sy_writer(s) == wr && c->inflight)
         request_stack(c, wr);
     return true;
 }

@@ -30,7 +30,7 @@
  * That includes the state words, one per 16 KiB entry: start, fork and
  * every exit path visit only the entries below `used`, the high-water
  * mark of entries ever filled, so a process that finds nothing pays no
- * page fault here (a short tool's start and exit used to fault in all 64).
+ * page fault here (a short tool's start and exit used to fault in all of them).
  */
 #include "inflight.h"
 #include "dedup.h"
@@ -42,7 +42,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ENTRIES 64
+/* Findings being reported at once; past that, a race is reported without
+ * waiting for the other stack (detect_race.c), so that it is not held off
+ * the record. */
+#define ENTRIES 256
 
 enum { FREE, FILLING, PENDING, TAKEN, FLUSHED };
 
@@ -159,6 +162,8 @@ void mg_inflight_drop(int h)
         swap(&table[h - 1], PENDING, FREE);
 }
 
+static void emit(const struct mg_line *l, unsigned id);
+
 /* The entry's line, with ",\"id\":N" before the closing brace in JSON. The
  * caller has moved it to FLUSHED. */
 static void write_line(struct entry *e)
@@ -166,6 +171,20 @@ static void write_line(struct entry *e)
     const struct mg_line *l = &e->line[__atomic_load_n(&e->cur, __ATOMIC_ACQUIRE)];
     unsigned id = mg_report_next_id();
     __atomic_store_n(&e->id, id, __ATOMIC_RELEASE);
+    emit(l, id);
+}
+
+unsigned mg_inflight_write_plain(const struct mg_finding *f)
+{
+    struct mg_line l;
+    mg_report_plain(&l, f);
+    unsigned id = mg_report_next_id();
+    emit(&l, id);
+    return id;
+}
+
+static void emit(const struct mg_line *l, unsigned id)
+{
     __atomic_add_fetch(&flushed, 1, __ATOMIC_RELAXED);
     if (mg_opt.format == MG_FORMAT_TEXT || l->n < 2) {
         mg_report_emit(l->buf, l->n);

@@ -26,6 +26,10 @@ void mg_inflight_update(int h, const struct mg_finding *f);
 bool mg_inflight_take(int h);
 /* When take said no: the id the exit path wrote the line with. */
 unsigned mg_inflight_id(int h);
+/* A finding that found every entry busy: its plain line, written now with
+ * a fresh id (returned), rather than held off the record while its full
+ * report waits for symbols. */
+unsigned mg_inflight_write_plain(const struct mg_finding *f);
 /* After the reporter wrote the report it took: the entry is free again. */
 void mg_inflight_done(int h);
 /* The finding was suppressed: withdraws the line unless already written. */

@@ -142,6 +142,22 @@ static void report_now(void *job)
         mg_inflight_update(h, f);
     else
         h = mg_inflight_begin(f);
+    if (!h) {
+        /* Every entry busy: off the record, the full report could be
+         * taken by an exit while it waits for symbols. The plain line goes
+         * out now instead (no suppressions: it has no names to match). */
+        mg_report_lock();
+        unsigned id = mg_inflight_write_plain(f);
+        char *where = NULL;
+        mg_dedup_reported(slot, id, &where);
+        bool halt = mg_opt.halt_on_error;
+        mg_report_unlock();
+        mg_inflight_unclaim();
+        if (halt)
+            mg_halt();
+        mg_busy_leave();
+        return;
+    }
     if (mg_inflight_exiting()) {
         /* The process is on its way out: no time for symbols. */
         if (h)

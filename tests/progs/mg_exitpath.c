@@ -283,6 +283,57 @@ static void race64(void)
     exit(0);
 }
 
+/* More races held at once than inflight.c's table has entries: each
+ * writer parks forever inside gomap_set on a map of its own, each reader
+ * overlaps it and would wait for its stack; then exit(0). */
+#define HELD 270
+static __thread int park_me;
+static sem_t held_parked;
+
+static uint64_t held_hash(const void *k, size_t n, uint64_t seed)
+{
+    int64_t v;
+    memcpy(&v, k, sizeof v);
+    if (v == PARK && park_me) {
+        park_me = 0;
+        sem_post(&held_parked);
+        sem_wait(&forever);
+    }
+    return gomap_hash_bytes(k, n, seed);
+}
+
+static void *held_writer(void *m)
+{
+    park_me = 1;
+    int64_t k = PARK, v = 1;
+    gomap_set(m, &k, &v);
+    return NULL;
+}
+
+static void *held_reader(void *m)
+{
+    int64_t k = 7;
+    gomap_get(m, &k); /* @site:held_get */
+    return NULL;
+}
+
+static void races_held_at_exit(void)
+{
+    static const gomap_type t = {.key_size = 8, .val_size = 8, .hash = held_hash};
+    static gomap *maps[HELD];
+    sem_init(&held_parked, 0, 0);
+    pthread_t th;
+    for (int i = 0; i < HELD; i++) {
+        maps[i] = gomap_new(&t, 0);
+        pthread_create(&th, NULL, held_writer, maps[i]);
+        sem_wait(&held_parked);
+    }
+    for (int i = 0; i < HELD; i++)
+        pthread_create(&th, NULL, held_reader, maps[i]);
+    usleep(300 * 1000);
+    exit(0);
+}
+
 /* A finding, then the image is replaced by one that exits 0. */
 static void nil_then_exec(void)
 {
@@ -337,6 +388,7 @@ int main(int argc, char **argv)
         {"late_nil", late_nil},
         {"exit_storm", exit_storm},
         {"race64", race64},
+        {"races_held_at_exit", races_held_at_exit},
         {"nil_then_exec", nil_then_exec},
         {"clean_image", clean_image},
         {"nil_with_lsan", nil_with_lsan},
