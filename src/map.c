@@ -246,21 +246,27 @@ static void ovf_reset(const gomap *m, barray *a)
 
 /* An iterator keeps walking the array that was current when it started
  * (Go's it.buckets), even after the map has moved on. Go's GC keeps such
- * arrays alive; here an array an iterator has touched is retained when it
- * retires. Since an iterator has no destroy call, nobody can say when the
- * last one is done with it, so retention is bounded instead: at most about
- * twice the current array in bytes, and RETAIN_MAX arrays. A doubling
- * chain of retired arrays always fits (it sums to less than one current
- * array); only iterators left open across several same-size growths can
- * lose their array, and they then end (gm_array_alive, iter.c). */
-static void retained_drop_oldest(gomap *m)
+ * arrays alive; here each array counts the iterations begun on it (or
+ * during its evacuation, when they read it as the old array) that have not
+ * finished, and an array still walked when it retires is retained. An
+ * iteration that is abandoned (break) never finishes and keeps its count,
+ * since an iterator has no destroy call; so retention is bounded: at most
+ * about twice the current array in bytes, and RETAIN_MAX arrays. A
+ * doubling chain of retired arrays always fits (it sums to less than one
+ * current array). Past the bound the largest retained arrays go first:
+ * they free the most for the fewest iterations, and an old, small array is
+ * as likely to be walked by a long iteration still open as by an abandoned
+ * one. An iteration whose array went ends (gm_array_alive, iter.c). */
+static void retained_drop(gomap *m, size_t i)
 {
-    barray *a = m->retained[0];
+    barray *a = m->retained[i];
     m->retained_bytes -= a->bytes;
-    memmove(m->retained, m->retained + 1, (m->nretained - 1) * sizeof *m->retained);
+    memmove(m->retained + i, m->retained + i + 1, (m->nretained - i - 1) * sizeof *m->retained);
     m->nretained--;
     barray_free(m, a);
 }
+
+static bool walked(barray *a) { return atomic_load_explicit(&a->walkers, memory_order_relaxed) > 0; }
 
 static void retained_free_all(gomap *m)
 {
@@ -272,7 +278,13 @@ static void retained_free_all(gomap *m)
 
 static void retire(gomap *m, barray *a)
 {
-    if (!atomic_load_explicit(&a->iterated, memory_order_relaxed)) {
+    /* iterations that finished since: their arrays are nobody's now */
+    for (size_t i = 0; i < m->nretained;)
+        if (walked(m->retained[i]))
+            i++;
+        else
+            retained_drop(m, i);
+    if (!walked(a)) {
         barray_free(m, a);
         return;
     }
@@ -281,8 +293,13 @@ static void retire(gomap *m, barray *a)
         barray_free(m, a);
         return;
     }
-    while (m->nretained > 0 && (m->retained_bytes + a->bytes > cap || m->nretained >= RETAIN_MAX))
-        retained_drop_oldest(m);
+    while (m->nretained > 0 && (m->retained_bytes + a->bytes > cap || m->nretained >= RETAIN_MAX)) {
+        size_t big = 0; /* the largest; of equals, the oldest */
+        for (size_t i = 1; i < m->nretained; i++)
+            if (m->retained[i]->bytes > m->retained[big]->bytes)
+                big = i;
+        retained_drop(m, big);
+    }
     if (m->nretained == m->retained_cap) {
         size_t ncap = m->retained_cap ? m->retained_cap * 2 : 4;
         barray **r = realloc(m->retained, ncap * sizeof *r);
@@ -295,6 +312,20 @@ static void retire(gomap *m, barray *a)
     }
     m->retained[m->nretained++] = a;
     m->retained_bytes += a->bytes;
+}
+
+void gm_array_unwalk(gomap *m, uint64_t serial)
+{
+    barray *a = NULL;
+    if (m->buckets && m->buckets->serial == serial)
+        a = m->buckets;
+    else if (m->oldbuckets && m->oldbuckets->serial == serial)
+        a = m->oldbuckets;
+    for (size_t i = 0; !a && i < m->nretained; i++)
+        if (m->retained[i]->serial == serial)
+            a = m->retained[i];
+    if (a)
+        atomic_fetch_sub_explicit(&a->walkers, 1, memory_order_relaxed);
 }
 
 bool gm_array_alive(const gomap *m, uint64_t serial)

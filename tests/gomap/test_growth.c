@@ -824,3 +824,107 @@ Test(growth, open_iterator_survives_same_size_growths)
     cr_assert_eq(n, STABLE, "%zu of %d entries present throughout came", n, STABLE);
     gomap_free(m);
 }
+
+/* The open iterator of open_iterator_survives_same_size_growths, the
+ * stable keys it must see exactly once, and the churn that forces the
+ * growths, shared by the two tests below. */
+struct long_walk {
+    gomap_iter it;
+    bool seen[64];
+    size_t n;
+};
+
+static void long_walk_step(struct long_walk *w, size_t stable, bool to_end)
+{
+    const void *kp;
+    while (gomap_iter_next(&w->it, &kp, NULL)) {
+        gkey k;
+        memcpy(&k, kp, sizeof k);
+        uint64_t i = k.group & 0xfffff;
+        if ((k.group >> 20) != 1)
+            continue; /* a key written during the iteration: may come */
+        cr_assert(i < stable && !w->seen[i], "stable key %llu came twice", (unsigned long long)i);
+        w->seen[i] = true;
+        w->n++;
+        if (!to_end)
+            return;
+    }
+}
+
+static size_t churn_bucket(gomap *m, uint64_t group, uint64_t keys)
+{
+    size_t growths = 0;
+    for (uint64_t id = 0; id < keys; id++) {
+        bool was = gt_stats(m).growing;
+        gset(m, group, id, id);
+        growths += !was && gt_stats(m).growing;
+    }
+    for (uint64_t id = 0; id < keys; id++)
+        cr_assert(gdel(m, group, id));
+    return growths;
+}
+
+Test(growth, open_iterator_outlives_arrays_of_finished_iterations)
+{
+    /* As above, and every cycle another iteration runs to its end. Its
+     * array is nobody's once it ended: it must not count against the
+     * bound and push out the open iterator's array (it did: 25 of 40). */
+    enum { STABLE = 40 };
+    gomap *m = new_group_map(100);
+    for (uint64_t i = 0; i < STABLE; i++)
+        gset(m, 1u << 20 | i, 0, i);
+    struct long_walk w = {0};
+    gomap_iter_init(&w.it, m);
+    size_t growths = 0;
+    for (int c = 0; c < 200; c++) {
+        long_walk_step(&w, STABLE, false);
+        gomap_iter full;
+        size_t len = gomap_len(m), got = 0;
+        gomap_iter_init(&full, m);
+        while (gomap_iter_next(&full, NULL, NULL))
+            got++;
+        cr_assert_eq(got, len);
+        growths += churn_bucket(m, (uint64_t)c % 16, 60);
+    }
+    long_walk_step(&w, STABLE, true);
+    cr_assert(growths >= 50, "only %zu same-size growths", growths);
+    cr_assert_eq(w.n, STABLE, "%zu of %d entries present throughout came", w.n, STABLE);
+    cr_assert_leq(gt_stats(m).nretained, 1, "only the open iterator's array is kept");
+    gomap_free(m);
+}
+
+Test(growth, open_iterator_on_a_small_array_outlives_abandoned_ones)
+{
+    /* An iteration opened on the small array of a young map stays open
+     * while the map doubles, then while churn forces same-size growths
+     * and every cycle abandons an iteration on the large array. When the
+     * bound is reached the large arrays go first: they free the most, and
+     * the small one costs next to nothing (oldest-first dropped it). */
+    enum { STABLE = 40, SPREAD = 300 };
+    gomap *m = new_group_map(100);
+    for (uint64_t i = 0; i < STABLE; i++)
+        gset(m, 1u << 20 | i, 0, i);
+    struct long_walk w = {0};
+    gomap_iter_init(&w.it, m);
+    long_walk_step(&w, STABLE, false);
+    unsigned b0 = gt_stats(m).B;
+    for (uint64_t i = 0; i < SPREAD; i++)
+        gset(m, 2u << 20 | (i * 0x9e3779b97f4a7c15ull >> 44), i, i); /* spread: doublings */
+    unsigned b1 = gt_stats(m).B;
+    cr_assert_gt(b1, b0 + 1, "the map doubled at least twice (B %u -> %u)", b0, b1);
+    size_t growths = 0;
+    /* 60 keys in one bucket at a time: the count stays under the load
+     * factor, the overflow buckets pile up (deletes keep them) */
+    static gomap_iter abandoned[200];
+    for (int c = 0; c < 200; c++) {
+        long_walk_step(&w, STABLE, false);
+        gomap_iter_init(&abandoned[c], m);
+        cr_assert(gomap_iter_next(&abandoned[c], NULL, NULL));
+        growths += churn_bucket(m, (uint64_t)c, 60);
+    }
+    cr_assert_eq(gt_stats(m).B, b1, "churn does not double");
+    cr_assert(growths >= 10, "only %zu same-size growths", growths);
+    long_walk_step(&w, STABLE, true);
+    cr_assert_eq(w.n, STABLE, "%zu of %d entries present throughout came", w.n, STABLE);
+    gomap_free(m);
+}
