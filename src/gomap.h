@@ -86,15 +86,14 @@ GOMAP_API void gomap_clear(gomap *m);
  * comes, an entry inserted meanwhile comes at most once, values are current.
  *
  * One limit, the price of bounded memory without a GC: the bucket arrays
- * that unfinished iterations walk are kept after a growth, up to about
- * twice the map's own array (an iteration that returned false no longer
- * counts; an abandoned one does, since it never says it is done). Any
- * number of doubling growths fit. An iteration left open across same-size
- * growths (overflow buckets piling up, e.g. delete-and-insert churn, or a
- * large insert-only map) while iterations begun on arrays at least as
- * large as its own were abandoned may find its array released; it then
- * ends early, never touching freed memory and never returning an entry
- * twice. See docs/design.md, "Keeping old arrays valid". */
+ * that iterations have walked are kept after a growth, up to about twice
+ * the map's own array, the largest released first. Any number of doubling
+ * growths fit. An iteration left open across same-size growths (overflow
+ * buckets piling up: delete-and-insert churn, or a large insert-only map)
+ * while other iterations, finished or abandoned, walked arrays at least as
+ * large as its own may find its array released; it then ends early, never
+ * touching freed memory and never returning an entry twice. See
+ * docs/design.md, "Keeping old arrays valid". */
 typedef struct gomap_iter {
     void *opaque_[16];  /* private to the library */
     uint64_t tool_[4];  /* reserved for instrumentation, see below */

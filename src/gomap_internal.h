@@ -88,7 +88,6 @@ typedef struct barray {
     size_t bytes;               /* everything this array owns, slabs included */
     size_t mapped;              /* length of its own mmap, or 0 if malloc'd */
     atomic_uchar iterated;      /* an iterator may hold pointers into it */
-    atomic_uint walkers;        /* iterations begun on it, or during its evacuation, not yet finished */
     bmap *free_ovf;             /* free overflow buckets, linked through ->overflow */
     unsigned char *pre_next;    /* unused part of the preallocated tail */
     unsigned char *pre_end;
@@ -406,8 +405,5 @@ GM_HIDDEN bool gm_delete(gomap *m, const void *key);
 GM_HIDDEN bool gm_delete_at(gomap *m, const gm_loc *loc);
 /* Is the array with this serial still allocated? */
 GM_HIDDEN bool gm_array_alive(const gomap *m, uint64_t serial);
-/* An iteration that walked the array of this serial has finished (a
- * reader: only counts; the next retirement frees what nobody walks). */
-GM_HIDDEN void gm_array_unwalk(gomap *m, uint64_t serial);
 
 #endif

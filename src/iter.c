@@ -26,7 +26,6 @@ typedef struct iter {
     bmap *bptr;             /* bucket in progress, or NULL to start the next */
     bmap *bhead;            /* head of bptr's chain */
     uint64_t arr_serial;
-    uint64_t old_serial;    /* the old array when it began during a growth, else 0 */
     uint64_t bptr_serial;   /* serial of the array bptr lies in */
     size_t bucket;          /* next bucket index to start */
     size_t start_bucket;
@@ -67,13 +66,6 @@ void gomap_iter_init(gomap_iter *git, gomap *m)
     it->B = m->B;
     mark_iterated(m->buckets);
     mark_iterated(m->oldbuckets);
-    /* counted until finish(): an array still walked is retained when it
-     * retires (map.c); readers may run concurrently */
-    atomic_fetch_add_explicit(&m->buckets->walkers, 1, memory_order_relaxed);
-    if (m->oldbuckets) {
-        atomic_fetch_add_explicit(&m->oldbuckets->walkers, 1, memory_order_relaxed);
-        it->old_serial = m->oldbuckets->serial;
-    }
     uint64_t r = gm_rand64();
     it->start_bucket = r & gm_mask(m->B);
     it->offset = (uint8_t)((r >> m->B) & (BUCKET_CNT - 1));
@@ -107,9 +99,6 @@ static bool revalidate(iter *it)
 
 static bool finish(iter *it)
 {
-    gm_array_unwalk(it->m, it->arr_serial);
-    if (it->old_serial)
-        gm_array_unwalk(it->m, it->old_serial);
     it->m = NULL;
     it->have_last = false;
     return false;

@@ -864,35 +864,6 @@ static size_t churn_bucket(gomap *m, uint64_t group, uint64_t keys)
     return growths;
 }
 
-Test(growth, open_iterator_outlives_arrays_of_finished_iterations)
-{
-    /* As above, and every cycle another iteration runs to its end. Its
-     * array is nobody's once it ended: it must not count against the
-     * bound and push out the open iterator's array (it did: 25 of 40). */
-    enum { STABLE = 40 };
-    gomap *m = new_group_map(100);
-    for (uint64_t i = 0; i < STABLE; i++)
-        gset(m, 1u << 20 | i, 0, i);
-    struct long_walk w = {0};
-    gomap_iter_init(&w.it, m);
-    size_t growths = 0;
-    for (int c = 0; c < 200; c++) {
-        long_walk_step(&w, STABLE, false);
-        gomap_iter full;
-        size_t len = gomap_len(m), got = 0;
-        gomap_iter_init(&full, m);
-        while (gomap_iter_next(&full, NULL, NULL))
-            got++;
-        cr_assert_eq(got, len);
-        growths += churn_bucket(m, (uint64_t)c % 16, 60);
-    }
-    long_walk_step(&w, STABLE, true);
-    cr_assert(growths >= 50, "only %zu same-size growths", growths);
-    cr_assert_eq(w.n, STABLE, "%zu of %d entries present throughout came", w.n, STABLE);
-    cr_assert_leq(gt_stats(m).nretained, 1, "only the open iterator's array is kept");
-    gomap_free(m);
-}
-
 Test(growth, open_iterator_on_a_small_array_outlives_abandoned_ones)
 {
     /* An iteration opened on the small array of a young map stays open
