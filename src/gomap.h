@@ -63,10 +63,11 @@ GOMAP_API gomap *gomap_new(const gomap_type *type, size_t hint);
 GOMAP_API void gomap_free(gomap *m);
 GOMAP_API size_t gomap_len(const gomap *m);
 /* &m[k], or NULL when absent. For a set (val_size 0) a non-NULL pointer
- * that must not be dereferenced. */
+ * that must not be dereferenced. A NULL key is no key: the reads (get,
+ * lookup, delete) find nothing. */
 GOMAP_API void *gomap_get(const gomap *m, const void *key);
 /* v, ok := m[k]. On a miss, *val_out is zeroed (Go's zero value); on the nil
- * map it is left untouched. val_out may be NULL. */
+ * map, or with a NULL key, it is left untouched. val_out may be NULL. */
 GOMAP_API bool gomap_lookup(const gomap *m, const void *key, void *val_out);
 /* m[k] = v. GOMAP_OK, GOMAP_ENIL (nil map), GOMAP_ENOMEM, GOMAP_EINVAL
  * (NULL key, or NULL val with val_size > 0). */

@@ -206,8 +206,7 @@ static void *pair_second(void *p)
 static void pair(void)
 {
     M = make_map();
-    if (!(is(second_op, "iter_next") && is(first_op, "clear")))
-        fill(M, 10);
+    fill(M, 10);
     if (is(second_op, "iter_next"))
         gomap_iter_init(&IT, M);
     spawn_run(pair_first, pair_second);
