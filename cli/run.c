@@ -150,29 +150,35 @@ static int resolve_program(const char *name, char *out, size_t n)
 
 /* ------------------------------------------------------------ environment */
 
-static char **child_environ(const char *opts, const char *preload)
+/* The program's environment: ours, with the shim preloaded, its options,
+ * and the log again in MAPGUARD_RUN_LOG, which the shim puts above
+ * MAPGUARD_OPTIONS' log_path (a program may rewrite MAPGUARD_OPTIONS for
+ * its children). */
+static char **child_environ(const char *opts, const char *preload, const char *log_path)
 {
     size_t n = 0;
     while (environ[n])
         n++;
-    char **env = calloc(n + 3, sizeof *env);
+    char **env = calloc(n + 4, sizeof *env);
     if (!env)
         return NULL;
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
-        if (strncmp(environ[i], "MAPGUARD_OPTIONS=", 17) == 0 ||
-            strncmp(environ[i], "LD_PRELOAD=", 11) == 0)
+        if (strncmp(environ[i], "MAPGUARD_OPTIONS=", 17) == 0 || strncmp(environ[i], "LD_PRELOAD=", 11) == 0 ||
+            strncmp(environ[i], "MAPGUARD_RUN_LOG=", 17) == 0)
             continue;
         env[j++] = environ[i];
     }
-    size_t ol = strlen(opts) + 18, pl = strlen(preload) + 12;
+    size_t ol = strlen(opts) + 18, pl = strlen(preload) + 12, ll = strlen(log_path) + 18;
     env[j] = malloc(ol);
     env[j + 1] = malloc(pl);
-    if (!env[j] || !env[j + 1])
+    env[j + 2] = malloc(ll);
+    if (!env[j] || !env[j + 1] || !env[j + 2])
         return NULL;
     snprintf(env[j], ol, "MAPGUARD_OPTIONS=%s", opts);
     snprintf(env[j + 1], pl, "LD_PRELOAD=%s", preload);
-    env[j + 2] = NULL;
+    snprintf(env[j + 2], ll, "MAPGUARD_RUN_LOG=%s", log_path);
+    env[j + 3] = NULL;
     return env;
 }
 
@@ -659,7 +665,7 @@ int mg_run(const mgc_options *o, char **argv)
         goto out;
     }
     preload = mg_build_ld_preload(getenv("LD_PRELOAD"), shim);
-    envp = preload ? child_environ(opts, preload) : NULL;
+    envp = preload ? child_environ(opts, preload, log_path) : NULL;
     if (!envp) {
         fprintf(stderr, "mapguard: out of memory\n");
         goto out;

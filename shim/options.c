@@ -175,11 +175,33 @@ static void anchor_log_path(void)
     mg_opt.log_path[c] = '/';
 }
 
+static const char *env_value(const char *name);
+
+/* Under `mapguard run` the command's log is also in MAPGUARD_RUN_LOG, which
+ * wins over MAPGUARD_OPTIONS' log_path and format: a program that rewrites
+ * MAPGUARD_OPTIONS for its children (a test runner with options of its
+ * own) must not take their findings out of the command's sight. */
+static void run_log(void)
+{
+    const char *r = env_value("MAPGUARD_RUN_LOG");
+    if (!r || !r[0])
+        return;
+    size_t n = strlen(r);
+    if (r[0] != '/' || n >= sizeof mg_opt.log_path - 32) {
+        mg_log(0, "MAPGUARD_RUN_LOG must be an absolute path of at most %zu bytes; ignored",
+               sizeof mg_opt.log_path - 33);
+        return;
+    }
+    if (strcmp(mg_opt.log_path, r) != 0 || mg_opt.format != MG_FORMAT_JSON)
+        mg_log(0, "log_path and format are mapguard run's (MAPGUARD_RUN_LOG); those of MAPGUARD_OPTIONS are "
+                  "ignored");
+    memcpy(mg_opt.log_path, r, n + 1);
+    mg_opt.format = MG_FORMAT_JSON;
+}
+
 void mg_options_parse(const char *s)
 {
-    if (!s)
-        return;
-    while (*s) {
+    while (s && *s) {
         while (*s && mg_option_is_sep(*s))
             s++;
         if (!*s)
@@ -198,6 +220,7 @@ void mg_options_parse(const char *s)
         size_t vn = (size_t)(s - v);
         apply(k, kn, v, vn);
     }
+    run_log();
     anchor_log_path();
     if (mg_opt.help)
         print_help();
@@ -226,9 +249,13 @@ static const char *from_proc(const char *name)
     return NULL;
 }
 
-const char *mg_options_env(void)
+static const char *env_value(const char *name)
 {
     extern char **environ;
-    const char *s = getenv("MAPGUARD_OPTIONS");
-    return s || environ ? s : from_proc("MAPGUARD_OPTIONS");
+    const char *s = getenv(name);
+    return s || environ ? s : from_proc(name);
 }
+
+/* from_proc's buffer is shared: the options are parsed before run_log
+ * looks up its variable. */
+const char *mg_options_env(void) { return env_value("MAPGUARD_OPTIONS"); }

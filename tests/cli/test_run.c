@@ -3,6 +3,7 @@
  * (build/lib/libmapguard.so) and the tests/progs/cli_* programs.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -130,6 +131,35 @@ Test(run, a_closed_output_pipe_still_gets_the_files_and_the_status, .timeout = 1
     rm_rf(dir);
     free(json);
     free(sarif);
+    free(dir);
+}
+
+/* A program that rewrites MAPGUARD_OPTIONS (another log_path and format)
+ * before exec'ing: the new image still reports to the command, which
+ * counts the finding; nothing lands at the program's log_path. */
+Test(run, a_program_that_rewrites_the_options_still_reports_to_the_command, .timeout = 60)
+{
+    require_shim();
+    char *dir = test_tmpdir();
+    char *json = path_join(dir, "r.jsonl");
+    const char *argv[] = {MAPGUARD, "run", "--json", json, "--", PROG("cli_options_rewrite"), dir, NULL};
+    cmd_result r = run_cmd(argv, NULL);
+    cr_assert_eq(r.status, 66, "status %d\n%s", r.status, r.err);
+    cr_assert(strstr(r.err, "MAPGUARD_RUN_LOG"), "the program is told its log_path is ignored:\n%s", r.err);
+    json_t *recs = load_jsonl(json);
+    json_t *f = first_of_kind(recs, "nil-map-write");
+    cr_assert(f, "no nil-map-write in %s\n%s", json, r.err);
+    json_t *f0 = json_array_get(json_object_get(json_object_get(f, "access"), "stack"), 0);
+    cr_assert(ends_with(json_string_value(json_object_get(f0, "file")), "tests/progs/cli_options_rewrite.c"));
+    DIR *d = opendir(dir);
+    cr_assert(d);
+    for (struct dirent *e; (e = readdir(d));)
+        cr_assert(strncmp(e->d_name, "elsewhere", 9) != 0, "a report went to the program's log_path: %s", e->d_name);
+    closedir(d);
+    json_decref(recs);
+    cmd_result_free(&r);
+    rm_rf(dir);
+    free(json);
     free(dir);
 }
 
