@@ -154,6 +154,8 @@ static int resolve_program(const char *name, char *out, size_t n)
  * and the log again in MAPGUARD_RUN_LOG, which the shim puts above
  * MAPGUARD_OPTIONS' log_path (a program may rewrite MAPGUARD_OPTIONS for
  * its children). */
+#define OWN_ENV 3 /* the entries child_environ adds, at the end */
+
 static char **child_environ(const char *opts, const char *preload, const char *log_path)
 {
     size_t n = 0;
@@ -783,10 +785,8 @@ out:
         size_t n = 0;
         while (envp[n])
             n++;
-        if (n >= 2) {
-            free(envp[n - 1]);
-            free(envp[n - 2]);
-        }
+        for (size_t i = n >= OWN_ENV ? n - OWN_ENV : 0; i < n; i++)
+            free(envp[i]); /* child_environ's own, last */
         free(envp);
     }
     free(opts);
