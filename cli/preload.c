@@ -217,6 +217,7 @@ int mg_check_shim_loads(const char *shim, char *why, size_t n)
             dup2(devnull, 2);
         /* A log_path inherited from the user would get this probe's hello. */
         unsetenv("MAPGUARD_OPTIONS");
+        unsetenv("MAPGUARD_RUN_LOG");
         void *h = dlopen(shim, RTLD_NOW | RTLD_LOCAL);
         if (!h) {
             const char *e = dlerror();

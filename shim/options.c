@@ -192,7 +192,9 @@ static void run_log(void)
                sizeof mg_opt.log_path - 33);
         return;
     }
-    if (strcmp(mg_opt.log_path, r) != 0 || mg_opt.format != MG_FORMAT_JSON)
+    /* a word only to a program whose own MAPGUARD_OPTIONS chose otherwise */
+    bool own_log = mg_opt.log_path[0] && strcmp(mg_opt.log_path, "stderr") != 0 && strcmp(mg_opt.log_path, r) != 0;
+    if (own_log || mg_opt.format != MG_FORMAT_JSON)
         mg_log(0, "log_path and format are mapguard run's (MAPGUARD_RUN_LOG); those of MAPGUARD_OPTIONS are "
                   "ignored");
     memcpy(mg_opt.log_path, r, n + 1);

@@ -163,6 +163,34 @@ Test(run, a_program_that_rewrites_the_options_still_reports_to_the_command, .tim
     free(dir);
 }
 
+/* A program that clears MAPGUARD_OPTIONS, or sets options other than
+ * log_path and format, hears nothing about MAPGUARD_RUN_LOG: the line is
+ * for one whose own log_path or format is overridden. And the command's
+ * check that the detector loads leaves no file at a MAPGUARD_RUN_LOG the
+ * caller's environment happens to hold. */
+Test(run, the_run_log_is_silent_unless_it_overrides_something, .timeout = 60)
+{
+    require_shim();
+    char *dir = test_tmpdir();
+    char cmd[512], stale[600];
+    snprintf(cmd, sizeof cmd, "unset MAPGUARD_OPTIONS; %s 0 && MAPGUARD_OPTIONS=halt_on_error=1 %s 0",
+             PROG("cli_clean"), PROG("cli_clean"));
+    snprintf(stale, sizeof stale, "MAPGUARD_RUN_LOG=%s/stale", dir);
+    const char *argv[] = {MAPGUARD, "run", "-q", "--", "/bin/sh", "-c", cmd, NULL};
+    const char *env[] = {stale, NULL};
+    cmd_result r = run_cmd(argv, env);
+    cr_assert_eq(r.status, 0, "status %d\n%s", r.status, r.err);
+    cr_assert_str_empty(r.err, "a clean run says nothing:\n%s", r.err);
+    DIR *d = opendir(dir);
+    cr_assert(d);
+    for (struct dirent *e; (e = readdir(d));)
+        cr_assert(e->d_name[0] == '.', "a file at the caller's MAPGUARD_RUN_LOG: %s", e->d_name);
+    closedir(d);
+    cmd_result_free(&r);
+    rm_rf(dir);
+    free(dir);
+}
+
 Test(run, program_killed_by_signal_is_128_plus_sig, .timeout = 60)
 {
     require_shim();
