@@ -125,6 +125,16 @@ static bool found_late(void *const *real, const void *stub)
 #define FAST_READ_REST(OP, m, s, pc, call) FAST_REST(read, OP, m, s, pc, call)
 #define FAST_WRITE_REST(OP, m, s, pc, call) FAST_REST(write, OP, m, s, pc, call)
 
+/* The solo path (detect.h): the call, named in the in-call word for a
+ * crash record, and nothing else. */
+#define SOLO_CALL(m, OP, call)                                                                                     \
+    do {                                                                                                           \
+        mg_in_call_enter((m), MG_OP_##OP);                                                                         \
+        __typeof__(call) r_ = call;                                                                                \
+        mg_in_call_leave();                                                                                        \
+        return r_;                                                                                                 \
+    } while (0)
+
 /* ---- lifetime ---- */
 
 MG_WRAPPER(gomap *, gomap_new, (const gomap_type *type, size_t hint))
@@ -182,6 +192,8 @@ static MG_COLD size_t len_fast_rest(const gomap *m, uintptr_t pc, uint64_t s)
 
 MG_WRAPPER(size_t, gomap_len, (const gomap *m))
 {
+    if (MG_LIKELY(mg_solo(m)))
+        SOLO_CALL(m, LEN, MG_REAL(gomap_len)(m));
     struct mg_fast f;
     if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_LEN, &f))) {
         if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_LEN)))
@@ -217,6 +229,8 @@ static MG_COLD void *get_fast_rest(const gomap *m, const void *key, uintptr_t pc
 
 MG_WRAPPER(void *, gomap_get, (const gomap *m, const void *key))
 {
+    if (MG_LIKELY(mg_solo(m)))
+        SOLO_CALL(m, GET, MG_REAL(gomap_get)(m, key));
     struct mg_fast f;
     if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_GET, &f))) {
         if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_GET)))
@@ -252,6 +266,8 @@ static MG_COLD bool lookup_fast_rest(const gomap *m, const void *key, void *val_
 
 MG_WRAPPER(bool, gomap_lookup, (const gomap *m, const void *key, void *val_out))
 {
+    if (MG_LIKELY(mg_solo(m)))
+        SOLO_CALL(m, LOOKUP, MG_REAL(gomap_lookup)(m, key, val_out));
     struct mg_fast f;
     if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_LOOKUP, &f))) {
         if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_LOOKUP)))
@@ -295,6 +311,8 @@ static MG_COLD int set_fast_rest(gomap *m, const void *key, const void *val, uin
 
 MG_WRAPPER(int, gomap_set, (gomap *m, const void *key, const void *val))
 {
+    if (MG_LIKELY(mg_solo_write(m)))
+        SOLO_CALL(m, SET, MG_REAL(gomap_set)(m, key, val));
     struct mg_fast f;
     if (MG_LIKELY(mg_fast_write(m, MG_OP_SET, CALLER(), &f))) {
         if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_SET)))
@@ -336,6 +354,8 @@ static MG_COLD void *assign_fast_rest(gomap *m, const void *key, uintptr_t pc, u
 
 MG_WRAPPER(void *, gomap_assign, (gomap *m, const void *key))
 {
+    if (MG_LIKELY(mg_solo_write(m)))
+        SOLO_CALL(m, ASSIGN, MG_REAL(gomap_assign)(m, key));
     struct mg_fast f;
     if (MG_LIKELY(mg_fast_write(m, MG_OP_ASSIGN, CALLER(), &f))) {
         if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_ASSIGN)))
@@ -373,6 +393,8 @@ static MG_COLD bool delete_fast_rest(gomap *m, const void *key, uintptr_t pc, ui
 
 MG_WRAPPER(bool, gomap_delete, (gomap *m, const void *key))
 {
+    if (MG_LIKELY(mg_solo_write(m)))
+        SOLO_CALL(m, DELETE, MG_REAL(gomap_delete)(m, key));
     struct mg_fast f;
     if (MG_LIKELY(mg_fast_write(m, MG_OP_DELETE, CALLER(), &f))) {
         if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_DELETE)))
@@ -491,6 +513,14 @@ MG_WRAPPER(bool, gomap_iter_next, (gomap_iter *it, const void **key, void **val)
 {
     struct mg_fast f;
     gomap *m = iter_map(it);
+    if (MG_LIKELY(mg_solo_iter(m, it))) {
+        mg_in_call_enter(m, MG_OP_ITER_NEXT);
+        bool r = MG_REAL(gomap_iter_next)(it, key, val);
+        mg_in_call_leave();
+        if (MG_UNLIKELY(!r))
+            iter_ended(it);
+        return r;
+    }
     if (MG_LIKELY(mg_fast_read(m, it, MG_OP_ITER_NEXT, &f))) {
         bool r;
         if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_ITER_NEXT))) {

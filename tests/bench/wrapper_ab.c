@@ -12,18 +12,23 @@
  * outside the map calls; for mixed1m there is nothing else (one thread, no
  * locks), which is why it is the workload here.
  *
- * usage: LD_PRELOAD=build/lib/libmapguard.so wrapper_ab [keys] [rounds]
- *   keys    entries in the map (default 1000000, as mixed1m)
- *   rounds  pairs of chunks of 200,000 ops (default 30)
+ * usage: LD_PRELOAD=build/lib/libmapguard.so wrapper_ab [keys] [rounds] [threaded]
+ *   keys      entries in the map (default 1000000, as mixed1m)
+ *   rounds    pairs of chunks of 200,000 ops (default 30)
+ *   threaded  1: start and join a thread first, so that the process has
+ *             had a second thread and the wrappers take their fast path,
+ *             not the single-threaded one (shim/detect.h); default 0
  * prints: direct ns/op, wrapped ns/op, their ratio. Without the shim both
  * sides call libgomap and the ratio is about 1.
  */
 #include "mixed_loop.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static volatile uint64_t sink;
 
@@ -33,6 +38,8 @@ static __attribute__((noinline)) uint64_t mixed(const struct mixed_api *a, gomap
 {
     return mixed_run(a, m, n, ops, s);
 }
+
+static void *idle(void *p) { return p; }
 
 static uint64_t arg(const char *s, uint64_t dflt, uint64_t max)
 {
@@ -49,12 +56,19 @@ static uint64_t arg(const char *s, uint64_t dflt, uint64_t max)
 
 int main(int argc, char **argv)
 {
-    if (argc > 3) {
-        fprintf(stderr, "usage: %s [keys] [rounds]\n", argv[0]);
+    if (argc > 4 || (argc == 4 && strcmp(argv[3], "0") != 0 && strcmp(argv[3], "1") != 0)) {
+        fprintf(stderr, "usage: %s [keys] [rounds] [threaded: 0 or 1]\n", argv[0]);
         return 2;
     }
     uint64_t n = arg(argc > 1 ? argv[1] : NULL, 1000000, 100000000);
     uint64_t rounds = arg(argc > 2 ? argv[2] : NULL, 30, 100000);
+    if (argc == 4 && argv[3][0] == '1') {
+        pthread_t t;
+        if (pthread_create(&t, NULL, idle, NULL) != 0 || pthread_join(t, NULL) != 0) {
+            fprintf(stderr, "wrapper_ab: cannot start a thread\n");
+            return 1;
+        }
+    }
     const uint64_t chunk = 200000;
 
     void *lib = dlopen("libgomap.so", RTLD_NOLOAD | RTLD_LAZY);

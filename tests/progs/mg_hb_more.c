@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1524,10 +1525,43 @@ static void many_threads_race(void)
         pthread_join(t[i], NULL);
 }
 
+/* ---- a thread libc starts: a SIGEV_THREAD timer's callback ----
+ * The process has had no thread of its own creation: the timer's thread
+ * is made inside libc. Main writes after timer_create, the callback
+ * reads; nothing orders them. timer_create must end the single-threaded
+ * path, or main's write is not on record when the callback reads. */
+
+static void on_timer(union sigval v)
+{
+    (void)v;
+    int64_t k = 1;
+    gomap_get(M, &k); /* @site:timer_get */
+    signal_flag();
+}
+
+static void timer_race(void)
+{
+    M = make_map();
+    (void)gomap_len(M); /* main's first call, checked in full: the next may take a fast path */
+    struct sigevent ev = {.sigev_notify = SIGEV_THREAD};
+    ev.sigev_notify_function = on_timer;
+    timer_t t;
+    if (timer_create(CLOCK_MONOTONIC, &ev, &t) != 0)
+        abort();
+    int64_t k = 1;
+    gomap_set(M, &k, &k); /* @site:timer_set */
+    struct itimerspec its = {.it_value = {0, 1000 * 1000}};
+    if (timer_settime(t, 0, &its, NULL) != 0)
+        abort();
+    wait_flag();
+    timer_delete(t);
+}
+
 int main(int argc, char **argv)
 {
     static const struct scenario scenarios[] = {
         {"pair", pair},
+        {"timer_race", timer_race},
         {"fork_parent_thread_race", fork_parent_thread_race},
         {"cond_queue", cond_queue},
         {"cond_nowait_race", cond_nowait_race},

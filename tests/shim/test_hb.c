@@ -298,6 +298,14 @@ ParameterizedTest(struct op_pair *p, hb, every_op_pair_unordered)
     assert_unordered_in(MORE, scenario, HB, kind, p->second, access_site, p->first, conflict_site);
 }
 
+/* A SIGEV_THREAD timer's callback runs on a thread libc makes, unseen:
+ * timer_create ends the single-threaded path (detect.h), so main's write
+ * after it is on record when the callback reads. */
+Test(hb, timer_thread_read_races_with_main)
+{
+    assert_unordered_in(MORE, "timer_race", HB, "concurrent-read-write", "get", "timer_get", "set", "timer_set");
+}
+
 /* condition variables */
 Test(hb, cond_queue_with_spurious_wakeups_timed_and_clock_waits_is_clean) { assert_clean_more("cond_queue"); }
 Test(hb, consumer_reads_without_waiting)
