@@ -5,6 +5,8 @@
 #include "hb_arena.h"
 #include "dense_index.h"
 
+#include <string.h>
+
 #define KEY_TOMB 1
 #define ROUND_CUMULATIVE UINT64_MAX
 
@@ -489,8 +491,8 @@ void hb_sync_reset(uintptr_t addr)
     if (slot) {
         struct hb_sync_entry *e = &pool[n];
         hb_spin_lock(&e->lock);
-        ref_free(&e->c[0]);
-        ref_free(&e->c[1]);
+        for (unsigned k = 0; k < HB_BARRIER_CLOCKS; k++)
+            ref_free(&e->c[k]);
         for (uint32_t i = 0; i < HB_SYNC_INLINE; i++)
             HB_ST(e->iv[i], 0);
         HB_ST(e->iw, 0);
@@ -499,7 +501,7 @@ void hb_sync_reset(uintptr_t addr)
         e->count = 0;
         e->arrived = 0;
         e->round = 0;
-        e->leaving[0] = e->leaving[1] = 0;
+        memset(e->leaving, 0, sizeof e->leaving);
         set_rel(e, 0, 0);
         __atomic_store_n(&e->key, KEY_TOMB, __ATOMIC_RELEASE);
         hb_spin_unlock(&e->lock);
@@ -590,15 +592,17 @@ uint64_t hb_barrier_arrive(struct hb_thr *t, uintptr_t addr)
         merge_into(e, 0, t);
     } else {
         r = e->round;
-        merge_into(e, (unsigned)(r & 1), t);
-        e->leaving[r & 1]++;
+        merge_into(e, (unsigned)(r % HB_BARRIER_CLOCKS), t);
+        e->leaving[r % HB_BARRIER_CLOCKS]++;
         if (++e->arrived >= e->count) {
             e->arrived = 0;
             e->round++;
-            /* round r+1 merges into round r-1's clock: cleared only when
-             * no thread is still to leave round r-1 (hb_sync.h) */
-            if (e->leaving[(r + 1) & 1] == 0)
-                ref_clear(&e->c[(r + 1) & 1]);
+            /* round r+1 reuses the clock of round r+1-HB_BARRIER_CLOCKS:
+             * cleared only when no thread is still to leave that round
+             * (hb_sync.h) */
+            unsigned next = (unsigned)((r + 1) % HB_BARRIER_CLOCKS);
+            if (e->leaving[next] == 0)
+                ref_clear(&e->c[next]);
         }
     }
     hb_spin_unlock(&e->lock);
@@ -616,7 +620,7 @@ void hb_barrier_depart(struct hb_thr *t, uintptr_t addr, uint64_t round)
     }
     hb_spin_lock(&e->lock);
     if (HB_LD(e->key) == addr) {
-        unsigned k = round == ROUND_CUMULATIVE ? 0 : (unsigned)(round & 1);
+        unsigned k = round == ROUND_CUMULATIVE ? 0 : (unsigned)(round % HB_BARRIER_CLOCKS);
         acquire_from(e, k, t);
         if (round != ROUND_CUMULATIVE && e->leaving[k] > 0)
             e->leaving[k]--;

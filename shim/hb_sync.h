@@ -51,6 +51,10 @@ struct clockref {
  * a thread taking a lock from another then pulls one line, not two. */
 #define HB_SYNC_INLINE 8u
 
+/* A barrier's clocks, one per round in turn: a round's is reused
+ * HB_BARRIER_CLOCKS rounds later (hb_barrier_arrive). */
+#define HB_BARRIER_CLOCKS 4u
+
 struct hb_sync_entry {
     /* first line: what a lock's handoff reads and writes */
     uintptr_t key;     /* 0 empty, 1 tombstone */
@@ -66,9 +70,9 @@ struct hb_sync_entry {
     uint32_t count;    /* barrier: threads per round, 0 unknown */
     uint32_t arrived;  /* barrier: arrivals in the current round */
     uint64_t round;    /* barrier: rounds completed */
-    struct clockref c[2]; /* rwlock: writers', readers' merge; barrier: by round parity;
-                             c[0] unused while clock 0 is inline */
-    uint32_t leaving[2]; /* barrier: arrivals not yet departed, by round parity */
+    struct clockref c[HB_BARRIER_CLOCKS]; /* rwlock: c[0] writers', c[1] readers' merge; barrier: by
+                             round (mod HB_BARRIER_CLOCKS); c[0] unused while clock 0 is inline */
+    uint16_t leaving[HB_BARRIER_CLOCKS]; /* barrier: arrivals not yet departed, by round */
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct hb_sync_entry) == 128, "two cache lines per entry");
 
@@ -104,13 +108,15 @@ void hb_rw_release(struct hb_thr *t, uintptr_t addr);
 /* Barriers, round by round. Each wait merges the thread's clock into the
  * clock of the current round before the real wait (hb_barrier_arrive,
  * which returns the round) and takes that round's clock after it
- * (hb_barrier_depart). Two clocks alternate: when the last of count
- * threads arrives, the round is complete, and the clock of the round
- * before it is cleared for the next, once every thread released from that
- * round has taken it. When more threads than count use the barrier, one of
- * them may not have: the next round then starts from that clock, not
- * cleared, which only hides races (a late leaver of round r takes round
- * r+2's arrivals too); clearing it would have lost round r's. A barrier whose count the engine
+ * (hb_barrier_depart). HB_BARRIER_CLOCKS clocks take turns: when the last
+ * of count threads arrives, the round is complete, and the clock the next
+ * round will use, that of HB_BARRIER_CLOCKS - 1 rounds before, is cleared,
+ * once every thread released from that round has taken it. When more
+ * threads than count use the barrier, one may not have (it is that many
+ * rounds late leaving the real wait): the next round then starts from that
+ * clock, not cleared, which only hides races (the late leaver takes the
+ * new round's arrivals too); clearing it would have lost its own round's.
+ * A barrier whose count the engine
  * did not see at init (hb_barrier_init) uses one cumulative clock: later
  * rounds then order before earlier ones' departures too, which only hides
  * races. */

@@ -431,13 +431,41 @@ Test(hb_sync, barrier_with_more_threads_than_its_count)
     hb_barrier_depart(ww, bar, rw);
     hb_barrier_depart(x, bar, rx); /* x leaves round 0 only now */
     assert_none(rd(x, &m, 0xe3, &c));
-    /* round 2 reuses round 0's clock, not cleared while x was still to
-     * leave: a later leaver is over-ordered (hides), never under */
+    /* round 2 has a clock of its own (round 0's is reused at round 4) */
     uint64_t r2a = hb_barrier_arrive(y, bar), r2b = hb_barrier_arrive(ww, bar);
     cr_assert(r2a == 2 && r2b == 2);
     hb_barrier_depart(y, bar, r2a);
     hb_barrier_depart(ww, bar, r2b);
     assert_none(rd(ww, &m, 0xe4, &c));
+}
+
+/* A leaver two rounds late (probe: x held in the wait by a signal
+ * handler while c and d complete rounds 1 and 2): round 2's clock is not
+ * round 0's, still kept for x, so c's read after round 2 is not ordered
+ * after x's write before round 0 (with two clocks it was: hidden). */
+Test(hb_sync, barrier_leaver_two_rounds_late_orders_nothing_later)
+{
+    struct world w;
+    start(&w, 4);
+    struct hb_thr *x = w.t[0], *p = w.t[1], *c = w.t[2], *d = w.t[3];
+    struct hb_access m = {0};
+    struct hb_conflict cf;
+    uintptr_t bar = OBJ(13);
+    hb_barrier_init(bar, 2);
+    assert_none(wr(x, &m, 0xf1, &cf));
+    uint64_t rx = hb_barrier_arrive(x, bar), rp = hb_barrier_arrive(p, bar);
+    hb_barrier_depart(p, bar, rp);
+    uint64_t rc = hb_barrier_arrive(c, bar), rd1 = hb_barrier_arrive(d, bar);
+    hb_barrier_depart(c, bar, rc);
+    hb_barrier_depart(d, bar, rd1);
+    rc = hb_barrier_arrive(c, bar);
+    uint64_t rd2 = hb_barrier_arrive(d, bar);
+    cr_assert(rc == 2 && rd2 == 2);
+    hb_barrier_depart(c, bar, rc);
+    assert_race(rd(c, &m, 0xf2, &cf), HB_RACE_READ_WRITE);
+    cr_assert_eq(cf.pc, 0xf1);
+    hb_barrier_depart(x, bar, rx);
+    hb_barrier_depart(d, bar, rd2);
 }
 
 /* A barrier whose count the engine never saw: one cumulative clock, which
