@@ -169,45 +169,28 @@ static const volatile void *bit_key(const volatile void *word, int bit)
     return MG_HB_SYNTHETIC_KEY(1ull << 56 | (uint64_t)(uintptr_t)word << 6 | ((unsigned)bit & 63u));
 }
 
-MG_INTERCEPTOR(void, g_bit_lock, (volatile int *address, int lock_bit))
-{
-    GREAL(g_bit_lock)(address, lock_bit);
-    IF_AWAKE(mg_hb_lock_acquired(bit_key(address, lock_bit)));
-}
+/* lock, trylock and unlock of one kind of word, PREFIX_lock and so on */
+#define BIT_LOCK_WRAPPERS(prefix, word)                                                                            \
+    MG_INTERCEPTOR(void, prefix##_lock, (word address, int lock_bit))                                              \
+    {                                                                                                              \
+        GREAL(prefix##_lock)(address, lock_bit);                                                                   \
+        IF_AWAKE(mg_hb_lock_acquired(bit_key(address, lock_bit)));                                                 \
+    }                                                                                                              \
+    MG_INTERCEPTOR(gboolean, prefix##_trylock, (word address, int lock_bit))                                       \
+    {                                                                                                              \
+        gboolean r = GREAL(prefix##_trylock)(address, lock_bit);                                                   \
+        if (r)                                                                                                     \
+            IF_AWAKE(mg_hb_lock_acquired(bit_key(address, lock_bit)));                                             \
+        return r;                                                                                                  \
+    }                                                                                                              \
+    MG_INTERCEPTOR(void, prefix##_unlock, (word address, int lock_bit))                                            \
+    {                                                                                                              \
+        IF_AWAKE(mg_hb_lock_releasing(bit_key(address, lock_bit)));                                                \
+        GREAL(prefix##_unlock)(address, lock_bit);                                                                 \
+    }
 
-MG_INTERCEPTOR(gboolean, g_bit_trylock, (volatile int *address, int lock_bit))
-{
-    gboolean r = GREAL(g_bit_trylock)(address, lock_bit);
-    if (r)
-        IF_AWAKE(mg_hb_lock_acquired(bit_key(address, lock_bit)));
-    return r;
-}
-
-MG_INTERCEPTOR(void, g_bit_unlock, (volatile int *address, int lock_bit))
-{
-    IF_AWAKE(mg_hb_lock_releasing(bit_key(address, lock_bit)));
-    GREAL(g_bit_unlock)(address, lock_bit);
-}
-
-MG_INTERCEPTOR(void, g_pointer_bit_lock, (volatile void *address, int lock_bit))
-{
-    GREAL(g_pointer_bit_lock)(address, lock_bit);
-    IF_AWAKE(mg_hb_lock_acquired(bit_key(address, lock_bit)));
-}
-
-MG_INTERCEPTOR(gboolean, g_pointer_bit_trylock, (volatile void *address, int lock_bit))
-{
-    gboolean r = GREAL(g_pointer_bit_trylock)(address, lock_bit);
-    if (r)
-        IF_AWAKE(mg_hb_lock_acquired(bit_key(address, lock_bit)));
-    return r;
-}
-
-MG_INTERCEPTOR(void, g_pointer_bit_unlock, (volatile void *address, int lock_bit))
-{
-    IF_AWAKE(mg_hb_lock_releasing(bit_key(address, lock_bit)));
-    GREAL(g_pointer_bit_unlock)(address, lock_bit);
-}
+BIT_LOCK_WRAPPERS(g_bit, volatile int *)
+BIT_LOCK_WRAPPERS(g_pointer_bit, volatile void *)
 
 /* ---- GCond: the wait lets the GMutex go and takes it again inside
  * GLib, out of our sight; whatever it returns, it holds the mutex ---- */
