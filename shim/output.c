@@ -79,10 +79,13 @@ static void drop_inherited(void)
     inherited = -1;
 }
 
-int mg_out_fd(void)
+/* The descriptor, opened or chosen on first use. check: make sure a log
+ * file's descriptor is still the file (an fstat), which only the write
+ * needs; a descriptor found replaced is opened again there. */
+static int out_fd(bool check)
 {
     if (fd >= 0) {
-        if (!fd_is_file || file_still_ours())
+        if (!check || !fd_is_file || file_still_ours())
             return fd;
         fd = -1; /* closed or replaced by the program: not ours to touch */
     }
@@ -124,17 +127,19 @@ int mg_out_fd(void)
     return fd;
 }
 
+int mg_out_fd(void) { return out_fd(true); }
+
 bool mg_out_to_file(void)
 {
     if (!mg_log_to_file())
         return false;
-    mg_out_fd();
+    out_fd(false);
     return fd_is_file;
 }
 
 size_t mg_out_line_max(void)
 {
-    mg_out_fd();
+    out_fd(false);
     return line_max;
 }
 
