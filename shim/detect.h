@@ -162,9 +162,9 @@ MG_ALWAYS_INLINE uint64_t *mg_fast_words(const gomap *m, uint32_t *self)
 /* ---- the solo path ----
  *
  * A process that has never had a second thread cannot race: no overlap, no
- * unordered pair. While that holds (mg_hb_awake has no MG_HB_THREADS: no
- * thread creation was seen, pthread_create, thrd_create or a libc call
- * that starts SIGEV_THREAD callbacks, and no second thread registered) a
+ * unordered pair. While that holds (mg_solo_over is 0: no thread creation
+ * was seen, pthread_create, thrd_create or a libc call that starts
+ * SIGEV_THREAD callbacks, and no second thread registered) a
  * map call checks only what one thread can get wrong: a freed or foreign
  * map (the header), and for writes a map that iterators or an irreflexive
  * key check watch; anything else goes the way it always did. It sets no
@@ -180,7 +180,7 @@ MG_ALWAYS_INLINE bool mg_solo(const gomap *m)
 {
     if (MG_UNLIKELY(!mg_self.fast) || !m)
         return false;
-    if (__atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED) & MG_HB_THREADS)
+    if (__atomic_load_n(&mg_solo_over, __ATOMIC_RELAXED))
         return false;
     return MG_LIKELY(MG_RD(mg_words(m)[MW_HDR]) >> 32 == HDR_LIVE_TAG);
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 int mg_hb_awake;
+int mg_solo_over;
 static int hb_enabled; /* happens_before=1, and the tool words agree or GLib is loaded */
 static int hb_gomap;   /* the tool words agree: gomap's maps are followed */
 

@@ -58,11 +58,25 @@ static inline bool mg_hb_sync_live(void)
     }
     return true;
 }
+/* Non-zero once the process may have more than one thread: the map
+ * wrappers' solo path (detect.h) ends. Its own word, not a bit of
+ * mg_hb_awake: a thread libc starts (SIGEV_THREAD) or one met unseen ends
+ * the solo path at once, while the engine goes on taking the process for
+ * single-threaded until it meets that thread (me_first), so that the
+ * thread still joins the first thread's epoch (solo_join). */
+extern MG_HIDDEN int mg_solo_over;
+static inline void mg_solo_end(void)
+{
+    if (!__atomic_load_n(&mg_solo_over, __ATOMIC_RELAXED))
+        __atomic_store_n(&mg_solo_over, 1, __ATOMIC_SEQ_CST);
+}
+
 /* Called by every intercepted thread creation (pthread_create, thrd_create)
  * before the real one, whatever the engine's state: from then on releases
  * and acquires are followed. */
 static inline void mg_hb_second_thread(void)
 {
+    mg_solo_end();
     if (!(__atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED) & MG_HB_THREADS))
         __atomic_fetch_or(&mg_hb_awake, MG_HB_THREADS, __ATOMIC_SEQ_CST);
 }

@@ -87,7 +87,7 @@ uint32_t mg_thread_register(void)
      * (a raw clone, a thread libc started): the solo path ends here
      * (detect.h), and the thread's own first call is checked in full */
     if (next_idx > 1)
-        mg_hb_second_thread();
+        mg_solo_end();
     if (next_idx < MG_THREAD_OVERFLOW)
         idx = next_idx++;
     else if (free_head != free_tail)
@@ -390,8 +390,10 @@ MG_INTERCEPTOR(void, thrd_exit, (int res))
  * (docs/design-detector.md). */
 static void sigev_thread(const struct sigevent *ev)
 {
+    /* the solo path only: the engine meets that thread when it runs
+     * (happens_before.h, mg_solo_over) */
     if (ev && ev->sigev_notify == SIGEV_THREAD)
-        mg_hb_second_thread();
+        mg_solo_end();
 }
 
 MG_INTERCEPTOR(int, timer_create, (clockid_t clock, struct sigevent *ev, timer_t *timer))

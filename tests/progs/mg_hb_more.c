@@ -1557,11 +1557,45 @@ static void timer_race(void)
     timer_delete(t);
 }
 
+/* The timer made first, before any map; main then fills the map, the
+ * callback takes a lock (any acquire) and reads. A thread met unseen is
+ * ordered after the only thread's calls at its first acquire (solo_join):
+ * clean, as before the solo path. (Arming a timer is not itself taken as
+ * ordering: without the lock this is reported, as timer_race is.) */
+static pthread_mutex_t TL = PTHREAD_MUTEX_INITIALIZER;
+
+static void on_timer_locked(union sigval v)
+{
+    (void)v;
+    pthread_mutex_lock(&TL);
+    int64_t k = 1;
+    gomap_get(M, &k);
+    pthread_mutex_unlock(&TL);
+    signal_flag();
+}
+
+static void timer_first_clean(void)
+{
+    struct sigevent ev = {.sigev_notify = SIGEV_THREAD};
+    ev.sigev_notify_function = on_timer_locked;
+    timer_t t;
+    if (timer_create(CLOCK_MONOTONIC, &ev, &t) != 0)
+        abort();
+    M = make_map();
+    fill(M, 10);
+    struct itimerspec its = {.it_value = {0, 1000 * 1000}};
+    if (timer_settime(t, 0, &its, NULL) != 0)
+        abort();
+    wait_flag();
+    timer_delete(t);
+}
+
 int main(int argc, char **argv)
 {
     static const struct scenario scenarios[] = {
         {"pair", pair},
         {"timer_race", timer_race},
+        {"timer_first_clean", timer_first_clean},
         {"fork_parent_thread_race", fork_parent_thread_race},
         {"cond_queue", cond_queue},
         {"cond_nowait_race", cond_nowait_race},

@@ -306,6 +306,11 @@ Test(hb, timer_thread_read_races_with_main)
     assert_unordered_in(MORE, "timer_race", HB, "concurrent-read-write", "get", "timer_get", "set", "timer_set");
 }
 
+/* The timer made before any map: ending the solo path there must not cost
+ * the timer's thread its join of the first thread's epoch at its first
+ * acquire (a probe found this clean program reported). */
+Test(hb, timer_made_first_then_a_locked_read_is_clean) { assert_clean_more("timer_first_clean"); }
+
 /* condition variables */
 Test(hb, cond_queue_with_spurious_wakeups_timed_and_clock_waits_is_clean) { assert_clean_more("cond_queue"); }
 Test(hb, consumer_reads_without_waiting)
