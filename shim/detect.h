@@ -178,9 +178,11 @@ MG_ALWAYS_INLINE uint64_t *mg_fast_words(const gomap *m, uint32_t *self)
  * (docs/performance.md). */
 MG_ALWAYS_INLINE bool mg_solo(const gomap *m)
 {
-    if (MG_UNLIKELY(!mg_self.fast) || !m)
-        return false;
+    /* the end flag first: a threaded process then leaves at once for the
+     * fast path, which makes the other tests itself */
     if (__atomic_load_n(&mg_solo_over, __ATOMIC_RELAXED))
+        return false;
+    if (MG_UNLIKELY(!mg_self.fast) || !m)
         return false;
     return MG_LIKELY(MG_RD(mg_words(m)[MW_HDR]) >> 32 == HDR_LIVE_TAG);
 }

@@ -44,13 +44,12 @@ static __thread uint32_t me_solo_pending __attribute__((tls_model("initial-exec"
 static hb_epoch solo_epoch;
 #define SOLO_NONE HB_EPOCH_MASK /* no slot's epoch: slot 255, the overflow record's, never a first record's */
 __thread uint32_t mg_hb_solo_skipped __attribute__((tls_model("initial-exec")));
-__thread struct hb_thr *mg_hb_ready __attribute__((tls_model("initial-exec")));
 
 /* me_rec once tagged, for the lock wrappers' inline path (hb_lockpath.h)
  * and the map hooks' (ready). Not while a solo join is pending: that
  * thread's first acquire must go through mg_hb_lock_acquired_slow, which
  * makes it (the inline acquire of a handoff does not). */
-static inline void set_ready(void) { mg_hb_ready = me_tagged && !me_solo_pending ? me_rec : NULL; }
+static inline void set_ready(void) { mg_self.hb_ready = me_tagged && !me_solo_pending ? me_rec : NULL; }
 
 /* The shim's own image: its internal locks (thread table, reports, depot)
  * are called through the same exported wrappers as the program's, and must
@@ -290,7 +289,7 @@ static inline void withdraw(void) { mg_self.hb_epoch = __atomic_load_n(&mg_hb_id
  * (made, tagged, not inside the shim), else NULL. */
 static inline struct hb_thr *ready(void)
 {
-    struct hb_thr *t = mg_hb_ready;
+    struct hb_thr *t = mg_self.hb_ready;
     return MG_LIKELY(t && !mg_self.busy) ? t : NULL;
 }
 
@@ -579,6 +578,25 @@ SYNC_OP(mg_hb_release, hb_release(t, (uintptr_t)addr))
 /* hb_lockpath.h's way out once its inline path declined */
 SYNC_OP(mg_hb_lock_acquired_slow, if ((solo_join(t), hb_acquire_excl(t, (uintptr_t)addr))) publish(t))
 SYNC_OP(mg_hb_lock_releasing_slow, hb_release_excl(t, (uintptr_t)addr))
+
+/* hb_lockpath.h's handoffs, under the guard: the loop rewrites the
+ * thread's clock entry by entry, and a signal handler's lock wrapper must
+ * pass straight through rather than run in the middle of it. */
+bool mg_hb_lock_take_handoff(struct hb_thr *t)
+{
+    int r = hb_handoff_take_guarded(t, &mg_self.busy);
+    if (r > 0) /* back in its epoch */
+        mg_self.hb_epoch = t->cur;
+    return r >= 0;
+}
+
+bool mg_hb_lock_give_handoff(struct hb_thr *t, const volatile void *addr)
+{
+    if (!hb_handoff_give_guarded(t, (uintptr_t)addr, &mg_self.busy))
+        return false;
+    mg_self.hb_epoch = MG_HB_EPOCH_NONE;
+    return true;
+}
 
 /* For callers that do not inline hb_lockpath.h (glib_sync.c, the
  * condition waits): the same two steps behind one call. */

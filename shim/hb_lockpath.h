@@ -19,30 +19,38 @@
 #include "hb_sync.h"
 #include "thread_table.h"
 
-/* The calling thread's engine record while the engine may run on it
- * inline (made, and named by its thread index), else NULL. */
-extern __thread struct hb_thr *mg_hb_ready __attribute__((tls_model("initial-exec"), visibility("hidden")));
+/* A handoff (hb_sync.h), out of line (happens_before.c): the inline paths
+ * then keep nothing live across a call of their own, so a lock wrapper
+ * saves no more registers than its real call needs. True when done. */
+bool mg_hb_lock_take_handoff(struct hb_thr *t);
+bool mg_hb_lock_give_handoff(struct hb_thr *t, const volatile void *addr);
 
 static inline bool mg_hb_lock_acquired_inline(const volatile void *addr)
 {
-    struct hb_thr *t = mg_hb_ready;
+    struct hb_thr *t = mg_self.hb_ready;
     if (MG_UNLIKELY(t == NULL) || MG_UNLIKELY(mg_self.busy))
         return false;
-    int r = hb_lock_acquired_fast(t, (uintptr_t)addr, &mg_self.busy);
-    if (MG_UNLIKELY(r < 0))
-        return false;
-    if (r > 0) /* back in its epoch: the map hooks may skip again */
+    int r = hb_lock_acquired_check(t, (uintptr_t)addr);
+    if (MG_LIKELY(r == 0))
+        return true;
+    if (r == 1) { /* back in its epoch: the map hooks may skip again */
         mg_self.hb_epoch = t->cur;
-    return true;
+        return true;
+    }
+    return r == HB_LOCK_HANDOFF && mg_hb_lock_take_handoff(t);
 }
 
 static inline bool mg_hb_lock_releasing_inline(const volatile void *addr)
 {
-    struct hb_thr *t = mg_hb_ready;
-    if (MG_UNLIKELY(t == NULL) || MG_UNLIKELY(mg_self.busy) || !hb_lock_releasing_fast(t, (uintptr_t)addr, &mg_self.busy))
+    struct hb_thr *t = mg_self.hb_ready;
+    if (MG_UNLIKELY(t == NULL) || MG_UNLIKELY(mg_self.busy))
         return false;
-    mg_self.hb_epoch = MG_HB_EPOCH_NONE;
-    return true;
+    int r = hb_lock_releasing_check(t, (uintptr_t)addr);
+    if (MG_LIKELY(r == 1)) {
+        mg_self.hb_epoch = MG_HB_EPOCH_NONE;
+        return true;
+    }
+    return r == HB_LOCK_HANDOFF && mg_hb_lock_give_handoff(t, addr);
 }
 
 /* The full paths, when the inline one declines (happens_before.c). */

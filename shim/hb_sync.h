@@ -206,29 +206,39 @@ static inline int hb_lock_releasing_check(struct hb_thr *t, uintptr_t addr)
  * handler that takes or lets go of a lock in the middle then passes
  * straight through, instead of rewriting the clock entries the loop is
  * between reading and storing. */
+static inline int hb_handoff_take_guarded(struct hb_thr *t, uint32_t *guard)
+{
+    ++*guard;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    int r = hb_handoff_take(t);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    --*guard;
+    return r;
+}
+
+static inline bool hb_handoff_give_guarded(struct hb_thr *t, uintptr_t addr, uint32_t *guard)
+{
+    ++*guard;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    bool r = hb_handoff_give(t, addr);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    --*guard;
+    return r;
+}
+
 static inline int hb_lock_acquired_fast(struct hb_thr *t, uintptr_t addr, uint32_t *guard)
 {
     int r = hb_lock_acquired_check(t, addr);
-    if (MG_UNLIKELY(r == HB_LOCK_HANDOFF)) {
-        ++*guard;
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        r = hb_handoff_take(t);
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        --*guard;
-    }
+    if (MG_UNLIKELY(r == HB_LOCK_HANDOFF))
+        r = hb_handoff_take_guarded(t, guard);
     return r;
 }
 
 static inline bool hb_lock_releasing_fast(struct hb_thr *t, uintptr_t addr, uint32_t *guard)
 {
     int r = hb_lock_releasing_check(t, addr);
-    if (MG_UNLIKELY(r == HB_LOCK_HANDOFF)) {
-        ++*guard;
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        r = hb_handoff_give(t, addr);
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        --*guard;
-    }
+    if (MG_UNLIKELY(r == HB_LOCK_HANDOFF))
+        return hb_handoff_give_guarded(t, addr, guard);
     return r != 0;
 }
 

@@ -32,12 +32,18 @@
 
 /* A wrapper of a function that takes an object: while the engine sleeps a
  * tail jump to the real function, no frame of its own; awake, the real
- * call, then the engine (hook) when ok, an expression of the result r. */
+ * call, then the engine (hook) when ok, an expression of the result r.
+ * The awake half loads the real function once: it is the hot path of a
+ * map under a lock, where every instruction a wrapper adds shows
+ * (docs/performance.md, mutex2). */
 #define TAKE(fn, params, args, hook, ok)                                                                           \
     MG_DECLARE_REAL(int, fn, params);                                                                              \
     static __attribute__((noinline)) int fn##_awake params                                                         \
     {                                                                                                              \
-        int r = REAL(fn) args;                                                                                     \
+        __typeof__(MG_REAL(fn)) real_ = MG_REAL_LOAD(fn);                                                          \
+        if (MG_UNLIKELY(real_ == NULL))                                                                            \
+            real_ = REAL(fn);                                                                                      \
+        int r = real_ args;                                                                                        \
         if (ok)                                                                                                    \
             hook;                                                                                                  \
         return r;                                                                                                  \
@@ -108,26 +114,42 @@ static bool unlock_refused(const pthread_mutex_t *m, int kind)
  * (MG_HB_ENDED_KEY, mg_hb_thread_end), which such a lock acquires: it is
  * ordered after the dead owner, and after any other thread that ended
  * holding one (which may hide a race with those, never invents one). */
-static void mutex_taken(pthread_mutex_t *m, int r)
+static MG_NOINLINE void robust_taken(pthread_mutex_t *m, int r)
 {
     MG_HB_LOCK_ACQUIRED(m);
-    if (MG_UNLIKELY(mutex_kind(m) & KIND_ROBUST)) {
-        mg_self.robust_held++;
-        if (r == EOWNERDEAD)
-            mg_hb_acquire(MG_HB_ENDED_KEY);
-    }
+    mg_self.robust_held++;
+    if (r == EOWNERDEAD)
+        mg_hb_acquire(MG_HB_ENDED_KEY);
 }
 
-static void mutex_unlocking(pthread_mutex_t *m)
+/* Inlined whole into each mutex lock wrapper: the common case (a mutex
+ * that is not robust, hb_lockpath.h's inline path taking it) makes no call
+ * but the real one. */
+MG_ALWAYS_INLINE void mutex_taken(pthread_mutex_t *m, int r)
+{
+    if (MG_UNLIKELY(mutex_kind(m) & KIND_ROBUST))
+        robust_taken(m, r);
+    else if (MG_UNLIKELY(!mg_hb_lock_acquired_inline(m)))
+        mg_hb_lock_acquired_slow(m);
+}
+
+/* Before the unlock of a mutex that is not a default one (kind != 0). */
+static MG_NOINLINE void kind_unlocking(pthread_mutex_t *m, int kind)
+{
+    if (unlock_refused(m, kind))
+        return;
+    if ((kind & KIND_ROBUST) && mg_self.robust_held)
+        mg_self.robust_held--;
+    MG_HB_LOCK_RELEASING(m);
+}
+
+MG_ALWAYS_INLINE void mutex_unlocking(pthread_mutex_t *m)
 {
     int kind = mutex_kind(m);
-    if (MG_UNLIKELY(kind != 0)) { /* 0: a default mutex */
-        if (unlock_refused(m, kind))
-            return;
-        if ((kind & KIND_ROBUST) && mg_self.robust_held)
-            mg_self.robust_held--;
-    }
-    MG_HB_LOCK_RELEASING(m);
+    if (MG_UNLIKELY(kind != 0)) /* 0: a default mutex */
+        kind_unlocking(m, kind);
+    else if (MG_UNLIKELY(!mg_hb_lock_releasing_inline(m)))
+        mg_hb_lock_releasing_slow(m);
 }
 
 #define BEFORE_MUTEX_UNLOCK(m)                                                                                     \
@@ -149,7 +171,10 @@ TAKE(pthread_mutex_clocklock, (pthread_mutex_t *m, clockid_t clock, const struct
 MG_INTERCEPTOR(int, pthread_mutex_unlock, (pthread_mutex_t *m))
 {
     BEFORE_MUTEX_UNLOCK(m);
-    return REAL(pthread_mutex_unlock)(m);
+    int (*real)(pthread_mutex_t *) = MG_REAL_LOAD(pthread_mutex_unlock); /* one load: the hot path */
+    if (MG_UNLIKELY(real == NULL))
+        real = REAL(pthread_mutex_unlock);
+    return real(m);
 }
 
 MG_INTERCEPTOR(int, pthread_mutex_init, (pthread_mutex_t *m, const pthread_mutexattr_t *attr))

@@ -8,6 +8,8 @@
 #include "runtime.h"
 #include <unistd.h>
 
+struct hb_thr;
+
 /* Per-thread state. busy is the recursion guard: set while the shim runs
  * its own slow path (reporting, unwinding, symbolizing), so that a gomap
  * call made underneath, e.g. by an allocator the application replaced,
@@ -37,6 +39,11 @@ struct mg_thread {
     uintptr_t in_call;      /* the map call in flight (in_call.h) */
     uint64_t hb_epoch;      /* the happens-before engine's published epoch
                                (happens_before.h), MG_HB_EPOCH_NONE if none */
+    struct hb_thr *hb_ready; /* the engine's record of this thread while the
+                               lock wrappers may run it inline (happens_before.c,
+                               set_ready), else NULL: here and not an object of
+                               its own for the same reason, a lock wrapper's
+                               one GOT load */
 };
 /* Never a happens-before epoch nor an access history word (hb_clock.h's
  * epochs use 56 bits; a read clock's word leaves bits 48-62 clear), so the
