@@ -124,10 +124,24 @@ static MG_NOINLINE void robust_taken(pthread_mutex_t *m, int r)
 
 /* Inlined whole into each mutex lock wrapper: the common case (a mutex
  * that is not robust, hb_lockpath.h's inline path taking it) makes no call
- * but the real one. */
+ * but the real one.
+ *
+ * A default mutex is remembered until its unlock (mg_self.plain_mutex), so
+ * that the unlock need not read its kind: on a contended mutex the waiter
+ * has written the lock word since, the line is the other core's, and a
+ * read before the real unlock's locked write made that write a second
+ * transfer of the line (perf on shared1k: nine tenths of the unlock
+ * wrapper's samples on that load). Read here, the line is this thread's:
+ * it has just locked it. The kind cannot change between a lock and its
+ * unlock short of destroying a locked mutex; a program that has another
+ * thread unlock it for it (undefined) and then re-make it as an
+ * error-checking one before its own unlock may get a refused unlock taken
+ * as a release, which only hides races. */
 MG_ALWAYS_INLINE void mutex_taken(pthread_mutex_t *m, int r)
 {
-    if (MG_UNLIKELY(mutex_kind(m) & KIND_ROBUST))
+    int kind = mutex_kind(m);
+    mg_self.plain_mutex = kind == 0 ? m : NULL;
+    if (MG_UNLIKELY(kind & KIND_ROBUST))
         robust_taken(m, r);
     else if (MG_UNLIKELY(!mg_hb_lock_acquired_inline(m)))
         mg_hb_lock_acquired_slow(m);
@@ -145,7 +159,11 @@ static MG_NOINLINE void kind_unlocking(pthread_mutex_t *m, int kind)
 
 MG_ALWAYS_INLINE void mutex_unlocking(pthread_mutex_t *m)
 {
-    int kind = mutex_kind(m);
+    int kind = 0;
+    if (MG_LIKELY(mg_self.plain_mutex == m))
+        mg_self.plain_mutex = NULL; /* once: a later unlock of m, not locked again, reads */
+    else
+        kind = mutex_kind(m);
     if (MG_UNLIKELY(kind != 0)) /* 0: a default mutex */
         kind_unlocking(m, kind);
     else if (MG_UNLIKELY(!mg_hb_lock_releasing_inline(m)))

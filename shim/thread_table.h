@@ -44,6 +44,9 @@ struct mg_thread {
                                set_ready), else NULL: here and not an object of
                                its own for the same reason, a lock wrapper's
                                one GOT load */
+    const void *plain_mutex; /* the default mutex this thread took last, until
+                               its unlock (sync_intercept.c): that unlock then
+                               need not read the mutex's kind */
 };
 /* Never a happens-before epoch nor an access history word (hb_clock.h's
  * epochs use 56 bits; a read clock's word leaves bits 48-62 clear), so the
