@@ -174,7 +174,7 @@ static struct hb_thr *me_first(void)
      * reported wrongly) until its start routine hands it its own. */
     if (__atomic_load_n(&pending_starts, __ATOMIC_ACQUIRE) && (pid_t)syscall(SYS_gettid) != getpid())
         return NULL;
-    struct hb_thr *t = hb_thread_create(NULL, mg_self.idx);
+    struct hb_thr *t = hb_thread_create(NULL, mg_thread_ref(mg_self.idx));
     hb_thread_set_handle(t, (uintptr_t)pthread_self());
     hb_epoch none = 0;
     /* A first record made once the process already had a second thread
@@ -393,7 +393,7 @@ static void enter_slow(struct hb_access *h, const void *map, unsigned cls, unsig
     struct hb_conflict c;
     if (t) {
         if (MG_UNLIKELY(!me_tagged)) {
-            hb_thread_set_tag(t, self);
+            hb_thread_set_tag(t, mg_thread_ref(self));
             me_tagged = 1;
             set_ready();
         }
@@ -418,7 +418,7 @@ static void enter_slow(struct hb_access *h, const void *map, unsigned cls, unsig
     f.other = (struct mg_party){
         .present = true,
         .op = c.op,
-        .thread = (uint32_t)hb_slot_tag(c.slot, c.clock),
+        .thread = mg_thread_of_ref(hb_slot_tag(c.slot, c.clock)),
         .pc = c.pc,
         .complete = false,
     };

@@ -42,11 +42,13 @@ uint64_t mg_hb_idle_epoch = MG_HB_EPOCH_NONE;
 struct slot {
     uint32_t tid;
     uint32_t created;
+    uint32_t serial; /* the registration that last took the index (mg_thread_ref) */
     char name[16];
 };
 
 static MG_LARGE_BSS struct slot table[MG_MAX_THREADS];
 static uint32_t next_idx = 1;
+static uint32_t serials;
 /* Freed indexes, oldest first. An index is reused only once every index
  * has been handed out, and then the one freed the longest ago: a report
  * written after a thread ended (the earlier call of an unordered race
@@ -96,6 +98,7 @@ uint32_t mg_thread_register(void)
         idx = MG_THREAD_OVERFLOW;
     table[idx].tid = mg_self.tid;
     table[idx].created = mg_self.created_stack;
+    __atomic_store_n(&table[idx].serial, ++serials, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&lock);
     mg_self.busy--;
     mg_self.idx = idx;
@@ -103,6 +106,22 @@ uint32_t mg_thread_register(void)
     mg_thread_remember_name();
     pthread_setspecific(exit_key, (void *)(uintptr_t)idx);
     return idx;
+}
+
+uint64_t mg_thread_ref(uint32_t idx)
+{
+    if (idx == 0 || idx >= MG_MAX_THREADS)
+        return 0;
+    return (uint64_t)__atomic_load_n(&table[idx].serial, __ATOMIC_RELAXED) << 32 | idx;
+}
+
+uint32_t mg_thread_of_ref(uint64_t ref)
+{
+    uint32_t idx = (uint32_t)ref;
+    /* the overflow index is shared: whichever thread it was, it cannot be told */
+    if (idx == 0 || idx >= MG_THREAD_OVERFLOW)
+        return 0;
+    return mg_thread_ref(idx) == ref ? idx : 0;
 }
 
 uint32_t mg_thread_tid(uint32_t idx)

@@ -91,6 +91,13 @@ static inline uint32_t mg_self_tid(void)
         mg_self.tid = t = (uint32_t)gettid();
     return t;
 }
+/* A thread, named for a report that may be written long after it ended:
+ * its index and the serial number of its registration. An index is reused
+ * once 65,534 threads have registered; a reference to the thread that had
+ * it before then resolves to 0 (mg_thread_of_ref), a thread the report
+ * cannot name, rather than to the thread that has the index now. */
+uint64_t mg_thread_ref(uint32_t idx);
+uint32_t mg_thread_of_ref(uint64_t ref);
 /* What the table remembers about a thread index. */
 uint32_t mg_thread_tid(uint32_t idx);
 uint32_t mg_thread_created(uint32_t idx);

@@ -1525,6 +1525,49 @@ static void many_threads_race(void)
         pthread_join(t[i], NULL);
 }
 
+/* ---- a thread's index reused ----
+ * An early thread writes a map and ends, detached; main reads the map
+ * later, ordered after it only by a flag the engine cannot see. In
+ * between, 65,535 more threads register one after another (a map call
+ * each), created and joined: the index table's 65,534 indexes run out and
+ * the early thread's index, freed first, goes to one of them. The report
+ * of main's read must not name that later thread as the writer. */
+static void *early_writer(void *p)
+{
+    int64_t k = 1;
+    gomap_set(M, &k, &k); /* @site:reused_set */
+    signal_flag();
+    return p;
+}
+
+static void *registering(void *p)
+{
+    (void)gomap_len(p); /* the first map call registers the thread */
+    return NULL;
+}
+
+#define REUSE_THREADS 65535
+
+static void index_reused_race(void)
+{
+    M = make_map();
+    gomap *other = make_map();
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    pthread_t t;
+    if (pthread_create(&t, &a, early_writer, NULL))
+        abort();
+    pthread_attr_destroy(&a);
+    wait_flag();
+    usleep(20 * 1000); /* the early thread's exit frees its index first */
+    for (int i = 0; i < REUSE_THREADS; i++)
+        if (pthread_create(&t, NULL, registering, other) || pthread_join(t, NULL))
+            abort();
+    int64_t k = 1;
+    gomap_get(M, &k); /* @site:reused_get */
+}
+
 /* ---- a thread libc starts: a SIGEV_THREAD timer's callback ----
  * The process has had no thread of its own creation: the timer's thread
  * is made inside libc. Main writes after timer_create, the callback
@@ -1634,6 +1677,7 @@ int main(int argc, char **argv)
         {"c11_detach_race", c11_detach_race},
         {"many_threads_clean", many_threads_clean},
         {"many_threads_race", many_threads_race},
+        {"index_reused_race", index_reused_race},
     };
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)

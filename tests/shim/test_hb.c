@@ -537,6 +537,26 @@ Test(hb, race_with_a_thread_past_the_slot_table)
     run_free(&r);
 }
 
+/* The earlier call's thread ended, and its index went to another thread
+ * once 65,534 had registered: the report must not name that other thread
+ * (its tid, name and creation stack) as the writer. It names none. */
+Test(hb, a_reused_thread_index_names_no_other_thread, .timeout = 240)
+{
+    struct run r;
+    run_prog(&r, MORE, "index_reused_race", HB);
+    cr_assert_eq(count_kind(&r, NULL), 1, "want one finding, got %zu:\n%s", count_kind(&r, NULL), r.err);
+    json_t *f = find_kind(&r, "concurrent-read-write", 0);
+    cr_assert(f, "no concurrent-read-write");
+    json_t *a = json_object_get(f, "access"), *c = json_object_get(f, "conflict");
+    assert_frame_at(json_object_get(a, "stack"), 0, MORE, "reused_get");
+    assert_frame_at(json_object_get(c, "stack"), 0, MORE, "reused_set");
+    json_t *th = json_object_get(c, "thread");
+    cr_assert(json_is_null(json_object_get(th, "tid")), "the writer's index now names another thread:\n%s", r.err);
+    cr_assert_null(json_object_get(th, "created"), "no creation stack of another thread");
+    cr_assert_eq(r.status, 66, "exit status %d", r.status);
+    run_free(&r);
+}
+
 /* ---- synchronization made while the process had one thread ----
  * The engine skips it (happens_before.h, mg_hb_sync_live); threads that
  * come later must still be ordered after it (mg_hb_solo.c). */
