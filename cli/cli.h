@@ -187,8 +187,10 @@ int mg_check_shim_loads(const char *shim, char *why, size_t n);
 /* ------------------------------------------------------------ shimopts.c */
 /* MAPGUARD_OPTIONS for the child: the inherited variable, then --options,
  * then what mapguard itself needs (log_path, format) last so it wins.
+ * from_outer_run: the inherited variable is an outer `mapguard run`'s,
+ * whose own log_path, format and exitcode are replaced without a warning.
  * NULL with a message in err when a value cannot be expressed. */
-char *mg_build_shim_options(const mgc_options *o, const char *inherited,
+char *mg_build_shim_options(const mgc_options *o, const char *inherited, bool from_outer_run,
                             const char *log_path, char *err, size_t n);
 char *mg_build_ld_preload(const char *inherited, const char *shim);
 /* Checks a flag's value (flag: "--exitcode", ...) with the type and range

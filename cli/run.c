@@ -20,6 +20,10 @@
  *  - The shim not loading must never look like a clean run: preload.c rejects
  *    the known cases first, and after the run the program's process must have
  *    reported in (see check_shim).
+ *  - A run inside another (a test suite under `mapguard run` that runs
+ *    `mapguard run` itself) hands its records on to the outer run's log
+ *    (forward_to_outer): the outer gate then sees what its descendants
+ *    found, and the processes the inner run watched.
  */
 #include "cli.h"
 #include "options_syntax.h"
@@ -533,6 +537,59 @@ static int load_dir(const char *dir, mgc_reports *r, collected *col)
     return 0;
 }
 
+/* ------------------------------------------------------------ nesting */
+
+/* The log of the `mapguard run` this one runs under, if any: what it put
+ * in our environment, when that names a directory of ours (a stale
+ * variable pointing elsewhere is left alone). */
+static bool outer_log(char *out, size_t n)
+{
+    const char *o = getenv("MAPGUARD_RUN_LOG");
+    if (!o || o[0] != '/' || strlen(o) >= n)
+        return false;
+    snprintf(out, n, "%s", o);
+    char *slash = strrchr(out, '/');
+    struct stat st;
+    *slash = 0;
+    bool ok = slash != out && stat(out, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid();
+    *slash = '/';
+    return ok;
+}
+
+/* Appends every log file of this run's directory to the outer run's log
+ * under the same pid (the shim's name for it: the log path, a dot, the
+ * pid), where the outer run reads it as its own descendants' records. */
+static void forward_to_outer(const char *dir, const char *outer)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char buf[1 << 15];
+    while ((e = readdir(d)) != NULL) {
+        const char *dot = strrchr(e->d_name, '.');
+        if (e->d_name[0] == '.' || !dot || dot[1] < '0' || dot[1] > '9')
+            continue;
+        char to[PATH_MAX];
+        if (snprintf(to, sizeof to, "%s%s", outer, dot) >= (int)sizeof to)
+            continue;
+        int in = openat(dirfd(d), e->d_name, O_RDONLY | O_CLOEXEC);
+        int out = open(to, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        ssize_t got;
+        while (in >= 0 && out >= 0 && (got = read(in, buf, sizeof buf)) > 0)
+            if (write(out, buf, (size_t)got) != got) {
+                fprintf(stderr, "mapguard: cannot hand records on to the outer run's %s: %s\n", to,
+                        strerror(errno));
+                break;
+            }
+        if (in >= 0)
+            close(in);
+        if (out >= 0)
+            close(out);
+    }
+    closedir(d);
+}
+
 /*
  * Did the shim load into the program, and into what it exec'd or spawned? A
  * run the detector did not watch reports nothing, exactly like a clean run,
@@ -635,7 +692,8 @@ static void describe_status(const child *c, const char *prog, char *note, size_t
 
 int mg_run(const mgc_options *o, char **argv)
 {
-    char shim[PATH_MAX], prog[PATH_MAX], dir[PATH_MAX], why[1024];
+    char shim[PATH_MAX], prog[PATH_MAX], dir[PATH_MAX], why[1024], outer[PATH_MAX];
+    bool nested = outer_log(outer, sizeof outer);
     if (find_shim(shim) != 0)
         return MG_EXIT_TOOL;
     if (resolve_program(argv[0], prog, sizeof prog) != 0)
@@ -661,7 +719,7 @@ int mg_run(const mgc_options *o, char **argv)
     char *opts = NULL, *preload = NULL;
     char log_path[PATH_MAX + 16], err[1024] = "";
     snprintf(log_path, sizeof log_path, "%s/report", dir);
-    opts = mg_build_shim_options(o, getenv("MAPGUARD_OPTIONS"), log_path, err, sizeof err);
+    opts = mg_build_shim_options(o, getenv("MAPGUARD_OPTIONS"), nested, log_path, err, sizeof err);
     if (!opts) {
         fprintf(stderr, "mapguard: %s\n", err[0] ? err : "out of memory");
         goto out;
@@ -769,6 +827,8 @@ int mg_run(const mgc_options *o, char **argv)
     }
     free(col.pids);
     mg_reports_free(&r);
+    if (nested)
+        forward_to_outer(dir, outer);
 
 out_tty:
     if (c.tty) {

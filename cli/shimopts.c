@@ -174,13 +174,15 @@ static bool has_sep(const char *s)
     return strpbrk(s, SEPS) != NULL;
 }
 
-char *mg_build_shim_options(const mgc_options *o, const char *inherited, const char *log_path,
-                            char *err, size_t n)
+char *mg_build_shim_options(const mgc_options *o, const char *inherited, bool from_outer_run,
+                            const char *log_path, char *err, size_t n)
 {
     kvlist l = {0};
     char *out = NULL;
     const char *supp_from = NULL;
-    if (parse_into(&l, inherited, "MAPGUARD_OPTIONS", true, &supp_from, err, n) != 0 ||
+    /* an outer run's variable holds its own log_path, format and exitcode,
+     * which ours replace below: no word about those */
+    if (parse_into(&l, inherited, "MAPGUARD_OPTIONS", !from_outer_run, &supp_from, err, n) != 0 ||
         parse_into(&l, o->shim_options, "--options", true, &supp_from, err, n) != 0)
         goto done;
     if (o->halt_on_error)

@@ -505,3 +505,39 @@ Test(run, timeout_kills_a_child_that_called_setsid, .timeout = 60)
     cr_assert_lt(r.seconds, 10.0, "took %.1fs", r.seconds);
     cmd_result_free(&r);
 }
+
+/* A run inside a run (a test suite under the gate that runs `mapguard run`
+ * itself): the inner run reports as usual, and hands its records on to
+ * the outer one, which counts the finding and the processes the inner run
+ * watched. Neither warns of options it manages itself, nor of an exec the
+ * detector did not load into. */
+Test(run, a_run_inside_a_run_reports_to_both, .timeout = 120)
+{
+    require_shim();
+    char *dir = test_tmpdir();
+    char *json = path_join(dir, "outer.jsonl");
+    const char *argv[] = {MAPGUARD, "run", "--json", json, "--", MAPGUARD, "run", "--", PROG("cli_race"), NULL};
+    cmd_result r = run_cmd(argv, NULL);
+    cr_assert_eq(r.status, 66, "got %d\n%s", r.status, r.err);
+    const char *inner = strstr(r.err, "SUMMARY: mapguard: 1 finding (1 concurrent-read-write) in 1 process");
+    cr_assert(inner, "the inner run's summary:\n%s", r.err);
+    cr_assert(strstr(inner + 1, "SUMMARY: mapguard: 1 finding (1 concurrent-read-write) in 2 processes"),
+              "the outer run's summary counts the inner run's finding:\n%s", r.err);
+    cr_assert_null(strstr(r.err, "managed by mapguard run"), "%s", r.err);
+    cr_assert_null(strstr(r.err, "could not load into"), "%s", r.err);
+    json_t *recs = load_jsonl(json);
+    cr_assert(first_of_kind(recs, "concurrent-read-write"), "the outer --json has the finding");
+    json_decref(recs);
+
+    /* clean inside: the program's own status through both */
+    const char *clean[] = {MAPGUARD, "run", "--", MAPGUARD, "run", "--", PROG("cli_clean"), NULL};
+    cmd_result c = run_cmd(clean, NULL);
+    cr_assert_eq(c.status, 3, "cli_clean exits 3 through both runs, got %d\n%s", c.status, c.err);
+    cr_assert(strstr(c.err, "SUMMARY: mapguard: no findings in 2 processes"), "%s", c.err);
+    cr_assert_null(strstr(c.err, "warning"), "%s", c.err);
+    cmd_result_free(&c);
+    cmd_result_free(&r);
+    rm_rf(dir);
+    free(json);
+    free(dir);
+}
