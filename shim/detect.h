@@ -169,11 +169,12 @@ MG_ALWAYS_INLINE uint64_t *mg_fast_words(const gomap *m, uint32_t *self)
  * map (the header), and for writes a map that iterators or an irreflexive
  * key check watch; anything else goes the way it always did. It sets no
  * writer mark and records nothing in the access history: the only thread's
- * calls all happen before any thread it creates later. What that costs in
+ * calls all happen before any thread it creates later, but for the call it
+ * is inside when it creates one (from a callback or a signal handler),
+ * which its exit records (interpose.c, SOLO_EXIT). What that costs in
  * detection (a thread libc or a raw clone starts, unseen, whose first map
- * call races with one of the solo thread's made after its creation; a
- * thread created from inside a map call's callback, racing with that call)
- * is in docs/design-detector.md. The mixed loop on a 1M-key map: 1.16x
+ * call races with one of the solo thread's made after its creation) is in
+ * docs/design-detector.md. The mixed loop on a 1M-key map: 1.16x
  * through this path against 1.24x through the fast path, in one process
  * (docs/performance.md). */
 MG_ALWAYS_INLINE bool mg_solo(const gomap *m)

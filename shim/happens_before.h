@@ -67,8 +67,15 @@ static inline bool mg_hb_sync_live(void)
 extern MG_HIDDEN int mg_solo_over;
 static inline void mg_solo_end(void)
 {
-    if (!__atomic_load_n(&mg_solo_over, __ATOMIC_RELAXED))
+    if (!__atomic_load_n(&mg_solo_over, __ATOMIC_RELAXED)) {
+        /* a thread made from inside a map call (its hash callback, a signal
+         * handler that interrupted it): that call runs on the solo path,
+         * unrecorded, and the new thread may race with it; its exit
+         * records it once it is over */
+        if (mg_self.in_call)
+            mg_self.solo_threaded = true;
         __atomic_store_n(&mg_solo_over, 1, __ATOMIC_SEQ_CST);
+    }
 }
 
 /* Called by every intercepted thread creation (pthread_create, thrd_create)

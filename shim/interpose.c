@@ -125,13 +125,35 @@ static bool found_late(void *const *real, const void *stub)
 #define FAST_READ_REST(OP, m, s, pc, call) FAST_REST(read, OP, m, s, pc, call)
 #define FAST_WRITE_REST(OP, m, s, pc, call) FAST_REST(write, OP, m, s, pc, call)
 
+/* A solo call during which the process got its second thread (its hash
+ * callback made one, or a signal handler that interrupted it): it ran
+ * unrecorded, and the new thread may already have used the map, or use it
+ * later. It goes to the engine now, at its exit, as a call of no length
+ * would: checked against what the new thread did meanwhile, and recorded,
+ * in the epoch after the creation, for what it does later. */
+static MG_COLD MG_NOINLINE void solo_threaded_exit(const gomap *m, unsigned op, uintptr_t pc)
+{
+    mg_self.solo_threaded = false;
+    if (!mg_hb_is_awake())
+        return;
+    uint64_t *w = mg_words(m);
+    mg_hb_enter(w, op, pc);
+    mg_hb_leave(w, op, pc);
+}
+
 /* The solo path (detect.h): the call, named in the in-call word for a
- * crash record, and nothing else. */
+ * crash record, and nothing else, unless a thread was made during it. */
+#define SOLO_EXIT(m, OP)                                                                                           \
+    do {                                                                                                           \
+        mg_in_call_leave();                                                                                        \
+        if (MG_UNLIKELY(mg_self.solo_threaded))                                                                    \
+            solo_threaded_exit((m), MG_OP_##OP, CALLER());                                                         \
+    } while (0)
 #define SOLO_CALL(m, OP, call)                                                                                     \
     do {                                                                                                           \
         mg_in_call_enter((m), MG_OP_##OP);                                                                         \
         __typeof__(call) r_ = call;                                                                                \
-        mg_in_call_leave();                                                                                        \
+        SOLO_EXIT(m, OP);                                                                                          \
         return r_;                                                                                                 \
     } while (0)
 
@@ -516,7 +538,7 @@ MG_WRAPPER(bool, gomap_iter_next, (gomap_iter *it, const void **key, void **val)
     if (MG_LIKELY(mg_solo_iter(m, it))) {
         mg_in_call_enter(m, MG_OP_ITER_NEXT);
         bool r = MG_REAL(gomap_iter_next)(it, key, val);
-        mg_in_call_leave();
+        SOLO_EXIT(m, ITER_NEXT);
         if (MG_UNLIKELY(!r))
             iter_ended(it);
         return r;

@@ -25,6 +25,10 @@ struct mg_thread {
                                taking (owned_lock.h) */
     bool small_stack;       /* created with a stack under MG_SMALL_STACK:
                                libunwind's unw_backtrace needs more (stack.c) */
+    bool solo_threaded;     /* the process got its second thread while this
+                               thread was inside a map call on the solo path
+                               (happens_before.h, mg_solo_end): the call's
+                               exit records it (interpose.c, SOLO_CALL) */
     uint32_t robust_held;   /* robust mutexes held (sync_intercept.c), counted
                                while the engine is awake: a thread that ends
                                holding one hands its clock to the next owner */

@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 static gomap *M;
 static atomic_int flag;
@@ -57,10 +58,15 @@ static void *writer(void *p)
     return p;
 }
 
+static gomap *make(const gomap_type *t)
+{
+    return gomap_new(t, 0); /* @site:made */
+}
+
 static void run(void)
 {
     static const gomap_type t = {.key_size = 8, .val_size = 8, .hash = locking_hash};
-    M = gomap_new(&t, 0); /* @site:made */
+    M = make(&t);
     int64_t k = 1;
     gomap_set(M, &k, &k);
     pthread_t a, b;
@@ -77,11 +83,70 @@ static void callback_release_clean(void)
     run();
 }
 
+/* ---- a thread made inside a map call ----
+ * Main's set calls the map's hash function, which creates a thread: the
+ * process had one thread when the set began (the solo path, detect.h,
+ * which records nothing), and two before it ended. The child reads the
+ * map after the set returned, ordered after it only by a flag the engine
+ * cannot see: the part of the set after the creation is not ordered
+ * before the read. The clean variant orders them with a mutex. */
+static atomic_int spawn_armed, set_done;
+static int child_locks;
+static pthread_t child;
+
+static void *child_reader(void *p)
+{
+    if (child_locks) {
+        int done = 0;
+        while (!done) {
+            pthread_mutex_lock(&L);
+            done = atomic_load_explicit(&set_done, memory_order_relaxed);
+            pthread_mutex_unlock(&L);
+            if (!done)
+                sched_yield();
+        }
+    } else {
+        while (!atomic_load_explicit(&set_done, memory_order_acquire))
+            sched_yield();
+    }
+    int64_t k = 1;
+    gomap_get(M, &k); /* @site:spawned_get */
+    return p;
+}
+
+static uint64_t spawning_hash(const void *key, size_t key_size, uint64_t seed)
+{
+    if (atomic_exchange(&spawn_armed, 0) && pthread_create(&child, NULL, child_reader, NULL))
+        abort();
+    return gomap_hash_bytes(key, key_size, seed);
+}
+
+static void spawn(int locks)
+{
+    static const gomap_type t = {.key_size = 8, .val_size = 8, .hash = spawning_hash};
+    child_locks = locks;
+    M = make(&t);
+    int64_t k = 1;
+    gomap_set(M, &k, &k); /* first call: the solo path from the next one */
+    k = 2;
+    atomic_store(&spawn_armed, 1);
+    gomap_set(M, &k, &k); /* @site:spawning_set */
+    pthread_mutex_lock(&L);
+    atomic_store_explicit(&set_done, 1, memory_order_release);
+    pthread_mutex_unlock(&L);
+    pthread_join(child, NULL);
+}
+
+static void spawn_in_call_race(void) { spawn(0); }
+static void spawn_in_call_clean(void) { spawn(1); }
+
 int main(int argc, char **argv)
 {
     static const struct scenario scenarios[] = {
         {"callback_release_race", callback_release_race},
         {"callback_release_clean", callback_release_clean},
+        {"spawn_in_call_race", spawn_in_call_race},
+        {"spawn_in_call_clean", spawn_in_call_clean},
     };
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)

@@ -29,3 +29,27 @@ Test(hb_callback, release_after_the_get_orders_it)
     cr_assert_eq(r.status, 0, "exit status %d", r.status);
     run_free(&r);
 }
+
+/* A thread made inside a map call, while the process had one thread: the
+ * call ran on the solo path, unrecorded, and is recorded at its exit
+ * (interpose.c, SOLO_EXIT). The child's later read, ordered after the
+ * call by nothing the engine sees, races with it. */
+Test(hb_callback, a_thread_made_inside_a_solo_call_races_with_it)
+{
+    struct run r;
+    run_prog(&r, PROG, "spawn_in_call_race", HB);
+    json_t *f = assert_one_unordered(&r, PROG, "spawn_in_call_race", "concurrent-read-write", "get", "spawned_get",
+                                     "set", "spawning_set");
+    cr_assert(f);
+    cr_assert_eq(r.status, 66, "exit status %d", r.status);
+    run_free(&r);
+}
+
+Test(hb_callback, a_thread_made_inside_a_solo_call_then_ordered_is_clean)
+{
+    struct run r;
+    run_prog(&r, PROG, "spawn_in_call_clean", HB);
+    assert_watched_and_clean(&r, "spawn_in_call_clean");
+    cr_assert_eq(r.status, 0, "exit status %d", r.status);
+    run_free(&r);
+}
