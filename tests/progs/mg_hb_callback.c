@@ -16,6 +16,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -114,10 +115,28 @@ static void *child_reader(void *p)
     return p;
 }
 
+static int spawn_from_handler; /* the handler of a signal raised in the call makes the thread */
+
+static void spawn_child(void)
+{
+    if (pthread_create(&child, NULL, child_reader, NULL))
+        abort();
+}
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    spawn_child(); /* not async-signal-safe; glibc's works, and programs do it */
+}
+
 static uint64_t spawning_hash(const void *key, size_t key_size, uint64_t seed)
 {
-    if (atomic_exchange(&spawn_armed, 0) && pthread_create(&child, NULL, child_reader, NULL))
-        abort();
+    if (atomic_exchange(&spawn_armed, 0)) {
+        if (spawn_from_handler)
+            raise(SIGUSR1);
+        else
+            spawn_child();
+    }
     return gomap_hash_bytes(key, key_size, seed);
 }
 
@@ -138,6 +157,12 @@ static void spawn(int locks)
 }
 
 static void spawn_in_call_race(void) { spawn(0); }
+static void spawn_in_handler_race(void)
+{
+    spawn_from_handler = 1;
+    signal(SIGUSR1, on_usr1);
+    spawn(0);
+}
 static void spawn_in_call_clean(void) { spawn(1); }
 
 int main(int argc, char **argv)
@@ -147,6 +172,7 @@ int main(int argc, char **argv)
         {"callback_release_clean", callback_release_clean},
         {"spawn_in_call_race", spawn_in_call_race},
         {"spawn_in_call_clean", spawn_in_call_clean},
+        {"spawn_in_handler_race", spawn_in_handler_race},
     };
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)

@@ -53,3 +53,17 @@ Test(hb_callback, a_thread_made_inside_a_solo_call_then_ordered_is_clean)
     cr_assert_eq(r.status, 0, "exit status %d", r.status);
     run_free(&r);
 }
+
+/* The same with the thread made by a signal handler that interrupted the
+ * call (a signal raised from inside it, so that the interruption is
+ * certain). */
+Test(hb_callback, a_thread_made_by_a_handler_inside_a_solo_call_races_with_it)
+{
+    struct run r;
+    run_prog(&r, PROG, "spawn_in_handler_race", HB);
+    json_t *f = assert_one_unordered(&r, PROG, "spawn_in_handler_race", "concurrent-read-write", "get", "spawned_get",
+                                     "set", "spawning_set");
+    cr_assert(f);
+    cr_assert_eq(r.status, 66, "exit status %d", r.status);
+    run_free(&r);
+}
