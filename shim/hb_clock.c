@@ -261,6 +261,14 @@ void hb_thread_set_handle(struct hb_thr *t, uintptr_t handle)
     if (hb_thr_shared(t))
         return;
     hb_spin_lock(&tab_lock);
+    /* glibc hands a pthread_t out again once its thread was joined (or
+     * ended detached): a record still bearing it is one whose joiner has
+     * not yet taken it (between the real join's return and its wrapper's
+     * hb_thread_join, which has the record already). A join of the new
+     * thread must not find it: the handle is the new record's alone. */
+    for (uint32_t s = 1; handle && s < next_fresh; s++)
+        if (&tab[s] != t && tab[s].state != HB_FREE && tab[s].handle == handle)
+            tab[s].handle = 0;
     t->handle = handle;
     hb_spin_unlock(&tab_lock);
 }

@@ -152,6 +152,22 @@ Test(hb_clock, find_by_handle_until_joined)
     cr_assert_null(hb_thread_find(0x7100));
 }
 
+/* glibc reuses a pthread_t as soon as the real join returned: the next
+ * thread may get it before the joiner's wrapper has taken the old record
+ * (hb_thread_join). A join of the new thread must find the new one. */
+Test(hb_clock, a_reused_handle_finds_the_new_thread_before_the_old_is_taken)
+{
+    struct hb_thr *main_t = hb_thread_create(NULL, 1);
+    struct hb_thr *old = hb_thread_create(main_t, 2);
+    hb_thread_set_handle(old, 0x7000);
+    hb_thread_finish(old); /* ended; its joiner's real join has returned */
+    struct hb_thr *young = hb_thread_create(main_t, 3);
+    hb_thread_set_handle(young, 0x7000);
+    cr_assert_eq(hb_thread_find(0x7000), young);
+    hb_thread_join(main_t, old); /* the first joiner, with the record it found before */
+    cr_assert_eq(hb_thread_find(0x7000), young);
+}
+
 /* Past HB_OVERFLOW - 1 live threads, the rest share the overflow record:
  * races among them are missed, races with other threads are still found,
  * and ordered pairs are never reported. */
