@@ -1,7 +1,9 @@
 /*
  * GLib's synchronization, told to the happens-before engine (issue 13,
  * item 4): GMutex, GLib's bit locks, GCond, GAsyncQueue, GThreadPool, the
- * main loop's sources, GTask and g_once. docs/design-detector.md ("GLib
+ * main loop (its sources, quit and run, a context's ownership), GTask,
+ * g_once and the reference counts that end in a destroy (GObject, atomic
+ * rc boxes). docs/design-detector.md ("GLib
  * synchronization") says how each is modelled and what is not seen.
  *
  * The shim does not link GLib: these wrappers interpose GLib's exported
@@ -330,31 +332,48 @@ MG_INTERCEPTOR(void, g_async_queue_unlock, (void *q))
 struct pool_rec {
     GFunc func;
     void *user_data;
+    GCompareDataFunc cmp; /* g_thread_pool_set_sort_function's */
+    void *cmp_data;
+    int serial; /* max_threads is 1: one item at a time, each run's end
+                   happens before the next run's start (GLib hands the pool
+                   from one worker to the next under its queue's lock) */
 };
 
 static void pool_run(void *data, void *user_data)
 {
     struct pool_rec *p = user_data;
-    IF_AWAKE(mg_hb_acquire(item_key(K_POOL, NULL, data)));
+    if (AWAKE()) {
+        mg_hb_acquire(item_key(K_POOL, NULL, data));
+        if (__atomic_load_n(&p->serial, __ATOMIC_RELAXED))
+            mg_hb_acquire(p);
+    }
     p->func(data, p->user_data);
     IF_AWAKE(mg_hb_release_merge(p));
 }
 
 /* The record for a new pool, or NULL (no engine, no memory): then the
  * pool gets the user's function itself. */
-static struct pool_rec *pool_rec_new(GFunc func, void *user_data)
+static struct pool_rec *pool_rec_new(GFunc func, void *user_data, int max_threads)
 {
     if (!mg_hb_enabled() || !func)
         return NULL;
     struct pool_rec *p = rec_alloc(sizeof *p);
     if (p)
-        *p = (struct pool_rec){func, user_data};
+        *p = (struct pool_rec){.func = func, .user_data = user_data, .serial = max_threads == 1};
     return p;
+}
+
+/* The pool is ours if its func (a public field) is pool_run; its
+ * user_data is then the record. */
+static struct pool_rec *pool_rec_of(void *pool)
+{
+    struct g_thread_pool_head *h = pool;
+    return h && h->func == pool_run ? h->user_data : NULL;
 }
 
 MG_INTERCEPTOR(void *, g_thread_pool_new, (GFunc func, void *user_data, int max_threads, gboolean exclusive, void **error))
 {
-    struct pool_rec *p = pool_rec_new(func, user_data);
+    struct pool_rec *p = pool_rec_new(func, user_data, max_threads);
     if (!p)
         return GREAL(g_thread_pool_new)(func, user_data, max_threads, exclusive, error);
     void *pool = GREAL(g_thread_pool_new)(pool_run, p, max_threads, exclusive, error);
@@ -366,7 +385,7 @@ MG_INTERCEPTOR(void *, g_thread_pool_new, (GFunc func, void *user_data, int max_
 MG_INTERCEPTOR(void *, g_thread_pool_new_full,
                (GFunc func, void *user_data, GDestroyNotify item_free, int max_threads, gboolean exclusive, void **error))
 {
-    struct pool_rec *p = pool_rec_new(func, user_data);
+    struct pool_rec *p = pool_rec_new(func, user_data, max_threads);
     if (!p)
         return GREAL(g_thread_pool_new_full)(func, user_data, item_free, max_threads, exclusive, error);
     void *pool = GREAL(g_thread_pool_new_full)(pool_run, p, item_free, max_threads, exclusive, error);
@@ -381,12 +400,48 @@ MG_INTERCEPTOR(gboolean, g_thread_pool_push, (void *pool, void *data, void **err
     return GREAL(g_thread_pool_push)(pool, data, error);
 }
 
-/* The pool is ours if its func (a public field) is pool_run; its
- * user_data is then the record. */
+/* A pool's sort function runs in the pushing thread, under the pool's
+ * queue lock, on queued items: as the queue's compare (above), each
+ * compared item's clock is taken before it and merged into after. */
+static int pool_cmp_run(const void *a, const void *b, void *data)
+{
+    const struct pool_rec *p = data;
+    if (AWAKE()) {
+        mg_hb_acquire(item_key(K_POOL, NULL, a));
+        mg_hb_acquire(item_key(K_POOL, NULL, b));
+    }
+    int r = __atomic_load_n(&p->cmp, __ATOMIC_ACQUIRE)(a, b, p->cmp_data);
+    if (AWAKE()) {
+        mg_hb_release_merge(item_key(K_POOL, NULL, a));
+        mg_hb_release_merge(item_key(K_POOL, NULL, b));
+    }
+    return r;
+}
+
+MG_INTERCEPTOR(void, g_thread_pool_set_sort_function, (void *pool, GCompareDataFunc cmp, void *user_data))
+{
+    struct pool_rec *p = pool_rec_of(pool);
+    if (!p || !cmp) {
+        GREAL(g_thread_pool_set_sort_function)(pool, cmp, user_data);
+        return;
+    }
+    p->cmp_data = user_data;
+    __atomic_store_n(&p->cmp, cmp, __ATOMIC_RELEASE);
+    GREAL(g_thread_pool_set_sort_function)(pool, pool_cmp_run, p);
+}
+
+MG_INTERCEPTOR(gboolean, g_thread_pool_set_max_threads, (void *pool, int max_threads, void **error))
+{
+    gboolean r = GREAL(g_thread_pool_set_max_threads)(pool, max_threads, error);
+    struct pool_rec *p = pool_rec_of(pool);
+    if (p && r)
+        __atomic_store_n(&p->serial, max_threads == 1, __ATOMIC_RELAXED);
+    return r;
+}
+
 MG_INTERCEPTOR(void, g_thread_pool_free, (void *pool, gboolean immediate, gboolean wait))
 {
-    struct g_thread_pool_head *h = pool;
-    struct pool_rec *p = h && h->func == pool_run ? h->user_data : NULL;
+    struct pool_rec *p = pool_rec_of(pool);
     GREAL(g_thread_pool_free)(pool, immediate, wait);
     if (!p)
         return;
@@ -673,6 +728,95 @@ TASK_PROPAGATE(gboolean, g_task_propagate_boolean, (void *task, void **error), (
 TASK_PROPAGATE(intptr_t, g_task_propagate_int, (void *task, void **error), (task, error))
 TASK_PROPAGATE(gboolean, g_task_propagate_value, (void *task, void *value, void **error), (task, value, error))
 
+/* ---- the main loop's end, and a context's owner ----
+ * g_main_loop_quit happens before the return of g_main_loop_run it ends
+ * (GLib sets the loop's flag and reads it under the context's lock):
+ * release-merge on the loop before the quit, acquire after the run. A
+ * context is owned by one thread at a time (g_main_context_acquire
+ * succeeds only then; owned recursively): a lock on the context. NULL is
+ * the default context. */
+
+MG_INTERCEPTOR(void, g_main_loop_quit, (void *loop))
+{
+    if (loop)
+        IF_AWAKE(mg_hb_release_merge(loop));
+    GREAL(g_main_loop_quit)(loop);
+}
+
+MG_INTERCEPTOR(void, g_main_loop_run, (void *loop))
+{
+    GREAL(g_main_loop_run)(loop);
+    if (loop)
+        IF_AWAKE(mg_hb_acquire(loop));
+}
+
+static void *(*MG_REAL(g_main_context_default))(void); /* found, not wrapped */
+static void *context_key(void *ctx) { return ctx ? ctx : GREAL(g_main_context_default)(); }
+
+MG_INTERCEPTOR(gboolean, g_main_context_acquire, (void *ctx))
+{
+    gboolean r = GREAL(g_main_context_acquire)(ctx);
+    if (r && AWAKE())
+        mg_hb_acquire(context_key(ctx));
+    return r;
+}
+
+MG_INTERCEPTOR(void, g_main_context_release, (void *ctx))
+{
+    IF_AWAKE(mg_hb_release_merge(context_key(ctx)));
+    GREAL(g_main_context_release)(ctx);
+}
+
+/* ---- reference counts that end in a destroy ----
+ * GLib drops a reference with an atomic decrement that is a full barrier,
+ * and the last one runs the destroy (finalize, clear function): every
+ * unref is a release and an acquire on the object, so the last one is
+ * ordered after every earlier holder's calls. A GObject's count is public
+ * (struct _GObject: the class pointer, then the count): an unref that
+ * finds 1 is the last, and the object's clock goes with it (an object
+ * resurrected in its dispose starts clean, which may report its earlier
+ * holders against its later ones). An rc box's count is private: its
+ * clock stays until the table's memory runs out (then boxes share the
+ * fallback clock, which hides races). */
+
+struct g_object_head {
+    void *g_class;
+    unsigned ref_count;
+};
+
+static void ref_drop(void *obj)
+{
+    mg_hb_release_merge(obj);
+    mg_hb_acquire(obj);
+}
+
+MG_INTERCEPTOR(void, g_object_unref, (void *obj))
+{
+    if (!obj || !AWAKE()) {
+        GREAL(g_object_unref)(obj);
+        return;
+    }
+    bool last = __atomic_load_n(&((struct g_object_head *)obj)->ref_count, __ATOMIC_RELAXED) == 1;
+    ref_drop(obj);
+    GREAL(g_object_unref)(obj);
+    if (last)
+        mg_hb_reset(obj);
+}
+
+MG_INTERCEPTOR(void, g_atomic_rc_box_release, (void *mem))
+{
+    if (mem)
+        IF_AWAKE(ref_drop(mem));
+    GREAL(g_atomic_rc_box_release)(mem);
+}
+
+MG_INTERCEPTOR(void, g_atomic_rc_box_release_full, (void *mem, GDestroyNotify clear))
+{
+    if (mem)
+        IF_AWAKE(ref_drop(mem));
+    GREAL(g_atomic_rc_box_release_full)(mem, clear);
+}
+
 /* ---- g_once_init_enter/leave and g_once ----
  * The leave happens before every enter that returns FALSE (the value is
  * set: made by another thread, waited for, or seen set). The macro
@@ -757,7 +901,9 @@ MG_INTERCEPTOR(void *, g_once_impl, (void *once, GThreadFunc fn, void *arg))
         MG_INTERCEPT(g_async_queue_timeout_pop_unlocked), MG_INTERCEPT(g_async_queue_timed_pop),                   \
         MG_INTERCEPT(g_async_queue_timed_pop_unlocked), MG_INTERCEPT(g_async_queue_lock),                          \
         MG_INTERCEPT(g_async_queue_unlock), MG_INTERCEPT(g_thread_pool_new), MG_INTERCEPT(g_thread_pool_new_full), \
-        MG_INTERCEPT(g_thread_pool_push), MG_INTERCEPT(g_thread_pool_free), MG_INTERCEPT(g_idle_add_full),         \
+        MG_INTERCEPT(g_thread_pool_push), MG_INTERCEPT(g_thread_pool_set_max_threads),                             \
+        MG_INTERCEPT(g_thread_pool_set_sort_function),                                                             \
+        MG_INTERCEPT(g_thread_pool_free), MG_INTERCEPT(g_idle_add_full),                                           \
         MG_INTERCEPT(g_idle_add), MG_INTERCEPT(g_idle_add_once), MG_INTERCEPT(g_timeout_add_full),                 \
         MG_INTERCEPT(g_timeout_add), MG_INTERCEPT(g_timeout_add_once), MG_INTERCEPT(g_timeout_add_seconds_full),   \
         MG_INTERCEPT(g_timeout_add_seconds), MG_INTERCEPT(g_main_context_invoke_full),                             \
@@ -766,7 +912,12 @@ MG_INTERCEPTOR(void *, g_once_impl, (void *once, GThreadFunc fn, void *arg))
         MG_INTERCEPT(g_timeout_source_new_seconds), MG_INTERCEPT(g_source_set_priority),                           \
         MG_INTERCEPT(g_source_set_callback_indirect), MG_INTERCEPT(g_source_unref),                                \
         MG_INTERCEPT(g_error_new_valist), MG_INTERCEPT(g_once_init_enter), MG_INTERCEPT(g_once_init_enter_impl),   \
-        MG_INTERCEPT(g_once_init_leave), MG_INTERCEPT(g_once_impl)
+        MG_INTERCEPT(g_once_init_leave), MG_INTERCEPT(g_once_impl), MG_INTERCEPT(g_main_loop_quit),                \
+        MG_INTERCEPT(g_main_loop_run), MG_INTERCEPT(g_main_context_acquire), MG_INTERCEPT(g_main_context_release), \
+        MG_INTERCEPT(g_main_context_default), MG_INTERCEPT(g_atomic_rc_box_release),                               \
+        MG_INTERCEPT(g_atomic_rc_box_release_full)
+
+#define GOBJECT_TABLE MG_INTERCEPT(g_object_unref)
 
 #define GIO_TABLE                                                                                                  \
     MG_INTERCEPT(g_task_return_pointer), MG_INTERCEPT(g_task_return_boolean),            \
@@ -777,6 +928,7 @@ MG_INTERCEPTOR(void *, g_once_impl, (void *once, GThreadFunc fn, void *arg))
 
 static const struct mg_intercept glib_table[] = {GLIB_TABLE};
 static const struct mg_intercept gio_table[] = {GIO_TABLE};
+static const struct mg_intercept gobject_table[] = {GOBJECT_TABLE};
 
 void mg_glib_resolve(void)
 {
@@ -786,6 +938,8 @@ void mg_glib_resolve(void)
     }
     if (dlsym(RTLD_NEXT, "g_task_return_pointer"))
         mg_intercept_resolve(gio_table, MG_INTERCEPT_COUNT(gio_table));
+    if (dlsym(RTLD_NEXT, "g_object_unref"))
+        mg_intercept_resolve(gobject_table, MG_INTERCEPT_COUNT(gobject_table));
 }
 
 /* libglib (or libgio) loaded after start, by dlopen: its functions, read
@@ -794,4 +948,5 @@ static void glib_resolve_late(void)
 {
     mg_intercept_resolve_loaded(glib_table, MG_INTERCEPT_COUNT(glib_table), "g_mutex_lock");
     mg_intercept_resolve_loaded(gio_table, MG_INTERCEPT_COUNT(gio_table), "g_task_return_pointer");
+    mg_intercept_resolve_loaded(gobject_table, MG_INTERCEPT_COUNT(gobject_table), "g_object_unref");
 }
