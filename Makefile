@@ -258,7 +258,7 @@ $(TESTBIN)/shim_tests: $(SHIM_TEST_SRC) $(TEST_SHARED) $(wildcard tests/shim/*.h
 $(TESTBIN)/cli_tests: $(CLI_TEST_SRC) $(TEST_SHARED) $(wildcard tests/cli/*.h) tests/*.h $(GOMAP_HDRS) $(SHIM_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc -Itests -Itests/cli -Ishim $(CRIT_CFLAGS) $(shell pkg-config --cflags jansson) \
-	    -DBUILD_DIR='"$(abspath $(BUILD))"' -DSRC_DIR='"$(abspath .)"' \
+	    -DBUILD_DIR='"$(abspath $(BUILD))"' -DSRC_DIR='"$(abspath .)"' $(if $(CLI_SAN),-DMG_CLI_SANITIZED) \
 	    -o $@ $(CLI_TEST_SRC) $(TEST_SHARED) $(CRIT_LIBS) $(shell pkg-config --libs jansson) -lpthread $(LDFLAGS)
 
 # mg_late loads libgomap with dlopen after start, so it must not be linked

@@ -540,8 +540,10 @@ static int load_dir(const char *dir, mgc_reports *r, collected *col)
 /* ------------------------------------------------------------ nesting */
 
 /* The log of the `mapguard run` this one runs under, if any: what it put
- * in our environment, when that names a directory of ours (a stale
- * variable pointing elsewhere is left alone). */
+ * in our environment, when that has the shape of one (make_report_dir's
+ * directory, "mapguard.XXXXXX", and "report" in it) and names a directory
+ * of ours that exists. A variable the caller's environment merely holds,
+ * pointing elsewhere, is left alone. */
 static bool outer_log(char *out, size_t n)
 {
     const char *o = getenv("MAPGUARD_RUN_LOG");
@@ -549,9 +551,13 @@ static bool outer_log(char *out, size_t n)
         return false;
     snprintf(out, n, "%s", o);
     char *slash = strrchr(out, '/');
-    struct stat st;
+    if (slash == out || strcmp(slash, "/report") != 0)
+        return false;
     *slash = 0;
-    bool ok = slash != out && stat(out, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid();
+    const char *base = strrchr(out, '/') + 1;
+    struct stat st;
+    bool ok = strncmp(base, "mapguard.", 9) == 0 && strlen(base) == 15 && stat(out, &st) == 0 &&
+              S_ISDIR(st.st_mode) && st.st_uid == geteuid();
     *slash = '/';
     return ok;
 }
