@@ -130,6 +130,8 @@ MG_INTERCEPTOR(void, g_mutex_lock, (void *m))
         return;
     }
     GREAL(g_mutex_lock)(m);
+    /* the engine woke while this thread waited (sync_intercept.c, TAKE) */
+    IF_AWAKE(mg_hb_lock_acquired(m));
 }
 
 MG_INTERCEPTOR(gboolean, g_mutex_trylock, (void *m))

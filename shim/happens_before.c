@@ -617,7 +617,8 @@ void mg_hb_reset(const volatile void *addr)
     hb_sync_reset((uintptr_t)addr);
     mg_self.busy--;
 }
-SYNC_OP(mg_hb_rw_release, hb_rw_release(t, (uintptr_t)addr))
+SYNC_OP(mg_hb_rw_release, hb_rw_release(t, (uintptr_t)addr, false))
+SYNC_OP(mg_hb_rw_release_writer, hb_rw_release(t, (uintptr_t)addr, true))
 
 void mg_hb_release_broadcast(void)
 {
@@ -659,11 +660,13 @@ void mg_hb_barrier_init(const volatile void *addr, unsigned count)
     mg_busy_leave();
 }
 
+/* From the second thread on, the first map or not (sync_intercept.c says
+ * why): the threads' records exist from their creation. */
 uint64_t mg_hb_barrier_arrive(const volatile void *addr, bool *involved)
 {
     withdraw();
     *involved = false;
-    if (!usable() || ours(addr))
+    if (!following_threads() || !(__atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED) & MG_HB_THREADS) || ours(addr))
         return 0;
     int saved = errno;
     mg_busy_enter();

@@ -172,6 +172,7 @@ void mg_hb_release_broadcast(void);
  * release before the unlock */
 void mg_hb_rw_acquire(const volatile void *addr, bool write);
 void mg_hb_rw_release(const volatile void *addr);
+void mg_hb_rw_release_writer(const volatile void *addr); /* glibc says it holds it for writing */
 /* barriers: the count at init (recorded while dormant too, since a
  * barrier is usually made before the first map); a wait's arrival before
  * the real wait returns its round (0 when the engine is not involved),

@@ -542,7 +542,7 @@ void hb_rw_acquire(struct hb_thr *t, uintptr_t addr, bool write)
     hb_spin_unlock(&e->lock);
 }
 
-void hb_rw_release(struct hb_thr *t, uintptr_t addr)
+void hb_rw_release(struct hb_thr *t, uintptr_t addr, bool writer)
 {
     struct hb_sync_entry *e = get_locked(addr);
     if (e == &fallback) {
@@ -559,6 +559,12 @@ void hb_rw_release(struct hb_thr *t, uintptr_t addr)
             set_rel(e, 0, 0);
         else
             set_rel(e, hb_thr_epoch(t), t->vgen);
+    } else if (writer) {
+        /* a writer whose lock the engine did not see taken (it was asleep
+         * then): what it did goes to the next readers and writers alike,
+         * merged, since it took no readers' clock */
+        merge_into(e, 0, t);
+        set_rel(e, 0, 0);
     } else {
         merge_into(e, 1, t);
     }

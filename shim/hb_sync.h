@@ -103,7 +103,9 @@ void hb_sync_reset(uintptr_t addr);
  * that and the merge of every reader's release since. Unlock decides
  * which one t was: the writer's slot is remembered. */
 void hb_rw_acquire(struct hb_thr *t, uintptr_t addr, bool write);
-void hb_rw_release(struct hb_thr *t, uintptr_t addr);
+/* writer: the caller knows t holds the lock for writing (glibc's
+ * __cur_writer), whether or not the engine saw it taken. */
+void hb_rw_release(struct hb_thr *t, uintptr_t addr, bool writer);
 
 /* Barriers, round by round. Each wait merges the thread's clock into the
  * clock of the current round before the real wait (hb_barrier_arrive,

@@ -30,12 +30,15 @@
  * real function itself, while dlsym is still harmless. */
 #define REAL(fn) (MG_LIKELY(MG_REAL_LOAD(fn) != NULL) ? MG_REAL(fn) : (mg_sync_resolve(), MG_REAL_LOAD(fn)))
 
-/* A wrapper of a function that takes an object: while the engine sleeps a
- * tail jump to the real function, no frame of its own; awake, the real
- * call, then the engine (hook) when ok, an expression of the result r.
- * The awake half loads the real function once: it is the hot path of a
- * map under a lock, where every instruction a wrapper adds shows
- * (docs/performance.md, mutex2). */
+/* A wrapper of a function that takes an object: awake, the real call, then
+ * the engine (hook) when ok, an expression of the result r. The awake half
+ * loads the real function once: it is the hot path of a map under a lock,
+ * where every instruction a wrapper adds shows (docs/performance.md,
+ * mutex2). While the engine sleeps, the real call and one more look after
+ * it: a thread that blocked before the first map existed and wakes after
+ * (a pool's worker waiting for work) must take what its waker released
+ * since (a held-out probe: every blocking lock, semaphore and barrier
+ * wait reported the map its waker had just filled). */
 #define TAKE(fn, params, args, hook, ok)                                                                           \
     MG_DECLARE_REAL(int, fn, params);                                                                              \
     static __attribute__((noinline)) int fn##_awake params                                                         \
@@ -52,7 +55,10 @@
     {                                                                                                              \
         if (MG_UNLIKELY(mg_hb_sync_live()))                                                                         \
             return fn##_awake args;                                                                                \
-        return REAL(fn) args;                                                                                      \
+        int r = REAL(fn) args;                                                                                     \
+        if (MG_UNLIKELY(mg_hb_sync_live()) && (ok))                                                                \
+            hook;                                                                                                  \
+        return r;                                                                                                  \
     }
 
 /* r is the real call's result; ok says when it took the object. */
@@ -252,9 +258,20 @@ RW_LOCK(pthread_rwlock_timedwrlock, true, (pthread_rwlock_t *restrict l, const s
 RW_LOCK(pthread_rwlock_clockwrlock, true,
         (pthread_rwlock_t *restrict l, clockid_t c, const struct timespec *restrict t), (l, c, t))
 
+/* glibc keeps the writer's tid in __cur_writer (its ABI: the static
+ * initializer names the field): a writer whose wrlock the engine did not
+ * see (taken before the first map) is still a writer at its unlock. */
+static void rw_releasing(pthread_rwlock_t *l)
+{
+    if (__atomic_load_n(&l->__data.__cur_writer, __ATOMIC_RELAXED) == (int)mg_self_tid())
+        mg_hb_rw_release_writer(l);
+    else
+        mg_hb_rw_release(l);
+}
+
 MG_INTERCEPTOR(int, pthread_rwlock_unlock, (pthread_rwlock_t *l))
 {
-    BEFORE(mg_hb_rw_release, l);
+    BEFORE(rw_releasing, l);
     return REAL(pthread_rwlock_unlock)(l);
 }
 
@@ -427,10 +444,13 @@ MG_INTERCEPTOR(int, pthread_barrier_init,
     return r;
 }
 
+/* Followed from the process's second thread on, before the first map too:
+ * a thread that waits from before the first map to after it must take
+ * its round's clock, and a round is only known to those that arrived. */
 MG_INTERCEPTOR(int, pthread_barrier_wait, (pthread_barrier_t *b))
 {
     bool involved = false;
-    uint64_t round = mg_hb_sync_live() ? mg_hb_barrier_arrive(b, &involved) : 0;
+    uint64_t round = mg_hb_barrier_arrive(b, &involved);
     int r = REAL(pthread_barrier_wait)(b);
     if (involved && (r == 0 || r == PTHREAD_BARRIER_SERIAL_THREAD))
         mg_hb_barrier_depart(b, round);

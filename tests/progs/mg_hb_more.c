@@ -1525,6 +1525,86 @@ static void many_threads_race(void)
         pthread_join(t[i], NULL);
 }
 
+/* ---- a wait that began before the first map ----
+ * A worker blocks (mutex, semaphore, read lock, barrier) while no map
+ * exists and the engine sleeps; main then makes the map, fills it and
+ * lets the worker go. The wait returns with the engine awake: the worker
+ * must take what main released, and its read is ordered after main's
+ * writes. Main waits until the worker sleeps in the kernel (its
+ * /proc state), so the wait surely began before the map. */
+static pthread_mutex_t EARLY_MU = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t EARLY_RW = PTHREAD_RWLOCK_INITIALIZER;
+static sem_t EARLY_SEM;
+static pthread_barrier_t EARLY_BAR;
+static int early_kind;
+static atomic_int early_tid;
+
+static void *early_waiter(void *p)
+{
+    atomic_store(&early_tid, gettid());
+    switch (early_kind) {
+    case 0: pthread_mutex_lock(&EARLY_MU); break;
+    case 1: sem_wait(&EARLY_SEM); break;
+    case 2: pthread_rwlock_rdlock(&EARLY_RW); break;
+    default: pthread_barrier_wait(&EARLY_BAR); break;
+    }
+    int64_t k = 1;
+    gomap_get(M, &k);
+    if (early_kind == 0)
+        pthread_mutex_unlock(&EARLY_MU);
+    else if (early_kind == 2)
+        pthread_rwlock_unlock(&EARLY_RW);
+    return p;
+}
+
+static void wait_until_sleeping(int tid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    for (;;) {
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f)
+            fclose(f);
+        buf[n] = 0;
+        const char *rp = strrchr(buf, ')');
+        if (rp && rp[1] == ' ' && rp[2] == 'S')
+            return;
+        sched_yield();
+    }
+}
+
+static void early_wait(int kind)
+{
+    early_kind = kind;
+    sem_init(&EARLY_SEM, 0, 0);
+    pthread_barrier_init(&EARLY_BAR, NULL, 2);
+    if (kind == 0)
+        pthread_mutex_lock(&EARLY_MU);
+    else if (kind == 2)
+        pthread_rwlock_wrlock(&EARLY_RW);
+    pthread_t t;
+    if (pthread_create(&t, NULL, early_waiter, NULL))
+        abort();
+    while (!atomic_load(&early_tid))
+        sched_yield();
+    wait_until_sleeping(atomic_load(&early_tid));
+    M = make_map();
+    fill(M, 10);
+    switch (kind) {
+    case 0: pthread_mutex_unlock(&EARLY_MU); break;
+    case 1: sem_post(&EARLY_SEM); break;
+    case 2: pthread_rwlock_unlock(&EARLY_RW); break;
+    default: pthread_barrier_wait(&EARLY_BAR); break;
+    }
+    pthread_join(t, NULL);
+}
+
+static void early_mutex_clean(void) { early_wait(0); }
+static void early_sem_clean(void) { early_wait(1); }
+static void early_rwlock_clean(void) { early_wait(2); }
+static void early_barrier_clean(void) { early_wait(3); }
+
 /* ---- a thread's index reused ----
  * An early thread writes a map and ends, detached; main reads the map
  * later, ordered after it only by a flag the engine cannot see. In
@@ -1678,6 +1758,10 @@ int main(int argc, char **argv)
         {"many_threads_clean", many_threads_clean},
         {"many_threads_race", many_threads_race},
         {"index_reused_race", index_reused_race},
+        {"early_mutex_clean", early_mutex_clean},
+        {"early_sem_clean", early_sem_clean},
+        {"early_rwlock_clean", early_rwlock_clean},
+        {"early_barrier_clean", early_barrier_clean},
     };
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)

@@ -557,6 +557,15 @@ Test(hb, a_reused_thread_index_names_no_other_thread, .timeout = 240)
     run_free(&r);
 }
 
+/* A wait that began before the first map (the engine asleep) and returned
+ * after main made the map, filled it and let the waiter go: the waiter
+ * takes what main released (sync_intercept.c, TAKE; the barrier from the
+ * second thread on). Each was reported before, every run. */
+Test(hb, a_mutex_wait_from_before_the_first_map_is_ordered) { assert_clean_more("early_mutex_clean"); }
+Test(hb, a_semaphore_wait_from_before_the_first_map_is_ordered) { assert_clean_more("early_sem_clean"); }
+Test(hb, a_read_lock_wait_from_before_the_first_map_is_ordered) { assert_clean_more("early_rwlock_clean"); }
+Test(hb, a_barrier_wait_from_before_the_first_map_is_ordered) { assert_clean_more("early_barrier_clean"); }
+
 /* ---- synchronization made while the process had one thread ----
  * The engine skips it (happens_before.h, mg_hb_sync_live); threads that
  * come later must still be ordered after it (mg_hb_solo.c). */
