@@ -1033,6 +1033,212 @@ static void alone_then_gthread(void)
     g_async_queue_unref(alone_q);
 }
 
+/* ---- the main loop's end: g_main_loop_quit before the return of
+ * g_main_loop_run ---- */
+
+static GMainLoop *QLOOP;
+static int quit_then_write;
+
+static gpointer quitter(gpointer p)
+{
+    if (!quit_then_write)
+        set_at(M, 1);
+    g_main_loop_quit(QLOOP);
+    if (quit_then_write) {
+        set_at(M, 1); /* @site:quit_set */
+        signal_flag();
+    }
+    return p;
+}
+
+static void loop_quit_run(int racy)
+{
+    quit_then_write = racy;
+    M = make_map();
+    GMainContext *ctx = g_main_context_new();
+    QLOOP = g_main_loop_new(ctx, FALSE);
+    GThread *t = g_thread_new("quitter", quitter, NULL);
+    g_main_loop_run(QLOOP);
+    if (racy)
+        wait_flag();
+    int64_t k = 1;
+    gomap_get(M, &k); /* @site:quit_get */
+    g_thread_join(t);
+    g_main_loop_unref(QLOOP);
+    g_main_context_unref(ctx);
+}
+
+static void loop_quit_clean(void) { loop_quit_run(0); }
+static void loop_quit_race(void) { loop_quit_run(1); }
+
+/* ---- a context's ownership as a lock ---- */
+
+static GMainContext *OWNED_CTX;
+
+static void own_ctx(void)
+{
+    while (!g_main_context_acquire(OWNED_CTX))
+        sched_yield();
+}
+
+static gpointer ctx_writer(gpointer p)
+{
+    own_ctx();
+    set_at(M, 1);
+    g_main_context_release(OWNED_CTX);
+    signal_flag();
+    return p;
+}
+
+static gpointer ctx_reader(gpointer p)
+{
+    int64_t k = 1;
+    wait_flag();
+    own_ctx();
+    gomap_get(M, &k);
+    g_main_context_release(OWNED_CTX);
+    return p;
+}
+
+static void context_owner_clean(void)
+{
+    M = make_map();
+    OWNED_CTX = g_main_context_new();
+    spawn_run(ctx_writer, ctx_reader);
+    g_main_context_unref(OWNED_CTX);
+}
+
+/* ---- a serial pool (max_threads 1) whose items run on two threads: the
+ * first item's end happens before the second's start ---- */
+
+static void serial_item(gpointer data, gpointer user)
+{
+    (void)user;
+    int64_t k = 1;
+    if (GPOINTER_TO_INT(data) == 1)
+        set_at(M, 1);
+    else
+        gomap_get(M, &k);
+    atomic_fetch_add(&pool_runs, 1);
+}
+
+static void serial_pool_clean(void)
+{
+    M = make_map();
+    g_thread_pool_set_max_unused_threads(0);
+    GThreadPool *pool = g_thread_pool_new(serial_item, NULL, 1, FALSE, NULL);
+    g_thread_pool_push(pool, GINT_TO_POINTER(1), NULL);
+    /* the first item's thread gone: the second gets a new one */
+    while (atomic_load(&pool_runs) < 1 || g_thread_pool_get_num_threads(pool) > 0)
+        g_usleep(1000);
+    g_thread_pool_push(pool, GINT_TO_POINTER(2), NULL);
+    g_thread_pool_free(pool, FALSE, TRUE);
+}
+
+/* ---- a pool's sort function reads queued items (maps) in the pushing
+ * thread; the worker writes them later ---- */
+
+static int BLOCKER;
+static gomap *SORTED[3];
+
+static void sorted_item(gpointer data, gpointer user)
+{
+    (void)user;
+    if (data == &BLOCKER) {
+        signal_on(&flag2);
+        wait_flag();
+        return;
+    }
+    set_at((gomap *)data, 9);
+}
+
+static gint by_len(gconstpointer a, gconstpointer b, gpointer user)
+{
+    (void)user;
+    if (a == &BLOCKER || b == &BLOCKER)
+        return a == &BLOCKER ? -1 : 1;
+    return (gint)gomap_len(a) - (gint)gomap_len(b);
+}
+
+static GThreadPool *SORT_POOL;
+
+static gpointer sorted_pusher(gpointer p)
+{
+    for (int i = 0; i < 3; i++)
+        g_thread_pool_push(SORT_POOL, SORTED[i], NULL);
+    signal_flag();
+    return p;
+}
+
+static void pool_sort_clean(void)
+{
+    for (int i = 0; i < 3; i++) {
+        SORTED[i] = make_map();
+        for (int j = 0; j <= i; j++)
+            set_at(SORTED[i], j);
+    }
+    M = SORTED[0];
+    SORT_POOL = g_thread_pool_new(sorted_item, NULL, 1, FALSE, NULL);
+    g_thread_pool_set_sort_function(SORT_POOL, by_len, NULL);
+    g_thread_pool_push(SORT_POOL, &BLOCKER, NULL);
+    wait_on(&flag2); /* the worker holds the blocker: the maps queue up */
+    g_thread_join(g_thread_new("pusher", sorted_pusher, NULL));
+    g_thread_pool_free(SORT_POOL, FALSE, TRUE);
+}
+
+/* ---- unrefs whose last one destroys the map: a GObject's data, an
+ * atomic rc box ---- */
+
+static GObject *OBJ;
+static gomap **BOX;
+static int unref_kind; /* 0: GObject, 1: rc box, 2: GObject, the worker writing after its unref */
+
+static void free_map(gpointer m) { gomap_free(m); } /* @site:unref_free */
+static void clear_box(gpointer b) { free_map(*(gomap **)b); }
+
+static void drop(void)
+{
+    if (unref_kind == 1)
+        g_atomic_rc_box_release_full(BOX, clear_box);
+    else
+        g_object_unref(OBJ);
+}
+
+static gpointer holder(gpointer p)
+{
+    int64_t k = 1;
+    gomap_get(M, &k);
+    drop();
+    if (unref_kind == 2)
+        set_at(M, 2); /* @site:unref_set */
+    signal_flag();
+    return p;
+}
+
+static void unref_run(int kind)
+{
+    unref_kind = kind;
+    M = make_map();
+    set_at(M, 1);
+    if (kind == 1) {
+        BOX = g_atomic_rc_box_new(gomap *);
+        *BOX = M;
+        g_atomic_rc_box_acquire(BOX);
+    } else {
+        OBJ = g_object_new(G_TYPE_OBJECT, NULL);
+        g_object_set_data_full(OBJ, "map", M, free_map);
+        g_object_ref(OBJ);
+    }
+    GThread *t = g_thread_new("holder", holder, NULL);
+    wait_flag();
+    drop(); /* the last: destroys the map */
+    g_thread_join(t);
+}
+
+static void gobject_unref_clean(void) { unref_run(0); }
+static void rc_box_release_clean(void) { unref_run(1); }
+static void gobject_write_after_unref_race(void) { unref_run(2); }
+
 int main(int argc, char **argv)
 {
     static const struct scenario scenarios[] = {
@@ -1077,6 +1283,14 @@ int main(int argc, char **argv)
         {"idle_race", idle_race},
         {"task_clean", task_clean},
         {"task_race", task_race},
+        {"loop_quit_clean", loop_quit_clean},
+        {"loop_quit_race", loop_quit_race},
+        {"context_owner_clean", context_owner_clean},
+        {"serial_pool_clean", serial_pool_clean},
+        {"pool_sort_clean", pool_sort_clean},
+        {"gobject_unref_clean", gobject_unref_clean},
+        {"rc_box_release_clean", rc_box_release_clean},
+        {"gobject_write_after_unref_race", gobject_write_after_unref_race},
         {"once_clean", once_clean},
         {"once_race", once_race},
         {"gonce_clean", gonce_clean},

@@ -168,3 +168,33 @@ Test(glib_sync, late_glib_two_gmutexes_race)
     assert_frame_at(json_object_get(json_object_get(f, "conflict"), "stack"), 0, "lib/glib_late", "late_set");
     run_free(&r);
 }
+
+/* g_main_loop_quit happens before the return of the g_main_loop_run it
+ * ends; a write after the quit is not ordered by it */
+Test(glib_sync, main_loop_quit_orders_the_run_return) { assert_clean("loop_quit_clean"); }
+Test(glib_sync, main_loop_write_after_quit_races)
+{
+    assert_unordered("loop_quit_race", "concurrent-read-write", "get", "quit_get", "set", "quit_set");
+}
+
+/* a context owned by one thread at a time (g_main_context_acquire and
+ * release) is a lock */
+Test(glib_sync, main_context_ownership_orders) { assert_clean("context_owner_clean"); }
+
+/* a pool of one thread at a time runs its items in order, on whichever
+ * thread: the first item's end happens before the second's start */
+Test(glib_sync, serial_pool_items_on_two_threads_order, .timeout = 30) { assert_clean("serial_pool_clean"); }
+
+/* a pool's sort function reads queued items in the pushing thread: each
+ * before its run */
+Test(glib_sync, pool_sort_function_reads_order_before_the_runs) { assert_clean("pool_sort_clean"); }
+
+/* the last unref's destroy (a GObject's data, an atomic rc box's clear
+ * function) is ordered after every earlier holder's calls; a holder's
+ * write after its own unref is not */
+Test(glib_sync, gobject_last_unref_orders_the_finalize) { assert_clean("gobject_unref_clean"); }
+Test(glib_sync, rc_box_last_release_orders_the_clear) { assert_clean("rc_box_release_clean"); }
+Test(glib_sync, gobject_write_after_own_unref_races)
+{
+    assert_unordered("gobject_write_after_unref_race", "concurrent-writes", "free", "unref_free", "set", "unref_set");
+}
