@@ -53,11 +53,16 @@ static bool grow(void)
     return true;
 }
 
+/* The lock is taken busy (track, untrack), as every lock of the shim's
+ * on a map call's path: a signal handler's map call goes straight to the
+ * library instead of waiting for the lock its own thread holds. */
 void mg_leak_track(gomap *m)
 {
+    mg_self.busy++;
     pthread_mutex_lock(&lock);
     if ((used + 1) * 2 > cap && !grow()) {
         pthread_mutex_unlock(&lock);
+        mg_self.busy--;
         return;
     }
     size_t j = hash_ptr((uintptr_t)m) & (cap - 1);
@@ -68,10 +73,12 @@ void mg_leak_track(gomap *m)
     set[j] = (uintptr_t)m;
     live++;
     pthread_mutex_unlock(&lock);
+    mg_self.busy--;
 }
 
 void mg_leak_untrack(gomap *m)
 {
+    mg_self.busy++;
     pthread_mutex_lock(&lock);
     if (cap) {
         size_t j = hash_ptr((uintptr_t)m) & (cap - 1);
@@ -85,6 +92,7 @@ void mg_leak_untrack(gomap *m)
         }
     }
     pthread_mutex_unlock(&lock);
+    mg_self.busy--;
 }
 
 struct leak {

@@ -7,10 +7,35 @@
  */
 #include "hb_clock.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 
 static MG_LARGE_BSS struct hb_thr tab[HB_SLOTS];
 static uint32_t tab_lock;
+
+/* The table's lock is held with every signal blocked. A thread holding it
+ * (at its end, say) that a program's signal handler interrupted, the
+ * handler waiting for a lock of the program's that another thread's
+ * handler holds while its map call waits here for the table, would never
+ * get it back (a held-out probe hung so). The table's operations run once
+ * or twice in a thread's life, and at a report; the mask is the thread's
+ * own, kept while it holds the lock (which is not taken twice). */
+static __thread sigset_t tab_mask;
+
+static void tab_take(void)
+{
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &tab_mask);
+    hb_spin_lock(&tab_lock);
+}
+
+static void tab_give(void)
+{
+    hb_spin_unlock(&tab_lock);
+    pthread_sigmask(SIG_SETMASK, &tab_mask, NULL);
+}
 static uint32_t next_fresh = 1;        /* slots [1, next_fresh) have been used */
 static uint32_t free_slots[HB_SLOTS];
 static uint32_t nfree;
@@ -193,7 +218,7 @@ static uint32_t choose_slot(struct hb_thr *parent)
 
 struct hb_thr *hb_thread_create(struct hb_thr *parent, uint64_t tag)
 {
-    hb_spin_lock(&tab_lock);
+    tab_take();
     uint32_t s = choose_slot(parent);
     struct hb_thr *t = &tab[s];
     if (s == HB_OVERFLOW) {
@@ -205,7 +230,7 @@ struct hb_thr *hb_thread_create(struct hb_thr *parent, uint64_t tag)
             HB_ST(t->width, HB_SLOTS);
             __atomic_store_n(&overflowed, 1, __ATOMIC_RELEASE);
         }
-        hb_spin_unlock(&tab_lock);
+        tab_give();
         if (parent && parent != t) {
             /* A new member of the shared clock brings its creator's. */
             lock_thr(parent);
@@ -250,7 +275,7 @@ struct hb_thr *hb_thread_create(struct hb_thr *parent, uint64_t tag)
     t->owners[t->nowners % HB_OWNERS].start = own;
     t->owners[t->nowners % HB_OWNERS].tag = tag;
     t->nowners++;
-    hb_spin_unlock(&tab_lock);
+    tab_give();
     if (parent)
         hb_released(parent);
     return t;
@@ -260,7 +285,7 @@ void hb_thread_set_handle(struct hb_thr *t, uintptr_t handle)
 {
     if (hb_thr_shared(t))
         return;
-    hb_spin_lock(&tab_lock);
+    tab_take();
     /* glibc hands a pthread_t out again once its thread was joined (or
      * ended detached): a record still bearing it is one whose joiner has
      * not yet taken it (between the real join's return and its wrapper's
@@ -270,17 +295,17 @@ void hb_thread_set_handle(struct hb_thr *t, uintptr_t handle)
         if (&tab[s] != t && tab[s].state != HB_FREE && tab[s].handle == handle)
             tab[s].handle = 0;
     t->handle = handle;
-    hb_spin_unlock(&tab_lock);
+    tab_give();
 }
 
 void hb_thread_set_tag(struct hb_thr *t, uint64_t tag)
 {
     if (hb_thr_shared(t))
         return;
-    hb_spin_lock(&tab_lock);
+    tab_take();
     if (t->nowners)
         t->owners[(t->nowners - 1) % HB_OWNERS].tag = tag;
-    hb_spin_unlock(&tab_lock);
+    tab_give();
 }
 
 struct hb_thr *hb_thread_find(uintptr_t handle)
@@ -288,11 +313,11 @@ struct hb_thr *hb_thread_find(uintptr_t handle)
     struct hb_thr *found = NULL;
     if (!handle) /* no thread's, but the mark of a record that has none */
         return NULL;
-    hb_spin_lock(&tab_lock);
+    tab_take();
     for (uint32_t s = 1; s < next_fresh && !found; s++)
         if (tab[s].state != HB_FREE && !tab[s].detached && tab[s].handle == handle)
             found = &tab[s];
-    hb_spin_unlock(&tab_lock);
+    tab_give();
     return found;
 }
 
@@ -300,12 +325,12 @@ void hb_thread_finish(struct hb_thr *t)
 {
     if (hb_thr_shared(t))
         return;
-    hb_spin_lock(&tab_lock);
+    tab_take();
     if (t->detached)
         free_slot(t);
     else
         t->state = HB_FINISHED;
-    hb_spin_unlock(&tab_lock);
+    tab_give();
 }
 
 void hb_thread_join(struct hb_thr *self, struct hb_thr *joined)
@@ -329,24 +354,24 @@ void hb_thread_join(struct hb_thr *self, struct hb_thr *joined)
     /* The joined thread has finished (or, joined while still running, is
      * past its last call): its clock no longer moves. */
     hb_thr_acquire(self, joined->clk, joined->width);
-    hb_spin_lock(&tab_lock);
+    tab_take();
     if (joined->state == HB_FINISHED)
         free_slot(joined);
     else if (joined->state == HB_LIVE)
         joined->detached = 1; /* freed by its hb_thread_finish */
-    hb_spin_unlock(&tab_lock);
+    tab_give();
 }
 
 void hb_thread_detach(struct hb_thr *t)
 {
     if (hb_thr_shared(t))
         return;
-    hb_spin_lock(&tab_lock);
+    tab_take();
     if (t->state == HB_FINISHED)
         free_slot(t);
     else if (t->state == HB_LIVE)
         t->detached = 1;
-    hb_spin_unlock(&tab_lock);
+    tab_give();
 }
 
 uint64_t hb_slot_tag(uint32_t slot, uint64_t clock)
@@ -355,14 +380,14 @@ uint64_t hb_slot_tag(uint32_t slot, uint64_t clock)
         return 0;
     struct hb_thr *t = &tab[slot];
     uint64_t tag = 0, best = 0;
-    hb_spin_lock(&tab_lock);
+    tab_take();
     uint32_t n = t->nowners < HB_OWNERS ? t->nowners : HB_OWNERS;
     for (uint32_t i = 0; i < n; i++)
         if (t->owners[i].start <= clock && t->owners[i].start >= best) {
             best = t->owners[i].start;
             tag = t->owners[i].tag;
         }
-    hb_spin_unlock(&tab_lock);
+    tab_give();
     return tag;
 }
 

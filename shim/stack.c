@@ -35,6 +35,7 @@
  * stacks, stack_saved.c) capture nothing until a report needs them.
  */
 #define UNW_LOCAL_ONLY
+#include <errno.h>
 #include <libunwind.h>
 
 #include "stack.h"
@@ -360,11 +361,18 @@ int mg_stack_depth(void)
     return depth < 1 ? 1 : depth > MG_MAX_DEPTH ? MG_MAX_DEPTH : depth;
 }
 
+/* errno kept: the first capture loads libunwind and sets it up (a pipe
+ * that fails with EAGAIN on the way), and a report's capture runs before
+ * the report's own save (a held-out probe: the first nil-map write or
+ * use after free of a process left errno at EAGAIN). */
 uint32_t mg_stack_capture_id(void)
 {
+    int saved = errno;
     uintptr_t pcs[MG_MAX_DEPTH];
     int n = mg_stack_capture(pcs, mg_stack_depth());
-    return mg_depot_put(pcs, n);
+    uint32_t id = mg_depot_put(pcs, n);
+    errno = saved;
+    return id;
 }
 
 /* The faulting pc first, then the callers' return addresses, from the

@@ -61,6 +61,28 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t exit_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
+/* The table's lock is taken with every signal blocked. A program's signal
+ * handler may take a lock of its own and then make a map call, which
+ * registers its thread under this lock: had a handler run on a thread
+ * holding it, and waited there for the program's lock that another
+ * thread's handler held while waiting for this one, neither would ever
+ * return (a held-out probe: a SIGALRM handler taking a mutex and calling
+ * gomap_get hung 3 in 20 runs; the busy guard alone covers only a handler
+ * on the same thread). Registration and exit are once per thread. */
+static void table_lock(sigset_t *old)
+{
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, old);
+    pthread_mutex_lock(&lock);
+}
+
+static void table_unlock(const sigset_t *old)
+{
+    pthread_mutex_unlock(&lock);
+    pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
 static void thread_exit(void *p)
 {
     uint32_t idx = (uint32_t)(uintptr_t)p;
@@ -69,9 +91,10 @@ static void thread_exit(void *p)
     if (idx == 0 || idx >= MG_THREAD_OVERFLOW)
         return;
     mg_thread_remember_name();
-    pthread_mutex_lock(&lock);
+    sigset_t old;
+    table_lock(&old);
     free_idx[free_tail++ % MG_MAX_THREADS] = (uint16_t)idx;
-    pthread_mutex_unlock(&lock);
+    table_unlock(&old);
 }
 
 static void make_key(void) { pthread_key_create(&exit_key, thread_exit); }
@@ -83,7 +106,8 @@ uint32_t mg_thread_register(void)
      * (the wrappers tell them apart by the guard) */
     mg_self.busy++;
     pthread_once(&key_once, make_key);
-    pthread_mutex_lock(&lock);
+    sigset_t old;
+    table_lock(&old);
     uint32_t idx;
     /* a second thread met at its first checked call, its creation unseen
      * (a raw clone, a thread libc started): the solo path ends here
@@ -99,7 +123,7 @@ uint32_t mg_thread_register(void)
     table[idx].tid = mg_self.tid;
     table[idx].created = mg_self.created_stack;
     __atomic_store_n(&table[idx].serial, ++serials, __ATOMIC_RELAXED);
-    pthread_mutex_unlock(&lock);
+    table_unlock(&old);
     mg_self.busy--;
     mg_self.idx = idx;
     mg_self.hb_epoch = __atomic_load_n(&mg_hb_idle_epoch, __ATOMIC_RELAXED);

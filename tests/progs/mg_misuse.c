@@ -6,11 +6,17 @@
 #include <gomap.h>
 #include "scenario.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 static const gomap_type I64 = {.key_size = 8, .val_size = 8};
 
@@ -76,6 +82,55 @@ static void nil_set(void)
     int64_t k = 1, v = 2;
     int r = gomap_set(m, &k, &v); /* @site:nil_set */
     printf("set=%d\n", r);
+}
+
+/* The process's first report (a nil-map write, then a use after free)
+ * leaves errno as the program set it, though it loads libunwind and the
+ * symbolizer on the way; then the descriptors the reports opened: none
+ * that is not close-on-exec, no file under half the descriptor limit. */
+static void open_fds(bool *out, int max)
+{
+    DIR *d = opendir("/proc/self/fd");
+    for (struct dirent *e; d && (e = readdir(d));) {
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] != '.' && fd < max && fd != dirfd(d))
+            out[fd] = true;
+    }
+    if (d)
+        closedir(d);
+}
+
+static void errno_and_fds(void)
+{
+    static bool before[1 << 16];
+    open_fds(before, 1 << 16); /* the log, and what the caller passed down */
+    int64_t k = 1, v = 2;
+    errno = 4242;
+    (void)gomap_set(NULL, &k, &v);
+    printf("errno after nil=%d\n", errno);
+    static const gomap_type t = {.key_size = 8, .val_size = 8};
+    gomap *m = gomap_new(&t, 0);
+    gomap_free(m);
+    errno = 4343;
+    (void)gomap_len(m);
+    printf("errno after uaf=%d\n", errno);
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    DIR *d = opendir("/proc/self/fd");
+    for (struct dirent *e; d && (e = readdir(d));) {
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] == '.' || fd <= 2 || fd == dirfd(d) || (fd < (1 << 16) && before[fd]))
+            continue;
+        char path[64], target[512] = "";
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(path, target, sizeof target - 1);
+        target[n > 0 ? n : 0] = 0;
+        int cloexec = (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0;
+        bool file = target[0] == '/';
+        printf("fd %d cloexec=%d low_file=%d %s\n", fd, cloexec, file && (rlim_t)fd < rl.rlim_cur / 2, target);
+    }
+    if (d)
+        closedir(d);
 }
 
 static void nil_assign(void)
@@ -199,6 +254,7 @@ int main(int argc, char **argv)
         {"iter_insert", iter_insert},       {"iter_delete_other", iter_delete_other},
         {"iter_clear", iter_clear},         {"nil_set", nil_set},
         {"nil_assign", nil_assign},         {"use_after_free", use_after_free},
+        {"errno_and_fds", errno_and_fds},
         {"iter_after_free", iter_after_free}, {"double_free", double_free},
         {"irreflexive", irreflexive},       {"leak", leak},
         {"dedup", dedup},                   {"two_findings", two_findings},

@@ -45,6 +45,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { HANDLER_KEYS = 64, STORM_SIGNALS = 2000 };
@@ -379,6 +381,90 @@ static void storm(void)
     gomap_free(storm_map);
 }
 
+/* ---- lock_storm ----
+ * A timer's SIGALRM every 20 us, taken only by short-lived threads; their
+ * handler takes a program mutex, then makes the thread's first map call,
+ * which registers the thread under the shim's thread table lock. The
+ * threads leave through the shim's thread-exit handler, which takes that
+ * lock too. A handler that ran on a thread holding the lock at its exit,
+ * and waited for the mutex, held by another thread's handler waiting for
+ * the lock, hung the program (a held-out probe, 3 in 20 runs): the lock
+ * is now held with signals blocked. (The handler's map calls run with
+ * SIGALRM blocked, so the engine's own locks, taken inside them, are
+ * never held by an interrupted thread here.) A watchdog ends a hung run
+ * with status 9. */
+static pthread_mutex_t alarm_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void alarm_handler(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    pthread_mutex_lock(&alarm_mu);
+    if (gomap_len(handler_map) != HANDLER_KEYS)
+        bad++;
+    pthread_mutex_unlock(&alarm_mu);
+    errno = saved;
+}
+
+static void *short_thread(void *arg)
+{
+    sigset_t alrm;
+    sigemptyset(&alrm);
+    sigaddset(&alrm, SIGALRM);
+    pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do /* long enough for a signal or two */
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 50000);
+    return arg;
+}
+
+static void *thread_maker(void *arg)
+{
+    for (int i = 0; i < 1000; i++) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, short_thread, NULL) == 0)
+            pthread_join(t, NULL);
+    }
+    return arg;
+}
+
+static void *watchdog(void *arg)
+{
+    sleep(60);
+    printf("hung\n");
+    fflush(stdout);
+    _exit(9);
+    return arg;
+}
+
+static void lock_storm(void)
+{
+    sigset_t alrm;
+    sigemptyset(&alrm);
+    sigaddset(&alrm, SIGALRM);
+    pthread_sigmask(SIG_BLOCK, &alrm, NULL); /* every thread made from here on, until it unblocks */
+    pthread_t dog;
+    pthread_create(&dog, NULL, watchdog, NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = alarm_handler;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = {{0, 20}, {0, 20}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        pthread_create(&t[i], NULL, thread_maker, NULL);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    printf("lock storm threads %d\n", 3 * 1000);
+}
+
 int main(int argc, char **argv)
 {
     static const struct scenario table[] = {
@@ -387,6 +473,7 @@ int main(int argc, char **argv)
         {"in_once", in_once},
         {"at_thread_start", at_thread_start},
         {"storm", storm},
+        {"lock_storm", lock_storm},
     };
     void (*fn)(void) = scenario_find(table, SCENARIO_COUNT(table), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)

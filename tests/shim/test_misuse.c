@@ -174,3 +174,22 @@ Test(misuse, calls_from_a_hash_callback)
     cr_assert(strstr(r.out, "len=1"), "%s", r.out);
     run_free(&r);
 }
+
+/* The first reports of a process load libunwind and the symbolizer: errno
+ * stays the program's, and the files the symbolizer keeps open (the
+ * modules, their debug files) are close-on-exec and kept above half the
+ * descriptor limit, out of the numbers the program's own open() returns.
+ * (libunwind's two pipes, close-on-exec, are where libunwind puts them.) */
+Test(misuse, first_reports_keep_errno_and_the_programs_descriptors)
+{
+    struct run r;
+    run_prog(&r, PROG, "errno_and_fds", NULL);
+    cr_assert_eq(count_kind(&r, "nil-map-write"), 1, "%s", r.err);
+    cr_assert_eq(count_kind(&r, "use-after-free"), 1, "%s", r.err);
+    cr_assert(strstr(r.out, "errno after nil=4242\n"), "stdout: %s", r.out);
+    cr_assert(strstr(r.out, "errno after uaf=4343\n"), "stdout: %s", r.out);
+    cr_assert(strstr(r.out, ".debug") || strstr(r.out, "libc.so"), "the symbolizer's files are listed: %s", r.out);
+    cr_assert_null(strstr(r.out, "cloexec=0"), "a descriptor of ours would outlive an exec:\n%s", r.out);
+    cr_assert_null(strstr(r.out, "low_file=1"), "a file of ours among the low numbers:\n%s", r.out);
+    run_free(&r);
+}

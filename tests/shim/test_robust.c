@@ -79,6 +79,14 @@ Test(robust, signal_storm_on_a_thread_busy_with_maps_and_locks)
                                1);
 }
 
+/* A handler taking the program's mutex, then making a map call, while
+ * threads come and go: the shim's thread table lock is taken with signals
+ * blocked (mg_signal_handler_calls.c says how it hung). */
+Test(robust, signal_handlers_taking_a_lock_while_threads_come_and_go, .timeout = 120)
+{
+    assert_unchanged_and_clean(SIG, "lock_storm", "lock storm threads 3000\nhandler runs 0 found 0 busy 0 bad 0\n", 1);
+}
+
 /* ---- fork while a lock is held ---- */
 
 #define FORK "mg_fork_lock_held"
