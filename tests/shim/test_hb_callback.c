@@ -4,31 +4,40 @@
  * the engine at entry when the history already holds the thread's access
  * in its epoch, and must still record the call on the way out once the
  * callback moved the thread to a new epoch (detect.h, mg_hook_leave).
+ * And a thread made inside a map call while the process had one thread.
  */
 #include "harness.h"
 
 #define PROG "mg_hb_callback"
 #define HB "happens_before=1"
 
-Test(hb_callback, release_inside_the_get_does_not_order_the_rest_of_it)
+/* one concurrent-read-write, unordered, with both calls' sites */
+static void assert_race(const char *scenario, const char *access_op, const char *access_site,
+                        const char *conflict_op, const char *conflict_site)
 {
     struct run r;
-    run_prog(&r, PROG, "callback_release_race", HB);
-    json_t *f = assert_one_unordered(&r, PROG, "callback_release_race", "concurrent-read-write", "set", "cb_set", "get",
-                                     "cb_get");
-    cr_assert(f);
-    cr_assert_eq(r.status, 66, "exit status %d", r.status);
+    run_prog(&r, PROG, scenario, HB);
+    cr_assert(assert_one_unordered(&r, PROG, scenario, "concurrent-read-write", access_op, access_site, conflict_op,
+                                   conflict_site));
+    cr_assert_eq(r.status, 66, "%s: exit status %d", scenario, r.status);
     run_free(&r);
 }
 
-Test(hb_callback, release_after_the_get_orders_it)
+static void assert_clean(const char *scenario)
 {
     struct run r;
-    run_prog(&r, PROG, "callback_release_clean", HB);
-    assert_watched_and_clean(&r, "callback_release_clean");
-    cr_assert_eq(r.status, 0, "exit status %d", r.status);
+    run_prog(&r, PROG, scenario, HB);
+    assert_watched_and_clean(&r, scenario);
+    cr_assert_eq(r.status, 0, "%s: exit status %d", scenario, r.status);
     run_free(&r);
 }
+
+Test(hb_callback, release_inside_the_get_does_not_order_the_rest_of_it)
+{
+    assert_race("callback_release_race", "set", "cb_set", "get", "cb_get");
+}
+
+Test(hb_callback, release_after_the_get_orders_it) { assert_clean("callback_release_clean"); }
 
 /* A thread made inside a map call, while the process had one thread: the
  * call ran on the solo path, unrecorded, and is recorded at its exit
@@ -36,34 +45,15 @@ Test(hb_callback, release_after_the_get_orders_it)
  * call by nothing the engine sees, races with it. */
 Test(hb_callback, a_thread_made_inside_a_solo_call_races_with_it)
 {
-    struct run r;
-    run_prog(&r, PROG, "spawn_in_call_race", HB);
-    json_t *f = assert_one_unordered(&r, PROG, "spawn_in_call_race", "concurrent-read-write", "get", "spawned_get",
-                                     "set", "spawning_set");
-    cr_assert(f);
-    cr_assert_eq(r.status, 66, "exit status %d", r.status);
-    run_free(&r);
+    assert_race("spawn_in_call_race", "get", "spawned_get", "set", "spawning_set");
 }
 
-Test(hb_callback, a_thread_made_inside_a_solo_call_then_ordered_is_clean)
-{
-    struct run r;
-    run_prog(&r, PROG, "spawn_in_call_clean", HB);
-    assert_watched_and_clean(&r, "spawn_in_call_clean");
-    cr_assert_eq(r.status, 0, "exit status %d", r.status);
-    run_free(&r);
-}
+Test(hb_callback, a_thread_made_inside_a_solo_call_then_ordered_is_clean) { assert_clean("spawn_in_call_clean"); }
 
 /* The same with the thread made by a signal handler that interrupted the
  * call (a signal raised from inside it, so that the interruption is
  * certain). */
 Test(hb_callback, a_thread_made_by_a_handler_inside_a_solo_call_races_with_it)
 {
-    struct run r;
-    run_prog(&r, PROG, "spawn_in_handler_race", HB);
-    json_t *f = assert_one_unordered(&r, PROG, "spawn_in_handler_race", "concurrent-read-write", "get", "spawned_get",
-                                     "set", "spawning_set");
-    cr_assert(f);
-    cr_assert_eq(r.status, 66, "exit status %d", r.status);
-    run_free(&r);
+    assert_race("spawn_in_handler_race", "get", "spawned_get", "set", "spawning_set");
 }
