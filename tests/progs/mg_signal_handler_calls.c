@@ -88,14 +88,19 @@ static void handler(int sig)
     errno = saved;
 }
 
-static void install(void)
+static void on_signal(int sig, void (*fn)(int))
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = handler;
+    sa.sa_handler = fn;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(sig, &sa, NULL);
+}
+
+static void install(void)
+{
+    on_signal(SIGUSR1, handler);
     sem_init(&handled, 0, 0);
     static const gomap_type t = {.key_size = 8, .val_size = 8};
     handler_map = gomap_new(&t, 0);
@@ -447,12 +452,7 @@ static void lock_storm(void)
     pthread_sigmask(SIG_BLOCK, &alrm, NULL); /* every thread made from here on, until it unblocks */
     pthread_t dog;
     pthread_create(&dog, NULL, watchdog, NULL);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = alarm_handler;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, NULL);
+    on_signal(SIGALRM, alarm_handler);
     struct itimerval it = {{0, 20}, {0, 20}};
     setitimer(ITIMER_REAL, &it, NULL);
     pthread_t t[3];
