@@ -20,6 +20,7 @@
 #include "jsonline.h"
 #include "options.h"
 #include "output.h"
+#include "owned_lock.h"
 #include "render.h"
 #include "report_stack.h"
 #include "runtime.h"
@@ -122,10 +123,13 @@ static void report_now(void *job);
 void mg_report_inflight(struct mg_finding *f, int slot, int h)
 {
     int saved = errno, cancel_state;
+    sigset_t mask;
+    mg_block_async_signals(&mask); /* owned_lock.h says why */
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     struct report_job job = {f, slot, h};
     mg_on_report_stack(report_now, &job);
     pthread_setcancelstate(cancel_state, NULL);
+    pthread_sigmask(SIG_SETMASK, &mask, NULL);
     errno = saved;
 }
 

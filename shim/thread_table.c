@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 __thread struct mg_thread mg_self __attribute__((tls_model("initial-exec"))) = {.hb_epoch = MG_HB_EPOCH_NONE};
+__thread sigset_t mg_owned_saved_mask __attribute__((tls_model("initial-exec"))); /* owned_lock.h */
 uint64_t mg_hb_idle_epoch = MG_HB_EPOCH_NONE;
 
 /* A slot keeps its thread's tid and last known name after the thread

@@ -465,6 +465,71 @@ static void lock_storm(void)
     printf("lock storm threads %d\n", 3 * 1000);
 }
 
+/* ---- report_storm ----
+ * lock_storm's shape, but every map call is a finding: the short threads
+ * and the handler (under the program's mutex) write to the nil map, and
+ * each occurrence takes the shim's report lock (to count it, reported
+ * already or not). A thread holding that lock, or inside a report (which
+ * takes the loader's lock too), interrupted by a handler waiting for the
+ * mutex, while another thread's handler holding the mutex waited for the
+ * report lock, hung the program (a held-out probe: 5 hangs in 10 runs of
+ * a racy program whose SIGALRM handler took a mutex). The report and
+ * symbolization locks, and a whole report, run with the asynchronous
+ * signals blocked. (The nil map has no history: the engine's per-map
+ * locks, not masked, stay out of it.) */
+static void report_handler(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    pthread_mutex_lock(&alarm_mu);
+    int64_t k = 1;
+    gomap_set(NULL, &k, &k);
+    pthread_mutex_unlock(&alarm_mu);
+    errno = saved;
+}
+
+static void *reporting_thread(void *arg)
+{
+    sigset_t alrm;
+    sigemptyset(&alrm);
+    sigaddset(&alrm, SIGALRM);
+    pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
+    for (int64_t i = 0; i < 100; i++)
+        gomap_set(NULL, &i, &i);
+    return arg;
+}
+
+static void *report_maker(void *arg)
+{
+    for (int i = 0; i < 300; i++) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, reporting_thread, NULL) == 0)
+            pthread_join(t, NULL);
+    }
+    return arg;
+}
+
+static void report_storm(void)
+{
+    sigset_t alrm;
+    sigemptyset(&alrm);
+    sigaddset(&alrm, SIGALRM);
+    pthread_sigmask(SIG_BLOCK, &alrm, NULL);
+    pthread_t dog;
+    pthread_create(&dog, NULL, watchdog, NULL);
+    on_signal(SIGALRM, report_handler);
+    struct itimerval it = {{0, 20}, {0, 20}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    pthread_t m[3];
+    for (int i = 0; i < 3; i++)
+        pthread_create(&m[i], NULL, report_maker, NULL);
+    for (int i = 0; i < 3; i++)
+        pthread_join(m[i], NULL);
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    printf("report storm threads %d\n", 3 * 300);
+}
+
 int main(int argc, char **argv)
 {
     static const struct scenario table[] = {
@@ -474,6 +539,7 @@ int main(int argc, char **argv)
         {"at_thread_start", at_thread_start},
         {"storm", storm},
         {"lock_storm", lock_storm},
+        {"report_storm", report_storm},
     };
     void (*fn)(void) = scenario_find(table, SCENARIO_COUNT(table), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)

@@ -87,6 +87,19 @@ Test(robust, signal_handlers_taking_a_lock_while_threads_come_and_go, .timeout =
     assert_unchanged_and_clean(SIG, "lock_storm", "lock storm threads 3000\nhandler runs 0 found 0 busy 0 bad 0\n", 1);
 }
 
+/* ... and the same while every call is a finding (a nil-map write): the
+ * report's locks, and the whole of a report, run with the asynchronous
+ * signals blocked. Hung every run before. */
+Test(robust, signal_handlers_taking_a_lock_while_every_call_reports, .timeout = 120)
+{
+    struct run r;
+    run_prog(&r, SIG, "report_storm", NULL);
+    cr_assert_eq(r.status, 66, "exit status %d (9: hung)\n%s", r.status, r.out);
+    cr_assert(strstr(r.out, "report storm threads 900\n"), "stdout: %s", r.out);
+    cr_assert_eq(count_kind(&r, "nil-map-write"), 2, "the thread's site and the handler's:\n%s", r.err);
+    run_free(&r);
+}
+
 /* ---- fork while a lock is held ---- */
 
 #define FORK "mg_fork_lock_held"
