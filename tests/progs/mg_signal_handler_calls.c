@@ -444,7 +444,9 @@ static void *watchdog(void *arg)
     return arg;
 }
 
-static void lock_storm(void)
+/* The storms' common part: three makers of short threads, which alone take
+ * SIGALRM (every 20 us, to handler), and a watchdog. */
+static void storm_with(void (*handler)(int), void *(*maker)(void *))
 {
     sigset_t alrm;
     sigemptyset(&alrm);
@@ -452,16 +454,21 @@ static void lock_storm(void)
     pthread_sigmask(SIG_BLOCK, &alrm, NULL); /* every thread made from here on, until it unblocks */
     pthread_t dog;
     pthread_create(&dog, NULL, watchdog, NULL);
-    on_signal(SIGALRM, alarm_handler);
+    on_signal(SIGALRM, handler);
     struct itimerval it = {{0, 20}, {0, 20}};
     setitimer(ITIMER_REAL, &it, NULL);
     pthread_t t[3];
     for (int i = 0; i < 3; i++)
-        pthread_create(&t[i], NULL, thread_maker, NULL);
+        pthread_create(&t[i], NULL, maker, NULL);
     for (int i = 0; i < 3; i++)
         pthread_join(t[i], NULL);
     struct itimerval off = {{0, 0}, {0, 0}};
     setitimer(ITIMER_REAL, &off, NULL);
+}
+
+static void lock_storm(void)
+{
+    storm_with(alarm_handler, thread_maker);
     printf("lock storm threads %d\n", 3 * 1000);
 }
 
@@ -511,22 +518,7 @@ static void *report_maker(void *arg)
 
 static void report_storm(void)
 {
-    sigset_t alrm;
-    sigemptyset(&alrm);
-    sigaddset(&alrm, SIGALRM);
-    pthread_sigmask(SIG_BLOCK, &alrm, NULL);
-    pthread_t dog;
-    pthread_create(&dog, NULL, watchdog, NULL);
-    on_signal(SIGALRM, report_handler);
-    struct itimerval it = {{0, 20}, {0, 20}};
-    setitimer(ITIMER_REAL, &it, NULL);
-    pthread_t m[3];
-    for (int i = 0; i < 3; i++)
-        pthread_create(&m[i], NULL, report_maker, NULL);
-    for (int i = 0; i < 3; i++)
-        pthread_join(m[i], NULL);
-    struct itimerval off = {{0, 0}, {0, 0}};
-    setitimer(ITIMER_REAL, &off, NULL);
+    storm_with(report_handler, report_maker);
     printf("report storm threads %d\n", 3 * 300);
 }
 
