@@ -1041,6 +1041,10 @@ static int quit_then_write;
 
 static gpointer quitter(gpointer p)
 {
+    /* a quit before the run starts is lost (the run sets the loop
+     * running): wait for it, through a call the shim does not wrap */
+    while (!g_main_loop_is_running(QLOOP))
+        g_usleep(100);
     if (!quit_then_write)
         set_at(M, 1);
     g_main_loop_quit(QLOOP);
@@ -1128,8 +1132,9 @@ static void serial_pool_clean(void)
     g_thread_pool_set_max_unused_threads(0);
     GThreadPool *pool = g_thread_pool_new(serial_item, NULL, 1, FALSE, NULL);
     g_thread_pool_push(pool, GINT_TO_POINTER(1), NULL);
-    /* the first item's thread gone: the second gets a new one */
-    while (atomic_load(&pool_runs) < 1 || g_thread_pool_get_num_threads(pool) > 0)
+    /* the first item's thread gone (GLib keeps no unused thread): the
+     * second gets a new one; bounded, since either way must be clean */
+    for (int i = 0; i < 5000 && (atomic_load(&pool_runs) < 1 || g_thread_pool_get_num_threads(pool) > 0); i++)
         g_usleep(1000);
     g_thread_pool_push(pool, GINT_TO_POINTER(2), NULL);
     g_thread_pool_free(pool, FALSE, TRUE);
