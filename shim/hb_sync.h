@@ -201,13 +201,16 @@ static inline int hb_lock_releasing_check(struct hb_thr *t, uintptr_t addr)
     return 1;
 }
 
-/* The two inline paths whole, as the lock wrappers run them
- * (hb_lockpath.h): the same answers as hb_lock_acquired_check without
- * HB_LOCK_HANDOFF, and true when the release is done. A handoff runs with
- * *guard raised (the wrappers pass the thread's recursion guard): a signal
- * handler that takes or lets go of a lock in the middle then passes
- * straight through, instead of rewriting the clock entries the loop is
- * between reading and storing. */
+/* A handoff runs with *guard raised (the wrappers pass the thread's
+ * recursion guard): a signal handler that takes or lets go of a lock in
+ * the middle then passes straight through, instead of rewriting the clock
+ * entries the loop is between reading and storing. The lock wrappers
+ * (hb_lockpath.h) call the checks inline and these out of line
+ * (mg_hb_lock_take_handoff, mg_hb_lock_give_handoff), so that the inline
+ * part keeps nothing across a call; hb_lock_acquired_fast and
+ * hb_lock_releasing_fast are the same steps in one piece, with the same
+ * answers as hb_lock_acquired_check without HB_LOCK_HANDOFF (true when
+ * the release is done), for the engine's tests. */
 static inline int hb_handoff_take_guarded(struct hb_thr *t, uint32_t *guard)
 {
     ++*guard;
