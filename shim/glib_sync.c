@@ -254,19 +254,28 @@ struct queue_cmp {
     void *q;
 };
 
+/* The user's compare of two queued items (kind, container q), between
+ * their keys' acquire and release-merge: a queue's, and a pool's sort
+ * function (below). */
+static int compare_items(unsigned kind, const void *q, GCompareDataFunc cmp, void *user_data, const void *a,
+                         const void *b)
+{
+    if (AWAKE()) {
+        mg_hb_acquire(item_key(kind, q, a));
+        mg_hb_acquire(item_key(kind, q, b));
+    }
+    int r = cmp(a, b, user_data);
+    if (AWAKE()) {
+        mg_hb_release_merge(item_key(kind, q, a));
+        mg_hb_release_merge(item_key(kind, q, b));
+    }
+    return r;
+}
+
 static int queue_cmp_run(const void *a, const void *b, void *data)
 {
     const struct queue_cmp *c = data;
-    if (AWAKE()) {
-        mg_hb_acquire(item_key(K_QUEUE, c->q, a));
-        mg_hb_acquire(item_key(K_QUEUE, c->q, b));
-    }
-    int r = c->cmp(a, b, c->user_data);
-    if (AWAKE()) {
-        mg_hb_release_merge(item_key(K_QUEUE, c->q, a));
-        mg_hb_release_merge(item_key(K_QUEUE, c->q, b));
-    }
-    return r;
+    return compare_items(K_QUEUE, c->q, c->cmp, c->user_data, a, b);
 }
 
 #define PUSH_SORTED(fn)                                                                                            \
@@ -408,16 +417,7 @@ MG_INTERCEPTOR(gboolean, g_thread_pool_push, (void *pool, void *data, void **err
 static int pool_cmp_run(const void *a, const void *b, void *data)
 {
     const struct pool_rec *p = data;
-    if (AWAKE()) {
-        mg_hb_acquire(item_key(K_POOL, NULL, a));
-        mg_hb_acquire(item_key(K_POOL, NULL, b));
-    }
-    int r = __atomic_load_n(&p->cmp, __ATOMIC_ACQUIRE)(a, b, p->cmp_data);
-    if (AWAKE()) {
-        mg_hb_release_merge(item_key(K_POOL, NULL, a));
-        mg_hb_release_merge(item_key(K_POOL, NULL, b));
-    }
-    return r;
+    return compare_items(K_POOL, NULL, __atomic_load_n(&p->cmp, __ATOMIC_ACQUIRE), p->cmp_data, a, b);
 }
 
 MG_INTERCEPTOR(void, g_thread_pool_set_sort_function, (void *pool, GCompareDataFunc cmp, void *user_data))
