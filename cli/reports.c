@@ -34,9 +34,10 @@
 #define BAD_LINES_NAMED 5
 /* Record ids remembered per (process, finding) to fold the summary's repeat
  * counts. With dedup=1 (the default) a process prints each finding once, so
- * one id is the norm; with dedup=0 every record has an id of its own but the
- * summary counts each once (count 1, nothing to fold), so the cap loses
- * nothing there and keeps a dedup=0 log from growing a table per record. */
+ * one id is the norm; with dedup=0 every record has an id of its own, and the
+ * summary names only the first (its entry says every detection was written:
+ * nothing to fold), so the cap loses nothing there and keeps a dedup=0 log
+ * from growing a table per record. */
 #define IDS_PER_PROCESS_FINDING 8
 
 /* ------------------------------------------------------------ hash tables */
@@ -209,7 +210,7 @@ static size_t list_merge(finding_list *l, json_t *rec, char *key, long pid)
 /* ------------------------------------------------------------ the state */
 
 typedef struct recurrence {
-    long long pid, id, count;
+    long long pid, id, unwritten; /* detections the process did not write as records */
 } recurrence;
 
 struct mgc_reports_index {
@@ -373,7 +374,11 @@ static void track_process(mgc_reports *r, json_t *rec, long pid)
 }
 
 /* The summary's repeat counts, folded once every file is in: the record an
- * entry names may come from another file given later. */
+ * entry names may come from another file given later. An entry counts the
+ * detections of one kind at one pair of call sites, and how many of them
+ * the process wrote as records (1 with dedup=1, every one with dedup=0,
+ * where each record is counted as it is read): only the rest are folded.
+ * A log from before "records" existed wrote one. */
 static void note_recurrences(mgc_reports *r, json_t *sum, long pid)
 {
     struct mgc_reports_index *x = r->index;
@@ -381,8 +386,8 @@ static void note_recurrences(mgc_reports *r, json_t *sum, long pid)
     json_t *ent;
     json_array_foreach(json_object_get(sum, "recurrences"), j, ent) {
         long long id = mg_int(ent, "id", -1);
-        long long n = mg_int(ent, "count", 0);
-        if (id < 0 || n <= 1)
+        long long n = mg_int(ent, "count", 0) - mg_int(ent, "records", 1);
+        if (id < 0 || n <= 0)
             continue;
         if (x->npending == x->pendcap) {
             size_t cap = x->pendcap ? x->pendcap * 2 : 16;
@@ -457,7 +462,7 @@ void mg_reports_apply_summaries(mgc_reports *r)
     for (size_t i = 0; i < x->npending; i++) {
         pair_slot *s = pair_get(&x->ids, x->pending[i].pid, x->pending[i].id);
         if (s && s->val < r->nfindings)
-            r->findings[s->val].recurred += (unsigned long)(x->pending[i].count - 1);
+            r->findings[s->val].recurred += (unsigned long)x->pending[i].unwritten;
     }
     x->npending = 0;
 }

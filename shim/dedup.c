@@ -22,7 +22,8 @@ struct slot {
     bool used, suppressed, reported;
     int kind;
     uintptr_t site, other;
-    unsigned count;
+    unsigned count;   /* detections */
+    unsigned records; /* of them written as records: 1 with dedup=1, all with dedup=0 */
     unsigned id;
     char *where; /* "function file:line" of the access, for the summary */
 };
@@ -106,6 +107,7 @@ void mg_dedup_reported(int slot, unsigned id, char **where)
     if (!s)
         return;
     s->reported = true;
+    s->records++;
     if (!s->id) {
         s->id = id;
         s->where = *where;
@@ -138,7 +140,7 @@ size_t mg_dedup_recurrences(const struct mg_recurrence **out)
     for (int j = 0; j < n; j++) {
         struct slot *sl = &slots[order[j]];
         rec[j] = (struct mg_recurrence){
-            .id = sl->id, .count = sl->count, .kind = mg_kind_name(sl->kind), .where = sl->where};
+            .id = sl->id, .count = sl->count, .records = sl->records, .kind = mg_kind_name(sl->kind), .where = sl->where};
     }
     *out = rec;
     return (size_t)n;

