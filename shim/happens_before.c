@@ -574,6 +574,9 @@ static bool ours(const volatile void *addr) { return (uintptr_t)addr - self_lo <
     }
 
 SYNC_OP(mg_hb_acquire, (solo_join(t), hb_acquire(t, (uintptr_t)addr)))
+/* hb_released: a tick before the next access that no relock takes back */
+static SYNC_OP(owner_died, (solo_join(t), hb_released(t), hb_acquire(t, (uintptr_t)addr)))
+void mg_hb_owner_died(void) { owner_died(MG_HB_ENDED_KEY); }
 SYNC_OP(mg_hb_release, hb_release(t, (uintptr_t)addr))
 /* hb_lockpath.h's way out once its inline path declined */
 SYNC_OP(mg_hb_lock_acquired_slow, if ((solo_join(t), hb_acquire_excl(t, (uintptr_t)addr))) publish(t))

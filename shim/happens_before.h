@@ -162,6 +162,14 @@ void mg_hb_reset(const volatile void *addr);
  * that returns EOWNERDEAD acquires it, since the dead owner never
  * unlocked (sync_intercept.c). */
 #define MG_HB_ENDED_KEY MG_HB_SYNTHETIC_KEY(1ull << 32)
+/* A lock or a condition wait of a robust mutex returned EOWNERDEAD: the
+ * caller acquires MG_HB_ENDED_KEY and starts a new epoch. Call it before
+ * the lock's own acquire: the lock's clock may still be the caller's copy,
+ * left at its last unlock, which would take the caller back into the epoch
+ * of that unlock (hb_relocked); but the dead holder took that epoch with
+ * the lock, and a thread ordered after its end (a join) must not be
+ * ordered after what the caller does now. */
+void mg_hb_owner_died(void);
 /* A publication whose readers make no call mapguard sees (the inline fast
  * path of g_once_init_enter): the caller's clock merges into one clock
  * that every thread acquires at its next checked map call. Over-orders

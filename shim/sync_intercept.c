@@ -119,13 +119,15 @@ static bool unlock_refused(const pthread_mutex_t *m, int kind)
  * that ends holding a robust mutex merges its final clock into one clock
  * (MG_HB_ENDED_KEY, mg_hb_thread_end), which such a lock acquires: it is
  * ordered after the dead owner, and after any other thread that ended
- * holding one (which may hide a race with those, never invents one). */
+ * holding one (which may hide a race with those, never invents one). And
+ * it starts a new epoch (mg_hb_owner_died), even when it is the thread
+ * that let the mutex go last: the dead owner took its epoch with it. */
 static MG_NOINLINE void robust_taken(pthread_mutex_t *m, int r)
 {
+    if (r == EOWNERDEAD)
+        mg_hb_owner_died();
     MG_HB_LOCK_ACQUIRED(m);
     mg_self.robust_held++;
-    if (r == EOWNERDEAD)
-        mg_hb_acquire(MG_HB_ENDED_KEY);
 }
 
 /* Inlined whole into each mutex lock wrapper: the common case (a mutex
@@ -321,9 +323,9 @@ static void cond_wait_retaken(void *m, int r)
 {
     if (!mg_hb_sync_live())
         return;
-    mg_hb_lock_acquired(m);
     if (MG_UNLIKELY(r == EOWNERDEAD))
-        mg_hb_acquire(MG_HB_ENDED_KEY);
+        mg_hb_owner_died();
+    mg_hb_lock_acquired(m);
 }
 
 /* A thread cancelled in the wait never returns to the wrapper, yet glibc

@@ -981,6 +981,79 @@ static void wait_for_dead_owner(int racy)
     pthread_mutex_unlock(&OWNED);
 }
 
+/* A thread takes back a robust mutex it let go of, and gets EOWNERDEAD:
+ * in between, a thread took it and ended holding it. The lock's clock is
+ * still the copy the first thread left, yet that is no sign that nobody
+ * took the lock since (no tick to take back): the dead holder acquired the
+ * thread's epoch, and a thread that joins the dead one is ordered after
+ * the calls the thread made before it let go, not after those it makes
+ * now (a held-out probe: missed every run, for a lock and for a wait).
+ * Every thread is made first, so that no creation separates the epochs. */
+static atomic_int relock_go, relock_held, relock_done;
+static pthread_t relock_holder;
+
+static void *relock_dying_holder(void *p)
+{
+    while (!atomic_load(&relock_go))
+        sched_yield();
+    if (pthread_mutex_lock(&OWNED))
+        abort();
+    owner_done = 1;
+    pthread_cond_signal(&OWNED_CV);
+    atomic_store(&relock_held, 1);
+    return p; /* ends holding it */
+}
+
+static void *relock_joiner(void *p)
+{
+    while (!atomic_load(&relock_done))
+        sched_yield();
+    pthread_join(relock_holder, NULL); /* ordered after the holder's end, and so before its lock */
+    int64_t k = 2;
+    gomap_get(M, &k); /* @site:dead_holder_joined_get */
+    return p;
+}
+
+static void relock_after_dead_holder(int by_wait)
+{
+    M = make_map();
+    owned_init(PTHREAD_MUTEX_NORMAL, PTHREAD_MUTEX_ROBUST, PTHREAD_PRIO_NONE);
+    owner_done = 0;
+    pthread_t u;
+    pthread_create(&relock_holder, NULL, relock_dying_holder, NULL);
+    pthread_create(&u, NULL, relock_joiner, NULL);
+    int64_t k = 1;
+    if (pthread_mutex_lock(&OWNED))
+        abort();
+    gomap_set(M, &k, &k);
+    k = 2;
+    if (by_wait) {
+        atomic_store(&relock_go, 1);
+        int r = 0;
+        while (!owner_done)
+            r = pthread_cond_wait(&OWNED_CV, &OWNED);
+        if (r != EOWNERDEAD)
+            abort();
+        pthread_mutex_consistent(&OWNED);
+        gomap_set(M, &k, &k); /* @site:relock_wait_set */
+    } else {
+        pthread_mutex_unlock(&OWNED);
+        atomic_store(&relock_go, 1);
+        while (!atomic_load(&relock_held))
+            sched_yield();
+        if (pthread_mutex_lock(&OWNED) != EOWNERDEAD) /* waits for the holder's end */
+            abort();
+        pthread_mutex_consistent(&OWNED);
+        gomap_set(M, &k, &k); /* @site:relock_set */
+    }
+    pthread_mutex_unlock(&OWNED);
+    atomic_store(&relock_done, 1);
+    pthread_join(u, NULL);
+}
+
+static void robust_relock_race(void) { relock_after_dead_holder(0); }
+static void robust_rewait_race(void) { relock_after_dead_holder(1); }
+
 static void cond_owner_died_clean(void) { wait_for_dead_owner(0); }
 static void cond_owner_died_race(void) { wait_for_dead_owner(1); }
 
@@ -1743,6 +1816,8 @@ int main(int argc, char **argv)
         {"cond_owner_died_race", cond_owner_died_race},
         {"robust_owner_died_clean", robust_owner_died_clean},
         {"robust_owner_died_race", robust_owner_died_race},
+        {"robust_relock_race", robust_relock_race},
+        {"robust_rewait_race", robust_rewait_race},
         {"pool_clean", pool_clean},
         {"pool_race", pool_race},
         {"transitive_join_clean", transitive_join_clean},

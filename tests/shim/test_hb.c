@@ -401,6 +401,19 @@ Test(hb, robust_mutex_after_its_owner_died_orders_no_other_thread)
                         "unlocked_set");
 }
 
+/* its last holder takes it back with EOWNERDEAD: the dead one in between
+ * saw the epoch, which must end there */
+Test(hb, robust_mutex_taken_back_after_a_holder_died_starts_a_new_epoch)
+{
+    assert_unordered_in(MORE, "robust_relock_race", HB, "concurrent-read-write", "get", "dead_holder_joined_get",
+                        "set", "relock_set");
+}
+Test(hb, condition_wait_taken_back_after_a_holder_died_starts_a_new_epoch)
+{
+    assert_unordered_in(MORE, "robust_rewait_race", HB, "concurrent-read-write", "get", "dead_holder_joined_get",
+                        "set", "relock_wait_set");
+}
+
 /* a thread pool */
 Test(hb, thread_pool_with_a_work_queue_is_clean) { assert_clean_more("pool_clean"); }
 Test(hb, main_reads_before_the_pool_is_done)
