@@ -10,6 +10,7 @@
  * not malloc, so the depot works even when the application replaced malloc
  * with something that calls back into gomap.
  */
+#include "owned_lock.h"
 #include "stack.h"
 
 #include <pthread.h>
@@ -101,6 +102,13 @@ uint32_t mg_depot_put(const uintptr_t *pcs, int n)
         return e->id;
 
     uint32_t id = 0;
+    /* held with the asynchronous signals blocked: a handler that forks
+     * would wait in the fork's prepare handler (runtime.c) for the report
+     * lock, which the forking thread of another handler holds while it
+     * waits for this one (a held-out probe: SIGALRM forking while threads
+     * were being created, their creation stacks going in, hung every run) */
+    sigset_t old;
+    mg_block_async_signals(&old);
     pthread_mutex_lock(&lock);
     e = lookup(h, pcs, n);
     if (e) {
@@ -124,6 +132,7 @@ uint32_t mg_depot_put(const uintptr_t *pcs, int n)
         }
     }
     pthread_mutex_unlock(&lock);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return id;
 }
 
