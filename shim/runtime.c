@@ -85,6 +85,7 @@ void mg_halt(void)
 
 static void fork_prepare(void)
 {
+    mg_stack_fork_begin();
     mg_report_lock();
     mg_symbolize_lock();
     mg_depot_lock();

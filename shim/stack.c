@@ -263,39 +263,71 @@ static bool is_hidden(uintptr_t pc)
  * pthread lock: those may be wrapped, and the gate must not deadlock a
  * fork made by a signal handler that interrupted a capture on the forking
  * thread itself (between two steps, where libunwind holds nothing), so the
- * forking thread does not wait for its own captures. Dekker-style: each
+ * forking thread does not wait for its own captures, and no other forker
+ * waits for them either (mg_stack_fork_begin). Dekker-style: each
  * side publishes its own flag, then reads the other's, all seq_cst. */
 static int unwinding;      /* captures inside libunwind, every thread */
 static int forking;        /* forks in fork_prepare..fork_parent */
 static __thread int self_unwinding __attribute__((tls_model("initial-exec")));
 
+/* The thread's own count covers its share of the shared one at every
+ * instant a handler may land: raised before it, lowered after it. A fork
+ * from a handler then never leaves its own capture counted for the other
+ * forkers (mg_stack_fork_begin); in the one-instruction window where the
+ * own count is raised and the shared one not yet, it takes away one too
+ * many, and a fork at that moment may not wait for another thread's
+ * capture (which only risks the child's first capture, as before the
+ * gate). */
 static void gate_enter(void)
 {
     for (;;) {
+        self_unwinding++;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
         __atomic_add_fetch(&unwinding, 1, __ATOMIC_SEQ_CST);
         if (!__atomic_load_n(&forking, __ATOMIC_SEQ_CST))
             break;
         __atomic_sub_fetch(&unwinding, 1, __ATOMIC_SEQ_CST);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        self_unwinding--;
         while (__atomic_load_n(&forking, __ATOMIC_ACQUIRE))
             sched_yield();
     }
-    self_unwinding++;
 }
 
 static void gate_leave(void)
 {
-    self_unwinding--;
     __atomic_sub_fetch(&unwinding, 1, __ATOMIC_RELEASE);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    self_unwinding--;
+}
+
+/* A fork from a signal handler that interrupted a capture of its own
+ * thread stops counting that capture before it asks for any lock: another
+ * thread forking at the same moment holds the shim's locks and waits here
+ * for the captures inside libunwind, while this one waits for those locks
+ * (a held-out probe: SIGALRM forking while threads were being created,
+ * their creation stacks captured, hung every run). Leaving it out is safe:
+ * libunwind holds its lock with every signal blocked, so an interrupted
+ * capture holds nothing the child could inherit. */
+void mg_stack_fork_begin(void)
+{
+    if (self_unwinding)
+        __atomic_sub_fetch(&unwinding, self_unwinding, __ATOMIC_SEQ_CST);
 }
 
 void mg_stack_fork_prepare(void)
 {
     __atomic_add_fetch(&forking, 1, __ATOMIC_SEQ_CST);
-    while (__atomic_load_n(&unwinding, __ATOMIC_SEQ_CST) > self_unwinding)
+    while (__atomic_load_n(&unwinding, __ATOMIC_SEQ_CST) > 0)
         sched_yield();
 }
 
-void mg_stack_fork_parent(void) { __atomic_sub_fetch(&forking, 1, __ATOMIC_RELEASE); }
+void mg_stack_fork_parent(void)
+{
+    if (self_unwinding)
+        __atomic_add_fetch(&unwinding, self_unwinding, __ATOMIC_SEQ_CST);
+    __atomic_sub_fetch(&forking, 1, __ATOMIC_RELEASE);
+}
 
 /* The child has one thread: only its own captures, if it forked from one. */
 void mg_stack_fork_child(void)

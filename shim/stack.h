@@ -36,6 +36,7 @@ int mg_stack_capture_signal(void *uc, uintptr_t *pcs, int max);
 /* Around fork (runtime.c): prepare, called after every other lock of the
  * shim's is taken, returns once no other thread's capture is inside
  * libunwind, and holds new ones back until parent or child. */
+void mg_stack_fork_begin(void); /* first in fork_prepare, before any lock */
 void mg_stack_fork_prepare(void);
 void mg_stack_fork_parent(void);
 void mg_stack_fork_child(void);
