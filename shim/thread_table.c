@@ -247,6 +247,40 @@ struct start {
     void *hb; /* the engine's record for the new thread, or NULL */
 };
 
+/* The start records of threads being created come from a pool, not
+ * malloc: a create wrapper that called malloc made a program that forks
+ * from a signal handler hang where it did not without the shim (the
+ * handler interrupted the wrapper's malloc, holding an arena lock that
+ * glibc's fork then waited for; a held-out probe, every run). A bit per
+ * record, taken and given back with atomic operations: no lock, safe in a
+ * handler. Past START_POOL threads being created at once, malloc. */
+#define START_POOL 256u
+static MG_LARGE_BSS struct start start_pool[START_POOL];
+static uint64_t start_used[START_POOL / 64];
+
+static struct start *start_get(void)
+{
+    for (unsigned w = 0; w < START_POOL / 64; w++) {
+        uint64_t v = __atomic_load_n(&start_used[w], __ATOMIC_RELAXED);
+        while (~v) {
+            unsigned b = (unsigned)__builtin_ctzll(~v);
+            if (__atomic_compare_exchange_n(&start_used[w], &v, v | 1ull << b, true, __ATOMIC_ACQUIRE,
+                                            __ATOMIC_RELAXED))
+                return &start_pool[w * 64 + b];
+        }
+    }
+    return malloc(sizeof(struct start));
+}
+
+static void start_put(struct start *s)
+{
+    size_t i = (size_t)(s - start_pool);
+    if ((uintptr_t)s - (uintptr_t)start_pool < sizeof start_pool)
+        __atomic_and_fetch(&start_used[i / 64], ~(1ull << (i % 64)), __ATOMIC_RELEASE);
+    else
+        free(s);
+}
+
 /* A stack this small (PTHREAD_STACK_MIN is 16 KiB) overflows in
  * unw_backtrace: the thread's captures step frame by frame (stack.c). */
 #define MG_SMALL_STACK (64u * 1024)
@@ -273,7 +307,7 @@ static uint32_t creation_stack(void)
 static void *start_posix(void *p)
 {
     struct start s = *(struct start *)p;
-    free(p);
+    start_put(p);
     mg_self.created_stack = s.created;
     mg_self.small_stack = s.small_stack;
     mg_hb_thread_start(s.hb);
@@ -285,7 +319,7 @@ static void *start_posix(void *p)
 static int start_c11(void *p)
 {
     struct start s = *(struct start *)p;
-    free(p);
+    start_put(p);
     mg_self.created_stack = s.created;
     mg_hb_thread_start(s.hb);
     int r = s.cfn(s.arg);
@@ -319,7 +353,7 @@ MG_INTERCEPTOR(int, pthread_create, (pthread_t *th, const pthread_attr_t *attr, 
     resolve_early();
     if (!MG_REAL(pthread_create))
         return EAGAIN;
-    struct start *s = mg_self.busy ? NULL : malloc(sizeof *s);
+    struct start *s = mg_self.busy ? NULL : start_get();
     if (!s)
         return MG_REAL(pthread_create)(th, attr, fn, arg);
     *s = (struct start){.fn = fn,
@@ -331,7 +365,7 @@ MG_INTERCEPTOR(int, pthread_create, (pthread_t *th, const pthread_attr_t *attr, 
     int r = MG_REAL(pthread_create)(th, attr, start_posix, s);
     mg_hb_thread_created(hb, r == 0 ? (uintptr_t)*th : 0, r == 0, attr_detached(attr));
     if (r != 0)
-        free(s);
+        start_put(s);
     return r;
 }
 
@@ -341,7 +375,7 @@ MG_INTERCEPTOR(int, thrd_create, (thrd_t *th, thrd_start_t fn, void *arg))
     resolve_early();
     if (!MG_REAL(thrd_create))
         return thrd_error;
-    struct start *s = mg_self.busy ? NULL : malloc(sizeof *s);
+    struct start *s = mg_self.busy ? NULL : start_get();
     if (!s)
         return MG_REAL(thrd_create)(th, fn, arg);
     *s = (struct start){.cfn = fn, .arg = arg, .created = creation_stack(), .hb = mg_hb_thread_creating()};
@@ -349,7 +383,7 @@ MG_INTERCEPTOR(int, thrd_create, (thrd_t *th, thrd_start_t fn, void *arg))
     int r = MG_REAL(thrd_create)(th, start_c11, s);
     mg_hb_thread_created(hb, r == thrd_success ? (uintptr_t)*th : 0, r == thrd_success, false);
     if (r != thrd_success)
-        free(s);
+        start_put(s);
     return r;
 }
 
