@@ -148,6 +148,32 @@ static void own_handler(void)
     *(volatile int *)(uintptr_t)16 = 1;
 }
 
+/* The program's handler runs with the mask it asked for: its sa_mask
+ * added, the signal itself blocked unless SA_NODEFER. A real fault each
+ * time, survived with siglongjmp; the handler prints what it found. */
+static sigjmp_buf masked_probe;
+static void on_masked(int sig, siginfo_t *si, void *uc)
+{
+    (void)si, (void)uc;
+    sigset_t now;
+    pthread_sigmask(SIG_BLOCK, NULL, &now);
+    printf("usr1=%d segv=%d\n", sigismember(&now, SIGUSR1), sigismember(&now, sig));
+    siglongjmp(masked_probe, 1);
+}
+
+static void handler_mask(void)
+{
+    for (int nodefer = 0; nodefer <= 1; nodefer++) {
+        struct sigaction sa = {.sa_sigaction = on_masked, .sa_flags = SA_SIGINFO | (nodefer ? SA_NODEFER : 0)};
+        sigemptyset(&sa.sa_mask);
+        sigaddset(&sa.sa_mask, SIGUSR1);
+        sigaction(SIGSEGV, &sa, NULL);
+        if (sigsetjmp(masked_probe, 1) == 0)
+            *(volatile int *)(uintptr_t)16 = 1;
+    }
+    fflush(stdout);
+}
+
 /* A program that takes a SIGSEGV on purpose and goes on (a probe of an
  * address, a garbage collector's barrier): nothing is written for it. */
 static sigjmp_buf probe;
@@ -384,6 +410,7 @@ int main(int argc, char **argv)
         {"race_then_segv", race_then_segv},
         {"own_handler", own_handler},
         {"survives_segv", survives_segv},
+        {"handler_mask", handler_mask},
         {"reraise_segv", reraise_segv},
         {"late_nil", late_nil},
         {"exit_storm", exit_storm},

@@ -209,6 +209,17 @@ Test(exitpath, program_handler_is_chained)
     run_free(&r);
 }
 
+/* ...and with the mask it asked for: the shim's handler is in between */
+Test(exitpath, program_handler_runs_with_its_own_mask)
+{
+    struct run r;
+    run_prog(&r, PROG, "handler_mask", NULL);
+    cr_assert_eq(r.status, 0, "status %d\n%s", r.status, r.err);
+    cr_assert(strstr(r.out, "usr1=1 segv=1\nusr1=1 segv=0\n"), "sa_mask, then SA_NODEFER:\n%s", r.out);
+    cr_assert_eq(count_kind(&r, "deadly-signal"), 0);
+    run_free(&r);
+}
+
 Test(exitpath, handle_segv_0_installs_nothing)
 {
     struct run r;
