@@ -274,11 +274,13 @@ static struct start *start_get(void)
 
 static void start_put(struct start *s)
 {
-    size_t i = (size_t)(s - start_pool);
-    if ((uintptr_t)s - (uintptr_t)start_pool < sizeof start_pool)
-        __atomic_and_fetch(&start_used[i / 64], ~(1ull << (i % 64)), __ATOMIC_RELEASE);
-    else
+    uintptr_t off = (uintptr_t)s - (uintptr_t)start_pool;
+    if (off >= sizeof start_pool) {
         free(s);
+        return;
+    }
+    size_t i = off / sizeof *s;
+    __atomic_and_fetch(&start_used[i / 64], ~(1ull << (i % 64)), __ATOMIC_RELEASE);
 }
 
 /* A stack this small (PTHREAD_STACK_MIN is 16 KiB) overflows in
