@@ -258,20 +258,21 @@ static void write_record(int i, siginfo_t *si, void *uc)
  * handler's sa_mask and SA_NODEFER had no effect under the shim). */
 static void program_mask(int sig, const struct sigaction *p, const ucontext_t *uc)
 {
-    bool differs = (p->sa_flags & SA_NODEFER) != 0;
-    for (int s = 1; s < NSIG && !differs; s++)
-        differs = s != sig && sigismember(&p->sa_mask, s) == 1 && sigismember(&uc->uc_sigmask, s) != 1;
-    if (!differs)
-        return;
     sigset_t want = uc->uc_sigmask;
+    bool differs = false;
     for (int s = 1; s < NSIG; s++)
-        if (sigismember(&p->sa_mask, s) == 1)
+        if (s != sig && sigismember(&p->sa_mask, s) == 1 && sigismember(&want, s) != 1) {
             sigaddset(&want, s);
-    if (p->sa_flags & SA_NODEFER)
+            differs = true;
+        }
+    if (p->sa_flags & SA_NODEFER) {
         sigdelset(&want, sig);
-    else
+        differs = true;
+    } else {
         sigaddset(&want, sig);
-    pthread_sigmask(SIG_SETMASK, &want, NULL);
+    }
+    if (differs)
+        pthread_sigmask(SIG_SETMASK, &want, NULL);
 }
 
 static void wait_recorded(void)
