@@ -210,21 +210,25 @@ static void merge_into(struct hb_sync_entry *e, unsigned k, struct hb_thr *t)
 }
 
 /* The inline clock becomes a copy of t's, when t's fits there (at most
- * HB_SYNC_INLINE entries, each below 2^32); false otherwise. */
+ * HB_SYNC_INLINE entries, each below 2^32); false otherwise. Every inline
+ * word is written, in one unrolled pass with no loop of its own to run:
+ * t's entries past its width are 0 (hb_clock.h), so the words past it are
+ * cleared on the way, whatever the old width was. It runs inside the
+ * program's critical section after each lock handoff. */
 static bool copy_inline(struct hb_thr *t, struct hb_sync_entry *e)
 {
-    uint32_t w = HB_LD(t->width), old = HB_LD(e->iw);
-    if (w > HB_SYNC_INLINE || old > HB_SYNC_INLINE)
+    uint32_t w = HB_LD(t->width);
+    if (w > HB_SYNC_INLINE)
         return false;
-    uint64_t any = 0;
-    for (uint32_t i = 0; i < w; i++)
-        any |= HB_LD(t->clk[i]);
+    uint64_t v[HB_SYNC_INLINE], any = 0;
+#pragma GCC unroll 8
+    for (uint32_t i = 0; i < HB_SYNC_INLINE; i++)
+        any |= v[i] = HB_LD(t->clk[i]);
     if (any > UINT32_MAX)
         return false;
-    for (uint32_t i = 0; i < w; i++)
-        HB_ST(e->iv[i], (uint32_t)HB_LD(t->clk[i]));
-    for (uint32_t i = w; i < old; i++)
-        HB_ST(e->iv[i], 0);
+#pragma GCC unroll 8
+    for (uint32_t i = 0; i < HB_SYNC_INLINE; i++)
+        HB_ST(e->iv[i], (uint32_t)v[i]);
     HB_ST(e->iw, w);
     return true;
 }
