@@ -282,7 +282,12 @@ static unsigned class_of(unsigned op)
  * published after a tick, withdrawn by anything that may move it. A
  * thread in the shared overflow slot never publishes: its epoch moves with
  * the other overflow threads' releases. */
-static inline void publish(struct hb_thr *t) { mg_self.hb_epoch = hb_thr_shared(t) ? MG_HB_EPOCH_NONE : hb_thr_epoch(t); }
+static inline hb_epoch publish(struct hb_thr *t)
+{
+    hb_epoch e = hb_thr_now(t);
+    mg_self.hb_epoch = hb_thr_shared(t) ? MG_HB_EPOCH_NONE : e;
+    return e;
+}
 static inline void withdraw(void) { mg_self.hb_epoch = __atomic_load_n(&mg_hb_idle_epoch, __ATOMIC_RELAXED); }
 
 /* The thread's record when the engine may run on it without more ado
@@ -302,22 +307,44 @@ static uint64_t broadcast_gen;
 static __thread uint64_t broadcast_seen __attribute__((tls_model("initial-exec")));
 static MG_COLD void broadcast_catch_up(void);
 
+/* The rest of an entry that the inline test below left open: the check
+ * without the record's lock, then enter_slow for a race. Out of line, so
+ * that enter saves no registers of its own. */
+static MG_NOINLINE void enter_check(struct hb_access *h, const void *map, unsigned cls, unsigned op, uintptr_t pc,
+                                    struct hb_thr *t)
+{
+    struct hb_conflict c;
+    if (t && hb_access_check_unlocked(h, t, cls, &c) == HB_RACE_NONE)
+        return;
+    enter_slow(h, map, cls, op, pc);
+}
+
+/* A record under the guard: a signal handler's map call on this map must
+ * not spin on the record's lock its own thread holds. */
+static MG_NOINLINE void record_guarded(struct hb_access *h, struct hb_thr *t, unsigned cls, unsigned op, uintptr_t pc)
+{
+    mg_self.busy++;
+    hb_access_record_slow(h, t, cls, op, pc);
+    mg_self.busy--;
+}
+
 /* A call in the same epoch as its thread's last one of its class on this
- * map needs no check and no record: no lock, no errno, no guard. */
+ * map needs no check and no record: no lock, no errno, no guard. Nor does
+ * a call ordered after the last write (and, for a write, after a last
+ * read that is one epoch) need more than the loads of hb_access_clean.
+ * These are the paths of a map call after a lock handoff, inside the
+ * program's critical section; the rest goes out of line. */
 MG_ALWAYS_INLINE void enter(struct hb_access *h, const void *map, unsigned cls, unsigned op, uintptr_t pc)
 {
     if (MG_UNLIKELY(__atomic_load_n(&broadcast_gen, __ATOMIC_RELAXED) != broadcast_seen))
         broadcast_catch_up();
     struct hb_thr *t = ready();
     if (MG_LIKELY(t != NULL)) {
-        struct hb_conflict c;
         hb_tick(t);
-        publish(t);
-        if (hb_same_epoch(h, t, cls) || hb_access_clean(h, t, cls) ||
-            hb_access_check_unlocked(h, t, cls, &c) == HB_RACE_NONE)
+        if (hb_same_epoch_at(h, t, cls, publish(t)) || hb_access_clean(h, t, cls))
             return;
     }
-    enter_slow(h, map, cls, op, pc);
+    enter_check(h, map, cls, op, pc, t);
 }
 
 MG_ALWAYS_INLINE void leave(struct hb_access *h, unsigned cls, unsigned op, uintptr_t pc)
@@ -325,19 +352,13 @@ MG_ALWAYS_INLINE void leave(struct hb_access *h, unsigned cls, unsigned op, uint
     struct hb_thr *t = ready();
     if (MG_LIKELY(t != NULL)) {
         hb_tick(t);
-        publish(t);
-        if (hb_same_epoch(h, t, cls))
+        if (hb_same_epoch_at(h, t, cls, publish(t)))
             return;
-        if (MG_UNLIKELY(mg_opt.conflict_stack))
-            goto slow;
-        /* under the guard: a signal handler's map call on this map must
-         * not spin on the record's lock its own thread holds */
-        mg_self.busy++;
-        hb_access_record_slow(h, t, cls, op, pc);
-        mg_self.busy--;
-        return;
+        if (MG_LIKELY(!mg_opt.conflict_stack)) {
+            record_guarded(h, t, cls, op, pc);
+            return;
+        }
     }
-slow:
     leave_slow(h, cls, op, pc);
 }
 

@@ -216,7 +216,7 @@ int hb_access_check_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, st
  * own but the read's CAS. */
 static bool record_unlocked(struct hb_access *h, struct hb_thr *t, unsigned cls, uint64_t site)
 {
-    hb_epoch e = hb_thr_epoch(t);
+    hb_epoch e = hb_thr_now(t);
     uint64_t r = __atomic_load_n(&h->r, __ATOMIC_ACQUIRE);
     if (r & HB_R_SHARED)
         return false;
@@ -237,13 +237,12 @@ static bool record_unlocked(struct hb_access *h, struct hb_thr *t, unsigned cls,
     return __atomic_compare_exchange_n(&h->r, &r, me, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
-void hb_access_record_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, unsigned op, uintptr_t pc)
+/* Out of line, so that the common record (record_unlocked) saves no more
+ * registers than it needs. */
+static MG_NOINLINE void record_locked(struct hb_access *h, struct hb_thr *t, unsigned cls, uint64_t site)
 {
-    if (record_unlocked(h, t, cls, site_of(pc, op)))
-        return;
     lock(h);
     hb_epoch e = hb_thr_epoch(t);
-    uint64_t site = site_of(pc, op);
     uint64_t wsite = HB_LD(h->wsite);
     uint64_t r = HB_LD(h->r);
 
@@ -277,6 +276,13 @@ void hb_access_record_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, 
         r = __atomic_load_n(&h->r, __ATOMIC_ACQUIRE);
     }
     unlock(h, wsite);
+}
+
+void hb_access_record_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, unsigned op, uintptr_t pc)
+{
+    uint64_t site = site_of(pc, op);
+    if (!record_unlocked(h, t, cls, site))
+        record_locked(h, t, cls, site);
 }
 
 /* A history that was never written (a map freed without a call the

@@ -97,16 +97,20 @@ static inline bool hb_read_seen(const struct hb_access *h, uint64_t r, uint32_t 
 }
 
 /* Has thread t already made this class of access to the map in its
- * current epoch (no release since)? Then nothing can have changed for it:
- * FastTrack's same-epoch rule, one load and a compare. */
-static inline bool hb_same_epoch(const struct hb_access *h, struct hb_thr *t, unsigned cls)
+ * current epoch e (no release since)? Then nothing can have changed for
+ * it: FastTrack's same-epoch rule, one load and a compare. */
+static inline bool hb_same_epoch_at(const struct hb_access *h, struct hb_thr *t, unsigned cls, hb_epoch e)
 {
-    hb_epoch e = hb_thr_epoch(t);
     if (cls == HB_WRITE)
         return __atomic_load_n(&h->w, __ATOMIC_ACQUIRE) == e;
     uint64_t me = e | (cls == HB_ITER ? HB_R_ITER : 0);
     uint64_t r = __atomic_load_n(&h->r, __ATOMIC_ACQUIRE);
     return r == me || ((r & HB_R_SHARED) && hb_read_seen(h, r, t->slot, me));
+}
+
+static inline bool hb_same_epoch(const struct hb_access *h, struct hb_thr *t, unsigned cls)
+{
+    return hb_same_epoch_at(h, t, cls, hb_thr_now(t));
 }
 
 /* A map call is split in two, so that two calls that overlap in time are

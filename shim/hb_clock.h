@@ -217,4 +217,13 @@ uint32_t hb_thr_merge_to32(struct hb_thr *t, uint32_t *vc, uint32_t old_width);
 static inline uint32_t hb_thr_width(struct hb_thr *t) { return HB_LD(t->width); }
 static inline bool hb_thr_shared(const struct hb_thr *t) { return t->slot == HB_OVERFLOW; }
 
+/* hb_thr_epoch(t), from the copy its thread keeps in t->cur (set wherever
+ * the thread's own entry moves: its creation and hb_tick): one load for
+ * the map hooks after a lock handoff, which want it several times. The
+ * shared overflow record keeps none. */
+static inline hb_epoch hb_thr_now(const struct hb_thr *t)
+{
+    return MG_LIKELY(!hb_thr_shared(t)) ? t->cur : hb_thr_epoch(t);
+}
+
 #endif

@@ -298,3 +298,46 @@ Test(hb_clock, slot_tag_forgets_old_owners_rather_than_misname_them)
     }
     cr_assert_eq(hb_slot_tag(slot, first_clock), 0);
 }
+
+/* The map hooks take a thread's epoch from t->cur (hb_thr_now), not from
+ * its clock: every step that can move the thread's own entry must keep
+ * the copy right, through creation, ticks, lock handoffs, relocks that
+ * take a tick back, joins, slot reuse and a fork. */
+Test(hb_clock, the_kept_epoch_follows_the_clock_through_every_step)
+{
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    struct hb_thr *main_t = hb_thread_create(NULL, 1);
+#define SAME(t) cr_assert_eq(hb_thr_now(t), hb_thr_epoch(t), "%s: kept epoch %#llx, clock's %#llx", #t, \
+                             (unsigned long long)hb_thr_now(t), (unsigned long long)hb_thr_epoch(t))
+    SAME(main_t);
+    struct hb_thr *t1 = hb_thread_create(main_t, 2);
+    SAME(main_t);
+    SAME(t1);
+    for (int i = 0; i < 3; i++) {
+        hb_acquire_excl(t1, OBJ(1));
+        assert_none(wr(t1, &m, 0x41, &c));
+        SAME(t1);
+        hb_release_excl(t1, OBJ(1));
+        hb_acquire_excl(t1, OBJ(1)); /* the same lock again: the tick is taken back */
+        assert_none(rd(t1, &m, 0x42, &c));
+        SAME(t1);
+        hb_release_excl(t1, OBJ(1));
+        hb_acquire_excl(main_t, OBJ(1)); /* a handoff */
+        assert_none(rd(main_t, &m, 0x43, &c));
+        SAME(main_t);
+        hb_release_excl(main_t, OBJ(1));
+    }
+    hb_thread_finish(t1);
+    hb_thread_join(main_t, t1);
+    assert_none(wr(main_t, &m, 0x44, &c));
+    SAME(main_t);
+    struct hb_thr *t2 = hb_thread_create(main_t, 3); /* may reuse t1's slot */
+    assert_none(wr(t2, &m, 0x45, &c));
+    SAME(t2);
+    hb_atfork_child(t2);
+    hb_sync_atfork_child();
+    assert_none(wr(t2, &m, 0x46, &c));
+    SAME(t2);
+#undef SAME
+}
