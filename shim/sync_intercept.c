@@ -41,7 +41,7 @@
  * wait reported the map its waker had just filled). */
 #define TAKE(fn, params, args, hook, ok)                                                                           \
     MG_DECLARE_REAL(int, fn, params);                                                                              \
-    static __attribute__((noinline)) int fn##_awake params                                                         \
+    static MG_NOINLINE int fn##_awake params                                                                       \
     {                                                                                                              \
         __typeof__(MG_REAL(fn)) real_ = MG_REAL_LOAD(fn);                                                          \
         if (MG_UNLIKELY(real_ == NULL))                                                                            \
@@ -51,14 +51,18 @@
             hook;                                                                                                  \
         return r;                                                                                                  \
     }                                                                                                              \
-    MG_INTERCEPTOR(int, fn, params)                                                                                \
+    static MG_NOINLINE int fn##_asleep params                                                                      \
     {                                                                                                              \
-        if (MG_UNLIKELY(mg_hb_sync_live()))                                                                         \
-            return fn##_awake args;                                                                                \
         int r = REAL(fn) args;                                                                                     \
         if (MG_UNLIKELY(mg_hb_sync_live()) && (ok))                                                                \
             hook;                                                                                                  \
         return r;                                                                                                  \
+    }                                                                                                              \
+    MG_INTERCEPTOR(int, fn, params)                                                                                \
+    {                                                                                                              \
+        if (MG_UNLIKELY(mg_hb_sync_live()))                                                                        \
+            return fn##_awake args;                                                                                \
+        return fn##_asleep args;                                                                                   \
     }
 
 /* r is the real call's result; ok says when it took the object. */
