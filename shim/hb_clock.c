@@ -6,6 +6,7 @@
  * on the shared overflow record.
  */
 #include "hb_clock.h"
+#include "hb_sync.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -61,7 +62,6 @@ void hb_released(struct hb_thr *t)
         __atomic_add_fetch(&t->clk[HB_OVERFLOW], 1, __ATOMIC_RELAXED);
         return;
     }
-    t->dirty = 1;
     t->nrehold = HB_REHOLD_NONE;
 }
 
@@ -71,8 +71,7 @@ void hb_released_lock(struct hb_thr *t, uintptr_t addr)
         hb_released(t);
         return;
     }
-    if (!t->dirty) {
-        t->dirty = 1;
+    if (!t->nrehold) {
         t->rehold[0] = addr;
         t->nrehold = 1;
     } else if (t->nrehold < sizeof t->rehold / sizeof t->rehold[0]) {
@@ -85,16 +84,13 @@ void hb_released_lock(struct hb_thr *t, uintptr_t addr)
 bool hb_relocked(struct hb_thr *t, uintptr_t addr)
 {
     uint32_t n = t->nrehold;
-    if (!t->dirty || n == HB_REHOLD_NONE)
+    if (!n || n == HB_REHOLD_NONE)
         return false;
     for (uint32_t i = 0; i < n; i++)
         if (t->rehold[i] == addr) {
             t->rehold[i] = t->rehold[--n];
             t->nrehold = n;
-            if (n)
-                return false;
-            t->dirty = 0;
-            return true;
+            return n == 0;
         }
     return false;
 }
@@ -226,6 +222,7 @@ struct hb_thr *hb_thread_create(struct hb_thr *parent, uint64_t tag)
             /* its width covers its own entry, the last */
             t->slot = HB_OVERFLOW;
             t->cur = ~0ull; /* no lock's clock is ever marked as its copy */
+            t->lk = &hb_sync_none;
             t->state = HB_LIVE;
             HB_ST(t->width, HB_SLOTS);
             __atomic_store_n(&overflowed, 1, __ATOMIC_RELEASE);
@@ -264,8 +261,8 @@ struct hb_thr *hb_thread_create(struct hb_thr *parent, uint64_t tag)
     HB_ST(t->clk[s], own);
     t->slot = s;
     t->cur = hb_epoch_make(s, own);
+    t->lk = &hb_sync_none;
     t->width = w;
-    t->dirty = 0;
     t->nrehold = 0;
     t->vgen = 0;
     t->start = own;

@@ -80,16 +80,18 @@ struct hb_thr {
                                clk[slot] is its own */
     uint32_t slot;
     uint32_t width;         /* clk[width..] are 0 */
-    uint32_t dirty;         /* released since the last tick: tick before the next access */
     uint32_t vgen;          /* bumped when an entry other than its own rises */
-    uint32_t nrehold;       /* the locks released since the last tick, if each was a
-                               lock held by one thread at a time: rehold[0..nrehold);
-                               HB_REHOLD_NONE when some release was not */
+    uint32_t nrehold;       /* nonzero when t released since the last tick, so it
+                               ticks before its next access: the locks released, if
+                               each was a lock held by one thread at a time
+                               (rehold[0..nrehold)), HB_REHOLD_NONE when some release
+                               was not */
     uintptr_t rehold[4];
     hb_epoch cur;           /* hb_thr_epoch(t), kept by its thread for the fast paths
                                (stale in the shared overflow record: never used there) */
-    uintptr_t lk_addr;      /* the last lock t took or let go (hb_sync.h's fast paths) */
-    const struct hb_sync_entry *lk; /* its entry then */
+    const struct hb_sync_entry *lk; /* the entry of the last lock t took or let go
+                               (hb_sync.h's fast paths): always an entry, its key
+                               tells whose; hb_sync_none (no key) at first */
     uint64_t start;         /* this owner's first clock value in its slot */
     uint32_t lock;          /* the overflow record only */
     /* the slot table's bookkeeping, under its lock */
@@ -161,8 +163,7 @@ static inline hb_epoch hb_thr_epoch(const struct hb_thr *t);
  * section: a few stores, inline. */
 static inline void hb_tick(struct hb_thr *t)
 {
-    if (MG_UNLIKELY(t->dirty)) {
-        t->dirty = 0;
+    if (MG_UNLIKELY(t->nrehold)) {
         t->nrehold = 0;
         HB_ST(t->clk[t->slot], HB_LD(t->clk[t->slot]) + 1);
         t->cur = hb_thr_epoch(t);

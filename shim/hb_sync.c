@@ -26,6 +26,7 @@
 static MG_LARGE_BSS uint32_t dx_mem[MG_DX_WORDS(HB_SYNC_CAP)] __attribute__((aligned(4096)));
 static struct mg_dx dx = MG_DX_STATIC(dx_mem, HB_SYNC_CAP);
 static MG_LARGE_BSS struct hb_sync_entry pool[HB_SYNC_CAP] __attribute__((aligned(64)));
+const struct hb_sync_entry hb_sync_none;
 static uint32_t insert_lock;            /* guards inserts and resets */
 static uint32_t live;
 static struct hb_sync_entry fallback __attribute__((aligned(64)));
@@ -372,9 +373,8 @@ static inline bool release_fast(struct hb_sync_entry *e, struct hb_thr *t)
 }
 
 /* The entry hb_sync.h's fast paths look at next time. */
-static inline void remember(struct hb_thr *t, uintptr_t addr, const struct hb_sync_entry *e)
+static inline void remember(struct hb_thr *t, const struct hb_sync_entry *e)
 {
-    t->lk_addr = addr;
     t->lk = e;
 }
 
@@ -386,7 +386,7 @@ static inline void remember(struct hb_thr *t, uintptr_t addr, const struct hb_sy
  * contended lock). Points into pool, which is not const. */
 static inline struct hb_sync_entry *find_lock(const struct hb_thr *t, uintptr_t addr)
 {
-    if (t->lk_addr == addr && HB_LD(t->lk->key) == addr)
+    if (HB_LD(t->lk->key) == addr)
         return (struct hb_sync_entry *)(uintptr_t)t->lk;
     return find(addr);
 }
@@ -424,7 +424,7 @@ static void release(struct hb_thr *t, uintptr_t addr, bool merge, bool excl)
     }
     hb_spin_unlock(&e->lock);
     if (excl && copy) {
-        remember(t, addr, e);
+        remember(t, e);
         hb_released_lock(t, addr);
     } else {
         hb_released(t);
@@ -442,7 +442,7 @@ bool hb_acquire_excl(struct hb_thr *t, uintptr_t addr)
 {
     struct hb_sync_entry *e = find_lock(t, addr);
     if (e)
-        remember(t, addr, e);
+        remember(t, e);
     if (!e || (HB_LD(e->flags) & F_SPILL)) {
         hb_acquire(t, addr);
         return false;
@@ -460,7 +460,7 @@ void hb_release_excl(struct hb_thr *t, uintptr_t addr)
 {
     struct hb_sync_entry *e = find_lock(t, addr);
     if (MG_LIKELY(e != NULL)) {
-        remember(t, addr, e);
+        remember(t, e);
         /* The lock's clock is already t's clock as it is now (its own
          * entry unchanged, nothing acquired since): nothing to store. */
         if (MG_LIKELY(__atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) == hb_thr_epoch(t) && !hb_thr_shared(t) &&

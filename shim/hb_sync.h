@@ -76,6 +76,10 @@ struct hb_sync_entry {
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct hb_sync_entry) == 128, "two cache lines per entry");
 
+/* The entry a thread's t->lk names before it took any lock: no key, so no
+ * fast path ever takes it for a lock's, and none writes it. */
+extern const struct hb_sync_entry hb_sync_none;
+
 /* Mutex lock (every variant, when it succeeds), sem_wait (when it
  * succeeds), a condition wait's return (re-acquires its mutex), once's
  * return, MAPGUARD_HAPPENS_AFTER. */
@@ -168,15 +172,15 @@ bool hb_handoff_give(struct hb_thr *t, uintptr_t addr);
 static inline int hb_lock_acquired_check(struct hb_thr *t, uintptr_t addr)
 {
     const struct hb_sync_entry *e = t->lk;
-    if (t->lk_addr != addr || HB_LD(e->key) != addr)
+    if (HB_LD(e->key) != addr)
         return -1;
     if (__atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) != t->cur) /* another thread's copy, or an older one of t's */
         return HB_LOCK_HANDOFF;
-    if (!t->dirty)
+    uint32_t n = t->nrehold;
+    if (!n)
         return 0;
-    if (t->nrehold != 1 || t->rehold[0] != addr)
+    if (n != 1 || t->rehold[0] != addr)
         return -1;
-    t->dirty = 0;
     t->nrehold = 0;
     return 1;
 }
@@ -191,11 +195,10 @@ static inline int hb_lock_acquired_check(struct hb_thr *t, uintptr_t addr)
 static inline int hb_lock_releasing_check(struct hb_thr *t, uintptr_t addr)
 {
     const struct hb_sync_entry *e = t->lk;
-    if (t->lk_addr != addr || HB_LD(e->key) != addr || t->dirty)
+    if (HB_LD(e->key) != addr || t->nrehold)
         return 0;
     if (__atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) != t->cur || HB_LD(e->relgen) != t->vgen)
         return HB_LOCK_HANDOFF;
-    t->dirty = 1;
     t->rehold[0] = addr;
     t->nrehold = 1;
     return 1;

@@ -131,7 +131,7 @@ Test(hb_sync, lock_taken_again_keeps_the_epoch)
         assert_none(wr(w.t[0], &m, 0x82, &c));
         unlock(w.t[0], OBJ(1));
     }
-    cr_assert_eq(w.t[0]->lk_addr, OBJ(1), "the fast paths took these");
+    cr_assert_eq(HB_LD(w.t[0]->lk->key), OBJ(1), "the fast paths took these");
     lock(w.t[1], OBJ(1));
     assert_none(rd(w.t[1], &m, 0x83, &c));
     unlock(w.t[1], OBJ(1));
