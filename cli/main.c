@@ -88,18 +88,46 @@ static int bad_usage(const char *fmt, const char *arg)
     return MG_EXIT_TOOL;
 }
 
+/* The index of an earlier argument naming the same file as the i-th (the
+ * same device and inode, whatever the path), or -1: a log named twice,
+ * by two paths or a glob that overlaps another, is read once, so that
+ * its findings are not counted twice as if two runs had found them. */
+static int same_file_as_earlier(const struct stat *seen, const bool *have, int i)
+{
+    for (int j = 0; j < i; j++)
+        if (have[j] && have[i] && seen[j].st_dev == seen[i].st_dev && seen[j].st_ino == seen[i].st_ino)
+            return j;
+    return -1;
+}
+
 static int cmd_report(const mgc_options *o, int nfiles, char **files)
 {
     if (nfiles == 0)
         return bad_usage("report: no report files given%s", "");
+    struct stat *seen = calloc((size_t)nfiles, sizeof *seen);
+    bool *have = calloc((size_t)nfiles, sizeof *have);
+    if (!seen || !have) {
+        free(seen);
+        free(have);
+        fprintf(stderr, "mapguard: out of memory\n");
+        return MG_EXIT_TOOL;
+    }
+    for (int i = 0; i < nfiles; i++)
+        have[i] = stat(files[i], &seen[i]) == 0;
     mgc_reports r;
     mg_reports_init(&r);
-    int rc = 0, unusable = 0;
+    int rc = 0, unusable = 0, read = 0;
     /* Every input must be a report: a directory, random bytes or a file with
      * no record in it is a mistake in the command line (a wrong path, a glob
      * that matched the wrong files), and must not pass as "no findings". The
      * other inputs are still rendered. */
     for (int i = 0; i < nfiles; i++) {
+        int j = same_file_as_earlier(seen, have, i);
+        if (j >= 0) {
+            fprintf(stderr, "mapguard: %s is the same file as %s; read once\n", files[i], files[j]);
+            continue;
+        }
+        read++;
         size_t bad = r.nbad;
         long n = mg_reports_load(&r, files[i]);
         if (n == 0)
@@ -110,6 +138,8 @@ static int cmd_report(const mgc_options *o, int nfiles, char **files)
             rc = MG_EXIT_TOOL;
         }
     }
+    free(seen);
+    free(have);
     mg_reports_apply_summaries(&r);
     mg_reports_symbolize_crashes(&r);
     /* Nothing read at all: no report, not even an empty one, can be true. */
@@ -119,7 +149,7 @@ static int cmd_report(const mgc_options *o, int nfiles, char **files)
     }
     bool text = o->text || (!o->json_out && !o->sarif_out);
     char note[128];
-    int n = snprintf(note, sizeof note, "%d file%s", nfiles, nfiles == 1 ? "" : "s");
+    int n = snprintf(note, sizeof note, "%d file%s", read, read == 1 ? "" : "s");
     if (unusable > 0)
         snprintf(note + n, sizeof note - (size_t)n, ", %d of them unusable (see above)", unusable);
     if (mg_emit(o, &r, text ? stdout : NULL, note) != 0)

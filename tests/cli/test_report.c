@@ -46,12 +46,26 @@ Test(report, text_names_every_kind_and_frame)
     cmd_result_free(&r);
 }
 
+/* A copy of a fixture under a new name in dir: another file, the same
+ * records (as if a second run had found the same race). */
+static char *copy_fixture(const char *dir, const char *fixture, const char *name)
+{
+    char *text = slurp(fixture);
+    cr_assert(text, "read %s", fixture);
+    char *path = path_join(dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert(f && fputs(text, f) >= 0 && fclose(f) == 0, "write %s", path);
+    free(text);
+    return path;
+}
+
 Test(report, merges_files_and_removes_duplicates)
 {
     /* The same race twice in one file (each thread detected the other) and
-     * the same file twice: one finding. */
-    const char *argv[] = {MAPGUARD, "report", "--text", FIXTURE("race.jsonl"),
-                          FIXTURE("race.jsonl"), NULL};
+     * a second file with the same records: one finding, seen in both. */
+    char *dir = test_tmpdir();
+    char *again = copy_fixture(dir, FIXTURE("race.jsonl"), "again.jsonl");
+    const char *argv[] = {MAPGUARD, "report", "--text", FIXTURE("race.jsonl"), again, NULL};
     cmd_result r = run_cmd(argv, NULL);
     cr_assert_eq(r.status, 66);
     cr_assert_eq(count_str(r.out, "WARNING: mapguard:"), 1, "%s", r.out);
@@ -60,6 +74,26 @@ Test(report, merges_files_and_removes_duplicates)
     cr_assert(strstr(r.out, "Reported 8 times by pid 4242"), "%s", r.out);
     cr_assert(strstr(r.out, "SUMMARY: mapguard: 1 finding (1 concurrent-read-write) from 4 reports"),
               "%s", r.out);
+    cr_assert(strstr(r.out, "; 2 files"), "%s", r.out);
+    cmd_result_free(&r);
+    free(again);
+    rm_rf(dir);
+    free(dir);
+}
+
+Test(report, the_same_file_named_twice_is_read_once)
+{
+    /* By the same path, and by another path to it (a glob that overlaps a
+     * named file): its findings are not counted again. */
+    const char *same = SRC_DIR "/tests/cli/fixtures/../fixtures/race.jsonl";
+    const char *argv[] = {MAPGUARD, "report", "--text", FIXTURE("race.jsonl"), same, FIXTURE("race.jsonl"), NULL};
+    cmd_result r = run_cmd(argv, NULL);
+    cr_assert_eq(r.status, 66);
+    cr_assert_eq(count_str(r.out, "WARNING: mapguard:"), 1, "%s", r.out);
+    cr_assert(strstr(r.out, "Reported 4 times by pid 4242"), "%s", r.out);
+    cr_assert(strstr(r.out, "from 2 reports in 1 process; 1 file\n"), "%s", r.out);
+    cr_assert(strstr(r.err, "fixtures/race.jsonl is the same file as "), "%s", r.err);
+    cr_assert_eq(count_str(r.err, "read once"), 2, "%s", r.err);
     cmd_result_free(&r);
 }
 
