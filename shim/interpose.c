@@ -186,7 +186,12 @@ MG_WRAPPER(void, gomap_free, (gomap *m))
     mg_write_enter(&c);
     mg_free_mark(&c);
     mg_write_exit(&c);
+    /* The release (the map's own now, or an older one's the quarantine
+     * evicts) is still the program's gomap_free: a crash in it names the
+     * call. The map's words are not read after the release. */
+    mg_in_call_enter(m, MG_OP_FREE);
     mg_quarantine(m);
+    mg_in_call_leave();
 }
 
 /* ---- reads ---- */

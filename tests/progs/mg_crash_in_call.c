@@ -2,8 +2,12 @@
  * A crash inside a gomap call: the map's hash callback faults (a NULL
  * dereference) for key 13, as a map corrupted by a race would fault inside
  * the library. The deadly-signal record must name the call in flight
- * ("in_call": api gomap, the op, the map). argv[1]: "set" or "get". The
- * map's address is printed first, so the test can compare it.
+ * ("in_call": api gomap, the op, the map). argv[1]: "set" or "get"; or
+ * "free", where the program has overwritten the heap header of a value
+ * the map keeps in its own allocation, and glibc aborts inside
+ * gomap_free's free of it (with quarantine_size=0, so that the release is
+ * the call's own). The map's address is printed first, so the test can
+ * compare it.
  */
 #include <gomap.h>
 #include "scenario.h"
@@ -49,9 +53,26 @@ static void get(void)
     printf("%p\n", gomap_get(M, &k)); /* @site:get */
 }
 
+/* Values over 128 bytes live in their own allocation (gomap.c): the
+ * pointer gomap_get returns is the start of that allocation, and the word
+ * before it glibc's record of its size. */
+static void free_(void)
+{
+    static const gomap_type big = {.key_size = 8, .val_size = 200};
+    M = gomap_new(&big, 0);
+    uint64_t k = 1;
+    char v[200] = {0};
+    gomap_set(M, &k, v);
+    printf("map=%p\n", (void *)M);
+    fflush(stdout);
+    size_t *blob = gomap_get(M, &k);
+    blob[-1] = 0; /* the heap overflow of a neighbour, in one store */
+    gomap_free(M); /* @site:free */
+}
+
 int main(int argc, char **argv)
 {
-    static const struct scenario scenarios[] = {{"set", set}, {"get", get}};
+    static const struct scenario scenarios[] = {{"set", set}, {"get", get}, {"free", free_}};
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)
         return 2;

@@ -99,6 +99,42 @@ Test(deadly_in_call, ghashtable_lookup)
     check("gh_crash_in_call", "lookup", "ghashtable", "lookup", "g_hash_table_lookup");
 }
 
+/* gomap_free's release of the map is inside the call too: glibc aborts in
+ * the free of a value whose heap header the program overwrote, and the
+ * record names gomap_free on that map (with quarantine_size=0 the release
+ * is the call's own; with a quarantine, the call that evicts it). */
+Test(deadly_in_call, gomap_free)
+{
+    const char *prog = "mg_crash_in_call";
+    struct run r;
+    run_prog(&r, prog, "free", "quarantine_size=0");
+    cr_assert_eq(r.status, 128 + SIGABRT, "status %d\n%s", r.status, r.err);
+    json_t *d = find_kind(&r, "deadly-signal", 0);
+    cr_assert(d, "%s", r.err);
+    json_t *in = json_object_get(d, "in_call");
+    cr_assert(in, "no in_call: %s", json_dumps(d, JSON_COMPACT));
+    cr_assert_str_eq(str(in, "api"), "gomap");
+    cr_assert_str_eq(str(in, "op"), "free");
+    cr_assert_str_eq(str(in, "function"), "gomap_free");
+    const char *m = strstr(r.out, "map=");
+    cr_assert(m, "%s", r.out);
+    char want[64];
+    snprintf(want, sizeof want, "%.*s", (int)strcspn(m + 4, "\n"), m + 4);
+    cr_assert_str_eq(str(in, "map"), want, "the map the call was on");
+    /* glibc's abort, under its free, under the library's release */
+    json_t *stack = json_object_get(d, "stack");
+    size_t i;
+    json_t *fr;
+    bool gomap = false;
+    json_array_foreach(stack, i, fr) {
+        const char *mod = str(fr, "module");
+        gomap = gomap || (mod && strstr(mod, "/libgomap.so"));
+    }
+    cr_assert(strstr(str(json_array_get(stack, 0), "module"), "/libc.so"), "%s", json_dumps(stack, JSON_COMPACT));
+    cr_assert(gomap, "the release's frames in libgomap: %s", json_dumps(stack, JSON_COMPACT));
+    run_free(&r);
+}
+
 /* The word is cleared when a call leaves: a crash after the map calls
  * returned names none (mg_exitpath race_then_segv faults outside any). */
 Test(deadly_in_call, none_outside_a_call)
