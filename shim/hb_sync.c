@@ -344,8 +344,16 @@ void hb_acquire(struct hb_thr *t, uintptr_t addr)
     if (MG_LIKELY(own_copy(t, __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE))))
         return;
     hb_spin_lock(&e->lock);
-    if (HB_LD(e->key) == addr)
+    if (HB_LD(e->key) == addr) {
         acquire_from(e, 0, t);
+        /* Taken by a thread that did not let it go (an annotation on a
+         * lock's address): the clock is still the releaser's copy, but it
+         * must not take its tick back when it takes the lock again
+         * (hb_relocked), since what it does next is not ordered before
+         * this acquire. A clock that is no one thread's copy says so. */
+        if (HB_LD(e->rel))
+            set_rel(e, 0, 0);
+    }
     hb_spin_unlock(&e->lock);
 }
 

@@ -195,6 +195,29 @@ Test(hb_sync, lock_taken_between_gives_a_new_epoch)
     cr_assert_eq(c.pc, 0xa2);
 }
 
+/* Another thread took the lock's clock without taking the lock (an
+ * annotation on its address, MAPGUARD_HAPPENS_AFTER): the lock's holder
+ * taking it again must start a new epoch all the same, or its next calls
+ * would look ordered before that acquire (a held-out probe: the read
+ * after the second write was missed). */
+Test(hb_sync, acquire_without_the_lock_between_gives_a_new_epoch)
+{
+    struct world w;
+    start(&w, 2);
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    lock(w.t[0], OBJ(1));
+    assert_none(wr(w.t[0], &m, 0xb1, &c));
+    unlock(w.t[0], OBJ(1));
+    hb_acquire(w.t[1], OBJ(1));
+    cr_assert_not(lock(w.t[0], OBJ(1)), "another thread acquired the lock's clock");
+    assert_none(wr(w.t[0], &m, 0xb3, &c));
+    unlock(w.t[0], OBJ(1));
+    assert_race(rd(w.t[1], &m, 0xb4, &c), HB_RACE_READ_WRITE);
+    cr_assert_eq(c.pc, 0xb3);
+    cr_assert_eq(c.slot, w.t[0]->slot);
+}
+
 /* A lock passed back and forth between two threads (a map under a
  * contended mutex): once each thread has been through the full paths,
  * every handoff is taken and let go by the inline ones (hb_sync.h,
