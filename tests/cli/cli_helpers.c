@@ -79,6 +79,17 @@ char *slurp(const char *path)
     return buf;
 }
 
+char *copy_fixture(const char *dir, const char *fixture, const char *name)
+{
+    char *text = slurp(fixture);
+    cr_assert(text, "read %s", fixture);
+    char *path = path_join(dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert(f && fputs(text, f) >= 0 && fclose(f) == 0, "write %s", path);
+    free(text);
+    return path;
+}
+
 static bool env_dropped(const char *entry, const char *const env[])
 {
     static const char *const always[] = {"LD_PRELOAD=", "MAPGUARD_OPTIONS=", "MAPGUARD_SHIM="};

@@ -41,6 +41,10 @@ char *test_tmpdir(void);           /* a fresh directory; free + rm_rf it */
 void rm_rf(const char *path);
 char *path_join(const char *dir, const char *name);
 char *slurp(const char *path);     /* NULL if unreadable */
+/* A copy of a fixture under a new name in dir: another file with the same
+ * records, as if a second run had found the same things (`report` reads a
+ * file named twice once). */
+char *copy_fixture(const char *dir, const char *fixture, const char *name);
 json_t *load_jsonl(const char *path); /* array of every record; asserts each line is JSON */
 json_t *first_of_kind(json_t *recs, const char *kind); /* the first record of kind, or NULL */
 json_t *load_json(const char *path);

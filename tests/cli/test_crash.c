@@ -54,10 +54,11 @@ Test(crash, text_block_names_signal_thread_and_stack)
 
 Test(crash, with_findings_merged_after_them)
 {
-    /* The same crash twice (the log given twice) is one block, after the
-     * findings that may explain it; findings still decide the status. */
-    const char *argv[] = {MAPGUARD, "report", FIXTURE("crash.jsonl"), FIXTURE("race.jsonl"),
-                          FIXTURE("crash.jsonl"), NULL};
+    /* The same crash twice (in two logs) is one block, after the findings
+     * that may explain it; findings still decide the status. */
+    char *dir = test_tmpdir();
+    char *again = copy_fixture(dir, FIXTURE("crash.jsonl"), "again.jsonl");
+    const char *argv[] = {MAPGUARD, "report", FIXTURE("crash.jsonl"), FIXTURE("race.jsonl"), again, NULL};
     cmd_result r = run_cmd(argv, NULL);
     cr_assert_eq(r.status, 66, "%s", r.err);
     cr_assert_eq(count_str(r.out, "ERROR: mapguard: deadly signal"), 1, "%s", r.out);
@@ -69,6 +70,9 @@ Test(crash, with_findings_merged_after_them)
                             "reports, 2 deadly signals (SIGSEGV) in 1 process"),
               "%s", r.out);
     cmd_result_free(&r);
+    free(again);
+    rm_rf(dir);
+    free(dir);
 }
 
 Test(crash, kept_in_json_output)

@@ -46,19 +46,6 @@ Test(report, text_names_every_kind_and_frame)
     cmd_result_free(&r);
 }
 
-/* A copy of a fixture under a new name in dir: another file, the same
- * records (as if a second run had found the same race). */
-static char *copy_fixture(const char *dir, const char *fixture, const char *name)
-{
-    char *text = slurp(fixture);
-    cr_assert(text, "read %s", fixture);
-    char *path = path_join(dir, name);
-    FILE *f = fopen(path, "w");
-    cr_assert(f && fputs(text, f) >= 0 && fclose(f) == 0, "write %s", path);
-    free(text);
-    return path;
-}
-
 Test(report, merges_files_and_removes_duplicates)
 {
     /* The same race twice in one file (each thread detected the other) and
