@@ -114,9 +114,17 @@ static void put_hex(struct mg_line *l, uintptr_t v)
     mg_put(l, p);
 }
 
+/* As many frames as the one line holds (one write(2), at most PIPE_BUF),
+ * less the room its closing needs: a frame that would not fit whole is
+ * taken back, and the ones after it left out. A crash under abort() spends
+ * seven frames in glibc before the program's own (a held-out probe: a
+ * record cut at half the line stopped inside libgomap). */
 static void put_frames(struct mg_line *l, const uintptr_t *pcs, int n, bool text)
 {
-    for (int i = 0; i < n && (i == 0 || l->n < MG_LINE_CAP / 2); i++) {
+    for (int i = 0; i < n; i++) {
+        size_t start = l->n;
+        if (i > 0 && start >= MG_LINE_CAP - MG_LINE_TAIL_ROOM)
+            break;
         struct mg_frame f;
         char name[PATH_MAX];
         mg_symbolize_plain(pcs[i], &f, name, sizeof name);
@@ -132,6 +140,10 @@ static void put_frames(struct mg_line *l, const uintptr_t *pcs, int n, bool text
             memmove(l->buf + before, l->buf + before + 1, l->n - before - 2);
             l->n -= 2;
             mg_put(l, ")\n");
+            if (i > 0 && l->n > MG_LINE_CAP - MG_LINE_TAIL_ROOM) {
+                l->n = start;
+                break;
+            }
             continue;
         }
         mg_put(l, i ? ",{\"pc\":" : "{\"pc\":");
@@ -152,6 +164,10 @@ static void put_frames(struct mg_line *l, const uintptr_t *pcs, int n, bool text
             mg_put(l, "\"");
         }
         mg_put(l, ",\"function\":null,\"file\":null,\"line\":null}");
+        if (i > 0 && l->n > MG_LINE_CAP - MG_LINE_TAIL_ROOM) {
+            l->n = start;
+            break;
+        }
     }
 }
 

@@ -121,17 +121,27 @@ Test(deadly_in_call, gomap_free)
     char want[64];
     snprintf(want, sizeof want, "%.*s", (int)strcspn(m + 4, "\n"), m + 4);
     cr_assert_str_eq(str(in, "map"), want, "the map the call was on");
-    /* glibc's abort, under its free, under the library's release */
+    /* glibc's abort, under its free, under the library's release, under
+     * the program's call: seven frames of glibc's before the library's,
+     * and the record still reaches the program */
     json_t *stack = json_object_get(d, "stack");
     size_t i;
     json_t *fr;
     bool gomap = false;
+    int call = 0;
+    char file[256] = "";
     json_array_foreach(stack, i, fr) {
         const char *mod = str(fr, "module");
         gomap = gomap || (mod && strstr(mod, "/libgomap.so"));
+        if (in_prog(fr, prog)) {
+            call = line_of(fr, file, sizeof file);
+            break;
+        }
     }
     cr_assert(strstr(str(json_array_get(stack, 0), "module"), "/libc.so"), "%s", json_dumps(stack, JSON_COMPACT));
     cr_assert(gomap, "the release's frames in libgomap: %s", json_dumps(stack, JSON_COMPACT));
+    cr_assert_str_eq(file, "mg_crash_in_call.c", "%s", json_dumps(stack, JSON_COMPACT));
+    cr_assert_eq(call, site_line(prog, "free"), "the program's gomap_free call");
     run_free(&r);
 }
 
