@@ -579,29 +579,61 @@ void mg_hb_detach(uintptr_t handle)
 
 static bool ours(const volatile void *addr) { return (uintptr_t)addr - self_lo < self_hi - self_lo; }
 
-#define SYNC_OP(name, call)                                                                                        \
+/* Releases lost to the guard (hb_clock.h, "releases lost to the recursion
+ * guard"): a signal handler's release while its thread is inside the
+ * engine is noted, and settled by the thread at its next synchronization
+ * outside it; an acquire while notes are out also takes the noting
+ * threads' clocks. */
+static MG_NOINLINE void lost_release(const volatile void *addr)
+{
+    struct hb_thr *t = mg_self.hb_ready;
+    if (t && mg_self.busy && __atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED) == (MG_HB_MAPS | MG_HB_THREADS))
+        hb_leak(t, (uintptr_t)addr);
+}
+static void settle_one(struct hb_thr *t, uintptr_t addr) { hb_release_merge(t, addr); }
+/* More than a thread can note: a release to every thread, as a broadcast
+ * (mg_hb_release_broadcast) does. */
+static void settle_all(struct hb_thr *t)
+{
+    hb_release_merge(t, (uintptr_t)MG_HB_SYNTHETIC_KEY(0));
+    __atomic_add_fetch(&broadcast_gen, 1, __ATOMIC_RELEASE);
+}
+static inline bool leaks_out(void) { return MG_UNLIKELY(__atomic_load_n(&hb_leaks_out, __ATOMIC_ACQUIRE) != 0); }
+
+enum { SYNC_ACQ, SYNC_REL };
+#define SYNC_OP(name, kind, call)                                                                                  \
     void name(const volatile void *addr)                                                                           \
     {                                                                                                              \
         withdraw();                                                                                                \
-        if (!usable() || ours(addr))                                                                               \
+        if (ours(addr))                                                                                            \
             return;                                                                                                \
+        if (!usable()) {                                                                                           \
+            if ((kind) == SYNC_REL && mg_self.busy)                                                                \
+                lost_release(addr);                                                                                \
+            return;                                                                                                \
+        }                                                                                                          \
         /* the guard alone: the map hooks test busy themselves, so the                                         \
          * fast paths need not be turned off and on around every lock */                                        \
         mg_self.busy++;                                                                                            \
         struct hb_thr *t = me();                                                                                   \
-        if (t)                                                                                                     \
+        if (t) {                                                                                                   \
+            if (leaks_out() && hb_leaked(t))                                                                       \
+                hb_leak_settle(t, settle_one, settle_all);                                                         \
             call;                                                                                                  \
+            if ((kind) == SYNC_ACQ && leaks_out())                                                                 \
+                hb_leak_join(t, (uintptr_t)addr);                                                                  \
+        }                                                                                                          \
         mg_self.busy--;                                                                                            \
     }
 
-SYNC_OP(mg_hb_acquire, (solo_join(t), hb_acquire(t, (uintptr_t)addr)))
+SYNC_OP(mg_hb_acquire, SYNC_ACQ, (solo_join(t), hb_acquire(t, (uintptr_t)addr)))
 /* hb_released: a tick before the next access that no relock takes back */
-static SYNC_OP(owner_died, (solo_join(t), hb_released(t), hb_acquire(t, (uintptr_t)addr)))
+static SYNC_OP(owner_died, SYNC_ACQ, (solo_join(t), hb_released(t), hb_acquire(t, (uintptr_t)addr)))
 void mg_hb_owner_died(void) { owner_died(MG_HB_ENDED_KEY); }
-SYNC_OP(mg_hb_release, hb_release(t, (uintptr_t)addr))
+SYNC_OP(mg_hb_release, SYNC_REL, hb_release(t, (uintptr_t)addr))
 /* hb_lockpath.h's way out once its inline path declined */
-SYNC_OP(mg_hb_lock_acquired_slow, if ((solo_join(t), hb_acquire_excl(t, (uintptr_t)addr))) publish(t))
-SYNC_OP(mg_hb_lock_releasing_slow, hb_release_excl(t, (uintptr_t)addr))
+SYNC_OP(mg_hb_lock_acquired_slow, SYNC_ACQ, if ((solo_join(t), hb_acquire_excl(t, (uintptr_t)addr))) publish(t))
+SYNC_OP(mg_hb_lock_releasing_slow, SYNC_REL, hb_release_excl(t, (uintptr_t)addr))
 
 /* hb_lockpath.h's handoffs, under the guard: the loop rewrites the
  * thread's clock entry by entry, and a signal handler's lock wrapper must
@@ -627,7 +659,7 @@ bool mg_hb_lock_give_handoff(struct hb_thr *t, const volatile void *addr)
 void mg_hb_lock_acquired(const volatile void *addr) { MG_HB_LOCK_ACQUIRED(addr); }
 void mg_hb_lock_releasing(const volatile void *addr) { MG_HB_LOCK_RELEASING(addr); }
 
-SYNC_OP(mg_hb_release_merge, hb_release_merge(t, (uintptr_t)addr))
+SYNC_OP(mg_hb_release_merge, SYNC_REL, hb_release_merge(t, (uintptr_t)addr))
 /* Not gated on the process having a second thread: a barrier's entry is
  * made at its init while the process is still single-threaded
  * (mg_hb_barrier_init), and goes at its destroy. Other objects have no
@@ -641,8 +673,8 @@ void mg_hb_reset(const volatile void *addr)
     hb_sync_reset((uintptr_t)addr);
     mg_self.busy--;
 }
-SYNC_OP(mg_hb_rw_release, hb_rw_release(t, (uintptr_t)addr, false))
-SYNC_OP(mg_hb_rw_release_writer, hb_rw_release(t, (uintptr_t)addr, true))
+SYNC_OP(mg_hb_rw_release, SYNC_REL, hb_rw_release(t, (uintptr_t)addr, false))
+SYNC_OP(mg_hb_rw_release_writer, SYNC_REL, hb_rw_release(t, (uintptr_t)addr, true))
 
 void mg_hb_release_broadcast(void)
 {
@@ -671,6 +703,8 @@ void mg_hb_rw_acquire(const volatile void *addr, bool write)
     if (t) {
         solo_join(t);
         hb_rw_acquire(t, (uintptr_t)addr, write);
+        if (leaks_out())
+            hb_leak_join(t, (uintptr_t)addr);
     }
     mg_busy_leave();
 }

@@ -198,7 +198,7 @@ static uint32_t choose_slot(struct hb_thr *parent)
         }
     }
     if (pick < 0 && next_fresh < HB_OVERFLOW)
-        return next_fresh++;
+        return __atomic_fetch_add(&next_fresh, 1, __ATOMIC_RELEASE); /* hb_leak_join reads it unlocked */
     if (pick < 0 && nfree) {
         pick = 0;
         for (uint32_t i = 1; i < nfree; i++)
@@ -413,4 +413,67 @@ void hb_atfork_child(struct hb_thr *self)
      * good: those threads are gone, and their calls keep their epochs. The
      * child acquires none of them, since the fork orders only the forking
      * thread's past before the child. */
+}
+
+/* ---- releases lost to the recursion guard (hb_clock.h) ---- */
+
+uint32_t hb_leaks_out;
+
+/* In a signal handler, on the interrupted thread's own record, which the
+ * interrupted code may be writing: only the leak words, by atomic
+ * operations. The count goes up before the note is visible, so that an
+ * acquirer that finds the note finds the count too. */
+void hb_leak(struct hb_thr *t, uintptr_t addr)
+{
+    for (int i = 0; i < 2; i++) {
+        if (__atomic_load_n(&t->leak[i], __ATOMIC_ACQUIRE) == addr)
+            return; /* noted already */
+    }
+    __atomic_add_fetch(&hb_leaks_out, 1, __ATOMIC_SEQ_CST);
+    for (int i = 0; i < 2; i++) {
+        uintptr_t none = 0;
+        if (__atomic_compare_exchange_n(&t->leak[i], &none, addr, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+            return;
+    }
+    if (__atomic_exchange_n(&t->leak_all, 1, __ATOMIC_SEQ_CST))
+        __atomic_sub_fetch(&hb_leaks_out, 1, __ATOMIC_SEQ_CST); /* it was set: one note for it */
+}
+
+/* Every record that noted addr, or anything: its clock as it is now. A
+ * record in the table is never freed, and its clock entries only grow, so
+ * reading them while their thread runs gives a clock between what the
+ * lost release carried and the thread's present one. */
+void hb_leak_join(struct hb_thr *t, uintptr_t addr)
+{
+    uint32_t n = __atomic_load_n(&next_fresh, __ATOMIC_ACQUIRE);
+    for (uint32_t s = 1; s < HB_SLOTS; s++) {
+        if (s >= n && s != HB_OVERFLOW)
+            continue;
+        struct hb_thr *o = &tab[s];
+        if (o == t)
+            continue;
+        if (__atomic_load_n(&o->leak_all, __ATOMIC_ACQUIRE) || __atomic_load_n(&o->leak[0], __ATOMIC_ACQUIRE) == addr ||
+            __atomic_load_n(&o->leak[1], __ATOMIC_ACQUIRE) == addr)
+            hb_thr_acquire(t, o->clk, HB_LD(o->width));
+    }
+}
+
+/* The note goes only after the release it stood for is done, so that an
+ * acquirer never finds neither. */
+void hb_leak_settle(struct hb_thr *t, void (*release)(struct hb_thr *t, uintptr_t addr),
+                    void (*release_all)(struct hb_thr *t))
+{
+    for (int i = 0; i < 2; i++) {
+        uintptr_t addr = __atomic_load_n(&t->leak[i], __ATOMIC_ACQUIRE);
+        if (!addr)
+            continue;
+        release(t, addr);
+        __atomic_store_n(&t->leak[i], 0, __ATOMIC_RELEASE);
+        __atomic_sub_fetch(&hb_leaks_out, 1, __ATOMIC_SEQ_CST);
+    }
+    if (__atomic_load_n(&t->leak_all, __ATOMIC_ACQUIRE)) {
+        release_all(t);
+        __atomic_store_n(&t->leak_all, 0, __ATOMIC_RELEASE);
+        __atomic_sub_fetch(&hb_leaks_out, 1, __ATOMIC_SEQ_CST);
+    }
 }

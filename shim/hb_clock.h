@@ -103,6 +103,10 @@ struct hb_thr {
         uint64_t start, tag;
     } owners[HB_OWNERS];    /* the latest owners, by first clock, for reports */
     uint32_t nowners;
+    /* releases its signal handlers made while it was inside the engine
+     * (hb_leak): the objects, or leak_all when more came than fit */
+    uintptr_t leak[2];
+    uint32_t leak_all;
 } __attribute__((aligned(64))); /* records are per thread: none shares a cache line with another */
 
 /* ---- threads ---- */
@@ -217,6 +221,35 @@ uint32_t hb_thr_merge_to32(struct hb_thr *t, uint32_t *vc, uint32_t old_width);
 /* The width a copy or merge of t's clock needs. */
 static inline uint32_t hb_thr_width(struct hb_thr *t) { return HB_LD(t->width); }
 static inline bool hb_thr_shared(const struct hb_thr *t) { return t->slot == HB_OVERFLOW; }
+
+/* ---- releases lost to the recursion guard ----
+ *
+ * A signal handler whose thread is inside the engine (its guard up) cannot
+ * run the engine: the interrupted code may hold the very spinlock it would
+ * need, or be halfway through the thread's clock. Its releases (a
+ * sem_post, an unlock) would then order nothing, and a thread that waits
+ * for them would be reported as unordered with what the interrupted thread
+ * did before the signal: a false report. So the handler notes the object
+ * on its thread's record (hb_leak: atomic operations only, no lock), and
+ * until the thread settles it (hb_leak_settle, once it is out of the
+ * engine: the release done for real), every acquire of that object also
+ * takes the noting thread's live clock (hb_leak_join). That clock is at
+ * least what the lost release would have carried, so this orders more
+ * than the truth (it may hide a race with what the thread did after the
+ * signal), never less. hb_leaks_out counts the notes, so that the lock
+ * wrappers' inline paths need one load to know there are none. */
+extern uint32_t hb_leaks_out;
+void hb_leak(struct hb_thr *t, uintptr_t addr);
+void hb_leak_join(struct hb_thr *t, uintptr_t addr);
+/* The objects t noted, each released for real by release(t, addr), then
+ * forgotten; when t noted more than fit (leak_all), release_all(t) once. */
+void hb_leak_settle(struct hb_thr *t, void (*release)(struct hb_thr *t, uintptr_t addr),
+                    void (*release_all)(struct hb_thr *t));
+static inline bool hb_leaked(const struct hb_thr *t)
+{
+    return __atomic_load_n(&t->leak[0], __ATOMIC_ACQUIRE) || __atomic_load_n(&t->leak[1], __ATOMIC_ACQUIRE) ||
+           __atomic_load_n(&t->leak_all, __ATOMIC_ACQUIRE);
+}
 
 /* hb_thr_epoch(t), from the copy its thread keeps in t->cur (set wherever
  * the thread's own entry moves: its creation and hb_tick): one load for

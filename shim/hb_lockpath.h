@@ -28,7 +28,9 @@ bool mg_hb_lock_give_handoff(struct hb_thr *t, const volatile void *addr);
 static inline bool mg_hb_lock_acquired_inline(const volatile void *addr)
 {
     struct hb_thr *t = mg_self.hb_ready;
-    if (MG_UNLIKELY(t == NULL) || MG_UNLIKELY(mg_self.busy))
+    /* while a signal handler's release is noted (hb_clock.h), every
+     * acquire goes the full way, which takes the noting thread's clock */
+    if (MG_UNLIKELY(t == NULL) || MG_UNLIKELY(mg_self.busy) || MG_UNLIKELY(__atomic_load_n(&hb_leaks_out, __ATOMIC_RELAXED)))
         return false;
     int r = hb_lock_acquired_check(t, (uintptr_t)addr);
     if (MG_LIKELY(r == 0))

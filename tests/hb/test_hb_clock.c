@@ -341,3 +341,72 @@ Test(hb_clock, the_kept_epoch_follows_the_clock_through_every_step)
     SAME(t2);
 #undef SAME
 }
+
+/* A release lost to the recursion guard (a signal handler's, while its
+ * thread was inside the engine) is noted on the thread's record: until the
+ * thread settles it, an acquire of that object takes the thread's live
+ * clock, so what the thread did before the signal is ordered before the
+ * acquirer, as the lost release would have ordered it. */
+static void settle_release(struct hb_thr *t, uintptr_t addr) { hb_release_merge(t, addr); }
+static int settled_all;
+static void settle_everything(struct hb_thr *t)
+{
+    (void)t;
+    settled_all++;
+}
+
+Test(hb_clock, a_release_lost_to_the_guard_still_orders_its_acquirer)
+{
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    struct hb_thr *main_t = hb_thread_create(NULL, 1);
+    struct hb_thr *a = hb_thread_create(main_t, 2);
+    struct hb_thr *b = hb_thread_create(main_t, 3);
+    assert_none(wr(a, &m, 0x51, &c));
+    cr_assert_eq(hb_leaks_out, 0);
+    hb_leak(a, OBJ(7)); /* the handler's sem_post of OBJ(7), inside the engine */
+    hb_leak(a, OBJ(7)); /* noted once */
+    cr_assert_eq(hb_leaks_out, 1);
+    cr_assert(hb_leaked(a));
+    hb_acquire(b, OBJ(7)); /* the object's own clock knows nothing of it */
+    hb_leak_join(b, OBJ(7));
+    assert_none(rd(b, &m, 0x52, &c));
+    /* another object's acquirer takes nothing from the note */
+    struct hb_access n = {0};
+    assert_none(wr(a, &n, 0x53, &c));
+    hb_leak_join(main_t, OBJ(8));
+    assert_race(rd(main_t, &n, 0x54, &c), HB_RACE_READ_WRITE);
+    /* settled: the release is done for real, the note gone, and a later
+     * acquirer is ordered through the object's clock */
+    hb_leak_settle(a, settle_release, settle_everything);
+    cr_assert_eq(hb_leaks_out, 0);
+    cr_assert_not(hb_leaked(a));
+    cr_assert_eq(settled_all, 0);
+    struct hb_thr *d = hb_thread_create(main_t, 4);
+    hb_acquire(d, OBJ(7));
+    assert_none(rd(d, &m, 0x55, &c));
+}
+
+/* More notes than a record holds: the thread's clock goes to every
+ * acquirer until it settles, and the settling releases to everyone. */
+Test(hb_clock, lost_releases_past_the_records_room_order_every_acquirer)
+{
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    struct hb_thr *main_t = hb_thread_create(NULL, 1);
+    struct hb_thr *a = hb_thread_create(main_t, 2);
+    struct hb_thr *b = hb_thread_create(main_t, 3);
+    assert_none(wr(a, &m, 0x61, &c));
+    hb_leak(a, OBJ(1));
+    hb_leak(a, OBJ(2));
+    hb_leak(a, OBJ(3));
+    hb_leak(a, OBJ(4));
+    cr_assert_eq(hb_leaks_out, 3, "two objects and the overflow");
+    hb_leak_join(b, OBJ(9));
+    assert_none(rd(b, &m, 0x62, &c));
+    settled_all = 0;
+    hb_leak_settle(a, settle_release, settle_everything);
+    cr_assert_eq(settled_all, 1);
+    cr_assert_eq(hb_leaks_out, 0);
+    cr_assert_not(hb_leaked(a));
+}

@@ -79,6 +79,15 @@ Test(robust, signal_storm_on_a_thread_busy_with_maps_and_locks)
                                1);
 }
 
+/* A handler's sem_post while its thread is inside the engine (main's loop
+ * alternates two mutexes, so every lock takes the full path): B, woken by
+ * it, must be ordered after main's write before the signal (300 rounds,
+ * a SIGALRM every 100 us; mg_signal_release.c). */
+Test(robust, signal_handler_release_inside_the_engine_still_orders, .timeout = 120)
+{
+    assert_unchanged_and_clean("mg_signal_release", "semaphore", "rounds 300\n", 1);
+}
+
 /* A handler taking the program's mutex, then making a map call, while
  * threads come and go: the shim's thread table lock is taken with signals
  * blocked (mg_signal_handler_calls.c says how it hung). */
