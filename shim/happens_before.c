@@ -298,6 +298,22 @@ static inline struct hb_thr *ready(void)
     return MG_LIKELY(t && !mg_self.busy) ? t : NULL;
 }
 
+/* The guard around the engine's own code (mg_thread.in_engine): raised
+ * before the guard and lowered after it, so that a handler that finds the
+ * guard up finds this up too. */
+#define ENGINE_IN()                                                                                                \
+    do {                                                                                                           \
+        mg_self.in_engine++;                                                                                       \
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);                                                                   \
+        mg_self.busy++;                                                                                            \
+    } while (0)
+#define ENGINE_OUT()                                                                                               \
+    do {                                                                                                           \
+        mg_self.busy--;                                                                                            \
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);                                                                   \
+        mg_self.in_engine--;                                                                                       \
+    } while (0)
+
 static MG_COLD void enter_slow(struct hb_access *h, const void *map, unsigned cls, unsigned op, uintptr_t pc);
 static MG_COLD void leave_slow(struct hb_access *h, unsigned cls, unsigned op, uintptr_t pc);
 
@@ -323,9 +339,9 @@ static MG_NOINLINE void enter_check(struct hb_access *h, const void *map, unsign
  * not spin on the record's lock its own thread holds. */
 static MG_NOINLINE void record_guarded(struct hb_access *h, struct hb_thr *t, unsigned cls, unsigned op, uintptr_t pc)
 {
-    mg_self.busy++;
+    ENGINE_IN();
     hb_access_record_slow(h, t, cls, op, pc);
-    mg_self.busy--;
+    ENGINE_OUT();
 }
 
 /* A call in the same epoch as its thread's last one of its class on this
@@ -587,9 +603,11 @@ static bool ours(const volatile void *addr) { return (uintptr_t)addr - self_lo <
 static MG_NOINLINE void lost_release(const volatile void *addr)
 {
     struct hb_thr *t = mg_self.hb_ready;
-    if (t && mg_self.busy && __atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED) == (MG_HB_MAPS | MG_HB_THREADS))
+    if (t && mg_self.busy && mg_self.in_engine &&
+        __atomic_load_n(&mg_hb_awake, __ATOMIC_RELAXED) == (MG_HB_MAPS | MG_HB_THREADS))
         hb_leak(t, (uintptr_t)addr);
 }
+
 static void settle_one(struct hb_thr *t, uintptr_t addr) { hb_release_merge(t, addr); }
 /* More than a thread can note: a release to every thread, as a broadcast
  * (mg_hb_release_broadcast) does. */
@@ -614,7 +632,7 @@ enum { SYNC_ACQ, SYNC_REL };
         }                                                                                                          \
         /* the guard alone: the map hooks test busy themselves, so the                                         \
          * fast paths need not be turned off and on around every lock */                                        \
-        mg_self.busy++;                                                                                            \
+        ENGINE_IN();                                                                                               \
         struct hb_thr *t = me();                                                                                   \
         if (t) {                                                                                                   \
             if (leaks_out() && hb_leaked(t))                                                                       \
@@ -623,7 +641,7 @@ enum { SYNC_ACQ, SYNC_REL };
             if ((kind) == SYNC_ACQ && leaks_out())                                                                 \
                 hb_leak_join(t, (uintptr_t)addr);                                                                  \
         }                                                                                                          \
-        mg_self.busy--;                                                                                            \
+        ENGINE_OUT();                                                                                              \
     }
 
 SYNC_OP(mg_hb_acquire, SYNC_ACQ, (solo_join(t), hb_acquire(t, (uintptr_t)addr)))
@@ -640,7 +658,11 @@ SYNC_OP(mg_hb_lock_releasing_slow, SYNC_REL, hb_release_excl(t, (uintptr_t)addr)
  * pass straight through rather than run in the middle of it. */
 bool mg_hb_lock_take_handoff(struct hb_thr *t)
 {
+    mg_self.in_engine++; /* ENGINE_IN's half: the guard is the busy count below */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     int r = hb_handoff_take_guarded(t, &mg_self.busy);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    mg_self.in_engine--;
     if (r > 0) /* back in its epoch */
         mg_self.hb_epoch = t->cur;
     return r >= 0;
@@ -648,7 +670,12 @@ bool mg_hb_lock_take_handoff(struct hb_thr *t)
 
 bool mg_hb_lock_give_handoff(struct hb_thr *t, const volatile void *addr)
 {
-    if (!hb_handoff_give_guarded(t, (uintptr_t)addr, &mg_self.busy))
+    mg_self.in_engine++;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    bool given = hb_handoff_give_guarded(t, (uintptr_t)addr, &mg_self.busy);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    mg_self.in_engine--;
+    if (!given)
         return false;
     mg_self.hb_epoch = MG_HB_EPOCH_NONE;
     return true;
@@ -669,9 +696,9 @@ void mg_hb_reset(const volatile void *addr)
     withdraw();
     if (!following_threads() || ours(addr))
         return;
-    mg_self.busy++;
+    ENGINE_IN();
     hb_sync_reset((uintptr_t)addr);
-    mg_self.busy--;
+    ENGINE_OUT();
 }
 SYNC_OP(mg_hb_rw_release, SYNC_REL, hb_rw_release(t, (uintptr_t)addr, false))
 SYNC_OP(mg_hb_rw_release_writer, SYNC_REL, hb_rw_release(t, (uintptr_t)addr, true))

@@ -21,6 +21,11 @@ struct mg_thread {
     uint32_t tid;
     uint32_t created_stack; /* depot id of the pthread_create/thrd_create call */
     uint32_t busy;
+    uint32_t in_engine;     /* inside the happens-before engine's own code, which
+                               calls nothing outside the shim: a signal handler's
+                               release there is noted (hb_clock.h, hb_leak); one
+                               made while the shim calls out (a report, an
+                               unwind) may be another library's lock, and is not */
     uint8_t owned_locks;    /* the shim's locks this thread holds or is
                                taking (owned_lock.h) */
     bool small_stack;       /* created with a stack under MG_SMALL_STACK:
