@@ -408,7 +408,12 @@ void hb_atfork_child(struct hb_thr *self)
          * its stack and its handle: the child may join it. */
         if (tab[s].state == HB_LIVE)
             tab[s].handle = 0;
+        /* its notes of lost releases (hb_leak) go with it: nobody will
+         * settle them, and every lock would take the full path for good */
+        tab[s].leak[0] = tab[s].leak[1] = 0;
+        tab[s].leak_all = 0;
     }
+    hb_leaks_out = self ? (self->leak[0] != 0) + (self->leak[1] != 0) + (self->leak_all != 0) : 0;
     /* The other threads' records stay as they are, out of the free list for
      * good: those threads are gone, and their calls keep their epochs. The
      * child acquires none of them, since the fork orders only the forking

@@ -410,3 +410,20 @@ Test(hb_clock, lost_releases_past_the_records_room_order_every_acquirer)
     cr_assert_eq(hb_leaks_out, 0);
     cr_assert_not(hb_leaked(a));
 }
+
+/* A forked child has only the forking thread: the others' notes of lost
+ * releases go, or no one would ever settle them and every lock in the
+ * child would take the full path for good; the forking thread's stay. */
+Test(hb_clock, a_fork_child_keeps_only_the_forking_threads_notes)
+{
+    struct hb_thr *main_t = hb_thread_create(NULL, 1);
+    struct hb_thr *a = hb_thread_create(main_t, 2);
+    hb_leak(a, OBJ(1));
+    hb_leak(main_t, OBJ(2));
+    cr_assert_eq(hb_leaks_out, 2);
+    hb_atfork_child(main_t);
+    hb_sync_atfork_child();
+    cr_assert_not(hb_leaked(a));
+    cr_assert(hb_leaked(main_t));
+    cr_assert_eq(hb_leaks_out, 1);
+}
