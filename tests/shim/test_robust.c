@@ -88,6 +88,12 @@ Test(robust, signal_handler_release_inside_the_engine_still_orders, .timeout = 1
     assert_unchanged_and_clean("mg_signal_release", "semaphore", "rounds 300\n", 1);
 }
 
+/* The same with main's loop in the rwlock wrappers' engine sections. */
+Test(robust, signal_handler_release_inside_an_rwlock_wrapper_still_orders, .timeout = 120)
+{
+    assert_unchanged_and_clean("mg_signal_release", "rwlock", "rounds 300\n", 1);
+}
+
 /* A handler taking the program's mutex, then making a map call, while
  * threads come and go: the shim's thread table lock is taken with signals
  * blocked (mg_signal_handler_calls.c says how it hung). */
