@@ -138,35 +138,18 @@ void mg_hb_map_freed(uint64_t *w)
     mg_hb_history_free((struct hb_access *)(void *)&w[MW_HB]);
 }
 
-/* The guard around the engine's own code (mg_thread.in_engine): raised
- * before the guard and lowered after it, so that a handler that finds the
- * guard up finds this up too. */
-#define ENGINE_IN()                                                                                                \
-    do {                                                                                                           \
-        mg_self.in_engine++;                                                                                       \
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);                                                                   \
-        mg_self.busy++;                                                                                            \
-    } while (0)
-#define ENGINE_OUT()                                                                                               \
-    do {                                                                                                           \
-        mg_self.busy--;                                                                                            \
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);                                                                   \
-        mg_self.in_engine--;                                                                                       \
-    } while (0)
-/* The same around a section that also turns the map wrappers' fast path
- * off (mg_busy_enter): the thread records, the rwlocks, the barriers. */
-#define ENGINE_BUSY_ENTER()                                                                                        \
-    do {                                                                                                           \
-        mg_self.in_engine++;                                                                                       \
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);                                                                   \
-        mg_busy_enter();                                                                                           \
-    } while (0)
-#define ENGINE_BUSY_LEAVE()                                                                                        \
-    do {                                                                                                           \
-        mg_busy_leave();                                                                                           \
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);                                                                   \
-        mg_self.in_engine--;                                                                                       \
-    } while (0)
+/* The mark of the engine's own code (mg_thread.in_engine): raised before
+ * the guard and lowered after it, so that a handler that finds the guard
+ * up finds the mark up too. ENGINE_IN/OUT are the mark and the bare busy
+ * count; ENGINE_BUSY_ENTER/LEAVE the mark and mg_busy_enter, which also
+ * turns the map wrappers' fast path off (the thread records, the rwlocks,
+ * the barriers). */
+#define ENGINE_MARK() (mg_self.in_engine++, __atomic_signal_fence(__ATOMIC_SEQ_CST))
+#define ENGINE_UNMARK() (__atomic_signal_fence(__ATOMIC_SEQ_CST), mg_self.in_engine--)
+#define ENGINE_IN() (ENGINE_MARK(), mg_self.busy++)
+#define ENGINE_OUT() (mg_self.busy--, ENGINE_UNMARK())
+#define ENGINE_BUSY_ENTER() (ENGINE_MARK(), mg_busy_enter())
+#define ENGINE_BUSY_LEAVE() (mg_busy_leave(), ENGINE_UNMARK())
 
 void mg_hb_history_free(struct hb_access *h)
 {
@@ -327,7 +310,6 @@ static inline struct hb_thr *ready(void)
     struct hb_thr *t = mg_self.hb_ready;
     return MG_LIKELY(t && !mg_self.busy) ? t : NULL;
 }
-
 
 static MG_COLD void enter_slow(struct hb_access *h, const void *map, unsigned cls, unsigned op, uintptr_t pc);
 static MG_COLD void leave_slow(struct hb_access *h, unsigned cls, unsigned op, uintptr_t pc);
@@ -682,11 +664,11 @@ SYNC_OP(mg_hb_lock_releasing_slow, SYNC_REL, hb_release_excl(t, (uintptr_t)addr)
  * pass straight through rather than run in the middle of it. */
 bool mg_hb_lock_take_handoff(struct hb_thr *t)
 {
-    mg_self.in_engine++; /* ENGINE_IN's half: the guard is the busy count below */
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    int r = hb_handoff_take_guarded(t, &mg_self.busy);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    mg_self.in_engine--;
+    int r;
+    /* the mark alone: the guard is the busy count the loop raises */
+    ENGINE_MARK();
+    r = hb_handoff_take_guarded(t, &mg_self.busy);
+    ENGINE_UNMARK();
     if (r > 0) /* back in its epoch */
         mg_self.hb_epoch = t->cur;
     return r >= 0;
@@ -694,11 +676,10 @@ bool mg_hb_lock_take_handoff(struct hb_thr *t)
 
 bool mg_hb_lock_give_handoff(struct hb_thr *t, const volatile void *addr)
 {
-    mg_self.in_engine++;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    bool given = hb_handoff_give_guarded(t, (uintptr_t)addr, &mg_self.busy);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    mg_self.in_engine--;
+    bool given;
+    ENGINE_MARK();
+    given = hb_handoff_give_guarded(t, (uintptr_t)addr, &mg_self.busy);
+    ENGINE_UNMARK();
     if (!given)
         return false;
     mg_self.hb_epoch = MG_HB_EPOCH_NONE;
