@@ -113,7 +113,7 @@ static inline void mg_hook_enter(const gomap *m, uint64_t *w, unsigned op, uint3
 static inline void mg_hook_leave(const gomap *m, uint64_t *w, unsigned op, uint32_t self, uintptr_t pc)
 {
     (void)m, (void)self;
-    mg_in_call_leave();
+    mg_in_call_leave_map(w);
     if (MG_UNLIKELY(!mg_hb_same_epoch(w, op)) && mg_hb_is_awake())
         mg_hb_leave(w, op, pc);
 }
@@ -238,7 +238,7 @@ MG_ALWAYS_INLINE bool mg_fast_read(const gomap *m, const gomap_iter *it, unsigne
  * caller runs mg_fast_read_slow, which redoes the exit in full. */
 MG_ALWAYS_INLINE bool mg_fast_read_done(const struct mg_fast *f, unsigned op)
 {
-    mg_in_call_leave();
+    mg_in_call_leave_map(f->w);
     bool same = mg_hb_same_epoch(f->w, op);
     /* the map reads above must be done before the word is looked at again */
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -277,7 +277,7 @@ MG_ALWAYS_INLINE bool mg_fast_write(gomap *m, unsigned op, uintptr_t pc, struct 
  * Otherwise the caller runs mg_fast_write_slow, which redoes it in full. */
 MG_ALWAYS_INLINE bool mg_fast_write_done(const struct mg_fast *f, unsigned op)
 {
-    mg_in_call_leave();
+    mg_in_call_leave_map(f->w);
     bool same = mg_hb_same_epoch(f->w, op);
     uint64_t s = MG_RD(f->w[MW_SYNC]);
     if (MG_LIKELY(same) && MG_LIKELY(s == f->s)) {

@@ -639,6 +639,8 @@ enum { SYNC_ACQ, SYNC_REL };
         /* the guard alone: the map hooks test busy themselves, so the                                         \
          * fast paths need not be turned off and on around every lock */                                        \
         ENGINE_IN();                                                                                               \
+        if ((kind) == SYNC_ACQ)                                                                                    \
+            mg_in_call_prefetch_last();                                                                            \
         struct hb_thr *t = me();                                                                                   \
         if (t) {                                                                                                   \
             if (leaks_out() && hb_leaked(t))                                                                       \
@@ -665,6 +667,10 @@ SYNC_OP(mg_hb_lock_releasing_slow, SYNC_REL, hb_release_excl(t, (uintptr_t)addr)
 bool mg_hb_lock_take_handoff(struct hb_thr *t)
 {
     int r;
+    /* the lines of the map this thread called last, which the thread the
+     * lock comes from most likely wrote: fetched alongside the lock's clock
+     * (in_call.h) */
+    mg_in_call_prefetch_last();
     /* the mark alone: the guard is the busy count the loop raises */
     ENGINE_MARK();
     r = hb_handoff_take_guarded(t, &mg_self.busy);

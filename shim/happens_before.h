@@ -21,6 +21,7 @@
 #define MAPGUARD_HAPPENS_BEFORE_H
 
 #include "common.h"
+#include "in_call.h"
 #include "intercept.h"
 #include "thread_table.h"
 
@@ -72,7 +73,7 @@ static inline void mg_solo_end(void)
          * handler that interrupted it): that call runs on the solo path,
          * unrecorded, and the new thread may race with it; its exit
          * records it once it is over */
-        if (mg_self.in_call)
+        if (mg_in_call_busy())
             mg_self.solo_threaded = true;
         __atomic_store_n(&mg_solo_over, 1, __ATOMIC_SEQ_CST);
     }

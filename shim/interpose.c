@@ -118,7 +118,7 @@ static bool found_late(void *const *real, const void *stub)
     do {                                                                                                           \
         mg_fast_hb_enter(mg_words(m), MG_OP_##OP, (pc));                                                           \
         __typeof__(call) r_ = call;                                                                                \
-        mg_in_call_leave();                                                                                        \
+        mg_in_call_leave_map(mg_words(m));                                                                         \
         mg_fast_##KIND##_slow((m), MG_OP_##OP, (pc), (s));                                                         \
         return r_;                                                                                                 \
     } while (0)
@@ -145,7 +145,7 @@ static MG_COLD MG_NOINLINE void solo_threaded_exit(const gomap *m, unsigned op, 
  * crash record, and nothing else, unless a thread was made during it. */
 #define SOLO_EXIT(m, OP)                                                                                           \
     do {                                                                                                           \
-        mg_in_call_leave();                                                                                        \
+        mg_in_call_leave_map(mg_words(m));                                                                         \
         if (MG_UNLIKELY(mg_self.solo_threaded))                                                                    \
             solo_threaded_exit((m), MG_OP_##OP, CALLER());                                                         \
     } while (0)

@@ -145,12 +145,25 @@ Test(deadly_in_call, gomap_free)
     run_free(&r);
 }
 
-/* The word is cleared when a call leaves: a crash after the map calls
- * returned names none (mg_exitpath race_then_segv faults outside any). */
+/* The word's op is cleared when a call leaves: a crash after the map
+ * calls returned names none (mg_exitpath race_then_segv faults outside
+ * any, after calls from two threads; mg_crash_in_call after, after calls
+ * on the single-threaded path). */
 Test(deadly_in_call, none_outside_a_call)
 {
     struct run r;
     run_prog(&r, "mg_exitpath", "race_then_segv", "conflict_wait_ms=60000");
+    json_t *d = find_kind(&r, "deadly-signal", 0);
+    cr_assert(d, "%s", r.err);
+    cr_assert_null(json_object_get(d, "in_call"), "%s", json_dumps(d, JSON_COMPACT));
+    run_free(&r);
+}
+
+Test(deadly_in_call, none_after_single_threaded_calls)
+{
+    struct run r;
+    run_prog(&r, "mg_crash_in_call", "after", NULL);
+    cr_assert_eq(r.status, 128 + SIGSEGV, "status %d\n%s", r.status, r.err);
     json_t *d = find_kind(&r, "deadly-signal", 0);
     cr_assert(d, "%s", r.err);
     cr_assert_null(json_object_get(d, "in_call"), "%s", json_dumps(d, JSON_COMPACT));
