@@ -10,16 +10,28 @@
  * the unlock's return (so it includes the unlock's futex wake).
  *
  * usage: mutex_handoff [ops per thread, default 2000000] [spin, default 0]
- *                      [alternate]
+ *                      [contend|every|alternate|phases|phases-get]
  * spin: TSC cycles spent spinning inside each critical section that
  * follows a handoff, before the map call: run plain, it stands in for the
  * engine's work there, and shows how the whole loop's time answers to it.
+ * contend (the default): the two threads contend for the lock as in
+ * shared1k.
+ * every: the same, with the spin in every critical section, not only
+ * after a handoff: what a few cycles added to every operation do to a
+ * contended mutex on this machine (docs/performance.md: about 30 cycles
+ * doubled the plain loop's time).
  * alternate: the two threads take turns (each waits, outside the lock,
  * with sched_yield, for the other's operation), so that every lock is a
  * handoff: for counting the instructions of the handoff path under
  * callgrind, not for timing.
+ * phases, phases-get: the two threads take turns, the waiter spinning (no
+ * futex, no yield), and each operation's lock, map call and unlock are
+ * timed apart: what a handoff costs each, without the futex's noise.
+ * phases-get makes every operation a get.
  * prints: ns per op, the share of ops that followed a handoff, and the
- * mean TSC cycles of a critical section after a handoff and of the others.
+ * mean TSC cycles of a critical section after a handoff and of the others;
+ * phases: ns per op and the mean TSC cycles of the lock call, the map call
+ * and the unlock call.
  * Run it plain and under LD_PRELOAD=build/lib/libmapguard.so, several
  * times each: the contention, and so the handoff rate, moves from run to
  * run.
@@ -43,12 +55,23 @@ static long ops;
 static unsigned long long spin;
 
 static int last_owner; /* under mu */
-static int alternate;
-static atomic_int turn = 1; /* alternate: whose operation is next */
+enum mode { CONTEND, EVERY, ALTERNATE, PHASES, PHASES_GET };
+static enum mode mode;
+static const char *const mode_names[] = {"contend", "every", "alternate", "phases", "phases-get"};
+static atomic_int turn = 1; /* taking turns: whose operation is next */
+
+/* The TSC; taking turns, ordered with the code around it (rdtscp): the
+ * phases are then the calls' own, not what the CPU overlapped them with. */
+static inline unsigned long long stamp(void)
+{
+    unsigned aux;
+    return mode >= PHASES ? __rdtscp(&aux) : __rdtsc();
+}
 
 /* each thread's sums, added up after the join */
 struct sums {
     unsigned long long handoffs, handoff_cycles, other_cycles;
+    unsigned long long lock_cycles, map_cycles, unlock_cycles; /* phases */
 };
 
 static void *worker(void *arg)
@@ -61,23 +84,33 @@ static void *worker(void *arg)
         r ^= r >> 7;
         r ^= r << 17;
         int64_t k = (int64_t)(2 * ((r >> 2) % 1000));
-        while (alternate && atomic_load_explicit(&turn, memory_order_acquire) != me)
-            sched_yield();
+        int turns = mode >= ALTERNATE;
+        while (turns && atomic_load_explicit(&turn, memory_order_acquire) != me) {
+            if (mode == ALTERNATE)
+                sched_yield();
+            else
+                _mm_pause();
+        }
+        unsigned long long before = stamp();
         pthread_mutex_lock(&mu);
-        unsigned long long t0 = __rdtsc();
+        unsigned long long t0 = stamp();
         int handoff = last_owner != me;
         last_owner = me;
-        if (handoff && spin)
+        if ((handoff || mode == EVERY) && spin)
             while (__rdtsc() - t0 < spin)
                 _mm_pause();
-        if (r & 3)
+        if ((r & 3) || mode == PHASES_GET)
             gomap_get(m, &k);
         else
             gomap_set(m, &k, &k);
+        unsigned long long t1 = stamp();
         pthread_mutex_unlock(&mu);
-        unsigned long long dt = __rdtsc() - t0;
-        if (alternate)
+        unsigned long long t2 = stamp(), dt = t2 - t0;
+        if (turns)
             atomic_store_explicit(&turn, 3 - me, memory_order_release);
+        mine.lock_cycles += t0 - before;
+        mine.map_cycles += t1 - t0;
+        mine.unlock_cycles += t2 - t1;
         if (handoff) {
             mine.handoffs++;
             mine.handoff_cycles += dt;
@@ -101,9 +134,15 @@ int main(int argc, char **argv)
 {
     ops = argc > 1 ? number(argv[1]) : 2000000;
     long s = argc > 2 ? number(argv[2]) : 0;
-    alternate = argc > 3 && !strcmp(argv[3], "alternate");
-    if (ops <= 0 || s < 0 || argc > 4 || (argc > 3 && !alternate)) {
-        fprintf(stderr, "usage: %s [ops per thread] [spin cycles after a handoff] [alternate]\n", argv[0]);
+    int known = argc <= 3;
+    for (int i = 0; argc > 3 && i < (int)(sizeof mode_names / sizeof *mode_names); i++)
+        if (!strcmp(argv[3], mode_names[i])) {
+            mode = (enum mode)i;
+            known = 1;
+        }
+    if (ops <= 0 || s < 0 || argc > 4 || !known) {
+        fprintf(stderr, "usage: %s [ops per thread] [spin cycles after a handoff] "
+                        "[contend|every|alternate|phases|phases-get]\n", argv[0]);
         return 2;
     }
     spin = (unsigned long long)s;
@@ -113,7 +152,7 @@ int main(int argc, char **argv)
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
     pthread_t th[2];
-    struct sums sum[2] = {{0}, {1, 0, 0}}; /* in: a nonzero handoffs names thread 2 */
+    struct sums sum[2] = {{0}, {.handoffs = 1}}; /* in: a nonzero handoffs names thread 2 */
     for (int i = 0; i < 2; i++)
         if (pthread_create(&th[i], NULL, worker, &sum[i]))
             return 1;
@@ -125,6 +164,13 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &b);
     double ns = (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);
     unsigned long long total = 2ull * (unsigned long long)ops, rest = total - handoffs;
+    if (mode >= PHASES) {
+        printf("%.1f ns/op\tlock %llu cycles\tmap call %llu cycles\tunlock %llu cycles\n", ns / (double)ops,
+               (sum[0].lock_cycles + sum[1].lock_cycles) / total, (sum[0].map_cycles + sum[1].map_cycles) / total,
+               (sum[0].unlock_cycles + sum[1].unlock_cycles) / total);
+        gomap_free(m);
+        return 0;
+    }
     printf("%.1f ns/op\thandoffs %.1f%%\tafter a handoff %llu cycles\tothers %llu cycles\n", ns / (double)ops,
            100.0 * (double)handoffs / (double)total, handoffs ? handoff_cycles / handoffs : 0,
            rest ? other_cycles / rest : 0);
