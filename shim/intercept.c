@@ -47,6 +47,7 @@ void mg_intercept_start(void)
         mg_log(1, "libgomap is not loaded (yet): looked for again by the first call that needs it");
     mg_exec_resolve();
     mg_threads_resolve();
+    mg_notify_resolve();
     mg_exit_resolve();
     mg_deadly_resolve();
     mg_sync_resolve();

@@ -86,6 +86,7 @@ void mg_intercept_start(void);
  * mg_resolve_real in gomap_api.h), and: */
 void mg_exec_resolve(void);    /* exec.c: the exec family, posix_spawn */
 void mg_threads_resolve(void); /* thread_table.c: pthread_create, thrd_create */
+void mg_notify_resolve(void);  /* sigev_notify.c: timer_create, timer_settime, mq_notify */
 void mg_exit_resolve(void);    /* exit.c: _exit, _Exit, abort */
 void mg_deadly_resolve(void);  /* deadly.c: sigaction, signal */
 void mg_sync_resolve(void);    /* sync_intercept.c: locks, condition variables, semaphores, barriers, once */

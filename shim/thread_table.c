@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
-#include <mqueue.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -460,52 +459,13 @@ MG_INTERCEPTOR(void, thrd_exit, (int res))
     __builtin_unreachable();
 }
 
-/* ---- threads libc starts for the program ----
- * A SIGEV_THREAD notification runs the program's function on a thread libc
- * creates inside itself, out of the wrappers' sight: the process counts as
- * multi-threaded from the call that asks for one, so that the solo path
- * (detect.h) ends before that thread can run. The last-registered symbol
- * version of each is wrapped (timer_create@GLIBC_2.34, mq_notify@2.34);
- * aio_*, lio_listio and getaddrinfo_a notifications are not
- * (docs/design-detector.md). */
-static void sigev_thread(const struct sigevent *ev)
-{
-    /* the solo path only: the engine meets that thread when it runs
-     * (happens_before.h, mg_solo_over) */
-    if (ev && ev->sigev_notify == SIGEV_THREAD)
-        mg_solo_end();
-}
-
-MG_INTERCEPTOR(int, timer_create, (clockid_t clock, struct sigevent *ev, timer_t *timer))
-{
-    sigev_thread(ev);
-    int (*f)(clockid_t, struct sigevent *, timer_t *) = REAL_EARLY(timer_create);
-    if (!f) {
-        errno = ENOSYS;
-        return -1;
-    }
-    return f(clock, ev, timer);
-}
-
-MG_INTERCEPTOR(int, mq_notify, (mqd_t q, const struct sigevent *ev))
-{
-    sigev_thread(ev);
-    int (*f)(mqd_t, const struct sigevent *) = REAL_EARLY(mq_notify);
-    if (!f) {
-        errno = ENOSYS;
-        return -1;
-    }
-    return f(q, ev);
-}
-
 void mg_threads_resolve(void)
 {
     static const struct mg_intercept table[] = {
         MG_INTERCEPT(pthread_create),       MG_INTERCEPT(thrd_create),          MG_INTERCEPT(pthread_join),
         MG_INTERCEPT(pthread_tryjoin_np),   MG_INTERCEPT(pthread_timedjoin_np), MG_INTERCEPT(pthread_clockjoin_np),
         MG_INTERCEPT(thrd_join),            MG_INTERCEPT(pthread_detach),       MG_INTERCEPT(thrd_detach),
-        MG_INTERCEPT(pthread_exit),         MG_INTERCEPT(thrd_exit),            MG_INTERCEPT(timer_create),
-        MG_INTERCEPT(mq_notify),
+        MG_INTERCEPT(pthread_exit),         MG_INTERCEPT(thrd_exit),
     };
     mg_intercept_resolve(table, MG_INTERCEPT_COUNT(table));
 }

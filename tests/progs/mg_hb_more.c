@@ -17,6 +17,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
@@ -1721,15 +1723,23 @@ static void index_reused_race(void)
     gomap_get(M, &k); /* @site:reused_get */
 }
 
-/* ---- a thread libc starts: a SIGEV_THREAD timer's callback ----
- * The process has had no thread of its own creation: the timer's thread
- * is made inside libc. Main writes after timer_create, the callback
- * reads; nothing orders them. timer_create must end the single-threaded
- * path, or main's write is not on record when the callback reads. */
+/* ---- a thread libc starts: a SIGEV_THREAD notification's function ----
+ * The process has had no thread of its own creation: the function's
+ * thread is made inside libc. Arming the notification (timer_create,
+ * timer_settime, mq_notify) happens before the function runs
+ * (shim/sigev_notify.c). In timer_race main writes after arming, and the
+ * function reads once main says so through a C11 atomic the shim cannot
+ * see: nothing it sees orders them. timer_create must also end the
+ * single-threaded path, or main's write is not on record when the
+ * function reads. */
+
+static atomic_int timer_go;
 
 static void on_timer(union sigval v)
 {
     (void)v;
+    while (!atomic_load_explicit(&timer_go, memory_order_acquire))
+        sched_yield();
     int64_t k = 1;
     gomap_get(M, &k); /* @site:timer_get */
     signal_flag();
@@ -1744,20 +1754,20 @@ static void timer_race(void)
     timer_t t;
     if (timer_create(CLOCK_MONOTONIC, &ev, &t) != 0)
         abort();
-    int64_t k = 1;
-    gomap_set(M, &k, &k); /* @site:timer_set */
     struct itimerspec its = {.it_value = {0, 1000 * 1000}};
     if (timer_settime(t, 0, &its, NULL) != 0)
         abort();
+    int64_t k = 1;
+    gomap_set(M, &k, &k); /* @site:timer_set */
+    atomic_store_explicit(&timer_go, 1, memory_order_release);
     wait_flag();
     timer_delete(t);
 }
 
 /* The timer made first, before any map; main then fills the map, the
- * callback takes a lock (any acquire) and reads. A thread met unseen is
- * ordered after the only thread's calls at its first acquire (solo_join):
- * clean, as before the solo path. (Arming a timer is not itself taken as
- * ordering: without the lock this is reported, as timer_race is.) */
+ * callback takes a lock (any acquire) and reads: clean, ordered twice
+ * (the arming, and the join of the first thread's epoch at an unseen
+ * thread's first acquire, solo_join). */
 static pthread_mutex_t TL = PTHREAD_MUTEX_INITIALIZER;
 
 static void on_timer_locked(union sigval v)
@@ -1786,12 +1796,99 @@ static void timer_first_clean(void)
     timer_delete(t);
 }
 
+/* A held-out probe's program: main fills the map, arms a one-shot timer
+ * whose function writes the map and posts a semaphore, waits, reads.
+ * Every pair is ordered: clean. With "settime", the timer is made before
+ * the map and only the arming orders main's writes before the function's.
+ * The function's value reaches it unchanged through the shim's
+ * trampoline. */
+static sem_t NOTIFIED;
+
+static void on_notify_write(union sigval v)
+{
+    if (v.sival_int != 42)
+        abort();
+    int64_t k = 7;
+    gomap_set(M, &k, &k);
+    sem_post(&NOTIFIED);
+}
+
+static void arm_timer(timer_t *t)
+{
+    struct sigevent ev = {.sigev_notify = SIGEV_THREAD, .sigev_value = {.sival_int = 42}};
+    ev.sigev_notify_function = on_notify_write;
+    if (timer_create(CLOCK_MONOTONIC, &ev, t) != 0)
+        abort();
+}
+
+static void fire_and_read(timer_t t)
+{
+    struct itimerspec its = {.it_value = {0, 1000 * 1000}};
+    if (timer_settime(t, 0, &its, NULL) != 0)
+        abort();
+    while (sem_wait(&NOTIFIED) != 0)
+        ;
+    int64_t k = 7;
+    if (!gomap_get(M, &k))
+        abort();
+    timer_delete(t);
+}
+
+static void timer_arming_clean(void)
+{
+    sem_init(&NOTIFIED, 0, 0);
+    M = make_map();
+    fill(M, 20);
+    timer_t t;
+    arm_timer(&t);
+    fire_and_read(t);
+}
+
+static void timer_settime_clean(void)
+{
+    sem_init(&NOTIFIED, 0, 0);
+    timer_t t;
+    arm_timer(&t);
+    M = make_map();
+    fill(M, 20);
+    fire_and_read(t);
+}
+
+/* The same through a message queue: mq_notify's function runs when a
+ * message arrives on the empty queue. */
+static void mq_notify_clean(void)
+{
+    sem_init(&NOTIFIED, 0, 0);
+    char name[64];
+    snprintf(name, sizeof name, "/mapguard-test-%d", (int)getpid());
+    struct mq_attr attr = {.mq_maxmsg = 4, .mq_msgsize = 8};
+    mqd_t q = mq_open(name, O_CREAT | O_RDWR, 0600, &attr);
+    if (q == (mqd_t)-1)
+        abort();
+    mq_unlink(name);
+    M = make_map();
+    fill(M, 20);
+    struct sigevent ev = {.sigev_notify = SIGEV_THREAD, .sigev_value = {.sival_int = 42}};
+    ev.sigev_notify_function = on_notify_write;
+    if (mq_notify(q, &ev) != 0 || mq_send(q, "x", 1, 0) != 0)
+        abort();
+    while (sem_wait(&NOTIFIED) != 0)
+        ;
+    int64_t k = 7;
+    if (!gomap_get(M, &k))
+        abort();
+    mq_close(q);
+}
+
 int main(int argc, char **argv)
 {
     static const struct scenario scenarios[] = {
         {"pair", pair},
         {"timer_race", timer_race},
         {"timer_first_clean", timer_first_clean},
+        {"timer_arming_clean", timer_arming_clean},
+        {"timer_settime_clean", timer_settime_clean},
+        {"mq_notify_clean", mq_notify_clean},
         {"fork_parent_thread_race", fork_parent_thread_race},
         {"cond_queue", cond_queue},
         {"cond_nowait_race", cond_nowait_race},

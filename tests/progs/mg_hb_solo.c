@@ -3,13 +3,16 @@
  * happens-before engine skips (happens_before.h, mg_hb_sync_live), then
  * used by threads that come later: created through pthread_create or
  * thrd_create (they start from their creator's clock), or by glibc itself
- * out of the shim's sight (a SIGEV_THREAD timer's thread, which joins the
- * first thread's epoch). Racy scenarios sequence their calls with a C11
+ * out of the shim's sight (an aio request's SIGEV_THREAD notification
+ * thread, which joins the first thread's epoch). Racy scenarios sequence their calls with a C11
  * atomic the shim cannot see, so the outcome never depends on timing.
  * One scenario per run, named by argv[1]. Lines the tests look for carry
  * an @site comment.
  */
 #include <gomap.h>
+#include <aio.h>
+#include <errno.h>
+#include <fcntl.h>
 #include "scenario.h"
 #include "../../shim/mapguard_annotate.h"
 
@@ -156,18 +159,28 @@ static void lock_across_creation(void)
 }
 
 /* ---- a thread the shim never saw created ----
- * glibc starts a SIGEV_THREAD timer's notification thread itself, not
- * through pthread_create's PLT entry. */
+ * glibc starts a SIGEV_THREAD notification's thread itself, not through
+ * pthread_create's PLT entry. An aio request's: the shim orders a timer's
+ * or a message queue's function after the call that armed it
+ * (shim/sigev_notify.c), not an aio request's, whose thread is then one
+ * the engine meets unseen. */
 
-static void fire_timer(void (*fn)(union sigval))
+static void fire_unseen(void (*fn)(union sigval))
 {
-    timer_t tm;
-    struct sigevent ev = {.sigev_notify = SIGEV_THREAD, .sigev_notify_function = fn};
-    struct itimerspec when = {.it_value = {.tv_nsec = 1000}};
-    if (timer_create(CLOCK_MONOTONIC, &ev, &tm) != 0 || timer_settime(tm, 0, &when, NULL) != 0)
+    static char byte = 'x';
+    int fd = open("/dev/null", O_WRONLY);
+    if (fd < 0)
+        abort();
+    struct aiocb cb = {.aio_fildes = fd, .aio_buf = &byte, .aio_nbytes = 1};
+    cb.aio_sigevent.sigev_notify = SIGEV_THREAD;
+    cb.aio_sigevent.sigev_notify_function = fn;
+    if (aio_write(&cb) != 0)
         abort();
     wait_flag();
-    timer_delete(tm);
+    while (aio_error(&cb) == EINPROGRESS)
+        sched_yield();
+    (void)aio_return(&cb);
+    close(fd);
 }
 
 static void unseen_locked(union sigval v)
@@ -187,7 +200,7 @@ static void unseen_after_lock(void)
     pthread_mutex_lock(&L);
     set(1);
     pthread_mutex_unlock(&L);
-    fire_timer(unseen_locked);
+    fire_unseen(unseen_locked);
 }
 
 static void unseen_unlocked(union sigval v)
@@ -204,7 +217,7 @@ static void unseen_race(void)
     M = make_map();
     int64_t k = 1;
     gomap_set(M, &k, &k); /* @site:solo_main_set */
-    fire_timer(unseen_unlocked);
+    fire_unseen(unseen_unlocked);
 }
 
 /* ---- a forked child of a single-threaded parent ----

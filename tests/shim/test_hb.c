@@ -298,9 +298,10 @@ ParameterizedTest(struct op_pair *p, hb, every_op_pair_unordered)
     assert_unordered_in(MORE, scenario, HB, kind, p->second, access_site, p->first, conflict_site);
 }
 
-/* A SIGEV_THREAD timer's callback runs on a thread libc makes, unseen:
- * timer_create ends the single-threaded path (detect.h), so main's write
- * after it is on record when the callback reads. */
+/* A SIGEV_THREAD timer's callback runs on a thread libc makes: main's
+ * write after the arming is not ordered before it, and timer_create ends
+ * the single-threaded path (detect.h), so that write is on record when
+ * the callback reads. */
 Test(hb, timer_thread_read_races_with_main)
 {
     assert_unordered_in(MORE, "timer_race", HB, "concurrent-read-write", "get", "timer_get", "set", "timer_set");
@@ -310,6 +311,13 @@ Test(hb, timer_thread_read_races_with_main)
  * the timer's thread its join of the first thread's epoch at its first
  * acquire (a probe found this clean program reported). */
 Test(hb, timer_made_first_then_a_locked_read_is_clean) { assert_clean_more("timer_first_clean"); }
+
+/* Arming a notification happens before its function runs
+ * (shim/sigev_notify.c): a held-out probe found the first reported as
+ * concurrent writes. */
+Test(hb, timer_armed_after_the_writes_orders_its_function) { assert_clean_more("timer_arming_clean"); }
+Test(hb, timer_settime_after_the_writes_orders_its_function) { assert_clean_more("timer_settime_clean"); }
+Test(hb, mq_notify_after_the_writes_orders_its_function) { assert_clean_more("mq_notify_clean"); }
 
 /* condition variables */
 Test(hb, cond_queue_with_spurious_wakeups_timed_and_clock_waits_is_clean) { assert_clean_more("cond_queue"); }
