@@ -295,6 +295,9 @@ void mg_read_enter_slow(struct mg_call *c, uint64_t s);
 void mg_read_exit_slow(struct mg_call *c, uint64_t s);
 void mg_write_enter_slow(struct mg_call *c, uint64_t s);
 void mg_write_exit_slow(struct mg_call *c);
+/* The calling thread ends (thread_table.c, its key's destructor): a map
+ * call it never left loses its writer mark. */
+void mg_race_thread_ends(uint32_t self);
 
 static inline void mg_read_enter(struct mg_call *c)
 {

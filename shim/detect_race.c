@@ -17,6 +17,7 @@
  */
 #include "detect.h"
 #include "dedup.h"
+#include "ghash_ops.h"
 #include "inflight.h"
 #include "options.h"
 #include "report.h"
@@ -153,6 +154,37 @@ static uint64_t drop_gone_writer(struct mg_call *c, uint64_t s)
                                         __ATOMIC_ACQUIRE))
             return sy_leave(s);
     return s;
+}
+
+/* A thread that ends inside a map call never reaches the call's exit:
+ * cancelled at a cancellation point in a hash or equal callback, or
+ * pthread_exit called from one. Its writer mark would stay in the map's
+ * sync word, and every later call on the map, however well locked, would
+ * be reported as overlapping a write of a thread long joined, each report
+ * waiting conflict_wait_ms for that thread's stack (a held-out probe: a
+ * cancelled thread's set, then six false reports and six seconds). The
+ * in-call word names the call the thread was inside; its mark, if still
+ * there, goes, the generation kept, as at a write's exit. The call itself
+ * is not recorded by the happens-before engine (it records at the exit),
+ * so nothing is checked against it later. The map is live: freeing it
+ * while the call was inside would itself be a race, and a freed map
+ * waits in the quarantine with its header saying so. A thread that leaves
+ * a call with longjmp stays alive and keeps the mark: design-detector.md,
+ * "What mapguard sees and what it does not". */
+void mg_race_thread_ends(uint32_t self)
+{
+    uintptr_t word = __atomic_load_n(&mg_self.in_call, __ATOMIC_RELAXED);
+    unsigned op = (unsigned)(word >> MG_IN_CALL_OP_SHIFT);
+    if (op == MG_OP_NONE || mg_op_is_ghash(op) || self == 0)
+        return;
+    uint64_t *w = mg_words((const gomap *)(word & (((uintptr_t)1 << MG_IN_CALL_OP_SHIFT) - 1)));
+    mg_in_call_leave();
+    if (hdr_state(MG_RD(w[MW_HDR])) != MS_LIVE)
+        return;
+    uint64_t s = MG_RD(w[MW_SYNC]);
+    while (sy_writer(s) == self)
+        if (__atomic_compare_exchange_n(&w[MW_SYNC], &s, sy_leave(s), false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            break;
 }
 
 /* A reader came in while another thread was writing. */

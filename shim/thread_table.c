@@ -15,6 +15,7 @@
  * to tell workers apart. glibc's thrd_create does not go through
  * pthread_create's PLT entry, hence both.
  */
+#include "detect.h"
 #include "happens_before.h"
 #include "intercept.h"
 #include "stack.h"
@@ -86,6 +87,8 @@ static void table_unlock(const sigset_t *old)
 static void thread_exit(void *p)
 {
     uint32_t idx = (uint32_t)(uintptr_t)p;
+    if (idx != 0 && idx < MG_THREAD_OVERFLOW)
+        mg_race_thread_ends(idx);
     mg_self.idx = 0;
     mg_self.fast = 0;
     if (idx == 0 || idx >= MG_THREAD_OVERFLOW)

@@ -4,7 +4,8 @@
  * that interrupted a map call or a held lock (mg_signal_handler_calls.c),
  * fork while another thread holds a lock (mg_fork_lock_held.c), main
  * ending with pthread_exit while other threads still work
- * (mg_main_pthread_exit.c). Each must print what it prints without the
+ * (mg_main_pthread_exit.c), a thread that ends inside a map write
+ * (mg_ended_in_call.c). Each must print what it prints without the
  * shim, exit 0, finish (the harness kills a hang and fails the test), and
  * leave a log with no finding in any process.
  */
@@ -29,6 +30,21 @@ static void assert_unchanged_and_clean(const char *prog, const char *scenario, c
     cr_assert_str_eq(r.out, want_out, "%s %s: stdout", prog, scenario);
     cr_assert_str_empty(r.err, "%s %s: stderr: %s", prog, scenario, r.err);
     run_free(&r);
+}
+
+/* ---- a thread that ends inside a map call ----
+ * Its write never reaches its exit; a held-out probe saw its writer mark
+ * outlive it: six false overlap reports against a thread long joined, and
+ * six seconds of waiting for its stack. */
+
+Test(robust, thread_ending_in_a_hash_callback_with_pthread_exit_leaves_no_writer)
+{
+    assert_unchanged_and_clean("mg_ended_in_call", "exit", "len 200\n", 1);
+}
+
+Test(robust, thread_cancelled_in_a_hash_callback_leaves_no_writer)
+{
+    assert_unchanged_and_clean("mg_ended_in_call", "cancel", "len 200\n", 1);
 }
 
 /* ---- signal handlers ---- */
