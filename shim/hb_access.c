@@ -278,11 +278,23 @@ static MG_NOINLINE void record_locked(struct hb_access *h, struct hb_thr *t, uns
     unlock(h, wsite);
 }
 
+/* A read (or iteration step) just recorded that the last write is not
+ * ordered before: HB_W_RACED on that write (hb_access.h). A CAS, so that a
+ * write recorded meanwhile is left alone: it cleared the reads before it. */
+static void flag_raced_write(struct hb_access *h, struct hb_thr *t)
+{
+    uint64_t w = __atomic_load_n(&h->w, __ATOMIC_ACQUIRE);
+    if (w && !(w & HB_W_RACED) && !hb_ordered(t, w))
+        __atomic_compare_exchange_n(&h->w, &w, w | HB_W_RACED, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
 void hb_access_record_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, unsigned op, uintptr_t pc)
 {
     uint64_t site = site_of(pc, op);
     if (!record_unlocked(h, t, cls, site))
         record_locked(h, t, cls, site);
+    if (cls != HB_WRITE)
+        flag_raced_write(h, t);
 }
 
 /* A history that was never written (a map freed without a call the

@@ -36,6 +36,17 @@ struct hb_access {
 
 #define HB_R_SHARED (1ull << 63)
 #define HB_R_ITER (1ull << 62)
+/* In w: a read not ordered after this write has been recorded since
+ * (hb_access.c, flag_raced_write). FastTrack's same-epoch rule lets the
+ * writer's next write in the same epoch skip every check, and that read,
+ * reported against this write, would never be checked against the next
+ * one: a second race, at another pair of lines, missed (a held-out probe:
+ * t1 sets at line 8, t2 reads at 15, t1 sets at 10; only 15 against 8 was
+ * reported, where ThreadSanitizer reports both). The flag makes w equal
+ * no epoch, so that write takes the full check, and the write's record
+ * clears it. Above the epoch's 56 bits: hb_ordered and the report's
+ * description never see it. */
+#define HB_W_RACED (1ull << 61)
 
 /* A "pc" given to hb_access_record with this bit set is a stack depot id
  * in its low 32 bits (user-space code addresses stay below 2^47, so the

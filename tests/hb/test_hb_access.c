@@ -117,6 +117,36 @@ Test(hb_access, ordered_reads_stay_one_epoch)
     cr_assert_eq(m.r & HB_R_SHARED, 0);
 }
 
+/* A read that races with the last write flags it (HB_W_RACED): the
+ * writer's next write in the same epoch is checked in full, and races
+ * with that read; its record clears the flag, and a third write in the
+ * epoch is decided by the same-epoch rule again. A read ordered after the
+ * write leaves it unflagged. */
+Test(hb_access, a_read_racing_with_a_write_flags_it_for_the_writers_next_write)
+{
+    start();
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    assert_none(wr(t[0], &m, 0x61, &c));
+    cr_assert_eq(m.w, hb_thr_epoch(t[0]));
+    assert_race(rd(t[1], &m, 0x62, &c), HB_RACE_READ_WRITE);
+    cr_assert_eq(c.pc, 0x61);
+    cr_assert_eq(m.w, hb_thr_epoch(t[0]) | HB_W_RACED);
+    cr_assert(!hb_same_epoch(&m, t[0], HB_WRITE), "a flagged write is no epoch");
+    assert_race(wr(t[0], &m, 0x63, &c), HB_RACE_READ_WRITE);
+    cr_assert_eq(c.pc, 0x62);
+    cr_assert_eq(c.slot, t[1]->slot);
+    cr_assert_eq(m.w, hb_thr_epoch(t[0]));
+    cr_assert(hb_same_epoch(&m, t[0], HB_WRITE));
+
+    struct hb_access n = {0};
+    assert_none(wr(t[0], &n, 0x64, &c));
+    hb_release(t[0], OBJ(1));
+    hb_acquire(t[1], OBJ(1));
+    assert_none(rd(t[1], &n, 0x65, &c));
+    cr_assert_eq(n.w & HB_W_RACED, 0, "an ordered read flags nothing");
+}
+
 /* The write unordered with both the last write and a read: the write is
  * the one reported. */
 Test(hb_access, write_conflict_is_reported_before_read_conflict)

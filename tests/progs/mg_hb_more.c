@@ -215,6 +215,56 @@ static void pair(void)
     spawn_run(pair_first, pair_second);
 }
 
+/* ---- a second race on a map already reported ----
+ * t1 writes, t2 reads (or iterates), t1 writes again, sequenced by an
+ * atomic the shim cannot see, t1 in one epoch throughout: two races, at
+ * two pairs of lines. A held-out probe found only the first reported: the
+ * second write skipped every check by FastTrack's same-epoch rule. With
+ * "iter", t2 starts an iteration and takes one step. */
+static atomic_int twice_step;
+static int twice_iter;
+
+static void *twice_writer(void *p)
+{
+    int64_t k = 1;
+    gomap_set(M, &k, &k); /* @site:twice_set1 */
+    atomic_store_explicit(&twice_step, 1, memory_order_release);
+    while (atomic_load_explicit(&twice_step, memory_order_acquire) != 2)
+        sched_yield();
+    k = 2;
+    gomap_set(M, &k, &k); /* @site:twice_set2 */
+    return p;
+}
+
+static void *twice_reader(void *p)
+{
+    while (atomic_load_explicit(&twice_step, memory_order_acquire) != 1)
+        sched_yield();
+    int64_t k = 1;
+    if (twice_iter) {
+        gomap_iter it;
+        gomap_iter_init(&it, M); /* @site:twice_iter */
+        gomap_iter_next(&it, NULL, NULL);
+    } else {
+        gomap_get(M, &k); /* @site:twice_get */
+    }
+    atomic_store_explicit(&twice_step, 2, memory_order_release);
+    return p;
+}
+
+static void second_race(void)
+{
+    M = make_map();
+    fill(M, 10);
+    spawn_run(twice_writer, twice_reader);
+}
+
+static void second_race_iter(void)
+{
+    twice_iter = 1;
+    second_race();
+}
+
 /* ---- condition variables ---- */
 
 static pthread_cond_t CV = PTHREAD_COND_INITIALIZER;
@@ -1885,6 +1935,8 @@ int main(int argc, char **argv)
     static const struct scenario scenarios[] = {
         {"pair", pair},
         {"timer_race", timer_race},
+        {"second_race", second_race},
+        {"second_race_iter", second_race_iter},
         {"timer_first_clean", timer_first_clean},
         {"timer_arming_clean", timer_arming_clean},
         {"timer_settime_clean", timer_settime_clean},

@@ -298,6 +298,40 @@ ParameterizedTest(struct op_pair *p, hb, every_op_pair_unordered)
     assert_unordered_in(MORE, scenario, HB, kind, p->second, access_site, p->first, conflict_site);
 }
 
+/* Two races on one map at two pairs of lines, the second write in the
+ * writer's same epoch: both reported, each with its own lines (a held-out
+ * probe found the second missed). */
+static void assert_two_races(const char *scenario, const char *kind, const char *read_op, const char *read_site)
+{
+    struct run r;
+    run_prog(&r, MORE, scenario, HB);
+    cr_assert_eq(count_kind(&r, NULL), 2, "%s: want two findings, got %zu:\n%s", scenario, count_kind(&r, NULL),
+                 r.err);
+    const char *want[2][4] = {{read_op, read_site, "set", "twice_set1"}, {"set", "twice_set2", read_op, read_site}};
+    for (int i = 0; i < 2; i++) {
+        json_t *f = find_kind(&r, kind, (size_t)i);
+        cr_assert(f, "%s: finding %d is no %s:\n%s", scenario, i, kind, r.err);
+        assert_str(f, "evidence", "unordered");
+        json_t *a = json_object_get(f, "access"), *c = json_object_get(f, "conflict");
+        assert_str(a, "op", want[i][0]);
+        assert_frame_at(json_object_get(a, "stack"), 0, MORE, want[i][1]);
+        assert_str(c, "op", want[i][2]);
+        assert_frame_at(json_object_get(c, "stack"), 0, MORE, want[i][3]);
+    }
+    cr_assert_eq(r.status, 66, "%s: exit status %d", scenario, r.status);
+    run_free(&r);
+}
+
+Test(hb, a_second_write_in_the_same_epoch_races_with_the_read_between)
+{
+    assert_two_races("second_race", "concurrent-read-write", "get", "twice_get");
+}
+
+Test(hb, a_second_write_in_the_same_epoch_races_with_the_iteration_between)
+{
+    assert_two_races("second_race_iter", "concurrent-iteration-write", "iter_init", "twice_iter");
+}
+
 /* A SIGEV_THREAD timer's callback runs on a thread libc makes: main's
  * write after the arming is not ordered before it, and timer_create ends
  * the single-threaded path (detect.h), so that write is on record when
