@@ -1871,16 +1871,23 @@ static void arm_timer(timer_t *t)
         abort();
 }
 
-static void fire_and_read(timer_t t)
+/* main's side once the notification is armed: wait for the function's
+ * post, then read what it wrote */
+static void read_when_notified(void)
 {
-    struct itimerspec its = {.it_value = {0, 1000 * 1000}};
-    if (timer_settime(t, 0, &its, NULL) != 0)
-        abort();
     while (sem_wait(&NOTIFIED) != 0)
         ;
     int64_t k = 7;
     if (!gomap_get(M, &k))
         abort();
+}
+
+static void fire_and_read(timer_t t)
+{
+    struct itimerspec its = {.it_value = {0, 1000 * 1000}};
+    if (timer_settime(t, 0, &its, NULL) != 0)
+        abort();
+    read_when_notified();
     timer_delete(t);
 }
 
@@ -1922,11 +1929,7 @@ static void mq_notify_clean(void)
     ev.sigev_notify_function = on_notify_write;
     if (mq_notify(q, &ev) != 0 || mq_send(q, "x", 1, 0) != 0)
         abort();
-    while (sem_wait(&NOTIFIED) != 0)
-        ;
-    int64_t k = 7;
-    if (!gomap_get(M, &k))
-        abort();
+    read_when_notified();
     mq_close(q);
 }
 
