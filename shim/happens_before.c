@@ -661,6 +661,11 @@ SYNC_OP(mg_hb_release, SYNC_REL, hb_release(t, (uintptr_t)addr))
 SYNC_OP(mg_hb_lock_acquired_slow, SYNC_ACQ, if ((solo_join(t), hb_acquire_excl(t, (uintptr_t)addr))) publish(t))
 SYNC_OP(mg_hb_lock_releasing_slow, SYNC_REL, hb_release_excl(t, (uintptr_t)addr))
 
+bool mg_hb_leak_diverts(struct hb_thr *t, const volatile void *addr)
+{
+    return hb_leaked(t) || hb_leak_noted((uintptr_t)addr);
+}
+
 /* hb_lockpath.h's handoffs, under the guard: the loop rewrites the
  * thread's clock entry by entry, and a signal handler's lock wrapper must
  * pass straight through rather than run in the middle of it. */

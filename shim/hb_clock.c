@@ -444,23 +444,42 @@ void hb_leak(struct hb_thr *t, uintptr_t addr)
         __atomic_sub_fetch(&hb_leaks_out, 1, __ATOMIC_SEQ_CST); /* it was set: one note for it */
 }
 
+/* Has record o noted addr, or anything? */
+static bool noted_by(const struct hb_thr *o, uintptr_t addr)
+{
+    return __atomic_load_n(&o->leak_all, __ATOMIC_ACQUIRE) || __atomic_load_n(&o->leak[0], __ATOMIC_ACQUIRE) == addr ||
+           __atomic_load_n(&o->leak[1], __ATOMIC_ACQUIRE) == addr;
+}
+
+/* The records that may hold notes: slots 1 to n - 1, handed out so far,
+ * and the shared overflow record, which the loops below visit as slot n. */
+static uint32_t noting_slots(void)
+{
+    uint32_t n = __atomic_load_n(&next_fresh, __ATOMIC_ACQUIRE);
+    return n < HB_OVERFLOW ? n : HB_OVERFLOW;
+}
+
 /* Every record that noted addr, or anything: its clock as it is now. A
  * record in the table is never freed, and its clock entries only grow, so
  * reading them while their thread runs gives a clock between what the
  * lost release carried and the thread's present one. */
 void hb_leak_join(struct hb_thr *t, uintptr_t addr)
 {
-    uint32_t n = __atomic_load_n(&next_fresh, __ATOMIC_ACQUIRE);
-    for (uint32_t s = 1; s < HB_SLOTS; s++) {
-        if (s >= n && s != HB_OVERFLOW)
-            continue;
-        struct hb_thr *o = &tab[s];
-        if (o == t)
-            continue;
-        if (__atomic_load_n(&o->leak_all, __ATOMIC_ACQUIRE) || __atomic_load_n(&o->leak[0], __ATOMIC_ACQUIRE) == addr ||
-            __atomic_load_n(&o->leak[1], __ATOMIC_ACQUIRE) == addr)
+    uint32_t n = noting_slots();
+    for (uint32_t s = 1; s <= n; s++) {
+        struct hb_thr *o = &tab[s < n ? s : HB_OVERFLOW];
+        if (o != t && noted_by(o, addr))
             hb_thr_acquire(t, o->clk, HB_LD(o->width));
     }
+}
+
+bool hb_leak_noted(uintptr_t addr)
+{
+    uint32_t n = noting_slots();
+    for (uint32_t s = 1; s <= n; s++)
+        if (noted_by(&tab[s < n ? s : HB_OVERFLOW], addr))
+            return true;
+    return false;
 }
 
 /* The note goes only after the release it stood for is done, so that an

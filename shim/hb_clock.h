@@ -241,6 +241,13 @@ static inline bool hb_thr_shared(const struct hb_thr *t) { return t->slot == HB_
 extern uint32_t hb_leaks_out;
 void hb_leak(struct hb_thr *t, uintptr_t addr);
 void hb_leak_join(struct hb_thr *t, uintptr_t addr);
+/* Has any thread noted addr, or anything (leak_all)? While notes are out,
+ * the lock wrappers' inline acquire asks this, and leaves for the full
+ * path (which joins the noting threads' clocks) only for a noted object:
+ * before, every acquire of every lock did, for as long as the noting
+ * thread did not synchronize again (a held-out probe measured a lock loop
+ * 5-7x slower for good). */
+bool hb_leak_noted(uintptr_t addr);
 /* The objects t noted, each released for real by release(t, addr), then
  * forgotten; when t noted more than fit (leak_all), release_all(t) once. */
 void hb_leak_settle(struct hb_thr *t, void (*release)(struct hb_thr *t, uintptr_t addr),

@@ -19,6 +19,10 @@
 #include "hb_sync.h"
 #include "thread_table.h"
 
+/* Out of line (happens_before.c): should this acquire leave the inline
+ * path while notes are out? */
+MG_COLD bool mg_hb_leak_diverts(struct hb_thr *t, const volatile void *addr);
+
 /* A handoff (hb_sync.h), out of line (happens_before.c): the inline paths
  * then keep nothing live across a call of their own, so a lock wrapper
  * saves no more registers than its real call needs. True when done. */
@@ -28,9 +32,13 @@ bool mg_hb_lock_give_handoff(struct hb_thr *t, const volatile void *addr);
 static inline bool mg_hb_lock_acquired_inline(const volatile void *addr)
 {
     struct hb_thr *t = mg_self.hb_ready;
-    /* while a signal handler's release is noted (hb_clock.h), every
-     * acquire goes the full way, which takes the noting thread's clock */
-    if (MG_UNLIKELY(t == NULL) || MG_UNLIKELY(mg_self.busy) || MG_UNLIKELY(__atomic_load_n(&hb_leaks_out, __ATOMIC_RELAXED)))
+    if (MG_UNLIKELY(t == NULL) || MG_UNLIKELY(mg_self.busy))
+        return false;
+    /* while a signal handler's release is noted (hb_clock.h), an acquire
+     * of the noted object goes the full way, which takes the noting
+     * thread's clock, and so does any acquire by the noting thread, which
+     * settles its notes there */
+    if (MG_UNLIKELY(__atomic_load_n(&hb_leaks_out, __ATOMIC_RELAXED)) && mg_hb_leak_diverts(t, addr))
         return false;
     int r = hb_lock_acquired_check(t, (uintptr_t)addr);
     if (MG_LIKELY(r == 0))

@@ -368,6 +368,11 @@ Test(hb_clock, a_release_lost_to_the_guard_still_orders_its_acquirer)
     hb_leak(a, OBJ(7)); /* noted once */
     cr_assert_eq(hb_leaks_out, 1);
     cr_assert(hb_leaked(a));
+    /* the lock wrappers' inline acquire leaves for the full path for the
+     * noted object only (and for the noting thread, hb_leaked) */
+    cr_assert(hb_leak_noted(OBJ(7)));
+    cr_assert_not(hb_leak_noted(OBJ(8)));
+    cr_assert_not(hb_leaked(b));
     hb_acquire(b, OBJ(7)); /* the object's own clock knows nothing of it */
     hb_leak_join(b, OBJ(7));
     assert_none(rd(b, &m, 0x52, &c));
@@ -381,6 +386,7 @@ Test(hb_clock, a_release_lost_to_the_guard_still_orders_its_acquirer)
     hb_leak_settle(a, settle_release, settle_everything);
     cr_assert_eq(hb_leaks_out, 0);
     cr_assert_not(hb_leaked(a));
+    cr_assert_not(hb_leak_noted(OBJ(7)));
     cr_assert_eq(settled_all, 0);
     struct hb_thr *d = hb_thread_create(main_t, 4);
     hb_acquire(d, OBJ(7));
@@ -402,6 +408,7 @@ Test(hb_clock, lost_releases_past_the_records_room_order_every_acquirer)
     hb_leak(a, OBJ(3));
     hb_leak(a, OBJ(4));
     cr_assert_eq(hb_leaks_out, 3, "two objects and the overflow");
+    cr_assert(hb_leak_noted(OBJ(9)), "past the room, every object is noted");
     hb_leak_join(b, OBJ(9));
     assert_none(rd(b, &m, 0x62, &c));
     settled_all = 0;
@@ -426,4 +433,6 @@ Test(hb_clock, a_fork_child_keeps_only_the_forking_threads_notes)
     cr_assert_not(hb_leaked(a));
     cr_assert(hb_leaked(main_t));
     cr_assert_eq(hb_leaks_out, 1);
+    cr_assert_not(hb_leak_noted(OBJ(1)));
+    cr_assert(hb_leak_noted(OBJ(2)));
 }
