@@ -140,6 +140,11 @@ void mg_symbols_free(mgc_symbols *s);
  * module cannot be opened, does not hold the offset, or was modified after
  * logged (NULL: unknown) is left as it was. */
 void mg_symbolize_crash(mgc_symbols *s, json_t *rec, const struct timespec *logged);
+/* The same for a finding's stacks (its parties' and their threads'
+ * creation stacks): a finding written while the process crashed has module
+ * and offset only. mg_finding_unnamed tells whether it has such a frame. */
+bool mg_finding_unnamed(json_t *rec);
+void mg_symbolize_finding(mgc_symbols *s, json_t *rec, const struct timespec *logged);
 
 /* ------------------------------------------------------------ rules.c */
 typedef struct mgc_rule {

@@ -1,8 +1,12 @@
 /*
- * Names for the frames of crash records. The shim's deadly-signal handler
- * may not symbolize (libdw allocates and takes locks, and the process is
- * dying), so it writes module and offset only, and the names are filled in
- * here, after the run, from the module files themselves: each module path
+ * Names for the frames of crash records, and of findings written while the
+ * process was crashing. The shim's deadly-signal handler may not symbolize
+ * (libdw allocates and takes locks, and the process is dying), so it
+ * writes module and offset only: for the crash, and for a finding still in
+ * flight then (a race found while the other call was inside, whose report
+ * was waiting for that call's stack: inflight.c writes it from the
+ * handler). The names are filled in here, after the run, from the module
+ * files themselves: each module path
  * is opened offline with libdwfl once, and an offset becomes frames with
  * shim/symbolize_dwarf.c, the code the detector's live symbolizer uses,
  * inlined calls expanded the same way.
@@ -170,11 +174,8 @@ static json_t *symbolize_frame(mgc_symbols *s, json_t *fr, const struct timespec
     return out;
 }
 
-void mg_symbolize_crash(mgc_symbols *s, json_t *rec, const struct timespec *logged)
+static void symbolize_stack(mgc_symbols *s, json_t *stack, const struct timespec *logged)
 {
-    json_t *stack = json_object_get(rec, "stack");
-    if (!s || !json_is_array(stack))
-        return;
     for (size_t i = 0; i < json_array_size(stack);) {
         json_t *frames = symbolize_frame(s, json_array_get(stack, i), logged);
         if (!frames) {
@@ -188,4 +189,72 @@ void mg_symbolize_crash(mgc_symbols *s, json_t *rec, const struct timespec *logg
         json_decref(frames);
         i += n;
     }
+}
+
+void mg_symbolize_crash(mgc_symbols *s, json_t *rec, const struct timespec *logged)
+{
+    json_t *stack = json_object_get(rec, "stack");
+    if (s && json_is_array(stack))
+        symbolize_stack(s, stack, logged);
+}
+
+/* Does this stack have a frame with a module and no function? */
+static bool unnamed(json_t *stack)
+{
+    size_t i;
+    json_t *fr;
+    json_array_foreach(stack, i, fr) {
+        json_t *fn = json_object_get(fr, "function");
+        if (mg_str(fr, "module") && (!fn || json_is_null(fn)))
+            return true;
+    }
+    return false;
+}
+
+/* Every stack of a finding (report-format.md): a party's or a site's
+ * "stack", a thread's "created", at whatever depth ("modification" and
+ * "iterator" hold a site, each site and party a thread). */
+static void each_stack(json_t *obj, void (*fn)(json_t *stack, void *arg), void *arg)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        if (json_is_object(v))
+            each_stack(v, fn, arg);
+        else if (json_is_array(v) && (strcmp(key, "stack") == 0 || strcmp(key, "created") == 0))
+            fn(v, arg);
+    }
+}
+
+static void note_unnamed(json_t *stack, void *arg)
+{
+    if (unnamed(stack))
+        *(bool *)arg = true;
+}
+
+bool mg_finding_unnamed(json_t *rec)
+{
+    bool any = false;
+    each_stack(rec, note_unnamed, &any);
+    return any;
+}
+
+struct named_by {
+    mgc_symbols *s;
+    const struct timespec *logged;
+};
+
+static void name_stack(json_t *stack, void *arg)
+{
+    const struct named_by *by = arg;
+    if (unnamed(stack))
+        symbolize_stack(by->s, stack, by->logged);
+}
+
+void mg_symbolize_finding(mgc_symbols *s, json_t *rec, const struct timespec *logged)
+{
+    if (!s)
+        return;
+    struct named_by by = {s, logged};
+    each_stack(rec, name_stack, &by);
 }

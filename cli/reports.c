@@ -414,6 +414,11 @@ static void remember_id(mgc_reports *r, long pid, long long id, size_t idx)
         s->val = idx; /* the first record with this id wins, as it was written first */
 }
 
+static const struct timespec *known_time(const struct timespec *t)
+{
+    return t->tv_sec || t->tv_nsec ? t : NULL;
+}
+
 void mg_reports_add(mgc_reports *r, json_t *rec)
 {
     long pid = (long)mg_int(rec, "pid", -1);
@@ -450,6 +455,15 @@ void mg_reports_add(mgc_reports *r, json_t *rec)
     }
     r->nreports++;
     long long id = mg_int(rec, "id", -1);
+    /* A finding written while the process crashed has module and offset
+     * only (crash_symbols.c): named before it is keyed, so that it merges
+     * with the same finding from a process that did not crash, and its
+     * SARIF location is a file and a line, not the executable. */
+    if (mg_finding_unnamed(rec)) {
+        if (!r->index->symbols)
+            r->index->symbols = mg_symbols_new();
+        mg_symbolize_finding(r->index->symbols, rec, known_time(&r->index->loading));
+    }
     finding_list l = {&r->findings, &r->nfindings, &r->cap, &r->index->findings};
     size_t idx = list_merge(&l, rec, finding_key(rec), pid);
     if (id >= 0)
@@ -465,11 +479,6 @@ void mg_reports_apply_summaries(mgc_reports *r)
             r->findings[s->val].recurred += (unsigned long)x->pending[i].unwritten;
     }
     x->npending = 0;
-}
-
-static const struct timespec *known_time(const struct timespec *t)
-{
-    return t->tv_sec || t->tv_nsec ? t : NULL;
 }
 
 /* After loading, not while: the key that merges a crash from many
@@ -664,7 +673,8 @@ bool mg_reports_has_pid(const mgc_reports *r, long pid)
 }
 
 /* Every record of one source file, again, one at a time; crash records
- * symbolized as the unique ones were (symbols: when they were). */
+ * and findings written during a crash symbolized as the unique ones were
+ * (symbols: when they were). */
 static int copy_records(FILE *out, const char *path, size_t flags, mgc_symbols *symbols)
 {
     FILE *fp = fopen(path, "r");
@@ -684,6 +694,8 @@ static int copy_records(FILE *out, const char *path, size_t flags, mgc_symbols *
         json_t *rec = json_loadb(rd.line, rd.len, 0, NULL);
         if (symbols && is_record(rec) && mg_record_is_crash(rec))
             mg_symbolize_crash(symbols, rec, dated ? &st.st_mtim : NULL);
+        else if (symbols && is_record(rec) && mg_record_is_finding(rec) && mg_finding_unnamed(rec))
+            mg_symbolize_finding(symbols, rec, dated ? &st.st_mtim : NULL);
         if (is_record(rec) && (json_dumpf(rec, out, flags) != 0 || fputc('\n', out) == EOF))
             rc = -1;
         json_decref(rec);

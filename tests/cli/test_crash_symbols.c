@@ -111,6 +111,60 @@ Test(crash_symbols, run_names_the_faulting_line, .timeout = 120)
 }
 
 
+/* A finding still in flight when the process crashes (its report waiting
+ * for the other call's stack: mg_exitpath race_then_segv, held there by
+ * conflict_wait_ms) is written by the crash handler, with module and
+ * offset only. The command names its frames as it names the crash's, and
+ * SARIF places it at its line, not at the executable (a held-out probe
+ * found "<unknown> (held+0x11cf)" and a result on the binary's line 1). */
+#define EXIT_PROG "mg_exitpath"
+#define EXIT_SRC SRC_DIR "/tests/progs/" EXIT_PROG ".c"
+
+static void assert_named_at(json_t *party, const char *fn, int line)
+{
+    json_t *top = json_array_get(json_object_get(party, "stack"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(top, "function")), fn);
+    cr_assert_str_eq(json_string_value(json_object_get(top, "file")), EXIT_SRC);
+    cr_assert_eq(json_integer_value(json_object_get(top, "line")), line);
+}
+
+Test(crash_symbols, a_finding_written_by_the_crash_handler_is_named_too, .timeout = 120)
+{
+    require_shim();
+    char *dir = test_tmpdir();
+    char *json = path_join(dir, "out.jsonl");
+    char *sarif = path_join(dir, "out.sarif");
+    const char *argv[] = {MAPGUARD, "run", "--json", json, "--sarif", sarif, "--source-root", SRC_DIR,
+                          "--options", "conflict_wait_ms=60000", "--", PROG(EXIT_PROG), "race_then_segv", NULL};
+    cmd_result r = run_cmd(argv, NULL);
+    cr_assert_eq(r.status, 66, "a finding: got %d\n%s", r.status, r.err);
+    int overlap = site_line(EXIT_PROG, "set_overlap"), park = site_line(EXIT_PROG, "set_park");
+    cr_assert_null(strstr(r.err, "<unknown> (" EXIT_PROG "+"), "a frame of the program left unnamed:\n%s", r.err);
+
+    json_t *recs = load_jsonl(json);
+    json_t *f = first_of_kind(recs, "concurrent-writes");
+    cr_assert(f, "no concurrent-writes record in --json:\n%s", r.err);
+    assert_named_at(json_object_get(f, "access"), "set_overlap", overlap);
+    assert_named_at(json_object_get(f, "conflict"), "set_park", park);
+    json_decref(recs);
+
+    json_t *s = load_json(sarif);
+    json_t *results = json_object_get(json_array_get(json_object_get(s, "runs"), 0), "results");
+    cr_assert_eq(json_array_size(results), 1, "one result");
+    json_t *pl = json_object_get(json_array_get(json_object_get(json_array_get(results, 0), "locations"), 0),
+                                 "physicalLocation");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(pl, "artifactLocation"), "uri")),
+                     "tests/progs/" EXIT_PROG ".c");
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(pl, "region"), "startLine")), overlap);
+    json_decref(s);
+
+    cmd_result_free(&r);
+    free(json);
+    free(sarif);
+    rm_rf(dir);
+    free(dir);
+}
+
 /* The raw record the shim writes, from its own log (log_path), with the
  * program's frames pointed at module (a copy of the program) and their
  * build ids as written (id NULL), taken out (""), or replaced by id. */
