@@ -377,7 +377,8 @@ json_t *assert_one_unordered(const struct run *r, const char *prog, const char *
                              const char *access_op, const char *access_site, const char *conflict_op,
                              const char *conflict_site)
 {
-    cr_assert_eq(count_kind(r, NULL), 1, "%s: want one finding, got %zu:\n%s", scenario, count_kind(r, NULL), r->err);
+    cr_assert_eq(count_kind(r, NULL), 1, "%s: want one finding, got %zu (exit status %d):\n%s", scenario,
+                 count_kind(r, NULL), r->status, r->err);
     json_t *f = find_kind(r, kind, 0);
     cr_assert(f, "%s: no %s finding:\n%s", scenario, kind, r->err);
     assert_str(f, "evidence", "unordered");
