@@ -203,6 +203,11 @@ static struct hb_thr *me_first(void)
          * not recorded: this thread takes it at its first acquire. */
         mg_hb_second_thread();
         me_solo_pending = 1;
+        /* It may be libc's thread for a notification a wrapped call asked
+         * for (sigev_notify.c): ordered after every such call so far.
+         * More than one notification's call, perhaps, or one for another
+         * thread: that hides races, never invents one. */
+        hb_acquire(t, (uintptr_t)MG_HB_UNSEEN_KEY);
         /* It may already have taken a lock the solo thread let go, unseen
          * (the wrappers skipped it, the process looking single-threaded):
          * that acquire is made up for now. */

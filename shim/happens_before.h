@@ -163,6 +163,11 @@ void mg_hb_reset(const volatile void *addr);
  * that returns EOWNERDEAD acquires it, since the dead owner never
  * unlocked (sync_intercept.c). */
 #define MG_HB_ENDED_KEY MG_HB_SYNTHETIC_KEY(1ull << 32)
+/* The clock a thread the engine meets without having seen its creation
+ * takes at once: the calls that ask libc for a SIGEV_THREAD notification
+ * it starts on such a thread (aio_*, lio_listio, getaddrinfo_a:
+ * sigev_notify.c) merge into it before libc can start one. */
+#define MG_HB_UNSEEN_KEY MG_HB_SYNTHETIC_KEY(3ull << 32)
 /* A lock or a condition wait of a robust mutex returned EOWNERDEAD: the
  * caller acquires MG_HB_ENDED_KEY and starts a new epoch. Call it before
  * the lock's own acquire: the lock's clock may still be the caller's copy,

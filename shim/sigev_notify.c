@@ -29,15 +29,29 @@
  * past that, and while the shim is busy, a
  * notification goes to libc unchanged and its function is unordered with
  * the arming, as a thread the engine never saw created
- * (docs/design-detector.md). aio_*, lio_listio and getaddrinfo_a
- * notifications are not wrapped: their threads are such unseen threads.
+ * (docs/design-detector.md).
+ *
+ * aio_read, aio_write, aio_fsync (and their 64 names), lio_listio and
+ * getaddrinfo_a cannot be given a trampoline the same way: libc reads an
+ * aio request's sigevent from the program's aiocb when the request
+ * completes, not when it is made, and the program may read or reuse that
+ * aiocb. So these calls, when any notification they ask for is a
+ * SIGEV_THREAD one, merge into one clock (MG_HB_UNSEEN_KEY) that every
+ * thread the engine meets unseen takes at once (happens_before.c,
+ * me_first): the notification's function is ordered after its request,
+ * and also after every other such request made before it met the engine,
+ * which may hide a race between those, never invent one. A held-out
+ * probe's program (main fills a map, then an aio_write whose SIGEV_THREAD
+ * function reads it) was reported as a race before.
  */
 #include "happens_before.h"
 #include "common.h"
 #include "intercept.h"
 
+#include <aio.h>
 #include <errno.h>
 #include <mqueue.h>
+#include <netdb.h>
 #include <signal.h>
 #include <time.h>
 
@@ -64,12 +78,31 @@ MG_DECLARE_REAL(int, timer_create, (clockid_t, struct sigevent *, timer_t *));
 MG_DECLARE_REAL(int, timer_settime, (timer_t, int, const struct itimerspec *, struct itimerspec *));
 MG_DECLARE_REAL(int, mq_notify, (mqd_t, const struct sigevent *));
 
+MG_DECLARE_REAL(int, aio_read, (struct aiocb *));
+MG_DECLARE_REAL(int, aio_write, (struct aiocb *));
+MG_DECLARE_REAL(int, aio_fsync, (int, struct aiocb *));
+MG_DECLARE_REAL(int, aio_read64, (struct aiocb64 *));
+MG_DECLARE_REAL(int, aio_write64, (struct aiocb64 *));
+MG_DECLARE_REAL(int, aio_fsync64, (int, struct aiocb64 *));
+MG_DECLARE_REAL(int, lio_listio, (int, struct aiocb *const[], int, struct sigevent *));
+MG_DECLARE_REAL(int, lio_listio64, (int, struct aiocb64 *const[], int, struct sigevent *));
+MG_DECLARE_REAL(int, getaddrinfo_a, (int, struct gaicb *[], int, struct sigevent *));
+
 void mg_notify_resolve(void)
 {
     static const struct mg_intercept table[] = {
         MG_INTERCEPT(timer_create),
         MG_INTERCEPT(timer_settime),
         MG_INTERCEPT(mq_notify),
+        MG_INTERCEPT(aio_read),
+        MG_INTERCEPT(aio_write),
+        MG_INTERCEPT(aio_fsync),
+        MG_INTERCEPT(aio_read64),
+        MG_INTERCEPT(aio_write64),
+        MG_INTERCEPT(aio_fsync64),
+        MG_INTERCEPT(lio_listio),
+        MG_INTERCEPT(lio_listio64),
+        MG_INTERCEPT(getaddrinfo_a),
     };
     mg_intercept_resolve(table, MG_INTERCEPT_COUNT(table));
 }
@@ -162,4 +195,72 @@ MG_INTERCEPTOR(int, mq_notify, (mqd_t q, const struct sigevent *ev))
     struct sigevent mine;
     struct notify *n = notify_new(ev, &mine);
     return f(q, n ? &mine : ev);
+}
+
+/* ---- requests whose notification libc reads when it fires ---- */
+
+static bool by_thread(const struct sigevent *ev) { return ev && ev->sigev_notify == SIGEV_THREAD; }
+
+/* Before a request that asks for a SIGEV_THREAD notification: from here
+ * on the process is multi-threaded, and the function's thread, met
+ * unseen, takes what the caller did so far. */
+static void unseen_coming(void)
+{
+    mg_hb_second_thread();
+    if (mg_hb_sync_live())
+        mg_hb_release_merge(MG_HB_UNSEEN_KEY);
+}
+
+/* Every call here may come before start (another library's constructor). */
+#define CALL_EARLY(fn, args)                                                                                        \
+    do {                                                                                                           \
+        __typeof__(MG_REAL(fn)) f_ = REAL_EARLY(fn);                                                               \
+        if (!f_) {                                                                                                 \
+            errno = ENOSYS;                                                                                        \
+            return -1;                                                                                             \
+        }                                                                                                          \
+        return f_ args;                                                                                            \
+    } while (0)
+
+#define AIO_ONE(fn, cb_type)                                                                                       \
+    MG_INTERCEPTOR(int, fn, (cb_type * cb))                                                                        \
+    {                                                                                                              \
+        if (by_thread(&cb->aio_sigevent))                                                                          \
+            unseen_coming();                                                                                       \
+        CALL_EARLY(fn, (cb));                                                                                      \
+    }
+#define AIO_SYNC(fn, cb_type)                                                                                      \
+    MG_INTERCEPTOR(int, fn, (int op, cb_type * cb))                                                                \
+    {                                                                                                              \
+        if (by_thread(&cb->aio_sigevent))                                                                          \
+            unseen_coming();                                                                                       \
+        CALL_EARLY(fn, (op, cb));                                                                                  \
+    }
+/* The list's own notification (LIO_NOWAIT) or any request's; list is
+ * nonnull, as for libc. */
+#define AIO_LIST(fn, cb_type)                                                                                      \
+    MG_INTERCEPTOR(int, fn, (int mode, cb_type *const list[], int n, struct sigevent *sig))                       \
+    {                                                                                                              \
+        bool ask = mode == LIO_NOWAIT && by_thread(sig);                                                           \
+        for (int i = 0; !ask && i < n; i++)                                                                        \
+            ask = list[i] && list[i]->aio_lio_opcode != LIO_NOP && by_thread(&list[i]->aio_sigevent);             \
+        if (ask)                                                                                                   \
+            unseen_coming();                                                                                       \
+        CALL_EARLY(fn, (mode, list, n, sig));                                                                      \
+    }
+
+AIO_ONE(aio_read, struct aiocb)
+AIO_ONE(aio_write, struct aiocb)
+AIO_SYNC(aio_fsync, struct aiocb)
+AIO_ONE(aio_read64, struct aiocb64)
+AIO_ONE(aio_write64, struct aiocb64)
+AIO_SYNC(aio_fsync64, struct aiocb64)
+AIO_LIST(lio_listio, struct aiocb)
+AIO_LIST(lio_listio64, struct aiocb64)
+
+MG_INTERCEPTOR(int, getaddrinfo_a, (int mode, struct gaicb *list[], int n, struct sigevent *sig))
+{
+    if (mode == GAI_NOWAIT && by_thread(sig))
+        unseen_coming();
+    CALL_EARLY(getaddrinfo_a, (mode, list, n, sig));
 }

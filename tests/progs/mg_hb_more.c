@@ -15,9 +15,11 @@
 #include <gomap.h>
 #include "scenario.h"
 
+#include <aio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
@@ -1942,6 +1944,113 @@ static void mq_notify_clean(void)
     mq_close(q);
 }
 
+/* ---- requests whose SIGEV_THREAD notification libc reads when it fires ----
+ * aio_write, lio_listio and getaddrinfo_a: the function runs on a thread
+ * libc starts inside itself, which the engine meets unseen; the request
+ * happens before it (shim/sigev_notify.c). main fills the map, makes the
+ * request, waits for the function's post and reads what it wrote: clean.
+ * In aio_race main writes after the request, and the function reads once
+ * main says so through a C11 atomic: nothing the shim sees orders them. */
+
+static struct aiocb one_byte_write(int fd, void (*fn)(union sigval))
+{
+    static char byte = 'x';
+    struct aiocb cb = {.aio_fildes = fd, .aio_buf = &byte, .aio_nbytes = 1, .aio_lio_opcode = LIO_WRITE};
+    cb.aio_sigevent.sigev_notify = fn ? SIGEV_THREAD : SIGEV_NONE;
+    cb.aio_sigevent.sigev_notify_function = fn;
+    cb.aio_sigevent.sigev_value.sival_int = 42;
+    return cb;
+}
+
+static void aio_finish(struct aiocb *cb)
+{
+    while (aio_error(cb) == EINPROGRESS)
+        sched_yield();
+    if (aio_return(cb) != 1)
+        abort();
+    close(cb->aio_fildes);
+}
+
+static int dev_null(void)
+{
+    int fd = open("/dev/null", O_WRONLY);
+    if (fd < 0)
+        abort();
+    return fd;
+}
+
+static void aio_write_clean(void)
+{
+    sem_init(&NOTIFIED, 0, 0);
+    M = make_map();
+    fill(M, 20);
+    struct aiocb cb = one_byte_write(dev_null(), on_notify_write);
+    if (aio_write(&cb) != 0)
+        abort();
+    read_when_notified();
+    aio_finish(&cb);
+}
+
+static void lio_listio_clean(void)
+{
+    sem_init(&NOTIFIED, 0, 0);
+    M = make_map();
+    fill(M, 20);
+    struct aiocb cb = one_byte_write(dev_null(), NULL);
+    struct aiocb *list[] = {&cb};
+    struct sigevent ev = {.sigev_notify = SIGEV_THREAD, .sigev_value = {.sival_int = 42}};
+    ev.sigev_notify_function = on_notify_write;
+    if (lio_listio(LIO_NOWAIT, list, 1, &ev) != 0)
+        abort();
+    read_when_notified();
+    aio_finish(&cb);
+}
+
+static void getaddrinfo_a_clean(void)
+{
+    sem_init(&NOTIFIED, 0, 0);
+    M = make_map();
+    fill(M, 20);
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM};
+    struct gaicb req = {.ar_name = "127.0.0.1", .ar_service = "80", .ar_request = &hints};
+    struct gaicb *list[] = {&req};
+    struct sigevent ev = {.sigev_notify = SIGEV_THREAD, .sigev_value = {.sival_int = 42}};
+    ev.sigev_notify_function = on_notify_write;
+    if (getaddrinfo_a(GAI_NOWAIT, list, 1, &ev) != 0)
+        abort();
+    read_when_notified();
+    while (gai_error(&req) == EAI_INPROGRESS)
+        sched_yield();
+    if (gai_error(&req) == 0)
+        freeaddrinfo(req.ar_result);
+}
+
+static atomic_int aio_go;
+
+static void on_aio_read(union sigval v)
+{
+    (void)v;
+    while (!atomic_load_explicit(&aio_go, memory_order_acquire))
+        sched_yield();
+    int64_t k = 1;
+    gomap_get(M, &k); /* @site:aio_get */
+    signal_flag();
+}
+
+static void aio_race(void)
+{
+    M = make_map();
+    (void)gomap_len(M);
+    struct aiocb cb = one_byte_write(dev_null(), on_aio_read);
+    if (aio_write(&cb) != 0)
+        abort();
+    int64_t k = 1;
+    gomap_set(M, &k, &k); /* @site:aio_set */
+    atomic_store_explicit(&aio_go, 1, memory_order_release);
+    wait_flag();
+    aio_finish(&cb);
+}
+
 int main(int argc, char **argv)
 {
     static const struct scenario scenarios[] = {
@@ -1953,6 +2062,10 @@ int main(int argc, char **argv)
         {"timer_arming_clean", timer_arming_clean},
         {"timer_settime_clean", timer_settime_clean},
         {"mq_notify_clean", mq_notify_clean},
+        {"aio_write_clean", aio_write_clean},
+        {"lio_listio_clean", lio_listio_clean},
+        {"getaddrinfo_a_clean", getaddrinfo_a_clean},
+        {"aio_race", aio_race},
         {"fork_parent_thread_race", fork_parent_thread_race},
         {"cond_queue", cond_queue},
         {"cond_nowait_race", cond_nowait_race},

@@ -352,6 +352,15 @@ Test(hb, timer_made_first_then_a_locked_read_is_clean) { assert_clean_more("time
 Test(hb, timer_armed_after_the_writes_orders_its_function) { assert_clean_more("timer_arming_clean"); }
 Test(hb, timer_settime_after_the_writes_orders_its_function) { assert_clean_more("timer_settime_clean"); }
 Test(hb, mq_notify_after_the_writes_orders_its_function) { assert_clean_more("mq_notify_clean"); }
+/* libc reads an aio request's notification when it fires: no trampoline,
+ * but the request orders every thread the engine meets unseen after it */
+Test(hb, aio_write_after_the_writes_orders_its_function) { assert_clean_more("aio_write_clean"); }
+Test(hb, lio_listio_after_the_writes_orders_its_function) { assert_clean_more("lio_listio_clean"); }
+Test(hb, getaddrinfo_a_after_the_writes_orders_its_function) { assert_clean_more("getaddrinfo_a_clean"); }
+Test(hb, aio_function_read_races_with_a_write_after_the_request)
+{
+    assert_unordered_in(MORE, "aio_race", HB, "concurrent-read-write", "get", "aio_get", "set", "aio_set");
+}
 
 /* condition variables */
 Test(hb, cond_queue_with_spurious_wakeups_timed_and_clock_waits_is_clean) { assert_clean_more("cond_queue"); }
