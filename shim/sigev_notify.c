@@ -26,10 +26,10 @@
  * thread, with the record's address in hand, when the program deletes the
  * timer, and a reused record would then run another timer's function.
  * NOTIFY_MAX records a process (each with a clock in the sync table);
- * past that, and while the shim is busy, a
- * notification goes to libc unchanged and its function is unordered with
- * the arming, as a thread the engine never saw created
- * (docs/design-detector.md).
+ * past that a notification goes to libc unchanged, its function runs on a
+ * thread the engine meets unseen, and the arming is ordered before it as
+ * an aio request's is (below). A timer made while the shim's own code
+ * runs on the thread (the shim busy) is not recorded at all.
  *
  * aio_read, aio_write, aio_fsync (and their 64 names), lio_listio and
  * getaddrinfo_a cannot be given a trampoline the same way: libc reads an
@@ -131,6 +131,9 @@ static struct notify *notify_new(const struct sigevent *ev, struct sigevent *min
     uint32_t i = __atomic_fetch_add(&nnotes, 1, __ATOMIC_RELAXED);
     if (i >= NOTIFY_MAX) {
         __atomic_store_n(&nnotes, NOTIFY_MAX, __ATOMIC_RELAXED);
+        /* no record: the function's thread is met unseen, and takes this */
+        if (mg_hb_sync_live())
+            mg_hb_release_merge(MG_HB_UNSEEN_KEY);
         return NULL;
     }
     struct notify *n = &notes[i];
@@ -166,7 +169,8 @@ MG_INTERCEPTOR(int, timer_create, (clockid_t clock, struct sigevent *ev, timer_t
 /* Arming (or re-arming) a timer whose function is ours to start. A timer
  * that signals, or one made past NOTIFY_MAX, is not in the records: a
  * scan of them, which only a program that re-arms timers in a loop would
- * notice. */
+ * notice. Such a timer merges into the clock threads met unseen take:
+ * past NOTIFY_MAX, its function's thread is one. */
 MG_INTERCEPTOR(int, timer_settime, (timer_t timer, int flags, const struct itimerspec *value, struct itimerspec *old))
 {
     int (*f)(timer_t, int, const struct itimerspec *, struct itimerspec *) = REAL_EARLY(timer_settime);
@@ -175,12 +179,12 @@ MG_INTERCEPTOR(int, timer_settime, (timer_t timer, int flags, const struct itime
         return -1;
     }
     if (mg_hb_sync_live()) {
-        uint32_t count = __atomic_load_n(&nnotes, __ATOMIC_RELAXED);
-        for (uint32_t i = 0; i < count && i < NOTIFY_MAX; i++)
-            if (__atomic_load_n(&notes[i].timed, __ATOMIC_ACQUIRE) && notes[i].timer == timer) {
-                mg_hb_release_merge(NOTIFY_KEY(i));
-                break;
-            }
+        uint32_t count = __atomic_load_n(&nnotes, __ATOMIC_RELAXED), i = 0;
+        while (i < count && i < NOTIFY_MAX &&
+               !(__atomic_load_n(&notes[i].timed, __ATOMIC_ACQUIRE) && notes[i].timer == timer))
+            i++;
+        /* a timer past the records may start its function unseen */
+        mg_hb_release_merge(i < count && i < NOTIFY_MAX ? NOTIFY_KEY(i) : MG_HB_UNSEEN_KEY);
     }
     return f(timer, flags, value, old);
 }

@@ -1922,6 +1922,23 @@ static void timer_settime_clean(void)
     fire_and_read(t);
 }
 
+/* More timers than the shim keeps records for (1,024): the last one's
+ * function runs on a thread the engine meets unseen, and its arming is
+ * ordered before it all the same. */
+#define TIMERS_PAST_RECORDS 1030
+static void timers_past_records_clean(void)
+{
+    sem_init(&NOTIFIED, 0, 0);
+    static timer_t many[TIMERS_PAST_RECORDS];
+    for (int i = 0; i < TIMERS_PAST_RECORDS; i++)
+        arm_timer(&many[i]);
+    M = make_map();
+    fill(M, 20);
+    fire_and_read(many[TIMERS_PAST_RECORDS - 1]);
+    for (int i = 0; i < TIMERS_PAST_RECORDS - 1; i++)
+        timer_delete(many[i]);
+}
+
 /* The same through a message queue: mq_notify's function runs when a
  * message arrives on the empty queue. */
 static void mq_notify_clean(void)
@@ -2062,6 +2079,7 @@ int main(int argc, char **argv)
         {"timer_arming_clean", timer_arming_clean},
         {"timer_settime_clean", timer_settime_clean},
         {"mq_notify_clean", mq_notify_clean},
+        {"timers_past_records_clean", timers_past_records_clean},
         {"aio_write_clean", aio_write_clean},
         {"lio_listio_clean", lio_listio_clean},
         {"getaddrinfo_a_clean", getaddrinfo_a_clean},

@@ -352,6 +352,7 @@ Test(hb, timer_made_first_then_a_locked_read_is_clean) { assert_clean_more("time
 Test(hb, timer_armed_after_the_writes_orders_its_function) { assert_clean_more("timer_arming_clean"); }
 Test(hb, timer_settime_after_the_writes_orders_its_function) { assert_clean_more("timer_settime_clean"); }
 Test(hb, mq_notify_after_the_writes_orders_its_function) { assert_clean_more("mq_notify_clean"); }
+Test(hb, a_timer_past_the_shims_records_is_ordered_after_its_arming) { assert_clean_more("timers_past_records_clean"); }
 /* libc reads an aio request's notification when it fires: no trampoline,
  * but the request orders every thread the engine meets unseen after it */
 Test(hb, aio_write_after_the_writes_orders_its_function) { assert_clean_more("aio_write_clean"); }
