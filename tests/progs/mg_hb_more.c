@@ -1794,15 +1794,17 @@ static void index_reused_race(void)
  * single-threaded path, or main's write is not on record when the
  * function reads. */
 
-static atomic_int timer_go;
+static atomic_int told;
 
-static void on_timer(union sigval v)
+/* A notification's function (timer_race, aio_race) that reads once main
+ * tells it to. */
+static void on_told_read(union sigval v)
 {
     (void)v;
-    while (!atomic_load_explicit(&timer_go, memory_order_acquire))
+    while (!atomic_load_explicit(&told, memory_order_acquire))
         sched_yield();
     int64_t k = 1;
-    gomap_get(M, &k); /* @site:timer_get */
+    gomap_get(M, &k); /* @site:told_get */
     signal_flag();
 }
 
@@ -1811,7 +1813,7 @@ static void timer_race(void)
     M = make_map();
     (void)gomap_len(M); /* main's first call, checked in full: the next may take a fast path */
     struct sigevent ev = {.sigev_notify = SIGEV_THREAD};
-    ev.sigev_notify_function = on_timer;
+    ev.sigev_notify_function = on_told_read;
     timer_t t;
     if (timer_create(CLOCK_MONOTONIC, &ev, &t) != 0)
         abort();
@@ -1820,7 +1822,7 @@ static void timer_race(void)
         abort();
     int64_t k = 1;
     gomap_set(M, &k, &k); /* @site:timer_set */
-    atomic_store_explicit(&timer_go, 1, memory_order_release);
+    atomic_store_explicit(&told, 1, memory_order_release);
     wait_flag();
     timer_delete(t);
 }
@@ -2042,28 +2044,16 @@ static void getaddrinfo_a_clean(void)
         freeaddrinfo(req.ar_result);
 }
 
-static atomic_int aio_go;
-
-static void on_aio_read(union sigval v)
-{
-    (void)v;
-    while (!atomic_load_explicit(&aio_go, memory_order_acquire))
-        sched_yield();
-    int64_t k = 1;
-    gomap_get(M, &k); /* @site:aio_get */
-    signal_flag();
-}
-
 static void aio_race(void)
 {
     M = make_map();
     (void)gomap_len(M);
-    struct aiocb cb = one_byte_write(dev_null(), on_aio_read);
+    struct aiocb cb = one_byte_write(dev_null(), on_told_read);
     if (aio_write(&cb) != 0)
         abort();
     int64_t k = 1;
     gomap_set(M, &k, &k); /* @site:aio_set */
-    atomic_store_explicit(&aio_go, 1, memory_order_release);
+    atomic_store_explicit(&told, 1, memory_order_release);
     wait_flag();
     aio_finish(&cb);
 }
