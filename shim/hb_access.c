@@ -5,6 +5,9 @@
 #include "hb_access.h"
 #include "ghash_ops.h"
 
+#include <sched.h>
+#include <time.h>
+
 #define SITE_LOCK (1ull << 63)
 /* The lock also holds the fork generation of the process that took it: a
  * forked child cannot list the maps whose records a thread that did not
@@ -70,20 +73,53 @@ static uint64_t rsite_for(const struct hb_access *h, uint64_t r)
     return 0;
 }
 
-static void lock(struct hb_access *h)
+/* How long a check or a record waits for the record's lock before it
+ * gives up. Its holder may be a thread stopped in a signal handler that
+ * waits for a program lock held by the caller's own handler (a handler
+ * that takes a program lock and calls the map API on a map other threads
+ * use): waiting for ever would hang both, where the program alone goes
+ * on. A holder that is merely preempted lets go within a few time slices. */
+#define LOCK_PATIENCE_NS (200ull * 1000 * 1000)
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* the vDSO's: async-signal-safe, no lock */
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Takes the record's lock; false when patient and it waited
+ * LOCK_PATIENCE_NS in vain. */
+static bool lock_for(struct hb_access *h, bool patient)
 {
     uint64_t gen = HB_LD(fork_gen) << SITE_GEN_SHIFT & SITE_GEN_MASK;
     unsigned spins = 0;
+    uint64_t since = 0;
     for (;;) {
         uint64_t v = HB_LD(h->wsite);
         if ((!(v & SITE_LOCK) || (v & SITE_GEN_MASK) != gen) &&
             __atomic_compare_exchange_n(&h->wsite, &v, (v & ~SITE_GEN_MASK) | SITE_LOCK | gen, true,
                                         __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-            return;
-        if (++spins > 100)
-            sched_yield();
+            return true;
+        if (++spins <= 100)
+            continue;
+        sched_yield();
+        if (!patient || spins % 64)
+            continue;
+        uint64_t t = now_ns();
+        if (!since)
+            since = t;
+        else if (t - since > LOCK_PATIENCE_NS)
+            return false;
     }
 }
+
+/* The check and the record give up rather than hang (lock_for): a check
+ * that cannot confirm its race reports nothing, and a record skipped
+ * loses races, never invents one. A later call ordered after the skipped
+ * one is ordered after what the record still holds, which came before it
+ * (or raced with it: then that pair is a race as well). */
+static bool lock(struct hb_access *h) { return lock_for(h, true); }
 
 static void unlock(struct hb_access *h, uint64_t wsite)
 {
@@ -195,7 +231,8 @@ int hb_access_check_slow(struct hb_access *h, struct hb_thr *t, unsigned cls, st
 {
     if (MG_LIKELY(hb_access_check_unlocked(h, t, cls, c) == HB_RACE_NONE))
         return HB_RACE_NONE;
-    lock(h);
+    if (!lock(h))
+        return HB_RACE_NONE;
     uint64_t wsite = HB_LD(h->wsite);
     int race = hb_access_check_unlocked(h, t, cls, c);
     unlock(h, wsite);
@@ -241,7 +278,8 @@ static bool record_unlocked(struct hb_access *h, struct hb_thr *t, unsigned cls,
  * registers than it needs. */
 static MG_NOINLINE void record_locked(struct hb_access *h, struct hb_thr *t, unsigned cls, uint64_t site)
 {
-    lock(h);
+    if (!lock(h))
+        return;
     hb_epoch e = hb_thr_epoch(t);
     uint64_t wsite = HB_LD(h->wsite);
     uint64_t r = HB_LD(h->r);
@@ -316,7 +354,9 @@ void hb_access_free(struct hb_access *h)
 {
     if (never_written(h))
         return;
-    lock(h);
+    /* waits for good: a free that left a read clock behind would leak
+     * it, and the map's memory may hold the next map's record */
+    lock_for(h, false);
     uint64_t r = HB_LD(h->r);
     if (r & HB_R_SHARED)
         hb_arena_free((uint32_t)r, rc_cap(r));

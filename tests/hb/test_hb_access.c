@@ -242,3 +242,27 @@ Test(hb_access, record_held_at_fork_is_taken_over_in_the_child, .timeout = 10)
     assert_none(wr(main_t, &m, 0x83, &c));
     cr_assert_eq(m.wsite >> 63, 0, "unlocked after the call");
 }
+
+/* A record whose lock is never let go, as when its holder is stopped in a
+ * signal handler that waits for a lock the caller's own handler holds:
+ * the check and the record give up after a while instead of hanging, and
+ * leave the record as it was (a race missed, none invented). */
+Test(hb_access, a_record_lock_never_let_go_is_given_up_on, .timeout = 20)
+{
+    start();
+    struct hb_access m = {0};
+    struct hb_conflict c;
+    assert_none(wr(t[0], &m, 0x31, &c));
+    uint64_t w = m.w;
+    uint64_t held = m.wsite | 1ull << 63; /* hb_access.c's SITE_LOCK, this process's generation */
+    __atomic_store_n(&m.wsite, held, __ATOMIC_RELEASE);
+    /* unordered with t[0]'s write: the race cannot be confirmed under the
+     * lock, so none is reported, and the write is not recorded */
+    assert_none(wr(t[1], &m, 0x32, &c));
+    cr_assert_eq(m.w, w);
+    cr_assert_eq(m.wsite, held);
+    /* the holder lets go: the same call is reported */
+    __atomic_store_n(&m.wsite, held & ~(1ull << 63), __ATOMIC_RELEASE);
+    cr_assert_eq(wr(t[1], &m, 0x32, &c), HB_RACE_WRITES);
+    cr_assert_eq(c.pc, 0x31);
+}
