@@ -322,6 +322,14 @@ $(TESTBIN)/progs/libglib_%.so: tests/progs/lib/glib_%.c $(LIB)/libgomap.so
 	$(CC) $(CSTD) $(WARN) $(SAN) $(DEPFLAGS) -O0 -g -fPIC -shared -Isrc $(shell pkg-config --cflags $(GLIB_PKGS)) -o $@ $< \
 	    -L$(LIB) -lgomap $(RPATH) $(shell pkg-config --libs $(GLIB_PKGS)) -lpthread $(LDFLAGS)
 
+# mg_omp is an OpenMP program: built by gcc with -fopenmp, for GCC's
+# runtime (libgomp), the one the shim follows (shim/omp_sync.c), whatever
+# CC is (clang's -fopenmp means LLVM's libomp).
+$(TESTBIN)/progs/mg_omp: tests/progs/mg_omp.c $(wildcard tests/progs/*.h) $(LIB)/libgomap.so
+	@mkdir -p $(dir $@)
+	gcc $(CSTD) $(WARN) $(SAN) $(DEPFLAGS) -O0 -g -fopenmp -Isrc -o $@ $< \
+	    -L$(LIB) -lgomap $(RPATH) -lpthread $(LDFLAGS)
+
 # Test programs are built as a user would build them: -O0 -g by default;
 # a name ending in _o2 is built -O2 -g, one ending in _strip is stripped,
 # one ending in _lsan is built with LeakSanitizer.

@@ -52,6 +52,7 @@ void mg_intercept_start(void)
     mg_deadly_resolve();
     mg_sync_resolve();
     mg_glib_resolve();
+    mg_omp_resolve();
     mg_hb_start();
     mg_gh_resolve();
 }

@@ -91,6 +91,7 @@ void mg_exit_resolve(void);    /* exit.c: _exit, _Exit, abort */
 void mg_deadly_resolve(void);  /* deadly.c: sigaction, signal */
 void mg_sync_resolve(void);    /* sync_intercept.c: locks, condition variables, semaphores, barriers, once */
 void mg_glib_resolve(void);    /* glib_sync.c: GLib's locks, queues, pools, main loop, GTask, once */
+void mg_omp_resolve(void);     /* omp_sync.c: libgomp's parallel regions, barriers, critical, locks */
 void mg_gh_resolve(void);      /* ghash_intercept.c: GLib's g_hash_table_*, if loaded */
 
 #endif

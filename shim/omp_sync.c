@@ -1,0 +1,361 @@
+/*
+ * OpenMP's synchronization, as GCC's runtime (libgomp) does it, told to
+ * the happens-before engine. libgomp builds its thread teams' hand-offs,
+ * barriers, critical sections and locks on futexes of its own, which no
+ * pthread wrapper sees: a correct `#pragma omp parallel for` filling a map
+ * under `#pragma omp critical`, then read by the master after the region,
+ * was reported five times over three regions.
+ *
+ * GCC compiles each construct to a call into libgomp through the PLT, and
+ * these wrappers interpose those entry points by name (the shim does not
+ * link libgomp; its real functions are found at start, or by the first
+ * wrapper called when libgomp came by dlopen):
+ *
+ * - A parallel region (GOMP_parallel and its combined loop and sections
+ *   forms, not GOMP_parallel_reductions: below): the master's work
+ *   before it happens before every thread's part, and every thread's
+ *   part before the master's work after it. The
+ *   region's function is handed to libgomp through a trampoline that
+ *   acquires the region's start clock and merges into its end clock; the
+ *   region's record, with the keys of both, lives in the master's frame
+ *   for the region's length, and its clocks are reset when it ends.
+ * - A barrier, explicit or a worksharing construct's implicit one
+ *   (GOMP_barrier, GOMP_loop_end, GOMP_sections_end, their _cancel forms,
+ *   GOMP_single_copy_start/end): each thread merges into the region's
+ *   barrier clock before it and acquires that clock after. One clock for
+ *   every round: a thread that leaves a round late also takes what a
+ *   faster thread merged in the next one, which hides races between those
+ *   two and never invents one.
+ * - `critical` (unnamed and named), `atomic` (its lock-based fallback)
+ *   and `ordered`: locks held by one thread at a time, on a synthetic key
+ *   (the name's address for a named critical).
+ * - omp_lock_t and omp_nest_lock_t: locks; init and destroy reset them.
+ *
+ * GOMP_parallel_reductions (task reductions) is not wrapped: libgomp reads
+ * its reduction data through the region's data pointer, which the
+ * trampoline would replace.
+ *
+ * Not followed: tasks (GOMP_task copies its argument block and runs the
+ * function later on any thread of the team; their completion at taskwait
+ * or a barrier is not seen), `teams`, target offloading, LLVM's OpenMP
+ * runtime (libomp's __kmpc_* entry points). docs/design-detector.md
+ * ("OpenMP") lists them.
+ */
+#include "happens_before.h"
+#include "hb_lockpath.h"
+#include "common.h"
+#include "intercept.h"
+#include "log.h"
+
+#include <dlfcn.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+typedef void (*omp_fn)(void *);
+
+/* ---- finding the real functions ---- */
+
+static void omp_resolve_late(void);
+
+/* A wrapper is called only by a program linked with libgomp: its real
+ * function exists, found now if libgomp came after start. */
+static void *need(void *p, const char *name)
+{
+    if (MG_LIKELY(p != NULL))
+        return p;
+    mg_log(0, "%s: libgomp's function not found; cannot continue", name);
+    abort();
+}
+#define OREAL(fn)                                                                                                  \
+    (MG_LIKELY(MG_REAL_LOAD(fn) != NULL) ? MG_REAL(fn)                                                             \
+                                         : (omp_resolve_late(), (__typeof__(MG_REAL(fn)))need((void *)MG_REAL_LOAD(fn), #fn)))
+
+/* ---- keys ---- */
+
+/* Above sigev_notify.c's (2 << 32 | i) and MG_HB_UNSEEN_KEY (3 << 32). */
+#define OMP_KEY(n) MG_HB_SYNTHETIC_KEY((4ull << 32) | (n))
+#define CRITICAL_KEY OMP_KEY(1)
+#define ATOMIC_KEY OMP_KEY(2)
+#define ORDERED_KEY OMP_KEY(3)
+
+/* ---- parallel regions ---- */
+
+struct region {
+    omp_fn fn;
+    void *data;
+    /* the keys of the region's clocks: their addresses */
+    uint64_t start, end, barrier;
+};
+
+/* The innermost region this thread runs a part of (NULL outside any). */
+static __thread struct region *cur_region __attribute__((tls_model("initial-exec")));
+
+static void region_part(void *p)
+{
+    struct region *r = p;
+    struct region *outer = cur_region;
+    cur_region = r;
+    if (mg_hb_sync_live())
+        mg_hb_acquire(&r->start);
+    r->fn(r->data);
+    if (mg_hb_sync_live())
+        mg_hb_release_merge(&r->end);
+    cur_region = outer;
+}
+
+/* Before the region: from here on the process has threads (libgomp makes
+ * its team's through pthread_create, but a team's threads from an earlier
+ * region are reused), and the master's clock goes to every part. */
+static void region_begin(struct region *r, omp_fn fn, void *data)
+{
+    *r = (struct region){.fn = fn, .data = data};
+    mg_hb_second_thread();
+    if (mg_hb_sync_live())
+        mg_hb_release_merge(&r->start);
+}
+
+/* After it: every part happened before; the record's memory is the
+ * master's stack again. */
+static void region_end(struct region *r)
+{
+    if (!mg_hb_sync_live())
+        return; /* nothing made an entry for these keys */
+    mg_hb_acquire(&r->end);
+    mg_hb_reset(&r->start);
+    mg_hb_reset(&r->end);
+    mg_hb_reset(&r->barrier);
+}
+
+#define REGION(call_real)                                                                                          \
+    do {                                                                                                           \
+        struct region r_;                                                                                          \
+        region_begin(&r_, fn, data);                                                                               \
+        call_real;                                                                                                 \
+        region_end(&r_);                                                                                           \
+    } while (0)
+
+MG_INTERCEPTOR(void, GOMP_parallel, (omp_fn fn, void *data, unsigned nthreads, unsigned flags))
+{
+    REGION(OREAL(GOMP_parallel)(region_part, &r_, nthreads, flags));
+}
+
+MG_INTERCEPTOR(void, GOMP_parallel_sections, (omp_fn fn, void *data, unsigned nthreads, unsigned count, unsigned flags))
+{
+    REGION(OREAL(GOMP_parallel_sections)(region_part, &r_, nthreads, count, flags));
+}
+
+/* the combined parallel loops: a chunk size, or the run-time schedule */
+#define PARALLEL_LOOP(fn_name)                                                                                     \
+    MG_INTERCEPTOR(void, fn_name,                                                                                  \
+                   (omp_fn fn, void *data, unsigned nthreads, long start, long end, long incr, long chunk,         \
+                    unsigned flags))                                                                               \
+    {                                                                                                              \
+        REGION(OREAL(fn_name)(region_part, &r_, nthreads, start, end, incr, chunk, flags));                        \
+    }
+#define PARALLEL_LOOP_RUNTIME(fn_name)                                                                             \
+    MG_INTERCEPTOR(void, fn_name,                                                                                  \
+                   (omp_fn fn, void *data, unsigned nthreads, long start, long end, long incr, unsigned flags))    \
+    {                                                                                                              \
+        REGION(OREAL(fn_name)(region_part, &r_, nthreads, start, end, incr, flags));                               \
+    }
+
+PARALLEL_LOOP(GOMP_parallel_loop_static)
+PARALLEL_LOOP(GOMP_parallel_loop_dynamic)
+PARALLEL_LOOP(GOMP_parallel_loop_guided)
+PARALLEL_LOOP(GOMP_parallel_loop_nonmonotonic_dynamic)
+PARALLEL_LOOP(GOMP_parallel_loop_nonmonotonic_guided)
+PARALLEL_LOOP_RUNTIME(GOMP_parallel_loop_runtime)
+PARALLEL_LOOP_RUNTIME(GOMP_parallel_loop_nonmonotonic_runtime)
+PARALLEL_LOOP_RUNTIME(GOMP_parallel_loop_maybe_nonmonotonic_runtime)
+
+/* ---- barriers ---- */
+
+static struct region *barrier_arrive(void)
+{
+    struct region *r = cur_region;
+    if (r && mg_hb_sync_live())
+        mg_hb_release_merge(&r->barrier);
+    return r;
+}
+
+static void barrier_leave(struct region *r)
+{
+    if (r && mg_hb_sync_live())
+        mg_hb_acquire(&r->barrier);
+}
+
+#define BARRIER(ret, fn_name)                                                                                      \
+    MG_INTERCEPTOR(ret, fn_name, (void))                                                                           \
+    {                                                                                                              \
+        struct region *r = barrier_arrive();                                                                       \
+        ret v = OREAL(fn_name)();                                                                                  \
+        barrier_leave(r);                                                                                          \
+        return v;                                                                                                  \
+    }
+#define BARRIER_VOID(fn_name)                                                                                      \
+    MG_INTERCEPTOR(void, fn_name, (void))                                                                          \
+    {                                                                                                              \
+        struct region *r = barrier_arrive();                                                                       \
+        OREAL(fn_name)();                                                                                          \
+        barrier_leave(r);                                                                                          \
+    }
+
+BARRIER_VOID(GOMP_barrier)
+BARRIER_VOID(GOMP_loop_end)
+BARRIER_VOID(GOMP_sections_end)
+BARRIER(bool, GOMP_barrier_cancel)
+BARRIER(bool, GOMP_loop_end_cancel)
+BARRIER(bool, GOMP_sections_end_cancel)
+/* copyprivate: the threads that did not run the single block wait at a
+ * barrier in here for the one that did, which waits in single_copy_end */
+BARRIER(void *, GOMP_single_copy_start)
+
+MG_INTERCEPTOR(void, GOMP_single_copy_end, (void *data))
+{
+    struct region *r = barrier_arrive();
+    OREAL(GOMP_single_copy_end)(data);
+    barrier_leave(r);
+}
+
+/* ---- critical, atomic, ordered ---- */
+
+static void taken(const volatile void *key)
+{
+    if (mg_hb_sync_live())
+        MG_HB_LOCK_ACQUIRED(key);
+}
+
+static void letting_go(const volatile void *key)
+{
+    if (mg_hb_sync_live())
+        MG_HB_LOCK_RELEASING(key);
+}
+
+#define LOCK_PAIR(start_fn, end_fn, key)                                                                           \
+    MG_INTERCEPTOR(void, start_fn, (void))                                                                         \
+    {                                                                                                              \
+        OREAL(start_fn)();                                                                                         \
+        taken(key);                                                                                                \
+    }                                                                                                              \
+    MG_INTERCEPTOR(void, end_fn, (void))                                                                           \
+    {                                                                                                              \
+        letting_go(key);                                                                                           \
+        OREAL(end_fn)();                                                                                           \
+    }
+
+LOCK_PAIR(GOMP_critical_start, GOMP_critical_end, CRITICAL_KEY)
+LOCK_PAIR(GOMP_atomic_start, GOMP_atomic_end, ATOMIC_KEY)
+LOCK_PAIR(GOMP_ordered_start, GOMP_ordered_end, ORDERED_KEY)
+
+/* a named critical's lock is the pointer the compiler made for its name */
+MG_INTERCEPTOR(void, GOMP_critical_name_start, (void **name))
+{
+    OREAL(GOMP_critical_name_start)(name);
+    taken(name);
+}
+
+MG_INTERCEPTOR(void, GOMP_critical_name_end, (void **name))
+{
+    letting_go(name);
+    OREAL(GOMP_critical_name_end)(name);
+}
+
+/* ---- omp_lock_t, omp_nest_lock_t ----
+ * Both are opaque here: the address is the key. A nested lock's inner
+ * unlock releases as a recursive mutex's does (more ordering than the
+ * program made: hides races, never invents one). */
+
+#define OMP_LOCKS(init, destroy, set, unset, test, test_ok)                                                        \
+    MG_INTERCEPTOR(void, init, (void *l))                                                                          \
+    {                                                                                                              \
+        if (mg_hb_sync_live())                                                                                     \
+            mg_hb_reset(l);                                                                                        \
+        OREAL(init)(l);                                                                                            \
+    }                                                                                                              \
+    MG_INTERCEPTOR(void, destroy, (void *l))                                                                       \
+    {                                                                                                              \
+        OREAL(destroy)(l);                                                                                         \
+        if (mg_hb_sync_live())                                                                                     \
+            mg_hb_reset(l);                                                                                        \
+    }                                                                                                              \
+    MG_INTERCEPTOR(void, set, (void *l))                                                                           \
+    {                                                                                                              \
+        OREAL(set)(l);                                                                                             \
+        taken(l);                                                                                                  \
+    }                                                                                                              \
+    MG_INTERCEPTOR(void, unset, (void *l))                                                                         \
+    {                                                                                                              \
+        letting_go(l);                                                                                             \
+        OREAL(unset)(l);                                                                                           \
+    }                                                                                                              \
+    MG_INTERCEPTOR(int, test, (void *l))                                                                           \
+    {                                                                                                              \
+        int r = OREAL(test)(l);                                                                                    \
+        if (test_ok)                                                                                               \
+            taken(l);                                                                                              \
+        return r;                                                                                                  \
+    }
+
+/* omp_test_lock: nonzero when taken; omp_test_nest_lock: the new nesting
+ * count, 0 when not taken */
+OMP_LOCKS(omp_init_lock, omp_destroy_lock, omp_set_lock, omp_unset_lock, omp_test_lock, r != 0)
+OMP_LOCKS(omp_init_nest_lock, omp_destroy_nest_lock, omp_set_nest_lock, omp_unset_nest_lock, omp_test_nest_lock,
+          r > 0)
+
+/* ---- the table ---- */
+
+/* The lock functions' current ABI (OMP_3.0): OMP_1.0's are a compat
+ * layout a program built today does not link. */
+static const struct mg_intercept omp_table[] = {
+    MG_INTERCEPT(GOMP_parallel),
+    MG_INTERCEPT(GOMP_parallel_sections),
+    MG_INTERCEPT(GOMP_parallel_loop_static),
+    MG_INTERCEPT(GOMP_parallel_loop_dynamic),
+    MG_INTERCEPT(GOMP_parallel_loop_guided),
+    MG_INTERCEPT(GOMP_parallel_loop_nonmonotonic_dynamic),
+    MG_INTERCEPT(GOMP_parallel_loop_nonmonotonic_guided),
+    MG_INTERCEPT(GOMP_parallel_loop_runtime),
+    MG_INTERCEPT(GOMP_parallel_loop_nonmonotonic_runtime),
+    MG_INTERCEPT(GOMP_parallel_loop_maybe_nonmonotonic_runtime),
+    MG_INTERCEPT(GOMP_barrier),
+    MG_INTERCEPT(GOMP_loop_end),
+    MG_INTERCEPT(GOMP_sections_end),
+    MG_INTERCEPT(GOMP_barrier_cancel),
+    MG_INTERCEPT(GOMP_loop_end_cancel),
+    MG_INTERCEPT(GOMP_sections_end_cancel),
+    MG_INTERCEPT(GOMP_single_copy_start),
+    MG_INTERCEPT(GOMP_single_copy_end),
+    MG_INTERCEPT(GOMP_critical_start),
+    MG_INTERCEPT(GOMP_critical_end),
+    MG_INTERCEPT(GOMP_atomic_start),
+    MG_INTERCEPT(GOMP_atomic_end),
+    MG_INTERCEPT(GOMP_ordered_start),
+    MG_INTERCEPT(GOMP_ordered_end),
+    MG_INTERCEPT(GOMP_critical_name_start),
+    MG_INTERCEPT(GOMP_critical_name_end),
+    MG_INTERCEPT_VER(omp_init_lock, "OMP_3.0"),
+    MG_INTERCEPT_VER(omp_destroy_lock, "OMP_3.0"),
+    MG_INTERCEPT_VER(omp_set_lock, "OMP_3.0"),
+    MG_INTERCEPT_VER(omp_unset_lock, "OMP_3.0"),
+    MG_INTERCEPT_VER(omp_test_lock, "OMP_3.0"),
+    MG_INTERCEPT_VER(omp_init_nest_lock, "OMP_3.0"),
+    MG_INTERCEPT_VER(omp_destroy_nest_lock, "OMP_3.0"),
+    MG_INTERCEPT_VER(omp_set_nest_lock, "OMP_3.0"),
+    MG_INTERCEPT_VER(omp_unset_nest_lock, "OMP_3.0"),
+    MG_INTERCEPT_VER(omp_test_nest_lock, "OMP_3.0"),
+};
+
+void mg_omp_resolve(void)
+{
+    /* one lookup for a program without libgomp */
+    if (dlsym(RTLD_NEXT, "GOMP_parallel"))
+        mg_intercept_resolve(omp_table, MG_INTERCEPT_COUNT(omp_table));
+}
+
+/* libgomp loaded after start, by dlopen: its functions, read from its own
+ * symbol table without the loader's lock (the default versions, which
+ * are OMP_3.0's). */
+static void omp_resolve_late(void)
+{
+    mg_intercept_resolve_loaded(omp_table, MG_INTERCEPT_COUNT(omp_table), "GOMP_parallel");
+}

@@ -1,0 +1,267 @@
+/*
+ * OpenMP programs (GCC's libgomp) under the happens-before engine
+ * (shim/omp_sync.c): a map shared through each construct stays clean, and
+ * the same sharing with the construct left out gives one unordered
+ * finding. Teams of two threads. Racy scenarios sequence their two calls
+ * with a C11 atomic the shim cannot see, so the outcome never depends on
+ * timing. One scenario per run, named by argv[1]; lines the tests look
+ * for carry an @site comment. Built by gcc with -fopenmp (Makefile).
+ */
+#include <gomap.h>
+#include "scenario.h"
+
+#include <omp.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+static gomap *M;
+
+static gomap *make_map(void)
+{
+    static const gomap_type t = {.key_size = 8, .val_size = 8};
+    gomap *m = gomap_new(&t, 0); /* @site:made */
+    if (!m)
+        abort();
+    return m;
+}
+
+static void set(int64_t k) { gomap_set(M, &k, &k); }
+
+static void must_have(int64_t k)
+{
+    if (!gomap_get(M, &k))
+        abort();
+}
+
+static atomic_int flag;
+static void signal_flag(void) { atomic_store_explicit(&flag, 1, memory_order_release); }
+static void wait_flag(void)
+{
+    while (!atomic_load_explicit(&flag, memory_order_acquire))
+        sched_yield();
+}
+
+/* ---- clean ---- */
+
+/* every thread writes under critical; the master reads after the region,
+ * and writes before the next one, which every thread reads */
+static void critical_regions_clean(void)
+{
+    M = make_map();
+    for (int round = 0; round < 3; round++) {
+#pragma omp parallel for num_threads(2)
+        for (int64_t i = 0; i < 100; i++) {
+#pragma omp critical
+            set(i);
+        }
+        must_have(99);
+        set(1000 + round);
+#pragma omp parallel num_threads(2)
+        must_have(1000 + round);
+    }
+}
+
+/* named critical, atomic's lock, ordered */
+static void named_critical_clean(void)
+{
+    M = make_map();
+#pragma omp parallel for num_threads(2) schedule(dynamic)
+    for (int64_t i = 0; i < 64; i++) {
+#pragma omp critical(table)
+        set(i);
+    }
+    must_have(63);
+#pragma omp parallel for num_threads(2) ordered schedule(static, 1)
+    for (int64_t i = 0; i < 16; i++) {
+#pragma omp ordered
+        set(100 + i);
+    }
+    must_have(115);
+}
+
+/* an explicit barrier, and a worksharing loop's implicit one */
+static void barriers_clean(void)
+{
+    M = make_map();
+#pragma omp parallel num_threads(2)
+    {
+        if (omp_get_thread_num() == 0)
+            set(1);
+#pragma omp barrier
+        must_have(1);
+#pragma omp barrier
+        if (omp_get_thread_num() == 1)
+            set(2);
+#pragma omp for schedule(dynamic)
+        for (int64_t i = 0; i < 8; i++) {
+#pragma omp critical
+            set(10 + i);
+        }
+        must_have(2);
+        must_have(17);
+    }
+}
+
+/* omp_lock_t and omp_nest_lock_t, made and destroyed twice: each guards
+ * a map of its own */
+static void locks_clean(void)
+{
+    M = make_map();
+    gomap *nested = make_map();
+    for (int round = 0; round < 2; round++) {
+        omp_lock_t l;
+        omp_nest_lock_t n;
+        omp_init_lock(&l);
+        omp_init_nest_lock(&n);
+#pragma omp parallel for num_threads(2)
+        for (int64_t i = 0; i < 50; i++) {
+            if (i % 2) {
+                while (!omp_test_lock(&l))
+                    ;
+                set(i);
+                omp_unset_lock(&l);
+            } else {
+                omp_set_lock(&l);
+                set(i);
+                omp_unset_lock(&l);
+            }
+            omp_set_nest_lock(&n);
+            if (omp_test_nest_lock(&n) != 2)
+                abort();
+            gomap_set(nested, &i, &i);
+            omp_unset_nest_lock(&n);
+            omp_unset_nest_lock(&n);
+        }
+        omp_destroy_lock(&l);
+        omp_destroy_nest_lock(&n);
+        must_have(49);
+        int64_t k = 49;
+        if (!gomap_get(nested, &k))
+            abort();
+    }
+}
+
+/* combined forms: sections, a loop with a run-time schedule; single with
+ * copyprivate (its barrier) */
+static void combined_clean(void)
+{
+    M = make_map();
+#pragma omp parallel sections num_threads(2)
+    {
+#pragma omp section
+        {
+#pragma omp critical
+            set(1);
+        }
+#pragma omp section
+        {
+#pragma omp critical
+            set(2);
+        }
+    }
+    must_have(1);
+    must_have(2);
+#pragma omp parallel for num_threads(2) schedule(runtime)
+    for (int64_t i = 0; i < 20; i++) {
+#pragma omp critical
+        set(10 + i);
+    }
+    must_have(29);
+#pragma omp parallel num_threads(2)
+    {
+        int64_t got;
+#pragma omp single copyprivate(got)
+        {
+            set(40);
+            got = 40;
+        }
+        must_have(got);
+    }
+}
+
+/* ---- races ---- */
+
+/* the region's threads write under no critical: thread 1 after thread 0 */
+static void unlocked_race(void)
+{
+    M = make_map();
+#pragma omp parallel num_threads(2)
+    {
+        if (omp_get_thread_num() == 0) {
+            int64_t k = 1;
+            gomap_set(M, &k, &k); /* @site:omp_first_set */
+            signal_flag();
+        } else {
+            wait_flag();
+            int64_t k = 2;
+            gomap_set(M, &k, &k); /* @site:omp_second_set */
+        }
+    }
+}
+
+/* a read after thread 0's write with no barrier between */
+static void no_barrier_race(void)
+{
+    M = make_map();
+#pragma omp parallel num_threads(2)
+    {
+        if (omp_get_thread_num() == 0) {
+            int64_t k = 1;
+            gomap_set(M, &k, &k); /* @site:omp_before_set */
+            signal_flag();
+        } else {
+            wait_flag();
+            int64_t k = 1;
+            gomap_get(M, &k); /* @site:omp_nobarrier_get */
+        }
+#pragma omp barrier
+    }
+}
+
+/* two different locks: thread 1's lock orders nothing after thread 0's */
+static void two_locks_race(void)
+{
+    M = make_map();
+    omp_lock_t a, b;
+    omp_init_lock(&a);
+    omp_init_lock(&b);
+#pragma omp parallel num_threads(2)
+    {
+        if (omp_get_thread_num() == 0) {
+            omp_set_lock(&a);
+            int64_t k = 1;
+            gomap_set(M, &k, &k); /* @site:omp_lock_a_set */
+            omp_unset_lock(&a);
+            signal_flag();
+        } else {
+            wait_flag();
+            omp_set_lock(&b);
+            int64_t k = 2;
+            gomap_set(M, &k, &k); /* @site:omp_lock_b_set */
+            omp_unset_lock(&b);
+        }
+    }
+    omp_destroy_lock(&a);
+    omp_destroy_lock(&b);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct scenario scenarios[] = {
+        {"critical_regions_clean", critical_regions_clean},
+        {"named_critical_clean", named_critical_clean},
+        {"barriers_clean", barriers_clean},
+        {"locks_clean", locks_clean},
+        {"combined_clean", combined_clean},
+        {"unlocked_race", unlocked_race},
+        {"no_barrier_race", no_barrier_race},
+        {"two_locks_race", two_locks_race},
+    };
+    void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
+    if (!fn)
+        return 2;
+    fn();
+    return 0;
+}
