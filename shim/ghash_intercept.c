@@ -174,6 +174,27 @@ static void last_reference(struct mg_gh_call *c)
     mg_gh_table_retire(c->t);
 }
 
+/* An unref past mg_gh_begin. GLib's count orders every unref before the
+ * one that frees the table (a release decrement, an acquire at zero), as
+ * a refcount does: each unref merges its thread's clock into the table's
+ * count, which the last one acquires. */
+static void unref_counted(struct mg_gh_call *c)
+{
+    bool ordered = mg_hb_sync_live();
+    if (ordered)
+        mg_hb_release_merge(&c->e->refs);
+    if (__atomic_sub_fetch(&c->e->refs, 1, __ATOMIC_ACQ_REL) > 0) {
+        REAL(unref)(c->t);
+        return;
+    }
+    if (ordered) {
+        mg_hb_acquire(&c->e->refs);
+        mg_hb_reset(&c->e->refs); /* the entry may serve another table */
+    }
+    mg_gh_write_enter(c);
+    last_reference(c);
+}
+
 MG_WRAPPER(void, g_hash_table_unref, (GHashTable *t))
 {
     struct mg_gh_call c;
@@ -185,29 +206,19 @@ MG_WRAPPER(void, g_hash_table_unref, (GHashTable *t))
         mg_gh_double_free(&c);
         return;
     }
-    /* GLib's count orders every unref before the one that frees the
-     * table (a release decrement, an acquire at zero), as a refcount
-     * does: each unref merges its thread's clock into the table's count,
-     * which the last one acquires. */
-    bool ordered = mg_hb_sync_live();
-    if (ordered)
-        mg_hb_release_merge(&c.e->refs);
-    if (__atomic_sub_fetch(&c.e->refs, 1, __ATOMIC_ACQ_REL) > 0) {
-        REAL(unref)(t);
-        return;
-    }
-    if (ordered) {
-        mg_hb_acquire(&c.e->refs);
-        mg_hb_reset(&c.e->refs); /* the entry may serve another table */
-    }
-    mg_gh_write_enter(&c);
-    last_reference(&c);
+    unref_counted(&c);
 }
 
+/* GLib's destroy: remove_all, then unref. Two calls here too, so that the
+ * unref merges into the count after the remove_all is on record: a
+ * destroy that is not the last reference then orders before the unref
+ * that is (a held-out probe: destroy, then another thread's last unref,
+ * was reported as two frees racing). */
 MG_WRAPPER(void, g_hash_table_destroy, (GHashTable *t))
 {
     struct mg_gh_call c;
-    switch (mg_gh_begin(&c, t, MG_GH_OP_DESTROY, CALLER())) {
+    uintptr_t pc = CALLER();
+    switch (mg_gh_begin(&c, t, MG_GH_OP_DESTROY, pc)) {
     case GH_PASS:
         REAL(destroy)(t);
         return;
@@ -215,18 +226,22 @@ MG_WRAPPER(void, g_hash_table_destroy, (GHashTable *t))
         mg_gh_double_free(&c);
         return;
     }
-    /* GLib's destroy: remove_all, then unref */
     mg_gh_write_enter(&c);
     unsigned n0 = REAL(size)(t);
     REAL(remove_all)(t);
     if (n0)
         mg_gh_structural(&c);
-    if (__atomic_sub_fetch(&c.e->refs, 1, __ATOMIC_ACQ_REL) > 0) {
-        mg_gh_write_exit(&c);
+    mg_gh_write_exit(&c);
+    struct mg_gh_call u;
+    switch (mg_gh_begin(&u, t, MG_GH_OP_DESTROY, pc)) {
+    case GH_PASS: /* the shim went busy: GLib's unref, unordered */
         REAL(unref)(t);
         return;
+    case GH_GONE: /* freed by another thread meanwhile: its unref was the last */
+        mg_gh_double_free(&u);
+        return;
     }
-    last_reference(&c);
+    unref_counted(&u);
 }
 
 /* ---- writes ---- */

@@ -271,6 +271,43 @@ static void one_ref_per_worker(void)
     printf("released\n");
 }
 
+/* g_hash_table_destroy on a reference that is not the last, then the
+ * worker's unref, the last (or, destroy_last, the other way round): the
+ * count orders the destroy's remove_all before the free. */
+static gpointer unref_when_told(gpointer p)
+{
+    wait_flag();
+    g_hash_table_unref(p);
+    return NULL;
+}
+
+static gpointer unref_then_tell(gpointer p)
+{
+    g_hash_table_unref(p);
+    signal_flag();
+    return NULL;
+}
+
+static void destroy_first(void)
+{
+    GHashTable *t = make_table();
+    g_hash_table_insert(t, K(1), K(1));
+    GThread *w = g_thread_new("unref", unref_when_told, g_hash_table_ref(t));
+    g_hash_table_destroy(t);
+    signal_flag();
+    g_thread_join(w);
+}
+
+static void destroy_last(void)
+{
+    GHashTable *t = make_table();
+    g_hash_table_insert(t, K(1), K(1));
+    GThread *w = g_thread_new("unref", unref_then_tell, g_hash_table_ref(t));
+    wait_flag();
+    g_hash_table_destroy(t);
+    g_thread_join(w);
+}
+
 int main(int argc, char **argv)
 {
     static const struct scenario scenarios[] = {
@@ -286,6 +323,8 @@ int main(int argc, char **argv)
         {"gthread_joined", gthread_joined},
         {"one_ref_per_worker", one_ref_per_worker},
         {"same_address_starts_clean", same_address_starts_clean},
+        {"destroy_first", destroy_first},
+        {"destroy_last", destroy_last},
     };
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)

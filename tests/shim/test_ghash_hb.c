@@ -103,6 +103,9 @@ Test(ghash_hb, off_leaves_overlap_only)
 Test(ghash_hb, pthread_mutex_and_grecmutex_are_clean) { assert_clean("mutexes"); }
 Test(ghash_hb, g_thread_join_is_clean) { assert_clean("gthread_joined"); }
 Test(ghash_hb, a_reference_per_worker_is_clean) { assert_clean("one_ref_per_worker"); }
+/* a destroy that is not the last reference merges into the count too */
+Test(ghash_hb, destroy_then_another_threads_last_unref_is_clean) { assert_clean("destroy_first"); }
+Test(ghash_hb, unref_then_another_threads_last_destroy_is_clean) { assert_clean("destroy_last"); }
 
 /* ---- GLib arriving by dlopen after start (tests/progs/late_glib_hb.c) ----
  * The program does not link GLib: at start the engine has nothing to
