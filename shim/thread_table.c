@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,8 +85,24 @@ static void table_unlock(const sigset_t *old)
     pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
+/* The exit key's destructor. glibc runs the keys' destructors in rounds
+ * (at most PTHREAD_DESTRUCTOR_ITERATIONS), in key order within a round,
+ * after the thread's cleanup handlers and thread_local destructors; this
+ * one sets its key again until the last round, so that the thread's end
+ * (its engine record's final clock, its writer marks, its index) comes
+ * after the program's own: map calls made in a cleanup handler, a TSD
+ * destructor or a GPrivate notify are checked, recorded, and ordered
+ * before a join. They were not (a held-out probe: a destructor's write,
+ * then main's read with nothing between, was never reported). Only a
+ * destructor of a key made after ours that still runs in the last round
+ * comes after. */
 static void thread_exit(void *p)
 {
+    if (++mg_self.exit_rounds < PTHREAD_DESTRUCTOR_ITERATIONS) {
+        pthread_setspecific(exit_key, p);
+        return;
+    }
+    mg_hb_thread_end();
     uint32_t idx = (uint32_t)(uintptr_t)p;
     if (idx != 0 && idx < MG_THREAD_OVERFLOW)
         mg_race_thread_ends(idx);
@@ -102,13 +119,27 @@ static void thread_exit(void *p)
 
 static void make_key(void) { pthread_key_create(&exit_key, thread_exit); }
 
+/* The exit key's value before the thread registers: no index. */
+#define EXIT_UNREGISTERED ((void *)(uintptr_t)UINT32_MAX)
+
+/* Sets the exit key (val: the thread's index, or EXIT_UNREGISTERED). The
+ * shim's own once, not the program's (the wrappers tell them apart by the
+ * guard). */
+static void arm_exit(void *val)
+{
+    mg_self.busy++;
+    pthread_once(&key_once, make_key);
+    mg_self.busy--;
+    if (pthread_setspecific(exit_key, val) == 0)
+        mg_self.exit_armed = true;
+}
+
 uint32_t mg_thread_register(void)
 {
     (void)mg_self_tid();
-    /* the shim's own once and lock, not a synchronization of the program's
-     * (the wrappers tell them apart by the guard) */
+    /* the shim's own lock, not a synchronization of the program's (the
+     * wrappers tell them apart by the guard) */
     mg_self.busy++;
-    pthread_once(&key_once, make_key);
     sigset_t old;
     table_lock(&old);
     uint32_t idx;
@@ -131,7 +162,7 @@ uint32_t mg_thread_register(void)
     mg_self.idx = idx;
     mg_self.hb_epoch = __atomic_load_n(&mg_hb_idle_epoch, __ATOMIC_RELAXED);
     mg_thread_remember_name();
-    pthread_setspecific(exit_key, (void *)(uintptr_t)idx);
+    arm_exit((void *)(uintptr_t)idx);
     return idx;
 }
 
@@ -308,6 +339,16 @@ static uint32_t creation_stack(void)
     return id;
 }
 
+/* The start routine returned, or the thread called pthread_exit or
+ * thrd_exit: a thread whose exit key is set ends later, in its destructor
+ * (thread_exit); one without (the main thread before it registered, a
+ * thread whose key could not be set) ends now. */
+static void thread_ends(void)
+{
+    if (!mg_self.exit_armed)
+        mg_hb_thread_end();
+}
+
 static void *start_posix(void *p)
 {
     struct start s = *(struct start *)p;
@@ -315,8 +356,9 @@ static void *start_posix(void *p)
     mg_self.created_stack = s.created;
     mg_self.small_stack = s.small_stack;
     mg_hb_thread_start(s.hb);
+    arm_exit(EXIT_UNREGISTERED);
     void *r = s.fn(s.arg);
-    mg_hb_thread_end();
+    thread_ends();
     return r;
 }
 
@@ -326,8 +368,9 @@ static int start_c11(void *p)
     start_put(p);
     mg_self.created_stack = s.created;
     mg_hb_thread_start(s.hb);
+    arm_exit(EXIT_UNREGISTERED);
     int r = s.cfn(s.arg);
-    mg_hb_thread_end();
+    thread_ends();
     return r;
 }
 
@@ -450,14 +493,14 @@ MG_INTERCEPTOR(int, thrd_detach, (thrd_t th))
 
 MG_INTERCEPTOR(void, pthread_exit, (void *ret))
 {
-    mg_hb_thread_end();
+    thread_ends();
     REAL_EARLY(pthread_exit)(ret);
     __builtin_unreachable();
 }
 
 MG_INTERCEPTOR(void, thrd_exit, (int res))
 {
-    mg_hb_thread_end();
+    thread_ends();
     REAL_EARLY(thrd_exit)(res);
     __builtin_unreachable();
 }

@@ -30,6 +30,10 @@ struct mg_thread {
                                taking (owned_lock.h) */
     bool small_stack;       /* created with a stack under MG_SMALL_STACK:
                                libunwind's unw_backtrace needs more (stack.c) */
+    uint8_t exit_rounds;    /* calls of the exit key's destructor so far
+                               (thread_table.c, thread_exit) */
+    bool exit_armed;        /* the exit key is set: the thread ends in its
+                               destructor */
     bool solo_threaded;     /* the process got its second thread while this
                                thread was inside a map call on the solo path
                                (happens_before.h, mg_solo_end): the call's

@@ -2058,6 +2058,91 @@ static void aio_race(void)
     aio_finish(&cb);
 }
 
+/* ---- map calls while a thread ends ----
+ * after its start routine: in a cleanup handler pthread_exit runs, and in
+ * a thread-specific-data destructor. A join orders them (clean); with the
+ * thread detached and main told through a C11 atomic, nothing does. */
+
+static pthread_key_t exit_writer_key;
+
+static void destructor_write(void *p)
+{
+    int64_t k = 5;
+    gomap_set(M, &k, &k); /* @site:tsd_set */
+    if (p == (void *)2)
+        signal_flag();
+}
+
+static void cleanup_write(void *p)
+{
+    int64_t k = 6;
+    gomap_set(M, &k, &k); /* @site:cleanup_set */
+    if (p == (void *)2)
+        signal_flag();
+}
+
+static void *ending_writer(void *p)
+{
+    if (pthread_setspecific(exit_writer_key, p))
+        abort();
+    return NULL;
+}
+
+static void *exiting_writer(void *p)
+{
+    pthread_cleanup_push(cleanup_write, p);
+    pthread_exit(NULL);
+    pthread_cleanup_pop(0);
+    return NULL;
+}
+
+static void ending_threads(void *(*fn)(void *), bool joined)
+{
+    M = make_map();
+    (void)gomap_len(M);
+    if (pthread_key_create(&exit_writer_key, destructor_write))
+        abort();
+    pthread_t t;
+    if (pthread_create(&t, NULL, fn, joined ? (void *)1 : (void *)2))
+        abort();
+    if (joined) {
+        pthread_join(t, NULL);
+    } else {
+        pthread_detach(t);
+        wait_flag();
+    }
+}
+
+static void tsd_destructor_joined_clean(void)
+{
+    ending_threads(ending_writer, true);
+    int64_t k = 5;
+    if (!gomap_get(M, &k))
+        abort();
+}
+
+static void cleanup_handler_joined_clean(void)
+{
+    ending_threads(exiting_writer, true);
+    int64_t k = 6;
+    if (!gomap_get(M, &k))
+        abort();
+}
+
+static void tsd_destructor_race(void)
+{
+    ending_threads(ending_writer, false);
+    int64_t k = 5;
+    gomap_get(M, &k); /* @site:after_tsd_get */
+}
+
+static void cleanup_handler_race(void)
+{
+    ending_threads(exiting_writer, false);
+    int64_t k = 6;
+    gomap_get(M, &k); /* @site:after_cleanup_get */
+}
+
 int main(int argc, char **argv)
 {
     static const struct scenario scenarios[] = {
@@ -2074,6 +2159,10 @@ int main(int argc, char **argv)
         {"lio_listio_clean", lio_listio_clean},
         {"getaddrinfo_a_clean", getaddrinfo_a_clean},
         {"aio_race", aio_race},
+        {"tsd_destructor_joined_clean", tsd_destructor_joined_clean},
+        {"cleanup_handler_joined_clean", cleanup_handler_joined_clean},
+        {"tsd_destructor_race", tsd_destructor_race},
+        {"cleanup_handler_race", cleanup_handler_race},
         {"fork_parent_thread_race", fork_parent_thread_race},
         {"cond_queue", cond_queue},
         {"cond_nowait_race", cond_nowait_race},

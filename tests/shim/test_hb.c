@@ -358,6 +358,20 @@ Test(hb, a_timer_past_the_shims_records_is_ordered_after_its_arming) { assert_cl
 Test(hb, aio_write_after_the_writes_orders_its_function) { assert_clean_more("aio_write_clean"); }
 Test(hb, lio_listio_after_the_writes_orders_its_function) { assert_clean_more("lio_listio_clean"); }
 Test(hb, getaddrinfo_a_after_the_writes_orders_its_function) { assert_clean_more("getaddrinfo_a_clean"); }
+/* a thread's end comes after its cleanup handlers and TSD destructors:
+ * their map calls are checked, and a join orders them */
+Test(hb, a_tsd_destructors_write_is_ordered_by_the_join) { assert_clean_more("tsd_destructor_joined_clean"); }
+Test(hb, a_cleanup_handlers_write_is_ordered_by_the_join) { assert_clean_more("cleanup_handler_joined_clean"); }
+Test(hb, a_tsd_destructors_write_races_with_an_unordered_read)
+{
+    assert_unordered_in(MORE, "tsd_destructor_race", HB, "concurrent-read-write", "get", "after_tsd_get", "set",
+                        "tsd_set");
+}
+Test(hb, a_cleanup_handlers_write_races_with_an_unordered_read)
+{
+    assert_unordered_in(MORE, "cleanup_handler_race", HB, "concurrent-read-write", "get", "after_cleanup_get", "set",
+                        "cleanup_set");
+}
 Test(hb, aio_function_read_races_with_a_write_after_the_request)
 {
     assert_unordered_in(MORE, "aio_race", HB, "concurrent-read-write", "get", "told_get", "set", "aio_set");
