@@ -398,3 +398,23 @@ json_t *assert_one_unordered(const struct run *r, const char *prog, const char *
     assert_frame_at(json_object_get(json_object_get(f, "map_created"), "stack"), 0, prog, "made");
     return f;
 }
+
+void assert_scenario_unordered(const char *prog, const char *scenario, const char *kind, const char *access_op,
+                               const char *access_site, const char *conflict_op, const char *conflict_site)
+{
+    struct run r;
+    run_prog(&r, prog, scenario, NULL); /* happens_before is on by default */
+    assert_one_unordered(&r, prog, scenario, kind, access_op, access_site, conflict_op, conflict_site);
+    cr_assert_eq(r.status, 66, "%s: exit status %d", scenario, r.status);
+    run_free(&r);
+}
+
+void assert_scenario_clean(const char *prog, const char *scenario, const char *hint)
+{
+    struct run r;
+    run_prog(&r, prog, scenario, NULL);
+    assert_watched_and_clean(&r, scenario);
+    cr_assert_eq(r.status, 0, "%s: exit status %d%s%s\n%s", scenario, r.status, hint ? " " : "", hint ? hint : "",
+                 r.err);
+    run_free(&r);
+}

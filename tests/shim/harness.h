@@ -65,6 +65,14 @@ json_t *assert_one_unordered(const struct run *r, const char *prog, const char *
                              const char *access_op, const char *access_site, const char *conflict_op,
                              const char *conflict_site);
 
+/* prog's scenario under the shim (the default options): one unordered
+ * finding as assert_one_unordered says, and exit status 66. */
+void assert_scenario_unordered(const char *prog, const char *scenario, const char *kind, const char *access_op,
+                               const char *access_site, const char *conflict_op, const char *conflict_site);
+/* ... watched, no finding, exit status 0; hint, if not NULL, says what
+ * another status means. */
+void assert_scenario_clean(const char *prog, const char *scenario, const char *hint);
+
 /* Records of a kind, or for NULL every finding: every record but those
  * about the run itself (summary, hello, exec, exec-failed, spawn,
  * deadly-signal). */

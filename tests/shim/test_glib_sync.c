@@ -17,21 +17,12 @@
 static void assert_unordered(const char *scenario, const char *kind, const char *access_op, const char *access_site,
                              const char *conflict_op, const char *conflict_site)
 {
-    struct run r;
-    run_prog(&r, PROG, scenario, NULL); /* happens_before is on by default */
-    assert_one_unordered(&r, PROG, scenario, kind, access_op, access_site, conflict_op, conflict_site);
-    cr_assert_eq(r.status, 66, "%s: exit status %d", scenario, r.status);
-    run_free(&r);
+    assert_scenario_unordered(PROG, scenario, kind, access_op, access_site, conflict_op, conflict_site);
 }
 
 static void assert_clean(const char *scenario)
 {
-    struct run r;
-    run_prog(&r, PROG, scenario, NULL);
-    assert_watched_and_clean(&r, scenario);
-    cr_assert_eq(r.status, 0, "%s: exit status %d (3: GLib's behaviour changed under the shim)\n%s", scenario,
-                 r.status, r.err);
-    run_free(&r);
+    assert_scenario_clean(PROG, scenario, "(3: GLib's behaviour changed under the shim)");
 }
 
 /* GMutex: GLib 2.74's is an inline atomic and a futex, no pthread */

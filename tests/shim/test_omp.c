@@ -13,21 +13,10 @@
 static void assert_unordered(const char *scenario, const char *kind, const char *access_op, const char *access_site,
                              const char *conflict_op, const char *conflict_site)
 {
-    struct run r;
-    run_prog(&r, PROG, scenario, NULL); /* happens_before is on by default */
-    assert_one_unordered(&r, PROG, scenario, kind, access_op, access_site, conflict_op, conflict_site);
-    cr_assert_eq(r.status, 66, "%s: exit status %d", scenario, r.status);
-    run_free(&r);
+    assert_scenario_unordered(PROG, scenario, kind, access_op, access_site, conflict_op, conflict_site);
 }
 
-static void assert_clean(const char *scenario)
-{
-    struct run r;
-    run_prog(&r, PROG, scenario, NULL);
-    assert_watched_and_clean(&r, scenario);
-    cr_assert_eq(r.status, 0, "%s: exit status %d\n%s", scenario, r.status, r.err);
-    run_free(&r);
-}
+static void assert_clean(const char *scenario) { assert_scenario_clean(PROG, scenario, NULL); }
 
 /* a region's start and end, and critical, across three regions */
 Test(omp, parallel_regions_and_critical_order_the_team_and_the_master) { assert_clean("critical_regions_clean"); }
