@@ -20,12 +20,10 @@
  *   region's record, with the keys of both, lives in the master's frame
  *   for the region's length, and its clocks are reset when it ends.
  * - A barrier, explicit or a worksharing construct's implicit one
- *   (GOMP_barrier, GOMP_loop_end, GOMP_sections_end, their _cancel forms,
- *   GOMP_single_copy_start/end): each thread merges into the region's
- *   barrier clock before it and acquires that clock after. One clock for
- *   every round: a thread that leaves a round late also takes what a
- *   faster thread merged in the next one, which hides races between those
- *   two and never invents one.
+ *   (GOMP_barrier, GOMP_loop_end, GOMP_sections_end, their _cancel
+ *   forms): the engine's barrier, in rounds of the team's size, as
+ *   pthread_barrier_wait's. single with copyprivate (single_copy_start,
+ *   single_copy_end) has a clock of its own (below).
  * - `critical` (unnamed and named), `atomic` (its lock-based fallback)
  *   and `ordered`: locks held by one thread at a time, on a synthetic key
  *   (the name's address for a named critical).
@@ -48,6 +46,7 @@
 #include "log.h"
 
 #include <dlfcn.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -84,8 +83,13 @@ struct region {
     omp_fn fn;
     void *data;
     /* the keys of the region's clocks: their addresses */
-    uint64_t start, end, barrier;
+    uint64_t start, end, barrier, single;
+    uint32_t barrier_made; /* 0, BARRIER_MAKING, BARRIER_MADE */
 };
+enum { BARRIER_MAKING = 1, BARRIER_MADE };
+
+/* not interposed: the team's size, for its barrier's count */
+MG_HIDDEN int (*MG_REAL(omp_get_num_threads))(void);
 
 /* The innermost region this thread runs a part of (NULL outside any). */
 static __thread struct region *cur_region __attribute__((tls_model("initial-exec")));
@@ -118,12 +122,15 @@ static void region_begin(struct region *r, omp_fn fn, void *data)
  * master's stack again. */
 static void region_end(struct region *r)
 {
-    if (!mg_hb_sync_live())
-        return; /* nothing made an entry for these keys */
-    mg_hb_acquire(&r->end);
-    mg_hb_reset(&r->start);
-    mg_hb_reset(&r->end);
-    mg_hb_reset(&r->barrier);
+    if (mg_hb_sync_live()) {
+        mg_hb_acquire(&r->end);
+        mg_hb_reset(&r->start);
+        mg_hb_reset(&r->end);
+        mg_hb_reset(&r->single);
+    }
+    /* made whenever the engine follows threads, before the first map too */
+    if (__atomic_load_n(&r->barrier_made, __ATOMIC_ACQUIRE))
+        mg_hb_reset(&r->barrier);
 }
 
 #define REGION(call_real)                                                                                          \
@@ -168,36 +175,65 @@ PARALLEL_LOOP_RUNTIME(GOMP_parallel_loop_runtime)
 PARALLEL_LOOP_RUNTIME(GOMP_parallel_loop_nonmonotonic_runtime)
 PARALLEL_LOOP_RUNTIME(GOMP_parallel_loop_maybe_nonmonotonic_runtime)
 
-/* ---- barriers ---- */
+/* ---- barriers ----
+ * The engine's barrier, as for pthread_barrier_wait: rounds of the team's
+ * size, each thread's work before its arrival in a round happening before
+ * every thread's work after that round. The barrier is made by the first
+ * thread to arrive at one, with the team's size; the others wait for it,
+ * a few instructions. */
 
-static struct region *barrier_arrive(void)
+static void barrier_make(struct region *r)
 {
-    struct region *r = cur_region;
-    if (r && mg_hb_sync_live())
-        mg_hb_release_merge(&r->barrier);
-    return r;
+    uint32_t state = __atomic_load_n(&r->barrier_made, __ATOMIC_ACQUIRE);
+    if (MG_LIKELY(state == BARRIER_MADE))
+        return;
+    if (state == 0 && __atomic_compare_exchange_n(&r->barrier_made, &state, BARRIER_MAKING, false,
+                                                  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        int n = OREAL(omp_get_num_threads)();
+        mg_hb_barrier_init(&r->barrier, n > 0 ? (unsigned)n : 0);
+        __atomic_store_n(&r->barrier_made, BARRIER_MADE, __ATOMIC_RELEASE);
+        return;
+    }
+    while (__atomic_load_n(&r->barrier_made, __ATOMIC_ACQUIRE) != BARRIER_MADE)
+        sched_yield();
 }
 
-static void barrier_leave(struct region *r)
+struct arrival {
+    struct region *r;
+    uint64_t round;
+    bool involved;
+};
+
+static struct arrival barrier_arrive(void)
 {
-    if (r && mg_hb_sync_live())
-        mg_hb_acquire(&r->barrier);
+    struct arrival a = {.r = cur_region};
+    if (a.r && mg_hb_enabled()) {
+        barrier_make(a.r);
+        a.round = mg_hb_barrier_arrive(&a.r->barrier, &a.involved);
+    }
+    return a;
+}
+
+static void barrier_leave(struct arrival a)
+{
+    if (a.involved)
+        mg_hb_barrier_depart(&a.r->barrier, a.round);
 }
 
 #define BARRIER(ret, fn_name)                                                                                      \
     MG_INTERCEPTOR(ret, fn_name, (void))                                                                           \
     {                                                                                                              \
-        struct region *r = barrier_arrive();                                                                       \
+        struct arrival a = barrier_arrive();                                                                       \
         ret v = OREAL(fn_name)();                                                                                  \
-        barrier_leave(r);                                                                                          \
+        barrier_leave(a);                                                                                          \
         return v;                                                                                                  \
     }
 #define BARRIER_VOID(fn_name)                                                                                      \
     MG_INTERCEPTOR(void, fn_name, (void))                                                                          \
     {                                                                                                              \
-        struct region *r = barrier_arrive();                                                                       \
+        struct arrival a = barrier_arrive();                                                                       \
         OREAL(fn_name)();                                                                                          \
-        barrier_leave(r);                                                                                          \
+        barrier_leave(a);                                                                                          \
     }
 
 BARRIER_VOID(GOMP_barrier)
@@ -206,15 +242,42 @@ BARRIER_VOID(GOMP_sections_end)
 BARRIER(bool, GOMP_barrier_cancel)
 BARRIER(bool, GOMP_loop_end_cancel)
 BARRIER(bool, GOMP_sections_end_cancel)
-/* copyprivate: the threads that did not run the single block wait at a
- * barrier in here for the one that did, which waits in single_copy_end */
-BARRIER(void *, GOMP_single_copy_start)
+
+/* single with copyprivate: the thread that runs the block returns at once
+ * from single_copy_start (NULL) and waits for the others in
+ * single_copy_end; the others wait in single_copy_start. Which thread is
+ * which is known only when single_copy_start returns, too late for an
+ * arrival in a round, so these take a clock of their own: a merge before
+ * each wait, an acquire after (more ordering than the program made when a
+ * region runs several: hides races, never invents one). */
+static struct region *single_arrive(void)
+{
+    struct region *r = cur_region;
+    if (r && mg_hb_sync_live())
+        mg_hb_release_merge(&r->single);
+    return r;
+}
+
+static void single_leave(struct region *r)
+{
+    if (r && mg_hb_sync_live())
+        mg_hb_acquire(&r->single);
+}
+
+MG_INTERCEPTOR(void *, GOMP_single_copy_start, (void))
+{
+    struct region *r = single_arrive();
+    void *data = OREAL(GOMP_single_copy_start)();
+    if (data)
+        single_leave(r);
+    return data;
+}
 
 MG_INTERCEPTOR(void, GOMP_single_copy_end, (void *data))
 {
-    struct region *r = barrier_arrive();
+    struct region *r = single_arrive();
     OREAL(GOMP_single_copy_end)(data);
-    barrier_leave(r);
+    single_leave(r);
 }
 
 /* ---- critical, atomic, ordered ---- */
@@ -333,6 +396,7 @@ static const struct mg_intercept omp_table[] = {
     MG_INTERCEPT(GOMP_ordered_end),
     MG_INTERCEPT(GOMP_critical_name_start),
     MG_INTERCEPT(GOMP_critical_name_end),
+    MG_INTERCEPT(omp_get_num_threads),
     MG_INTERCEPT_VER(omp_init_lock, "OMP_3.0"),
     MG_INTERCEPT_VER(omp_destroy_lock, "OMP_3.0"),
     MG_INTERCEPT_VER(omp_set_lock, "OMP_3.0"),

@@ -223,6 +223,27 @@ static void no_barrier_race(void)
     }
 }
 
+/* a barrier round orders what comes before it, not two threads' calls
+ * after it, whatever barrier follows */
+static void same_round_race(void)
+{
+    M = make_map();
+#pragma omp parallel num_threads(2)
+    {
+#pragma omp barrier
+        if (omp_get_thread_num() == 1) {
+            int64_t k = 1;
+            gomap_get(M, &k); /* @site:omp_round_get */
+            signal_flag();
+        } else {
+            wait_flag();
+            int64_t k = 1;
+            gomap_set(M, &k, &k); /* @site:omp_round_set */
+        }
+#pragma omp barrier
+    }
+}
+
 /* two different locks: thread 1's lock orders nothing after thread 0's */
 static void two_locks_race(void)
 {
@@ -261,6 +282,7 @@ int main(int argc, char **argv)
         {"unlocked_race", unlocked_race},
         {"no_barrier_race", no_barrier_race},
         {"two_locks_race", two_locks_race},
+        {"same_round_race", same_round_race},
     };
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)

@@ -37,3 +37,7 @@ Test(omp, two_different_omp_locks_race)
 {
     assert_unordered("two_locks_race", "concurrent-writes", "set", "omp_lock_b_set", "set", "omp_lock_a_set");
 }
+Test(omp, two_threads_after_the_same_barrier_round_race)
+{
+    assert_unordered("same_round_race", "concurrent-read-write", "set", "omp_round_set", "get", "omp_round_get");
+}
