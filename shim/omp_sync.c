@@ -33,10 +33,11 @@
  * its reduction data through the region's data pointer, which the
  * trampoline would replace.
  *
- * Not followed: tasks (GOMP_task copies its argument block and runs the
- * function later on any thread of the team; their completion at taskwait
- * or a barrier is not seen), `teams`, target offloading, LLVM's OpenMP
- * runtime (libomp's __kmpc_* entry points). docs/design-detector.md
+ * - Tasks and taskloops: a trampoline on a block of the shim's, ordered
+ *   after every earlier creation and completion (below).
+ *
+ * Not followed: tasks with reductions, `teams`, target offloading, LLVM's
+ * OpenMP runtime (libomp's __kmpc_* entry points). docs/design-detector.md
  * ("OpenMP") lists them.
  */
 #include "happens_before.h"
@@ -49,6 +50,7 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef void (*omp_fn)(void *);
 
@@ -84,6 +86,7 @@ struct region {
     void *data;
     /* the keys of the region's clocks: their addresses */
     uint64_t start, end, barrier, single;
+    uint64_t task_made, task_done; /* tasks: every creation, every completion */
     uint32_t barrier_made; /* 0, BARRIER_MAKING, BARRIER_MADE */
 };
 enum { BARRIER_MAKING = 1, BARRIER_MADE };
@@ -124,9 +127,12 @@ static void region_end(struct region *r)
 {
     if (mg_hb_sync_live()) {
         mg_hb_acquire(&r->end);
+        mg_hb_acquire(&r->task_done); /* tasks run at the region's last barrier */
         mg_hb_reset(&r->start);
         mg_hb_reset(&r->end);
         mg_hb_reset(&r->single);
+        mg_hb_reset(&r->task_made);
+        mg_hb_reset(&r->task_done);
     }
     /* made whenever the engine follows threads, before the first map too */
     if (__atomic_load_n(&r->barrier_made, __ATOMIC_ACQUIRE))
@@ -214,10 +220,13 @@ static struct arrival barrier_arrive(void)
     return a;
 }
 
+static void tasks_done(struct region *r);
+
 static void barrier_leave(struct arrival a)
 {
     if (a.involved)
         mg_hb_barrier_depart(&a.r->barrier, a.round);
+    tasks_done(a.r); /* a barrier waits for the team's tasks */
 }
 
 #define BARRIER(ret, fn_name)                                                                                      \
@@ -279,6 +288,161 @@ MG_INTERCEPTOR(void, GOMP_single_copy_end, (void *data))
     OREAL(GOMP_single_copy_end)(data);
     single_leave(r);
 }
+
+/* ---- tasks ----
+ * libgomp copies a task's argument block (arg_size bytes, or by cpyfn)
+ * and runs the function on it later, on any thread of the team, or at
+ * once (an undeferred task). The wrapper hands libgomp a block of its own:
+ * a header naming the program's function and the region, then the
+ * program's block, copied, at an offset its alignment allows; the task's
+ * function is a trampoline. Every creation merges into the region's
+ * task_made clock, which every task's start acquires, and every
+ * completion into task_done, which a task's start, taskwait, the end of
+ * a taskgroup, a barrier and the region's end acquire. That is more
+ * ordering than the program made (every earlier creation and completion,
+ * not only the task's own and its dependences'): it hides races between
+ * tasks, never invents one, and a task's dependences (depend clauses)
+ * need no model of their own. */
+
+#define TASK_BLOCK_STACK 1024
+
+struct task_head {
+    omp_fn fn;
+    void (*cpyfn)(void *, void *);
+    void *data; /* the program's block, for cpyfn */
+    struct region *r;
+    long off;   /* the program's block, from the start of ours */
+};
+
+/* A taskloop's block starts with the two bounds libgomp writes into each
+ * task's copy; ours keeps two words for them ahead of its header, and the
+ * trampoline copies them into the program's block. */
+#define LOOP_BOUNDS (2 * sizeof(uint64_t))
+
+static struct task_head *head_at(void *block, size_t prefix) { return (struct task_head *)(void *)((char *)block + prefix); }
+
+static void task_body(void *block, size_t prefix)
+{
+    struct task_head *h = head_at(block, prefix);
+    struct region *r = h->r;
+    char *mine = (char *)block + h->off;
+    if (prefix)
+        memcpy(mine, block, LOOP_BOUNDS);
+    if (r && mg_hb_sync_live()) {
+        mg_hb_acquire(&r->task_made);
+        mg_hb_acquire(&r->task_done);
+    }
+    h->fn(mine);
+    if (r && mg_hb_sync_live())
+        mg_hb_release_merge(&r->task_done);
+}
+
+static void task_run(void *block) { task_body(block, 0); }
+static void loop_task_run(void *block) { task_body(block, LOOP_BOUNDS); }
+
+/* The program's cpyfn builds the task's block from its own data. */
+static void copy_body(void *dst, void *src, size_t prefix)
+{
+    struct task_head *h = head_at(src, prefix);
+    memcpy(dst, src, prefix + sizeof *h);
+    h->cpyfn((char *)dst + h->off, h->data);
+}
+
+static void task_copy(void *dst, void *src) { copy_body(dst, src, 0); }
+static void loop_task_copy(void *dst, void *src) { copy_body(dst, src, LOOP_BOUNDS); }
+
+static void tasks_done(struct region *r)
+{
+    if (r && mg_hb_sync_live())
+        mg_hb_acquire(&r->task_done);
+}
+
+/* Our block for the program's (fn, data, cpyfn, arg_size, arg_align): in
+ * buf (small, or malloc'd), aligned; NULL to hand libgomp the program's
+ * own (no region, an alignment libgomp would refuse, no memory). The
+ * block lives until the wrapper returns: libgomp copies it, or runs the
+ * task, before that. */
+struct task_block {
+    char *block, *heap;
+    long size, align;
+    char small[TASK_BLOCK_STACK];
+};
+
+/* libgomp's GOMP_TASK_FLAG_REDUCTION (gomp-constants.h): libgomp then
+ * reads a pointer out of the program's block itself */
+#define TASK_FLAG_REDUCTION (1u << 12)
+
+static bool task_block_make(struct task_block *b, size_t prefix, unsigned flags, omp_fn fn, void *data,
+                            void (*cpyfn)(void *, void *), long arg_size, long arg_align)
+{
+    struct region *r = cur_region;
+    b->heap = NULL;
+    if (!r || (flags & TASK_FLAG_REDUCTION) || arg_size < 0 || arg_align <= 0 || (arg_align & (arg_align - 1)) ||
+        arg_align > 4096)
+        return false;
+    long head_end = (long)(prefix + sizeof(struct task_head));
+    long off = (head_end + arg_align - 1) & ~(arg_align - 1);
+    b->align = arg_align > (long)_Alignof(struct task_head) ? arg_align : (long)_Alignof(struct task_head);
+    b->size = off + arg_size;
+    size_t need_bytes = (size_t)(b->size + b->align);
+    char *buf = b->small;
+    if (need_bytes > sizeof b->small && !(buf = b->heap = malloc(need_bytes)))
+        return false;
+    b->block = (char *)(((uintptr_t)buf + (uintptr_t)b->align - 1) & ~((uintptr_t)b->align - 1));
+    *head_at(b->block, prefix) = (struct task_head){.fn = fn, .cpyfn = cpyfn, .data = data, .r = r, .off = off};
+    if (!cpyfn && arg_size > 0)
+        memcpy(b->block + off, data, (size_t)arg_size);
+    if (mg_hb_sync_live())
+        mg_hb_release_merge(&r->task_made);
+    return true;
+}
+
+MG_INTERCEPTOR(void, GOMP_task,
+               (omp_fn fn, void *data, void (*cpyfn)(void *, void *), long arg_size, long arg_align, bool if_clause,
+                unsigned flags, void **depend, int priority, void *detach))
+{
+    struct task_block b;
+    if (!task_block_make(&b, 0, flags, fn, data, cpyfn, arg_size, arg_align)) {
+        OREAL(GOMP_task)(fn, data, cpyfn, arg_size, arg_align, if_clause, flags, depend, priority, detach);
+        return;
+    }
+    OREAL(GOMP_task)(task_run, b.block, cpyfn ? task_copy : NULL, b.size, b.align, if_clause, flags, depend,
+                     priority, detach);
+    free(b.heap);
+}
+
+/* A taskloop waits for its tasks (an implicit taskgroup) unless nogroup:
+ * its return acquires the completions either way (more ordering, not
+ * less). */
+#define TASKLOOP(fn_name, T)                                                                                       \
+    MG_INTERCEPTOR(void, fn_name,                                                                                  \
+                   (omp_fn fn, void *data, void (*cpyfn)(void *, void *), long arg_size, long arg_align,          \
+                    unsigned flags, unsigned long num_tasks, int priority, T start, T end, T step))               \
+    {                                                                                                              \
+        struct task_block b;                                                                                       \
+        if (!task_block_make(&b, LOOP_BOUNDS, flags, fn, data, cpyfn, arg_size, arg_align)) {                     \
+            OREAL(fn_name)(fn, data, cpyfn, arg_size, arg_align, flags, num_tasks, priority, start, end, step);   \
+            return;                                                                                                \
+        }                                                                                                          \
+        OREAL(fn_name)(loop_task_run, b.block, cpyfn ? loop_task_copy : NULL, b.size, b.align, flags, num_tasks,  \
+                       priority, start, end, step);                                                                \
+        free(b.heap);                                                                                              \
+        tasks_done(cur_region);                                                                                    \
+    }
+
+TASKLOOP(GOMP_taskloop, long)
+TASKLOOP(GOMP_taskloop_ull, unsigned long long)
+
+#define TASK_WAIT(fn_name, params, args)                                                                           \
+    MG_INTERCEPTOR(void, fn_name, params)                                                                          \
+    {                                                                                                              \
+        OREAL(fn_name) args;                                                                                       \
+        tasks_done(cur_region);                                                                                    \
+    }
+
+TASK_WAIT(GOMP_taskwait, (void), ())
+TASK_WAIT(GOMP_taskwait_depend, (void **depend), (depend))
+TASK_WAIT(GOMP_taskgroup_end, (void), ())
 
 /* ---- critical, atomic, ordered ---- */
 
@@ -397,6 +561,12 @@ static const struct mg_intercept omp_table[] = {
     MG_INTERCEPT(GOMP_critical_name_start),
     MG_INTERCEPT(GOMP_critical_name_end),
     MG_INTERCEPT(omp_get_num_threads),
+    MG_INTERCEPT(GOMP_task),
+    MG_INTERCEPT(GOMP_taskloop),
+    MG_INTERCEPT(GOMP_taskloop_ull),
+    MG_INTERCEPT(GOMP_taskwait),
+    MG_INTERCEPT(GOMP_taskwait_depend),
+    MG_INTERCEPT(GOMP_taskgroup_end),
     MG_INTERCEPT_VER(omp_init_lock, "OMP_3.0"),
     MG_INTERCEPT_VER(omp_destroy_lock, "OMP_3.0"),
     MG_INTERCEPT_VER(omp_set_lock, "OMP_3.0"),

@@ -184,6 +184,55 @@ static void combined_clean(void)
     }
 }
 
+/* tasks: created by one thread, run by any; ordered at their start after
+ * every creation and completion before it, and complete at taskwait, a
+ * taskgroup's end, a taskloop's end and a barrier. A dependence hands the
+ * map from one task to the next with no lock. */
+static void tasks_clean(void)
+{
+    M = make_map();
+    gomap *handed = make_map();
+    int x = 0;
+#pragma omp parallel num_threads(2)
+#pragma omp single
+    {
+        for (int64_t i = 0; i < 20; i++) {
+#pragma omp task firstprivate(i)
+            {
+#pragma omp critical
+                set(i);
+            }
+        }
+#pragma omp taskwait
+        must_have(19);
+#pragma omp taskgroup
+        {
+#pragma omp task
+            set(100);
+        }
+        must_have(100);
+#pragma omp taskloop grainsize(4)
+        for (int64_t i = 200; i < 240; i++) {
+#pragma omp critical
+            set(i);
+        }
+        must_have(239);
+#pragma omp task depend(out : x) shared(x)
+        {
+            int64_t k = 1;
+            gomap_set(handed, &k, &k);
+            x = 1;
+        }
+#pragma omp task depend(in : x) shared(x)
+        {
+            int64_t k = 1;
+            if (!gomap_get(handed, &k) || x != 1)
+                abort();
+        }
+    }
+    must_have(0);
+}
+
 /* ---- races ---- */
 
 /* the region's threads write under no critical: thread 1 after thread 0 */
@@ -244,6 +293,29 @@ static void same_round_race(void)
     }
 }
 
+/* two tasks that run at once, on the team's two threads: the reader
+ * tells the writer through a C11 atomic; nothing orders them */
+static void tasks_race(void)
+{
+    M = make_map();
+#pragma omp parallel num_threads(2)
+#pragma omp single
+    {
+#pragma omp task
+        {
+            wait_flag();
+            int64_t k = 1;
+            gomap_set(M, &k, &k); /* @site:omp_task_set */
+        }
+#pragma omp task
+        {
+            int64_t k = 1;
+            gomap_get(M, &k); /* @site:omp_task_get */
+            signal_flag();
+        }
+    }
+}
+
 /* two different locks: thread 1's lock orders nothing after thread 0's */
 static void two_locks_race(void)
 {
@@ -279,10 +351,12 @@ int main(int argc, char **argv)
         {"barriers_clean", barriers_clean},
         {"locks_clean", locks_clean},
         {"combined_clean", combined_clean},
+        {"tasks_clean", tasks_clean},
         {"unlocked_race", unlocked_race},
         {"no_barrier_race", no_barrier_race},
         {"two_locks_race", two_locks_race},
         {"same_round_race", same_round_race},
+        {"tasks_race", tasks_race},
     };
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)

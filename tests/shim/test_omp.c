@@ -24,6 +24,7 @@ Test(omp, named_critical_and_ordered_order) { assert_clean("named_critical_clean
 Test(omp, explicit_and_implicit_barriers_order) { assert_clean("barriers_clean"); }
 Test(omp, omp_locks_and_nest_locks_order) { assert_clean("locks_clean"); }
 Test(omp, sections_runtime_loops_and_copyprivate_order) { assert_clean("combined_clean"); }
+Test(omp, tasks_taskwait_taskgroup_taskloop_and_dependences_order) { assert_clean("tasks_clean"); }
 
 Test(omp, team_writes_outside_critical_race)
 {
@@ -40,4 +41,8 @@ Test(omp, two_different_omp_locks_race)
 Test(omp, two_threads_after_the_same_barrier_round_race)
 {
     assert_unordered("same_round_race", "concurrent-read-write", "set", "omp_round_set", "get", "omp_round_get");
+}
+Test(omp, two_tasks_running_at_once_race)
+{
+    assert_unordered("tasks_race", "concurrent-read-write", "set", "omp_task_set", "get", "omp_task_get");
 }
