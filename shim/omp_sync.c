@@ -314,20 +314,33 @@ struct task_head {
     long off;   /* the program's block, from the start of ours */
 };
 
-/* A taskloop's block starts with the two bounds libgomp writes into each
- * task's copy; ours keeps two words for them ahead of its header, and the
- * trampoline copies them into the program's block. */
+/* Words libgomp writes at the start of a task's copy of the block: a
+ * taskloop's two bounds, a detached task's event handle. Ours keeps them
+ * ahead of its header, and the trampoline copies them into the program's
+ * block. (A held-out probe: without the word, a detach task's event
+ * handle overwrote the header's function, and the task jumped into the
+ * heap.) */
 #define LOOP_BOUNDS (2 * sizeof(uint64_t))
+#define DETACH_EVENT sizeof(void *)
+/* libgomp's GOMP_TASK_FLAG_DETACH (gomp-constants.h) */
+#define TASK_FLAG_DETACH (1u << 13)
 
 static struct task_head *head_at(void *block, size_t prefix) { return (struct task_head *)(void *)((char *)block + prefix); }
 
+/* The task runs in its region, whatever the thread was doing: a team
+ * thread runs tasks in the region's last barrier, after its own part has
+ * returned, and the tasks a task creates belong to the region too (a
+ * held-out probe: a grandchild task made there went to libgomp unwrapped,
+ * and its writes were reported against calls its taskgroup's end
+ * ordered). */
 static void task_body(void *block, size_t prefix)
 {
     struct task_head *h = head_at(block, prefix);
-    struct region *r = h->r;
+    struct region *r = h->r, *outer = cur_region;
     char *mine = (char *)block + h->off;
     if (prefix)
-        memcpy(mine, block, LOOP_BOUNDS);
+        memcpy(mine, block, prefix);
+    cur_region = r;
     if (r && mg_hb_sync_live()) {
         mg_hb_acquire(&r->task_made);
         mg_hb_acquire(&r->task_done);
@@ -335,9 +348,11 @@ static void task_body(void *block, size_t prefix)
     h->fn(mine);
     if (r && mg_hb_sync_live())
         mg_hb_release_merge(&r->task_done);
+    cur_region = outer;
 }
 
 static void task_run(void *block) { task_body(block, 0); }
+static void detach_task_run(void *block) { task_body(block, DETACH_EVENT); }
 static void loop_task_run(void *block) { task_body(block, LOOP_BOUNDS); }
 
 /* The program's cpyfn builds the task's block from its own data. */
@@ -349,6 +364,7 @@ static void copy_body(void *dst, void *src, size_t prefix)
 }
 
 static void task_copy(void *dst, void *src) { copy_body(dst, src, 0); }
+static void detach_task_copy(void *dst, void *src) { copy_body(dst, src, DETACH_EVENT); }
 static void loop_task_copy(void *dst, void *src) { copy_body(dst, src, LOOP_BOUNDS); }
 
 static void tasks_done(struct region *r)
@@ -402,12 +418,14 @@ MG_INTERCEPTOR(void, GOMP_task,
                 unsigned flags, void **depend, int priority, void *detach))
 {
     struct task_block b;
-    if (!task_block_make(&b, 0, flags, fn, data, cpyfn, arg_size, arg_align)) {
+    bool detached = flags & TASK_FLAG_DETACH;
+    if (!task_block_make(&b, detached ? DETACH_EVENT : 0, flags, fn, data, cpyfn, arg_size, arg_align)) {
         OREAL(GOMP_task)(fn, data, cpyfn, arg_size, arg_align, if_clause, flags, depend, priority, detach);
         return;
     }
-    OREAL(GOMP_task)(task_run, b.block, cpyfn ? task_copy : NULL, b.size, b.align, if_clause, flags, depend,
-                     priority, detach);
+    omp_fn run = detached ? detach_task_run : task_run;
+    void (*copy)(void *, void *) = detached ? detach_task_copy : task_copy;
+    OREAL(GOMP_task)(run, b.block, cpyfn ? copy : NULL, b.size, b.align, if_clause, flags, depend, priority, detach);
     free(b.heap);
 }
 

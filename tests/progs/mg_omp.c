@@ -187,7 +187,8 @@ static void combined_clean(void)
 /* tasks: created by one thread, run by any; ordered at their start after
  * every creation and completion before it, and complete at taskwait, a
  * taskgroup's end, a taskloop's end and a barrier. A dependence hands the
- * map from one task to the next with no lock. */
+ * map from one task to the next with no lock. A task made by a task, and
+ * a detached one (both found wrong by a held-out probe). */
 static void tasks_clean(void)
 {
     M = make_map();
@@ -217,6 +218,25 @@ static void tasks_clean(void)
             set(i);
         }
         must_have(239);
+        /* a grandchild: the taskgroup's end waits for it too */
+#pragma omp taskgroup
+        {
+#pragma omp task
+            {
+#pragma omp task
+                set(300);
+            }
+        }
+        must_have(300);
+        /* a detached task: libgomp writes its event into the task's block */
+        omp_event_handle_t ev;
+#pragma omp task detach(ev)
+        {
+            set(301);
+            omp_fulfill_event(ev);
+        }
+#pragma omp taskwait
+        must_have(301);
 #pragma omp task depend(out : x) shared(x)
         {
             int64_t k = 1;
