@@ -62,19 +62,7 @@ struct g_thread_pool_head {
 static void glib_resolve_late(void);
 
 /* The real fn; found now if it was not at start (libglib came by dlopen). */
-#define GREAL(fn)                                                                                                  \
-    (MG_LIKELY(MG_REAL_LOAD(fn) != NULL) ? MG_REAL(fn)                                                             \
-                                         : (glib_resolve_late(), (__typeof__(MG_REAL(fn)))need((void *)MG_REAL_LOAD(fn), #fn)))
-
-/* A wrapper is called only by a program that has GLib: its real function
- * must exist somewhere. */
-static void *need(void *p, const char *name)
-{
-    if (MG_LIKELY(p != NULL))
-        return p;
-    mg_log(0, "%s: GLib's function not found; cannot continue", name);
-    abort();
-}
+#define GREAL(fn) MG_REAL_NEEDED(fn, glib_resolve_late, "GLib")
 
 /* Synthetic keys for per-item handoffs, hashed into a fixed number of
  * buckets so that the engine's table never holds more than that many of

@@ -26,6 +26,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
+#include <stdlib.h>
 #include <string.h>
 
 size_t mg_intercept_resolve(const struct mg_intercept *t, size_t n)
@@ -191,4 +192,12 @@ size_t mg_intercept_resolve_loaded(const struct mg_intercept *t, size_t n, const
     if (n)
         dl_iterate_phdr(search_object, &s);
     return s.missing;
+}
+
+void *mg_intercept_need(void *p, const char *lib, const char *name)
+{
+    if (MG_LIKELY(p != NULL))
+        return p;
+    mg_log(0, "%s: %s's function not found; cannot continue", name, lib);
+    abort();
 }

@@ -78,6 +78,16 @@ size_t mg_intercept_resolve(const struct mg_intercept *t, size_t n);
  * such object is loaded yet). */
 size_t mg_intercept_resolve_loaded(const struct mg_intercept *t, size_t n, const char *anchor);
 
+/* The real fn of a library the program must have loaded for fn's wrapper
+ * to be called at all (GLib's, libgomp's): found now by resolve_late if it
+ * was not at start (the library came by dlopen); missing, the wrapper
+ * cannot go on, and mg_intercept_need says so and aborts. */
+#define MG_REAL_NEEDED(fn, resolve_late, lib)                                                                      \
+    (MG_LIKELY(MG_REAL_LOAD(fn) != NULL)                                                                           \
+         ? MG_REAL(fn)                                                                                             \
+         : (resolve_late(), (__typeof__(MG_REAL(fn)))mg_intercept_need((void *)MG_REAL_LOAD(fn), lib, #fn)))
+void *mg_intercept_need(void *p, const char *lib, const char *name);
+
 /* Resolves every table, once, at start-up (runtime.c). A file with a new
  * table adds its resolver here. */
 void mg_intercept_start(void);

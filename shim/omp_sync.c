@@ -60,16 +60,7 @@ static void omp_resolve_late(void);
 
 /* A wrapper is called only by a program linked with libgomp: its real
  * function exists, found now if libgomp came after start. */
-static void *need(void *p, const char *name)
-{
-    if (MG_LIKELY(p != NULL))
-        return p;
-    mg_log(0, "%s: libgomp's function not found; cannot continue", name);
-    abort();
-}
-#define OREAL(fn)                                                                                                  \
-    (MG_LIKELY(MG_REAL_LOAD(fn) != NULL) ? MG_REAL(fn)                                                             \
-                                         : (omp_resolve_late(), (__typeof__(MG_REAL(fn)))need((void *)MG_REAL_LOAD(fn), #fn)))
+#define OREAL(fn) MG_REAL_NEEDED(fn, omp_resolve_late, "libgomp")
 
 /* ---- keys ---- */
 
