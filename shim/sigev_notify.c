@@ -119,6 +119,17 @@ static void trampoline(union sigval v)
     n->fn(n->val);
 }
 
+/* Before a SIGEV_THREAD notification libc will start unseen (an aio
+ * request's, a timer's past the records): from here on the process is
+ * multi-threaded, and the function's thread, met unseen, takes what the
+ * caller did so far (MG_HB_UNSEEN_KEY). */
+static void unseen_coming(void)
+{
+    mg_hb_second_thread();
+    if (mg_hb_sync_live())
+        mg_hb_release_merge(MG_HB_UNSEEN_KEY);
+}
+
 /* The record for a SIGEV_THREAD notification, with *mine the sigevent to
  * hand libc; NULL to hand it ev unchanged. */
 static struct notify *notify_new(const struct sigevent *ev, struct sigevent *mine)
@@ -131,9 +142,7 @@ static struct notify *notify_new(const struct sigevent *ev, struct sigevent *min
     uint32_t i = __atomic_fetch_add(&nnotes, 1, __ATOMIC_RELAXED);
     if (i >= NOTIFY_MAX) {
         __atomic_store_n(&nnotes, NOTIFY_MAX, __ATOMIC_RELAXED);
-        /* no record: the function's thread is met unseen, and takes this */
-        if (mg_hb_sync_live())
-            mg_hb_release_merge(MG_HB_UNSEEN_KEY);
+        unseen_coming(); /* no record: the function's thread is met unseen */
         return NULL;
     }
     struct notify *n = &notes[i];
@@ -204,16 +213,6 @@ MG_INTERCEPTOR(int, mq_notify, (mqd_t q, const struct sigevent *ev))
 /* ---- requests whose notification libc reads when it fires ---- */
 
 static bool by_thread(const struct sigevent *ev) { return ev && ev->sigev_notify == SIGEV_THREAD; }
-
-/* Before a request that asks for a SIGEV_THREAD notification: from here
- * on the process is multi-threaded, and the function's thread, met
- * unseen, takes what the caller did so far. */
-static void unseen_coming(void)
-{
-    mg_hb_second_thread();
-    if (mg_hb_sync_live())
-        mg_hb_release_merge(MG_HB_UNSEEN_KEY);
-}
 
 /* Every call here may come before start (another library's constructor). */
 #define CALL_EARLY(fn, args)                                                                                        \
