@@ -1,6 +1,7 @@
 /*
  * OpenMP's synchronization, as GCC's runtime (libgomp) does it, told to
- * the happens-before engine. libgomp builds its thread teams' hand-offs,
+ * the happens-before engine (the model: omp_region.h; LLVM's runtime:
+ * kmp_sync.c). libgomp builds its thread teams' hand-offs,
  * barriers, critical sections and locks on futexes of its own, which no
  * pthread wrapper sees: a correct `#pragma omp parallel for` filling a map
  * under `#pragma omp critical`, then read by the master after the region,
@@ -36,12 +37,12 @@
  * - Tasks and taskloops: a trampoline on a block of the shim's, ordered
  *   after every earlier creation and completion (below).
  *
- * Not followed: tasks with reductions, `teams`, target offloading, LLVM's
- * OpenMP runtime (libomp's __kmpc_* entry points). docs/design-detector.md
- * ("OpenMP") lists them.
+ * Not followed: tasks with reductions, `teams`, target offloading.
+ * docs/design-detector.md ("OpenMP") lists them.
  */
+#include "omp_region.h"
+
 #include "happens_before.h"
-#include "hb_lockpath.h"
 #include "common.h"
 #include "intercept.h"
 #include "log.h"
@@ -62,80 +63,33 @@ static void omp_resolve_late(void);
  * function exists, found now if libgomp came after start. */
 #define OREAL(fn) MG_REAL_NEEDED(fn, omp_resolve_late, "libgomp")
 
-/* ---- keys ---- */
-
-/* Above sigev_notify.c's (2 << 32 | i) and MG_HB_UNSEEN_KEY (3 << 32). */
-#define OMP_KEY(n) MG_HB_SYNTHETIC_KEY((4ull << 32) | (n))
-#define CRITICAL_KEY OMP_KEY(1)
-#define ATOMIC_KEY OMP_KEY(2)
-#define ORDERED_KEY OMP_KEY(3)
-
 /* ---- parallel regions ---- */
 
 struct region {
+    struct omp_region r; /* first: the trampoline's argument is both */
     omp_fn fn;
     void *data;
-    /* the keys of the region's clocks: their addresses */
-    uint64_t start, end, barrier, single;
-    uint64_t task_made, task_done; /* tasks: every creation, every completion */
-    uint32_t barrier_made; /* 0, BARRIER_MAKING, BARRIER_MADE */
 };
-enum { BARRIER_MAKING = 1, BARRIER_MADE };
 
 /* not interposed: the team's size, for its barrier's count */
 MG_HIDDEN int (*MG_REAL(omp_get_num_threads))(void);
 
-/* The innermost region this thread runs a part of (NULL outside any). */
-static __thread struct region *cur_region __attribute__((tls_model("initial-exec")));
+int omp_team_size(void) { return OREAL(omp_get_num_threads)(); }
 
 static void region_part(void *p)
 {
     struct region *r = p;
-    struct region *outer = cur_region;
-    cur_region = r;
-    if (mg_hb_sync_live())
-        mg_hb_acquire(&r->start);
+    struct omp_region *outer = omp_part_begin(&r->r);
     r->fn(r->data);
-    if (mg_hb_sync_live())
-        mg_hb_release_merge(&r->end);
-    cur_region = outer;
-}
-
-/* Before the region: from here on the process has threads (libgomp makes
- * its team's through pthread_create, but a team's threads from an earlier
- * region are reused), and the master's clock goes to every part. */
-static void region_begin(struct region *r, omp_fn fn, void *data)
-{
-    *r = (struct region){.fn = fn, .data = data};
-    mg_hb_second_thread();
-    if (mg_hb_sync_live())
-        mg_hb_release_merge(&r->start);
-}
-
-/* After it: every part happened before; the record's memory is the
- * master's stack again. */
-static void region_end(struct region *r)
-{
-    if (mg_hb_sync_live()) {
-        mg_hb_acquire(&r->end);
-        mg_hb_acquire(&r->task_done); /* tasks run at the region's last barrier */
-        mg_hb_reset(&r->start);
-        mg_hb_reset(&r->end);
-        mg_hb_reset(&r->single);
-        mg_hb_reset(&r->task_made);
-        mg_hb_reset(&r->task_done);
-    }
-    /* made whenever the engine follows threads, before the first map too */
-    if (__atomic_load_n(&r->barrier_made, __ATOMIC_ACQUIRE))
-        mg_hb_reset(&r->barrier);
+    omp_part_end(&r->r, outer);
 }
 
 #define REGION(call_real)                                                                                          \
     do {                                                                                                           \
-        struct region r_;                                                                                          \
-        region_begin(&r_, fn, data);                                                                               \
+        struct region r_ = {.fn = fn, .data = data};                                                               \
+        omp_region_begin(&r_.r);                                                                                   \
         call_real;                                                                                                 \
-        region_end(&r_);                                                                                           \
+        omp_region_end(&r_.r);                                                                                     \
     } while (0)
 
 MG_INTERCEPTOR(void, GOMP_parallel, (omp_fn fn, void *data, unsigned nthreads, unsigned flags))
@@ -172,68 +126,22 @@ PARALLEL_LOOP_RUNTIME(GOMP_parallel_loop_runtime)
 PARALLEL_LOOP_RUNTIME(GOMP_parallel_loop_nonmonotonic_runtime)
 PARALLEL_LOOP_RUNTIME(GOMP_parallel_loop_maybe_nonmonotonic_runtime)
 
-/* ---- barriers ----
- * The engine's barrier, as for pthread_barrier_wait: rounds of the team's
- * size, each thread's work before its arrival in a round happening before
- * every thread's work after that round. The barrier is made by the first
- * thread to arrive at one, with the team's size; the others wait for it,
- * a few instructions. */
-
-static void barrier_make(struct region *r)
-{
-    uint32_t state = __atomic_load_n(&r->barrier_made, __ATOMIC_ACQUIRE);
-    if (MG_LIKELY(state == BARRIER_MADE))
-        return;
-    if (state == 0 && __atomic_compare_exchange_n(&r->barrier_made, &state, BARRIER_MAKING, false,
-                                                  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        int n = OREAL(omp_get_num_threads)();
-        mg_hb_barrier_init(&r->barrier, n > 0 ? (unsigned)n : 0);
-        __atomic_store_n(&r->barrier_made, BARRIER_MADE, __ATOMIC_RELEASE);
-        return;
-    }
-    while (__atomic_load_n(&r->barrier_made, __ATOMIC_ACQUIRE) != BARRIER_MADE)
-        sched_yield();
-}
-
-struct arrival {
-    struct region *r;
-    uint64_t round;
-    bool involved;
-};
-
-static struct arrival barrier_arrive(void)
-{
-    struct arrival a = {.r = cur_region};
-    if (a.r && mg_hb_enabled()) {
-        barrier_make(a.r);
-        a.round = mg_hb_barrier_arrive(&a.r->barrier, &a.involved);
-    }
-    return a;
-}
-
-static void tasks_done(struct region *r);
-
-static void barrier_leave(struct arrival a)
-{
-    if (a.involved)
-        mg_hb_barrier_depart(&a.r->barrier, a.round);
-    tasks_done(a.r); /* a barrier waits for the team's tasks */
-}
+/* ---- barriers ---- */
 
 #define BARRIER(ret, fn_name)                                                                                      \
     MG_INTERCEPTOR(ret, fn_name, (void))                                                                           \
     {                                                                                                              \
-        struct arrival a = barrier_arrive();                                                                       \
+        struct omp_arrival a = omp_barrier_arrive();                                                                   \
         ret v = OREAL(fn_name)();                                                                                  \
-        barrier_leave(a);                                                                                          \
+        omp_barrier_leave(a);                                                                                          \
         return v;                                                                                                  \
     }
 #define BARRIER_VOID(fn_name)                                                                                      \
     MG_INTERCEPTOR(void, fn_name, (void))                                                                          \
     {                                                                                                              \
-        struct arrival a = barrier_arrive();                                                                       \
+        struct omp_arrival a = omp_barrier_arrive();                                                                   \
         OREAL(fn_name)();                                                                                          \
-        barrier_leave(a);                                                                                          \
+        omp_barrier_leave(a);                                                                                          \
     }
 
 BARRIER_VOID(GOMP_barrier)
@@ -250,34 +158,20 @@ BARRIER(bool, GOMP_sections_end_cancel)
  * arrival in a round, so these take a clock of their own: a merge before
  * each wait, an acquire after (more ordering than the program made when a
  * region runs several: hides races, never invents one). */
-static struct region *single_arrive(void)
-{
-    struct region *r = cur_region;
-    if (r && mg_hb_sync_live())
-        mg_hb_release_merge(&r->single);
-    return r;
-}
-
-static void single_leave(struct region *r)
-{
-    if (r && mg_hb_sync_live())
-        mg_hb_acquire(&r->single);
-}
-
 MG_INTERCEPTOR(void *, GOMP_single_copy_start, (void))
 {
-    struct region *r = single_arrive();
+    struct omp_region *r = omp_single_arrive();
     void *data = OREAL(GOMP_single_copy_start)();
     if (data)
-        single_leave(r);
+        omp_single_leave(r);
     return data;
 }
 
 MG_INTERCEPTOR(void, GOMP_single_copy_end, (void *data))
 {
-    struct region *r = single_arrive();
+    struct omp_region *r = omp_single_arrive();
     OREAL(GOMP_single_copy_end)(data);
-    single_leave(r);
+    omp_single_leave(r);
 }
 
 /* ---- tasks ----
@@ -286,14 +180,8 @@ MG_INTERCEPTOR(void, GOMP_single_copy_end, (void *data))
  * once (an undeferred task). The wrapper hands libgomp a block of its own:
  * a header naming the program's function and the region, then the
  * program's block, copied, at an offset its alignment allows; the task's
- * function is a trampoline. Every creation merges into the region's
- * task_made clock, which every task's start acquires, and every
- * completion into task_done, which a task's start, taskwait, the end of
- * a taskgroup, a barrier and the region's end acquire. That is more
- * ordering than the program made (every earlier creation and completion,
- * not only the task's own and its dependences'): it hides races between
- * tasks, never invents one, and a task's dependences (depend clauses)
- * need no model of their own. */
+ * function is a trampoline, which runs it in its region between
+ * omp_task_begin and omp_task_end (the ordering: omp_region.c). */
 
 #define TASK_BLOCK_STACK 1024
 
@@ -301,7 +189,7 @@ struct task_head {
     omp_fn fn;
     void (*cpyfn)(void *, void *);
     void *data; /* the program's block, for cpyfn */
-    struct region *r;
+    struct omp_region *r;
     long off;   /* the program's block, from the start of ours */
 };
 
@@ -318,28 +206,15 @@ struct task_head {
 
 static struct task_head *head_at(void *block, size_t prefix) { return (struct task_head *)(void *)((char *)block + prefix); }
 
-/* The task runs in its region, whatever the thread was doing: a team
- * thread runs tasks in the region's last barrier, after its own part has
- * returned, and the tasks a task creates belong to the region too (a
- * held-out probe: a grandchild task made there went to libgomp unwrapped,
- * and its writes were reported against calls its taskgroup's end
- * ordered). */
 static void task_body(void *block, size_t prefix)
 {
     struct task_head *h = head_at(block, prefix);
-    struct region *r = h->r, *outer = cur_region;
     char *mine = (char *)block + h->off;
     if (prefix)
         memcpy(mine, block, prefix);
-    cur_region = r;
-    if (r && mg_hb_sync_live()) {
-        mg_hb_acquire(&r->task_made);
-        mg_hb_acquire(&r->task_done);
-    }
+    struct omp_region *outer = omp_task_begin(h->r);
     h->fn(mine);
-    if (r && mg_hb_sync_live())
-        mg_hb_release_merge(&r->task_done);
-    cur_region = outer;
+    omp_task_end(h->r, outer);
 }
 
 static void task_run(void *block) { task_body(block, 0); }
@@ -357,12 +232,6 @@ static void copy_body(void *dst, void *src, size_t prefix)
 static void task_copy(void *dst, void *src) { copy_body(dst, src, 0); }
 static void detach_task_copy(void *dst, void *src) { copy_body(dst, src, DETACH_EVENT); }
 static void loop_task_copy(void *dst, void *src) { copy_body(dst, src, LOOP_BOUNDS); }
-
-static void tasks_done(struct region *r)
-{
-    if (r && mg_hb_sync_live())
-        mg_hb_acquire(&r->task_done);
-}
 
 /* Our block for the program's (fn, data, cpyfn, arg_size, arg_align): in
  * buf (small, or malloc'd), aligned; NULL to hand libgomp the program's
@@ -382,7 +251,7 @@ struct task_block {
 static bool task_block_make(struct task_block *b, size_t prefix, unsigned flags, omp_fn fn, void *data,
                             void (*cpyfn)(void *, void *), long arg_size, long arg_align)
 {
-    struct region *r = cur_region;
+    struct omp_region *r = omp_cur_region;
     b->heap = NULL;
     if (!r || (flags & TASK_FLAG_REDUCTION) || arg_size < 0 || arg_align <= 0 || (arg_align & (arg_align - 1)) ||
         arg_align > 4096)
@@ -399,8 +268,7 @@ static bool task_block_make(struct task_block *b, size_t prefix, unsigned flags,
     *head_at(b->block, prefix) = (struct task_head){.fn = fn, .cpyfn = cpyfn, .data = data, .r = r, .off = off};
     if (!cpyfn && arg_size > 0)
         memcpy(b->block + off, data, (size_t)arg_size);
-    if (mg_hb_sync_live())
-        mg_hb_release_merge(&r->task_made);
+    omp_task_made(r);
     return true;
 }
 
@@ -436,7 +304,7 @@ MG_INTERCEPTOR(void, GOMP_task,
         OREAL(fn_name)(loop_task_run, b.block, cpyfn ? loop_task_copy : NULL, b.size, b.align, flags, num_tasks,  \
                        priority, start, end, step);                                                                \
         free(b.heap);                                                                                              \
-        tasks_done(cur_region);                                                                                    \
+        omp_tasks_done(omp_cur_region);                                                                                \
     }
 
 TASKLOOP(GOMP_taskloop, long)
@@ -446,7 +314,7 @@ TASKLOOP(GOMP_taskloop_ull, unsigned long long)
     MG_INTERCEPTOR(void, fn_name, params)                                                                          \
     {                                                                                                              \
         OREAL(fn_name) args;                                                                                       \
-        tasks_done(cur_region);                                                                                    \
+        omp_tasks_done(omp_cur_region);                                                                                \
     }
 
 TASK_WAIT(GOMP_taskwait, (void), ())
@@ -455,44 +323,32 @@ TASK_WAIT(GOMP_taskgroup_end, (void), ())
 
 /* ---- critical, atomic, ordered ---- */
 
-static void taken(const volatile void *key)
-{
-    if (mg_hb_sync_live())
-        MG_HB_LOCK_ACQUIRED(key);
-}
-
-static void letting_go(const volatile void *key)
-{
-    if (mg_hb_sync_live())
-        MG_HB_LOCK_RELEASING(key);
-}
-
 #define LOCK_PAIR(start_fn, end_fn, key)                                                                           \
     MG_INTERCEPTOR(void, start_fn, (void))                                                                         \
     {                                                                                                              \
         OREAL(start_fn)();                                                                                         \
-        taken(key);                                                                                                \
+        omp_taken(key);                                                                                                \
     }                                                                                                              \
     MG_INTERCEPTOR(void, end_fn, (void))                                                                           \
     {                                                                                                              \
-        letting_go(key);                                                                                           \
+        omp_letting_go(key);                                                                                           \
         OREAL(end_fn)();                                                                                           \
     }
 
-LOCK_PAIR(GOMP_critical_start, GOMP_critical_end, CRITICAL_KEY)
-LOCK_PAIR(GOMP_atomic_start, GOMP_atomic_end, ATOMIC_KEY)
-LOCK_PAIR(GOMP_ordered_start, GOMP_ordered_end, ORDERED_KEY)
+LOCK_PAIR(GOMP_critical_start, GOMP_critical_end, OMP_CRITICAL_KEY)
+LOCK_PAIR(GOMP_atomic_start, GOMP_atomic_end, OMP_ATOMIC_KEY)
+LOCK_PAIR(GOMP_ordered_start, GOMP_ordered_end, OMP_ORDERED_KEY)
 
 /* a named critical's lock is the pointer the compiler made for its name */
 MG_INTERCEPTOR(void, GOMP_critical_name_start, (void **name))
 {
     OREAL(GOMP_critical_name_start)(name);
-    taken(name);
+    omp_taken(name);
 }
 
 MG_INTERCEPTOR(void, GOMP_critical_name_end, (void **name))
 {
-    letting_go(name);
+    omp_letting_go(name);
     OREAL(GOMP_critical_name_end)(name);
 }
 
@@ -517,18 +373,18 @@ MG_INTERCEPTOR(void, GOMP_critical_name_end, (void **name))
     MG_INTERCEPTOR(void, set, (void *l))                                                                           \
     {                                                                                                              \
         OREAL(set)(l);                                                                                             \
-        taken(l);                                                                                                  \
+        omp_taken(l);                                                                                                  \
     }                                                                                                              \
     MG_INTERCEPTOR(void, unset, (void *l))                                                                         \
     {                                                                                                              \
-        letting_go(l);                                                                                             \
+        omp_letting_go(l);                                                                                             \
         OREAL(unset)(l);                                                                                           \
     }                                                                                                              \
     MG_INTERCEPTOR(int, test, (void *l))                                                                           \
     {                                                                                                              \
         int r = OREAL(test)(l);                                                                                    \
         if (test_ok)                                                                                               \
-            taken(l);                                                                                              \
+            omp_taken(l);                                                                                              \
         return r;                                                                                                  \
     }
 

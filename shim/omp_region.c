@@ -1,0 +1,176 @@
+/*
+ * OpenMP's ordering, told to the happens-before engine: the model both
+ * runtimes' wrappers share (omp_region.h says what each construct means).
+ */
+#include "omp_region.h"
+
+#include "happens_before.h"
+#include "hb_lockpath.h"
+
+#include <sched.h>
+
+__thread struct omp_region *omp_cur_region __attribute__((tls_model("initial-exec")));
+
+enum { BARRIER_MAKING = 1, BARRIER_MADE };
+
+/* Before the region: from here on the process has threads (the runtime
+ * makes its team's through pthread_create, but a team's threads from an
+ * earlier region are reused), and the master's clock goes to every part. */
+void omp_region_begin(struct omp_region *r)
+{
+    *r = (struct omp_region){0};
+    mg_hb_second_thread();
+    if (mg_hb_sync_live())
+        mg_hb_release_merge(&r->start);
+}
+
+/* After it: every part happened before, and every task (they run at the
+ * region's last barrier); the record's memory is the master's stack
+ * again. */
+void omp_region_end(struct omp_region *r)
+{
+    if (mg_hb_sync_live()) {
+        mg_hb_acquire(&r->end);
+        mg_hb_acquire(&r->task_done);
+        mg_hb_reset(&r->start);
+        mg_hb_reset(&r->end);
+        mg_hb_reset(&r->single);
+        mg_hb_reset(&r->task_made);
+        mg_hb_reset(&r->task_done);
+    }
+    /* made whenever the engine follows threads, before the first map too */
+    if (__atomic_load_n(&r->barrier_made, __ATOMIC_ACQUIRE))
+        mg_hb_reset(&r->barrier);
+}
+
+struct omp_region *omp_part_begin(struct omp_region *r)
+{
+    struct omp_region *outer = omp_cur_region;
+    omp_cur_region = r;
+    if (mg_hb_sync_live())
+        mg_hb_acquire(&r->start);
+    return outer;
+}
+
+void omp_part_end(struct omp_region *r, struct omp_region *outer)
+{
+    if (mg_hb_sync_live())
+        mg_hb_release_merge(&r->end);
+    omp_cur_region = outer;
+}
+
+/* ---- barriers ----
+ * The engine's barrier, as for pthread_barrier_wait: rounds of the team's
+ * size, each thread's work before its arrival in a round happening before
+ * every thread's work after that round. The barrier is made by the first
+ * thread to arrive at one, with the team's size; the others wait for it,
+ * a few instructions. */
+
+static void barrier_make(struct omp_region *r)
+{
+    uint32_t state = __atomic_load_n(&r->barrier_made, __ATOMIC_ACQUIRE);
+    if (MG_LIKELY(state == BARRIER_MADE))
+        return;
+    if (state == 0 && __atomic_compare_exchange_n(&r->barrier_made, &state, BARRIER_MAKING, false,
+                                                  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        int n = omp_team_size();
+        mg_hb_barrier_init(&r->barrier, n > 0 ? (unsigned)n : 0);
+        __atomic_store_n(&r->barrier_made, BARRIER_MADE, __ATOMIC_RELEASE);
+        return;
+    }
+    while (__atomic_load_n(&r->barrier_made, __ATOMIC_ACQUIRE) != BARRIER_MADE)
+        sched_yield();
+}
+
+struct omp_arrival omp_barrier_arrive(void)
+{
+    struct omp_arrival a = {.r = omp_cur_region};
+    if (a.r && mg_hb_enabled()) {
+        barrier_make(a.r);
+        a.round = mg_hb_barrier_arrive(&a.r->barrier, &a.involved);
+    }
+    return a;
+}
+
+void omp_barrier_leave(struct omp_arrival a)
+{
+    if (a.involved)
+        mg_hb_barrier_depart(&a.r->barrier, a.round);
+    omp_tasks_done(a.r); /* a barrier waits for the team's tasks */
+}
+
+/* ---- a merged clock ---- */
+
+struct omp_region *omp_single_arrive(void)
+{
+    struct omp_region *r = omp_cur_region;
+    if (r && mg_hb_sync_live())
+        mg_hb_release_merge(&r->single);
+    return r;
+}
+
+void omp_single_leave(struct omp_region *r)
+{
+    if (r && mg_hb_sync_live())
+        mg_hb_acquire(&r->single);
+}
+
+/* ---- tasks ----
+ * Every creation merges into the region's task_made clock, which every
+ * task's start acquires, and every completion into task_done, which a
+ * task's start, taskwait, the end of a taskgroup, a barrier and the
+ * region's end acquire. That is more ordering than the program made
+ * (every earlier creation and completion, not only the task's own and
+ * its dependences'): it hides races between tasks, never invents one,
+ * and a task's dependences (depend clauses) need no model of their own.
+ *
+ * The task runs in its region, whatever the thread was doing: a team
+ * thread runs tasks in the region's last barrier, after its own part has
+ * returned, and the tasks a task creates belong to the region too (a
+ * held-out probe: a grandchild task made there went to libgomp unwrapped,
+ * and its writes were reported against calls its taskgroup's end
+ * ordered). */
+
+void omp_task_made(struct omp_region *r)
+{
+    if (r && mg_hb_sync_live())
+        mg_hb_release_merge(&r->task_made);
+}
+
+struct omp_region *omp_task_begin(struct omp_region *r)
+{
+    struct omp_region *outer = omp_cur_region;
+    omp_cur_region = r;
+    if (r && mg_hb_sync_live()) {
+        mg_hb_acquire(&r->task_made);
+        mg_hb_acquire(&r->task_done);
+    }
+    return outer;
+}
+
+void omp_task_end(struct omp_region *r, struct omp_region *outer)
+{
+    if (r && mg_hb_sync_live())
+        mg_hb_release_merge(&r->task_done);
+    omp_cur_region = outer;
+}
+
+void omp_tasks_done(struct omp_region *r)
+{
+    if (r && mg_hb_sync_live())
+        mg_hb_acquire(&r->task_done);
+}
+
+/* ---- locks ---- */
+
+void omp_taken(const volatile void *key)
+{
+    if (mg_hb_sync_live())
+        MG_HB_LOCK_ACQUIRED(key);
+}
+
+void omp_letting_go(const volatile void *key)
+{
+    if (mg_hb_sync_live())
+        MG_HB_LOCK_RELEASING(key);
+}

@@ -1,0 +1,85 @@
+/*
+ * OpenMP's ordering, as both runtimes' wrappers tell it to the engine:
+ * GCC's libgomp (omp_sync.c, GOMP_* entry points) and LLVM's libomp
+ * (kmp_sync.c, __kmpc_* entry points). The constructs are the same, only
+ * the calls that mark them differ, so the model lives here once
+ * (omp_region.c):
+ *
+ * - a parallel region: the master's work before it happens before every
+ *   thread's part (start), every part before the master's work after it
+ *   (end);
+ * - a barrier: the engine's barrier, in rounds of the team's size;
+ * - single with copyprivate, and libomp's blocking reductions: a merged
+ *   clock (merge before the wait, acquire after);
+ * - tasks: every creation before every start (task_made), every
+ *   completion before every later start, taskwait, end of a taskgroup,
+ *   barrier and the region's end (task_done).
+ *
+ * A region's record lives in the master's frame for the region's length.
+ */
+#ifndef MAPGUARD_OMP_REGION_H
+#define MAPGUARD_OMP_REGION_H
+
+#include "common.h"
+#include "intercept.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct omp_region {
+    /* the keys of the region's clocks: their addresses */
+    uint64_t start, end, barrier, single, task_made, task_done;
+    uint32_t barrier_made; /* 0, making, made: the first arriver makes it */
+};
+
+/* The innermost region this thread runs a part of, or a task of (NULL
+ * outside any, or in a region libomp runs on one thread). */
+extern __thread struct omp_region *omp_cur_region __attribute__((tls_model("initial-exec")));
+
+/* not interposed: the team's size, for a barrier's count (omp_sync.c) */
+MG_DECLARE_REAL(int, omp_get_num_threads, (void));
+int omp_team_size(void);
+
+/* The master, around the runtime's call that runs the region. */
+void omp_region_begin(struct omp_region *r);
+void omp_region_end(struct omp_region *r);
+
+/* A thread's part of the region (the trampoline the runtime calls);
+ * returns the region it was in, for omp_part_end. */
+struct omp_region *omp_part_begin(struct omp_region *r);
+void omp_part_end(struct omp_region *r, struct omp_region *outer);
+
+/* A barrier of the current region, around the runtime's wait. */
+struct omp_arrival {
+    struct omp_region *r;
+    uint64_t round;
+    bool involved;
+};
+struct omp_arrival omp_barrier_arrive(void);
+void omp_barrier_leave(struct omp_arrival a);
+
+/* A merged clock of the current region: merge before a wait, acquire
+ * after it (more ordering than the program made: hides races, never
+ * invents one). */
+struct omp_region *omp_single_arrive(void);
+void omp_single_leave(struct omp_region *r);
+
+/* Tasks: a creation (before the runtime may run the task), a task's body
+ * (its trampoline), and the waits for completions. */
+void omp_task_made(struct omp_region *r);
+struct omp_region *omp_task_begin(struct omp_region *r);
+void omp_task_end(struct omp_region *r, struct omp_region *outer);
+void omp_tasks_done(struct omp_region *r);
+
+/* critical, ordered, atomic's lock, omp locks: a lock on key */
+void omp_taken(const volatile void *key);
+void omp_letting_go(const volatile void *key);
+
+/* Synthetic keys, above sigev_notify.c's (2 << 32 | i) and
+ * MG_HB_UNSEEN_KEY (3 << 32). */
+#define OMP_KEY(n) MG_HB_SYNTHETIC_KEY((4ull << 32) | (n))
+#define OMP_CRITICAL_KEY OMP_KEY(1)
+#define OMP_ATOMIC_KEY OMP_KEY(2)
+#define OMP_ORDERED_KEY OMP_KEY(3)
+
+#endif
