@@ -54,9 +54,12 @@ all: lib shard shim cli
 # path:package (the paths it runs, whatever else PATH holds).
 REALPROG_DEPS := /usr/bin/python3:python3 /usr/bin/xz:xz-utils /usr/bin/git:git /usr/bin/gcc:gcc \
                  /usr/bin/ld.gold:binutils /usr/bin/sort:coreutils /usr/bin/cmp:diffutils
+# The compiler of the test program for LLVM's OpenMP runtime (mg_omp_llvm;
+# its runtime, libomp-14-dev, is tools/deps.sh's to check).
+TOOL_DEPS := /usr/bin/clang-14:clang-14
 
 deps:
-	@sh tools/deps.sh $(REALPROG_DEPS)
+	@sh tools/deps.sh $(REALPROG_DEPS) $(TOOL_DEPS)
 
 # ---------------------------------------------------------------- gomap
 GOMAP_SRC := $(wildcard src/*.c)
@@ -227,11 +230,14 @@ PROG_LIBS      := $(PROG_LIB_SRC:tests/progs/lib/%.c=$(TESTBIN)/progs/lib%.so)
 # mg_annotate is also built as a non-PIE executable (see its rule).
 ANNOTATE_NOPIE := $(TESTBIN)/progs/mg_annotate_nopie
 
+# mg_omp is also built by clang, for LLVM's OpenMP runtime (see its rule).
+OMP_LLVM := $(TESTBIN)/progs/mg_omp_llvm
+
 # The GLib demos, which cli_tests runs (test_demo_glib.c): the demo's
 # own rule builds them (below), so they are built one way only.
 DEMO_GLIB := $(patsubst demo/%.c,$(BUILD)/demo/%,$(wildcard demo/gh_*.c))
 
-tests: all $(TEST_BINS) $(PROGS) $(ANNOTATE_NOPIE) $(PROG_LIBS) $(BUILD)/examples/wordcount $(DEMO_GLIB)
+tests: all $(TEST_BINS) $(PROGS) $(ANNOTATE_NOPIE) $(OMP_LLVM) $(PROG_LIBS) $(BUILD)/examples/wordcount $(DEMO_GLIB)
 
 # What cli_tests runs: the command, the shim, the test programs, the GLib demos.
 tests-cli: all $(TESTBIN)/cli_tests $(PROGS) $(PROG_LIBS) $(DEMO_GLIB)
@@ -322,12 +328,18 @@ $(TESTBIN)/progs/libglib_%.so: tests/progs/lib/glib_%.c $(LIB)/libgomap.so
 	$(CC) $(CSTD) $(WARN) $(SAN) $(DEPFLAGS) -O0 -g -fPIC -shared -Isrc $(shell pkg-config --cflags $(GLIB_PKGS)) -o $@ $< \
 	    -L$(LIB) -lgomap $(RPATH) $(shell pkg-config --libs $(GLIB_PKGS)) -lpthread $(LDFLAGS)
 
-# mg_omp is an OpenMP program: built by gcc with -fopenmp, for GCC's
-# runtime (libgomp), the one the shim follows (shim/omp_sync.c), whatever
-# CC is (clang's -fopenmp means LLVM's libomp).
+# mg_omp is an OpenMP program, built twice whatever CC is: by gcc with
+# -fopenmp, for GCC's runtime (libgomp, followed by shim/omp_sync.c), and
+# by clang with -fopenmp, for LLVM's (libomp, followed by shim/omp_llvm.c).
+OMP_LLVM_CC ?= clang-14
 $(TESTBIN)/progs/mg_omp: tests/progs/mg_omp.c $(wildcard tests/progs/*.h) $(LIB)/libgomap.so
 	@mkdir -p $(dir $@)
 	gcc $(CSTD) $(WARN) $(SAN) $(DEPFLAGS) -O0 -g -fopenmp -Isrc -o $@ $< \
+	    -L$(LIB) -lgomap $(RPATH) -lpthread $(LDFLAGS)
+
+$(OMP_LLVM): tests/progs/mg_omp.c $(wildcard tests/progs/*.h) $(LIB)/libgomap.so
+	@mkdir -p $(dir $@)
+	$(OMP_LLVM_CC) $(CSTD) $(WARN) -O0 -g -fopenmp -Isrc -o $@ $< \
 	    -L$(LIB) -lgomap $(RPATH) -lpthread $(LDFLAGS)
 
 # Test programs are built as a user would build them: -O0 -g by default;

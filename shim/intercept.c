@@ -54,6 +54,7 @@ void mg_intercept_start(void)
     mg_sync_resolve();
     mg_glib_resolve();
     mg_omp_resolve();
+    mg_omp_llvm_resolve();
     mg_hb_start();
     mg_gh_resolve();
 }

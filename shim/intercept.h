@@ -102,6 +102,7 @@ void mg_deadly_resolve(void);  /* deadly.c: sigaction, signal */
 void mg_sync_resolve(void);    /* sync_intercept.c: locks, condition variables, semaphores, barriers, once */
 void mg_glib_resolve(void);    /* glib_sync.c: GLib's locks, queues, pools, main loop, GTask, once */
 void mg_omp_resolve(void);     /* omp_sync.c: libgomp's parallel regions, barriers, critical, locks */
+void mg_omp_llvm_resolve(void); /* omp_llvm.c: libomp's critical and ordered (the rest: OMPT) */
 void mg_gh_resolve(void);      /* ghash_intercept.c: GLib's g_hash_table_*, if loaded */
 
 #endif

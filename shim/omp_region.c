@@ -52,10 +52,15 @@ struct omp_region *omp_part_begin(struct omp_region *r)
     return outer;
 }
 
-void omp_part_end(struct omp_region *r, struct omp_region *outer)
+void omp_part_done(struct omp_region *r)
 {
     if (mg_hb_sync_live())
         mg_hb_release_merge(&r->end);
+}
+
+void omp_part_end(struct omp_region *r, struct omp_region *outer)
+{
+    omp_part_done(r);
     omp_cur_region = outer;
 }
 
@@ -82,9 +87,11 @@ static void barrier_make(struct omp_region *r)
         sched_yield();
 }
 
-struct omp_arrival omp_barrier_arrive(void)
+struct omp_arrival omp_barrier_arrive(void) { return omp_barrier_arrive_in(omp_cur_region); }
+
+struct omp_arrival omp_barrier_arrive_in(struct omp_region *r)
 {
-    struct omp_arrival a = {.r = omp_cur_region};
+    struct omp_arrival a = {.r = r};
     if (a.r && mg_hb_enabled()) {
         barrier_make(a.r);
         a.round = mg_hb_barrier_arrive(&a.r->barrier, &a.involved);

@@ -1,7 +1,7 @@
 /*
  * OpenMP's ordering, as both runtimes' wrappers tell it to the engine:
  * GCC's libgomp (omp_sync.c, GOMP_* entry points) and LLVM's libomp
- * (kmp_sync.c, __kmpc_* entry points). The constructs are the same, only
+ * (omp_llvm.c, through its tool interface, OMPT). The constructs are the same, only
  * the calls that mark them differ, so the model lives here once
  * (omp_region.c):
  *
@@ -48,6 +48,9 @@ void omp_region_end(struct omp_region *r);
  * returns the region it was in, for omp_part_end. */
 struct omp_region *omp_part_begin(struct omp_region *r);
 void omp_part_end(struct omp_region *r, struct omp_region *outer);
+/* The part's work so far happens before the region's end (omp_part_end
+ * without leaving the region). */
+void omp_part_done(struct omp_region *r);
 
 /* A barrier of the current region, around the runtime's wait. */
 struct omp_arrival {
@@ -55,7 +58,8 @@ struct omp_arrival {
     uint64_t round;
     bool involved;
 };
-struct omp_arrival omp_barrier_arrive(void);
+struct omp_arrival omp_barrier_arrive(void); /* the current region's */
+struct omp_arrival omp_barrier_arrive_in(struct omp_region *r);
 void omp_barrier_leave(struct omp_arrival a);
 
 /* A merged clock of the current region: merge before a wait, acquire

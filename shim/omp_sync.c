@@ -1,7 +1,7 @@
 /*
  * OpenMP's synchronization, as GCC's runtime (libgomp) does it, told to
  * the happens-before engine (the model: omp_region.h; LLVM's runtime:
- * kmp_sync.c). libgomp builds its thread teams' hand-offs,
+ * omp_llvm.c). libgomp builds its thread teams' hand-offs,
  * barriers, critical sections and locks on futexes of its own, which no
  * pthread wrapper sees: a correct `#pragma omp parallel for` filling a map
  * under `#pragma omp critical`, then read by the master after the region,

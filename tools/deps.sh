@@ -23,6 +23,8 @@ fi
 # GLib's tools (gio, gsettings, gdbus): the GHashTable tests run them.
 command -v gio >/dev/null 2>&1 || need="$need libglib2.0-bin"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
+# LLVM's OpenMP runtime, for the test program clang builds with -fopenmp.
+[ -e /usr/lib/llvm-14/lib/libomp.so ] || need="$need libomp-14-dev"
 command -v make >/dev/null 2>&1 || need="$need make"
 # Extra tools named by the caller (e.g. valgrind for bench-compare),
 # given as command:package pairs (the command may be an absolute path).

@@ -314,7 +314,11 @@ static void same_round_race(void)
 }
 
 /* two tasks that run at once, on the team's two threads: the reader
- * tells the writer through a C11 atomic; nothing orders them */
+ * tells the writer through a C11 atomic, and waits for the write before
+ * it ends, so that neither ends before the other starts, whichever
+ * order the runtime starts them in (libgomp: first made first, libomp:
+ * last made first on the making thread); nothing orders them */
+static atomic_int written;
 static void tasks_race(void)
 {
     M = make_map();
@@ -326,12 +330,15 @@ static void tasks_race(void)
             wait_flag();
             int64_t k = 1;
             gomap_set(M, &k, &k); /* @site:omp_task_set */
+            atomic_store_explicit(&written, 1, memory_order_release);
         }
 #pragma omp task
         {
             int64_t k = 1;
             gomap_get(M, &k); /* @site:omp_task_get */
             signal_flag();
+            while (!atomic_load_explicit(&written, memory_order_acquire))
+                sched_yield();
         }
     }
 }

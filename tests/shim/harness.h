@@ -66,7 +66,8 @@ json_t *assert_one_unordered(const struct run *r, const char *prog, const char *
                              const char *conflict_site);
 
 /* prog's scenario under the shim (the default options): one unordered
- * finding as assert_one_unordered says, and exit status 66. */
+ * finding as assert_one_unordered says, and exit status 66. A prog named
+ * NAME_llvm is NAME.c built by clang: its lines are NAME.c's. */
 void assert_scenario_unordered(const char *prog, const char *scenario, const char *kind, const char *access_op,
                                const char *access_site, const char *conflict_op, const char *conflict_site);
 /* ... watched, no finding, exit status 0; hint, if not NULL, says what

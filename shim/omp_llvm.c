@@ -1,0 +1,300 @@
+/*
+ * OpenMP's synchronization, as LLVM's runtime (libomp, what clang's
+ * -fopenmp links) does it, told to the happens-before engine through
+ * OMPT, the OpenMP tools interface. libomp, like libgomp, hands work to
+ * its team, waits at barriers and takes `critical` on futexes of its own,
+ * so a correct clang-built `parallel for` filling a map under `critical`
+ * was reported six times. Unlike libgomp, libomp reports every construct
+ * to a tool: at start it calls `ompt_start_tool`, which the shim exports,
+ * and the callbacks below follow the same model as the libgomp wrappers
+ * (omp_region.h):
+ *
+ * - parallel_begin (the master, before the team runs): a region record,
+ *   malloc'd, named by the region's parallel_data; parallel_end (the
+ *   master, after the team's last barrier): the end's acquire, and the
+ *   record is freed.
+ * - implicit_task begin (each thread's part): the start's acquire. A
+ *   part's end is told by no callback the master waits for (libomp
+ *   reports it after the region's last barrier, for workers when the
+ *   next region starts), so every barrier's arrival merges the thread's
+ *   clock into the region's end clock: the last one, the region's own
+ *   barrier, carries the part's whole work.
+ * - barriers (sync_region, every barrier kind): the engine's barrier in
+ *   rounds of the team's size, as for libgomp. The region's last barrier
+ *   ends with no parallel_data, by then perhaps freed: that round is left
+ *   (its clocks go with the region's).
+ * - explicit tasks: task_create merges into the region's task_made
+ *   clock; task_schedule starts (acquires task_made and task_done) and
+ *   ends (merges into task_done) them; taskwait and taskgroup (their
+ *   sync_region's end), barriers and the region's end acquire task_done.
+ *   A detached task's late fulfill merges into task_done on the thread
+ *   that fulfills it: omp_fulfill_event is a release.
+ * - critical and ordered: wrappers of libomp's entry points
+ *   (__kmpc_critical, __kmpc_end_critical and the like), not OMPT's
+ *   mutex_released, which libomp reports after letting the lock go: the
+ *   next holder's mutex_acquired could come first and miss the release
+ *   (3000 rounds of a correct program: false reports in 2 runs of 3).
+ *   omp_lock_t and omp_nest_lock_t: omp_sync.c's wrappers, which are
+ *   libomp's functions' too (the same names). atomic's lock is not
+ *   followed: an atomic construct makes no map call.
+ *
+ * Each task's ompt_data_t holds its region: an implicit task's as is, an
+ * explicit task's with the low bit set, the initial task's NULL. The
+ * region a thread is in (omp_cur_region) follows the task it runs.
+ *
+ * A program run with OMP_TOOL_LIBRARIES names a tool of its own, which
+ * libomp would not load once this one answers: the shim then answers
+ * NULL, and that program's OpenMP synchronization is not seen.
+ */
+#include "omp_region.h"
+#include "ompt_abi.h"
+
+#include "common.h"
+#include "happens_before.h"
+#include "intercept.h"
+#include "runtime.h"
+
+#include <dlfcn.h>
+#include <stdlib.h>
+
+/* ---- a task's region, in its ompt_data_t ---- */
+
+#define EXPLICIT 1u
+
+static struct omp_region *region_of(const ompt_data_t *d)
+{
+    return d ? (struct omp_region *)(d->value & ~(uint64_t)EXPLICIT) : NULL;
+}
+
+static bool is_explicit(const ompt_data_t *d) { return d && (d->value & EXPLICIT); }
+
+/* ---- parallel regions ---- */
+
+static void on_parallel_begin(ompt_data_t *encountering, const ompt_frame_t *frame, ompt_data_t *parallel,
+                              unsigned requested, int flags, const void *ra)
+{
+    (void)encountering, (void)frame, (void)requested, (void)flags, (void)ra;
+    struct omp_region *r = malloc(sizeof *r);
+    if (r)
+        omp_region_begin(r);
+    parallel->ptr = r;
+}
+
+static void on_parallel_end(ompt_data_t *parallel, ompt_data_t *encountering, int flags, const void *ra)
+{
+    (void)flags, (void)ra;
+    struct omp_region *r = parallel->ptr;
+    if (r) {
+        omp_region_end(r);
+        free(r);
+        parallel->ptr = NULL;
+    }
+    omp_cur_region = region_of(encountering);
+}
+
+static void on_implicit_task(ompt_scope_endpoint_t endpoint, ompt_data_t *parallel, ompt_data_t *task,
+                             unsigned actual, unsigned index, int flags)
+{
+    (void)actual, (void)index;
+    if (endpoint == ompt_scope_end) { /* the region may be gone: see above */
+        omp_cur_region = NULL;
+        return;
+    }
+    struct omp_region *r = (flags & ompt_task_initial) || !parallel ? NULL : parallel->ptr;
+    task->ptr = r;
+    if (r)
+        omp_part_begin(r);
+    else
+        omp_cur_region = NULL;
+}
+
+/* ---- barriers, taskwait, taskgroup ---- */
+
+/* A thread's barriers in progress: one, unless a task run while waiting
+ * in one opens a region of its own. Deeper ones are not departed (their
+ * ordering is lost: a race may be reported that is not one, past 8
+ * levels of nesting). */
+#define ARRIVALS 8
+static __thread struct {
+    struct omp_arrival a[ARRIVALS];
+    unsigned depth;
+} arrivals __attribute__((tls_model("initial-exec")));
+
+static bool is_barrier(ompt_sync_region_t kind)
+{
+    switch (kind) {
+    case ompt_sync_region_barrier:
+    case ompt_sync_region_barrier_implicit:
+    case ompt_sync_region_barrier_explicit:
+    case ompt_sync_region_barrier_implementation:
+    case ompt_sync_region_barrier_implicit_workshare:
+    case ompt_sync_region_barrier_implicit_parallel:
+    case ompt_sync_region_barrier_teams:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void barrier_begin(ompt_data_t *parallel)
+{
+    struct omp_region *r = parallel ? parallel->ptr : NULL;
+    struct omp_arrival a = {0};
+    if (r) {
+        omp_part_done(r);
+        a = omp_barrier_arrive_in(r);
+    }
+    unsigned d = arrivals.depth++;
+    if (d < ARRIVALS)
+        arrivals.a[d] = a;
+}
+
+static void barrier_end(ompt_data_t *parallel)
+{
+    unsigned d = --arrivals.depth;
+    if (d >= ARRIVALS)
+        return;
+    /* no parallel_data: the region's last barrier, its record perhaps freed */
+    if (parallel && parallel->ptr == arrivals.a[d].r)
+        omp_barrier_leave(arrivals.a[d]);
+}
+
+static void on_sync_region(ompt_sync_region_t kind, ompt_scope_endpoint_t endpoint, ompt_data_t *parallel,
+                           ompt_data_t *task, const void *ra)
+{
+    (void)ra;
+    if (is_barrier(kind)) {
+        if (endpoint == ompt_scope_begin)
+            barrier_begin(parallel);
+        else if (endpoint == ompt_scope_end && arrivals.depth > 0)
+            barrier_end(parallel);
+    } else if ((kind == ompt_sync_region_taskwait || kind == ompt_sync_region_taskgroup) &&
+               endpoint != ompt_scope_begin) {
+        omp_tasks_done(region_of(task));
+    }
+}
+
+/* ---- tasks ---- */
+
+static void on_task_create(ompt_data_t *encountering, const ompt_frame_t *frame, ompt_data_t *task, int flags,
+                           int has_dependences, const void *ra)
+{
+    (void)frame, (void)has_dependences, (void)ra;
+    if (!(flags & (ompt_task_explicit | ompt_task_target))) {
+        task->ptr = NULL;
+        return;
+    }
+    struct omp_region *r = region_of(encountering);
+    task->value = (uint64_t)(uintptr_t)r | EXPLICIT;
+    omp_task_made(r);
+}
+
+static void on_task_schedule(ompt_data_t *prior, ompt_task_status_t status, ompt_data_t *next)
+{
+    /* a task that stops, for good, to resume later (maybe elsewhere), or
+     * to complete when its event is fulfilled; and the fulfilling thread
+     * of a detached one (late_fulfill, no next task) */
+    (void)status;
+    if (is_explicit(prior))
+        omp_task_end(region_of(prior), omp_cur_region);
+    if (!next)
+        return;
+    if (is_explicit(next))
+        omp_task_begin(region_of(next));
+    else
+        omp_cur_region = region_of(next);
+}
+
+/* ---- critical, ordered ----
+ * The release is told before the real one, the acquire after it, as for
+ * a pthread mutex. A critical's lock is the name's kmp_critical_name,
+ * one per name in the program. */
+
+static void kmp_resolve_late(void);
+#define KREAL(fn) MG_REAL_NEEDED(fn, kmp_resolve_late, "libomp")
+
+typedef int32_t kmp_int32;
+typedef kmp_int32 kmp_critical_name[8];
+typedef struct ident ident_t; /* the compiler's source location: passed through */
+
+MG_INTERCEPTOR(void, __kmpc_critical, (ident_t * loc, kmp_int32 gtid, kmp_critical_name *crit))
+{
+    KREAL(__kmpc_critical)(loc, gtid, crit);
+    omp_taken(crit);
+}
+
+MG_INTERCEPTOR(void, __kmpc_critical_with_hint, (ident_t * loc, kmp_int32 gtid, kmp_critical_name *crit, uint32_t hint))
+{
+    KREAL(__kmpc_critical_with_hint)(loc, gtid, crit, hint);
+    omp_taken(crit);
+}
+
+MG_INTERCEPTOR(void, __kmpc_end_critical, (ident_t * loc, kmp_int32 gtid, kmp_critical_name *crit))
+{
+    omp_letting_go(crit);
+    KREAL(__kmpc_end_critical)(loc, gtid, crit);
+}
+
+MG_INTERCEPTOR(void, __kmpc_ordered, (ident_t * loc, kmp_int32 gtid))
+{
+    KREAL(__kmpc_ordered)(loc, gtid);
+    omp_taken(OMP_ORDERED_KEY);
+}
+
+MG_INTERCEPTOR(void, __kmpc_end_ordered, (ident_t * loc, kmp_int32 gtid))
+{
+    omp_letting_go(OMP_ORDERED_KEY);
+    KREAL(__kmpc_end_ordered)(loc, gtid);
+}
+
+static const struct mg_intercept kmp_table[] = {
+    MG_INTERCEPT(__kmpc_critical), MG_INTERCEPT(__kmpc_critical_with_hint), MG_INTERCEPT(__kmpc_end_critical),
+    MG_INTERCEPT(__kmpc_ordered),  MG_INTERCEPT(__kmpc_end_ordered),
+};
+
+void mg_omp_llvm_resolve(void)
+{
+    /* one lookup for a program without libomp */
+    if (dlsym(RTLD_NEXT, "__kmpc_fork_call"))
+        mg_intercept_resolve(kmp_table, MG_INTERCEPT_COUNT(kmp_table));
+}
+
+/* libomp loaded after start, by dlopen */
+static void kmp_resolve_late(void)
+{
+    mg_intercept_resolve_loaded(kmp_table, MG_INTERCEPT_COUNT(kmp_table), "__kmpc_fork_call");
+}
+
+/* ---- start-up ---- */
+
+static int tool_initialize(ompt_function_lookup_t lookup, int device, ompt_data_t *tool_data)
+{
+    (void)device, (void)tool_data;
+    ompt_set_callback_t set = (ompt_set_callback_t)lookup("ompt_set_callback");
+    if (!set)
+        return 0;
+#define ON(event, fn) set(ompt_callback_##event, (ompt_callback_t)(fn))
+    ON(parallel_begin, on_parallel_begin);
+    ON(parallel_end, on_parallel_end);
+    ON(implicit_task, on_implicit_task);
+    ON(sync_region, on_sync_region);
+    ON(task_create, on_task_create);
+    ON(task_schedule, on_task_schedule);
+#undef ON
+    return 1; /* nonzero: keep the tool */
+}
+
+static void tool_finalize(ompt_data_t *tool_data) { (void)tool_data; }
+
+MG_EXPORT ompt_start_tool_result_t *ompt_start_tool(unsigned int omp_version, const char *runtime_version);
+
+MG_EXPORT ompt_start_tool_result_t *ompt_start_tool(unsigned int omp_version, const char *runtime_version)
+{
+    (void)omp_version, (void)runtime_version;
+    static ompt_start_tool_result_t result = {.initialize = tool_initialize, .finalize = tool_finalize};
+    mg_init(); /* libomp may start before the shim's constructor runs */
+    const char *own = getenv("OMP_TOOL_LIBRARIES");
+    if ((own && *own) || !mg_hb_enabled())
+        return NULL;
+    return &result;
+}
