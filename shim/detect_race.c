@@ -15,6 +15,7 @@
  * already left, or does not leave in time, the report carries its call
  * site only, with stack_complete false.
  */
+#include "no_cancel.h"
 #include "detect.h"
 #include "dedup.h"
 #include "ghash_ops.h"
@@ -79,7 +80,9 @@ static uint32_t await_stack(struct mg_call *c, uint32_t wr)
             sched_yield();
         } else {
             struct timespec ts = {0, 100 * 1000};
+            int cancel = mg_cancel_off(); /* no_cancel.h */
             nanosleep(&ts, NULL);
+            mg_cancel_restore(cancel);
         }
     }
 }

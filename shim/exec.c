@@ -35,6 +35,7 @@
  * errno as the real call left it, and, for execl/execle/execlp, the
  * argument list gathered into an array on the stack, as glibc does.
  */
+#include "no_cancel.h"
 #include "jsonline.h"
 #include "logfile.h"
 #include "exit.h"
@@ -76,10 +77,12 @@ static void emit(struct mg_line *l)
     if (fd < 0)
         return;
     ssize_t w;
+    int cancel = mg_cancel_off(); /* no_cancel.h */
     do
         w = write(fd, l->buf, l->n);
     while (w < 0 && errno == EINTR);
     close(fd);
+    mg_cancel_restore(cancel);
 }
 
 static void begin(struct mg_line *l, const char *kind, const char *call, const char *path)

@@ -7,6 +7,7 @@
  * and format; their ops are GHashTable's (ghash_ops.h), which makes their
  * "api" "ghashtable".
  */
+#include "no_cancel.h"
 #include "ghash_detect.h"
 #include "dedup.h"
 #include "kinds.h"
@@ -138,7 +139,9 @@ static uint32_t await_stack(const struct mg_gh_table *e, uint32_t wr)
             sched_yield();
         } else {
             struct timespec ts = {0, 100 * 1000};
+            int cancel = mg_cancel_off(); /* no_cancel.h */
             nanosleep(&ts, NULL);
+            mg_cancel_restore(cancel);
         }
     }
 }

@@ -3,6 +3,7 @@
  * and forked children do not interleave, and no stdio stream of the
  * program's is touched (its buffering, its lock).
  */
+#include "no_cancel.h"
 #include "log.h"
 #include "options.h"
 
@@ -25,5 +26,7 @@ void mg_log(int level, const char *fmt, ...)
         return;
     size_t len = strlen(line);
     line[len++] = '\n';
+    int cancel = mg_cancel_off(); /* no_cancel.h */
     (void)!write(2, line, len);
+    mg_cancel_restore(cancel);
 }

@@ -12,6 +12,7 @@
  *
  * The kinds' names and messages, and the record by hand, are also here.
  */
+#include "no_cancel.h"
 #include "report.h"
 #include "dedup.h"
 #include "finding_plain.h"
@@ -96,14 +97,18 @@ static void plain_now(void *job)
 void mg_report_plain(struct mg_line *l, const struct mg_finding *f)
 {
     struct plain_job j = {l, f};
+    int cancel = mg_cancel_off(); /* it names threads from /proc: no_cancel.h */
     mg_on_report_stack(plain_now, &j);
+    mg_cancel_restore(cancel);
 }
 
 void mg_report_emit(const char *buf, size_t n)
 {
     if (!mg_inflight_write_begin())
         return;
+    int cancel = mg_cancel_off();
     mg_out_write(buf, n);
+    mg_cancel_restore(cancel);
     mg_inflight_write_end();
 }
 
@@ -122,13 +127,13 @@ static void report_now(void *job);
  * unwind off the report stack. */
 void mg_report_inflight(struct mg_finding *f, int slot, int h)
 {
-    int saved = errno, cancel_state;
+    int saved = errno;
     sigset_t mask;
     mg_block_async_signals(&mask); /* owned_lock.h says why */
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+    int cancel = mg_cancel_off();
     struct report_job job = {f, slot, h};
     mg_on_report_stack(report_now, &job);
-    pthread_setcancelstate(cancel_state, NULL);
+    mg_cancel_restore(cancel);
     pthread_sigmask(SIG_SETMASK, &mask, NULL);
     errno = saved;
 }

@@ -22,6 +22,7 @@
  * process with _exit, LeakSanitizer's check runs (exit.c): its own atexit
  * handler would be skipped.
  */
+#include "no_cancel.h"
 #include "runtime.h"
 #include "deadly.h"
 #include "dedup.h"
@@ -131,6 +132,9 @@ void mg_init_slow(void)
         return;
     }
     init_tid = (uint32_t)gettid();
+    /* start reads files (options, suppressions) and opens the log, on
+     * whichever thread came first: no_cancel.h */
+    int cancel = mg_cancel_off();
     mg_busy_enter();
     mg_options_parse(mg_options_env());
     mg_suppress_load();
@@ -146,6 +150,7 @@ void mg_init_slow(void)
            mg_opt.format == MG_FORMAT_TEXT ? "text" : "json", mg_opt.halt_on_error);
     mg_report_hello();
     mg_busy_leave();
+    mg_cancel_restore(cancel);
     __atomic_store_n(&mg_ready, 2, __ATOMIC_RELEASE);
 }
 

@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <libunwind.h>
 
+#include "no_cancel.h"
 #include "stack.h"
 #include "phdr.h"
 #include "gomap_api.h"
@@ -373,11 +374,15 @@ int mg_stack_capture(uintptr_t *pcs, int max)
     int want = max + 64;
     if (want > (int)(sizeof raw / sizeof raw[0]))
         want = (int)(sizeof raw / sizeof raw[0]);
-    if (!unwinder())
+    int cancel = mg_cancel_off(); /* libunwind's probes: no_cancel.h */
+    if (!unwinder()) {
+        mg_cancel_restore(cancel);
         return 0;
+    }
     gate_enter();
     int n = captures < WALK_CAPTURES || mg_self.small_stack ? (captures++, walk(raw, want)) : unw.backtrace(raw, want);
     gate_leave();
+    mg_cancel_restore(cancel);
     int k = 0;
     for (int i = 0; i < n && k < max; i++) {
         uintptr_t pc = (uintptr_t)raw[i];

@@ -42,3 +42,20 @@ OMP_TEST(two_threads_after_the_same_barrier_round_race,
          UNORDERED("same_round_race", "concurrent-read-write", "set", "omp_round_set", "get", "omp_round_get"))
 OMP_TEST(two_tasks_running_at_once_race,
          UNORDERED("tasks_race", "concurrent-read-write", "set", "omp_task_set", "get", "omp_task_get"))
+
+/* libomp starts one tool: one the program names in OMP_TOOL_LIBRARIES is
+ * started, the shim's is not (the program's OpenMP ordering is then not
+ * followed, docs/design-detector.md) */
+Test(omp_llvm, a_tool_the_program_names_is_started_instead_of_the_shims)
+{
+    char prog[512], tool[600];
+    snprintf(prog, sizeof prog, "%s/tests/progs/%s", BUILD_DIR, LLVM);
+    snprintf(tool, sizeof tool, "OMP_TOOL_LIBRARIES=%s/tests/progs/libompt_probe.so", BUILD_DIR);
+    const char *argv[] = {prog, "barriers_clean", NULL};
+    const char *env[] = {tool, NULL};
+    struct cmd c = {.argv = argv, .env = env, .preload = true};
+    struct run r;
+    run_cmd(&r, &c);
+    cr_assert(strstr(r.err, "ompt_probe: started"), "the program's tool was not started:\n%s", r.err);
+    run_free(&r);
+}

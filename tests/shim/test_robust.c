@@ -5,7 +5,8 @@
  * fork while another thread holds a lock (mg_fork_lock_held.c), main
  * ending with pthread_exit while other threads still work
  * (mg_main_pthread_exit.c), a thread that ends inside a map write
- * (mg_ended_in_call.c). Each must print what it prints without the
+ * (mg_ended_in_call.c), a cancel pending in a map call
+ * (mg_cancel_pending.c). Each must print what it prints without the
  * shim, exit 0, finish (the harness kills a hang and fails the test), and
  * leave a log with no finding in any process.
  */
@@ -45,6 +46,24 @@ Test(robust, thread_ending_in_a_hash_callback_with_pthread_exit_leaves_no_writer
 Test(robust, thread_cancelled_in_a_hash_callback_leaves_no_writer)
 {
     assert_unchanged_and_clean("mg_ended_in_call", "cancel", "len 200\n", 1);
+}
+
+/* ---- a cancel pending in a map call ----
+ * The shim's cancellation points (a wait for the racing writer's stack,
+ * naming threads from /proc, writing the report) ran with the program's
+ * cancel state: a held-out probe's worker was cancelled inside a locked
+ * map call, and main hung on the mutex it left held, 1 run in 30. */
+Test(robust, a_pending_cancel_acts_after_the_map_call_not_inside_it)
+{
+    struct run r;
+    run_prog(&r, "mg_cancel_pending", "locked_get", "conflict_wait_ms=300");
+    cr_assert_str_eq(r.out, "reader cancelled, mutex free\n", "stdout: %s\nstderr:\n%s", r.out, r.err);
+    cr_assert_eq(count_kind(&r, NULL), 1, "want the one race:\n%s", r.err);
+    json_t *f = find_kind(&r, "concurrent-read-write", 0);
+    cr_assert(f, "no concurrent-read-write:\n%s", r.err);
+    assert_frame_at(json_object_get(json_object_get(f, "access"), "stack"), 0, "mg_cancel_pending", "pending_get");
+    cr_assert_eq(r.status, 66, "exit status %d", r.status);
+    run_free(&r);
 }
 
 /* ---- signal handlers ---- */
