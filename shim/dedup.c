@@ -58,10 +58,19 @@ void mg_dedup_atfork_child(void)
     nreports = nsuppressed = noccur = nrepeats = 0;
 }
 
-int mg_report_claim(int kind, uintptr_t site, uintptr_t other)
+static unsigned home(int kind, uintptr_t site, uintptr_t other)
 {
     uint64_t h = ((uint64_t)site * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)other * 0xc2b2ae3d27d4eb4full) ^ (uint64_t)kind;
-    unsigned i = (unsigned)(h ^ h >> 29) % NSLOTS;
+    return (unsigned)(h ^ h >> 29) % NSLOTS;
+}
+
+/* A slot given up by mg_report_rekey: it keeps its place in the probe
+ * sequences of others, and matches nothing. */
+#define KIND_NONE (-1)
+
+int mg_report_claim(int kind, uintptr_t site, uintptr_t other)
+{
+    unsigned i = home(kind, site, other);
     int r = NSLOTS; /* table full: report, without a slot */
     /* busy while the lock is held: a map call from a signal handler that
      * interrupts us here goes straight to the library, rather than to
@@ -96,6 +105,44 @@ int mg_report_claim(int kind, uintptr_t site, uintptr_t other)
 }
 
 static struct slot *slot_of(int slot) { return slot >= 0 && slot < NSLOTS ? &slots[slot] : NULL; }
+
+int mg_report_rekey(int slot, int kind, uintptr_t site, uintptr_t other)
+{
+    struct slot *s = slot_of(slot);
+    if (!s || !other)
+        return slot;
+    int r = slot;
+    mg_busy_enter();
+    mg_report_lock();
+    /* not yet reported: its repeats so far (claims with the same unsure
+     * site) go with it */
+    if (s->used && s->kind == kind && s->site == site && s->other != other && !s->reported) {
+        unsigned i = home(kind, site, other);
+        for (unsigned probe = 0; probe < NSLOTS; probe++, i = (i + 1) % NSLOTS) {
+            struct slot *t = &slots[i];
+            if (!t->used) {
+                *t = (struct slot){.used = true, .kind = kind, .site = site, .other = other, .count = s->count};
+                used_slots[nused++] = (unsigned short)i;
+                r = (int)i;
+                break;
+            }
+            if (t->kind == kind && t->site == site && t->other == other) {
+                t->count += s->count;
+                r = t->suppressed || mg_opt.dedup ? -1 : (int)i;
+                if (r < 0)
+                    nrepeats++;
+                break;
+            }
+        }
+        if (r != slot) {
+            s->kind = KIND_NONE;
+            s->count = 0;
+        }
+    }
+    mg_report_unlock();
+    mg_busy_leave();
+    return r;
+}
 
 void mg_dedup_suppressed(int slot)
 {

@@ -22,6 +22,16 @@ bool mg_report_lock_held_here(void);
  * anything. */
 int mg_report_claim(int kind, uintptr_t site, uintptr_t other_site);
 
+/* A finding claimed before the other call's site was known for sure (a
+ * writer still inside its call: its site as the map's last-write word
+ * said at the time, 0 or the writer's previous call), now that it is:
+ * the slot to report it under, or -1 when that pair is already a finding
+ * (a repeat, counted there; the finding is dropped). An overlap's other
+ * site is known only once the writer hands over its stack, and claims of
+ * one pair made before and after it had stored its site were two findings
+ * with the same two call sites in the log (a held-out probe). */
+int mg_report_rekey(int slot, int kind, uintptr_t site, uintptr_t other_site);
+
 /* The finding of slot (from mg_report_claim; out of range: none) was
  * suppressed: counted, and its repeats are not reported either. Lock held. */
 void mg_dedup_suppressed(int slot);

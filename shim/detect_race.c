@@ -95,6 +95,17 @@ static MG_COLD void finish(struct mg_call *c)
     struct mg_finding f = {.kind = kind_of(c), .map = c->m};
     mg_busy_enter();
     uint32_t stack = inside ? await_stack(c, wr) : 0;
+    const uintptr_t *pcs;
+    int n;
+    if (stack && c->inflight && mg_depot_get(stack, &pcs, &n) && n > 0 && pcs[0] != site_pc(c->other)) {
+        int slot = mg_report_rekey(c->slot, f.kind, c->pc, pcs[0]);
+        if (slot < 0) { /* that pair's finding is out already: a repeat */
+            mg_inflight_drop(c->inflight);
+            mg_busy_leave();
+            return;
+        }
+        c->slot = slot;
+    }
     f.access = (struct mg_party){
         .present = true, .op = c->op, .thread = c->self, .stack = mg_stack_capture_id(), .pc = c->pc,
         .complete = true,

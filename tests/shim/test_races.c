@@ -259,6 +259,29 @@ Test(races, dedup_off_reports_every_time)
     run_free(&r);
 }
 
+/* Two reads at one line overlap one parked write; the second comes after
+ * another writer left its site in the map's last-write word, so its claim
+ * is made with the parked write's site unknown (mg_overlap_repeat.c). One
+ * finding, one repeat: before the re-key, two records of the same pair. */
+Test(races, a_pair_found_before_and_after_its_site_was_known_is_one_finding)
+{
+    struct run r;
+    run_prog(&r, "mg_overlap_repeat", "two_reads_one_finding", OPTS ":happens_before=0");
+    cr_assert_eq(count_kind(&r, "concurrent-read-write"), 1, "want one read-write finding:\n%s", r.err);
+    json_t *f = find_kind(&r, "concurrent-read-write", 0);
+    assert_frame_at(json_object_get(json_object_get(f, "access"), "stack"), 0, "mg_overlap_repeat", "reader_get");
+    assert_frame_at(json_object_get(json_object_get(f, "conflict"), "stack"), 0, "mg_overlap_repeat", "parked_set");
+    json_t *w = find_kind(&r, "concurrent-writes", 0);
+    cr_assert(w, "the second writer's finding:\n%s", r.err);
+    assert_frame_at(json_object_get(json_object_get(w, "access"), "stack"), 0, "mg_overlap_repeat", "second_set");
+    cr_assert_eq(count_kind(&r, NULL), 2, "want two findings:\n%s", r.err);
+    json_t *s = find_summary(&r, 0);
+    cr_assert_eq(json_integer_value(json_object_get(s, "findings")), 2);
+    cr_assert_eq(json_integer_value(json_object_get(s, "repeats")), 1);
+    cr_assert_str_eq(r.out, "len 12\n");
+    run_free(&r);
+}
+
 Test(races, c11_threads_carry_their_creation_stacks)
 {
     struct run r;
