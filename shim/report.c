@@ -150,7 +150,7 @@ static void report_now(void *job)
     if (h)
         mg_inflight_update(h, f);
     else
-        h = mg_inflight_begin(f);
+        h = mg_inflight_begin(f, slot);
     if (!h) {
         /* Every entry busy: off the record, the full report could be
          * taken by an exit while it waits for symbols. The plain line goes

@@ -9,6 +9,7 @@
  * rendered by render.c, with every recurrence.
  */
 #include "dedup.h"
+#include "inflight.h"
 #include "jsonline.h"
 #include "options.h"
 #include "output.h"
@@ -100,6 +101,13 @@ static void summary_job_run(void *p)
                              j->n);
 }
 
+/* A finding an exit path wrote plain, with its line's id (lock held). */
+static void credit_flushed(int slot, unsigned id)
+{
+    char *where = NULL; /* "?": the line had no symbols */
+    mg_dedup_reported(slot, id, &where);
+}
+
 void mg_report_summary(void)
 {
     /* The process is ending from a signal handler that interrupted one of
@@ -109,6 +117,7 @@ void mg_report_summary(void)
     if (mg_report_lock_held_here())
         return;
     mg_report_lock();
+    mg_inflight_credit_flushed(credit_flushed);
     struct mg_dedup_counts c = mg_dedup_counts();
     /* With nothing found, stderr stays the program's own; a log file gets
      * the summary anyway, so "watched, and clean" is on record. */

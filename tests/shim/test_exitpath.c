@@ -50,6 +50,14 @@ static void assert_summary_counts(const struct run *r)
     cr_assert_eq(num(s, "findings"), (long long)count_kind(r, NULL), "%s", json_dumps(s, JSON_COMPACT));
     cr_assert_eq(num(s, "occurrences"), num(s, "findings") + num(s, "repeats") + num(s, "suppressed"), "%s",
                  json_dumps(s, JSON_COMPACT));
+    /* every record is in recurrences, those an exit path wrote plain
+     * while their reporter waited included (a held-out probe: 2 findings,
+     * 1 counted there) */
+    json_t *rec = json_object_get(s, "recurrences"), *e;
+    size_t i;
+    long long records = 0;
+    json_array_foreach(rec, i, e) records += num(e, "records");
+    cr_assert_eq(records, num(s, "findings"), "records in recurrences: %s", json_dumps(s, JSON_COMPACT));
 }
 
 Test(exitpath, finding_5ms_before_main_returns)
