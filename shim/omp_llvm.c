@@ -29,6 +29,8 @@
  *   sync_region's end), barriers and the region's end acquire task_done.
  *   A detached task's late fulfill merges into task_done on the thread
  *   that fulfills it: omp_fulfill_event is a release.
+ * - doacross loops: __kmpc_doacross_post and __kmpc_doacross_wait,
+ *   wrapped (OMPT says nothing of them).
  * - critical and ordered: wrappers of libomp's entry points
  *   (__kmpc_critical, __kmpc_end_critical and the like), not OMPT's
  *   mutex_released, which libomp reports after letting the lock go: the
@@ -247,9 +249,26 @@ MG_INTERCEPTOR(void, __kmpc_end_ordered, (ident_t * loc, kmp_int32 gtid))
     KREAL(__kmpc_end_ordered)(loc, gtid);
 }
 
+/* ---- doacross loops (omp_region.h's model) ---- */
+
+typedef int64_t kmp_int64;
+
+MG_INTERCEPTOR(void, __kmpc_doacross_post, (ident_t * loc, kmp_int32 gtid, const kmp_int64 *vec))
+{
+    omp_doacross_post();
+    KREAL(__kmpc_doacross_post)(loc, gtid, vec);
+}
+
+MG_INTERCEPTOR(void, __kmpc_doacross_wait, (ident_t * loc, kmp_int32 gtid, const kmp_int64 *vec))
+{
+    KREAL(__kmpc_doacross_wait)(loc, gtid, vec);
+    omp_doacross_waited();
+}
+
 static const struct mg_intercept kmp_table[] = {
     MG_INTERCEPT(__kmpc_critical), MG_INTERCEPT(__kmpc_critical_with_hint), MG_INTERCEPT(__kmpc_end_critical),
-    MG_INTERCEPT(__kmpc_ordered),  MG_INTERCEPT(__kmpc_end_ordered),
+    MG_INTERCEPT(__kmpc_ordered),  MG_INTERCEPT(__kmpc_end_ordered),   MG_INTERCEPT(__kmpc_doacross_post),
+    MG_INTERCEPT(__kmpc_doacross_wait),
 };
 
 void mg_omp_llvm_resolve(void)

@@ -37,6 +37,7 @@ void omp_region_end(struct omp_region *r)
         mg_hb_reset(&r->single);
         mg_hb_reset(&r->task_made);
         mg_hb_reset(&r->task_done);
+        mg_hb_reset(&r->doacross);
     }
     /* made whenever the engine follows threads, before the first map too */
     if (__atomic_load_n(&r->barrier_made, __ATOMIC_ACQUIRE))
@@ -166,6 +167,22 @@ void omp_tasks_done(struct omp_region *r)
 {
     if (r && mg_hb_sync_live())
         mg_hb_acquire(&r->task_done);
+}
+
+/* ---- doacross ---- */
+
+void omp_doacross_post(void)
+{
+    struct omp_region *r = omp_cur_region;
+    if (r && mg_hb_sync_live())
+        mg_hb_release_merge(&r->doacross);
+}
+
+void omp_doacross_waited(void)
+{
+    struct omp_region *r = omp_cur_region;
+    if (r && mg_hb_sync_live())
+        mg_hb_acquire(&r->doacross);
 }
 
 /* ---- locks ---- */

@@ -11,6 +11,9 @@
  * - a barrier: the engine's barrier, in rounds of the team's size;
  * - single with copyprivate, and libomp's blocking reductions: a merged
  *   clock (merge before the wait, acquire after);
+ * - doacross loops (ordered depend(sink)/depend(source)): every post
+ *   before every later wait's return, one merged clock (more ordering
+ *   than the sink named: hides races, never invents one);
  * - tasks: every creation before every start (task_made), every
  *   completion before every later start, taskwait, end of a taskgroup,
  *   barrier and the region's end (task_done).
@@ -28,7 +31,7 @@
 
 struct omp_region {
     /* the keys of the region's clocks: their addresses */
-    uint64_t start, end, barrier, single, task_made, task_done;
+    uint64_t start, end, barrier, single, task_made, task_done, doacross;
     uint32_t barrier_made; /* 0, making, made: the first arriver makes it */
 };
 
@@ -74,6 +77,10 @@ void omp_task_made(struct omp_region *r);
 struct omp_region *omp_task_begin(struct omp_region *r);
 void omp_task_end(struct omp_region *r, struct omp_region *outer);
 void omp_tasks_done(struct omp_region *r);
+
+/* A doacross loop's post (before the runtime's), and its wait's return. */
+void omp_doacross_post(void);
+void omp_doacross_waited(void);
 
 /* critical, ordered, atomic's lock, omp locks: a lock on key */
 void omp_taken(const volatile void *key);

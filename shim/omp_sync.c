@@ -49,6 +49,7 @@
 
 #include <dlfcn.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,6 +322,109 @@ TASK_WAIT(GOMP_taskwait, (void), ())
 TASK_WAIT(GOMP_taskwait_depend, (void **depend), (depend))
 TASK_WAIT(GOMP_taskgroup_end, (void), ())
 
+/* ---- doacross loops ----
+ * ordered depend(sink: ...) and depend(source) (omp_region.h's model).
+ * GOMP_doacross_wait is variadic: one argument per dimension of the
+ * loop's ordered(n), which only the loop's start says (ncounts). The
+ * start wrappers keep it for the thread, and the wait wrapper reads and
+ * passes on exactly that many. */
+
+#define DOACROSS_DIMS 8
+static __thread unsigned doacross_dims __attribute__((tls_model("initial-exec")));
+
+#define DOACROSS_START(fn_name, params, args)                                                                   \
+    MG_INTERCEPTOR(bool, fn_name, params)                                                                          \
+    {                                                                                                              \
+        doacross_dims = ncounts;                                                                                   \
+        return OREAL(fn_name) args;                                                                                \
+    }
+
+DOACROSS_START(GOMP_loop_doacross_static_start,
+               (unsigned ncounts, long *counts, long chunk, long *istart, long *iend),
+               (ncounts, counts, chunk, istart, iend))
+DOACROSS_START(GOMP_loop_doacross_dynamic_start,
+               (unsigned ncounts, long *counts, long chunk, long *istart, long *iend),
+               (ncounts, counts, chunk, istart, iend))
+DOACROSS_START(GOMP_loop_doacross_guided_start,
+               (unsigned ncounts, long *counts, long chunk, long *istart, long *iend),
+               (ncounts, counts, chunk, istart, iend))
+DOACROSS_START(GOMP_loop_doacross_runtime_start, (unsigned ncounts, long *counts, long *istart, long *iend),
+               (ncounts, counts, istart, iend))
+DOACROSS_START(GOMP_loop_doacross_start,
+               (unsigned ncounts, long *counts, long sched, long chunk, long *istart, long *iend,
+                uintptr_t *reductions, void **mem),
+               (ncounts, counts, sched, chunk, istart, iend, reductions, mem))
+typedef unsigned long long omp_ull;
+DOACROSS_START(GOMP_loop_ull_doacross_static_start,
+               (unsigned ncounts, omp_ull *counts, omp_ull chunk, omp_ull *istart, omp_ull *iend),
+               (ncounts, counts, chunk, istart, iend))
+DOACROSS_START(GOMP_loop_ull_doacross_dynamic_start,
+               (unsigned ncounts, omp_ull *counts, omp_ull chunk, omp_ull *istart, omp_ull *iend),
+               (ncounts, counts, chunk, istart, iend))
+DOACROSS_START(GOMP_loop_ull_doacross_guided_start,
+               (unsigned ncounts, omp_ull *counts, omp_ull chunk, omp_ull *istart, omp_ull *iend),
+               (ncounts, counts, chunk, istart, iend))
+DOACROSS_START(GOMP_loop_ull_doacross_runtime_start,
+               (unsigned ncounts, omp_ull *counts, omp_ull *istart, omp_ull *iend), (ncounts, counts, istart, iend))
+DOACROSS_START(GOMP_loop_ull_doacross_start,
+               (unsigned ncounts, omp_ull *counts, long sched, omp_ull chunk, omp_ull *istart, omp_ull *iend,
+                uintptr_t *reductions, void **mem),
+               (ncounts, counts, sched, chunk, istart, iend, reductions, mem))
+
+MG_INTERCEPTOR(void, GOMP_doacross_post, (long *counts))
+{
+    omp_doacross_post();
+    OREAL(GOMP_doacross_post)(counts);
+}
+
+MG_INTERCEPTOR(void, GOMP_doacross_ull_post, (omp_ull *counts))
+{
+    omp_doacross_post();
+    OREAL(GOMP_doacross_ull_post)(counts);
+}
+
+/* The dimensions the loop's start gave, or 1 when no start was seen (the
+ * program's own call, or a loop the shim did not wrap). Past
+ * DOACROSS_DIMS no call can pass them on: said once, and the process
+ * ends, rather than letting libgomp read arguments that are not there. */
+static unsigned wait_dims(void)
+{
+    unsigned n = doacross_dims ? doacross_dims : 1;
+    if (n > DOACROSS_DIMS) {
+        mg_log(0, "GOMP_doacross_wait: a loop with ordered(%u) has more dimensions than the shim passes on (%d)", n,
+               DOACROSS_DIMS);
+        abort();
+    }
+    return n;
+}
+
+#define DOACROSS_WAIT(fn_name, T)                                                                                  \
+    MG_INTERCEPTOR(void, fn_name, (T first, ...))                                                                 \
+    {                                                                                                              \
+        T v[DOACROSS_DIMS] = {first};                                                                              \
+        unsigned n = wait_dims();                                                                                  \
+        va_list ap;                                                                                                \
+        va_start(ap, first);                                                                                       \
+        for (unsigned i = 1; i < n; i++)                                                                           \
+            v[i] = va_arg(ap, T);                                                                                  \
+        va_end(ap);                                                                                                \
+        void (*real)(T, ...) = OREAL(fn_name);                                                                     \
+        switch (n) {                                                                                               \
+        case 1: real(v[0]); break;                                                                                 \
+        case 2: real(v[0], v[1]); break;                                                                           \
+        case 3: real(v[0], v[1], v[2]); break;                                                                     \
+        case 4: real(v[0], v[1], v[2], v[3]); break;                                                               \
+        case 5: real(v[0], v[1], v[2], v[3], v[4]); break;                                                         \
+        case 6: real(v[0], v[1], v[2], v[3], v[4], v[5]); break;                                                   \
+        case 7: real(v[0], v[1], v[2], v[3], v[4], v[5], v[6]); break;                                             \
+        default: real(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]); break;                                      \
+        }                                                                                                          \
+        omp_doacross_waited();                                                                                     \
+    }
+
+DOACROSS_WAIT(GOMP_doacross_wait, long)
+DOACROSS_WAIT(GOMP_doacross_ull_wait, omp_ull)
+
 /* ---- critical, atomic, ordered ---- */
 
 #define LOCK_PAIR(start_fn, end_fn, key)                                                                           \
@@ -432,6 +536,20 @@ static const struct mg_intercept omp_table[] = {
     MG_INTERCEPT(GOMP_taskwait),
     MG_INTERCEPT(GOMP_taskwait_depend),
     MG_INTERCEPT(GOMP_taskgroup_end),
+    MG_INTERCEPT(GOMP_loop_doacross_static_start),
+    MG_INTERCEPT(GOMP_loop_doacross_dynamic_start),
+    MG_INTERCEPT(GOMP_loop_doacross_guided_start),
+    MG_INTERCEPT(GOMP_loop_doacross_runtime_start),
+    MG_INTERCEPT(GOMP_loop_doacross_start),
+    MG_INTERCEPT(GOMP_loop_ull_doacross_static_start),
+    MG_INTERCEPT(GOMP_loop_ull_doacross_dynamic_start),
+    MG_INTERCEPT(GOMP_loop_ull_doacross_guided_start),
+    MG_INTERCEPT(GOMP_loop_ull_doacross_runtime_start),
+    MG_INTERCEPT(GOMP_loop_ull_doacross_start),
+    MG_INTERCEPT(GOMP_doacross_post),
+    MG_INTERCEPT(GOMP_doacross_ull_post),
+    MG_INTERCEPT(GOMP_doacross_wait),
+    MG_INTERCEPT(GOMP_doacross_ull_wait),
     MG_INTERCEPT_VER(omp_init_lock, "OMP_3.0"),
     MG_INTERCEPT_VER(omp_destroy_lock, "OMP_3.0"),
     MG_INTERCEPT_VER(omp_set_lock, "OMP_3.0"),

@@ -253,6 +253,46 @@ static void tasks_clean(void)
     must_have(0);
 }
 
+/* doacross loops: each iteration's map calls, in its ordered region,
+ * wait for the iteration before (depend(sink)) and let the next one go
+ * (depend(source)); reported at every iteration before the doacross
+ * wrappers (a held-out probe). Then a two-dimensional one, whose waits
+ * take two arguments (the shim passes on as many as the loop has), with
+ * the map under critical: a wavefront orders rows, not the whole map. */
+static void doacross_clean(void)
+{
+    M = make_map();
+    for (int round = 0; round < 3; round++) {
+#pragma omp parallel for ordered(1) num_threads(2) schedule(static, 1)
+        for (int64_t i = 0; i < 30; i++) {
+#pragma omp ordered depend(sink : i - 1)
+            {
+                if (i > 0)
+                    must_have(i - 1);
+                set(i);
+            }
+#pragma omp ordered depend(source)
+        }
+        must_have(29);
+        gomap_clear(M);
+    }
+    int64_t done[6][3] = {{0}};
+#pragma omp parallel for ordered(2) num_threads(2) schedule(static, 1)
+    for (int64_t i = 0; i < 6; i++)
+        for (int64_t j = 0; j < 3; j++) {
+#pragma omp ordered depend(sink : i - 1, j)
+            {
+                if (i > 0 && !__atomic_load_n(&done[i - 1][j], __ATOMIC_RELAXED))
+                    abort();
+#pragma omp critical
+                set(100 + i * 3 + j);
+                __atomic_store_n(&done[i][j], 1, __ATOMIC_RELAXED);
+            }
+#pragma omp ordered depend(source)
+        }
+    must_have(117);
+}
+
 /* ---- races ---- */
 
 /* the region's threads write under no critical: thread 1 after thread 0 */
@@ -370,9 +410,34 @@ static void two_locks_race(void)
     omp_destroy_lock(&b);
 }
 
+/* a write after depend(source) is not ordered before the next
+ * iteration's read after its depend(sink) */
+static void doacross_race(void)
+{
+    M = make_map();
+    set(0);
+#pragma omp parallel for ordered(1) num_threads(2) schedule(static, 1)
+    for (int64_t i = 0; i < 2; i++) {
+#pragma omp ordered depend(sink : i - 1)
+        if (i == 1) {
+            int64_t k = 0;
+            gomap_get(M, &k); /* @site:omp_doacross_get */
+            signal_flag();
+        }
+#pragma omp ordered depend(source)
+        if (i == 0) {
+            wait_flag();
+            int64_t k = 0;
+            gomap_set(M, &k, &k); /* @site:omp_doacross_set */
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct scenario scenarios[] = {
+        {"doacross_clean", doacross_clean},
+        {"doacross_race", doacross_race},
         {"critical_regions_clean", critical_regions_clean},
         {"named_critical_clean", named_critical_clean},
         {"barriers_clean", barriers_clean},

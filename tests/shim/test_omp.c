@@ -31,6 +31,7 @@ OMP_TEST(explicit_and_implicit_barriers_order, CLEAN("barriers_clean"))
 OMP_TEST(omp_locks_and_nest_locks_order, CLEAN("locks_clean"))
 OMP_TEST(sections_runtime_loops_and_copyprivate_order, CLEAN("combined_clean"))
 OMP_TEST(tasks_taskwait_taskgroup_taskloop_and_dependences_order, CLEAN("tasks_clean"))
+OMP_TEST(doacross_sink_and_source_order, CLEAN("doacross_clean"))
 
 OMP_TEST(team_writes_outside_critical_race,
          UNORDERED("unlocked_race", "concurrent-writes", "set", "omp_second_set", "set", "omp_first_set"))
@@ -40,6 +41,8 @@ OMP_TEST(two_different_omp_locks_race,
          UNORDERED("two_locks_race", "concurrent-writes", "set", "omp_lock_b_set", "set", "omp_lock_a_set"))
 OMP_TEST(two_threads_after_the_same_barrier_round_race,
          UNORDERED("same_round_race", "concurrent-read-write", "set", "omp_round_set", "get", "omp_round_get"))
+OMP_TEST(a_write_after_the_source_races_with_the_next_iteration,
+         UNORDERED("doacross_race", "concurrent-read-write", "set", "omp_doacross_set", "get", "omp_doacross_get"))
 OMP_TEST(two_tasks_running_at_once_race,
          UNORDERED("tasks_race", "concurrent-read-write", "set", "omp_task_set", "get", "omp_task_get"))
 
