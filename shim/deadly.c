@@ -39,6 +39,7 @@
  * none, so a stack overflow is recorded too (give_altstack: the program
  * does not see it); other threads' handlers run on their own stacks.
  */
+#include "report_stack.h"
 #include "deadly.h"
 #include "ghash_ops.h"
 #include "gomap_api.h"
@@ -298,6 +299,35 @@ static void wait_recorded(void)
         nanosleep(&pause, NULL);
 }
 
+struct deadly_job {
+    int i;
+    siginfo_t *si;
+    void *uc;
+    bool crash;
+};
+
+/* On a stack of the shim's (report_stack.c): the handler may run on the
+ * program's own alternate stack, which is as small as the program chose
+ * (Rust gives each thread 8 KiB for its stack-overflow handler, and that
+ * handler calls abort there), and a line and the capture take more (a
+ * held-out probe: a Rust program's stack overflow ended in SIGSEGV, not
+ * SIGABRT, under the shim). */
+static void deadly_work(void *arg)
+{
+    struct deadly_job *j = arg;
+    /* Short waits: another thread may be crashing too, or holding what we
+     * would wait for. */
+    mg_inflight_flush(100, 0);
+    if (j->crash && mg_inflight_owner()) {
+        if (!__atomic_exchange_n(&recording, 1, __ATOMIC_ACQ_REL)) {
+            write_record(j->i, j->si, j->uc);
+            __atomic_store_n(&recorded, 1, __ATOMIC_RELEASE);
+        } else {
+            wait_recorded();
+        }
+    }
+}
+
 static void on_deadly(int sig, siginfo_t *si, void *uc)
 {
     int saved = errno;
@@ -328,23 +358,13 @@ static void on_deadly(int sig, siginfo_t *si, void *uc)
         return;
     }
     mg_busy_enter();
-    /* Short waits: another thread may be crashing too, or holding what we
-     * would wait for. */
-    mg_inflight_flush(100, 0);
     /* A fault, or abort() (SIGABRT raised by this process on itself), is a
      * crash to explain. Any other signal that was sent, not caused, is not:
      * timeout(1) re-raises its child's SIGSEGV on itself to die the same
      * way, and a record there would blame the wrong program. The findings
      * in flight are written all the same. */
-    bool crash = !sent || (sig == SIGABRT && si->si_pid == getpid());
-    if (crash && mg_inflight_owner()) {
-        if (!__atomic_exchange_n(&recording, 1, __ATOMIC_ACQ_REL)) {
-            write_record(i, si, uc);
-            __atomic_store_n(&recorded, 1, __ATOMIC_RELEASE);
-        } else {
-            wait_recorded();
-        }
-    }
+    struct deadly_job job = {i, si, uc, !sent || (sig == SIGABRT && si->si_pid == getpid())};
+    mg_on_report_stack(deadly_work, &job);
     /* As without the shim from here: the default action, by the fault
      * coming again or the signal raised again (it is blocked until we
      * return). */

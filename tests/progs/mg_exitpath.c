@@ -396,6 +396,28 @@ static void reraise_segv(void)
     raise(SIGSEGV);
 }
 
+/* The program's SIGSEGV handler runs on an alternate stack of 8 KiB, as
+ * Rust's stack-overflow handler does, and calls abort() there: the shim's
+ * SIGABRT handler then starts on what is left of that stack. The process
+ * must die of SIGABRT, as without the shim (a held-out probe: a Rust
+ * program's stack overflow ended in SIGSEGV under the shim). */
+static void abort_on_segv(int sig)
+{
+    (void)sig;
+    abort();
+}
+
+static void small_altstack_abort(void)
+{
+    static char alt[8192];
+    stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt};
+    struct sigaction sa = {.sa_handler = abort_on_segv, .sa_flags = SA_ONSTACK};
+    sigemptyset(&sa.sa_mask);
+    if (sigaltstack(&ss, NULL) != 0 || sigaction(SIGSEGV, &sa, NULL) != 0)
+        exit(3);
+    raise(SIGSEGV);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -419,6 +441,7 @@ int main(int argc, char **argv)
         {"nil_then_exec", nil_then_exec},
         {"clean_image", clean_image},
         {"nil_with_lsan", nil_with_lsan},
+        {"small_altstack_abort", small_altstack_abort},
     };
     void (*fn)(void) = scenario_find(t, SCENARIO_COUNT(t), argv[1], argv[0]);
     if (!fn)

@@ -203,6 +203,22 @@ Test(exitpath, race_in_flight_then_abort)
     run_free(&r);
 }
 
+/* abort() from the program's handler on its own 8 KiB alternate stack:
+ * the shim's record is made on a stack of its own, and the process dies of
+ * SIGABRT as without the shim (it died of SIGSEGV, overflowing that
+ * alternate stack in the shim's handler). */
+Test(exitpath, abort_on_a_small_program_altstack_keeps_sigabrt)
+{
+    struct run r;
+    run_prog(&r, PROG, "small_altstack_abort", NULL);
+    cr_assert_eq(r.status, 128 + SIGABRT, "status %d\n%s", r.status, r.err);
+    cr_assert_eq(count_kind(&r, "deadly-signal"), 1, "%.3000s", json_dumps(r.lines, JSON_COMPACT));
+    json_t *d = find_kind(&r, "deadly-signal", 0);
+    cr_assert_str_eq(str(d, "signal"), "SIGABRT");
+    cr_assert_gt(json_array_size(json_object_get(d, "stack")), 0);
+    run_free(&r);
+}
+
 /* The program's handler, set after the shim's: it runs, a query returns
  * it, and when it lets the fault kill the process the record is written. */
 Test(exitpath, program_handler_is_chained)
