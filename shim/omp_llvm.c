@@ -23,12 +23,14 @@
  *   rounds of the team's size, as for libgomp. The region's last barrier
  *   ends with no parallel_data, by then perhaps freed: that round is left
  *   (its clocks go with the region's).
- * - explicit tasks: task_create merges into the region's task_made
- *   clock; task_schedule starts (acquires task_made and task_done) and
- *   ends (merges into task_done) them; taskwait and taskgroup (their
- *   sync_region's end), barriers and the region's end acquire task_done.
- *   A detached task's late fulfill merges into task_done on the thread
- *   that fulfills it: omp_fulfill_event is a release.
+ * - explicit tasks, more precisely than libgomp's model: each is ordered
+ *   after its own creation (task_create) and the tasks its depend clauses
+ *   name (the dependences callback: a pair of clocks per address), below;
+ *   its end (task_schedule) merges into those and into the region's
+ *   task_done, which taskwait and taskgroup (their sync_region's end),
+ *   barriers and the region's end acquire. A detached task's fulfill,
+ *   early or late, merges the fulfilling thread's clock: omp_fulfill_event
+ *   is a release.
  * - doacross loops: __kmpc_doacross_post and __kmpc_doacross_wait,
  *   wrapped (OMPT says nothing of them).
  * - critical and ordered: wrappers of libomp's entry points
@@ -40,9 +42,7 @@
  *   libomp's functions' too (the same names). atomic's lock is not
  *   followed: an atomic construct makes no map call.
  *
- * Each task's ompt_data_t holds its region: an implicit task's as is, an
- * explicit task's with the low bit set, the initial task's NULL. The
- * region a thread is in (omp_cur_region) follows the task it runs.
+ * The region a thread is in (omp_cur_region) follows the task it runs.
  *
  * A program run with OMP_TOOL_LIBRARIES names a tool of its own, which
  * libomp would not load once this one answers: the shim then answers
@@ -59,16 +59,41 @@
 #include <dlfcn.h>
 #include <stdlib.h>
 
-/* ---- a task's region, in its ompt_data_t ---- */
+/* ---- what a task's ompt_data_t holds ----
+ * An implicit task's: its region. An explicit task's: its record (below),
+ * with the low bit set. The initial task's: NULL. */
 
 #define EXPLICIT 1u
 
-static struct omp_region *region_of(const ompt_data_t *d)
+/* An explicit task: malloc'd at its creation, freed when it completes. */
+struct task_rec {
+    struct omp_region *r;
+    /* The key of the task's own clock: its creator's at the creation, and
+     * its own work when it stops to resume later, maybe on another
+     * thread; each start takes it. */
+    uint64_t created;
+    int ndeps;
+    struct task_dep {
+        uintptr_t addr;
+        bool writes; /* out, inout, mutexinoutset, inoutset; else in */
+    } *deps;
+};
+
+static struct task_rec *task_of(const ompt_data_t *d)
 {
-    return d ? (struct omp_region *)(d->value & ~(uint64_t)EXPLICIT) : NULL;
+    return d && (d->value & EXPLICIT) ? (struct task_rec *)(uintptr_t)(d->value & ~(uint64_t)EXPLICIT) : NULL;
 }
 
-static bool is_explicit(const ompt_data_t *d) { return d && (d->value & EXPLICIT); }
+static struct omp_region *region_of(const ompt_data_t *d)
+{
+    if (!d)
+        return NULL;
+    if (d->value & EXPLICIT) {
+        struct task_rec *t = task_of(d);
+        return t ? t->r : NULL;
+    }
+    return d->ptr;
+}
 
 /* ---- parallel regions ---- */
 
@@ -176,7 +201,21 @@ static void on_sync_region(ompt_sync_region_t kind, ompt_scope_endpoint_t endpoi
     }
 }
 
-/* ---- tasks ---- */
+/* ---- tasks ----
+ * Each task is ordered after its own creation and after the tasks its
+ * depend clauses name, not after every earlier creation and completion
+ * (libgomp's model, omp_region.h): a held-out probe's race between a
+ * thread's write and another thread's task, started after the writer had
+ * made an unrelated task, was hidden in 5 runs of 5. A dependence is a
+ * pair of clocks per address: a task that reads (in) takes the writers'
+ * clock at its start and merges into the readers' at its end; one that
+ * writes (out, inout, mutexinoutset, inoutset) takes both and merges into
+ * the writers'. taskwait, the end of a taskgroup, barriers and the
+ * region's end take every completion (the region's task_done), as
+ * before. */
+
+#define DEP_WRITERS(a) MG_HB_SYNTHETIC_KEY((1ull << 50) | (a))
+#define DEP_READERS(a) MG_HB_SYNTHETIC_KEY((1ull << 51) | (a))
 
 static void on_task_create(ompt_data_t *encountering, const ompt_frame_t *frame, ompt_data_t *task, int flags,
                            int has_dependences, const void *ra)
@@ -186,23 +225,82 @@ static void on_task_create(ompt_data_t *encountering, const ompt_frame_t *frame,
         task->ptr = NULL;
         return;
     }
-    struct omp_region *r = region_of(encountering);
-    task->value = (uint64_t)(uintptr_t)r | EXPLICIT;
-    omp_task_made(r);
+    struct task_rec *t = malloc(sizeof *t);
+    if (t) {
+        *t = (struct task_rec){.r = region_of(encountering)};
+        if (mg_hb_sync_live())
+            mg_hb_release_merge(&t->created);
+    }
+    /* no memory: the task is ordered after nothing of its creator's */
+    task->value = (uint64_t)(uintptr_t)t | EXPLICIT;
+}
+
+static void on_dependences(ompt_data_t *task, const ompt_dependence_t *deps, int ndeps)
+{
+    struct task_rec *t = task_of(task);
+    if (!t || ndeps <= 0 || t->deps)
+        return;
+    t->deps = malloc((size_t)ndeps * sizeof *t->deps);
+    if (!t->deps)
+        return; /* ordered by nothing but its creation: may report a race its depend clause prevents */
+    for (int i = 0; i < ndeps; i++)
+        t->deps[i] = (struct task_dep){.addr = (uintptr_t)deps[i].variable.ptr,
+                                       .writes = deps[i].dependence_type != ompt_dependence_type_in};
+    t->ndeps = ndeps;
+}
+
+static void task_starts(struct task_rec *t)
+{
+    omp_cur_region = t->r;
+    if (!mg_hb_sync_live())
+        return;
+    mg_hb_acquire(&t->created);
+    for (int i = 0; i < t->ndeps; i++) {
+        mg_hb_acquire(DEP_WRITERS(t->deps[i].addr));
+        if (t->deps[i].writes)
+            mg_hb_acquire(DEP_READERS(t->deps[i].addr));
+    }
+}
+
+/* The task's work so far happens before its dependents and the waits for
+ * it; when it only pauses, before its own resumption. */
+static void task_stops(ompt_data_t *d, struct task_rec *t, ompt_task_status_t status)
+{
+    bool pauses = status == ompt_task_yield || status == ompt_task_switch;
+    if (mg_hb_sync_live()) {
+        if (pauses) {
+            mg_hb_release_merge(&t->created);
+        } else {
+            for (int i = 0; i < t->ndeps; i++)
+                mg_hb_release_merge(t->deps[i].writes ? DEP_WRITERS(t->deps[i].addr) : DEP_READERS(t->deps[i].addr));
+            omp_task_end(t->r, omp_cur_region); /* into the region's task_done */
+        }
+    }
+    /* Done with the record at the task's completion: its body's end
+     * (complete), or for a detached task whose body ended first (detach)
+     * the fulfilling thread's late_fulfill, the merge above being its
+     * release. An early_fulfill comes from the fulfilling thread before
+     * the body has even started, maybe: a release too, and the body's
+     * own end (complete) still to come (a held-out program's detached
+     * task was freed there, then started). */
+    if (status != ompt_task_complete && status != ompt_task_late_fulfill && status != ompt_task_cancel)
+        return;
+    if (mg_hb_sync_live())
+        mg_hb_reset(&t->created);
+    free(t->deps);
+    free(t);
+    d->value = EXPLICIT;
 }
 
 static void on_task_schedule(ompt_data_t *prior, ompt_task_status_t status, ompt_data_t *next)
 {
-    /* a task that stops, for good, to resume later (maybe elsewhere), or
-     * to complete when its event is fulfilled; and the fulfilling thread
-     * of a detached one (late_fulfill, no next task) */
-    (void)status;
-    if (is_explicit(prior))
-        omp_task_end(region_of(prior), omp_cur_region);
+    struct task_rec *t = task_of(prior);
+    if (t)
+        task_stops(prior, t, status);
     if (!next)
         return;
-    if (is_explicit(next))
-        omp_task_begin(region_of(next));
+    if ((t = task_of(next)))
+        task_starts(t);
     else
         omp_cur_region = region_of(next);
 }
@@ -299,6 +397,7 @@ static int tool_initialize(ompt_function_lookup_t lookup, int device, ompt_data_
     ON(sync_region, on_sync_region);
     ON(task_create, on_task_create);
     ON(task_schedule, on_task_schedule);
+    ON(dependences, on_dependences);
 #undef ON
     return 1; /* nonzero: keep the tool */
 }

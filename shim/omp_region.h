@@ -1,20 +1,22 @@
 /*
  * OpenMP's ordering, as both runtimes' wrappers tell it to the engine:
  * GCC's libgomp (omp_sync.c, GOMP_* entry points) and LLVM's libomp
- * (omp_llvm.c, through its tool interface, OMPT). The constructs are the same, only
- * the calls that mark them differ, so the model lives here once
- * (omp_region.c):
+ * (omp_llvm.c, through its tool interface, OMPT). The constructs are the
+ * same, only the calls that mark them differ, so the model lives here
+ * once (omp_region.c):
  *
  * - a parallel region: the master's work before it happens before every
  *   thread's part (start), every part before the master's work after it
  *   (end);
  * - a barrier: the engine's barrier, in rounds of the team's size;
- * - single with copyprivate, and libomp's blocking reductions: a merged
- *   clock (merge before the wait, acquire after);
+ * - libgomp's single with copyprivate: a merged clock (merge before the
+ *   wait, acquire after; libomp's copyprivate is a barrier to OMPT);
  * - doacross loops (ordered depend(sink)/depend(source)): every post
  *   before every later wait's return, one merged clock (more ordering
  *   than the sink named: hides races, never invents one);
- * - tasks: every creation before every start (task_made), every
+ * - tasks, as libgomp's wrappers follow them (omp_llvm.c follows
+ *   libomp's more precisely, by each task's creation and dependences):
+ *   every creation before every start (task_made), every
  *   completion before every later start, taskwait, end of a taskgroup,
  *   barrier and the region's end (task_done).
  *

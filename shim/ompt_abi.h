@@ -35,6 +35,7 @@ typedef enum ompt_callbacks_t {
     ompt_callback_task_create = 5,
     ompt_callback_task_schedule = 6,
     ompt_callback_implicit_task = 7,
+    ompt_callback_dependences = 18,
     ompt_callback_sync_region = 23,
 } ompt_callbacks_t;
 
@@ -87,6 +88,21 @@ typedef enum ompt_task_status_t {
     ompt_taskwait_complete = 8,
 } ompt_task_status_t;
 
+typedef enum ompt_dependence_type_t {
+    ompt_dependence_type_in = 1,
+    ompt_dependence_type_out = 2,
+    ompt_dependence_type_inout = 3,
+    ompt_dependence_type_mutexinoutset = 4,
+    ompt_dependence_type_source = 5,
+    ompt_dependence_type_sink = 6,
+    ompt_dependence_type_inoutset = 7,
+} ompt_dependence_type_t;
+
+typedef struct ompt_dependence_t {
+    ompt_data_t variable;
+    ompt_dependence_type_t dependence_type;
+} ompt_dependence_t;
+
 typedef void (*ompt_callback_parallel_begin_t)(ompt_data_t *encountering_task_data,
                                                const ompt_frame_t *encountering_task_frame,
                                                ompt_data_t *parallel_data, unsigned int requested_parallelism,
@@ -102,6 +118,7 @@ typedef void (*ompt_callback_task_create_t)(ompt_data_t *encountering_task_data,
                                             const void *codeptr_ra);
 typedef void (*ompt_callback_task_schedule_t)(ompt_data_t *prior_task_data, ompt_task_status_t prior_task_status,
                                               ompt_data_t *next_task_data);
+typedef void (*ompt_callback_dependences_t)(ompt_data_t *task_data, const ompt_dependence_t *deps, int ndeps);
 typedef void (*ompt_callback_sync_region_t)(ompt_sync_region_t kind, ompt_scope_endpoint_t endpoint,
                                             ompt_data_t *parallel_data, ompt_data_t *task_data,
                                             const void *codeptr_ra);
