@@ -68,35 +68,51 @@ static unsigned home(int kind, uintptr_t site, uintptr_t other)
  * sequences of others, and matches nothing. */
 #define KIND_NONE (-1)
 
-int mg_report_claim(int kind, uintptr_t site, uintptr_t other)
+/* The slot of (kind, site, other), taken for it with count detections
+ * when there is none yet (*found false), or with count more (*found
+ * true); NSLOTS when the table is full. Lock held. */
+static unsigned find_or_take(int kind, uintptr_t site, uintptr_t other, unsigned count, bool *found)
 {
     unsigned i = home(kind, site, other);
-    int r = NSLOTS; /* table full: report, without a slot */
+    for (unsigned probe = 0; probe < NSLOTS; probe++, i = (i + 1) % NSLOTS) {
+        struct slot *s = &slots[i];
+        if (!s->used) {
+            *s = (struct slot){.used = true, .kind = kind, .site = site, .other = other, .count = count};
+            used_slots[nused++] = (unsigned short)i;
+            *found = false;
+            return i;
+        }
+        if (s->kind == kind && s->site == site && s->other == other) {
+            s->count += count;
+            *found = true;
+            return i;
+        }
+    }
+    return NSLOTS;
+}
+
+/* A detection of slot i's finding, which is there already: -1 when it is
+ * not to be reported again (dedup, or suppressed), else i. Lock held. */
+static int again(unsigned i)
+{
+    if (slots[i].suppressed || mg_opt.dedup) {
+        nrepeats++;
+        return -1;
+    }
+    return (int)i;
+}
+
+int mg_report_claim(int kind, uintptr_t site, uintptr_t other)
+{
     /* busy while the lock is held: a map call from a signal handler that
      * interrupts us here goes straight to the library, rather than to
      * this lock, held by the thread it interrupted */
     mg_busy_enter();
     mg_report_lock();
     noccur++;
-    for (unsigned probe = 0; probe < NSLOTS; probe++, i = (i + 1) % NSLOTS) {
-        struct slot *s = &slots[i];
-        if (!s->used) {
-            *s = (struct slot){.used = true, .kind = kind, .site = site, .other = other, .count = 1};
-            used_slots[nused++] = (unsigned short)i;
-            r = (int)i;
-            break;
-        }
-        if (s->kind == kind && s->site == site && s->other == other) {
-            s->count++;
-            if (s->suppressed || mg_opt.dedup) {
-                nrepeats++;
-                r = -1;
-            } else {
-                r = (int)i;
-            }
-            break;
-        }
-    }
+    bool found;
+    unsigned i = find_or_take(kind, site, other, 1, &found);
+    int r = i == NSLOTS ? NSLOTS /* table full: report, without a slot */ : found ? again(i) : (int)i;
     mg_report_unlock();
     mg_busy_leave();
     if (r >= 0)
@@ -117,24 +133,10 @@ int mg_report_rekey(int slot, int kind, uintptr_t site, uintptr_t other)
     /* not yet reported: its repeats so far (claims with the same unsure
      * site) go with it */
     if (s->used && s->kind == kind && s->site == site && s->other != other && !s->reported) {
-        unsigned i = home(kind, site, other);
-        for (unsigned probe = 0; probe < NSLOTS; probe++, i = (i + 1) % NSLOTS) {
-            struct slot *t = &slots[i];
-            if (!t->used) {
-                *t = (struct slot){.used = true, .kind = kind, .site = site, .other = other, .count = s->count};
-                used_slots[nused++] = (unsigned short)i;
-                r = (int)i;
-                break;
-            }
-            if (t->kind == kind && t->site == site && t->other == other) {
-                t->count += s->count;
-                r = t->suppressed || mg_opt.dedup ? -1 : (int)i;
-                if (r < 0)
-                    nrepeats++;
-                break;
-            }
-        }
-        if (r != slot) {
+        bool found;
+        unsigned i = find_or_take(kind, site, other, s->count, &found);
+        if (i != NSLOTS) {
+            r = found ? again(i) : (int)i;
             s->kind = KIND_NONE;
             s->count = 0;
         }
