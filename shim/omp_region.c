@@ -152,6 +152,7 @@ struct omp_region *omp_task_begin(struct omp_region *r)
     if (r && mg_hb_sync_live()) {
         mg_hb_acquire(&r->task_made);
         mg_hb_acquire(&r->task_done);
+        mg_hb_acquire(OMP_FULFILLED_KEY);
     }
     return outer;
 }
@@ -165,8 +166,19 @@ void omp_task_end(struct omp_region *r, struct omp_region *outer)
 
 void omp_tasks_done(struct omp_region *r)
 {
-    if (r && mg_hb_sync_live())
+    if (r && mg_hb_sync_live()) {
         mg_hb_acquire(&r->task_done);
+        mg_hb_acquire(OMP_FULFILLED_KEY);
+    }
+}
+
+/* One clock for every fulfill, whichever region or thread (the event
+ * names no region the wrapper could read): more ordering than the event
+ * gave, never less. */
+void omp_fulfilled(void)
+{
+    if (mg_hb_sync_live())
+        mg_hb_release_merge(OMP_FULFILLED_KEY);
 }
 
 /* ---- doacross ---- */

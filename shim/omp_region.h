@@ -79,6 +79,9 @@ void omp_task_made(struct omp_region *r);
 struct omp_region *omp_task_begin(struct omp_region *r);
 void omp_task_end(struct omp_region *r, struct omp_region *outer);
 void omp_tasks_done(struct omp_region *r);
+/* omp_fulfill_event, before the runtime's: libgomp's detached task
+ * completes then, on the fulfilling thread. */
+void omp_fulfilled(void);
 
 /* A doacross loop's post (before the runtime's), and its wait's return. */
 void omp_doacross_post(void);
@@ -94,5 +97,6 @@ void omp_letting_go(const volatile void *key);
 #define OMP_CRITICAL_KEY OMP_KEY(1)
 #define OMP_ATOMIC_KEY OMP_KEY(2)
 #define OMP_ORDERED_KEY OMP_KEY(3)
+#define OMP_FULFILLED_KEY OMP_KEY(4)
 
 #endif

@@ -75,6 +75,7 @@ typedef enum ompt_task_flag_t {
     ompt_task_implicit = 0x2,
     ompt_task_explicit = 0x4,
     ompt_task_target = 0x8,
+    ompt_task_taskwait = 0x10,
 } ompt_task_flag_t;
 
 typedef enum ompt_task_status_t {

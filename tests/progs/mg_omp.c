@@ -265,6 +265,60 @@ static void tasks_clean(void)
         set(401);
 #pragma omp taskwait
         must_have(401);
+        /* a taskwait with depend, and an undeferred task with depend: the
+         * waiting thread is ordered after the dependence (libomp reports
+         * it as a task of its own, which only completes; a held-out probe
+         * saw both reported). The maker waits until the task is running,
+         * so that it runs on the other thread, not inline in the wait. */
+        int z = 0;
+        atomic_int running = 0;
+#pragma omp task depend(out : z) shared(z, running)
+        {
+            atomic_store(&running, 1);
+            set(500);
+            z = 1;
+        }
+        while (!atomic_load(&running))
+            sched_yield();
+#pragma omp taskwait depend(in : z)
+        must_have(500);
+        atomic_store(&running, 0);
+#pragma omp task depend(out : z) shared(z, running)
+        {
+            atomic_store(&running, 1);
+            set(501);
+        }
+        while (!atomic_load(&running))
+            sched_yield();
+#pragma omp task if (0) depend(in : z) shared(z)
+        must_have(501);
+        /* a detached task whose event another task fulfills after its
+         * own write, and a task that depends on the detached one (libgomp
+         * says nothing of the fulfill: a held-out probe's program was
+         * reported before omp_fulfill_event was wrapped) */
+        omp_event_handle_t ev2;
+        atomic_store(&running, 0);
+#pragma omp task detach(ev2) depend(out : z) shared(z)
+        {
+        }
+        atomic_int dependent_started = 0;
+#pragma omp task firstprivate(ev2) shared(running, dependent_started)
+        {
+            atomic_store(&running, 1);
+            set(502);
+            omp_fulfill_event(ev2);
+            /* ends after the dependent starts: only the fulfill orders them */
+            while (!atomic_load(&dependent_started))
+                sched_yield();
+        }
+        while (!atomic_load(&running))
+            sched_yield();
+#pragma omp task depend(in : z) shared(z, dependent_started)
+        {
+            atomic_store(&dependent_started, 1);
+            must_have(502);
+        }
+#pragma omp taskwait
     }
     must_have(0);
 }
@@ -431,6 +485,38 @@ static void task_after_unrelated_creation_race(void)
     }
 }
 
+/* depend orders sibling tasks only: two threads' tasks on the same
+ * address, the first done before the second is made (libomp: found;
+ * libgomp's model orders every completion before every later start, a
+ * documented gap) */
+static atomic_int first_done;
+static void tasks_of_two_parents_race(void)
+{
+    M = make_map();
+    int x = 0;
+#pragma omp parallel num_threads(2) shared(x)
+    {
+        if (omp_get_thread_num() == 0) {
+#pragma omp task depend(out : x) shared(x)
+            {
+                int64_t k = 1;
+                gomap_set(M, &k, &k); /* @site:omp_first_parent_set */
+                x = 1;
+            }
+#pragma omp taskwait
+            atomic_store(&first_done, 1);
+        } else {
+            while (!atomic_load(&first_done))
+                sched_yield();
+#pragma omp task depend(out : x) shared(x) if (0)
+            {
+                int64_t k = 2;
+                gomap_set(M, &k, &k); /* @site:omp_second_parent_set */
+            }
+        }
+    }
+}
+
 /* two different locks: thread 1's lock orders nothing after thread 0's */
 static void two_locks_race(void)
 {
@@ -487,6 +573,7 @@ int main(int argc, char **argv)
         {"doacross_clean", doacross_clean},
         {"doacross_race", doacross_race},
         {"task_after_unrelated_creation_race", task_after_unrelated_creation_race},
+        {"tasks_of_two_parents_race", tasks_of_two_parents_race},
         {"critical_regions_clean", critical_regions_clean},
         {"named_critical_clean", named_critical_clean},
         {"barriers_clean", barriers_clean},

@@ -73,3 +73,12 @@ Test(omp_llvm, a_task_started_after_an_unrelated_creation_races)
     UNORDERED("task_after_unrelated_creation_race", "concurrent-read-write", "get", "omp_undeferred_get", "set",
               "omp_before_unrelated_set");
 }
+
+/* ...and by the dependences of their own parent's children only: a task
+ * of another thread's on the same address orders nothing */
+Test(omp_llvm, depend_orders_siblings_only)
+{
+    const char *prog = LLVM;
+    UNORDERED("tasks_of_two_parents_race", "concurrent-writes", "set", "omp_second_parent_set", "set",
+              "omp_first_parent_set");
+}
