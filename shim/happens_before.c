@@ -49,7 +49,13 @@ __thread uint32_t mg_hb_solo_skipped __attribute__((tls_model("initial-exec")));
  * and the map hooks' (ready). Not while a solo join is pending: that
  * thread's first acquire must go through mg_hb_lock_acquired_slow, which
  * makes it (the inline acquire of a handoff does not). */
-static inline void set_ready(void) { mg_self.hb_ready = me_tagged && !me_solo_pending ? me_rec : NULL; }
+static inline void set_ready(void)
+{
+    mg_self.hb_ready = me_tagged && !me_solo_pending ? me_rec : NULL;
+    /* the own-mutex hints (hb_lockpath.h) hold only under the record they
+     * were made with */
+    mg_self.own_mutex = 0;
+}
 
 /* The shim's own image: its internal locks (thread table, reports, depot)
  * are called through the same exported wrappers as the program's, and must
@@ -715,6 +721,10 @@ SYNC_OP(mg_hb_release_merge, SYNC_REL, hb_release_merge(t, (uintptr_t)addr))
 void mg_hb_reset(const volatile void *addr)
 {
     withdraw();
+    /* an init may make a remembered mutex one of another kind */
+    mg_self.own_mutex = 0;
+    if (mg_self.plain_mutex == (const void *)addr)
+        mg_self.plain_mutex = NULL;
     if (!following_threads() || ours(addr))
         return;
     ENGINE_IN();

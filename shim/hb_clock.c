@@ -62,6 +62,7 @@ void hb_released(struct hb_thr *t)
         __atomic_add_fetch(&t->clk[HB_OVERFLOW], 1, __ATOMIC_RELAXED);
         return;
     }
+    hb_thr_changing(t);
     t->nrehold = HB_REHOLD_NONE;
 }
 
@@ -71,6 +72,7 @@ void hb_released_lock(struct hb_thr *t, uintptr_t addr)
         hb_released(t);
         return;
     }
+    hb_thr_changing(t);
     if (!t->nrehold) {
         t->rehold[0] = addr;
         t->nrehold = 1;
@@ -88,6 +90,7 @@ bool hb_relocked(struct hb_thr *t, uintptr_t addr)
         return false;
     for (uint32_t i = 0; i < n; i++)
         if (t->rehold[i] == addr) {
+            hb_thr_changing(t);
             t->rehold[i] = t->rehold[--n];
             t->nrehold = n;
             return n == 0;
@@ -102,6 +105,8 @@ void hb_thr_acquire(struct hb_thr *t, const uint64_t *vc, uint32_t width)
     for (uint32_t i = 0; i < width; i++) {
         uint64_t v = HB_LD(vc[i]);
         if (v > HB_LD(t->clk[i])) {
+            if (!raised)
+                hb_thr_changing(t);
             HB_ST(t->clk[i], v);
             raised = true;
         }
@@ -246,6 +251,7 @@ struct hb_thr *hb_thread_create(struct hb_thr *parent, uint64_t tag)
      * another thread may have acquired. */
     uint64_t own = HB_LD(t->clk[s]) + 1;
     uint32_t old_w = t->width;
+    hb_thr_changing(t);
     uint32_t w = 0;
     if (parent) {
         lock_thr(parent);

@@ -93,6 +93,10 @@ struct hb_thr {
                                (hb_sync.h's fast paths): always an entry, its key
                                tells whose; hb_sync_none (no key) at first */
     uint64_t start;         /* this owner's first clock value in its slot */
+    uint32_t sgen;          /* counts changes of cur, vgen and nrehold/rehold, made
+                               before them (hb_thr_changing): the shim's one-compare
+                               lock paths (hb_lockpath.h) trust a state they saw
+                               only while it is unchanged. Its thread's alone. */
     uint32_t lock;          /* the overflow record only */
     /* the slot table's bookkeeping, under its lock */
     uint32_t state;
@@ -161,6 +165,14 @@ void hb_atfork_child(struct hb_thr *self);
 /* ---- clock operations ---- */
 
 static inline hb_epoch hb_thr_epoch(const struct hb_thr *t);
+/* Before anything moves t's epoch, its clock's other entries (vgen) or its
+ * releases since the last tick: the fence keeps a signal handler that
+ * interrupts the change from trusting the state it interrupted. */
+static inline void hb_thr_changing(struct hb_thr *t)
+{
+    HB_ST(t->sgen, HB_LD(t->sgen) + 1);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
 /* Called by every access before it takes its epoch: a release since the
  * last tick must separate what came before it from what comes after. The
  * first access after a lock handoff ticks, inside the program's critical
@@ -168,6 +180,7 @@ static inline hb_epoch hb_thr_epoch(const struct hb_thr *t);
 static inline void hb_tick(struct hb_thr *t)
 {
     if (MG_UNLIKELY(t->nrehold)) {
+        hb_thr_changing(t);
         t->nrehold = 0;
         HB_ST(t->clk[t->slot], HB_LD(t->clk[t->slot]) + 1);
         t->cur = hb_thr_epoch(t);

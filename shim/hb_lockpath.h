@@ -63,6 +63,93 @@ static inline bool mg_hb_lock_releasing_inline(const volatile void *addr)
     return r == HB_LOCK_HANDOFF && mg_hb_lock_give_handoff(t, addr);
 }
 
+/* ---- a thread's own default mutex, by one compare ----
+ *
+ * The commonest lock of all is a default mutex one thread takes and lets
+ * go over and over with nobody in between: a worker with its own mutex
+ * and map, each operation a lock, a map call and an unlock (mutex2 in
+ * docs/performance.md). The paths above find the lock's entry through the
+ * thread's last one (t->lk), test the thread's state, and the wrapper
+ * reads the mutex's kind. For this case the mutex wrappers remember the
+ * mutex, its entry and the thread's state count (hb_thr.sgen) across the
+ * pair (mg_self.own_*, thread_table.h): made only for a default mutex,
+ * only outside the shim, and only when the state passes the tests that
+ * hb_lock_acquired_check and hb_lock_releasing_check make. While the count
+ * is unchanged that state is too, since every change of the thread's
+ * epoch, clock or releases since its tick counts first (hb_clock.h,
+ * hb_thr_changing). What else may change is the lock's clock, by another
+ * thread that took the lock after this one let it go: the relock tests
+ * it. While the thread holds it, nobody else can release into it. A stale
+ * hint fails a test and the wrapper takes the general path.
+ *
+ * Unlike the general path these do not test the guard: a hint is never
+ * made for a lock the shim takes inside itself, and a signal handler that
+ * interrupts the engine halfway through a change finds the count moved. */
+
+/* After the general path took the default mutex m: what the unlock's one
+ * compare will trust (hb_lock_releasing_check's "nothing to store"). */
+static inline void mg_hb_own_remember_held(const void *m)
+{
+    struct hb_thr *t = mg_self.hb_ready;
+    mg_self.own_mutex = 0;
+    if (t == NULL || mg_self.busy)
+        return;
+    const struct hb_sync_entry *e = t->lk;
+    if (HB_LD(e->key) == (uintptr_t)m && !t->nrehold && __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) == t->cur &&
+        HB_LD(e->relgen) == t->vgen) {
+        mg_self.own_entry = e;
+        mg_self.own_sgen = HB_LD(t->sgen);
+        mg_self.own_mutex = MG_OWN_HELD(m);
+    }
+}
+
+/* After the general path let go of the default mutex m: what the next
+ * lock's relock test will trust (hb_lock_acquired_check's "back in its
+ * epoch", less the lock's clock). */
+static inline void mg_hb_own_remember_released(const void *m)
+{
+    struct hb_thr *t = mg_self.hb_ready;
+    mg_self.own_mutex = 0;
+    if (t == NULL || mg_self.busy)
+        return;
+    const struct hb_sync_entry *e = t->lk;
+    if (HB_LD(e->key) == (uintptr_t)m && t->nrehold == 1 && t->rehold[0] == (uintptr_t)m &&
+        __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) == t->cur && HB_LD(e->relgen) == t->vgen) {
+        mg_self.own_entry = e;
+        mg_self.own_sgen = HB_LD(t->sgen);
+        mg_self.own_mutex = MG_OWN_RELEASED(m);
+    }
+}
+
+/* Whether the real lock of the mutex this thread let go last
+ * (MG_OWN_RELEASED) put it back in its epoch: true when no other thread
+ * took the mutex since (its clock is still this thread's at this epoch). */
+static inline bool mg_hb_own_relocked(void)
+{
+    struct hb_thr *t = mg_self.hb_ready;
+    if (HB_LD(t->sgen) != mg_self.own_sgen || __atomic_load_n(&mg_self.own_entry->rel, __ATOMIC_ACQUIRE) != t->cur ||
+        MG_UNLIKELY(__atomic_load_n(&hb_leaks_out, __ATOMIC_RELAXED)))
+        return false;
+    t->nrehold = 0;
+    mg_self.hb_epoch = t->cur;
+    mg_self.own_mutex ^= 1; /* held */
+    return true;
+}
+
+/* Before the real unlock of m, which this thread holds (MG_OWN_HELD):
+ * true when nothing is to be stored. */
+static inline bool mg_hb_own_unlocking(const void *m)
+{
+    struct hb_thr *t = mg_self.hb_ready;
+    if (HB_LD(t->sgen) != mg_self.own_sgen)
+        return false;
+    t->rehold[0] = (uintptr_t)m;
+    t->nrehold = 1;
+    mg_self.hb_epoch = MG_HB_EPOCH_NONE;
+    mg_self.own_mutex ^= 1; /* released */
+    return true;
+}
+
 /* The full paths, when the inline one declines (happens_before.c). */
 MG_COLD void mg_hb_lock_acquired_slow(const volatile void *addr);
 MG_COLD void mg_hb_lock_releasing_slow(const volatile void *addr);

@@ -301,6 +301,8 @@ static void take_inline(struct hb_thr *t, const struct hb_sync_entry *e)
     for (uint32_t i = 0; i < iw; i++) {
         uint64_t v = HB_LD(e->iv[i]);
         if (v > HB_LD(t->clk[i])) {
+            if (!raised)
+                hb_thr_changing(t);
             HB_ST(t->clk[i], v);
             raised = 1;
         }

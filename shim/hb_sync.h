@@ -181,6 +181,7 @@ static inline int hb_lock_acquired_check(struct hb_thr *t, uintptr_t addr)
         return 0;
     if (n != 1 || t->rehold[0] != addr)
         return -1;
+    hb_thr_changing(t);
     t->nrehold = 0;
     return 1;
 }
@@ -199,6 +200,7 @@ static inline int hb_lock_releasing_check(struct hb_thr *t, uintptr_t addr)
         return 0;
     if (__atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) != t->cur || HB_LD(e->relgen) != t->vgen)
         return HB_LOCK_HANDOFF;
+    hb_thr_changing(t);
     t->rehold[0] = addr;
     t->nrehold = 1;
     return 1;

@@ -39,7 +39,7 @@
  * (a pool's worker waiting for work) must take what its waker released
  * since (a held-out probe: every blocking lock, semaphore and barrier
  * wait reported the map its waker had just filled). */
-#define TAKE(fn, params, args, hook, ok)                                                                           \
+#define TAKE_HALVES(fn, params, args, hook, ok)                                                                    \
     MG_DECLARE_REAL(int, fn, params);                                                                              \
     static MG_NOINLINE int fn##_awake params                                                                       \
     {                                                                                                              \
@@ -57,13 +57,16 @@
         if (MG_UNLIKELY(mg_hb_sync_live()) && (ok))                                                                \
             hook;                                                                                                  \
         return r;                                                                                                  \
-    }                                                                                                              \
-    MG_INTERCEPTOR(int, fn, params)                                                                                \
-    {                                                                                                              \
+    }
+#define TAKE_DISPATCH(fn, args)                                                                                    \
+    do {                                                                                                           \
         if (MG_UNLIKELY(mg_hb_sync_live()))                                                                        \
             return fn##_awake args;                                                                                \
         return fn##_asleep args;                                                                                   \
-    }
+    } while (0)
+#define TAKE(fn, params, args, hook, ok)                                                                           \
+    TAKE_HALVES(fn, params, args, hook, ok)                                                                        \
+    MG_INTERCEPTOR(int, fn, params) { TAKE_DISPATCH(fn, args); }
 
 /* r is the real call's result; ok says when it took the object. */
 #define AFTER_ACQUIRE(obj, ok)                                                                                     \
@@ -153,10 +156,14 @@ MG_ALWAYS_INLINE void mutex_taken(pthread_mutex_t *m, int r)
 {
     int kind = mutex_kind(m);
     mg_self.plain_mutex = kind == 0 ? m : NULL;
-    if (MG_UNLIKELY(kind & KIND_ROBUST))
+    if (MG_UNLIKELY(kind & KIND_ROBUST)) {
         robust_taken(m, r);
-    else if (MG_UNLIKELY(!mg_hb_lock_acquired_inline(m)))
+        return;
+    }
+    if (MG_UNLIKELY(!mg_hb_lock_acquired_inline(m)))
         mg_hb_lock_acquired_slow(m);
+    if (kind == 0)
+        mg_hb_own_remember_held(m);
 }
 
 /* Before the unlock of a mutex that is not a default one (kind != 0). */
@@ -176,10 +183,13 @@ MG_ALWAYS_INLINE void mutex_unlocking(pthread_mutex_t *m)
         mg_self.plain_mutex = NULL; /* once: a later unlock of m, not locked again, reads */
     else
         kind = mutex_kind(m);
-    if (MG_UNLIKELY(kind != 0)) /* 0: a default mutex */
+    if (MG_UNLIKELY(kind != 0)) { /* 0: a default mutex */
         kind_unlocking(m, kind);
-    else if (MG_UNLIKELY(!mg_hb_lock_releasing_inline(m)))
+        return;
+    }
+    if (MG_UNLIKELY(!mg_hb_lock_releasing_inline(m)))
         mg_hb_lock_releasing_slow(m);
+    mg_hb_own_remember_released(m);
 }
 
 #define BEFORE_MUTEX_UNLOCK(m)                                                                                     \
@@ -190,7 +200,29 @@ MG_ALWAYS_INLINE void mutex_unlocking(pthread_mutex_t *m)
 
 /* ---- pthread mutexes ---- */
 
-TAKE(pthread_mutex_lock, (pthread_mutex_t *m), (m), mutex_taken(m, r), MUTEX_TAKEN(r))
+TAKE_HALVES(pthread_mutex_lock, (pthread_mutex_t *m), (m), mutex_taken(m, r), MUTEX_TAKEN(r))
+/* Out of line, so that the one-compare path below saves one register,
+ * not every register these need. */
+static MG_NOINLINE int mutex_lock_general(pthread_mutex_t *m, int r)
+{
+    if (MUTEX_TAKEN(r))
+        mutex_taken(m, r);
+    return r;
+}
+static MG_NOINLINE int mutex_lock_dispatch(pthread_mutex_t *m) { TAKE_DISPATCH(pthread_mutex_lock, (m)); }
+
+MG_INTERCEPTOR(int, pthread_mutex_lock, (pthread_mutex_t *m))
+{
+    /* a default mutex this thread let go last: the engine is awake and the
+     * real function found (hints are made only then) */
+    if (MG_LIKELY(mg_self.own_mutex == MG_OWN_RELEASED(m))) {
+        int r = MG_REAL_LOAD(pthread_mutex_lock)(m);
+        if (MG_LIKELY(r == 0) && MG_LIKELY(mg_hb_own_relocked()))
+            return r;
+        return mutex_lock_general(m, r);
+    }
+    return mutex_lock_dispatch(m);
+}
 
 TAKE(pthread_mutex_trylock, (pthread_mutex_t *m), (m), mutex_taken(m, r), MUTEX_TAKEN(r))
 
@@ -200,6 +232,9 @@ TAKE(pthread_mutex_clocklock, (pthread_mutex_t *m, clockid_t clock, const struct
 
 MG_INTERCEPTOR(int, pthread_mutex_unlock, (pthread_mutex_t *m))
 {
+    /* a default mutex this thread took last (see pthread_mutex_lock) */
+    if (MG_LIKELY(mg_self.own_mutex == MG_OWN_HELD(m)) && MG_LIKELY(mg_hb_own_unlocking(m)))
+        return MG_REAL_LOAD(pthread_mutex_unlock)(m);
     BEFORE_MUTEX_UNLOCK(m);
     int (*real)(pthread_mutex_t *) = MG_REAL_LOAD(pthread_mutex_unlock); /* one load: the hot path */
     if (MG_UNLIKELY(real == NULL))

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 struct hb_thr;
+struct hb_sync_entry;
 
 /* Per-thread state. busy is the recursion guard: set while the shim runs
  * its own slow path (reporting, unwinding, symbolizing), so that a gomap
@@ -60,7 +61,22 @@ struct mg_thread {
     const void *plain_mutex; /* the default mutex this thread took last, until
                                its unlock (sync_intercept.c): that unlock then
                                need not read the mutex's kind */
+    /* hb_lockpath.h's one-compare paths for a thread's own default mutex:
+     * the mutex this thread let go last (MG_OWN_RELEASED) or holds
+     * (MG_OWN_HELD), 0 for none; that mutex's entry in the engine's side
+     * table; the engine's state count for this thread when they were made.
+     * One word for both, so that each path's move to the other is one
+     * instruction. */
+    uintptr_t own_mutex;
+    const struct hb_sync_entry *own_entry;
+    uint32_t own_sgen;
 };
+/* own_mutex's two states: the complement, so that the zero a new thread
+ * starts with is no mutex's (not even a null pointer's), and its low bit,
+ * clear in every mutex's address. */
+#define MG_OWN_RELEASED(m) (~(uintptr_t)(m))
+#define MG_OWN_HELD(m) (~(uintptr_t)(m) ^ 1)
+
 /* Never a happens-before epoch nor an access history word (hb_clock.h's
  * epochs use 56 bits; a read clock's word leaves bits 48-62 clear), so the
  * hooks' same-epoch test needs no separate test for "none". */

@@ -30,6 +30,7 @@
 
 static gomap *M;
 static atomic_int flag, flag2;
+static sem_t S1, S2;
 static pthread_mutex_t L1 = PTHREAD_MUTEX_INITIALIZER, L2 = PTHREAD_MUTEX_INITIALIZER;
 static mtx_t C1, C2;
 
@@ -323,6 +324,165 @@ static void rehold_clean(void)
 {
     M = make_map();
     spawn_run(rehold_a, rehold_b);
+}
+
+/* ---- a thread's own mutex, taken over and over ----
+ * The mutex wrappers decide a default mutex its thread takes again with
+ * nobody in between by one compare (hb_lockpath.h). These keep that path
+ * honest: each first makes A the only taker of L1 for a few rounds, then
+ * changes what the compare must notice. All clean: a wrong shortcut
+ * shows as a false report. */
+
+static gomap *OWN; /* A's own map under L1, for the rounds */
+static void signal_flag2(void);
+static void wait_flag2(void);
+
+static void own_rounds(void)
+{
+    for (int64_t i = 0; i < 4; i++) {
+        pthread_mutex_lock(&L1);
+        gomap_set(OWN, &i, &i);
+        pthread_mutex_unlock(&L1);
+    }
+}
+
+static void *three_run(void *(*a)(void *), void *(*b)(void *), void *(*c)(void *))
+{
+    pthread_t t[3];
+    pthread_create(&t[0], NULL, a, NULL);
+    pthread_create(&t[1], NULL, b, NULL);
+    pthread_create(&t[2], NULL, c, NULL);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    return NULL;
+}
+
+/* B takes L1 between two of A's holds: A's second lock must take B's
+ * clock, or A's write then looks unordered with B's read. (A reads first:
+ * a write in A's first epoch would make the second one's a same-epoch
+ * skip, which checks nothing.) */
+static void *own_between_a(void *p)
+{
+    int64_t k = 1;
+    own_rounds();
+    pthread_mutex_lock(&L1);
+    gomap_get(M, &k);
+    pthread_mutex_unlock(&L1);
+    signal_flag();
+    wait_flag2();
+    pthread_mutex_lock(&L1);
+    gomap_set(M, &k, &k);
+    pthread_mutex_unlock(&L1);
+    return p;
+}
+
+static void *own_between_b(void *p)
+{
+    int64_t k = 1;
+    wait_flag();
+    pthread_mutex_lock(&L1);
+    gomap_get(M, &k);
+    pthread_mutex_unlock(&L1);
+    signal_flag2();
+    return p;
+}
+
+static void own_between_clean(void)
+{
+    M = make_map();
+    OWN = make_map();
+    spawn_run(own_between_a, own_between_b);
+}
+
+/* A acquires B's write through S while it holds L1 (own_acquire_held) or
+ * between two holds (own_acquire_released); C, which takes L1 after A,
+ * reads what B wrote: ordered B -> S -> A -> L1 -> C. A's unlock must
+ * store the clock that grew, though nothing else changed. */
+static void *own_acquire_b(void *p)
+{
+    int64_t k = 1;
+    gomap_set(M, &k, &k);
+    sem_post(&S1);
+    return p;
+}
+
+static void *own_acquire_held_a(void *p)
+{
+    own_rounds();
+    pthread_mutex_lock(&L1);
+    sem_wait(&S1);
+    pthread_mutex_unlock(&L1);
+    signal_flag();
+    return p;
+}
+
+static void *own_acquire_released_a(void *p)
+{
+    own_rounds();
+    sem_wait(&S1);
+    pthread_mutex_lock(&L1);
+    pthread_mutex_unlock(&L1);
+    signal_flag();
+    return p;
+}
+
+static void *own_acquire_c(void *p)
+{
+    int64_t k = 1;
+    wait_flag();
+    pthread_mutex_lock(&L1);
+    gomap_get(M, &k);
+    pthread_mutex_unlock(&L1);
+    return p;
+}
+
+static void own_acquire_held_clean(void)
+{
+    M = make_map();
+    OWN = make_map();
+    sem_init(&S1, 0, 0);
+    three_run(own_acquire_held_a, own_acquire_b, own_acquire_c);
+}
+
+static void own_acquire_released_clean(void)
+{
+    M = make_map();
+    OWN = make_map();
+    sem_init(&S1, 0, 0);
+    three_run(own_acquire_released_a, own_acquire_b, own_acquire_c);
+}
+
+/* A posts S between two holds of its own L1: the post is a release,
+ * so A's write after the next lock is in a new epoch, and B, ordered
+ * after A only through S, must still see it as unordered. The relock
+ * cannot take A back to the epoch it posted at. */
+static void *own_post_a(void *p)
+{
+    int64_t k = 1;
+    own_rounds();
+    sem_post(&S1);
+    pthread_mutex_lock(&L1);
+    gomap_set(M, &k, &k); /* @site:own_post_set */
+    pthread_mutex_unlock(&L1);
+    signal_flag();
+    return p;
+}
+
+static void *own_post_b(void *p)
+{
+    int64_t k = 1;
+    wait_flag();
+    sem_wait(&S1);
+    gomap_get(M, &k); /* @site:own_post_get */
+    return p;
+}
+
+static void own_post_race(void)
+{
+    M = make_map();
+    OWN = make_map();
+    sem_init(&S1, 0, 0);
+    spawn_run(own_post_a, own_post_b);
 }
 
 /* ---- the same map under one mutex: clean ---- */
@@ -791,7 +951,6 @@ static void cnd_clean(void)
 
 /* ---- semaphores ---- */
 
-static sem_t S1, S2;
 
 static void *sem_poster1(void *p)
 {
@@ -1058,6 +1217,10 @@ int main(int argc, char **argv)
         {"after_unlock", after_unlock},
         {"relock_other_released", relock_other_released},
         {"rehold_clean", rehold_clean},
+        {"own_between_clean", own_between_clean},
+        {"own_acquire_held_clean", own_acquire_held_clean},
+        {"own_acquire_released_clean", own_acquire_released_clean},
+        {"own_post_race", own_post_race},
         {"one_mutex", one_mutex},
         {"joined", joined},
         {"c11_clean", c11_clean},

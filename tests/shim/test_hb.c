@@ -131,6 +131,17 @@ Test(hb, lock_taken_again_after_another_release)
 
 Test(hb, lock_taken_again_by_its_holder_is_clean) { assert_clean("rehold_clean"); }
 
+/* The one-compare paths for a thread's own mutex (hb_lockpath.h): another
+ * thread's turn in between, and a clock that grew while the lock was held
+ * or between two holds, must each reach the next holder. */
+Test(hb, own_mutex_taken_by_another_between_two_rounds_is_clean) { assert_clean("own_between_clean"); }
+Test(hb, own_mutex_carries_an_acquire_made_while_held) { assert_clean("own_acquire_held_clean"); }
+Test(hb, own_mutex_carries_an_acquire_made_between_holds) { assert_clean("own_acquire_released_clean"); }
+Test(hb, own_mutex_taken_again_after_a_post_is_a_new_epoch)
+{
+    assert_unordered("own_post_race", "concurrent-read-write", "get", "own_post_get", "set", "own_post_set");
+}
+
 Test(hb, c11_two_different_mutexes)
 {
     assert_unordered("c11_two_locks", "concurrent-read-write", "get", "c11_b", "set", "c11_a");
