@@ -269,10 +269,33 @@ json_t *frame_with_function(json_t *stack, const char *fn)
     return NULL;
 }
 
-const char *write_temp(const char *name, const char *text)
+/* The test's temporary files go when its process does. */
+static char temp_paths[8][256];
+static int temp_count;
+
+static void remove_temps(void)
+{
+    for (int i = 0; i < temp_count; i++)
+        unlink(temp_paths[i]);
+}
+
+const char *temp_path(const char *name)
 {
     static char path[256];
     snprintf(path, sizeof path, "/tmp/mgtest-%d-%s", (int)getpid(), name);
+    for (int i = 0; i < temp_count; i++)
+        if (!strcmp(temp_paths[i], path))
+            return path;
+    cr_assert(temp_count < 8, "too many temporary files in one test");
+    if (temp_count == 0)
+        atexit(remove_temps);
+    snprintf(temp_paths[temp_count++], sizeof temp_paths[0], "%s", path);
+    return path;
+}
+
+const char *write_temp(const char *name, const char *text)
+{
+    const char *path = temp_path(name);
     FILE *f = fopen(path, "w");
     cr_assert(f);
     fputs(text, f);

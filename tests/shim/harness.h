@@ -102,7 +102,9 @@ json_t *frame_with_function(json_t *stack, const char *fn);
 /* Schema check (schema.c). */
 bool schema_validate(json_t *v, char *err, size_t len);
 
-/* Writes text to a file in the run's directory-to-be; returns its path. */
+/* /tmp/mgtest-PID-name, removed when the test's process exits. */
+const char *temp_path(const char *name);
+/* Writes text to temp_path(name); returns the path. */
 const char *write_temp(const char *name, const char *text);
 
 #endif

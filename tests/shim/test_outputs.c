@@ -460,8 +460,7 @@ Test(outputs, a_finding_goes_to_stderr_when_the_log_path_is_refused)
 
 static const char *supp_file(const char *name, const char *text, size_t len)
 {
-    static char path[256];
-    snprintf(path, sizeof path, "/tmp/mgtest-%d-%s", (int)getpid(), name);
+    const char *path = temp_path(name);
     FILE *f = fopen(path, "w");
     cr_assert(f);
     cr_assert_eq(fwrite(text, 1, len, f), len);
