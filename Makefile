@@ -300,6 +300,14 @@ $(TESTBIN)/progs/mg_annotate_lib: tests/progs/mg_annotate_lib.c $(TESTBIN)/progs
 	$(CC) $(CSTD) $(WARN) $(SAN) $(DEPFLAGS) -O0 -g -Isrc -o $@ $< -L$(TESTBIN)/progs -lmg_annotate_weak \
 	    -Wl,-rpath,$(abspath $(TESTBIN)/progs) -L$(LIB) -lgomap $(RPATH) -lpthread $(LDFLAGS)
 
+# mg_ompt_fake plays an OpenMP runtime's part: it links the two symbols
+# the shim looks for in one (tests/progs/lib/fake_omp.c).
+$(TESTBIN)/progs/mg_ompt_fake: tests/progs/mg_ompt_fake.c shim/ompt_abi.h tests/progs/scenario.h \
+                               $(TESTBIN)/progs/libfake_omp.so $(LIB)/libgomap.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(SAN) $(DEPFLAGS) -O0 -g -Isrc -o $@ $< -L$(TESTBIN)/progs -lfake_omp \
+	    -Wl,-rpath,$(abspath $(TESTBIN)/progs) -L$(LIB) -lgomap $(RPATH) -ldl -lpthread $(LDFLAGS)
+
 # The happens-before engine's unit tests, linked with its objects directly
 # (they call functions the shim does not export).
 HB_OBJ := $(filter $(OBJ)/shim/hb_%.o $(OBJ)/shim/depot.o,$(SHIM_OBJ))

@@ -82,3 +82,14 @@ Test(omp_llvm, depend_orders_siblings_only)
     UNORDERED("tasks_of_two_parents_race", "concurrent-writes", "set", "omp_second_parent_set", "set",
               "omp_first_parent_set");
 }
+
+/* A region's end finds its record where its master left it, not in the
+ * team's word that libomp passes it: with nested parallelism the team may
+ * already carry another thread's region then (mg_ompt_fake plays libomp's
+ * part in that order). Before, the first region's end took and freed the
+ * second's record, and the second's worker ran outside any region: its
+ * write was reported against its master's read after the region. */
+Test(omp_llvm, a_region_ends_on_a_team_another_region_took_is_clean)
+{
+    assert_scenario_clean("mg_ompt_fake", "team_reused", NULL);
+}
