@@ -65,24 +65,11 @@
 
 #define EXPLICIT 1u
 
-/* An explicit task: malloc'd at its creation, freed when it completes. */
-struct task_rec {
-    struct omp_region *r;
-    uintptr_t parent; /* the making task's ompt_data_t: depend orders siblings only */
-    /* The key of the task's own clock: its creator's at the creation, and
-     * its own work when it stops to resume later, maybe on another
-     * thread; each start takes it. */
-    uint64_t created;
-    int ndeps;
-    struct task_dep {
-        uintptr_t addr;
-        bool writes; /* out, inout, mutexinoutset, inoutset; else in */
-    } *deps;
-};
-
-static struct task_rec *task_of(const ompt_data_t *d)
+/* An explicit task's record (omp_region.h): made at its creation, freed
+ * when it completes. */
+static struct omp_task *task_of(const ompt_data_t *d)
 {
-    return d && (d->value & EXPLICIT) ? (struct task_rec *)(uintptr_t)(d->value & ~(uint64_t)EXPLICIT) : NULL;
+    return d && (d->value & EXPLICIT) ? (struct omp_task *)(uintptr_t)(d->value & ~(uint64_t)EXPLICIT) : NULL;
 }
 
 static struct omp_region *region_of(const ompt_data_t *d)
@@ -90,7 +77,7 @@ static struct omp_region *region_of(const ompt_data_t *d)
     if (!d)
         return NULL;
     if (d->value & EXPLICIT) {
-        struct task_rec *t = task_of(d);
+        struct omp_task *t = task_of(d);
         return t ? t->r : NULL;
     }
     return d->ptr;
@@ -234,31 +221,13 @@ static void on_sync_region(ompt_sync_region_t kind, ompt_scope_endpoint_t endpoi
 
 /* ---- tasks ----
  * Each task is ordered after its own creation and after the tasks its
- * depend clauses name, not after every earlier creation and completion
- * (libgomp's model, omp_region.h): a held-out probe's race between a
- * thread's write and another thread's task, started after the writer had
- * made an unrelated task, was hidden in 5 runs of 5. A dependence is a
- * pair of clocks per address: a task that reads (in) takes the writers'
- * clock at its start and merges into the readers' at its end; one that
- * writes (out, inout, mutexinoutset, inoutset) takes both and merges into
- * the writers'. taskwait, the end of a taskgroup, barriers and the
- * region's end take every completion (the region's task_done), as
- * before. */
-
-/* A dependence's clocks: per address and per parent task, since depend
- * orders sibling tasks only (a held-out probe: two tasks of different
- * parents on one address, one done before the other was made, were
- * ordered by a clock of the address alone). A hash of the pair, in 56
- * bits: two pairs that collide share their clocks, which only orders
- * more. */
-static const volatile void *dep_key(const struct task_rec *t, uintptr_t addr, bool writers)
-{
-    uint64_t h = (uint64_t)t->parent * 0x9e3779b97f4a7c15ull ^ (uint64_t)addr * 0xc2b2ae3d27d4eb4full;
-    h ^= h >> 31;
-    return MG_HB_SYNTHETIC_KEY((writers ? 2ull : 1ull) << 56 | (h & ((1ull << 56) - 1)));
-}
-#define DEP_WRITERS(t, a) dep_key(t, a, true)
-#define DEP_READERS(t, a) dep_key(t, a, false)
+ * depend clauses name (omp_region.h's omp_task), not after every earlier
+ * creation and completion (libgomp's first model): a held-out probe's race
+ * between a thread's write and another thread's task, started after the
+ * writer had made an unrelated task, was hidden in 5 runs of 5. A task's
+ * parent, for its dependences, is the encountering task's ompt_data_t.
+ * taskwait, the end of a taskgroup, barriers and the region's end take
+ * every completion (the region's task_done). */
 
 static void on_task_create(ompt_data_t *encountering, const ompt_frame_t *frame, ompt_data_t *task, int flags,
                            int has_dependences, const void *ra)
@@ -271,74 +240,36 @@ static void on_task_create(ompt_data_t *encountering, const ompt_frame_t *frame,
         task->ptr = NULL;
         return;
     }
-    struct task_rec *t = malloc(sizeof *t);
-    if (t) {
-        *t = (struct task_rec){.r = region_of(encountering), .parent = (uintptr_t)encountering};
-        if (mg_hb_sync_live())
-            mg_hb_release_merge(&t->created);
-    }
-    /* no memory: the task is ordered after nothing of its creator's */
+    struct omp_task *t = omp_task_new(region_of(encountering), (uintptr_t)encountering, 0);
     task->value = (uint64_t)(uintptr_t)t | EXPLICIT;
 }
 
+/* libomp tells a task's dependences after its creation */
 static void on_dependences(ompt_data_t *task, const ompt_dependence_t *deps, int ndeps)
 {
-    struct task_rec *t = task_of(task);
+    struct omp_task *t = task_of(task);
     if (!t || ndeps <= 0 || t->deps)
         return;
     t->deps = malloc((size_t)ndeps * sizeof *t->deps);
     if (!t->deps)
         return; /* ordered by nothing but its creation: may report a race its depend clause prevents */
     for (int i = 0; i < ndeps; i++)
-        t->deps[i] = (struct task_dep){.addr = (uintptr_t)deps[i].variable.ptr,
-                                       .writes = deps[i].dependence_type != ompt_dependence_type_in};
+        t->deps[i] = (struct omp_task_dep){.addr = (uintptr_t)deps[i].variable.ptr,
+                                           .writes = deps[i].dependence_type != ompt_dependence_type_in};
     t->ndeps = ndeps;
 }
 
-/* The task's dependences, taken by the thread that runs it, or that
- * waits for them (a taskwait with depend). */
-static void deps_taken(const struct task_rec *t)
+static void task_free(ompt_data_t *d, struct omp_task *t)
 {
-    for (int i = 0; i < t->ndeps; i++) {
-        mg_hb_acquire(DEP_WRITERS(t, t->deps[i].addr));
-        if (t->deps[i].writes)
-            mg_hb_acquire(DEP_READERS(t, t->deps[i].addr));
-    }
-}
-
-static void task_starts(struct task_rec *t)
-{
-    omp_cur_region = t->r;
-    if (!mg_hb_sync_live())
-        return;
-    mg_hb_acquire(&t->created);
-    deps_taken(t);
-}
-
-static void task_free(ompt_data_t *d, struct task_rec *t)
-{
-    if (mg_hb_sync_live())
-        mg_hb_reset(&t->created);
-    free(t->deps);
-    free(t);
+    omp_task_free(t);
     d->ptr = NULL; /* libomp checks a taskwait's data is NULL again */
 }
 
 /* The task's work so far happens before its dependents and the waits for
  * it; when it only pauses, before its own resumption. */
-static void task_stops(ompt_data_t *d, struct task_rec *t, ompt_task_status_t status)
+static void task_stops(ompt_data_t *d, struct omp_task *t, ompt_task_status_t status)
 {
-    bool pauses = status == ompt_task_yield || status == ompt_task_switch;
-    if (mg_hb_sync_live()) {
-        if (pauses) {
-            mg_hb_release_merge(&t->created);
-        } else {
-            for (int i = 0; i < t->ndeps; i++)
-                mg_hb_release_merge(t->deps[i].writes ? DEP_WRITERS(t, t->deps[i].addr)
-                                                      : DEP_READERS(t, t->deps[i].addr));
-            omp_task_end(t->r, omp_cur_region); /* into the region's task_done */
-        }
-    }
+    omp_task_stops(t, status == ompt_task_yield || status == ompt_task_switch);
     /* Done with the record at the task's completion: its body's end
      * (complete), or for a detached task whose body ended first (detach)
      * the fulfilling thread's late_fulfill, the merge above being its
@@ -352,11 +283,10 @@ static void task_stops(ompt_data_t *d, struct task_rec *t, ompt_task_status_t st
 
 static void on_task_schedule(ompt_data_t *prior, ompt_task_status_t status, ompt_data_t *next)
 {
-    struct task_rec *t = task_of(prior);
+    struct omp_task *t = task_of(prior);
     if (t && status == ompt_taskwait_complete) {
         /* a taskwait with depend: its thread waited for the dependences */
-        if (mg_hb_sync_live())
-            deps_taken(t);
+        omp_task_deps_taken(t);
         task_free(prior, t);
     } else if (t) {
         task_stops(prior, t, status);
@@ -364,7 +294,7 @@ static void on_task_schedule(ompt_data_t *prior, ompt_task_status_t status, ompt
     if (!next)
         return;
     if ((t = task_of(next)))
-        task_starts(t);
+        omp_task_starts(t);
     else
         omp_cur_region = region_of(next);
 }

@@ -8,6 +8,7 @@
 #include "hb_lockpath.h"
 
 #include <sched.h>
+#include <stdlib.h>
 
 __thread struct omp_region *omp_cur_region __attribute__((tls_model("initial-exec")));
 
@@ -170,6 +171,74 @@ void omp_tasks_done(struct omp_region *r)
         mg_hb_acquire(&r->task_done);
         mg_hb_acquire(OMP_FULFILLED_KEY);
     }
+}
+
+/* ---- a task of its own (omp_region.h) ---- */
+
+struct omp_task *omp_task_new(struct omp_region *r, uintptr_t parent, int ndeps)
+{
+    struct omp_task *t = malloc(sizeof *t);
+    if (!t)
+        return NULL;
+    *t = (struct omp_task){.r = r, .parent = parent};
+    if (ndeps > 0 && (t->deps = malloc((size_t)ndeps * sizeof *t->deps)) != NULL)
+        t->ndeps = ndeps;
+    if (mg_hb_sync_live())
+        mg_hb_release_merge(&t->created);
+    return t;
+}
+
+/* A hash of the pair, in 56 bits: two pairs that collide share their
+ * clocks, which only orders more. */
+static const volatile void *dep_key(const struct omp_task *t, uintptr_t addr, bool writers)
+{
+    uint64_t h = (uint64_t)t->parent * 0x9e3779b97f4a7c15ull ^ (uint64_t)addr * 0xc2b2ae3d27d4eb4full;
+    h ^= h >> 31;
+    return MG_HB_SYNTHETIC_KEY((writers ? 2ull : 1ull) << 56 | (h & ((1ull << 56) - 1)));
+}
+
+void omp_task_deps_taken(const struct omp_task *t)
+{
+    if (!mg_hb_sync_live())
+        return;
+    for (int i = 0; i < t->ndeps; i++) {
+        mg_hb_acquire(dep_key(t, t->deps[i].addr, true));
+        if (t->deps[i].writes)
+            mg_hb_acquire(dep_key(t, t->deps[i].addr, false));
+    }
+}
+
+struct omp_region *omp_task_starts(struct omp_task *t)
+{
+    struct omp_region *outer = omp_cur_region;
+    omp_cur_region = t->r;
+    if (mg_hb_sync_live()) {
+        mg_hb_acquire(&t->created);
+        omp_task_deps_taken(t);
+    }
+    return outer;
+}
+
+void omp_task_stops(struct omp_task *t, bool pauses)
+{
+    if (!mg_hb_sync_live())
+        return;
+    if (pauses) {
+        mg_hb_release_merge(&t->created);
+        return;
+    }
+    for (int i = 0; i < t->ndeps; i++)
+        mg_hb_release_merge(dep_key(t, t->deps[i].addr, t->deps[i].writes));
+    if (t->r)
+        mg_hb_release_merge(&t->r->task_done);
+}
+
+void omp_task_free(struct omp_task *t)
+{
+    if (mg_hb_sync_live())
+        mg_hb_reset(&t->created);
+    free(t->deps);
+    free(t);
 }
 
 /* One clock for every fulfill, whichever region or thread (the event

@@ -79,6 +79,49 @@ void omp_task_made(struct omp_region *r);
 struct omp_region *omp_task_begin(struct omp_region *r);
 void omp_task_end(struct omp_region *r, struct omp_region *outer);
 void omp_tasks_done(struct omp_region *r);
+/* ---- a task of its own ----
+ * Both runtimes' explicit tasks (but libgomp's taskloops, which share one
+ * block among their tasks and keep the region-wide model above): each is
+ * ordered after its own creation and after the sibling tasks its depend
+ * clauses name, not after every earlier creation and completion. A
+ * dependence is a pair of clocks per address and parent task, since
+ * depend orders siblings only: a task that reads (in) takes the writers'
+ * clock at its start and merges into the readers' at its end; one that
+ * writes (out, inout, mutexinoutset, inoutset) takes both and merges into
+ * the writers'. The waits (taskwait, a taskgroup's end, barriers, the
+ * region's end) still take every completion in the region (task_done). */
+struct omp_task_dep {
+    uintptr_t addr;
+    bool writes;
+};
+struct omp_task {
+    struct omp_region *r;
+    uintptr_t parent; /* the making task, by an identity of the runtime's */
+    /* The key of the task's own clock: its creator's at the creation, and
+     * its own work when it stops to resume later, maybe on another
+     * thread; each start takes it. */
+    uint64_t created;
+    int ndeps;
+    struct omp_task_dep *deps;
+};
+/* The creator, as it makes the task: a record (malloc'd; NULL without
+ * memory, and the task is then ordered after nothing of its creator's),
+ * with room for ndeps dependences, filled in by the caller (ndeps 0 if
+ * that room cannot be had: the task is then ordered by its creation
+ * only, and a race its depend clause prevents may be reported). */
+struct omp_task *omp_task_new(struct omp_region *r, uintptr_t parent, int ndeps);
+/* Its dependences, taken by the thread that runs it or that waits for
+ * them (a taskwait with depend). */
+void omp_task_deps_taken(const struct omp_task *t);
+/* The thread that runs it, at its start or resumption; returns the
+ * region the thread was in, for omp_task_stops. */
+struct omp_region *omp_task_starts(struct omp_task *t);
+/* When it stops: a pause (its work before its own resumption), or its
+ * end (its work before its dependents and the waits). */
+void omp_task_stops(struct omp_task *t, bool pauses);
+/* Done with it: its clock goes, and the record. */
+void omp_task_free(struct omp_task *t);
+
 /* omp_fulfill_event, before the runtime's: libgomp's detached task
  * completes then, on the fulfilling thread. */
 void omp_fulfilled(void);
