@@ -58,6 +58,7 @@
 
 #include <dlfcn.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* ---- what a task's ompt_data_t holds ----
  * An implicit task's: its region. An explicit task's: its record (below),
@@ -357,10 +358,62 @@ MG_INTERCEPTOR(void, __kmpc_doacross_wait, (ident_t * loc, kmp_int32 gtid, const
     omp_doacross_waited();
 }
 
+/* ---- an undeferred task's wait for its dependences ----
+ * libomp 14 tells a tool the dependences of an undeferred task (if(0))
+ * or a taskwait with depend through an array of ndeps + ndeps_noalias
+ * entries, but stores a mutexinoutset one of the first list at
+ * [ndeps + i]: past the array's end, into its own allocator's next block,
+ * which then fails an assertion (kmp_alloc.cpp) and aborts the program.
+ * Any tool that asks for dependences trips it (a tool of a few lines that
+ * does nothing in its callback did); the shim's made a correct program
+ * abort every run under it. So the wrapper hands libomp a copy of the
+ * list in which mutexinoutset (and inoutset, whose entry libomp leaves
+ * unset) reads inout: libomp then writes inside the array, and this one
+ * task waits for its mutually exclusive siblings to finish rather than
+ * only not to run at once, which a runtime may do anyway. */
+typedef struct kmp_depend_info {
+    intptr_t base_addr;
+    size_t len;
+    uint8_t flags; /* 1 in, 2 out, 4 mutexinoutset, 8 inoutset, 0x80 omp_all_memory */
+} kmp_depend_info_t;
+enum { DEP_IN = 1, DEP_OUT = 2, DEP_SETS = 4 | 8 };
+
+static bool tool_started; /* the shim's callbacks are libomp's */
+
+static bool has_sets(const kmp_depend_info_t *list, kmp_int32 n)
+{
+    for (kmp_int32 i = 0; i < n; i++)
+        if ((list[i].flags & DEP_SETS) && !(list[i].flags & (DEP_IN | DEP_OUT)))
+            return true;
+    return false;
+}
+
+MG_INTERCEPTOR(void, __kmpc_omp_wait_deps,
+               (ident_t * loc, kmp_int32 gtid, kmp_int32 ndeps, kmp_depend_info_t *deps, kmp_int32 ndeps_noalias,
+                kmp_depend_info_t *noalias))
+{
+    if (!__atomic_load_n(&tool_started, __ATOMIC_RELAXED) || ndeps <= 0 || !deps || !has_sets(deps, ndeps)) {
+        KREAL(__kmpc_omp_wait_deps)(loc, gtid, ndeps, deps, ndeps_noalias, noalias);
+        return;
+    }
+    kmp_depend_info_t small[16], *copy = small;
+    if ((size_t)ndeps > sizeof small / sizeof small[0] && !(copy = malloc((size_t)ndeps * sizeof *copy))) {
+        KREAL(__kmpc_omp_wait_deps)(loc, gtid, ndeps, deps, ndeps_noalias, noalias);
+        return;
+    }
+    memcpy(copy, deps, (size_t)ndeps * sizeof *copy);
+    for (kmp_int32 i = 0; i < ndeps; i++)
+        if ((copy[i].flags & DEP_SETS) && !(copy[i].flags & (DEP_IN | DEP_OUT)))
+            copy[i].flags = (uint8_t)((copy[i].flags & ~DEP_SETS) | DEP_IN | DEP_OUT);
+    KREAL(__kmpc_omp_wait_deps)(loc, gtid, ndeps, copy, ndeps_noalias, noalias);
+    if (copy != small)
+        free(copy);
+}
+
 static const struct mg_intercept kmp_table[] = {
     MG_INTERCEPT(__kmpc_critical), MG_INTERCEPT(__kmpc_critical_with_hint), MG_INTERCEPT(__kmpc_end_critical),
     MG_INTERCEPT(__kmpc_ordered),  MG_INTERCEPT(__kmpc_end_ordered),   MG_INTERCEPT(__kmpc_doacross_post),
-    MG_INTERCEPT(__kmpc_doacross_wait),
+    MG_INTERCEPT(__kmpc_doacross_wait), MG_INTERCEPT(__kmpc_omp_wait_deps),
 };
 
 void mg_omp_llvm_resolve(void)
@@ -393,6 +446,7 @@ static int tool_initialize(ompt_function_lookup_t lookup, int device, ompt_data_
     ON(task_schedule, on_task_schedule);
     ON(dependences, on_dependences);
 #undef ON
+    __atomic_store_n(&tool_started, true, __ATOMIC_RELAXED);
     return 1; /* nonzero: keep the tool */
 }
 

@@ -250,6 +250,12 @@ void omp_fulfilled(void)
         mg_hb_release_merge(OMP_FULFILLED_KEY);
 }
 
+void omp_fulfills_taken(void)
+{
+    if (mg_hb_sync_live())
+        mg_hb_acquire(OMP_FULFILLED_KEY);
+}
+
 /* ---- doacross ---- */
 
 void omp_doacross_post(void)

@@ -125,6 +125,9 @@ void omp_task_free(struct omp_task *t);
 /* omp_fulfill_event, before the runtime's: libgomp's detached task
  * completes then, on the fulfilling thread. */
 void omp_fulfilled(void);
+/* Every fulfill so far, before a libgomp task's start: a dependent of a
+ * detached task starts after the fulfill. */
+void omp_fulfills_taken(void);
 
 /* A doacross loop's post (before the runtime's), and its wait's return. */
 void omp_doacross_post(void);

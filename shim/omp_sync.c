@@ -179,10 +179,16 @@ MG_INTERCEPTOR(void, GOMP_single_copy_end, (void *data))
  * libgomp copies a task's argument block (arg_size bytes, or by cpyfn)
  * and runs the function on it later, on any thread of the team, or at
  * once (an undeferred task). The wrapper hands libgomp a block of its own:
- * a header naming the program's function and the region, then the
- * program's block, copied, at an offset its alignment allows; the task's
- * function is a trampoline, which runs it in its region between
- * omp_task_begin and omp_task_end (the ordering: omp_region.c). */
+ * a header naming the program's function, the region and the task's
+ * record, then the program's block, copied, at an offset its alignment
+ * allows; the task's function is a trampoline, which runs it between
+ * omp_task_starts and omp_task_stops: each task is ordered after its own
+ * creation and the sibling tasks its depend clauses name (omp_region.h).
+ * A taskloop's tasks share one block, copied for each: they keep the
+ * region-wide model (omp_task_begin and omp_task_end, every creation and
+ * every completion before every start), as every task did before (a
+ * held-out probe's race, a write and then an unrelated task by the
+ * writer, another thread's task reading, was hidden by it). */
 
 #define TASK_BLOCK_STACK 1024
 
@@ -191,8 +197,57 @@ struct task_head {
     void (*cpyfn)(void *, void *);
     void *data; /* the program's block, for cpyfn */
     struct omp_region *r;
+    struct omp_task *task; /* NULL: a taskloop's, or no memory for one */
     long off;   /* the program's block, from the start of ours */
 };
+
+/* The explicit task this thread runs (NULL in its implicit one): the
+ * parent of the tasks it makes, for their dependences. */
+static __thread struct omp_task *task_running __attribute__((tls_model("initial-exec")));
+
+/* A parent's identity: the running task's record, or for a thread's part
+ * of a region (its implicit task) the thread and the region. Two that
+ * collide share dependence clocks, which only orders more. */
+static uintptr_t parent_now(void)
+{
+    return task_running ? (uintptr_t)task_running : (uintptr_t)&task_running ^ (uintptr_t)omp_cur_region << 1;
+}
+
+/* libgomp's GOMP_TASK_FLAG_DEPEND, and its depend array as gcc 12 builds
+ * it and libgomp reads it (gomp_task_handle_depend):
+ * - depend[0] != 0: depend[0] addresses from depend[2], the first
+ *   depend[1] of them written (out, inout), the rest read (in);
+ * - depend[0] == 0: depend[1] entries from depend[5]: depend[2] written
+ *   (out, inout), then depend[3] mutexinoutset, then depend[4] read, then
+ *   depobjs, each a pointer to {address, kind}, kind 1 for in. */
+#define TASK_FLAG_DEPEND (1u << 3)
+#define DEPEND_KIND_IN 1
+
+static int depend_count(void **depend)
+{
+    uintptr_t n = depend[0] ? (uintptr_t)depend[0] : (uintptr_t)depend[1];
+    return n <= 1u << 16 ? (int)n : 0; /* more is no array of gcc's */
+}
+
+static void depend_fill(struct omp_task *t, void **depend)
+{
+    if (depend[0]) {
+        uintptr_t written = (uintptr_t)depend[1];
+        for (int i = 0; i < t->ndeps; i++)
+            t->deps[i] = (struct omp_task_dep){.addr = (uintptr_t)depend[2 + i], .writes = (uintptr_t)i < written};
+        return;
+    }
+    uintptr_t written = (uintptr_t)depend[2] + (uintptr_t)depend[3];
+    uintptr_t plain = written + (uintptr_t)depend[4];
+    for (int i = 0; i < t->ndeps; i++) {
+        if ((uintptr_t)i < plain) {
+            t->deps[i] = (struct omp_task_dep){.addr = (uintptr_t)depend[5 + i], .writes = (uintptr_t)i < written};
+        } else {
+            void *const *obj = depend[5 + i];
+            t->deps[i] = (struct omp_task_dep){.addr = (uintptr_t)obj[0], .writes = (uintptr_t)obj[1] != DEPEND_KIND_IN};
+        }
+    }
+}
 
 /* Words libgomp writes at the start of a task's copy of the block: a
  * taskloop's two bounds, a detached task's event handle. Ours keeps them
@@ -213,9 +268,22 @@ static void task_body(void *block, size_t prefix)
     char *mine = (char *)block + h->off;
     if (prefix)
         memcpy(mine, block, prefix);
-    struct omp_region *outer = omp_task_begin(h->r);
+    struct omp_task *t = h->task;
+    if (!t) {
+        struct omp_region *outer = omp_task_begin(h->r);
+        h->fn(mine);
+        omp_task_end(h->r, outer);
+        return;
+    }
+    struct omp_task *parent = task_running;
+    task_running = t;
+    struct omp_region *outer = omp_task_starts(t);
+    omp_fulfills_taken();
     h->fn(mine);
-    omp_task_end(h->r, outer);
+    omp_task_stops(t, false);
+    omp_cur_region = outer;
+    task_running = parent;
+    omp_task_free(t);
 }
 
 static void task_run(void *block) { task_body(block, 0); }
@@ -249,8 +317,9 @@ struct task_block {
  * reads a pointer out of the program's block itself */
 #define TASK_FLAG_REDUCTION (1u << 12)
 
-static bool task_block_make(struct task_block *b, size_t prefix, unsigned flags, omp_fn fn, void *data,
-                            void (*cpyfn)(void *, void *), long arg_size, long arg_align)
+/* depend: a task's (GOMP_task), NULL for a taskloop's block */
+static bool task_block_make(struct task_block *b, size_t prefix, unsigned flags, void **depend, omp_fn fn,
+                            void *data, void (*cpyfn)(void *, void *), long arg_size, long arg_align)
 {
     struct omp_region *r = omp_cur_region;
     b->heap = NULL;
@@ -266,10 +335,19 @@ static bool task_block_make(struct task_block *b, size_t prefix, unsigned flags,
     if (need_bytes > sizeof b->small && !(buf = b->heap = malloc(need_bytes)))
         return false;
     b->block = (char *)(((uintptr_t)buf + (uintptr_t)b->align - 1) & ~((uintptr_t)b->align - 1));
-    *head_at(b->block, prefix) = (struct task_head){.fn = fn, .cpyfn = cpyfn, .data = data, .r = r, .off = off};
     if (!cpyfn && arg_size > 0)
         memcpy(b->block + off, data, (size_t)arg_size);
-    omp_task_made(r);
+    struct omp_task *t = NULL;
+    if (prefix != LOOP_BOUNDS) {
+        /* before the real call: the task may start on another thread at once */
+        int n = (flags & TASK_FLAG_DEPEND) && depend ? depend_count(depend) : 0;
+        if ((t = omp_task_new(r, parent_now(), n)) != NULL && t->ndeps)
+            depend_fill(t, depend);
+    }
+    if (!t)
+        omp_task_made(r);
+    *head_at(b->block, prefix) =
+        (struct task_head){.fn = fn, .cpyfn = cpyfn, .data = data, .r = r, .task = t, .off = off};
     return true;
 }
 
@@ -279,7 +357,7 @@ MG_INTERCEPTOR(void, GOMP_task,
 {
     struct task_block b;
     bool detached = flags & TASK_FLAG_DETACH;
-    if (!task_block_make(&b, detached ? DETACH_EVENT : 0, flags, fn, data, cpyfn, arg_size, arg_align)) {
+    if (!task_block_make(&b, detached ? DETACH_EVENT : 0, flags, depend, fn, data, cpyfn, arg_size, arg_align)) {
         OREAL(GOMP_task)(fn, data, cpyfn, arg_size, arg_align, if_clause, flags, depend, priority, detach);
         return;
     }
@@ -298,7 +376,7 @@ MG_INTERCEPTOR(void, GOMP_task,
                     unsigned flags, unsigned long num_tasks, int priority, T start, T end, T step))               \
     {                                                                                                              \
         struct task_block b;                                                                                       \
-        if (!task_block_make(&b, LOOP_BOUNDS, flags, fn, data, cpyfn, arg_size, arg_align)) {                     \
+        if (!task_block_make(&b, LOOP_BOUNDS, flags, NULL, fn, data, cpyfn, arg_size, arg_align)) {               \
             OREAL(fn_name)(fn, data, cpyfn, arg_size, arg_align, flags, num_tasks, priority, start, end, step);   \
             return;                                                                                                \
         }                                                                                                          \

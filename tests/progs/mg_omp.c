@@ -185,7 +185,7 @@ static void combined_clean(void)
 }
 
 /* tasks: created by one thread, run by any; ordered at their start after
- * every creation and completion before it, and complete at taskwait, a
+ * their own creation and their dependences, and complete at taskwait, a
  * taskgroup's end, a taskloop's end and a barrier. A dependence hands the
  * map from one task to the next with no lock. A task made by a task, and
  * a detached one (both found wrong by a held-out probe). */
@@ -455,9 +455,9 @@ static void tasks_race(void)
 
 /* thread 1 writes, then makes a task of its own unrelated to the map;
  * thread 0 then runs an undeferred task that reads the map: a task's
- * start is ordered after its own creation, not after every earlier one.
- * (libgomp's model orders it after every creation: missed there, a
- * documented gap; libomp's, followed through OMPT, catches it.) */
+ * start is ordered after its own creation, not after every earlier one
+ * (the first model of libgomp's tasks ordered it after every creation,
+ * and missed it) */
 static atomic_int unrelated_made, read_done, unrelated_ran;
 static void task_after_unrelated_creation_race(void)
 {
@@ -486,9 +486,9 @@ static void task_after_unrelated_creation_race(void)
 }
 
 /* depend orders sibling tasks only: two threads' tasks on the same
- * address, the first done before the second is made (libomp: found;
- * libgomp's model orders every completion before every later start, a
- * documented gap) */
+ * address, the first done before the second is made (the first model of
+ * libgomp's tasks ordered every completion before every later start,
+ * and missed it) */
 static atomic_int first_done;
 static void tasks_of_two_parents_race(void)
 {
@@ -515,6 +515,50 @@ static void tasks_of_two_parents_race(void)
             }
         }
     }
+}
+
+/* the depend kinds gcc passes libgomp in its second array form
+ * (mutexinoutset, depobj) besides in and out. Each round: a depobj's
+ * inout task, which the other thread runs (the maker spins, out of the
+ * task pool, until it has); then an undeferred mutexinoutset task, which
+ * runs on the maker once that one is done; a deferred mutexinoutset task;
+ * and an undeferred in task after both. Every hand-off is through x, and
+ * the first crosses threads every round. */
+static atomic_long depobj_ran;
+static void depend_kinds_clean(void)
+{
+    M = make_map();
+    int x = 0;
+#pragma omp parallel num_threads(2)
+#pragma omp single
+    {
+        for (int64_t round = 0; round < 20; round++) {
+            int64_t k = 1000 + round * 4;
+            omp_depend_t o;
+#pragma omp depobj(o) depend(inout : x)
+#pragma omp task depend(depobj : o) firstprivate(k, round)
+            {
+                set(k);
+                atomic_store(&depobj_ran, round + 1);
+            }
+            while (atomic_load(&depobj_ran) != round + 1)
+                sched_yield();
+#pragma omp task depend(mutexinoutset : x) firstprivate(k) if (0)
+            {
+                must_have(k);
+                set(k + 1);
+            }
+#pragma omp task depend(mutexinoutset : x) firstprivate(k)
+            set(k + 2);
+#pragma omp task depend(in : x) firstprivate(k) if (0)
+            {
+                must_have(k + 1);
+                must_have(k + 2);
+            }
+#pragma omp depobj(o) destroy
+        }
+    }
+    (void)x;
 }
 
 /* two different locks: thread 1's lock orders nothing after thread 0's */
@@ -580,6 +624,7 @@ int main(int argc, char **argv)
         {"locks_clean", locks_clean},
         {"combined_clean", combined_clean},
         {"tasks_clean", tasks_clean},
+        {"depend_kinds_clean", depend_kinds_clean},
         {"unlocked_race", unlocked_race},
         {"no_barrier_race", no_barrier_race},
         {"two_locks_race", two_locks_race},
