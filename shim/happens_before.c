@@ -22,6 +22,8 @@
 #include <link.h>
 #include <pthread.h>
 #include <sys/syscall.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 int mg_hb_awake;
@@ -671,6 +673,99 @@ SYNC_OP(mg_hb_release, SYNC_REL, hb_release(t, (uintptr_t)addr))
 /* hb_lockpath.h's way out once its inline path declined */
 SYNC_OP(mg_hb_lock_acquired_slow, SYNC_ACQ, if ((solo_join(t), hb_acquire_excl(t, (uintptr_t)addr))) publish(t))
 SYNC_OP(mg_hb_lock_releasing_slow, SYNC_REL, hb_release_excl(t, (uintptr_t)addr))
+
+/* ---- clocks of the caller's (happens_before.h) ---- */
+
+struct mg_hb_clock {
+    uint32_t width, cap;
+    uint32_t heap; /* malloc'd here, not placed */
+    uint64_t vc[];
+};
+
+#define CLOCK_MIN 4u
+
+static uint32_t width_now(void) { return me_rec ? hb_thr_width(me_rec) : 1; }
+
+size_t mg_hb_clock_bytes(void)
+{
+    uint32_t w = width_now();
+    return sizeof(struct mg_hb_clock) + (w < CLOCK_MIN ? CLOCK_MIN : w) * sizeof(uint64_t);
+}
+
+struct mg_hb_clock *mg_hb_clock_place(void *mem, size_t bytes)
+{
+    struct mg_hb_clock *k = mem;
+    k->width = 0;
+    k->heap = 0;
+    k->cap = (uint32_t)((bytes - sizeof *k) / sizeof k->vc[0]);
+    memset(k->vc, 0, k->cap * sizeof k->vc[0]);
+    return k;
+}
+
+/* *c with room for need entries, or NULL without memory (*c unchanged) */
+static struct mg_hb_clock *clock_room(struct mg_hb_clock **c, uint32_t need)
+{
+    struct mg_hb_clock *k = *c;
+    if (k && k->cap >= need)
+        return k;
+    uint32_t cap = need < CLOCK_MIN ? CLOCK_MIN : need;
+    struct mg_hb_clock *n = malloc(sizeof *n + cap * sizeof n->vc[0]);
+    if (!n)
+        return NULL;
+    n->width = k ? k->width : 0;
+    n->cap = cap;
+    n->heap = 1;
+    memset(n->vc, 0, cap * sizeof n->vc[0]);
+    if (k)
+        memcpy(n->vc, k->vc, k->width * sizeof k->vc[0]);
+    mg_hb_clock_free(k);
+    return *c = n;
+}
+
+void mg_hb_clock_release(struct mg_hb_clock **c)
+{
+    withdraw();
+    if (!usable())
+        return;
+    for (;;) {
+        /* memory first, outside the engine's mark: the width only grows,
+         * and is looked at again under it */
+        struct mg_hb_clock *k = clock_room(c, width_now());
+        if (!k)
+            return;
+        ENGINE_IN();
+        struct hb_thr *t = me();
+        bool done = !t || hb_thr_width(t) <= k->cap;
+        if (t && done) {
+            solo_join(t);
+            k->width = hb_thr_merge_to(t, k->vc, k->width);
+            hb_released(t);
+        }
+        ENGINE_OUT();
+        if (done)
+            return;
+    }
+}
+
+void mg_hb_clock_acquire(const struct mg_hb_clock *c)
+{
+    withdraw();
+    if (!c || !c->width || !usable())
+        return;
+    ENGINE_IN();
+    struct hb_thr *t = me();
+    if (t) {
+        solo_join(t);
+        hb_thr_acquire(t, c->vc, c->width);
+    }
+    ENGINE_OUT();
+}
+
+void mg_hb_clock_free(struct mg_hb_clock *c)
+{
+    if (c && c->heap)
+        free(c);
+}
 
 bool mg_hb_leak_diverts(struct hb_thr *t, const volatile void *addr)
 {

@@ -155,6 +155,28 @@ void mg_hb_release_merge(const volatile void *addr);
 void mg_hb_lock_acquired(const volatile void *addr);
 void mg_hb_lock_releasing(const volatile void *addr);
 void mg_hb_reset(const volatile void *addr);
+
+/* A clock its caller owns, outside the side table of objects' clocks: an
+ * OpenMP task's own (omp_region.c). A program can have more tasks
+ * pending than the table has entries (200,000 dependent libgomp tasks
+ * queued at once filled it), and a task's clock is one thread's to write
+ * and another's to read, in an order its runtime makes. NULL: none yet,
+ * which orders nothing. */
+struct mg_hb_clock;
+/* Room for the calling thread's clock as it is now, and an empty clock
+ * made in such room (the caller's memory, in one block with its own
+ * record: a task is made and freed by two threads, and glibc's free of
+ * another thread's block is not cheap). */
+size_t mg_hb_clock_bytes(void);
+struct mg_hb_clock *mg_hb_clock_place(void *mem, size_t bytes);
+/* The calling thread's clock merges into *c, made (malloc'd) or grown as
+ * needed, a placed one into a malloc'd copy (no memory: *c keeps what it
+ * had): a release. */
+void mg_hb_clock_release(struct mg_hb_clock **c);
+void mg_hb_clock_acquire(const struct mg_hb_clock *c);
+/* Frees what mg_hb_clock_release allocated; a placed clock stays. */
+void mg_hb_clock_free(struct mg_hb_clock *c);
+
 /* Keys for clocks that belong to no object of the program (glib_sync.c's
  * per-item handoffs): addresses with the top bit set, which no user-space
  * object has. n >= 1 (glib_sync.c's from 1 up); key 0 is the broadcast's. */

@@ -254,6 +254,7 @@ static void on_dependences(ompt_data_t *task, const ompt_dependence_t *deps, int
     t->deps = malloc((size_t)ndeps * sizeof *t->deps);
     if (!t->deps)
         return; /* ordered by nothing but its creation: may report a race its depend clause prevents */
+    t->deps_own = true;
     for (int i = 0; i < ndeps; i++)
         t->deps[i] = (struct omp_task_dep){.addr = (uintptr_t)deps[i].variable.ptr,
                                            .writes = deps[i].dependence_type != ompt_dependence_type_in};

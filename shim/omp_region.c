@@ -177,14 +177,17 @@ void omp_tasks_done(struct omp_region *r)
 
 struct omp_task *omp_task_new(struct omp_region *r, uintptr_t parent, int ndeps)
 {
-    struct omp_task *t = malloc(sizeof *t);
+    /* one block: the record, its dependences, its clock */
+    size_t deps = ndeps > 0 ? (size_t)ndeps * sizeof(struct omp_task_dep) : 0;
+    size_t head = (sizeof(struct omp_task) + deps + 15) & ~(size_t)15;
+    size_t clock = mg_hb_clock_bytes();
+    struct omp_task *t = malloc(head + clock);
     if (!t)
         return NULL;
-    *t = (struct omp_task){.r = r, .parent = parent};
-    if (ndeps > 0 && (t->deps = malloc((size_t)ndeps * sizeof *t->deps)) != NULL)
-        t->ndeps = ndeps;
-    if (mg_hb_sync_live())
-        mg_hb_release_merge(&t->created);
+    *t = (struct omp_task){.r = r, .parent = parent, .ndeps = ndeps > 0 ? ndeps : 0};
+    t->deps = deps ? (struct omp_task_dep *)(void *)(t + 1) : NULL;
+    t->created = mg_hb_clock_place((char *)t + head, clock);
+    mg_hb_clock_release(&t->created);
     return t;
 }
 
@@ -212,21 +215,19 @@ struct omp_region *omp_task_starts(struct omp_task *t)
 {
     struct omp_region *outer = omp_cur_region;
     omp_cur_region = t->r;
-    if (mg_hb_sync_live()) {
-        mg_hb_acquire(&t->created);
-        omp_task_deps_taken(t);
-    }
+    mg_hb_clock_acquire(t->created);
+    omp_task_deps_taken(t);
     return outer;
 }
 
 void omp_task_stops(struct omp_task *t, bool pauses)
 {
-    if (!mg_hb_sync_live())
-        return;
     if (pauses) {
-        mg_hb_release_merge(&t->created);
+        mg_hb_clock_release(&t->created);
         return;
     }
+    if (!mg_hb_sync_live())
+        return;
     for (int i = 0; i < t->ndeps; i++)
         mg_hb_release_merge(dep_key(t, t->deps[i].addr, t->deps[i].writes));
     if (t->r)
@@ -235,9 +236,9 @@ void omp_task_stops(struct omp_task *t, bool pauses)
 
 void omp_task_free(struct omp_task *t)
 {
-    if (mg_hb_sync_live())
-        mg_hb_reset(&t->created);
-    free(t->deps);
+    mg_hb_clock_free(t->created);
+    if (t->deps_own)
+        free(t->deps);
     free(t);
 }
 

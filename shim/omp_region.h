@@ -97,18 +97,18 @@ struct omp_task_dep {
 struct omp_task {
     struct omp_region *r;
     uintptr_t parent; /* the making task, by an identity of the runtime's */
-    /* The key of the task's own clock: its creator's at the creation, and
-     * its own work when it stops to resume later, maybe on another
-     * thread; each start takes it. */
-    uint64_t created;
+    /* The task's own clock: its creator's at the creation, and its own
+     * work when it stops to resume later, maybe on another thread; each
+     * start takes it. */
+    struct mg_hb_clock *created;
     int ndeps;
+    bool deps_own; /* deps malloc'd apart (libomp tells them later) */
     struct omp_task_dep *deps;
 };
-/* The creator, as it makes the task: a record (malloc'd; NULL without
- * memory, and the task is then ordered after nothing of its creator's),
- * with room for ndeps dependences, filled in by the caller (ndeps 0 if
- * that room cannot be had: the task is then ordered by its creation
- * only, and a race its depend clause prevents may be reported). */
+/* The creator, as it makes the task: a record with room for ndeps
+ * dependences, filled in by the caller, and the task's clock, in one
+ * malloc'd block (NULL without memory: the caller falls back to ordering
+ * less precisely, or the task is ordered after nothing of its creator's). */
 struct omp_task *omp_task_new(struct omp_region *r, uintptr_t parent, int ndeps);
 /* Its dependences, taken by the thread that runs it or that waits for
  * them (a taskwait with depend). */
