@@ -674,6 +674,17 @@ SYNC_OP(mg_hb_release, SYNC_REL, hb_release(t, (uintptr_t)addr))
 SYNC_OP(mg_hb_lock_acquired_slow, SYNC_ACQ, if ((solo_join(t), hb_acquire_excl(t, (uintptr_t)addr))) publish(t))
 SYNC_OP(mg_hb_lock_releasing_slow, SYNC_REL, hb_release_excl(t, (uintptr_t)addr))
 
+void mg_hb_exit_note(void)
+{
+    /* once: a forked child has its own exit, and its own copy of the flag */
+    static int said;
+    if (hb_sync_spilled() && !__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+        mg_log(0,
+               "happens-before: more than %u synchronization objects were in use at once; the rest shared one "
+               "clock, which orders more than the program did: races between their users may have been missed",
+               (unsigned)HB_SYNC_CAP);
+}
+
 /* ---- clocks of the caller's (happens_before.h) ---- */
 
 struct mg_hb_clock {

@@ -156,6 +156,10 @@ void mg_hb_lock_acquired(const volatile void *addr);
 void mg_hb_lock_releasing(const volatile void *addr);
 void mg_hb_reset(const volatile void *addr);
 
+/* At exit (summary.c): says whether the engine ran out of room for
+ * synchronization objects' clocks (hb_sync.h), which hides races. */
+void mg_hb_exit_note(void);
+
 /* A clock its caller owns, outside the side table of objects' clocks: an
  * OpenMP task's own (omp_region.c). A program can have more tasks
  * pending than the table has entries (200,000 dependent libgomp tasks

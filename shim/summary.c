@@ -9,6 +9,7 @@
  * rendered by render.c, with every recurrence.
  */
 #include "dedup.h"
+#include "happens_before.h"
 #include "inflight.h"
 #include "jsonline.h"
 #include "options.h"
@@ -116,6 +117,7 @@ void mg_report_summary(void)
      * written by the exit path, plain. */
     if (mg_report_lock_held_here())
         return;
+    mg_hb_exit_note();
     mg_report_lock();
     mg_inflight_credit_flushed(credit_flushed);
     struct mg_dedup_counts c = mg_dedup_counts();

@@ -2143,10 +2143,41 @@ static void cleanup_handler_race(void)
     gomap_get(M, &k); /* @site:after_cleanup_get */
 }
 
+/* ---- more synchronization objects in use than the engine has room
+ * for (hb_sync.h's HB_SYNC_CAP, 16,384): 20,000 mutexes, each let go once
+ * by a second thread and none destroyed. The rest share one clock, and
+ * the shim says so at exit. */
+#define MANY_MUTEXES 20000
+static pthread_mutex_t *many;
+
+static void *lock_each(void *p)
+{
+    for (int i = 0; i < MANY_MUTEXES; i++) {
+        pthread_mutex_lock(&many[i]);
+        pthread_mutex_unlock(&many[i]);
+    }
+    return p;
+}
+
+static void many_mutexes(void)
+{
+    gomap *m = make_map();
+    many = calloc(MANY_MUTEXES, sizeof *many);
+    if (!many)
+        abort();
+    for (int i = 0; i < MANY_MUTEXES; i++)
+        pthread_mutex_init(&many[i], NULL);
+    pthread_t t;
+    pthread_create(&t, NULL, lock_each, NULL);
+    pthread_join(t, NULL);
+    gomap_free(m);
+}
+
 int main(int argc, char **argv)
 {
     static const struct scenario scenarios[] = {
         {"pair", pair},
+        {"many_mutexes", many_mutexes},
         {"timer_race", timer_race},
         {"second_race", second_race},
         {"second_race_iter", second_race_iter},

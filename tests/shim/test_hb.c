@@ -231,6 +231,21 @@ static void assert_clean_more(const char *scenario)
     run_free(&r);
 }
 
+/* More synchronization objects in use at once than the engine has room
+ * for: the rest share one clock (more ordering, never less), and the
+ * shim says so at exit, once, even with nothing found. */
+Test(hb, more_objects_than_the_table_holds_is_said_at_exit)
+{
+    struct run r;
+    run_prog(&r, MORE, "many_mutexes", HB);
+    cr_assert_eq(r.status, 0, "exit status %d\n%s", r.status, r.err);
+    const char *say = "synchronization objects were in use at once";
+    const char *at = strstr(r.err, say);
+    cr_assert(at, "no note at exit:\n%s", r.err);
+    cr_assert(!strstr(at + 1, say), "said twice:\n%s", r.err);
+    run_free(&r);
+}
+
 /* An int the program printed as "name=<n>" on stdout. */
 static int printed(const struct run *r, const char *name)
 {
