@@ -230,16 +230,24 @@ TAKE(pthread_mutex_timedlock, (pthread_mutex_t *m, const struct timespec *abstim
 
 TAKE(pthread_mutex_clocklock, (pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime), (m, clock, abstime), mutex_taken(m, r), MUTEX_TAKEN(r))
 
-MG_INTERCEPTOR(int, pthread_mutex_unlock, (pthread_mutex_t *m))
+/* Out of line, as mutex_lock_general: the one-compare path keeps no
+ * frame. */
+MG_DECLARE_REAL(int, pthread_mutex_unlock, (pthread_mutex_t *));
+static MG_NOINLINE int mutex_unlock_general(pthread_mutex_t *m)
 {
-    /* a default mutex this thread took last (see pthread_mutex_lock) */
-    if (MG_LIKELY(mg_self.own_mutex == MG_OWN_HELD(m)) && MG_LIKELY(mg_hb_own_unlocking(m)))
-        return MG_REAL_LOAD(pthread_mutex_unlock)(m);
     BEFORE_MUTEX_UNLOCK(m);
     int (*real)(pthread_mutex_t *) = MG_REAL_LOAD(pthread_mutex_unlock); /* one load: the hot path */
     if (MG_UNLIKELY(real == NULL))
         real = REAL(pthread_mutex_unlock);
     return real(m);
+}
+
+MG_INTERCEPTOR(int, pthread_mutex_unlock, (pthread_mutex_t *m))
+{
+    /* a default mutex this thread holds (see pthread_mutex_lock) */
+    if (MG_LIKELY(mg_self.own_mutex == MG_OWN_HELD(m)) && MG_LIKELY(mg_hb_own_unlocking(m)))
+        return MG_REAL_LOAD(pthread_mutex_unlock)(m);
+    return mutex_unlock_general(m);
 }
 
 MG_INTERCEPTOR(int, pthread_mutex_init, (pthread_mutex_t *m, const pthread_mutexattr_t *attr))
