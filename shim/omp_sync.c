@@ -397,8 +397,29 @@ TASKLOOP(GOMP_taskloop_ull, unsigned long long)
     }
 
 TASK_WAIT(GOMP_taskwait, (void), ())
-TASK_WAIT(GOMP_taskwait_depend, (void **depend), (depend))
 TASK_WAIT(GOMP_taskgroup_end, (void), ())
+
+/* A taskwait with depend waits for the sibling tasks its clauses name, not
+ * for every task: it takes their dependence clocks (and every fulfill, a
+ * detached sibling's completion), as a task with those clauses would at
+ * its start. Taking every completion instead hid a race with a task on
+ * another address (a held-out probe's r05, missed in 3 runs of 5). */
+MG_INTERCEPTOR(void, GOMP_taskwait_depend, (void **depend))
+{
+    OREAL(GOMP_taskwait_depend)(depend);
+    int n = depend ? depend_count(depend) : 0;
+    struct omp_task_dep small[16];
+    struct omp_task w = {.r = omp_cur_region, .parent = parent_now(), .ndeps = n, .deps = small};
+    if (n > 16 && !(w.deps = malloc((size_t)n * sizeof *w.deps))) {
+        omp_tasks_done(omp_cur_region); /* no memory: every completion, as before */
+        return;
+    }
+    depend_fill(&w, depend);
+    omp_task_deps_taken(&w);
+    omp_fulfills_taken();
+    if (w.deps != small)
+        free(w.deps);
+}
 
 /* ---- detached tasks ----
  * A detached task completes when its event is fulfilled, on whatever

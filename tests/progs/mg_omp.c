@@ -586,6 +586,35 @@ static void many_tasks_clean(void)
     (void)dep;
 }
 
+/* a taskwait with depend waits for the siblings its clause names only:
+ * a task on x, run by the other thread (the maker spins, out of the task
+ * pool, until it has written), is not waited for by taskwait depend(in: y),
+ * and the maker's read after it races with the task's write */
+static atomic_int x_written;
+static void taskwait_depend_race(void)
+{
+    M = make_map();
+    int x = 0, y = 0;
+#pragma omp parallel num_threads(2)
+#pragma omp single
+    {
+#pragma omp task depend(out : x) shared(x)
+        {
+            int64_t k = 1;
+            gomap_set(M, &k, &k); /* @site:omp_twdep_set */
+            x = 1;
+            atomic_store(&x_written, 1);
+        }
+        while (!atomic_load(&x_written))
+            sched_yield();
+#pragma omp taskwait depend(in : y)
+        int64_t k = 1;
+        gomap_get(M, &k); /* @site:omp_twdep_get */
+#pragma omp taskwait
+    }
+    (void)x, (void)y;
+}
+
 /* two different locks: thread 1's lock orders nothing after thread 0's */
 static void two_locks_race(void)
 {
@@ -651,6 +680,7 @@ int main(int argc, char **argv)
         {"tasks_clean", tasks_clean},
         {"depend_kinds_clean", depend_kinds_clean},
         {"many_tasks_clean", many_tasks_clean},
+        {"taskwait_depend_race", taskwait_depend_race},
         {"unlocked_race", unlocked_race},
         {"no_barrier_race", no_barrier_race},
         {"two_locks_race", two_locks_race},
