@@ -11,8 +11,9 @@
  * second thread (mg_hb_sync_live, happens_before.h): before the first map
  * exists, while the process is single-threaded, and always with
  * happens_before=0, a wrapper costs a load and
- * a branch, and a lock's wrapper jumps straight to the real function (a
- * tail call: no frame of its own). Return values and errno are the real function's. glibc's C11
+ * a branch before the real call and, for a lock, one more after it (a
+ * lock that blocked may return to an engine that woke meanwhile). Return
+ * values and errno are the real function's. glibc's C11
  * functions (mtx_*, cnd_*, call_once) call its pthread internals directly,
  * never through the PLT, so they are wrapped on their own.
  */
@@ -232,15 +233,13 @@ static MG_NOINLINE int mutex_relock(pthread_mutex_t *m)
     return mutex_lock_general(m, r);
 }
 
-/* The one compare, then the dispatch of every TAKE wrapper, with no frame
- * of its own: a program with no map pays a compare and a load and a
- * branch (the locks row of docs/performance.md). */
+/* TAKE's dispatch with the one compare between, and no frame of its own.
+ * Asleep first: a program with no map pays a load and two branches not
+ * taken (the locks row of docs/performance.md: 1.08x this way, 1.13x with
+ * the awake path falling through instead, which mutex2 measured at 1.40x
+ * against 1.45x). */
 MG_INTERCEPTOR(int, pthread_mutex_lock, (pthread_mutex_t *m))
 {
-    /* asleep first: a program with no map pays a load and two branches not
-     * taken (the locks row of docs/performance.md: 1.08x this way, 1.13x
-     * with the awake path falling through instead, which mutex2 measured
-     * at 1.40x against 1.45x) */
     if (MG_UNLIKELY(!mg_hb_sync_live()))
         return pthread_mutex_lock_asleep(m);
     if (MG_LIKELY(mg_self.own_mutex == MG_OWN_RELEASED(m)))
