@@ -403,7 +403,8 @@ TASK_WAIT(GOMP_taskgroup_end, (void), ())
  * for every task: it takes their dependence clocks (and every fulfill, a
  * detached sibling's completion), as a task with those clauses would at
  * its start. Taking every completion instead hid a race with a task on
- * another address (a held-out probe's r05, missed in 3 runs of 5). */
+ * another address (omp/taskwait_depend_waits_for_its_clause_only: missed
+ * in 4 runs of 4). */
 MG_INTERCEPTOR(void, GOMP_taskwait_depend, (void **depend))
 {
     OREAL(GOMP_taskwait_depend)(depend);
