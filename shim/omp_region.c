@@ -184,7 +184,7 @@ struct omp_task *omp_task_new(struct omp_region *r, uintptr_t parent, int ndeps)
     struct omp_task *t = malloc(head + clock);
     if (!t)
         return NULL;
-    *t = (struct omp_task){.r = r, .parent = parent, .ndeps = ndeps > 0 ? ndeps : 0};
+    *t = (struct omp_task){.r = r, .parent = parent, .ndeps = ndeps > 0 ? ndeps : 0, .refs = 1};
     t->deps = deps ? (struct omp_task_dep *)(void *)(t + 1) : NULL;
     t->created = mg_hb_clock_place((char *)t + head, clock);
     mg_hb_clock_release(&t->created);
@@ -232,14 +232,60 @@ void omp_task_stops(struct omp_task *t, bool pauses)
         mg_hb_release_merge(dep_key(t, t->deps[i].addr, t->deps[i].writes));
     if (t->r)
         mg_hb_release_merge(&t->r->task_done);
+    if (t->parent_kids)
+        omp_kids_done(t->parent_kids);
+}
+
+void omp_task_parent(struct omp_task *t, struct omp_task *parent_task, struct omp_kids *parent_kids)
+{
+    if (parent_task)
+        __atomic_add_fetch(&parent_task->refs, 1, __ATOMIC_RELAXED);
+    t->parent_task = parent_task;
+    t->parent_kids = parent_kids;
 }
 
 void omp_task_free(struct omp_task *t)
 {
-    mg_hb_clock_free(t->created);
-    if (t->deps_own)
-        free(t->deps);
-    free(t);
+    /* a child's end drops its parent's record too, when it was the last */
+    while (t && __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        struct omp_task *up = t->parent_task;
+        mg_hb_clock_free(t->created);
+        omp_kids_clear(&t->kids);
+        if (t->deps_own)
+            free(t->deps);
+        free(t);
+        t = up;
+    }
+}
+
+/* ---- a task's children (omp_region.h) ---- */
+
+static void kids_lock(struct omp_kids *k)
+{
+    while (__atomic_exchange_n(&k->lock, 1, __ATOMIC_ACQUIRE))
+        sched_yield();
+}
+static void kids_unlock(struct omp_kids *k) { __atomic_store_n(&k->lock, 0, __ATOMIC_RELEASE); }
+
+void omp_kids_done(struct omp_kids *k)
+{
+    kids_lock(k);
+    mg_hb_clock_release(&k->clock);
+    kids_unlock(k);
+}
+
+void omp_kids_taken(struct omp_kids *k)
+{
+    kids_lock(k);
+    mg_hb_clock_acquire(k->clock);
+    kids_unlock(k);
+}
+
+void omp_kids_clear(struct omp_kids *k)
+{
+    mg_hb_clock_free(k->clock);
+    k->clock = NULL;
+    k->coarse = 0;
 }
 
 /* One clock for every fulfill, whichever region or thread (the event

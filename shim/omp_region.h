@@ -94,6 +94,20 @@ struct omp_task_dep {
     uintptr_t addr;
     bool writes;
 };
+/* A task's children's completions, for its taskwait (libgomp's wrappers;
+ * omp_sync.c): each child merges its work here when it ends, under the
+ * lock, since two may end at once on two threads. coarse: a child was
+ * made that does not merge here (a taskloop's, one with no record), and
+ * the taskwait takes every completion in the region instead. */
+struct omp_kids {
+    uint32_t lock;
+    uint32_t coarse;
+    struct mg_hb_clock *clock;
+};
+void omp_kids_done(struct omp_kids *k);
+void omp_kids_taken(struct omp_kids *k);
+void omp_kids_clear(struct omp_kids *k);
+
 struct omp_task {
     struct omp_region *r;
     uintptr_t parent; /* the making task, by an identity of the runtime's */
@@ -104,6 +118,15 @@ struct omp_task {
     int ndeps;
     bool deps_own; /* deps malloc'd apart (libomp tells them later) */
     struct omp_task_dep *deps;
+    /* libgomp's: the parent's children (its record's, or its thread's
+     * part's), which this task's end merges into; the record of an
+     * explicit parent, kept alive by this task's reference; this task's
+     * own children; references to this record (its own, one per child
+     * not yet ended). */
+    struct omp_kids *parent_kids;
+    struct omp_task *parent_task;
+    struct omp_kids kids;
+    uint32_t refs;
 };
 /* The creator, as it makes the task: a record with room for ndeps
  * dependences, filled in by the caller, and the task's clock, in one
@@ -119,7 +142,11 @@ struct omp_region *omp_task_starts(struct omp_task *t);
 /* When it stops: a pause (its work before its own resumption), or its
  * end (its work before its dependents and the waits). */
 void omp_task_stops(struct omp_task *t, bool pauses);
-/* Done with it: its clock goes, and the record. */
+/* libgomp's: the task's parent, for its taskwait (before the real call,
+ * after omp_task_new). */
+void omp_task_parent(struct omp_task *t, struct omp_task *parent_task, struct omp_kids *parent_kids);
+/* Done with it: its clock goes, and the record once no child of its is
+ * left to end. */
 void omp_task_free(struct omp_task *t);
 
 /* omp_fulfill_event, before the runtime's: libgomp's detached task
