@@ -448,14 +448,14 @@ MG_INTERCEPTOR(void, GOMP_task,
 TASKLOOP(GOMP_taskloop, long)
 TASKLOOP(GOMP_taskloop_ull, unsigned long long)
 
-#define TASK_WAIT(fn_name, params, args)                                                                           \
-    MG_INTERCEPTOR(void, fn_name, params)                                                                          \
-    {                                                                                                              \
-        OREAL(fn_name) args;                                                                                       \
-        omp_tasks_done(omp_cur_region);                                                                                \
-    }
-
-TASK_WAIT(GOMP_taskgroup_end, (void), ())
+/* A taskgroup's end waits for every task of the group, descendants
+ * included: it takes every completion in the region (more than the
+ * group's: hides races, never invents one). */
+MG_INTERCEPTOR(void, GOMP_taskgroup_end, (void))
+{
+    OREAL(GOMP_taskgroup_end)();
+    omp_tasks_done(omp_cur_region);
+}
 
 /* A taskwait waits for the running task's children: it takes their
  * completions, not every completion in the region (that ordered a thread
