@@ -61,16 +61,35 @@
 #include <string.h>
 
 /* ---- what a task's ompt_data_t holds ----
- * An implicit task's: its region. An explicit task's: its record (below),
- * with the low bit set. The initial task's: NULL. */
+ * An explicit task's: its record (omp_region.h), with the low bit set.
+ * An implicit task's (a thread's part of a region): its part (below), with
+ * the next bit set; or its region when there was no memory for a part.
+ * The initial task's: NULL. */
 
 #define EXPLICIT 1u
+#define IMPLICIT 2u
 
-/* An explicit task's record (omp_region.h): made at its creation, freed
- * when it completes. */
+/* An explicit task's record: made at its creation, freed when it
+ * completes and its last child has ended. */
 static struct omp_task *task_of(const ompt_data_t *d)
 {
     return d && (d->value & EXPLICIT) ? (struct omp_task *)(uintptr_t)(d->value & ~(uint64_t)EXPLICIT) : NULL;
+}
+
+/* A part: its region, and its children's completions for its taskwait.
+ * On the region's list, freed at the region's end, when every task has
+ * ended (a worker's part ends later to OMPT: when the next region
+ * starts). */
+struct part {
+    struct omp_region *r;
+    struct omp_kids kids;
+    struct part *next;
+};
+
+static struct part *part_of(const ompt_data_t *d)
+{
+    return d && (d->value & (EXPLICIT | IMPLICIT)) == IMPLICIT ? (struct part *)(uintptr_t)(d->value & ~(uint64_t)IMPLICIT)
+                                                               : NULL;
 }
 
 static struct omp_region *region_of(const ompt_data_t *d)
@@ -81,7 +100,28 @@ static struct omp_region *region_of(const ompt_data_t *d)
         struct omp_task *t = task_of(d);
         return t ? t->r : NULL;
     }
+    if (d->value & IMPLICIT)
+        return part_of(d)->r;
     return d->ptr;
+}
+
+/* The children's clock of the task whose data is d, if it has one. */
+static struct omp_kids *kids_of(const ompt_data_t *d)
+{
+    struct omp_task *t = task_of(d);
+    if (t)
+        return &t->kids;
+    struct part *p = part_of(d);
+    return p ? &p->kids : NULL;
+}
+
+static void parts_free(struct omp_region *r)
+{
+    for (struct part *p = r->parts, *n; p; p = n) {
+        n = p->next;
+        omp_kids_clear(&p->kids);
+        free(p);
+    }
 }
 
 /* ---- parallel regions ---- */
@@ -127,6 +167,7 @@ static void on_parallel_end(ompt_data_t *parallel, ompt_data_t *encountering, in
         void *mine = r;
         __atomic_compare_exchange_n(&parallel->ptr, &mine, NULL, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
         omp_region_end(r);
+        parts_free(r);
         free(r);
     }
     omp_cur_region = region_of(encountering);
@@ -148,10 +189,20 @@ static void on_implicit_task(ompt_scope_endpoint_t endpoint, ompt_data_t *parall
     }
     struct omp_region *r = (flags & ompt_task_initial) || !parallel ? NULL : parallel->ptr;
     task->ptr = r;
-    if (r)
-        omp_part_begin(r);
-    else
+    if (!r) {
         omp_cur_region = NULL;
+        return;
+    }
+    struct part *p = calloc(1, sizeof *p);
+    if (p) {
+        p->r = r;
+        p->next = __atomic_load_n((struct part **)&r->parts, __ATOMIC_RELAXED);
+        while (!__atomic_compare_exchange_n((struct part **)&r->parts, &p->next, p, true, __ATOMIC_RELEASE,
+                                            __ATOMIC_RELAXED))
+            ;
+        task->value = (uint64_t)(uintptr_t)p | IMPLICIT;
+    }
+    omp_part_begin(r);
 }
 
 /* ---- barriers, taskwait, taskgroup ---- */
@@ -214,8 +265,16 @@ static void on_sync_region(ompt_sync_region_t kind, ompt_scope_endpoint_t endpoi
             barrier_begin(parallel);
         else if (endpoint == ompt_scope_end && arrivals.depth > 0)
             barrier_end(parallel);
-    } else if ((kind == ompt_sync_region_taskwait || kind == ompt_sync_region_taskgroup) &&
-               endpoint != ompt_scope_begin) {
+    } else if (kind == ompt_sync_region_taskwait && endpoint != ompt_scope_begin) {
+        /* the waiting task's children, not every completion in the region
+         * (that ordered a thread with no children after other threads'
+         * tasks: a held-out probe's r20) */
+        struct omp_kids *k = kids_of(task);
+        if (k && !__atomic_load_n(&k->coarse, __ATOMIC_RELAXED))
+            omp_kids_taken(k);
+        else
+            omp_tasks_done(region_of(task));
+    } else if (kind == ompt_sync_region_taskgroup && endpoint != ompt_scope_begin) {
         omp_tasks_done(region_of(task));
     }
 }
@@ -242,6 +301,10 @@ static void on_task_create(ompt_data_t *encountering, const ompt_frame_t *frame,
         return;
     }
     struct omp_task *t = omp_task_new(region_of(encountering), (uintptr_t)encountering, 0);
+    if (t && !(flags & ompt_task_taskwait))
+        omp_task_parent(t, task_of(encountering), kids_of(encountering));
+    else if (!t && kids_of(encountering)) /* a child that will not say when it ends */
+        __atomic_store_n(&kids_of(encountering)->coarse, 1, __ATOMIC_RELAXED);
     task->value = (uint64_t)(uintptr_t)t | EXPLICIT;
 }
 

@@ -35,6 +35,7 @@ struct omp_region {
     /* the keys of the region's clocks: their addresses */
     uint64_t start, end, barrier, single, task_made, task_done, doacross;
     uint32_t barrier_made; /* 0, making, made: the first arriver makes it */
+    void *parts; /* omp_llvm.c's records of the region's implicit tasks */
 };
 
 /* The innermost region this thread runs a part of, or a task of (NULL

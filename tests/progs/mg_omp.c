@@ -618,8 +618,7 @@ static void taskwait_depend_race(void)
 /* a taskwait waits for the waiting task's own children: thread 1's task
  * writes and ends (thread 1 runs it in its own taskwait: thread 0 spins
  * out of the task pool), then thread 0, which has no children, waits and
- * reads. (libomp's taskwait still takes every completion in the region:
- * missed there, a documented gap.) */
+ * reads */
 static atomic_int child_waited;
 static void taskwait_no_children_race(void)
 {
