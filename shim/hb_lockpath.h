@@ -86,38 +86,25 @@ static inline bool mg_hb_lock_releasing_inline(const volatile void *addr)
  * made for a lock the shim takes inside itself, and a signal handler that
  * interrupts the engine halfway through a change finds the count moved. */
 
-/* After the general path took the default mutex m: what the unlock's one
- * compare will trust (hb_lock_releasing_check's "nothing to store"). */
-static inline void mg_hb_own_remember_held(const void *m)
+/* After the general path took (held) or let go of the default mutex m:
+ * what the next one-compare path will trust. Taken: the state of
+ * hb_lock_releasing_check's "nothing to store" (no release since the
+ * tick). Let go: that of hb_lock_acquired_check's "back in its epoch"
+ * (m the one release since the tick), less the lock's clock, which the
+ * relock tests. */
+static inline void mg_hb_own_remember(const void *m, bool held)
 {
     struct hb_thr *t = mg_self.hb_ready;
     mg_self.own_mutex = 0;
     if (t == NULL || mg_self.busy)
         return;
     const struct hb_sync_entry *e = t->lk;
-    if (HB_LD(e->key) == (uintptr_t)m && !t->nrehold && __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) == t->cur &&
+    bool since_tick = held ? !t->nrehold : t->nrehold == 1 && t->rehold[0] == (uintptr_t)m;
+    if (HB_LD(e->key) == (uintptr_t)m && since_tick && __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) == t->cur &&
         HB_LD(e->relgen) == t->vgen) {
         mg_self.own_entry = e;
         mg_self.own_sgen = HB_LD(t->sgen);
-        mg_self.own_mutex = MG_OWN_HELD(m);
-    }
-}
-
-/* After the general path let go of the default mutex m: what the next
- * lock's relock test will trust (hb_lock_acquired_check's "back in its
- * epoch", less the lock's clock). */
-static inline void mg_hb_own_remember_released(const void *m)
-{
-    struct hb_thr *t = mg_self.hb_ready;
-    mg_self.own_mutex = 0;
-    if (t == NULL || mg_self.busy)
-        return;
-    const struct hb_sync_entry *e = t->lk;
-    if (HB_LD(e->key) == (uintptr_t)m && t->nrehold == 1 && t->rehold[0] == (uintptr_t)m &&
-        __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) == t->cur && HB_LD(e->relgen) == t->vgen) {
-        mg_self.own_entry = e;
-        mg_self.own_sgen = HB_LD(t->sgen);
-        mg_self.own_mutex = MG_OWN_RELEASED(m);
+        mg_self.own_mutex = held ? MG_OWN_HELD(m) : MG_OWN_RELEASED(m);
     }
 }
 

@@ -177,7 +177,7 @@ MG_ALWAYS_INLINE void mutex_taken(pthread_mutex_t *m, int r)
     if (MG_UNLIKELY(!mg_hb_lock_acquired_inline(m)))
         mg_hb_lock_acquired_slow(m);
     if (kind == 0)
-        mg_hb_own_remember_held(m);
+        mg_hb_own_remember(m, true);
 }
 
 /* Before the unlock of a mutex that is not a default one (kind != 0). */
@@ -203,7 +203,7 @@ MG_ALWAYS_INLINE void mutex_unlocking(pthread_mutex_t *m)
     }
     if (MG_UNLIKELY(!mg_hb_lock_releasing_inline(m)))
         mg_hb_lock_releasing_slow(m);
-    mg_hb_own_remember_released(m);
+    mg_hb_own_remember(m, false);
 }
 
 #define BEFORE_MUTEX_UNLOCK(m)                                                                                     \
