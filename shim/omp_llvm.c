@@ -62,8 +62,9 @@
 
 /* ---- what a task's ompt_data_t holds ----
  * An explicit task's: its record (omp_region.h), with the low bit set.
- * An implicit task's (a thread's part of a region): its part (below), with
- * the next bit set; or its region when there was no memory for a part.
+ * An implicit task's (a thread's part of a region): its part
+ * (omp_region.h) with the next bit set; or its region when there was no
+ * memory for a part.
  * The initial task's: NULL. */
 
 #define EXPLICIT 1u
@@ -76,20 +77,12 @@ static struct omp_task *task_of(const ompt_data_t *d)
     return d && (d->value & EXPLICIT) ? (struct omp_task *)(uintptr_t)(d->value & ~(uint64_t)EXPLICIT) : NULL;
 }
 
-/* A part: its region, and its children's completions for its taskwait.
- * On the region's list, freed at the region's end, when every task has
- * ended (a worker's part ends later to OMPT: when the next region
- * starts). */
-struct part {
-    struct omp_region *r;
-    struct omp_kids kids;
-    struct part *next;
-};
-
-static struct part *part_of(const ompt_data_t *d)
+/* An implicit task's part (omp_region.h) */
+static struct omp_part *part_of(const ompt_data_t *d)
 {
-    return d && (d->value & (EXPLICIT | IMPLICIT)) == IMPLICIT ? (struct part *)(uintptr_t)(d->value & ~(uint64_t)IMPLICIT)
-                                                               : NULL;
+    return d && (d->value & (EXPLICIT | IMPLICIT)) == IMPLICIT
+               ? (struct omp_part *)(uintptr_t)(d->value & ~(uint64_t)IMPLICIT)
+               : NULL;
 }
 
 static struct omp_region *region_of(const ompt_data_t *d)
@@ -111,17 +104,8 @@ static struct omp_kids *kids_of(const ompt_data_t *d)
     struct omp_task *t = task_of(d);
     if (t)
         return &t->kids;
-    struct part *p = part_of(d);
+    struct omp_part *p = part_of(d);
     return p ? &p->kids : NULL;
-}
-
-static void parts_free(struct omp_region *r)
-{
-    for (struct part *p = r->parts, *n; p; p = n) {
-        n = p->next;
-        omp_kids_clear(&p->kids);
-        free(p);
-    }
 }
 
 /* ---- parallel regions ---- */
@@ -167,7 +151,6 @@ static void on_parallel_end(ompt_data_t *parallel, ompt_data_t *encountering, in
         void *mine = r;
         __atomic_compare_exchange_n(&parallel->ptr, &mine, NULL, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
         omp_region_end(r);
-        parts_free(r);
         free(r);
     }
     omp_cur_region = region_of(encountering);
@@ -193,15 +176,9 @@ static void on_implicit_task(ompt_scope_endpoint_t endpoint, ompt_data_t *parall
         omp_cur_region = NULL;
         return;
     }
-    struct part *p = calloc(1, sizeof *p);
-    if (p) {
-        p->r = r;
-        p->next = __atomic_load_n((struct part **)&r->parts, __ATOMIC_RELAXED);
-        while (!__atomic_compare_exchange_n((struct part **)&r->parts, &p->next, p, true, __ATOMIC_RELEASE,
-                                            __ATOMIC_RELAXED))
-            ;
+    struct omp_part *p = omp_part_new(r);
+    if (p)
         task->value = (uint64_t)(uintptr_t)p | IMPLICIT;
-    }
     omp_part_begin(r);
 }
 

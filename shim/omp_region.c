@@ -43,6 +43,24 @@ void omp_region_end(struct omp_region *r)
     /* made whenever the engine follows threads, before the first map too */
     if (__atomic_load_n(&r->barrier_made, __ATOMIC_ACQUIRE))
         mg_hb_reset(&r->barrier);
+    for (struct omp_part *p = r->parts, *n; p; p = n) {
+        n = p->next;
+        omp_kids_clear(&p->kids);
+        free(p);
+    }
+    r->parts = NULL;
+}
+
+struct omp_part *omp_part_new(struct omp_region *r)
+{
+    struct omp_part *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->r = r;
+    p->next = __atomic_load_n(&r->parts, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(&r->parts, &p->next, p, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+        ;
+    return p;
 }
 
 struct omp_region *omp_part_begin(struct omp_region *r)

@@ -31,11 +31,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct omp_part;
 struct omp_region {
     /* the keys of the region's clocks: their addresses */
     uint64_t start, end, barrier, single, task_made, task_done, doacross;
     uint32_t barrier_made; /* 0, making, made: the first arriver makes it */
-    void *parts; /* omp_llvm.c's records of the region's implicit tasks */
+    struct omp_part *parts; /* its implicit tasks' records (omp_part_new) */
 };
 
 /* The innermost region this thread runs a part of, or a task of (NULL
@@ -108,6 +109,18 @@ struct omp_kids {
 void omp_kids_done(struct omp_kids *k);
 void omp_kids_taken(struct omp_kids *k);
 void omp_kids_clear(struct omp_kids *k);
+
+/* A thread's part of a region (its implicit task): its region and its
+ * children's completions. On the region's list, made at the first need
+ * (NULL without memory) and freed by omp_region_end, after the region's
+ * last barrier, when every task has ended: a part ends before its
+ * children may have (they run at that barrier). */
+struct omp_part {
+    struct omp_region *r;
+    struct omp_kids kids;
+    struct omp_part *next;
+};
+struct omp_part *omp_part_new(struct omp_region *r);
 
 struct omp_task {
     struct omp_region *r;

@@ -66,36 +66,17 @@ static void omp_resolve_late(void);
 
 /* ---- parallel regions ---- */
 
-/* A thread's part of a region (its implicit task): its children's
- * completions, for its taskwait. Made at its first child, on the
- * region's list, and freed with the region: after its last barrier, when
- * every task has ended (a part's own frame is gone before that, while
- * its children may still run at the barrier). */
-struct part_kids {
-    struct omp_kids k;
-    struct part_kids *next;
-};
-
 struct region {
     struct omp_region r; /* first: the trampoline's argument is both */
     omp_fn fn;
     void *data;
-    struct part_kids *kids; /* every part's, pushed without a lock */
 };
 
-/* The region this thread runs a part of, and that part's children (NULL
- * until its first), saved and restored around a nested region's part. */
+/* The region this thread runs a part of, and that part's record (made at
+ * its first child: omp_region.h), saved and restored around a nested
+ * region's part. */
 static __thread struct region *part_region __attribute__((tls_model("initial-exec")));
-static __thread struct part_kids *part_kids __attribute__((tls_model("initial-exec")));
-
-static void region_kids_free(struct region *r)
-{
-    for (struct part_kids *p = r->kids, *n; p; p = n) {
-        n = p->next;
-        omp_kids_clear(&p->k);
-        free(p);
-    }
-}
+static __thread struct omp_part *part_rec __attribute__((tls_model("initial-exec")));
 
 /* not interposed: the team's size, for its barrier's count */
 MG_HIDDEN int (*MG_REAL(omp_get_num_threads))(void);
@@ -106,14 +87,14 @@ static void region_part(void *p)
 {
     struct region *r = p;
     struct region *outer_region = part_region;
-    struct part_kids *outer_kids = part_kids;
+    struct omp_part *outer_part = part_rec;
     part_region = r;
-    part_kids = NULL;
+    part_rec = NULL;
     struct omp_region *outer = omp_part_begin(&r->r);
     r->fn(r->data);
     omp_part_end(&r->r, outer);
     part_region = outer_region;
-    part_kids = outer_kids;
+    part_rec = outer_part;
 }
 
 #define REGION(call_real)                                                                                          \
@@ -122,7 +103,6 @@ static void region_part(void *p)
         omp_region_begin(&r_.r);                                                                                   \
         call_real;                                                                                                 \
         omp_region_end(&r_.r);                                                                                     \
-        region_kids_free(&r_);                                                                                     \
     } while (0)
 
 MG_INTERCEPTOR(void, GOMP_parallel, (omp_fn fn, void *data, unsigned nthreads, unsigned flags))
@@ -251,16 +231,9 @@ static struct omp_kids *kids_now(bool make)
 {
     if (task_running)
         return &task_running->kids;
-    if (part_kids || !make || !part_region)
-        return part_kids ? &part_kids->k : NULL;
-    struct part_kids *k = calloc(1, sizeof *k);
-    if (!k)
-        return NULL;
-    k->next = __atomic_load_n(&part_region->kids, __ATOMIC_RELAXED);
-    while (!__atomic_compare_exchange_n(&part_region->kids, &k->next, k, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
-        ;
-    part_kids = k;
-    return &k->k;
+    if (!part_rec && make && part_region)
+        part_rec = omp_part_new(&part_region->r);
+    return part_rec ? &part_rec->kids : NULL;
 }
 
 /* libgomp's GOMP_TASK_FLAG_DEPEND, and its depend array as gcc 12 builds
