@@ -26,9 +26,11 @@
  * - explicit tasks, more precisely than libgomp's model: each is ordered
  *   after its own creation (task_create) and the tasks its depend clauses
  *   name (the dependences callback: a pair of clocks per address), below;
- *   its end (task_schedule) merges into those and into the region's
- *   task_done, which taskwait and taskgroup (their sync_region's end),
- *   barriers and the region's end acquire. A detached task's fulfill,
+ *   its end (task_schedule) merges into those, into its parent's
+ *   children's clock, which the parent's taskwait acquires, into its
+ *   taskgroup's, which the group's end acquires (their sync_region's
+ *   end), and into the region's task_done, which barriers and the
+ *   region's end acquire. A detached task's fulfill,
  *   early or late, merges the fulfilling thread's clock: omp_fulfill_event
  *   is a release.
  * - doacross loops: __kmpc_doacross_post and __kmpc_doacross_wait,
@@ -106,6 +108,19 @@ static struct omp_kids *kids_of(const ompt_data_t *d)
         return &t->kids;
     struct omp_part *p = part_of(d);
     return p ? &p->kids : NULL;
+}
+
+/* The taskgroups open in the task whose data is d (omp_region.h): its
+ * record's or its part's; a thread's own outside any (the initial task,
+ * or no memory for a record). */
+static __thread struct omp_open outside_open __attribute__((tls_model("initial-exec")));
+static struct omp_open *open_of(const ompt_data_t *d)
+{
+    struct omp_task *t = task_of(d);
+    if (t)
+        return &t->open;
+    struct omp_part *p = part_of(d);
+    return p ? &p->open : &outside_open;
 }
 
 /* ---- parallel regions ---- */
@@ -251,8 +266,11 @@ static void on_sync_region(ompt_sync_region_t kind, ompt_scope_endpoint_t endpoi
             omp_kids_taken(k);
         else
             omp_tasks_done(region_of(task));
-    } else if (kind == ompt_sync_region_taskgroup && endpoint != ompt_scope_begin) {
-        omp_tasks_done(region_of(task));
+    } else if (kind == ompt_sync_region_taskgroup) {
+        if (endpoint == ompt_scope_begin)
+            omp_group_begin(open_of(task));
+        else
+            omp_group_end(open_of(task), region_of(task));
     }
 }
 
@@ -263,8 +281,9 @@ static void on_sync_region(ompt_sync_region_t kind, ompt_scope_endpoint_t endpoi
  * between a thread's write and another thread's task, started after the
  * writer had made an unrelated task, was hidden in 5 runs of 5. A task's
  * parent, for its dependences, is the encountering task's ompt_data_t.
- * taskwait, the end of a taskgroup, barriers and the region's end take
- * every completion (the region's task_done). */
+ * A taskwait takes its task's children's completions, the end of a
+ * taskgroup its group's, barriers and the region's end every completion
+ * (the region's task_done). */
 
 static void on_task_create(ompt_data_t *encountering, const ompt_frame_t *frame, ompt_data_t *task, int flags,
                            int has_dependences, const void *ra)
@@ -278,10 +297,14 @@ static void on_task_create(ompt_data_t *encountering, const ompt_frame_t *frame,
         return;
     }
     struct omp_task *t = omp_task_new(region_of(encountering), (uintptr_t)encountering, 0);
-    if (t && !(flags & ompt_task_taskwait))
+    if (t && !(flags & ompt_task_taskwait)) {
         omp_task_parent(t, task_of(encountering), kids_of(encountering));
-    else if (!t && kids_of(encountering)) /* a child that will not say when it ends */
-        __atomic_store_n(&kids_of(encountering)->coarse, 1, __ATOMIC_RELAXED);
+        t->group = t->open.top = omp_group_joined(open_of(encountering), true);
+    } else if (!t) { /* a child that will not say when it ends */
+        if (kids_of(encountering))
+            __atomic_store_n(&kids_of(encountering)->coarse, 1, __ATOMIC_RELAXED);
+        omp_group_joined(open_of(encountering), false);
+    }
     task->value = (uint64_t)(uintptr_t)t | EXPLICIT;
 }
 

@@ -142,10 +142,10 @@ void omp_single_leave(struct omp_region *r)
         mg_hb_acquire(&r->single);
 }
 
-/* ---- tasks ----
+/* ---- tasks with no record of their own ----
  * Every creation merges into the region's task_made clock, which every
- * task's start acquires, and every completion into task_done, which a
- * task's start, taskwait, the end of a taskgroup, a barrier and the
+ * such task's start acquires, and every completion into task_done, which
+ * their starts, a coarse taskwait or taskgroup end, a barrier and the
  * region's end acquire. That is more ordering than the program made
  * (every earlier creation and completion, not only the task's own and
  * its dependences'): it hides races between tasks, never invents one,
@@ -252,6 +252,8 @@ void omp_task_stops(struct omp_task *t, bool pauses)
         mg_hb_release_merge(&t->r->task_done);
     if (t->parent_kids)
         omp_kids_done(t->parent_kids);
+    if (t->group)
+        omp_kids_done(&t->group->done);
 }
 
 void omp_task_parent(struct omp_task *t, struct omp_task *parent_task, struct omp_kids *parent_kids)
@@ -304,6 +306,51 @@ void omp_kids_clear(struct omp_kids *k)
     mg_hb_clock_free(k->clock);
     k->clock = NULL;
     k->coarse = 0;
+}
+
+/* ---- taskgroups (omp_region.h) ---- */
+
+/* A start with no memory for a record, or inside such a one: counted, so
+ * that ends keep pairing with their starts (each counted end is coarse). */
+void omp_group_begin(struct omp_open *o)
+{
+    struct omp_group *g = o->lost ? NULL : calloc(1, sizeof *g);
+    if (!g) {
+        o->lost++;
+        return;
+    }
+    g->outer = o->top;
+    o->top = g;
+}
+
+void omp_group_end(struct omp_open *o, struct omp_region *r)
+{
+    struct omp_group *g = o->top;
+    if (o->lost || !g) { /* no record, or a start the shim did not see */
+        if (o->lost)
+            o->lost--;
+        omp_tasks_done(r);
+        return;
+    }
+    o->top = g->outer;
+    if (__atomic_load_n(&g->done.coarse, __ATOMIC_RELAXED)) {
+        omp_tasks_done(r);
+    } else if (mg_hb_sync_live()) {
+        omp_kids_taken(&g->done);
+        omp_fulfills_taken(); /* a detached task of the group ends there */
+    }
+    omp_kids_clear(&g->done);
+    free(g);
+}
+
+/* Inside a group whose start had no record, the next one out: its end
+ * waits for the task too, and the inner one's end is coarse anyway. */
+struct omp_group *omp_group_joined(struct omp_open *o, bool tells_end)
+{
+    struct omp_group *g = o->top;
+    if (g && !tells_end)
+        __atomic_store_n(&g->done.coarse, 1, __ATOMIC_RELAXED);
+    return g;
 }
 
 /* One clock for every fulfill, whichever region or thread (the event

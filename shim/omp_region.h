@@ -14,11 +14,14 @@
  * - doacross loops (ordered depend(sink)/depend(source)): every post
  *   before every later wait's return, one merged clock (more ordering
  *   than the sink named: hides races, never invents one);
- * - tasks, as libgomp's wrappers follow them (omp_llvm.c follows
- *   libomp's more precisely, by each task's creation and dependences):
- *   every creation before every start (task_made), every
- *   completion before every later start, taskwait, end of a taskgroup,
- *   barrier and the region's end (task_done).
+ * - tasks: each ordered after its own creation and the sibling tasks
+ *   its depend clauses name (omp_task below), its end before its
+ *   parent's taskwait (omp_kids), its taskgroup's end (omp_group), and
+ *   every barrier and the region's end (task_done). Tasks that have no
+ *   record of their own (libgomp's taskloops, or no memory for one) keep
+ *   the region-wide model: every creation before every start
+ *   (task_made), every completion before every later start and every
+ *   wait (task_done).
  *
  * A region's record lives in the master's frame for the region's length.
  */
@@ -90,8 +93,9 @@ void omp_tasks_done(struct omp_region *r);
  * depend orders siblings only: a task that reads (in) takes the writers'
  * clock at its start and merges into the readers' at its end; one that
  * writes (out, inout, mutexinoutset, inoutset) takes both and merges into
- * the writers'. The waits (taskwait, a taskgroup's end, barriers, the
- * region's end) still take every completion in the region (task_done). */
+ * the writers'. A taskwait takes its task's children's completions
+ * (omp_kids), a taskgroup's end its group's (omp_group); barriers and
+ * the region's end take every completion in the region (task_done). */
 struct omp_task_dep {
     uintptr_t addr;
     bool writes;
@@ -110,6 +114,36 @@ void omp_kids_done(struct omp_kids *k);
 void omp_kids_taken(struct omp_kids *k);
 void omp_kids_clear(struct omp_kids *k);
 
+/* A taskgroup: the completions of its tasks, descendants included, for
+ * its end, which takes them and nothing else (taking every completion in
+ * the region hid a race with another thread's finished task: a held-out
+ * probe's r21, missed 5 of 5). A task belongs to the group innermost open
+ * in its creator when it is made, or to its creator's own group when the
+ * creator opened none: a descendant of a task of the group is in the
+ * group. A task's end merges into its group (omp_task_stops), under the
+ * runtime's completion, which the group's end waits for; the record lives
+ * from the group's start to its end. done.coarse: a task joined that will
+ * not say when it ends (a taskloop's, one with no record), and the end
+ * takes every completion in the region instead. */
+struct omp_group {
+    struct omp_kids done;
+    struct omp_group *outer;
+};
+/* The groups a task has open (an explicit task's, a thread's part of a
+ * region, a thread outside any): the innermost, and how many inside it
+ * were opened with no memory for a record (each ends as a coarse one). */
+struct omp_open {
+    struct omp_group *top;
+    uint32_t lost;
+};
+/* The task whose groups are o: after the runtime's start, and after its
+ * end's wait (r: its region, for a coarse end). */
+void omp_group_begin(struct omp_open *o);
+void omp_group_end(struct omp_open *o, struct omp_region *r);
+/* The group a task made now by o's task joins (NULL: none); one whose end
+ * will not be told (tells_end false) makes it coarse. */
+struct omp_group *omp_group_joined(struct omp_open *o, bool tells_end);
+
 /* A thread's part of a region (its implicit task): its region and its
  * children's completions. On the region's list, made at the first need
  * (NULL without memory) and freed by omp_region_end, after the region's
@@ -118,6 +152,7 @@ void omp_kids_clear(struct omp_kids *k);
 struct omp_part {
     struct omp_region *r;
     struct omp_kids kids;
+    struct omp_open open; /* libomp's: its taskgroups */
     struct omp_part *next;
 };
 struct omp_part *omp_part_new(struct omp_region *r);
@@ -141,6 +176,10 @@ struct omp_task {
     struct omp_task *parent_task;
     struct omp_kids kids;
     uint32_t refs;
+    /* the taskgroup it belongs to, which its end merges into; the
+     * groups it has open, the innermost its children's */
+    struct omp_group *group;
+    struct omp_open open;
 };
 /* The creator, as it makes the task: a record with room for ndeps
  * dependences, filled in by the caller, and the task's clock, in one

@@ -78,6 +78,14 @@ struct region {
 static __thread struct region *part_region __attribute__((tls_model("initial-exec")));
 static __thread struct omp_part *part_rec __attribute__((tls_model("initial-exec")));
 
+/* The taskgroups the task this thread runs has open (omp_region.h): its
+ * record's, or a part's or a taskloop task's own, saved and restored
+ * around each (libgomp runs a thread's tasks one inside another, and an
+ * untied task as a tied one); NULL outside any, for outside_open. */
+static __thread struct omp_open *open_now __attribute__((tls_model("initial-exec")));
+static __thread struct omp_open outside_open __attribute__((tls_model("initial-exec")));
+static struct omp_open *open_cur(void) { return open_now ? open_now : &outside_open; }
+
 /* not interposed: the team's size, for its barrier's count */
 MG_HIDDEN int (*MG_REAL(omp_get_num_threads))(void);
 
@@ -88,13 +96,16 @@ static void region_part(void *p)
     struct region *r = p;
     struct region *outer_region = part_region;
     struct omp_part *outer_part = part_rec;
+    struct omp_open open = {0}, *outer_open = open_now;
     part_region = r;
     part_rec = NULL;
+    open_now = &open;
     struct omp_region *outer = omp_part_begin(&r->r);
     r->fn(r->data);
     omp_part_end(&r->r, outer);
     part_region = outer_region;
     part_rec = outer_part;
+    open_now = outer_open;
 }
 
 #define REGION(call_real)                                                                                          \
@@ -292,20 +303,26 @@ static void task_body(void *block, size_t prefix)
     if (prefix)
         memcpy(mine, block, prefix);
     struct omp_task *t = h->task;
+    struct omp_open *outer_open = open_now;
     if (!t) {
+        struct omp_open open = {0};
+        open_now = &open;
         struct omp_region *outer = omp_task_begin(h->r);
         h->fn(mine);
         omp_task_end(h->r, outer);
+        open_now = outer_open;
         return;
     }
     struct omp_task *parent = task_running;
     task_running = t;
+    open_now = &t->open;
     struct omp_region *outer = omp_task_starts(t);
     omp_fulfills_taken();
     h->fn(mine);
     omp_task_stops(t, false);
     omp_cur_region = outer;
     task_running = parent;
+    open_now = outer_open;
     omp_task_free(t);
 }
 
@@ -340,6 +357,14 @@ struct task_block {
  * reads a pointer out of the program's block itself */
 #define TASK_FLAG_REDUCTION (1u << 12)
 
+/* A task libgomp gets as the program made it: it will not say when it
+ * ends. */
+static bool task_unwrapped(void)
+{
+    omp_group_joined(open_cur(), false);
+    return false;
+}
+
 /* depend: a task's (GOMP_task), NULL for a taskloop's block */
 static bool task_block_make(struct task_block *b, size_t prefix, unsigned flags, void **depend, omp_fn fn,
                             void *data, void (*cpyfn)(void *, void *), long arg_size, long arg_align)
@@ -348,7 +373,7 @@ static bool task_block_make(struct task_block *b, size_t prefix, unsigned flags,
     b->heap = NULL;
     if (!r || (flags & TASK_FLAG_REDUCTION) || arg_size < 0 || arg_align <= 0 || (arg_align & (arg_align - 1)) ||
         arg_align > 4096)
-        return false;
+        return task_unwrapped();
     long head_end = (long)(prefix + sizeof(struct task_head));
     long off = (head_end + arg_align - 1) & ~(arg_align - 1);
     b->align = arg_align > (long)_Alignof(struct task_head) ? arg_align : (long)_Alignof(struct task_head);
@@ -356,7 +381,7 @@ static bool task_block_make(struct task_block *b, size_t prefix, unsigned flags,
     size_t need_bytes = (size_t)(b->size + b->align);
     char *buf = b->small;
     if (need_bytes > sizeof b->small && !(buf = b->heap = malloc(need_bytes)))
-        return false;
+        return task_unwrapped();
     b->block = (char *)(((uintptr_t)buf + (uintptr_t)b->align - 1) & ~((uintptr_t)b->align - 1));
     if (!cpyfn && arg_size > 0)
         memcpy(b->block + off, data, (size_t)arg_size);
@@ -369,9 +394,11 @@ static bool task_block_make(struct task_block *b, size_t prefix, unsigned flags,
             if (t->ndeps)
                 depend_fill(t, depend);
             omp_task_parent(t, task_running, kids);
+            t->group = t->open.top = omp_group_joined(open_cur(), true);
         }
     }
     if (!t) {
+        omp_group_joined(open_cur(), false);
         omp_task_made(r);
         /* a child that will not say when it ends: its parent's taskwait
          * takes every completion */
@@ -422,12 +449,17 @@ TASKLOOP(GOMP_taskloop, long)
 TASKLOOP(GOMP_taskloop_ull, unsigned long long)
 
 /* A taskgroup's end waits for every task of the group, descendants
- * included: it takes every completion in the region (more than the
- * group's: hides races, never invents one). */
+ * included: it takes their completions (omp_region.h's omp_group). */
+MG_INTERCEPTOR(void, GOMP_taskgroup_start, (void))
+{
+    OREAL(GOMP_taskgroup_start)();
+    omp_group_begin(open_cur());
+}
+
 MG_INTERCEPTOR(void, GOMP_taskgroup_end, (void))
 {
     OREAL(GOMP_taskgroup_end)();
-    omp_tasks_done(omp_cur_region);
+    omp_group_end(open_cur(), omp_cur_region);
 }
 
 /* A taskwait waits for the running task's children: it takes their
@@ -700,6 +732,7 @@ static const struct mg_intercept omp_table[] = {
     MG_INTERCEPT(GOMP_taskloop_ull),
     MG_INTERCEPT(GOMP_taskwait),
     MG_INTERCEPT(GOMP_taskwait_depend),
+    MG_INTERCEPT(GOMP_taskgroup_start),
     MG_INTERCEPT(GOMP_taskgroup_end),
     MG_INTERCEPT(GOMP_loop_doacross_static_start),
     MG_INTERCEPT(GOMP_loop_doacross_dynamic_start),

@@ -45,6 +45,69 @@ static void wait_flag(void)
 
 /* ---- clean ---- */
 
+/* A taskgroup's end waits for its tasks and their descendants: a
+ * grandchild made by a task that ends without waiting for it; a group
+ * inside a task, and one nested in another; a taskloop in a group. The
+ * writers run at once under critical; the reads after each end are
+ * outside it. */
+static void taskgroups_clean(void)
+{
+    M = make_map();
+#pragma omp parallel num_threads(2)
+#pragma omp single
+    for (int64_t round = 0; round < 20; round++) {
+#pragma omp taskgroup
+        {
+#pragma omp task firstprivate(round)
+            {
+#pragma omp task firstprivate(round)
+                {
+#pragma omp critical
+                    set(500 + round);
+                }
+            }
+#pragma omp task firstprivate(round)
+            {
+#pragma omp critical
+                set(600 + round);
+            }
+        }
+        must_have(500 + round);
+        must_have(600 + round);
+#pragma omp task firstprivate(round)
+        {
+#pragma omp taskgroup
+            {
+#pragma omp task firstprivate(round)
+                {
+#pragma omp taskgroup
+                    {
+#pragma omp task firstprivate(round)
+                        {
+#pragma omp critical
+                            set(700 + round);
+                        }
+                    }
+#pragma omp critical
+                    set(800 + round);
+                }
+            }
+            must_have(700 + round);
+            must_have(800 + round);
+        }
+#pragma omp taskwait
+#pragma omp taskgroup
+        {
+#pragma omp taskloop grainsize(2) firstprivate(round)
+            for (int64_t i = 0; i < 4; i++) {
+#pragma omp critical
+                set(900 + 10 * round + i);
+            }
+        }
+        must_have(900 + 10 * round + 3);
+    }
+}
+
 /* every thread writes under critical; the master reads after the region,
  * and writes before the next one, which every thread reads */
 static void critical_regions_clean(void)
@@ -643,6 +706,43 @@ static void taskwait_no_children_race(void)
     }
 }
 
+/* a taskgroup's end waits for the group's tasks only: thread 1's task
+ * writes and ends (thread 1 runs it in its own taskwait, as above), then
+ * thread 0 runs a group of one empty task and reads. Thread 1 spins till
+ * then, out of the task pool: had it run the empty task, its write would
+ * be ordered before the group's end, through its own program order. */
+static atomic_int other_task_done, group_read;
+static void taskgroup_other_task_race(void)
+{
+    M = make_map();
+#pragma omp parallel num_threads(2)
+    {
+        if (omp_get_thread_num() == 1) {
+#pragma omp task
+            {
+                int64_t k = 1;
+                gomap_set(M, &k, &k); /* @site:omp_tgother_set */
+            }
+#pragma omp taskwait
+            atomic_store(&other_task_done, 1);
+            while (!atomic_load(&group_read))
+                sched_yield();
+        } else {
+            while (!atomic_load(&other_task_done))
+                sched_yield();
+#pragma omp taskgroup
+            {
+#pragma omp task
+                {
+                }
+            }
+            int64_t k = 1;
+            gomap_get(M, &k); /* @site:omp_tgother_get */
+            atomic_store(&group_read, 1);
+        }
+    }
+}
+
 /* two different locks: thread 1's lock orders nothing after thread 0's */
 static void two_locks_race(void)
 {
@@ -710,6 +810,8 @@ int main(int argc, char **argv)
         {"many_tasks_clean", many_tasks_clean},
         {"taskwait_depend_race", taskwait_depend_race},
         {"taskwait_no_children_race", taskwait_no_children_race},
+        {"taskgroups_clean", taskgroups_clean},
+        {"taskgroup_other_task_race", taskgroup_other_task_race},
         {"unlocked_race", unlocked_race},
         {"no_barrier_race", no_barrier_race},
         {"two_locks_race", two_locks_race},
