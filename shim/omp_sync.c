@@ -526,7 +526,7 @@ MG_INTERCEPTOR(void, omp_fulfill_event, (uintptr_t event))
  * start wrappers keep it for the thread, and the wait wrapper reads and
  * passes on exactly that many. */
 
-#define DOACROSS_DIMS 8
+#define DOACROSS_DIMS 32
 static __thread unsigned doacross_dims __attribute__((tls_model("initial-exec")));
 
 #define DOACROSS_START(fn_name, params, args)                                                                   \
@@ -581,9 +581,12 @@ MG_INTERCEPTOR(void, GOMP_doacross_ull_post, (omp_ull *counts))
 }
 
 /* The dimensions the loop's start gave, or 1 when no start was seen (the
- * program's own call, or a loop the shim did not wrap). Past
- * DOACROSS_DIMS no call can pass them on: said once, and the process
- * ends, rather than letting libgomp read arguments that are not there. */
+ * program's own call, or a loop the shim did not wrap). The wait passes
+ * on DOACROSS_DIMS arguments every time, the values read and zeros after
+ * them: libgomp reads as many as the loop has, and a variadic function
+ * ignores the rest. Past that many no call can pass them on: said, and
+ * the process ends, rather than letting libgomp read arguments that are
+ * not there. */
 static unsigned wait_dims(void)
 {
     unsigned n = doacross_dims ? doacross_dims : 1;
@@ -595,6 +598,8 @@ static unsigned wait_dims(void)
     return n;
 }
 
+#define V8(i) v[i], v[i + 1], v[i + 2], v[i + 3], v[i + 4], v[i + 5], v[i + 6], v[i + 7]
+_Static_assert(DOACROSS_DIMS == 32, "the wait's call passes four V8s");
 #define DOACROSS_WAIT(fn_name, T)                                                                                  \
     MG_INTERCEPTOR(void, fn_name, (T first, ...))                                                                 \
     {                                                                                                              \
@@ -605,17 +610,7 @@ static unsigned wait_dims(void)
         for (unsigned i = 1; i < n; i++)                                                                           \
             v[i] = va_arg(ap, T);                                                                                  \
         va_end(ap);                                                                                                \
-        void (*real)(T, ...) = OREAL(fn_name);                                                                     \
-        switch (n) {                                                                                               \
-        case 1: real(v[0]); break;                                                                                 \
-        case 2: real(v[0], v[1]); break;                                                                           \
-        case 3: real(v[0], v[1], v[2]); break;                                                                     \
-        case 4: real(v[0], v[1], v[2], v[3]); break;                                                               \
-        case 5: real(v[0], v[1], v[2], v[3], v[4]); break;                                                         \
-        case 6: real(v[0], v[1], v[2], v[3], v[4], v[5]); break;                                                   \
-        case 7: real(v[0], v[1], v[2], v[3], v[4], v[5], v[6]); break;                                             \
-        default: real(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]); break;                                      \
-        }                                                                                                          \
+        OREAL(fn_name)(V8(0), V8(8), V8(16), V8(24));                                                              \
         omp_doacross_waited();                                                                                     \
     }
 

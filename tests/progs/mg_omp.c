@@ -424,6 +424,28 @@ static void doacross_clean(void)
 #pragma omp ordered depend(source)
         }
     must_have(117);
+    /* ten dimensions: libgomp's wait takes one argument per dimension
+     * (the shim once passed on at most eight, and ended the process) */
+#pragma omp parallel for ordered(10) num_threads(2) schedule(static, 1)
+    for (int64_t i = 0; i < 6; i++)
+        for (int a = 0; a < 1; a++)
+            for (int b = 0; b < 1; b++)
+                for (int c = 0; c < 1; c++)
+                    for (int d = 0; d < 1; d++)
+                        for (int e = 0; e < 1; e++)
+                            for (int f = 0; f < 1; f++)
+                                for (int g = 0; g < 1; g++)
+                                    for (int h = 0; h < 1; h++)
+                                        for (int j = 0; j < 1; j++) {
+#pragma omp ordered depend(sink : i - 1, a, b, c, d, e, f, g, h, j)
+                                            {
+                                                if (i > 0)
+                                                    must_have(200 + i - 1);
+                                                set(200 + i);
+                                            }
+#pragma omp ordered depend(source)
+                                        }
+    must_have(205);
 }
 
 /* ---- races ---- */
