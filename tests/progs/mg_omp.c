@@ -448,6 +448,32 @@ static void doacross_clean(void)
     must_have(205);
 }
 
+/* a taskloop with a reduction: each iteration fills a map of its own,
+ * read after the taskloop's end (libgomp reads the reduction's data
+ * from the task's block: the shim once handed such a taskloop over
+ * unwrapped, and the reads were reported) */
+static void taskloop_reduction_clean(void)
+{
+    gomap *maps[8];
+    for (int i = 0; i < 8; i++)
+        maps[i] = make_map();
+    int64_t sum = 0;
+#pragma omp parallel num_threads(2)
+#pragma omp single
+    for (int64_t round = 0; round < 10; round++) {
+#pragma omp taskloop reduction(+ : sum) grainsize(1)
+        for (int i = 0; i < 8; i++) {
+            sum += i;
+            gomap_set(maps[i], &round, &round);
+        }
+        for (int i = 0; i < 8; i++)
+            if (!gomap_get(maps[i], &round))
+                abort();
+    }
+    if (sum != 280)
+        abort();
+}
+
 /* ---- races ---- */
 
 /* the region's threads write under no critical: thread 1 after thread 0 */
@@ -833,6 +859,7 @@ int main(int argc, char **argv)
         {"taskwait_depend_race", taskwait_depend_race},
         {"taskwait_no_children_race", taskwait_no_children_race},
         {"taskgroups_clean", taskgroups_clean},
+        {"taskloop_reduction_clean", taskloop_reduction_clean},
         {"taskgroup_other_task_race", taskgroup_other_task_race},
         {"unlocked_race", unlocked_race},
         {"no_barrier_race", no_barrier_race},

@@ -99,6 +99,9 @@ OMP_TEST(taskgroup_waits_for_its_own_tasks_only,
          UNORDERED("taskgroup_other_task_race", "concurrent-read-write", "get", "omp_tgother_get", "set",
                    "omp_tgother_set"))
 
+/* a taskloop with a reduction orders its tasks as any other */
+OMP_TEST(a_taskloop_with_a_reduction_orders_its_tasks, CLEAN("taskloop_reduction_clean"))
+
 /* every kind of dependence gcc and clang pass their runtimes orders */
 OMP_TEST(depend_kinds_order, CLEAN("depend_kinds_clean"))
 
