@@ -53,10 +53,12 @@ __thread uint32_t mg_hb_solo_skipped __attribute__((tls_model("initial-exec")));
  * makes it (the inline acquire of a handoff does not). */
 static inline void set_ready(void)
 {
-    mg_self.hb_ready = me_tagged && !me_solo_pending ? me_rec : NULL;
     /* the own-mutex hints (hb_lockpath.h) hold only under the record they
-     * were made with */
+     * were made with: gone first, so that a signal handler's lock wrapper
+     * never finds a hint without its record */
     mg_self.own_mutex = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    mg_self.hb_ready = me_tagged && !me_solo_pending ? me_rec : NULL;
 }
 
 /* The shim's own image: its internal locks (thread table, reports, depot)

@@ -84,7 +84,11 @@ static inline bool mg_hb_lock_releasing_inline(const volatile void *addr)
  *
  * Unlike the general path these do not test the guard: a hint is never
  * made for a lock the shim takes inside itself, and a signal handler that
- * interrupts the engine halfway through a change finds the count moved. */
+ * interrupts the engine halfway through a change finds the count moved.
+ * They do test the record: a hint can outlive it, made by a wrapper that
+ * a handler interrupted while the thread's end took the record away (a
+ * handler's lock in that window crashed on a null record, 5 runs of 40
+ * of mg_signal_handler_calls' lock_storm). */
 
 /* After the general path took (held) or let go of the default mutex m:
  * what the next one-compare path will trust. Taken: the state of
@@ -114,7 +118,7 @@ static inline void mg_hb_own_remember(const void *m, bool held)
 static inline bool mg_hb_own_relocked(void)
 {
     struct hb_thr *t = mg_self.hb_ready;
-    if (HB_LD(t->sgen) != mg_self.own_sgen || __atomic_load_n(&mg_self.own_entry->rel, __ATOMIC_ACQUIRE) != t->cur ||
+    if (MG_UNLIKELY(t == NULL) || HB_LD(t->sgen) != mg_self.own_sgen || __atomic_load_n(&mg_self.own_entry->rel, __ATOMIC_ACQUIRE) != t->cur ||
         MG_UNLIKELY(__atomic_load_n(&hb_leaks_out, __ATOMIC_RELAXED)))
         return false;
     t->nrehold = 0;
@@ -128,7 +132,7 @@ static inline bool mg_hb_own_relocked(void)
 static inline bool mg_hb_own_unlocking(const void *m)
 {
     struct hb_thr *t = mg_self.hb_ready;
-    if (HB_LD(t->sgen) != mg_self.own_sgen)
+    if (MG_UNLIKELY(t == NULL) || HB_LD(t->sgen) != mg_self.own_sgen)
         return false;
     t->rehold[0] = (uintptr_t)m;
     t->nrehold = 1;
