@@ -252,8 +252,7 @@ void omp_task_stops(struct omp_task *t, bool pauses)
         mg_hb_release_merge(&t->r->task_done);
     if (t->parent_kids)
         omp_kids_done(t->parent_kids);
-    if (t->group)
-        omp_kids_done(&t->group->done);
+    omp_group_done(t->group);
 }
 
 void omp_task_parent(struct omp_task *t, struct omp_task *parent_task, struct omp_kids *parent_kids)
@@ -351,6 +350,12 @@ struct omp_group *omp_group_joined(struct omp_open *o, bool tells_end)
     if (g && !tells_end)
         __atomic_store_n(&g->done.coarse, 1, __ATOMIC_RELAXED);
     return g;
+}
+
+void omp_group_done(struct omp_group *g)
+{
+    if (g && mg_hb_sync_live())
+        omp_kids_done(&g->done);
 }
 
 /* One clock for every fulfill, whichever region or thread (the event

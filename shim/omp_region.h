@@ -18,7 +18,7 @@
  *   its depend clauses name (omp_task below), its end before its
  *   parent's taskwait (omp_kids), its taskgroup's end (omp_group), and
  *   every barrier and the region's end (task_done). Tasks that have no
- *   record of their own (libgomp's taskloops, or no memory for one) keep
+ *   record of their own (libgomp's nogroup taskloops, or no memory for one) keep
  *   the region-wide model: every creation before every start
  *   (task_made), every completion before every later start and every
  *   wait (task_done).
@@ -85,8 +85,9 @@ struct omp_region *omp_task_begin(struct omp_region *r);
 void omp_task_end(struct omp_region *r, struct omp_region *outer);
 void omp_tasks_done(struct omp_region *r);
 /* ---- a task of its own ----
- * Both runtimes' explicit tasks (but libgomp's taskloops, which share one
- * block among their tasks and keep the region-wide model above): each is
+ * Both runtimes' explicit tasks (libgomp's taskloops share one record
+ * among a taskloop's tasks, and nogroup ones keep the region-wide model
+ * above): each is
  * ordered after its own creation and after the sibling tasks its depend
  * clauses name, not after every earlier creation and completion. A
  * dependence is a pair of clocks per address and parent task, since
@@ -103,8 +104,9 @@ struct omp_task_dep {
 /* A task's children's completions, for its taskwait (libgomp's wrappers;
  * omp_sync.c): each child merges its work here when it ends, under the
  * lock, since two may end at once on two threads. coarse: a child was
- * made that does not merge here (a taskloop's, one with no record), and
- * the taskwait takes every completion in the region instead. */
+ * made that does not merge here (a nogroup taskloop's, one with no
+ * record), and the taskwait takes every completion in the region
+ * instead. */
 struct omp_kids {
     uint32_t lock;
     uint32_t coarse;
@@ -123,8 +125,8 @@ void omp_kids_clear(struct omp_kids *k);
  * group. A task's end merges into its group (omp_task_stops), under the
  * runtime's completion, which the group's end waits for; the record lives
  * from the group's start to its end. done.coarse: a task joined that will
- * not say when it ends (a taskloop's, one with no record), and the end
- * takes every completion in the region instead. */
+ * not say when it ends (one the shim handed to the runtime unwrapped),
+ * and the end takes every completion in the region instead. */
 struct omp_group {
     struct omp_kids done;
     struct omp_group *outer;
@@ -143,6 +145,8 @@ void omp_group_end(struct omp_open *o, struct omp_region *r);
 /* The group a task made now by o's task joins (NULL: none); one whose end
  * will not be told (tells_end false) makes it coarse. */
 struct omp_group *omp_group_joined(struct omp_open *o, bool tells_end);
+/* The end of a task of g (NULL: none), before the runtime's completion. */
+void omp_group_done(struct omp_group *g);
 
 /* A thread's part of a region (its implicit task): its region and its
  * children's completions. On the region's list, made at the first need

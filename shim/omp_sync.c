@@ -221,6 +221,11 @@ struct task_head {
     void *data; /* the program's block, for cpyfn */
     struct omp_region *r;
     struct omp_task *task; /* NULL: a taskloop's, or no memory for one */
+    /* a taskloop's tasks, which libgomp waits for before the taskloop
+     * returns: one record for them all, the wrapper's (NULL: nogroup, or
+     * no memory) */
+    struct omp_task *loop;
+    struct omp_group *group; /* without a record: its taskgroup */
     long off;   /* the program's block, from the start of ours */
 };
 
@@ -313,11 +318,21 @@ static void task_body(void *block, size_t prefix)
     struct omp_task *t = h->task;
     struct omp_open *outer_open = open_now;
     if (!t) {
-        struct omp_open open = {0};
+        /* its children are in its group too */
+        struct omp_open open = {.top = h->group};
         open_now = &open;
-        struct omp_region *outer = omp_task_begin(h->r);
-        h->fn(mine);
-        omp_task_end(h->r, outer);
+        if (h->loop) {
+            struct omp_region *outer = omp_task_starts(h->loop);
+            omp_fulfills_taken();
+            h->fn(mine);
+            omp_task_stops(h->loop, false);
+            omp_cur_region = outer;
+        } else {
+            struct omp_region *outer = omp_task_begin(h->r);
+            h->fn(mine);
+            omp_group_done(h->group);
+            omp_task_end(h->r, outer);
+        }
         open_now = outer_open;
         return;
     }
@@ -360,8 +375,13 @@ static void loop_reduction_task_copy(void *dst, void *src) { copy_body(dst, src,
 struct task_block {
     char *block, *heap;
     long size, align;
+    struct omp_task *loop; /* the taskloop's record (task_head's) */
     char small[TASK_BLOCK_STACK];
 };
+
+/* libgomp's GOMP_TASK_FLAG_NOGROUP: the taskloop returns without waiting
+ * for its tasks */
+#define TASK_FLAG_NOGROUP (1u << 11)
 
 /* libgomp's GOMP_TASK_FLAG_REDUCTION (gomp-constants.h), a taskloop's
  * (gcc sets it on no other task): libgomp then reads a pointer out of the
@@ -382,6 +402,7 @@ static bool task_block_make(struct task_block *b, size_t prefix, unsigned flags,
 {
     struct omp_region *r = omp_cur_region;
     b->heap = NULL;
+    b->loop = NULL;
     if (!r || ((flags & TASK_FLAG_REDUCTION) && prefix != LOOP_REDUCTION) ||
         arg_size < (prefix == LOOP_REDUCTION ? (long)LOOP_REDUCTION : 0) || arg_align <= 0 ||
         (arg_align & (arg_align - 1)) || arg_align > 4096)
@@ -401,6 +422,16 @@ static bool task_block_make(struct task_block *b, size_t prefix, unsigned flags,
         memcpy(b->block + LOOP_BOUNDS, (char *)data + LOOP_BOUNDS, sizeof(uintptr_t));
     struct omp_task *t = NULL;
     struct omp_kids *kids = kids_now(true);
+    bool waited = prefix >= LOOP_BOUNDS && !(flags & TASK_FLAG_NOGROUP);
+    if (waited) {
+        /* libgomp's own group around the taskloop, which the shim does not
+         * see: ours, ended when the wrapper returns (taskloop_waited) */
+        omp_group_begin(open_cur());
+        b->loop = omp_task_new(r, parent_now(), 0);
+    }
+    struct omp_group *group = omp_group_joined(open_cur(), true);
+    if (b->loop)
+        b->loop->group = group;
     if (prefix < LOOP_BOUNDS) {
         /* before the real call: the task may start on another thread at once */
         int n = (flags & TASK_FLAG_DEPEND) && depend ? depend_count(depend) : 0;
@@ -408,20 +439,28 @@ static bool task_block_make(struct task_block *b, size_t prefix, unsigned flags,
             if (t->ndeps)
                 depend_fill(t, depend);
             omp_task_parent(t, task_running, kids);
-            t->group = t->open.top = omp_group_joined(open_cur(), true);
+            t->group = t->open.top = group;
         }
     }
-    if (!t) {
-        omp_group_joined(open_cur(), false);
+    if (!t && !b->loop)
         omp_task_made(r);
-        /* a child that will not say when it ends: its parent's taskwait
-         * takes every completion */
-        if (kids)
-            __atomic_store_n(&kids->coarse, 1, __ATOMIC_RELAXED);
-    }
-    *head_at(b->block, prefix) =
-        (struct task_head){.fn = fn, .cpyfn = cpyfn, .data = data, .r = r, .task = t, .off = off};
+    /* a child that will not say when it ends, and may end after the call
+     * returns: its parent's taskwait takes every completion */
+    if (!t && !waited && kids)
+        __atomic_store_n(&kids->coarse, 1, __ATOMIC_RELAXED);
+    *head_at(b->block, prefix) = (struct task_head){
+        .fn = fn, .cpyfn = cpyfn, .data = data, .r = r, .task = t, .loop = b->loop, .group = group, .off = off};
     return true;
+}
+
+/* After a taskloop that libgomp waited for: its tasks' completions (the
+ * group task_block_make opened), and its record goes. */
+static void taskloop_waited(struct task_block *b, unsigned flags)
+{
+    if (flags & TASK_FLAG_NOGROUP)
+        return;
+    omp_group_end(open_cur(), omp_cur_region);
+    omp_task_free(b->loop);
 }
 
 MG_INTERCEPTOR(void, GOMP_task,
@@ -441,8 +480,10 @@ MG_INTERCEPTOR(void, GOMP_task,
 }
 
 /* A taskloop waits for its tasks (an implicit taskgroup) unless nogroup:
- * its return acquires the completions either way (more ordering, not
- * less). */
+ * then its return takes their completions, and each task is ordered
+ * after the taskloop's call (the one record of task_block_make). A
+ * nogroup taskloop's tasks keep the region-wide model: each ordered after
+ * every creation and completion in the region so far. */
 #define TASKLOOP(fn_name, T)                                                                                       \
     MG_INTERCEPTOR(void, fn_name,                                                                                  \
                    (omp_fn fn, void *data, void (*cpyfn)(void *, void *), long arg_size, long arg_align,          \
@@ -460,7 +501,7 @@ MG_INTERCEPTOR(void, GOMP_task,
         OREAL(fn_name)(run, b.block, cpyfn ? copy : NULL, b.size, b.align, flags, num_tasks, priority, start, end, \
                        step);                                                                                      \
         free(b.heap);                                                                                              \
-        omp_tasks_done(omp_cur_region);                                                                                \
+        taskloop_waited(&b, flags);                                                                                \
     }
 
 TASKLOOP(GOMP_taskloop, long)

@@ -756,7 +756,8 @@ static void taskwait_no_children_race(void)
 
 /* a taskgroup's end waits for the group's tasks only: thread 1's task
  * writes and ends (thread 1 runs it in its own taskwait, as above), then
- * thread 0 runs a group of one empty task and reads. Thread 1 spins till
+ * thread 0 runs a group of an empty task and an empty taskloop, and
+ * reads. Thread 1 spins till
  * then, out of the task pool: had it run the empty task, its write would
  * be ordered before the group's end, through its own program order. */
 static atomic_int other_task_done, group_read;
@@ -782,6 +783,9 @@ static void taskgroup_other_task_race(void)
             {
 #pragma omp task
                 {
+                }
+#pragma omp taskloop grainsize(1)
+                for (int i = 0; i < 2; i++) {
                 }
             }
             int64_t k = 1;
