@@ -118,7 +118,8 @@ static inline void mg_hb_own_remember(const void *m, bool held)
 static inline bool mg_hb_own_relocked(void)
 {
     struct hb_thr *t = mg_self.hb_ready;
-    if (MG_UNLIKELY(t == NULL) || HB_LD(t->sgen) != mg_self.own_sgen || __atomic_load_n(&mg_self.own_entry->rel, __ATOMIC_ACQUIRE) != t->cur ||
+    if (MG_UNLIKELY(t == NULL) || HB_LD(t->sgen) != mg_self.own_sgen ||
+        __atomic_load_n(&mg_self.own_entry->rel, __ATOMIC_ACQUIRE) != t->cur ||
         MG_UNLIKELY(__atomic_load_n(&hb_leaks_out, __ATOMIC_RELAXED)))
         return false;
     t->nrehold = 0;

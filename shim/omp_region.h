@@ -18,8 +18,8 @@
  *   its depend clauses name (omp_task below), its end before its
  *   parent's taskwait (omp_kids), its taskgroup's end (omp_group), and
  *   every barrier and the region's end (task_done). Tasks that have no
- *   record of their own (libgomp's nogroup taskloops, or no memory for one) keep
- *   the region-wide model: every creation before every start
+ *   record of their own (libgomp's nogroup taskloops, or no memory for
+ *   one) keep the region-wide model: every creation before every start
  *   (task_made), every completion before every later start and every
  *   wait (task_done).
  *
@@ -87,9 +87,9 @@ void omp_tasks_done(struct omp_region *r);
 /* ---- a task of its own ----
  * Both runtimes' explicit tasks (libgomp's taskloops share one record
  * among a taskloop's tasks, and nogroup ones keep the region-wide model
- * above): each is
- * ordered after its own creation and after the sibling tasks its depend
- * clauses name, not after every earlier creation and completion. A
+ * above): each is ordered after its own creation and after the sibling
+ * tasks its depend clauses name, not after every earlier creation and
+ * completion. A
  * dependence is a pair of clocks per address and parent task, since
  * depend orders siblings only: a task that reads (in) takes the writers'
  * clock at its start and merges into the readers' at its end; one that
