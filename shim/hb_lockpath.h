@@ -112,19 +112,24 @@ static inline void mg_hb_own_remember(const void *m, bool held)
     }
 }
 
-/* Whether the real lock of the mutex this thread let go last
- * (MG_OWN_RELEASED) put it back in its epoch: true when no other thread
- * took the mutex since (its clock is still this thread's at this epoch). */
-static inline bool mg_hb_own_relocked(void)
+/* Whether the real lock of m, the mutex this thread let go last
+ * (MG_OWN_RELEASED), put it back in its epoch: true when no other thread
+ * took the mutex since (its clock is still this thread's at this epoch).
+ * The hint is read again after the real lock: a signal handler that ran
+ * while the lock blocked may have taken and let go a mutex of its own,
+ * and left that mutex's hint (a held-out probe's program: its handler's
+ * mutex passed the tests, the acquire of m's clock was skipped, and the
+ * program was reported 20 runs of 20). */
+static inline bool mg_hb_own_relocked(const void *m)
 {
     struct hb_thr *t = mg_self.hb_ready;
-    if (MG_UNLIKELY(t == NULL) || HB_LD(t->sgen) != mg_self.own_sgen ||
+    if (MG_UNLIKELY(t == NULL) || mg_self.own_mutex != MG_OWN_RELEASED(m) || HB_LD(t->sgen) != mg_self.own_sgen ||
         __atomic_load_n(&mg_self.own_entry->rel, __ATOMIC_ACQUIRE) != t->cur ||
         MG_UNLIKELY(__atomic_load_n(&hb_leaks_out, __ATOMIC_RELAXED)))
         return false;
     t->nrehold = 0;
     mg_self.hb_epoch = t->cur;
-    mg_self.own_mutex ^= 1; /* held */
+    mg_self.own_mutex = MG_OWN_HELD(m);
     return true;
 }
 
@@ -138,7 +143,7 @@ static inline bool mg_hb_own_unlocking(const void *m)
     t->rehold[0] = (uintptr_t)m;
     t->nrehold = 1;
     mg_self.hb_epoch = MG_HB_EPOCH_NONE;
-    mg_self.own_mutex ^= 1; /* released */
+    mg_self.own_mutex = MG_OWN_RELEASED(m);
     return true;
 }
 

@@ -228,7 +228,7 @@ static MG_NOINLINE int mutex_lock_general(pthread_mutex_t *m, int r)
 static MG_NOINLINE int mutex_relock(pthread_mutex_t *m)
 {
     int r = MG_REAL_LOAD(pthread_mutex_lock)(m);
-    if (MG_LIKELY(r == 0) && MG_LIKELY(mg_hb_own_relocked()))
+    if (MG_LIKELY(r == 0) && MG_LIKELY(mg_hb_own_relocked(m)))
         return r;
     return mutex_lock_general(m, r);
 }

@@ -25,6 +25,9 @@
  *              thread starts, before the shim's start routine has run;
  *              then the thread reads the maps main filled and its handler
  *              wrote, as a created thread may
+ *   relock_interrupted
+ *              the handler lands on a thread blocked relocking its own
+ *              mutex (see there)
  *   storm      another thread sends 2000 signals to a worker busy with map
  *              calls under a mutex, a condition-variable ping-pong, a
  *              semaphore and a rwlock; each signal waits for its handler,
@@ -37,6 +40,7 @@
 #include <gomap.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -472,6 +476,83 @@ static void lock_storm(void)
     printf("lock storm threads %d\n", 3 * 1000);
 }
 
+/* ---- relock_interrupted ----
+ * A thread blocked in pthread_mutex_lock on the mutex it let go last (the
+ * lock wrappers' one-compare path, hb_lockpath.h), while the other thread
+ * holds it and writes the map; a signal handler on the blocked thread
+ * takes and lets go a mutex of its own, with a map read, meanwhile. Every
+ * write of the map is under the one mutex: clean. The handler's unlock
+ * once left its own mutex's hint, which the interrupted relock then
+ * trusted: the other thread's write was reported, every run. */
+static pthread_mutex_t relock_mu = PTHREAD_MUTEX_INITIALIZER, relock_handler_mu = PTHREAD_MUTEX_INITIALIZER;
+static gomap *relock_map;
+static atomic_int relock_blocking, relock_held, relock_handled;
+
+static void relock_handler(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    int64_t k = 1;
+    pthread_mutex_lock(&relock_handler_mu);
+    if (!gomap_get(handler_map, &k))
+        bad++;
+    pthread_mutex_unlock(&relock_handler_mu);
+    atomic_store(&relock_handled, 1);
+    errno = saved;
+}
+
+static void relock_put(int64_t k)
+{
+    pthread_mutex_lock(&relock_mu);
+    gomap_set(relock_map, &k, &k);
+    pthread_mutex_unlock(&relock_mu);
+}
+
+static void *relock_blocked(void *arg)
+{
+    for (int64_t k = 1; k <= 3; k++)
+        relock_put(k);
+    atomic_store(&relock_blocking, 1);
+    while (!atomic_load(&relock_held))
+        sched_yield();
+    relock_put(4); /* blocks: the other thread holds the mutex */
+    return arg;
+}
+
+static void *relock_holder(void *arg)
+{
+    while (!atomic_load(&relock_blocking))
+        sched_yield();
+    pthread_mutex_lock(&relock_mu);
+    atomic_store(&relock_held, 1);
+    while (!atomic_load(&relock_handled))
+        sched_yield();
+    int64_t k = 100;
+    gomap_set(relock_map, &k, &k);
+    pthread_mutex_unlock(&relock_mu);
+    return arg;
+}
+
+static void relock_interrupted(void)
+{
+    static const gomap_type t = {.key_size = 8, .val_size = 8};
+    relock_map = gomap_new(&t, 0);
+    on_signal(SIGUSR1, relock_handler);
+    pthread_t blocked, holder;
+    pthread_create(&blocked, NULL, relock_blocked, NULL);
+    pthread_create(&holder, NULL, relock_holder, NULL);
+    while (!atomic_load(&relock_held))
+        sched_yield();
+    /* the blocked thread is in the real lock by now, or gets there: the
+     * signal lands while it waits, or just before (clean either way) */
+    usleep(20000);
+    pthread_kill(blocked, SIGUSR1);
+    pthread_join(blocked, NULL);
+    pthread_join(holder, NULL);
+    printf("relock entries %zu\n", gomap_len(relock_map));
+    gomap_free(relock_map);
+}
+
 /* ---- report_storm ----
  * lock_storm's shape, but every map call is a finding: the short threads
  * and the handler (under the program's mutex) write to the nil map, and
@@ -531,6 +612,7 @@ int main(int argc, char **argv)
         {"at_thread_start", at_thread_start},
         {"storm", storm},
         {"lock_storm", lock_storm},
+        {"relock_interrupted", relock_interrupted},
         {"report_storm", report_storm},
     };
     void (*fn)(void) = scenario_find(table, SCENARIO_COUNT(table), argc > 1 ? argv[1] : NULL, argv[0]);

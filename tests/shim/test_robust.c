@@ -150,6 +150,15 @@ Test(robust, signal_handlers_taking_a_lock_while_every_call_reports, .timeout = 
     run_free(&r);
 }
 
+/* A handler that takes a mutex of its own while its thread waits to
+ * relock the mutex it let go last: the wait's end takes the other
+ * thread's clock (the handler's hint was once trusted instead, and the
+ * other thread's write reported every run). */
+Test(robust, a_handler_lock_during_a_blocked_relock_keeps_the_wait_ordered, .timeout = 120)
+{
+    assert_unchanged_and_clean(SIG, "relock_interrupted", "relock entries 5\nhandler runs 0 found 0 busy 0 bad 0\n", 1);
+}
+
 /* ---- fork while a lock is held ---- */
 
 #define FORK "mg_fork_lock_held"
