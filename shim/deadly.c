@@ -43,6 +43,7 @@
 #include "deadly.h"
 #include "ghash_ops.h"
 #include "gomap_api.h"
+#include "happens_before.h"
 #include "in_call.h"
 #include "inflight.h"
 #include "intercept.h"
@@ -450,9 +451,20 @@ void mg_deadly_install(void)
 
 /* ---- the program's view ---- */
 
+/* A handler of the program's: the engine's locks that a handler could
+ * wait on across threads are held with signals blocked from now on
+ * (happens_before.h). */
+static void handler_seen(handler_fn h)
+{
+    if (h != SIG_DFL && h != SIG_IGN && h != SIG_ERR)
+        mg_hb_program_handles_signals();
+}
+
 MG_INTERCEPTOR(int, sigaction, (int sig, const struct sigaction *act, struct sigaction *old))
 {
     resolve_early();
+    if (act)
+        handler_seen(act->sa_handler); /* sa_sigaction shares its word */
     int i = index_of(sig);
     if (i < 0 || !__atomic_load_n(&installed[i], __ATOMIC_ACQUIRE)) {
         __typeof__(MG_REAL(sigaction)) real = MG_REAL_LOAD(sigaction);
@@ -473,6 +485,7 @@ MG_INTERCEPTOR(int, sigaction, (int sig, const struct sigaction *act, struct sig
 MG_INTERCEPTOR(handler_fn, signal, (int sig, handler_fn h))
 {
     resolve_early();
+    handler_seen(h);
     int i = index_of(sig);
     if (i < 0 || !__atomic_load_n(&installed[i], __ATOMIC_ACQUIRE)) {
         __typeof__(MG_REAL(signal)) real = MG_REAL_LOAD(signal);

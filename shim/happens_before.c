@@ -676,6 +676,8 @@ SYNC_OP(mg_hb_release, SYNC_REL, hb_release(t, (uintptr_t)addr))
 SYNC_OP(mg_hb_lock_acquired_slow, SYNC_ACQ, if ((solo_join(t), hb_acquire_excl(t, (uintptr_t)addr))) publish(t))
 SYNC_OP(mg_hb_lock_releasing_slow, SYNC_REL, hb_release_excl(t, (uintptr_t)addr))
 
+void mg_hb_program_handles_signals(void) { hb_sync_handlers_seen(); }
+
 void mg_hb_exit_note(void)
 {
     /* once: a forked child has its own exit, and its own copy of the flag */

@@ -156,6 +156,11 @@ void mg_hb_lock_acquired(const volatile void *addr);
 void mg_hb_lock_releasing(const volatile void *addr);
 void mg_hb_reset(const volatile void *addr);
 
+/* The program installed a signal handler (deadly.c's sigaction and
+ * signal wrappers): the engine's global table lock is then held with
+ * signals blocked (hb_sync.c). */
+void mg_hb_program_handles_signals(void);
+
 /* At exit (summary.c): says whether the engine ran out of room for
  * synchronization objects' clocks (hb_sync.h), which hides races. */
 void mg_hb_exit_note(void);

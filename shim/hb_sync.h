@@ -102,6 +102,9 @@ void hb_release_merge(struct hb_thr *t, uintptr_t addr);
 /* init and destroy of any object: the address starts clean and its
  * entry's memory is reclaimed. */
 void hb_sync_reset(uintptr_t addr);
+/* The program installed a signal handler: from now on the table's insert
+ * lock is held with signals blocked (hb_sync.c, insert_take). */
+void hb_sync_handlers_seen(void);
 
 /* rwlock. A reader takes the clock the last writer left; a writer takes
  * that and the merge of every reader's release since. Unlock decides

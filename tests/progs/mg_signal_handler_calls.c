@@ -28,6 +28,9 @@
  *   relock_interrupted
  *              the handler lands on a thread blocked relocking its own
  *              mutex (see there)
+ *   insert_storm
+ *              handlers taking mutexes of their own while threads make
+ *              and destroy mutexes (see there)
  *   storm      another thread sends 2000 signals to a worker busy with map
  *              calls under a mutex, a condition-variable ping-pong, a
  *              semaphore and a rwlock; each signal waits for its handler,
@@ -553,6 +556,69 @@ static void relock_interrupted(void)
     gomap_free(relock_map);
 }
 
+/* ---- insert_storm ----
+ * Two workers churn through fresh mutexes (init, lock, a map call,
+ * unlock, destroy: each a first release and a reset in the engine's
+ * table of objects) while main sends them signals as fast as it can; the
+ * handler locks and unlocks one of many mutexes of its own, never held by
+ * the code it interrupts. The table's insert lock, one for every object,
+ * was held with signals open: a handler on its holder waited for a
+ * handler mutex that another thread's handler held while it waited for
+ * the insert lock, and the program hung (a held-out probe: 5 runs of 10).
+ */
+enum { INSERT_HANDLER_MUTEXES = 4096, INSERT_ROUNDS = 20000 };
+static pthread_mutex_t insert_handler_mu[INSERT_HANDLER_MUTEXES];
+static atomic_uint insert_next;
+static atomic_int insert_workers_done;
+
+static void insert_handler(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    pthread_mutex_t *m = &insert_handler_mu[atomic_fetch_add(&insert_next, 1) / 2 % INSERT_HANDLER_MUTEXES];
+    pthread_mutex_lock(m);
+    pthread_mutex_unlock(m);
+    errno = saved;
+}
+
+static void *insert_worker(void *arg)
+{
+    static const gomap_type t = {.key_size = 8, .val_size = 8};
+    gomap *m = gomap_new(&t, 0);
+    for (int64_t i = 0; i < INSERT_ROUNDS; i++) {
+        pthread_mutex_t mu;
+        pthread_mutex_init(&mu, NULL);
+        pthread_mutex_lock(&mu);
+        int64_t k = i % 50;
+        gomap_set(m, &k, &k);
+        pthread_mutex_unlock(&mu);
+        pthread_mutex_destroy(&mu);
+    }
+    if (gomap_len(m) != 50)
+        bad++;
+    gomap_free(m);
+    atomic_fetch_add(&insert_workers_done, 1);
+    return arg;
+}
+
+static void insert_storm(void)
+{
+    for (int i = 0; i < INSERT_HANDLER_MUTEXES; i++)
+        pthread_mutex_init(&insert_handler_mu[i], NULL);
+    on_signal(SIGUSR1, insert_handler);
+    pthread_t w[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&w[i], NULL, insert_worker, NULL);
+    /* both at once, so that their handlers most often want one mutex; a
+     * worker that ended (not joined yet) takes no signal */
+    while (atomic_load(&insert_workers_done) < 2)
+        for (int i = 0; i < 2; i++)
+            pthread_kill(w[i], SIGUSR1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(w[i], NULL);
+    printf("insert storm rounds %d\n", 2 * INSERT_ROUNDS);
+}
+
 /* ---- report_storm ----
  * lock_storm's shape, but every map call is a finding: the short threads
  * and the handler (under the program's mutex) write to the nil map, and
@@ -613,6 +679,7 @@ int main(int argc, char **argv)
         {"storm", storm},
         {"lock_storm", lock_storm},
         {"relock_interrupted", relock_interrupted},
+        {"insert_storm", insert_storm},
         {"report_storm", report_storm},
     };
     void (*fn)(void) = scenario_find(table, SCENARIO_COUNT(table), argc > 1 ? argv[1] : NULL, argv[0]);
