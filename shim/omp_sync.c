@@ -479,11 +479,11 @@ MG_INTERCEPTOR(void, GOMP_task,
     free(b.heap);
 }
 
-/* A taskloop waits for its tasks (an implicit taskgroup) unless nogroup:
- * then its return takes their completions, and each task is ordered
- * after the taskloop's call (the one record of task_block_make). A
- * nogroup taskloop's tasks keep the region-wide model: each ordered after
- * every creation and completion in the region so far. */
+/* A taskloop without nogroup waits for its tasks (an implicit
+ * taskgroup): its return takes their completions, and each task is
+ * ordered after the taskloop's call (the one record of task_block_make).
+ * A nogroup taskloop's tasks keep the region-wide model: each ordered
+ * after every creation and completion in the region so far. */
 #define TASKLOOP(fn_name, T)                                                                                       \
     MG_INTERCEPTOR(void, fn_name,                                                                                  \
                    (omp_fn fn, void *data, void (*cpyfn)(void *, void *), long arg_size, long arg_align,          \

@@ -726,9 +726,22 @@ static void taskwait_depend_race(void)
     (void)x, (void)y;
 }
 
+/* The writing half of the two scenarios below: a task of this thread's
+ * writes and ends, run by this thread in its own taskwait while the
+ * other thread spins out of the task pool; then *done is set. */
+static void own_task_writes(atomic_int *done)
+{
+#pragma omp task
+    {
+        int64_t k = 1;
+        gomap_set(M, &k, &k); /* @site:omp_own_task_set */
+    }
+#pragma omp taskwait
+    atomic_store(done, 1);
+}
+
 /* a taskwait waits for the waiting task's own children: thread 1's task
- * writes and ends (thread 1 runs it in its own taskwait: thread 0 spins
- * out of the task pool), then thread 0, which has no children, waits and
+ * writes and ends, then thread 0, which has no children, waits and
  * reads */
 static atomic_int child_waited;
 static void taskwait_no_children_race(void)
@@ -737,13 +750,7 @@ static void taskwait_no_children_race(void)
 #pragma omp parallel num_threads(2)
     {
         if (omp_get_thread_num() == 1) {
-#pragma omp task
-            {
-                int64_t k = 1;
-                gomap_set(M, &k, &k); /* @site:omp_twchild_set */
-            }
-#pragma omp taskwait
-            atomic_store(&child_waited, 1);
+            own_task_writes(&child_waited);
         } else {
             while (!atomic_load(&child_waited))
                 sched_yield();
@@ -755,11 +762,10 @@ static void taskwait_no_children_race(void)
 }
 
 /* a taskgroup's end waits for the group's tasks only: thread 1's task
- * writes and ends (thread 1 runs it in its own taskwait, as above), then
- * thread 0 runs a group of an empty task and an empty taskloop, and
- * reads. Thread 1 spins till
- * then, out of the task pool: had it run the empty task, its write would
- * be ordered before the group's end, through its own program order. */
+ * writes and ends, then thread 0 runs a group of an empty task and an
+ * empty taskloop, and reads. Thread 1 spins till then, out of the task
+ * pool: had it run one of the group's tasks, its write would be ordered
+ * before the group's end, through its own program order. */
 static atomic_int other_task_done, group_read;
 static void taskgroup_other_task_race(void)
 {
@@ -767,13 +773,7 @@ static void taskgroup_other_task_race(void)
 #pragma omp parallel num_threads(2)
     {
         if (omp_get_thread_num() == 1) {
-#pragma omp task
-            {
-                int64_t k = 1;
-                gomap_set(M, &k, &k); /* @site:omp_tgother_set */
-            }
-#pragma omp taskwait
-            atomic_store(&other_task_done, 1);
+            own_task_writes(&other_task_done);
             while (!atomic_load(&group_read))
                 sched_yield();
         } else {

@@ -87,7 +87,7 @@ OMP_TEST(taskwait_depend_waits_for_its_clause_only,
  * the region (missed 5 of 5 before, under either runtime) */
 OMP_TEST(taskwait_waits_for_its_own_children_only,
          UNORDERED("taskwait_no_children_race", "concurrent-read-write", "get", "omp_twchild_get", "set",
-                   "omp_twchild_set"))
+                   "omp_own_task_set"))
 
 /* a taskgroup's end waits for its tasks and their descendants... */
 OMP_TEST(taskgroups_order_their_tasks_and_descendants, CLEAN("taskgroups_clean"))
@@ -97,7 +97,7 @@ OMP_TEST(taskgroups_order_their_tasks_and_descendants, CLEAN("taskgroups_clean")
  * r21) */
 OMP_TEST(taskgroup_waits_for_its_own_tasks_only,
          UNORDERED("taskgroup_other_task_race", "concurrent-read-write", "get", "omp_tgother_get", "set",
-                   "omp_tgother_set"))
+                   "omp_own_task_set"))
 
 /* a taskloop with a reduction orders its tasks as any other */
 OMP_TEST(a_taskloop_with_a_reduction_orders_its_tasks, CLEAN("taskloop_reduction_clean"))
