@@ -102,13 +102,28 @@ static inline void mg_hb_own_remember(const void *m, bool held)
     mg_self.own_mutex = 0;
     if (t == NULL || mg_self.busy)
         return;
+    /* The count is read before the state it vouches for: a signal handler
+     * that moves the state after the tests below moves the count past it.
+     * Read after them, it vouched for the handler's state too (a held-out
+     * probe's handler posted a semaphore and read a map, a tick, between
+     * the tests and the read: the unlock then stored nothing, the lock's
+     * clock missed the writes made in the new epoch, and the next holder's
+     * write was reported, about 1 run in 700). */
+    uint32_t sgen = HB_LD(t->sgen);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     const struct hb_sync_entry *e = t->lk;
     bool since_tick = held ? !t->nrehold : t->nrehold == 1 && t->rehold[0] == (uintptr_t)m;
     if (HB_LD(e->key) == (uintptr_t)m && since_tick && __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) == t->cur &&
         HB_LD(e->relgen) == t->vgen) {
         mg_self.own_entry = e;
-        mg_self.own_sgen = HB_LD(t->sgen);
+        mg_self.own_sgen = sgen;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
         mg_self.own_mutex = held ? MG_OWN_HELD(m) : MG_OWN_RELEASED(m);
+        /* a handler's own mutex between the stores left its entry and
+         * count in place of these: the hint would pair m with them */
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (MG_UNLIKELY(mg_self.own_entry != e || mg_self.own_sgen != sgen))
+            mg_self.own_mutex = 0;
     }
 }
 
