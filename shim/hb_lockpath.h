@@ -127,19 +127,33 @@ static inline void mg_hb_own_remember(const void *m, bool held)
     }
 }
 
+/* Both paths below read the hint's entry and count before the hint
+ * itself. A signal handler whose own mutex makes a hint in between leaves
+ * the hint naming its mutex, and the test fails; one that runs after the
+ * hint passed moves the thread's count past the one read, or leaves the
+ * state the count vouches for as it found it. Read the other way round,
+ * a handler that ran after the hint's test left its own mutex's entry and
+ * count to be trusted for m: with the handler taking and letting go a
+ * mutex of its own at every instruction of a lock, a map write and an
+ * unlock (mg_signal_sweep own_mutex), a relock in 16 places skipped the
+ * other thread's clock and its write was reported. */
+
 /* Whether the real lock of m, the mutex this thread let go last
  * (MG_OWN_RELEASED), put it back in its epoch: true when no other thread
  * took the mutex since (its clock is still this thread's at this epoch).
- * The hint is read again after the real lock: a signal handler that ran
- * while the lock blocked may have taken and let go a mutex of its own,
- * and left that mutex's hint (a held-out probe's program: its handler's
- * mutex passed the tests, the acquire of m's clock was skipped, and the
- * program was reported 20 runs of 20). */
+ * The hint is read after the real lock: a handler that ran while the lock
+ * blocked may have left a hint of its own (a held-out probe's program was
+ * reported 20 runs of 20 when the one before the lock was trusted). The
+ * entry's key is tested too: a handler that ran between the stores of an
+ * unlock's hint may have left its mutex's entry beside m. */
 static inline bool mg_hb_own_relocked(const void *m)
 {
     struct hb_thr *t = mg_self.hb_ready;
-    if (MG_UNLIKELY(t == NULL) || mg_self.own_mutex != MG_OWN_RELEASED(m) || HB_LD(t->sgen) != mg_self.own_sgen ||
-        __atomic_load_n(&mg_self.own_entry->rel, __ATOMIC_ACQUIRE) != t->cur ||
+    const struct hb_sync_entry *e = mg_self.own_entry;
+    uint32_t sgen = mg_self.own_sgen;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (MG_UNLIKELY(t == NULL) || mg_self.own_mutex != MG_OWN_RELEASED(m) || HB_LD(t->sgen) != sgen ||
+        HB_LD(e->key) != (uintptr_t)m || __atomic_load_n(&e->rel, __ATOMIC_ACQUIRE) != t->cur ||
         MG_UNLIKELY(__atomic_load_n(&hb_leaks_out, __ATOMIC_RELAXED)))
         return false;
     t->nrehold = 0;
@@ -148,12 +162,14 @@ static inline bool mg_hb_own_relocked(const void *m)
     return true;
 }
 
-/* Before the real unlock of m, which this thread holds (MG_OWN_HELD):
- * true when nothing is to be stored. */
+/* Before the real unlock of m: true when this thread holds it by the hint
+ * (MG_OWN_HELD) and nothing is to be stored. */
 static inline bool mg_hb_own_unlocking(const void *m)
 {
     struct hb_thr *t = mg_self.hb_ready;
-    if (MG_UNLIKELY(t == NULL) || HB_LD(t->sgen) != mg_self.own_sgen)
+    uint32_t sgen = mg_self.own_sgen;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (MG_UNLIKELY(mg_self.own_mutex != MG_OWN_HELD(m)) || MG_UNLIKELY(t == NULL) || HB_LD(t->sgen) != sgen)
         return false;
     t->rehold[0] = (uintptr_t)m;
     t->nrehold = 1;

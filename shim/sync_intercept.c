@@ -270,7 +270,7 @@ MG_INTERCEPTOR(int, pthread_mutex_unlock, (pthread_mutex_t *m))
     /* asleep first, as pthread_mutex_lock's */
     if (MG_UNLIKELY(mg_hb_sync_live())) {
         /* a default mutex this thread holds (see pthread_mutex_lock) */
-        if (MG_LIKELY(mg_self.own_mutex == MG_OWN_HELD(m)) && MG_LIKELY(mg_hb_own_unlocking(m)))
+        if (MG_LIKELY(mg_hb_own_unlocking(m)))
             return MG_REAL_LOAD(pthread_mutex_unlock)(m);
         return mutex_unlock_awake(m);
     }

@@ -1,0 +1,294 @@
+/*
+ * A signal handler run at every instruction of a span of lock and map
+ * calls, one instruction further each round: the lock wrappers' inline
+ * paths take no guard (shim/hb_lockpath.h), so where a handler lands in
+ * them decides what it can disturb, and a storm of timer signals finds a
+ * window of a few instructions once in hundreds of runs (a held-out probe
+ * found one so: a handler that posted a semaphore and read a map between
+ * the tests of mg_hb_own_remember and its read of the state count; the
+ * next holder's write was reported, about 1 run in 800).
+ *
+ * The process forks. The child runs the rounds with its main thread
+ * traced (PTRACE_TRACEME); the parent is the tracer. Each round the main
+ * thread marks its span's start and end with SIGURG and SIGWINCH, which
+ * are ignored unless traced. At the start of round i the tracer
+ * single-steps the thread i instructions into the span, then delivers
+ * SIGUSR1 there. When a round's span is over before i steps, every
+ * instruction has had its handler: the tracer delivers SIGUSR2, which
+ * ends the rounds. The other thread is not traced and runs freely.
+ *
+ * The span is the pattern that found the bug: a lock, a map write and an
+ * unlock, then a trylock (always the general path, which makes the
+ * one-compare path's hint), a write and an unlock. Between rounds a second
+ * thread takes the same mutex and writes the same map. Every write is
+ * under the mutex: clean, wherever the handler runs.
+ *
+ *   post_and_read  the handler posts a semaphore and reads a map of its
+ *                  own: a release, then a tick of the thread's epoch
+ *   own_mutex      the handler takes and lets go a mutex of its own around
+ *                  the read: its own hint, made and left in the middle
+ *   their_mutex    the handler tries the span's mutex, and when it gets
+ *                  it (the thread does not hold it) writes the shared map
+ *                  under it: the same mutex taken in the middle of its
+ *                  own lock or unlock
+ *
+ * Prints the map's size (the child) and "swept every point" (the
+ * tracer); exits non-zero when the sweep did not finish (the child ended
+ * otherwise, or tracing failed). With MG_SWEEP_VERBOSE set, the tracer
+ * names each point's module and offset on stderr, for addr2line: the last
+ * one before a report under halt_on_error=1 is where the handler broke
+ * the shim's state.
+ */
+#include "scenario.h"
+
+#include <gomap.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum { MAX_ROUNDS = 20000, HANDLER_KEYS = 16 };
+
+static const gomap_type i64 = {.key_size = 8, .val_size = 8};
+static gomap *shared_map, *handler_map;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER, handler_mu = PTHREAD_MUTEX_INITIALIZER;
+static sem_t posted;
+static volatile sig_atomic_t handled;
+static atomic_int sweep_over; /* read by the other thread too */
+static int handler_kind;
+static atomic_int turn; /* 0: main's span, 1: the other thread's write */
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    int64_t k = handled % HANDLER_KEYS;
+    if (handler_kind == 0) {
+        sem_post(&posted);
+        gomap_get(handler_map, &k);
+    } else if (handler_kind == 1) {
+        pthread_mutex_lock(&handler_mu);
+        gomap_get(handler_map, &k);
+        pthread_mutex_unlock(&handler_mu);
+    } else if (pthread_mutex_trylock(&mu) == 0) {
+        int64_t v = 2000000 + k;
+        gomap_set(shared_map, &v, &v);
+        pthread_mutex_unlock(&mu);
+    }
+    handled++;
+    errno = saved;
+}
+
+static void on_usr2(int sig)
+{
+    (void)sig;
+    atomic_store(&sweep_over, 1);
+}
+
+static void put(int64_t k)
+{
+    gomap_set(shared_map, &k, &k);
+}
+
+static void *other(void *arg)
+{
+    for (int64_t r = 0;; r++) {
+        while (atomic_load(&turn) != 1)
+            sched_yield();
+        if (atomic_load(&sweep_over))
+            return arg;
+        pthread_mutex_lock(&mu);
+        put(1000000 + r % 64);
+        pthread_mutex_unlock(&mu);
+        atomic_store(&turn, 0);
+    }
+}
+
+static void span(int64_t r)
+{
+    raise(SIGURG);
+    pthread_mutex_lock(&mu);
+    put(2 * (r % 64));
+    pthread_mutex_unlock(&mu);
+    if (pthread_mutex_trylock(&mu) == 0) {
+        put(2 * (r % 64) + 1);
+        pthread_mutex_unlock(&mu);
+    }
+    raise(SIGWINCH);
+}
+
+/* The traced child: returns its exit status. */
+static int rounds(void)
+{
+    if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) != 0) {
+        perror("PTRACE_TRACEME");
+        return 3;
+    }
+    raise(SIGSTOP); /* the tracer attaches its options here */
+    pthread_t t;
+    pthread_create(&t, NULL, other, NULL);
+    int64_t r = 0;
+    for (; r < MAX_ROUNDS && !atomic_load(&sweep_over); r++) {
+        span(r);
+        atomic_store(&turn, 1);
+        while (atomic_load(&turn) != 0 && !atomic_load(&sweep_over))
+            sched_yield();
+    }
+    atomic_store(&turn, 1);
+    pthread_join(t, NULL);
+    return atomic_load(&sweep_over) ? 0 : 1;
+}
+
+static int stepped_to(pid_t pid, long steps, int *status)
+{
+    for (long s = 0; s < steps; s++) {
+        if (ptrace(PTRACE_SINGLESTEP, pid, NULL, NULL) != 0 || waitpid(pid, status, 0) != pid ||
+            !WIFSTOPPED(*status))
+            return -1;
+        if (WSTOPSIG(*status) == SIGWINCH)
+            return 0; /* the span ended first */
+        if (WSTOPSIG(*status) != SIGTRAP)
+            return -1;
+    }
+    return 1;
+}
+
+/* MG_SWEEP_VERBOSE: the module and offset of each point, for addr2line */
+static void where(pid_t pid, unsigned long long rip, long round)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long long lo, hi, off;
+        char file[400] = "";
+        if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %399s", &lo, &hi, &off, file) >= 3 && rip >= lo && rip < hi) {
+            fprintf(stderr, "round %ld: %s %#llx\n", round, file, rip - lo + off);
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+}
+
+/* The tracer: round i gets its handler i instructions into the span. */
+static int trace(pid_t pid)
+{
+    int status;
+    long target = 0, swept = 0;
+    if (waitpid(pid, &status, 0) != pid || !WIFSTOPPED(status)) {
+        fprintf(stderr, "sweep: the child did not stop\n");
+        return 2;
+    }
+    ptrace(PTRACE_SETOPTIONS, pid, NULL, (void *)(uintptr_t)PTRACE_O_EXITKILL);
+    int deliver = 0;
+    for (;;) {
+        if (ptrace(PTRACE_CONT, pid, NULL, (void *)(uintptr_t)deliver) != 0)
+            return 2;
+        deliver = 0;
+        if (waitpid(pid, &status, 0) != pid)
+            return 2;
+        if (WIFEXITED(status) || WIFSIGNALED(status))
+            break;
+        int sig = WSTOPSIG(status);
+        if (sig == SIGWINCH)
+            continue;
+        if (sig != SIGURG) {
+            deliver = sig; /* not ours: the program's */
+            continue;
+        }
+        int at = stepped_to(pid, target++, &status);
+        if (at < 0) {
+            fprintf(stderr, "sweep: single-stepping failed at %ld (status %#x)\n", target - 1, status);
+            kill(pid, SIGKILL);
+            return 2;
+        }
+        if (at == 0) {
+            deliver = SIGUSR2; /* every instruction of the span has had its handler */
+            continue;
+        }
+        deliver = SIGUSR1;
+        swept++;
+        if (getenv("MG_SWEEP_VERBOSE")) {
+            struct user_regs_struct regs;
+            ptrace(PTRACE_GETREGS, pid, NULL, &regs);
+            where(pid, regs.rip, target - 1);
+        }
+    }
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (code != 0) {
+        fprintf(stderr, "sweep: the child ended with %d after %ld points\n", code, swept);
+        return 2;
+    }
+    /* a span that short would not be the lock pair and two map writes */
+    printf("swept %s\n", swept > 100 ? "every point" : "too few points");
+    return swept > 100 ? 0 : 1;
+}
+
+static void sweep(void)
+{
+    shared_map = gomap_new(&i64, 0);
+    handler_map = gomap_new(&i64, 0);
+    for (int64_t k = 0; k < HANDLER_KEYS; k++)
+        gomap_set(handler_map, &k, &k);
+    sem_init(&posted, 0, 0);
+    struct sigaction sa = {.sa_handler = on_usr1};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = on_usr2;
+    sigaction(SIGUSR2, &sa, NULL);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int code = rounds();
+        if (code == 0)
+            printf("map %zu\n", gomap_len(shared_map));
+        exit(code);
+    }
+    int code = trace(pid);
+    gomap_free(shared_map);
+    gomap_free(handler_map);
+    exit(code);
+}
+
+static void post_and_read(void)
+{
+    handler_kind = 0;
+    sweep();
+}
+
+static void own_mutex(void)
+{
+    handler_kind = 1;
+    sweep();
+}
+
+static void their_mutex(void)
+{
+    handler_kind = 2;
+    sweep();
+}
+
+int main(int argc, char **argv)
+{
+    static const struct scenario scenarios[] = {
+        {"post_and_read", post_and_read},
+        {"own_mutex", own_mutex},
+        {"their_mutex", their_mutex},
+    };
+    void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
+    if (!fn)
+        return 2;
+    fn();
+    return 0;
+}
