@@ -17,20 +17,28 @@
  * instruction has had its handler: the tracer delivers SIGUSR2, which
  * ends the rounds. The other thread is not traced and runs freely.
  *
- * The span is the pattern that found the bug: a lock, a map write and an
- * unlock, then a trylock (always the general path, which makes the
- * one-compare path's hint), a write and an unlock. Between rounds a second
- * thread takes the same mutex and writes the same map. Every write is
- * under the mutex: clean, wherever the handler runs.
+ * The span is the pattern that found the first bug: a lock, a map write
+ * and a release, then a try (for a mutex always the general path, which
+ * makes the one-compare path's hint), a map call and a release. Between
+ * rounds a second thread takes the same lock and writes the same map.
+ * Every write is under the lock: clean, wherever the handler runs. The
+ * scenario is LOCK.HANDLER; the locks:
  *
- *   post_and_read  the handler posts a semaphore and reads a map of its
- *                  own: a release, then a tick of the thread's epoch
- *   own_mutex      the handler takes and lets go a mutex of its own around
- *                  the read: its own hint, made and left in the middle
- *   their_mutex    the handler tries the span's mutex, and when it gets
- *                  it (the thread does not hold it) writes the shared map
- *                  under it: the same mutex taken in the middle of its
- *                  own lock or unlock
+ *   mutex    pthread_mutex_lock, trylock, unlock (a default mutex)
+ *   rwlock   pthread_rwlock_wrlock and unlock, then tryrdlock and a read
+ *   spin     pthread_spin_lock, trylock, unlock
+ *   sem      a semaphore of one: sem_wait, sem_trywait, sem_post
+ *   mtx      C11's mtx_lock, mtx_trylock, mtx_unlock
+ *
+ * and the handlers:
+ *
+ *   post_and_read  posts a semaphore and reads a map of its own: a
+ *                  release, then a tick of the thread's epoch
+ *   own_mutex      takes and lets go a mutex of its own around the read:
+ *                  its own hint, made and left in the middle
+ *   their_lock     tries the span's lock, and when it gets it (the thread
+ *                  does not hold it) writes the shared map under it: the
+ *                  same lock taken in the middle of its own take or release
  *
  * Prints the map's size (the child) and "swept every point" (the
  * tracer); exits non-zero when the sweep did not finish (the child ended
@@ -39,8 +47,6 @@
  * one before a report under halt_on_error=1 is where the handler broke
  * the shim's state.
  */
-#include "scenario.h"
-
 #include <gomap.h>
 
 #include <errno.h>
@@ -49,41 +55,102 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ptrace.h>
 #include <sys/user.h>
 #include <sys/wait.h>
+#include <threads.h>
 #include <unistd.h>
 
 enum { MAX_ROUNDS = 20000, HANDLER_KEYS = 16 };
 
 static const gomap_type i64 = {.key_size = 8, .val_size = 8};
 static gomap *shared_map, *handler_map;
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER, handler_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t handler_mu = PTHREAD_MUTEX_INITIALIZER;
 static sem_t posted;
 static volatile sig_atomic_t handled;
 static atomic_int sweep_over; /* read by the other thread too */
-static int handler_kind;
-static atomic_int turn; /* 0: main's span, 1: the other thread's write */
+static atomic_int turn;       /* 0: main's span, 1: the other thread's write */
+
+/* ---- the locks ---- */
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+static pthread_spinlock_t spin;
+static sem_t one;
+static mtx_t cmtx;
+
+static void mutex_take(void) { pthread_mutex_lock(&mu); }
+static bool mutex_try(void) { return pthread_mutex_trylock(&mu) == 0; }
+static void mutex_give(void) { pthread_mutex_unlock(&mu); }
+static void rw_take(void) { pthread_rwlock_wrlock(&rw); }
+static bool rw_try(void) { return pthread_rwlock_trywrlock(&rw) == 0; }
+static bool rw_try_read(void) { return pthread_rwlock_tryrdlock(&rw) == 0; }
+static void rw_give(void) { pthread_rwlock_unlock(&rw); }
+static void spin_take(void) { pthread_spin_lock(&spin); }
+static bool spin_try(void) { return pthread_spin_trylock(&spin) == 0; }
+static void spin_give(void) { pthread_spin_unlock(&spin); }
+static void sem_take(void)
+{
+    while (sem_wait(&one) != 0) /* EINTR: the handler ran in the wait */
+        ;
+}
+static bool sem_try(void) { return sem_trywait(&one) == 0; }
+static void sem_give(void) { sem_post(&one); }
+static void mtx_take(void) { mtx_lock(&cmtx); }
+static bool mtx_try(void) { return mtx_trylock(&cmtx) == thrd_success; }
+static void mtx_give(void) { mtx_unlock(&cmtx); }
+
+struct lock_kind {
+    const char *name;
+    void (*take)(void);
+    bool (*try_take)(void);
+    void (*give)(void);
+    bool (*span_try)(void); /* the span's second take */
+    bool span_reads;        /* and what it does under it */
+};
+
+static const struct lock_kind locks[] = {
+    {"mutex", mutex_take, mutex_try, mutex_give, mutex_try, false},
+    {"rwlock", rw_take, rw_try, rw_give, rw_try_read, true},
+    {"spin", spin_take, spin_try, spin_give, spin_try, false},
+    {"sem", sem_take, sem_try, sem_give, sem_try, false},
+    {"mtx", mtx_take, mtx_try, mtx_give, mtx_try, false},
+};
+static const struct lock_kind *lk;
+
+/* ---- the handlers ---- */
+
+enum handler_kind { POST_AND_READ, OWN_MUTEX, THEIR_LOCK };
+static const char *const handler_names[] = {"post_and_read", "own_mutex", "their_lock"};
+static enum handler_kind handler_kind;
 
 static void on_usr1(int sig)
 {
     (void)sig;
     int saved = errno;
     int64_t k = handled % HANDLER_KEYS;
-    if (handler_kind == 0) {
+    switch (handler_kind) {
+    case POST_AND_READ:
         sem_post(&posted);
         gomap_get(handler_map, &k);
-    } else if (handler_kind == 1) {
+        break;
+    case OWN_MUTEX:
         pthread_mutex_lock(&handler_mu);
         gomap_get(handler_map, &k);
         pthread_mutex_unlock(&handler_mu);
-    } else if (pthread_mutex_trylock(&mu) == 0) {
-        int64_t v = 2000000 + k;
-        gomap_set(shared_map, &v, &v);
-        pthread_mutex_unlock(&mu);
+        break;
+    case THEIR_LOCK:
+        if (lk->try_take()) {
+            int64_t v = 2000000 + k;
+            gomap_set(shared_map, &v, &v);
+            lk->give();
+        }
+        break;
     }
     handled++;
     errno = saved;
@@ -107,9 +174,9 @@ static void *other(void *arg)
             sched_yield();
         if (atomic_load(&sweep_over))
             return arg;
-        pthread_mutex_lock(&mu);
+        lk->take();
         put(1000000 + r % 64);
-        pthread_mutex_unlock(&mu);
+        lk->give();
         atomic_store(&turn, 0);
     }
 }
@@ -117,12 +184,16 @@ static void *other(void *arg)
 static void span(int64_t r)
 {
     raise(SIGURG);
-    pthread_mutex_lock(&mu);
+    lk->take();
     put(2 * (r % 64));
-    pthread_mutex_unlock(&mu);
-    if (pthread_mutex_trylock(&mu) == 0) {
-        put(2 * (r % 64) + 1);
-        pthread_mutex_unlock(&mu);
+    lk->give();
+    if (lk->span_try()) {
+        int64_t k = 2 * (r % 64);
+        if (lk->span_reads)
+            gomap_get(shared_map, &k);
+        else
+            put(k + 1);
+        lk->give();
     }
     raise(SIGWINCH);
 }
@@ -230,7 +301,7 @@ static int trace(pid_t pid)
         fprintf(stderr, "sweep: the child ended with %d after %ld points\n", code, swept);
         return 2;
     }
-    /* a span that short would not be the lock pair and two map writes */
+    /* a span that short would not be two lock pairs and two map calls */
     printf("swept %s\n", swept > 100 ? "every point" : "too few points");
     return swept > 100 ? 0 : 1;
 }
@@ -242,6 +313,9 @@ static void sweep(void)
     for (int64_t k = 0; k < HANDLER_KEYS; k++)
         gomap_set(handler_map, &k, &k);
     sem_init(&posted, 0, 0);
+    sem_init(&one, 0, 1);
+    pthread_spin_init(&spin, PTHREAD_PROCESS_PRIVATE);
+    mtx_init(&cmtx, mtx_plain);
     struct sigaction sa = {.sa_handler = on_usr1};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, NULL);
@@ -261,34 +335,18 @@ static void sweep(void)
     exit(code);
 }
 
-static void post_and_read(void)
-{
-    handler_kind = 0;
-    sweep();
-}
-
-static void own_mutex(void)
-{
-    handler_kind = 1;
-    sweep();
-}
-
-static void their_mutex(void)
-{
-    handler_kind = 2;
-    sweep();
-}
-
 int main(int argc, char **argv)
 {
-    static const struct scenario scenarios[] = {
-        {"post_and_read", post_and_read},
-        {"own_mutex", own_mutex},
-        {"their_mutex", their_mutex},
-    };
-    void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
-    if (!fn)
-        return 2;
-    fn();
-    return 0;
+    const char *name = argc > 1 ? argv[1] : "";
+    const char *dot = strchr(name, '.');
+    for (size_t i = 0; dot && i < sizeof locks / sizeof locks[0]; i++)
+        if (strlen(locks[i].name) == (size_t)(dot - name) && !strncmp(name, locks[i].name, (size_t)(dot - name)))
+            lk = &locks[i];
+    for (size_t h = 0; lk && h < sizeof handler_names / sizeof handler_names[0]; h++)
+        if (!strcmp(dot + 1, handler_names[h])) {
+            handler_kind = (enum handler_kind)h;
+            sweep();
+        }
+    fprintf(stderr, "usage: %s mutex|rwlock|spin|sem|mtx.post_and_read|own_mutex|their_lock\n", argv[0]);
+    return 2;
 }
