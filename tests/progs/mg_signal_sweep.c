@@ -19,7 +19,9 @@
  *
  * The span is the pattern that found the first bug: a lock, a map write
  * and a release, then a try (for a mutex always the general path, which
- * makes the one-compare path's hint), a map call and a release. Between
+ * makes the one-compare path's hint), a map call and a release; for a
+ * mutex a third pair, taken again with nobody between (the one-compare
+ * relock that succeeds, where the first pair's fails). Between
  * rounds a second thread takes the same lock and writes the same map.
  * Every write is under the lock: clean, wherever the handler runs. The
  * scenario is LOCK.HANDLER; the locks:
@@ -112,14 +114,15 @@ struct lock_kind {
     void (*give)(void);
     bool (*span_try)(void); /* the span's second take */
     bool span_reads;        /* and what it does under it */
+    bool relock;            /* a third pair: taken again with nobody between */
 };
 
 static const struct lock_kind locks[] = {
-    {"mutex", mutex_take, mutex_try, mutex_give, mutex_try, false},
-    {"rwlock", rw_take, rw_try, rw_give, rw_try_read, true},
-    {"spin", spin_take, spin_try, spin_give, spin_try, false},
-    {"sem", sem_take, sem_try, sem_give, sem_try, false},
-    {"mtx", mtx_take, mtx_try, mtx_give, mtx_try, false},
+    {"mutex", mutex_take, mutex_try, mutex_give, mutex_try, false, true},
+    {"rwlock", rw_take, rw_try, rw_give, rw_try_read, true, false},
+    {"spin", spin_take, spin_try, spin_give, spin_try, false, false},
+    {"sem", sem_take, sem_try, sem_give, sem_try, false, false},
+    {"mtx", mtx_take, mtx_try, mtx_give, mtx_try, false, false},
 };
 static const struct lock_kind *lk;
 
@@ -193,6 +196,11 @@ static void span(int64_t r)
             gomap_get(shared_map, &k);
         else
             put(k + 1);
+        lk->give();
+    }
+    if (lk->relock) {
+        lk->take();
+        put(2 * (r % 64));
         lk->give();
     }
     raise(SIGWINCH);
