@@ -103,6 +103,9 @@ void mg_sync_resolve(void);    /* sync_intercept.c: locks, condition variables, 
 void mg_glib_resolve(void);    /* glib_sync.c: GLib's locks, queues, pools, main loop, GTask, once */
 void mg_omp_resolve(void);     /* omp_sync.c: libgomp's parallel regions, barriers, critical, locks */
 void mg_omp_llvm_resolve(void); /* omp_llvm.c: libomp's critical and ordered (the rest: OMPT) */
+/* omp_llvm.c: libomp started the shim's OMPT tool, whose task callbacks
+ * order a detached task's fulfill where it belongs */
+bool mg_omp_llvm_started(void);
 void mg_gh_resolve(void);      /* ghash_intercept.c: GLib's g_hash_table_*, if loaded */
 
 #endif

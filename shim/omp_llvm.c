@@ -444,6 +444,8 @@ enum { DEP_IN = 1, DEP_OUT = 2, DEP_SETS = 4 | 8 };
 
 static bool tool_started; /* the shim's callbacks are libomp's */
 
+bool mg_omp_llvm_started(void) { return __atomic_load_n(&tool_started, __ATOMIC_RELAXED); }
+
 static bool has_sets(const kmp_depend_info_t *list, kmp_int32 n)
 {
     for (kmp_int32 i = 0; i < n; i++)

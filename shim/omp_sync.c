@@ -568,13 +568,19 @@ MG_INTERCEPTOR(void, GOMP_taskwait_depend, (void **depend))
  * ordered before a taskwait or a dependent task (a held-out probe's
  * correct early- and late-fulfill programs were reported, 3 runs of 3).
  * The call merges into omp_region.c's fulfill clock, which every task
- * start and every wait for tasks takes. libomp's programs reach this
- * wrapper too (the same name); OMPT orders them already. The event
- * handle is an integer of a pointer's size (omp.h). */
+ * start and every wait for tasks takes: more than the event orders (a
+ * held-out probe's fulfill of a task in no group of the reader's was
+ * ordered before the reader's taskgroup end, and its race missed).
+ * libomp's programs reach this wrapper too (the same name), but its tool
+ * interface tells the fulfill as the detached task's end (omp_llvm.c),
+ * which merges where the task belongs: its dependents, its parent's
+ * taskwait, its group; so under libomp the wrapper merges nothing. The
+ * event handle is an integer of a pointer's size (omp.h). */
 
 MG_INTERCEPTOR(void, omp_fulfill_event, (uintptr_t event))
 {
-    omp_fulfilled();
+    if (!mg_omp_llvm_started())
+        omp_fulfilled();
     OREAL(omp_fulfill_event)(event);
 }
 

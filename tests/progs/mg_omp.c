@@ -795,6 +795,47 @@ static void taskgroup_other_task_race(void)
     }
 }
 
+/* a detached task's fulfill orders what waits for that task, not every
+ * taskgroup: thread 1 makes a detached task (thread 2 runs its body, in
+ * the region's last barrier, the one scheduling point reached while the
+ * others spin), writes and fulfills the event; thread 0 then runs a
+ * taskgroup of its own and reads. Under libgomp every group's end takes
+ * every fulfill (the race is missed: design-detector.md); libomp says
+ * which task the fulfill ended. */
+static atomic_int detached_ran, fulfilled, fulfill_read;
+static void unrelated_fulfill_race(void)
+{
+    M = make_map();
+#pragma omp parallel num_threads(3)
+    {
+        if (omp_get_thread_num() == 1) {
+            omp_event_handle_t ev;
+#pragma omp task detach(ev) shared(detached_ran)
+            atomic_store(&detached_ran, 1);
+            while (!atomic_load(&detached_ran)) /* fulfilled before its body ran, libgomp 12 crashes */
+                sched_yield();
+            int64_t k = 1;
+            gomap_set(M, &k, &k); /* @site:omp_fulfill_set */
+            omp_fulfill_event(ev);
+            atomic_store(&fulfilled, 1);
+            while (!atomic_load(&fulfill_read))
+                sched_yield();
+        } else if (omp_get_thread_num() == 0) {
+            while (!atomic_load(&fulfilled))
+                sched_yield();
+#pragma omp taskgroup
+            {
+#pragma omp task
+                {
+                }
+            }
+            int64_t k = 1;
+            gomap_get(M, &k); /* @site:omp_fulfill_get */
+            atomic_store(&fulfill_read, 1);
+        }
+    }
+}
+
 /* two different locks: thread 1's lock orders nothing after thread 0's */
 static void two_locks_race(void)
 {
@@ -868,6 +909,7 @@ int main(int argc, char **argv)
         {"unlocked_race", unlocked_race},
         {"no_barrier_race", no_barrier_race},
         {"two_locks_race", two_locks_race},
+        {"unrelated_fulfill_race", unrelated_fulfill_race},
         {"same_round_race", same_round_race},
         {"tasks_race", tasks_race},
     };
