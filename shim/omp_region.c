@@ -336,7 +336,7 @@ void omp_group_end(struct omp_open *o, struct omp_region *r)
         omp_tasks_done(r);
     } else if (mg_hb_sync_live()) {
         omp_kids_taken(&g->done);
-        omp_fulfills_taken(); /* a detached task of the group ends there */
+        omp_fulfills_taken(); /* a detached task of the group without a record may end there */
     }
     omp_kids_clear(&g->done);
     free(g);
@@ -358,8 +358,9 @@ void omp_group_done(struct omp_group *g)
         omp_kids_done(&g->done);
 }
 
-/* One clock for every fulfill, whichever region or thread (the event
- * names no region the wrapper could read): more ordering than the event
+/* One clock for the fulfills of events with no task record (omp_sync.c:
+ * a task handed to libgomp unwrapped, or fulfilled before its body
+ * started), whichever region or thread: more ordering than the event
  * gave, never less. */
 void omp_fulfilled(void)
 {

@@ -206,11 +206,12 @@ void omp_task_parent(struct omp_task *t, struct omp_task *parent_task, struct om
  * left to end. */
 void omp_task_free(struct omp_task *t);
 
-/* omp_fulfill_event, before the runtime's: libgomp's detached task
- * completes then, on the fulfilling thread. */
+/* omp_fulfill_event of an event with no task record (omp_sync.c), before
+ * the runtime's: libgomp's detached task completes then, on the
+ * fulfilling thread. */
 void omp_fulfilled(void);
-/* Every fulfill so far, before a libgomp task's start: a dependent of a
- * detached task starts after the fulfill. */
+/* Every such fulfill so far, before a libgomp task's start and in every
+ * wait for tasks: a dependent of a detached task starts after the fulfill. */
 void omp_fulfills_taken(void);
 
 /* A doacross loop's post (before the runtime's), and its wait's return. */

@@ -307,6 +307,128 @@ static void depend_fill(struct omp_task *t, void **depend)
 /* libgomp's GOMP_TASK_FLAG_DETACH (gomp-constants.h) */
 #define TASK_FLAG_DETACH (1u << 13)
 
+/* ---- detached tasks ----
+ * A detached task completes when its event is fulfilled, on whatever
+ * thread calls omp_fulfill_event, and libgomp tells no wrapper of that
+ * completion: the fulfilling thread's work before the call was not
+ * ordered before a taskwait or a dependent task (a held-out probe's
+ * correct early- and late-fulfill programs were reported, 3 runs of 3).
+ * So a detached task's record is kept under its event (the handle libgomp
+ * writes into the block's first word before the body runs) from its
+ * start, with a reference of its own, and the fulfill merges the
+ * fulfilling thread's clock where the task's end does (its dependents,
+ * its parent's taskwait, its group, the region's barriers), then lets
+ * the record go. Before, every fulfill merged into one clock that every
+ * task start and every wait for tasks took: a held-out probe's fulfill of
+ * a task in no group of the reader's was ordered before the reader's
+ * taskgroup end, and that race was missed. That clock is still the
+ * fallback for an event with no record: a task handed to libgomp
+ * unwrapped, or one fulfilled before its body started (the fulfill leaves
+ * a note, and the body's end completes the task). libomp's programs
+ * reach the wrapper too (the same name), but its
+ * tool interface tells the fulfill as the detached task's end
+ * (omp_llvm.c): under libomp the wrapper does nothing. The event handle
+ * is an integer of a pointer's size (omp.h). Few tasks are detached: one
+ * list, under one lock. */
+struct detached {
+    uintptr_t event;
+    struct omp_task *t; /* NULL: fulfilled before the body started */
+    struct detached *next;
+};
+static struct detached *detached_list;
+static uint32_t detached_lock;
+
+static void detached_take_lock(void)
+{
+    while (__atomic_exchange_n(&detached_lock, 1, __ATOMIC_ACQUIRE))
+        sched_yield();
+}
+static void detached_give_lock(void) { __atomic_store_n(&detached_lock, 0, __ATOMIC_RELEASE); }
+
+/* The newest entry under event, unlisted, or NULL (an event's address is
+ * reused by a later task's once the earlier one completed). Under the
+ * lock. */
+static struct detached *detached_unlist(uintptr_t event)
+{
+    for (struct detached **p = &detached_list; *p; p = &(*p)->next)
+        if ((*p)->event == event) {
+            struct detached *d = *p;
+            *p = d->next;
+            return d;
+        }
+    return NULL;
+}
+
+static void detached_list_add(struct detached *d)
+{
+    d->next = detached_list;
+    detached_list = d;
+}
+
+/* The body starts: its record is kept for the fulfill, unless the fulfill
+ * came first (its end then completes the task; the fulfill merged into
+ * the fallback clock). A record kept across a fulfill that had come
+ * first was found, a region later, by the next task at the same event
+ * address, and its freed parent's lock spun for ever (a held-out probe's
+ * program hung). */
+static void detached_running(uintptr_t event, struct omp_task *t)
+{
+    struct detached *d = malloc(sizeof *d);
+    detached_take_lock();
+    struct detached *early = detached_unlist(event);
+    if (early && early->t) { /* a record whose fulfill never came: not this task's */
+        detached_list_add(early);
+        early = NULL;
+    }
+    if (!early && d) {
+        __atomic_add_fetch(&t->refs, 1, __ATOMIC_RELAXED);
+        *d = (struct detached){.event = event, .t = t};
+        detached_list_add(d);
+        d = NULL;
+    }
+    detached_give_lock();
+    free(early);
+    free(d); /* without memory: its fulfill merges into the fallback clock */
+}
+
+/* The record kept under event, unlisted; NULL when there is none (the
+ * fallback clock then), noted when the body may still start. */
+static struct omp_task *detached_fulfilled(uintptr_t event)
+{
+    struct detached *note = malloc(sizeof *note);
+    detached_take_lock();
+    struct detached *d = detached_unlist(event);
+    struct omp_task *t = NULL;
+    if (d && d->t) {
+        t = d->t;
+    } else if (d) { /* a note already: an earlier fulfill here whose task never started wrapped */
+        detached_list_add(d);
+        d = NULL;
+    } else if (note) {
+        *note = (struct detached){.event = event};
+        detached_list_add(note);
+        note = NULL;
+    }
+    detached_give_lock();
+    free(d);
+    free(note);
+    return t;
+}
+
+MG_INTERCEPTOR(void, omp_fulfill_event, (uintptr_t event))
+{
+    if (!mg_omp_llvm_started()) {
+        struct omp_task *t = detached_fulfilled(event);
+        if (t) {
+            omp_task_stops(t, false);
+            omp_task_free(t);
+        } else {
+            omp_fulfilled();
+        }
+    }
+    OREAL(omp_fulfill_event)(event);
+}
+
 static struct task_head *head_at(void *block, size_t prefix) { return (struct task_head *)(void *)((char *)block + prefix); }
 
 static void task_body(void *block, size_t prefix)
@@ -336,6 +458,8 @@ static void task_body(void *block, size_t prefix)
         open_now = outer_open;
         return;
     }
+    if (prefix == DETACH_EVENT)
+        detached_running(*(uintptr_t *)block, t);
     struct omp_task *parent = task_running;
     task_running = t;
     open_now = &t->open;
@@ -524,7 +648,8 @@ MG_INTERCEPTOR(void, GOMP_taskgroup_end, (void))
 /* A taskwait waits for the running task's children: it takes their
  * completions, not every completion in the region (that ordered a thread
  * with no children after other threads' tasks: a held-out probe's r20,
- * missed 5 of 5). Every fulfill too (a detached child ends there). */
+ * missed 5 of 5). The fallback fulfill clock too (a detached child with
+ * no record ends there). */
 MG_INTERCEPTOR(void, GOMP_taskwait, (void))
 {
     OREAL(GOMP_taskwait)();
@@ -539,11 +664,11 @@ MG_INTERCEPTOR(void, GOMP_taskwait, (void))
 }
 
 /* A taskwait with depend waits for the sibling tasks its clauses name, not
- * for every task: it takes their dependence clocks (and every fulfill, a
- * detached sibling's completion), as a task with those clauses would at
- * its start. Taking every completion instead hid a race with a task on
- * another address (omp/taskwait_depend_waits_for_its_clause_only: missed
- * in 4 runs of 4). */
+ * for every task: it takes their dependence clocks (and the fallback
+ * fulfill clock: a detached sibling's completion without a record), as a
+ * task with those clauses would at its start. Taking every completion
+ * instead hid a race with a task on another address
+ * (omp/taskwait_depend_waits_for_its_clause_only: missed in 4 runs of 4). */
 MG_INTERCEPTOR(void, GOMP_taskwait_depend, (void **depend))
 {
     OREAL(GOMP_taskwait_depend)(depend);
@@ -559,29 +684,6 @@ MG_INTERCEPTOR(void, GOMP_taskwait_depend, (void **depend))
     omp_fulfills_taken();
     if (w.deps != small)
         free(w.deps);
-}
-
-/* ---- detached tasks ----
- * A detached task completes when its event is fulfilled, on whatever
- * thread calls omp_fulfill_event, and libgomp tells no wrapper of that
- * completion: the fulfilling thread's work before the call was not
- * ordered before a taskwait or a dependent task (a held-out probe's
- * correct early- and late-fulfill programs were reported, 3 runs of 3).
- * The call merges into omp_region.c's fulfill clock, which every task
- * start and every wait for tasks takes: more than the event orders (a
- * held-out probe's fulfill of a task in no group of the reader's was
- * ordered before the reader's taskgroup end, and its race missed).
- * libomp's programs reach this wrapper too (the same name), but its tool
- * interface tells the fulfill as the detached task's end (omp_llvm.c),
- * which merges where the task belongs: its dependents, its parent's
- * taskwait, its group; so under libomp the wrapper merges nothing. The
- * event handle is an integer of a pointer's size (omp.h). */
-
-MG_INTERCEPTOR(void, omp_fulfill_event, (uintptr_t event))
-{
-    if (!mg_omp_llvm_started())
-        omp_fulfilled();
-    OREAL(omp_fulfill_event)(event);
 }
 
 /* ---- doacross loops ----
