@@ -24,6 +24,39 @@
 #define UNORDERED(scenario, kind, access_op, access_site, conflict_op, conflict_site)                              \
     assert_scenario_unordered(prog, scenario, kind, access_op, access_site, conflict_op, conflict_site)
 
+/* libomp 14 sometimes fails in its own mutexinoutset path: an assertion
+ * of its own ("Assertion failure at kmp_taskdeps.h(26): n >= 0", a
+ * dependence node's count below zero) or a SIGSEGV inside libomp.so. The
+ * program alone: 0 runs of 300 of depend_kinds_clean (the probe program
+ * c46, 4 SIGSEGVs in 300); under the shim, whose tool and wrappers move
+ * libomp's timing, 1 to 3 of 200. A run libomp itself ended so is run
+ * again, up to three runs; any other failure, or a finding, fails. */
+static bool libomp_failed(const struct run *r)
+{
+    if (r->err && strstr(r->err, "Assertion failure at kmp_"))
+        return true;
+    json_t *d = find_kind(r, "deadly-signal", 0);
+    json_t *f0 = d ? json_array_get(json_object_get(d, "stack"), 0) : NULL;
+    const char *mod = f0 ? json_string_value(json_object_get(f0, "module")) : NULL;
+    return mod && strstr(mod, "/libomp.so");
+}
+
+static void clean_unless_libomp_fails(const char *prog, const char *scenario)
+{
+    for (int attempt = 1;; attempt++) {
+        struct run r;
+        run_prog(&r, prog, scenario, NULL);
+        if (attempt < 3 && !strcmp(prog, LLVM) && libomp_failed(&r)) {
+            run_free(&r);
+            continue;
+        }
+        assert_watched_and_clean(&r, scenario);
+        cr_assert_eq(r.status, 0, "%s: exit status %d\n%s", scenario, r.status, r.err);
+        run_free(&r);
+        return;
+    }
+}
+
 /* a region's start and end, and critical, across three regions */
 OMP_TEST(parallel_regions_and_critical_order_the_team_and_the_master, CLEAN("critical_regions_clean"))
 OMP_TEST(named_critical_and_ordered_order, CLEAN("named_critical_clean"))
@@ -118,7 +151,7 @@ OMP_TEST(taskgroup_waits_for_its_own_tasks_only,
 OMP_TEST(a_taskloop_with_a_reduction_orders_its_tasks, CLEAN("taskloop_reduction_clean"))
 
 /* every kind of dependence gcc and clang pass their runtimes orders */
-OMP_TEST(depend_kinds_order, CLEAN("depend_kinds_clean"))
+OMP_TEST(depend_kinds_order, clean_unless_libomp_fails(prog, "depend_kinds_clean"))
 
 /* A task's own clock is its record's, not an entry of the engine's table
  * of objects: more tasks pending than that table has room for (it once
