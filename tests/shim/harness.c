@@ -74,7 +74,8 @@ static void collect(struct run *r)
 }
 
 /* with_log: MAPGUARD_OPTIONS is log_path=<dir>/log, then mgopts. */
-static void spawn(struct run *r, const char *prog, const char *scenario, const char *mgopts, bool with_log)
+static void spawn(struct run *r, const char *prog, const char *scenario, const char *mgopts, bool with_log,
+                  int timeout_ms)
 {
     memset(r, 0, sizeof *r);
     snprintf(r->dir, sizeof r->dir, "/tmp/mgtest.XXXXXX");
@@ -139,10 +140,10 @@ static void spawn(struct run *r, const char *prog, const char *scenario, const c
             break;
         clock_gettime(CLOCK_MONOTONIC, &now);
         long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
-        if (ms > TIMEOUT_MS) {
+        if (ms > timeout_ms) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
-            cr_assert_fail("%s %s did not finish in %d ms", prog, scenario ? scenario : "", TIMEOUT_MS);
+            cr_assert_fail("%s %s did not finish in %d ms", prog, scenario ? scenario : "", timeout_ms);
         }
         usleep(2000);
     }
@@ -154,12 +155,17 @@ static void spawn(struct run *r, const char *prog, const char *scenario, const c
 
 void run_prog(struct run *r, const char *prog, const char *scenario, const char *options)
 {
-    spawn(r, prog, scenario, options, true);
+    spawn(r, prog, scenario, options, true, TIMEOUT_MS);
+}
+
+void run_prog_long(struct run *r, const char *prog, const char *scenario, int timeout_ms)
+{
+    spawn(r, prog, scenario, NULL, true, timeout_ms);
 }
 
 void run_prog_raw(struct run *r, const char *prog, const char *scenario, const char *opts_raw)
 {
-    spawn(r, prog, scenario, opts_raw, false);
+    spawn(r, prog, scenario, opts_raw, false, TIMEOUT_MS);
 }
 
 void run_free(struct run *r)

@@ -51,6 +51,9 @@ void run_cmd(struct run *r, const struct cmd *c);
  * set, replaces MAPGUARD_OPTIONS entirely (no log_path added). */
 void run_prog(struct run *r, const char *prog, const char *scenario, const char *options);
 void run_prog_raw(struct run *r, const char *prog, const char *scenario, const char *opts_raw);
+/* run_prog without options, for a program that takes long by design (a
+ * sweep single-stepping its child): killed after timeout_ms, not 60 s */
+void run_prog_long(struct run *r, const char *prog, const char *scenario, int timeout_ms);
 void run_free(struct run *r);
 
 /* o[key] is the string want. */
