@@ -19,14 +19,18 @@
  *
  * The span is the pattern that found the first bug: a lock, a map write
  * and a release, then a try (for a mutex always the general path, which
- * makes the one-compare path's hint), a map call and a release; for a
- * mutex a third pair, taken again with nobody between (the one-compare
- * relock that succeeds, where the first pair's fails). Between
+ * makes the one-compare path's hint), a map call and a release. Between
  * rounds a second thread takes the same lock and writes the same map.
  * Every write is under the lock: clean, wherever the handler runs. The
  * scenario is LOCK.HANDLER; the locks:
  *
  *   mutex    pthread_mutex_lock, trylock, unlock (a default mutex)
+ *   relock   the same, and a third pair taken again with nobody between:
+ *            the one-compare relock that succeeds, where the first
+ *            pair's fails (not in mutex's span: each round starts where
+ *            the last one's handler left the thread, and with the third
+ *            pair mutex.post_and_read no longer found the bug it was
+ *            written for)
  *   rwlock   pthread_rwlock_wrlock and unlock, then tryrdlock and a read
  *   spin     pthread_spin_lock, trylock, unlock
  *   sem      a semaphore of one: sem_wait, sem_trywait, sem_post
@@ -117,7 +121,8 @@ struct lock_kind {
 };
 
 static const struct lock_kind locks[] = {
-    {"mutex", mutex_take, mutex_try, mutex_give, mutex_try, false, true},
+    {"mutex", mutex_take, mutex_try, mutex_give, mutex_try, false, false},
+    {"relock", mutex_take, mutex_try, mutex_give, mutex_try, false, true},
     {"rwlock", rw_take, rw_try, rw_give, rw_try_read, true, false},
     {"spin", spin_take, spin_try, spin_give, spin_try, false, false},
     {"sem", sem_take, sem_try, sem_give, sem_try, false, false},
@@ -362,6 +367,6 @@ int main(int argc, char **argv)
             handler_kind = (enum handler_kind)h;
             sweep();
         }
-    fprintf(stderr, "usage: %s mutex|rwlock|spin|sem|mtx.post_and_read|own_mutex|their_lock\n", argv[0]);
+    fprintf(stderr, "usage: %s mutex|relock|rwlock|spin|sem|mtx.post_and_read|own_mutex|their_lock\n", argv[0]);
     return 2;
 }

@@ -174,9 +174,12 @@ Test(robust, a_handler_lock_during_a_blocked_relock_keeps_the_wait_ordered, .tim
  * one-compare path: mutex.post_and_read, a handler's tick between the
  * tests of mg_hb_own_remember and its read of the count (a held-out probe
  * had hit it 1 run in 800); mutex.own_mutex, a handler's own hint read
- * between the hint's test and its entry's, which no storm had hit. The
- * other locks take the engine's guarded paths; one sweep each keeps them
- * so (all three handlers were clean on each when this was written). */
+ * between the hint's test and its entry's, which no storm had hit. Each
+ * round starts where the last one's handler left the thread, so a span
+ * decides what states are swept: relock's (a third pair, the relock that
+ * succeeds) no longer shows the first of the two. The other locks take
+ * the engine's guarded paths; one sweep each keeps them so (all three
+ * handlers were clean on each when this was written). */
 #define SWEEP "mg_signal_sweep"
 #define SWEPT(map) "map " #map "\nswept every point\n"
 
@@ -202,6 +205,11 @@ Test(robust, a_handler_with_a_mutex_of_its_own_at_every_instruction_of_a_mutex_p
 Test(robust, a_handler_taking_the_same_mutex_at_every_instruction_of_a_mutex_pair, .timeout = 180)
 {
     assert_swept_clean("mutex.their_lock", SWEPT(208));
+}
+
+Test(robust, a_handler_at_every_instruction_of_a_mutex_pair_and_its_relock, .timeout = 180)
+{
+    assert_swept_clean("relock.post_and_read", SWEPT(192));
 }
 
 Test(robust, a_handler_at_every_instruction_of_an_rwlock_pair, .timeout = 180)
