@@ -191,46 +191,18 @@ static void assert_swept_clean(const char *scenario, const char *want_out)
     run_prog_long(&r, SWEEP, scenario, 170000);
     check_unchanged_and_clean(&r, SWEEP, scenario, want_out, 2);
 }
+/* map: the shared map's size the child prints */
+#define SWEEP_TEST(name, scenario, map)                                                                            \
+    Test(robust, name, .timeout = 180) { assert_swept_clean(scenario, SWEPT(map)); }
 
-Test(robust, a_handler_posting_and_reading_at_every_instruction_of_a_mutex_pair, .timeout = 180)
-{
-    assert_swept_clean("mutex.post_and_read", SWEPT(192));
-}
-
-Test(robust, a_handler_with_a_mutex_of_its_own_at_every_instruction_of_a_mutex_pair, .timeout = 180)
-{
-    assert_swept_clean("mutex.own_mutex", SWEPT(192));
-}
-
-Test(robust, a_handler_taking_the_same_mutex_at_every_instruction_of_a_mutex_pair, .timeout = 180)
-{
-    assert_swept_clean("mutex.their_lock", SWEPT(208));
-}
-
-Test(robust, a_handler_at_every_instruction_of_a_mutex_pair_and_its_relock, .timeout = 180)
-{
-    assert_swept_clean("relock.post_and_read", SWEPT(192));
-}
-
-Test(robust, a_handler_at_every_instruction_of_an_rwlock_pair, .timeout = 180)
-{
-    assert_swept_clean("rwlock.post_and_read", SWEPT(128));
-}
-
-Test(robust, a_handler_at_every_instruction_of_a_spinlock_pair, .timeout = 180)
-{
-    assert_swept_clean("spin.post_and_read", SWEPT(192));
-}
-
-Test(robust, a_handler_at_every_instruction_of_a_semaphore_pair, .timeout = 180)
-{
-    assert_swept_clean("sem.post_and_read", SWEPT(192));
-}
-
-Test(robust, a_handler_at_every_instruction_of_a_c11_mutex_pair, .timeout = 180)
-{
-    assert_swept_clean("mtx.post_and_read", SWEPT(192));
-}
+SWEEP_TEST(a_handler_posting_and_reading_at_every_instruction_of_a_mutex_pair, "mutex.post_and_read", 192)
+SWEEP_TEST(a_handler_with_a_mutex_of_its_own_at_every_instruction_of_a_mutex_pair, "mutex.own_mutex", 192)
+SWEEP_TEST(a_handler_taking_the_same_mutex_at_every_instruction_of_a_mutex_pair, "mutex.their_lock", 208)
+SWEEP_TEST(a_handler_at_every_instruction_of_a_mutex_pair_and_its_relock, "relock.post_and_read", 192)
+SWEEP_TEST(a_handler_at_every_instruction_of_an_rwlock_pair, "rwlock.post_and_read", 128)
+SWEEP_TEST(a_handler_at_every_instruction_of_a_spinlock_pair, "spin.post_and_read", 192)
+SWEEP_TEST(a_handler_at_every_instruction_of_a_semaphore_pair, "sem.post_and_read", 192)
+SWEEP_TEST(a_handler_at_every_instruction_of_a_c11_mutex_pair, "mtx.post_and_read", 192)
 
 /* Handlers taking mutexes of their own while threads make and destroy
  * mutexes: the engine's insert lock, one for every object, is held with
