@@ -108,7 +108,7 @@ static inline void mg_hb_own_remember(const void *m, bool held)
      * probe's handler posted a semaphore and read a map, a tick, between
      * the tests and the read: the unlock then stored nothing, the lock's
      * clock missed the writes made in the new epoch, and the next holder's
-     * write was reported, about 1 run in 700). */
+     * write was reported, about 1 run in 800). */
     uint32_t sgen = HB_LD(t->sgen);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     const struct hb_sync_entry *e = t->lk;
