@@ -40,6 +40,7 @@ struct omp_region {
     uint64_t start, end, barrier, single, task_made, task_done, doacross;
     uint32_t barrier_made; /* 0, making, made: the first arriver makes it */
     struct omp_part *parts; /* its implicit tasks' records (omp_part_new) */
+    struct omp_kept *kept;  /* records freed with it (omp_region_keep) */
 };
 
 /* The innermost region this thread runs a part of, or a task of (NULL
@@ -49,6 +50,13 @@ extern __thread struct omp_region *omp_cur_region __attribute__((tls_model("init
 /* not interposed: the team's size, for a barrier's count (omp_sync.c) */
 MG_DECLARE_REAL(int, omp_get_num_threads, (void));
 int omp_team_size(void);
+
+/* A record whose tasks may end any time before the region does (a
+ * nogroup taskloop's, which its tasks share and no call of the
+ * program's waits for): freed with the region's other records, after its
+ * last barrier. False without memory (t is then not kept). */
+struct omp_task;
+bool omp_region_keep(struct omp_region *r, struct omp_task *t);
 
 /* The master, around the runtime's call that runs the region. */
 void omp_region_begin(struct omp_region *r);

@@ -795,6 +795,86 @@ static void taskgroup_other_task_race(void)
     }
 }
 
+/* a nogroup taskloop's tasks are waited for by the taskgroup around it,
+ * by a taskwait, and by the region's end */
+static void nogroup_taskloop_clean(void)
+{
+    M = make_map();
+#pragma omp parallel num_threads(2)
+#pragma omp single
+    {
+#pragma omp taskgroup
+        {
+#pragma omp taskloop nogroup grainsize(1)
+            for (int64_t i = 0; i < 8; i++) {
+#pragma omp critical
+                set(i);
+            }
+        }
+        for (int64_t i = 0; i < 8; i++)
+            must_have(i);
+#pragma omp taskloop nogroup grainsize(1)
+        for (int64_t i = 100; i < 108; i++) {
+#pragma omp critical
+            set(i);
+        }
+#pragma omp taskwait
+        for (int64_t i = 100; i < 108; i++)
+            must_have(i);
+#pragma omp taskloop nogroup grainsize(1)
+        for (int64_t i = 200; i < 208; i++) {
+#pragma omp critical
+            set(i);
+        }
+    }
+    for (int64_t i = 200; i < 208; i++)
+        must_have(i);
+}
+
+/* a taskgroup holding a nogroup taskloop waits for the taskloop's tasks,
+ * not for every task of the region: task Q writes on another thread and
+ * ends; two tasks then keep both other threads busy, so that the creator
+ * runs the taskloop's tasks itself (run on Q's thread, they would carry
+ * Q's write into the group through that thread's own order); it reads
+ * after the group's end. */
+static atomic_int q_done, busy_started, nogroup_read;
+static void nogroup_taskloop_race(void)
+{
+    M = make_map();
+#pragma omp parallel num_threads(3)
+#pragma omp single
+    {
+#pragma omp task
+        {
+            int64_t k = 1;
+            gomap_set(M, &k, &k); /* @site:omp_nogroup_set */
+            atomic_store(&q_done, 1);
+        }
+        while (!atomic_load(&q_done))
+            sched_yield();
+        for (int z = 0; z < 2; z++) {
+#pragma omp task
+            {
+                atomic_fetch_add(&busy_started, 1);
+                while (!atomic_load(&nogroup_read))
+                    sched_yield();
+            }
+        }
+        while (atomic_load(&busy_started) < 2)
+            sched_yield();
+        gomap *other = make_map();
+#pragma omp taskgroup
+        {
+#pragma omp taskloop nogroup grainsize(1)
+            for (int64_t i = 10; i < 14; i++)
+                gomap_set(other, &i, &i); /* one thread runs them all */
+        }
+        int64_t k = 1;
+        gomap_get(M, &k); /* @site:omp_nogroup_get */
+        atomic_store(&nogroup_read, 1);
+    }
+}
+
 /* a detached task fulfilled before its body starts, region after region:
  * the body waits for a task that waits for the fulfill. The record of
  * such a task was once kept for a fulfill that had already come; the
@@ -944,6 +1024,8 @@ int main(int argc, char **argv)
         {"two_locks_race", two_locks_race},
         {"unrelated_fulfill_race", unrelated_fulfill_race},
         {"early_fulfill_clean", early_fulfill_clean},
+        {"nogroup_taskloop_race", nogroup_taskloop_race},
+        {"nogroup_taskloop_clean", nogroup_taskloop_clean},
         {"same_round_race", same_round_race},
         {"tasks_race", tasks_race},
     };

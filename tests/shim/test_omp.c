@@ -85,6 +85,17 @@ OMP_TEST(two_tasks_running_at_once_race,
  * freed parent's lock spinning; a held-out probe's program hung so). */
 OMP_TEST(an_early_fulfill_region_after_region_is_clean, CLEAN("early_fulfill_clean"))
 
+/* A nogroup taskloop's tasks are ordered before the taskgroup around
+ * them, a taskwait and the region's end... */
+OMP_TEST(a_nogroup_taskloop_is_waited_for, CLEAN("nogroup_taskloop_clean"))
+
+/* ...and a taskgroup holding one waits for them only: libgomp's wrapper
+ * once ordered each such task after every completion in the region, and
+ * this race was missed 3 of 3 (a held-out probe's r05b 5 of 5) */
+OMP_TEST(a_taskgroup_holding_a_nogroup_taskloop_waits_for_its_tasks_only,
+         UNORDERED("nogroup_taskloop_race", "concurrent-read-write", "get", "omp_nogroup_get", "set",
+                   "omp_nogroup_set"))
+
 /* A detached task's fulfill orders what waits for that task, not another
  * thread's taskgroup. Missed under both runtimes (3 of 3; a held-out
  * probe's r12p 5 of 5) while every fulfill merged into one clock that
