@@ -795,6 +795,22 @@ static void taskgroup_other_task_race(void)
     }
 }
 
+/* keys from to from + 7, by a nogroup taskloop's tasks */
+static void nogroup_fill(int64_t from)
+{
+#pragma omp taskloop nogroup grainsize(1)
+    for (int64_t i = from; i < from + 8; i++) {
+#pragma omp critical
+        set(i);
+    }
+}
+
+static void must_have_8(int64_t from)
+{
+    for (int64_t i = from; i < from + 8; i++)
+        must_have(i);
+}
+
 /* a nogroup taskloop's tasks are waited for by the taskgroup around it,
  * by a taskwait, and by the region's end */
 static void nogroup_taskloop_clean(void)
@@ -804,31 +820,14 @@ static void nogroup_taskloop_clean(void)
 #pragma omp single
     {
 #pragma omp taskgroup
-        {
-#pragma omp taskloop nogroup grainsize(1)
-            for (int64_t i = 0; i < 8; i++) {
-#pragma omp critical
-                set(i);
-            }
-        }
-        for (int64_t i = 0; i < 8; i++)
-            must_have(i);
-#pragma omp taskloop nogroup grainsize(1)
-        for (int64_t i = 100; i < 108; i++) {
-#pragma omp critical
-            set(i);
-        }
+        nogroup_fill(0);
+        must_have_8(0);
+        nogroup_fill(100);
 #pragma omp taskwait
-        for (int64_t i = 100; i < 108; i++)
-            must_have(i);
-#pragma omp taskloop nogroup grainsize(1)
-        for (int64_t i = 200; i < 208; i++) {
-#pragma omp critical
-            set(i);
-        }
+        must_have_8(100);
+        nogroup_fill(200);
     }
-    for (int64_t i = 200; i < 208; i++)
-        must_have(i);
+    must_have_8(200);
 }
 
 /* a taskgroup holding a nogroup taskloop waits for the taskloop's tasks,
