@@ -25,11 +25,6 @@ void omp_region_begin(struct omp_region *r)
         mg_hb_release_merge(&r->start);
 }
 
-struct omp_kept {
-    struct omp_task *t;
-    struct omp_kept *next;
-};
-
 /* After it: every part happened before, and every task (they run at the
  * region's last barrier); the record's memory is the master's stack
  * again. */
@@ -54,24 +49,18 @@ void omp_region_end(struct omp_region *r)
         free(p);
     }
     r->parts = NULL;
-    for (struct omp_kept *k = r->kept, *n; k; k = n) {
-        n = k->next;
-        omp_task_free(k->t);
-        free(k);
+    for (struct omp_task *t = r->kept, *n; t; t = n) {
+        n = t->kept_next;
+        omp_task_free(t);
     }
     r->kept = NULL;
 }
 
-bool omp_region_keep(struct omp_region *r, struct omp_task *t)
+void omp_region_keep(struct omp_region *r, struct omp_task *t)
 {
-    struct omp_kept *k = malloc(sizeof *k);
-    if (!k)
-        return false;
-    k->t = t;
-    k->next = __atomic_load_n(&r->kept, __ATOMIC_RELAXED);
-    while (!__atomic_compare_exchange_n(&r->kept, &k->next, k, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+    t->kept_next = __atomic_load_n(&r->kept, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(&r->kept, &t->kept_next, t, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
         ;
-    return true;
 }
 
 struct omp_part *omp_part_new(struct omp_region *r)

@@ -18,8 +18,8 @@
  *   its depend clauses name (omp_task below), its end before its
  *   parent's taskwait (omp_kids), its taskgroup's end (omp_group), and
  *   every barrier and the region's end (task_done). Tasks that have no
- *   record of their own (libgomp's nogroup taskloops, or no memory for
- *   one) keep the region-wide model: every creation before every start
+ *   record (no memory for one) keep the region-wide model: every
+ *   creation before every start
  *   (task_made), every completion before every later start and every
  *   wait (task_done).
  *
@@ -40,7 +40,7 @@ struct omp_region {
     uint64_t start, end, barrier, single, task_made, task_done, doacross;
     uint32_t barrier_made; /* 0, making, made: the first arriver makes it */
     struct omp_part *parts; /* its implicit tasks' records (omp_part_new) */
-    struct omp_kept *kept;  /* records freed with it (omp_region_keep) */
+    struct omp_task *kept;  /* records freed with it (omp_region_keep) */
 };
 
 /* The innermost region this thread runs a part of, or a task of (NULL
@@ -54,9 +54,9 @@ int omp_team_size(void);
 /* A record whose tasks may end any time before the region does (a
  * nogroup taskloop's, which its tasks share and no call of the
  * program's waits for): freed with the region's other records, after its
- * last barrier. False without memory (t is then not kept). */
+ * last barrier. */
 struct omp_task;
-bool omp_region_keep(struct omp_region *r, struct omp_task *t);
+void omp_region_keep(struct omp_region *r, struct omp_task *t);
 
 /* The master, around the runtime's call that runs the region. */
 void omp_region_begin(struct omp_region *r);
@@ -94,10 +94,9 @@ void omp_task_end(struct omp_region *r, struct omp_region *outer);
 void omp_tasks_done(struct omp_region *r);
 /* ---- a task of its own ----
  * Both runtimes' explicit tasks (libgomp's taskloops share one record
- * among a taskloop's tasks, and nogroup ones keep the region-wide model
- * above): each is ordered after its own creation and after the sibling
- * tasks its depend clauses name, not after every earlier creation and
- * completion. A
+ * among a taskloop's tasks): each is ordered after its own creation and
+ * after the sibling tasks its depend clauses name, not after every
+ * earlier creation and completion. A
  * dependence is a pair of clocks per address and parent task, since
  * depend orders siblings only: a task that reads (in) takes the writers'
  * clock at its start and merges into the readers' at its end; one that
@@ -112,9 +111,8 @@ struct omp_task_dep {
 /* A task's children's completions, for its taskwait (libgomp's wrappers;
  * omp_sync.c): each child merges its work here when it ends, under the
  * lock, since two may end at once on two threads. coarse: a child was
- * made that does not merge here (a nogroup taskloop's, one with no
- * record), and the taskwait takes every completion in the region
- * instead. */
+ * made that does not merge here (one with no record), and the taskwait
+ * takes every completion in the region instead. */
 struct omp_kids {
     uint32_t lock;
     uint32_t coarse;
@@ -192,6 +190,7 @@ struct omp_task {
      * groups it has open, the innermost its children's */
     struct omp_group *group;
     struct omp_open open;
+    struct omp_task *kept_next; /* its region's list, when it is kept (omp_region_keep) */
 };
 /* The creator, as it makes the task: a record with room for ndeps
  * dependences, filled in by the caller, and the task's clock, in one

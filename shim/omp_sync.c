@@ -546,19 +546,19 @@ static bool task_block_make(struct task_block *b, size_t prefix, unsigned flags,
         memcpy(b->block + LOOP_BOUNDS, (char *)data + LOOP_BOUNDS, sizeof(uintptr_t));
     struct omp_task *t = NULL;
     struct omp_kids *kids = kids_now(true);
-    bool waited = prefix >= LOOP_BOUNDS && !(flags & TASK_FLAG_NOGROUP);
-    if (waited) {
+    if (prefix >= LOOP_BOUNDS) {
+        bool waited = !(flags & TASK_FLAG_NOGROUP);
         /* libgomp's own group around the taskloop, which the shim does not
          * see: ours, ended when the wrapper returns (taskloop_waited) */
-        omp_group_begin(open_cur());
+        if (waited)
+            omp_group_begin(open_cur());
         b->loop = omp_task_new(r, parent_now(), 0);
-    } else if (prefix >= LOOP_BOUNDS && (b->loop = omp_task_new(r, parent_now(), 0)) != NULL) {
-        /* nogroup: the tasks outlive the call, and their parent's taskwait
-         * and their group wait for them; the record goes with the region */
-        omp_task_parent(b->loop, task_running, kids);
-        if (!omp_region_keep(r, b->loop)) {
-            omp_task_free(b->loop);
-            b->loop = NULL;
+        if (b->loop && !waited) {
+            /* nogroup: the tasks outlive the call, and their parent's
+             * taskwait and their group wait for them; the record goes with
+             * the region */
+            omp_task_parent(b->loop, task_running, kids);
+            omp_region_keep(r, b->loop);
         }
     }
     struct omp_group *group = omp_group_joined(open_cur(), true);
