@@ -11,8 +11,9 @@
  *
  * The pool: ids 0..cap-1, handed out in order the first time (next), then
  * from a free list of given-back ids (a stack with a tag against ABA, in
- * one 64-bit word). No lock: alloc and release are one compare-and-swap
- * each, so a fork in the middle leaves at worst one id lost.
+ * one 64-bit word; a caller may keep more such stacks). No lock: alloc and
+ * release are one compare-and-swap each, so a fork in the middle leaves at
+ * worst one id lost.
  *
  * The index: two levels of open addressing. Level 0 is one page (1024
  * slots, probe window MG_DX_PROBES0), the only one a small program
@@ -133,40 +134,56 @@ static inline long mg_dx_find(const struct mg_dx *x, uintptr_t key, mg_dx_key_fn
     return mg_dx_find_slot(x, key, key_of, ctx, &id) ? (long)id : -1;
 }
 
-/* An id from the pool, or -1 when all cap are in use. *fresh: never
- * handed out before (its record is still calloc's zeros). */
-static inline long mg_dx_alloc(struct mg_dx *x, bool *fresh)
+/* A stack of given-back ids: tag:32 | id + 1:32 of its top, 0 empty. An
+ * id's link to the one below it is at links[id * stride]. The index has one
+ * stack (free_head, linked through free_next); a caller may keep more,
+ * linked through its records, each id on one stack at a time (hb_sync.c).
+ * The tag moves with every change, so a pop whose link went stale (the id
+ * was popped and pushed meanwhile) fails its compare-and-swap. */
+static inline long mg_dx_pop_linked(uint64_t *stack, uint32_t *links, size_t stride)
 {
-    uint64_t head = __atomic_load_n(&x->free_head, __ATOMIC_ACQUIRE);
+    uint64_t head = __atomic_load_n(stack, __ATOMIC_ACQUIRE);
     while ((uint32_t)head) {
         uint32_t id = (uint32_t)head - 1;
-        /* a stale link (the id was popped and pushed meanwhile) fails the
-         * compare-and-swap: the tag moved */
-        uint32_t link = __atomic_load_n(&x->free_next[id], __ATOMIC_RELAXED);
+        uint32_t link = __atomic_load_n(&links[id * stride], __ATOMIC_RELAXED);
         uint64_t to = ((head >> 32) + 1) << 32 | link;
-        if (__atomic_compare_exchange_n(&x->free_head, &head, to, true, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)) {
-            *fresh = false;
+        if (__atomic_compare_exchange_n(stack, &head, to, true, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
             return id;
-        }
     }
-    uint32_t n = __atomic_load_n(&x->next, __ATOMIC_RELAXED);
-    while (n < x->cap)
-        if (__atomic_compare_exchange_n(&x->next, &n, n + 1, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-            *fresh = true;
-            return n;
-        }
     return -1;
 }
 
-/* Gives id back to the pool (removed from the index first). */
-static inline void mg_dx_release(struct mg_dx *x, uint32_t id)
+static inline void mg_dx_push_linked(uint64_t *stack, uint32_t *links, size_t stride, uint32_t id)
 {
-    uint64_t head = __atomic_load_n(&x->free_head, __ATOMIC_RELAXED);
+    uint64_t head = __atomic_load_n(stack, __ATOMIC_RELAXED);
     do
-        __atomic_store_n(&x->free_next[id], (uint32_t)head, __ATOMIC_RELAXED);
-    while (!__atomic_compare_exchange_n(&x->free_head, &head, ((head >> 32) + 1) << 32 | (id + 1), true,
-                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+        __atomic_store_n(&links[id * stride], (uint32_t)head, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(stack, &head, ((head >> 32) + 1) << 32 | (id + 1), true, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED));
 }
+
+/* An id never handed out before (its record is still calloc's zeros), or
+ * -1 when all cap have been. */
+static inline long mg_dx_fresh(struct mg_dx *x)
+{
+    uint32_t n = __atomic_load_n(&x->next, __ATOMIC_RELAXED);
+    while (n < x->cap)
+        if (__atomic_compare_exchange_n(&x->next, &n, n + 1, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            return n;
+    return -1;
+}
+
+/* An id from the pool, or -1 when all cap are in use. *fresh: never
+ * handed out before. */
+static inline long mg_dx_alloc(struct mg_dx *x, bool *fresh)
+{
+    long id = mg_dx_pop_linked(&x->free_head, x->free_next, 1);
+    *fresh = id < 0;
+    return id >= 0 ? id : mg_dx_fresh(x);
+}
+
+/* Gives id back to the pool (removed from the index first). */
+static inline void mg_dx_release(struct mg_dx *x, uint32_t id) { mg_dx_push_linked(&x->free_head, x->free_next, 1, id); }
 
 static inline bool mg_dx_insert_in(uint32_t *lv, uint32_t mask, uint32_t probes, uint32_t h, uint32_t id)
 {

@@ -69,6 +69,7 @@ struct hb_sync_entry {
     uint32_t owner;    /* rwlock: the writer's slot + 1 */
     uint32_t count;    /* barrier: threads per round, 0 unknown */
     uint32_t arrived;  /* barrier: arrivals in the current round */
+    uint32_t free_link; /* while free: the id below it on its stack of free ids (hb_sync.c) */
     uint64_t round;    /* barrier: rounds completed */
     struct clockref c[HB_BARRIER_CLOCKS]; /* rwlock: c[0] writers', c[1] readers' merge; barrier: by
                              round (mod HB_BARRIER_CLOCKS); c[0] unused while clock 0 is inline */
