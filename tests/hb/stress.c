@@ -17,6 +17,8 @@
 #include <pthread.h>
 
 #define ROUNDS 20000
+#define SHARED_OBJS 4
+#define SHARED_OBJ(k) (0x200000 + (uintptr_t)(k) * 64)
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct hb_access locked, readonly, first;
@@ -56,13 +58,25 @@ static void *work(void *p)
             hb_release_excl(t, (uintptr_t)&mu);
         pthread_mutex_unlock(&mu);
         w->read_races += acc(t, &readonly, HB_READ, 0x30);
-        if (i % 64 == 0) {
-            /* a private object made and destroyed: inserts and tombstones
-             * while the other threads look up the shared one */
+        if (i % 4 == 0) {
+            /* a private object made and destroyed: inserts, tombstones and
+             * ids given back and taken again, by every thread at once,
+             * while the other threads look up the shared one; now and then
+             * destroyed twice (hb_sync_reset takes no common lock) */
             uintptr_t own = 0x100000 + ((uintptr_t)w->id * 100000 + (uintptr_t)i) * 64;
             hb_release(t, own);
             hb_acquire(t, own);
             hb_sync_reset(own);
+            if (i % 32 == 0)
+                hb_sync_reset(own);
+        }
+        if (i % 4 == 2) {
+            /* objects every thread releases and destroys at once, as a
+             * program that destroys a mutex in use would: the table must
+             * stay whole, whatever each object's clock ends up holding */
+            uintptr_t shared = SHARED_OBJ(i / 4 % SHARED_OBJS);
+            hb_release(t, shared);
+            hb_sync_reset(shared);
         }
         if (i % 256 == 0) {
             struct hb_thr *child = hb_thread_create(t, 50);
@@ -102,9 +116,20 @@ void hb_stress(struct hb_stress_out *out, int overflow)
         out->read_races += w[i].read_races;
         out->child_races += w[i].child_races;
     }
+    for (int k = 0; k < SHARED_OBJS; k++) /* a release that lost its race with a reset left an entry */
+        hb_sync_reset(SHARED_OBJ(k));
     out->read_clock = (readonly.r & HB_R_SHARED) != 0;
     out->after_races += acc(main_t, &locked, HB_WRITE, 0x02);
     out->after_races += acc(main_t, &readonly, HB_WRITE, 0x03);
     out->after_races += acc(main_t, &first, HB_WRITE, 0x04);
     out->live = hb_sync_live();
+    /* every entry the workers gave back can be had again, once: an id
+     * lost would spill before the table is full, an id given out twice
+     * would hold two objects' keys in one entry */
+    uint32_t more = HB_SYNC_CAP - out->live;
+    for (uint32_t i = 0; i < more; i++)
+        hb_release(main_t, 0x40000000 + (uintptr_t)i * 64);
+    out->full = hb_sync_live() == HB_SYNC_CAP && !hb_sync_spilled();
+    for (uint32_t i = 0; i < more; i++) /* a second run in this process starts as this one did */
+        hb_sync_reset(0x40000000 + (uintptr_t)i * 64);
 }

@@ -16,6 +16,7 @@ struct hb_stress_out {
     int after_races;
     int read_clock;    /* want 1: the unordered readers share a read clock */
     unsigned live;     /* want 1: only the shared mutex is left in the table */
+    int full;          /* want 1: then the table fills to its capacity, every entry once */
 };
 
 /* overflow: the workers share the overflow record (every ordinary slot is

@@ -16,6 +16,7 @@ Test(hb_stress, real_threads)
     cr_assert_eq(o.after_races, 0, "main raced after joining everyone");
     cr_assert_eq(o.read_clock, 1, "unordered readers share a read clock");
     cr_assert_eq(o.live, 1, "only the shared mutex is left in the table");
+    cr_assert_eq(o.full, 1, "an entry was lost or given out twice");
 }
 
 Test(hb_stress, real_threads_in_the_overflow_slot)
@@ -28,4 +29,5 @@ Test(hb_stress, real_threads_in_the_overflow_slot)
     cr_assert_eq(o.child_races, 0, "a joined child raced");
     cr_assert_eq(o.after_races, 0, "main raced after joining everyone");
     cr_assert_eq(o.live, 1, "only the shared mutex is left in the table");
+    cr_assert_eq(o.full, 1, "an entry was lost or given out twice");
 }
