@@ -16,6 +16,11 @@
  *             condvar ping-pong between two threads, rwlock read and write
  *             locks, sem_post/sem_wait; what wrapped locks cost a program
  *             that never makes a map
+ *   mutexes   two threads, each making a mutex for every operation: init,
+ *             lock, gomap_set on its own map, unlock, destroy (objects
+ *             with a mutex each, made and freed by the thousand); no
+ *             budget: each round is an entry claimed and given back in
+ *             the engine's table of sync objects
  *
  * and issue 13's (GLib):
  *
@@ -150,6 +155,40 @@ static double run_mutex2(uint64_t ops)
     return t / (double)ops; /* per op of one thread: wall time of the pair */
 }
 
+static void *mutexes_worker(void *p)
+{
+    struct worker *w = p;
+    for (uint64_t i = 0; i < w->ops; i++) {
+        pthread_mutex_t mu;
+        int64_t k = (int64_t)(i % 1000);
+        pthread_mutex_init(&mu, NULL);
+        pthread_mutex_lock(&mu);
+        gomap_set(w->m, &k, &k);
+        pthread_mutex_unlock(&mu);
+        pthread_mutex_destroy(&mu);
+    }
+    return NULL;
+}
+
+static double run_mutexes(uint64_t ops)
+{
+    struct worker w[2];
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) {
+        w[i].m = mixed_filled(1000);
+        w[i].ops = ops;
+    }
+    double t0 = bench_now_ns();
+    for (int i = 0; i < 2; i++)
+        pthread_create(&th[i], NULL, mutexes_worker, &w[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    double t = bench_now_ns() - t0;
+    for (int i = 0; i < 2; i++)
+        gomap_free(w[i].m);
+    return t / (double)ops; /* per round of one thread: wall time of the pair */
+}
+
 static double run_maps(uint64_t count)
 {
     gomap **v = malloc(count * sizeof *v);
@@ -271,7 +310,7 @@ static double run_locks(double scale, double phase[4])
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s mixed1k|mixed1m|mutex2|maps1m|shared1k|locks|ghash1k [scale]\n", argv[0]);
+        fprintf(stderr, "usage: %s mixed1k|mixed1m|mutex2|maps1m|shared1k|locks|mutexes|ghash1k [scale]\n", argv[0]);
         return 2;
     }
     double scale = argc > 2 ? atof(argv[2]) : 1.0;
@@ -288,6 +327,8 @@ int main(int argc, char **argv)
         ns = run_maps((uint64_t)(1e6 * scale));
     else if (!strcmp(w, "shared1k"))
         ns = run_shared(1000, (uint64_t)(2e6 * scale));
+    else if (!strcmp(w, "mutexes"))
+        ns = run_mutexes((uint64_t)(1e6 * scale));
     else if (!strcmp(w, "ghash1k"))
         ns = run_ghash(1000, (uint64_t)(20e6 * scale));
     else if (!strcmp(w, "locks")) {

@@ -30,7 +30,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$build/bench/shim_overhead
 bench_shim "$build"
 shimopts=${MAPGUARD_SHIM_OPTIONS:-}
-all="mixed1k mixed1m mutex2 maps1m shared1k locks ghash1k"
+all="mixed1k mixed1m mutex2 maps1m shared1k locks mutexes ghash1k"
 workloads=${WORKLOADS:-$all}
 bench_machine # the load before the runs
 for w in $workloads; do
@@ -99,6 +99,7 @@ table=$tmp/table.md
         maps1m) what="a million small maps: time per map (ns)"; budget="-" ;;
         shared1k) what="map under a mutex: two threads, one 1,000-key map, lock, get or set, unlock (ns/op)"; budget=1.5 ;;
         locks) what="locks, no map: mutex, condvar ping-pong, rwlock, semaphore (ms, whole workload)"; budget=1.1 ;;
+        mutexes) what="a mutex made for each operation: two threads, init, lock, set, unlock, destroy (ns/round)"; budget="-" ;;
         ghash1k) what="GLib GHashTable, one thread, mixed lookup/insert/remove, 1,000 keys (ns/op)"; budget=1.3 ;;
         esac
         p=$(median "$tmp/$w.plain" 2)
