@@ -52,6 +52,7 @@ void mg_intercept_start(void)
     mg_exit_resolve();
     mg_deadly_resolve();
     mg_sync_resolve();
+    mg_fd_resolve();
     mg_glib_resolve();
     mg_omp_resolve();
     mg_omp_llvm_resolve();

@@ -100,6 +100,7 @@ void mg_notify_resolve(void);  /* sigev_notify.c: timer_create, timer_settime, m
 void mg_exit_resolve(void);    /* exit.c: _exit, _Exit, abort */
 void mg_deadly_resolve(void);  /* deadly.c: sigaction, signal */
 void mg_sync_resolve(void);    /* sync_intercept.c: locks, condition variables, semaphores, barriers, once */
+void mg_fd_resolve(void);      /* fd_sync.c: pipes, eventfds and socket pairs */
 void mg_glib_resolve(void);    /* glib_sync.c: GLib's locks, queues, pools, main loop, GTask, once */
 void mg_omp_resolve(void);     /* omp_sync.c: libgomp's parallel regions, barriers, critical, locks */
 void mg_omp_llvm_resolve(void); /* omp_llvm.c: libomp's critical and ordered (the rest: OMPT) */

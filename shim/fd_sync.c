@@ -1,0 +1,420 @@
+/*
+ * Pipes, eventfds and socket pairs as synchronization, as ThreadSanitizer
+ * follows them: a write to one releases into its clock (a merge, as
+ * sem_post: every write before a read comes before it), a read that got
+ * data acquires that clock. A thread that fills a map and then wakes
+ * another through a self-pipe or an eventfd, the other reading the map
+ * once its read returns, is ordered; before, it was reported as a race
+ * (docs/design-detector.md, "What mapguard does not see").
+ *
+ * Which descriptors: those the program makes with pipe, pipe2, eventfd
+ * and socketpair while the shim is loaded, and their copies (dup, dup2,
+ * dup3, fcntl F_DUPFD and F_DUPFD_CLOEXEC). Both ends of a pipe and of a
+ * socket pair share one clock, the object's; a copy shares it too. Files,
+ * other sockets, and descriptors made before the shim or behind its back
+ * (a raw system call, glibc's own internal calls: popen, stdio's reads and
+ * writes) order nothing.
+ *
+ * An object is named by an id (1..OBJ_MAX), its clock by the synthetic key
+ * FD_KEY(id); fd_obj[fd] names the object of descriptor fd (below
+ * FD_MAX: higher ones are not followed), and refs[id] counts the
+ * descriptors that name it. The last close resets the object's clock and
+ * gives the id back, so a process that makes pipes by the million keeps a
+ * few entries in the engine's table. Everything here is lock-free: close,
+ * read and write are async-signal-safe, and a handler may call them while
+ * its thread is inside this file.
+ *
+ * Every way this can go wrong orders more than the program did, never
+ * less, so it may hide a race, never invent one: a descriptor closed
+ * behind the shim's back (fclose of an fdopen'd pipe) keeps naming its
+ * object until a pipe the shim sees takes its number again, and a file
+ * opened at that number in between releases into and acquires the old
+ * object's clock. A vfork child (same memory, another process) leaves the
+ * table alone: its closes and copies are not its parent's.
+ */
+#include "happens_before.h"
+#include "common.h"
+#include "dense_index.h"
+#include "inflight.h"
+#include "intercept.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define FD_MAX 65536u
+#define OBJ_MAX FD_MAX /* each object has a descriptor below FD_MAX when made */
+#define FD_KEY(id) MG_HB_SYNTHETIC_KEY((5ull << 32) | (id))
+
+static MG_LARGE_BSS uint32_t fd_obj[FD_MAX];     /* 0: not followed */
+static MG_LARGE_BSS uint32_t refs[OBJ_MAX + 1];  /* by id */
+static MG_LARGE_BSS uint32_t links[OBJ_MAX + 1]; /* the free ids' stack (dense_index.h) */
+static uint64_t free_ids;
+static uint32_t next_id = 1;
+static uint32_t fd_top; /* 1 + the highest descriptor ever followed */
+
+static inline uint32_t obj_of(int fd) { return (unsigned)fd < FD_MAX ? __atomic_load_n(&fd_obj[fd], __ATOMIC_ACQUIRE) : 0; }
+
+/* A new object's id with n references, or 0 when all are in use. Its clock
+ * is reset first: a write that read the id before its last close may have
+ * released into it since. */
+static uint32_t obj_new(uint32_t n)
+{
+    long id = mg_dx_pop_linked(&free_ids, links, 1);
+    if (id < 0) {
+        uint32_t at = __atomic_load_n(&next_id, __ATOMIC_RELAXED);
+        do
+            if (at > OBJ_MAX)
+                return 0;
+        while (!__atomic_compare_exchange_n(&next_id, &at, at + 1, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+        id = at;
+    }
+    mg_hb_reset(FD_KEY(id));
+    __atomic_store_n(&refs[id], n, __ATOMIC_RELEASE);
+    return (uint32_t)id;
+}
+
+static void obj_put(uint32_t id)
+{
+    if (id && __atomic_sub_fetch(&refs[id], 1, __ATOMIC_ACQ_REL) == 0) {
+        mg_hb_reset(FD_KEY(id));
+        mg_dx_push_linked(&free_ids, links, 1, id);
+    }
+}
+
+/* One more reference to id, unless its last one went meanwhile (the
+ * descriptor copied was closed at the same moment: then the copy is not
+ * followed). */
+static bool obj_get(uint32_t id)
+{
+    uint32_t n = id ? __atomic_load_n(&refs[id], __ATOMIC_ACQUIRE) : 0;
+    while (n)
+        if (__atomic_compare_exchange_n(&refs[id], &n, n + 1, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            return true;
+    return false;
+}
+
+/* fd names id from now on (0: nothing); what it named before loses a
+ * reference. */
+static void fd_name(int fd, uint32_t id)
+{
+    if ((unsigned)fd >= FD_MAX) {
+        obj_put(id);
+        return;
+    }
+    uint32_t top = __atomic_load_n(&fd_top, __ATOMIC_RELAXED);
+    while (id && (unsigned)fd >= top &&
+           !__atomic_compare_exchange_n(&fd_top, &top, (unsigned)fd + 1, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+    obj_put(__atomic_exchange_n(&fd_obj[fd], id, __ATOMIC_ACQ_REL));
+}
+
+/* A new object for the n descriptors fds, made by the program. */
+static void made(const int *fds, uint32_t n)
+{
+    if (!mg_inflight_owner())
+        return;
+    uint32_t id = obj_new(n);
+    for (uint32_t i = 0; i < n; i++)
+        fd_name(fds[i], id);
+}
+
+/* newfd is a copy of fd (and no longer what it was). */
+static void copied(int fd, int newfd)
+{
+    if (newfd < 0 || newfd == fd || (!obj_of(fd) && !obj_of(newfd)) || !mg_inflight_owner())
+        return;
+    uint32_t id = obj_of(fd);
+    fd_name(newfd, obj_get(id) ? id : 0);
+}
+
+/* Before the real close: once it returns, another thread may be given
+ * the number by a new pipe, whose entry this must not clear. */
+static void closing(int fd)
+{
+    if (obj_of(fd) && mg_inflight_owner())
+        fd_name(fd, 0);
+}
+
+static void closing_range(unsigned first, unsigned last)
+{
+    if (!mg_inflight_owner())
+        return;
+    unsigned top = __atomic_load_n(&fd_top, __ATOMIC_RELAXED);
+    for (unsigned fd = first; fd < top && fd <= last; fd++)
+        if (__atomic_load_n(&fd_obj[fd], __ATOMIC_RELAXED))
+            fd_name((int)fd, 0);
+}
+
+/* The engine, once it follows threads (happens_before.h): a write
+ * releases before the real call (its reader may return before the call
+ * does), a read that got data acquires after it. */
+static inline void writing(int fd)
+{
+    if (MG_UNLIKELY(mg_hb_sync_live())) {
+        uint32_t id = obj_of(fd);
+        if (id)
+            mg_hb_release_merge(FD_KEY(id));
+    }
+}
+static inline void got(int fd, ssize_t r)
+{
+    if (MG_UNLIKELY(mg_hb_sync_live()) && r > 0) {
+        uint32_t id = obj_of(fd);
+        if (id)
+            mg_hb_acquire(FD_KEY(id));
+    }
+}
+
+/* Before start-up found the real function (another library's
+ * constructor, or a signal handler then) the system call itself, which
+ * needs no dlsym: these are async-signal-safe and must stay so. */
+#define CALL(fn, sys, ...) (MG_LIKELY(MG_REAL_LOAD(fn) != NULL) ? MG_REAL(fn)(__VA_ARGS__) : syscall(sys, __VA_ARGS__))
+
+/* ---- making and copying ---- */
+
+MG_INTERCEPTOR(int, pipe, (int fds[2]))
+{
+    int r = MG_LIKELY(MG_REAL_LOAD(pipe) != NULL) ? MG_REAL(pipe)(fds) : (int)syscall(SYS_pipe2, fds, 0);
+    if (r == 0)
+        made(fds, 2);
+    return r;
+}
+
+MG_INTERCEPTOR(int, pipe2, (int fds[2], int flags))
+{
+    int r = (int)CALL(pipe2, SYS_pipe2, fds, flags);
+    if (r == 0)
+        made(fds, 2);
+    return r;
+}
+
+MG_INTERCEPTOR(int, socketpair, (int domain, int type, int protocol, int fds[2]))
+{
+    int r = (int)CALL(socketpair, SYS_socketpair, domain, type, protocol, fds);
+    if (r == 0)
+        made(fds, 2);
+    return r;
+}
+
+MG_INTERCEPTOR(int, eventfd, (unsigned int count, int flags))
+{
+    int fd = (int)CALL(eventfd, SYS_eventfd2, count, flags);
+    if (fd >= 0)
+        made(&fd, 1);
+    return fd;
+}
+
+MG_INTERCEPTOR(int, dup, (int fd))
+{
+    int r = (int)CALL(dup, SYS_dup, fd);
+    copied(fd, r);
+    return r;
+}
+
+MG_INTERCEPTOR(int, dup2, (int fd, int newfd))
+{
+    /* the real dup2 closes newfd itself: no other thread can be given
+     * its number in between */
+    int r = (int)CALL(dup2, SYS_dup2, fd, newfd);
+    copied(fd, r);
+    return r;
+}
+
+MG_INTERCEPTOR(int, dup3, (int fd, int newfd, int flags))
+{
+    int r = (int)CALL(dup3, SYS_dup3, fd, newfd, flags);
+    copied(fd, r);
+    return r;
+}
+
+/* fcntl's third argument is an int or a pointer, as the command says; it
+ * goes on as a pointer-sized word, which the real function reads as what
+ * it is. fcntl64 is the name a program built with _FILE_OFFSET_BITS=64
+ * calls. */
+static int fcntl_done(int fd, int cmd, int r)
+{
+    if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+        copied(fd, r);
+    return r;
+}
+
+MG_INTERCEPTOR(int, fcntl, (int fd, int cmd, ...))
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    return fcntl_done(fd, cmd, (int)CALL(fcntl, SYS_fcntl, fd, cmd, arg));
+}
+
+MG_INTERCEPTOR(int, fcntl64, (int fd, int cmd, ...))
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    return fcntl_done(fd, cmd, (int)CALL(fcntl64, SYS_fcntl, fd, cmd, arg));
+}
+
+MG_INTERCEPTOR(int, close, (int fd))
+{
+    closing(fd);
+    return (int)CALL(close, SYS_close, fd);
+}
+
+MG_INTERCEPTOR(int, close_range, (unsigned int first, unsigned int last, int flags))
+{
+    if (!(flags & CLOSE_RANGE_CLOEXEC))
+        closing_range(first, last);
+    return (int)CALL(close_range, SYS_close_range, first, last, flags);
+}
+
+MG_INTERCEPTOR(void, closefrom, (int lowfd))
+{
+    closing_range(lowfd < 0 ? 0 : (unsigned)lowfd, ~0u);
+    if (MG_LIKELY(MG_REAL_LOAD(closefrom) != NULL))
+        MG_REAL(closefrom)(lowfd);
+    else
+        syscall(SYS_close_range, lowfd < 0 ? 0u : (unsigned)lowfd, ~0u, 0);
+}
+
+/* ---- the handoffs ---- */
+
+MG_INTERCEPTOR(ssize_t, write, (int fd, const void *buf, size_t n))
+{
+    writing(fd);
+    return CALL(write, SYS_write, fd, buf, n);
+}
+
+MG_INTERCEPTOR(ssize_t, writev, (int fd, const struct iovec *iov, int n))
+{
+    writing(fd);
+    return CALL(writev, SYS_writev, fd, iov, n);
+}
+
+MG_INTERCEPTOR(ssize_t, send, (int fd, const void *buf, size_t n, int flags))
+{
+    writing(fd);
+    if (MG_LIKELY(MG_REAL_LOAD(send) != NULL))
+        return MG_REAL(send)(fd, buf, n, flags);
+    return syscall(SYS_sendto, fd, buf, n, flags, NULL, 0);
+}
+
+/* glibc declares the address arguments as transparent unions (_GNU_SOURCE) */
+MG_INTERCEPTOR(ssize_t, sendto, (int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG to, socklen_t tolen))
+{
+    writing(fd);
+    return CALL(sendto, SYS_sendto, fd, buf, n, flags, to.__sockaddr__, tolen);
+}
+
+MG_INTERCEPTOR(ssize_t, sendmsg, (int fd, const struct msghdr *msg, int flags))
+{
+    writing(fd);
+    return CALL(sendmsg, SYS_sendmsg, fd, msg, flags);
+}
+
+MG_INTERCEPTOR(int, eventfd_write, (int fd, eventfd_t value))
+{
+    writing(fd);
+    if (MG_LIKELY(MG_REAL_LOAD(eventfd_write) != NULL))
+        return MG_REAL(eventfd_write)(fd, value);
+    return syscall(SYS_write, fd, &value, sizeof value) == sizeof value ? 0 : -1;
+}
+
+MG_INTERCEPTOR(ssize_t, read, (int fd, void *buf, size_t n))
+{
+    ssize_t r = CALL(read, SYS_read, fd, buf, n);
+    got(fd, r);
+    return r;
+}
+
+MG_INTERCEPTOR(ssize_t, readv, (int fd, const struct iovec *iov, int n))
+{
+    ssize_t r = CALL(readv, SYS_readv, fd, iov, n);
+    got(fd, r);
+    return r;
+}
+
+MG_INTERCEPTOR(ssize_t, recv, (int fd, void *buf, size_t n, int flags))
+{
+    ssize_t r = MG_LIKELY(MG_REAL_LOAD(recv) != NULL) ? MG_REAL(recv)(fd, buf, n, flags)
+                                                      : syscall(SYS_recvfrom, fd, buf, n, flags, NULL, NULL);
+    got(fd, r);
+    return r;
+}
+
+MG_INTERCEPTOR(ssize_t, recvfrom, (int fd, void *buf, size_t n, int flags, __SOCKADDR_ARG from, socklen_t *fromlen))
+{
+    ssize_t r = CALL(recvfrom, SYS_recvfrom, fd, buf, n, flags, from.__sockaddr__, fromlen);
+    got(fd, r);
+    return r;
+}
+
+MG_INTERCEPTOR(ssize_t, recvmsg, (int fd, struct msghdr *msg, int flags))
+{
+    ssize_t r = CALL(recvmsg, SYS_recvmsg, fd, msg, flags);
+    got(fd, r);
+    return r;
+}
+
+MG_INTERCEPTOR(int, eventfd_read, (int fd, eventfd_t *value))
+{
+    int r;
+    if (MG_LIKELY(MG_REAL_LOAD(eventfd_read) != NULL))
+        r = MG_REAL(eventfd_read)(fd, value);
+    else
+        r = syscall(SYS_read, fd, value, sizeof *value) == sizeof *value ? 0 : -1;
+    got(fd, r == 0);
+    return r;
+}
+
+/* _FORTIFY_SOURCE's checked reads, which call the unchecked ones inside
+ * libc, out of sight: a Debian package's program calls these. */
+MG_INTERCEPTOR(ssize_t, __read_chk, (int fd, void *buf, size_t n, size_t buflen))
+{
+    ssize_t r = MG_LIKELY(MG_REAL_LOAD(__read_chk) != NULL) ? MG_REAL(__read_chk)(fd, buf, n, buflen)
+                                                          : syscall(SYS_read, fd, buf, n < buflen ? n : buflen);
+    got(fd, r);
+    return r;
+}
+
+MG_INTERCEPTOR(ssize_t, __recv_chk, (int fd, void *buf, size_t n, size_t buflen, int flags))
+{
+    ssize_t r = MG_LIKELY(MG_REAL_LOAD(__recv_chk) != NULL)
+                    ? MG_REAL(__recv_chk)(fd, buf, n, buflen, flags)
+                    : syscall(SYS_recvfrom, fd, buf, n < buflen ? n : buflen, flags, NULL, NULL);
+    got(fd, r);
+    return r;
+}
+
+MG_INTERCEPTOR(ssize_t, __recvfrom_chk,
+               (int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *from, socklen_t *fromlen))
+{
+    ssize_t r = MG_LIKELY(MG_REAL_LOAD(__recvfrom_chk) != NULL)
+                    ? MG_REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen)
+                    : syscall(SYS_recvfrom, fd, buf, n < buflen ? n : buflen, flags, from, fromlen);
+    got(fd, r);
+    return r;
+}
+
+void mg_fd_resolve(void)
+{
+    static const struct mg_intercept table[] = {
+        MG_INTERCEPT(pipe),        MG_INTERCEPT(pipe2),         MG_INTERCEPT(socketpair),
+        MG_INTERCEPT(eventfd),     MG_INTERCEPT(dup),           MG_INTERCEPT(dup2),
+        MG_INTERCEPT(dup3),        MG_INTERCEPT(fcntl),         MG_INTERCEPT(fcntl64),
+        MG_INTERCEPT(close),       MG_INTERCEPT(close_range),   MG_INTERCEPT(closefrom),
+        MG_INTERCEPT(write),       MG_INTERCEPT(writev),        MG_INTERCEPT(send),
+        MG_INTERCEPT(sendto),      MG_INTERCEPT(sendmsg),       MG_INTERCEPT(eventfd_write),
+        MG_INTERCEPT(read),        MG_INTERCEPT(readv),         MG_INTERCEPT(recv),
+        MG_INTERCEPT(recvfrom),    MG_INTERCEPT(recvmsg),       MG_INTERCEPT(eventfd_read),
+        MG_INTERCEPT(__read_chk),  MG_INTERCEPT(__recv_chk),    MG_INTERCEPT(__recvfrom_chk),
+    };
+    mg_intercept_resolve(table, MG_INTERCEPT_COUNT(table));
+}
