@@ -1,0 +1,382 @@
+/*
+ * Pipes, eventfds and socket pairs as synchronization (shim/fd_sync.c):
+ * a map filled, then a byte written to a descriptor; another thread reads
+ * that byte, then the map. Each *_clean scenario must stay clean; each
+ * *_race one is a race the handoff does not cover, which must still be
+ * reported.
+ *
+ * As in mg_hb_more.c, racy scenarios sequence their threads with C11
+ * atomics, which the shim cannot see, so the outcome is the same on every
+ * run. One scenario per run, named by argv[1]. Lines the tests look for
+ * carry an @site comment.
+ */
+#include <gomap.h>
+#include "scenario.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static gomap *M;
+static atomic_int flag;
+static int fds[2];
+
+static void signal_flag(void) { atomic_store_explicit(&flag, 1, memory_order_release); }
+static void wait_flag(void)
+{
+    while (!atomic_load_explicit(&flag, memory_order_acquire))
+        sched_yield();
+}
+
+static void make_map(void)
+{
+    static const gomap_type t = {.key_size = 8, .val_size = 8};
+    M = gomap_new(&t, 0); /* @site:made */
+}
+
+static void must(int ok, const char *what)
+{
+    if (!ok) {
+        perror(what);
+        exit(2);
+    }
+}
+
+static void put(void)
+{
+    int64_t k = 1;
+    gomap_set(M, &k, &k); /* @site:fd_set */
+}
+
+static void look(void)
+{
+    int64_t k = 1;
+    gomap_get(M, &k); /* @site:fd_get */
+}
+
+/* How the byte goes, and how it comes back: one pair per scenario. */
+static void (*send_byte)(void);
+static void (*take_byte)(void);
+
+static void pipe_send(void) { must(write(fds[1], "x", 1) == 1, "write"); }
+static void pipe_take(void)
+{
+    char c;
+    must(read(fds[0], &c, 1) == 1, "read");
+}
+
+/* The consumer: it takes the byte, then reads the map. */
+static void *consumer(void *p)
+{
+    take_byte();
+    look();
+    return p;
+}
+
+/* main fills the map and sends; the consumer, started before the map was
+ * filled, is ordered after the fill only by the byte. */
+static void handoff(void (*make)(void))
+{
+    make_map();
+    make();
+    pthread_t t;
+    pthread_create(&t, NULL, consumer, NULL);
+    put();
+    send_byte();
+    pthread_join(t, NULL);
+    gomap_free(M);
+}
+
+static void make_pipe(void) { must(pipe(fds) == 0, "pipe"); }
+static void pipe_clean(void)
+{
+    send_byte = pipe_send, take_byte = pipe_take;
+    handoff(make_pipe);
+}
+
+static void make_pipe2(void) { must(pipe2(fds, O_CLOEXEC) == 0, "pipe2"); }
+static void iov_send(void)
+{
+    struct iovec v = {.iov_base = "x", .iov_len = 1};
+    must(writev(fds[1], &v, 1) == 1, "writev");
+}
+static void iov_take(void)
+{
+    char c;
+    struct iovec v = {.iov_base = &c, .iov_len = 1};
+    must(readv(fds[0], &v, 1) == 1, "readv");
+}
+static void pipe2_iov_clean(void)
+{
+    send_byte = iov_send, take_byte = iov_take;
+    handoff(make_pipe2);
+}
+
+static void make_eventfd(void)
+{
+    fds[0] = eventfd(0, 0);
+    must(fds[0] >= 0, "eventfd");
+}
+static void efd_send(void) { must(eventfd_write(fds[0], 1) == 0, "eventfd_write"); }
+static void efd_take(void)
+{
+    eventfd_t v;
+    must(eventfd_read(fds[0], &v) == 0, "eventfd_read");
+}
+static void eventfd_clean(void)
+{
+    send_byte = efd_send, take_byte = efd_take;
+    handoff(make_eventfd);
+}
+
+/* an eventfd written and read with write and read, as libuv does */
+static void efd_write(void)
+{
+    uint64_t v = 1;
+    must(write(fds[0], &v, sizeof v) == sizeof v, "write");
+}
+static void efd_read(void)
+{
+    uint64_t v;
+    must(read(fds[0], &v, sizeof v) == sizeof v, "read");
+}
+static void eventfd_read_write_clean(void)
+{
+    send_byte = efd_write, take_byte = efd_read;
+    handoff(make_eventfd);
+}
+
+static void make_socketpair(void) { must(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0, "socketpair"); }
+static void sock_send(void) { must(send(fds[0], "x", 1, 0) == 1, "send"); }
+static void sock_take(void)
+{
+    char c;
+    must(recv(fds[1], &c, 1, 0) == 1, "recv");
+}
+static void socketpair_clean(void)
+{
+    send_byte = sock_send, take_byte = sock_take;
+    handoff(make_socketpair);
+}
+
+static void msg_send(void)
+{
+    struct iovec v = {.iov_base = "x", .iov_len = 1};
+    struct msghdr h = {.msg_iov = &v, .msg_iovlen = 1};
+    must(sendmsg(fds[1], &h, 0) == 1, "sendmsg");
+}
+static void msg_take(void)
+{
+    char c;
+    struct iovec v = {.iov_base = &c, .iov_len = 1};
+    struct msghdr h = {.msg_iov = &v, .msg_iovlen = 1};
+    must(recvmsg(fds[0], &h, 0) == 1, "recvmsg");
+}
+static void socketpair_msg_clean(void)
+{
+    send_byte = msg_send, take_byte = msg_take;
+    handoff(make_socketpair);
+}
+
+static void to_send(void) { must(sendto(fds[0], "x", 1, 0, NULL, 0) == 1, "sendto"); }
+static void from_take(void)
+{
+    char c;
+    must(recvfrom(fds[1], &c, 1, 0, NULL, NULL) == 1, "recvfrom");
+}
+static void socketpair_to_from_clean(void)
+{
+    send_byte = to_send, take_byte = from_take;
+    handoff(make_socketpair);
+}
+
+/* The read end read through copies of it: dup, dup2 to a number of the
+ * program's choosing (replacing what was there), fcntl F_DUPFD_CLOEXEC.
+ * The original is closed first, so only the copy names the pipe. */
+static void pipe_dup(void)
+{
+    make_pipe();
+    int c = dup(fds[0]);
+    must(c >= 0 && close(fds[0]) == 0, "dup");
+    fds[0] = c;
+}
+static void dup_clean(void)
+{
+    send_byte = pipe_send, take_byte = pipe_take;
+    handoff(pipe_dup);
+}
+
+static void pipe_dup2(void)
+{
+    make_pipe();
+    int other = eventfd(0, 0); /* a followed object at the number first, replaced */
+    must(other >= 0 && dup2(fds[0], 100) == 100 && dup2(other, 100) == 100 && dup2(fds[0], 100) == 100, "dup2");
+    must(close(fds[0]) == 0 && close(other) == 0, "close");
+    fds[0] = 100;
+}
+static void dup2_clean(void)
+{
+    send_byte = pipe_send, take_byte = pipe_take;
+    handoff(pipe_dup2);
+}
+
+static void pipe_fcntl(void)
+{
+    make_pipe();
+    int c = fcntl(fds[0], F_DUPFD_CLOEXEC, 200);
+    must(c >= 200 && close(fds[0]) == 0, "fcntl");
+    fds[0] = c;
+}
+static void fcntl_dupfd_clean(void)
+{
+    send_byte = pipe_send, take_byte = pipe_take;
+    handoff(pipe_fcntl);
+}
+
+/* A vfork child that closes the pipe's read end (as a child does before
+ * exec) shares its parent's memory, not its descriptors: the parent's read
+ * end must still be followed. */
+static void pipe_vfork(void)
+{
+    make_pipe();
+    pid_t pid = vfork();
+    if (pid == 0) {
+        close(fds[0]);
+        _exit(0);
+    }
+    must(pid > 0 && waitpid(pid, NULL, 0) == pid, "vfork");
+}
+static void vfork_close_clean(void)
+{
+    send_byte = pipe_send, take_byte = pipe_take;
+    handoff(pipe_vfork);
+}
+
+/* The consumer reads the map before it takes the byte: the handoff orders
+ * nothing before it. */
+static void *early_reader(void *p)
+{
+    int64_t k = 1;
+    gomap_get(M, &k); /* @site:fd_early_get */
+    signal_flag();
+    pipe_take();
+    return p;
+}
+static void pipe_race_on(void)
+{
+    make_pipe();
+    pthread_t t;
+    pthread_create(&t, NULL, early_reader, NULL);
+    wait_flag();
+    int64_t k = 1;
+    gomap_set(M, &k, &k); /* @site:fd_late_set */
+    pipe_send();
+    pthread_join(t, NULL);
+    gomap_free(M);
+}
+static void pipe_race(void)
+{
+    make_map();
+    pipe_race_on();
+}
+
+/* A pipe written and closed, then a new pipe at the same numbers: the new
+ * one starts with no clock. The writer of the first is ordered with no
+ * one; the reader of the second only with main. */
+static void *old_pipe_writer(void *p)
+{
+    put();
+    pipe_send();
+    must(close(fds[0]) == 0 && close(fds[1]) == 0, "close");
+    signal_flag();
+    return p;
+}
+static void closed_pipe_race(void)
+{
+    make_map();
+    make_pipe();
+    int first[2] = {fds[0], fds[1]};
+    pthread_t w, t;
+    pthread_create(&w, NULL, old_pipe_writer, NULL);
+    wait_flag();
+    make_pipe();
+    must(fds[0] == first[0] && fds[1] == first[1], "the new pipe took the old numbers");
+    take_byte = pipe_take;
+    pthread_create(&t, NULL, consumer, NULL);
+    pipe_send();
+    pthread_join(t, NULL);
+    pthread_join(w, NULL);
+    gomap_free(M);
+}
+
+/* More pipes made, written and closed than the engine's table of sync
+ * objects holds (16384) and than the shim has ids for pipes (65536),
+ * while threads are followed: each last close gives the pipe's entry and
+ * id back, so the table never fills (which would order every unknown
+ * object after every other and hide a race) and a new pipe is still
+ * followed (or its handoff would be reported). */
+static void *idle(void *p)
+{
+    wait_flag();
+    return p;
+}
+static void many_pipes(void)
+{
+    make_map();
+    pthread_t t;
+    pthread_create(&t, NULL, idle, NULL);
+    for (int i = 0; i < 70000; i++) {
+        make_pipe();
+        pipe_send();
+        must(close(fds[0]) == 0 && close(fds[1]) == 0, "close");
+    }
+    signal_flag();
+    pthread_join(t, NULL);
+    atomic_store(&flag, 0);
+}
+static void many_pipes_race(void)
+{
+    many_pipes();
+    pipe_race_on();
+}
+static void many_pipes_clean(void)
+{
+    many_pipes();
+    gomap_free(M);
+    pipe_clean();
+}
+
+int main(int argc, char **argv)
+{
+    static const struct scenario scenarios[] = {
+        {"pipe_clean", pipe_clean},
+        {"pipe2_iov_clean", pipe2_iov_clean},
+        {"eventfd_clean", eventfd_clean},
+        {"eventfd_read_write_clean", eventfd_read_write_clean},
+        {"socketpair_clean", socketpair_clean},
+        {"socketpair_msg_clean", socketpair_msg_clean},
+        {"socketpair_to_from_clean", socketpair_to_from_clean},
+        {"dup_clean", dup_clean},
+        {"dup2_clean", dup2_clean},
+        {"fcntl_dupfd_clean", fcntl_dupfd_clean},
+        {"vfork_close_clean", vfork_close_clean},
+        {"pipe_race", pipe_race},
+        {"closed_pipe_race", closed_pipe_race},
+        {"many_pipes_race", many_pipes_race},
+        {"many_pipes_clean", many_pipes_clean},
+    };
+    void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
+    if (!fn)
+        return 2;
+    fn();
+    return 0;
+}
