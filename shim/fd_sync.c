@@ -244,23 +244,17 @@ static int fcntl_done(int fd, int cmd, int r)
     return r;
 }
 
-MG_INTERCEPTOR(int, fcntl, (int fd, int cmd, ...))
-{
-    va_list ap;
-    va_start(ap, cmd);
-    void *arg = va_arg(ap, void *);
-    va_end(ap);
-    return fcntl_done(fd, cmd, (int)CALL(fcntl, SYS_fcntl, fd, cmd, arg));
-}
-
-MG_INTERCEPTOR(int, fcntl64, (int fd, int cmd, ...))
-{
-    va_list ap;
-    va_start(ap, cmd);
-    void *arg = va_arg(ap, void *);
-    va_end(ap);
-    return fcntl_done(fd, cmd, (int)CALL(fcntl64, SYS_fcntl, fd, cmd, arg));
-}
+#define FCNTL(fn)                                                                                                      \
+    MG_INTERCEPTOR(int, fn, (int fd, int cmd, ...))                                                                    \
+    {                                                                                                                  \
+        va_list ap;                                                                                                    \
+        va_start(ap, cmd);                                                                                             \
+        void *arg = va_arg(ap, void *);                                                                                \
+        va_end(ap);                                                                                                    \
+        return fcntl_done(fd, cmd, (int)CALL(fn, SYS_fcntl, fd, cmd, arg));                                            \
+    }
+FCNTL(fcntl)
+FCNTL(fcntl64)
 
 MG_INTERCEPTOR(int, close, (int fd))
 {
