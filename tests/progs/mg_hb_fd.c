@@ -83,7 +83,8 @@ static void *consumer(void *p)
 }
 
 /* main fills the map and sends; the consumer, started before the map was
- * filled, is ordered after the fill only by the byte. */
+ * filled, is ordered after the fill only by the byte. make makes the
+ * descriptors in fds. */
 static void handoff(void (*make)(void))
 {
     make_map();
@@ -96,12 +97,16 @@ static void handoff(void (*make)(void))
     gomap_free(M);
 }
 
+/* A clean scenario: a handoff through what make makes, by send and take. */
+#define HANDOFF(name, make, send, take)                                                                                \
+    static void name(void)                                                                                             \
+    {                                                                                                                  \
+        send_byte = send, take_byte = take;                                                                            \
+        handoff(make);                                                                                                 \
+    }
+
 static void make_pipe(void) { must(pipe(fds) == 0, "pipe"); }
-static void pipe_clean(void)
-{
-    send_byte = pipe_send, take_byte = pipe_take;
-    handoff(make_pipe);
-}
+HANDOFF(pipe_clean, make_pipe, pipe_send, pipe_take)
 
 static void make_pipe2(void) { must(pipe2(fds, O_CLOEXEC) == 0, "pipe2"); }
 static void iov_send(void)
@@ -115,11 +120,7 @@ static void iov_take(void)
     struct iovec v = {.iov_base = &c, .iov_len = 1};
     must(readv(fds[0], &v, 1) == 1, "readv");
 }
-static void pipe2_iov_clean(void)
-{
-    send_byte = iov_send, take_byte = iov_take;
-    handoff(make_pipe2);
-}
+HANDOFF(pipe2_iov_clean, make_pipe2, iov_send, iov_take)
 
 static void make_eventfd(void)
 {
@@ -132,11 +133,7 @@ static void efd_take(void)
     eventfd_t v;
     must(eventfd_read(fds[0], &v) == 0, "eventfd_read");
 }
-static void eventfd_clean(void)
-{
-    send_byte = efd_send, take_byte = efd_take;
-    handoff(make_eventfd);
-}
+HANDOFF(eventfd_clean, make_eventfd, efd_send, efd_take)
 
 /* an eventfd written and read with write and read, as libuv does */
 static void efd_write(void)
@@ -149,11 +146,7 @@ static void efd_read(void)
     uint64_t v;
     must(read(fds[0], &v, sizeof v) == sizeof v, "read");
 }
-static void eventfd_read_write_clean(void)
-{
-    send_byte = efd_write, take_byte = efd_read;
-    handoff(make_eventfd);
-}
+HANDOFF(eventfd_read_write_clean, make_eventfd, efd_write, efd_read)
 
 static void make_socketpair(void) { must(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0, "socketpair"); }
 static void sock_send(void) { must(send(fds[0], "x", 1, 0) == 1, "send"); }
@@ -162,11 +155,7 @@ static void sock_take(void)
     char c;
     must(recv(fds[1], &c, 1, 0) == 1, "recv");
 }
-static void socketpair_clean(void)
-{
-    send_byte = sock_send, take_byte = sock_take;
-    handoff(make_socketpair);
-}
+HANDOFF(socketpair_clean, make_socketpair, sock_send, sock_take)
 
 static void msg_send(void)
 {
@@ -181,11 +170,7 @@ static void msg_take(void)
     struct msghdr h = {.msg_iov = &v, .msg_iovlen = 1};
     must(recvmsg(fds[0], &h, 0) == 1, "recvmsg");
 }
-static void socketpair_msg_clean(void)
-{
-    send_byte = msg_send, take_byte = msg_take;
-    handoff(make_socketpair);
-}
+HANDOFF(socketpair_msg_clean, make_socketpair, msg_send, msg_take)
 
 static void to_send(void) { must(sendto(fds[0], "x", 1, 0, NULL, 0) == 1, "sendto"); }
 static void from_take(void)
@@ -193,11 +178,7 @@ static void from_take(void)
     char c;
     must(recvfrom(fds[1], &c, 1, 0, NULL, NULL) == 1, "recvfrom");
 }
-static void socketpair_to_from_clean(void)
-{
-    send_byte = to_send, take_byte = from_take;
-    handoff(make_socketpair);
-}
+HANDOFF(socketpair_to_from_clean, make_socketpair, to_send, from_take)
 
 /* The read end read through copies of it: dup, dup2 to a number of the
  * program's choosing (replacing what was there), fcntl F_DUPFD_CLOEXEC.
@@ -209,11 +190,7 @@ static void pipe_dup(void)
     must(c >= 0 && close(fds[0]) == 0, "dup");
     fds[0] = c;
 }
-static void dup_clean(void)
-{
-    send_byte = pipe_send, take_byte = pipe_take;
-    handoff(pipe_dup);
-}
+HANDOFF(dup_clean, pipe_dup, pipe_send, pipe_take)
 
 static void pipe_dup2(void)
 {
@@ -223,11 +200,7 @@ static void pipe_dup2(void)
     must(close(fds[0]) == 0 && close(other) == 0, "close");
     fds[0] = 100;
 }
-static void dup2_clean(void)
-{
-    send_byte = pipe_send, take_byte = pipe_take;
-    handoff(pipe_dup2);
-}
+HANDOFF(dup2_clean, pipe_dup2, pipe_send, pipe_take)
 
 static void pipe_fcntl(void)
 {
@@ -236,11 +209,7 @@ static void pipe_fcntl(void)
     must(c >= 200 && close(fds[0]) == 0, "fcntl");
     fds[0] = c;
 }
-static void fcntl_dupfd_clean(void)
-{
-    send_byte = pipe_send, take_byte = pipe_take;
-    handoff(pipe_fcntl);
-}
+HANDOFF(fcntl_dupfd_clean, pipe_fcntl, pipe_send, pipe_take)
 
 /* A vfork child that closes the pipe's read end (as a child does before
  * exec) shares its parent's memory, not its descriptors: the parent's read
@@ -255,11 +224,7 @@ static void pipe_vfork(void)
     }
     must(pid > 0 && waitpid(pid, NULL, 0) == pid, "vfork");
 }
-static void vfork_close_clean(void)
-{
-    send_byte = pipe_send, take_byte = pipe_take;
-    handoff(pipe_vfork);
-}
+HANDOFF(vfork_close_clean, pipe_vfork, pipe_send, pipe_take)
 
 /* The consumer reads the map before it takes the byte: the handoff orders
  * nothing before it. */
