@@ -135,7 +135,9 @@ static void *locked_worker(void *p)
     return NULL;
 }
 
-static double run_mutex2(uint64_t ops)
+/* Two workers, each with its own mutex and 1,000-key map, started together;
+ * per op of one thread: the wall time of the pair. */
+static double run_pair(void *(*worker)(void *), uint64_t ops)
 {
     struct worker w[2];
     pthread_t th[2];
@@ -146,13 +148,13 @@ static double run_mutex2(uint64_t ops)
     }
     double t0 = bench_now_ns();
     for (int i = 0; i < 2; i++)
-        pthread_create(&th[i], NULL, locked_worker, &w[i]);
+        pthread_create(&th[i], NULL, worker, &w[i]);
     for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
     double t = bench_now_ns() - t0;
     for (int i = 0; i < 2; i++)
         gomap_free(w[i].m);
-    return t / (double)ops; /* per op of one thread: wall time of the pair */
+    return t / (double)ops;
 }
 
 static void *mutexes_worker(void *p)
@@ -168,25 +170,6 @@ static void *mutexes_worker(void *p)
         pthread_mutex_destroy(&mu);
     }
     return NULL;
-}
-
-static double run_mutexes(uint64_t ops)
-{
-    struct worker w[2];
-    pthread_t th[2];
-    for (int i = 0; i < 2; i++) {
-        w[i].m = mixed_filled(1000);
-        w[i].ops = ops;
-    }
-    double t0 = bench_now_ns();
-    for (int i = 0; i < 2; i++)
-        pthread_create(&th[i], NULL, mutexes_worker, &w[i]);
-    for (int i = 0; i < 2; i++)
-        pthread_join(th[i], NULL);
-    double t = bench_now_ns() - t0;
-    for (int i = 0; i < 2; i++)
-        gomap_free(w[i].m);
-    return t / (double)ops; /* per round of one thread: wall time of the pair */
 }
 
 static double run_maps(uint64_t count)
@@ -322,13 +305,13 @@ int main(int argc, char **argv)
     else if (!strcmp(w, "mixed1m"))
         ns = run_mixed(1000000, (uint64_t)(10e6 * scale));
     else if (!strcmp(w, "mutex2"))
-        ns = run_mutex2((uint64_t)(5e6 * scale));
+        ns = run_pair(locked_worker, (uint64_t)(5e6 * scale));
     else if (!strcmp(w, "maps1m"))
         ns = run_maps((uint64_t)(1e6 * scale));
     else if (!strcmp(w, "shared1k"))
         ns = run_shared(1000, (uint64_t)(2e6 * scale));
     else if (!strcmp(w, "mutexes"))
-        ns = run_mutexes((uint64_t)(1e6 * scale));
+        ns = run_pair(mutexes_worker, (uint64_t)(1e6 * scale));
     else if (!strcmp(w, "ghash1k"))
         ns = run_ghash(1000, (uint64_t)(20e6 * scale));
     else if (!strcmp(w, "locks")) {
