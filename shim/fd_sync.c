@@ -1,19 +1,21 @@
 /*
- * Pipes, eventfds and socket pairs as synchronization, as ThreadSanitizer
- * follows them: a write to one releases into its clock (a merge, as
- * sem_post: every write before a read comes before it), a read that got
- * data acquires that clock. A thread that fills a map and then wakes
- * another through a self-pipe or an eventfd, the other reading the map
- * once its read returns, is ordered; before, it was reported as a race
- * (docs/design-detector.md, "What mapguard does not see").
+ * Pipes, eventfds, socket pairs and epoll instances as synchronization,
+ * as ThreadSanitizer follows them: a write to one releases into its clock
+ * (a merge, as sem_post: every write before a read comes before it), a
+ * read that got data acquires that clock; an epoll_ctl releases into its
+ * instance's, a wait that returned events acquires it. A thread that fills
+ * a map and then wakes another through a self-pipe or an eventfd, the
+ * other reading the map once its read returns, is ordered; before, it was
+ * reported as a race (docs/design-detector.md, "Pipes, eventfds and socket
+ * pairs").
  *
- * Which descriptors: those the program makes with pipe, pipe2, eventfd
- * and socketpair while the shim is loaded, and their copies (dup, dup2,
- * dup3, fcntl F_DUPFD and F_DUPFD_CLOEXEC). Both ends of a pipe and of a
- * socket pair share one clock, the object's; a copy shares it too. Files,
- * other sockets, and descriptors made before the shim or behind its back
- * (a raw system call, glibc's own internal calls: popen, stdio's reads and
- * writes) order nothing.
+ * Which descriptors: those the program makes with pipe, pipe2, eventfd,
+ * socketpair and epoll_create* while the shim is loaded, and their copies
+ * (dup, dup2, dup3, fcntl F_DUPFD and F_DUPFD_CLOEXEC). Both ends of a
+ * pipe and of a socket pair share one clock, the object's; a copy shares
+ * it too. Files, other sockets, and descriptors made before the shim or
+ * behind its back (a raw system call, glibc's own internal calls: popen,
+ * stdio's reads and writes) order nothing.
  *
  * An object is named by an id (1..OBJ_MAX), its clock by the synthetic key
  * FD_KEY(id); fd_obj[fd] names the object of descriptor fd (below
@@ -41,6 +43,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -174,6 +177,7 @@ static inline void got(int fd, ssize_t r)
 /* Before start-up found the real function (another library's
  * constructor, or a signal handler then) the system call itself, which
  * needs no dlsym: these are async-signal-safe and must stay so. */
+#define KSIGSET 8 /* the kernel's sigset_t, in bytes */
 #define CALL(fn, sys, ...) (MG_LIKELY(MG_REAL_LOAD(fn) != NULL) ? MG_REAL(fn)(__VA_ARGS__) : syscall(sys, __VA_ARGS__))
 
 /* ---- making and copying ---- */
@@ -205,6 +209,33 @@ MG_INTERCEPTOR(int, socketpair, (int domain, int type, int protocol, int fds[2])
 MG_INTERCEPTOR(int, eventfd, (unsigned int count, int flags))
 {
     int fd = (int)CALL(eventfd, SYS_eventfd2, count, flags);
+    if (fd >= 0)
+        made(&fd, 1);
+    return fd;
+}
+
+/* An epoll instance is an object too, as ThreadSanitizer has it: a
+ * registration (epoll_ctl) happens before a wait that returns events, so
+ * a connection's record that one thread sets up and registers, with its
+ * address in the event's data, and another thread gets from epoll_wait,
+ * is ordered. */
+MG_INTERCEPTOR(int, epoll_create, (int size))
+{
+    int fd;
+    if (MG_LIKELY(MG_REAL_LOAD(epoll_create) != NULL))
+        fd = MG_REAL(epoll_create)(size);
+    else if (size <= 0) /* the check epoll_create1 lacks */
+        fd = (errno = EINVAL, -1);
+    else
+        fd = (int)syscall(SYS_epoll_create1, 0);
+    if (fd >= 0)
+        made(&fd, 1);
+    return fd;
+}
+
+MG_INTERCEPTOR(int, epoll_create1, (int flags))
+{
+    int fd = (int)CALL(epoll_create1, SYS_epoll_create1, flags);
     if (fd >= 0)
         made(&fd, 1);
     return fd;
@@ -313,6 +344,12 @@ MG_INTERCEPTOR(ssize_t, sendmsg, (int fd, const struct msghdr *msg, int flags))
     return CALL(sendmsg, SYS_sendmsg, fd, msg, flags);
 }
 
+MG_INTERCEPTOR(int, epoll_ctl, (int epfd, int op, int fd, struct epoll_event *ev))
+{
+    writing(epfd);
+    return (int)CALL(epoll_ctl, SYS_epoll_ctl, epfd, op, fd, ev);
+}
+
 MG_INTERCEPTOR(int, eventfd_write, (int fd, eventfd_t value))
 {
     writing(fd);
@@ -368,6 +405,34 @@ MG_INTERCEPTOR(int, eventfd_read, (int fd, eventfd_t *value))
     return r;
 }
 
+MG_INTERCEPTOR(int, epoll_wait, (int epfd, struct epoll_event *ev, int n, int timeout))
+{
+    int r = MG_LIKELY(MG_REAL_LOAD(epoll_wait) != NULL)
+                ? MG_REAL(epoll_wait)(epfd, ev, n, timeout)
+                : (int)syscall(SYS_epoll_pwait, epfd, ev, n, timeout, NULL, KSIGSET);
+    got(epfd, r);
+    return r;
+}
+
+MG_INTERCEPTOR(int, epoll_pwait, (int epfd, struct epoll_event *ev, int n, int timeout, const sigset_t *mask))
+{
+    int r = MG_LIKELY(MG_REAL_LOAD(epoll_pwait) != NULL)
+                ? MG_REAL(epoll_pwait)(epfd, ev, n, timeout, mask)
+                : (int)syscall(SYS_epoll_pwait, epfd, ev, n, timeout, mask, KSIGSET);
+    got(epfd, r);
+    return r;
+}
+
+MG_INTERCEPTOR(int, epoll_pwait2,
+               (int epfd, struct epoll_event *ev, int n, const struct timespec *timeout, const sigset_t *mask))
+{
+    int r = MG_LIKELY(MG_REAL_LOAD(epoll_pwait2) != NULL)
+                ? MG_REAL(epoll_pwait2)(epfd, ev, n, timeout, mask)
+                : (int)syscall(SYS_epoll_pwait2, epfd, ev, n, timeout, mask, KSIGSET);
+    got(epfd, r);
+    return r;
+}
+
 /* _FORTIFY_SOURCE's checked reads, which call the unchecked ones inside
  * libc, out of sight: a Debian package's program calls these. */
 MG_INTERCEPTOR(ssize_t, __read_chk, (int fd, void *buf, size_t n, size_t buflen))
@@ -409,6 +474,8 @@ void mg_fd_resolve(void)
         MG_INTERCEPT(read),        MG_INTERCEPT(readv),         MG_INTERCEPT(recv),
         MG_INTERCEPT(recvfrom),    MG_INTERCEPT(recvmsg),       MG_INTERCEPT(eventfd_read),
         MG_INTERCEPT(__read_chk),  MG_INTERCEPT(__recv_chk),    MG_INTERCEPT(__recvfrom_chk),
+        MG_INTERCEPT(epoll_create), MG_INTERCEPT(epoll_create1), MG_INTERCEPT(epoll_ctl),
+        MG_INTERCEPT(epoll_wait),  MG_INTERCEPT(epoll_pwait),   MG_INTERCEPT(epoll_pwait2),
     };
     mg_intercept_resolve(table, MG_INTERCEPT_COUNT(table));
 }
