@@ -1,7 +1,8 @@
 /*
- * Pipes, eventfds and socket pairs as synchronization (shim/fd_sync.c):
- * a map filled, then a byte written to a descriptor; another thread reads
- * that byte, then the map. Each *_clean scenario must stay clean; each
+ * Pipes, eventfds, socket pairs and epoll as synchronization
+ * (shim/fd_sync.c): a map filled, then a byte written to a descriptor;
+ * another thread reads that byte, then the map (or a map registered with
+ * epoll, and taken from epoll_wait). Each *_clean scenario must stay clean; each
  * *_race one is a race the handoff does not cover, which must still be
  * reported.
  *
@@ -20,6 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -283,6 +285,71 @@ static void closed_pipe_race(void)
     gomap_free(M);
 }
 
+/* A record set up by one thread and registered with epoll, its address in
+ * the event's data, then taken by another thread from epoll_wait (a
+ * server's acceptor and worker): the registration orders the worker's
+ * reads. The descriptor registered is an eventfd made readable when it
+ * was made, so no write to it orders anything. */
+static int epfd;
+static int wait_events(void)
+{
+    struct epoll_event ev;
+    int n = epoll_wait(epfd, &ev, 1, -1);
+    must(n == 1 && ev.data.ptr == M, "epoll_wait");
+    return n;
+}
+static void *epoll_worker(void *p)
+{
+    wait_events();
+    look();
+    return p;
+}
+static void register_map(void)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = M};
+    must(epoll_ctl(epfd, EPOLL_CTL_ADD, fds[0], &ev) == 0, "epoll_ctl");
+}
+static void epoll_setup(int create1)
+{
+    make_map();
+    epfd = create1 ? epoll_create1(EPOLL_CLOEXEC) : epoll_create(1);
+    fds[0] = eventfd(1, 0);
+    must(epfd >= 0 && fds[0] >= 0, "epoll_create");
+}
+static void epoll_clean(void)
+{
+    epoll_setup(0);
+    pthread_t t;
+    pthread_create(&t, NULL, epoll_worker, NULL);
+    put();
+    register_map();
+    pthread_join(t, NULL);
+    gomap_free(M);
+}
+
+/* epoll_pwait, and a map write after the registration: not ordered
+ * before the worker's read. The worker reads once main has written
+ * (atomics), so the read is the later call. */
+static void *epoll_late_worker(void *p)
+{
+    struct epoll_event ev;
+    must(epoll_pwait(epfd, &ev, 1, -1, NULL) == 1, "epoll_pwait");
+    wait_flag();
+    look();
+    return p;
+}
+static void epoll_race(void)
+{
+    epoll_setup(1);
+    pthread_t t;
+    pthread_create(&t, NULL, epoll_late_worker, NULL);
+    register_map();
+    put();
+    signal_flag();
+    pthread_join(t, NULL);
+    gomap_free(M);
+}
+
 /* More pipes made, written and closed than the engine's table of sync
  * objects holds (16384) and than the shim has ids for pipes (65536),
  * while threads are followed: each last close gives the pipe's entry and
@@ -334,6 +401,8 @@ int main(int argc, char **argv)
         {"dup2_clean", dup2_clean},
         {"fcntl_dupfd_clean", fcntl_dupfd_clean},
         {"vfork_close_clean", vfork_close_clean},
+        {"epoll_clean", epoll_clean},
+        {"epoll_race", epoll_race},
         {"pipe_race", pipe_race},
         {"closed_pipe_race", closed_pipe_race},
         {"many_pipes_race", many_pipes_race},

@@ -2,9 +2,11 @@
  * Pipes, eventfds and socket pairs as synchronization (shim/fd_sync.c),
  * against tests/progs/mg_hb_fd.c: a map handed from one thread to another
  * by a byte through each kind of descriptor, and each way of copying one,
- * is clean; a read before the handoff, a pipe closed and made again at the
- * same numbers, and a race after more pipes than the engine's table holds
- * are still reported, with both lines.
+ * is clean, and so is a record registered with epoll and taken from
+ * epoll_wait; a read before the handoff, a write after the registration,
+ * a pipe closed and made again at the same numbers, and a race after more
+ * pipes than the engine's table holds are still reported, with both
+ * lines.
  */
 #include "harness.h"
 
@@ -23,6 +25,13 @@ Test(hb_fd, a_dup_of_the_read_end_orders) { clean("dup_clean"); }
 Test(hb_fd, a_dup2_over_another_followed_descriptor_orders) { clean("dup2_clean"); }
 Test(hb_fd, an_fcntl_dupfd_of_the_read_end_orders) { clean("fcntl_dupfd_clean"); }
 Test(hb_fd, a_vfork_child_closing_the_read_end_leaves_the_parents_alone) { clean("vfork_close_clean"); }
+
+Test(hb_fd, an_epoll_registration_orders_the_wait_that_returns_its_event) { clean("epoll_clean"); }
+
+Test(hb_fd, a_write_after_the_epoll_registration_races_with_the_waiter)
+{
+    assert_scenario_unordered(PROG, "epoll_race", "concurrent-read-write", "get", "fd_get", "set", "fd_set");
+}
 
 Test(hb_fd, a_read_of_the_map_before_the_handoff_races)
 {
