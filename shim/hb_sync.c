@@ -37,7 +37,8 @@ const struct hb_sync_entry hb_sync_none;
  * shard is a line of its own: with one insert lock and one free list for
  * every object, two threads that each made, used once and destroyed a
  * mutex a round passed those lines back and forth (`shim_overhead
- * mutexes`: 1,160 ns a round then, 225 now, 32 plain). */
+ * mutexes`: 1,267 ns a round then, 256 now, 30.5 plain;
+ * docs/performance.md). */
 #define SHARDS 16u
 static struct shard {
     uint32_t insert;
@@ -583,10 +584,10 @@ void hb_release_merge(struct hb_thr *t, uintptr_t addr) { release(t, addr, true,
  * means no other reset took the entry (a reset gives up the key under
  * that lock, before it gives up the entry's index slot and id), so the
  * slot found again under it is this entry's and nobody else removes it or
- * gives its id back. A reset whose find misses
- * an entry another thread is entering at that moment (a release of the
- * object racing with its destroy, a bug of the program's) leaves that
- * entry for the next reset at the address. */
+ * gives its id back. A reset whose find misses an entry another thread is
+ * entering at that moment (a release of the object racing with its
+ * destroy, a bug of the program's) leaves that entry for the next reset
+ * at the address. */
 void hb_sync_reset(uintptr_t addr)
 {
     long id = mg_dx_find(&dx, addr, key_of, NULL);
