@@ -582,22 +582,22 @@ void hb_release_merge(struct hb_thr *t, uintptr_t addr) { release(t, addr, true,
 
 /* No insert lock, only the entry's. Under it, the key still being addr
  * means no other reset took the entry (a reset gives up the key under
- * that lock, before it gives up the entry's index slot and id), so the
- * slot found again under it is this entry's and nobody else removes it or
- * gives its id back. A reset whose find misses an entry another thread is
+ * that lock, before it gives up the entry's index slot and id), and the
+ * slot found before still naming the entry means it is the entry's (an id
+ * is in one slot at a time): nobody else removes it or gives its id
+ * back. A reset whose find misses an entry another thread is
  * entering at that moment (a release of the object racing with its
  * destroy, a bug of the program's) leaves that entry for the next reset
  * at the address. */
 void hb_sync_reset(uintptr_t addr)
 {
-    long id = mg_dx_find(&dx, addr, key_of, NULL);
-    if (id < 0)
-        return;
-    struct hb_sync_entry *e = &pool[id];
-    hb_spin_lock(&e->lock);
     uint32_t n;
-    uint32_t *slot = HB_LD(e->key) == addr ? mg_dx_find_slot(&dx, addr, key_of, NULL, &n) : NULL;
-    if (!slot || n != (uint32_t)id) {
+    uint32_t *slot = mg_dx_find_slot(&dx, addr, key_of, NULL, &n);
+    if (!slot)
+        return;
+    struct hb_sync_entry *e = &pool[n];
+    hb_spin_lock(&e->lock);
+    if (HB_LD(e->key) != addr || __atomic_load_n(slot, __ATOMIC_ACQUIRE) != mg_dx_slot_of(mg_dx_hash(addr), n)) {
         hb_spin_unlock(&e->lock);
         return;
     }
