@@ -130,9 +130,9 @@ static void made(const int *fds, uint32_t n)
 /* newfd is a copy of fd (and no longer what it was). */
 static void copied(int fd, int newfd)
 {
-    if (newfd < 0 || newfd == fd || (!obj_of(fd) && !obj_of(newfd)) || !mg_inflight_owner())
-        return;
     uint32_t id = obj_of(fd);
+    if (newfd < 0 || newfd == fd || (!id && !obj_of(newfd)) || !mg_inflight_owner())
+        return;
     fd_name(newfd, obj_get(id) ? id : 0);
 }
 
