@@ -1,21 +1,23 @@
 /*
- * Pipes, eventfds, socket pairs and epoll instances as synchronization,
- * as ThreadSanitizer follows them: a write to one releases into its clock
+ * Pipes, eventfds, sockets and epoll instances as synchronization, as
+ * ThreadSanitizer follows them: a write to one releases into its clock
  * (a merge, as sem_post: every write before a read comes before it), a
  * read that got data acquires that clock; an epoll_ctl releases into its
- * instance's, a wait that returned events acquires it. A thread that fills
- * a map and then wakes another through a self-pipe or an eventfd, the
- * other reading the map once its read returns, is ordered; before, it was
- * reported as a race (docs/design-detector.md, "Pipes, eventfds and socket
- * pairs").
+ * instance's, a wait that returned events acquires it; a connect releases
+ * into the sockets' clock, an accept that returned a connection acquires
+ * it. A thread that fills a map and then wakes another through a
+ * self-pipe or an eventfd, the other reading the map once its read
+ * returns, is ordered; before, it was reported as a race
+ * (docs/design-detector.md, "Pipes, eventfds and sockets").
  *
  * Which descriptors: those the program makes with pipe, pipe2, eventfd,
- * socketpair and epoll_create* while the shim is loaded, and their copies
- * (dup, dup2, dup3, fcntl F_DUPFD and F_DUPFD_CLOEXEC). Both ends of a
- * pipe and of a socket pair share one clock, the object's; a copy shares
- * it too. Files, other sockets, and descriptors made before the shim or
- * behind its back (a raw system call, glibc's own internal calls: popen,
- * stdio's reads and writes) order nothing.
+ * socketpair, socket, accept* and epoll_create* while the shim is loaded,
+ * and their copies (dup, dup2, dup3, fcntl F_DUPFD and F_DUPFD_CLOEXEC).
+ * Both ends of a pipe and of a socket pair share one clock, the object's;
+ * a copy shares it too; all other sockets share one (sock_obj). Files,
+ * and descriptors made before the shim or behind its back (a raw system
+ * call, glibc's own internal calls: popen, stdio's reads and writes)
+ * order nothing.
  *
  * An object is named by an id (1..OBJ_MAX), its clock by the synthetic key
  * FD_KEY(id); fd_obj[fd] names the object of descriptor fd (below
@@ -127,6 +129,35 @@ static void made(const int *fds, uint32_t n)
         fd_name(fds[i], id);
 }
 
+/* Every socket the program makes with socket, or gets from accept, names
+ * one object, the sockets' (as ThreadSanitizer has it): what one socket
+ * sends, another reads (the other end of a connection, the socket a
+ * datagram was addressed to), and which one would take asking the kernel
+ * on every call. The table holds a reference of its own, so the object
+ * lives as long as the process. A socket pair keeps an object of its own
+ * (made): its two ends talk only to each other. */
+static uint32_t sock_id;
+
+static uint32_t sock_obj(void)
+{
+    uint32_t id = __atomic_load_n(&sock_id, __ATOMIC_ACQUIRE);
+    if (id)
+        return id;
+    uint32_t mine = obj_new(1);
+    if (!mine || __atomic_compare_exchange_n(&sock_id, &id, mine, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return mine;
+    obj_put(mine); /* another thread's came first */
+    return id;
+}
+
+static void made_socket(int fd)
+{
+    if (!mg_inflight_owner())
+        return;
+    uint32_t id = sock_obj();
+    fd_name(fd, obj_get(id) ? id : 0);
+}
+
 /* newfd is a copy of fd (and no longer what it was). */
 static void copied(int fd, int newfd)
 {
@@ -174,6 +205,30 @@ static inline void got(int fd, ssize_t r)
     }
 }
 
+/* A connect happens before the accept that takes the connection: the
+ * sockets' clock, whichever socket either names (a listening socket the
+ * program was given, by systemd say, is not followed, and its accept
+ * still orders). */
+static inline void connecting(void)
+{
+    if (MG_UNLIKELY(mg_hb_sync_live())) {
+        uint32_t id = sock_obj();
+        if (id)
+            mg_hb_release_merge(FD_KEY(id));
+    }
+}
+static void accepted(int fd)
+{
+    if (fd < 0)
+        return;
+    made_socket(fd);
+    if (MG_UNLIKELY(mg_hb_sync_live())) {
+        uint32_t id = __atomic_load_n(&sock_id, __ATOMIC_ACQUIRE);
+        if (id)
+            mg_hb_acquire(FD_KEY(id));
+    }
+}
+
 /* Before start-up found the real function (another library's
  * constructor, or a signal handler then) the system call itself, which
  * needs no dlsym: these are async-signal-safe and must stay so. */
@@ -212,6 +267,35 @@ MG_INTERCEPTOR(int, eventfd, (unsigned int count, int flags))
     if (fd >= 0)
         made(&fd, 1);
     return fd;
+}
+
+MG_INTERCEPTOR(int, socket, (int domain, int type, int protocol))
+{
+    int fd = (int)CALL(socket, SYS_socket, domain, type, protocol);
+    if (fd >= 0)
+        made_socket(fd);
+    return fd;
+}
+
+MG_INTERCEPTOR(int, accept, (int fd, __SOCKADDR_ARG addr, socklen_t *len))
+{
+    int r = MG_LIKELY(MG_REAL_LOAD(accept) != NULL) ? MG_REAL(accept)(fd, addr, len)
+                                                    : (int)syscall(SYS_accept4, fd, addr.__sockaddr__, len, 0);
+    accepted(r);
+    return r;
+}
+
+MG_INTERCEPTOR(int, accept4, (int fd, __SOCKADDR_ARG addr, socklen_t *len, int flags))
+{
+    int r = (int)CALL(accept4, SYS_accept4, fd, addr.__sockaddr__, len, flags);
+    accepted(r);
+    return r;
+}
+
+MG_INTERCEPTOR(int, connect, (int fd, __CONST_SOCKADDR_ARG addr, socklen_t len))
+{
+    connecting();
+    return (int)CALL(connect, SYS_connect, fd, addr.__sockaddr__, len);
 }
 
 /* An epoll instance is an object too, as ThreadSanitizer has it: a
@@ -344,6 +428,12 @@ MG_INTERCEPTOR(ssize_t, sendmsg, (int fd, const struct msghdr *msg, int flags))
     return CALL(sendmsg, SYS_sendmsg, fd, msg, flags);
 }
 
+MG_INTERCEPTOR(int, sendmmsg, (int fd, struct mmsghdr *msgs, unsigned int n, int flags))
+{
+    writing(fd);
+    return (int)CALL(sendmmsg, SYS_sendmmsg, fd, msgs, n, flags);
+}
+
 MG_INTERCEPTOR(int, epoll_ctl, (int epfd, int op, int fd, struct epoll_event *ev))
 {
     writing(epfd);
@@ -390,6 +480,13 @@ MG_INTERCEPTOR(ssize_t, recvfrom, (int fd, void *buf, size_t n, int flags, __SOC
 MG_INTERCEPTOR(ssize_t, recvmsg, (int fd, struct msghdr *msg, int flags))
 {
     ssize_t r = CALL(recvmsg, SYS_recvmsg, fd, msg, flags);
+    got(fd, r);
+    return r;
+}
+
+MG_INTERCEPTOR(int, recvmmsg, (int fd, struct mmsghdr *msgs, unsigned int n, int flags, struct timespec *timeout))
+{
+    int r = (int)CALL(recvmmsg, SYS_recvmmsg, fd, msgs, n, flags, timeout);
     got(fd, r);
     return r;
 }
@@ -476,6 +573,8 @@ void mg_fd_resolve(void)
         MG_INTERCEPT(__read_chk),  MG_INTERCEPT(__recv_chk),    MG_INTERCEPT(__recvfrom_chk),
         MG_INTERCEPT(epoll_create), MG_INTERCEPT(epoll_create1), MG_INTERCEPT(epoll_ctl),
         MG_INTERCEPT(epoll_wait),  MG_INTERCEPT(epoll_pwait),   MG_INTERCEPT(epoll_pwait2),
+        MG_INTERCEPT(socket),      MG_INTERCEPT(accept),        MG_INTERCEPT(accept4),
+        MG_INTERCEPT(connect),     MG_INTERCEPT(sendmmsg),      MG_INTERCEPT(recvmmsg),
     };
     mg_intercept_resolve(table, MG_INTERCEPT_COUNT(table));
 }

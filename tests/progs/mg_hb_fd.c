@@ -1,5 +1,5 @@
 /*
- * Pipes, eventfds, socket pairs and epoll as synchronization
+ * Pipes, eventfds, sockets and epoll as synchronization
  * (shim/fd_sync.c): a map filled, then a byte written to a descriptor;
  * another thread reads that byte, then the map (or a map registered with
  * epoll, and taken from epoll_wait). Each *_clean scenario must stay clean; each
@@ -20,11 +20,14 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -182,6 +185,92 @@ static void from_take(void)
 }
 HANDOFF(socketpair_to_from_clean, make_socketpair, to_send, from_take)
 
+/* Sockets the program makes with socket and gets from accept: both ends
+ * of a connection, and a datagram's sender and receiver, are different
+ * sockets, ordered through the one clock all sockets share. Unix sockets
+ * at abstract addresses (no file, no network needed), named by the pid so
+ * that parallel runs do not meet. */
+static socklen_t sock_addr(struct sockaddr_un *a, const char *tag)
+{
+    memset(a, 0, sizeof *a);
+    a->sun_family = AF_UNIX;
+    int n = snprintf(a->sun_path + 1, sizeof a->sun_path - 1, "mg_hb_fd.%d.%s", (int)getpid(), tag);
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+static int listener(struct sockaddr_un *a, socklen_t *len)
+{
+    int l = socket(AF_UNIX, SOCK_STREAM, 0);
+    *len = sock_addr(a, "stream");
+    must(l >= 0 && bind(l, (struct sockaddr *)a, *len) == 0 && listen(l, 1) == 0, "listen");
+    return l;
+}
+
+/* fds[0] the accepted end (read), fds[1] the connecting one (written) */
+static void make_stream(void)
+{
+    struct sockaddr_un a;
+    socklen_t len;
+    int l = listener(&a, &len);
+    fds[1] = socket(AF_UNIX, SOCK_STREAM, 0);
+    must(fds[1] >= 0 && connect(fds[1], (struct sockaddr *)&a, len) == 0, "connect");
+    fds[0] = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+    must(fds[0] >= 0 && close(l) == 0, "accept4");
+}
+HANDOFF(unix_stream_clean, make_stream, pipe_send, pipe_take)
+
+/* fds[0] bound, read; fds[1] connected to it, written */
+static void make_dgram(void)
+{
+    struct sockaddr_un a;
+    socklen_t len = sock_addr(&a, "dgram");
+    fds[0] = socket(AF_UNIX, SOCK_DGRAM, 0);
+    fds[1] = socket(AF_UNIX, SOCK_DGRAM, 0);
+    must(fds[0] >= 0 && fds[1] >= 0 && bind(fds[0], (struct sockaddr *)&a, len) == 0 &&
+             connect(fds[1], (struct sockaddr *)&a, len) == 0,
+         "dgram");
+}
+static void mmsg_send(void)
+{
+    struct iovec v = {.iov_base = "x", .iov_len = 1};
+    struct mmsghdr h = {.msg_hdr = {.msg_iov = &v, .msg_iovlen = 1}};
+    must(sendmmsg(fds[1], &h, 1, 0) == 1, "sendmmsg");
+}
+static void mmsg_take(void)
+{
+    char c;
+    struct iovec v = {.iov_base = &c, .iov_len = 1};
+    struct mmsghdr h = {.msg_hdr = {.msg_iov = &v, .msg_iovlen = 1}};
+    must(recvmmsg(fds[0], &h, 1, 0, NULL) == 1, "recvmmsg");
+}
+HANDOFF(unix_dgram_mmsg_clean, make_dgram, mmsg_send, mmsg_take)
+
+/* The connection itself: main fills the map and connects; the consumer,
+ * waiting in accept, reads the map once it has the connection. */
+static struct sockaddr_un listen_addr;
+static socklen_t listen_len;
+static void *acceptor(void *p)
+{
+    int c = accept((int)(intptr_t)p, NULL, NULL);
+    must(c >= 0, "accept");
+    look();
+    must(close(c) == 0, "close");
+    return NULL;
+}
+static void connect_accept_clean(void)
+{
+    make_map();
+    int l = listener(&listen_addr, &listen_len);
+    pthread_t t;
+    pthread_create(&t, NULL, acceptor, (void *)(intptr_t)l);
+    put();
+    int c = socket(AF_UNIX, SOCK_STREAM, 0);
+    must(c >= 0 && connect(c, (struct sockaddr *)&listen_addr, listen_len) == 0, "connect");
+    pthread_join(t, NULL);
+    must(close(c) == 0 && close(l) == 0, "close");
+    gomap_free(M);
+}
+
 /* The read end read through copies of it: dup, dup2 to a number of the
  * program's choosing (replacing what was there), fcntl F_DUPFD_CLOEXEC.
  * The original is closed first, so only the copy names the pipe. */
@@ -238,9 +327,9 @@ static void *early_reader(void *p)
     pipe_take();
     return p;
 }
-static void pipe_race_on(void)
+static void race_on(void (*make)(void))
 {
-    make_pipe();
+    make();
     pthread_t t;
     pthread_create(&t, NULL, early_reader, NULL);
     wait_flag();
@@ -253,7 +342,15 @@ static void pipe_race_on(void)
 static void pipe_race(void)
 {
     make_map();
-    pipe_race_on();
+    race_on(make_pipe);
+}
+
+/* Sockets share one clock, but a read of the map before the byte is
+ * taken is still before it. */
+static void unix_stream_race(void)
+{
+    make_map();
+    race_on(make_stream);
 }
 
 /* A pipe written and closed, then a new pipe at the same numbers: the new
@@ -378,7 +475,7 @@ static void many_pipes(void)
 static void many_pipes_race(void)
 {
     many_pipes();
-    pipe_race_on();
+    race_on(make_pipe);
 }
 static void many_pipes_clean(void)
 {
@@ -397,6 +494,10 @@ int main(int argc, char **argv)
         {"socketpair_clean", socketpair_clean},
         {"socketpair_msg_clean", socketpair_msg_clean},
         {"socketpair_to_from_clean", socketpair_to_from_clean},
+        {"unix_stream_clean", unix_stream_clean},
+        {"unix_dgram_mmsg_clean", unix_dgram_mmsg_clean},
+        {"connect_accept_clean", connect_accept_clean},
+        {"unix_stream_race", unix_stream_race},
         {"dup_clean", dup_clean},
         {"dup2_clean", dup2_clean},
         {"fcntl_dupfd_clean", fcntl_dupfd_clean},

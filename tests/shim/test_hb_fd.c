@@ -1,9 +1,10 @@
 /*
- * Pipes, eventfds and socket pairs as synchronization (shim/fd_sync.c),
+ * Pipes, eventfds and sockets as synchronization (shim/fd_sync.c),
  * against tests/progs/mg_hb_fd.c: a map handed from one thread to another
  * by a byte through each kind of descriptor, and each way of copying one,
- * is clean, and so is a record registered with epoll and taken from
- * epoll_wait; a read before the handoff, a write after the registration,
+ * is clean, and so are a connection's accept after its connect and a
+ * record registered with epoll and taken from epoll_wait; a read before
+ * the handoff (through a pipe, through a connection), a write after the registration,
  * a pipe closed and made again at the same numbers, and a race after more
  * pipes than the engine's table holds are still reported, with both
  * lines.
@@ -21,6 +22,9 @@ Test(hb_fd, an_eventfd_orders_through_write_and_read) { clean("eventfd_read_writ
 Test(hb_fd, a_socket_pair_orders_through_send_and_recv) { clean("socketpair_clean"); }
 Test(hb_fd, a_socket_pair_orders_through_sendmsg_and_recvmsg) { clean("socketpair_msg_clean"); }
 Test(hb_fd, a_socket_pair_orders_through_sendto_and_recvfrom) { clean("socketpair_to_from_clean"); }
+Test(hb_fd, a_unix_stream_connection_orders_its_two_ends) { clean("unix_stream_clean"); }
+Test(hb_fd, unix_datagrams_order_through_sendmmsg_and_recvmmsg) { clean("unix_dgram_mmsg_clean"); }
+Test(hb_fd, a_connect_orders_the_accept_that_takes_it) { clean("connect_accept_clean"); }
 Test(hb_fd, a_dup_of_the_read_end_orders) { clean("dup_clean"); }
 Test(hb_fd, a_dup2_over_another_followed_descriptor_orders) { clean("dup2_clean"); }
 Test(hb_fd, an_fcntl_dupfd_of_the_read_end_orders) { clean("fcntl_dupfd_clean"); }
@@ -36,6 +40,12 @@ Test(hb_fd, a_write_after_the_epoll_registration_races_with_the_waiter)
 Test(hb_fd, a_read_of_the_map_before_the_handoff_races)
 {
     assert_scenario_unordered(PROG, "pipe_race", "concurrent-read-write", "set", "fd_late_set", "get",
+                              "fd_early_get");
+}
+
+Test(hb_fd, a_read_of_the_map_before_a_socket_handoff_races)
+{
+    assert_scenario_unordered(PROG, "unix_stream_race", "concurrent-read-write", "set", "fd_late_set", "get",
                               "fd_early_get");
 }
 
