@@ -178,6 +178,56 @@ Test(realprogs, python3_threads_lock_condition_queue)
     free(out);
 }
 
+/* Sockets made, connected, accepted and closed by several threads at once
+ * (the shim follows socket, connect, accept, send, recv, sendmsg and
+ * recvmsg, shim/fd_sync.c): a threading Unix stream server at a path in the
+ * work directory, four client threads, and a socket pair between two more
+ * threads; no network needed. */
+static const char py_sock_script[] =
+    "import os, socket, socketserver, threading\n"
+    "class H(socketserver.StreamRequestHandler):\n"
+    "    def handle(self):\n"
+    "        for line in self.rfile:\n"
+    "            n = int(line)\n"
+    "            self.wfile.write(b'%d\\n' % (n * n % 65521))\n"
+    "srv = socketserver.ThreadingUnixStreamServer('srv.sock', H)\n"
+    "st = threading.Thread(target=srv.serve_forever); st.start()\n"
+    "sums = [0] * 4\n"
+    "def client(k):\n"
+    "    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:\n"
+    "        c.connect('srv.sock')\n"
+    "        f = c.makefile('rwb')\n"
+    "        for i in range(500):\n"
+    "            f.write(b'%d\\n' % (k * 1000 + i)); f.flush()\n"
+    "            sums[k] += int(f.readline())\n"
+    "cs = [threading.Thread(target=client, args=(k,)) for k in range(4)]\n"
+    "for t in cs: t.start()\n"
+    "a, b = socket.socketpair()\n"
+    "got = []\n"
+    "def echo():\n"
+    "    for _ in range(200):\n"
+    "        msg, _, _, _ = b.recvmsg(16)\n"
+    "        b.sendmsg([msg[::-1]])\n"
+    "et = threading.Thread(target=echo); et.start()\n"
+    "for i in range(200):\n"
+    "    a.sendmsg([b'ab%03d' % i]); got.append(a.recv(16))\n"
+    "et.join()\n"
+    "for t in cs: t.join()\n"
+    "srv.shutdown(); st.join(); srv.server_close(); os.unlink('srv.sock')\n"
+    "print('sums', sums, 'pair', len(got), got[7])\n";
+
+static void prep_python_sockets(const char *dir) { write_file(dir, "sockets.py", py_sock_script); }
+
+Test(realprogs, python3_threads_unix_sockets)
+{
+    need((const struct tool[]){{"/usr/bin/python3", "python3"}, {NULL, NULL}});
+    const char *env[] = {"PYTHONHASHSEED=0", NULL};
+    char *out = same_with_and_without("python3 sockets", "exec /usr/bin/python3 -I sockets.py", env,
+                                     prep_python_sockets, (const char *[]){"/python3.11", NULL});
+    cr_assert(!strncmp(out, "sums [", 6) && strstr(out, " pair 200 b'700ba'\n"), "python3 sockets: %s", out);
+    free(out);
+}
+
 /* ---------------------------------------------------------------- xz */
 
 /* About 4 MB of compressible text. */
