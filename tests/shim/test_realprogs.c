@@ -1,8 +1,9 @@
 /*
  * Real multithreaded programs from the Debian image, run once plainly and
  * once with the shim preloaded (issue 12, item 10): the shim wraps thread
- * creation, locks, condition variables, semaphores and fork, so it runs
- * inside every one of them. Each program must give the same stdout and
+ * creation, locks, condition variables, semaphores, fork, and the calls
+ * that make, read and write pipes and sockets, so it runs inside every
+ * one of them. Each program must give the same stdout and
  * exit status both ways, finish (a hang is killed with its process group
  * and fails the test), and leave a log with no finding in any of its
  * processes.
