@@ -166,15 +166,21 @@ static const char py_script[] =
     "    squares = sum(ex.map(lambda x: x * x, range(2000)))\n"
     "print('total', total[0], 'consumers', done[0], 'squares', squares)\n";
 
-static void prep_python(const char *dir) { write_file(dir, "threads.py", py_script); }
-
-Test(realprogs, python3_threads_lock_condition_queue)
+/* script.py, which prep writes, run both ways: the plain run's stdout. */
+static char *python3_same(const char *what, void (*prep)(const char *dir))
 {
     need((const struct tool[]){{"/usr/bin/python3", "python3"}, {NULL, NULL}});
     /* -I: no user site or PYTHON* variable changes what runs */
     const char *env[] = {"PYTHONHASHSEED=0", NULL};
-    char *out = same_with_and_without("python3", "exec /usr/bin/python3 -I threads.py", env, prep_python,
-                                     (const char *[]){"/python3.11", NULL});
+    return same_with_and_without(what, "exec /usr/bin/python3 -I script.py", env, prep,
+                                 (const char *[]){"/python3.11", NULL});
+}
+
+static void prep_python(const char *dir) { write_file(dir, "script.py", py_script); }
+
+Test(realprogs, python3_threads_lock_condition_queue)
+{
+    char *out = python3_same("python3", prep_python);
     cr_assert(!strncmp(out, "total ", 6) && strstr(out, "consumers 3 squares 2664667000\n"), "python3: %s", out);
     free(out);
 }
@@ -217,14 +223,11 @@ static const char py_sock_script[] =
     "srv.shutdown(); st.join(); srv.server_close(); os.unlink('srv.sock')\n"
     "print('sums', sums, 'pair', len(got), got[7])\n";
 
-static void prep_python_sockets(const char *dir) { write_file(dir, "sockets.py", py_sock_script); }
+static void prep_python_sockets(const char *dir) { write_file(dir, "script.py", py_sock_script); }
 
 Test(realprogs, python3_threads_unix_sockets)
 {
-    need((const struct tool[]){{"/usr/bin/python3", "python3"}, {NULL, NULL}});
-    const char *env[] = {"PYTHONHASHSEED=0", NULL};
-    char *out = same_with_and_without("python3 sockets", "exec /usr/bin/python3 -I sockets.py", env,
-                                     prep_python_sockets, (const char *[]){"/python3.11", NULL});
+    char *out = python3_same("python3 sockets", prep_python_sockets);
     cr_assert(!strncmp(out, "sums [", 6) && strstr(out, " pair 200 b'700ba'\n"), "python3 sockets: %s", out);
     free(out);
 }
