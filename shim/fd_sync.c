@@ -223,7 +223,7 @@ static void accepted(int fd)
         return;
     made_socket(fd);
     if (MG_UNLIKELY(mg_hb_sync_live())) {
-        uint32_t id = __atomic_load_n(&sock_id, __ATOMIC_ACQUIRE);
+        uint32_t id = sock_obj();
         if (id)
             mg_hb_acquire(FD_KEY(id));
     }
