@@ -247,8 +247,6 @@ HANDOFF(unix_dgram_mmsg_clean, make_dgram, mmsg_send, mmsg_take)
 
 /* The connection itself: main fills the map and connects; the consumer,
  * waiting in accept, reads the map once it has the connection. */
-static struct sockaddr_un listen_addr;
-static socklen_t listen_len;
 static void *acceptor(void *p)
 {
     int c = accept((int)(intptr_t)p, NULL, NULL);
@@ -260,12 +258,14 @@ static void *acceptor(void *p)
 static void connect_accept_clean(void)
 {
     make_map();
-    int l = listener(&listen_addr, &listen_len);
+    struct sockaddr_un a;
+    socklen_t len;
+    int l = listener(&a, &len);
     pthread_t t;
     pthread_create(&t, NULL, acceptor, (void *)(intptr_t)l);
     put();
     int c = socket(AF_UNIX, SOCK_STREAM, 0);
-    must(c >= 0 && connect(c, (struct sockaddr *)&listen_addr, listen_len) == 0, "connect");
+    must(c >= 0 && connect(c, (struct sockaddr *)&a, len) == 0, "connect");
     pthread_join(t, NULL);
     must(close(c) == 0 && close(l) == 0, "close");
     gomap_free(M);
