@@ -128,7 +128,7 @@ static inline void mg_hook_leave(const gomap *m, uint64_t *w, unsigned op, uint3
  * mg_call, which decides the call exactly as before. On a large map the
  * difference shows: every instruction the wrapper adds is one less slot for
  * the CPU to overlap this call's cache misses with the next one's
- * (docs/performance.md counts them). So the fast path is inlined whole
+ * (docs/performance-log.md counts them). So the fast path is inlined whole
  * into each wrapper, keeps no state in memory (struct mg_fast stays in
  * registers: every out-of-line helper takes scalars), and every exit
  * check that fails, the happens-before hook's included, leaves through

@@ -38,7 +38,7 @@ const struct hb_sync_entry hb_sync_none;
  * every object, two threads that each made, used once and destroyed a
  * mutex a round passed those lines back and forth (`shim_overhead
  * mutexes`: 1,267 ns a round then, 256 now, 30.5 plain;
- * docs/performance.md). */
+ * docs/performance-log.md, stop 32). */
 #define SHARDS 16u
 static struct shard {
     uint32_t insert;
@@ -366,7 +366,7 @@ static void set_rel(struct hb_sync_entry *e, hb_epoch rel, uint32_t gen)
  *
  * They run inside the program's critical section, right after a handoff,
  * and the time they take there is paid twice: a longer critical section
- * after a handoff makes the next handoff likelier (docs/performance.md,
+ * after a handoff makes the next handoff likelier (docs/performance-log.md,
  * "mutex_handoff"). */
 
 static bool inline_clock(const struct hb_sync_entry *e, const struct hb_thr *t)

@@ -21,7 +21,7 @@
  * record their epochs there), and the misses then overlap with the
  * acquire's own on the lock's clock instead of following it. In strict
  * alternation on one map under one mutex, the map call after a handoff
- * went from about 320 to 130 cycles (docs/performance.md). The address is
+ * went from about 320 to 130 cycles (docs/performance-log.md). The address is
  * only a hint: the map may be freed since, and a prefetch never faults.
  */
 #ifndef MAPGUARD_IN_CALL_H

@@ -235,7 +235,7 @@ static MG_NOINLINE int mutex_relock(pthread_mutex_t *m)
 
 /* TAKE's dispatch with the one compare between, and no frame of its own.
  * Asleep first: a program with no map pays a load and two branches not
- * taken (the locks row of docs/performance.md: 1.08x this way, 1.13x with
+ * taken (the locks row of docs/performance-log.md: 1.08x this way, 1.13x with
  * the awake path falling through instead, which mutex2 measured at 1.40x
  * against 1.45x). */
 MG_INTERCEPTOR(int, pthread_mutex_lock, (pthread_mutex_t *m))

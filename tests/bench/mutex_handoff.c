@@ -18,7 +18,7 @@
  * shared1k.
  * every: the same, with the spin in every critical section, not only
  * after a handoff: what a few cycles added to every operation do to a
- * contended mutex on this machine (docs/performance.md: about 30 cycles
+ * contended mutex on this machine (docs/performance-log.md: about 30 cycles
  * doubled the plain loop's time).
  * alternate: the two threads take turns (each waits, outside the lock,
  * with sched_yield, for the other's operation), so that every lock is a
