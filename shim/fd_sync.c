@@ -45,6 +45,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -185,9 +186,35 @@ static void closing_range(unsigned first, unsigned last)
             fd_name((int)fd, 0);
 }
 
+/* Descriptors a recvmsg brought in (SCM_RIGHTS): new numbers for what
+ * some process, this one or another, had open. Which object the original
+ * named is not known, so each gets an object of its own, as
+ * ThreadSanitizer gives it: threads that hand work over through the
+ * received number are ordered, a write on it and a read on the original
+ * are not (docs/design-detector.md, "What mapguard sees"). */
+static void received(const struct msghdr *msg)
+{
+    if (msg->msg_controllen == 0)
+        return;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        const unsigned char *p = CMSG_DATA(c);
+        for (size_t i = 0; i < n; i++) {
+            int fd;
+            memcpy(&fd, p + i * sizeof fd, sizeof fd); /* CMSG_DATA need not be aligned for int */
+            made(&fd, 1);
+        }
+    }
+}
+
 /* The engine, once it follows threads (happens_before.h): a write
  * releases before the real call (its reader may return before the call
- * does), a read that got data acquires after it. */
+ * does), a read that returned (ok) acquires after it. A read that returns
+ * 0 acquires too, as under ThreadSanitizer: on a datagram socket that is
+ * a message of no bytes, which a program may send as a wake-up; at the
+ * end of a stream it takes only writes that came before it. */
 static inline void writing(int fd)
 {
     if (MG_UNLIKELY(mg_hb_sync_live())) {
@@ -196,9 +223,9 @@ static inline void writing(int fd)
             mg_hb_release_merge(FD_KEY(id));
     }
 }
-static inline void got(int fd, ssize_t r)
+static inline void got(int fd, bool ok)
 {
-    if (MG_UNLIKELY(mg_hb_sync_live()) && r > 0) {
+    if (MG_UNLIKELY(mg_hb_sync_live()) && ok) {
         uint32_t id = obj_of(fd);
         if (id)
             mg_hb_acquire(FD_KEY(id));
@@ -407,6 +434,21 @@ MG_INTERCEPTOR(ssize_t, writev, (int fd, const struct iovec *iov, int n))
     return CALL(writev, SYS_writev, fd, iov, n);
 }
 
+/* pwritev2 and preadv2 at offset -1 write and read at the current
+ * position, as writev and readv do, and so work on a pipe or a socket,
+ * which has no other offset. The 64 names are glibc's other names for
+ * the same functions, for a program that calls those. */
+#define PWRITEV2(fn, off_t_)                                                                                           \
+    MG_INTERCEPTOR(ssize_t, fn, (int fd, const struct iovec *iov, int n, off_t_ off, int flags))                       \
+    {                                                                                                                  \
+        writing(fd);                                                                                                   \
+        if (MG_LIKELY(MG_REAL_LOAD(fn) != NULL))                                                                       \
+            return MG_REAL(fn)(fd, iov, n, off, flags);                                                                \
+        return syscall(SYS_pwritev2, fd, iov, n, (long)off, 0L, flags);                                                \
+    }
+PWRITEV2(pwritev2, off_t)
+PWRITEV2(pwritev64v2, off64_t)
+
 MG_INTERCEPTOR(ssize_t, send, (int fd, const void *buf, size_t n, int flags))
 {
     writing(fd);
@@ -451,43 +493,58 @@ MG_INTERCEPTOR(int, eventfd_write, (int fd, eventfd_t value))
 MG_INTERCEPTOR(ssize_t, read, (int fd, void *buf, size_t n))
 {
     ssize_t r = CALL(read, SYS_read, fd, buf, n);
-    got(fd, r);
+    got(fd, r >= 0);
     return r;
 }
 
 MG_INTERCEPTOR(ssize_t, readv, (int fd, const struct iovec *iov, int n))
 {
     ssize_t r = CALL(readv, SYS_readv, fd, iov, n);
-    got(fd, r);
+    got(fd, r >= 0);
     return r;
 }
+
+#define PREADV2(fn, off_t_)                                                                                            \
+    MG_INTERCEPTOR(ssize_t, fn, (int fd, const struct iovec *iov, int n, off_t_ off, int flags))                       \
+    {                                                                                                                  \
+        ssize_t r = MG_LIKELY(MG_REAL_LOAD(fn) != NULL) ? MG_REAL(fn)(fd, iov, n, off, flags)                          \
+                                                        : syscall(SYS_preadv2, fd, iov, n, (long)off, 0L, flags);      \
+        got(fd, r >= 0);                                                                                               \
+        return r;                                                                                                      \
+    }
+PREADV2(preadv2, off_t)
+PREADV2(preadv64v2, off64_t)
 
 MG_INTERCEPTOR(ssize_t, recv, (int fd, void *buf, size_t n, int flags))
 {
     ssize_t r = MG_LIKELY(MG_REAL_LOAD(recv) != NULL) ? MG_REAL(recv)(fd, buf, n, flags)
                                                       : syscall(SYS_recvfrom, fd, buf, n, flags, NULL, NULL);
-    got(fd, r);
+    got(fd, r >= 0);
     return r;
 }
 
 MG_INTERCEPTOR(ssize_t, recvfrom, (int fd, void *buf, size_t n, int flags, __SOCKADDR_ARG from, socklen_t *fromlen))
 {
     ssize_t r = CALL(recvfrom, SYS_recvfrom, fd, buf, n, flags, from.__sockaddr__, fromlen);
-    got(fd, r);
+    got(fd, r >= 0);
     return r;
 }
 
 MG_INTERCEPTOR(ssize_t, recvmsg, (int fd, struct msghdr *msg, int flags))
 {
     ssize_t r = CALL(recvmsg, SYS_recvmsg, fd, msg, flags);
-    got(fd, r);
+    if (r >= 0)
+        received(msg);
+    got(fd, r >= 0);
     return r;
 }
 
 MG_INTERCEPTOR(int, recvmmsg, (int fd, struct mmsghdr *msgs, unsigned int n, int flags, struct timespec *timeout))
 {
     int r = (int)CALL(recvmmsg, SYS_recvmmsg, fd, msgs, n, flags, timeout);
-    got(fd, r);
+    for (int i = 0; i < r; i++)
+        received(&msgs[i].msg_hdr);
+    got(fd, r > 0);
     return r;
 }
 
@@ -507,7 +564,7 @@ MG_INTERCEPTOR(int, epoll_wait, (int epfd, struct epoll_event *ev, int n, int ti
     int r = MG_LIKELY(MG_REAL_LOAD(epoll_wait) != NULL)
                 ? MG_REAL(epoll_wait)(epfd, ev, n, timeout)
                 : (int)syscall(SYS_epoll_pwait, epfd, ev, n, timeout, NULL, KSIGSET);
-    got(epfd, r);
+    got(epfd, r > 0);
     return r;
 }
 
@@ -516,7 +573,7 @@ MG_INTERCEPTOR(int, epoll_pwait, (int epfd, struct epoll_event *ev, int n, int t
     int r = MG_LIKELY(MG_REAL_LOAD(epoll_pwait) != NULL)
                 ? MG_REAL(epoll_pwait)(epfd, ev, n, timeout, mask)
                 : (int)syscall(SYS_epoll_pwait, epfd, ev, n, timeout, mask, KSIGSET);
-    got(epfd, r);
+    got(epfd, r > 0);
     return r;
 }
 
@@ -526,7 +583,7 @@ MG_INTERCEPTOR(int, epoll_pwait2,
     int r = MG_LIKELY(MG_REAL_LOAD(epoll_pwait2) != NULL)
                 ? MG_REAL(epoll_pwait2)(epfd, ev, n, timeout, mask)
                 : (int)syscall(SYS_epoll_pwait2, epfd, ev, n, timeout, mask, KSIGSET);
-    got(epfd, r);
+    got(epfd, r > 0);
     return r;
 }
 
@@ -536,7 +593,7 @@ MG_INTERCEPTOR(ssize_t, __read_chk, (int fd, void *buf, size_t n, size_t buflen)
 {
     ssize_t r = MG_LIKELY(MG_REAL_LOAD(__read_chk) != NULL) ? MG_REAL(__read_chk)(fd, buf, n, buflen)
                                                           : syscall(SYS_read, fd, buf, n < buflen ? n : buflen);
-    got(fd, r);
+    got(fd, r >= 0);
     return r;
 }
 
@@ -545,7 +602,7 @@ MG_INTERCEPTOR(ssize_t, __recv_chk, (int fd, void *buf, size_t n, size_t buflen,
     ssize_t r = MG_LIKELY(MG_REAL_LOAD(__recv_chk) != NULL)
                     ? MG_REAL(__recv_chk)(fd, buf, n, buflen, flags)
                     : syscall(SYS_recvfrom, fd, buf, n < buflen ? n : buflen, flags, NULL, NULL);
-    got(fd, r);
+    got(fd, r >= 0);
     return r;
 }
 
@@ -555,7 +612,7 @@ MG_INTERCEPTOR(ssize_t, __recvfrom_chk,
     ssize_t r = MG_LIKELY(MG_REAL_LOAD(__recvfrom_chk) != NULL)
                     ? MG_REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen)
                     : syscall(SYS_recvfrom, fd, buf, n < buflen ? n : buflen, flags, from, fromlen);
-    got(fd, r);
+    got(fd, r >= 0);
     return r;
 }
 
@@ -575,6 +632,8 @@ void mg_fd_resolve(void)
         MG_INTERCEPT(epoll_wait),  MG_INTERCEPT(epoll_pwait),   MG_INTERCEPT(epoll_pwait2),
         MG_INTERCEPT(socket),      MG_INTERCEPT(accept),        MG_INTERCEPT(accept4),
         MG_INTERCEPT(connect),     MG_INTERCEPT(sendmmsg),      MG_INTERCEPT(recvmmsg),
+        MG_INTERCEPT(pwritev2),    MG_INTERCEPT(pwritev64v2),   MG_INTERCEPT(preadv2),
+        MG_INTERCEPT(preadv64v2),
     };
     mg_intercept_resolve(table, MG_INTERCEPT_COUNT(table));
 }

@@ -185,6 +185,61 @@ static void from_take(void)
 }
 HANDOFF(socketpair_to_from_clean, make_socketpair, to_send, from_take)
 
+/* pwritev2 and preadv2 at offset -1: the current position, as writev
+ * and readv, which is how they work on a pipe */
+static void pv2_send(void)
+{
+    struct iovec v = {.iov_base = "x", .iov_len = 1};
+    must(pwritev2(fds[1], &v, 1, -1, 0) == 1, "pwritev2");
+}
+static void pv2_take(void)
+{
+    char c;
+    struct iovec v = {.iov_base = &c, .iov_len = 1};
+    must(preadv2(fds[0], &v, 1, -1, 0) == 1, "preadv2");
+}
+HANDOFF(pipe_pv2_clean, make_pipe, pv2_send, pv2_take)
+
+/* A datagram of no bytes is a message: the wake-up of some event loops */
+static void make_dgram_pair(void) { must(socketpair(AF_UNIX, SOCK_DGRAM, 0, fds) == 0, "socketpair"); }
+static void empty_send(void) { must(send(fds[0], "", 0, 0) == 0, "send"); }
+static void empty_take(void)
+{
+    char c;
+    must(recv(fds[1], &c, 1, 0) == 0, "recv");
+}
+HANDOFF(empty_datagram_clean, make_dgram_pair, empty_send, empty_take)
+
+/* An eventfd that came in over a Unix socket (SCM_RIGHTS): the handoff
+ * through the received number is ordered; the number it was sent from is
+ * closed first, so only the received one is used */
+static void make_received_eventfd(void)
+{
+    int ctl[2], e = eventfd(0, 0);
+    must(e >= 0 && socketpair(AF_UNIX, SOCK_STREAM, 0, ctl) == 0, "eventfd");
+    union {
+        struct cmsghdr h;
+        char space[CMSG_SPACE(sizeof(int))];
+    } u;
+    memset(&u, 0, sizeof u);
+    struct iovec v = {.iov_base = "x", .iov_len = 1};
+    struct msghdr h = {.msg_iov = &v, .msg_iovlen = 1, .msg_control = u.space, .msg_controllen = sizeof u.space};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&h);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &e, sizeof e);
+    must(sendmsg(ctl[0], &h, 0) == 1 && close(e) == 0, "sendmsg");
+    char b;
+    struct iovec w = {.iov_base = &b, .iov_len = 1};
+    memset(&u, 0, sizeof u);
+    struct msghdr r = {.msg_iov = &w, .msg_iovlen = 1, .msg_control = u.space, .msg_controllen = sizeof u.space};
+    must(recvmsg(ctl[1], &r, 0) == 1 && (c = CMSG_FIRSTHDR(&r)) != NULL && c->cmsg_type == SCM_RIGHTS, "recvmsg");
+    memcpy(&fds[0], CMSG_DATA(c), sizeof fds[0]);
+    must(close(ctl[0]) == 0 && close(ctl[1]) == 0, "close");
+}
+HANDOFF(received_eventfd_clean, make_received_eventfd, efd_send, efd_take)
+
 /* Sockets the program makes with socket and gets from accept: both ends
  * of a connection, and a datagram's sender and receiver, are different
  * sockets, ordered through the one clock all sockets share. Unix sockets
@@ -494,6 +549,9 @@ int main(int argc, char **argv)
         {"socketpair_clean", socketpair_clean},
         {"socketpair_msg_clean", socketpair_msg_clean},
         {"socketpair_to_from_clean", socketpair_to_from_clean},
+        {"pipe_pv2_clean", pipe_pv2_clean},
+        {"empty_datagram_clean", empty_datagram_clean},
+        {"received_eventfd_clean", received_eventfd_clean},
         {"unix_stream_clean", unix_stream_clean},
         {"unix_dgram_mmsg_clean", unix_dgram_mmsg_clean},
         {"connect_accept_clean", connect_accept_clean},

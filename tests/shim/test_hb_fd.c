@@ -22,6 +22,9 @@ Test(hb_fd, an_eventfd_orders_through_write_and_read) { clean("eventfd_read_writ
 Test(hb_fd, a_socket_pair_orders_through_send_and_recv) { clean("socketpair_clean"); }
 Test(hb_fd, a_socket_pair_orders_through_sendmsg_and_recvmsg) { clean("socketpair_msg_clean"); }
 Test(hb_fd, a_socket_pair_orders_through_sendto_and_recvfrom) { clean("socketpair_to_from_clean"); }
+Test(hb_fd, a_pipe_orders_through_pwritev2_and_preadv2_at_the_current_position) { clean("pipe_pv2_clean"); }
+Test(hb_fd, a_datagram_of_no_bytes_orders_its_receiver) { clean("empty_datagram_clean"); }
+Test(hb_fd, an_eventfd_received_over_a_unix_socket_orders) { clean("received_eventfd_clean"); }
 Test(hb_fd, a_unix_stream_connection_orders_its_two_ends) { clean("unix_stream_clean"); }
 Test(hb_fd, unix_datagrams_order_through_sendmmsg_and_recvmmsg) { clean("unix_dgram_mmsg_clean"); }
 Test(hb_fd, a_connect_orders_the_accept_that_takes_it) { clean("connect_accept_clean"); }
