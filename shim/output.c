@@ -50,6 +50,21 @@ static ino_t inherited_ino;
  * from forked children sharing a pipe cannot interleave. Set with fd. */
 static size_t line_max;
 
+/* A log file that could not be opened (the open itself failed: errno), and
+ * where the reports go instead. Said on stderr only when a record that
+ * reports something goes there (mg_out_write), not when the process
+ * starts or ends clean: a sandboxed process whose open is refused (man-db
+ * runs its helpers under a seccomp filter that fails open with ENOSYS)
+ * then prints nothing of ours unless it has a finding to show, and that
+ * finding comes with the reason it is not in the file. What is found
+ * planted at the path (a FIFO, a link, another user's file) is said at
+ * once: someone else put it there, which a clean run is worth telling. */
+static struct {
+    bool on;
+    int err;
+    const char *to;
+} unsaid;
+
 static void warn_refused(const char *path, int why, const struct stat *st, const char *to)
 {
     if (why == MG_LOGF_NOT_REGULAR)
@@ -61,6 +76,32 @@ static void warn_refused(const char *path, int why, const struct stat *st, const
         mg_log(0, "log_path '%s' has other hard links to it; reporting to %s", path, to);
     else
         mg_log(0, "cannot open log_path '%s': %s; reporting to %s", path, strerror(errno), to);
+}
+
+static void refused(const char *path, int why, const struct stat *st, const char *to)
+{
+    if (why != MG_LOGF_ERRNO) {
+        warn_refused(path, why, st, to);
+        return;
+    }
+    unsaid.err = errno;
+    unsaid.to = to;
+    unsaid.on = true;
+}
+
+/* The reason, once, before the first record that reports something. The
+ * path is this process's (a forked child forgets its parent's reason). */
+static void say_refused(void)
+{
+    if (!unsaid.on)
+        return;
+    unsaid.on = false;
+    char path[sizeof mg_opt.log_path + 32];
+    mg_log_file_name(path, (long long)getpid());
+    int saved = errno;
+    errno = unsaid.err;
+    warn_refused(path, MG_LOGF_ERRNO, NULL, unsaid.to);
+    errno = saved;
 }
 
 /* d still the file of that identity (async-signal-safe) */
@@ -111,14 +152,14 @@ static int out_fd(bool check)
             /* a child that dropped privileges, chrooted or used up its
              * descriptors: its lines go to its parent's log, where they
              * are still its own (every record has its pid) */
-            warn_refused(path, fd, &st, "the log file inherited from the parent process");
+            refused(path, fd, &st, "the log file inherited from the parent process");
             fd = inherited;
             inherited = -1;
             fd_is_file = true;
             file_dev = inherited_dev;
             file_ino = inherited_ino;
         } else {
-            warn_refused(path, fd, &st, "stderr");
+            refused(path, fd, &st, "stderr");
             fd = 2;
         }
     }
@@ -181,14 +222,22 @@ static void write_quietly(int d, const char *buf, size_t n)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-void mg_out_write(const char *buf, size_t n)
+static void write_to(int d, const char *buf, size_t n)
 {
-    int d = mg_out_fd();
     if (fd_is_file)
         write_all(d, buf, n);
     else
         write_quietly(d, buf, n);
 }
+
+void mg_out_write(const char *buf, size_t n)
+{
+    int d = mg_out_fd();
+    say_refused();
+    write_to(d, buf, n);
+}
+
+void mg_out_write_quiet(const char *buf, size_t n) { write_to(mg_out_fd(), buf, n); }
 
 void mg_out_atfork_child(void)
 {
@@ -204,4 +253,5 @@ void mg_out_atfork_child(void)
     } /* else a parent that never opened its own passes its own parent's on */
     fd = -1;
     fd_is_file = false;
+    unsaid.on = false; /* the child tries its own file */
 }

@@ -41,11 +41,13 @@ static void put_counts(struct mg_line *l, const struct mg_dedup_counts *c, const
 static void summary_by_hand(const struct mg_recurrence *rec, size_t nrec)
 {
     struct mg_dedup_counts c = mg_dedup_counts();
+    /* a clean run's summary only proves the process was watched */
+    void (*write)(const char *, size_t) = c.reports ? mg_out_write : mg_out_write_quiet;
     struct mg_line l = {.n = 0};
     if (mg_opt.format == MG_FORMAT_TEXT) {
         mg_put(&l, "mapguard: reported ");
         put_counts(&l, &c, " warning(s) (", " repeat(s) folded, ", " suppressed)\n");
-        mg_out_write(l.buf, l.n);
+        write(l.buf, l.n);
         return;
     }
     mg_put(&l, "{\"kind\":\"summary\",\"message\":\"mapguard: ");
@@ -83,7 +85,7 @@ static void summary_by_hand(const struct mg_recurrence *rec, size_t nrec)
     if (j < nrec)
         mg_put(&l, ",\"truncated\":true");
     mg_line_end(&l);
-    mg_out_write(l.buf, l.n);
+    write(l.buf, l.n);
 }
 
 struct summary_job {
@@ -183,6 +185,6 @@ void mg_report_hello(void)
     mg_put(&l, ",\"version\":\"" MG_VERSION "\"");
     mg_line_end(&l);
     mg_report_lock();
-    mg_out_write(l.buf, l.n);
+    mg_out_write_quiet(l.buf, l.n);
     mg_report_unlock();
 }

@@ -404,6 +404,28 @@ static void planted(plant_fn *plant, const char *what, const char *prog, const c
     run_free(&r);
 }
 
+/* A log file whose open fails (here no such directory; in a sandbox, a
+ * seccomp filter that refuses open: man-db runs its helpers so) is not
+ * mentioned by a clean run, in either format: the process prints nothing
+ * of ours, as any clean one. The reason comes with the first finding
+ * (options/unwritable_log_path_falls_back_to_stderr). */
+static void refused_log_in_a_clean_run(const char *format)
+{
+    char opts[100];
+    snprintf(opts, sizeof opts, "log_path=/nonexistent/dir/mg:format=%s", format);
+    struct run r;
+    run_prog_raw(&r, PROG, "clean", opts);
+    cr_assert_eq(r.status, 0, "status %d; stderr:\n%s", r.status, r.err);
+    cr_assert_str_eq(r.err, "", "format=%s: nothing on stderr, got:\n%s", format, r.err);
+    run_free(&r);
+}
+
+Test(outputs, a_log_file_that_cannot_be_opened_is_not_mentioned_by_a_clean_run)
+{
+    refused_log_in_a_clean_run("json");
+    refused_log_in_a_clean_run("text");
+}
+
 Test(outputs, a_fifo_at_the_log_path_does_not_hang)
 {
     planted(plant_fifo, "is a FIFO, not a regular file", PROG, "clean");
