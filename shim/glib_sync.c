@@ -2,7 +2,7 @@
  * GLib's synchronization, told to the happens-before engine (issue 13,
  * item 4): GMutex, GLib's bit locks, GCond, GAsyncQueue, GThreadPool, the
  * main loop (its sources, quit and run, a context's ownership), GTask,
- * g_once and the reference counts that end in a destroy (GObject, atomic
+ * GCancellable, g_once and the reference counts that end in a destroy (GObject, atomic
  * rc boxes). docs/design-detector.md ("GLib
  * synchronization") says how each is modelled and what is not seen.
  *
@@ -69,7 +69,7 @@ static void glib_resolve_late(void);
  * them. Two items in one bucket share a clock: a pop then takes both
  * pushes' clocks, which hides races and never invents one. */
 #define ITEM_BUCKETS 2048u
-enum { K_QUEUE = 1, K_POOL, K_SOURCE, K_TASK };
+enum { K_QUEUE = 1, K_POOL, K_SOURCE, K_TASK, K_CANCEL };
 
 static const volatile void *item_key(unsigned kind, const void *a, const void *b)
 {
@@ -718,6 +718,39 @@ TASK_PROPAGATE(gboolean, g_task_propagate_boolean, (void *task, void **error), (
 TASK_PROPAGATE(intptr_t, g_task_propagate_int, (void *task, void **error), (task, error))
 TASK_PROPAGATE(gboolean, g_task_propagate_value, (void *task, void *value, void **error), (task, value, error))
 
+/* ---- GCancellable (libgio): g_cancellable_cancel happens before a
+ * g_cancellable_is_cancelled or g_cancellable_set_error_if_cancelled
+ * that returns TRUE (key: the cancellable). GLib sets the flag under
+ * GIO's lock and reads it with a plain load, so a thread that polls it
+ * and then reads what the cancelling thread wrote is ordered by that
+ * flag alone, which the shim cannot see. A handler of the "cancelled"
+ * signal runs in the cancelling thread, and a cancellable's source or
+ * descriptor wakes its waiter through GLib's wakeup eventfd
+ * (fd_sync.c). ---- */
+
+MG_INTERCEPTOR(void, g_cancellable_cancel, (void *c))
+{
+    if (c)
+        IF_AWAKE(mg_hb_release_merge(item_key(K_CANCEL, c, NULL)));
+    GREAL(g_cancellable_cancel)(c);
+}
+
+MG_INTERCEPTOR(gboolean, g_cancellable_is_cancelled, (void *c))
+{
+    gboolean r = GREAL(g_cancellable_is_cancelled)(c);
+    if (r)
+        IF_AWAKE(mg_hb_acquire(item_key(K_CANCEL, c, NULL)));
+    return r;
+}
+
+MG_INTERCEPTOR(gboolean, g_cancellable_set_error_if_cancelled, (void *c, void **error))
+{
+    gboolean r = GREAL(g_cancellable_set_error_if_cancelled)(c, error);
+    if (r)
+        IF_AWAKE(mg_hb_acquire(item_key(K_CANCEL, c, NULL)));
+    return r;
+}
+
 /* ---- the main loop's end, and a context's owner ----
  * g_main_loop_quit happens before the return of g_main_loop_run it ends
  * (GLib sets the loop's flag and reads it under the context's lock):
@@ -914,7 +947,8 @@ MG_INTERCEPTOR(void *, g_once_impl, (void *once, GThreadFunc fn, void *arg))
         MG_INTERCEPT(g_task_return_int), MG_INTERCEPT(g_task_return_error), MG_INTERCEPT(g_task_return_value),     \
         MG_INTERCEPT(g_task_return_error_if_cancelled), MG_INTERCEPT(g_task_propagate_pointer),                    \
         MG_INTERCEPT(g_task_propagate_boolean), MG_INTERCEPT(g_task_propagate_int),                                \
-        MG_INTERCEPT(g_task_propagate_value)
+        MG_INTERCEPT(g_task_propagate_value), MG_INTERCEPT(g_cancellable_cancel),                                  \
+        MG_INTERCEPT(g_cancellable_is_cancelled), MG_INTERCEPT(g_cancellable_set_error_if_cancelled)
 
 static const struct mg_intercept glib_table[] = {GLIB_TABLE};
 static const struct mg_intercept gio_table[] = {GIO_TABLE};

@@ -911,6 +911,63 @@ static void task_race(void)
     g_object_unref(RACE_TASK);
 }
 
+/* ---- GCancellable: a thread that polls the flag and then reads what the
+ * cancelling thread wrote before it cancelled ---- */
+
+static GCancellable *CANCEL;
+
+static gpointer canceller(gpointer p)
+{
+    set_at(M, 1);
+    g_cancellable_cancel(CANCEL);
+    return p;
+}
+
+/* by_error: the poll is g_cancellable_set_error_if_cancelled */
+static void cancel_poll(bool by_error)
+{
+    M = make_map();
+    CANCEL = g_cancellable_new();
+    GThread *t = g_thread_new("canceller", canceller, NULL);
+    GError *err = NULL;
+    while (by_error ? !g_cancellable_set_error_if_cancelled(CANCEL, &err) : !g_cancellable_is_cancelled(CANCEL))
+        g_usleep(1000);
+    int64_t k = 1;
+    gomap_get(M, &k);
+    if (by_error && (!err || !g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)))
+        fail("the cancellable's error changed");
+    g_clear_error(&err);
+    g_thread_join(t);
+    g_object_unref(CANCEL);
+}
+static void cancel_clean(void) { cancel_poll(false); }
+static void cancel_error_clean(void) { cancel_poll(true); }
+
+/* the write comes after the cancel: nothing orders it before the read */
+static gpointer late_canceller(gpointer p)
+{
+    g_cancellable_cancel(CANCEL);
+    wait_flag();
+    set_at(M, 1); /* @site:cancel_set */
+    signal_on(&flag2);
+    return p;
+}
+
+static void cancel_race(void)
+{
+    M = make_map();
+    CANCEL = g_cancellable_new();
+    GThread *t = g_thread_new("canceller", late_canceller, NULL);
+    while (!g_cancellable_is_cancelled(CANCEL))
+        g_usleep(1000);
+    signal_flag();
+    wait_on(&flag2);
+    int64_t k = 1;
+    gomap_get(M, &k); /* @site:cancel_get */
+    g_thread_join(t);
+    g_object_unref(CANCEL);
+}
+
 /* ---- g_once_init_enter/leave: the second thread finds the map made,
  * inline, without a call ---- */
 
@@ -1288,6 +1345,9 @@ int main(int argc, char **argv)
         {"idle_race", idle_race},
         {"task_clean", task_clean},
         {"task_race", task_race},
+        {"cancel_clean", cancel_clean},
+        {"cancel_error_clean", cancel_error_clean},
+        {"cancel_race", cancel_race},
         {"loop_quit_clean", loop_quit_clean},
         {"loop_quit_race", loop_quit_race},
         {"context_owner_clean", context_owner_clean},

@@ -128,6 +128,15 @@ Test(glib_sync, task_write_after_return_races)
     assert_unordered("task_race", "concurrent-read-write", "set", "task_set", "get", "task_get");
 }
 
+/* GCancellable: cancel, then a poll that sees it (is_cancelled,
+ * set_error_if_cancelled) */
+Test(glib_sync, cancellable_orders_its_poller) { assert_clean("cancel_clean"); }
+Test(glib_sync, cancellable_orders_the_poll_by_its_error) { assert_clean("cancel_error_clean"); }
+Test(glib_sync, cancellable_write_after_cancel_races)
+{
+    assert_unordered("cancel_race", "concurrent-read-write", "get", "cancel_get", "set", "cancel_set");
+}
+
 /* g_once_init_enter's inline fast path: the second thread makes no call */
 Test(glib_sync, once_init_fast_path_orders) { assert_clean("once_clean"); }
 Test(glib_sync, once_init_write_after_leave_races)
