@@ -2,8 +2,8 @@
  * GLib's synchronization, told to the happens-before engine (issue 13,
  * item 4): GMutex, GLib's bit locks, GCond, GAsyncQueue, GThreadPool, the
  * main loop (its sources, quit and run, a context's ownership), GTask,
- * GCancellable, g_once and the reference counts that end in a destroy (GObject, atomic
- * rc boxes). docs/design-detector.md ("GLib
+ * GCancellable, g_once and the reference counts that end in a destroy
+ * (GObject, atomic rc boxes). docs/design-detector.md ("GLib
  * synchronization") says how each is modelled and what is not seen.
  *
  * The shim does not link GLib: these wrappers interpose GLib's exported

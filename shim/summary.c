@@ -42,12 +42,12 @@ static void summary_by_hand(const struct mg_recurrence *rec, size_t nrec)
 {
     struct mg_dedup_counts c = mg_dedup_counts();
     /* a clean run's summary only proves the process was watched */
-    void (*write)(const char *, size_t) = c.reports ? mg_out_write : mg_out_write_quiet;
+    void (*out)(const char *, size_t) = c.reports ? mg_out_write : mg_out_write_quiet;
     struct mg_line l = {.n = 0};
     if (mg_opt.format == MG_FORMAT_TEXT) {
         mg_put(&l, "mapguard: reported ");
         put_counts(&l, &c, " warning(s) (", " repeat(s) folded, ", " suppressed)\n");
-        write(l.buf, l.n);
+        out(l.buf, l.n);
         return;
     }
     mg_put(&l, "{\"kind\":\"summary\",\"message\":\"mapguard: ");
@@ -85,7 +85,7 @@ static void summary_by_hand(const struct mg_recurrence *rec, size_t nrec)
     if (j < nrec)
         mg_put(&l, ",\"truncated\":true");
     mg_line_end(&l);
-    write(l.buf, l.n);
+    out(l.buf, l.n);
 }
 
 struct summary_job {
