@@ -23,6 +23,7 @@
 #include "output.h"
 #include "jsonline.h"
 #include "log.h"
+#include "fd_aside.h"
 #include "logfile.h"
 #include "options.h"
 
@@ -104,6 +105,20 @@ static void say_refused(void)
     errno = saved;
 }
 
+/* The log file, once open, set aside (fd_aside.h); refused when no number
+ * above the standard three is free: among them it would take the
+ * program's output (and the program's writes would take our lines). */
+static int log_aside(int d)
+{
+    d = mg_fd_aside(d);
+    if (d >= 0 && d <= 2) {
+        close(d);
+        errno = EMFILE;
+        return MG_LOGF_ERRNO;
+    }
+    return d;
+}
+
 /* d still the file of that identity (async-signal-safe) */
 static bool still_the_file(int d, dev_t dev, ino_t ino)
 {
@@ -142,7 +157,7 @@ static int out_fd(bool check)
         char path[sizeof mg_opt.log_path + 32];
         mg_log_file_name(path, (long long)getpid());
         struct stat st;
-        fd = mg_log_open(path, &st);
+        fd = log_aside(mg_log_open(path, &st));
         if (fd >= 0) {
             drop_inherited();
             fd_is_file = true;

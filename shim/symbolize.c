@@ -21,11 +21,11 @@
  * since the last look, i.e. after a dlopen or dlclose.
  */
 #include "symbolize_dwarf.h"
+#include "fd_aside.h"
 
 #include <fcntl.h>
 #include <link.h>
 #include <stdio.h>
-#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,27 +45,9 @@ static unsigned long long seen_adds, seen_subs;
 static char *debuginfo_path;
 
 /* The files libdwfl opens for us (each module, its separate debug file)
- * stay open for the next report. They are not the program's: without
- * more they took the lowest free numbers, so the program's next open()
- * returned 5 where it returns 3 alone, and, opened without O_CLOEXEC, they
- * went on into every program it exec'd (a held-out probe). Each is moved
- * to a number at least half the descriptor limit, close-on-exec; where
- * that fails it stays where it is, close-on-exec. */
-static int set_aside(int fd)
-{
-    if (fd < 0)
-        return fd;
-    struct rlimit rl;
-    int base = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (int)(rl.rlim_cur / 2) : 512;
-    int moved = base > fd ? fcntl(fd, F_DUPFD_CLOEXEC, base) : -1;
-    if (moved < 0) {
-        fcntl(fd, F_SETFD, FD_CLOEXEC);
-        return fd;
-    }
-    close(fd);
-    return moved;
-}
-
+ * stay open for the next report: set aside (fd_aside.h). Opened without
+ * O_CLOEXEC, they went on into every program the process exec'd (a
+ * held-out probe). */
 static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base, char **file_name,
                     Elf **elfp)
 {
@@ -73,14 +55,14 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
     /* an Elf made from fd reads through that number: left as it is */
     if (fd >= 0 && *elfp)
         fcntl(fd, F_SETFD, FD_CLOEXEC);
-    return fd >= 0 && *elfp ? fd : set_aside(fd);
+    return fd >= 0 && *elfp ? fd : mg_fd_aside(fd);
 }
 
 static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
                           const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
                           char **debuginfo_file_name)
 {
-    return set_aside(dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+    return mg_fd_aside(dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
                                                   debuglink_crc, debuginfo_file_name));
 }
 

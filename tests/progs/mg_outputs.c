@@ -217,11 +217,31 @@ static void setuid_fork(void)
     fork_and_report(no_op);
 }
 
+/* Started with stdout closed (the scenario execs itself without number 1,
+ * so that the shim starts in the new image with it free): the log file
+ * must not take it. The image's own write to stdout fails, as alone; its
+ * first open() gets 1, as alone; its finding is in the log, whole. */
+static void stdout_closed(void)
+{
+    if (getenv("MG_OUTPUTS_STDOUT_CLOSED")) {
+        ssize_t w = write(1, "progress: ", 10);
+        int fd = open("/dev/null", O_RDONLY);
+        dprintf(2, "write=%d first_open=%d\n", (int)w, fd);
+        nil_write();
+        return;
+    }
+    if (setenv("MG_OUTPUTS_STDOUT_CLOSED", "1", 1) != 0 || close(1) != 0)
+        die("cannot close stdout");
+    execl("/proc/self/exe", "mg_outputs", "stdout_closed", (char *)NULL);
+    die("cannot exec");
+}
+
 int main(int argc, char **argv)
 {
     static const struct scenario scenarios[] = {{"fork16", fork16}, {"many", many},    {"clean", clean},
                                                 {"closefrom", closefrom_scenario}, {"epipe", epipe},
-                                                {"fork_no_fds", fork_no_fds}, {"setuid_fork", setuid_fork}};
+                                                {"fork_no_fds", fork_no_fds}, {"setuid_fork", setuid_fork},
+                                                {"stdout_closed", stdout_closed}};
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)
         return 2;

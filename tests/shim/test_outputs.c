@@ -662,6 +662,21 @@ Test(outputs, a_report_to_a_broken_stderr_pipe_does_not_kill_the_program)
     run_free(&r);
 }
 
+/* The log file is kept above the standard descriptors (fd_aside.h): a
+ * program started with stdout closed got the log at number 1, and its own
+ * output went into the log, glued to its finding, which was lost */
+Test(outputs, a_program_started_with_stdout_closed_keeps_its_numbers_and_its_finding)
+{
+    struct run r;
+    begin(&r);
+    char opts[300];
+    snprintf(opts, sizeof opts, "log_path=%s/log", r.dir);
+    launch(&r, NULL, opts, NULL, false, PROG, "stdout_closed", NULL);
+    cr_assert(strstr(r.err, "write=-1 first_open=1\n"), "stderr: %s", r.err);
+    cr_assert_eq(count_kind(&r, "nil-map-write"), 1, "the finding is in the log, whole\nstderr: %s", r.err);
+    run_free(&r);
+}
+
 /* A forked child that cannot open log_path.<pid> reports into its
  * parent's log file, which `mapguard run` reads, rather than to stderr,
  * which it does not. */
