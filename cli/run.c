@@ -679,12 +679,17 @@ static shim_verdict check_shim(const mgc_reports *r, const collected *col, const
 
 /* ------------------------------------------------------------ run */
 
-static void describe_status(const child *c, const char *prog, char *note, size_t n)
+/* exitcode: what the detector makes a process with findings exit with
+ * (--exitcode, passed on): said, so that a 66 is not taken for the
+ * program's own status */
+static void describe_status(const child *c, const char *prog, int exitcode, bool found, char *note, size_t n)
 {
     if (c->timed_out) {
         snprintf(note, n, "%s was killed when --timeout expired", prog);
     } else if (WIFEXITED(c->status)) {
-        snprintf(note, n, "%s exited with status %d", prog, WEXITSTATUS(c->status));
+        int st = WEXITSTATUS(c->status);
+        snprintf(note, n, "%s exited with status %d%s", prog, st,
+                 found && exitcode != 0 && st == exitcode ? " (the status --exitcode gives a process with findings)" : "");
     } else if (WIFSIGNALED(c->status)) {
         int sig = WTERMSIG(c->status);
         const char *abbrev = sigabbrev_np(sig);
@@ -793,7 +798,7 @@ int mg_run(const mgc_options *o, char **argv)
         goto out_tty;
     }
     char note[512];
-    describe_status(&c, argv[0], note, sizeof note);
+    describe_status(&c, argv[0], o->exitcode, r.nfindings > 0, note, sizeof note);
 
     char lost[1024] = "";
     shim_verdict v = check_shim(&r, &col, &c, lost, sizeof lost);

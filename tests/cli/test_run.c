@@ -38,6 +38,9 @@ Test(run, racy_program_is_reported, .timeout = 300)
     cr_assert(strstr(r.err, "WARNING: mapguard: concurrent map read and map write"), "%s", r.err);
     cr_assert(strstr(r.err, "SUMMARY: mapguard: 1 finding (1 concurrent-read-write)"), "%s",
               r.err);
+    /* the 66 is the detector's, and the summary says so */
+    cr_assert(strstr(r.err, "exited with status 66 (the status --exitcode gives a process with findings)"), "%s",
+              r.err);
 
     /* The JSON: the race, with the reading call in cli_reader_step. */
     json_t *recs = load_jsonl(json);
