@@ -47,7 +47,8 @@ static const char usage_text[] =
     "                        something was found\n"
     "  --text                (report) print the text report\n"
     "run only:\n"
-    "  --halt-on-error       stop the program at its first finding\n"
+    "  --halt-on-error       stop each process at its own first finding (the others, and\n"
+    "                        a script that runs it, go on, as for a crash)\n"
     "  --suppressions FILE   kind:pattern lines, matched against stack frames\n"
     "  --detect-leaks        report maps still allocated at exit\n"
     "  --options \"k=v:...\"   more detector options (MAPGUARD_OPTIONS syntax), e.g.\n"
@@ -193,6 +194,12 @@ int main(int argc, char **argv)
             if (!optarg[0] || strcmp(optarg, "--") == 0)
                 return bad_usage(c == OPT_JSON ? "--json needs a file name, not '%s'" : "--sarif needs a file name, not '%s'",
                                  optarg);
+            /* not stdout: in a run it is the program's, and the reports
+             * would mix with its output; a report's FILE '-' is stdin */
+            if (strcmp(optarg, "-") == 0)
+                return bad_usage(run ? "%s needs a file name, not '-' (stdout is the program's)"
+                                     : "%s needs a file name, not '-' (stdout is the text report's)",
+                                 c == OPT_JSON ? "--json" : "--sarif");
             *(c == OPT_JSON ? &o.json_out : &o.sarif_out) = optarg;
             break;
         case OPT_ROOT: {

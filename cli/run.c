@@ -195,17 +195,20 @@ static int make_report_dir(char *out, size_t n)
     if (!tmp || tmp[0] != '/' || strpbrk(tmp, MG_OPTION_SEPARATORS) || strlen(tmp) > 200)
         tmp = "/tmp";
     snprintf(out, n, "%s/mapguard.XXXXXX", tmp);
-    if (!mkdtemp(out)) {
-        if (strcmp(tmp, "/tmp") != 0) {
-            snprintf(out, n, "/tmp/mapguard.XXXXXX");
-            if (mkdtemp(out))
-                return 0;
-        }
-        fprintf(stderr, "mapguard: cannot create a temporary directory in %s: %s\n", tmp,
-                strerror(errno));
+    if (mkdtemp(out))
+        return 0;
+    int first = errno;
+    if (strcmp(tmp, "/tmp") != 0) {
+        snprintf(out, n, "/tmp/mapguard.XXXXXX");
+        if (mkdtemp(out))
+            return 0;
+        /* both refused: each named with its own reason */
+        fprintf(stderr, "mapguard: cannot create a temporary directory in %s (%s) nor in /tmp (%s)\n", tmp,
+                strerror(first), strerror(errno));
         return -1;
     }
-    return 0;
+    fprintf(stderr, "mapguard: cannot create a temporary directory in /tmp: %s\n", strerror(first));
+    return -1;
 }
 
 static void remove_report_dir(const char *dir)

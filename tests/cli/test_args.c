@@ -51,6 +51,12 @@ Test(args, bad_options_exit_2)
     expect_2(a11, NULL, "--sarif needs a file name, not '--'");
     const char *a12[] = {MAPGUARD, "run", "--sarif", "", "--", "true", NULL};
     expect_2(a12, NULL, "--sarif needs a file name, not ''");
+    /* '-' is not stdout: a run's stdout is the program's (a CI user's
+     * probe got a file named '-') */
+    const char *a13[] = {MAPGUARD, "run", "--json", "-", "--", "true", NULL};
+    expect_2(a13, NULL, "--json needs a file name, not '-' (stdout is the program's)");
+    const char *a14[] = {MAPGUARD, "report", "--sarif", "-", "x.jsonl", NULL};
+    expect_2(a14, NULL, "--sarif needs a file name, not '-' (stdout is the text report's)");
     const char *a9[] = {MAPGUARD, "report", "--source-root", "/nonexistent", "x.jsonl", NULL};
     expect_2(a9, NULL, "--source-root '/nonexistent': not a directory");
     const char *a8[] = {MAPGUARD, "report", "--timeout", "3", "x.jsonl", NULL};
