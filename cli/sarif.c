@@ -14,6 +14,10 @@
  *  - partialFingerprints from the kind and function names only: addresses,
  *    pids, tids and line numbers change between runs, and a fingerprint that
  *    changes makes code scanning close and reopen the same alert every run.
+ *    Findings that share one (two maps raced in the same two functions)
+ *    are told apart by their order in the file, as CodeQL numbers lines
+ *    with the same hash: the second gets ":2" after it, and so on
+ *    (number_twins), or code scanning takes them for one alert.
  */
 #include "ghash_ops.h"
 #include "cli.h"
@@ -267,6 +271,60 @@ static char *fingerprint(json_t *rec)
     return out;
 }
 
+/* Where a result points, for ordering twins: its primary location's file,
+ * line and column. */
+static int location_cmp(json_t *a, json_t *b)
+{
+    json_t *pa = json_object_get(json_array_get(json_object_get(a, "locations"), 0), "physicalLocation");
+    json_t *pb = json_object_get(json_array_get(json_object_get(b, "locations"), 0), "physicalLocation");
+    const char *ua = mg_str(json_object_get(pa, "artifactLocation"), "uri");
+    const char *ub = mg_str(json_object_get(pb, "artifactLocation"), "uri");
+    int c = strcmp(ua ? ua : "", ub ? ub : "");
+    if (c)
+        return c;
+    json_t *ra = json_object_get(pa, "region"), *rb = json_object_get(pb, "region");
+    json_int_t d = mg_int(ra, "startLine", 0) - mg_int(rb, "startLine", 0);
+    if (!d)
+        d = mg_int(ra, "startColumn", 0) - mg_int(rb, "startColumn", 0);
+    return d < 0 ? -1 : d > 0;
+}
+
+#define FP_KEY "mapguardFindingHash/v1"
+
+/* Results whose fingerprints are equal get ":N" after theirs, N their
+ * rank by location among them from 2 on; the first keeps it as it was. */
+static void number_twins(json_t *results)
+{
+    size_t n = json_array_size(results);
+    char **base = calloc(n ? n : 1, sizeof *base);
+    if (!base)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const char *fp = mg_str(json_object_get(json_array_get(results, i), "partialFingerprints"), FP_KEY);
+        base[i] = strdup(fp ? fp : "");
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t rank = 1;
+        bool twin = false;
+        for (size_t j = 0; j < n; j++) {
+            if (j == i || !base[i] || !base[j] || strcmp(base[i], base[j]))
+                continue;
+            twin = true;
+            int c = location_cmp(json_array_get(results, j), json_array_get(results, i));
+            rank += c < 0 || (c == 0 && j < i);
+        }
+        if (!twin || rank == 1)
+            continue;
+        char fp[64];
+        snprintf(fp, sizeof fp, "%s:%zu", base[i], rank);
+        json_object_set_new(json_object_get(json_array_get(results, i), "partialFingerprints"), FP_KEY,
+                            json_string(fp));
+    }
+    for (size_t i = 0; i < n; i++)
+        free(base[i]);
+    free(base);
+}
+
 static size_t rule_index(ctx *c, const char *kind)
 {
     size_t i;
@@ -391,7 +449,7 @@ static json_t *result_json(ctx *c, const mgc_finding *f)
     else
         json_decref(flows);
     json_object_set_new(res, "partialFingerprints",
-                        json_pack("{s:s}", "mapguardFindingHash/v1", fp ? fp : ""));
+                        json_pack("{s:s}", FP_KEY, fp ? fp : ""));
     json_t *props = json_pack("{s:I, s:o}", "occurrences", (json_int_t)(f->count + f->recurred), "pids", pids);
     const char *evidence = mg_str(rec, "evidence");
     if (evidence) /* overlap or unordered: why the two calls race */
@@ -520,6 +578,7 @@ json_t *mg_sarif_build(const mgc_reports *r, const char *source_root)
     json_t *results = json_array();
     for (size_t i = 0; i < r->nfindings; i++)
         json_array_append_new(results, result_json(&c, &r->findings[i]));
+    number_twins(results);
 
     json_t *rules = json_array();
     size_t i;

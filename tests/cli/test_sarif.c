@@ -159,6 +159,58 @@ Test(sarif, primary_location_skips_frames_outside_the_root)
     free(dir);
 }
 
+/* a result's primary location's line */
+static long start_line(json_t *res)
+{
+    json_t *loc = json_array_get(json_object_get(res, "locations"), 0);
+    json_t *region = json_object_get(json_object_get(loc, "physicalLocation"), "region");
+    return (long)json_integer_value(json_object_get(region, "startLine"));
+}
+
+/* Two races in the same two functions, on two maps (the second at the
+ * next line of each): the same kind and functions, so the same base
+ * fingerprint; code scanning would take them for one alert. The one
+ * further down the file gets ":2" (a CI user's probe had six results of
+ * three programs under one fingerprint). */
+Test(sarif, twin_findings_get_numbered_fingerprints)
+{
+    json_t *recs = load_jsonl(FIXTURE("race.jsonl"));
+    json_t *first = json_array_get(recs, 0), *second = json_deep_copy(first);
+    json_object_set_new(second, "map", json_string("0x55d0c0a0beef"));
+    json_object_set_new(second, "id", json_integer(99));
+    const char *parties[] = {"access", "conflict"};
+    for (size_t p = 0; p < 2; p++) {
+        json_t *f0 = json_array_get(json_object_get(json_object_get(second, parties[p]), "stack"), 0);
+        json_object_set_new(f0, "line", json_integer(json_integer_value(json_object_get(f0, "line")) + 1));
+        json_object_set_new(f0, "pc", json_string("0x55d0bfe0ffff"));
+    }
+    char *dir = test_tmpdir();
+    char *f = path_join(dir, "twins.jsonl");
+    FILE *fp = fopen(f, "w");
+    json_dumpf(second, fp, JSON_COMPACT); /* the later one first: order is by location */
+    fputc('\n', fp);
+    json_dumpf(first, fp, JSON_COMPACT);
+    fputc('\n', fp);
+    fclose(fp);
+    const char *files[] = {f, NULL};
+    json_t *s = sarif_of(files, FIXTURE_ROOT, NULL);
+    json_t *results = json_object_get(run0(s), "results");
+    cr_assert_eq(json_array_size(results), 2);
+    const char *fa = str_at(json_array_get(results, 0), "partialFingerprints.mapguardFindingHash/v1");
+    const char *fb = str_at(json_array_get(results, 1), "partialFingerprints.mapguardFindingHash/v1");
+    long la = start_line(json_array_get(results, 0)), lb = start_line(json_array_get(results, 1));
+    const char *upper = la < lb ? fa : fb, *lower = la < lb ? fb : fa;
+    cr_assert_null(strchr(upper, ':'), "the first keeps its fingerprint: %s", upper);
+    size_t n = strlen(upper);
+    cr_assert(strncmp(lower, upper, n) == 0 && strcmp(lower + n, ":2") == 0, "%s then %s", upper, lower);
+    json_decref(second);
+    json_decref(s);
+    json_decref(recs);
+    rm_rf(dir);
+    free(f);
+    free(dir);
+}
+
 /* Rewrites every address, pid, tid and line: what differs between two runs. */
 static void perturb(json_t *j)
 {
