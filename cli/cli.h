@@ -86,6 +86,10 @@ typedef struct mgc_reports {
     size_t ncrashes, crashcap;
     size_t nreports;           /* finding records before deduplication */
     size_t nsuppressed;        /* detections suppressed, from the summaries */
+    size_t nlost;              /* findings a process's summary counted whose records
+                                * were not read (a log cut short, a record garbled):
+                                * known only by their number, and a run with any
+                                * fails as one with findings does */
     size_t nrecords;           /* valid records read, of every kind */
     size_t nbad;               /* lines that were not JSON objects with a kind */
     json_t *pids;              /* object: pid (string) -> true, for every record */

@@ -64,7 +64,7 @@ int mg_emit(const mgc_options *o, const mgc_reports *r, FILE *text_out, const ch
     if (text_out) {
         if (!o->quiet)
             mg_render_text(text_out, r);
-        if (!o->quiet || r->nfindings > 0 || r->ncrashes > 0)
+        if (!o->quiet || r->nfindings > 0 || r->nlost > 0 || r->ncrashes > 0)
             mg_render_summary(text_out, r, note);
         fflush(text_out);
     }

@@ -155,7 +155,7 @@ static int cmd_report(const mgc_options *o, int nfiles, char **files)
         snprintf(note + n, sizeof note - (size_t)n, ", %d of them unusable (see above)", unusable);
     if (mg_emit(o, &r, text ? stdout : NULL, note) != 0)
         rc = MG_EXIT_TOOL;
-    if (rc == 0 && r.nfindings > 0)
+    if (rc == 0 && (r.nfindings > 0 || r.nlost > 0))
         rc = o->exitcode;
     mg_reports_free(&r);
     return rc;

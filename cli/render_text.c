@@ -96,7 +96,9 @@ static void render_crash_count(FILE *out, const mgc_reports *r)
 void mg_render_summary(FILE *out, const mgc_reports *r, const char *note)
 {
     size_t np = mg_reports_npids(r);
-    if (r->nfindings == 0) {
+    if (r->nfindings == 0 && r->nlost > 0) {
+        fprintf(out, "SUMMARY: mapguard: %zu finding%s lost", r->nlost, r->nlost == 1 ? "" : "s");
+    } else if (r->nfindings == 0) {
         fprintf(out, "SUMMARY: mapguard: no findings");
     } else {
         fprintf(out, "SUMMARY: mapguard: %zu finding%s (", r->nfindings,
@@ -123,7 +125,12 @@ void mg_render_summary(FILE *out, const mgc_reports *r, const char *note)
         fputc(')', out);
         if (r->nreports > r->nfindings)
             fprintf(out, " from %zu reports", r->nreports);
+        if (r->nlost > 0)
+            fprintf(out, ", %zu more lost", r->nlost);
     }
+    /* counted by a process's summary, its record not read */
+    if (r->nlost > 0)
+        fprintf(out, " (a process counted %s whose record could not be read)", r->nlost == 1 ? "one" : "them");
     if (r->ncrashes > 0)
         render_crash_count(out, r);
     if (r->nsuppressed > 0)

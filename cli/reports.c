@@ -219,6 +219,14 @@ struct mgc_reports_index {
     pair_map ids_per_pf;   /* (pid, finding index) -> how many ids remembered */
     recurrence *pending;   /* summaries' counts above 1, folded at the end */
     size_t npending, pendcap;
+    /* What each process's summaries counted against what was read of it:
+     * (pid, id) for every finding record read, (pid, SEEN) the number of
+     * those, (pid, CLAIMED) the most findings one of its summaries
+     * counted (an exec'd image counts its own from id 1 again); the pids
+     * with a summary, in order. */
+    pair_map counted;
+    long long *summed;
+    size_t nsummed, sumcap;
     char **sources;        /* files loaded, for mg_write_jsonl(all) */
     size_t nsources;
     struct timespec loading; /* the mtime of the file being loaded, 0 for stdin */
@@ -259,6 +267,8 @@ void mg_reports_free(mgc_reports *r)
         free(x->ids.slots);
         free(x->ids_per_pf.slots);
         free(x->pending);
+        free(x->counted.slots);
+        free(x->summed);
         for (size_t i = 0; i < x->nsources; i++)
             free(x->sources[i]);
         mg_symbols_free(x->symbols);
@@ -419,6 +429,42 @@ static const struct timespec *known_time(const struct timespec *t)
     return t->tv_sec || t->tv_nsec ? t : NULL;
 }
 
+enum { SEEN = -4, CLAIMED = -3 }; /* below every id; -2 is the summary's own */
+
+static void note_claim(mgc_reports *r, long pid, long long findings)
+{
+    struct mgc_reports_index *x = r->index;
+    bool fresh;
+    pair_slot *c = pair_put(&x->counted, pid, CLAIMED, &fresh);
+    if (fresh) {
+        c->val = 0;
+        if (x->nsummed == x->sumcap) {
+            size_t cap = x->sumcap ? x->sumcap * 2 : 16;
+            long long *p = realloc(x->summed, cap * sizeof *p);
+            if (!p)
+                abort();
+            x->summed = p;
+            x->sumcap = cap;
+        }
+        x->summed[x->nsummed++] = pid;
+    }
+    if (findings > (long long)c->val)
+        c->val = (size_t)findings;
+}
+
+/* a record without an id counts once for each time it is read */
+static void note_read(mgc_reports *r, long pid, long long id)
+{
+    struct mgc_reports_index *x = r->index;
+    bool fresh = true;
+    if (id >= 0)
+        pair_put(&x->counted, pid, id, &fresh);
+    if (!fresh)
+        return;
+    pair_slot *n = pair_put(&x->counted, pid, SEEN, &fresh);
+    n->val = fresh ? 1 : n->val + 1;
+}
+
 void mg_reports_add(mgc_reports *r, json_t *rec)
 {
     long pid = (long)mg_int(rec, "pid", -1);
@@ -433,6 +479,7 @@ void mg_reports_add(mgc_reports *r, json_t *rec)
         track_process(r, rec, pid);
     if (kind && strcmp(kind, "summary") == 0) {
         note_recurrences(r, rec, pid);
+        note_claim(r, pid, mg_int(rec, "findings", 0));
         /* a process's suppressed detections, once however often its log
          * is given (id -2: no finding's) */
         bool fresh;
@@ -455,6 +502,7 @@ void mg_reports_add(mgc_reports *r, json_t *rec)
     }
     r->nreports++;
     long long id = mg_int(rec, "id", -1);
+    note_read(r, pid, id);
     /* A finding written while the process crashed has module and offset
      * only (crash_symbols.c): named before it is keyed, so that it merges
      * with the same finding from a process that did not crash, and its
@@ -479,6 +527,14 @@ void mg_reports_apply_summaries(mgc_reports *r)
             r->findings[s->val].recurred += (unsigned long)x->pending[i].unwritten;
     }
     x->npending = 0;
+    for (size_t i = 0; i < x->nsummed; i++) {
+        pair_slot *claimed = pair_get(&x->counted, x->summed[i], CLAIMED);
+        pair_slot *seen = pair_get(&x->counted, x->summed[i], SEEN);
+        size_t have = seen ? seen->val : 0;
+        if (claimed && claimed->val > have)
+            r->nlost += claimed->val - have;
+    }
+    x->nsummed = 0;
 }
 
 /* After loading, not while: the key that merges a crash from many
@@ -636,6 +692,22 @@ long mg_reports_load(mgc_reports *r, const char *path)
             continue;
         json_error_t err;
         json_t *rec = rd.overlong ? NULL : json_loadb(rd.line, len, 0, &err);
+        if (!is_record(rec) && !rd.overlong) {
+            /* Another writer's bytes before a record (a program that
+             * wrote into the log's descriptor, output with no newline):
+             * the record is whole after them, one write(2) of the shim's,
+             * and a finding is not dropped for what came before it. */
+            const char *at = strstr(rd.line + 1, "{\"kind\":");
+            json_t *salvaged = at ? json_loadb(at, len - (size_t)(at - rd.line), 0, NULL) : NULL;
+            if (is_record(salvaged)) {
+                fprintf(stderr, "mapguard: %s:%lu: %zu bytes that are not mapguard's before a report record, skipped\n",
+                        path, lineno, (size_t)(at - rd.line));
+                json_decref(rec);
+                rec = salvaged;
+            } else {
+                json_decref(salvaged);
+            }
+        }
         if (!is_record(rec)) {
             r->nbad++;
             if (++bad <= BAD_LINES_NAMED)

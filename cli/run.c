@@ -801,11 +801,12 @@ int mg_run(const mgc_options *o, char **argv)
         goto out_tty;
     }
     char note[512];
-    describe_status(&c, argv[0], o->exitcode, r.nfindings > 0, note, sizeof note);
+    bool found = r.nfindings > 0 || r.nlost > 0;
+    describe_status(&c, argv[0], o->exitcode, found, note, sizeof note);
 
     char lost[1024] = "";
     shim_verdict v = check_shim(&r, &col, &c, lost, sizeof lost);
-    if (r.nfindings == 0 && v != SHIM_OK) {
+    if (!found && v != SHIM_OK) {
         if (v == SHIM_ABSENT)
             fprintf(stderr,
                     "mapguard: the detector did not load into %s (pid %ld): the program's process "
@@ -828,7 +829,7 @@ int mg_run(const mgc_options *o, char **argv)
             fprintf(stderr, "mapguard: forwarded signal %d (SIG%s) to the program\n", c.forwarded,
                     sigabbrev_np(c.forwarded) ? sigabbrev_np(c.forwarded) : "?");
         int emit = mg_emit(o, &r, stderr, note);
-        if (r.nfindings > 0 && o->exitcode != 0)
+        if (found && o->exitcode != 0)
             rc = o->exitcode;
         else if (c.timed_out)
             rc = MG_EXIT_TIMEOUT;

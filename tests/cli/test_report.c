@@ -160,6 +160,66 @@ Test(report, truncated_line_is_skipped_not_fatal)
     free(dir);
 }
 
+/* Another writer's bytes before a record on one line (a program that
+ * wrote into the log's descriptor): the record after them is read, and
+ * the bytes are named. A CI user's probe lost a race so before the log
+ * was set aside above the standard descriptors. */
+Test(report, a_record_after_another_writers_bytes_is_read)
+{
+    char *dir = test_tmpdir();
+    char *f = path_join(dir, "glued.jsonl");
+    char *race = slurp(FIXTURE("race.jsonl"));
+    FILE *fp = fopen(f, "w");
+    fputs("progress: ", fp);
+    fputs(race, fp);
+    fclose(fp);
+    const char *argv[] = {MAPGUARD, "report", f, NULL};
+    cmd_result r = run_cmd(argv, NULL);
+    cr_assert_eq(r.status, 66, "%s", r.err);
+    cr_assert(strstr(r.err, "glued.jsonl:1: 10 bytes that are not mapguard's before a report record, skipped"), "%s",
+              r.err);
+    cr_assert(strstr(r.out, "SUMMARY: mapguard: 1 finding (1 concurrent-read-write)"), "%s", r.out);
+    cmd_result_free(&r);
+    rm_rf(dir);
+    free(f);
+    free(race);
+    free(dir);
+}
+
+/* A summary that counts findings none of whose records was read (a log
+ * cut short, a record garbled beyond reading): they are lost, said so,
+ * and the report fails as one with findings; a record read for one of
+ * them leaves the rest lost. */
+Test(report, findings_a_summary_counts_but_no_record_shows_are_lost)
+{
+    char *dir = test_tmpdir();
+    char *f = path_join(dir, "lost.jsonl");
+    FILE *fp = fopen(f, "w");
+    fputs("{\"kind\":\"summary\",\"pid\":4242,\"findings\":3,\"suppressed\":0}\n", fp);
+    fclose(fp);
+    const char *argv[] = {MAPGUARD, "report", f, NULL};
+    cmd_result r = run_cmd(argv, NULL);
+    cr_assert_eq(r.status, 66, "%s", r.err);
+    cr_assert(strstr(r.out, "SUMMARY: mapguard: 3 findings lost (a process counted them whose record could not be read)"),
+              "%s", r.out);
+    cmd_result_free(&r);
+
+    char *race = slurp(FIXTURE("race.jsonl"));
+    fp = fopen(f, "w");
+    fputs(race, fp);
+    fputs("{\"kind\":\"summary\",\"pid\":4242,\"findings\":3,\"suppressed\":0}\n", fp);
+    fclose(fp);
+    r = run_cmd(argv, NULL);
+    cr_assert_eq(r.status, 66, "%s", r.err);
+    cr_assert(strstr(r.out, "1 finding (1 concurrent-read-write)"), "%s", r.out);
+    cr_assert(strstr(r.out, "more lost"), "%s", r.out);
+    cmd_result_free(&r);
+    rm_rf(dir);
+    free(f);
+    free(race);
+    free(dir);
+}
+
 Test(report, unreadable_file_is_exit_2)
 {
     const char *argv[] = {MAPGUARD, "report", "/nonexistent/reports.jsonl", NULL};
