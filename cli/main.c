@@ -54,7 +54,9 @@ static const char usage_text[] =
     "  --options \"k=v:...\"   more detector options (MAPGUARD_OPTIONS syntax), e.g.\n"
     "                        stack_depth=64:dedup=0; see docs/options.md\n"
     "  --timeout SECONDS     kill the program and every process it started (also those\n"
-    "                        that called setsid) after SECONDS; report what was found\n"
+    "                        that called setsid) after SECONDS; report what was found.\n"
+    "                        Processes left when the program exits are waited for\n"
+    "                        until then (without it, 2 seconds)\n"
     "\n"
     "environment: MAPGUARD_SHIM overrides the detector's path (default ../lib/libmapguard.so\n"
     "next to this binary); MAPGUARD_OPTIONS is merged under --options.\n";

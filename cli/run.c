@@ -233,6 +233,8 @@ typedef struct child {
     int status;          /* waitpid status once exited */
     bool exited;
     bool timed_out;
+    double deadline;     /* when --timeout expires, 0 without one */
+    bool stragglers;     /* descendants left at the deadline were killed */
     int forwarded;       /* last signal we forwarded, 0 if none */
     bool tty;            /* the terminal was handed to the child's group */
 } child;
@@ -437,6 +439,7 @@ static void wait_for_program(child *c, double timeout)
     sigset_t set;
     waited_set(&set);
     double deadline = timeout > 0 ? now_s() + timeout : 0;
+    c->deadline = deadline;
     double kill_at = 0;
     while (!c->exited) {
         reap(c);
@@ -474,25 +477,48 @@ static void wait_for_program(child *c, double timeout)
 }
 
 /* After the program exits, its descendants may still be writing reports
- * (a forked child's exit summary). Wait a little for them all (the group,
- * and those that left it with setsid) to finish; never kill them after a
- * normal exit. With --timeout they are killed, and reaped: every one of them
- * is ours to wait for once its parent is gone (subreaper), and an unreaped
- * zombie would outlive us under a PID 1 that does not reap. */
+ * (a forked child's exit summary, a daemon's race). Wait for them all (the
+ * group, and those that left it with setsid): with --timeout until it
+ * expires, then they are killed as the program would have been, so that
+ * nothing of the program's outlives `mapguard run --timeout` and a daemon
+ * that races after its parent's exit is still heard; without it a little
+ * while, and never kill them. Every one killed is reaped: it is ours to
+ * wait for once its parent is gone (subreaper), and an unreaped zombie
+ * would outlive us under a PID 1 that does not reap. */
 static bool tree_alive(const child *c)
 {
     return kill(-c->pid, 0) == 0 || signal_descendants(0) > 0;
 }
 
-static void wait_for_descendants(child *c, bool kill_them)
+static void wait_for_descendants(child *c)
 {
-    double end = now_s() + (kill_them ? KILL_GRACE_S : LINGER_S);
+    double t = now_s();
+    /* the tree got SIGTERM when the program timed out: SIGKILL from now */
+    int next = c->timed_out ? SIGKILL : c->deadline > 0 ? SIGTERM : 0;
+    double end = c->timed_out ? t + KILL_GRACE_S : c->deadline > 0 ? c->deadline : t + LINGER_S;
     for (;;) {
-        if (kill_them)
+        if (c->timed_out || (c->stragglers && next == 0))
             signal_tree(c, SIGKILL);
         reap(c);
-        if (!tree_alive(c) || now_s() >= end)
+        if (!tree_alive(c))
             break;
+        t = now_s();
+        if (t >= end) {
+            if (next == SIGTERM) {
+                c->stragglers = true;
+                signal_tree(c, SIGTERM);
+                signal_tree(c, SIGCONT); /* a stopped process cannot die of SIGTERM */
+                next = SIGKILL;
+                end = t + KILL_GRACE_S;
+                continue;
+            }
+            if (next == SIGKILL && c->stragglers) {
+                next = 0;
+                end = t + KILL_GRACE_S;
+                continue;
+            }
+            break;
+        }
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
@@ -501,6 +527,9 @@ static void wait_for_descendants(child *c, bool kill_them)
         fprintf(stderr,
                 "mapguard: note: processes started by the program are still running; reports "
                 "they write from now on are not included\n");
+    else if (c->stragglers)
+        fprintf(stderr, "mapguard: note: processes started by the program were still running when "
+                        "--timeout expired; killed them\n");
 }
 
 /* ------------------------------------------------------------ collecting */
@@ -790,7 +819,7 @@ int mg_run(const mgc_options *o, char **argv)
         fprintf(stderr, "mapguard: cannot execute %s: %s\n", prog, strerror(exec_err));
         goto out_tty;
     }
-    wait_for_descendants(&c, c.timed_out);
+    wait_for_descendants(&c);
 
     mgc_reports r;
     mg_reports_init(&r);

@@ -509,6 +509,30 @@ Test(run, timeout_kills_a_child_that_called_setsid, .timeout = 60)
     cmd_result_free(&r);
 }
 
+/* A daemon the program leaves behind races after the program exited (and
+ * after the 2 seconds mapguard waits without --timeout), then sleeps for
+ * good: with --timeout it is waited for until then, its race reported,
+ * and it is killed at the deadline (a CI user's probe lost such a race,
+ * and found the daemon still running after the run). The status is the
+ * detector's exitcode for the race, not 124: the program itself ended. */
+Test(run, timeout_waits_for_a_daemon_and_kills_it_at_the_deadline, .timeout = 60)
+{
+    require_shim();
+    const char *argv[] = {MAPGUARD, "run", "--timeout", "6", "--", PROG("cli_hang"), "daemon", NULL};
+    cmd_result r = run_cmd(argv, NULL);
+    long child = strtol(r.out, NULL, 10);
+    cr_assert_gt(child, 0, "cli_hang printed no child pid: %s\n%s", r.out, r.err);
+    bool gone = kill((pid_t)child, 0) != 0 && errno == ESRCH;
+    if (!gone)
+        kill((pid_t)child, SIGKILL);
+    cr_assert(gone, "the daemon survived --timeout (pid %ld)\n%s", child, r.err);
+    cr_assert_eq(r.status, 66, "got %d\n%s", r.status, r.err);
+    cr_assert(strstr(r.err, "SUMMARY: mapguard: 1 finding"), "%s", r.err);
+    cr_assert(strstr(r.err, "were still running when --timeout expired; killed them"), "%s", r.err);
+    cr_assert_lt(r.seconds, 15.0, "took %.1fs", r.seconds);
+    cmd_result_free(&r);
+}
+
 /* A run inside a run (a test suite under the gate that runs `mapguard run`
  * itself): the inner run reports as usual, and hands its records on to
  * the outer one, which counts the finding and the processes the inner run
