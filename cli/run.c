@@ -434,6 +434,15 @@ static void signal_tree(const child *c, int sig)
     signal_descendants(sig);
 }
 
+/* The first step of --timeout's end, for the program and for what it left
+ * running: SIGTERM, and SIGCONT, since a stopped process cannot die of
+ * it; SIGKILL follows KILL_GRACE_S later. */
+static void terminate_tree(const child *c)
+{
+    signal_tree(c, SIGTERM);
+    signal_tree(c, SIGCONT);
+}
+
 static void wait_for_program(child *c, double timeout)
 {
     sigset_t set;
@@ -450,8 +459,7 @@ static void wait_for_program(child *c, double timeout)
         if (deadline > 0 && !c->timed_out) {
             if (t >= deadline) {
                 c->timed_out = true;
-                signal_tree(c, SIGTERM);
-                signal_tree(c, SIGCONT); /* a stopped process cannot die of SIGTERM */
+                terminate_tree(c);
                 kill_at = t + KILL_GRACE_S;
                 continue;
             }
@@ -493,30 +501,25 @@ static bool tree_alive(const child *c)
 static void wait_for_descendants(child *c)
 {
     double t = now_s();
-    /* the tree got SIGTERM when the program timed out: SIGKILL from now */
-    int next = c->timed_out ? SIGKILL : c->deadline > 0 ? SIGTERM : 0;
-    double end = c->timed_out ? t + KILL_GRACE_S : c->deadline > 0 ? c->deadline : t + LINGER_S;
+    /* timed out, the tree has had SIGTERM: SIGKILL it every round */
+    bool killing = c->timed_out;
+    double end = killing ? t + KILL_GRACE_S : c->deadline > 0 ? c->deadline : t + LINGER_S;
     for (;;) {
-        if (c->timed_out || (c->stragglers && next == 0))
+        if (killing)
             signal_tree(c, SIGKILL);
         reap(c);
         if (!tree_alive(c))
             break;
         t = now_s();
-        if (t >= end) {
-            if (next == SIGTERM) {
-                c->stragglers = true;
-                signal_tree(c, SIGTERM);
-                signal_tree(c, SIGCONT); /* a stopped process cannot die of SIGTERM */
-                next = SIGKILL;
-                end = t + KILL_GRACE_S;
-                continue;
-            }
-            if (next == SIGKILL && c->stragglers) {
-                next = 0;
-                end = t + KILL_GRACE_S;
-                continue;
-            }
+        if (t >= end && c->deadline > 0 && !c->timed_out && !c->stragglers) {
+            /* --timeout expired after the program's own exit */
+            c->stragglers = true;
+            terminate_tree(c);
+            end = t + KILL_GRACE_S;
+        } else if (t >= end && c->stragglers && !killing) {
+            killing = true;
+            end = t + KILL_GRACE_S;
+        } else if (t >= end) {
             break;
         }
         struct timespec ts = {0, 20 * 1000 * 1000};
