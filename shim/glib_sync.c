@@ -735,21 +735,17 @@ MG_INTERCEPTOR(void, g_cancellable_cancel, (void *c))
     GREAL(g_cancellable_cancel)(c);
 }
 
-MG_INTERCEPTOR(gboolean, g_cancellable_is_cancelled, (void *c))
-{
-    gboolean r = GREAL(g_cancellable_is_cancelled)(c);
-    if (r)
-        IF_AWAKE(mg_hb_acquire(item_key(K_CANCEL, c, NULL)));
-    return r;
-}
+#define CANCEL_POLL(fn, params, args)                                                                              \
+    MG_INTERCEPTOR(gboolean, fn, params)                                                                           \
+    {                                                                                                              \
+        gboolean r = GREAL(fn) args;                                                                               \
+        if (r)                                                                                                     \
+            IF_AWAKE(mg_hb_acquire(item_key(K_CANCEL, c, NULL)));                                                  \
+        return r;                                                                                                  \
+    }
 
-MG_INTERCEPTOR(gboolean, g_cancellable_set_error_if_cancelled, (void *c, void **error))
-{
-    gboolean r = GREAL(g_cancellable_set_error_if_cancelled)(c, error);
-    if (r)
-        IF_AWAKE(mg_hb_acquire(item_key(K_CANCEL, c, NULL)));
-    return r;
-}
+CANCEL_POLL(g_cancellable_is_cancelled, (void *c), (c))
+CANCEL_POLL(g_cancellable_set_error_if_cancelled, (void *c, void **error), (c, error))
 
 /* ---- the main loop's end, and a context's owner ----
  * g_main_loop_quit happens before the return of g_main_loop_run it ends
