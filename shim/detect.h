@@ -171,12 +171,14 @@ MG_ALWAYS_INLINE uint64_t *mg_fast_words(const gomap *m, uint32_t *self)
  * writer mark and records nothing in the access history: the only thread's
  * calls all happen before any thread it creates later, but for the call it
  * is inside when it creates one (from a callback or a signal handler),
- * which its exit records (interpose.c, SOLO_EXIT). What that costs in
- * detection (a thread libc or a raw clone starts, unseen, whose first map
- * call races with one of the solo thread's made after its creation) is in
- * docs/design-detector.md. The mixed loop on a 1M-key map: 1.16x
- * through this path against 1.24x through the fast path, in one process
- * (docs/performance.md). */
+ * which the creation records (happens_before.h, mg_solo_record). The
+ * wrapper then jumps to the real function, with no frame of its own and
+ * nothing to do on return (interpose.c, SOLO_CALL; in_call.h). What that
+ * costs in detection (a thread libc or a raw clone starts, unseen, whose
+ * first map call races with one of the solo thread's made after its
+ * creation) is in docs/design-detector.md. The mixed loop on a 1M-key
+ * map, in one process (wrapper_ab): about 1.08x through this path against
+ * 1.23x through the fast path (docs/performance.md). */
 MG_ALWAYS_INLINE bool mg_solo(const gomap *m)
 {
     /* the end flag first: a threaded process then leaves at once for the

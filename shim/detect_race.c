@@ -189,10 +189,11 @@ static uint64_t drop_gone_writer(struct mg_call *c, uint64_t s)
 void mg_race_thread_ends(uint32_t self)
 {
     uintptr_t word = __atomic_load_n(&mg_self.in_call, __ATOMIC_RELAXED);
-    unsigned op = (unsigned)(word >> MG_IN_CALL_OP_SHIFT);
-    if (op == MG_OP_NONE || mg_op_is_ghash(op) || self == 0)
+    unsigned op = mg_in_call_op(word);
+    /* a solo call sets no mark, and its word may outlive it (in_call.h) */
+    if (op == MG_OP_NONE || mg_op_is_ghash(op) || self == 0 || (word & MG_IN_CALL_SOLO))
         return;
-    uint64_t *w = mg_words((const gomap *)(word & (((uintptr_t)1 << MG_IN_CALL_OP_SHIFT) - 1)));
+    uint64_t *w = mg_words((const gomap *)mg_in_call_map(word));
     mg_in_call_leave();
     if (hdr_state(MG_RD(w[MW_HDR])) != MS_LIVE)
         return;

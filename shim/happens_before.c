@@ -258,6 +258,45 @@ static inline void solo_join(struct hb_thr *t)
         solo_join_slow(t);
 }
 
+/* The solo call the creating thread is inside (happens_before.h): its
+ * in-call word when that is exact (the iteration step's solo path clears
+ * it on return), or when the run of libgomap frames nearest the top of
+ * the stack returns to the word's return address (the other solo calls
+ * leave the word behind them). A call made from a callback of another,
+ * since returned, leaves its word while the outer call is on the stack:
+ * the outer call's return address differs, and neither is recorded,
+ * which may hide that outer call's race with the new thread, never
+ * invent one. */
+void mg_solo_in_flight(void)
+{
+    uintptr_t word = __atomic_load_n(&mg_self.in_call, __ATOMIC_RELAXED);
+    unsigned op = mg_in_call_op(word);
+    if (!op || mg_op_is_ghash(op) || mg_self.busy)
+        return;
+    uintptr_t ra = mg_self.in_call_ra;
+    if (word & MG_IN_CALL_SOLO) {
+        mg_busy_enter();
+        bool live = mg_stack_gomap_call_live(ra);
+        mg_busy_leave();
+        if (!live)
+            return;
+    }
+    mg_self.solo_pending_pc = ra;
+    mg_self.solo_pending = word;
+}
+
+void mg_solo_record_slow(void)
+{
+    uintptr_t word = mg_self.solo_pending;
+    mg_self.solo_pending = 0;
+    if (!mg_hb_is_awake())
+        return;
+    uint64_t *w = mg_words((const gomap *)mg_in_call_map(word));
+    unsigned op = mg_in_call_op(word);
+    mg_hb_enter(w, op, mg_self.solo_pending_pc);
+    mg_hb_leave(w, op, mg_self.solo_pending_pc);
+}
+
 /* May the engine run on this thread now? Threads are followed from the
  * start (a creation is rare and slow anyway, and a thread created while
  * the engine sleeps may touch a map once it woke); everything else waits

@@ -66,17 +66,33 @@ static inline bool mg_hb_sync_live(void)
  * single-threaded until it meets that thread (me_first), so that the
  * thread still joins the first thread's epoch (solo_join). */
 extern MG_HIDDEN int mg_solo_over;
+/* Notes the solo call this thread is inside, if any (in_call.h: its word
+ * may be left from one that returned), in mg_self.solo_pending. */
+MG_COLD void mg_solo_in_flight(void);
 static inline void mg_solo_end(void)
 {
     if (!__atomic_load_n(&mg_solo_over, __ATOMIC_RELAXED)) {
         /* a thread made from inside a map call (its hash callback, a signal
          * handler that interrupted it): that call runs on the solo path,
-         * unrecorded, and the new thread may race with it; its exit
-         * records it once it is over */
-        if (mg_in_call_busy())
-            mg_self.solo_threaded = true;
+         * unrecorded, and the new thread may race with it; mg_solo_record
+         * records it once the creation is made */
+        if (mg_in_call_op(mg_self.in_call))
+            mg_solo_in_flight();
         __atomic_store_n(&mg_solo_over, 1, __ATOMIC_SEQ_CST);
     }
+}
+
+/* After a creation that ended the solo path, in the creator's epoch after
+ * it (the new thread starts from the one before): the solo call the
+ * creator is still inside, as a call of no length, for what the new
+ * thread does from now on. Nothing orders the rest of that call before
+ * the new thread's calls, and the call's return is not seen (the solo
+ * path leaves no exit), so it is recorded here, once, instead. */
+MG_COLD void mg_solo_record_slow(void);
+static inline void mg_solo_record(void)
+{
+    if (MG_UNLIKELY(mg_self.solo_pending))
+        mg_solo_record_slow();
 }
 
 /* Called by every intercepted thread creation (pthread_create, thrd_create)

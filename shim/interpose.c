@@ -14,7 +14,9 @@
  * the op names and the pass-through wrappers of the key helpers and
  * strerror. The map operations' wrappers are written out below, one
  * MG_WRAPPER each: get, lookup, len, set, assign, delete and iter_next
- * first try the register-only fast path (detect.h); otherwise, and for the
+ * first try the solo path of a process that never had a second thread,
+ * then (in *_threaded, out of line, so that the solo path's wrapper keeps
+ * no frame) the register-only fast path (detect.h); otherwise, and for the
  * other calls, mg_begin decides whether to check, and reads go through the
  * read hooks, writes through the write hooks, with the real call in
  * between. Both paths enter and leave through mg_hook_enter/mg_hook_leave.
@@ -131,36 +133,15 @@ static bool found_late(void *const *real, const void *stub)
 #define FAST_READ_REST(OP, m, s, pc, call) FAST_REST(read, OP, m, s, pc, call)
 #define FAST_WRITE_REST(OP, m, s, pc, call) FAST_REST(write, OP, m, s, pc, call)
 
-/* A solo call during which the process got its second thread (its hash
- * callback made one, or a signal handler that interrupted it): it ran
- * unrecorded, and the new thread may already have used the map, or use it
- * later. It goes to the engine now, at its exit, as a call of no length
- * would: checked against what the new thread did meanwhile, and recorded,
- * in the epoch after the creation, for what it does later. */
-static MG_COLD MG_NOINLINE void solo_threaded_exit(const gomap *m, unsigned op, uintptr_t pc)
-{
-    mg_self.solo_threaded = false;
-    if (!mg_hb_is_awake())
-        return;
-    uint64_t *w = mg_words(m);
-    mg_hb_enter(w, op, pc);
-    mg_hb_leave(w, op, pc);
-}
-
-/* The solo path (detect.h): the call, named in the in-call word for a
- * crash record, and nothing else, unless a thread was made during it. */
-#define SOLO_EXIT(m, OP)                                                                                           \
-    do {                                                                                                           \
-        mg_in_call_leave_map(mg_words(m));                                                                         \
-        if (MG_UNLIKELY(mg_self.solo_threaded))                                                                    \
-            solo_threaded_exit((m), MG_OP_##OP, CALLER());                                                         \
-    } while (0)
+/* The solo path (detect.h): the in-call word, for a crash record, then a
+ * jump to the real function (in_call.h, MG_IN_CALL_SOLO): the wrapper
+ * keeps no frame and does nothing after the call. A thread made during the
+ * call (by its hash callback, or a signal handler that interrupted it) has
+ * the call recorded at its creation (happens_before.h, mg_solo_record). */
 #define SOLO_CALL(m, OP, call)                                                                                     \
     do {                                                                                                           \
-        mg_in_call_enter((m), MG_OP_##OP);                                                                         \
-        __typeof__(call) r_ = call;                                                                                \
-        SOLO_EXIT(m, OP);                                                                                          \
-        return r_;                                                                                                 \
+        mg_in_call_enter_solo((m), MG_OP_##OP, CALLER(), MG_IN_CALL_SOLO);                                         \
+        return call;                                                                                               \
     } while (0)
 
 /* ---- lifetime ---- */
@@ -223,20 +204,25 @@ static MG_COLD size_t len_fast_rest(const gomap *m, uintptr_t pc, uint64_t s)
     FAST_READ_REST(LEN, m, s, pc, MG_REAL(gomap_len)(m));
 }
 
+static MG_NOINLINE size_t len_threaded(const gomap *m, uintptr_t pc)
+{
+    struct mg_fast f;
+    if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_LEN, &f))) {
+        if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_LEN)))
+            return len_fast_rest(m, pc, f.s);
+        size_t r = MG_REAL(gomap_len)(m);
+        if (MG_UNLIKELY(!mg_fast_read_done(&f, MG_OP_LEN)))
+            mg_fast_read_slow(m, MG_OP_LEN, pc, f.s);
+        return r;
+    }
+    return len_checked(m, pc);
+}
+
 MG_WRAPPER(size_t, gomap_len, (const gomap *m))
 {
     if (MG_LIKELY(mg_solo(m)))
         SOLO_CALL(m, LEN, MG_REAL(gomap_len)(m));
-    struct mg_fast f;
-    if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_LEN, &f))) {
-        if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_LEN)))
-            return len_fast_rest(m, CALLER(), f.s);
-        size_t r = MG_REAL(gomap_len)(m);
-        if (MG_UNLIKELY(!mg_fast_read_done(&f, MG_OP_LEN)))
-            mg_fast_read_slow(m, MG_OP_LEN, CALLER(), f.s);
-        return r;
-    }
-    return len_checked(m, CALLER());
+    return len_threaded(m, CALLER());
 }
 
 static MG_NOINLINE void *get_checked(const gomap *m, const void *key, uintptr_t pc)
@@ -260,20 +246,25 @@ static MG_COLD void *get_fast_rest(const gomap *m, const void *key, uintptr_t pc
     FAST_READ_REST(GET, m, s, pc, MG_REAL(gomap_get)(m, key));
 }
 
+static MG_NOINLINE void *get_threaded(const gomap *m, const void *key, uintptr_t pc)
+{
+    struct mg_fast f;
+    if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_GET, &f))) {
+        if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_GET)))
+            return get_fast_rest(m, key, pc, f.s);
+        void *r = MG_REAL(gomap_get)(m, key);
+        if (MG_UNLIKELY(!mg_fast_read_done(&f, MG_OP_GET)))
+            mg_fast_read_slow(m, MG_OP_GET, pc, f.s);
+        return r;
+    }
+    return get_checked(m, key, pc);
+}
+
 MG_WRAPPER(void *, gomap_get, (const gomap *m, const void *key))
 {
     if (MG_LIKELY(mg_solo(m)))
         SOLO_CALL(m, GET, MG_REAL(gomap_get)(m, key));
-    struct mg_fast f;
-    if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_GET, &f))) {
-        if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_GET)))
-            return get_fast_rest(m, key, CALLER(), f.s);
-        void *r = MG_REAL(gomap_get)(m, key);
-        if (MG_UNLIKELY(!mg_fast_read_done(&f, MG_OP_GET)))
-            mg_fast_read_slow(m, MG_OP_GET, CALLER(), f.s);
-        return r;
-    }
-    return get_checked(m, key, CALLER());
+    return get_threaded(m, key, CALLER());
 }
 
 static MG_NOINLINE bool lookup_checked(const gomap *m, const void *key, void *val_out, uintptr_t pc)
@@ -297,20 +288,25 @@ static MG_COLD bool lookup_fast_rest(const gomap *m, const void *key, void *val_
     FAST_READ_REST(LOOKUP, m, s, pc, MG_REAL(gomap_lookup)(m, key, val_out));
 }
 
+static MG_NOINLINE bool lookup_threaded(const gomap *m, const void *key, void *val_out, uintptr_t pc)
+{
+    struct mg_fast f;
+    if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_LOOKUP, &f))) {
+        if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_LOOKUP)))
+            return lookup_fast_rest(m, key, val_out, pc, f.s);
+        bool r = MG_REAL(gomap_lookup)(m, key, val_out);
+        if (MG_UNLIKELY(!mg_fast_read_done(&f, MG_OP_LOOKUP)))
+            mg_fast_read_slow(m, MG_OP_LOOKUP, pc, f.s);
+        return r;
+    }
+    return lookup_checked(m, key, val_out, pc);
+}
+
 MG_WRAPPER(bool, gomap_lookup, (const gomap *m, const void *key, void *val_out))
 {
     if (MG_LIKELY(mg_solo(m)))
         SOLO_CALL(m, LOOKUP, MG_REAL(gomap_lookup)(m, key, val_out));
-    struct mg_fast f;
-    if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_LOOKUP, &f))) {
-        if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_LOOKUP)))
-            return lookup_fast_rest(m, key, val_out, CALLER(), f.s);
-        bool r = MG_REAL(gomap_lookup)(m, key, val_out);
-        if (MG_UNLIKELY(!mg_fast_read_done(&f, MG_OP_LOOKUP)))
-            mg_fast_read_slow(m, MG_OP_LOOKUP, CALLER(), f.s);
-        return r;
-    }
-    return lookup_checked(m, key, val_out, CALLER());
+    return lookup_threaded(m, key, val_out, CALLER());
 }
 
 /* ---- writes ---- */
@@ -342,20 +338,25 @@ static MG_COLD int set_fast_rest(gomap *m, const void *key, const void *val, uin
     FAST_WRITE_REST(SET, m, s, pc, MG_REAL(gomap_set)(m, key, val));
 }
 
+static MG_NOINLINE int set_threaded(gomap *m, const void *key, const void *val, uintptr_t pc)
+{
+    struct mg_fast f;
+    if (MG_LIKELY(mg_fast_write(m, MG_OP_SET, pc, &f))) {
+        if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_SET)))
+            return set_fast_rest(m, key, val, pc, f.s);
+        int r = MG_REAL(gomap_set)(m, key, val);
+        if (MG_UNLIKELY(!mg_fast_write_done(&f, MG_OP_SET)))
+            mg_fast_write_slow(m, MG_OP_SET, pc, f.s);
+        return r;
+    }
+    return set_checked(m, key, val, pc);
+}
+
 MG_WRAPPER(int, gomap_set, (gomap *m, const void *key, const void *val))
 {
     if (MG_LIKELY(mg_solo_write(m)))
         SOLO_CALL(m, SET, MG_REAL(gomap_set)(m, key, val));
-    struct mg_fast f;
-    if (MG_LIKELY(mg_fast_write(m, MG_OP_SET, CALLER(), &f))) {
-        if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_SET)))
-            return set_fast_rest(m, key, val, CALLER(), f.s);
-        int r = MG_REAL(gomap_set)(m, key, val);
-        if (MG_UNLIKELY(!mg_fast_write_done(&f, MG_OP_SET)))
-            mg_fast_write_slow(m, MG_OP_SET, CALLER(), f.s);
-        return r;
-    }
-    return set_checked(m, key, val, CALLER());
+    return set_threaded(m, key, val, CALLER());
 }
 
 static MG_NOINLINE void *assign_checked(gomap *m, const void *key, uintptr_t pc)
@@ -385,20 +386,25 @@ static MG_COLD void *assign_fast_rest(gomap *m, const void *key, uintptr_t pc, u
     FAST_WRITE_REST(ASSIGN, m, s, pc, MG_REAL(gomap_assign)(m, key));
 }
 
+static MG_NOINLINE void *assign_threaded(gomap *m, const void *key, uintptr_t pc)
+{
+    struct mg_fast f;
+    if (MG_LIKELY(mg_fast_write(m, MG_OP_ASSIGN, pc, &f))) {
+        if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_ASSIGN)))
+            return assign_fast_rest(m, key, pc, f.s);
+        void *r = MG_REAL(gomap_assign)(m, key);
+        if (MG_UNLIKELY(!mg_fast_write_done(&f, MG_OP_ASSIGN)))
+            mg_fast_write_slow(m, MG_OP_ASSIGN, pc, f.s);
+        return r;
+    }
+    return assign_checked(m, key, pc);
+}
+
 MG_WRAPPER(void *, gomap_assign, (gomap *m, const void *key))
 {
     if (MG_LIKELY(mg_solo_write(m)))
         SOLO_CALL(m, ASSIGN, MG_REAL(gomap_assign)(m, key));
-    struct mg_fast f;
-    if (MG_LIKELY(mg_fast_write(m, MG_OP_ASSIGN, CALLER(), &f))) {
-        if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_ASSIGN)))
-            return assign_fast_rest(m, key, CALLER(), f.s);
-        void *r = MG_REAL(gomap_assign)(m, key);
-        if (MG_UNLIKELY(!mg_fast_write_done(&f, MG_OP_ASSIGN)))
-            mg_fast_write_slow(m, MG_OP_ASSIGN, CALLER(), f.s);
-        return r;
-    }
-    return assign_checked(m, key, CALLER());
+    return assign_threaded(m, key, CALLER());
 }
 
 static MG_NOINLINE bool delete_checked(gomap *m, const void *key, uintptr_t pc)
@@ -424,20 +430,25 @@ static MG_COLD bool delete_fast_rest(gomap *m, const void *key, uintptr_t pc, ui
     FAST_WRITE_REST(DELETE, m, s, pc, MG_REAL(gomap_delete)(m, key));
 }
 
+static MG_NOINLINE bool delete_threaded(gomap *m, const void *key, uintptr_t pc)
+{
+    struct mg_fast f;
+    if (MG_LIKELY(mg_fast_write(m, MG_OP_DELETE, pc, &f))) {
+        if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_DELETE)))
+            return delete_fast_rest(m, key, pc, f.s);
+        bool r = MG_REAL(gomap_delete)(m, key);
+        if (MG_UNLIKELY(!mg_fast_write_done(&f, MG_OP_DELETE)))
+            mg_fast_write_slow(m, MG_OP_DELETE, pc, f.s);
+        return r;
+    }
+    return delete_checked(m, key, pc);
+}
+
 MG_WRAPPER(bool, gomap_delete, (gomap *m, const void *key))
 {
     if (MG_LIKELY(mg_solo_write(m)))
         SOLO_CALL(m, DELETE, MG_REAL(gomap_delete)(m, key));
-    struct mg_fast f;
-    if (MG_LIKELY(mg_fast_write(m, MG_OP_DELETE, CALLER(), &f))) {
-        if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_DELETE)))
-            return delete_fast_rest(m, key, CALLER(), f.s);
-        bool r = MG_REAL(gomap_delete)(m, key);
-        if (MG_UNLIKELY(!mg_fast_write_done(&f, MG_OP_DELETE)))
-            mg_fast_write_slow(m, MG_OP_DELETE, CALLER(), f.s);
-        return r;
-    }
-    return delete_checked(m, key, CALLER());
+    return delete_threaded(m, key, CALLER());
 }
 
 MG_WRAPPER(void, gomap_clear, (gomap *m))
@@ -547,9 +558,10 @@ MG_WRAPPER(bool, gomap_iter_next, (gomap_iter *it, const void **key, void **val)
     struct mg_fast f;
     gomap *m = iter_map(it);
     if (MG_LIKELY(mg_solo_iter(m, it))) {
-        mg_in_call_enter(m, MG_OP_ITER_NEXT);
+        /* an exit of its own (the iterator's end), so an exact word */
+        mg_in_call_enter_solo(m, MG_OP_ITER_NEXT, CALLER(), 0);
         bool r = MG_REAL(gomap_iter_next)(it, key, val);
-        SOLO_EXIT(m, ITER_NEXT);
+        mg_in_call_leave_map(mg_words(m));
         if (MG_UNLIKELY(!r))
             iter_ended(it);
         return r;

@@ -23,6 +23,7 @@ void omp_region_begin(struct omp_region *r)
     mg_hb_second_thread();
     if (mg_hb_sync_live())
         mg_hb_release_merge(&r->start);
+    mg_solo_record();
 }
 
 /* After it: every part happened before, and every task (they run at the

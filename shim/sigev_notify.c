@@ -128,6 +128,7 @@ static void unseen_coming(void)
     mg_hb_second_thread();
     if (mg_hb_sync_live())
         mg_hb_release_merge(MG_HB_UNSEEN_KEY);
+    mg_solo_record();
 }
 
 /* The record for a SIGEV_THREAD notification, with *mine the sigevent to
@@ -153,6 +154,7 @@ static struct notify *notify_new(const struct sigevent *ev, struct sigevent *min
     mine->sigev_value.sival_ptr = n;
     if (mg_hb_sync_live())
         mg_hb_release_merge(NOTIFY_KEY(i));
+    mg_solo_record();
     return n;
 }
 

@@ -392,6 +392,42 @@ int mg_stack_capture(uintptr_t *pcs, int max)
     return k;
 }
 
+int mg_stack_gomap_exit(const uintptr_t *pcs, int n)
+{
+    const struct range *g = &hidden[1];
+    int i = 0;
+    while (i < n && !(pcs[i] >= g->lo && pcs[i] < g->hi))
+        i++;
+    if (i == n)
+        return -1;
+    while (i < n && pcs[i] >= g->lo && pcs[i] < g->hi)
+        i++;
+    return i < n ? i : -1;
+}
+
+bool mg_stack_gomap_call_live(uintptr_t ra)
+{
+    if (!hidden[1].hi || hidden[1].lo == hidden[0].lo)
+        return false; /* libgomap came late (a dlopen): not known here */
+    /* the call is a few frames down: this wrapper's, the callback's or a
+     * signal handler's, and what they called */
+    void *raw[64];
+    int cancel = mg_cancel_off();
+    if (!unwinder()) {
+        mg_cancel_restore(cancel);
+        return false;
+    }
+    gate_enter();
+    int n = walk(raw, 64); /* unw_step: through a signal handler's frame too */
+    gate_leave();
+    mg_cancel_restore(cancel);
+    uintptr_t pcs[64];
+    for (int i = 0; i < n; i++)
+        pcs[i] = (uintptr_t)raw[i];
+    int at = mg_stack_gomap_exit(pcs, n);
+    return at >= 0 && pcs[at] == ra;
+}
+
 int mg_stack_depth(void)
 {
     int depth = mg_opt.stack_depth;

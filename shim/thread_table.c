@@ -401,14 +401,18 @@ MG_INTERCEPTOR(int, pthread_create, (pthread_t *th, const pthread_attr_t *attr, 
     if (!MG_REAL(pthread_create))
         return EAGAIN;
     struct start *s = mg_self.busy ? NULL : start_get();
-    if (!s)
-        return MG_REAL(pthread_create)(th, attr, fn, arg);
+    if (!s) {
+        int r = MG_REAL(pthread_create)(th, attr, fn, arg);
+        mg_solo_record();
+        return r;
+    }
     *s = (struct start){.fn = fn,
                         .arg = arg,
                         .created = creation_stack(),
                         .small_stack = small_stack(attr),
                         .hb = mg_hb_thread_creating()};
     void *hb = s->hb; /* s is the new thread's once it runs */
+    mg_solo_record(); /* in the epoch after the one the child starts from */
     int r = MG_REAL(pthread_create)(th, attr, start_posix, s);
     mg_hb_thread_created(hb, r == 0 ? (uintptr_t)*th : 0, r == 0, attr_detached(attr));
     if (r != 0)
@@ -423,10 +427,14 @@ MG_INTERCEPTOR(int, thrd_create, (thrd_t *th, thrd_start_t fn, void *arg))
     if (!MG_REAL(thrd_create))
         return thrd_error;
     struct start *s = mg_self.busy ? NULL : start_get();
-    if (!s)
-        return MG_REAL(thrd_create)(th, fn, arg);
+    if (!s) {
+        int r = MG_REAL(thrd_create)(th, fn, arg);
+        mg_solo_record();
+        return r;
+    }
     *s = (struct start){.cfn = fn, .arg = arg, .created = creation_stack(), .hb = mg_hb_thread_creating()};
     void *hb = s->hb;
+    mg_solo_record();
     int r = MG_REAL(thrd_create)(th, start_c11, s);
     mg_hb_thread_created(hb, r == thrd_success ? (uintptr_t)*th : 0, r == thrd_success, false);
     if (r != thrd_success)

@@ -35,10 +35,12 @@ struct mg_thread {
                                (thread_table.c, thread_exit) */
     bool exit_armed;        /* the exit key is set: the thread ends in its
                                destructor */
-    bool solo_threaded;     /* the process got its second thread while this
-                               thread was inside a map call on the solo path
-                               (happens_before.h, mg_solo_end): the call's
-                               exit records it (interpose.c, SOLO_CALL) */
+    uintptr_t solo_pending; /* the in-call word of a map call on the solo
+                               path that this thread was inside when the
+                               process got its second thread, 0 if none
+                               (happens_before.h, mg_solo_end): recorded
+                               once the creation is made (mg_solo_record) */
+    uintptr_t solo_pending_pc; /* and its call site */
     uint32_t robust_held;   /* robust mutexes held (sync_intercept.c), counted
                                while the engine is awake: a thread that ends
                                holding one hands its clock to the next owner */
@@ -51,6 +53,7 @@ struct mg_thread {
      * one GOT load where three cost three, and one register kept across
      * the real call where three kept three. */
     uintptr_t in_call;      /* the map call in flight (in_call.h) */
+    uintptr_t in_call_ra;   /* a solo call's return address (in_call.h) */
     uint64_t hb_epoch;      /* the happens-before engine's published epoch
                                (happens_before.h), MG_HB_EPOCH_NONE if none */
     struct hb_thr *hb_ready; /* the engine's record of this thread while the

@@ -117,9 +117,30 @@ static void *child_reader(void *p)
 
 static int spawn_from_handler; /* the handler of a signal raised in the call makes the thread */
 
+/* ---- the same, after a call on another map inside the callback ----
+ * The hash function gets from M2 (on the solo path too, returned by the
+ * time the thread is made), then makes the thread, which writes M2: the
+ * get on M2 happened before the creation, so the child's set on M2 is
+ * ordered after it. The set on M is still in flight, but the child never
+ * touches M. Nothing to report: the solo call recorded at the creation
+ * must be the one in flight, not the last one the thread made. */
+static gomap *M2;
+static int spawn_nested;
+
+static void *child_writer2(void *p)
+{
+    int64_t k = 7;
+    gomap_set(M2, &k, &k);
+    return p;
+}
+
 static void spawn_child(void)
 {
-    if (pthread_create(&child, NULL, child_reader, NULL))
+    if (spawn_nested) {
+        int64_t k = 7;
+        gomap_get(M2, &k);
+    }
+    if (pthread_create(&child, NULL, spawn_nested ? child_writer2 : child_reader, NULL))
         abort();
 }
 
@@ -164,6 +185,13 @@ static void spawn_in_handler_race(void)
     spawn(0);
 }
 static void spawn_in_call_clean(void) { spawn(1); }
+static void spawn_after_nested_call_clean(void)
+{
+    static const gomap_type t = {.key_size = 8, .val_size = 8};
+    M2 = gomap_new(&t, 0);
+    spawn_nested = 1;
+    spawn(0);
+}
 
 int main(int argc, char **argv)
 {
@@ -173,6 +201,7 @@ int main(int argc, char **argv)
         {"spawn_in_call_race", spawn_in_call_race},
         {"spawn_in_call_clean", spawn_in_call_clean},
         {"spawn_in_handler_race", spawn_in_handler_race},
+        {"spawn_after_nested_call_clean", spawn_after_nested_call_clean},
     };
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)

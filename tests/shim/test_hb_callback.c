@@ -40,15 +40,23 @@ Test(hb_callback, release_inside_the_get_does_not_order_the_rest_of_it)
 Test(hb_callback, release_after_the_get_orders_it) { assert_clean("callback_release_clean"); }
 
 /* A thread made inside a map call, while the process had one thread: the
- * call ran on the solo path, unrecorded, and is recorded at its exit
- * (interpose.c, SOLO_EXIT). The child's later read, ordered after the
- * call by nothing the engine sees, races with it. */
+ * call ran on the solo path, unrecorded, and is recorded at the creation
+ * (happens_before.h, mg_solo_record). The child's later read, ordered
+ * after the call by nothing the engine sees, races with it. */
 Test(hb_callback, a_thread_made_inside_a_solo_call_races_with_it)
 {
     assert_race("spawn_in_call_race", "get", "spawned_get", "set", "spawning_set");
 }
 
 Test(hb_callback, a_thread_made_inside_a_solo_call_then_ordered_is_clean) { assert_clean("spawn_in_call_clean"); }
+
+/* The solo path leaves a call's in-call word behind it (in_call.h): made
+ * from the callback after a get on another map returned, the thread is
+ * ordered after that get, and writes that other map cleanly. */
+Test(hb_callback, a_thread_made_after_a_nested_solo_call_returned_is_clean)
+{
+    assert_clean("spawn_after_nested_call_clean");
+}
 
 /* The same with the thread made by a signal handler that interrupted the
  * call (a signal raised from inside it, so that the interruption is
