@@ -136,8 +136,11 @@ endif
 
 CLI_OBJ := $(CLI_SRC:cli/%.c=$(OBJ)/cli/%.o)
 # The DWARF lookup of one address, the live symbolizer's: crash records'
-# frames are symbolized offline with it (cli/crash_symbols.c).
-CLI_SHARED_OBJ := $(SHARED_OBJ) $(OBJ)/shim/symbolize_dwarf.o
+# frames are symbolized offline with it (cli/crash_symbols.c). The
+# suppressions file's reader, the shim's, with what it uses: a file the
+# shim would refuse stops mapguard run before the program (cli/shimopts.c).
+CLI_SHARED_OBJ := $(SHARED_OBJ) $(OBJ)/shim/symbolize_dwarf.o \
+    $(OBJ)/shim/suppress_file.o $(OBJ)/shim/logfile.o $(OBJ)/shim/utf8.o
 CLI_PKGS := jansson libdw libelf
 
 # -Ishim: shimopts.c reads the shim's options.inc (through options_syntax.h)

@@ -19,6 +19,7 @@
  */
 #include "cli.h"
 #include "options_syntax.h"
+#include "suppress_file.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -216,6 +217,16 @@ char *mg_build_shim_options(const mgc_options *o, const char *inherited, bool fr
         }
         if (mg_check_flag_value("--suppressions", abs, NULL, err, n) != 0)
             goto done; /* longer than the detector keeps */
+        /* a file every process of the run would name on stderr, and apply
+         * none of: why, now, once */
+        struct mg_supp_rule *rules;
+        size_t nrules;
+        char why[256];
+        if (!mg_supp_file_load(abs, &rules, &nrules, why, sizeof why)) {
+            snprintf(err, n, "%s%s%s: %s", supp_what, o->suppressions ? " " : "", supp, why);
+            goto done;
+        }
+        mg_supp_rules_free(rules, nrules);
         /* absolute: the program's processes may change directory */
         kv_set(&l, "suppressions", 12, abs, strlen(abs));
     }

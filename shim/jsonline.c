@@ -19,6 +19,7 @@
  */
 #include "jsonline.h"
 #include "options.h"
+#include "utf8.h"
 
 #include <string.h>
 
@@ -56,49 +57,6 @@ void mg_line_end(struct mg_line *l)
     l->buf[l->n++] = '\n';
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 (JSON text must be UTF-8,
- * and a path is any bytes but '/' and NUL). */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned c = s[0];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        if (c == 0xe0)
-            lo = 0xa0; /* overlong */
-        if (c == 0xed)
-            hi = 0x9f; /* surrogates */
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        if (c == 0xf4)
-            hi = 0x8f;
-    } else
-        return 0;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return n;
-}
-
-bool mg_utf8_valid(const char *str)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    while (*s) {
-        size_t k = *s < 0x80 ? 1 : utf8_len(s);
-        if (!k)
-            return false;
-        s += k;
-    }
-    return true;
-}
-
 bool mg_put_str(struct mg_line *l, const char *str)
 {
     static const char hexd[] = "0123456789abcdef";
@@ -116,7 +74,7 @@ bool mg_put_str(struct mg_line *l, const char *str)
             esc[4] = hexd[*s >> 4], esc[5] = hexd[*s & 15], k = 6;
         } else if (*s < 0x80) {
             piece = (const char *)s, k = 1;
-        } else if ((adv = utf8_len(s)) != 0) {
+        } else if ((adv = mg_utf8_len(s)) != 0) {
             piece = (const char *)s, k = adv;
         } else {
             piece = "\\ufffd", k = 6, adv = 1;

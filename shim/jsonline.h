@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "utf8.h" /* mg_utf8_valid, for the callers that check a string first */
+
 #define MG_LINE_CAP 4096
 /* room mg_put_str leaves for the fields after the string and the closing
  * brace */
@@ -27,8 +29,6 @@ void mg_put_int(struct mg_line *l, long long v);
 bool mg_put_str(struct mg_line *l, const char *s);
 /* The closing "}\n". */
 void mg_line_end(struct mg_line *l);
-/* Is s UTF-8 throughout, as JSON text must be? */
-bool mg_utf8_valid(const char *s);
 /* v in decimal, in d; returns where it starts. */
 const char *mg_decimal(char d[24], long long v);
 /* "<log_path>.<pid>" into out, which has room for strlen(mg_opt.log_path)

@@ -214,3 +214,54 @@ Test(args, missing_suppressions_exit_2_before_running, .timeout = 60)
     rm_rf(dir);
     free(dir);
 }
+
+/* So does one the detector would refuse (and then apply none of, in every
+ * process): a line that is not a rule, a kind that does not exist, a
+ * directory; named with the shim's own reason. A good file runs. */
+Test(args, a_malformed_suppressions_file_exits_2_before_running, .timeout = 60)
+{
+    require_shim();
+    char *dir = test_tmpdir();
+    char *script = marker_script(dir);
+    char *bad = path_join(dir, "bad.supp");
+    FILE *f = fopen(bad, "w");
+    cr_assert(f);
+    fputs("# ok so far\nrace:libvendor.so\nnil-map-wirte:legacy\n", f);
+    fclose(f);
+    char opt[1024], env_opt[1024], msg[1024];
+
+    const char *a1[] = {MAPGUARD, "run", "--suppressions", bad, "--", "/bin/sh", "-c", script, NULL};
+    snprintf(msg, sizeof msg,
+             "mapguard: --suppressions %s: line 3: unknown kind 'nil-map-wirte' (want a finding's kind, race or *)",
+             bad);
+    expect_2(a1, NULL, msg);
+    snprintf(opt, sizeof opt, "suppressions=%s", dir);
+    const char *a2[] = {MAPGUARD, "run", "--options", opt, "--", "/bin/sh", "-c", script, NULL};
+    snprintf(msg, sizeof msg, "mapguard: --options: suppressions=%s: is a directory, not a regular file", dir);
+    expect_2(a2, NULL, msg);
+    f = fopen(bad, "w");
+    cr_assert(f);
+    fputs("race libvendor.so\n", f);
+    fclose(f);
+    snprintf(env_opt, sizeof env_opt, "MAPGUARD_OPTIONS=suppressions=%s", bad);
+    const char *a3[] = {MAPGUARD, "run", "--", "/bin/sh", "-c", script, NULL};
+    const char *env[] = {env_opt, NULL};
+    snprintf(msg, sizeof msg, "mapguard: MAPGUARD_OPTIONS: suppressions=%s: line 1: want kind:pattern, got 'race libvendor.so'",
+             bad);
+    expect_2(a3, env, msg);
+    cr_assert_not(exists(dir, "ran"), "the program ran");
+
+    f = fopen(bad, "w");
+    cr_assert(f);
+    fputs("race:libvendor.so\n", f);
+    fclose(f);
+    cmd_result r = run_cmd(a1, NULL);
+    cr_assert_eq(r.status, 0, "a good file: %s", r.err);
+    cr_assert(exists(dir, "ran"), "the program did not run");
+    cmd_result_free(&r);
+
+    free(bad);
+    free(script);
+    rm_rf(dir);
+    free(dir);
+}
