@@ -68,6 +68,7 @@ typedef struct mgc_finding {
     unsigned long recurred;    /* repeats the detector counted but did not print */
     long pids[8];              /* the first few processes that reported it */
     size_t npids;
+    bool more_pids;            /* and others, past those */
     struct timespec logged;    /* crashes: when the log it came from was last
                                 * written; 0 when unknown (stdin) */
 } mgc_finding;

@@ -49,12 +49,8 @@ static void print_crash(FILE *out, const mgc_finding *f)
         fprintf(out, "  In call: %s on map %s (api %s)\n", mg_str(in, "function"),
                 mg_str(in, "map") ? mg_str(in, "map") : "?", mg_str(in, "api") ? mg_str(in, "api") : "?");
     mg_text_stack(out, json_object_get(rec, "stack"));
-    if (f->count > 1 || f->npids > 1) {
-        fprintf(out, "  Reported %lu times by pid%s", f->count, f->npids > 1 ? "s" : "");
-        for (size_t i = 0; i < f->npids; i++)
-            fprintf(out, "%s%ld", i ? ", " : " ", f->pids[i]);
-        fputs("\n", out);
-    }
+    mg_text_reported(out, &(struct mg_text_tally){
+                              .count = f->count, .pids = f->pids, .npids = f->npids, .more_pids = f->more_pids});
     fputs(MG_TEXT_BANNER, out);
 }
 
@@ -62,7 +58,8 @@ void mg_render_text(FILE *out, const mgc_reports *r)
 {
     for (size_t i = 0; i < r->nfindings; i++) {
         const mgc_finding *f = &r->findings[i];
-        struct mg_text_tally t = {.count = f->count, .recurred = f->recurred, .pids = f->pids, .npids = f->npids};
+        struct mg_text_tally t = {
+            .count = f->count, .recurred = f->recurred, .pids = f->pids, .npids = f->npids, .more_pids = f->more_pids};
         mg_text_finding(out, f->rec, &t);
     }
     /* After the findings: a race that corrupted the map is what usually

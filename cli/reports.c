@@ -163,6 +163,8 @@ static void note_pid(mgc_finding *f, long pid)
             return;
     if (f->npids < sizeof f->pids / sizeof *f->pids)
         f->pids[f->npids++] = pid;
+    else
+        f->more_pids = true;
 }
 
 /* Folds rec (stolen) with key (stolen) into the list; returns its index. */

@@ -451,6 +451,8 @@ static json_t *result_json(ctx *c, const mgc_finding *f)
     json_object_set_new(res, "partialFingerprints",
                         json_pack("{s:s}", FP_KEY, fp ? fp : ""));
     json_t *props = json_pack("{s:I, s:o}", "occurrences", (json_int_t)(f->count + f->recurred), "pids", pids);
+    if (f->more_pids) /* pids holds the first few */
+        json_object_set_new(props, "morePids", json_true());
     const char *evidence = mg_str(rec, "evidence");
     if (evidence) /* overlap or unordered: why the two calls race */
         json_object_set_new(props, "evidence", json_string(evidence));

@@ -149,6 +149,22 @@ static bool is_known(const char *k)
     return false;
 }
 
+void mg_text_reported(FILE *out, const struct mg_text_tally *t)
+{
+    if (t->count <= 1 && t->npids <= 1 && t->recurred == 0)
+        return;
+    unsigned long n = t->count + t->recurred;
+    fprintf(out, "  Reported %lu time%s", n, n == 1 ? "" : "s");
+    if (t->npids > 0) {
+        fprintf(out, " by pid%s", t->npids > 1 || t->more_pids ? "s" : "");
+        for (size_t i = 0; i < t->npids; i++)
+            fprintf(out, "%s%ld", i ? ", " : " ", t->pids[i]);
+        if (t->more_pids)
+            fputs(" and others", out);
+    }
+    fputs("\n", out);
+}
+
 void mg_text_finding(FILE *out, json_t *rec, const struct mg_text_tally *tally)
 {
     const char *kind = mg_str(rec, "kind");
@@ -226,16 +242,8 @@ void mg_text_finding(FILE *out, json_t *rec, const struct mg_text_tally *tally)
     }
     if (json_is_true(json_object_get(rec, "truncated")))
         fputs(MG_TEXT_TRUNCATED, out);
-    if (tally && (tally->count > 1 || tally->npids > 1 || tally->recurred > 0)) {
-        unsigned long n = tally->count + tally->recurred;
-        fprintf(out, "  Reported %lu time%s", n, n == 1 ? "" : "s");
-        if (tally->npids > 0) {
-            fprintf(out, " by pid%s", tally->npids > 1 ? "s" : "");
-            for (size_t i = 0; i < tally->npids; i++)
-                fprintf(out, "%s%ld", i ? ", " : " ", tally->pids[i]);
-        }
-        fputs("\n", out);
-    }
+    if (tally)
+        mg_text_reported(out, tally);
     if (k >= 0)
         fprintf(out, "  Fix: %s\n", mg_kind_fix(k, mg_str(rec, "api")));
     fputs(MG_TEXT_BANNER, out);

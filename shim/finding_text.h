@@ -19,7 +19,12 @@ struct mg_text_tally {
     unsigned long count, recurred;
     const long *pids;
     size_t npids;
+    bool more_pids; /* others reported it too, past pids */
 };
+
+/* "  Reported N times by pids A, B and others\n", when there is more than
+ * one report or process to tell of. */
+void mg_text_reported(FILE *out, const struct mg_text_tally *t);
 
 /* The block, from its "==================" banner to the closing one, each
  * line ending in '\n'. tally: NULL for a single record (the shim). */

@@ -68,6 +68,66 @@ Test(report, merges_files_and_removes_duplicates)
     free(dir);
 }
 
+/* The same finding from ten processes: the first eight pids are named,
+ * and "and others" says the list stops there (SARIF: morePids). */
+Test(report, a_finding_from_many_processes_says_the_pid_list_is_cut)
+{
+    char *dir = test_tmpdir();
+    char *text = slurp(FIXTURE("race.jsonl"));
+    cr_assert(text);
+    const char *argv[16] = {MAPGUARD, "report", "--text"};
+    int argc = 3;
+    char *names[10];
+    for (int i = 0; i < 10; i++) {
+        char name[32], pid[16];
+        snprintf(name, sizeof name, "p%d.jsonl", i);
+        snprintf(pid, sizeof pid, "%d", 5000 + i);
+        names[i] = path_join(dir, name);
+        FILE *f = fopen(names[i], "w");
+        cr_assert(f);
+        for (const char *t = text, *at; *t; t = at + 4) {
+            at = strstr(t, "4242");
+            if (!at) {
+                fputs(t, f);
+                break;
+            }
+            fwrite(t, 1, (size_t)(at - t), f);
+            fputs(pid, f);
+        }
+        fclose(f);
+        argv[argc++] = names[i];
+    }
+    argv[argc] = NULL;
+    cmd_result r = run_cmd(argv, NULL);
+    cr_assert_eq(r.status, 66, "%s", r.err);
+    cr_assert(strstr(r.out, "by pids 5000, 5001, 5002, 5003, 5004, 5005, 5006, 5007 and others\n"), "%s", r.out);
+    cmd_result_free(&r);
+
+    char *sarif = path_join(dir, "out.sarif");
+    const char *argv2[16] = {MAPGUARD, "report", "--sarif", sarif};
+    for (int i = 0; i < 10; i++)
+        argv2[4 + i] = names[i];
+    r = run_cmd(argv2, NULL);
+    cr_assert_eq(r.status, 66, "%s", r.err);
+    json_t *doc = json_load_file(sarif, 0, NULL);
+    cr_assert(doc);
+    json_t *props = json_object_get(json_array_get(json_object_get(json_array_get(json_object_get(doc, "runs"), 0),
+                                                                   "results"),
+                                                   0),
+                                    "properties");
+    cr_assert(json_is_true(json_object_get(props, "morePids")), "%s", json_dumps(props, 0));
+    cr_assert_eq(json_array_size(json_object_get(props, "pids")), 8);
+    json_decref(doc);
+    cmd_result_free(&r);
+
+    for (int i = 0; i < 10; i++)
+        free(names[i]);
+    free(sarif);
+    free(text);
+    rm_rf(dir);
+    free(dir);
+}
+
 Test(report, the_same_file_named_twice_is_read_once)
 {
     /* By the same path, and by another path to it (a glob that overlaps a
