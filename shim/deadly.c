@@ -187,14 +187,10 @@ static void write_record(int i, siginfo_t *si, void *uc)
     uintptr_t in_word = __atomic_load_n(&mg_self.in_call, __ATOMIC_RELAXED);
     unsigned in_op = mg_in_call_op(in_word);
     uintptr_t in_map = in_op ? mg_in_call_map(in_word) : 0;
-    /* a solo call's word stays after it returned: the call is the one in
-     * flight only if the libgomap frames nearest the fault return to it
-     * (pcs: callers' addresses minus one) */
-    if (in_map && (in_word & MG_IN_CALL_SOLO)) {
-        int at = mg_stack_gomap_exit(pcs, n);
-        if (at <= 0 || pcs[at] + 1 != mg_self.in_call_ra)
-            in_map = 0;
-    }
+    /* a bare solo call's word stays after it returned (in_call.h) */
+    uintptr_t caller;
+    if (in_map && (in_word & MG_IN_CALL_SOLO) && !mg_stack_gomap_in_flight(uc, mg_self.in_call_cfa, &caller))
+        in_map = 0;
     struct mg_line l = {.n = 0};
     if (mg_opt.format == MG_FORMAT_TEXT) {
         mg_put(&l, "==================\nWARNING: mapguard: deadly signal ");

@@ -171,14 +171,17 @@ MG_ALWAYS_INLINE uint64_t *mg_fast_words(const gomap *m, uint32_t *self)
  * writer mark and records nothing in the access history: the only thread's
  * calls all happen before any thread it creates later, but for the call it
  * is inside when it creates one (from a callback or a signal handler),
- * which the creation records (happens_before.h, mg_solo_record). The
- * wrapper then jumps to the real function, with no frame of its own and
- * nothing to do on return (interpose.c, SOLO_CALL; in_call.h). What that
+ * which its exit records (interpose.c, SOLO_EXIT). On a map with no
+ * callback of the program's, the call is bare: the wrapper jumps to the
+ * real function, with no frame of its own and nothing to do on return
+ * (interpose.c, SOLO_BARE; in_call.h), and only a signal handler can
+ * make a thread inside it, which the creation records (happens_before.h,
+ * mg_solo_record). What that
  * costs in detection (a thread libc or a raw clone starts, unseen, whose
  * first map call races with one of the solo thread's made after its
  * creation) is in docs/design-detector.md. The mixed loop on a 1M-key
- * map, in one process (wrapper_ab): about 1.08x through this path against
- * 1.23x through the fast path (docs/performance.md). */
+ * map, in one process (wrapper_ab): about 1.08x through the bare path
+ * against 1.23x through the fast path (docs/performance.md). */
 MG_ALWAYS_INLINE bool mg_solo(const gomap *m)
 {
     /* the end flag first: a threaded process then leaves at once for the
@@ -196,6 +199,19 @@ MG_ALWAYS_INLINE bool mg_solo_write(const gomap *m)
         return false;
     const uint64_t *w = mg_words(m);
     return MG_LIKELY(!(MG_RD(w[MW_SHAPE]) & SH_ITERATED) && !MG_RD(w[MW_EQUAL]));
+}
+
+/* The bare solo path (interpose.c, SOLO_BARE): a map with no callback of
+ * the program's (mapstate.h, SH_FRAMED). For writes, also one that no
+ * iterator watches (a framed map is one whose equal can say no, too). */
+MG_ALWAYS_INLINE bool mg_solo_bare(const gomap *m)
+{
+    return mg_solo(m) && MG_LIKELY(!(MG_RD(mg_words(m)[MW_SHAPE]) & SH_FRAMED));
+}
+
+MG_ALWAYS_INLINE bool mg_solo_bare_write(const gomap *m)
+{
+    return mg_solo(m) && MG_LIKELY(!(MG_RD(mg_words(m)[MW_SHAPE]) & (SH_ITERATED | SH_FRAMED)));
 }
 
 /* an iteration step, while the map has the shape the iterator last saw */
@@ -359,6 +375,8 @@ static inline void mg_write_exit(struct mg_call *c)
 
 /* ---- iteration and keys (detect_iter.c) ---- */
 
+_Static_assert(MG_OP_END <= 0x40, "an op fits the shape word's six bits (mapstate.h)");
+
 /* A structural change (new key, deleted key, clear) by this call. Only
  * iterators look at it, so a map never iterated skips the bookkeeping; the
  * first gomap_iter_init takes the generation as it finds it. */
@@ -367,7 +385,7 @@ static inline void mg_structural(struct mg_call *c)
     uint64_t sh = MG_RD(c->w[MW_SHAPE]);
     if (!(sh & SH_ITERATED))
         return;
-    MG_WR(c->w[MW_SHAPE], shape_make(shape_gen(sh) + 1, c->op, shape_ksize(sh)) | (sh & SH_ITERATED));
+    MG_WR(c->w[MW_SHAPE], shape_make(shape_gen(sh) + 1, c->op, shape_ksize(sh)) | (sh & (SH_ITERATED | SH_FRAMED)));
     MG_WR(c->w[MW_LASTMOD], site_make(c->pc, c->self));
 }
 

@@ -29,6 +29,19 @@ static bool always_reflexive(gomap_equal_fn eq)
     return false;
 }
 
+/* The library's own hash and equal functions (or its defaults) call
+ * nothing of the program's; the shim's pass-through wrappers of them
+ * neither. */
+static bool library_fn(const void *fn)
+{
+#define GOMAP_OP(OP, access, ret, name, params, args, nil)
+#define GOMAP_HELPER(ret, name, params, args, nil)                                                                 \
+    if (fn == (const void *)(uintptr_t)MG_REAL(gomap_##name) || fn == (const void *)(uintptr_t)gomap_##name)     \
+        return true;
+#include "gomap_api.inc"
+    return fn == NULL;
+}
+
 void mg_map_created(gomap *m, const gomap_type *type, uintptr_t pc)
 {
     uint64_t *w = mg_words(m);
@@ -41,8 +54,11 @@ void mg_map_created(gomap *m, const gomap_type *type, uintptr_t pc)
         mg_busy_leave();
     }
     size_t ks = type->key_size < (1u << 24) ? type->key_size : 0;
-    MG_WR(w[MW_EQUAL], always_reflexive(type->equal) ? 0 : (uint64_t)(uintptr_t)type->equal);
-    MG_WR(w[MW_SHAPE], shape_make(0, MG_OP_NONE, ks));
+    bool reflexive = always_reflexive(type->equal);
+    bool framed = !reflexive || !library_fn((const void *)(uintptr_t)type->hash) ||
+                  !library_fn((const void *)(uintptr_t)type->equal) || !mg_stack_knows_gomap();
+    MG_WR(w[MW_EQUAL], reflexive ? 0 : (uint64_t)(uintptr_t)type->equal);
+    MG_WR(w[MW_SHAPE], shape_make(0, MG_OP_NONE, ks) | (framed ? SH_FRAMED : 0));
     MG_WR(w[MW_MADE], site_make(pc, self));
     __atomic_store_n(&w[MW_HDR], hdr_make(MS_LIVE, stack), __ATOMIC_RELEASE);
     if (mg_opt.detect_leaks)

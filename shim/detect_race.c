@@ -190,7 +190,7 @@ void mg_race_thread_ends(uint32_t self)
 {
     uintptr_t word = __atomic_load_n(&mg_self.in_call, __ATOMIC_RELAXED);
     unsigned op = mg_in_call_op(word);
-    /* a solo call sets no mark, and its word may outlive it (in_call.h) */
+    /* a bare solo call sets no mark, and its word may outlive it (in_call.h) */
     if (op == MG_OP_NONE || mg_op_is_ghash(op) || self == 0 || (word & MG_IN_CALL_SOLO))
         return;
     uint64_t *w = mg_words((const gomap *)mg_in_call_map(word));

@@ -13,6 +13,7 @@ enum mg_op {
     MG_OP_NONE = 0,
 #define GOMAP_OP(OP, access, ret, name, params, args, nil) MG_OP_##OP,
 #include "gomap_api.inc"
+    MG_OP_END
 };
 const char *mg_op_name(unsigned op);
 

@@ -258,30 +258,21 @@ static inline void solo_join(struct hb_thr *t)
         solo_join_slow(t);
 }
 
-/* The solo call the creating thread is inside (happens_before.h): its
- * in-call word when that is exact (the iteration step's solo path clears
- * it on return), or when the run of libgomap frames nearest the top of
- * the stack returns to the word's return address (the other solo calls
- * leave the word behind them). A call made from a callback of another,
- * since returned, leaves its word while the outer call is on the stack:
- * the outer call's return address differs, and neither is recorded,
- * which may hide that outer call's race with the new thread, never
- * invent one. */
+/* The bare solo call the creating thread is inside (happens_before.h):
+ * the call its in-call word names, if a run of libgomap frames on the
+ * stack returns to the frame that made it (in_call.h). Otherwise the word
+ * is left from a call that returned, and nothing is recorded. */
 void mg_solo_in_flight(void)
 {
-    uintptr_t word = __atomic_load_n(&mg_self.in_call, __ATOMIC_RELAXED);
-    unsigned op = mg_in_call_op(word);
-    if (!op || mg_op_is_ghash(op) || mg_self.busy)
+    if (mg_self.busy)
         return;
-    uintptr_t ra = mg_self.in_call_ra;
-    if (word & MG_IN_CALL_SOLO) {
-        mg_busy_enter();
-        bool live = mg_stack_gomap_call_live(ra);
-        mg_busy_leave();
-        if (!live)
-            return;
-    }
-    mg_self.solo_pending_pc = ra;
+    uintptr_t word = __atomic_load_n(&mg_self.in_call, __ATOMIC_RELAXED), pc = 0;
+    mg_busy_enter();
+    bool live = mg_stack_gomap_in_flight(NULL, mg_self.in_call_cfa, &pc);
+    mg_busy_leave();
+    if (!live)
+        return;
+    mg_self.solo_pending_pc = pc;
     mg_self.solo_pending = word;
 }
 

@@ -66,28 +66,36 @@ static inline bool mg_hb_sync_live(void)
  * single-threaded until it meets that thread (me_first), so that the
  * thread still joins the first thread's epoch (solo_join). */
 extern MG_HIDDEN int mg_solo_over;
-/* Notes the solo call this thread is inside, if any (in_call.h: its word
- * may be left from one that returned), in mg_self.solo_pending. */
+/* Notes the bare solo call this thread is inside, if its word is not
+ * left from one that returned (in_call.h), in mg_self.solo_pending. */
 MG_COLD void mg_solo_in_flight(void);
 static inline void mg_solo_end(void)
 {
     if (!__atomic_load_n(&mg_solo_over, __ATOMIC_RELAXED)) {
         /* a thread made from inside a map call (its hash callback, a signal
          * handler that interrupted it): that call runs on the solo path,
-         * unrecorded, and the new thread may race with it; mg_solo_record
-         * records it once the creation is made */
-        if (mg_in_call_op(mg_self.in_call))
+         * unrecorded, and the new thread may race with it. A call with an
+         * exit records itself there; a bare one (no callback: a signal
+         * handler made the thread) has mg_solo_record record it once the
+         * creation is made. */
+        uintptr_t word = mg_self.in_call;
+        if (word & MG_IN_CALL_SOLO_EXIT)
+            mg_self.solo_threaded = true;
+        else if (word & MG_IN_CALL_SOLO)
             mg_solo_in_flight();
         __atomic_store_n(&mg_solo_over, 1, __ATOMIC_SEQ_CST);
     }
 }
 
 /* After a creation that ended the solo path, in the creator's epoch after
- * it (the new thread starts from the one before): the solo call the
+ * it (the new thread starts from the one before): the bare solo call the
  * creator is still inside, as a call of no length, for what the new
  * thread does from now on. Nothing orders the rest of that call before
- * the new thread's calls, and the call's return is not seen (the solo
- * path leaves no exit), so it is recorded here, once, instead. */
+ * the new thread's calls, and its return is not seen (a bare call has no
+ * exit), so it is recorded here, once, instead. A release the signal
+ * handler that made the thread makes afterwards orders this record before
+ * what takes it, though the rest of the call comes later: such a race is
+ * missed (docs/design-detector.md, the solo path). */
 MG_COLD void mg_solo_record_slow(void);
 static inline void mg_solo_record(void)
 {

@@ -13,16 +13,26 @@
  * leaving: the outer call is not named after that; saving and restoring it
  * would cost a load and a register on every call.
  *
- * The solo path (detect.h: a process that never had a second thread) does
- * not clear the word: its wrapper jumps to the real function and is not
- * there when it returns, so that a call costs that process a few
- * instructions and no stack frame (the 1M-key mixed loop: about 1.07x
- * through it against 1.16x with a frame and an exit, in one process).
- * Such a word carries MG_IN_CALL_SOLO and the call's return address
- * (mg_self.in_call_ra): the call is in flight only while a run of
- * libgomap frames on the thread's stack returns there, which the few that
- * need to know (a crash record, the second thread's creation) find by
- * unwinding (mg_stack_gomap_exit).
+ * On the solo path (detect.h: a process that never had a second thread),
+ * a call on a map whose type has no callback of the program's (hash,
+ * equal) is "bare": its wrapper jumps to the real function and is not
+ * there when it returns, so that such a call costs that process a few
+ * instructions and no stack frame (the 1M-key mixed loop: about 1.07x in
+ * one process, against 1.16x with a frame and an exit). Its word is not
+ * cleared: it carries MG_IN_CALL_SOLO, and mg_self.in_call_cfa the
+ * wrapper's canonical frame address, the stack pointer of the program's
+ * frame once the call returns. The call is in flight only while a run of
+ * libgomap frames on the thread's stack returns to a frame with that stack
+ * pointer; the two readers that must know (a crash record, the process's
+ * second thread made from a signal handler that interrupted the call)
+ * find out by unwinding (stack.h, mg_stack_gomap_in_flight). A call made
+ * later, from deeper in the stack, that returned, has a lower address; one
+ * made from the same frame overwrites the word.
+ *
+ * The other solo calls (a map with a callback, an iteration step) keep an
+ * exit, which clears the word; MG_IN_CALL_SOLO_EXIT marks them, so that a
+ * thread made while one is in flight has that exit record the call
+ * (interpose.c, SOLO_EXIT).
  *
  * Op 0 is "in no call". A gomap call leaves the address of the map's tool
  * words behind with it (a GHashTable call leaves 0): where the thread's
@@ -41,24 +51,31 @@
 #include "thread_table.h"
 
 #define MG_IN_CALL_OP_SHIFT 56
-/* a solo call's word: left behind when the call returns */
+/* a bare solo call's word, left behind when the call returns */
 #define MG_IN_CALL_SOLO ((uintptr_t)1 << 55)
+/* a solo call with an exit of its own */
+#define MG_IN_CALL_SOLO_EXIT ((uintptr_t)1 << 54)
 
 /* the word: mg_self.in_call (thread_table.h) */
 static inline void mg_in_call_enter(const void *map, unsigned op)
 {
     __atomic_store_n(&mg_self.in_call, (uintptr_t)map | (uintptr_t)op << MG_IN_CALL_OP_SHIFT, __ATOMIC_RELAXED);
 }
-/* A call on the solo path, with its return address: flags, the word that
- * its exit will not clear (MG_IN_CALL_SOLO), or 0 for one that will. */
-static inline void mg_in_call_enter_solo(const void *map, unsigned op, uintptr_t ra, uintptr_t flags)
+/* A bare solo call, cfa its wrapper's __builtin_dwarf_cfa(). */
+static inline void mg_in_call_enter_bare(const void *map, unsigned op, uintptr_t cfa)
 {
-    mg_self.in_call_ra = ra;
-    __atomic_store_n(&mg_self.in_call, (uintptr_t)map | (uintptr_t)op << MG_IN_CALL_OP_SHIFT | flags,
+    mg_self.in_call_cfa = cfa;
+    __atomic_store_n(&mg_self.in_call, (uintptr_t)map | (uintptr_t)op << MG_IN_CALL_OP_SHIFT | MG_IN_CALL_SOLO,
+                     __ATOMIC_RELAXED);
+}
+/* A solo call with an exit. */
+static inline void mg_in_call_enter_solo(const void *map, unsigned op)
+{
+    __atomic_store_n(&mg_self.in_call, (uintptr_t)map | (uintptr_t)op << MG_IN_CALL_OP_SHIFT | MG_IN_CALL_SOLO_EXIT,
                      __ATOMIC_RELAXED);
 }
 static inline unsigned mg_in_call_op(uintptr_t word) { return (unsigned)(word >> MG_IN_CALL_OP_SHIFT); }
-static inline uintptr_t mg_in_call_map(uintptr_t word) { return word & (MG_IN_CALL_SOLO - 1); }
+static inline uintptr_t mg_in_call_map(uintptr_t word) { return word & (MG_IN_CALL_SOLO_EXIT - 1); }
 static inline void mg_in_call_leave(void) { __atomic_store_n(&mg_self.in_call, 0, __ATOMIC_RELAXED); }
 /* leaving a gomap call: its tool words stay as the hint (op 0) */
 static inline void mg_in_call_leave_map(const uint64_t *words)

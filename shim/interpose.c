@@ -14,9 +14,10 @@
  * the op names and the pass-through wrappers of the key helpers and
  * strerror. The map operations' wrappers are written out below, one
  * MG_WRAPPER each: get, lookup, len, set, assign, delete and iter_next
- * first try the solo path of a process that never had a second thread,
- * then (in *_threaded, out of line, so that the solo path's wrapper keeps
- * no frame) the register-only fast path (detect.h); otherwise, and for the
+ * first try the bare solo path of a process that never had a second
+ * thread, then (in *_full, out of line, so that the bare path's wrapper
+ * keeps no frame) the solo path with an exit and the register-only fast
+ * path (detect.h); otherwise, and for the
  * other calls, mg_begin decides whether to check, and reads go through the
  * read hooks, writes through the write hooks, with the real call in
  * between. Both paths enter and leave through mg_hook_enter/mg_hook_leave.
@@ -133,15 +134,45 @@ static bool found_late(void *const *real, const void *stub)
 #define FAST_READ_REST(OP, m, s, pc, call) FAST_REST(read, OP, m, s, pc, call)
 #define FAST_WRITE_REST(OP, m, s, pc, call) FAST_REST(write, OP, m, s, pc, call)
 
-/* The solo path (detect.h): the in-call word, for a crash record, then a
- * jump to the real function (in_call.h, MG_IN_CALL_SOLO): the wrapper
- * keeps no frame and does nothing after the call. A thread made during the
- * call (by its hash callback, or a signal handler that interrupted it) has
- * the call recorded at its creation (happens_before.h, mg_solo_record). */
-#define SOLO_CALL(m, OP, call)                                                                                     \
+/* A solo call with an exit (a map with a callback, an iteration step)
+ * during which the process got its second thread (its hash callback made
+ * one, or a signal handler that interrupted it): it ran unrecorded, and
+ * the new thread may already have used the map, or use it later. It goes
+ * to the engine now, at its exit, as a call of no length would: checked
+ * against what the new thread did meanwhile, and recorded, in the epoch
+ * after the creation, for what it does later. */
+static MG_COLD MG_NOINLINE void solo_threaded_exit(const gomap *m, unsigned op, uintptr_t pc)
+{
+    mg_self.solo_threaded = false;
+    if (!mg_hb_is_awake())
+        return;
+    uint64_t *w = mg_words(m);
+    mg_hb_enter(w, op, pc);
+    mg_hb_leave(w, op, pc);
+}
+
+/* The solo path (detect.h). A bare call (a map with no callback of the
+ * program's) names itself in the in-call word, for a crash record, and
+ * jumps to the real function: the wrapper keeps no frame and does nothing
+ * on return (in_call.h). The others keep an exit, which clears the word
+ * and records the call if a thread was made during it. */
+#define SOLO_BARE(m, OP, call)                                                                                     \
     do {                                                                                                           \
-        mg_in_call_enter_solo((m), MG_OP_##OP, CALLER(), MG_IN_CALL_SOLO);                                         \
+        mg_in_call_enter_bare((m), MG_OP_##OP, (uintptr_t)__builtin_dwarf_cfa());                                  \
         return call;                                                                                               \
+    } while (0)
+#define SOLO_EXIT(m, OP, pc)                                                                                       \
+    do {                                                                                                           \
+        mg_in_call_leave_map(mg_words(m));                                                                         \
+        if (MG_UNLIKELY(mg_self.solo_threaded))                                                                    \
+            solo_threaded_exit((m), MG_OP_##OP, (pc));                                                             \
+    } while (0)
+#define SOLO_CALL(m, OP, pc, call)                                                                                 \
+    do {                                                                                                           \
+        mg_in_call_enter_solo((m), MG_OP_##OP);                                                                    \
+        __typeof__(call) r_ = call;                                                                                \
+        SOLO_EXIT(m, OP, pc);                                                                                      \
+        return r_;                                                                                                 \
     } while (0)
 
 /* ---- lifetime ---- */
@@ -204,8 +235,10 @@ static MG_COLD size_t len_fast_rest(const gomap *m, uintptr_t pc, uint64_t s)
     FAST_READ_REST(LEN, m, s, pc, MG_REAL(gomap_len)(m));
 }
 
-static MG_NOINLINE size_t len_threaded(const gomap *m, uintptr_t pc)
+static MG_NOINLINE size_t len_full(const gomap *m, uintptr_t pc)
 {
+    if (mg_solo(m)) /* a map with a callback */
+        SOLO_CALL(m, LEN, pc, MG_REAL(gomap_len)(m));
     struct mg_fast f;
     if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_LEN, &f))) {
         if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_LEN)))
@@ -220,9 +253,9 @@ static MG_NOINLINE size_t len_threaded(const gomap *m, uintptr_t pc)
 
 MG_WRAPPER(size_t, gomap_len, (const gomap *m))
 {
-    if (MG_LIKELY(mg_solo(m)))
-        SOLO_CALL(m, LEN, MG_REAL(gomap_len)(m));
-    return len_threaded(m, CALLER());
+    if (MG_LIKELY(mg_solo_bare(m)))
+        SOLO_BARE(m, LEN, MG_REAL(gomap_len)(m));
+    return len_full(m, CALLER());
 }
 
 static MG_NOINLINE void *get_checked(const gomap *m, const void *key, uintptr_t pc)
@@ -246,8 +279,10 @@ static MG_COLD void *get_fast_rest(const gomap *m, const void *key, uintptr_t pc
     FAST_READ_REST(GET, m, s, pc, MG_REAL(gomap_get)(m, key));
 }
 
-static MG_NOINLINE void *get_threaded(const gomap *m, const void *key, uintptr_t pc)
+static MG_NOINLINE void *get_full(const gomap *m, const void *key, uintptr_t pc)
 {
+    if (mg_solo(m)) /* a map with a callback */
+        SOLO_CALL(m, GET, pc, MG_REAL(gomap_get)(m, key));
     struct mg_fast f;
     if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_GET, &f))) {
         if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_GET)))
@@ -262,9 +297,9 @@ static MG_NOINLINE void *get_threaded(const gomap *m, const void *key, uintptr_t
 
 MG_WRAPPER(void *, gomap_get, (const gomap *m, const void *key))
 {
-    if (MG_LIKELY(mg_solo(m)))
-        SOLO_CALL(m, GET, MG_REAL(gomap_get)(m, key));
-    return get_threaded(m, key, CALLER());
+    if (MG_LIKELY(mg_solo_bare(m)))
+        SOLO_BARE(m, GET, MG_REAL(gomap_get)(m, key));
+    return get_full(m, key, CALLER());
 }
 
 static MG_NOINLINE bool lookup_checked(const gomap *m, const void *key, void *val_out, uintptr_t pc)
@@ -288,8 +323,10 @@ static MG_COLD bool lookup_fast_rest(const gomap *m, const void *key, void *val_
     FAST_READ_REST(LOOKUP, m, s, pc, MG_REAL(gomap_lookup)(m, key, val_out));
 }
 
-static MG_NOINLINE bool lookup_threaded(const gomap *m, const void *key, void *val_out, uintptr_t pc)
+static MG_NOINLINE bool lookup_full(const gomap *m, const void *key, void *val_out, uintptr_t pc)
 {
+    if (mg_solo(m)) /* a map with a callback */
+        SOLO_CALL(m, LOOKUP, pc, MG_REAL(gomap_lookup)(m, key, val_out));
     struct mg_fast f;
     if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_LOOKUP, &f))) {
         if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_LOOKUP)))
@@ -304,9 +341,9 @@ static MG_NOINLINE bool lookup_threaded(const gomap *m, const void *key, void *v
 
 MG_WRAPPER(bool, gomap_lookup, (const gomap *m, const void *key, void *val_out))
 {
-    if (MG_LIKELY(mg_solo(m)))
-        SOLO_CALL(m, LOOKUP, MG_REAL(gomap_lookup)(m, key, val_out));
-    return lookup_threaded(m, key, val_out, CALLER());
+    if (MG_LIKELY(mg_solo_bare(m)))
+        SOLO_BARE(m, LOOKUP, MG_REAL(gomap_lookup)(m, key, val_out));
+    return lookup_full(m, key, val_out, CALLER());
 }
 
 /* ---- writes ---- */
@@ -338,8 +375,10 @@ static MG_COLD int set_fast_rest(gomap *m, const void *key, const void *val, uin
     FAST_WRITE_REST(SET, m, s, pc, MG_REAL(gomap_set)(m, key, val));
 }
 
-static MG_NOINLINE int set_threaded(gomap *m, const void *key, const void *val, uintptr_t pc)
+static MG_NOINLINE int set_full(gomap *m, const void *key, const void *val, uintptr_t pc)
 {
+    if (mg_solo_write(m)) /* a map with a callback */
+        SOLO_CALL(m, SET, pc, MG_REAL(gomap_set)(m, key, val));
     struct mg_fast f;
     if (MG_LIKELY(mg_fast_write(m, MG_OP_SET, pc, &f))) {
         if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_SET)))
@@ -354,9 +393,9 @@ static MG_NOINLINE int set_threaded(gomap *m, const void *key, const void *val, 
 
 MG_WRAPPER(int, gomap_set, (gomap *m, const void *key, const void *val))
 {
-    if (MG_LIKELY(mg_solo_write(m)))
-        SOLO_CALL(m, SET, MG_REAL(gomap_set)(m, key, val));
-    return set_threaded(m, key, val, CALLER());
+    if (MG_LIKELY(mg_solo_bare_write(m)))
+        SOLO_BARE(m, SET, MG_REAL(gomap_set)(m, key, val));
+    return set_full(m, key, val, CALLER());
 }
 
 static MG_NOINLINE void *assign_checked(gomap *m, const void *key, uintptr_t pc)
@@ -386,8 +425,10 @@ static MG_COLD void *assign_fast_rest(gomap *m, const void *key, uintptr_t pc, u
     FAST_WRITE_REST(ASSIGN, m, s, pc, MG_REAL(gomap_assign)(m, key));
 }
 
-static MG_NOINLINE void *assign_threaded(gomap *m, const void *key, uintptr_t pc)
+static MG_NOINLINE void *assign_full(gomap *m, const void *key, uintptr_t pc)
 {
+    if (mg_solo_write(m)) /* a map with a callback */
+        SOLO_CALL(m, ASSIGN, pc, MG_REAL(gomap_assign)(m, key));
     struct mg_fast f;
     if (MG_LIKELY(mg_fast_write(m, MG_OP_ASSIGN, pc, &f))) {
         if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_ASSIGN)))
@@ -402,9 +443,9 @@ static MG_NOINLINE void *assign_threaded(gomap *m, const void *key, uintptr_t pc
 
 MG_WRAPPER(void *, gomap_assign, (gomap *m, const void *key))
 {
-    if (MG_LIKELY(mg_solo_write(m)))
-        SOLO_CALL(m, ASSIGN, MG_REAL(gomap_assign)(m, key));
-    return assign_threaded(m, key, CALLER());
+    if (MG_LIKELY(mg_solo_bare_write(m)))
+        SOLO_BARE(m, ASSIGN, MG_REAL(gomap_assign)(m, key));
+    return assign_full(m, key, CALLER());
 }
 
 static MG_NOINLINE bool delete_checked(gomap *m, const void *key, uintptr_t pc)
@@ -430,8 +471,10 @@ static MG_COLD bool delete_fast_rest(gomap *m, const void *key, uintptr_t pc, ui
     FAST_WRITE_REST(DELETE, m, s, pc, MG_REAL(gomap_delete)(m, key));
 }
 
-static MG_NOINLINE bool delete_threaded(gomap *m, const void *key, uintptr_t pc)
+static MG_NOINLINE bool delete_full(gomap *m, const void *key, uintptr_t pc)
 {
+    if (mg_solo_write(m)) /* a map with a callback */
+        SOLO_CALL(m, DELETE, pc, MG_REAL(gomap_delete)(m, key));
     struct mg_fast f;
     if (MG_LIKELY(mg_fast_write(m, MG_OP_DELETE, pc, &f))) {
         if (MG_UNLIKELY(!mg_hb_same_epoch(f.w, MG_OP_DELETE)))
@@ -446,9 +489,9 @@ static MG_NOINLINE bool delete_threaded(gomap *m, const void *key, uintptr_t pc)
 
 MG_WRAPPER(bool, gomap_delete, (gomap *m, const void *key))
 {
-    if (MG_LIKELY(mg_solo_write(m)))
-        SOLO_CALL(m, DELETE, MG_REAL(gomap_delete)(m, key));
-    return delete_threaded(m, key, CALLER());
+    if (MG_LIKELY(mg_solo_bare_write(m)))
+        SOLO_BARE(m, DELETE, MG_REAL(gomap_delete)(m, key));
+    return delete_full(m, key, CALLER());
 }
 
 MG_WRAPPER(void, gomap_clear, (gomap *m))
@@ -558,10 +601,9 @@ MG_WRAPPER(bool, gomap_iter_next, (gomap_iter *it, const void **key, void **val)
     struct mg_fast f;
     gomap *m = iter_map(it);
     if (MG_LIKELY(mg_solo_iter(m, it))) {
-        /* an exit of its own (the iterator's end), so an exact word */
-        mg_in_call_enter_solo(m, MG_OP_ITER_NEXT, CALLER(), 0);
+        mg_in_call_enter_solo(m, MG_OP_ITER_NEXT);
         bool r = MG_REAL(gomap_iter_next)(it, key, val);
-        mg_in_call_leave_map(mg_words(m));
+        SOLO_EXIT(m, ITER_NEXT, CALLER());
         if (MG_UNLIKELY(!r))
             iter_ended(it);
         return r;

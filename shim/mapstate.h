@@ -94,12 +94,19 @@ static inline uint32_t site_thread(uint64_t s) { return (uint32_t)(s & 0xffff); 
 
 /* ---- shape ---- */
 #define SH_ITERATED (1ull << 31)
+/* Set at gomap_new, never changed: the map's solo calls keep a frame and
+ * an exit (detect.h, the solo path). Its type has a hash or equal
+ * function of the program's, which may make a thread inside a call and
+ * sync after it, or an equal function that can say a key is not itself;
+ * or libgomap's place was not known (loaded by a dlopen), so a bare
+ * call's word could not be told from a stale one (in_call.h). */
+#define SH_FRAMED (1ull << 30)
 static inline uint32_t shape_gen(uint64_t s) { return (uint32_t)(s >> 32); }
-static inline unsigned shape_op(uint64_t s) { return (unsigned)(s >> 24) & 0x7f; }
+static inline unsigned shape_op(uint64_t s) { return (unsigned)(s >> 24) & 0x3f; }
 static inline size_t shape_ksize(uint64_t s) { return (size_t)(s & 0xffffff); }
 static inline uint64_t shape_make(uint32_t gen, unsigned op, size_t ksize)
 {
-    return (uint64_t)gen << 32 | (uint64_t)(op & 0x7f) << 24 | (ksize & 0xffffff);
+    return (uint64_t)gen << 32 | (uint64_t)(op & 0x3f) << 24 | (ksize & 0xffffff);
 }
 
 /* ---- pub ---- */

@@ -392,40 +392,52 @@ int mg_stack_capture(uintptr_t *pcs, int max)
     return k;
 }
 
-int mg_stack_gomap_exit(const uintptr_t *pcs, int n)
+bool mg_stack_knows_gomap(void) { return hidden[1].hi && hidden[1].lo != hidden[0].lo; }
+
+/* Out from cur to the first run of libgomap frames: true if the frame it
+ * returns to has the stack pointer cfa, with that frame's pc in *pc. */
+static bool gomap_caller_is(unw_cursor_t *cur, uintptr_t cfa, uintptr_t *pc)
 {
-    const struct range *g = &hidden[1];
-    int i = 0;
-    while (i < n && !(pcs[i] >= g->lo && pcs[i] < g->hi))
-        i++;
-    if (i == n)
-        return -1;
-    while (i < n && pcs[i] >= g->lo && pcs[i] < g->hi)
-        i++;
-    return i < n ? i : -1;
+    bool in = false;
+    for (int i = 0; i < 4096; i++) {
+        unw_word_t ip, sp;
+        if (unw.get_reg(cur, UNW_REG_IP, &ip) != 0 || ip == 0)
+            return false;
+        bool g = ip >= hidden[1].lo && ip < hidden[1].hi;
+        if (in && !g) {
+            if (unw.get_reg(cur, UNW_REG_SP, &sp) != 0)
+                return false;
+            *pc = (uintptr_t)ip;
+            return (uintptr_t)sp == cfa;
+        }
+        in = g;
+        if (unw.step(cur) <= 0)
+            return false;
+    }
+    return false;
 }
 
-bool mg_stack_gomap_call_live(uintptr_t ra)
+bool mg_stack_gomap_in_flight(void *uc, uintptr_t cfa, uintptr_t *pc)
 {
-    if (!hidden[1].hi || hidden[1].lo == hidden[0].lo)
-        return false; /* libgomap came late (a dlopen): not known here */
-    /* the call is a few frames down: this wrapper's, the callback's or a
-     * signal handler's, and what they called */
-    void *raw[64];
-    int cancel = mg_cancel_off();
-    if (!unwinder()) {
-        mg_cancel_restore(cancel);
+    if (!mg_stack_knows_gomap())
         return false;
+    unw_cursor_t cur;
+    if (uc) {
+        /* a signal handler's: loads nothing, takes no lock of ours */
+        return __atomic_load_n(&lib_state, __ATOMIC_ACQUIRE) == LIB_READY &&
+               unw.init_local2(&cur, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) == 0 &&
+               gomap_caller_is(&cur, cfa, pc);
     }
-    gate_enter();
-    int n = walk(raw, 64); /* unw_step: through a signal handler's frame too */
-    gate_leave();
+    int cancel = mg_cancel_off();
+    bool found = false;
+    if (unwinder()) {
+        gate_enter();
+        unw_context_t here;
+        found = unw.getcontext(&here) == 0 && unw.init_local(&cur, &here) == 0 && gomap_caller_is(&cur, cfa, pc);
+        gate_leave();
+    }
     mg_cancel_restore(cancel);
-    uintptr_t pcs[64];
-    for (int i = 0; i < n; i++)
-        pcs[i] = (uintptr_t)raw[i];
-    int at = mg_stack_gomap_exit(pcs, n);
-    return at >= 0 && pcs[at] == ra;
+    return found;
 }
 
 int mg_stack_depth(void)

@@ -22,12 +22,15 @@ void mg_stack_preload(void);
 /* Return addresses of the calling thread, outermost last, without the
  * shim's and libgomap's frames; at most max. */
 int mg_stack_capture(uintptr_t *pcs, int max);
-/* The index of the frame that the run of libgomap frames nearest the top
- * of pcs[0..n) returns to, or -1 (none, or libgomap not known). */
-int mg_stack_gomap_exit(const uintptr_t *pcs, int n);
-/* Is the calling thread inside a libgomap call made from return address
- * ra, the nearest one on its stack (in_call.h, a solo call's word)? */
-bool mg_stack_gomap_call_live(uintptr_t ra);
+/* Where libgomap is mapped was learnt at start (libgomap loaded then). */
+bool mg_stack_knows_gomap(void);
+/* Is the thread inside the bare solo call whose wrapper's frame address
+ * was cfa (in_call.h)? The nearest run of libgomap frames on its stack
+ * must return to a frame with that stack pointer, whose pc goes in *pc.
+ * uc: a signal handler's context (async-signal-safe then, and false
+ * while libunwind is not loaded), or NULL for the calling thread's own
+ * stack. False when libgomap's place is not known. */
+bool mg_stack_gomap_in_flight(void *uc, uintptr_t cfa, uintptr_t *pc);
 /* The frames a stored stack keeps: the stack_depth option, within
  * 1..MG_MAX_DEPTH. */
 int mg_stack_depth(void);

@@ -35,11 +35,15 @@ struct mg_thread {
                                (thread_table.c, thread_exit) */
     bool exit_armed;        /* the exit key is set: the thread ends in its
                                destructor */
-    uintptr_t solo_pending; /* the in-call word of a map call on the solo
-                               path that this thread was inside when the
-                               process got its second thread, 0 if none
-                               (happens_before.h, mg_solo_end): recorded
-                               once the creation is made (mg_solo_record) */
+    bool solo_threaded;     /* the process got its second thread while this
+                               thread was inside a solo call with an exit
+                               (happens_before.h, mg_solo_end): the exit
+                               records it (interpose.c, SOLO_EXIT) */
+    uintptr_t solo_pending; /* the in-call word of a bare solo call that
+                               this thread was inside when the process got
+                               its second thread, 0 if none (mg_solo_end):
+                               recorded once the creation is made
+                               (mg_solo_record) */
     uintptr_t solo_pending_pc; /* and its call site */
     uint32_t robust_held;   /* robust mutexes held (sync_intercept.c), counted
                                while the engine is awake: a thread that ends
@@ -53,7 +57,7 @@ struct mg_thread {
      * one GOT load where three cost three, and one register kept across
      * the real call where three kept three. */
     uintptr_t in_call;      /* the map call in flight (in_call.h) */
-    uintptr_t in_call_ra;   /* a solo call's return address (in_call.h) */
+    uintptr_t in_call_cfa;  /* a bare solo call's frame address (in_call.h) */
     uint64_t hb_epoch;      /* the happens-before engine's published epoch
                                (happens_before.h), MG_HB_EPOCH_NONE if none */
     struct hb_thr *hb_ready; /* the engine's record of this thread while the

@@ -10,6 +10,11 @@
  * compare it. "after": the map's calls return, then the program faults
  * outside any (the thread-local word keeps the last map as a prefetch
  * hint, in_call.h, and must still name no call).
+ *
+ * "bare_set", "bare_after": the same on a map with no callback, whose
+ * calls take the bare solo path (in_call.h: the word outlives the call):
+ * the set faults inside libgomap, reading a key on a page it may not
+ * read; or the calls return and the program faults after them.
  */
 #include <gomap.h>
 #include "scenario.h"
@@ -17,6 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static int *volatile nowhere;
 
@@ -64,6 +70,35 @@ static void after(void)
     printf("%d\n", *nowhere); /* @site:after */
 }
 
+static gomap *bare_made(void)
+{
+    static const gomap_type t = {.key_size = 8, .val_size = 8};
+    M = gomap_new(&t, 0);
+    uint64_t k = 1, v = 2;
+    gomap_set(M, &k, &v);
+    gomap_get(M, &k);
+    printf("map=%p\n", (void *)M);
+    fflush(stdout);
+    return M;
+}
+
+static void bare_set(void)
+{
+    bare_made();
+    void *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint64_t v = 2;
+    gomap_set(M, page, &v); /* @site:bare_set */
+}
+
+static void bare_after(void)
+{
+    bare_made();
+    uint64_t k = 1;
+    printf("%p\n", gomap_get(M, &k));
+    fflush(stdout);
+    printf("%d\n", *nowhere); /* @site:bare_after */
+}
+
 /* Values over 128 bytes live in their own allocation (gomap.c): the
  * pointer gomap_get returns is the start of that allocation, and the word
  * before it glibc's record of its size. */
@@ -83,7 +118,9 @@ static void free_(void)
 
 int main(int argc, char **argv)
 {
-    static const struct scenario scenarios[] = {{"set", set}, {"get", get}, {"free", free_}, {"after", after}};
+    static const struct scenario scenarios[] = {{"set", set},           {"get", get},
+                                                {"free", free_},         {"after", after},
+                                                {"bare_set", bare_set}, {"bare_after", bare_after}};
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)
         return 2;

@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 static gomap *M;
 static atomic_int flag;
@@ -185,6 +186,36 @@ static void spawn_in_handler_race(void)
     spawn(0);
 }
 static void spawn_in_call_clean(void) { spawn(1); }
+
+/* A map with no callback: its calls take the bare solo path (interpose.c,
+ * SOLO_BARE), whose wrapper is gone by the time the call returns. The
+ * thread is made by the handler of a fault inside the set (its key is on
+ * a page it may not read; the handler makes the page readable, and the
+ * set goes on): the creation finds the set on the stack and records it. */
+static void *bare_key_page;
+
+static void on_segv(int sig)
+{
+    (void)sig;
+    spawn_child();
+    mprotect(bare_key_page, 4096, PROT_READ);
+}
+
+static void spawn_in_bare_call_race(void)
+{
+    static const gomap_type t = {.key_size = 8, .val_size = 8};
+    M = make(&t);
+    int64_t k = 1;
+    gomap_set(M, &k, &k); /* first call: the solo path from the next one */
+    gomap_set(M, &k, &k);
+    bare_key_page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (bare_key_page == MAP_FAILED)
+        abort();
+    signal(SIGSEGV, on_segv);
+    gomap_set(M, bare_key_page, &k); /* @site:bare_set */
+    atomic_store_explicit(&set_done, 1, memory_order_release);
+    pthread_join(child, NULL);
+}
 static void spawn_after_nested_call_clean(void)
 {
     static const gomap_type t = {.key_size = 8, .val_size = 8};
@@ -202,6 +233,7 @@ int main(int argc, char **argv)
         {"spawn_in_call_clean", spawn_in_call_clean},
         {"spawn_in_handler_race", spawn_in_handler_race},
         {"spawn_after_nested_call_clean", spawn_after_nested_call_clean},
+        {"spawn_in_bare_call_race", spawn_in_bare_call_race},
     };
     void (*fn)(void) = scenario_find(scenarios, SCENARIO_COUNT(scenarios), argc > 1 ? argv[1] : NULL, argv[0]);
     if (!fn)

@@ -170,6 +170,50 @@ Test(deadly_in_call, none_after_single_threaded_calls)
     run_free(&r);
 }
 
+/* A map with no callback: the call's wrapper is not on the stack, and its
+ * word outlives it (in_call.h). A fault inside libgomap names the call;
+ * one after the calls returned names none. */
+Test(deadly_in_call, a_bare_solo_call_is_named_while_in_flight)
+{
+    const char *prog = "mg_crash_in_call";
+    struct run r;
+    run_prog(&r, prog, "bare_set", NULL);
+    cr_assert_eq(r.status, 128 + SIGSEGV, "status %d\n%s", r.status, r.err);
+    json_t *d = find_kind(&r, "deadly-signal", 0);
+    cr_assert(d, "%s", r.err);
+    json_t *in = json_object_get(d, "in_call");
+    cr_assert(in, "no in_call: %s", json_dumps(d, JSON_COMPACT));
+    cr_assert_str_eq(str(in, "function"), "gomap_set");
+    const char *m = strstr(r.out, "map=");
+    cr_assert(m, "%s", r.out);
+    char want[64];
+    snprintf(want, sizeof want, "%.*s", (int)strcspn(m + 4, "\n"), m + 4);
+    cr_assert_str_eq(str(in, "map"), want, "the map the call was on");
+    json_t *stack = json_object_get(d, "stack");
+    cr_assert(strstr(str(json_array_get(stack, 0), "module"), "/libgomap.so"), "%s",
+              json_dumps(stack, JSON_COMPACT));
+    size_t i;
+    json_t *fr;
+    int call = 0;
+    char file[256] = "";
+    json_array_foreach(stack, i, fr) {
+        if (in_prog(fr, prog)) {
+            call = line_of(fr, file, sizeof file);
+            break;
+        }
+    }
+    cr_assert_str_eq(file, "mg_crash_in_call.c", "%s", json_dumps(stack, JSON_COMPACT));
+    cr_assert_eq(call, site_line(prog, "bare_set"), "the program's gomap_set call");
+    run_free(&r);
+
+    run_prog(&r, prog, "bare_after", NULL);
+    cr_assert_eq(r.status, 128 + SIGSEGV, "status %d\n%s", r.status, r.err);
+    d = find_kind(&r, "deadly-signal", 0);
+    cr_assert(d, "%s", r.err);
+    cr_assert_null(json_object_get(d, "in_call"), "%s", json_dumps(d, JSON_COMPACT));
+    run_free(&r);
+}
+
 Test(deadly_in_call, text_format_names_the_call)
 {
     struct run r;

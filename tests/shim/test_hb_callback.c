@@ -40,15 +40,23 @@ Test(hb_callback, release_inside_the_get_does_not_order_the_rest_of_it)
 Test(hb_callback, release_after_the_get_orders_it) { assert_clean("callback_release_clean"); }
 
 /* A thread made inside a map call, while the process had one thread: the
- * call ran on the solo path, unrecorded, and is recorded at the creation
- * (happens_before.h, mg_solo_record). The child's later read, ordered
- * after the call by nothing the engine sees, races with it. */
+ * call ran on the solo path, unrecorded, and is recorded at its exit
+ * (interpose.c, SOLO_EXIT). The child's later read, ordered after the
+ * call by nothing the engine sees, races with it. */
 Test(hb_callback, a_thread_made_inside_a_solo_call_races_with_it)
 {
     assert_race("spawn_in_call_race", "get", "spawned_get", "set", "spawning_set");
 }
 
 Test(hb_callback, a_thread_made_inside_a_solo_call_then_ordered_is_clean) { assert_clean("spawn_in_call_clean"); }
+
+/* The same in a call on a map with no callback, which leaves no exit to
+ * record it (interpose.c, SOLO_BARE): the thread is made by the handler
+ * of a fault inside the set, and the creation records the set. */
+Test(hb_callback, a_thread_made_by_a_handler_inside_a_bare_solo_call_races_with_it)
+{
+    assert_race("spawn_in_bare_call_race", "get", "spawned_get", "set", "bare_set");
+}
 
 /* The solo path leaves a call's in-call word behind it (in_call.h): made
  * from the callback after a get on another map returned, the thread is
