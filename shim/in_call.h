@@ -17,8 +17,8 @@
  * a call on a map whose type has no callback of the program's (hash,
  * equal) is "bare": its wrapper jumps to the real function and is not
  * there when it returns, so that such a call costs that process a few
- * instructions and no stack frame (the 1M-key mixed loop: about 1.07x in
- * one process, against 1.16x with a frame and an exit). Its word is not
+ * instructions and no stack frame (the 1M-key mixed loop: about 1.09x in
+ * one process, against 1.16x-1.19x with a frame and an exit). Its word is not
  * cleared: it carries MG_IN_CALL_SOLO, and mg_self.in_call_cfa the
  * wrapper's canonical frame address, the stack pointer of the program's
  * frame once the call returns. The call is in flight only while a run of
