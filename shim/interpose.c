@@ -237,7 +237,7 @@ static MG_COLD size_t len_fast_rest(const gomap *m, uintptr_t pc, uint64_t s)
 
 static MG_NOINLINE size_t len_full(const gomap *m, uintptr_t pc)
 {
-    if (mg_solo(m)) /* a map with a callback */
+    if (mg_solo(m)) /* a framed map (mapstate.h, SH_FRAMED) */
         SOLO_CALL(m, LEN, pc, MG_REAL(gomap_len)(m));
     struct mg_fast f;
     if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_LEN, &f))) {
@@ -281,7 +281,7 @@ static MG_COLD void *get_fast_rest(const gomap *m, const void *key, uintptr_t pc
 
 static MG_NOINLINE void *get_full(const gomap *m, const void *key, uintptr_t pc)
 {
-    if (mg_solo(m)) /* a map with a callback */
+    if (mg_solo(m)) /* a framed map (mapstate.h, SH_FRAMED) */
         SOLO_CALL(m, GET, pc, MG_REAL(gomap_get)(m, key));
     struct mg_fast f;
     if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_GET, &f))) {
@@ -325,7 +325,7 @@ static MG_COLD bool lookup_fast_rest(const gomap *m, const void *key, void *val_
 
 static MG_NOINLINE bool lookup_full(const gomap *m, const void *key, void *val_out, uintptr_t pc)
 {
-    if (mg_solo(m)) /* a map with a callback */
+    if (mg_solo(m)) /* a framed map (mapstate.h, SH_FRAMED) */
         SOLO_CALL(m, LOOKUP, pc, MG_REAL(gomap_lookup)(m, key, val_out));
     struct mg_fast f;
     if (MG_LIKELY(mg_fast_read(m, NULL, MG_OP_LOOKUP, &f))) {
@@ -377,7 +377,7 @@ static MG_COLD int set_fast_rest(gomap *m, const void *key, const void *val, uin
 
 static MG_NOINLINE int set_full(gomap *m, const void *key, const void *val, uintptr_t pc)
 {
-    if (mg_solo_write(m)) /* a map with a callback */
+    if (mg_solo_write(m)) /* a framed map (mapstate.h, SH_FRAMED) */
         SOLO_CALL(m, SET, pc, MG_REAL(gomap_set)(m, key, val));
     struct mg_fast f;
     if (MG_LIKELY(mg_fast_write(m, MG_OP_SET, pc, &f))) {
@@ -427,7 +427,7 @@ static MG_COLD void *assign_fast_rest(gomap *m, const void *key, uintptr_t pc, u
 
 static MG_NOINLINE void *assign_full(gomap *m, const void *key, uintptr_t pc)
 {
-    if (mg_solo_write(m)) /* a map with a callback */
+    if (mg_solo_write(m)) /* a framed map (mapstate.h, SH_FRAMED) */
         SOLO_CALL(m, ASSIGN, pc, MG_REAL(gomap_assign)(m, key));
     struct mg_fast f;
     if (MG_LIKELY(mg_fast_write(m, MG_OP_ASSIGN, pc, &f))) {
@@ -473,7 +473,7 @@ static MG_COLD bool delete_fast_rest(gomap *m, const void *key, uintptr_t pc, ui
 
 static MG_NOINLINE bool delete_full(gomap *m, const void *key, uintptr_t pc)
 {
-    if (mg_solo_write(m)) /* a map with a callback */
+    if (mg_solo_write(m)) /* a framed map (mapstate.h, SH_FRAMED) */
         SOLO_CALL(m, DELETE, pc, MG_REAL(gomap_delete)(m, key));
     struct mg_fast f;
     if (MG_LIKELY(mg_fast_write(m, MG_OP_DELETE, pc, &f))) {

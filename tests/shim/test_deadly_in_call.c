@@ -41,6 +41,47 @@ static bool in_prog(json_t *frame, const char *prog)
     return lm > lp && m[lm - lp - 1] == '/' && !strcmp(m + lm - lp, prog);
 }
 
+/* The record's in_call names api's function (op) on the map the program
+ * printed ("map=..."). */
+static void assert_in_call(const struct run *r, json_t *d, const char *api, const char *op, const char *function)
+{
+    json_t *in = json_object_get(d, "in_call");
+    cr_assert(in, "no in_call: %s", json_dumps(d, JSON_COMPACT));
+    cr_assert_str_eq(str(in, "api"), api);
+    cr_assert_str_eq(str(in, "op"), op);
+    cr_assert_str_eq(str(in, "function"), function);
+    char want[64];
+    const char *m = strstr(r->out, "map=");
+    cr_assert(m, "%s", r->out);
+    snprintf(want, sizeof want, "%.*s", (int)strcspn(m + 4, "\n"), m + 4);
+    cr_assert_str_eq(str(in, "map"), want, "the map the call was on");
+}
+
+/* The line of the stack's first frame in prog, its file's base name in
+ * file; 0 if none is. */
+static int first_line_in(json_t *stack, const char *prog, char *file, size_t n)
+{
+    size_t i;
+    json_t *fr;
+    json_array_foreach(stack, i, fr) {
+        if (in_prog(fr, prog))
+            return line_of(fr, file, n);
+    }
+    return 0;
+}
+
+/* A crash (SIGSEGV) that names no call. */
+static void assert_none(const char *prog, const char *scenario, const char *opts)
+{
+    struct run r;
+    run_prog(&r, prog, scenario, opts);
+    cr_assert_eq(r.status, 128 + SIGSEGV, "%s %s: status %d\n%s", prog, scenario, r.status, r.err);
+    json_t *d = find_kind(&r, "deadly-signal", 0);
+    cr_assert(d, "%s %s: %s", prog, scenario, r.err);
+    cr_assert_null(json_object_get(d, "in_call"), "%s", json_dumps(d, JSON_COMPACT));
+    run_free(&r);
+}
+
 static void check(const char *prog, const char *scenario, const char *api, const char *op, const char *function)
 {
     struct run r;
@@ -48,16 +89,7 @@ static void check(const char *prog, const char *scenario, const char *api, const
     cr_assert_eq(r.status, 128 + SIGSEGV, "%s %s: status %d\n%s", prog, scenario, r.status, r.err);
     cr_assert_eq(count_kind(&r, "deadly-signal"), 1, "%s", r.err);
     json_t *d = find_kind(&r, "deadly-signal", 0);
-    json_t *in = json_object_get(d, "in_call");
-    cr_assert(in, "%s %s: no in_call: %s", prog, scenario, json_dumps(d, JSON_COMPACT));
-    cr_assert_str_eq(str(in, "api"), api);
-    cr_assert_str_eq(str(in, "op"), op);
-    cr_assert_str_eq(str(in, "function"), function);
-    char want[64];
-    const char *m = strstr(r.out, "map=");
-    cr_assert(m, "%s", r.out);
-    snprintf(want, sizeof want, "%.*s", (int)strcspn(m + 4, "\n"), m + 4);
-    cr_assert_str_eq(str(in, "map"), want, "the map the call was on");
+    assert_in_call(&r, d, api, op, function);
 
     json_t *stack = json_object_get(d, "stack");
     char src[64], file[256];
@@ -111,16 +143,7 @@ Test(deadly_in_call, gomap_free)
     cr_assert_eq(r.status, 128 + SIGABRT, "status %d\n%s", r.status, r.err);
     json_t *d = find_kind(&r, "deadly-signal", 0);
     cr_assert(d, "%s", r.err);
-    json_t *in = json_object_get(d, "in_call");
-    cr_assert(in, "no in_call: %s", json_dumps(d, JSON_COMPACT));
-    cr_assert_str_eq(str(in, "api"), "gomap");
-    cr_assert_str_eq(str(in, "op"), "free");
-    cr_assert_str_eq(str(in, "function"), "gomap_free");
-    const char *m = strstr(r.out, "map=");
-    cr_assert(m, "%s", r.out);
-    char want[64];
-    snprintf(want, sizeof want, "%.*s", (int)strcspn(m + 4, "\n"), m + 4);
-    cr_assert_str_eq(str(in, "map"), want, "the map the call was on");
+    assert_in_call(&r, d, "gomap", "free", "gomap_free");
     /* glibc's abort, under its free, under the library's release, under
      * the program's call: seven frames of glibc's before the library's,
      * and the record still reaches the program */
@@ -149,26 +172,9 @@ Test(deadly_in_call, gomap_free)
  * calls returned names none (mg_exitpath race_then_segv faults outside
  * any, after calls from two threads; mg_crash_in_call after, after calls
  * on the single-threaded path). */
-Test(deadly_in_call, none_outside_a_call)
-{
-    struct run r;
-    run_prog(&r, "mg_exitpath", "race_then_segv", "conflict_wait_ms=60000");
-    json_t *d = find_kind(&r, "deadly-signal", 0);
-    cr_assert(d, "%s", r.err);
-    cr_assert_null(json_object_get(d, "in_call"), "%s", json_dumps(d, JSON_COMPACT));
-    run_free(&r);
-}
+Test(deadly_in_call, none_outside_a_call) { assert_none("mg_exitpath", "race_then_segv", "conflict_wait_ms=60000"); }
 
-Test(deadly_in_call, none_after_single_threaded_calls)
-{
-    struct run r;
-    run_prog(&r, "mg_crash_in_call", "after", NULL);
-    cr_assert_eq(r.status, 128 + SIGSEGV, "status %d\n%s", r.status, r.err);
-    json_t *d = find_kind(&r, "deadly-signal", 0);
-    cr_assert(d, "%s", r.err);
-    cr_assert_null(json_object_get(d, "in_call"), "%s", json_dumps(d, JSON_COMPACT));
-    run_free(&r);
-}
+Test(deadly_in_call, none_after_single_threaded_calls) { assert_none("mg_crash_in_call", "after", NULL); }
 
 /* A map with no callback: the call's wrapper is not on the stack, and its
  * word outlives it (in_call.h). A fault inside libgomap names the call;
@@ -181,37 +187,16 @@ Test(deadly_in_call, a_bare_solo_call_is_named_while_in_flight)
     cr_assert_eq(r.status, 128 + SIGSEGV, "status %d\n%s", r.status, r.err);
     json_t *d = find_kind(&r, "deadly-signal", 0);
     cr_assert(d, "%s", r.err);
-    json_t *in = json_object_get(d, "in_call");
-    cr_assert(in, "no in_call: %s", json_dumps(d, JSON_COMPACT));
-    cr_assert_str_eq(str(in, "function"), "gomap_set");
-    const char *m = strstr(r.out, "map=");
-    cr_assert(m, "%s", r.out);
-    char want[64];
-    snprintf(want, sizeof want, "%.*s", (int)strcspn(m + 4, "\n"), m + 4);
-    cr_assert_str_eq(str(in, "map"), want, "the map the call was on");
+    assert_in_call(&r, d, "gomap", "set", "gomap_set");
     json_t *stack = json_object_get(d, "stack");
     cr_assert(strstr(str(json_array_get(stack, 0), "module"), "/libgomap.so"), "%s",
               json_dumps(stack, JSON_COMPACT));
-    size_t i;
-    json_t *fr;
-    int call = 0;
     char file[256] = "";
-    json_array_foreach(stack, i, fr) {
-        if (in_prog(fr, prog)) {
-            call = line_of(fr, file, sizeof file);
-            break;
-        }
-    }
+    int call = first_line_in(stack, prog, file, sizeof file);
     cr_assert_str_eq(file, "mg_crash_in_call.c", "%s", json_dumps(stack, JSON_COMPACT));
     cr_assert_eq(call, site_line(prog, "bare_set"), "the program's gomap_set call");
     run_free(&r);
-
-    run_prog(&r, prog, "bare_after", NULL);
-    cr_assert_eq(r.status, 128 + SIGSEGV, "status %d\n%s", r.status, r.err);
-    d = find_kind(&r, "deadly-signal", 0);
-    cr_assert(d, "%s", r.err);
-    cr_assert_null(json_object_get(d, "in_call"), "%s", json_dumps(d, JSON_COMPACT));
-    run_free(&r);
+    assert_none(prog, "bare_after", NULL);
 }
 
 Test(deadly_in_call, text_format_names_the_call)
