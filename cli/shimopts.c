@@ -221,9 +221,9 @@ char *mg_build_shim_options(const mgc_options *o, const char *inherited, bool fr
          * none of: why, now, once */
         struct mg_supp_rule *rules;
         size_t nrules;
-        char why[256];
+        char why[PATH_MAX + 200];
         if (!mg_supp_file_load(abs, &rules, &nrules, why, sizeof why)) {
-            snprintf(err, n, "%s%s%s: %s", supp_what, o->suppressions ? " " : "", supp, why);
+            snprintf(err, n, "%s: %s", o->suppressions ? "--suppressions" : supp_from, why);
             goto done;
         }
         mg_supp_rules_free(rules, nrules);

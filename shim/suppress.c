@@ -25,9 +25,9 @@ static size_t nrules;
 void mg_suppress_load(void)
 {
     const char *path = mg_opt.suppressions;
-    char err[256];
+    char err[sizeof mg_opt.suppressions + 200];
     if (path[0] && !mg_supp_file_load(path, &rules, &nrules, err, sizeof err))
-        mg_log(0, "error: suppressions file '%s' %s; no suppressions apply", path, err);
+        mg_log(0, "error: %s; no suppressions apply", err);
 }
 
 /* Does the whole of t match p, where '*' matches any run of characters?

@@ -48,17 +48,17 @@ static bool read_file(const char *path, char **text, size_t *len, char *err, siz
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
-        return fail(err, errn, "cannot be read: %s", strerror(errno));
+        return fail(err, errn, "cannot read suppressions file '%s': %s", path, strerror(errno));
     struct stat st;
     char *buf = NULL;
     size_t n = 0;
     bool ok = false;
     if (fstat(fd, &st) != 0) {
-        fail(err, errn, "cannot be read: %s", strerror(errno));
+        fail(err, errn, "cannot read suppressions file '%s': %s", path, strerror(errno));
         goto done;
     }
     if (!S_ISREG(st.st_mode)) {
-        fail(err, errn, "is %s, not a regular file", mg_file_type_name(st.st_mode));
+        fail(err, errn, "suppressions file '%s' is %s, not a regular file", path, mg_file_type_name(st.st_mode));
         goto done;
     }
     /* st_size is only a hint: files in /proc say 0 */
@@ -68,7 +68,7 @@ static bool read_file(const char *path, char **text, size_t *len, char *err, siz
             cap = buf ? cap * 2 : cap;
             char *b = realloc(buf, cap + 1);
             if (!b) {
-                fail(err, errn, "cannot be read: out of memory");
+                fail(err, errn, "suppressions file '%s': out of memory", path);
                 goto done;
             }
             buf = b;
@@ -77,14 +77,14 @@ static bool read_file(const char *path, char **text, size_t *len, char *err, siz
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            fail(err, errn, "cannot be read: %s", strerror(errno));
+            fail(err, errn, "cannot read suppressions file '%s': %s", path, strerror(errno));
             goto done;
         }
         if (r == 0)
             break;
         n += (size_t)r;
         if (n > MAX_FILE) {
-            fail(err, errn, "is larger than %u MiB", MAX_FILE >> 20);
+            fail(err, errn, "suppressions file '%s' is larger than %u MiB", path, MAX_FILE >> 20);
             goto done;
         }
     }
@@ -130,7 +130,8 @@ static char *starred(const char *p)
 
 /* Every line into rules; false, with the line in err, at the first one
  * that is not a rule. */
-static bool parse(char *text, struct mg_supp_rule **rules, size_t *nrules, char *err, size_t errn)
+static bool parse(const char *path, char *text, struct mg_supp_rule **rules, size_t *nrules, char *err,
+                  size_t errn)
 {
     size_t cap = 0;
     unsigned lineno = 0;
@@ -149,21 +150,23 @@ static bool parse(char *text, struct mg_supp_rule **rules, size_t *nrules, char 
             continue;
         char *colon = strchr(s, ':');
         if (!colon || colon == s || !colon[1])
-            return fail(err, errn, "line %u: want kind:pattern, got '%.80s'", lineno, s);
+            return fail(err, errn, "suppressions file '%s' line %u: want kind:pattern, got '%.80s'", path, lineno, s);
         *colon = 0;
         int kind = kind_of(s);
         if (kind < 0)
-            return fail(err, errn, "line %u: unknown kind '%.80s' (want a finding's kind, race or *)", lineno, s);
+            return fail(err, errn,
+                        "suppressions file '%s' line %u: unknown kind '%.80s' (want a finding's kind, race or *)", path,
+                        lineno, s);
         if (*nrules == cap) {
             cap = cap ? cap * 2 : 16;
             struct mg_supp_rule *r = realloc(*rules, cap * sizeof *r);
             if (!r)
-                return fail(err, errn, "cannot be read: out of memory");
+                return fail(err, errn, "suppressions file '%s': out of memory", path);
             *rules = r;
         }
         (*rules)[*nrules].kind = kind;
         if (!((*rules)[*nrules].pattern = starred(colon + 1)))
-            return fail(err, errn, "cannot be read: out of memory");
+            return fail(err, errn, "suppressions file '%s': out of memory", path);
         (*nrules)++;
     }
     return true;
@@ -179,11 +182,11 @@ bool mg_supp_file_load(const char *path, struct mg_supp_rule **rules, size_t *n,
         return false;
     bool ok;
     if (memchr(text, 0, len))
-        ok = fail(err, errn, "is not text (it holds a NUL byte)");
+        ok = fail(err, errn, "suppressions file '%s' is not text (it holds a NUL byte)", path);
     else if (!mg_utf8_valid(text))
-        ok = fail(err, errn, "is not text (it is not UTF-8)");
+        ok = fail(err, errn, "suppressions file '%s' is not text (it is not UTF-8)", path);
     else
-        ok = parse(text, rules, n, err, errn);
+        ok = parse(path, text, rules, n, err, errn);
     free(text);
     if (!ok) {
         mg_supp_rules_free(*rules, *n);

@@ -23,9 +23,9 @@ struct mg_supp_rule {
 
 /* The rules of the file at path, every line of it, in *rules and *n (NULL
  * and 0 for a file of comments). False when the file cannot be used, with
- * why in err as it follows the file's name ("is a directory, not a regular
- * file", "line 3: unknown kind 'x' (...)", "cannot be read: ..."), and no
- * rules. */
+ * why in err, naming the file ("suppressions file 'x' line 3: unknown kind
+ * 'y' (...)", "cannot read suppressions file 'x': ..."; room for a path
+ * and 200 bytes is enough), and no rules. */
 bool mg_supp_file_load(const char *path, struct mg_supp_rule **rules, size_t *n, char *err, size_t errn);
 void mg_supp_rules_free(struct mg_supp_rule *rules, size_t n);
 

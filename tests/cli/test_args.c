@@ -232,12 +232,13 @@ Test(args, a_malformed_suppressions_file_exits_2_before_running, .timeout = 60)
 
     const char *a1[] = {MAPGUARD, "run", "--suppressions", bad, "--", "/bin/sh", "-c", script, NULL};
     snprintf(msg, sizeof msg,
-             "mapguard: --suppressions %s: line 3: unknown kind 'nil-map-wirte' (want a finding's kind, race or *)",
+             "mapguard: --suppressions: suppressions file '%s' line 3: unknown kind 'nil-map-wirte' (want a finding's "
+             "kind, race or *)",
              bad);
     expect_2(a1, NULL, msg);
     snprintf(opt, sizeof opt, "suppressions=%s", dir);
     const char *a2[] = {MAPGUARD, "run", "--options", opt, "--", "/bin/sh", "-c", script, NULL};
-    snprintf(msg, sizeof msg, "mapguard: --options: suppressions=%s: is a directory, not a regular file", dir);
+    snprintf(msg, sizeof msg, "mapguard: --options: suppressions file '%s' is a directory, not a regular file", dir);
     expect_2(a2, NULL, msg);
     f = fopen(bad, "w");
     cr_assert(f);
@@ -246,8 +247,8 @@ Test(args, a_malformed_suppressions_file_exits_2_before_running, .timeout = 60)
     snprintf(env_opt, sizeof env_opt, "MAPGUARD_OPTIONS=suppressions=%s", bad);
     const char *a3[] = {MAPGUARD, "run", "--", "/bin/sh", "-c", script, NULL};
     const char *env[] = {env_opt, NULL};
-    snprintf(msg, sizeof msg, "mapguard: MAPGUARD_OPTIONS: suppressions=%s: line 1: want kind:pattern, got 'race libvendor.so'",
-             bad);
+    snprintf(msg, sizeof msg,
+             "mapguard: MAPGUARD_OPTIONS: suppressions file '%s' line 1: want kind:pattern, got 'race libvendor.so'", bad);
     expect_2(a3, env, msg);
     cr_assert_not(exists(dir, "ran"), "the program ran");
 

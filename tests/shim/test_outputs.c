@@ -552,7 +552,7 @@ Test(outputs, a_missing_suppressions_file_is_named_even_in_a_clean_run)
 {
     struct run r;
     run_supp(&r, NULL, "/nonexistent/supp", PROG, "clean");
-    assert_refused(&r, "suppressions file '/nonexistent/supp' cannot be read: No such file or directory", 0);
+    assert_refused(&r, "cannot read suppressions file '/nonexistent/supp': No such file or directory", 0);
     run_free(&r);
 }
 
