@@ -91,6 +91,9 @@ typedef struct mgc_reports {
                                 * were not read (a log cut short, a record garbled):
                                 * known only by their number, and a run with any
                                 * fails as one with findings does */
+    const char *cut;           /* run: why the program's end was not its own
+                                * ("was killed when --timeout expired", ...), for
+                                * SARIF's invocation; NULL when it ended itself */
     size_t nrecords;           /* valid records read, of every kind */
     size_t nbad;               /* lines that were not JSON objects with a kind */
     json_t *pids;              /* object: pid (string) -> true, for every record */

@@ -835,6 +835,12 @@ int mg_run(const mgc_options *o, char **argv)
     char note[512];
     bool found = r.nfindings > 0 || r.nlost > 0;
     describe_status(&c, argv[0], o->exitcode, found, note, sizeof note);
+    /* SARIF's invocation says when the program did not end by itself (a
+     * crash says so in its own notification) */
+    if (c.timed_out || (WIFSIGNALED(c.status) && r.ncrashes == 0))
+        r.cut = note;
+    else if (c.stragglers)
+        r.cut = "processes the program started were still running when --timeout expired, and were killed";
 
     char lost[1024] = "";
     shim_verdict v = check_shim(&r, &col, &c, lost, sizeof lost);

@@ -472,7 +472,7 @@ static json_t *result_json(ctx *c, const mgc_finding *f)
  * as the notification's exception stack and its first frame in the source
  * root as its location.
  */
-static json_t *crash_notification(const ctx *c, const mgc_finding *f)
+static json_t *crash_notification(const ctx *c, const mgc_finding *f, int index)
 {
     json_t *rec = f->rec;
     json_t *stack = json_object_get(rec, "stack");
@@ -514,7 +514,7 @@ static json_t *crash_notification(const ctx *c, const mgc_finding *f)
         where = json_array_get(stack, 0);
 
     json_t *n = json_pack("{s:{s:s, s:i}, s:s, s:{s:s}, s:{s:s, s:s, s:{s:o}}}", "descriptor",
-                          "id", MG_DEADLY_SIGNAL_KIND, "index", 0, "level", "error", "message", "text",
+                          "id", MG_DEADLY_SIGNAL_KIND, "index", index, "level", "error", "message", "text",
                           text, "exception", "kind", signame, "message", text, "stack", "frames",
                           frames);
     if (where)
@@ -533,31 +533,80 @@ static json_t *crash_notification(const ctx *c, const mgc_finding *f)
     return n;
 }
 
-static void add_crashes(const ctx *c, const mgc_reports *r, json_t *run)
+/* The run's other notifications: findings a process counted whose records
+ * were lost, and a program whose end was --timeout's. Each tells a reader
+ * of the SARIF that the results are not the whole story. */
+static json_t *plain_notification(const char *id, int index, const char *text)
 {
-    if (r->ncrashes == 0)
+    return json_pack("{s:{s:s, s:i}, s:s, s:{s:s}}", "descriptor", "id", id, "index", index, "level", "error",
+                     "message", "text", text);
+}
+
+static void add_notifications(const ctx *c, const mgc_reports *r, json_t *run)
+{
+    json_t *descriptors = json_array(), *notes = json_array();
+    if (r->ncrashes > 0) {
+        json_array_append_new(
+            descriptors,
+            json_pack("{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}", "id", MG_DEADLY_SIGNAL_KIND, "name",
+                      "DeadlySignal", "shortDescription", "text", "The program died of a signal", "fullDescription",
+                      "text",
+                      "The program was killed by SIGSEGV, SIGBUS, SIGFPE, SIGILL or SIGABRT; the "
+                      "detector recorded the faulting thread's stack before the signal took effect.",
+                      "help", "text",
+                      "A crash inside a map library (gomap, or GLib's GHashTable) is often the "
+                      "effect of a data race or a use after free on the map: the message names "
+                      "the map call the thread was in (properties.in_call), and the "
+                      "concurrency and use-after-free findings of the same run come first. The "
+                      "stack is the faulting thread's.",
+                      "defaultConfiguration", "level", "error"));
+        for (size_t i = 0; i < r->ncrashes; i++)
+            json_array_append_new(notes, crash_notification(c, &r->crashes[i], (int)json_array_size(descriptors) - 1));
+    }
+    if (r->nlost > 0) {
+        json_array_append_new(
+            descriptors,
+            json_pack("{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}", "id", "findings-lost", "name",
+                      "FindingsLost", "shortDescription", "text", "Findings were counted but not read",
+                      "fullDescription", "text",
+                      "A process's summary counted findings whose records could not be read (a log "
+                      "cut short, or a record another writer's bytes garbled); they have no result.",
+                      "help", "text",
+                      "Run the program again under mapguard run: the findings are real, only their "
+                      "records were lost. A process that writes to the detector's log file descriptor, "
+                      "or a log_path on a full disk, can cause it.",
+                      "defaultConfiguration", "level", "error"));
+        char text[160];
+        snprintf(text, sizeof text,
+                 "mapguard: %zu finding%s counted by the detector but not read; the run failed as with findings",
+                 r->nlost, r->nlost == 1 ? "" : "s");
+        json_array_append_new(notes, plain_notification("findings-lost", (int)json_array_size(descriptors) - 1, text));
+    }
+    if (r->cut) {
+        json_array_append_new(
+            descriptors,
+            json_pack("{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}", "id", "run-cut", "name", "RunCut",
+                      "shortDescription", "text", "The program did not end by itself", "fullDescription",
+                      "text",
+                      "mapguard ended the program (--timeout) or it was stopped by a signal: the "
+                      "results are what it found until then.",
+                      "help", "text",
+                      "A map call the program did not reach was not checked. Raise --timeout, or "
+                      "find why the program hangs (a deadlock is often on the same lock as a race).",
+                      "defaultConfiguration", "level", "error"));
+        char text[512];
+        snprintf(text, sizeof text, "mapguard: %s; the results are what it found until then", r->cut);
+        json_array_append_new(notes, plain_notification("run-cut", (int)json_array_size(descriptors) - 1, text));
+    }
+    if (json_array_size(notes) == 0) {
+        json_decref(descriptors);
+        json_decref(notes);
         return;
-    json_t *notes = json_array();
-    for (size_t i = 0; i < r->ncrashes; i++)
-        json_array_append_new(notes, crash_notification(c, &r->crashes[i]));
-    json_object_set_new(
-        json_object_get(json_object_get(run, "tool"), "driver"), "notifications",
-        json_pack("[{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}]", "id", MG_DEADLY_SIGNAL_KIND,
-                  "name", "DeadlySignal", "shortDescription", "text",
-                  "The program died of a signal", "fullDescription", "text",
-                  "The program was killed by SIGSEGV, SIGBUS, SIGFPE, SIGILL or SIGABRT; the "
-                  "detector recorded the faulting thread's stack before the signal took effect.",
-                  "help", "text",
-                  "A crash inside a map library (gomap, or GLib's GHashTable) is often the "
-                  "effect of a data race or a use after free on the map: the message names "
-                  "the map call the thread was in (properties.in_call), and the "
-                  "concurrency and use-after-free findings of the same run come first. The "
-                  "stack is the faulting thread's.",
-                  "defaultConfiguration", "level", "error"));
+    }
+    json_object_set_new(json_object_get(json_object_get(run, "tool"), "driver"), "notifications", descriptors);
     /* executionSuccessful is about mapguard: it ran and wrote its report. */
     json_object_set_new(run, "invocations",
-                        json_pack("[{s:b, s:o}]", "executionSuccessful", 1,
-                                  "toolExecutionNotifications", notes));
+                        json_pack("[{s:b, s:o}]", "executionSuccessful", 1, "toolExecutionNotifications", notes));
 }
 
 json_t *mg_sarif_build(const mgc_reports *r, const char *source_root)
@@ -600,7 +649,7 @@ json_t *mg_sarif_build(const mgc_reports *r, const char *source_root)
         MG_VERSION, "rules", rules, "originalUriBaseIds", SRCROOT, "uri", root_uri, "results",
         results, "columnKind", "utf16CodeUnits");
     if (sarif)
-        add_crashes(&c, r, json_array_get(json_object_get(sarif, "runs"), 0));
+        add_notifications(&c, r, json_array_get(json_object_get(sarif, "runs"), 0));
     free(root_uri);
     free(root_uri_path);
     json_decref(c.rule_ids);

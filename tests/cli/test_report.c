@@ -264,6 +264,31 @@ Test(report, findings_a_summary_counts_but_no_record_shows_are_lost)
               "%s", r.out);
     cmd_result_free(&r);
 
+    /* SARIF has no result for them, so its invocation says so, after a
+     * crash's notification, each pointing at its own descriptor */
+    char *sarif = path_join(dir, "out.sarif");
+    const char *argv_s[] = {MAPGUARD, "report", "--sarif", sarif, f, FIXTURE("crash.jsonl"), NULL};
+    r = run_cmd(argv_s, NULL);
+    cr_assert_eq(r.status, 66, "%s", r.err);
+    json_t *doc = load_json(sarif);
+    json_t *run = json_array_get(json_object_get(doc, "runs"), 0);
+    json_t *descs = json_object_get(json_object_get(json_object_get(run, "tool"), "driver"), "notifications");
+    json_t *notes = json_object_get(json_array_get(json_object_get(run, "invocations"), 0), "toolExecutionNotifications");
+    cr_assert_eq(json_array_size(notes), 2, "%s", json_dumps(notes, 0));
+    json_t *lost = json_array_get(notes, 1);
+    json_t *d = json_object_get(lost, "descriptor");
+    cr_assert_str_eq(json_string_value(json_object_get(d, "id")), "findings-lost");
+    json_t *desc = json_array_get(descs, (size_t)json_integer_value(json_object_get(d, "index")));
+    cr_assert_str_eq(json_string_value(json_object_get(desc, "id")), "findings-lost");
+    cr_assert_str_eq(json_string_value(json_object_get(lost, "level")), "error");
+    cr_assert(strstr(json_string_value(json_object_get(json_object_get(lost, "message"), "text")),
+                     "3 findings counted by the detector but not read"),
+              "%s", json_dumps(lost, 0));
+    json_decref(doc);
+    assert_sarif_valid(sarif);
+    cmd_result_free(&r);
+    free(sarif);
+
     char *race = slurp(FIXTURE("race.jsonl"));
     fp = fopen(f, "w");
     fputs(race, fp);

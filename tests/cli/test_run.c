@@ -384,12 +384,29 @@ Test(run, timeout_kills_the_tree_and_reports, .timeout = 120)
               child);
     cmd_result_free(&r);
 
-    const char *argv2[] = {MAPGUARD, "run", "--timeout", "0.5", "--", PROG("cli_hang"), NULL};
+    /* SARIF, with no result, still tells that the program was cut short */
+    char *dir = test_tmpdir();
+    char *sarif = path_join(dir, "out.sarif");
+    const char *argv2[] = {MAPGUARD, "run", "--timeout", "0.5", "--sarif", sarif, "--", PROG("cli_hang"), NULL};
     r = run_cmd(argv2, NULL);
     cr_assert_eq(r.status, 124, "a timeout with nothing found gives 124, got %d\n%s", r.status,
                  r.err);
     cr_assert(strstr(r.err, "SUMMARY: mapguard: no findings"), "%s", r.err);
+    json_t *doc = load_json(sarif);
+    json_t *run = json_array_get(json_object_get(doc, "runs"), 0);
+    cr_assert_eq(json_array_size(json_object_get(run, "results")), 0);
+    json_t *n = json_array_get(
+        json_object_get(json_array_get(json_object_get(run, "invocations"), 0), "toolExecutionNotifications"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(n, "descriptor"), "id")), "run-cut");
+    cr_assert(strstr(json_string_value(json_object_get(json_object_get(n, "message"), "text")),
+                     "was killed when --timeout expired; the results are what it found until then"),
+              "%s", json_dumps(n, 0));
+    json_decref(doc);
+    assert_sarif_valid(sarif);
     cmd_result_free(&r);
+    rm_rf(dir);
+    free(sarif);
+    free(dir);
 }
 
 Test(run, options_reach_the_detector, .timeout = 60)
