@@ -272,6 +272,12 @@ void require_shim(void)
               SHIM_PATH);
 }
 
+json_t *sarif_notifications(json_t *sarif)
+{
+    json_t *run = json_array_get(json_object_get(sarif, "runs"), 0);
+    return json_object_get(json_array_get(json_object_get(run, "invocations"), 0), "toolExecutionNotifications");
+}
+
 void assert_sarif_valid(const char *sarif_path)
 {
     char out[4096];

@@ -48,6 +48,9 @@ char *copy_fixture(const char *dir, const char *fixture, const char *name);
 json_t *load_jsonl(const char *path); /* array of every record; asserts each line is JSON */
 json_t *first_of_kind(json_t *recs, const char *kind); /* the first record of kind, or NULL */
 json_t *load_json(const char *path);
+/* runs[0].invocations[0].toolExecutionNotifications of a SARIF document
+ * (borrowed), NULL if it has none. */
+json_t *sarif_notifications(json_t *sarif);
 
 #include "site_line.h"
 

@@ -109,7 +109,7 @@ Test(crash, sarif_notification_not_result, .timeout = 300)
     cr_assert_eq(json_array_size(json_object_get(run, "results")), 0, "a crash is no alert");
     json_t *inv = json_array_get(json_object_get(run, "invocations"), 0);
     cr_assert(json_is_true(json_object_get(inv, "executionSuccessful")));
-    json_t *n = json_array_get(json_object_get(inv, "toolExecutionNotifications"), 0);
+    json_t *n = json_array_get(sarif_notifications(s), 0);
     cr_assert(n, "no toolExecutionNotifications");
     cr_assert_str_eq(json_string_value(json_object_get(n, "level")), "error");
     cr_assert_str_eq(
@@ -159,10 +159,7 @@ Test(crash, in_call_named_in_text_and_sarif)
     json_error_t err;
     json_t *s = json_load_file(out, 0, &err);
     cr_assert(s, "%s", err.text);
-    json_t *n = json_array_get(
-        json_object_get(json_array_get(json_object_get(json_array_get(json_object_get(s, "runs"), 0), "invocations"), 0),
-                        "toolExecutionNotifications"),
-        0);
+    json_t *n = json_array_get(sarif_notifications(s), 0);
     const char *text = json_string_value(json_object_get(json_object_get(n, "message"), "text"));
     cr_assert(text && strstr(text, " in g_hash_table_insert on map 0x5573205e40c0"), "%s", text);
     json_t *ic = json_object_get(json_object_get(n, "properties"), "in_call");

@@ -76,9 +76,7 @@ Test(crash_symbols, run_names_the_faulting_line, .timeout = 120)
     /* SARIF: the notification's location is the first frame in the source
      * root, hash_cb's line, relative to the root. */
     json_t *s = load_json(sarif);
-    json_t *run = json_array_get(json_object_get(s, "runs"), 0);
-    json_t *n = json_array_get(
-        json_object_get(json_array_get(json_object_get(run, "invocations"), 0), "toolExecutionNotifications"), 0);
+    json_t *n = json_array_get(sarif_notifications(s), 0);
     json_t *pl = json_object_get(json_array_get(json_object_get(n, "locations"), 0), "physicalLocation");
     cr_assert_str_eq(json_string_value(json_object_get(json_object_get(pl, "artifactLocation"), "uri")),
                      "tests/progs/" CRASH_PROG ".c");

@@ -273,7 +273,7 @@ Test(report, findings_a_summary_counts_but_no_record_shows_are_lost)
     json_t *doc = load_json(sarif);
     json_t *run = json_array_get(json_object_get(doc, "runs"), 0);
     json_t *descs = json_object_get(json_object_get(json_object_get(run, "tool"), "driver"), "notifications");
-    json_t *notes = json_object_get(json_array_get(json_object_get(run, "invocations"), 0), "toolExecutionNotifications");
+    json_t *notes = sarif_notifications(doc);
     cr_assert_eq(json_array_size(notes), 2, "%s", json_dumps(notes, 0));
     json_t *lost = json_array_get(notes, 1);
     json_t *d = json_object_get(lost, "descriptor");

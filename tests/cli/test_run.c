@@ -395,8 +395,7 @@ Test(run, timeout_kills_the_tree_and_reports, .timeout = 120)
     json_t *doc = load_json(sarif);
     json_t *run = json_array_get(json_object_get(doc, "runs"), 0);
     cr_assert_eq(json_array_size(json_object_get(run, "results")), 0);
-    json_t *n = json_array_get(
-        json_object_get(json_array_get(json_object_get(run, "invocations"), 0), "toolExecutionNotifications"), 0);
+    json_t *n = json_array_get(sarif_notifications(doc), 0);
     cr_assert_str_eq(json_string_value(json_object_get(json_object_get(n, "descriptor"), "id")), "run-cut");
     cr_assert(strstr(json_string_value(json_object_get(json_object_get(n, "message"), "text")),
                      "was killed when --timeout expired; the results are what it found until then"),
