@@ -79,7 +79,7 @@ static uint64_t rsite_for(const struct hb_access *h, uint64_t r)
  * that takes a program lock and calls the map API on a map other threads
  * use): waiting for ever would hang both, where the program alone goes
  * on. A holder that is merely preempted lets go within a few time slices. */
-#define LOCK_PATIENCE_NS (200ull * 1000 * 1000)
+uint64_t hb_lock_patience_ns = 200ull * 1000 * 1000;
 
 static uint64_t now_ns(void)
 {
@@ -89,7 +89,7 @@ static uint64_t now_ns(void)
 }
 
 /* Takes the record's lock; false when patient and it waited
- * LOCK_PATIENCE_NS in vain. */
+ * hb_lock_patience_ns in vain. */
 static bool lock_for(struct hb_access *h, bool patient)
 {
     uint64_t gen = HB_LD(fork_gen) << SITE_GEN_SHIFT & SITE_GEN_MASK;
@@ -109,7 +109,7 @@ static bool lock_for(struct hb_access *h, bool patient)
         uint64_t t = now_ns();
         if (!since)
             since = t;
-        else if (t - since > LOCK_PATIENCE_NS)
+        else if (t - since > HB_LD(hb_lock_patience_ns))
             return false;
     }
 }

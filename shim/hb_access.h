@@ -170,6 +170,12 @@ static inline int hb_access(struct hb_access *h, struct hb_thr *t, unsigned cls,
  * clock and clears the history. */
 void hb_access_free(struct hb_access *h);
 
+/* How long a check or a record waits for a record's lock before it gives
+ * up (hb_access.c, lock_for): 200 ms. A test that counts the races of
+ * threads it runs on a loaded machine sets it to UINT64_MAX, so that a
+ * preempted holder cannot make a race go uncounted. */
+extern uint64_t hb_lock_patience_ns;
+
 /* In a forked child: a record locked by a thread that did not come along
  * is taken over by the next call on its map instead of waited for. */
 void hb_access_atfork_child(void);
