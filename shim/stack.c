@@ -234,8 +234,7 @@ void mg_stack_init(void)
     hidden[0] = object_of((const void *)(uintptr_t)mg_stack_init);
     hidden[1] = object_of((const void *)(uintptr_t)MG_REAL(gomap_get));
     /* Without libgomap, MG_REAL(gomap_get) is the shim's own stub. */
-    bool gomap = hidden[1].hi && hidden[1].lo != hidden[0].lo;
-    if (gomap)
+    if (mg_stack_knows_gomap())
         unwinder();
 }
 
